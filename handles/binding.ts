@@ -1,0 +1,106 @@
+// Loads the native addon. Only handles/ and sync/ import this module.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Every native method returns 0 or a negative libuv error code. */
+export type Status = number;
+
+/** The parts every native handle wrap has (native/handle_wrap.h). */
+export interface NativeHandle {
+  owner?: unknown;
+  onevent?: ((...args: never[]) => void) | undefined;
+  onclose?: (() => void) | undefined;
+  close(): void;
+  ref(): Status;
+  unref(): Status;
+  hasRef(): boolean;
+  isActive(): boolean;
+  fileno(): number;
+}
+
+export interface NativeLoop {
+  owner?: unknown;
+  run(mode: number): number;
+  stop(): void;
+  close(): Status;
+  now(): number;
+  updateTime(): void;
+  alive(): boolean;
+  running(): boolean;
+  fileno(): number;
+  handles(): unknown[];
+  handleCounts(): Record<string, number>;
+}
+
+export interface NativeTimer extends NativeHandle {
+  init(loop: NativeLoop): Status;
+  start(timeout: number, repeat: number): Status;
+  stop(): Status;
+  again(): Status;
+  getRepeat(): number;
+  setRepeat(repeat: number): Status;
+  getDueIn(): number;
+}
+
+export interface NativeWatcher extends NativeHandle {
+  init(loop: NativeLoop): Status;
+  start(): Status;
+  stop(): Status;
+}
+
+export interface NativeSignal extends NativeHandle {
+  init(loop: NativeLoop): Status;
+  start(signum: number): Status;
+  stop(): Status;
+}
+
+export interface NativeAsync extends NativeHandle {
+  init(loop: NativeLoop): Status;
+  send(): Status;
+  channelId(): bigint;
+}
+
+export interface NativeAsyncSender {
+  send(): Status;
+  isOpen(): boolean;
+}
+
+export interface Binding {
+  uvVersion: string;
+  errname(code: number): string;
+  strerror(code: number): string;
+  errors(): Record<string, number>;
+  Loop: new () => NativeLoop;
+  Timer: new () => NativeTimer;
+  Idle: new () => NativeWatcher;
+  Prepare: new () => NativeWatcher;
+  Check: new () => NativeWatcher;
+  Signal: new () => NativeSignal;
+  Async: new () => NativeAsync;
+  AsyncSender: new (id: bigint) => NativeAsyncSender;
+  [more: string]: unknown;
+}
+
+function load(): Binding {
+  if (process.platform === 'win32') {
+    throw new Error('asyncuv: Windows has no pollable libuv backend fd; it is not supported');
+  }
+  // dist/handles/binding.js -> <package root>/build/{Release,Debug}/asyncuv.node
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = join(here, '..', '..');
+  const candidates = [
+    process.env['ASYNCUV_ADDON'],
+    join(root, 'build', 'Release', 'asyncuv.node'),
+    join(root, 'build', 'Debug', 'asyncuv.node'),
+  ];
+  const path = candidates.find((p): p is string => p !== undefined && existsSync(p));
+  if (path === undefined) {
+    throw new Error(`asyncuv: native addon not built (looked in ${root}/build); run npm run build`);
+  }
+  const require = createRequire(import.meta.url);
+  return require(path) as Binding;
+}
+
+export const binding: Binding = load();

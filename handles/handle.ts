@@ -1,0 +1,80 @@
+import type { NativeHandle, NativeLoop } from './binding.js';
+import { kNative } from './internal.js';
+import { Loop } from './loop.js';
+import { UsageError } from './usage-error.js';
+import { check } from './uv-error.js';
+import { invalidArgType, validateFunction } from './validate.js';
+
+/** Resolves the optional loop argument every handle constructor takes first. */
+export function loopArg(loop: unknown): Loop {
+  if (loop === undefined) return Loop.default();
+  if (!(loop instanceof Loop)) throw invalidArgType('loop', 'a Loop', loop);
+  if (loop.closed) throw new UsageError('ERR_LOOP_CLOSED', 'This loop is closed');
+  return loop;
+}
+
+/**
+ * What every libuv handle has. Lifetime: initialized -> closing -> closed.
+ * `closed` is true from the moment close() is called; every other method
+ * then throws ERR_HANDLE_CLOSED. An active handle is never garbage
+ * collected; an inactive one nobody references is closed by the GC.
+ */
+export abstract class Handle<N extends NativeHandle = NativeHandle> {
+  readonly loop: Loop;
+  /** @internal */
+  readonly [kNative]: N;
+  #closed = false;
+
+  /** `init` runs the native three-phase init; its status is checked here. */
+  protected constructor(loop: Loop | undefined, native: N, syscall: string, init: (loop: NativeLoop) => number) {
+    this.loop = loopArg(loop);
+    this[kNative] = native;
+    native.owner = this;
+    check(init(this.loop[kNative]), syscall);
+  }
+
+  /**
+   * Closes the handle. The callback runs once, after libuv has closed it.
+   * A second call is a no-op.
+   */
+  close(cb?: () => void): void {
+    if (this.#closed) return;
+    if (cb !== undefined) validateFunction(cb, 'cb');
+    this.#closed = true;
+    this[kNative].onclose = cb;
+    this[kNative].close();
+  }
+
+  ref(): void {
+    this.assertOpen();
+    this[kNative].ref();
+  }
+
+  unref(): void {
+    this.assertOpen();
+    this[kNative].unref();
+  }
+
+  hasRef(): boolean {
+    return !this.#closed && this[kNative].hasRef();
+  }
+
+  get active(): boolean {
+    return !this.#closed && this[kNative].isActive();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Throws ERR_HANDLE_CLOSED once close() was called. */
+  protected assertOpen(): void {
+    if (this.#closed) {
+      throw new UsageError('ERR_HANDLE_CLOSED', `This ${this.constructor.name} handle is closed`);
+    }
+  }
+}

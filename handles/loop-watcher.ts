@@ -1,0 +1,34 @@
+import type { NativeWatcher } from './binding.js';
+import { Handle } from './handle.js';
+import { kNative } from './internal.js';
+import type { Loop } from './loop.js';
+import { check } from './uv-error.js';
+import { validateFunction } from './validate.js';
+
+/**
+ * Idle, Prepare and Check: callbacks at fixed points of every loop
+ * iteration (libuv's loop-watcher handles). Prepare runs before the loop
+ * polls for I/O, Check right after; an active Idle makes the poll not block.
+ */
+export abstract class LoopWatcher extends Handle<NativeWatcher> {
+  #cb: ((handle: this) => void) | undefined;
+  readonly #kind: string;
+
+  protected constructor(loop: Loop | undefined, native: NativeWatcher, kind: string) {
+    super(loop, native, `${kind}_init`, (l) => native.init(l));
+    this.#kind = kind;
+    native.onevent = () => this.#cb?.(this);
+  }
+
+  start(cb: (handle: this) => void): void {
+    this.assertOpen();
+    validateFunction(cb, 'cb');
+    this.#cb = cb;
+    check(this[kNative].start(), `${this.#kind}_start`);
+  }
+
+  stop(): void {
+    this.assertOpen();
+    this[kNative].stop();
+  }
+}

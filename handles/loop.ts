@@ -1,0 +1,116 @@
+import { binding, type NativeLoop } from './binding.js';
+import { kNative } from './internal.js';
+import { UsageError } from './usage-error.js';
+import { errno } from './uv-error.js';
+import type { Handle } from './handle.js';
+
+export type RunMode = 'default' | 'once' | 'nowait';
+const runModes: Record<RunMode, number> = { default: 0, once: 1, nowait: 2 };
+
+let defaultLoop: Loop | undefined;
+
+/**
+ * A private libuv loop owned by this thread.
+ *
+ * It runs embedded in Node's loop by default: handles started on it fire
+ * without anyone calling run(), their callbacks run on this thread, and the
+ * process exits when no referenced handle is active on any loop. run() runs
+ * it blocking instead, as uv_run does, for callback-style code and workers.
+ */
+export class Loop {
+  /** @internal */
+  readonly [kNative]: NativeLoop;
+  #closed = false;
+
+  constructor() {
+    this[kNative] = new binding.Loop();
+    this[kNative].owner = this;
+  }
+
+  /** This thread's shared loop; handle constructors default to it. */
+  static default(): Loop {
+    if (defaultLoop === undefined || defaultLoop.closed) defaultLoop = new Loop();
+    return defaultLoop;
+  }
+
+  /**
+   * Runs the loop on this thread until it has nothing to do ('default'),
+   * for one iteration that may block ('once'), or for one that does not
+   * ('nowait'). Returns whether the loop is still alive.
+   */
+  run(mode: RunMode = 'default'): boolean {
+    this.#assertOpen();
+    const m = runModes[mode];
+    if (m === undefined) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', `The "mode" argument must be 'default', 'once' or 'nowait'. Received ${String(mode)}`);
+    }
+    const result = this[kNative].run(m);
+    if (result === errno['EBUSY']) throw new UsageError('ERR_LOOP_RUNNING', 'This loop is already running');
+    return result === 1;
+  }
+
+  /** Makes the current run return as soon as possible, as uv_stop. */
+  stop(): void {
+    this[kNative].stop();
+  }
+
+  /**
+   * Closes every handle (their close callbacks run), waits for requests in
+   * flight, then closes the loop. A second call is a no-op. Closing from a
+   * callback of this loop's own run throws ERR_LOOP_RUNNING.
+   */
+  close(): void {
+    if (this.#closed) return;
+    if (this[kNative].running()) throw new UsageError('ERR_LOOP_RUNNING', 'Cannot close a loop from inside its own run');
+    this.#closed = true;
+    this[kNative].close();
+    if (defaultLoop === this) defaultLoop = undefined;
+  }
+
+  /** The loop's cached time in milliseconds (uv_now). */
+  now(): number {
+    return this[kNative].now();
+  }
+
+  updateTime(): void {
+    this[kNative].updateTime();
+  }
+
+  /** True while the loop has referenced active handles or requests. */
+  get alive(): boolean {
+    return this[kNative].alive();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** True while a run of this loop is on the stack. */
+  get running(): boolean {
+    return this[kNative].running();
+  }
+
+  /** Live handles that have not started closing. */
+  handles(): Handle[] {
+    return this[kNative].handles() as Handle[];
+  }
+
+  /**
+   * Live handles by libuv type name ({ timer: 2 }): every handle from init
+   * until libuv's close callback, including ones closed by the GC. Empty
+   * when nothing leaked.
+   */
+  handleCounts(): Record<string, number> {
+    return this[kNative].handleCounts();
+  }
+
+  /** The backend fd (epoll) that Node's loop watches. */
+  fileno(): number {
+    this.#assertOpen();
+    return this[kNative].fileno();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new UsageError('ERR_LOOP_CLOSED', 'This loop is closed');
+  }
+}

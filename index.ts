@@ -1,0 +1,2 @@
+// asyncuv: a second libuv loop for Node.js.
+export * from './handles/index.js';

@@ -1,0 +1,110 @@
+// Module entry: registers every wrap and the env teardown hook.
+#include "addon.h"
+
+#include "loop_wrap.h"
+#include "wraps.h"
+
+namespace asyncuv {
+
+namespace {
+
+const char* const kKeyNames[] = {"onevent",   "onclose", "onread", "onconnection", "onconnect",
+                                 "onwrite",   "onshutdown", "onsend", "onexit"};
+static_assert(sizeof(kKeyNames) / sizeof(kKeyNames[0]) == static_cast<int>(Key::kCount),
+              "one name per Key");
+
+// Env teardown (worker exit, terminate(), process exit). It must not run JS.
+// Every private loop is closed synchronously; the driver handles live on
+// Node's loop and close asynchronously, which is why this is an async hook.
+void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  auto* data = static_cast<AddonData*>(arg);
+  data->tearing_down = true;
+  data->cleanup_hook = handle;
+  // Teardown() removes the loop from data->loops; iterate over a copy.
+  std::vector<LoopWrap*> loops = data->loops;
+  for (LoopWrap* loop : loops) loop->Teardown();
+  if (data->drivers_closing == 0) {
+    data->cleanup_hook = nullptr;
+    napi_remove_async_cleanup_hook(handle);
+  }
+}
+
+Napi::Value ErrName(const Napi::CallbackInfo& info) {
+  int code = info[0].As<Napi::Number>().Int32Value();
+  return Napi::String::New(info.Env(), uv_err_name(code));
+}
+
+Napi::Value StrError(const Napi::CallbackInfo& info) {
+  int code = info[0].As<Napi::Number>().Int32Value();
+  return Napi::String::New(info.Env(), uv_strerror(code));
+}
+
+// Error names and numbers of this libuv build, so the TS side maps codes
+// without hard-coding platform numbers.
+Napi::Value ErrorTable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object table = Napi::Object::New(env);
+#define ASYNCUV_ERR_ENTRY(name, _) table.Set(#name, Napi::Number::New(env, UV_##name));
+  UV_ERRNO_MAP(ASYNCUV_ERR_ENTRY)
+#undef ASYNCUV_ERR_ENTRY
+  return table;
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData(env);
+  napi_set_instance_data(
+      env, data, [](napi_env, void* d, void*) { delete static_cast<AddonData*>(d); }, nullptr);
+  napi_add_async_cleanup_hook(env, OnEnvCleanup, data, nullptr);
+
+  exports.Set("errname", Napi::Function::New(env, ErrName, "errname"));
+  exports.Set("strerror", Napi::Function::New(env, StrError, "strerror"));
+  exports.Set("errors", Napi::Function::New(env, ErrorTable, "errors"));
+  exports.Set("uvVersion", Napi::String::New(env, uv_version_string()));
+  LoopWrap::Init(env, exports);
+  InitWraps(env, exports);
+  return exports;
+}
+
+AddonData::AddonData(napi_env e) : env(e) {}
+
+AddonData::~AddonData() {
+  for (napi_ref& ref : keys_) {
+    if (ref != nullptr) napi_delete_reference(env, ref);
+  }
+}
+
+AddonData* AddonData::Get(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<AddonData*>(data);
+}
+
+napi_value AddonData::KeyValue(Key key) {
+  napi_ref& ref = keys_[static_cast<int>(key)];
+  napi_value value;
+  if (ref == nullptr) {
+    napi_create_string_utf8(env, kKeyNames[static_cast<int>(key)], NAPI_AUTO_LENGTH, &value);
+    napi_create_reference(env, value, 1, &ref);
+    return value;
+  }
+  napi_get_reference_value(env, ref, &value);
+  return value;
+}
+
+void TeardownStepDone(AddonData* data) {
+  if (--data->drivers_closing == 0 && data->cleanup_hook != nullptr) {
+    napi_async_cleanup_hook_handle hook = data->cleanup_hook;
+    data->cleanup_hook = nullptr;
+    napi_remove_async_cleanup_hook(hook);
+  }
+}
+
+}  // namespace asyncuv
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return asyncuv::Init(env, exports);
+}
+
+NODE_API_MODULE(asyncuv, InitAddon)

@@ -1,0 +1,57 @@
+// Per-environment state of the addon. Node loads the shared library once per
+// process, so nothing here is static: the main thread and every worker each
+// get their own AddonData through napi_set_instance_data.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <vector>
+
+namespace asyncuv {
+
+class LoopWrap;
+
+// Property names the native side calls on JS objects. Callbacks live as
+// properties of the wrap's own JS object (never as persistent references),
+// so a wrap that is not pinned can be collected together with its callback.
+enum class Key : int {
+  kOnEvent = 0,  // the handle's main callback (timer fired, signal, async, ...)
+  kOnClose,      // the close callback
+  kOnRead,       // stream data
+  kOnConnection, // a listening stream has a connection
+  kOnConnect,    // an outgoing connection finished
+  kOnWrite,      // a queued write finished
+  kOnShutdown,   // a shutdown finished
+  kOnSend,       // a queued datagram send finished
+  kOnExit,       // a child process exited
+  kCount
+};
+
+struct AddonData {
+  explicit AddonData(napi_env env);
+  ~AddonData();
+
+  static AddonData* Get(napi_env env);
+
+  // Cached property keys, see Key.
+  napi_value KeyValue(Key key);
+
+  napi_env env;
+  std::vector<LoopWrap*> loops;  // loops not yet closed, for env teardown
+  bool tearing_down = false;     // no JS may run once this is set
+  napi_async_cleanup_hook_handle cleanup_hook = nullptr;
+  int drivers_closing = 0;       // driver handles on Node's loop still closing in teardown
+  Napi::FunctionReference loop_ctor;
+
+ private:
+  napi_ref keys_[static_cast<int>(Key::kCount)] = {};
+};
+
+// Called once per closed driver handle during teardown; removes the cleanup
+// hook when the last one is gone. Runs on the env's thread.
+void TeardownStepDone(AddonData* data);
+
+Napi::Object Init(Napi::Env env, Napi::Object exports);
+
+}  // namespace asyncuv

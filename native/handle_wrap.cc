@@ -1,0 +1,119 @@
+#include "handle_wrap.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace asyncuv {
+
+int HandleBase::StartInit(Napi::Value loop_value, uv_handle_type type) {
+  if (state_ != State::kUninitialized) return UV_EALREADY;
+  LoopWrap* loop = LoopWrap::FromValue(loop_value);
+  if (loop == nullptr) return UV_EINVAL;
+  if (!loop->open()) return UV_EBADF;
+  handle_ = static_cast<uv_handle_t*>(calloc(1, uv_handle_size(type)));
+  if (handle_ == nullptr) return UV_ENOMEM;
+  loop_ = loop;
+  return 0;
+}
+
+void HandleBase::AbortInit() {
+  free(handle_);
+  handle_ = nullptr;
+  loop_ = nullptr;
+}
+
+void HandleBase::FinishInit() {
+  handle_->data = this;
+  state_ = State::kInitialized;
+  loop_->CountHandle(handle_->type, 1);
+  UpdatePin();  // some handles (async) are active from init
+  loop_->Touch();
+}
+
+void HandleBase::Close() {
+  if (state_ != State::kInitialized) return;
+  state_ = State::kClosing;
+  BeforeClose();
+  UpdatePin();
+  uv_close(handle_, OnClose);
+  loop_->Touch();
+}
+
+void HandleBase::UpdatePin() {
+  bool pin = state_ == State::kClosing ||
+             (state_ == State::kInitialized && (uv_is_active(handle_) || pending_reqs > 0));
+  if (pin == pinned_) return;
+  pinned_ = pin;
+  // In env teardown references are about to be deleted with the env.
+  if (loop_ != nullptr && !loop_->CanCallJs()) return;
+  SetPinned(pin);
+}
+
+void HandleBase::Emit(Key key, size_t argc, const napi_value* argv) {
+  if (!loop_->CanCallJs()) return;
+  napi_env env = loop_->env();
+  napi_value recv = JsValue();
+  napi_value fn;
+  if (napi_get_property(env, recv, loop_->data()->KeyValue(key), &fn) != napi_ok) return;
+  napi_valuetype type;
+  napi_typeof(env, fn, &type);
+  if (type != napi_function) return;
+  loop_->CallJs(recv, fn, argc, argv);
+}
+
+Napi::Value HandleBase::Owner() {
+  napi_env env = loop_->env();
+  napi_value owner;
+  if (napi_get_named_property(env, JsValue(), "owner", &owner) != napi_ok) {
+    return Napi::Env(env).Undefined();
+  }
+  return Napi::Value(env, owner);
+}
+
+void HandleBase::OnClose(uv_handle_t* handle) {
+  auto* wrap = static_cast<HandleBase*>(handle->data);
+  auto* loop = static_cast<LoopWrap*>(handle->loop->data);
+  loop->CountHandle(handle->type, -1);
+  free(handle);
+  if (wrap == nullptr) return;
+  wrap->handle_ = nullptr;
+  wrap->state_ = State::kClosed;
+  if (loop->CanCallJs()) {
+    Napi::HandleScope scope(loop->env());
+    wrap->Emit(Key::kOnClose);
+  }
+  wrap->UpdatePin();  // may let the wrap be collected: do not touch it after
+}
+
+void HandleBase::OnDetachedClose(uv_handle_t* handle) {
+  auto* loop = static_cast<LoopWrap*>(handle->loop->data);
+  loop->CountHandle(handle->type, -1);
+  free(handle);
+}
+
+void HandleBase::Detach() {
+  if (handle_ == nullptr) return;
+  if (state_ == State::kInitialized) {
+    if (getenv("ASYNCUV_DEBUG") != nullptr) {
+      fprintf(stderr, "asyncuv: a %s handle was garbage-collected without close()\n",
+              uv_handle_type_name(handle_->type));
+    }
+    handle_->data = nullptr;
+    uv_close(handle_, OnDetachedClose);
+    loop_->Touch();
+  } else if (state_ == State::kClosing) {
+    // Only reachable when the env is torn down with the close in flight.
+    handle_->data = nullptr;
+  }
+  handle_ = nullptr;
+}
+
+bool ArgInt64(const Napi::CallbackInfo& info, size_t index, int64_t* out) {
+  if (index >= info.Length() || !info[index].IsNumber()) return false;
+  double value = info[index].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(value)) return false;
+  *out = static_cast<int64_t>(value);
+  return true;
+}
+
+}  // namespace asyncuv

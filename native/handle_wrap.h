@@ -1,0 +1,151 @@
+// HandleBase / HandleWrap<T>: what every libuv handle wrap shares.
+//
+// Rules (after Node's src/handle_wrap.h):
+// 1. Init is three-phase: StartInit() checks the loop and allocates the uv
+//    handle, the subclass calls uv_<type>_init, then FinishInit() registers
+//    it, or AbortInit() frees it so nothing half-built stays behind.
+// 2. State goes initialized -> closing -> closed. Close() twice is a no-op.
+// 3. The uv handle is malloc'd on its own and freed only in libuv's close
+//    callback, so a wrap may be collected while libuv still owns memory.
+// 4. The JS object is pinned (a strong reference) while libuv may still call
+//    back into it: while the handle is active, has requests in flight, or is
+//    closing. UpdatePin() re-evaluates that after every change.
+// 5. A wrap collected while initialized (inactive and unreachable) detaches
+//    from its uv handle and closes it; libuv frees it later.
+// 6. Native methods never throw for runtime failures: they return 0 or a
+//    negative libuv error code, and the TS layer builds the error.
+// 7. Everything runs on the thread of the env that owns the loop.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "addon.h"
+#include "loop_wrap.h"
+
+namespace asyncuv {
+
+class HandleBase {
+ public:
+  enum class State { kUninitialized, kInitialized, kClosing, kClosed };
+
+  virtual ~HandleBase() = default;
+
+  uv_handle_t* handle() const { return handle_; }
+  template <typename H>
+  H* As() const {
+    return reinterpret_cast<H*>(handle_);
+  }
+  LoopWrap* loop() const { return loop_; }
+  // True while methods other than close may run.
+  bool usable() const { return state_ == State::kInitialized; }
+
+  void Close();
+  void UpdatePin();
+  // Calls the JS function stored under `key` on this wrap's JS object. The
+  // caller has opened a handle scope. Nothing happens in env teardown.
+  void Emit(Key key, size_t argc = 0, const napi_value* argv = nullptr);
+  // The JS object that owns this wrap (its `owner` property), or undefined.
+  Napi::Value Owner();
+
+  // The wrap behind a uv handle's data. data holds a HandleBase*, which is
+  // not the address of the (multiply inherited) wrap: always cast through it.
+  template <typename W, typename H>
+  static W* FromHandle(H* handle) {
+    return static_cast<W*>(static_cast<HandleBase*>(handle->data));
+  }
+
+  static void OnClose(uv_handle_t* handle);
+  static void OnDetachedClose(uv_handle_t* handle);
+
+  // Requests (writes, connects, ...) libuv still owns; each pins the wrap.
+  int pending_reqs = 0;
+
+ protected:
+  int StartInit(Napi::Value loop_value, uv_handle_type type);
+  void AbortInit();
+  void FinishInit();
+  // Rule 5; called from the ObjectWrap destructor.
+  void Detach();
+
+  // Runs once, when close starts, before uv_close.
+  virtual void BeforeClose() {}
+  virtual napi_value JsValue() = 0;
+  virtual void SetPinned(bool pinned) = 0;
+
+  LoopWrap* loop_ = nullptr;
+  uv_handle_t* handle_ = nullptr;
+  State state_ = State::kUninitialized;
+  bool pinned_ = false;
+};
+
+template <typename T>
+class HandleWrap : public Napi::ObjectWrap<T>, public HandleBase {
+ public:
+  using Base = HandleWrap<T>;
+  explicit HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<T>(info) {}
+  ~HandleWrap() override { Detach(); }
+
+  // The methods every handle has; subclasses append theirs.
+  static std::vector<typename Napi::ObjectWrap<T>::PropertyDescriptor> BaseMethods() {
+    using W = Napi::ObjectWrap<T>;
+    // Base-class member pointers convert to T's implicitly.
+    using M = typename W::InstanceMethodCallback;
+    return {W::InstanceMethod("close", static_cast<M>(&Base::JsClose)),
+            W::InstanceMethod("ref", static_cast<M>(&Base::JsRef)),
+            W::InstanceMethod("unref", static_cast<M>(&Base::JsUnref)),
+            W::InstanceMethod("hasRef", static_cast<M>(&Base::JsHasRef)),
+            W::InstanceMethod("isActive", static_cast<M>(&Base::JsIsActive)),
+            W::InstanceMethod("fileno", static_cast<M>(&Base::JsFileno))};
+  }
+
+ protected:
+  napi_value JsValue() override { return this->Value(); }
+  void SetPinned(bool pinned) override {
+    if (pinned) {
+      this->Ref();
+    } else {
+      this->Unref();
+    }
+  }
+
+  Napi::Value Code(int rc) { return Napi::Number::New(this->Env(), rc); }
+
+ private:
+  Napi::Value JsClose(const Napi::CallbackInfo& info) {
+    Close();
+    return info.Env().Undefined();
+  }
+  Napi::Value JsRef(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    uv_ref(handle_);
+    loop_->Touch();
+    return Code(0);
+  }
+  Napi::Value JsUnref(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    uv_unref(handle_);
+    loop_->Touch();
+    return Code(0);
+  }
+  Napi::Value JsHasRef(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), usable() && uv_has_ref(handle_));
+  }
+  Napi::Value JsIsActive(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), usable() && uv_is_active(handle_));
+  }
+  Napi::Value JsFileno(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    uv_os_fd_t fd;
+    int rc = uv_fileno(handle_, &fd);
+    return Code(rc == 0 ? static_cast<int>(fd) : rc);
+  }
+};
+
+// Reads a JS number argument as an integer, or returns false.
+bool ArgInt64(const Napi::CallbackInfo& info, size_t index, int64_t* out);
+
+}  // namespace asyncuv

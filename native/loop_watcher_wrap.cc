@@ -1,0 +1,77 @@
+// Idle, Prepare and Check: the three loop-phase watchers. libuv implements
+// them with one template (src/unix/loop-watcher.c); so does this file.
+#include "handle_wrap.h"
+#include "wraps.h"
+
+namespace asyncuv {
+namespace {
+
+template <typename H, uv_handle_type kType, int (*kInit)(uv_loop_t*, H*),
+          int (*kStart)(H*, void (*)(H*)), int (*kStop)(H*)>
+class LoopWatcherWrap : public HandleWrap<LoopWatcherWrap<H, kType, kInit, kStart, kStop>> {
+  using Self = LoopWatcherWrap<H, kType, kInit, kStart, kStop>;
+  using Base = HandleWrap<Self>;
+
+ public:
+  static void Init(Napi::Env env, Napi::Object exports, const char* name) {
+    auto methods = Base::BaseMethods();
+    methods.push_back(Base::template InstanceMethod<&Self::JsInit>("init"));
+    methods.push_back(Base::template InstanceMethod<&Self::Start>("start"));
+    methods.push_back(Base::template InstanceMethod<&Self::Stop>("stop"));
+    exports.Set(name, Base::DefineClass(env, name, methods));
+  }
+
+  explicit LoopWatcherWrap(const Napi::CallbackInfo& info) : Base(info) {}
+
+ private:
+  Napi::Value JsInit(const Napi::CallbackInfo& info) {
+    int rc = this->StartInit(info[0], kType);
+    if (rc != 0) return this->Code(rc);
+    rc = kInit(this->loop_->uv(), this->template As<H>());
+    if (rc != 0) {
+      this->AbortInit();
+      return this->Code(rc);
+    }
+    this->FinishInit();
+    return this->Code(0);
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    if (!this->usable()) return this->Code(UV_EBADF);
+    int rc = kStart(this->template As<H>(), OnFire);
+    this->UpdatePin();
+    this->loop_->Touch();
+    return this->Code(rc);
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (!this->usable()) return this->Code(UV_EBADF);
+    int rc = kStop(this->template As<H>());
+    this->UpdatePin();
+    this->loop_->Touch();
+    return this->Code(rc);
+  }
+
+  static void OnFire(H* handle) {
+    auto* wrap = HandleBase::FromHandle<Self>(handle);
+    Napi::HandleScope scope(wrap->loop()->env());
+    wrap->Emit(Key::kOnEvent);
+    wrap->UpdatePin();
+  }
+};
+
+using IdleWrap = LoopWatcherWrap<uv_idle_t, UV_IDLE, uv_idle_init, uv_idle_start, uv_idle_stop>;
+using PrepareWrap = LoopWatcherWrap<uv_prepare_t, UV_PREPARE, uv_prepare_init, uv_prepare_start,
+                                    uv_prepare_stop>;
+using CheckWrap =
+    LoopWatcherWrap<uv_check_t, UV_CHECK, uv_check_init, uv_check_start, uv_check_stop>;
+
+}  // namespace
+
+void InitLoopWatchers(Napi::Env env, Napi::Object exports) {
+  IdleWrap::Init(env, exports, "Idle");
+  PrepareWrap::Init(env, exports, "Prepare");
+  CheckWrap::Init(env, exports, "Check");
+}
+
+}  // namespace asyncuv

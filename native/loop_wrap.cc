@@ -1,0 +1,349 @@
+#include "loop_wrap.h"
+
+#include <algorithm>
+#include <cstddef>
+
+#include "handle_wrap.h"
+
+namespace asyncuv {
+
+void LoopWrap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(
+      env, "Loop",
+      {InstanceMethod<&LoopWrap::Run>("run"), InstanceMethod<&LoopWrap::Stop>("stop"),
+       InstanceMethod<&LoopWrap::Close>("close"), InstanceMethod<&LoopWrap::Now>("now"),
+       InstanceMethod<&LoopWrap::UpdateTime>("updateTime"),
+       InstanceMethod<&LoopWrap::Alive>("alive"), InstanceMethod<&LoopWrap::Fileno>("fileno"),
+       InstanceMethod<&LoopWrap::Handles>("handles"),
+       InstanceMethod<&LoopWrap::HandleCounts>("handleCounts"),
+       InstanceMethod<&LoopWrap::Running>("running")});
+  AddonData::Get(env)->loop_ctor = Napi::Persistent(ctor);
+  exports.Set("Loop", ctor);
+}
+
+LoopWrap* LoopWrap::FromValue(Napi::Value value) {
+  if (!value.IsObject()) return nullptr;
+  AddonData* data = AddonData::Get(value.Env());
+  bool is_loop = false;
+  if (napi_instanceof(value.Env(), value, data->loop_ctor.Value(), &is_loop) != napi_ok || !is_loop)
+    return nullptr;
+  return Unwrap(value.As<Napi::Object>());
+}
+
+LoopWrap::LoopWrap(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<LoopWrap>(info), data_(AddonData::Get(info.Env())) {
+  Napi::Env env = info.Env();
+  auto* loop = static_cast<uv_loop_t*>(malloc(sizeof(uv_loop_t)));
+  int rc = loop ? uv_loop_init(loop) : UV_ENOMEM;
+  if (rc != 0) {
+    free(loop);
+    Napi::Error::New(env, uv_strerror(rc)).ThrowAsJavaScriptException();
+    return;
+  }
+  if (uv_backend_fd(loop) < 0) {
+    uv_loop_close(loop);
+    free(loop);
+    Napi::Error::New(env, "asyncuv: this platform has no pollable libuv backend fd")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  loop->data = this;
+  loop_ = loop;
+
+  uv_loop_t* node_loop = nullptr;
+  napi_get_uv_event_loop(env, &node_loop);
+  uv_prepare_init(loop_, &keepalive_);
+  keepalive_.data = nullptr;
+  uv_prepare_start(&keepalive_, [](uv_prepare_t*) {});
+  uv_unref(reinterpret_cast<uv_handle_t*>(&keepalive_));
+
+  driver_poll_ = new uv_poll_t;
+  driver_timer_ = new uv_timer_t;
+  driver_idle_ = new uv_idle_t;
+  uv_poll_init(node_loop, driver_poll_, uv_backend_fd(loop_));
+  uv_timer_init(node_loop, driver_timer_);
+  uv_idle_init(node_loop, driver_idle_);
+  driver_poll_->data = this;
+  driver_timer_->data = this;
+  driver_idle_->data = this;
+  uv_poll_start(driver_poll_, UV_READABLE, OnDriverPoll);
+  SetDriverRef(false);
+
+  napi_value name;
+  napi_create_string_utf8(env, "asyncuv.Loop", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, info.This(), name, &async_context_);
+
+  Ref();  // rule 3
+  data_->loops.push_back(this);
+}
+
+LoopWrap::~LoopWrap() {
+  // Reached only in env teardown (the wrap is pinned until closed), after
+  // Teardown() has closed the loop, or for a constructor that failed.
+  if (loop_ != nullptr) {
+    data_->tearing_down = true;
+    CloseLoop();
+  }
+}
+
+void LoopWrap::Touch() {
+  if (in_run_ || touched_ || loop_ == nullptr) return;
+  touched_ = true;
+  // Ref'd so that a handle started from top-level code gets its first run
+  // even if nothing else keeps Node's loop alive; Rearm() fixes the ref.
+  uv_ref(reinterpret_cast<uv_handle_t*>(driver_idle_));
+  uv_idle_start(driver_idle_, OnDriverIdle);
+}
+
+void LoopWrap::SetDriverRef(bool ref) {
+  uv_handle_t* handles[] = {reinterpret_cast<uv_handle_t*>(driver_poll_),
+                            reinterpret_cast<uv_handle_t*>(driver_timer_),
+                            reinterpret_cast<uv_handle_t*>(driver_idle_)};
+  for (uv_handle_t* handle : handles) {
+    if (ref) {
+      uv_ref(handle);
+    } else {
+      uv_unref(handle);
+    }
+  }
+}
+
+void LoopWrap::OnDriverPoll(uv_poll_t* poll, int status, int events) {
+  static_cast<LoopWrap*>(poll->data)->RunBatch();
+}
+
+void LoopWrap::OnDriverTimer(uv_timer_t* timer) {
+  static_cast<LoopWrap*>(timer->data)->RunBatch();
+}
+
+void LoopWrap::OnDriverIdle(uv_idle_t* idle) {
+  static_cast<LoopWrap*>(idle->data)->RunBatch();
+}
+
+void LoopWrap::RunBatch() {
+  if (in_run_ || loop_ == nullptr || closing_) return;
+  if (!CanCallJs()) return;
+  napi_env env = data_->env;
+  napi_handle_scope handle_scope;
+  napi_open_handle_scope(env, &handle_scope);
+  napi_callback_scope scope = nullptr;
+  napi_open_callback_scope(env, Value(), async_context_, &scope);
+  in_run_ = true;
+  touched_ = false;
+  auto* keepalive = reinterpret_cast<uv_handle_t*>(&keepalive_);
+  uv_ref(keepalive);  // rule 2: run even if only unref'd handles are active
+  uv_run(loop_, UV_RUN_NOWAIT);
+  if (loop_ != nullptr) uv_unref(keepalive);
+  in_run_ = false;
+  // Closing the outermost callback scope drains process.nextTick and
+  // microtasks: an async callback that awaits continues here, in this batch.
+  if (scope != nullptr) napi_close_callback_scope(env, scope);
+  napi_close_handle_scope(env, handle_scope);
+  Rearm();
+}
+
+int64_t LoopWrap::NextTimerDue() {
+  // uv_backend_timeout() says 0 whenever no ref'd handle is active, so the
+  // deadline of unref'd timers is read from the heap's minimum, as libuv's
+  // own uv__next_timeout does. heap_node is the first link of uv_timer_t.
+  void* min = loop_->timer_heap.min;
+  if (min == nullptr) return -1;
+  auto* timer = reinterpret_cast<uv_timer_t*>(static_cast<char*>(min) -
+                                              offsetof(uv_timer_t, heap_node));
+  return static_cast<int64_t>(uv_timer_get_due_in(timer));
+}
+
+void LoopWrap::Rearm() {
+  if (loop_ == nullptr || closing_ || driver_timer_ == nullptr) return;
+  touched_ = false;
+  uv_update_time(loop_);
+  bool alive = uv_loop_alive(loop_) != 0;
+  int64_t timeout;
+  if (alive) {
+    timeout = uv_backend_timeout(loop_);
+  } else {
+    timeout = NextTimerDue();
+    // Active unref'd idle handles run on every iteration, as in libuv.
+    if (loop_->idle_handles.next != &loop_->idle_handles) timeout = 0;
+  }
+  SetDriverRef(alive);
+  if (timeout == 0) {  // rule 3
+    uv_timer_stop(driver_timer_);
+    uv_idle_start(driver_idle_, OnDriverIdle);
+    return;
+  }
+  uv_idle_stop(driver_idle_);
+  if (timeout < 0) {
+    uv_timer_stop(driver_timer_);
+  } else {
+    uv_timer_start(driver_timer_, OnDriverTimer, static_cast<uint64_t>(timeout), 0);
+  }
+}
+
+void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
+  napi_env env = data_->env;
+  napi_value result;
+  napi_status status = napi_call_function(env, recv, fn, argc, argv, &result);
+  if (status == napi_pending_exception) {
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) {
+      // A terminating worker reports its termination as an exception that
+      // must not be rethrown; uncaughtException handling ignores it there.
+      napi_fatal_exception(env, error);
+    }
+  }
+}
+
+Napi::Value LoopWrap::Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (loop_ == nullptr || closing_) return Napi::Number::New(env, UV_EBADF);
+  if (in_run_) return Napi::Number::New(env, UV_EBUSY);
+  uv_run_mode mode = UV_RUN_DEFAULT;
+  if (info[0].IsNumber()) {
+    int m = info[0].As<Napi::Number>().Int32Value();
+    if (m == 1) mode = UV_RUN_ONCE;
+    if (m == 2) mode = UV_RUN_NOWAIT;
+  }
+  in_run_ = true;
+  touched_ = false;
+  uv_run(loop_, mode);
+  in_run_ = false;
+  if (loop_ == nullptr) return Napi::Number::New(env, 0);
+  Rearm();
+  return Napi::Number::New(env, uv_loop_alive(loop_) ? 1 : 0);
+}
+
+Napi::Value LoopWrap::Stop(const Napi::CallbackInfo& info) {
+  if (loop_ != nullptr) uv_stop(loop_);
+  return info.Env().Undefined();
+}
+
+Napi::Value LoopWrap::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (loop_ == nullptr || closing_) return Napi::Number::New(env, 0);
+  if (in_run_) return Napi::Number::New(env, UV_EBUSY);
+  CloseLoop();
+  return Napi::Number::New(env, 0);
+}
+
+void LoopWrap::CloseLoop() {
+  closing_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_), nullptr);
+  uv_walk(
+      loop_,
+      [](uv_handle_t* handle, void* arg) {
+        if (uv_is_closing(handle)) return;
+        auto* wrap = static_cast<HandleBase*>(handle->data);
+        if (wrap != nullptr) {
+          wrap->Close();
+        } else {
+          uv_close(handle, HandleBase::OnDetachedClose);
+        }
+      },
+      nullptr);
+  // Close callbacks (and write callbacks cancelled by the closes) run here.
+  // Requests on the threadpool cannot be cancelled once running: wait for them.
+  in_run_ = true;
+  while (uv_loop_close(loop_) == UV_EBUSY) uv_run(loop_, UV_RUN_DEFAULT);
+  in_run_ = false;
+  free(loop_);
+  loop_ = nullptr;
+  StopDriver();
+  if (async_context_ != nullptr && CanCallJs()) {
+    napi_async_destroy(data_->env, async_context_);
+  }
+  async_context_ = nullptr;
+  auto it = std::find(data_->loops.begin(), data_->loops.end(), this);
+  if (it != data_->loops.end()) {
+    data_->loops.erase(it);
+    if (CanCallJs()) Unref();  // rule 3: closed loops may be collected
+  }
+}
+
+void LoopWrap::StopDriver() {
+  if (driver_poll_ == nullptr) return;
+  bool teardown = data_->tearing_down;
+  AddonData* data = data_;
+  if (teardown) data->drivers_closing += 3;
+  auto on_closed = [](uv_handle_t* handle) {
+    auto* d = static_cast<AddonData*>(handle->data);
+    if (handle->type == UV_POLL) {
+      delete reinterpret_cast<uv_poll_t*>(handle);
+    } else if (handle->type == UV_TIMER) {
+      delete reinterpret_cast<uv_timer_t*>(handle);
+    } else {
+      delete reinterpret_cast<uv_idle_t*>(handle);
+    }
+    if (d != nullptr) TeardownStepDone(d);
+  };
+  driver_poll_->data = teardown ? data : nullptr;
+  driver_timer_->data = teardown ? data : nullptr;
+  driver_idle_->data = teardown ? data : nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(driver_poll_), on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(driver_timer_), on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(driver_idle_), on_closed);
+  driver_poll_ = nullptr;
+  driver_timer_ = nullptr;
+  driver_idle_ = nullptr;
+}
+
+void LoopWrap::Teardown() {
+  if (loop_ == nullptr) return;
+  CloseLoop();
+}
+
+Napi::Value LoopWrap::Now(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), loop_ ? static_cast<double>(uv_now(loop_)) : 0);
+}
+
+Napi::Value LoopWrap::UpdateTime(const Napi::CallbackInfo& info) {
+  if (loop_ != nullptr) uv_update_time(loop_);
+  return info.Env().Undefined();
+}
+
+Napi::Value LoopWrap::Alive(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), loop_ != nullptr && uv_loop_alive(loop_));
+}
+
+Napi::Value LoopWrap::Running(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), in_run_);
+}
+
+Napi::Value LoopWrap::Fileno(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), loop_ ? uv_backend_fd(loop_) : UV_EBADF);
+}
+
+Napi::Value LoopWrap::Handles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array result = Napi::Array::New(env);
+  if (loop_ == nullptr) return result;
+  struct Walk {
+    Napi::Env env;
+    Napi::Array* out;
+    uint32_t n;
+  } walk{env, &result, 0};
+  uv_walk(
+      loop_,
+      [](uv_handle_t* handle, void* arg) {
+        auto* w = static_cast<Walk*>(arg);
+        auto* wrap = static_cast<HandleBase*>(handle->data);
+        if (wrap == nullptr || uv_is_closing(handle)) return;
+        Napi::Value owner = wrap->Owner();
+        if (!owner.IsUndefined()) w->out->Set(w->n++, owner);
+      },
+      &walk);
+  return result;
+}
+
+Napi::Value LoopWrap::HandleCounts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  for (int type = UV_UNKNOWN_HANDLE + 1; type < UV_HANDLE_TYPE_MAX; ++type) {
+    if (live_[type] == 0) continue;
+    const char* name = uv_handle_type_name(static_cast<uv_handle_type>(type));
+    if (name != nullptr) result.Set(name, Napi::Number::New(env, live_[type]));
+  }
+  return result;
+}
+
+}  // namespace asyncuv

@@ -1,0 +1,109 @@
+// LoopWrap owns one private uv_loop_t and drives it from Node's loop.
+//
+// Embedded mode (the default): a uv_poll_t on Node's loop watches the private
+// loop's backend fd and a uv_timer_t on Node's loop is armed with the private
+// loop's next timeout. When either fires, RunBatch() runs the private loop
+// once with UV_RUN_NOWAIT inside one callback scope, so every JS callback of
+// the batch runs on this thread's stack and microtasks drain at the end of
+// the batch, not after each callback.
+//
+// Blocking mode: Loop.run(mode) runs uv_run on the calling thread.
+//
+// Rules:
+// 1. uv_run is never re-entered: a JS call made during a run only marks the
+//    loop for re-arming (Touch), which happens once the run ends.
+// 2. The driver's Node handles are ref'd exactly while the private loop is
+//    alive (has ref'd active handles or requests), so the process exits
+//    naturally. Unref'd private handles still run while Node stays alive:
+//    uv_run does nothing on a loop that is not alive, so an internal prepare
+//    handle is ref'd for the length of each embedded batch, and the next
+//    deadline is read from the timer heap, not from uv_backend_timeout
+//    (which returns 0 whenever the loop is not alive).
+// 3. "Run again as soon as possible" uses an idle handle on Node's loop,
+//    never a 0 ms timer: a timer re-armed with 0 from its own callback runs
+//    again in the same timers phase, forever, and starves Node's I/O.
+// 4. A LoopWrap is pinned until it is closed or its env is torn down.
+// 5. Everything here runs on the thread of the env that created the loop.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <array>
+
+#include "addon.h"
+
+namespace asyncuv {
+
+class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  // Returns the LoopWrap behind a JS value, or nullptr if it is not one.
+  static LoopWrap* FromValue(Napi::Value value);
+
+  explicit LoopWrap(const Napi::CallbackInfo& info);
+  ~LoopWrap() override;
+
+  uv_loop_t* uv() const { return loop_; }
+  AddonData* data() const { return data_; }
+  napi_env env() const { return data_->env; }
+  // False once the loop is closing or closed: no new handle may start on it.
+  bool open() const { return loop_ != nullptr && !closing_; }
+  // False in env teardown: JS must not run.
+  bool CanCallJs() const { return !data_->tearing_down; }
+
+  // Schedules a run of the private loop from Node's loop. Called after any
+  // JS call that may change what the private loop watches.
+  void Touch();
+
+  // Calls fn(recv, args) from inside a batch. An exception thrown by the
+  // callback goes to Node's uncaughtException machinery, as in Node's own
+  // callbacks; it never unwinds through libuv.
+  void CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv);
+
+  // Live handles by type, from init until libuv's close callback.
+  void CountHandle(uv_handle_type type, int delta) { live_[type] += delta; }
+
+  // Env teardown: closes every handle and the loop without running JS.
+  void Teardown();
+
+ private:
+  Napi::Value Run(const Napi::CallbackInfo& info);
+  Napi::Value Stop(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Now(const Napi::CallbackInfo& info);
+  Napi::Value UpdateTime(const Napi::CallbackInfo& info);
+  Napi::Value Alive(const Napi::CallbackInfo& info);
+  Napi::Value Fileno(const Napi::CallbackInfo& info);
+  Napi::Value Handles(const Napi::CallbackInfo& info);
+  Napi::Value HandleCounts(const Napi::CallbackInfo& info);
+  Napi::Value Running(const Napi::CallbackInfo& info);
+
+  static void OnDriverPoll(uv_poll_t* poll, int status, int events);
+  static void OnDriverTimer(uv_timer_t* timer);
+  static void OnDriverIdle(uv_idle_t* idle);
+  void SetDriverRef(bool ref);
+  void RunBatch();
+  void Rearm();
+  // Milliseconds until the earliest active timer (ref'd or not), -1 if none.
+  int64_t NextTimerDue();
+  // Closes every handle, runs the loop until uv_loop_close succeeds, stops
+  // the driver. Close callbacks reach JS unless the env is being torn down.
+  void CloseLoop();
+  void StopDriver();
+
+  AddonData* data_;
+  uv_loop_t* loop_ = nullptr;
+  uv_poll_t* driver_poll_ = nullptr;
+  uv_timer_t* driver_timer_ = nullptr;
+  uv_idle_t* driver_idle_ = nullptr;
+  // Ref'd only during embedded batches, see rule 2. Never walked as a user handle.
+  uv_prepare_t keepalive_;
+  napi_async_context async_context_ = nullptr;
+  bool in_run_ = false;
+  bool closing_ = false;
+  bool touched_ = false;
+  std::array<int, UV_HANDLE_TYPE_MAX> live_{};
+};
+
+}  // namespace asyncuv

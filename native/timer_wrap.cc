@@ -1,0 +1,96 @@
+// Timer: uv_timer_t. Times are milliseconds, as in libuv.
+#include "handle_wrap.h"
+#include "wraps.h"
+
+namespace asyncuv {
+namespace {
+
+class TimerWrap : public HandleWrap<TimerWrap> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports) {
+    auto methods = BaseMethods();
+    methods.push_back(InstanceMethod<&TimerWrap::JsInit>("init"));
+    methods.push_back(InstanceMethod<&TimerWrap::Start>("start"));
+    methods.push_back(InstanceMethod<&TimerWrap::Stop>("stop"));
+    methods.push_back(InstanceMethod<&TimerWrap::Again>("again"));
+    methods.push_back(InstanceMethod<&TimerWrap::GetRepeat>("getRepeat"));
+    methods.push_back(InstanceMethod<&TimerWrap::SetRepeat>("setRepeat"));
+    methods.push_back(InstanceMethod<&TimerWrap::GetDueIn>("getDueIn"));
+    exports.Set("Timer", DefineClass(env, "Timer", methods));
+  }
+
+  explicit TimerWrap(const Napi::CallbackInfo& info) : Base(info) {}
+
+ private:
+  Napi::Value JsInit(const Napi::CallbackInfo& info) {
+    int rc = StartInit(info[0], UV_TIMER);
+    if (rc != 0) return Code(rc);
+    rc = uv_timer_init(loop_->uv(), As<uv_timer_t>());
+    if (rc != 0) {
+      AbortInit();
+      return Code(rc);
+    }
+    FinishInit();
+    return Code(0);
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    int64_t timeout, repeat;
+    if (!usable()) return Code(UV_EBADF);
+    if (!ArgInt64(info, 0, &timeout) || !ArgInt64(info, 1, &repeat) || timeout < 0 || repeat < 0)
+      return Code(UV_EINVAL);
+    int rc = uv_timer_start(As<uv_timer_t>(), OnTimer, timeout, repeat);
+    UpdatePin();
+    loop_->Touch();
+    return Code(rc);
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    int rc = uv_timer_stop(As<uv_timer_t>());
+    UpdatePin();
+    loop_->Touch();
+    return Code(rc);
+  }
+
+  Napi::Value Again(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    int rc = uv_timer_again(As<uv_timer_t>());
+    UpdatePin();
+    loop_->Touch();
+    return Code(rc);
+  }
+
+  Napi::Value GetRepeat(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    return Napi::Number::New(info.Env(),
+                             static_cast<double>(uv_timer_get_repeat(As<uv_timer_t>())));
+  }
+
+  Napi::Value SetRepeat(const Napi::CallbackInfo& info) {
+    int64_t repeat;
+    if (!usable()) return Code(UV_EBADF);
+    if (!ArgInt64(info, 0, &repeat) || repeat < 0) return Code(UV_EINVAL);
+    uv_timer_set_repeat(As<uv_timer_t>(), repeat);
+    return Code(0);
+  }
+
+  Napi::Value GetDueIn(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    return Napi::Number::New(info.Env(),
+                             static_cast<double>(uv_timer_get_due_in(As<uv_timer_t>())));
+  }
+
+  static void OnTimer(uv_timer_t* handle) {
+    auto* wrap = FromHandle<TimerWrap>(handle);
+    Napi::HandleScope scope(wrap->loop_->env());
+    wrap->Emit(Key::kOnEvent);
+    wrap->UpdatePin();
+  }
+};
+
+}  // namespace
+
+void InitTimer(Napi::Env env, Napi::Object exports) { TimerWrap::Init(env, exports); }
+
+}  // namespace asyncuv
