@@ -10,3 +10,5 @@ export { Signal, type SignalCallback } from './signal.js';
 export { Async, AsyncSender, type AsyncCallback, type AsyncHandle } from './async.js';
 export { UvError, errname, errno } from './uv-error.js';
 export { UsageError, type UsageErrorCode } from './usage-error.js';
+export { Stream, type ReadCallback, type ReadIntoCallback, type WriteCallback, type WriteData } from './stream.js';
+export { TCP, type SocketAddress, type TcpBindOptions } from './tcp.js';
