@@ -10,3 +10,4 @@ export { Signal, type SignalCallback } from './signal.js';
 export { Async, AsyncSender, type AsyncCallback, type AsyncHandle } from './async.js';
 export { UvError, errname, errno } from './uv-error.js';
 export { UsageError, type UsageErrorCode } from './usage-error.js';
+export { UDP, type UdpAddress, type UdpBindOptions, type UdpData, type UdpRecvCallback, type UdpSendCallback } from './udp.js';
