@@ -11,3 +11,6 @@ export { Async, AsyncSender, type AsyncCallback, type AsyncHandle } from './asyn
 export { UvError, errname, errno } from './uv-error.js';
 export { UsageError, type UsageErrorCode } from './usage-error.js';
 export { UDP, type UdpAddress, type UdpBindOptions, type UdpData, type UdpRecvCallback, type UdpSendCallback } from './udp.js';
+export { Stats } from './stats.js';
+export * as fs from './fs.js';
+export type { Dirent, DirentType, OpenFlags } from './fs.js';

@@ -11,6 +11,7 @@ void InitLoopWatchers(Napi::Env env, Napi::Object exports);
 void InitSignal(Napi::Env env, Napi::Object exports);
 void InitAsync(Napi::Env env, Napi::Object exports);
 void InitUdp(Napi::Env env, Napi::Object exports);
+void InitFs(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -18,6 +19,7 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitSignal(env, exports);
   InitAsync(env, exports);
   InitUdp(env, exports);
+  InitFs(env, exports);
 }
 
 }  // namespace asyncuv
