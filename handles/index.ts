@@ -14,3 +14,5 @@ export { UDP, type UdpAddress, type UdpBindOptions, type UdpData, type UdpRecvCa
 export { Stats } from './stats.js';
 export * as fs from './fs.js';
 export type { Dirent, DirentType, OpenFlags } from './fs.js';
+export * as dns from './dns.js';
+export type { AddrInfo, AddrInfoHints, DnsConstants, NameInfo } from './dns.js';

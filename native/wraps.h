@@ -12,6 +12,7 @@ void InitSignal(Napi::Env env, Napi::Object exports);
 void InitAsync(Napi::Env env, Napi::Object exports);
 void InitUdp(Napi::Env env, Napi::Object exports);
 void InitFs(Napi::Env env, Napi::Object exports);
+void InitDns(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -20,6 +21,7 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitAsync(env, exports);
   InitUdp(env, exports);
   InitFs(env, exports);
+  InitDns(env, exports);
 }
 
 }  // namespace asyncuv
