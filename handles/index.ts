@@ -16,3 +16,6 @@ export * as fs from './fs.js';
 export type { Dirent, DirentType, OpenFlags } from './fs.js';
 export * as dns from './dns.js';
 export type { AddrInfo, AddrInfoHints, DnsConstants, NameInfo } from './dns.js';
+export { Poll, type PollCallback, type PollEvents } from './poll.js';
+export { FSPoll, type FSPollCallback } from './fs-poll.js';
+export { FSEvent, type FSEventCallback, type FSEventKinds, type FSEventOptions } from './fs-event.js';

@@ -13,6 +13,9 @@ void InitAsync(Napi::Env env, Napi::Object exports);
 void InitUdp(Napi::Env env, Napi::Object exports);
 void InitFs(Napi::Env env, Napi::Object exports);
 void InitDns(Napi::Env env, Napi::Object exports);
+void InitPoll(Napi::Env env, Napi::Object exports);
+void InitFsPoll(Napi::Env env, Napi::Object exports);
+void InitFsEvent(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -22,6 +25,9 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitUdp(env, exports);
   InitFs(env, exports);
   InitDns(env, exports);
+  InitPoll(env, exports);
+  InitFsPoll(env, exports);
+  InitFsEvent(env, exports);
 }
 
 }  // namespace asyncuv
