@@ -12,3 +12,6 @@ export { UvError, errname, errno } from './uv-error.js';
 export { UsageError, type UsageErrorCode } from './usage-error.js';
 export { Stream, type ReadCallback, type ReadIntoCallback, type WriteCallback, type WriteData } from './stream.js';
 export { TCP, type SocketAddress, type TcpBindOptions } from './tcp.js';
+export { Pipe, type PendingType, type PipeMode } from './pipe.js';
+export { TTY, type TtyMode, type WindowSize } from './tty.js';
+export { Process, type SpawnOptions, type StdioOption, type ExitCallback } from './process.js';

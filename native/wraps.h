@@ -11,6 +11,9 @@ void InitLoopWatchers(Napi::Env env, Napi::Object exports);
 void InitSignal(Napi::Env env, Napi::Object exports);
 void InitAsync(Napi::Env env, Napi::Object exports);
 void InitTcp(Napi::Env env, Napi::Object exports);
+void InitPipe(Napi::Env env, Napi::Object exports);
+void InitTty(Napi::Env env, Napi::Object exports);
+void InitProcess(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -18,6 +21,9 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitSignal(env, exports);
   InitAsync(env, exports);
   InitTcp(env, exports);
+  InitPipe(env, exports);
+  InitTty(env, exports);
+  InitProcess(env, exports);
 }
 
 }  // namespace asyncuv
