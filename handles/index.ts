@@ -21,3 +21,6 @@ export type { AddrInfo, AddrInfoHints, DnsConstants, NameInfo } from './dns.js';
 export { Poll, type PollCallback, type PollEvents } from './poll.js';
 export { FSPoll, type FSPollCallback } from './fs-poll.js';
 export { FSEvent, type FSEventCallback, type FSEventKinds, type FSEventOptions } from './fs-event.js';
+export { Pipe, type PendingType, type PipeMode } from './pipe.js';
+export { TTY, type TtyMode, type WindowSize } from './tty.js';
+export { Process, type SpawnOptions, type StdioOption, type ExitCallback } from './process.js';

@@ -17,6 +17,9 @@ void InitDns(Napi::Env env, Napi::Object exports);
 void InitPoll(Napi::Env env, Napi::Object exports);
 void InitFsPoll(Napi::Env env, Napi::Object exports);
 void InitFsEvent(Napi::Env env, Napi::Object exports);
+void InitPipe(Napi::Env env, Napi::Object exports);
+void InitTty(Napi::Env env, Napi::Object exports);
+void InitProcess(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -30,6 +33,9 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitPoll(env, exports);
   InitFsPoll(env, exports);
   InitFsEvent(env, exports);
+  InitPipe(env, exports);
+  InitTty(env, exports);
+  InitProcess(env, exports);
 }
 
 }  // namespace asyncuv
