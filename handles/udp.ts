@@ -180,7 +180,10 @@ export class UDP extends Handle<NativeUDP> {
     return check(this[kNative].trySend(bytes, host, port), 'try_send', `${host}:${port}`);
   }
 
-  /** Starts receiving; binds to 0.0.0.0:0 first if the socket is not bound. */
+  /**
+   * Starts receiving; binds to 0.0.0.0:0 first if the socket is not bound.
+   * Calling it again while receiving replaces the callback.
+   */
   recvStart(cb: UdpRecvCallback): void {
     this.assertOpen();
     validateFunction(cb, 'cb');

@@ -90,6 +90,30 @@ test('many datagrams arrive intact, each in its own buffer', async (t) => {
   await assertNoHandlesAndClose(t, loop);
 });
 
+test('recvStart again replaces the callback; recvStop stops delivery', async (t) => {
+  const loop = newLoop(t);
+  const server = new UDP(loop);
+  server.bind('127.0.0.1', 0);
+  const { port } = server.getsockname();
+  const first: string[] = [];
+  const second: string[] = [];
+  server.recvStart((_err, data) => first.push(data!.toString()));
+  const got = deferred();
+  server.recvStart((_err, data) => {
+    second.push(data!.toString());
+    got.resolve();
+  });
+  const client = new UDP(loop);
+  client.send('one', '127.0.0.1', port);
+  await withTimeout(got.promise, 2000, 'datagram');
+  t.deepEqual(first, []);
+  t.deepEqual(second, ['one']);
+  server.recvStop();
+  t.false(server.active);
+  await closeAll(client, server);
+  await assertNoHandlesAndClose(t, loop);
+});
+
 test('trySend returns the bytes sent', async (t) => {
   const loop = newLoop(t);
   const server = new UDP(loop);
@@ -256,7 +280,11 @@ test('closing with queued sends cancels each exactly once', async (t) => {
     calls++;
   }
   const queued = client.sendQueueCount;
-  if (dest !== undefined) t.true(queued > 0, `sends to ${dest} were queued`);
+  if (dest !== undefined) {
+    t.true(queued > 0, `sends to ${dest} were queued`);
+    // Behind a queue nothing can be sent at once.
+    t.throws(() => client.trySend(big, dest, 9), { instanceOf: UvError, code: 'EAGAIN' });
+  }
   t.is(client.sendQueueSize, queued * big.length);
   const closed = deferred();
   let closeCalls = 0;
