@@ -57,7 +57,9 @@ void OnAddrInfo(uv_getaddrinfo_t* req, int status, addrinfo* res) {
       Napi::Object obj = entry.As<Napi::Object>();
       obj.Set("socktype", Napi::Number::New(env, ai->ai_socktype));
       obj.Set("protocol", Napi::Number::New(env, ai->ai_protocol));
-      if (ai->ai_canonname != nullptr) obj.Set("canonname", Napi::String::New(env, ai->ai_canonname));
+      if (ai->ai_canonname != nullptr) {
+        obj.Set("canonname", Napi::String::New(env, ai->ai_canonname));
+      }
       list.Set(n++, obj);
     }
     return list;

@@ -166,8 +166,9 @@ Napi::Value ReadWrite(const Napi::CallbackInfo& info) {
   uv_buf_t part = uv_buf_init(buf.base + offset, static_cast<unsigned int>(length));
   return Submit(info, Result::kNumber, info[2], [&](uv_loop_t* loop, uv_fs_t* req) {
     // libuv copies the uv_buf_t array itself; the bytes stay in the kept buffer.
-    if (kWrite) return uv_fs_write(loop, req, static_cast<uv_file>(fd), &part, 1, position, OnFsDone);
-    return uv_fs_read(loop, req, static_cast<uv_file>(fd), &part, 1, position, OnFsDone);
+    auto file = static_cast<uv_file>(fd);
+    if (kWrite) return uv_fs_write(loop, req, file, &part, 1, position, OnFsDone);
+    return uv_fs_read(loop, req, file, &part, 1, position, OnFsDone);
   });
 }
 
