@@ -302,3 +302,32 @@ test('closing with queued sends cancels each exactly once', async (t) => {
   t.is(results.filter((r) => r === null).length, calls - queued);
   await assertNoHandlesAndClose(t, loop);
 });
+
+test('a receiving socket survives GC; an idle unreachable one is closed by it', async (t) => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  t.truthy(gc, 'ava runs with --expose-gc');
+  const loop = newLoop(t);
+  let port = 0;
+  const got = deferred<string>();
+  (() => {
+    // Only libuv refers to this socket once the function returns.
+    const server = new UDP(loop);
+    server.bind('127.0.0.1', 0);
+    port = server.getsockname().port;
+    server.recvStart((_err, data, _rinfo, handle) => {
+      got.resolve(data!.toString());
+      handle.close();
+    });
+    new UDP(loop).bind('127.0.0.1', 0);  // idle and unreachable
+  })();
+  t.deepEqual(loop.handleCounts(), { udp: 2 });
+  for (let i = 0; i < 3; i++) {
+    gc!();
+    await new Promise((r) => setImmediate(r));
+  }
+  const client = new UDP(loop);
+  client.send('still here', '127.0.0.1', port);
+  t.is(await withTimeout(got.promise, 2000, 'datagram'), 'still here');
+  client.close();
+  await assertNoHandlesAndClose(t, loop);
+});
