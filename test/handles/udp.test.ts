@@ -331,3 +331,25 @@ test('a receiving socket survives GC; an idle unreachable one is closed by it', 
   client.close();
   await assertNoHandlesAndClose(t, loop);
 });
+
+test('bind options: ipv6Only leaves the IPv4 port free, reuseAddr shares a port', async (t) => {
+  const loop = newLoop(t);
+  const v6 = new UDP(loop);
+  v6.bind('::', 0, { ipv6Only: true });
+  const { port } = v6.getsockname();
+  t.is(v6.getsockname().family, 'IPv6');
+  // Without ipv6Only, '::' would hold the IPv4 port too.
+  const v4 = new UDP(loop);
+  t.notThrows(() => v4.bind('0.0.0.0', port));
+  const a = new UDP(loop);
+  a.bind('127.0.0.1', 0, { reuseAddr: true });
+  const b = new UDP(loop);
+  t.notThrows(() => b.bind('127.0.0.1', a.getsockname().port, { reuseAddr: true }));
+  const c = new UDP(loop);
+  t.throws(() => c.bind('127.0.0.1', a.getsockname().port), { instanceOf: UvError, code: 'EADDRINUSE' });
+  t.throws(() => c.bind('127.0.0.1', 0, { ipv6Only: 'yes' as unknown as boolean }), { code: 'ERR_INVALID_ARG_TYPE' });
+  // A datagram larger than UDP allows fails at once.
+  t.throws(() => a.send(Buffer.alloc(70_000), '127.0.0.1', port), { instanceOf: UvError, code: 'EMSGSIZE' });
+  await closeAll(v6, v4, a, b, c);
+  await assertNoHandlesAndClose(t, loop);
+});
