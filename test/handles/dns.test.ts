@@ -61,6 +61,7 @@ test('bad arguments are typed usage errors', async (t) => {
 test('loop.close() waits for a lookup in flight', async (t) => {
   const loop = newLoop(t);
   const pending = dns.getaddrinfo(loop, 'localhost', 443);
+  t.deepEqual(loop.handleCounts(), {}, 'requests are not handles');
   loop.close();
   const result = await pending;
   t.true(result.length > 0);

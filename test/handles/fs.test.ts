@@ -159,6 +159,7 @@ test('bad arguments are typed usage errors', async (t) => {
 test('loop.close() waits for requests in flight', async (t) => {
   const loop = newLoop(t);
   const pending = fs.stat(loop, '/');
+  t.deepEqual(loop.handleCounts(), {}, 'requests are not handles');
   loop.close();
   t.true((await pending).isDirectory());
 });
