@@ -315,3 +315,25 @@ test('bad options are typed errors and leak nothing', async (t) => {
   await settle(t, other);
   await settle(t, loop);
 });
+
+test('a running child is watched even when nothing references its handle', async (t) => {
+  const loop = new Loop();
+  let exitStatus = -1;
+  const exited = new Promise<void>((resolve) => {
+    // The handle is dropped at once; it stays pinned until the exit.
+    Process.spawn(loop, { file: '/bin/sh', args: ['-c', 'sleep 0.2; exit 7'], onExit: (status) => ((exitStatus = status), resolve()) });
+  });
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc?.();
+    await sleep(10);
+  }
+  t.deepEqual(loop.handleCounts(), { process: 1 });
+  await exited;
+  t.is(exitStatus, 7);
+  // Inactive and unreachable now: the GC closes it.
+  for (let i = 0; i < 50 && Object.keys(loop.handleCounts()).length > 0; i++) {
+    globalThis.gc?.();
+    await sleep(10);
+  }
+  await settle(t, loop);
+});
