@@ -9,6 +9,7 @@ namespace {
 // A queued write and the bytes it still has to write, in one allocation.
 struct WriteReq {
   uv_write_t req;
+  uv_handle_t* held;  // the send handle while libuv may still read it
   char data[1];
 };
 
@@ -53,6 +54,12 @@ int StreamBase::Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_hand
     free(req);
     return rc;
   }
+  req->held = nullptr;
+  if (req->req.send_handle != nullptr) {
+    // Not sent yet (the pipe is backed up): keep the handle's memory valid.
+    req->held = reinterpret_cast<uv_handle_t*>(send_handle);
+    loop_->data()->HoldHandle(req->held);
+  }
   pending_reqs++;
   UpdatePin();
   loop_->Touch();
@@ -61,7 +68,11 @@ int StreamBase::Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_hand
 
 void StreamBase::OnWrite(uv_write_t* req, int status) {
   auto* wrap = FromHandle<StreamBase>(req->handle);
-  free(reinterpret_cast<WriteReq*>(req));
+  auto* write = reinterpret_cast<WriteReq*>(req);
+  if (write->held != nullptr) {
+    static_cast<LoopWrap*>(req->handle->loop->data)->data()->ReleaseHandle(write->held);
+  }
+  free(write);
   if (wrap == nullptr) return;
   wrap->pending_reqs--;
   wrap->EmitStatus(Key::kOnWrite, status);
