@@ -366,6 +366,34 @@ test('passes a connected Pipe between loops and both ends keep working', async (
   await settle(t, loopA, loopB);
 });
 
+test('a handle closed before its queued IPC write goes out fails that write with EBADF', async (t) => {
+  const loop = new Loop();
+  const { a, b, server } = await ipcPair(loop, loop);
+  // b does not read yet, so these back up and the handle write waits in line.
+  const filler = Buffer.alloc(1 << 20);
+  for (let i = 0; i < 4; i++) a.write(filler);
+  t.true(a.writeQueueSize > 0);
+  const tcp = new TCP(loop);
+  tcp.bind('127.0.0.1', 0);
+  const sent = new Promise<UvError | null>((resolve) => a.write('h', resolve, tcp));
+  await closeAll(tcp);
+  // Sockets opened now may reuse the closed handle's fd number or memory;
+  // none of them may travel instead of it.
+  const others = Array.from({ length: 20 }, () => {
+    const other = new TCP(loop);
+    other.bind('127.0.0.1', 0);
+    return other;
+  });
+  const drained = readBytes(b, 4 << 20);
+  const err = await sent;
+  t.is(err?.code, 'EBADF');
+  t.is((await drained).data.length, 4 << 20);
+  await sleep(20);
+  t.is(b.pendingCount(), 0);
+  await closeAll(a, b, server, ...others);
+  await settle(t, loop);
+});
+
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
 
 /** Spawns a fixture script with an IPC pipe as its fd 3. */
