@@ -318,18 +318,20 @@ test('bad options are typed errors and leak nothing', async (t) => {
 
 test('a running child is watched even when nothing references its handle', async (t) => {
   const loop = new Loop();
-  let exitStatus = -1;
+  let termSignal = -1;
+  let pid = 0;
   const exited = new Promise<void>((resolve) => {
-    // The handle is dropped at once; it stays pinned until the exit.
-    Process.spawn(loop, { file: '/bin/sh', args: ['-c', 'sleep 0.2; exit 7'], onExit: (status) => ((exitStatus = status), resolve()) });
+    // Only the pid is kept; the handle stays pinned until the exit.
+    pid = Process.spawn(loop, { file: 'sleep', args: ['30'], onExit: (_status, signal) => ((termSignal = signal), resolve()) }).pid;
   });
   for (let i = 0; i < 3; i++) {
     globalThis.gc?.();
     await sleep(10);
   }
   t.deepEqual(loop.handleCounts(), { process: 1 });
+  process.kill(pid, 'SIGTERM');
   await exited;
-  t.is(exitStatus, 7);
+  t.is(termSignal, constants.signals.SIGTERM);
   // Inactive and unreachable now: the GC closes it.
   for (let i = 0; i < 50 && Object.keys(loop.handleCounts()).length > 0; i++) {
     globalThis.gc?.();
