@@ -199,8 +199,12 @@ class PipeWrap : public StreamWrap<PipeWrap> {
     return Code(uv_pipe_chmod(As<uv_pipe_t>(), static_cast<int>(flags)));
   }
 
-  Napi::Value GetSockName(const Napi::CallbackInfo& info) { return Name(info, uv_pipe_getsockname); }
-  Napi::Value GetPeerName(const Napi::CallbackInfo& info) { return Name(info, uv_pipe_getpeername); }
+  Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+    return Name(info, uv_pipe_getsockname);
+  }
+  Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
+    return Name(info, uv_pipe_getpeername);
+  }
 
   // The name as a string (abstract names keep their leading NUL), '' for an
   // unnamed socket, or a negative code.
