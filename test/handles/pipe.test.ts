@@ -366,6 +366,36 @@ test('passes a connected Pipe between loops and both ends keep working', async (
   await settle(t, loopA, loopB);
 });
 
+test('several handles sent back to back are all accepted, in order', async (t) => {
+  const loopA = new Loop();
+  const loopB = new Loop();
+  const { a, b, server } = await ipcPair(loopA, loopB);
+  const sent = [0, 1, 2].map(() => {
+    const tcp = new TCP(loopA);
+    tcp.bind('127.0.0.1', 0);
+    return tcp;
+  });
+  const ports = sent.map((tcp) => tcp.getsockname().port);
+  for (const tcp of sent) a.write('x', () => tcp.close(), tcp);
+  const received: TCP[] = [];
+  await new Promise<void>((resolve, reject) => {
+    b.readStart((err, data) => {
+      if (err || data === null) return reject(err ?? new Error('EOF'));
+      // One read may carry several handles: accept while any is pending.
+      while (b.pendingCount() > 0) {
+        t.is(b.pendingType(), 'tcp');
+        const tcp = new TCP(loopB);
+        b.accept(tcp);
+        received.push(tcp);
+      }
+      if (received.length === 3) resolve();
+    });
+  });
+  t.deepEqual(received.map((tcp) => tcp.getsockname().port), ports);
+  await closeAll(a, b, server, ...received);
+  await settle(t, loopA, loopB);
+});
+
 test('a handle closed before its queued IPC write goes out fails that write with EBADF', async (t) => {
   const loop = new Loop();
   const { a, b, server } = await ipcPair(loop, loop);
