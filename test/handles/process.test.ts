@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSy
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { Loop, Pipe, Process, TCP, UvError, type SpawnOptions } from '../../handles/index.js';
 
 // A fresh loop per test; afterwards every handle must be gone (libuv's
@@ -338,4 +339,24 @@ test('a running child is watched even when nothing references its handle', async
     await sleep(10);
   }
   await settle(t, loop);
+});
+
+test('a worker that exits or is terminated with live children, pipes and queued handle writes tears down cleanly', async (t) => {
+  const script = new URL('../fixtures/spawn-worker.js', import.meta.url);
+  for (const exit of [true, false]) {
+    const worker = new Worker(script, { workerData: { exit } });
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    const pids = await new Promise<number[]>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (!exit) await worker.terminate();
+    const code = await exited;
+    t.is(code, exit ? 0 : 1);
+    // Teardown closes the handles; like close(), that does not kill children.
+    for (const pid of pids) {
+      t.true(process.kill(pid, 0));
+      process.kill(pid, 'SIGKILL');
+    }
+  }
 });
