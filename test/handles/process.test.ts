@@ -56,6 +56,12 @@ test('exit codes reach onExit, and the handle is active until the exit', async (
   const { proc, exit } = run(loop, { file: '/bin/sh', args: ['-c', 'exit 3'] });
   t.true(proc.pid > 0);
   t.true(proc.active);
+  // A ref'd running child keeps the loop alive; unref'd, it does not.
+  t.true(loop.alive);
+  proc.unref();
+  t.false(loop.alive);
+  proc.ref();
+  t.true(loop.alive);
   t.is(proc.exitStatus, null);
   t.deepEqual(await exit, [3, 0]);
   t.false(proc.active);
@@ -146,6 +152,20 @@ test('stdio: ignore is /dev/null, inherit is our own fd, a number is that fd', a
   t.is(readFileSync(file, 'utf8'), 'to-a-file\nerr-too\n');
   rmSync(dir, { recursive: true });
   await closeAll(proc);
+  await settle(t, loop);
+});
+
+test("stdio: 'pipe' above fd 2 is a pipe both ways", async (t) => {
+  const loop = new Loop();
+  const { proc, exit } = run(loop, { file: '/bin/sh', args: ['-c', 'read line <&3; echo "got $line" >&3'], stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+  const fd3 = proc.stdio[3]!;
+  t.deepEqual(proc.stdio.slice(0, 3), [null, null, null]);
+  t.true(fd3.readable);
+  t.true(fd3.writable);
+  fd3.write('over fd 3\n');
+  t.is((await readAll(fd3)).toString(), 'got over fd 3\n');
+  t.deepEqual(await exit, [0, 0]);
+  await closeAll(fd3, proc);
   await settle(t, loop);
 });
 
