@@ -170,6 +170,23 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     if (cb !== undefined) queueMicrotask(() => cb(null));
   }
 
+  /**
+   * @internal The transports' write: returns true when everything was
+   * written now, in which case `onQueued` is never called; otherwise it is
+   * the write's callback.
+   */
+  writeNow(data: Uint8Array | Uint8Array[], onQueued: WriteCallback): boolean {
+    this.assertOpen();
+    const native = this[kNative];
+    const status = Array.isArray(data) ? native.writev(data) : native.writeBuffer(data);
+    if (status === 1) {
+      this.#writeCbs.push(onQueued);
+      return false;
+    }
+    check(status, 'write');
+    return true;
+  }
+
   /** Writes what can be written without blocking; returns the byte count. */
   tryWrite(data: Uint8Array | string): number {
     this.assertOpen();
