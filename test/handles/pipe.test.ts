@@ -1,12 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Loop, Pipe, Process, TCP, UvError, UsageError } from '../../handles/index.js';
+import { Loop, Pipe, Process, TCP, UDP, UvError, UsageError } from '../../handles/index.js';
 
 // A fresh loop per test; afterwards every handle must be gone (libuv's
 // test-suite rule). Close callbacks run in later batches, so wait a little.
@@ -363,6 +364,35 @@ test('passes a connected Pipe between loops and both ends keep working', async (
   const { data } = await readBytes(handle, 21);
   t.is(data.toString(), 'through a passed pipe');
   await closeAll(handle, echo, a, b, server);
+  await settle(t, loopA, loopB);
+});
+
+test('passes a bound UDP socket from one loop to another over an IPC pipe', async (t) => {
+  const loopA = new Loop();
+  const loopB = new Loop();
+  const { a, b, server } = await ipcPair(loopA, loopB);
+  const udp = new UDP(loopA);
+  udp.bind('127.0.0.1', 0);
+  const { port } = udp.getsockname();
+  a.write('udp', () => udp.close(), udp);
+  const { handle, type } = await new Promise<{ handle: UDP; type: string | null }>((resolve, reject) => {
+    b.readStart((err, data) => {
+      if (err || data === null) return reject(err ?? new Error('EOF'));
+      b.readStop();
+      const pending = b.pendingType();
+      const received = new UDP(loopB);
+      b.accept(received);
+      resolve({ handle: received, type: pending });
+    });
+  });
+  t.is(type, 'udp');
+  t.is(handle.getsockname().port, port);
+  const datagram = new Promise<string>((resolve) => handle.recvStart((err, data) => resolve(err ? err.code : data!.toString())));
+  const sender = createSocket('udp4');
+  sender.send('to loop B', port, '127.0.0.1');
+  t.is(await datagram, 'to loop B');
+  sender.close();
+  await closeAll(handle, a, b, server);
   await settle(t, loopA, loopB);
 });
 
