@@ -2,6 +2,7 @@
 // pipes pass handles: writes take a send handle (StreamWrap::SendHandleArg),
 // and the receiver accepts pending handles with the stream base's Accept,
 // which checks the client's type against uv_pipe_pending_type.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -184,7 +185,15 @@ class PipeWrap : public StreamWrap<PipeWrap> {
     int64_t fd;
     if (!usable()) return Code(UV_EBADF);
     if (!ArgInt64(info, 0, &fd) || fd < 0 || fd > INT32_MAX) return Code(UV_EINVAL);
-    int rc = uv_pipe_open(As<uv_pipe_t>(), static_cast<uv_file>(fd));
+    int file = static_cast<int>(fd);
+    if (fcntl(file, F_GETFD) == -1) return Code(UV_EBADF);
+    // libuv takes any fd here, and aborts the process later when epoll
+    // refuses to watch it (a regular file, /dev/null): only what epoll
+    // watches passes (FIFOs, sockets, terminals).
+    uv_handle_type type = uv_guess_handle(file);
+    if (type != UV_NAMED_PIPE && type != UV_TCP && type != UV_UDP && type != UV_TTY)
+      return Code(UV_EINVAL);
+    int rc = uv_pipe_open(As<uv_pipe_t>(), file);
     loop_->Touch();
     return Code(rc);
   }

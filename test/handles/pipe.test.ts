@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -268,6 +268,27 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
   t.throws(() => pipe.bind('/tmp/y'), { instanceOf: UsageError, code: 'ERR_HANDLE_CLOSED' });
   pipe.close(); // twice is a no-op
   for (const h of loop.handles()) h.close();
+  await settle(t, loop);
+});
+
+// libuv accepts any fd in uv_pipe_open/uv_tcp_open and aborts the process
+// once epoll refuses to watch it; these fds must be refused up front.
+test('open() refuses fds epoll cannot watch (files, /dev/null) instead of aborting later', async (t) => {
+  const loop = new Loop();
+  for (const path of ['/etc/hostname', '/dev/null']) {
+    const fd = openSync(path, 'r');
+    const pipe = new Pipe(loop);
+    t.is((t.throws(() => pipe.open(fd), { instanceOf: UvError }) as UvError).code, 'EINVAL');
+    const tcp = new TCP(loop);
+    t.is((t.throws(() => tcp.open(fd), { instanceOf: UvError }) as UvError).code, 'ENOTSOCK');
+    closeSync(fd);
+    await closeAll(pipe, tcp);
+  }
+  const closed = openSync('/dev/null', 'r');
+  closeSync(closed);
+  const pipe = new Pipe(loop);
+  t.is((t.throws(() => pipe.open(closed), { instanceOf: UvError }) as UvError).code, 'EBADF');
+  await closeAll(pipe);
   await settle(t, loop);
 });
 
