@@ -417,6 +417,27 @@ test('passes a bound UDP socket from one loop to another over an IPC pipe', asyn
   await settle(t, loopA, loopB);
 });
 
+// A listening socket that came through IPC (or open()) is marked readable
+// and writable by libuv; shutting it down used to abort in uv__server_io.
+test('a listening socket received over IPC refuses reads, writes and shutdown (ENOTCONN)', async (t) => {
+  const loopA = new Loop();
+  const loopB = new Loop();
+  const { a, b, server } = await ipcPair(loopA, loopB);
+  const tcp = new TCP(loopA);
+  tcp.bind('127.0.0.1', 0);
+  const received = receiveHandle(b, () => new TCP(loopB));
+  a.write('srv', () => tcp.close(), tcp);
+  const { handle } = await received;
+  handle.listen(4, () => {});
+  for (const call of [() => handle.shutdown(), () => handle.write('x'), () => handle.readStart(() => {})]) {
+    t.is((t.throws(call, { instanceOf: UvError }) as UvError).code, 'ENOTCONN');
+  }
+  t.notThrows(() => handle.listen(8, () => {})); // listening again only changes the backlog
+  await sleep(20);
+  await closeAll(handle, a, b, server);
+  await settle(t, loopA, loopB);
+});
+
 test('several handles sent back to back are all accepted, in order', async (t) => {
   const loopA = new Loop();
   const loopB = new Loop();
