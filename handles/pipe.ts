@@ -4,7 +4,7 @@ import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Stream, type NativeStream, type WriteCallback, type WriteData } from './stream.js';
 import { UsageError } from './usage-error.js';
-import { UvError, check, errorOf } from './uv-error.js';
+import { UvError, check, errno, errorOf } from './uv-error.js';
 import { invalidArgType, validateFunction, validateInteger, validateString } from './validate.js';
 
 /** The native side of a Pipe (native/pipe_wrap.cc). */
@@ -63,6 +63,8 @@ function validateName(value: unknown, argName: string): asserts value is string 
  * unused handle of that type. Both ends of an IPC channel must be IPC pipes.
  */
 export class Pipe extends Stream<NativePipe> {
+  #connecting = false;
+
   constructor(loop?: Loop, ipc = false) {
     if (typeof ipc !== 'boolean') throw invalidArgType('ipc', 'a boolean', ipc);
     const native = new (binding['Pipe'] as new () => NativePipe)();
@@ -113,8 +115,15 @@ export class Pipe extends Stream<NativePipe> {
       queueMicrotask(() => cb(errorOf(connectStatus, 'connect')));
       return;
     }
-    this[kNative].onconnect = (status) => cb(errorOf(status, 'connect'));
+    // libuv 1.46 takes a second connect on a connecting pipe and drops the
+    // first request, which then keeps the loop alive forever: refuse it.
+    if (this.#connecting) throw new UvError(errno['EALREADY']!, 'connect', JSON.stringify(path));
+    this[kNative].onconnect = (status) => {
+      this.#connecting = false;
+      cb(errorOf(status, 'connect'));
+    };
     check(this[kNative].connect(path), 'connect', JSON.stringify(path));
+    this.#connecting = true;
   }
 
   /** Wraps an existing fd (a pipe or a Unix socket); it is set non-blocking. */

@@ -176,7 +176,13 @@ test('connect to a missing path is ENOENT, to a socket nobody listens on ECONNRE
   const refused = new Pipe(loop);
   const err2 = await new Promise<UvError | null>((resolve) => refused.connect(path, resolve));
   t.is(err2?.code, 'ECONNREFUSED');
-  await closeAll(missing, bound, refused);
+  // One connect at a time: a second one while the first is pending is
+  // EALREADY (libuv would drop the first and never finish it).
+  const twice = new Pipe(loop);
+  const first = new Promise<UvError | null>((resolve) => twice.connect(path, resolve));
+  t.is((t.throws(() => twice.connect(path, () => t.fail()), { instanceOf: UvError }) as UvError).code, 'EALREADY');
+  t.is((await first)?.code, 'ECONNREFUSED');
+  await closeAll(missing, bound, refused, twice);
   await settle(t, loop);
 });
 
