@@ -129,12 +129,18 @@ export class Process extends Handle<NativeProcess> {
     if (!Array.isArray(stdio)) throw invalidArgType('stdio', 'an array', stdio);
 
     // Check every entry before creating any pipe, so a bad entry leaks nothing.
+    const toConnect = new Set<Pipe>();
     stdio.forEach((entry: unknown, i) => {
       if (entry === 'ignore' || entry === 'inherit' || entry === 'pipe') return;
       if (typeof entry === 'number') return validateInteger(entry, `stdio[${i}]`, 0, 2 ** 31 - 1);
       if (entry instanceof Stream) {
         if (entry.closed) throw new UsageError('ERR_HANDLE_CLOSED', `stdio[${i}] is a closed handle`);
         if (entry.loop !== loop) throw new UsageError('ERR_INVALID_ARG_VALUE', `stdio[${i}] belongs to another loop`);
+        if (entry instanceof Pipe && !isOpen(entry)) {
+          // One new pipe cannot become two fds of the child.
+          if (toConnect.has(entry)) throw new UsageError('ERR_INVALID_ARG_VALUE', `stdio[${i}] repeats a new Pipe`);
+          toConnect.add(entry);
+        }
         return;
       }
       throw invalidArgType(`stdio[${i}]`, "'ignore', 'inherit', 'pipe', an fd or a Stream", entry);

@@ -325,6 +325,10 @@ test('bad options are typed errors and leak nothing', async (t) => {
   const foreign = new Pipe(other);
   t.throws(() => Process.spawn(loop, { file: 'true', stdio: [foreign] }), { code: 'ERR_INVALID_ARG_VALUE' });
   foreign.close();
+  const fresh = new Pipe(loop);
+  t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['ignore', fresh, fresh] }), { code: 'ERR_INVALID_ARG_VALUE' });
+  t.throws(() => fresh.fileno(), { instanceOf: UvError }); // still unopened
+  fresh.close();
   const closedPipe = new Pipe(loop);
   closedPipe.close();
   t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['pipe', closedPipe] }), { code: 'ERR_HANDLE_CLOSED' });
