@@ -27,7 +27,8 @@ bool ArgName(const Napi::CallbackInfo& info, size_t index, std::string* out) {
 
 // libuv 1.46 binds and connects abstract names with the whole NUL-padded
 // sun_path as the address, so its '\0name' is a different socket from the
-// '\0name' of every other program (Python, socat, later libuv). Abstract
+// '\0name' of every other program (Python, socat, and libuv itself since
+// libuv/libuv#4266, merged after 1.46). Abstract
 // names therefore get their own socket here, addressed with the exact
 // length, and are handed to libuv with uv_pipe_open.
 bool IsAbstract(const std::string& name) { return !name.empty() && name[0] == '\0'; }
