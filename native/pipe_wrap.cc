@@ -33,6 +33,12 @@ bool ArgName(const Napi::CallbackInfo& info, size_t index, std::string* out) {
 // length, and are handed to libuv with uv_pipe_open.
 bool IsAbstract(const std::string& name) { return !name.empty() && name[0] == '\0'; }
 
+// A path must leave room for its NUL in sun_path: libuv 1.46 takes exactly
+// 108 bytes and then reads past sun_path with strlen in getsockname.
+bool PathFits(const std::string& name) {
+  return IsAbstract(name) || name.size() < sizeof(sockaddr_un::sun_path);
+}
+
 // A non-blocking, close-on-exec Unix stream socket and the exact address of
 // `name`, or a negative code.
 int AbstractSocket(const std::string& name, sockaddr_un* addr, socklen_t* len) {
@@ -102,7 +108,7 @@ class PipeWrap : public StreamWrap<PipeWrap> {
   Napi::Value Bind(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     std::string name;
-    if (!ArgName(info, 0, &name)) return Code(UV_EINVAL);
+    if (!ArgName(info, 0, &name) || !PathFits(name)) return Code(UV_EINVAL);
     if (!IsAbstract(name)) {
       return Code(uv_pipe_bind2(As<uv_pipe_t>(), name.data(), name.size(), UV_PIPE_NO_TRUNCATE));
     }
@@ -167,7 +173,7 @@ class PipeWrap : public StreamWrap<PipeWrap> {
   Napi::Value Connect(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     std::string name;
-    if (!ArgName(info, 0, &name)) return Code(UV_EINVAL);
+    if (!ArgName(info, 0, &name) || !PathFits(name)) return Code(UV_EINVAL);
     auto* req = static_cast<uv_connect_t*>(malloc(sizeof(uv_connect_t)));
     if (req == nullptr) return Code(UV_ENOMEM);
     int rc = uv_pipe_connect2(req, As<uv_pipe_t>(), name.data(), name.size(),

@@ -254,6 +254,11 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
   // Longer than sun_path: refused rather than truncated to another name.
   const long = t.throws(() => pipe.bind(join(tmpdir(), 'x'.repeat(200))), { instanceOf: UvError });
   t.is((long as UvError).code, 'EINVAL');
+  // Exactly sun_path's 108 bytes leaves no room for the NUL: refused too.
+  const exact = `/tmp/${'y'.repeat(103)}`;
+  t.is(exact.length, 108);
+  t.is((t.throws(() => pipe.bind(exact), { instanceOf: UvError }) as UvError).code, 'EINVAL');
+  t.is((t.throws(() => new Pipe(loop).connect(exact, () => {}), { instanceOf: UvError }) as UvError).code, 'EINVAL');
   t.throws(() => pipe.open(-1), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => pipe.open(999_999), { instanceOf: UvError });
   t.throws(() => pipe.connect('/tmp/x', undefined as unknown as () => void), { code: 'ERR_INVALID_ARG_TYPE' });
