@@ -127,10 +127,12 @@ export class Process extends Handle<NativeProcess> {
     validateBoolean(detached, 'detached');
     if (onExit !== undefined) validateFunction(onExit, 'onExit');
     if (!Array.isArray(stdio)) throw invalidArgType('stdio', 'an array', stdio);
+    // Holes and undefined entries are 'ignore', like missing ones.
+    const stdioList: StdioOption[] = Array.from(stdio as Array<StdioOption | undefined>, (entry) => entry ?? 'ignore');
 
     // Check every entry before creating any pipe, so a bad entry leaks nothing.
     const toConnect = new Set<Pipe>();
-    stdio.forEach((entry: unknown, i) => {
+    stdioList.forEach((entry: unknown, i) => {
       if (entry === 'ignore' || entry === 'inherit' || entry === 'pipe') return;
       if (typeof entry === 'number') return validateInteger(entry, `stdio[${i}]`, 0, 2 ** 31 - 1);
       if (entry instanceof Stream) {
@@ -150,7 +152,7 @@ export class Process extends Handle<NativeProcess> {
     const created: Pipe[] = [];
     const native = new (binding['Process'] as new () => NativeProcess)();
     try {
-      const entries: NativeStdio[] = stdio.map((entry, i): NativeStdio => {
+      const entries: NativeStdio[] = stdioList.map((entry, i): NativeStdio => {
         const direction = i === 0 ? CHILD_READS : i <= 2 ? CHILD_WRITES : CHILD_READS | CHILD_WRITES;
         if (entry === 'ignore') return [0];
         if (entry === 'inherit') return [1, i];
@@ -167,7 +169,7 @@ export class Process extends Handle<NativeProcess> {
         }
         return [3, (entry as Stream)[kNative]];
       });
-      for (let i = 0; i < stdio.length; i++) pipes[i] ??= null;
+      for (let i = 0; i < stdioList.length; i++) pipes[i] ??= null;
       return new Process(loop, native, pipes, onExit, file, (l) => native.spawn(l, file, [argv0, ...args], envList, cwd ?? null, detached, uid ?? -1, gid ?? -1, entries));
     } catch (err) {
       for (const pipe of created) pipe.close();

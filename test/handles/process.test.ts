@@ -140,6 +140,9 @@ test('stdio: ignore is /dev/null, inherit is our own fd, a number is that fd', a
   // Missing entries are 'ignore' too.
   const missing = await output(loop, { file: 'readlink', args: ['/proc/self/fd/2'], stdio: ['ignore', 'pipe'] });
   t.is(missing.out, '/dev/null\n');
+  // So are holes.
+  const holes = await output(loop, { file: 'readlink', args: ['/proc/self/fd/0'], stdio: [, 'pipe'] as never });
+  t.is(holes.out, '/dev/null\n');
   const inherited = await output(loop, { file: 'readlink', args: ['/proc/self/fd/2'], stdio: ['ignore', 'pipe', 'inherit'] });
   t.is(inherited.out, `${readlinkSync('/proc/self/fd/2')}\n`);
 
