@@ -10,12 +10,15 @@ void InitTimer(Napi::Env env, Napi::Object exports);
 void InitLoopWatchers(Napi::Env env, Napi::Object exports);
 void InitSignal(Napi::Env env, Napi::Object exports);
 void InitAsync(Napi::Env env, Napi::Object exports);
+// Benchmark only (bench_echo.cc): the C++-only echo server, the ceiling.
+void InitBenchEcho(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
   InitLoopWatchers(env, exports);
   InitSignal(env, exports);
   InitAsync(env, exports);
+  InitBenchEcho(env, exports);
 }
 
 }  // namespace asyncuv
