@@ -73,6 +73,25 @@ AddonData::~AddonData() {
   for (napi_ref& ref : keys_) {
     if (ref != nullptr) napi_delete_reference(env, ref);
   }
+  for (HandleClass& cls : handle_classes) napi_delete_reference(env, cls.ctor);
+}
+
+void AddonData::RegisterHandleClass(napi_value ctor, HandleBase* (*unwrap)(napi_env env, napi_value value)) {
+  napi_ref ref;
+  napi_create_reference(env, ctor, 1, &ref);
+  handle_classes.push_back({ref, unwrap});
+}
+
+HandleBase* AddonData::UnwrapHandle(napi_value value) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_object) return nullptr;
+  for (HandleClass& cls : handle_classes) {
+    napi_value ctor;
+    bool is = false;
+    napi_get_reference_value(env, cls.ctor, &ctor);
+    if (napi_instanceof(env, value, ctor, &is) == napi_ok && is) return cls.unwrap(env, value);
+  }
+  return nullptr;
 }
 
 AddonData* AddonData::Get(napi_env env) {

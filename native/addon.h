@@ -11,6 +11,7 @@
 namespace asyncuv {
 
 class LoopWrap;
+class HandleBase;
 
 // Property names the native side calls on JS objects. Callbacks live as
 // properties of the wrap's own JS object (never as persistent references),
@@ -37,7 +38,18 @@ struct AddonData {
   // Cached property keys, see Key.
   napi_value KeyValue(Key key);
 
+  // Handle classes that can be passed as arguments (accept, IPC sends):
+  // their constructor and how to get the HandleBase out of an instance.
+  struct HandleClass {
+    napi_ref ctor;
+    HandleBase* (*unwrap)(napi_env env, napi_value value);
+  };
+  void RegisterHandleClass(napi_value ctor, HandleBase* (*unwrap)(napi_env env, napi_value value));
+  // The HandleBase behind a JS value of a registered class, or nullptr.
+  HandleBase* UnwrapHandle(napi_value value);
+
   napi_env env;
+  std::vector<HandleClass> handle_classes;
   std::vector<LoopWrap*> loops;  // loops not yet closed, for env teardown
   bool tearing_down = false;     // no JS may run once this is set
   napi_async_cleanup_hook_handle cleanup_hook = nullptr;

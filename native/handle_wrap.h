@@ -82,12 +82,24 @@ class HandleBase {
   bool pinned_ = false;
 };
 
-template <typename T>
-class HandleWrap : public Napi::ObjectWrap<T>, public HandleBase {
+// B is HandleBase or a subclass of it that holds shared non-template logic
+// (StreamBase); T is the concrete wrap.
+template <typename T, typename B = HandleBase>
+class HandleWrap : public Napi::ObjectWrap<T>, public B {
  public:
-  using Base = HandleWrap<T>;
+  using Base = HandleWrap<T, B>;
   explicit HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<T>(info) {}
-  ~HandleWrap() override { Detach(); }
+  ~HandleWrap() override { this->Detach(); }
+
+  // Registers T so that instances can be passed to native methods (accept,
+  // IPC sends) and found again with AddonData::UnwrapHandle.
+  static void Register(Napi::Env env, Napi::Function ctor) {
+    AddonData::Get(env)->RegisterHandleClass(ctor, [](napi_env e, napi_value value) -> HandleBase* {
+      void* wrap = nullptr;
+      if (napi_unwrap(e, value, &wrap) != napi_ok || wrap == nullptr) return nullptr;
+      return static_cast<HandleBase*>(static_cast<T*>(wrap));
+    });
+  }
 
   // The methods every handle has; subclasses append theirs.
   static std::vector<typename Napi::ObjectWrap<T>::PropertyDescriptor> BaseMethods() {
@@ -116,31 +128,31 @@ class HandleWrap : public Napi::ObjectWrap<T>, public HandleBase {
 
  private:
   Napi::Value JsClose(const Napi::CallbackInfo& info) {
-    Close();
+    this->Close();
     return info.Env().Undefined();
   }
   Napi::Value JsRef(const Napi::CallbackInfo& info) {
-    if (!usable()) return Code(UV_EBADF);
-    uv_ref(handle_);
-    loop_->Touch();
+    if (!this->usable()) return Code(UV_EBADF);
+    uv_ref(this->handle_);
+    this->loop_->Touch();
     return Code(0);
   }
   Napi::Value JsUnref(const Napi::CallbackInfo& info) {
-    if (!usable()) return Code(UV_EBADF);
-    uv_unref(handle_);
-    loop_->Touch();
+    if (!this->usable()) return Code(UV_EBADF);
+    uv_unref(this->handle_);
+    this->loop_->Touch();
     return Code(0);
   }
   Napi::Value JsHasRef(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), usable() && uv_has_ref(handle_));
+    return Napi::Boolean::New(info.Env(), this->usable() && uv_has_ref(this->handle_));
   }
   Napi::Value JsIsActive(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), usable() && uv_is_active(handle_));
+    return Napi::Boolean::New(info.Env(), this->usable() && uv_is_active(this->handle_));
   }
   Napi::Value JsFileno(const Napi::CallbackInfo& info) {
-    if (!usable()) return Code(UV_EBADF);
+    if (!this->usable()) return Code(UV_EBADF);
     uv_os_fd_t fd;
-    int rc = uv_fileno(handle_, &fd);
+    int rc = uv_fileno(this->handle_, &fd);
     return Code(rc == 0 ? static_cast<int>(fd) : rc);
   }
 };

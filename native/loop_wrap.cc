@@ -249,6 +249,9 @@ void LoopWrap::CloseLoop() {
   free(loop_);
   loop_ = nullptr;
   StopDriver();
+  if (slab_ != nullptr && CanCallJs()) napi_delete_reference(data_->env, slab_);
+  slab_ = nullptr;
+  slab_data_ = nullptr;
   if (async_context_ != nullptr && CanCallJs()) {
     napi_async_destroy(data_->env, async_context_);
   }
@@ -290,6 +293,42 @@ void LoopWrap::StopDriver() {
 void LoopWrap::Teardown() {
   if (loop_ == nullptr) return;
   CloseLoop();
+}
+
+namespace {
+constexpr size_t kSlabSize = 256 * 1024;
+constexpr size_t kMinRead = 64 * 1024;
+}  // namespace
+
+uv_buf_t LoopWrap::SlabAlloc(size_t suggested) {
+  if (slab_data_ == nullptr || slab_size_ - slab_offset_ < kMinRead) {
+    napi_env env = data_->env;
+    napi_value buffer;
+    void* mem = nullptr;
+    if (napi_create_arraybuffer(env, kSlabSize, &mem, &buffer) != napi_ok) {
+      return uv_buf_init(nullptr, 0);  // libuv reports UV_ENOBUFS to the read callback
+    }
+    if (slab_ != nullptr) napi_delete_reference(env, slab_);
+    napi_create_reference(env, buffer, 1, &slab_);
+    slab_data_ = static_cast<char*>(mem);
+    slab_size_ = kSlabSize;
+    slab_offset_ = 0;
+  }
+  return uv_buf_init(slab_data_ + slab_offset_, static_cast<unsigned>(slab_size_ - slab_offset_));
+}
+
+size_t LoopWrap::SlabCommit(size_t nread) {
+  size_t offset = slab_offset_;
+  // Keep views 8-byte aligned so typed arrays over them stay possible.
+  slab_offset_ = (slab_offset_ + nread + 7) & ~static_cast<size_t>(7);
+  if (slab_offset_ > slab_size_) slab_offset_ = slab_size_;
+  return offset;
+}
+
+napi_value LoopWrap::SlabValue() {
+  napi_value value;
+  napi_get_reference_value(data_->env, slab_, &value);
+  return value;
 }
 
 Napi::Value LoopWrap::Now(const Napi::CallbackInfo& info) {

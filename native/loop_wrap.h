@@ -67,6 +67,15 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   // Env teardown: closes every handle and the loop without running JS.
   void Teardown();
 
+  // The read slab: one ArrayBuffer per loop that stream reads land in, so a
+  // read allocates nothing; JS delivers a Buffer view of each read's bytes,
+  // and a slab stays alive while any such view does. Reads on one thread
+  // are sequential (alloc, then read), so one slab serves every stream.
+  uv_buf_t SlabAlloc(size_t suggested);
+  // Marks `nread` bytes at the last allocation as delivered.
+  size_t SlabCommit(size_t nread);
+  napi_value SlabValue();
+
  private:
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
@@ -104,6 +113,10 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   bool closing_ = false;
   bool touched_ = false;
   std::array<int, UV_HANDLE_TYPE_MAX> live_{};
+  napi_ref slab_ = nullptr;
+  char* slab_data_ = nullptr;
+  size_t slab_size_ = 0;
+  size_t slab_offset_ = 0;
 };
 
 }  // namespace asyncuv

@@ -10,6 +10,16 @@ void InitTimer(Napi::Env env, Napi::Object exports);
 void InitLoopWatchers(Napi::Env env, Napi::Object exports);
 void InitSignal(Napi::Env env, Napi::Object exports);
 void InitAsync(Napi::Env env, Napi::Object exports);
+void InitTcp(Napi::Env env, Napi::Object exports);
+void InitUdp(Napi::Env env, Napi::Object exports);
+void InitFs(Napi::Env env, Napi::Object exports);
+void InitDns(Napi::Env env, Napi::Object exports);
+void InitPoll(Napi::Env env, Napi::Object exports);
+void InitFsPoll(Napi::Env env, Napi::Object exports);
+void InitFsEvent(Napi::Env env, Napi::Object exports);
+void InitPipe(Napi::Env env, Napi::Object exports);
+void InitTty(Napi::Env env, Napi::Object exports);
+void InitProcess(Napi::Env env, Napi::Object exports);
 // Benchmark only (bench_echo.cc): the C++-only echo server, the ceiling.
 void InitBenchEcho(Napi::Env env, Napi::Object exports);
 
@@ -18,6 +28,16 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitLoopWatchers(env, exports);
   InitSignal(env, exports);
   InitAsync(env, exports);
+  InitTcp(env, exports);
+  InitUdp(env, exports);
+  InitFs(env, exports);
+  InitDns(env, exports);
+  InitPoll(env, exports);
+  InitFsPoll(env, exports);
+  InitFsEvent(env, exports);
+  InitPipe(env, exports);
+  InitTty(env, exports);
+  InitProcess(env, exports);
   InitBenchEcho(env, exports);
 }
 

@@ -1,0 +1,242 @@
+import type { NativeHandle, NativeLoop } from './binding.js';
+import { Handle } from './handle.js';
+import { kNative } from './internal.js';
+import type { Loop } from './loop.js';
+import { UsageError } from './usage-error.js';
+import { UvError, check, errno, errorOf } from './uv-error.js';
+import { invalidArgType, validateFunction } from './validate.js';
+
+/** The native side of every stream (native/stream_wrap.h). */
+export interface NativeStream extends NativeHandle {
+  onread?: (nread: number, slab?: ArrayBuffer, offset?: number) => void;
+  onwrite?: (status: number) => void;
+  onshutdown?: (status: number) => void;
+  onconnection?: (status: number) => void;
+  onconnect?: (status: number) => void;
+  readStart(): number;
+  readStop(): number;
+  setReadBuffer(view: Uint8Array | null): number;
+  writeBuffer(view: ArrayBufferView, sendHandle?: unknown): number;
+  writeString(data: string, sendHandle?: unknown): number;
+  writev(views: ArrayBufferView[]): number;
+  tryWrite(view: ArrayBufferView): number;
+  shutdown(): number;
+  listen(backlog: number): number;
+  accept(client: unknown): number;
+  writeQueueSize(): number;
+  isReadable(): boolean;
+  isWritable(): boolean;
+}
+
+export type ReadCallback = (err: UvError | null, data: Buffer | null) => void;
+export type ReadIntoCallback = (err: UvError | null, nread: number) => void;
+export type WriteCallback = (err: UvError | null) => void;
+export type WriteData = Uint8Array | string | ReadonlyArray<Uint8Array>;
+
+const EOF = errno['EOF']!;
+const EAGAIN = errno['EAGAIN']!;
+
+/**
+ * A duplex byte stream (uv_stream_t): TCP, Pipe and TTY.
+ *
+ * Reads: readStart(cb) delivers Buffers that are the receiver's to keep, and
+ * `null` at EOF. readStartInto(buffer, cb) reads into one caller-supplied
+ * buffer instead (no allocation per read; the bytes are only valid until
+ * the callback returns). Writes: write() sends what it can at once and
+ * queues a copy of the rest, so the caller may reuse its buffer as soon as
+ * write() returns; its callback always runs later, never inside write().
+ */
+export abstract class Stream<N extends NativeStream = NativeStream> extends Handle<N> {
+  #readCb: ReadCallback | undefined;
+  #readIntoCb: ReadIntoCallback | undefined;
+  #readBuffer: Uint8Array | undefined;
+  // Callbacks of queued writes, completed in order (a deque: head index).
+  #writeCbs: Array<WriteCallback | undefined> = [];
+  #writeHead = 0;
+  #shutdownCb: WriteCallback | undefined;
+
+  protected constructor(loop: Loop | undefined, native: N, syscall: string, init: (loop: NativeLoop) => number) {
+    super(loop, native, syscall, init);
+    native.onread = (nread, slab, offset) => this.#onRead(nread, slab, offset);
+    native.onwrite = (status) => this.#onWrite(status);
+    native.onshutdown = (status) => {
+      const cb = this.#shutdownCb;
+      this.#shutdownCb = undefined;
+      cb?.(errorOf(status, 'shutdown'));
+    };
+  }
+
+  #onRead(nread: number, slab: ArrayBuffer | undefined, offset: number | undefined): void {
+    if (this.#readIntoCb !== undefined) {
+      if (nread > 0) this.#readIntoCb(null, nread);
+      else this.#readIntoCb(nread === EOF ? null : new UvError(nread, 'read'), 0);
+      return;
+    }
+    const cb = this.#readCb;
+    if (cb === undefined) return;
+    if (nread > 0) cb(null, Buffer.from(slab!, offset!, nread));
+    else if (nread === EOF) cb(null, null);
+    else cb(new UvError(nread, 'read'), null);
+  }
+
+  #onWrite(status: number): void {
+    const cbs = this.#writeCbs;
+    const cb = cbs[this.#writeHead];
+    cbs[this.#writeHead++] = undefined;
+    if (this.#writeHead === cbs.length) {
+      cbs.length = 0;
+      this.#writeHead = 0;
+    } else if (this.#writeHead >= 1024 && this.#writeHead * 2 >= cbs.length) {
+      cbs.splice(0, this.#writeHead);
+      this.#writeHead = 0;
+    }
+    cb?.(errorOf(status, 'write'));
+  }
+
+  /** Starts reading; `data` is null at EOF. */
+  readStart(cb: ReadCallback): void {
+    this.assertOpen();
+    validateFunction(cb, 'cb');
+    if (this.#readIntoCb !== undefined) {
+      this.#readIntoCb = undefined;
+      this.#readBuffer = undefined;
+      this[kNative].setReadBuffer(null);
+    }
+    this.#readCb = cb;
+    check(this[kNative].readStart(), 'read_start');
+  }
+
+  /**
+   * Starts reading into `buffer`: each read overwrites it from offset 0 and
+   * the callback gets the count (0 with err null at EOF). setReadBuffer()
+   * swaps the buffer while reading.
+   */
+  readStartInto(buffer: Uint8Array, cb: ReadIntoCallback): void {
+    this.assertOpen();
+    validateFunction(cb, 'cb');
+    this.setReadBuffer(buffer);
+    this.#readCb = undefined;
+    this.#readIntoCb = cb;
+    check(this[kNative].readStart(), 'read_start');
+  }
+
+  /** The buffer readStartInto reads land in from the next read on. */
+  setReadBuffer(buffer: Uint8Array): void {
+    this.assertOpen();
+    if (!(buffer instanceof Uint8Array) || buffer.byteLength === 0) {
+      throw invalidArgType('buffer', 'a non-empty Uint8Array', buffer);
+    }
+    check(this[kNative].setReadBuffer(buffer), 'read_start');
+    this.#readBuffer = buffer;
+  }
+
+  /** The buffer readStartInto reads land in, if any. */
+  get readBuffer(): Uint8Array | undefined {
+    return this.#readBuffer;
+  }
+
+  readStop(): void {
+    this.assertOpen();
+    this[kNative].readStop();
+  }
+
+  /**
+   * Writes bytes, a string (UTF-8) or a list of buffers (one writev). The
+   * callback runs once the bytes are written or failed: with ECANCELED if
+   * the stream closes first.
+   */
+  write(data: WriteData, cb?: WriteCallback): void {
+    this.writeWith(data, cb, undefined);
+  }
+
+  /** @internal write() with an optional handle to pass (IPC pipes). */
+  protected writeWith(data: WriteData, cb: WriteCallback | undefined, sendHandle: unknown): void {
+    this.assertOpen();
+    if (cb !== undefined) validateFunction(cb, 'cb');
+    const native = this[kNative];
+    let status: number;
+    if (data instanceof Uint8Array) status = native.writeBuffer(data, sendHandle);
+    else if (typeof data === 'string') status = native.writeString(data, sendHandle);
+    else if (Array.isArray(data)) {
+      for (const item of data) if (!(item instanceof Uint8Array)) throw invalidArgType('data', 'a Uint8Array, a string or an array of Uint8Array', item);
+      if (sendHandle !== undefined) status = native.writeBuffer(Buffer.concat(data), sendHandle);
+      else status = native.writev(data as Uint8Array[]);
+    } else throw invalidArgType('data', 'a Uint8Array, a string or an array of Uint8Array', data);
+    if (status === 1) {
+      this.#writeCbs.push(cb);
+      return;
+    }
+    check(status, 'write');
+    if (cb !== undefined) queueMicrotask(() => cb(null));
+  }
+
+  /**
+   * @internal The transports' write: returns true when everything was
+   * written now, in which case `onQueued` is never called; otherwise it is
+   * the write's callback.
+   */
+  writeNow(data: Uint8Array | Uint8Array[], onQueued: WriteCallback): boolean {
+    this.assertOpen();
+    const native = this[kNative];
+    const status = Array.isArray(data) ? native.writev(data) : native.writeBuffer(data);
+    if (status === 1) {
+      this.#writeCbs.push(onQueued);
+      return false;
+    }
+    check(status, 'write');
+    return true;
+  }
+
+  /** Writes what can be written without blocking; returns the byte count. */
+  tryWrite(data: Uint8Array | string): number {
+    this.assertOpen();
+    const view = typeof data === 'string' ? Buffer.from(data) : data;
+    if (!(view instanceof Uint8Array)) throw invalidArgType('data', 'a Uint8Array or a string', data);
+    const status = this[kNative].tryWrite(view);
+    if (status === EAGAIN) return 0;
+    return check(status, 'try_write');
+  }
+
+  /** Half-closes the writing side once queued writes are done. */
+  shutdown(cb?: WriteCallback): void {
+    this.assertOpen();
+    if (cb !== undefined) validateFunction(cb, 'cb');
+    if (this.#shutdownCb !== undefined) throw new UsageError('ERR_SHUTDOWN_PENDING', 'A shutdown is already pending');
+    check(this[kNative].shutdown(), 'shutdown');
+    this.#shutdownCb = cb ?? (() => {});
+  }
+
+  /** Bytes queued and not yet written. */
+  get writeQueueSize(): number {
+    return this.closed ? 0 : this[kNative].writeQueueSize();
+  }
+
+  get readable(): boolean {
+    return !this.closed && this[kNative].isReadable();
+  }
+
+  get writable(): boolean {
+    return !this.closed && this[kNative].isWritable();
+  }
+
+  fileno(): number {
+    this.assertOpen();
+    return check(this[kNative].fileno(), 'fileno');
+  }
+
+  /** @internal listen() for the subclasses that have it. */
+  protected listenWith(backlog: number, cb: (err: UvError | null) => void): void {
+    this.assertOpen();
+    validateFunction(cb, 'cb');
+    this[kNative].onconnection = (status) => cb(errorOf(status, 'listen'));
+    check(this[kNative].listen(backlog), 'listen');
+  }
+
+  /** @internal accept() for the subclasses that have it. */
+  protected acceptInto(client: Stream | Handle): void {
+    this.assertOpen();
+    if (!(client instanceof Handle)) throw invalidArgType('client', 'a handle', client);
+    if (client.closed) throw new UsageError('ERR_HANDLE_CLOSED', 'The client handle is closed');
+    check(this[kNative].accept(client[kNative]), 'accept');
+  }
+}

@@ -1,0 +1,136 @@
+import { binding } from './binding.js';
+import { kNative } from './internal.js';
+import type { Loop } from './loop.js';
+import { Stream, type NativeStream } from './stream.js';
+import { UvError, check, errorOf } from './uv-error.js';
+import { validateBoolean, validateFunction, validateInteger, validateString } from './validate.js';
+
+export interface SocketAddress {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+interface NativeTcp extends NativeStream {
+  init(loop: unknown): number;
+  bind(host: string, port: number, ipv6Only: boolean, reusePort: boolean): number;
+  connect(host: string, port: number): number;
+  open(fd: number): number;
+  getsockname(): SocketAddress | number;
+  getpeername(): SocketAddress | number;
+  setNoDelay(on: boolean): number;
+  setKeepAlive(on: boolean, delaySec: number): number;
+  closeReset(): number;
+  bufferSize(which: 0 | 1, value: number): number;
+}
+
+export interface TcpBindOptions {
+  /** Bind an IPv6 address without accepting IPv4 on it. */
+  ipv6Only?: boolean;
+  /** SO_REUSEPORT: several sockets (processes, loops) share the port. */
+  reusePort?: boolean;
+}
+
+function address(result: SocketAddress | number, syscall: string): SocketAddress {
+  if (typeof result === 'number') throw new UvError(result, syscall);
+  return result;
+}
+
+/**
+ * uv_tcp_t. Addresses are IP literals ('127.0.0.1', '::1'); names are
+ * resolved with dns.getaddrinfo first.
+ */
+export class TCP extends Stream<NativeTcp> {
+  constructor(loop?: Loop) {
+    const native = new (binding['TCP'] as new () => NativeTcp)();
+    super(loop, native, 'tcp_init', (l) => native.init(l));
+  }
+
+  bind(host: string, port: number, opts: TcpBindOptions = {}): void {
+    this.assertOpen();
+    validateString(host, 'host');
+    validateInteger(port, 'port', 0, 65535);
+    check(this[kNative].bind(host, port, opts.ipv6Only === true, opts.reusePort === true), 'bind', `${host}:${port}`);
+  }
+
+  /** Listens; `onConnection` runs for each incoming connection, to accept(). */
+  listen(backlog: number, onConnection: (err: UvError | null) => void): void {
+    validateInteger(backlog, 'backlog', 0, 65535);
+    this.listenWith(backlog, onConnection);
+  }
+
+  /** Accepts a pending connection into a new, unused TCP handle. */
+  accept(client: TCP): void {
+    this.acceptInto(client);
+  }
+
+  connect(host: string, port: number, cb: (err: UvError | null) => void): void {
+    this.assertOpen();
+    validateString(host, 'host');
+    validateInteger(port, 'port', 0, 65535);
+    validateFunction(cb, 'cb');
+    this[kNative].onconnect = (status) => cb(errorOf(status, 'connect'));
+    check(this[kNative].connect(host, port), 'connect', `${host}:${port}`);
+  }
+
+  /** Wraps an existing socket fd. */
+  open(fd: number): void {
+    this.assertOpen();
+    validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
+    check(this[kNative].open(fd), 'tcp_open');
+  }
+
+  getsockname(): SocketAddress {
+    this.assertOpen();
+    return address(this[kNative].getsockname(), 'getsockname');
+  }
+
+  getpeername(): SocketAddress {
+    this.assertOpen();
+    return address(this[kNative].getpeername(), 'getpeername');
+  }
+
+  setNoDelay(on: boolean): void {
+    this.assertOpen();
+    validateBoolean(on, 'on');
+    check(this[kNative].setNoDelay(on), 'nodelay');
+  }
+
+  setKeepAlive(on: boolean, delaySec = 60): void {
+    this.assertOpen();
+    validateBoolean(on, 'on');
+    validateInteger(delaySec, 'delaySec', 1, 2 ** 31 - 1);
+    check(this[kNative].setKeepAlive(on, delaySec), 'keepalive');
+  }
+
+  /** Closes with a reset (RST) instead of an orderly FIN. */
+  closeReset(cb?: () => void): void {
+    if (this.closed) return;
+    if (cb !== undefined) validateFunction(cb, 'cb');
+    const status = this[kNative].closeReset();
+    check(status, 'close_reset');
+    this.close(cb);
+  }
+
+  get sendBufferSize(): number {
+    this.assertOpen();
+    return check(this[kNative].bufferSize(0, 0), 'send_buffer_size');
+  }
+
+  set sendBufferSize(bytes: number) {
+    this.assertOpen();
+    validateInteger(bytes, 'sendBufferSize', 1, 2 ** 31 - 1);
+    check(this[kNative].bufferSize(0, bytes), 'send_buffer_size');
+  }
+
+  get recvBufferSize(): number {
+    this.assertOpen();
+    return check(this[kNative].bufferSize(1, 0), 'recv_buffer_size');
+  }
+
+  set recvBufferSize(bytes: number) {
+    this.assertOpen();
+    validateInteger(bytes, 'recvBufferSize', 1, 2 ** 31 - 1);
+    check(this[kNative].bufferSize(1, bytes), 'recv_buffer_size');
+  }
+}

@@ -1,0 +1,301 @@
+// What every event loop shares: the ready queue, the timer heap, running
+// and stopping, the exception handler and debug mode. A concrete loop
+// supplies how to get called back (scheduleRun, armTimer, wakeup) and the
+// I/O methods (UvEventLoop on our libuv loop, NodeEventLoop on Node's).
+import { performance } from 'node:perf_hooks';
+import { UsageError } from '../handles/usage-error.js';
+import { validateFunction, validateNumber } from '../handles/validate.js';
+import { loopClosed, loopRunning } from './errors.js';
+import {
+  CallbackHandle,
+  TimerHandle,
+  type AbstractEventLoop,
+  type ExceptionContext,
+  type ExceptionHandler,
+} from './events.js';
+import { TimerHeap } from './timer-heap.js';
+
+type Callback<A extends unknown[]> = (...args: A) => void;
+
+/** Callbacks slower than this (seconds) are reported in debug mode. */
+export const SLOW_CALLBACK_DURATION = 0.1;
+// Timers due within this much of now run in this iteration (libuv and
+// performance.now() disagree by up to a millisecond of rounding).
+const CLOCK_RESOLUTION = 0.001;
+
+let runningLoop: AbstractEventLoop | undefined;
+
+/** The loop whose runForever/runUntilComplete is in progress, if any. */
+export function getRunningLoop(): AbstractEventLoop | undefined {
+  return runningLoop;
+}
+
+export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
+  // The ready queue: a deque (array + head) drained FIFO, one snapshot per
+  // iteration, so callbacks scheduled by callbacks run in the next one.
+  #ready: CallbackHandle[] = [];
+  #readyHead = 0;
+  readonly #timers = new TimerHeap();
+  #seq = 0;
+  #armedFor = Infinity;
+  #runScheduled = false;
+  #running = false;
+  #stopping = false;
+  #closed = false;
+  #stopWaiters: Array<() => void> = [];
+  #exceptionHandler: ExceptionHandler | null = null;
+  #debug = process.env['ASYNCUV_DEBUG'] !== undefined && process.env['ASYNCUV_DEBUG'] !== '';
+  readonly #cancelTimer = (handle: TimerHandle): void => {
+    this.#timers.remove(handle);
+  };
+
+  /** Have runOnce() called soon (the next iteration of the underlying loop). */
+  protected abstract scheduleRun(): void;
+  /** Have timerFired() called after `delayMs`, or never (null). One timer only. */
+  protected abstract armTimer(delayMs: number | null): void;
+  /** Wake the loop from outside its own callbacks. */
+  protected abstract wakeup(): void;
+  /** Release what the concrete loop holds (handles, servers...). */
+  protected abstract closeResources(): void;
+
+  time(): number {
+    return performance.now() / 1000;
+  }
+
+  isRunning(): boolean {
+    return this.#running;
+  }
+
+  isClosed(): boolean {
+    return this.#closed;
+  }
+
+  getDebug(): boolean {
+    return this.#debug;
+  }
+
+  setDebug(enabled: boolean): void {
+    this.#debug = Boolean(enabled);
+  }
+
+  callSoon<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle {
+    this.checkClosed();
+    validateFunction(cb, 'callback');
+    return this.scheduleSoon(cb as Callback<unknown[]>, args);
+  }
+
+  callSoonThreadsafe<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle {
+    const handle = this.callSoon(cb, ...args);
+    this.wakeup();
+    return handle;
+  }
+
+  callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle {
+    validateNumber(delay, 'delay', -Infinity, Infinity);
+    return this.callAt(this.time() + Math.max(0, delay), cb, ...args);
+  }
+
+  callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle {
+    this.checkClosed();
+    validateNumber(when, 'when', -Infinity, Infinity);
+    validateFunction(cb, 'callback');
+    const handle = new TimerHandle(when, this.#seq++, cb as Callback<unknown[]>, args);
+    handle.onCancel = this.#cancelTimer;
+    this.#timers.push(handle);
+    if (when < this.#armedFor) this.#arm();
+    return handle;
+  }
+
+  /** @internal callSoon without the checks, for the loop's own work. */
+  scheduleSoon(cb: Callback<unknown[]>, args: unknown[]): CallbackHandle {
+    const handle = new CallbackHandle(cb, args);
+    this.#ready.push(handle);
+    if (!this.#runScheduled) {
+      this.#runScheduled = true;
+      this.scheduleRun();
+    }
+    return handle;
+  }
+
+  #arm(): void {
+    const top = this.#timers.peek();
+    if (top === undefined) {
+      this.#armedFor = Infinity;
+      this.armTimer(null);
+      return;
+    }
+    this.#armedFor = top.when();
+    this.armTimer(Math.max(0, Math.ceil((top.when() - this.time()) * 1000)));
+  }
+
+  /** One iteration: move due timers to the ready queue, run a snapshot of it. */
+  protected runOnce(): void {
+    this.#runScheduled = false;
+    const timers = this.#timers;
+    if (timers.size > 0) {
+      const end = this.time() + CLOCK_RESOLUTION;
+      let top = timers.peek();
+      while (top !== undefined && top.when() <= end) {
+        timers.pop();
+        this.#ready.push(top);
+        top = timers.peek();
+      }
+    }
+    const ready = this.#ready;
+    const stop = ready.length;
+    const debug = this.#debug;
+    while (this.#readyHead < stop) {
+      const handle = ready[this.#readyHead]!;
+      ready[this.#readyHead++] = undefined as never;
+      const cb = handle.callback;
+      if (cb === undefined) continue;
+      handle.callback = undefined;
+      const started = debug ? this.time() : 0;
+      try {
+        cb(...handle.args);
+      } catch (exception) {
+        this.callExceptionHandler({ message: `Exception in callback ${cb.name || 'anonymous'}`, exception, handle });
+      }
+      if (debug) {
+        const took = this.time() - started;
+        if (took >= SLOW_CALLBACK_DURATION) {
+          console.warn(`asyncuv: executing callback ${cb.name || 'anonymous'} took ${took.toFixed(3)} seconds`);
+        }
+      }
+    }
+    if (this.#readyHead === ready.length) {
+      ready.length = 0;
+      this.#readyHead = 0;
+    } else if (this.#readyHead > 1024) {
+      ready.splice(0, this.#readyHead);
+      this.#readyHead = 0;
+    }
+    if (ready.length > this.#readyHead && !this.#runScheduled) {
+      this.#runScheduled = true;
+      this.scheduleRun();
+    }
+    // Re-arm only when the earliest deadline changed (or the timer fired,
+    // see timerFired): arming is a call into the native loop.
+    if ((timers.peek()?.when() ?? Infinity) !== this.#armedFor) this.#arm();
+    if (this.#stopping) this.#finishStop();
+  }
+
+  /** The concrete loop's timer fired: it is no longer armed. */
+  protected timerFired(): void {
+    this.#armedFor = Infinity;
+    this.runOnce();
+  }
+
+  runForever(): Promise<void> {
+    this.checkClosed();
+    if (this.#running) throw loopRunning();
+    this.#running = true;
+    runningLoop = this as unknown as AbstractEventLoop;
+    return new Promise((resolve) => this.#stopWaiters.push(resolve));
+  }
+
+  async runUntilComplete<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
+    this.checkClosed();
+    if (this.#running) throw loopRunning();
+    const promise = typeof work === 'function' ? work() : work;
+    if (!(promise instanceof Promise) && (typeof promise !== 'object' || promise === null || typeof (promise as PromiseLike<T>).then !== 'function')) {
+      throw new UsageError('ERR_INVALID_ARG_TYPE', 'runUntilComplete() takes a Promise or a function returning one');
+    }
+    const stopped = this.runForever().then(() => {
+      throw new UsageError('ERR_LOOP_STOPPED', 'Event loop stopped before the work completed');
+    });
+    try {
+      return await Promise.race([promise, stopped]);
+    } finally {
+      if (this.#running) {
+        this.#running = false;
+        this.#releaseWaiters();
+      }
+      stopped.catch(() => {});
+    }
+  }
+
+  /** Stops runForever() after the current iteration. */
+  stop(): void {
+    if (!this.#running) return;
+    this.#stopping = true;
+    if (!this.#runScheduled) {
+      this.#runScheduled = true;
+      this.scheduleRun();
+    }
+  }
+
+  #finishStop(): void {
+    this.#stopping = false;
+    this.#running = false;
+    this.#releaseWaiters();
+  }
+
+  #releaseWaiters(): void {
+    if (runningLoop === (this as unknown)) runningLoop = undefined;
+    const waiters = this.#stopWaiters;
+    this.#stopWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  close(): void {
+    if (this.#running) throw new UsageError('ERR_LOOP_RUNNING', 'Cannot close a running event loop');
+    if (this.#closed) return;
+    this.#closed = true;
+    for (let i = this.#readyHead; i < this.#ready.length; i++) this.#ready[i]?.cancel();
+    this.#ready = [];
+    this.#readyHead = 0;
+    this.#timers.clear();
+    this.armTimer(null);
+    this.closeResources();
+  }
+
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null) validateFunction(handler, 'handler');
+    this.#exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this.#exceptionHandler;
+  }
+
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const { message, exception, ...rest } = context;
+    const lines = [message || 'Unhandled exception in event loop'];
+    for (const [key, value] of Object.entries(rest)) {
+      if (value !== undefined) lines.push(`${key}: ${describe(value)}`);
+    }
+    if (exception !== undefined) {
+      lines.push(exception instanceof Error ? (exception.stack ?? String(exception)) : String(exception));
+    }
+    console.error(lines.join('\n'));
+  }
+
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this.#exceptionHandler;
+    if (handler === null) {
+      this.defaultExceptionHandler(context);
+      return;
+    }
+    try {
+      handler(this as unknown as AbstractEventLoop, context);
+    } catch (exception) {
+      this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception, context });
+    }
+  }
+
+  /** Throws ERR_LOOP_CLOSED once close() was called. */
+  protected checkClosed(): void {
+    if (this.#closed) throw loopClosed();
+  }
+
+  /** @internal for debug-mode checks by transports. */
+  get debugEnabled(): boolean {
+    return this.#debug;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  return `<${value.constructor?.name ?? 'Object'}>`;
+}

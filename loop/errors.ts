@@ -1,0 +1,45 @@
+import { UsageError } from '../handles/usage-error.js';
+
+/** readexactly() hit EOF first; `partial` holds what did arrive. */
+export class IncompleteReadError extends Error {
+  readonly code = 'ERR_INCOMPLETE_READ';
+  readonly partial: Buffer;
+  readonly expected: number | null;
+
+  constructor(partial: Buffer, expected: number | null) {
+    super(`${partial.length} bytes read on a total of ${expected ?? 'undefined'} expected bytes`);
+    this.name = 'IncompleteReadError';
+    this.partial = partial;
+    this.expected = expected;
+  }
+}
+
+/** readuntil() found no separator within the limit. */
+export class LimitOverrunError extends Error {
+  readonly code = 'ERR_LIMIT_OVERRUN';
+  readonly consumed: number;
+
+  constructor(message: string, consumed: number) {
+    super(message);
+    this.name = 'LimitOverrunError';
+    this.consumed = consumed;
+  }
+}
+
+/** An operation was cancelled through its AbortSignal. */
+export class CancelledError extends Error {
+  readonly code = 'ABORT_ERR';
+
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+export function loopClosed(): UsageError {
+  return new UsageError('ERR_LOOP_CLOSED', 'Event loop is closed');
+}
+
+export function loopRunning(): UsageError {
+  return new UsageError('ERR_LOOP_RUNNING', 'This event loop is already running');
+}

@@ -1,0 +1,189 @@
+// The event loop contract (asyncio.events), camelCased. Times are seconds.
+//
+// Deviation from asyncio, for JavaScript: scheduled callbacks and I/O are
+// processed whenever there is work, the way Node's loop works; there is no
+// need to call runForever() for a callback or a connection to make
+// progress. runForever() / runUntilComplete() mark the loop running until
+// stop() or until the awaited work settles, and the usual rules hold: a
+// running loop cannot be run again or closed (ERR_LOOP_RUNNING), and a
+// closed loop refuses new work (ERR_LOOP_CLOSED).
+import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
+import type { DatagramTransport, SubprocessTransport, Transport, ReadTransport, WriteTransport } from './transports.js';
+
+type Callback<A extends unknown[]> = (...args: A) => void;
+
+/** A scheduled callback (asyncio.Handle). */
+export class CallbackHandle {
+  #cancelled = false;
+  /** @internal */ callback: Callback<unknown[]> | undefined;
+  /** @internal */ args: unknown[];
+
+  /** @internal */
+  constructor(callback: Callback<unknown[]>, args: unknown[]) {
+    this.callback = callback;
+    this.args = args;
+  }
+
+  /** The callback will not run; a no-op if it already ran. */
+  cancel(): void {
+    this.#cancelled = true;
+    this.callback = undefined;
+    this.args = [];
+  }
+
+  cancelled(): boolean {
+    return this.#cancelled;
+  }
+}
+
+/** A callback scheduled at a time (asyncio.TimerHandle). */
+export class TimerHandle extends CallbackHandle {
+  /** @internal position in the loop's timer heap, -1 when not in it. */
+  heapIndex = -1;
+  /** @internal tie-breaker: equal times run in scheduling order. */
+  readonly seq: number;
+  readonly #when: number;
+  /** @internal set by the loop that owns the heap. */
+  onCancel: ((handle: TimerHandle) => void) | undefined;
+
+  /** @internal */
+  constructor(when: number, seq: number, callback: Callback<unknown[]>, args: unknown[]) {
+    super(callback, args);
+    this.#when = when;
+    this.seq = seq;
+  }
+
+  /** The loop time (seconds) the callback is scheduled for. */
+  when(): number {
+    return this.#when;
+  }
+
+  override cancel(): void {
+    if (!this.cancelled()) this.onCancel?.(this);
+    super.cancel();
+  }
+}
+
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  handle?: CallbackHandle;
+  transport?: unknown;
+  protocol?: unknown;
+  [key: string]: unknown;
+}
+
+export type ExceptionHandler = (loop: AbstractEventLoop, context: ExceptionContext) => void;
+
+export interface Server {
+  close(): void;
+  waitClosed(): Promise<void>;
+  isServing(): boolean;
+  startServing(): Promise<void>;
+  /** Serves until close(); resolves then. */
+  serveForever(): Promise<void>;
+  sockets(): Array<{ address: string; port: number } | { path: string }>;
+  getLoop(): AbstractEventLoop;
+}
+
+export interface AddrInfo {
+  family: number;
+  socktype: number;
+  protocol: number;
+  address: string;
+  port: number;
+}
+
+export interface TlsOptions {
+  /** node:tls options (a SecureContext, or key/cert/ca...). */
+  [key: string]: unknown;
+}
+
+export interface ConnectionOptions {
+  localAddr?: Address;
+  ssl?: boolean | TlsOptions;
+  serverHostname?: string;
+  signal?: AbortSignal;
+  /** Seconds for the TLS handshake; default 60. */
+  sslHandshakeTimeout?: number;
+}
+
+export interface ServerOptions {
+  backlog?: number;
+  reusePort?: boolean;
+  ssl?: TlsOptions;
+  /** Start accepting now (default true). */
+  startServing?: boolean;
+  sslHandshakeTimeout?: number;
+}
+
+export interface UnixServerOptions {
+  backlog?: number;
+  ssl?: TlsOptions;
+  startServing?: boolean;
+}
+
+export interface DatagramOptions {
+  localAddr?: Address;
+  remoteAddr?: Address;
+  reusePort?: boolean;
+  allowBroadcast?: boolean;
+  family?: 4 | 6;
+}
+
+export type StdioSpec = 'pipe' | 'inherit' | 'ignore' | number;
+
+export interface SubprocessOptions {
+  stdin?: StdioSpec;
+  stdout?: StdioSpec;
+  /** 'stdout' sends the child's stderr to its stdout (asyncio.STDOUT). */
+  stderr?: StdioSpec | 'stdout';
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface AbstractEventLoop {
+  runForever(): Promise<void>;
+  runUntilComplete<T>(work: Promise<T> | (() => Promise<T>)): Promise<T>;
+  stop(): void;
+  close(): void;
+  isRunning(): boolean;
+  isClosed(): boolean;
+  /** Monotonic seconds. */
+  time(): number;
+
+  callSoon<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle;
+  callSoonThreadsafe<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle;
+  callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle;
+  callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle;
+
+  createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number, opts?: ConnectionOptions): Promise<[Transport, P]>;
+  createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts?: ServerOptions): Promise<Server>;
+  createUnixConnection<P extends AnyProtocol>(protocolFactory: () => P, path: string, opts?: ConnectionOptions): Promise<[Transport, P]>;
+  createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts?: UnixServerOptions): Promise<Server>;
+  createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, opts: DatagramOptions): Promise<[DatagramTransport, P]>;
+  connectReadPipe<P extends AnyProtocol>(protocolFactory: () => P, fd: number): Promise<[ReadTransport, P]>;
+  connectWritePipe<P extends AnyProtocol>(protocolFactory: () => P, fd: number): Promise<[WriteTransport, P]>;
+  subprocessExec<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args?: string[], opts?: SubprocessOptions): Promise<[SubprocessTransport, P]>;
+  subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, cmd: string, opts?: SubprocessOptions): Promise<[SubprocessTransport, P]>;
+
+  addReader<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void;
+  removeReader(fd: number): boolean;
+  addWriter<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void;
+  removeWriter(fd: number): boolean;
+
+  addSignalHandler<A extends unknown[]>(signal: number | string, cb: Callback<A>, ...args: A): void;
+  removeSignalHandler(signal: number | string): boolean;
+
+  getaddrinfo(host: string, port: number | null, opts?: { family?: number; type?: number; proto?: number; flags?: number }): Promise<AddrInfo[]>;
+  getnameinfo(addr: string, port: number): Promise<[string, string]>;
+
+  startTls(transport: Transport, protocol: AnyProtocol, ssl: TlsOptions, opts?: { serverSide?: boolean; serverHostname?: string; sslHandshakeTimeout?: number }): Promise<Transport>;
+
+  setExceptionHandler(handler: ExceptionHandler | null): void;
+  getExceptionHandler(): ExceptionHandler | null;
+  callExceptionHandler(context: ExceptionContext): void;
+  defaultExceptionHandler(context: ExceptionContext): void;
+  getDebug(): boolean;
+  setDebug(enabled: boolean): void;
+}

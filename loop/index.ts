@@ -1,0 +1,22 @@
+// loop/: the PEP 3156 (asyncio) layer. Times are seconds, as in asyncio.
+export { CallbackHandle, TimerHandle } from './events.js';
+export type {
+  AbstractEventLoop,
+  AddrInfo,
+  ConnectionOptions,
+  DatagramOptions,
+  ExceptionContext,
+  ExceptionHandler,
+  Server,
+  ServerOptions,
+  StdioSpec,
+  SubprocessOptions,
+  TlsOptions,
+  UnixServerOptions,
+} from './events.js';
+export type { Address, BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol, AnyProtocol } from './protocols.js';
+export type { BaseTransport, DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteBufferLimits, WriteTransport } from './transports.js';
+export { BaseEventLoop, getRunningLoop } from './base-event-loop.js';
+export { UvEventLoop } from './uv-event-loop.js';
+export { IncompleteReadError, LimitOverrunError, CancelledError } from './errors.js';
+export { newEventLoop, setEventLoopFactory, run } from './policy.js';

@@ -1,0 +1,292 @@
+// The stream transport: a Transport over a handles/ Stream (TCP or Pipe),
+// with asyncio's semantics (selector_events._SelectorSocketTransport).
+import type { Stream } from '../handles/stream.js';
+import { UsageError } from '../handles/usage-error.js';
+import { UvError } from '../handles/uv-error.js';
+import { validateInteger } from '../handles/validate.js';
+import type { BaseEventLoop } from './base-event-loop.js';
+import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from './protocols.js';
+import type { Transport, WriteBufferLimits } from './transports.js';
+
+export const DEFAULT_HIGH_WATER = 64 * 1024;
+
+/** Who learns that a transport is gone (its Server, for waitClosed). */
+export interface TransportOwner {
+  detach(transport: StreamTransport): void;
+}
+
+function toBytes(data: Uint8Array | string, what: string): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === 'string') return Buffer.from(data);
+  throw new UsageError('ERR_INVALID_ARG_TYPE', `${what} must be a Uint8Array or a string`);
+}
+
+export class StreamTransport implements Transport {
+  readonly #loop: BaseEventLoop;
+  readonly #stream: Stream;
+  #protocol: AnyProtocol;
+  readonly #extra: Record<string, unknown>;
+  readonly #owner: TransportOwner | undefined;
+  #closing = false;
+  #lost = false; // connectionLost is scheduled or done
+  #eofWritten = false;
+  #reading = false;
+  #protocolPaused = false;
+  #high = DEFAULT_HIGH_WATER;
+  #low = DEFAULT_HIGH_WATER / 4;
+  #queued = 0; // writes libuv still holds
+  #readBuffer: Uint8Array | undefined;
+  readonly #onQueuedDone = (err: UvError | null): void => this.#writeDone(err);
+  readonly #onRead = (err: UvError | null, data: Buffer | null): void => this.#read(err, data);
+  readonly #onReadInto = (err: UvError | null, n: number): void => this.#readInto(err, n);
+
+  /** Calls protocol.connectionMade soon, then starts reading; `ready` resolves after it. */
+  constructor(loop: BaseEventLoop, stream: Stream, protocol: AnyProtocol, extra: Record<string, unknown>, owner?: TransportOwner, ready?: (err: Error | null) => void) {
+    this.#loop = loop;
+    this.#stream = stream;
+    this.#protocol = protocol;
+    this.#extra = extra;
+    this.#owner = owner;
+    loop.scheduleSoon(() => {
+      if (this.#lost) return ready?.(new UvError(-125, 'connect'));
+      try {
+        this.#protocol.connectionMade?.(this);
+      } catch (exception) {
+        this.#fatal(exception, 'Fatal error: protocol.connectionMade() call failed.');
+        ready?.(exception instanceof Error ? exception : new Error(String(exception)));
+        return;
+      }
+      if (!this.#closing && !this.#reading) this.#startReading();
+      ready?.(null);
+    }, []);
+  }
+
+  #startReading(): void {
+    this.#reading = true;
+    const protocol = this.#protocol;
+    if (isBufferedProtocol(protocol)) {
+      const buffer = this.#bufferFrom(protocol);
+      if (buffer === undefined) return;
+      this.#stream.readStartInto(buffer, this.#onReadInto);
+    } else {
+      this.#stream.readStart(this.#onRead);
+    }
+  }
+
+  #bufferFrom(protocol: BufferedProtocol): Uint8Array | undefined {
+    let buffer: Uint8Array;
+    try {
+      buffer = protocol.getBuffer(-1);
+      if (!(buffer instanceof Uint8Array) || buffer.byteLength === 0) {
+        throw new UsageError('ERR_INVALID_RETURN_VALUE', 'getBuffer() returned an empty or non-Uint8Array buffer');
+      }
+    } catch (exception) {
+      this.#fatal(exception, 'Fatal error: protocol.getBuffer() call failed.');
+      return undefined;
+    }
+    this.#readBuffer = buffer;
+    return buffer;
+  }
+
+  #read(err: UvError | null, data: Buffer | null): void {
+    if (err !== null) return this.#forceClose(err);
+    if (data === null) return this.#eofReceived();
+    try {
+      (this.#protocol as Protocol).dataReceived?.(data);
+    } catch (exception) {
+      this.#fatal(exception, 'Fatal error: protocol.dataReceived() call failed.');
+    }
+  }
+
+  #readInto(err: UvError | null, n: number): void {
+    if (err !== null) return this.#forceClose(err);
+    if (n === 0) return this.#eofReceived();
+    const protocol = this.#protocol as BufferedProtocol;
+    try {
+      protocol.bufferUpdated(n);
+    } catch (exception) {
+      return this.#fatal(exception, 'Fatal error: protocol.bufferUpdated() call failed.');
+    }
+    if (this.#closing || !this.#reading) return;
+    const next = this.#bufferFrom(protocol);
+    if (next !== undefined && next !== this.#stream.readBuffer) this.#stream.setReadBuffer(next);
+  }
+
+  #eofReceived(): void {
+    this.#reading = false;
+    let keepOpen: unknown;
+    try {
+      keepOpen = this.#protocol.eofReceived?.();
+    } catch (exception) {
+      return this.#fatal(exception, 'Fatal error: protocol.eofReceived() call failed.');
+    }
+    if (!keepOpen) this.close();
+  }
+
+  write(data: Uint8Array | string): void {
+    const bytes = toBytes(data, 'data');
+    if (this.#eofWritten) throw new UsageError('ERR_TRANSPORT_EOF', 'Cannot call write() after writeEof()');
+    if (this.#lost || bytes.byteLength === 0) return;
+    this.#send(bytes);
+  }
+
+  writelines(list: Iterable<Uint8Array | string>): void {
+    const parts: Uint8Array[] = [];
+    for (const item of list) parts.push(toBytes(item, 'each item'));
+    if (this.#eofWritten) throw new UsageError('ERR_TRANSPORT_EOF', 'Cannot call writelines() after writeEof()');
+    if (this.#lost || parts.length === 0) return;
+    this.#send(parts.length === 1 ? parts[0]! : parts);
+  }
+
+  #send(data: Uint8Array | Uint8Array[]): void {
+    let done: boolean;
+    try {
+      done = this.#stream.writeNow(data, this.#onQueuedDone);
+    } catch (err) {
+      return this.#forceClose(err as Error);
+    }
+    if (done) return;
+    this.#queued++;
+    this.#maybePause();
+  }
+
+  #writeDone(err: UvError | null): void {
+    this.#queued--;
+    if (err !== null) {
+      if (err.code !== 'ECANCELED') this.#forceClose(err);
+      return;
+    }
+    this.#maybeResume();
+    if (this.#queued === 0 && this.#closing && !this.#lost) this.#finishClose(null);
+  }
+
+  #maybePause(): void {
+    if (this.#protocolPaused || this.getWriteBufferSize() <= this.#high) return;
+    this.#protocolPaused = true;
+    try {
+      this.#protocol.pauseWriting?.();
+    } catch (exception) {
+      this.#loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception, transport: this, protocol: this.#protocol });
+    }
+  }
+
+  #maybeResume(): void {
+    if (!this.#protocolPaused || this.getWriteBufferSize() > this.#low) return;
+    this.#protocolPaused = false;
+    try {
+      this.#protocol.resumeWriting?.();
+    } catch (exception) {
+      this.#loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception, transport: this, protocol: this.#protocol });
+    }
+  }
+
+  writeEof(): void {
+    if (this.#closing || this.#eofWritten) return;
+    this.#eofWritten = true;
+    // libuv shuts down once the queued writes are out.
+    this.#stream.shutdown(() => {});
+  }
+
+  canWriteEof(): boolean {
+    return true;
+  }
+
+  /** Stops reading, flushes queued writes, closes; connectionLost(null) follows. */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#reading) {
+      this.#reading = false;
+      this.#stream.readStop();
+    }
+    if (this.#queued === 0) this.#finishClose(null);
+  }
+
+  /** Closes at once, dropping queued writes; connectionLost(null) follows. */
+  abort(): void {
+    this.#forceClose(null);
+  }
+
+  #fatal(exception: unknown, message: string): void {
+    this.#loop.callExceptionHandler({ message, exception, transport: this, protocol: this.#protocol });
+    this.#forceClose(exception instanceof Error ? exception : new Error(String(exception)));
+  }
+
+  #forceClose(err: Error | null): void {
+    if (this.#lost) return;
+    this.#closing = true;
+    this.#reading = false;
+    this.#finishClose(err);
+  }
+
+  #finishClose(err: Error | null): void {
+    this.#lost = true;
+    const stream = this.#stream;
+    const done = (): void => {
+      this.#owner?.detach(this);
+      try {
+        this.#protocol.connectionLost?.(err);
+      } catch (exception) {
+        this.#loop.callExceptionHandler({ message: 'protocol.connectionLost() failed', exception, transport: this, protocol: this.#protocol });
+      }
+    };
+    // The close callback runs in a later loop callback: connectionLost is
+    // always deferred, and runs exactly once.
+    if (stream.closed) this.#loop.scheduleSoon(done, []);
+    else stream.close(done);
+  }
+
+  isClosing(): boolean {
+    return this.#closing;
+  }
+
+  isReading(): boolean {
+    return this.#reading && !this.#closing;
+  }
+
+  pauseReading(): void {
+    if (this.#closing || !this.#reading) return;
+    this.#reading = false;
+    this.#stream.readStop();
+  }
+
+  resumeReading(): void {
+    if (this.#closing || this.#reading) return;
+    this.#startReading();
+  }
+
+  setWriteBufferLimits(limits: WriteBufferLimits = {}): void {
+    let { high, low } = limits;
+    if (high !== undefined) validateInteger(high, 'high');
+    if (low !== undefined) validateInteger(low, 'low');
+    if (high === undefined) high = low === undefined ? DEFAULT_HIGH_WATER : 4 * low;
+    if (low === undefined) low = Math.floor(high / 4);
+    if (!(high >= low && low >= 0)) {
+      throw new UsageError('ERR_OUT_OF_RANGE', `high (${high}) must be >= low (${low}) must be >= 0`);
+    }
+    this.#high = high;
+    this.#low = low;
+    this.#maybePause();
+    this.#maybeResume();
+  }
+
+  getWriteBufferSize(): number {
+    return this.#stream.writeQueueSize;
+  }
+
+  getWriteBufferLimits(): [number, number] {
+    return [this.#low, this.#high];
+  }
+
+  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
+    return name in this.#extra ? (this.#extra[name] as T) : dflt;
+  }
+
+  setProtocol(protocol: AnyProtocol): void {
+    this.#protocol = protocol;
+  }
+
+  getProtocol(): AnyProtocol {
+    return this.#protocol;
+  }
+}

@@ -1,0 +1,219 @@
+#include "stream_wrap.h"
+
+#include <cstring>
+
+namespace asyncuv {
+
+namespace {
+
+// A queued write and the bytes it still has to write, in one allocation.
+struct WriteReq {
+  uv_write_t req;
+  char data[1];
+};
+
+}  // namespace
+
+StreamBase::~StreamBase() { ReleaseReadBuffer(); }
+
+int StreamBase::Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_handle) {
+  if (!usable()) return UV_EBADF;
+  size_t total = 0;
+  for (size_t i = 0; i < nbufs; ++i) total += bufs[i].len;
+  size_t written = 0;
+  if (send_handle == nullptr) {
+    int rc = uv_try_write(stream(), bufs, static_cast<unsigned>(nbufs));
+    if (rc >= 0) {
+      written = static_cast<size_t>(rc);
+    } else if (rc != UV_EAGAIN && rc != UV_ENOSYS) {
+      return rc;
+    }
+    if (written == total) return 0;
+  }
+  size_t rest = total - written;
+  auto* req = static_cast<WriteReq*>(malloc(offsetof(WriteReq, data) + (rest > 0 ? rest : 1)));
+  if (req == nullptr) return UV_ENOMEM;
+  // Copy what was not written, skipping the `written` bytes already sent.
+  size_t skip = written, at = 0;
+  for (size_t i = 0; i < nbufs; ++i) {
+    size_t len = bufs[i].len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    memcpy(req->data + at, bufs[i].base + skip, len - skip);
+    at += len - skip;
+    skip = 0;
+  }
+  uv_buf_t buf = uv_buf_init(req->data, static_cast<unsigned>(rest));
+  int rc = send_handle != nullptr
+               ? uv_write2(&req->req, stream(), &buf, 1, send_handle, OnWrite)
+               : uv_write(&req->req, stream(), &buf, 1, OnWrite);
+  if (rc != 0) {
+    free(req);
+    return rc;
+  }
+  pending_reqs++;
+  UpdatePin();
+  loop_->Touch();
+  return 1;
+}
+
+void StreamBase::OnWrite(uv_write_t* req, int status) {
+  auto* wrap = FromHandle<StreamBase>(req->handle);
+  free(reinterpret_cast<WriteReq*>(req));
+  if (wrap == nullptr) return;
+  wrap->pending_reqs--;
+  wrap->EmitStatus(Key::kOnWrite, status);
+}
+
+void StreamBase::EmitStatus(Key key, int status) {
+  if (loop_->CanCallJs()) {
+    Napi::Env env(loop_->env());
+    Napi::HandleScope scope(env);
+    napi_value argv[] = {Napi::Number::New(env, status)};
+    Emit(key, 1, argv);
+  }
+  UpdatePin();
+}
+
+int StreamBase::ReadStart() {
+  if (!usable()) return UV_EBADF;
+  int rc = uv_read_start(stream(), OnAlloc, OnRead);
+  UpdatePin();
+  loop_->Touch();
+  return rc;
+}
+
+int StreamBase::ReadStop() {
+  if (!usable()) return UV_EBADF;
+  int rc = uv_read_stop(stream());
+  UpdatePin();
+  loop_->Touch();
+  return rc;
+}
+
+int StreamBase::SetReadBuffer(Napi::Value view) {
+  if (!usable()) return UV_EBADF;
+  if (view.IsUndefined() || view.IsNull()) {
+    ReleaseReadBuffer();
+    return 0;
+  }
+  if (!view.IsTypedArray()) return UV_EINVAL;
+  Napi::TypedArray array = view.As<Napi::TypedArray>();
+  if (array.TypedArrayType() != napi_uint8_array || array.ByteLength() == 0) return UV_EINVAL;
+  napi_env env = loop_->env();
+  void* data = nullptr;
+  size_t length = 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  napi_get_typedarray_info(env, view, &type, &length, &data, &ab, &offset);
+  ReleaseReadBuffer();
+  napi_create_reference(env, view, 1, &read_buffer_);
+  read_data_ = static_cast<char*>(data);
+  read_length_ = length;
+  return 0;
+}
+
+void StreamBase::ReleaseReadBuffer() {
+  if (read_buffer_ != nullptr && loop_ != nullptr && loop_->CanCallJs()) {
+    napi_delete_reference(loop_->env(), read_buffer_);
+  }
+  read_buffer_ = nullptr;
+  read_data_ = nullptr;
+  read_length_ = 0;
+}
+
+void StreamBase::OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) {
+  auto* wrap = FromHandle<StreamBase>(handle);
+  if (wrap->read_data_ != nullptr) {
+    *buf = uv_buf_init(wrap->read_data_, static_cast<unsigned>(wrap->read_length_));
+    return;
+  }
+  *buf = wrap->loop_->SlabAlloc(suggested);
+}
+
+void StreamBase::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  if (nread == 0) return;  // EAGAIN: nothing read, nothing to say
+  auto* wrap = FromHandle<StreamBase>(stream);
+  LoopWrap* loop = wrap->loop_;
+  if (!loop->CanCallJs()) return;
+  Napi::Env env(loop->env());
+  Napi::HandleScope scope(env);
+  if (nread > 0 && wrap->read_data_ == nullptr && buf->base != nullptr) {
+    size_t offset = loop->SlabCommit(static_cast<size_t>(nread));
+    napi_value argv[] = {Napi::Number::New(env, static_cast<double>(nread)), loop->SlabValue(),
+                         Napi::Number::New(env, static_cast<double>(offset))};
+    wrap->Emit(Key::kOnRead, 3, argv);
+  } else {
+    napi_value argv[] = {Napi::Number::New(env, static_cast<double>(nread))};
+    wrap->Emit(Key::kOnRead, 1, argv);
+  }
+  wrap->UpdatePin();
+}
+
+int StreamBase::Shutdown() {
+  if (!usable()) return UV_EBADF;
+  auto* req = static_cast<uv_shutdown_t*>(malloc(sizeof(uv_shutdown_t)));
+  if (req == nullptr) return UV_ENOMEM;
+  int rc = uv_shutdown(req, stream(), OnShutdown);
+  if (rc != 0) {
+    free(req);
+    return rc;
+  }
+  pending_reqs++;
+  UpdatePin();
+  loop_->Touch();
+  return 0;
+}
+
+void StreamBase::OnShutdown(uv_shutdown_t* req, int status) {
+  auto* wrap = FromHandle<StreamBase>(req->handle);
+  free(req);
+  if (wrap == nullptr) return;
+  wrap->pending_reqs--;
+  wrap->EmitStatus(Key::kOnShutdown, status);
+}
+
+void StreamBase::OnConnect(uv_connect_t* req, int status) {
+  auto* wrap = FromHandle<StreamBase>(req->handle);
+  free(req);
+  if (wrap == nullptr) return;
+  wrap->pending_reqs--;
+  wrap->EmitStatus(Key::kOnConnect, status);
+}
+
+int StreamBase::Listen(int backlog) {
+  if (!usable()) return UV_EBADF;
+  int rc = uv_listen(stream(), backlog, OnConnection);
+  UpdatePin();
+  loop_->Touch();
+  return rc;
+}
+
+void StreamBase::OnConnection(uv_stream_t* server, int status) {
+  auto* wrap = FromHandle<StreamBase>(server);
+  wrap->EmitStatus(Key::kOnConnection, status);
+}
+
+int StreamBase::Accept(HandleBase* client) {
+  if (!usable()) return UV_EBADF;
+  if (client == nullptr || !client->usable()) return UV_EBADF;
+  // libuv asserts both handles share a loop; we say EINVAL instead.
+  if (client->loop() != loop_) return UV_EINVAL;
+  uv_handle_type type = client->handle()->type;
+  bool ipc = handle_->type == UV_NAMED_PIPE && reinterpret_cast<uv_pipe_t*>(handle_)->ipc;
+  if (ipc) {
+    // The client must be of the type of the handle that was passed.
+    if (uv_pipe_pending_count(reinterpret_cast<uv_pipe_t*>(handle_)) == 0) return UV_EAGAIN;
+    if (type != uv_pipe_pending_type(reinterpret_cast<uv_pipe_t*>(handle_))) return UV_EINVAL;
+  } else if (type != handle_->type) {
+    return UV_EINVAL;
+  }
+  int rc = uv_accept(stream(), reinterpret_cast<uv_stream_t*>(client->handle()));
+  client->loop()->Touch();
+  return rc;
+}
+
+}  // namespace asyncuv

@@ -1,0 +1,236 @@
+// StreamBase / StreamWrap<T>: what TCP, Pipe and TTY share (uv_stream_t).
+//
+// Rules, on top of handle_wrap.h's:
+// 1. Writes try uv_try_write first; only the bytes not written now are
+//    copied, into one allocation with the request, so the caller may reuse
+//    its buffer as soon as write returns. Write returns 0 (all written now),
+//    1 (queued: `onwrite(status)` follows, in order, exactly once, with
+//    UV_ECANCELED if the handle closes first) or a negative error.
+// 2. Reads land in the loop's slab (LoopWrap::SlabAlloc): `onread(nread,
+//    slab, offset)`, and JS delivers a view of those bytes, which are never
+//    written again. With a caller-supplied buffer (SetReadBuffer) reads land
+//    there instead and `onread(nread)` carries only the count. EOF and
+//    errors are `onread(negative code)`.
+// 3. Every request (write, shutdown, connect) counts in pending_reqs, which
+//    keeps the wrap pinned until its callback has run.
+#pragma once
+
+#include "handle_wrap.h"
+
+namespace asyncuv {
+
+class StreamBase : public HandleBase {
+ public:
+  uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(handle_); }
+
+  int Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_handle);
+  int ReadStart();
+  int ReadStop();
+  int Shutdown();
+  int Listen(int backlog);
+  int Accept(HandleBase* client);
+  // A Uint8Array to read into, or null/undefined to go back to the slab.
+  int SetReadBuffer(Napi::Value view);
+
+  // For subclasses that issue connect requests.
+  static void OnConnect(uv_connect_t* req, int status);
+
+  ~StreamBase() override;
+
+ private:
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnShutdown(uv_shutdown_t* req, int status);
+  static void OnConnection(uv_stream_t* server, int status);
+  void EmitStatus(Key key, int status);
+  void ReleaseReadBuffer();
+
+  napi_ref read_buffer_ = nullptr;
+  char* read_data_ = nullptr;
+  size_t read_length_ = 0;
+};
+
+template <typename T>
+class StreamWrap : public HandleWrap<T, StreamBase> {
+  using W = Napi::ObjectWrap<T>;
+  using M = typename W::InstanceMethodCallback;
+  using Self = StreamWrap<T>;
+
+ public:
+  using Base = HandleWrap<T, StreamBase>;
+  explicit StreamWrap(const Napi::CallbackInfo& info) : Base(info) {}
+
+  // Handle methods plus the stream methods; subclasses append theirs.
+  static std::vector<typename W::PropertyDescriptor> StreamMethods() {
+    auto methods = Base::BaseMethods();
+    methods.push_back(W::InstanceMethod("readStart", static_cast<M>(&Self::JsReadStart)));
+    methods.push_back(W::InstanceMethod("readStop", static_cast<M>(&Self::JsReadStop)));
+    methods.push_back(W::InstanceMethod("setReadBuffer", static_cast<M>(&Self::JsSetReadBuffer)));
+    methods.push_back(W::InstanceMethod("writeBuffer", static_cast<M>(&Self::JsWriteBuffer)));
+    methods.push_back(W::InstanceMethod("writeString", static_cast<M>(&Self::JsWriteString)));
+    methods.push_back(W::InstanceMethod("writev", static_cast<M>(&Self::JsWritev)));
+    methods.push_back(W::InstanceMethod("tryWrite", static_cast<M>(&Self::JsTryWrite)));
+    methods.push_back(W::InstanceMethod("shutdown", static_cast<M>(&Self::JsShutdown)));
+    methods.push_back(W::InstanceMethod("listen", static_cast<M>(&Self::JsListen)));
+    methods.push_back(W::InstanceMethod("accept", static_cast<M>(&Self::JsAccept)));
+    methods.push_back(W::InstanceMethod("writeQueueSize", static_cast<M>(&Self::JsWriteQueueSize)));
+    methods.push_back(W::InstanceMethod("isReadable", static_cast<M>(&Self::JsIsReadable)));
+    methods.push_back(W::InstanceMethod("isWritable", static_cast<M>(&Self::JsIsWritable)));
+    return methods;
+  }
+
+ protected:
+  // The optional send handle of writes on IPC pipes: argument `index`.
+  uv_stream_t* SendHandleArg(const Napi::CallbackInfo& info, size_t index, int* error);
+
+ private:
+  Napi::Value JsReadStart(const Napi::CallbackInfo& info) { return this->Code(this->ReadStart()); }
+  Napi::Value JsReadStop(const Napi::CallbackInfo& info) { return this->Code(this->ReadStop()); }
+  Napi::Value JsSetReadBuffer(const Napi::CallbackInfo& info) {
+    return this->Code(this->SetReadBuffer(info[0]));
+  }
+  Napi::Value JsShutdown(const Napi::CallbackInfo& info) { return this->Code(this->Shutdown()); }
+  Napi::Value JsListen(const Napi::CallbackInfo& info) {
+    int64_t backlog;
+    if (!ArgInt64(info, 0, &backlog) || backlog < 0 || backlog > 65535) return this->Code(UV_EINVAL);
+    return this->Code(this->Listen(static_cast<int>(backlog)));
+  }
+  Napi::Value JsAccept(const Napi::CallbackInfo& info) {
+    HandleBase* client = AddonData::Get(info.Env())->UnwrapHandle(info[0]);
+    return this->Code(this->Accept(client));
+  }
+
+  // writeBuffer(view, sendHandle?)
+  Napi::Value JsWriteBuffer(const Napi::CallbackInfo& info) {
+    if (!info[0].IsTypedArray() && !info[0].IsDataView()) return this->Code(UV_EINVAL);
+    uv_buf_t buf;
+    if (!ViewToBuf(info.Env(), info[0], &buf)) return this->Code(UV_EINVAL);
+    int error = 0;
+    uv_stream_t* send_handle = SendHandleArg(info, 1, &error);
+    if (error != 0) return this->Code(error);
+    return this->Code(this->Write(&buf, 1, send_handle));
+  }
+
+  // writeString(string, sendHandle?): UTF-8.
+  Napi::Value JsWriteString(const Napi::CallbackInfo& info) {
+    if (!info[0].IsString()) return this->Code(UV_EINVAL);
+    napi_env env = info.Env();
+    size_t length = 0;
+    napi_get_value_string_utf8(env, info[0], nullptr, 0, &length);
+    char stack[16384];
+    char* data = length < sizeof(stack) ? stack : static_cast<char*>(malloc(length + 1));
+    if (data == nullptr) return this->Code(UV_ENOMEM);
+    napi_get_value_string_utf8(env, info[0], data, length + 1, &length);
+    int error = 0;
+    uv_stream_t* send_handle = SendHandleArg(info, 1, &error);
+    uv_buf_t buf = uv_buf_init(data, static_cast<unsigned>(length));
+    int rc = error != 0 ? error : this->Write(&buf, 1, send_handle);
+    if (data != stack) free(data);
+    return this->Code(rc);
+  }
+
+  // writev(array of views)
+  Napi::Value JsWritev(const Napi::CallbackInfo& info) {
+    if (!info[0].IsArray()) return this->Code(UV_EINVAL);
+    Napi::Array array = info[0].As<Napi::Array>();
+    uint32_t n = array.Length();
+    if (n == 0) return this->Code(0);
+    uv_buf_t stack[64];
+    uv_buf_t* bufs = n <= 64 ? stack : static_cast<uv_buf_t*>(malloc(n * sizeof(uv_buf_t)));
+    if (bufs == nullptr) return this->Code(UV_ENOMEM);
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; ++i) {
+      if (!ViewToBuf(info.Env(), array.Get(i), &bufs[i])) rc = UV_EINVAL;
+    }
+    if (rc == 0) rc = this->Write(bufs, n, nullptr);
+    if (bufs != stack) free(bufs);
+    return this->Code(rc);
+  }
+
+  // tryWrite(view): bytes written now, or a negative code (UV_EAGAIN: none).
+  Napi::Value JsTryWrite(const Napi::CallbackInfo& info) {
+    if (!this->usable()) return this->Code(UV_EBADF);
+    uv_buf_t buf;
+    if (!ViewToBuf(info.Env(), info[0], &buf)) return this->Code(UV_EINVAL);
+    return this->Code(uv_try_write(this->stream(), &buf, 1));
+  }
+
+  Napi::Value JsWriteQueueSize(const Napi::CallbackInfo& info) {
+    size_t size = this->usable() ? uv_stream_get_write_queue_size(this->stream()) : 0;
+    return Napi::Number::New(info.Env(), static_cast<double>(size));
+  }
+  Napi::Value JsIsReadable(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), this->usable() && uv_is_readable(this->stream()));
+  }
+  Napi::Value JsIsWritable(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), this->usable() && uv_is_writable(this->stream()));
+  }
+
+  static bool ViewToBuf(napi_env env, napi_value value, uv_buf_t* buf) {
+    void* data = nullptr;
+    size_t length = 0;
+    bool is_typed = false, is_view = false;
+    napi_is_typedarray(env, value, &is_typed);
+    if (is_typed) {
+      napi_typedarray_type type;
+      size_t count = 0, offset = 0;
+      napi_value ab;
+      if (napi_get_typedarray_info(env, value, &type, &count, &data, &ab, &offset) != napi_ok)
+        return false;
+      size_t element = 1;
+      switch (type) {
+        case napi_int16_array:
+        case napi_uint16_array:
+          element = 2;
+          break;
+        case napi_int32_array:
+        case napi_uint32_array:
+        case napi_float32_array:
+          element = 4;
+          break;
+        case napi_float64_array:
+        case napi_bigint64_array:
+        case napi_biguint64_array:
+          element = 8;
+          break;
+        default:
+          break;
+      }
+      length = count * element;
+    } else {
+      napi_is_dataview(env, value, &is_view);
+      if (!is_view) return false;
+      napi_value ab;
+      size_t offset = 0;
+      if (napi_get_dataview_info(env, value, &length, &data, &ab, &offset) != napi_ok) return false;
+    }
+    if (length > UINT32_MAX) return false;
+    *buf = uv_buf_init(static_cast<char*>(data), static_cast<unsigned>(length));
+    return true;
+  }
+};
+
+template <typename T>
+uv_stream_t* StreamWrap<T>::SendHandleArg(const Napi::CallbackInfo& info, size_t index,
+                                          int* error) {
+  if (index >= info.Length() || info[index].IsUndefined() || info[index].IsNull()) return nullptr;
+  HandleBase* handle = AddonData::Get(info.Env())->UnwrapHandle(info[index]);
+  if (handle == nullptr || !handle->usable()) {
+    *error = UV_EBADF;
+    return nullptr;
+  }
+  uv_handle_type type = handle->handle()->type;
+  if (type != UV_TCP && type != UV_NAMED_PIPE && type != UV_UDP) {
+    *error = UV_EINVAL;
+    return nullptr;
+  }
+  if (this->handle_->type != UV_NAMED_PIPE ||
+      !reinterpret_cast<uv_pipe_t*>(this->handle_)->ipc) {
+    *error = UV_EINVAL;  // only IPC pipes carry handles
+    return nullptr;
+  }
+  return reinterpret_cast<uv_stream_t*>(handle->handle());
+}
+
+}  // namespace asyncuv

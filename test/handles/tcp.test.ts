@@ -1,0 +1,366 @@
+import test, { type ExecutionContext } from 'ava';
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { Loop, TCP, UvError } from 'asyncuv';
+
+// Each test gets its own loop and must end with every handle closed.
+async function settle(t: ExecutionContext, loop: Loop): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (Object.keys(loop.handleCounts()).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.deepEqual(loop.handleCounts(), {}, 'every handle closed');
+  loop.close();
+}
+
+function listenEcho(loop: Loop, host = '127.0.0.1'): { server: TCP; port: number; clients: TCP[] } {
+  const server = new TCP(loop);
+  const clients: TCP[] = [];
+  server.bind(host, 0);
+  server.listen(128, (err) => {
+    if (err) throw err;
+    const c = new TCP(loop);
+    server.accept(c);
+    clients.push(c);
+    c.readStart((e, data) => {
+      if (e || data === null) c.close();
+      else c.write(data);
+    });
+  });
+  return { server, port: server.getsockname().port, clients };
+}
+
+function connect(loop: Loop, host: string, port: number): Promise<TCP> {
+  const c = new TCP(loop);
+  return new Promise((resolve, reject) =>
+    c.connect(host, port, (err) => {
+      if (err) {
+        c.close();
+        reject(err);
+      } else resolve(c);
+    }),
+  );
+}
+
+function readAll(c: TCP, until: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  return new Promise((resolve, reject) =>
+    c.readStart((err, data) => {
+      if (err) return reject(err);
+      if (data === null) return resolve(Buffer.concat(parts));
+      parts.push(data);
+      n += data.length;
+      if (n >= until) {
+        c.readStop();
+        resolve(Buffer.concat(parts));
+      }
+    }),
+  );
+}
+
+for (const host of ['127.0.0.1', '::1']) {
+  test(`echo over ${host}`, async (t) => {
+    const loop = new Loop();
+    const { server, port } = listenEcho(loop, host);
+    const c = await connect(loop, host, port);
+    t.is(c.getpeername().port, port);
+    t.is(c.getpeername().family, host.includes(':') ? 'IPv6' : 'IPv4');
+    const payload = randomBytes(100_000);
+    const got = readAll(c, payload.length);
+    c.write(payload);
+    t.true((await got).equals(payload));
+    c.close();
+    server.close();
+    await settle(t, loop);
+  });
+}
+
+test('64 MiB through one connection keep their checksum', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  const total = 64 * 1024 * 1024;
+  const chunk = randomBytes(256 * 1024);
+  const sent = createHash('sha256');
+  const received = createHash('sha256');
+  let got = 0;
+  const done = new Promise<void>((resolve, reject) =>
+    c.readStart((err, data) => {
+      if (err) return reject(err);
+      if (data === null) return reject(new Error('early EOF'));
+      received.update(data);
+      got += data.length;
+      if (got === total) resolve();
+    }),
+  );
+  let writesDone = 0;
+  for (let i = 0; i < total / chunk.length; i++) {
+    sent.update(chunk);
+    c.write(chunk, (err) => {
+      if (!err) writesDone++;
+    });
+  }
+  await done;
+  t.is(writesDone, total / chunk.length);
+  t.is(received.digest('hex'), sent.digest('hex'));
+  c.close();
+  server.close();
+  await settle(t, loop);
+});
+
+test('a buffer may be reused as soon as write returns', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  // Big enough that most of it is queued, then overwritten at once.
+  const buf = Buffer.alloc(8 * 1024 * 1024, 0x61);
+  const got = readAll(c, buf.length);
+  c.write(buf);
+  buf.fill(0x62);
+  const data = await got;
+  t.is(data.length, buf.length);
+  t.true(data.every((b) => b === 0x61));
+  c.close();
+  server.close();
+  await settle(t, loop);
+});
+
+test('strings and arrays of buffers are written in order', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  const expected = 'héllo ' + 'a,b,c';
+  const got = readAll(c, Buffer.byteLength(expected));
+  c.write('héllo ');
+  c.write([Buffer.from('a,'), Buffer.from('b,'), Buffer.from('c')]);
+  t.is((await got).toString(), expected);
+  c.close();
+  server.close();
+  await settle(t, loop);
+});
+
+test('write callbacks run once each, later, in order', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  const order: number[] = [];
+  let inside = true;
+  const all = new Promise<void>((resolve) => {
+    for (let i = 0; i < 50; i++) {
+      c.write(Buffer.alloc(64 * 1024, i), (err) => {
+        t.is(err, null);
+        t.false(inside, 'never called from inside write()');
+        order.push(i);
+        if (order.length === 50) resolve();
+      });
+    }
+  });
+  inside = false;
+  const drained = readAll(c, 50 * 64 * 1024);
+  await all;
+  await drained;
+  t.deepEqual(order, [...Array(50).keys()]);
+  c.close();
+  server.close();
+  await settle(t, loop);
+});
+
+test('EOF and half-close: shutdown, then still read', async (t) => {
+  const loop = new Loop();
+  const server = new TCP(loop);
+  server.bind('127.0.0.1', 0);
+  let accepted: TCP | undefined;
+  server.listen(16, () => {
+    accepted = new TCP(loop);
+    server.accept(accepted);
+    const parts: Buffer[] = [];
+    accepted.readStart((err, data) => {
+      if (data === null) {
+        // The peer half-closed: answer, then close.
+        accepted!.write(Buffer.concat(parts).toString().toUpperCase(), () => accepted!.close());
+      } else parts.push(data!);
+    });
+  });
+  const c = await connect(loop, '127.0.0.1', server.getsockname().port);
+  c.write('ping');
+  const shut = new Promise<UvError | null>((r) => c.shutdown(r));
+  const reply = await readAll(c, Infinity);
+  t.is(await shut, null);
+  t.is(reply.toString(), 'PING');
+  t.false(c.writable);
+  c.close();
+  server.close();
+  await settle(t, loop);
+});
+
+test('peer reset gives ECONNRESET', async (t) => {
+  const loop = new Loop();
+  const server = new TCP(loop);
+  server.bind('127.0.0.1', 0);
+  server.listen(16, () => {
+    const a = new TCP(loop);
+    server.accept(a);
+    // Reset once the client is surely connected: after its first bytes.
+    a.readStart(() => a.closeReset());
+  });
+  const c = await connect(loop, '127.0.0.1', server.getsockname().port);
+  c.write('x');
+  const err = await new Promise<UvError | null>((resolve) => c.readStart((e, data) => resolve(e ?? (data === null ? null : e))));
+  t.is(err?.code, 'ECONNRESET');
+  t.is(err?.syscall, 'read');
+  c.close();
+  server.close();
+  await settle(t, loop);
+});
+
+test('connect to a closed port is ECONNREFUSED', async (t) => {
+  const loop = new Loop();
+  const probe = new TCP(loop);
+  probe.bind('127.0.0.1', 0);
+  const port = probe.getsockname().port;
+  probe.close();
+  const err = await t.throwsAsync(connect(loop, '127.0.0.1', port));
+  t.true(err instanceof UvError);
+  t.is((err as UvError).code, 'ECONNREFUSED');
+  t.is((err as UvError).syscall, 'connect');
+  await settle(t, loop);
+});
+
+test('binding a port in use is EADDRINUSE; reusePort shares it', async (t) => {
+  const loop = new Loop();
+  const a = new TCP(loop);
+  a.bind('127.0.0.1', 0);
+  a.listen(8, () => {});
+  const port = a.getsockname().port;
+  const b = new TCP(loop);
+  // Linux reports a taken port at bind or at listen.
+  const e = t.throws(() => {
+    b.bind('127.0.0.1', port);
+    b.listen(8, () => {});
+  });
+  t.is((e as UvError).code, 'EADDRINUSE');
+  const r1 = new TCP(loop);
+  const r2 = new TCP(loop);
+  r1.bind('127.0.0.1', 0, { reusePort: true });
+  r1.listen(8, () => {});
+  r2.bind('127.0.0.1', r1.getsockname().port, { reusePort: true });
+  t.notThrows(() => r2.listen(8, () => {}));
+  for (const h of [a, b, r1, r2]) h.close();
+  await settle(t, loop);
+});
+
+test('close with queued writes cancels each write once', async (t) => {
+  const loop = new Loop();
+  const server = new TCP(loop);
+  server.bind('127.0.0.1', 0);
+  let peer: TCP | undefined;
+  server.listen(8, () => {
+    peer = new TCP(loop);
+    server.accept(peer); // never reads: writes pile up
+  });
+  const c = await connect(loop, '127.0.0.1', server.getsockname().port);
+  const results: Array<string | null> = [];
+  const chunk = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < 64; i++) c.write(chunk, (err) => results.push(err ? err.code : null));
+  t.true(c.writeQueueSize > 0);
+  const closed = new Promise<void>((r) => c.close(r));
+  await closed;
+  t.is(results.length, 64);
+  t.true(results.includes('ECANCELED'));
+  t.true(results.every((r) => r === null || r === 'ECANCELED'));
+  peer?.close();
+  server.close();
+  await settle(t, loop);
+});
+
+test('misuse throws typed errors', async (t) => {
+  const loop = new Loop();
+  const c = new TCP(loop);
+  t.throws(() => c.bind('not an ip', 1), { instanceOf: UvError, code: 'EINVAL' } as never);
+  t.throws(() => c.bind('127.0.0.1', 70000), { code: 'ERR_OUT_OF_RANGE' } as never);
+  t.throws(() => c.write(42 as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
+  t.throws(() => c.readStart('x' as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
+  t.throws(() => c.accept({} as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
+  // No socket yet: libuv says EBADF; a bound, unconnected one: ENOTCONN.
+  t.throws(() => c.getpeername(), { code: 'EBADF' } as never);
+  c.bind('127.0.0.1', 0);
+  t.throws(() => c.getpeername(), { code: 'ENOTCONN' } as never);
+  c.close();
+  t.throws(() => c.write('x'), { code: 'ERR_HANDLE_CLOSED' } as never);
+  t.throws(() => c.readStart(() => {}), { code: 'ERR_HANDLE_CLOSED' } as never);
+  t.notThrows(() => c.close());
+  const other = new Loop();
+  const s = new TCP(loop);
+  s.bind('127.0.0.1', 0);
+  const foreign = new TCP(other);
+  s.listen(4, () => {});
+  const pending = await connect(loop, '127.0.0.1', s.getsockname().port);
+  await new Promise((r) => setTimeout(r, 20));
+  // A client on another loop is refused, not a libuv assertion.
+  t.throws(() => s.accept(foreign), { code: 'EINVAL' } as never);
+  foreign.close();
+  pending.close();
+  s.close();
+  await settle(t, other);
+  await settle(t, loop);
+});
+
+test('readStartInto reads into the caller buffer without allocating', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  const into = Buffer.alloc(4096);
+  let total = 0;
+  const text: string[] = [];
+  const done = new Promise<void>((resolve) =>
+    c.readStartInto(into, (err, n) => {
+      text.push(into.toString('latin1', 0, n));
+      total += n;
+      if (total === 10_000) resolve();
+    }),
+  );
+  c.write(Buffer.alloc(10_000, 'z'));
+  await done;
+  t.is(text.join(''), 'z'.repeat(10_000));
+  c.close();
+  server.close();
+  await settle(t, loop);
+});
+
+test('node:net clients talk to our server and the reverse', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const reply = await new Promise<string>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => s.end('from net'));
+    let acc = '';
+    s.on('data', (d) => (acc += d));
+    s.on('close', () => resolve(acc));
+  });
+  t.is(reply, 'from net');
+  const ns = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => ns.listen(0, '127.0.0.1', r));
+  const c = await connect(loop, '127.0.0.1', (ns.address() as net.AddressInfo).port);
+  const got = readAll(c, 5);
+  c.write('hello');
+  t.is((await got).toString(), 'hello');
+  c.close();
+  ns.close();
+  server.close();
+  await settle(t, loop);
+});
+
+test('socket options: nodelay, keepalive, buffer sizes', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  t.notThrows(() => c.setNoDelay(true));
+  t.notThrows(() => c.setKeepAlive(true, 30));
+  c.sendBufferSize = 65536;
+  t.true(c.sendBufferSize >= 65536);
+  t.true(c.recvBufferSize > 0);
+  t.true(c.fileno() > 2);
+  c.close();
+  server.close();
+  await settle(t, loop);
+});
