@@ -16,7 +16,9 @@
  *                       while it reads the echo back; reports MB/s
  *                       (10^6 bytes/s), first write to last byte read.
  *
- * Output: one JSON line on stdout. Exit status: 0 when every connection
+ * Output: one JSON line on stdout. In ping-pong mode total_roundtrips also
+ * counts the warm-up, so that a caller measuring the server's CPU time over
+ * the whole run can divide by it. Exit status: 0 when every connection
  * stayed healthy, 1 when any failed (refused, reset, early EOF, wrong
  * bytes, stream not finished in time), 2 for bad arguments.
  *
@@ -241,6 +243,7 @@ static int run_pingpong(const struct options *o, const struct sockaddr_storage *
   double end = measure_from + o->seconds;
   int measuring = o->warmup == 0;
   uint64_t roundtrips = 0;
+  uint64_t total = 0; /* warm-up included, for per-round-trip costs of the whole run */
   struct epoll_event events[kMaxEvents];
 
   while (open_conns > 0) {
@@ -294,6 +297,7 @@ static int run_pingpong(const struct options *o, const struct sockaddr_storage *
             failed = 1;
           } else {
             roundtrips++;
+            total++;
             c->round++;
             c->sent = 0;
             c->received = 0;
@@ -315,8 +319,10 @@ static int run_pingpong(const struct options *o, const struct sockaddr_storage *
   double elapsed = now_seconds() - (measuring ? measure_from : start);
   if (!measuring) roundtrips = 0;
   if (elapsed <= 0) elapsed = 1e-9;
-  printf("{\"roundtrips\": %llu, \"seconds\": %.3f, \"rate\": %.1f, \"conns\": %d, \"errors\": %ld}\n",
-         (unsigned long long)roundtrips, elapsed, (double)roundtrips / elapsed, o->conns, errors);
+  printf("{\"roundtrips\": %llu, \"seconds\": %.3f, \"rate\": %.1f, \"conns\": %d, \"errors\": %ld, "
+         "\"total_roundtrips\": %llu}\n",
+         (unsigned long long)roundtrips, elapsed, (double)roundtrips / elapsed, o->conns, errors,
+         (unsigned long long)total);
   for (int i = 0; i < o->conns; i++) {
     if (conns[i].fd >= 0) close(conns[i].fd);
   }
