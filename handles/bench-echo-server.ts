@@ -17,7 +17,7 @@ type BenchEchoServerFn = (loop: NativeLoop, host: string, port: number) => Nativ
 export interface BenchEchoServer {
   /** The port it listens on (the one picked by the OS for port 0). */
   readonly port: number;
-  /** Stops listening, closes every connection; resolves once all are closed. */
+  /** Stops listening, closes every connection; resolves once all are closed. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -32,8 +32,10 @@ export function benchEchoServer(host: string, port: number, loop: Loop = Loop.de
     check(result, 'listen');
     throw new Error('unreachable: benchEchoServer returned a non-negative status');
   }
+  // The native close() calls back once; later calls share that promise.
+  let closed: Promise<void> | undefined;
   return {
     port: result.port,
-    close: () => new Promise<void>((resolve) => result.close(resolve)),
+    close: () => (closed ??= new Promise<void>((resolve) => result.close(resolve))),
   };
 }
