@@ -10,9 +10,14 @@
 // - streaming: one connection sends ECHO_STREAM_BYTES in 64 KiB writes and
 //   reads the echo back.
 //
+// Besides the harness's table of rates, it prints the server's CPU time per
+// round trip (per MB for streams), which is far less sensitive to the load
+// of a shared machine than rates are.
+//
 // Knobs (environment): ECHO_SECONDS per side per round (default 2),
 // ECHO_ROUNDS (3), ECHO_STREAM_BYTES (1 GiB), ECHO_CASES (a substring
 // filter on case names).
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { formatTable, median, runCase, type BenchCase, type Side } from './harness.js';
 import { pingPong, stream } from './loadgen/echo-client.js';
@@ -40,43 +45,53 @@ class ServerSide {
 }
 
 // The machine is shared and round trips/s swing with everyone else's load.
-// The server's CPU time per round trip swings much less: the server is this
-// process (the client is a child), so process.cpuUsage() over a client run
-// is the server's cost, GC and helper threads included.
-const cpuSamples = new Map<string, number[]>();
+// The server's CPU time per round trip (per MB when streaming) swings much
+// less: the server is this process (the client is a child), so
+// process.cpuUsage() over a client run is the server's cost, GC and helper
+// threads included.
+const cpuSamples = new Map<string, { unit: string; samples: number[] }>();
+
+async function measureCpu<R>(key: string, unit: string, run: () => Promise<R>, units: (r: R) => number): Promise<R> {
+  const before = process.cpuUsage();
+  const report = await run();
+  const used = process.cpuUsage(before);
+  const entry = cpuSamples.get(key) ?? { unit, samples: [] };
+  entry.samples.push((used.user + used.system) / units(report));
+  cpuSamples.set(key, entry);
+  return report;
+}
 
 function pingPongSide(label: string, server: ServerSide, conns: number, caseName: () => string): Side {
   return {
     label,
     run: async () => {
-      const before = process.cpuUsage();
-      const report = await pingPong({ port: server.port, conns, size: 1024, seconds });
-      const used = process.cpuUsage(before);
-      const key = `${caseName()}\t${label}`;
-      const samples = cpuSamples.get(key) ?? [];
-      samples.push((used.user + used.system) / report.total_roundtrips);
-      cpuSamples.set(key, samples);
+      const run = () => pingPong({ port: server.port, conns, size: 1024, seconds });
+      const report = await measureCpu(`${caseName()}\t${label}`, 'roundtrip', run, (r) => r.total_roundtrips);
       return report.rate;
     },
   };
 }
 
-/** Server CPU microseconds per round trip, median per case and side. */
+function streamSide(label: string, server: ServerSide, caseName: () => string): Side {
+  return {
+    label,
+    run: async () => {
+      const run = () => stream({ port: server.port, bytes: streamBytes });
+      const report = await measureCpu(`${caseName()}\t${label}`, 'MB', run, (r) => r.bytes / 1e6);
+      return report.mb_per_s;
+    },
+  };
+}
+
+/** Server CPU microseconds per round trip (or per MB), median per case and side. */
 export function formatCpuTable(): string {
-  const rows = [['case', 'side', 'server CPU us/roundtrip (median)', 'samples']];
-  for (const [key, samples] of cpuSamples) {
+  const rows = [['case', 'side', 'server CPU (median)', 'samples']];
+  for (const [key, { unit, samples }] of cpuSamples) {
     const [name, label] = key.split('\t') as [string, string];
-    rows.push([name, label, median(samples).toFixed(2), samples.map((s) => s.toFixed(2)).join(' ')]);
+    rows.push([name, label, `${median(samples).toFixed(2)} us/${unit}`, samples.map((s) => s.toFixed(2)).join(' ')]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
-}
-
-function streamSide(label: string, server: ServerSide): Side {
-  return {
-    label,
-    run: async () => (await stream({ port: server.port, bytes: streamBytes })).mb_per_s,
-  };
 }
 
 type SideFactory = (label: string, server: ServerSide, caseName: () => string) => Side;
@@ -124,5 +139,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     results.push(result);
   }
   console.log(formatTable(results));
+  console.log(`(load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   if (cpuSamples.size > 0) console.log(`\n${formatCpuTable()}`);
 }
