@@ -287,7 +287,8 @@ static int run_pingpong(const struct options *o, const struct sockaddr_storage *
           }
           if (r < 0 && errno == EINTR) continue;
           if (r < 0 && errno == EAGAIN) break;
-          fprintf(stderr, "asyncuv-echo-client: read: %s\n", r == 0 ? "early EOF" : strerror(errno));
+          fprintf(stderr, "asyncuv-echo-client: read: %s\n",
+                  r == 0 ? "early EOF" : strerror(errno));
           failed = 1;
           break;
         }
@@ -319,8 +320,8 @@ static int run_pingpong(const struct options *o, const struct sockaddr_storage *
   double elapsed = now_seconds() - (measuring ? measure_from : start);
   if (!measuring) roundtrips = 0;
   if (elapsed <= 0) elapsed = 1e-9;
-  printf("{\"roundtrips\": %llu, \"seconds\": %.3f, \"rate\": %.1f, \"conns\": %d, \"errors\": %ld, "
-         "\"total_roundtrips\": %llu}\n",
+  printf("{\"roundtrips\": %llu, \"seconds\": %.3f, \"rate\": %.1f, \"conns\": %d, "
+         "\"errors\": %ld, \"total_roundtrips\": %llu}\n",
          (unsigned long long)roundtrips, elapsed, (double)roundtrips / elapsed, o->conns, errors,
          (unsigned long long)total);
   for (int i = 0; i < o->conns; i++) {
