@@ -14,6 +14,11 @@
 // round trip (per MB for streams), which is far less sensitive to the load
 // of a shared machine than rates are.
 //
+// On a shared machine, rates of unpinned runs swing with where the scheduler
+// puts the server and the client (0.4x to 1.9x between runs, with server CPU
+// per round trip steady). `taskset -c 0 node dist/bench/tcp-echo.bench.js`
+// puts both on one CPU: rates then follow CPU cost and repeat.
+//
 // Knobs (environment): ECHO_SECONDS per side per round (default 2),
 // ECHO_ROUNDS (3), ECHO_STREAM_BYTES (1 GiB), ECHO_CASES (a substring
 // filter on case names).
