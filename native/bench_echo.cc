@@ -12,8 +12,9 @@
 //    frees the whole struct) and is counted with CountHandle on init;
 // 2. the server's own close path runs only while the loop is open; once the
 //    loop has closed, its walk has already freed every handle here;
-// 3. the server's JS object is pinned from creation until close() was called
-//    and every handle closed, so nothing a handle points to goes away first.
+// 3. the server's state is owned by its close() function (freed when that is
+//    collected), which is pinned from creation until close() was called and
+//    every handle closed, so nothing a handle points to goes away first.
 // Everything runs on the thread of the env that owns the loop.
 #include <cstddef>
 #include <cstdlib>
@@ -49,7 +50,6 @@ struct EchoSocket {
 // A queued write owns a copy of the bytes uv_try_write could not send.
 struct EchoWrite {
   uv_write_t req;
-  size_t length;
   char* bytes() { return reinterpret_cast<char*>(this + 1); }
 };
 
@@ -63,6 +63,7 @@ struct EchoServer {
   EchoSocket* conns = nullptr;
   int open_handles = 0;  // handles whose close callback has not run yet
   bool closing = false;
+  bool finished = false;  // close callback called and pin released
   char slab[kSlabSize];
 };
 
@@ -74,7 +75,8 @@ uv_handle_t* AsHandle(uv_tcp_t* tcp) { return reinterpret_cast<uv_handle_t*>(tcp
 
 // Rule 3: once closing and the last handle is gone, the server is released.
 void MaybeFinishClose(EchoServer* server) {
-  if (!server->closing || server->open_handles > 0 || server->self_ref == nullptr) return;
+  if (!server->closing || server->finished || server->open_handles > 0) return;
+  server->finished = true;
   napi_env env = server->env;
   napi_ref cb_ref = server->on_closed;
   server->on_closed = nullptr;
@@ -106,7 +108,8 @@ void OnHandleClosed(uv_handle_t* handle) {
     if (server->conns == socket) server->conns = socket->next;
   }
   free(handle);
-  server->open_handles--;
+  // After a close() that found the loop closed, the count is already 0.
+  if (server->open_handles > 0) server->open_handles--;
   MaybeFinishClose(server);
 }
 
@@ -154,7 +157,6 @@ void Echo(EchoSocket* conn, const char* data, size_t length) {
     CloseConn(conn);
     return;
   }
-  write->length = rest;
   memcpy(write->bytes(), data + sent, rest);
   uv_buf_t queued = uv_buf_init(write->bytes(), static_cast<unsigned int>(rest));
   if (uv_write(&write->req, stream, &queued, 1, OnWrite) != 0) {
@@ -181,7 +183,10 @@ void OnConnection(uv_stream_t* listener_stream, int status) {
   EchoServer* server = reinterpret_cast<EchoSocket*>(listener_stream)->server;
   auto* conn = static_cast<EchoSocket*>(calloc(1, sizeof(EchoSocket)));
   if (conn == nullptr) return;
-  uv_tcp_init(server->loop->uv(), &conn->tcp);
+  if (uv_tcp_init(server->loop->uv(), &conn->tcp) != 0) {
+    free(conn);
+    return;
+  }
   conn->tcp.data = nullptr;  // rule 1
   server->loop->CountHandle(UV_TCP, 1);
   server->open_handles++;
@@ -291,12 +296,15 @@ Napi::Value BenchEchoServer(const Napi::CallbackInfo& info) {
     delete server;
     return Napi::Number::New(env, rc);
   }
+  // Rule 3: close() owns the server, so it stays callable for as long as
+  // anyone holds it, even without the result object.
+  Napi::Function close = Napi::Function::New(env, Close, "close", server);
   Napi::Object result = Napi::Object::New(env);
   result.Set("port", Napi::Number::New(env, bound_port));
-  result.Set("close", Napi::Function::New(env, Close, "close", server));
+  result.Set("close", close);
   napi_create_reference(env, info[0], 1, &server->loop_ref);
-  napi_create_reference(env, result, 1, &server->self_ref);
-  napi_add_finalizer(env, result, server, Finalize, nullptr, nullptr);
+  napi_create_reference(env, close, 1, &server->self_ref);
+  napi_add_finalizer(env, close, server, Finalize, nullptr, nullptr);
   loop->Touch();
   return result;
 }

@@ -56,6 +56,18 @@ test('closing the loop with connections open frees them; close() afterwards is h
   t.is(await load, 'failed');
 });
 
+test('the server survives garbage collection while it listens', async (t) => {
+  const loop = newLoop(t);
+  const { port } = benchEchoServer('127.0.0.1', 0, loop);
+  // Nothing in JS holds the server now; it must keep serving (it is pinned).
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((resolve) => setImmediate(resolve));
+  const report = await pingPong({ port, conns: 1, seconds: 0.2, warmup: 0 });
+  t.is(report.errors, 0);
+  loop.close();
+  t.deepEqual(loop.handleCounts(), {});
+});
+
 test('a worker that exits with the server open tears down cleanly', async (t) => {
   const worker = new Worker(new URL('../fixtures/bench-echo-worker.js', import.meta.url));
   const port = await new Promise<number>((resolve) => worker.once('message', resolve));
