@@ -10,6 +10,8 @@
 // - streaming: one connection sends ECHO_STREAM_BYTES in 64 KiB writes and
 //   reads the echo back.
 //
+// Run: `node dist/bench/tcp-echo.bench.js`, or `npm run bench -- tcp`.
+//
 // Besides the harness's table of rates, it prints the server's CPU time per
 // round trip (per MB for streams), which is far less sensitive to the load
 // of a shared machine than rates are.
@@ -88,8 +90,12 @@ function streamSide(label: string, server: ServerSide, caseName: () => string): 
   };
 }
 
-/** Server CPU microseconds per round trip (or per MB), median per case and side. */
-export function formatCpuTable(): string {
+/**
+ * Server CPU microseconds per round trip (or per MB), median per case and
+ * side, for the cases run so far; bench/run.ts prints it after its table.
+ */
+export function details(): string {
+  if (cpuSamples.size === 0) return '';
   const rows = [['case', 'side', 'server CPU (median)', 'samples']];
   for (const [key, { unit, samples }] of cpuSamples) {
     const [name, label] = key.split('\t') as [string, string];
@@ -145,5 +151,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   }
   console.log(formatTable(results));
   console.log(`(load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
-  if (cpuSamples.size > 0) console.log(`\n${formatCpuTable()}`);
+  const cpu = details();
+  if (cpu) console.log(`\n${cpu}`);
 }
