@@ -28,3 +28,14 @@ test('a rejection from an async callback is an unhandled rejection', async (t) =
   t.is(child.code, 1);
   t.regex(child.stderr, /Error: async boom/);
 });
+
+test('a throw in a callback of a blocking run() reaches uncaughtException; the run goes on', async (t) => {
+  const child = await runFixture('driver-child.js', ['throw-blocking']);
+  t.is(child.code, 0, child.stderr);
+  t.deepEqual(jsonLines(child.stdout), [
+    { caught: 'boom in a blocking run' },
+    { afterwards: 'fired' },
+    { alive: false },
+    { closed: true },
+  ]);
+});

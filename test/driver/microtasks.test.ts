@@ -103,3 +103,19 @@ loopTest('process.nextTick from a callback runs before the next batch', async (t
   t.deepEqual(log, ['idle', 'tick', 'microtask', 'idle']);
   idle.close();
 });
+
+loopTest('in a blocking run(), promise continuations wait until run() returns', async (t, loop) => {
+  // Only the embedded driver opens a callback scope; a blocking run() is
+  // one JS call, and microtasks drain when the code that called it yields.
+  const timer = new Timer(loop);
+  const log: string[] = [];
+  timer.start(() => {
+    log.push('timer');
+    void Promise.resolve().then(() => log.push('microtask'));
+  }, 1);
+  loop.run();
+  log.push('run returned');
+  await null;
+  t.deepEqual(log, ['timer', 'run returned', 'microtask']);
+  timer.close();
+});
