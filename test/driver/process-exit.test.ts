@@ -46,3 +46,11 @@ test("an unref'd Idle runs while Node has work and lets the process exit", async
   const [report] = jsonLines(child.stdout) as Array<{ runs: number }>;
   t.true(report!.runs > 10, `${report!.runs} idle runs in 50 ms`);
 });
+
+test('process.exit() from inside a callback of a blocking run() exits with its code', async (t) => {
+  const child = await runFixture('driver-child.js', ['exit-in-callback']);
+  t.false(child.timedOut);
+  t.is(child.signal, null);
+  t.is(child.code, 7, child.stderr);
+  t.is(child.stderr, '');
+});
