@@ -4,7 +4,7 @@
 import { Loop } from '../handles/index.js';
 import { steps } from './tour/steps.js';
 
-const WATCHDOG_MS = 15_000;
+const WATCHDOG_MS = 30_000;
 
 let shown = 0;
 function progress(message: string): void {
