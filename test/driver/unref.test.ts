@@ -2,7 +2,7 @@
 // hazard (FINDINGS.md): uv_backend_timeout() is 0 whenever no ref'd handle
 // is active, so a driver that trusts it either spins or, once it stops the
 // timer to avoid spinning, never fires unref'd timers.
-import { deferred, loopTest, within } from '../helpers/loop-test.js';
+import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
 import { Check, Idle, Signal, Timer } from '../../handles/index.js';
 
 loopTest("an unref'd timer fires while a Node timer keeps the process alive", async (t, loop) => {
@@ -62,9 +62,10 @@ loopTest("an unref'd Idle and Check run while Node has work", async (t, loop) =>
   check.unref();
   idle.start(() => idles++);
   check.start(() => checks++);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  t.true(idles > 5, `${idles} idle runs`);
-  t.true(checks > 5, `${checks} check runs`);
+  // A pending Node timer is the "work" that keeps the process up.
+  const keepAlive = setTimeout(() => {}, 5000);
+  t.true(await waitFor(() => idles > 5 && checks > 5), `${idles} idle runs, ${checks} check runs`);
+  clearTimeout(keepAlive);
   idle.close();
   check.close();
 });

@@ -161,7 +161,8 @@ test("the main thread's embedded loop keeps running while workers come and go", 
   let ticks = 0;
   timer.start(() => ticks++, 5, 5);
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  t.true(ticks >= 20, `${ticks} ticks in 1 s`);
+  // 200 on a quiet machine; the bound only rules out a stalled loop.
+  t.true(ticks >= 10, `${ticks} ticks in 1 s`);
   timer.close();
   loop.close();
   t.deepEqual(loop.handleCounts(), {});
