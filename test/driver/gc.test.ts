@@ -11,7 +11,7 @@ function gc(): void {
 }
 
 /** GCs until the predicate holds: finalizers run in a later tick. */
-async function collectUntil(predicate: () => boolean, timeoutMs = 2000): Promise<boolean> {
+async function collectUntil(predicate: () => boolean, timeoutMs = 10_000): Promise<boolean> {
   return waitFor(() => {
     gc();
     return predicate();
@@ -38,7 +38,7 @@ loopTest('a started timer that is dropped still fires after gc()', async (t, loo
   })();
   gc();
   gc();
-  await within(fired.promise, 2000, 'the dropped timer');
+  await within(fired.promise, 10_000, 'the dropped timer');
   t.pass();
 });
 
@@ -52,7 +52,7 @@ loopTest('a dropped active Idle keeps running across gc() until stopped', async 
       if (runs % 10 === 0) gc();
     });
   })();
-  await within(stopped.promise, 3000, 'the dropped idle');
+  await within(stopped.promise, 10_000, 'the dropped idle');
   t.is(runs, 100);
 });
 
@@ -68,7 +68,7 @@ loopTest('a dropped Async is kept alive while a sender can still wake it', async
   await collectUntil(() => false, 100); // several full GCs
   t.false(sender.closed);
   sender.send();
-  await within(woken.promise, 2000, 'the dropped Async');
+  await within(woken.promise, 10_000, 'the dropped Async');
   t.true(await waitFor(() => sender.closed));
 });
 

@@ -38,7 +38,7 @@ loopTest(`a chain of ${DEPTH} timers started from callbacks (embedded)`, async (
     }, 0);
   };
   next();
-  await within(done.promise, 5000, `${DEPTH} chained timers`);
+  await within(done.promise, 10_000, `${DEPTH} chained timers`);
   t.is(fired, DEPTH);
 });
 
@@ -75,7 +75,7 @@ loopTest('Asyncs created and sent from callbacks, many levels deep', async (t, l
   };
   const root = new Timer(loop);
   root.start(() => spawn(1), 0);
-  await within(done.promise, 5000, 'the Async chain');
+  await within(done.promise, 10_000, 'the Async chain');
   t.is(woken, 200);
   root.close();
 });

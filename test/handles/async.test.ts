@@ -58,7 +58,7 @@ loopTest('a worker wakes the loop; the callback runs on the loop thread', async 
   const woken = deferred<number>();
   const async = new Async(loop, () => woken.resolve(threadId));
   const { exited } = startWorker({ mode: 'send', handle: async.handle, count: 1 });
-  t.is(await within(woken.promise, 5000, 'the wake-up'), threadId);
+  t.is(await within(woken.promise, 10_000, 'the wake-up'), threadId);
   await exited;
   async.close();
 });
@@ -88,7 +88,7 @@ loopTest('no wake-up is lost: the last callback sees every send of four workers'
   });
   const workers = [0, 1, 2, 3].map(() => startWorker({ mode: 'count', handle: async.handle, count: 2000, shared }));
   await Promise.all(workers.map((w) => w.exited));
-  t.true(await waitFor(() => seen === 8000, 5000), `last callback saw ${seen}`);
+  t.true(await waitFor(() => seen === 8000, 10_000), `last callback saw ${seen}`);
   t.true(calls >= 1 && calls <= 8000, `${calls} callbacks`);
   async.close();
 });
@@ -155,7 +155,7 @@ loopTest('an Async created without a loop uses the default loop', async (t) => {
   const woken = deferred();
   const async = new Async(() => woken.resolve());
   async.send();
-  await within(woken.promise, 2000, 'the default loop');
+  await within(woken.promise, 10_000, 'the default loop');
   t.false(async.closed);
   async.close();
   const timer = new Timer(async.loop);

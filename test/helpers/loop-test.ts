@@ -14,7 +14,7 @@ import { Loop } from '../../handles/index.js';
 export type LoopTestBody = (t: ExecutionContext, loop: Loop) => Promise<void> | void;
 
 /** How long the end-of-test leak check waits for close callbacks. */
-export const LEAK_CHECK_MS = 2000;
+export const LEAK_CHECK_MS = 5000;
 
 function wrap(body: LoopTestBody) {
   return async (t: ExecutionContext): Promise<void> => {
@@ -47,7 +47,7 @@ loopTest.serial = function serial(title: string, body: LoopTestBody): void {
  * loops keep running) until it is true or `timeoutMs` passes. Resolves to
  * the predicate's last value; the caller asserts it.
  */
-export async function waitFor(predicate: () => boolean, timeoutMs = 2000, stepMs = 5): Promise<boolean> {
+export async function waitFor(predicate: () => boolean, timeoutMs = 5000, stepMs = 5): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() >= deadline) return false;
