@@ -1,7 +1,7 @@
 // Queue<T>: a bounded FIFO of structured-cloned values between threads.
 //
-// Values are serialized with v8.serialize (the structured clone that
-// postMessage uses) outside the lock, and copied into a ring of bytes in a
+// Values are encoded as structured clones (codec.ts) outside the lock, and
+// copied into a ring of bytes in a
 // SharedArrayBuffer under a short internal lock (word-lock.ts). Each record
 // is a 4-byte length and the payload, padded to 4 bytes; a record that does
 // not fit before the end of the ring starts again at offset 0, leaving a -1
@@ -9,9 +9,9 @@
 // sleep on two sequence words, registering under the lock before they read
 // the sequence, so an item put (or space freed) after they looked always
 // wakes them. The queue is bounded by `maxSize` items and by `bytes` bytes.
-import { deserialize, serialize } from 'node:v8';
 import { UsageError } from '../handles/usage-error.js';
 import { invalidArgType, validateInteger } from '../handles/validate.js';
+import { decode, decodeBuffer, encode } from './codec.js';
 import { SyncTimeoutError } from './errors.js';
 import { abortReason, asyncOptions, now, park, parkAsync, timeoutArg, type AsyncWaitOptions } from './park.js';
 import { adopt, Adopted, threadIdOrThrow, type SyncHandle } from './shared-state.js';
@@ -49,6 +49,8 @@ export class Queue<T = unknown> {
   readonly #data: Uint8Array;
   readonly #words: Int32Array;
   readonly #capacity: number;
+  // The sequence #tryGet saw when it found the queue empty.
+  #seq = 0;
 
   constructor(opts?: QueueOptions);
   /** @internal */
@@ -104,11 +106,11 @@ export class Queue<T = unknown> {
    */
   put(value: T, timeoutMs?: number): void {
     const timeout = timeoutArg(timeoutMs);
-    const bytes = this.#encode(value);
+    const { bytes, length } = this.#encode(value);
     const deadline = timeout === Infinity ? Infinity : now() + timeout;
     for (;;) {
       this.#lock();
-      const seq = this.#tryPut(bytes);
+      const seq = this.#tryPut(bytes, length);
       if (seq === undefined) return;
       const remaining = deadline === Infinity ? Infinity : deadline - now();
       if (remaining <= 0) {
@@ -130,13 +132,14 @@ export class Queue<T = unknown> {
     for (;;) {
       this.#lock();
       const r = this.#tryGet();
-      if (typeof r !== 'number') return deserialize(r) as T;
+      if (r >= 0) return decode(decodeBuffer(0), r) as T;
+      const seq = this.#seq;
       const remaining = deadline === Infinity ? Infinity : deadline - now();
       if (remaining <= 0) {
         Atomics.sub(this.#s, kGetters, 1);
         throw new SyncTimeoutError('Queue.get', timeout);
       }
-      park(this.#s, kNotEmpty, r, remaining);
+      park(this.#s, kNotEmpty, seq, remaining);
       Atomics.sub(this.#s, kGetters, 1);
     }
   }
@@ -144,12 +147,15 @@ export class Queue<T = unknown> {
   /** The async put: never blocks the thread; options as Mutex.lockAsync. */
   async putAsync(value: T, opts?: AsyncWaitOptions): Promise<void> {
     const { signal, timeoutMs } = asyncOptions(opts);
-    const bytes = this.#encode(value);
+    const encoded = this.#encode(value);
     if (signal?.aborted) throw abortReason(signal);
+    // The encoder's scratch buffer is shared by this thread's puts: keep a copy across awaits.
+    const bytes = encoded.bytes.slice(0, encoded.length);
+    const length = encoded.length;
     const deadline = timeoutMs === Infinity ? Infinity : now() + timeoutMs;
     for (;;) {
-      if (!(await this.#lockAsync(signal))) throw abortReason(signal);
-      const seq = this.#tryPut(bytes);
+      if (!this.#tryLock() && !(await this.#lockAsync(signal))) throw abortReason(signal);
+      const seq = this.#tryPut(bytes, length);
       if (seq === undefined) return;
       try {
         const remaining = deadline === Infinity ? Infinity : deadline - now();
@@ -167,28 +173,29 @@ export class Queue<T = unknown> {
     if (signal?.aborted) throw abortReason(signal);
     const deadline = timeoutMs === Infinity ? Infinity : now() + timeoutMs;
     for (;;) {
-      if (!(await this.#lockAsync(signal))) throw abortReason(signal);
+      if (!this.#tryLock() && !(await this.#lockAsync(signal))) throw abortReason(signal);
       const r = this.#tryGet();
-      if (typeof r !== 'number') return deserialize(r) as T;
+      if (r >= 0) return decode(decodeBuffer(0), r) as T;
+      const seq = this.#seq;
       try {
         const remaining = deadline === Infinity ? Infinity : deadline - now();
         if (remaining <= 0) throw new SyncTimeoutError('Queue.getAsync', timeoutMs);
-        if ((await parkAsync(this.#s, kNotEmpty, r, remaining, signal)) === 'aborted') throw abortReason(signal);
+        if ((await parkAsync(this.#s, kNotEmpty, seq, remaining, signal)) === 'aborted') throw abortReason(signal);
       } finally {
         Atomics.sub(this.#s, kGetters, 1);
       }
     }
   }
 
-  #encode(value: T): Uint8Array {
-    const bytes = serialize(value);
-    if (align4(4 + bytes.length) > this.#capacity) {
+  #encode(value: T): { bytes: Uint8Array; length: number } {
+    const encoded = encode(value);
+    if (align4(4 + encoded.length) > this.#capacity) {
       throw new UsageError(
         'ERR_QUEUE_ITEM_TOO_LARGE',
-        `A queued value serializes to ${bytes.length} bytes; this Queue's ring holds ${this.#capacity - 4}`,
+        `A queued value encodes to ${encoded.length} bytes; this Queue's ring holds ${this.#capacity - 4}`,
       );
     }
-    return bytes;
+    return encoded;
   }
 
   // The internal lock guards a few loads, stores and one copy. A dead owner
@@ -196,6 +203,10 @@ export class Queue<T = unknown> {
   // abandonment is not reported: the lock is simply taken over.
   #lock(): void {
     if (!tryLockWord(this.#s, kLock, selfId)) lockWordSlow(this.#s, kLock, selfId, Infinity);
+  }
+
+  #tryLock(): boolean {
+    return tryLockWord(this.#s, kLock, selfId);
   }
 
   async #lockAsync(signal: AbortSignal | undefined): Promise<boolean> {
@@ -210,9 +221,9 @@ export class Queue<T = unknown> {
   // Under the lock: appends the record and unlocks, returning undefined; or,
   // when it does not fit, registers a sleeping putter, unlocks and returns
   // the notFull sequence to park on.
-  #tryPut(bytes: Uint8Array): number | undefined {
+  #tryPut(bytes: Uint8Array, length: number): number | undefined {
     const s = this.#s;
-    const need = align4(4 + bytes.length);
+    const need = align4(4 + length);
     const count = s[kCount]!;
     const maxSize = s[kMaxSize]!;
     let offset = -1;
@@ -223,8 +234,8 @@ export class Queue<T = unknown> {
       this.#unlock();
       return seq;
     }
-    this.#words[offset >> 2] = bytes.length;
-    this.#data.set(bytes, offset + 4);
+    this.#words[offset >> 2] = length;
+    this.#data.set(length === bytes.length ? bytes : bytes.subarray(0, length), offset + 4);
     s[kCount] = count + 1;
     const wake = Atomics.load(s, kGetters) > 0;
     if (wake) Atomics.add(s, kNotEmpty, 1);
@@ -265,17 +276,17 @@ export class Queue<T = unknown> {
     return 0;
   }
 
-  // Under the lock: a copy of the oldest record's bytes (and unlocks), or,
-  // when empty, registers a sleeping getter, unlocks and returns the
-  // notEmpty sequence to park on.
-  #tryGet(): Uint8Array | number {
+  // Under the lock: copies the oldest record into decodeBuffer(), unlocks
+  // and returns its length; or, when empty, registers a sleeping getter,
+  // stores the notEmpty sequence to park on in #seq, unlocks and returns -1.
+  #tryGet(): number {
     const s = this.#s;
     const count = s[kCount]!;
     if (count === 0) {
       Atomics.add(s, kGetters, 1);
-      const seq = Atomics.load(s, kNotEmpty);
+      this.#seq = Atomics.load(s, kNotEmpty);
       this.#unlock();
-      return seq;
+      return -1;
     }
     const cap = this.#capacity;
     let head = s[kHead]!;
@@ -285,7 +296,7 @@ export class Queue<T = unknown> {
       head = 0;
     }
     const length = this.#words[head >> 2]!;
-    const record = this.#data.slice(head + 4, head + 4 + length);
+    decodeBuffer(length).set(this.#data.subarray(head + 4, head + 4 + length));
     const need = align4(4 + length);
     used -= need;
     s[kHead] = used === 0 ? 0 : head + need;
@@ -296,6 +307,6 @@ export class Queue<T = unknown> {
     if (wake) Atomics.add(s, kNotFull, 1);
     this.#unlock();
     if (wake) Atomics.notify(s, kNotFull, 1);
-    return record;
+    return length;
   }
 }
