@@ -14,7 +14,7 @@ import {
   kTimedOut,
   lockWordAsync,
   lockWordSlow,
-  unlockWord,
+  unlockContended,
 } from './word-lock.js';
 
 export type MutexHandle = SyncHandle<'Mutex'>;
@@ -58,7 +58,10 @@ export class Mutex {
    * first. Blocking: use it in workers; on a loop thread use lockAsync().
    */
   lock(timeoutMs?: number): boolean {
-    if (timeoutMs === undefined && Atomics.compareExchange(this.#s, 0, 0, selfId) === 0) return true;
+    if (timeoutMs === undefined) {
+      if (Atomics.compareExchange(this.#s, 0, 0, selfId) === 0) return true;
+      return this.#settle(lockWordSlow(this.#s, 0, selfId, Infinity));
+    }
     const timeout = timeoutArg(timeoutMs);
     if (Atomics.compareExchange(this.#s, 0, 0, selfId) === 0) return true;
     return this.#settle(lockWordSlow(this.#s, 0, selfId, timeout === Infinity ? Infinity : now() + timeout));
@@ -74,8 +77,9 @@ export class Mutex {
 
   /** Releases the lock; throws ERR_LOCK_NOT_OWNED unless this thread holds it. */
   unlock(): void {
-    if (Atomics.compareExchange(this.#s, 0, selfId, 0) === selfId) return;
-    if (!unlockWord(this.#s, 0, selfId)) throw notOwned('This Mutex');
+    const c = Atomics.compareExchange(this.#s, 0, selfId, 0);
+    if (c === selfId) return;
+    if (!unlockContended(this.#s, 0, selfId, c)) throw notOwned('This Mutex');
   }
 
   /**

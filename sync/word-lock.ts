@@ -19,7 +19,7 @@ export const kAborted = -3;
 
 // Loads before parking: a lock held for a few hundred ns is often free again
 // before a futex round trip would even start.
-const kSpins = 64;
+const kSpins = 0;
 
 /** Tries to take a free word for `me`; true on success. */
 export function tryLockWord(s: Int32Array, i: number, me: number): boolean {
@@ -104,7 +104,15 @@ export async function lockWordAsync(
  */
 export function unlockWord(s: Int32Array, i: number, me: number): boolean {
   const c = Atomics.compareExchange(s, i, me, 0);
-  if (c === me) return true;
+  return c === me || unlockContended(s, i, me, c);
+}
+
+/**
+ * The rest of unlockWord once compareExchange(me -> 0) failed, having seen
+ * `c`: releases and wakes a waiter if `me` holds the word with the waiters
+ * bit; returns false (changing nothing) if `me` does not hold it.
+ */
+export function unlockContended(s: Int32Array, i: number, me: number, c: number): boolean {
   if ((c & kIdMask) !== me) return false;
   // Only the owner changes a held word's id, and the waiters bit is already
   // set, so a plain store cannot lose another thread's update.
