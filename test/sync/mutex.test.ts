@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import { LockAbandonedError, Mutex, SyncTimeoutError } from 'asyncuv/sync';
-import { exitOf, Flag, nextMessage, runWorker, startWorker } from './helpers/workers.js';
+import { holdInWorker, nextMessage, runWorker, startWorker } from './helpers/workers.js';
 
 const fixture = 'mutex-tasks';
 
@@ -12,21 +12,6 @@ async function countWith(workers: number, n: number): Promise<number> {
     Array.from({ length: workers }, () => runWorker(fixture, { task: 'count', handle: mutex.handle, counter, n })),
   );
   return new Int32Array(counter)[0]!;
-}
-
-/** Starts a worker that holds `mutex` until the returned release() is called. */
-async function holdInWorker(mutex: Mutex): Promise<{ release: () => Promise<void> }> {
-  const flag = new Flag();
-  const worker = startWorker(fixture, { task: 'hold', handle: mutex.handle, release: flag.buffer });
-  await nextMessage(worker, 'locked');
-  const done = nextMessage(worker, 'result');
-  return {
-    release: async () => {
-      flag.set();
-      await done;
-      await exitOf(worker);
-    },
-  };
 }
 
 test('two workers x 1,000,000 lock/increment/unlock give an exact count', async (t) => {
@@ -45,7 +30,7 @@ test('tryLock fails while another thread holds the lock and succeeds after', asy
   t.true(await runWorker(fixture, { task: 'tryLock', handle: mutex.handle }));
 });
 
-test('lock(timeoutMs) returns false once the timeout passes', async (t) => {
+test.serial('lock(timeoutMs) returns false once the timeout passes', async (t) => {
   const mutex = new Mutex();
   mutex.lock();
   const r = await runWorker<{ got: boolean; ms: number }>(fixture, { task: 'lockTimeout', handle: mutex.handle, timeoutMs: 150 });
@@ -56,7 +41,7 @@ test('lock(timeoutMs) returns false once the timeout passes', async (t) => {
 
 test('lock(timeoutMs) succeeds when the lock is released in time', async (t) => {
   const mutex = new Mutex();
-  const holder = await holdInWorker(mutex);
+  const holder = await holdInWorker(fixture, { task: 'hold', handle: mutex.handle });
   const waiter = runWorker<{ got: boolean }>(fixture, { task: 'lockTimeout', handle: mutex.handle, timeoutMs: 20_000 });
   await new Promise((r) => setTimeout(r, 50));
   await holder.release();
@@ -91,9 +76,9 @@ test('unlocking from a thread that does not hold the lock throws ERR_LOCK_NOT_OW
   mutex.unlock();
 });
 
-test('lockAsync waits without blocking the thread', async (t) => {
+test.serial('lockAsync waits without blocking the thread', async (t) => {
   const mutex = new Mutex();
-  const holder = await holdInWorker(mutex);
+  const holder = await holdInWorker(fixture, { task: 'hold', handle: mutex.handle });
   let ticks = 0;
   const timer = setInterval(() => ticks++, 5);
   const locked = mutex.lockAsync();
@@ -108,7 +93,7 @@ test('lockAsync waits without blocking the thread', async (t) => {
   mutex.unlock();
 });
 
-test('lockAsync tasks of one thread take turns', async (t) => {
+test.serial('lockAsync tasks of one thread take turns', async (t) => {
   const mutex = new Mutex();
   const order: string[] = [];
   const task = async (name: string): Promise<void> => {
@@ -139,7 +124,7 @@ test('lockAsync rejects with the abort reason', async (t) => {
   t.true(await runWorker(fixture, { task: 'tryLock', handle: mutex.handle }));
 });
 
-test('lockAsync rejects with ERR_SYNC_TIMEOUT after timeoutMs', async (t) => {
+test.serial('lockAsync rejects with ERR_SYNC_TIMEOUT after timeoutMs', async (t) => {
   const mutex = new Mutex();
   mutex.lock();
   const start = performance.now();
@@ -208,7 +193,7 @@ test('a worker terminated holding the lock: lockAsync rejects with LockAbandoned
   t.is(await waiter, 'no error' as unknown as { code: string; owned: boolean });
 });
 
-test('worker.terminate() ends a worker blocked in lock() promptly', async (t) => {
+test.serial('worker.terminate() ends a worker blocked in lock() promptly', async (t) => {
   const mutex = new Mutex();
   mutex.lock();
   const worker = startWorker(fixture, { task: 'blockInLock', handle: mutex.handle });

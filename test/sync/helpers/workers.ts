@@ -52,6 +52,27 @@ export async function runWorker<T = unknown>(name: string, data: object): Promis
   return result;
 }
 
+/**
+ * Starts fixture `name` on a task that takes a lock, posts 'locked' and
+ * holds it until the returned release() sets the flag it was given.
+ */
+export async function holdInWorker(name: string, data: object): Promise<{ release: () => Promise<void> }> {
+  const flag = new Flag();
+  const worker = startWorker(name, { ...data, flag: flag.buffer });
+  // Listen for the end before it can happen: 'exit' is not replayed.
+  const exited = exitOf(worker);
+  const done = nextMessage(worker, 'result');
+  done.catch(() => {}); // observed in release()
+  await nextMessage(worker, 'locked');
+  return {
+    release: async () => {
+      flag.set();
+      await done;
+      await exited;
+    },
+  };
+}
+
 /** Resolves with the exit code once the worker has exited. */
 export function exitOf(worker: Worker): Promise<number> {
   return new Promise((resolve) => worker.once('exit', resolve));
