@@ -16,6 +16,7 @@
 // Encoding goes into a per-thread scratch Buffer, decoding reads from one:
 // no allocation per value besides the decoded value itself.
 import { deserialize, serialize } from 'node:v8';
+import { UsageError } from '../handles/usage-error.js';
 
 const kFormatFast = 1;
 const kFormatV8 = 2;
@@ -149,10 +150,21 @@ function writeObject(o: object, depth: number): void {
   }
 }
 
+function serializeOrThrow(value: unknown): Buffer {
+  try {
+    return serialize(value);
+  } catch (err) {
+    // v8.serialize throws a plain Error; structuredClone a DataCloneError.
+    const error = new UsageError('ERR_DATA_CLONE', (err as Error).message);
+    error.name = 'DataCloneError';
+    throw error;
+  }
+}
+
 /**
  * Encodes a structured clone of `value`; returns the scratch Buffer and the
- * byte count, valid until the next encode on this thread. Throws what
- * structured cloning throws (DataCloneError) for uncloneable values.
+ * byte count, valid until the next encode on this thread. Throws a
+ * UsageError ERR_DATA_CLONE (named DataCloneError) for uncloneable values.
  */
 export function encode(value: unknown): { bytes: Buffer; length: number } {
   pos = 0;
@@ -162,7 +174,7 @@ export function encode(value: unknown): { bytes: Buffer; length: number } {
     writeValue(value, 0);
   } catch (err) {
     if (err !== kFallback) throw err;
-    const bytes = serialize(value);
+    const bytes = serializeOrThrow(value);
     pos = 0;
     ensure(1 + bytes.length);
     scratch[pos++] = kFormatV8;
