@@ -191,15 +191,38 @@ let input: Buffer = Buffer.alloc(0);
 let inView: DataView = new DataView(input.buffer);
 let at = 0;
 
+// Short strings repeat from value to value (property names above all), and
+// building one from bytes, then internalizing it as a property name, costs
+// more than the rest of a small object. So short one-byte strings are looked
+// up in a small table by a hash of their bytes and compared in full.
+const kCachedMax = 24;
+const kCacheSlots = 1024;
+const cache: Array<string | undefined> = new Array<string | undefined>(kCacheSlots).fill(undefined);
+
+function readLatin1Short(length: number): string {
+  let hash = length;
+  for (let i = 0; i < length; i++) hash = (Math.imul(hash, 31) + input[at + i]!) | 0;
+  const slot = (hash ^ (hash >>> 15)) & (kCacheSlots - 1);
+  const cached = cache[slot];
+  if (cached !== undefined && cached.length === length) {
+    let i = 0;
+    while (i < length && cached.charCodeAt(i) === input[at + i]) i++;
+    if (i === length) return cached;
+  }
+  let s = '';
+  for (let i = 0; i < length; i++) s += String.fromCharCode(input[at + i]!);
+  cache[slot] = s;
+  return s;
+}
+
 function readString(tag: number): string {
   const length = inView.getUint32(at, true);
   at += 4;
   let s: string;
   if (tag === kUtf8) {
     s = input.toString('utf8', at, at + length);
-  } else if (length <= 32) {
-    s = '';
-    for (let i = 0; i < length; i++) s += String.fromCharCode(input[at + i]!);
+  } else if (length <= kCachedMax) {
+    s = readLatin1Short(length);
   } else {
     s = input.toString('latin1', at, at + length);
   }

@@ -43,10 +43,15 @@ const kWrapMarker = -1;
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
+// Buffer's copy() without allocating a view for the source range.
+const copyBytes = (from: Uint8Array, start: number, end: number, to: Uint8Array, at: number): void => {
+  Buffer.prototype.copy.call(from, to, at, start, end);
+};
+
 export class Queue<T = unknown> {
   readonly #buffer: SharedArrayBuffer;
   readonly #s: Int32Array;
-  readonly #data: Uint8Array;
+  readonly #data: Buffer;
   readonly #words: Int32Array;
   readonly #capacity: number;
   // The sequence #tryGet saw when it found the queue empty.
@@ -78,7 +83,7 @@ export class Queue<T = unknown> {
       Atomics.store(this.#s, kMaxSize, maxSize);
       Atomics.store(this.#s, kCapacity, this.#capacity);
     }
-    this.#data = new Uint8Array(this.#buffer, kHeaderBytes, this.#capacity);
+    this.#data = Buffer.from(this.#buffer, kHeaderBytes, this.#capacity);
     this.#words = new Int32Array(this.#buffer, kHeaderBytes, this.#capacity / 4);
   }
 
@@ -235,7 +240,7 @@ export class Queue<T = unknown> {
       return seq;
     }
     this.#words[offset >> 2] = length;
-    this.#data.set(length === bytes.length ? bytes : bytes.subarray(0, length), offset + 4);
+    copyBytes(bytes, 0, length, this.#data, offset + 4);
     s[kCount] = count + 1;
     const wake = Atomics.load(s, kGetters) > 0;
     if (wake) Atomics.add(s, kNotEmpty, 1);
@@ -296,7 +301,7 @@ export class Queue<T = unknown> {
       head = 0;
     }
     const length = this.#words[head >> 2]!;
-    decodeBuffer(length).set(this.#data.subarray(head + 4, head + 4 + length));
+    this.#data.copy(decodeBuffer(length), 0, head + 4, head + 4 + length);
     const need = align4(4 + length);
     used -= need;
     s[kHead] = used === 0 ? 0 : head + need;
