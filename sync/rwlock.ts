@@ -10,11 +10,16 @@
 // and the ones that cannot go on park again.
 //
 // Ownership: a writer is known by its id in the state word, so writeUnlock
-// from another thread is ERR_LOCK_NOT_OWNED and a writer that dies is
-// detected (the next locker gets LockAbandonedError). Readers are counted,
-// not named: readUnlock checks this object's own count of read locks taken
-// by this thread, and a reader that dies holding a read lock is NOT
-// detected (documented limitation).
+// from another thread is ERR_LOCK_NOT_OWNED, and a writer that dies holding
+// the lock is detected: the next locker gets it with LockAbandonedError.
+// The state counts reading threads, not read locks: a thread's nested read
+// locks are counted by this object alone, and only its first one touches
+// shared memory. Each reading thread also writes its id in a reader slot,
+// and each waiting writer in a writer slot, so that a waiter whose sleep
+// slice expired can find threads that died reading (their read lock is
+// released: a reader cannot have left the data half-written) or died
+// waiting to write (they no longer hold readers back). Beyond the number of
+// slots, further readers and writers still work but are not tracked.
 import { LockAbandonedError, notOwned, recursion, SyncTimeoutError } from './errors.js';
 import { LockGuard } from './guard.js';
 import {
@@ -37,7 +42,11 @@ const kState = 0;
 const kWritersWaiting = 1;
 const kSeq = 2;
 const kSleepers = 3;
-const kWords = 16;
+const kReaderSlots = 4;
+const kReaderSlotCount = 64;
+const kWriterSlots = kReaderSlots + kReaderSlotCount;
+const kWriterSlotCount = 32;
+const kWords = kWriterSlots + kWriterSlotCount;
 const kWriter = 1 << 30;
 
 const kAcquired = 0;
@@ -49,17 +58,19 @@ export class RWLock {
   readonly #s: Int32Array;
   // Read locks this thread holds through this object.
   #reads = 0;
+  // The reader slot this thread's id is in while it reads, or -1.
+  #readerSlot = -1;
 
   constructor();
   /** @internal */
   constructor(adopted: Adopted);
   constructor(adopted?: Adopted) {
     this.#buffer = adopted instanceof Adopted ? adopted.buffer : newState(kWords);
-    this.#s = new Int32Array(this.#buffer, 0, 4);
+    this.#s = new Int32Array(this.#buffer, 0, kWords);
   }
 
   static from(handle: RWLockHandle): RWLock {
-    return new RWLock(adopt(handle, 'RWLock', 4));
+    return new RWLock(adopt(handle, 'RWLock', kWords));
   }
 
   get handle(): RWLockHandle {
@@ -88,12 +99,12 @@ export class RWLock {
     const timeout = timeoutArg(timeoutMs);
     this.#checkWriteRecursion();
     if (this.#attempt(true, false)) return true;
-    Atomics.add(this.#s, kWritersWaiting, 1);
+    const slot = this.#writerWaits();
     let r = kTimedOut;
     try {
       r = this.#lockSlow(true, deadlineOf(timeout));
     } finally {
-      this.#writerDone(r);
+      this.#writerDone(slot, r);
     }
     return this.#settle(true, r);
   }
@@ -112,12 +123,12 @@ export class RWLock {
     const { signal, timeoutMs } = asyncOptions(opts);
     if (signal?.aborted) throw abortReason(signal);
     if (this.#attempt(true, true)) return;
-    Atomics.add(this.#s, kWritersWaiting, 1);
+    const slot = this.#writerWaits();
     let r = kTimedOut;
     try {
       r = await this.#lockAsync(true, deadlineOf(timeoutMs), signal);
     } finally {
-      this.#writerDone(r);
+      this.#writerDone(slot, r);
     }
     this.#settleAsync(true, r, signal, timeoutMs);
   }
@@ -125,7 +136,11 @@ export class RWLock {
   /** Releases a read lock this thread took through this object. */
   readUnlock(): void {
     if (this.#reads === 0) throw notOwned('A read lock of this RWLock');
-    this.#reads--;
+    if (--this.#reads > 0) return;
+    // The slot goes first: dying between the two steps can leave a reader
+    // counted (a stuck lock) but never a dead id for the reaper to subtract twice.
+    if (this.#readerSlot >= 0) Atomics.store(this.#s, kReaderSlots + this.#readerSlot, 0);
+    this.#readerSlot = -1;
     if (Atomics.sub(this.#s, kState, 1) === 1) this.#wakeAll();
   }
 
@@ -169,9 +184,16 @@ export class RWLock {
         return false;
       }
       if (write) return Atomics.compareExchange(s, kState, 0, kWriter | selfId) === 0;
-      if (this.#reads === 0 && Atomics.load(s, kWritersWaiting) > 0) return false;
-      if (Atomics.compareExchange(s, kState, c, c + 1) === c) {
+      if (this.#reads > 0) {
+        // This thread already counts as a reader (and a writer waiting for
+        // it must not hold it back, or both would wait forever).
         this.#reads++;
+        return true;
+      }
+      if (Atomics.load(s, kWritersWaiting) > 0) return false;
+      if (Atomics.compareExchange(s, kState, c, c + 1) === c) {
+        this.#reads = 1;
+        this.#readerSlot = this.#claimSlot(kReaderSlots, kReaderSlotCount);
         return true;
       }
     }
@@ -192,7 +214,7 @@ export class RWLock {
         const remaining = deadline === Infinity ? Infinity : deadline - now();
         if (remaining <= 0) return kTimedOut;
         if (park(s, kSeq, seq, Math.min(remaining, kOwnerCheckMs)) === 'timed-out') {
-          const dead = this.#takeOverFromDeadWriter(write);
+          const dead = this.#recoverFromDeadThreads(write);
           if (dead !== 0) return dead;
         }
       }
@@ -213,7 +235,7 @@ export class RWLock {
         const r = await parkAsync(s, kSeq, seq, Math.min(remaining, kOwnerCheckMs), signal);
         if (r === 'aborted') return kAborted;
         if (r === 'timed-out') {
-          const dead = this.#takeOverFromDeadWriter(write);
+          const dead = this.#recoverFromDeadThreads(write);
           if (dead !== 0) return dead;
         }
       }
@@ -222,21 +244,73 @@ export class RWLock {
     }
   }
 
-  // If a dead thread holds the write lock, takes it over (as a writer or as
-  // the only reader) and returns the dead thread's id; 0 otherwise.
-  #takeOverFromDeadWriter(write: boolean): number {
-    const c = Atomics.load(this.#s, kState);
+  // Writes this thread's id into a free slot of the range; its index, or -1
+  // if all are taken.
+  #claimSlot(first: number, count: number): number {
+    for (let i = 0; i < count; i++) {
+      if (Atomics.compareExchange(this.#s, first + i, 0, selfId) === 0) return i;
+    }
+    return -1;
+  }
+
+  // Runs when a waiter's sleep slice expired, the only time anybody checks
+  // for dead threads. If a dead thread holds the write lock, takes it over
+  // (as a writer, or as a reader) and returns the dead thread's id. Else
+  // releases the read locks of dead readers and forgets dead waiting
+  // writers, and returns 0; the caller then simply tries again.
+  #recoverFromDeadThreads(write: boolean): number {
+    const s = this.#s;
+    const c = Atomics.load(s, kState);
     const owner = c & kIdMask;
-    if ((c & kWriter) === 0 || owner === 0 || isThreadAlive(owner)) return 0;
-    if (Atomics.compareExchange(this.#s, kState, c, write ? kWriter | selfId : 1) !== c) return 0;
-    if (!write) this.#reads++;
-    return owner;
+    if ((c & kWriter) !== 0) {
+      if (owner === 0 || isThreadAlive(owner)) return 0;
+      if (Atomics.compareExchange(s, kState, c, write ? kWriter | selfId : 1) !== c) return 0;
+      if (!write) {
+        this.#reads = 1;
+        this.#readerSlot = this.#claimSlot(kReaderSlots, kReaderSlotCount);
+      }
+      return owner;
+    }
+    let changed = false;
+    if (c > 0) changed = this.#reapSlots(kReaderSlots, kReaderSlotCount, kState);
+    if (!write && Atomics.load(s, kWritersWaiting) > 0) {
+      changed = this.#reapSlots(kWriterSlots, kWriterSlotCount, kWritersWaiting) || changed;
+    }
+    if (changed) this.#wakeAll();
+    return 0;
+  }
+
+  // Clears the slots of dead threads in a range, taking each one off the
+  // counter word it was counted in. True if any was found.
+  #reapSlots(first: number, count: number, counter: number): boolean {
+    const s = this.#s;
+    let reaped = false;
+    for (let i = first; i < first + count; i++) {
+      const id = Atomics.load(s, i);
+      if (id === 0 || id === selfId || isThreadAlive(id)) continue;
+      if (Atomics.compareExchange(s, i, id, 0) === id) {
+        Atomics.sub(s, counter, 1);
+        reaped = true;
+      }
+    }
+    return reaped;
+  }
+
+  // A writer starts waiting: its slot is claimed before it is counted, so
+  // that dying in between can only weaken writer preference, never leave a
+  // count that nobody will take back.
+  #writerWaits(): number {
+    const slot = this.#claimSlot(kWriterSlots, kWriterSlotCount);
+    Atomics.add(this.#s, kWritersWaiting, 1);
+    return slot;
   }
 
   // A waiting writer leaves the queue; if it was the last one and did not get
   // the lock, the readers it was holding back may go.
-  #writerDone(r: number): void {
-    if (Atomics.sub(this.#s, kWritersWaiting, 1) === 1 && (r === kTimedOut || r === kAborted)) this.#wakeAll();
+  #writerDone(slot: number, r: number): void {
+    const last = Atomics.sub(this.#s, kWritersWaiting, 1) === 1;
+    if (slot >= 0) Atomics.store(this.#s, kWriterSlots + slot, 0);
+    if (last && (r === kTimedOut || r === kAborted)) this.#wakeAll();
   }
 
   #wakeAll(): void {

@@ -132,6 +132,32 @@ test('a writer that dies holding the lock: the next reader gets LockAbandonedErr
   lock.writeUnlock();
 });
 
+test('a reader that dies holding a read lock does not block writers forever', async (t) => {
+  const lock = new RWLock();
+  t.is(await runWorker(fixture, { task: 'readAndExit', handle: lock.handle }), 'locked');
+  t.false(lock.tryWriteLock());
+  // Readers cannot leave the data half-written: the writer just gets the lock.
+  t.true(await lock.writeLockAsync({ timeoutMs: 10_000 }).then(() => true));
+  lock.writeUnlock();
+});
+
+test('a writer terminated while waiting no longer holds new readers back', async (t) => {
+  const lock = new RWLock();
+  lock.readLock();
+  const writer = startWorker(fixture, { task: 'blockInWriteLock', handle: lock.handle });
+  await nextMessage(writer, 'waiting');
+  const state = new Int32Array(lock.handle.buffer);
+  while (Atomics.load(state, 1) === 0) await new Promise((r) => setTimeout(r, 2));
+  await writer.terminate();
+  // The dead writer is still counted as waiting until a reader's slice expires and finds it dead.
+  const reader = await runWorker<{ got: boolean }>(fixture, { task: 'readTimed', handle: lock.handle, timeoutMs: 10_000 });
+  t.true(reader.got);
+  t.is(Atomics.load(state, 1), 0);
+  lock.readUnlock();
+  t.true(lock.tryWriteLock());
+  lock.writeUnlock();
+});
+
 test('guards release read and write locks on scope exit', async (t) => {
   const lock = new RWLock();
   {
