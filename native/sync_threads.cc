@@ -72,7 +72,8 @@ void InitSync(Napi::Env env, Napi::Object exports) {
     uv_rwlock_wrlock(&registry_lock);
     live_threads->insert(id);
     uv_rwlock_wrunlock(&registry_lock);
-    napi_add_env_cleanup_hook(env, OnEnvCleanup, reinterpret_cast<void*>(static_cast<intptr_t>(id)));
+    void* arg = reinterpret_cast<void*>(static_cast<intptr_t>(id));
+    napi_add_env_cleanup_hook(env, OnEnvCleanup, arg);
     exports.Set("syncThreadId", Napi::Number::New(env, id));
   }
   exports.Set("isThreadAlive", Napi::Function::New(env, IsThreadAlive, "isThreadAlive"));
