@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Queue } from 'asyncuv/sync';
+import { Mutex, Queue } from 'asyncuv/sync';
 import { runWorker } from './helpers/workers.js';
 
 const fixture = 'queue-tasks';
@@ -139,4 +139,22 @@ test('FIFO order and wrap-around on one thread', (t) => {
   }
   while (queue.size > 0) t.is(queue.get(0).i, next++);
   t.is(next, 2000);
+});
+
+test('a queue whose internal lock was left held by a dead thread recovers', async (t) => {
+  // A worker that exits holding a Mutex leaves its (now dead) thread id in
+  // the mutex's lock word; plant that id in the queue's lock word (word 0,
+  // sync/queue.ts), as if the thread had died in the middle of a put.
+  const mutex = new Mutex();
+  await runWorker('mutex-tasks', { task: 'lockAndExit', handle: mutex.handle });
+  const deadId = Atomics.load(new Int32Array(mutex.handle.buffer), 0);
+  t.not(deadId, 0);
+  const queue = new Queue<string>();
+  queue.put('before');
+  Atomics.store(new Int32Array(queue.handle.buffer), 0, deadId);
+  const start = performance.now();
+  t.is(await queue.getAsync({ timeoutMs: 10_000 }), 'before');
+  t.true(performance.now() - start < 5_000);
+  queue.put('after', 0);
+  t.is(queue.get(0), 'after');
 });
