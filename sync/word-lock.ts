@@ -17,10 +17,6 @@ export const kRecursion = -2;
 export const kAborted = -3;
 // Any positive result: acquired, and the previous owner (that id) was dead.
 
-// Loads before parking: a lock held for a few hundred ns is often free again
-// before a futex round trip would even start.
-const kSpins = 0;
-
 /** Tries to take a free word for `me`; true on success. */
 export function tryLockWord(s: Int32Array, i: number, me: number): boolean {
   return Atomics.compareExchange(s, i, 0, me) === 0;
@@ -42,11 +38,14 @@ function takeOverIfDead(s: Int32Array, i: number, me: number, seen: number): boo
  *
  * A thread that has parked once always takes the word with the waiters bit
  * set, since other waiters may still sleep and nobody else would wake them.
- * A thread that only spun may take it bare: if a woken waiter then finds it
- * held, that waiter sets the bit again before it parks.
+ * A thread that has not parked yet may take it bare: if a woken waiter then
+ * finds it held, that waiter sets the bit again before it parks.
+ *
+ * There is no spinning before parking: with 2 workers on 2 shared cores, 100
+ * loads before parking measured slower (0.69-0.80x of the futex reference
+ * against 0.91-1.26x without), as the spinner takes the CPU its owner needs.
  */
 export function lockWordSlow(s: Int32Array, i: number, me: number, deadline: number): number {
-  let spins = 0;
   let parked = false;
   for (;;) {
     const c = Atomics.load(s, i);
@@ -55,7 +54,6 @@ export function lockWordSlow(s: Int32Array, i: number, me: number, deadline: num
       continue;
     }
     if ((c & kIdMask) === me) return kRecursion;
-    if (spins++ < kSpins) continue;
     if ((c & kWaiters) === 0 && Atomics.compareExchange(s, i, c, c | kWaiters) !== c) continue;
     const seen = c | kWaiters;
     // Leaving here is safe: the word is held, and its owner will wake a waiter.
