@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import test from 'ava';
 import { LockAbandonedError, Mutex, SyncTimeoutError } from 'asyncuv/sync';
 import { holdInWorker, nextMessage, runWorker, startWorker } from './helpers/workers.js';
@@ -107,6 +108,28 @@ test.serial('lockAsync tasks of one thread take turns', async (t) => {
   // Exclusion, in whatever order the waiters were woken: every 'in' is followed by its own 'out'.
   t.is(order.length, 6);
   for (let i = 0; i < 6; i += 2) t.is(order[i + 1], order[i]!.replace(' in', ' out'));
+});
+
+test.serial('64 pending lockAsync waiters hold no threadpool thread, and each gets the lock in turn', async (t) => {
+  const mutex = new Mutex();
+  const holder = await holdInWorker(fixture, { task: 'hold', handle: mutex.handle });
+  let inside = 0;
+  let overlaps = 0;
+  const waiters = Array.from({ length: 64 }, async () => {
+    await mutex.lockAsync();
+    if (++inside > 1) overlaps++;
+    await new Promise((r) => setImmediate(r));
+    inside--;
+    mutex.unlock();
+  });
+  // libuv's threadpool has 4 threads: threadpool work still runs at once.
+  const start = performance.now();
+  await Promise.all(Array.from({ length: 8 }, () => readFile(new URL(import.meta.url))));
+  t.true(performance.now() - start < 5_000);
+  await holder.release();
+  await Promise.all(waiters);
+  t.is(overlaps, 0);
+  t.false(mutex.locked);
 });
 
 test('lockAsync rejects with the abort reason', async (t) => {
