@@ -57,7 +57,7 @@ export function asyncOptions(opts: unknown): { signal: AbortSignal | undefined; 
   return { signal, timeoutMs: timeoutArg(timeoutMs, 'options.timeoutMs') };
 }
 
-/** Atomics.wait with an Infinity-safe timeout. */
+/** The one place blocking waits park (Infinity: no timeout). */
 export function park(s: Int32Array, index: number, expected: number, timeoutMs: number): ParkResult {
   return Atomics.wait(s, index, expected, timeoutMs);
 }
