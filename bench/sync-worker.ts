@@ -2,14 +2,16 @@
 // shared start word (so thread start-up is not measured), runs its task and
 // reports 'done'.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { Mutex, Queue, type MutexHandle, type QueueHandle } from 'asyncuv/sync';
+import { Mutex, Queue, Semaphore, type MutexHandle, type QueueHandle, type SemaphoreHandle } from 'asyncuv/sync';
 import { FutexMutex } from './futex-mutex.js';
 
 export type BenchTask =
   | { task: 'mutex'; handle: MutexHandle; counter: SharedArrayBuffer; n: number }
   | { task: 'futex'; buffer: SharedArrayBuffer; counter: SharedArrayBuffer; n: number }
   | { task: 'queue-put' | 'queue-get'; handle: QueueHandle; n: number }
-  | { task: 'port-send' | 'port-receive'; port: MessagePort; n: number };
+  | { task: 'port-send' | 'port-receive'; port: MessagePort; n: number }
+  | { task: 'semaphore-pong'; ping: SemaphoreHandle; pong: SemaphoreHandle; n: number }
+  | { task: 'port-pong'; port: MessagePort; n: number };
 
 export const item = (i: number): unknown => ({ id: i, name: 'item', tags: ['a', 'b'] });
 
@@ -19,6 +21,8 @@ const start = new Int32Array(data.start);
 const mutex = data.task === 'mutex' ? Mutex.from(data.handle) : undefined;
 const futex = data.task === 'futex' ? new FutexMutex(data.buffer) : undefined;
 const queue = data.task === 'queue-put' || data.task === 'queue-get' ? Queue.from(data.handle) : undefined;
+const ping = data.task === 'semaphore-pong' ? Semaphore.from(data.ping) : undefined;
+const pong = data.task === 'semaphore-pong' ? Semaphore.from(data.pong) : undefined;
 parentPort!.postMessage('ready');
 Atomics.wait(start, 0, 0);
 
@@ -52,6 +56,24 @@ function run(): void {
     case 'port-send':
       for (let i = 0; i < n; i++) data.port.postMessage(item(i));
       break;
+    case 'semaphore-pong':
+      // Answers each release of `ping` on the main thread with one of `pong`.
+      for (let i = 0; i < n; i++) {
+        ping!.acquire();
+        pong!.release();
+      }
+      break;
+    case 'port-pong': {
+      let got = 0;
+      data.port.on('message', (m: unknown) => {
+        data.port.postMessage(m);
+        if (++got === n) {
+          data.port.close();
+          parentPort!.postMessage('done');
+        }
+      });
+      return;
+    }
     case 'port-receive': {
       let got = 0;
       data.port.on('message', () => {

@@ -3,11 +3,14 @@
 //   SharedArrayBuffer, bench/futex-mutex.ts): uncontended lock+inc+unlock on
 //   one thread, and two workers contending for one lock;
 // - Queue vs MessagePort.postMessage, the same values from one worker to
-//   another.
+//   another;
+// - how fast an async wait on the main thread is woken from a worker:
+//   Semaphore ping-pong (the main thread awaits acquireAsync) vs MessagePort
+//   ping-pong, round trips per second.
 // Run alone: node dist/bench/sync.bench.js
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { Mutex, Queue } from 'asyncuv/sync';
+import { Mutex, Queue, Semaphore } from 'asyncuv/sync';
 import { formatTable, perSecond, runCase, type BenchCase } from './harness.js';
 import { FutexMutex } from './futex-mutex.js';
 import type { BenchTask } from './sync-worker.js';
@@ -43,6 +46,24 @@ async function timeWorkers(tasks: BenchTask[], transfer: Array<Array<import('nod
 const kUncontended = 5_000_000;
 const kContended = 500_000;
 const kItems = 100_000;
+const kRoundTrips = 20_000;
+
+/** Starts one worker, releases it, runs `main` on this thread; resolves to the seconds taken. */
+async function timePingPong(task: BenchTask, transfer: Array<import('node:worker_threads').MessagePort>, main: () => Promise<void>): Promise<number> {
+  const start = new SharedArrayBuffer(4);
+  const worker = new Worker(workerUrl, { workerData: { ...task, start }, transferList: transfer });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
+  const t0 = process.hrtime.bigint();
+  Atomics.store(new Int32Array(start), 0, 1);
+  Atomics.notify(new Int32Array(start), 0);
+  await main();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await worker.terminate();
+  return seconds;
+}
 
 function checkCount(counter: SharedArrayBuffer, want: number): void {
   const got = new Int32Array(counter)[0];
@@ -134,6 +155,43 @@ export const cases: BenchCase[] = [
           [[port1], [port2]],
         );
         return kItems / s;
+      },
+    },
+  },
+  {
+    name: 'main thread awaits, worker wakes it (ping-pong)',
+    unit: 'round trips',
+    ours: {
+      label: 'Semaphore acquireAsync/release',
+      run: async () => {
+        const ping = new Semaphore(0);
+        const pong = new Semaphore(0);
+        const task = { task: 'semaphore-pong', ping: ping.handle, pong: pong.handle, n: kRoundTrips } as const;
+        const s = await timePingPong(task, [], async () => {
+          for (let i = 0; i < kRoundTrips; i++) {
+            ping.release();
+            await pong.acquireAsync();
+          }
+        });
+        return kRoundTrips / s;
+      },
+    },
+    theirs: {
+      label: 'MessagePort ping-pong',
+      run: async () => {
+        const { port1, port2 } = new MessageChannel();
+        const s = await timePingPong({ task: 'port-pong', port: port2, n: kRoundTrips }, [port2], async () => {
+          let got = 0;
+          await new Promise<void>((resolve) => {
+            port1.on('message', (m: unknown) => {
+              if (++got === kRoundTrips) resolve();
+              else port1.postMessage(m);
+            });
+            port1.postMessage(0);
+          });
+          port1.close();
+        });
+        return kRoundTrips / s;
       },
     },
   },
