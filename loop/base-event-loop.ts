@@ -144,6 +144,9 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     const ready = this.#ready;
     const stop = ready.length;
     const debug = this.#debug;
+    // Several loops can be 'running' at once in one thread (runForever does
+    // not block), so a callback must see the loop that runs it.
+    if (this.#running) runningLoop = this as unknown as AbstractEventLoop;
     while (this.#readyHead < stop) {
       const handle = ready[this.#readyHead]!;
       ready[this.#readyHead++] = undefined as never;
