@@ -1,0 +1,96 @@
+// The conformance suite is written once, as scenarios that take a loop
+// factory, and run against every AbstractEventLoop implementation: uv.test.ts
+// runs them on UvEventLoop; another file runs them on NodeEventLoop.
+//
+// A scenario module exports `(test, makeLoop, name) => void` and registers
+// ava tests whose titles start with `name`. Each test gets a fresh loop from
+// `makeLoop()` through `withLoop`, which closes it afterwards and has the
+// fixture check that nothing the loop used is left alive.
+import type { ExecutionContext, TestFn } from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AbstractEventLoop, ExceptionContext } from 'asyncuv';
+
+export interface LoopFixture {
+  loop: AbstractEventLoop;
+  /**
+   * Called after loop.close(): waits until whatever the loop ran on has
+   * released everything, and asserts it (UvEventLoop: the libuv loop's
+   * handleCounts() is {}).
+   */
+  settle(t: ExecutionContext): Promise<void>;
+}
+
+export type MakeLoop = () => LoopFixture;
+export type Test = TestFn;
+export type Scenario = (test: TestFn, makeLoop: MakeLoop, name: string) => void;
+
+export interface LoopContext {
+  loop: AbstractEventLoop;
+  /** Contexts the loop's exception handler received (unless the test replaced it). */
+  exceptions: ExceptionContext[];
+}
+
+/**
+ * Runs `body` with a fresh loop. Afterwards the loop is stopped and closed,
+ * the fixture's leak check runs, and exceptions that reached the loop's
+ * exception handler fail the test unless `expectExceptions` is set.
+ */
+export async function withLoop(
+  t: ExecutionContext,
+  makeLoop: MakeLoop,
+  body: (ctx: LoopContext) => Promise<void>,
+  opts: { expectExceptions?: boolean } = {},
+): Promise<void> {
+  const fixture = makeLoop();
+  const { loop } = fixture;
+  const exceptions: ExceptionContext[] = [];
+  loop.setExceptionHandler((_loop, context) => {
+    exceptions.push(context);
+  });
+  try {
+    await body({ loop, exceptions });
+  } finally {
+    if (loop.isRunning()) {
+      loop.stop();
+      for (let i = 0; i < 100 && loop.isRunning(); i++) await sleep(5);
+    }
+    loop.close();
+    await fixture.settle(t);
+  }
+  if (!opts.expectExceptions) {
+    t.deepEqual(
+      exceptions.map((c) => `${c.message}: ${String(c.exception)}`),
+      [],
+      'no exception reached the loop exception handler',
+    );
+  }
+}
+
+/** Rejects if `promise` does not settle within `ms`, naming what hung. */
+export function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Polls `cond` (on Node's timers, independent of the loop under test). */
+export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/** A promise with its resolve/reject outside (asyncio's loop.create_future()). */
+export function future<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}

@@ -1,0 +1,8 @@
+// Every conformance scenario, in the order they register.
+import type { Scenario } from '../harness.js';
+import { callbacks } from './callbacks.js';
+import { exceptionHandler } from './exception-handler.js';
+import { runStop } from './run-stop.js';
+import { signals } from './signals.js';
+
+export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals];
