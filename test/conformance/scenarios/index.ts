@@ -4,5 +4,7 @@ import { callbacks } from './callbacks.js';
 import { exceptionHandler } from './exception-handler.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
+import { tcpConnection } from './tcp-connection.js';
+import { tcpServer } from './tcp-server.js';
 
-export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals];
+export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer];

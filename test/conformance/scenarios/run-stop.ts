@@ -69,10 +69,11 @@ export function runStop(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: runUntilComplete rejects when the loop is stopped first`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
+      // The work outlives any plausible scheduling delay on a loaded machine.
       await t.throwsAsync(
         loop.runUntilComplete(async () => {
           loop.stop();
-          await sleep(100);
+          await sleep(3000);
         }),
         { code: 'ERR_LOOP_STOPPED' },
       );
