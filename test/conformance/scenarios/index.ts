@@ -2,9 +2,11 @@
 import type { Scenario } from '../harness.js';
 import { callbacks } from './callbacks.js';
 import { exceptionHandler } from './exception-handler.js';
+import { flowControl } from './flow-control.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
+import { transportLifecycle } from './transport-lifecycle.js';
 
-export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer];
+export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl];
