@@ -5,8 +5,9 @@ import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
+import { streams } from './streams.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 
-export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl];
+export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams];
