@@ -20,7 +20,12 @@ export interface LoopFixture {
   settle(t: ExecutionContext): Promise<void>;
 }
 
-export type MakeLoop = () => LoopFixture;
+/**
+ * Makes a fresh loop per test. `unsupported` names features a loop cannot
+ * offer at all (e.g. 'addReader' on a loop without fd watching), each with
+ * the reason; those tests are registered as skipped, the reason in the title.
+ */
+export type MakeLoop = (() => LoopFixture) & { unsupported?: Readonly<Record<string, string>> };
 export type Test = TestFn;
 export type Scenario = (test: TestFn, makeLoop: MakeLoop, name: string) => void;
 
@@ -93,4 +98,11 @@ export function future<T = void>(): { promise: Promise<T>; resolve: (v: T) => vo
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/** Registers a test that needs `feature`, or a documented skip if the loop lacks it. */
+export function testIf(test: TestFn, makeLoop: MakeLoop, feature: string, title: string, impl: (t: ExecutionContext) => Promise<void>): void {
+  const reason = makeLoop.unsupported?.[feature];
+  if (reason === undefined) test(title, impl);
+  else test.skip(`${title} (unsupported on this loop: ${reason})`, impl);
 }

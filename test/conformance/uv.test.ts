@@ -13,8 +13,13 @@ function makeLoop(): LoopFixture {
     async settle(t) {
       // Close callbacks run in later batches of the libuv loop.
       for (let i = 0; i < 400 && Object.keys(uvloop.handleCounts()).length > 0; i++) await sleep(5);
-      t.deepEqual(uvloop.handleCounts(), {}, 'no libuv handle left on the loop');
-      uvloop.close();
+      try {
+        t.deepEqual(uvloop.handleCounts(), {}, 'no libuv handle left on the loop');
+      } finally {
+        // Closes whatever leaked, so one failing test cannot keep the
+        // process alive.
+        uvloop.close();
+      }
     },
   };
 }

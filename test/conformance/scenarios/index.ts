@@ -1,6 +1,7 @@
 // Every conformance scenario, in the order they register.
 import type { Scenario } from '../harness.js';
 import { callbacks } from './callbacks.js';
+import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
 import { runStop } from './run-stop.js';
@@ -9,5 +10,6 @@ import { streams } from './streams.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
 import { transportLifecycle } from './transport-lifecycle.js';
+import { unix } from './unix.js';
 
-export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams];
+export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix];
