@@ -122,7 +122,8 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: drain rejects once the connection is lost to a peer reset`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const peer = await netServer((s) => s.resetAndDestroy());
+      // The peer resets once it has seen data: the connection is made first.
+      const peer = await netServer((s) => s.once('data', () => s.resetAndDestroy()));
       try {
         const { writer } = await openConnection('127.0.0.1', peer.port, { loop });
         const err = await t.throwsAsync(

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import type { Protocol, Server, Transport, UvError } from 'asyncuv';
 import { hasIPv6, netConnect, readToEnd } from '../peers.js';
-import { type MakeLoop, type Test, future, until, withLoop, within } from '../harness.js';
+import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
 
 /** A protocol that echoes and remembers its transport. */
 class EchoProto implements Protocol {
@@ -88,7 +88,7 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       }));
   }
 
-  test(`${name}: reusePort lets two servers share a port; without it the second fails with EADDRINUSE`, (t) =>
+  testIf(test, makeLoop, 'reusePort', `${name}: reusePort lets two servers share a port; without it the second fails with EADDRINUSE`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const first = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, { reusePort: true });
       const port = portOf(first);
@@ -176,6 +176,15 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       server.close();
       await within(server.waitClosed(), 'waitClosed');
     }, { expectExceptions: true }));
+
+  test(`${name}: a second server on a port in use fails with EADDRINUSE`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const first = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0);
+      const err = await t.throwsAsync(loop.createServer(() => new EchoProto(), '127.0.0.1', portOf(first)));
+      t.is((err as UvError).code, 'EADDRINUSE');
+      first.close();
+      await within(first.waitClosed(), 'waitClosed');
+    }));
 
   test(`${name}: bad arguments to createServer are usage errors`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {

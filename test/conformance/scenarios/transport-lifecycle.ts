@@ -1,7 +1,6 @@
 // How a stream transport ends (test_selector_events.py / test_events.py:
 // close flushes, abort drops, connection_lost once and deferred, half-close
 // with write_eof and eof_received, peer resets; pause/resume reading).
-import { once } from 'node:events';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Protocol, Transport } from 'asyncuv';
@@ -261,10 +260,11 @@ export function transportLifecycle(test: Test, makeLoop: MakeLoop, name: string)
         peer.write('for the other');
         await until(() => other.text() === 'for the other', 'data to the new protocol');
         t.is(proto.received.length, 0);
+        const ended = readToEnd(peer);
         transport.close();
         await within(other.lost.promise, 'connectionLost on the new protocol');
         t.is(proto.lostCount, 0);
-        await once(peer, 'end');
+        await within(ended, 'peer EOF');
       } finally {
         await server.close();
       }
