@@ -5,7 +5,17 @@
 // A scenario module exports `(test, makeLoop, name) => void` and registers
 // ava tests whose titles start with `name`. Each test gets a fresh loop from
 // `makeLoop()` through `withLoop`, which closes it afterwards and has the
-// fixture check that nothing the loop used is left alive.
+// fixture check that nothing the loop used is left alive. Running the suite
+// on another loop takes one small file, e.g.:
+//
+//   const makeLoop = Object.assign(
+//     (): LoopFixture => ({ loop: new NodeEventLoop(), settle: async (t) => { /* leak check */ } }),
+//     { unsupported: { addReader: 'why this loop cannot' } },
+//   );
+//   for (const scenario of scenarios) scenario(test, makeLoop, 'node');
+//
+// Feature names used with testIf: 'datagram', 'unix', 'pipes',
+// 'subprocess', 'addReader', 'reusePort'.
 import type { ExecutionContext, TestFn } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AbstractEventLoop, ExceptionContext } from 'asyncuv';

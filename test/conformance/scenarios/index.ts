@@ -4,6 +4,7 @@ import { callbacks } from './callbacks.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
+import { names } from './names.js';
 import { pipes } from './pipes.js';
 import { readers } from './readers.js';
 import { runStop } from './run-stop.js';
@@ -15,4 +16,4 @@ import { tcpServer } from './tcp-server.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 import { unix } from './unix.js';
 
-export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers];
+export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers, names];

@@ -45,6 +45,20 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
       await within(server.waitClosed(), 'server waitClosed');
     }));
 
+  test(`${name}: streams default to the running loop`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      // runUntilComplete starts the work while the loop is running.
+      const server = await loop.runUntilComplete(() => startServer(lineEcho, '127.0.0.1', 0));
+      t.is(server.getLoop(), loop);
+      const { reader, writer } = await loop.runUntilComplete(() => openConnection('127.0.0.1', portOf(server)));
+      writer.write('on the running loop\n');
+      t.is((await within(reader.readline(), 'echo')).toString(), 'on the running loop\n');
+      writer.close();
+      await within(writer.waitClosed(), 'waitClosed');
+      server.close();
+      await within(server.waitClosed(), 'server waitClosed');
+    }));
+
   test(`${name}: a reader assembles lines and exact sizes from bytes that arrive in pieces`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const peer = await netServer(async (s) => {
