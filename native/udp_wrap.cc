@@ -150,6 +150,8 @@ class UdpWrap : public HandleWrap<UdpWrap> {
   Napi::Value RecvStart(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     int rc = uv_udp_recv_start(As<uv_udp_t>(), OnAlloc, OnRecv);
+    // Already receiving: the TS layer has swapped the callback, nothing else to do.
+    if (rc == UV_EALREADY) rc = 0;
     UpdatePin();
     loop_->Touch();
     return Code(rc);
