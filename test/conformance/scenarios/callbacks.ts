@@ -31,16 +31,20 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       t.deepEqual(calls, ['a', 'b', 'c']);
     }));
 
-  test(`${name}: callLater runs after its delay`, (t) =>
+  // Timing tests run serially, before the concurrent ones, so that the
+  // other tests of this file do not delay the loop they measure.
+  test.serial(`${name}: callLater runs after its delay`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const done = future<number>();
       const t0 = loop.time();
       const handle = loop.callLater(0.1, () => done.resolve(loop.time()));
       t.true(Math.abs(handle.when() - (t0 + 0.1)) < 0.05);
       const t1 = await within(done.promise, 'callLater');
-      // CPython asserts 0.08 <= elapsed <= 0.8; loaded CI machines run late.
+      // CPython asserts 0.08 <= elapsed <= 0.8. The lower bound is the
+      // contract; the upper one only says 'not stuck', and is looser here
+      // because the whole test suite shares two cores (1.1 s was seen).
       t.true(t1 - t0 >= 0.08, `ran after ${t1 - t0} s`);
-      t.true(t1 - t0 <= 0.8, `ran after ${t1 - t0} s`);
+      t.true(t1 - t0 <= 2, `ran after ${t1 - t0} s`);
     }));
 
   test(`${name}: callLater orders by time, then by scheduling order`, (t) =>
@@ -75,7 +79,7 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       t.deepEqual(calls.slice(1).sort(), ['negative', 'zero']);
     }));
 
-  test(`${name}: callAt runs at the given loop time, not before`, (t) =>
+  test.serial(`${name}: callAt runs at the given loop time, not before`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const done = future<number>();
       const when = loop.time() + 0.05;
@@ -106,7 +110,7 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       t.deepEqual(calls, []);
     }));
 
-  test(`${name}: cancelling the earliest timer lets the next one run on time`, (t) =>
+  test.serial(`${name}: cancelling the earliest timer lets the next one run on time`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const done = future<number>();
       const t0 = loop.time();
@@ -153,7 +157,7 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       t.throws(() => loop.callLater(Number.NaN, () => {}), { code: 'ERR_OUT_OF_RANGE' });
     }));
 
-  test(`${name}: time() is monotonic seconds that follow the wall clock`, (t) =>
+  test.serial(`${name}: time() is monotonic seconds that follow the wall clock`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       let last = loop.time();
       let backwards = 0;
@@ -166,6 +170,6 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       const t0 = loop.time();
       await sleep(50);
       const elapsed = loop.time() - t0;
-      t.true(elapsed >= 0.045 && elapsed < 1, `elapsed ${elapsed}`);
+      t.true(elapsed >= 0.045 && elapsed < 2, `elapsed ${elapsed}`);
     }));
 }
