@@ -101,6 +101,22 @@ export function datagram(test: Test, makeLoop: MakeLoop, name: string): void {
       await within(proto.done, 'connectionLost');
     }));
 
+  testIf(test, makeLoop, 'datagram', `${name}: a datagram too large to send is reported to errorReceived; the endpoint stays usable`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const [server, sproto] = await loop.createDatagramEndpoint(() => new MyDatagramProto(), { localAddr: ['127.0.0.1', 0] });
+      const [transport, proto] = await loop.createDatagramEndpoint(() => new MyDatagramProto(), { remoteAddr: ['127.0.0.1', portOf(server)] });
+      // Over the 65,507-byte limit of an IPv4 UDP payload.
+      transport.sendto(Buffer.alloc(70_000));
+      await until(() => proto.errors.length > 0, 'errorReceived');
+      t.is((proto.errors[0] as Error & { code: string }).code, 'EMSGSIZE');
+      t.false(transport.isClosing());
+      transport.sendto('small');
+      await until(() => sproto.nbytes === 5, 'the next datagram');
+      transport.close();
+      server.close();
+      await within(Promise.all([proto.done, sproto.done]), 'connectionLost');
+    }));
+
   testIf(test, makeLoop, 'datagram', `${name}: abort and close call connectionLost once, deferred; sendto after close is dropped`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       let lost = 0;

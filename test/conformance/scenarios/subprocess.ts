@@ -48,6 +48,25 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
     t.deepEqual(proto.violations, []);
   });
 
+  it('4 MiB through cat: pipe transports under back-pressure both ways', async ({ loop }, t) => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const payload = randomBytes(4 * 1024 * 1024);
+    const [transport, proto] = await loop.subprocessExec(() => new MySubprocessProtocol(), 'cat');
+    const stdin = transport.getPipeTransport(0) as WriteTransport;
+    for (let i = 0; i < payload.length; i += 65536) stdin.write(payload.subarray(i, i + 65536));
+    stdin.close();
+    t.is(await within(transport.wait(), 'exit', 20000), 0);
+    await within(proto.disconnected, 'connectionLost', 20000);
+    t.is(proto.data[1]!.length, payload.length);
+    t.is(createHash('sha256').update(proto.data[1]!).digest('hex'), createHash('sha256').update(payload).digest('hex'));
+    transport.close();
+  });
+
+  it('subprocessExec refuses arguments that are not strings', async ({ loop }, t) => {
+    await t.throwsAsync(async () => loop.subprocessExec(() => new MySubprocessProtocol(), 'echo', [42 as never]), { code: 'ERR_INVALID_ARG_TYPE' });
+    await t.throwsAsync(async () => loop.subprocessExec(() => new MySubprocessProtocol(), 42 as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
   it('subprocessShell: output, empty stderr, return code 0', async ({ loop }, t) => {
     const [transport, proto] = await loop.subprocessShell(() => new MySubprocessProtocol(), 'echo Python');
     await within(proto.completed, 'processExited');

@@ -106,6 +106,40 @@ export function transportLifecycle(test: Test, makeLoop: MakeLoop, name: string)
       }
     }));
 
+  for (const how of ['close', 'abort'] as const) {
+    test(`${name}: ${how}() from inside connectionMade: connectionLost(null) follows once, later`, (t) =>
+      withLoop(t, makeLoop, async ({ loop }) => {
+        const server = await netServer();
+        try {
+          const calls: string[] = [];
+          const lost = future<Error | null>();
+          const proto: Protocol = {
+            connectionMade(tr) {
+              calls.push('made');
+              tr[how]();
+              calls.push(`after ${how}`);
+            },
+            dataReceived: () => void calls.push('data'),
+            connectionLost(err) {
+              calls.push('lost');
+              lost.resolve(err);
+            },
+          };
+          const [transport] = await loop.createConnection(() => proto, '127.0.0.1', server.port).catch(() => {
+            // A loop may also report the connection as failed; connectionLost must still come.
+            calls.push('rejected');
+            return [undefined] as const;
+          });
+          t.is(await within(lost.promise, 'connectionLost'), null);
+          await sleep(20);
+          t.deepEqual(calls.filter((c) => c !== 'rejected'), ['made', `after ${how}`, 'lost']);
+          if (transport !== undefined) t.true(transport.isClosing());
+        } finally {
+          await server.close();
+        }
+      }));
+  }
+
   test(`${name}: abort() drops queued writes`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const { server, transport, proto, peer } = await connected(loop);
