@@ -201,6 +201,47 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
       }
     }));
 
+  test(`${name}: 16 MiB echoed stream to stream with small limits keep their checksum`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const { createHash, randomBytes } = await import('node:crypto');
+      // Small reader limits and write marks make both sides pause and
+      // resume many times: reader flow control and drain() together.
+      const server = await startServer(async (reader, writer) => {
+        writer.transport.setWriteBufferLimits({ high: 32 * 1024 });
+        for (;;) {
+          const data = await reader.read(8192);
+          if (data.length === 0) break;
+          writer.write(data);
+          await writer.drain();
+        }
+        writer.close();
+      }, '127.0.0.1', 0, { loop, limit: 4096 });
+      const { reader, writer } = await openConnection('127.0.0.1', portOf(server), { loop, limit: 4096 });
+      const payload = randomBytes(16 * 1024 * 1024);
+      const sending = (async () => {
+        for (let i = 0; i < payload.length; i += 100_000) {
+          writer.write(payload.subarray(i, i + 100_000));
+          await writer.drain();
+        }
+        writer.writeEof();
+      })();
+      const hash = createHash('sha256');
+      let total = 0;
+      for (;;) {
+        const chunk = await within(reader.read(65536), 'echoed data', 10000);
+        if (chunk.length === 0) break;
+        hash.update(chunk);
+        total += chunk.length;
+      }
+      await within(sending, 'sender');
+      t.is(total, payload.length);
+      t.is(hash.digest('hex'), createHash('sha256').update(payload).digest('hex'));
+      writer.close();
+      await within(writer.waitClosed(), 'waitClosed');
+      server.close();
+      await within(server.waitClosed(), 'server waitClosed');
+    }));
+
   test(`${name}: a line longer than the limit is a LimitOverrunError; the stream goes on after it`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const peer = await netServer((s) => s.end(`${'x'.repeat(300)}\nshort\n`));
