@@ -47,7 +47,10 @@ class UdpWrap : public HandleWrap<UdpWrap> {
     methods.push_back(InstanceMethod<&UdpWrap::SendQueueSize>("sendQueueSize"));
     methods.push_back(InstanceMethod<&UdpWrap::SendQueueCount>("sendQueueCount"));
     methods.push_back(InstanceMethod<&UdpWrap::BufferSize>("bufferSize"));
-    exports.Set("UDP", DefineClass(env, "UDP", methods));
+    Napi::Function ctor = DefineClass(env, "UDP", methods);
+    // Registered so that IPC pipes can send UDP handles and accept them.
+    Register(env, ctor);
+    exports.Set("UDP", ctor);
   }
 
   explicit UdpWrap(const Napi::CallbackInfo& info) : Base(info) {}
