@@ -3,19 +3,24 @@
 // - 100k callLater timers vs 100k setTimeout timers;
 // - a Protocol echo server on UvEventLoop vs a node:net echo server;
 // - a StreamReader/StreamWriter echo server vs the same node:net server.
-// The echo clients are node:net ping-pong clients in this same process (1
-// KiB, one message in flight per connection), identical for both servers,
-// so the client's cost is in both numbers; a native load generator would
-// measure the servers alone.
+// The echo load is the native client (bench/loadgen, 1 KiB ping-pong, 1 and
+// 50 connections) in a child process, so the servers in this process are
+// what is measured; if it is not built, a node:net ping-pong client in this
+// process stands in (its cost is then in both numbers). details() prints
+// the server CPU time per round trip, steadier than rates on a shared
+// machine.
 import net from 'node:net';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { Loop, UvEventLoop, startServer, type AbstractEventLoop, type Protocol, type Server, type Transport } from 'asyncuv';
-import { formatTable, perSecond, runCase, type BenchCase } from './harness.js';
+import { formatTable, median, perSecond, runCase, type BenchCase, type Side } from './harness.js';
+import { echoClientPath, pingPong as nativePingPong } from './loadgen/echo-client.js';
+import { startNodeEchoServer, type EchoServer } from './loadgen/echo-servers.js';
 
 const kChain = 200_000;
 const kTimers = 100_000;
 const kRoundTrips = 10_000;
+const kEchoSeconds = Number(process.env['ECHO_SECONDS'] ?? 2);
 const kMessage = Buffer.alloc(1024, 0x62);
 
 /** A UvEventLoop on its own private libuv loop, and how to dispose of both. */
@@ -80,7 +85,7 @@ async function setTimeoutTimers(): Promise<void> {
 }
 
 /** Ping-pongs kRoundTrips 1 KiB messages over `connections` node:net clients. */
-async function pingPong(port: number, connections: number): Promise<void> {
+async function inProcessPingPong(port: number, connections: number): Promise<void> {
   const perConnection = Math.ceil(kRoundTrips / connections);
   await Promise.all(
     Array.from({ length: connections }, async () => {
@@ -114,15 +119,6 @@ class EchoProtocol implements Protocol {
   }
 }
 
-async function withUvServer(make: (loop: AbstractEventLoop) => Promise<Server>, connections: number): Promise<void> {
-  const { loop, dispose } = freshLoop();
-  const server = await make(loop);
-  await pingPong((server.sockets()[0] as { port: number }).port, connections);
-  server.close();
-  await server.waitClosed();
-  await dispose();
-}
-
 const protocolServer = (loop: AbstractEventLoop): Promise<Server> => loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
 
 const streamsServer = (loop: AbstractEventLoop): Promise<Server> =>
@@ -141,15 +137,72 @@ const streamsServer = (loop: AbstractEventLoop): Promise<Server> =>
     { loop },
   );
 
-async function withNetServer(connections: number): Promise<void> {
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    socket.on('data', (d) => socket.write(d));
-    socket.on('error', () => {});
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  await pingPong((server.address() as net.AddressInfo).port, connections);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+/** A server of ours on a fresh UvEventLoop, as an EchoServer. */
+async function startLoopServer(make: (loop: AbstractEventLoop) => Promise<Server>): Promise<EchoServer> {
+  const { loop, dispose } = freshLoop();
+  const server = await make(loop);
+  return {
+    port: (server.sockets()[0] as { port: number }).port,
+    async close() {
+      server.close();
+      // The client has gone (it ends every connection), so this settles.
+      await server.waitClosed();
+      await dispose();
+    },
+  };
+}
+
+const cpuSamples = new Map<string, number[]>();
+
+/** One side of an echo case: the server is started in setup and serves every round. */
+function echoSide(label: string, caseName: string, connections: number, holder: { server?: EchoServer }): Side {
+  return {
+    label,
+    run: async () => {
+      const port = holder.server!.port;
+      if (echoClientPath() === undefined) return perSecond(kRoundTrips, () => inProcessPingPong(port, connections));
+      const before = process.cpuUsage();
+      const report = await nativePingPong({ port, conns: connections, size: 1024, seconds: kEchoSeconds });
+      const used = process.cpuUsage(before);
+      const key = `${caseName}\t${label}`;
+      cpuSamples.set(key, [...(cpuSamples.get(key) ?? []), (used.user + used.system) / report.total_roundtrips]);
+      return report.rate;
+    },
+  };
+}
+
+function echoCase(kind: string, connections: number, label: string, make: (loop: AbstractEventLoop) => Promise<Server>): BenchCase {
+  const client = echoClientPath() === undefined ? 'in-process node:net client' : 'native client';
+  const name = `TCP echo, ${kind}, 1 KiB ping-pong, ${connections} conn, ${client}`;
+  const ours: { server?: EchoServer } = {};
+  const theirs: { server?: EchoServer } = {};
+  return {
+    name,
+    unit: 'round trips',
+    rounds: 3,
+    ours: echoSide(label, name, connections, ours),
+    theirs: echoSide('node:net', name, connections, theirs),
+    setup: async () => {
+      ours.server = await startLoopServer(make);
+      theirs.server = await startNodeEchoServer();
+    },
+    teardown: async () => {
+      await ours.server?.close();
+      await theirs.server?.close();
+    },
+  };
+}
+
+/** Server CPU microseconds per round trip, median per case and side (native client only). */
+export function details(): string {
+  if (cpuSamples.size === 0) return '';
+  const rows = [['case', 'side', 'server CPU (median)']];
+  for (const [key, samples] of cpuSamples) {
+    const [name, label] = key.split('\t') as [string, string];
+    rows.push([name, label, `${median(samples).toFixed(2)} us/roundtrip`]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
 }
 
 export const cases: BenchCase[] = [
@@ -166,18 +219,8 @@ export const cases: BenchCase[] = [
     theirs: { label: 'setTimeout', run: () => perSecond(kTimers, setTimeoutTimers) },
   },
   ...[1, 50].flatMap((connections): BenchCase[] => [
-    {
-      name: `TCP echo, Protocol, 1 KiB ping-pong, ${connections} conn, in-process client`,
-      unit: 'round trips',
-      ours: { label: 'UvEventLoop Protocol', run: () => perSecond(kRoundTrips, () => withUvServer(protocolServer, connections)) },
-      theirs: { label: 'node:net', run: () => perSecond(kRoundTrips, () => withNetServer(connections)) },
-    },
-    {
-      name: `TCP echo, streams, 1 KiB ping-pong, ${connections} conn, in-process client`,
-      unit: 'round trips',
-      ours: { label: 'StreamReader/Writer', run: () => perSecond(kRoundTrips, () => withUvServer(streamsServer, connections)) },
-      theirs: { label: 'node:net', run: () => perSecond(kRoundTrips, () => withNetServer(connections)) },
-    },
+    echoCase('Protocol', connections, 'UvEventLoop Protocol', protocolServer),
+    echoCase('streams', connections, 'StreamReader/Writer', streamsServer),
   ]),
 ];
 
@@ -185,4 +228,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const results = [];
   for (const c of cases) results.push(await runCase(c, (msg) => process.stderr.write(`${msg}\n`)));
   console.log(formatTable(results));
+  const cpu = details();
+  if (cpu) console.log(`\n${cpu}`);
 }
