@@ -15,7 +15,7 @@
 //   for (const scenario of scenarios) scenario(test, makeLoop, 'node');
 //
 // Feature names used with testIf: 'datagram', 'unix', 'pipes',
-// 'subprocess', 'addReader', 'reusePort'.
+// 'subprocess', 'addReader', 'reusePort' (TCP servers).
 import type { ExecutionContext, TestFn } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AbstractEventLoop, ExceptionContext } from 'asyncuv';

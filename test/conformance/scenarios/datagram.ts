@@ -132,7 +132,7 @@ export function datagram(test: Test, makeLoop: MakeLoop, name: string): void {
       t.is(lost, 1);
     }));
 
-  testIf(test, makeLoop, 'reusePort', `${name}: reusePort lets two datagram endpoints bind one port`, (t) =>
+  testIf(test, makeLoop, 'datagram', `${name}: reusePort lets two datagram endpoints bind one port`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const [a, pa] = await loop.createDatagramEndpoint(() => new MyDatagramProto(), { localAddr: ['127.0.0.1', 0], reusePort: true });
       const [b, pb] = await loop.createDatagramEndpoint(() => new MyDatagramProto(), { localAddr: ['127.0.0.1', portOf(a)], reusePort: true });
