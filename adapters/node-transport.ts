@@ -76,7 +76,10 @@ export class NodeTransport implements Transport {
   #streamClosed = false;
   #eofWritten = false;
   #eofReceived = false;
-  #reading = false;
+  // asyncio's model: reading is on unless paused, closing or at EOF, even
+  // before connectionMade, so pauseReading() inside connectionMade holds.
+  #started = false;
+  #paused = false;
   #protocolPaused = false;
   #high = DEFAULT_HIGH_WATER;
   #low = DEFAULT_HIGH_WATER / 4;
@@ -121,18 +124,13 @@ export class NodeTransport implements Transport {
           return;
         }
       }
-      if (!this.#closing && !this.#reading) this.#startReading();
+      this.#started = true;
+      if (this.isReading()) this.#stream.resume();
       ready?.(null);
     }, []);
   }
 
   // --- reading --------------------------------------------------------------
-
-  #startReading(): void {
-    if (this.#eofReceived) return;
-    this.#reading = true;
-    this.#stream.resume();
-  }
 
   #data(chunk: Buffer): void {
     if (this.#lost) return;
@@ -217,7 +215,6 @@ export class NodeTransport implements Transport {
   #end(): void {
     if (this.#lost) return;
     this.#eofReceived = true;
-    this.#reading = false;
     let keepOpen: unknown;
     try {
       keepOpen = this.#protocol.eofReceived?.();
@@ -228,18 +225,19 @@ export class NodeTransport implements Transport {
   }
 
   isReading(): boolean {
-    return this.#reading && !this.#closing;
+    return !this.#paused && !this.#closing && !this.#eofReceived;
   }
 
   pauseReading(): void {
-    if (this.#closing || !this.#reading) return;
-    this.#reading = false;
-    this.#stream.pause();
+    if (!this.isReading()) return;
+    this.#paused = true;
+    if (this.#started) this.#stream.pause();
   }
 
   resumeReading(): void {
-    if (this.#closing || this.#reading) return;
-    this.#startReading();
+    if (this.#closing || !this.#paused) return;
+    this.#paused = false;
+    if (this.#started && !this.#eofReceived) this.#stream.resume();
   }
 
   // --- writing --------------------------------------------------------------
@@ -333,10 +331,7 @@ export class NodeTransport implements Transport {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    if (this.#reading) {
-      this.#reading = false;
-      this.#stream.pause();
-    }
+    this.#stream.pause();
     if (this.#stream.writableLength === 0) this.#finishClose(null, true);
   }
 
@@ -357,7 +352,6 @@ export class NodeTransport implements Transport {
   #forceClose(err: Error | null): void {
     if (this.#lost) return;
     this.#closing = true;
-    this.#reading = false;
     this.#finishClose(err, false);
   }
 
@@ -413,7 +407,6 @@ export class NodeTransport implements Transport {
     this.#closing = true;
     this.#lost = true;
     this.#detached = true;
-    this.#reading = false;
     const stream = this.#stream;
     stream.pause();
     stream.off('data', this.#onData);
