@@ -57,6 +57,9 @@ export function upgradeToTls(stream: Duplex, ssl: TlsOptions | true, opts: TlsUp
     const done = (err: Error | null): void => {
       clearTimeout(timer);
       socket.off('error', done);
+      socket.off('close', onClose);
+      socket.off('end', onClose);
+      socket.off('readable', noop);
       socket.off(opts.serverSide ? 'secure' : 'secureConnect', onSecure);
       opts.signal?.removeEventListener('abort', onAbort);
       if (err === null) return resolve(socket);
@@ -64,16 +67,26 @@ export function upgradeToTls(stream: Duplex, ssl: TlsOptions | true, opts: TlsUp
       reject(err);
     };
     const onSecure = (): void => done(null);
+    // A peer that gives up (rejecting our certificate) may just close.
+    // Its EOF shows only on a stream that is read: the 'readable' listener
+    // makes Node read without consuming anything, and goes away after the
+    // handshake, leaving the stream paused for the transport.
+    const onClose = (): void => done(Object.assign(new Error('The connection closed during the TLS handshake'), { code: 'ECONNRESET' }));
     const onAbort = (): void => done(Object.assign(new Error('The TLS handshake was aborted', { cause: opts.signal?.reason }), { name: 'AbortError', code: 'ABORT_ERR' }));
     const timer = setTimeout(() => {
       done(Object.assign(new Error(`SSL handshake is taking longer than ${timeout} seconds: aborting the connection`), { code: 'ERR_SSL_HANDSHAKE_TIMEOUT' }));
     }, timeout * 1000);
     socket.once('error', done);
+    socket.once('close', onClose);
+    socket.once('end', onClose);
+    socket.on('readable', noop);
     socket.once(opts.serverSide ? 'secure' : 'secureConnect', onSecure);
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+function noop(): void {}
 
 /** What asyncio's SSL transports answer to getExtraInfo(). */
 export function tlsExtra(socket: tls.TLSSocket): Record<string, unknown> {
