@@ -89,6 +89,10 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   #immediate: NodeJS.Immediate | undefined;
   #timeout: NodeJS.Timeout | undefined;
   readonly #signals = new Map<number, () => void>();
+  // Node's signal listeners do not keep the process alive; libuv's signal
+  // handles (UvEventLoop) do. A ref'd timer that never fires stands in for
+  // them while any handler is installed.
+  #signalKeepAlive: NodeJS.Timeout | undefined;
   readonly #servers = new Set<NodeServer>();
   readonly #onImmediate = (): void => {
     this.#immediate = undefined;
@@ -129,6 +133,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     this.armTimer(null);
     for (const [signum, listener] of this.#signals) process.off(signalNames.get(signum)!, listener);
     this.#signals.clear();
+    this.#updateSignalKeepAlive();
     for (const server of [...this.#servers]) server.close();
   }
 
@@ -452,10 +457,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
 
   // --- signals ------------------------------------------------------------------
 
-  /**
-   * A process signal listener. Unlike UvEventLoop's signal handle, Node's
-   * signal listeners do not keep the process alive.
-   */
+  /** A process signal listener; the callback runs through the ready queue. */
   addSignalHandler<A extends unknown[]>(signal: number | string, cb: Callback<A>, ...args: A): void {
     this.checkClosed();
     validateFunction(cb, 'callback');
@@ -469,6 +471,15 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     const listener = (): void => void this.scheduleSoon(cb as Callback<unknown[]>, args);
     process.on(name, listener);
     this.#signals.set(signum, listener);
+    this.#updateSignalKeepAlive();
+  }
+
+  #updateSignalKeepAlive(): void {
+    if (this.#signals.size > 0) this.#signalKeepAlive ??= setInterval(() => {}, 2 ** 31 - 1);
+    else if (this.#signalKeepAlive !== undefined) {
+      clearInterval(this.#signalKeepAlive);
+      this.#signalKeepAlive = undefined;
+    }
   }
 
   removeSignalHandler(signal: number | string): boolean {
@@ -477,6 +488,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     if (listener === undefined) return false;
     process.off(signalNames.get(signum)!, listener);
     this.#signals.delete(signum);
+    this.#updateSignalKeepAlive();
     return true;
   }
 
