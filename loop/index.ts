@@ -2,7 +2,7 @@
 export { CallbackHandle, TimerHandle } from './events.js';
 export type {
   AbstractEventLoop,
-  AddrInfo,
+  AddrInfo as LoopAddrInfo,
   ConnectionOptions,
   DatagramOptions,
   ExceptionContext,

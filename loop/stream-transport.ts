@@ -27,6 +27,8 @@ export class StreamTransport implements Transport {
   #protocol: AnyProtocol;
   readonly #extra: Record<string, unknown>;
   readonly #owner: TransportOwner | undefined;
+  // False for write-only pipes: they are never read from.
+  readonly #reads: boolean;
   #closing = false;
   #lost = false; // connectionLost is scheduled or done
   #eofWritten = false;
@@ -41,7 +43,8 @@ export class StreamTransport implements Transport {
   readonly #onReadInto = (err: UvError | null, n: number): void => this.#readInto(err, n);
 
   /** Calls protocol.connectionMade soon, then starts reading; `ready` resolves after it. */
-  constructor(loop: BaseEventLoop, stream: Stream, protocol: AnyProtocol, extra: Record<string, unknown>, owner?: TransportOwner, ready?: (err: Error | null) => void) {
+  constructor(loop: BaseEventLoop, stream: Stream, protocol: AnyProtocol, extra: Record<string, unknown>, owner?: TransportOwner, ready?: (err: Error | null) => void, reads = true) {
+    this.#reads = reads;
     this.#loop = loop;
     this.#stream = stream;
     this.#protocol = protocol;
@@ -56,7 +59,7 @@ export class StreamTransport implements Transport {
         ready?.(exception instanceof Error ? exception : new Error(String(exception)));
         return;
       }
-      if (!this.#closing && !this.#reading) this.#startReading();
+      if (!this.#closing && !this.#reading && this.#reads) this.#startReading();
       ready?.(null);
     }, []);
   }
@@ -251,7 +254,7 @@ export class StreamTransport implements Transport {
   }
 
   resumeReading(): void {
-    if (this.#closing || this.#reading) return;
+    if (this.#closing || this.#reading || !this.#reads) return;
     this.#startReading();
   }
 

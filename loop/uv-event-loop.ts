@@ -1,5 +1,10 @@
 // UvEventLoop: the PEP 3156 event loop on asyncuv's own libuv loop.
 import { Async } from '../handles/async.js';
+import * as dns from '../handles/dns.js';
+import { Pipe } from '../handles/pipe.js';
+import { Poll } from '../handles/poll.js';
+import { Process, type StdioOption } from '../handles/process.js';
+import { UDP } from '../handles/udp.js';
 import { Idle } from '../handles/idle.js';
 import { Loop } from '../handles/loop.js';
 import { Signal } from '../handles/signal.js';
@@ -11,12 +16,30 @@ import { UvError } from '../handles/uv-error.js';
 import { toSignalNumber, validateFunction, validateInteger, validateString } from '../handles/validate.js';
 import { BaseEventLoop } from './base-event-loop.js';
 import { CancelledError } from './errors.js';
-import type { AbstractEventLoop, ConnectionOptions, Server, ServerOptions } from './events.js';
-import type { AnyProtocol } from './protocols.js';
+import type {
+  AbstractEventLoop,
+  AddrInfo,
+  ConnectionOptions,
+  DatagramOptions,
+  Server,
+  ServerOptions,
+  StdioSpec,
+  SubprocessOptions,
+  UnixServerOptions,
+} from './events.js';
+import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
+import { UdpTransport } from './datagram-transport.js';
+import { UvSubprocessTransport } from './subprocess-transport.js';
 import { ANY_HOSTS, resolveHost, type ResolvedAddress } from './resolve.js';
 import { StreamServer, type Listener } from './server.js';
 import { StreamTransport } from './stream-transport.js';
-import type { Transport } from './transports.js';
+import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from './transports.js';
+
+interface FdWatch {
+  poll: Poll;
+  reader: [Callback<unknown[]>, unknown[]] | undefined;
+  writer: [Callback<unknown[]>, unknown[]] | undefined;
+}
 
 type Callback<A extends unknown[]> = (...args: A) => void;
 
@@ -52,6 +75,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   #async: Async | undefined;
   readonly #signals = new Map<number, Signal>();
   readonly #servers = new Set<StreamServer>();
+  readonly #fds = new Map<number, FdWatch>();
   readonly #onIdle = (): void => {
     this.#idle.stop();
     this.runOnce();
@@ -90,6 +114,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     for (const signal of this.#signals.values()) signal.close();
     this.#signals.clear();
     for (const server of this.#servers) server.close();
+    for (const watch of this.#fds.values()) watch.poll.close();
+    this.#fds.clear();
   }
 
   // --- TCP connections and servers -------------------------------------
@@ -100,7 +126,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
     if (opts.ssl) throw new UsageError('ERR_TLS_UNSUPPORTED', 'TLS on UvEventLoop needs the adapters layer: use startTls from asyncuv/adapters');
-    const addresses = await resolveHost(host);
+    const addresses = await resolveHost(this.uvloop, host);
     let lastError: Error | undefined;
     for (const { address } of addresses) {
       const tcp = new TCP(this.uvloop);
@@ -113,6 +139,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
         lastError = err as Error;
         continue;
       }
+      tcp.setNoDelay(true);
       return this.#makeTransport(tcp, protocolFactory, undefined);
     }
     throw lastError ?? new UvError(-113, 'connect', host);
@@ -132,7 +159,14 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
 
   #extraFor(stream: Stream): Record<string, unknown> {
     const extra: Record<string, unknown> = { socket: stream };
-    if (stream instanceof TCP) {
+    if (stream instanceof Pipe) {
+      try {
+        extra['sockname'] = stream.getsockname();
+        extra['peername'] = stream.getpeername();
+      } catch {
+        // a pipe from an fd has no names
+      }
+    } else if (stream instanceof TCP) {
       try {
         extra['peername'] = addrTuple(stream.getpeername());
       } catch {
@@ -156,8 +190,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     validateInteger(backlog, 'backlog', 0, 65535);
     let addresses: ResolvedAddress[];
     if (host === null || host === '') addresses = ANY_HOSTS;
-    else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(h)))).flat();
-    else addresses = await resolveHost(host);
+    else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(this.uvloop, h)))).flat();
+    else addresses = await resolveHost(this.uvloop, host);
     const listeners: Listener[] = [];
     let server: StreamServer;
     try {
@@ -190,10 +224,12 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       this.callExceptionHandler({ message: 'Error on accept', exception: err });
       return;
     }
-    const client = new TCP(this.uvloop);
+    const client = listener instanceof Pipe ? new Pipe(this.uvloop) : new TCP(this.uvloop);
     try {
-      (listener as TCP).accept(client);
-      client.setNoDelay(true);
+      if (listener instanceof Pipe) listener.accept(client);
+      else (listener as TCP).accept(client as TCP);
+      // asyncio sets TCP_NODELAY on every TCP connection it makes.
+      if (client instanceof TCP) client.setNoDelay(true);
     } catch (exception) {
       client.close();
       this.callExceptionHandler({ message: 'Error on accept', exception });
@@ -209,6 +245,234 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     }
     const transport = new StreamTransport(this, client, protocol, this.#extraFor(client), server);
     server.attach(transport);
+  }
+
+  // --- Unix sockets ------------------------------------------------------
+
+  async createUnixConnection<P extends AnyProtocol>(protocolFactory: () => P, path: string, opts: ConnectionOptions = {}): Promise<[Transport, P]> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateString(path, 'path');
+    if (opts.ssl) throw new UsageError('ERR_TLS_UNSUPPORTED', 'TLS on UvEventLoop needs the adapters layer: use startTls from asyncuv/adapters');
+    const pipe = new Pipe(this.uvloop);
+    await connectStream(pipe, (cb) => pipe.connect(path, cb), opts.signal);
+    return this.#makeTransport(pipe, protocolFactory, undefined);
+  }
+
+  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateString(path, 'path');
+    if (opts.ssl) throw new UsageError('ERR_TLS_UNSUPPORTED', 'TLS on UvEventLoop needs the adapters layer: use startTls from asyncuv/adapters');
+    const backlog = opts.backlog ?? 100;
+    validateInteger(backlog, 'backlog', 0, 65535);
+    const pipe = new Pipe(this.uvloop);
+    try {
+      pipe.bind(path);
+    } catch (err) {
+      pipe.close();
+      throw err;
+    }
+    let server: StreamServer;
+    const listener: Listener = {
+      stream: pipe,
+      address: { path },
+      listen: (n) => pipe.listen(n, (err) => this.#accept(server, pipe, err, protocolFactory)),
+    };
+    server = new StreamServer(this as unknown as AbstractEventLoop, [listener], backlog, () => this.#servers.delete(server));
+    this.#servers.add(server);
+    if (opts.startServing !== false) await server.startServing();
+    return server;
+  }
+
+  // --- datagrams ------------------------------------------------------------
+
+  async createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, opts: DatagramOptions): Promise<[DatagramTransport, P]> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    if (typeof opts !== 'object' || opts === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'opts must be an object');
+    const { localAddr, remoteAddr } = opts;
+    if (localAddr === undefined && remoteAddr === undefined) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'createDatagramEndpoint needs localAddr or remoteAddr');
+    }
+    const local = localAddr ? (await resolveHost(this.uvloop, localAddr[0], 'dgram'))[0] : undefined;
+    const remote = remoteAddr ? (await resolveHost(this.uvloop, remoteAddr[0], 'dgram'))[0] : undefined;
+    const udp = new UDP(this.uvloop);
+    let remoteTuple: Address | undefined;
+    try {
+      if (local !== undefined) udp.bind(local.address, localAddr![1], { reuseAddr: opts.reusePort === true });
+      else udp.bind(remote!.family === 6 ? '::' : '0.0.0.0', 0);
+      if (opts.allowBroadcast) udp.setBroadcast(true);
+      if (remote !== undefined) {
+        udp.connect(remote.address, remoteAddr![1]);
+        remoteTuple = [remote.address, remoteAddr![1]];
+      }
+    } catch (err) {
+      udp.close();
+      throw err;
+    }
+    const protocol = protocolFactory();
+    const sock = udp.getsockname();
+    const extra: Record<string, unknown> = { socket: udp, sockname: [sock.address, sock.port] };
+    if (remoteTuple !== undefined) extra['peername'] = remoteTuple;
+    return new Promise((resolve) => {
+      const transport = new UdpTransport(this, udp, protocol, extra, remoteTuple, () => resolve([transport, protocol]));
+    });
+  }
+
+  // --- pipes ----------------------------------------------------------------
+
+  /** Reads the fd (a pipe, FIFO or socket); the transport owns and closes it. */
+  async connectReadPipe<P extends AnyProtocol>(protocolFactory: () => P, fd: number): Promise<[ReadTransport, P]> {
+    return this.#pipeTransport(protocolFactory, fd, true);
+  }
+
+  /** Writes the fd; the transport owns and closes it. */
+  async connectWritePipe<P extends AnyProtocol>(protocolFactory: () => P, fd: number): Promise<[WriteTransport, P]> {
+    return this.#pipeTransport(protocolFactory, fd, false);
+  }
+
+  #pipeTransport<P extends AnyProtocol>(protocolFactory: () => P, fd: number, reads: boolean): Promise<[Transport, P]> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
+    const pipe = new Pipe(this.uvloop);
+    try {
+      pipe.open(fd);
+    } catch (err) {
+      pipe.close();
+      throw err;
+    }
+    const protocol = protocolFactory();
+    return new Promise((resolve, reject) => {
+      const transport = new StreamTransport(this, pipe, protocol, { pipe }, undefined, (err) => (err ? reject(err) : resolve([transport, protocol])), reads);
+    });
+  }
+
+  // --- subprocesses -----------------------------------------------------------
+
+  async subprocessExec<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args: string[] = [], opts: SubprocessOptions = {}): Promise<[SubprocessTransport, P]> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateString(program, 'program');
+    if (!Array.isArray(args)) throw new UsageError('ERR_INVALID_ARG_TYPE', 'args must be an array of strings');
+    for (const a of args) validateString(a, 'args[i]');
+    if (opts.stderr === 'stdout') {
+      // libuv cannot point the child's fd 2 at the pipe it makes for fd 1,
+      // so a shell does the dup (asyncio.STDOUT), then execs the program.
+      return this.#spawn(protocolFactory, '/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', program, ...args], opts);
+    }
+    return this.#spawn(protocolFactory, program, args, opts);
+  }
+
+  async subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, cmd: string, opts: SubprocessOptions = {}): Promise<[SubprocessTransport, P]> {
+    this.checkClosed();
+    validateString(cmd, 'cmd');
+    const script = opts.stderr === 'stdout' ? `exec 2>&1\n${cmd}` : cmd;
+    return this.#spawn(protocolFactory, '/bin/sh', ['-c', script], opts);
+  }
+
+  #spawn<P extends SubprocessProtocol>(protocolFactory: () => P, file: string, args: string[], opts: SubprocessOptions): Promise<[SubprocessTransport, P]> {
+    validateFunction(protocolFactory, 'protocolFactory');
+    const stdio = (spec: StdioSpec | 'stdout' | undefined, fd: number): StdioOption => {
+      if (spec === undefined || spec === 'pipe') return 'pipe';
+      if (spec === 'stdout') return 'pipe'; // handled by the shell's dup, see above
+      if (spec === 'inherit' || spec === 'ignore') return spec;
+      if (typeof spec === 'number') return spec;
+      throw new UsageError('ERR_INVALID_ARG_VALUE', `Invalid stdio[${fd}]: ${String(spec)}`);
+    };
+    const stdioList: StdioOption[] = [stdio(opts.stdin, 0), stdio(opts.stdout, 1), opts.stderr === 'stdout' ? 'ignore' : stdio(opts.stderr, 2)];
+    const protocol = protocolFactory();
+    const transport = new UvSubprocessTransport(this, protocol);
+    const process = Process.spawn(this.uvloop, {
+      file,
+      args,
+      ...(opts.env !== undefined ? { env: opts.env } : {}),
+      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      stdio: stdioList,
+      onExit: (status, signal) => transport.onExit(status, signal),
+    });
+    return new Promise((resolve) => transport.attach(process, () => resolve([transport, protocol])));
+  }
+
+  // --- readers and writers on fds ----------------------------------------------
+
+  addReader<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
+    this.#watch(fd, 'reader', cb as Callback<unknown[]>, args);
+  }
+
+  addWriter<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
+    this.#watch(fd, 'writer', cb as Callback<unknown[]>, args);
+  }
+
+  removeReader(fd: number): boolean {
+    return this.#unwatch(fd, 'reader');
+  }
+
+  removeWriter(fd: number): boolean {
+    return this.#unwatch(fd, 'writer');
+  }
+
+  #watch(fd: number, kind: 'reader' | 'writer', cb: Callback<unknown[]>, args: unknown[]): void {
+    this.checkClosed();
+    validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
+    validateFunction(cb, 'callback');
+    let watch = this.#fds.get(fd);
+    if (watch === undefined) {
+      watch = { poll: new Poll(this.uvloop, fd), reader: undefined, writer: undefined };
+      this.#fds.set(fd, watch);
+    }
+    watch[kind] = [cb, args];
+    this.#restart(fd, watch);
+  }
+
+  #unwatch(fd: number, kind: 'reader' | 'writer'): boolean {
+    const watch = this.#fds.get(fd);
+    if (watch === undefined || watch[kind] === undefined) return false;
+    watch[kind] = undefined;
+    this.#restart(fd, watch);
+    return true;
+  }
+
+  #restart(fd: number, watch: FdWatch): void {
+    if (watch.reader === undefined && watch.writer === undefined) {
+      watch.poll.close();
+      this.#fds.delete(fd);
+      return;
+    }
+    watch.poll.start({ readable: watch.reader !== undefined, writable: watch.writer !== undefined }, (err, events) => {
+      // On an error both callbacks run: their next read or write sees it.
+      const fire = (entry: [Callback<unknown[]>, unknown[]] | undefined): void => {
+        if (entry === undefined) return;
+        try {
+          entry[0](...entry[1]);
+        } catch (exception) {
+          this.callExceptionHandler({ message: `Exception in callback for fd ${fd}`, exception });
+        }
+      };
+      if (err !== null || events.readable) fire(watch.reader);
+      if (err !== null || events.writable) fire(this.#fds.get(fd) === watch ? watch.writer : undefined);
+    });
+  }
+
+  // --- names ---------------------------------------------------------------------
+
+  async getaddrinfo(host: string, port: number | null, opts: { family?: number; type?: number; proto?: number; flags?: number } = {}): Promise<AddrInfo[]> {
+    this.checkClosed();
+    const family = opts.family === 4 || opts.family === 6 ? opts.family : 0;
+    const results = await dns.getaddrinfo(this.uvloop, host, port ?? undefined, {
+      family,
+      ...(opts.type !== undefined ? { socktype: opts.type } : {}),
+      ...(opts.proto !== undefined ? { protocol: opts.proto } : {}),
+      ...(opts.flags !== undefined ? { flags: opts.flags } : {}),
+    });
+    return results.map((r) => ({ family: r.family === 'IPv6' ? 6 : 4, socktype: r.socktype, protocol: r.protocol, address: r.address, port: r.port }));
+  }
+
+  async getnameinfo(addr: string, port: number): Promise<[string, string]> {
+    this.checkClosed();
+    const info = await dns.getnameinfo(this.uvloop, addr, port);
+    return [info.host, info.service];
   }
 
   // --- signals ------------------------------------------------------------

@@ -11,6 +11,15 @@ void InitLoopWatchers(Napi::Env env, Napi::Object exports);
 void InitSignal(Napi::Env env, Napi::Object exports);
 void InitAsync(Napi::Env env, Napi::Object exports);
 void InitTcp(Napi::Env env, Napi::Object exports);
+void InitUdp(Napi::Env env, Napi::Object exports);
+void InitFs(Napi::Env env, Napi::Object exports);
+void InitDns(Napi::Env env, Napi::Object exports);
+void InitPoll(Napi::Env env, Napi::Object exports);
+void InitFsPoll(Napi::Env env, Napi::Object exports);
+void InitFsEvent(Napi::Env env, Napi::Object exports);
+void InitPipe(Napi::Env env, Napi::Object exports);
+void InitTty(Napi::Env env, Napi::Object exports);
+void InitProcess(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -18,6 +27,15 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitSignal(env, exports);
   InitAsync(env, exports);
   InitTcp(env, exports);
+  InitUdp(env, exports);
+  InitFs(env, exports);
+  InitDns(env, exports);
+  InitPoll(env, exports);
+  InitFsPoll(env, exports);
+  InitFsEvent(env, exports);
+  InitPipe(env, exports);
+  InitTty(env, exports);
+  InitProcess(env, exports);
 }
 
 }  // namespace asyncuv

@@ -1,0 +1,236 @@
+// fs: completion-based file I/O on a private loop. Every function takes the
+// loop first (undefined means Loop.default()) and returns a Promise of the
+// completed operation: read resolves once the bytes are in the buffer,
+// sendfile once they were transferred. Failures reject with a UvError whose
+// syscall is the operation ('open', 'read', ...).
+import { constants } from 'node:fs';
+import { binding } from './binding.js';
+import { loopArg } from './handle.js';
+import { kNative } from './internal.js';
+import type { Loop } from './loop.js';
+import type { NativeLoop } from './binding.js';
+import { Stats } from './stats.js';
+import { UsageError } from './usage-error.js';
+import { UvError } from './uv-error.js';
+import { invalidArgType, validateInteger, validateString } from './validate.js';
+
+/** What native/fs_wrap.cc returns: a Promise of the raw result, or a negative code. */
+type Pending<T> = Promise<T | number> | number;
+
+interface NativeFs {
+  open(loop: NativeLoop, path: string, flags: number, mode: number): Pending<number>;
+  close(loop: NativeLoop, fd: number): Pending<number>;
+  fsync(loop: NativeLoop, fd: number): Pending<number>;
+  fstat(loop: NativeLoop, fd: number): Pending<Float64Array>;
+  read(loop: NativeLoop, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): Pending<number>;
+  write(loop: NativeLoop, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): Pending<number>;
+  ftruncate(loop: NativeLoop, fd: number, length: number): Pending<number>;
+  stat(loop: NativeLoop, path: string): Pending<Float64Array>;
+  lstat(loop: NativeLoop, path: string): Pending<Float64Array>;
+  unlink(loop: NativeLoop, path: string): Pending<number>;
+  rmdir(loop: NativeLoop, path: string): Pending<number>;
+  scandir(loop: NativeLoop, path: string): Pending<Array<{ name: string; type: number }>>;
+  rename(loop: NativeLoop, from: string, to: string): Pending<number>;
+  mkdir(loop: NativeLoop, path: string, mode: number): Pending<number>;
+  sendfile(loop: NativeLoop, outFd: number, inFd: number, offset: number, length: number): Pending<number>;
+}
+
+const native = binding['fs'] as NativeFs;
+
+/** Awaits a native request and turns a negative outcome into a UvError. */
+async function settle<T>(pending: Pending<T>, syscall: string, detail?: string): Promise<T> {
+  const result = await pending;
+  if (typeof result === 'number' && result < 0) throw new UvError(result, syscall, detail);
+  return result as T;
+}
+
+function nativeLoop(loop: Loop | undefined): NativeLoop {
+  return loopArg(loop)[kNative];
+}
+
+function quote(path: string): string {
+  return `'${path}'`;
+}
+
+function validateFd(fd: unknown, name = 'fd'): asserts fd is number {
+  validateInteger(fd, name, 0, 2 ** 31 - 1);
+}
+
+function validatePath(path: unknown, name = 'path'): asserts path is string {
+  validateString(path, name);
+  if (path.includes('\0')) {
+    throw new UsageError('ERR_INVALID_ARG_VALUE', `The "${name}" argument must not contain null bytes`);
+  }
+}
+
+const flagStrings: Record<string, number> = {
+  r: constants.O_RDONLY,
+  'r+': constants.O_RDWR,
+  w: constants.O_TRUNC | constants.O_CREAT | constants.O_WRONLY,
+  wx: constants.O_TRUNC | constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL,
+  'w+': constants.O_TRUNC | constants.O_CREAT | constants.O_RDWR,
+  'wx+': constants.O_TRUNC | constants.O_CREAT | constants.O_RDWR | constants.O_EXCL,
+  a: constants.O_APPEND | constants.O_CREAT | constants.O_WRONLY,
+  ax: constants.O_APPEND | constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL,
+  'a+': constants.O_APPEND | constants.O_CREAT | constants.O_RDWR,
+  'ax+': constants.O_APPEND | constants.O_CREAT | constants.O_RDWR | constants.O_EXCL,
+};
+
+/** Node-style flag strings or O_* numbers (from node:fs constants). */
+export type OpenFlags = number | 'r' | 'r+' | 'w' | 'wx' | 'w+' | 'wx+' | 'a' | 'ax' | 'a+' | 'ax+';
+
+function toFlags(flags: unknown): number {
+  if (typeof flags === 'number') {
+    validateInteger(flags, 'flags', -(2 ** 31), 2 ** 31 - 1);
+    return flags;
+  }
+  if (typeof flags === 'string') {
+    const f = flagStrings[flags];
+    if (f === undefined) throw new UsageError('ERR_INVALID_ARG_VALUE', `Unknown file open flags: ${flags}`);
+    return f;
+  }
+  throw invalidArgType('flags', 'a number or a string', flags);
+}
+
+/** A position for read/write: a byte offset, or null/-1 for the current position. */
+function toPosition(position: unknown): number {
+  if (position === null || position === undefined) return -1;
+  if (typeof position === 'bigint') position = Number(position);
+  validateInteger(position, 'position', -1);
+  return position;
+}
+
+/** Opens a file and resolves with its descriptor. */
+export async function open(loop: Loop | undefined, path: string, flags: OpenFlags = 'r', mode = 0o666): Promise<number> {
+  validatePath(path);
+  const f = toFlags(flags);
+  validateInteger(mode, 'mode', 0, 0o7777);
+  return settle(native.open(nativeLoop(loop), path, f, mode), 'open', quote(path));
+}
+
+export async function close(loop: Loop | undefined, fd: number): Promise<void> {
+  validateFd(fd);
+  await settle(native.close(nativeLoop(loop), fd), 'close');
+}
+
+/**
+ * Reads up to `length` bytes at `position` (null: the current position)
+ * into `buffer` at `offset`. Resolves with the bytes read, 0 at EOF. The
+ * buffer is kept alive until the read completes; do not transfer or resize
+ * its ArrayBuffer meanwhile.
+ */
+export async function read(
+  loop: Loop | undefined,
+  fd: number,
+  buffer: ArrayBufferView,
+  offset = 0,
+  length: number = buffer.byteLength - offset,
+  position: number | bigint | null = null,
+): Promise<number> {
+  validateFd(fd);
+  if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', 'an ArrayBufferView', buffer);
+  validateInteger(offset, 'offset', 0, buffer.byteLength);
+  validateInteger(length, 'length', 0, buffer.byteLength - offset);
+  return settle(native.read(nativeLoop(loop), fd, buffer, offset, length, toPosition(position)), 'read');
+}
+
+/**
+ * Writes `data` (bytes `offset` to `offset + length` of a buffer, or a
+ * string as UTF-8) at `position` (null: the current position). Resolves
+ * with the bytes written, which may be fewer than asked.
+ */
+export async function write(
+  loop: Loop | undefined,
+  fd: number,
+  data: ArrayBufferView | string,
+  offset = 0,
+  length?: number,
+  position: number | bigint | null = null,
+): Promise<number> {
+  validateFd(fd);
+  const buffer = typeof data === 'string' ? Buffer.from(data) : data;
+  if (!ArrayBuffer.isView(buffer)) throw invalidArgType('data', 'an ArrayBufferView or a string', data);
+  validateInteger(offset, 'offset', 0, buffer.byteLength);
+  const len = length ?? buffer.byteLength - offset;
+  validateInteger(len, 'length', 0, buffer.byteLength - offset);
+  return settle(native.write(nativeLoop(loop), fd, buffer, offset, len, toPosition(position)), 'write');
+}
+
+export async function stat(loop: Loop | undefined, path: string): Promise<Stats> {
+  validatePath(path);
+  return new Stats(await settle(native.stat(nativeLoop(loop), path), 'stat', quote(path)));
+}
+
+/** Like stat, but a symbolic link describes itself, not its target. */
+export async function lstat(loop: Loop | undefined, path: string): Promise<Stats> {
+  validatePath(path);
+  return new Stats(await settle(native.lstat(nativeLoop(loop), path), 'lstat', quote(path)));
+}
+
+export async function fstat(loop: Loop | undefined, fd: number): Promise<Stats> {
+  validateFd(fd);
+  return new Stats(await settle(native.fstat(nativeLoop(loop), fd), 'fstat'));
+}
+
+export async function fsync(loop: Loop | undefined, fd: number): Promise<void> {
+  validateFd(fd);
+  await settle(native.fsync(nativeLoop(loop), fd), 'fsync');
+}
+
+export async function ftruncate(loop: Loop | undefined, fd: number, length = 0): Promise<void> {
+  validateFd(fd);
+  validateInteger(length, 'length');
+  await settle(native.ftruncate(nativeLoop(loop), fd, length), 'ftruncate');
+}
+
+export async function rename(loop: Loop | undefined, from: string, to: string): Promise<void> {
+  validatePath(from, 'from');
+  validatePath(to, 'to');
+  await settle(native.rename(nativeLoop(loop), from, to), 'rename', `${quote(from)} -> ${quote(to)}`);
+}
+
+export async function unlink(loop: Loop | undefined, path: string): Promise<void> {
+  validatePath(path);
+  await settle(native.unlink(nativeLoop(loop), path), 'unlink', quote(path));
+}
+
+export async function mkdir(loop: Loop | undefined, path: string, mode = 0o777): Promise<void> {
+  validatePath(path);
+  validateInteger(mode, 'mode', 0, 0o7777);
+  await settle(native.mkdir(nativeLoop(loop), path, mode), 'mkdir', quote(path));
+}
+
+export async function rmdir(loop: Loop | undefined, path: string): Promise<void> {
+  validatePath(path);
+  await settle(native.rmdir(nativeLoop(loop), path), 'rmdir', quote(path));
+}
+
+/** The kind of a directory entry, from uv_dirent_type_t. */
+export type DirentType = 'unknown' | 'file' | 'dir' | 'link' | 'fifo' | 'socket' | 'char' | 'block';
+const direntTypes: readonly DirentType[] = ['unknown', 'file', 'dir', 'link', 'fifo', 'socket', 'char', 'block'];
+
+export interface Dirent {
+  name: string;
+  type: DirentType;
+}
+
+/** The entries of a directory, without '.' and '..'. */
+export async function scandir(loop: Loop | undefined, path: string): Promise<Dirent[]> {
+  validatePath(path);
+  const entries = await settle(native.scandir(nativeLoop(loop), path), 'scandir', quote(path));
+  return entries.map((e) => ({ name: e.name, type: direntTypes[e.type] ?? 'unknown' }));
+}
+
+/**
+ * Copies `length` bytes of `inFd` from `offset` to `outFd` (a file or a
+ * socket) inside the kernel. Resolves with the bytes transferred, which may
+ * be fewer than asked (at the end of the input, or when a non-blocking
+ * socket is full). The input file's own position is not moved.
+ */
+export async function sendfile(loop: Loop | undefined, outFd: number, inFd: number, offset: number, length: number): Promise<number> {
+  validateFd(outFd, 'outFd');
+  validateFd(inFd, 'inFd');
+  validateInteger(offset, 'offset');
+  validateInteger(length, 'length');
+  return settle(native.sendfile(nativeLoop(loop), outFd, inFd, offset, length), 'sendfile');
+}

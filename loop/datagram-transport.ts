@@ -1,0 +1,142 @@
+// The datagram transport over a handles/ UDP socket (asyncio's
+// _SelectorDatagramTransport semantics): sendto, errorReceived for
+// send/receive errors, connectionLost exactly once and deferred.
+import type { UDP, UdpAddress } from '../handles/udp.js';
+import { UsageError } from '../handles/usage-error.js';
+import type { UvError } from '../handles/uv-error.js';
+import type { BaseEventLoop } from './base-event-loop.js';
+import type { Address, AnyProtocol, DatagramProtocol } from './protocols.js';
+import type { DatagramTransport } from './transports.js';
+import { DEFAULT_HIGH_WATER } from './stream-transport.js';
+
+export class UdpTransport implements DatagramTransport {
+  readonly #loop: BaseEventLoop;
+  readonly #udp: UDP;
+  #protocol: DatagramProtocol;
+  readonly #extra: Record<string, unknown>;
+  readonly #remote: Address | undefined;
+  #closing = false;
+  #lost = false;
+  #queued = 0;
+  #paused = false;
+  readonly #onSent = (err: UvError | null): void => this.#sent(err);
+
+  constructor(loop: BaseEventLoop, udp: UDP, protocol: DatagramProtocol, extra: Record<string, unknown>, remote: Address | undefined, ready: () => void) {
+    this.#loop = loop;
+    this.#udp = udp;
+    this.#protocol = protocol;
+    this.#extra = extra;
+    this.#remote = remote;
+    loop.scheduleSoon(() => {
+      if (this.#lost) return ready();
+      try {
+        this.#protocol.connectionMade?.(this);
+      } catch (exception) {
+        this.#loop.callExceptionHandler({ message: 'protocol.connectionMade() failed', exception, transport: this, protocol: this.#protocol });
+      }
+      if (!this.#closing) udp.recvStart((err, data, rinfo) => this.#received(err, data, rinfo));
+      ready();
+    }, []);
+  }
+
+  #received(err: UvError | null, data: Buffer | null, rinfo: UdpAddress | null): void {
+    if (err !== null) {
+      this.#errorReceived(err);
+      return;
+    }
+    if (data === null || rinfo === null) return;
+    try {
+      this.#protocol.datagramReceived?.(data, [rinfo.address, rinfo.port]);
+    } catch (exception) {
+      this.#loop.callExceptionHandler({ message: 'protocol.datagramReceived() failed', exception, transport: this, protocol: this.#protocol });
+    }
+  }
+
+  #errorReceived(err: Error): void {
+    try {
+      this.#protocol.errorReceived?.(err);
+    } catch (exception) {
+      this.#loop.callExceptionHandler({ message: 'protocol.errorReceived() failed', exception, transport: this, protocol: this.#protocol });
+    }
+  }
+
+  sendto(data: Uint8Array | string, addr?: Address): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    if (!(bytes instanceof Uint8Array)) throw new UsageError('ERR_INVALID_ARG_TYPE', 'data must be a Uint8Array or a string');
+    if (this.#remote !== undefined && addr !== undefined && (addr[0] !== this.#remote[0] || addr[1] !== this.#remote[1])) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', `Invalid address: must be undefined or ${this.#remote.join(':')}`);
+    }
+    if (this.#remote === undefined && addr === undefined) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'sendto() needs an address on an unconnected endpoint');
+    }
+    if (this.#lost || this.#closing) return;
+    try {
+      // send() tries at once and copies only what it must queue.
+      if (addr === undefined || this.#remote !== undefined) this.#udp.send(bytes, this.#onSent);
+      else this.#udp.send(bytes, addr[0], addr[1], this.#onSent);
+    } catch (err) {
+      // As asyncio: a send error is reported, the endpoint stays usable.
+      this.#errorReceived(err as Error);
+      return;
+    }
+    this.#queued++;
+    if (!this.#paused && this.getWriteBufferSize() > DEFAULT_HIGH_WATER) {
+      this.#paused = true;
+      this.#protocol.pauseWriting?.();
+    }
+  }
+
+  #sent(err: UvError | null): void {
+    this.#queued--;
+    if (err !== null && err.code !== 'ECANCELED') this.#errorReceived(err);
+    if (this.#paused && this.getWriteBufferSize() <= DEFAULT_HIGH_WATER / 4) {
+      this.#paused = false;
+      this.#protocol.resumeWriting?.();
+    }
+    if (this.#closing && this.#queued === 0) this.#finish(null);
+  }
+
+  getWriteBufferSize(): number {
+    return this.#udp.closed ? 0 : this.#udp.sendQueueSize;
+  }
+
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (!this.#udp.closed) this.#udp.recvStop();
+    if (this.#queued === 0) this.#finish(null);
+  }
+
+  abort(): void {
+    this.#closing = true;
+    this.#finish(null);
+  }
+
+  #finish(err: Error | null): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    this.#udp.close(() => {
+      try {
+        this.#protocol.connectionLost?.(err);
+      } catch (exception) {
+        this.#loop.callExceptionHandler({ message: 'protocol.connectionLost() failed', exception, transport: this, protocol: this.#protocol });
+      }
+    });
+  }
+
+  isClosing(): boolean {
+    return this.#closing;
+  }
+
+  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
+    return name in this.#extra ? (this.#extra[name] as T) : dflt;
+  }
+
+  setProtocol(protocol: AnyProtocol | DatagramProtocol): void {
+    this.#protocol = protocol as DatagramProtocol;
+  }
+
+  getProtocol(): DatagramProtocol & AnyProtocol {
+    return this.#protocol as DatagramProtocol & AnyProtocol;
+  }
+}

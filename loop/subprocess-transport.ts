@@ -1,0 +1,143 @@
+// The subprocess transport over a handles/ Process and pipe transports for
+// the child's stdin/stdout/stderr (asyncio's BaseSubprocessTransport).
+//
+// Order: connectionMade; pipeDataReceived / pipeConnectionLost per pipe;
+// processExited when the child exits; connectionLost once the child has
+// exited AND every pipe is closed.
+import type { Pipe } from '../handles/pipe.js';
+import type { Process } from '../handles/process.js';
+import { toSignalNumber } from '../handles/validate.js';
+import type { BaseEventLoop } from './base-event-loop.js';
+import type { Protocol, SubprocessProtocol } from './protocols.js';
+import { StreamTransport } from './stream-transport.js';
+import type { ReadTransport, SubprocessTransport, WriteTransport } from './transports.js';
+
+export class UvSubprocessTransport implements SubprocessTransport {
+  readonly #loop: BaseEventLoop;
+  readonly #protocol: SubprocessProtocol;
+  #process: Process | undefined;
+  readonly #pipes = new Map<number, StreamTransport>();
+  #openPipes = 0;
+  #returncode: number | null = null;
+  #exited = false;
+  #closing = false;
+  #lost = false;
+  #waiters: Array<(code: number) => void> = [];
+  readonly #extra: Record<string, unknown> = {};
+
+  constructor(loop: BaseEventLoop, protocol: SubprocessProtocol) {
+    this.#loop = loop;
+    this.#protocol = protocol;
+  }
+
+  /** @internal The process exited: status, or the signal that ended it. */
+  onExit(exitStatus: number, termSignal: number): void {
+    this.#returncode = termSignal !== 0 ? -termSignal : exitStatus;
+    this.#exited = true;
+    // Nobody reads the child's stdin any more. asyncio learns this from the
+    // pipe's hang-up; libuv does not watch a write-only pipe, so close it
+    // here (queued bytes, if any, then fail with EPIPE as they would there).
+    this.#pipes.get(0)?.close();
+    // asyncio calls process_exited from a later callback too.
+    this.#loop.scheduleSoon(() => {
+      this.#call('processExited', () => this.#protocol.processExited?.());
+      for (const resolve of this.#waiters) resolve(this.#returncode!);
+      this.#waiters = [];
+      this.#maybeLost();
+    }, []);
+  }
+
+  /** @internal Called once spawn() succeeded: wraps the pipes, then connectionMade. */
+  attach(process: Process, ready: () => void): void {
+    this.#process = process;
+    this.#extra['subprocess'] = process;
+    const stdio = process.stdio;
+    stdio.forEach((pipe, fd) => {
+      if (pipe === null || fd > 2) return;
+      this.#openPipes++;
+      this.#pipes.set(fd, this.#pipeTransport(pipe, fd));
+    });
+    this.#loop.scheduleSoon(() => {
+      this.#call('connectionMade', () => this.#protocol.connectionMade?.(this));
+      ready();
+    }, []);
+  }
+
+  #pipeTransport(pipe: Pipe, fd: number): StreamTransport {
+    const protocol: Protocol = {
+      dataReceived: (data) => this.#call('pipeDataReceived', () => this.#protocol.pipeDataReceived?.(fd, data)),
+      connectionLost: (err) => {
+        this.#openPipes--;
+        this.#call('pipeConnectionLost', () => this.#protocol.pipeConnectionLost?.(fd, err));
+        this.#maybeLost();
+      },
+    };
+    return new StreamTransport(this.#loop, pipe, protocol, { pipe }, undefined, undefined, fd !== 0);
+  }
+
+  #call(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (exception) {
+      this.#loop.callExceptionHandler({ message: `protocol.${what}() failed`, exception, transport: this, protocol: this.#protocol });
+    }
+  }
+
+  #maybeLost(): void {
+    if (this.#lost || !this.#exited || this.#openPipes > 0) return;
+    this.#lost = true;
+    this.#process?.close();
+    this.#loop.scheduleSoon(() => this.#call('connectionLost', () => this.#protocol.connectionLost?.(null)), []);
+  }
+
+  getPid(): number {
+    return this.#process?.pid ?? -1;
+  }
+
+  getReturncode(): number | null {
+    return this.#returncode;
+  }
+
+  getPipeTransport(fd: number): WriteTransport | ReadTransport | null {
+    return this.#pipes.get(fd) ?? null;
+  }
+
+  sendSignal(signal: number | string): void {
+    const signum = toSignalNumber(signal);
+    if (this.#exited || this.#process === undefined || this.#process.closed) return;
+    this.#process.kill(signum);
+  }
+
+  terminate(): void {
+    this.sendSignal('SIGTERM');
+  }
+
+  kill(): void {
+    this.sendSignal('SIGKILL');
+  }
+
+  /** Closes the pipes and, if the child still runs, kills it (as asyncio). */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const pipe of this.#pipes.values()) pipe.close();
+    if (!this.#exited) this.kill();
+  }
+
+  isClosing(): boolean {
+    return this.#closing;
+  }
+
+  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
+    return name in this.#extra ? (this.#extra[name] as T) : dflt;
+  }
+
+  getProtocol(): SubprocessProtocol {
+    return this.#protocol;
+  }
+
+  wait(): Promise<number> {
+    if (this.#exited && this.#returncode !== null) return Promise.resolve(this.#returncode);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}

@@ -1,0 +1,79 @@
+// Poll: uv_poll_t, readiness of a file descriptor the caller owns.
+//
+// libuv allows one watcher per fd and loop: uv_poll_init returns UV_EEXIST
+// for an fd the loop already watches, but only once that watcher has been
+// started, and a second poll started on one fd silently never fires. The
+// TS layer therefore tracks fds per loop; here, arguments are validated so
+// that libuv's asserts (an unknown event bit, a closing handle) are never
+// reached.
+#include "handle_wrap.h"
+#include "wraps.h"
+
+namespace asyncuv {
+namespace {
+
+class PollWrap : public HandleWrap<PollWrap> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports) {
+    auto methods = BaseMethods();
+    methods.push_back(InstanceMethod<&PollWrap::JsInit>("init"));
+    methods.push_back(InstanceMethod<&PollWrap::Start>("start"));
+    methods.push_back(InstanceMethod<&PollWrap::Stop>("stop"));
+    exports.Set("Poll", DefineClass(env, "Poll", methods));
+  }
+
+  explicit PollWrap(const Napi::CallbackInfo& info) : Base(info) {}
+
+ private:
+  // init(loop, fd)
+  Napi::Value JsInit(const Napi::CallbackInfo& info) {
+    int64_t fd;
+    if (!ArgInt64(info, 1, &fd) || fd < 0 || fd > INT32_MAX) return Code(UV_EINVAL);
+    int rc = StartInit(info[0], UV_POLL);
+    if (rc != 0) return Code(rc);
+    rc = uv_poll_init(loop_->uv(), As<uv_poll_t>(), static_cast<int>(fd));
+    if (rc != 0) {
+      AbortInit();
+      return Code(rc);
+    }
+    FinishInit();
+    return Code(0);
+  }
+
+  // start(events): UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    int64_t events;
+    const int64_t all = UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED;
+    if (!ArgInt64(info, 0, &events) || (events & ~all) != 0) return Code(UV_EINVAL);
+    int rc = uv_poll_start(As<uv_poll_t>(), static_cast<int>(events), OnPoll);
+    UpdatePin();
+    loop_->Touch();
+    return Code(rc);
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    int rc = uv_poll_stop(As<uv_poll_t>());
+    UpdatePin();
+    loop_->Touch();
+    return Code(rc);
+  }
+
+  // onevent(status, events). On an error libuv has already stopped the poll.
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    auto* wrap = FromHandle<PollWrap>(handle);
+    if (wrap == nullptr) return;
+    Napi::Env env = wrap->loop_->env();
+    Napi::HandleScope scope(env);
+    napi_value argv[] = {Napi::Number::New(env, status), Napi::Number::New(env, events)};
+    wrap->Emit(Key::kOnEvent, 2, argv);
+    wrap->UpdatePin();
+  }
+};
+
+}  // namespace
+
+void InitPoll(Napi::Env env, Napi::Object exports) { PollWrap::Init(env, exports); }
+
+}  // namespace asyncuv

@@ -1,0 +1,131 @@
+import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fs, UvError } from 'asyncuv';
+import { assertNoHandlesAndClose, newLoop } from '../helpers/loop-test.js';
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'asyncuv-fs-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('write, read back at offsets, stat, rename, scandir, unlink', async (t) => {
+  const loop = newLoop(t);
+  const dir = tempDir(t);
+  const path = join(dir, 'data.bin');
+  const fd = await fs.open(loop, path, 'w+', 0o600);
+  t.true(fd > 2);
+  t.is(await fs.write(loop, fd, 'hello, '), 7);
+  t.is(await fs.write(loop, fd, Buffer.from('xxworld!xx'), 2, 6), 6);
+  // A positional write does not move the file position.
+  t.is(await fs.write(loop, fd, 'W', 0, 1, 7), 1);
+  await fs.fsync(loop, fd);
+  t.is(readFileSync(path, 'utf8'), 'hello, World!');
+
+  const buf = Buffer.alloc(16, 0x2e);
+  t.is(await fs.read(loop, fd, buf, 4, 5, 7), 5);
+  t.is(buf.toString('latin1'), '....World.......');
+  t.is(await fs.read(loop, fd, buf, 0, 16, 13), 0, 'EOF reads 0 bytes');
+
+  const st = await fs.fstat(loop, fd);
+  t.is(st.size, 13);
+  t.true(st.isFile());
+  t.false(st.isDirectory());
+  t.is(st.mode & 0o777, 0o600);
+  await fs.ftruncate(loop, fd, 5);
+  t.is((await fs.fstat(loop, fd)).size, 5);
+  await fs.close(loop, fd);
+
+  const renamed = join(dir, 'renamed.bin');
+  await fs.rename(loop, path, renamed);
+  t.is((await fs.stat(loop, renamed)).size, 5);
+  await fs.mkdir(loop, join(dir, 'sub'), 0o755);
+  t.true((await fs.lstat(loop, join(dir, 'sub'))).isDirectory());
+  const entries = await fs.scandir(loop, dir);
+  t.deepEqual(
+    entries.sort((a, b) => a.name.localeCompare(b.name)),
+    [
+      { name: 'renamed.bin', type: 'file' },
+      { name: 'sub', type: 'dir' },
+    ],
+  );
+  await fs.rmdir(loop, join(dir, 'sub'));
+  await fs.unlink(loop, renamed);
+  t.deepEqual(await fs.scandir(loop, dir), []);
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('a buffer being read into may be dropped by the caller', async (t) => {
+  const loop = newLoop(t);
+  const dir = tempDir(t);
+  const path = join(dir, 'big.bin');
+  const content = Buffer.alloc(1 << 20, 7);
+  writeFileSync(path, content);
+  const fd = await fs.open(loop, path);
+  // Nothing but the request holds the buffer while the read is in flight.
+  const reads = [];
+  for (let i = 0; i < 8; i++) reads.push(fs.read(loop, fd, new Uint8Array(1 << 20), 0, 1 << 20, 0));
+  (globalThis as { gc?: () => void }).gc?.();
+  t.deepEqual(await Promise.all(reads), Array(8).fill(1 << 20));
+  await fs.close(loop, fd);
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('sendfile copies file to file inside the kernel', async (t) => {
+  const loop = newLoop(t);
+  const dir = tempDir(t);
+  const src = join(dir, 'src');
+  const dst = join(dir, 'dst');
+  writeFileSync(src, '0123456789abcdef');
+  const inFd = await fs.open(loop, src, 'r');
+  const outFd = await fs.open(loop, dst, 'w');
+  t.is(await fs.sendfile(loop, outFd, inFd, 4, 8), 8);
+  // Past the end of the input only what exists is transferred.
+  t.is(await fs.sendfile(loop, outFd, inFd, 12, 100), 4);
+  await fs.close(loop, inFd);
+  await fs.close(loop, outFd);
+  t.is(readFileSync(dst, 'utf8'), '456789abcdef');
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('errors are UvErrors with the syscall', async (t) => {
+  const loop = newLoop(t);
+  const dir = tempDir(t);
+  const missing = join(dir, 'missing');
+  const err = await t.throwsAsync(fs.open(loop, missing), { instanceOf: UvError, code: 'ENOENT' });
+  t.is(err?.syscall, 'open');
+  t.true(err?.message.includes(missing));
+  await t.throwsAsync(fs.stat(loop, missing), { instanceOf: UvError, code: 'ENOENT', message: /^stat/ });
+  await t.throwsAsync(fs.unlink(loop, missing), { instanceOf: UvError, code: 'ENOENT' });
+  await t.throwsAsync(fs.rmdir(loop, tmpdir() + '/asyncuv-no-such-dir'), { instanceOf: UvError, code: 'ENOENT' });
+  await t.throwsAsync(fs.scandir(loop, missing), { instanceOf: UvError, code: 'ENOENT', message: /^scandir/ });
+  await t.throwsAsync(fs.open(loop, dir, 'w'), { instanceOf: UvError, code: 'EISDIR' });
+  await t.throwsAsync(fs.mkdir(loop, dir), { instanceOf: UvError, code: 'EEXIST' });
+  // An fd that is not open.
+  const bad = await t.throwsAsync(fs.read(loop, 1_000_000, Buffer.alloc(4)), { instanceOf: UvError, code: 'EBADF' });
+  t.is(bad?.syscall, 'read');
+  await t.throwsAsync(fs.close(loop, 1_000_000), { instanceOf: UvError, code: 'EBADF' });
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('bad arguments are typed usage errors', async (t) => {
+  const loop = newLoop(t);
+  await t.throwsAsync(fs.open(loop, 42 as unknown as string), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.throwsAsync(fs.open(loop, 'a\0b'), { code: 'ERR_INVALID_ARG_VALUE' });
+  await t.throwsAsync(fs.open(loop, '/tmp/x', 'rw' as 'r'), { code: 'ERR_INVALID_ARG_VALUE' });
+  await t.throwsAsync(fs.read(loop, 0, Buffer.alloc(4), 2, 3), { code: 'ERR_OUT_OF_RANGE' });
+  await t.throwsAsync(fs.read(loop, -1, Buffer.alloc(4)), { code: 'ERR_OUT_OF_RANGE' });
+  await t.throwsAsync(fs.read(loop, 0, 'nope' as unknown as Buffer), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.throwsAsync(fs.stat('not a loop' as never, '/'), { code: 'ERR_INVALID_ARG_TYPE' });
+  await assertNoHandlesAndClose(t, loop);
+  await t.throwsAsync(fs.stat(loop, '/'), { code: 'ERR_LOOP_CLOSED' });
+});
+
+test('loop.close() waits for requests in flight', async (t) => {
+  const loop = newLoop(t);
+  const pending = fs.stat(loop, '/');
+  loop.close();
+  t.true((await pending).isDirectory());
+});

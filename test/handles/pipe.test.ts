@@ -1,0 +1,446 @@
+import test, { type ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Loop, Pipe, Process, TCP, UvError, UsageError } from '../../handles/index.js';
+
+// A fresh loop per test; afterwards every handle must be gone (libuv's
+// test-suite rule). Close callbacks run in later batches, so wait a little.
+async function settle(t: ExecutionContext, ...loops: Loop[]): Promise<void> {
+  for (const loop of loops) {
+    for (let i = 0; i < 400 && Object.keys(loop.handleCounts()).length > 0; i++) await sleep(5);
+    t.deepEqual(loop.handleCounts(), {});
+    loop.close();
+  }
+}
+
+function tmpPath(tag: string): string {
+  return join(tmpdir(), `asyncuv-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
+}
+
+function closeAll(...handles: Array<{ close(cb?: () => void): void }>): Promise<void> {
+  return Promise.all(handles.map((h) => new Promise<void>((resolve) => h.close(resolve)))).then(() => {});
+}
+
+function connect(pipe: Pipe, path: string): Promise<void> {
+  return new Promise((resolve, reject) => pipe.connect(path, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Reads until `n` bytes or EOF; resolves with the bytes and whether EOF came. */
+function readBytes(stream: Pipe | TCP, n = Infinity): Promise<{ data: Buffer; eof: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.readStart((err, data) => {
+      if (err) return reject(err);
+      if (data === null) {
+        stream.readStop();
+        return resolve({ data: Buffer.concat(chunks), eof: true });
+      }
+      chunks.push(data);
+      size += data.length;
+      if (size >= n) {
+        stream.readStop();
+        resolve({ data: Buffer.concat(chunks), eof: false });
+      }
+    });
+  });
+}
+
+/** A listening pipe whose connections echo back what they read, then close at EOF. */
+function echoServer(loop: Loop, name: string): { server: Pipe; accepted: Pipe[] } {
+  const server = new Pipe(loop);
+  const accepted: Pipe[] = [];
+  server.bind(name);
+  server.listen(16, (err) => {
+    if (err) throw err;
+    const conn = new Pipe(loop);
+    server.accept(conn);
+    accepted.push(conn);
+    conn.readStart((rerr, data) => {
+      if (rerr || data === null) conn.close();
+      else conn.write(data);
+    });
+  });
+  return { server, accepted };
+}
+
+async function echoRoundTrip(t: ExecutionContext, loop: Loop, name: string): Promise<void> {
+  const { server } = echoServer(loop, name);
+  t.is(server.getsockname(), name);
+  const client = new Pipe(loop);
+  await connect(client, name);
+  t.is(client.getpeername(), name);
+  const message = Buffer.from('hello over a unix socket');
+  client.write(message);
+  const { data } = await readBytes(client, message.length);
+  t.deepEqual(data, message);
+  await closeAll(client, server);
+}
+
+test('echo over a Unix socket path, and the socket file is removed on close', async (t) => {
+  const loop = new Loop();
+  const path = tmpPath('echo');
+  await echoRoundTrip(t, loop, path);
+  t.false(existsSync(path));
+  await settle(t, loop);
+});
+
+test('echo over an abstract socket name', async (t) => {
+  const loop = new Loop();
+  const name = `\0asyncuv-abstract-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await echoRoundTrip(t, loop, name);
+  await settle(t, loop);
+});
+
+// Abstract names are addressed with their exact length, as the kernel, Python
+// and socat do (libuv 1.46 alone pads them; pipe_wrap.cc explains).
+test('abstract names interoperate with other programs (python3)', async (t) => {
+  const loop = new Loop();
+  const ours = `\0asyncuv-py-in-${process.pid}`;
+  const theirs = `\0asyncuv-py-out-${process.pid}`;
+  const server = new Pipe(loop);
+  server.bind(ours);
+  const got = new Promise<Buffer>((resolve) =>
+    server.listen(1, () => {
+      const conn = new Pipe(loop);
+      server.accept(conn);
+      readBytes(conn).then(({ data }) => conn.close(() => resolve(data)));
+    }),
+  );
+  const script = [
+    'import socket, sys',
+    'c = socket.socket(socket.AF_UNIX); c.connect("\\0" + sys.argv[1]); c.sendall(b"from python"); c.close()',
+    's = socket.socket(socket.AF_UNIX); s.bind("\\0" + sys.argv[2]); s.listen(1); print("ready", flush=True)',
+    'a, _ = s.accept(); a.sendall(b"python serves"); a.close()',
+  ].join('\n');
+  // Names go without their NUL: argv strings cannot hold one.
+  const py = spawn('python3', ['-c', script, ours.slice(1), theirs.slice(1)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.is((await got).toString(), 'from python');
+  await new Promise((resolve) => py.stdout.once('data', resolve));
+  const client = new Pipe(loop);
+  await connect(client, theirs);
+  t.deepEqual(await readBytes(client), { data: Buffer.from('python serves'), eof: true });
+  await new Promise((resolve) => py.once('exit', resolve));
+  await closeAll(client, server);
+  await settle(t, loop);
+});
+
+test('shutdown sends EOF and the other direction stays open (half-close)', async (t) => {
+  const loop = new Loop();
+  const path = tmpPath('half');
+  const server = new Pipe(loop);
+  server.bind(path);
+  const serverSaw = new Promise<{ data: Buffer; eof: boolean }>((resolve) => {
+    server.listen(4, () => {
+      const conn = new Pipe(loop);
+      server.accept(conn);
+      readBytes(conn).then((result) => {
+        // The client can no longer write, but it still reads our reply.
+        conn.write(`got ${result.data.length} bytes`, () => conn.close());
+        resolve(result);
+      });
+    });
+  });
+  const client = new Pipe(loop);
+  await connect(client, path);
+  client.write('abc');
+  const shutdownErr = await new Promise((resolve) => client.shutdown(resolve));
+  t.is(shutdownErr, null);
+  t.false(client.writable);
+  t.true(client.readable);
+  const seen = await serverSaw;
+  t.deepEqual(seen, { data: Buffer.from('abc'), eof: true });
+  const reply = await readBytes(client);
+  t.deepEqual(reply, { data: Buffer.from('got 3 bytes'), eof: true });
+  await closeAll(client, server);
+  await settle(t, loop);
+});
+
+test('connect to a missing path is ENOENT, to a socket nobody listens on ECONNREFUSED', async (t) => {
+  const loop = new Loop();
+  const missing = new Pipe(loop);
+  const err1 = await new Promise<UvError | null>((resolve) => missing.connect(tmpPath('missing'), resolve));
+  t.true(err1 instanceof UvError);
+  t.is(err1?.code, 'ENOENT');
+  t.is(err1?.syscall, 'connect');
+
+  const path = tmpPath('refused');
+  const bound = new Pipe(loop);
+  bound.bind(path); // bound, never listening
+  const refused = new Pipe(loop);
+  const err2 = await new Promise<UvError | null>((resolve) => refused.connect(path, resolve));
+  t.is(err2?.code, 'ECONNREFUSED');
+  await closeAll(missing, bound, refused);
+  await settle(t, loop);
+});
+
+test('binding a path twice is EADDRINUSE', async (t) => {
+  const loop = new Loop();
+  const path = tmpPath('inuse');
+  const first = new Pipe(loop);
+  first.bind(path);
+  first.listen(1, () => {});
+  const second = new Pipe(loop);
+  const err = t.throws(() => second.bind(path), { instanceOf: UvError });
+  t.is((err as UvError).code, 'EADDRINUSE');
+  t.is((err as UvError).syscall, 'bind');
+  await closeAll(first, second);
+  await settle(t, loop);
+});
+
+test('chmod adds read and write permission for everyone to the socket file', async (t) => {
+  const loop = new Loop();
+  const path = tmpPath('chmod');
+  const server = new Pipe(loop);
+  server.bind(path);
+  const before = statSync(path).mode & 0o777;
+  server.chmod('rw');
+  const after = statSync(path).mode & 0o777;
+  t.is(after & 0o666, 0o666);
+  t.is(after & ~0o666, before & ~0o666); // only r/w bits were added
+  t.throws(() => server.chmod('x' as 'r'), { code: 'ERR_INVALID_ARG_VALUE' });
+  const unbound = new Pipe(loop);
+  t.throws(() => unbound.chmod('r'), { instanceOf: UvError });
+  await closeAll(server, unbound);
+  await settle(t, loop);
+});
+
+test('close with pending writes runs each write callback once with ECANCELED', async (t) => {
+  const loop = new Loop();
+  const path = tmpPath('cancel');
+  const server = new Pipe(loop);
+  server.bind(path);
+  let peer: Pipe | undefined;
+  server.listen(1, () => {
+    peer = new Pipe(loop);
+    server.accept(peer); // never reads: the client's writes back up
+  });
+  const client = new Pipe(loop);
+  await connect(client, path);
+  const chunk = Buffer.alloc(1 << 20, 0x61);
+  const results: Array<string | null> = [];
+  for (let i = 0; i < 8; i++) client.write(chunk, (err) => results.push(err ? err.code : null));
+  t.true(client.writeQueueSize > 0);
+  const queued = results.length;
+  await closeAll(client);
+  await sleep(20);
+  const cancelled = results.slice(queued);
+  t.true(cancelled.length > 0);
+  t.is(results.length, 8); // each callback exactly once
+  t.true(cancelled.every((code) => code === 'ECANCELED'));
+  await closeAll(server, peer!);
+  await settle(t, loop);
+});
+
+test('misuse and bad input are typed errors, never crashes', async (t) => {
+  const loop = new Loop();
+  t.throws(() => new Pipe(loop, 'yes' as unknown as boolean), { code: 'ERR_INVALID_ARG_TYPE' });
+  const pipe = new Pipe(loop);
+  t.throws(() => pipe.bind(''), { code: 'ERR_INVALID_ARG_VALUE' });
+  t.throws(() => pipe.bind('a\0b'), { code: 'ERR_INVALID_ARG_VALUE' });
+  t.throws(() => pipe.bind(42 as unknown as string), { code: 'ERR_INVALID_ARG_TYPE' });
+  // Longer than sun_path: refused rather than truncated to another name.
+  const long = t.throws(() => pipe.bind(join(tmpdir(), 'x'.repeat(200))), { instanceOf: UvError });
+  t.is((long as UvError).code, 'EINVAL');
+  t.throws(() => pipe.open(-1), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => pipe.open(999_999), { instanceOf: UvError });
+  t.throws(() => pipe.connect('/tmp/x', undefined as unknown as () => void), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => pipe.getsockname(), { instanceOf: UvError, message: /EBADF/ }); // no socket yet
+  t.is(pipe.pendingCount(), 0);
+  t.is(pipe.pendingType(), null);
+  const tcp = new TCP(loop);
+  // Only IPC pipes carry handles.
+  t.throws(() => pipe.write('x', undefined, tcp), { code: 'ERR_INVALID_ARG_VALUE' });
+  const ipc = new Pipe(loop, true);
+  t.true(ipc.ipc);
+  t.false(pipe.ipc);
+  t.throws(() => ipc.write('', undefined, tcp), { code: 'ERR_INVALID_ARG_VALUE' });
+  t.throws(() => ipc.write('x', undefined, {} as TCP), { code: 'ERR_INVALID_ARG_TYPE' });
+  // Nothing is pending on an unconnected IPC pipe: accept says EAGAIN.
+  t.throws(() => ipc.accept(new Pipe(loop)), { instanceOf: UvError, message: /EAGAIN/ });
+  pipe.close();
+  t.throws(() => pipe.bind('/tmp/y'), { instanceOf: UsageError, code: 'ERR_HANDLE_CLOSED' });
+  pipe.close(); // twice is a no-op
+  for (const h of loop.handles()) h.close();
+  await settle(t, loop);
+});
+
+/** An IPC pipe pair across two loops, through a listening Unix socket. */
+async function ipcPair(loopA: Loop, loopB: Loop): Promise<{ a: Pipe; b: Pipe; server: Pipe }> {
+  const path = tmpPath('ipc');
+  const server = new Pipe(loopA);
+  server.bind(path);
+  const a = new Pipe(loopA, true);
+  const accepted = new Promise<void>((resolve) =>
+    server.listen(1, () => {
+      server.accept(a);
+      resolve();
+    }),
+  );
+  const b = new Pipe(loopB, true);
+  await connect(b, path);
+  await accepted;
+  return { a, b, server };
+}
+
+/** Accepts the handle that arrives with the next bytes on `ipc`. */
+function receiveHandle<H extends TCP | Pipe>(ipc: Pipe, make: () => H): Promise<{ handle: H; type: string | null; data: string }> {
+  return new Promise((resolve, reject) => {
+    ipc.readStart((err, data) => {
+      if (err || data === null) return reject(err ?? new Error('EOF before a handle arrived'));
+      ipc.readStop();
+      const type = ipc.pendingType();
+      const handle = make();
+      ipc.accept(handle);
+      resolve({ handle, type, data: data.toString() });
+    });
+  });
+}
+
+function netRequest(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write(request));
+    let reply = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => (reply += d));
+    socket.on('end', () => resolve(reply));
+    socket.on('error', reject);
+  });
+}
+
+test('passes an accepted TCP connection from one loop to another over an IPC pipe', async (t) => {
+  const loopA = new Loop();
+  const loopB = new Loop();
+  const { a, b, server } = await ipcPair(loopA, loopB);
+  const tcpServer = new TCP(loopA);
+  tcpServer.bind('127.0.0.1', 0);
+  const port = tcpServer.getsockname().port;
+  tcpServer.listen(4, () => {
+    const conn = new TCP(loopA);
+    tcpServer.accept(conn);
+    // Loop A hands the connection over and forgets it.
+    a.write('tcp', (err) => {
+      t.is(err, null);
+      conn.close();
+    }, conn);
+  });
+  const served = receiveHandle(b, () => new TCP(loopB)).then(({ handle, type, data }) => {
+    t.is(type, 'tcp');
+    t.is(data, 'tcp');
+    t.is(handle.loop, loopB);
+    handle.readStart((err, chunk) => {
+      if (err || chunk === null) return;
+      handle.write(`loop B got ${chunk.toString()}`, () => handle.close());
+    });
+  });
+  const reply = await netRequest(port, 'ping');
+  await served;
+  t.is(reply, 'loop B got ping');
+  await closeAll(a, b, server, tcpServer);
+  await settle(t, loopA, loopB);
+});
+
+test('passes a connected Pipe between loops and both ends keep working', async (t) => {
+  const loopA = new Loop();
+  const loopB = new Loop();
+  const { a, b, server } = await ipcPair(loopA, loopB);
+  // A second connection, on loop A, whose client end goes to loop B.
+  const path = tmpPath('passed');
+  const { server: echo } = echoServer(loopA, path);
+  const client = new Pipe(loopA);
+  await connect(client, path);
+  const received = receiveHandle(b, () => new Pipe(loopB));
+  a.write('pipe', () => client.close(), client);
+  const { handle, type } = await received;
+  t.is(type, 'pipe');
+  t.is(handle.getpeername(), path);
+  handle.write('through a passed pipe');
+  const { data } = await readBytes(handle, 21);
+  t.is(data.toString(), 'through a passed pipe');
+  await closeAll(handle, echo, a, b, server);
+  await settle(t, loopA, loopB);
+});
+
+const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
+
+/** Spawns a fixture script with an IPC pipe as its fd 3. */
+function spawnIpcChild(loop: Loop): { proc: Process; ipc: Pipe; exited: Promise<[number, number]> } {
+  const ipc = new Pipe(loop, true);
+  let onExit!: (status: number, signal: number) => void;
+  const exited = new Promise<[number, number]>((resolve) => (onExit = (s, sig) => resolve([s, sig])));
+  const proc = Process.spawn(loop, {
+    file: process.execPath,
+    args: [join(fixtures, 'ipc-child.js')],
+    stdio: ['ignore', 'inherit', 'inherit', ipc],
+    onExit,
+  });
+  return { proc, ipc, exited };
+}
+
+test('passes a listening TCP server to a child process, which serves a request on it', async (t) => {
+  const loop = new Loop();
+  const { proc, ipc, exited } = spawnIpcChild(loop);
+  t.is(proc.stdio[3], ipc);
+  const tcpServer = new TCP(loop);
+  tcpServer.bind('127.0.0.1', 0);
+  const port = tcpServer.getsockname().port;
+  tcpServer.listen(8, () => t.fail('the parent must not see connections once it passed the server'));
+  await new Promise<void>((resolve, reject) => ipc.write('listen', (err) => (err ? reject(err) : resolve()), tcpServer));
+  tcpServer.close(); // the child holds the only copy now
+  // The child says when it listens, so the request below reaches it.
+  const ready = await readBytes(ipc, 5);
+  t.is(ready.data.toString(), 'ready');
+  const reply = await netRequest(port, 'hello child');
+  t.is(reply, `child ${proc.pid} served: hello child`);
+  t.deepEqual(await exited, [0, 0]);
+  await closeAll(ipc, proc);
+  await settle(t, loop);
+});
+
+test('passes an accepted TCP connection to a child process', async (t) => {
+  const loop = new Loop();
+  const { proc, ipc, exited } = spawnIpcChild(loop);
+  const tcpServer = new TCP(loop);
+  tcpServer.bind('127.0.0.1', 0);
+  const port = tcpServer.getsockname().port;
+  tcpServer.listen(8, () => {
+    const conn = new TCP(loop);
+    tcpServer.accept(conn);
+    ipc.write('conn', () => conn.close(), conn);
+  });
+  const reply = await netRequest(port, 'via parent');
+  t.is(reply, `child ${proc.pid} served: via parent`);
+  t.deepEqual(await exited, [0, 0]);
+  await closeAll(ipc, proc, tcpServer);
+  await settle(t, loop);
+});
+
+test('open(fd) wraps the ends of the pipes a parent gave to a child', async (t) => {
+  const loop = new Loop();
+  let onExit!: (status: number, signal: number) => void;
+  const exited = new Promise<[number, number]>((resolve) => (onExit = (s, sig) => resolve([s, sig])));
+  // The child opens its fds 0 and 1 with Pipe.open and upper-cases stdin.
+  const proc = Process.spawn(loop, {
+    file: process.execPath,
+    args: [join(fixtures, 'pipe-open-child.js')],
+    stdio: ['pipe', 'pipe', 'inherit'],
+    onExit,
+  });
+  const [stdin, stdout] = [proc.stdio[0]!, proc.stdio[1]!];
+  t.true(stdin.writable);
+  t.false(stdin.readable);
+  t.true(stdout.readable);
+  t.false(stdout.writable);
+  stdin.write('shout this');
+  stdin.shutdown(() => stdin.close());
+  const out = await readBytes(stdout);
+  t.deepEqual(out, { data: Buffer.from('SHOUT THIS'), eof: true });
+  t.deepEqual(await exited, [0, 0]);
+  await closeAll(stdout, proc);
+  await settle(t, loop);
+});
