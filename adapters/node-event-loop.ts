@@ -31,10 +31,11 @@ import type {
   UnixServerOptions,
 } from '../loop/events.js';
 import { type AnyProtocol, type DatagramProtocol, type SubprocessProtocol, isBufferedProtocol } from '../loop/protocols.js';
-import { ANY_HOSTS, resolveHost, type ResolvedAddress } from '../loop/resolve.js';
+import { ANY_HOSTS, type ResolvedAddress } from '../loop/resolve.js';
 import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from '../loop/transports.js';
 import { NodeDatagramTransport } from './node-datagram-transport.js';
 import { notSupported, toUvError } from './node-errors.js';
+import { resolveHost } from './node-resolve.js';
 import { NodeServer, type NodeListener } from './node-server.js';
 import { NodeSubprocessTransport, type ChildPipes } from './node-subprocess-transport.js';
 import { NodeTransport, ReadIntoSlot, type NodeTransportOwner } from './node-transport.js';
@@ -43,9 +44,7 @@ import { socketPair } from './socket-pair.js';
 
 type Callback<A extends unknown[]> = (...args: A) => void;
 
-// asyncio reports address families as the platform's AF_* numbers.
-const AF_INET = 2;
-const AF_INET6 = process.platform === 'darwin' ? 30 : process.platform === 'win32' ? 23 : 10;
+// getaddrinfo() entries name families 4 and 6, as UvEventLoop's do.
 const SOCK_STREAM = 1;
 const IPPROTO_TCP = 6;
 
@@ -497,16 +496,18 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   async getaddrinfo(host: string, port: number | null, opts: { family?: number; type?: number; proto?: number; flags?: number } = {}): Promise<AddrInfo[]> {
     this.checkClosed();
     validateString(host, 'host');
-    const family = opts.family === AF_INET ? 4 : opts.family === AF_INET6 ? 6 : 0;
+    const family = opts.family === 4 || opts.family === 6 ? opts.family : 0;
     let results;
     try {
       results = await lookup(host, { all: true, family, verbatim: true, ...(opts.flags ? { hints: opts.flags } : {}) });
     } catch (err) {
       throw toUvError(err);
     }
-    // node:dns answers addresses only; stream sockets are what it looked up.
+    // node:dns answers addresses only: one entry per address, with the
+    // socket type and protocol asked for (stream/TCP by default), where
+    // libuv's getaddrinfo lists each address once per socket type.
     return results.map((r) => ({
-      family: r.family === 6 ? AF_INET6 : AF_INET,
+      family: r.family === 6 ? 6 : 4,
       socktype: opts.type ?? SOCK_STREAM,
       protocol: opts.proto ?? IPPROTO_TCP,
       address: r.address,

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { NodeEventLoop, type AddrInfo } from 'asyncuv';
+import { NodeEventLoop, type LoopAddrInfo } from 'asyncuv';
 import { assertNoLeaks, resourceCounts } from './resources.js';
 
 const serial = test.serial;
@@ -34,13 +34,13 @@ serial('addSignalHandler runs the callback through the loop; removeSignalHandler
 serial('getaddrinfo resolves localhost and literals with asyncio-shaped entries', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
-  const v4: AddrInfo[] = await loop.getaddrinfo('127.0.0.1', 80);
-  t.deepEqual(v4, [{ family: 2, socktype: 1, protocol: 6, address: '127.0.0.1', port: 80 }]);
+  const v4: LoopAddrInfo[] = await loop.getaddrinfo('127.0.0.1', 80);
+  t.deepEqual(v4, [{ family: 4, socktype: 1, protocol: 6, address: '127.0.0.1', port: 80 }]);
   const local = await loop.getaddrinfo('localhost', null);
   t.true(local.length > 0);
-  t.true(local.every((a) => (a.family === 2 && a.address.includes('.')) || (a.family === 10 && a.address.includes(':'))));
-  const only6 = await loop.getaddrinfo('::1', 443, { family: 10 });
-  t.deepEqual(only6.map((a) => [a.address, a.port, a.family]), [['::1', 443, 10]]);
+  t.true(local.every((a) => (a.family === 4 && a.address.includes('.')) || (a.family === 6 && a.address.includes(':'))));
+  const only6 = await loop.getaddrinfo('::1', 443, { family: 6 });
+  t.deepEqual(only6.map((a) => [a.address, a.port, a.family]), [['::1', 443, 6]]);
   const err = await t.throwsAsync(loop.getaddrinfo('no-such-host.invalid', 80));
   t.regex((err as { code?: string }).code ?? '', /ENOTFOUND|EAI_NONAME|EAI_AGAIN/);
   loop.close();
