@@ -25,7 +25,10 @@ export class NodeDatagramTransport implements DatagramTransport {
   readonly #low = DEFAULT_HIGH_WATER / 4;
 
   /** The socket is bound (and connected, with `remote`); connectionMade runs soon. */
-  constructor(loop: BaseEventLoop, socket: dgram.Socket, protocol: DatagramProtocol, remote: Address | undefined, ready: (err: Error | null) => void) {
+  readonly #onGone: (() => void) | undefined;
+
+  constructor(loop: BaseEventLoop, socket: dgram.Socket, protocol: DatagramProtocol, remote: Address | undefined, ready: (err: Error | null) => void, onGone?: () => void) {
+    this.#onGone = onGone;
     this.#loop = loop;
     this.#socket = socket;
     this.#protocol = protocol;
@@ -136,6 +139,7 @@ export class NodeDatagramTransport implements DatagramTransport {
     // dgram's close callback runs on a later tick; connectionLost is
     // additionally put through the ready queue, like every loop callback.
     this.#socket.close(() => {
+      this.#onGone?.();
       this.#loop.scheduleSoon(() => {
         try {
           this.#protocol.connectionLost?.(err);

@@ -93,6 +93,8 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   // them while any handler is installed.
   #signalKeepAlive: NodeJS.Timeout | undefined;
   readonly #servers = new Set<NodeServer>();
+  // Transports, endpoints and children not yet gone, by kind (liveResources).
+  readonly #live = new Map<string, number>();
   readonly #onImmediate = (): void => {
     this.#immediate = undefined;
     this.runOnce();
@@ -104,6 +106,33 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
 
   constructor() {
     super();
+  }
+
+  /**
+   * What this loop still holds, by kind ('transport', 'datagram',
+   * 'subprocess', 'server', 'signal', 'timer', 'immediate'): the Node-side
+   * counterpart of Loop.handleCounts(), for leak checks. Empty once every
+   * transport is closed and the loop is closed.
+   */
+  liveResources(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [kind, n] of this.#live) if (n > 0) out[kind] = n;
+    if (this.#servers.size > 0) out['server'] = this.#servers.size;
+    if (this.#signals.size > 0) out['signal'] = this.#signals.size;
+    if (this.#timeout !== undefined) out['timer'] = 1;
+    if (this.#immediate !== undefined) out['immediate'] = 1;
+    return out;
+  }
+
+  /** Counts one more live `kind`; the returned function (called once) counts it gone. */
+  #track(kind: string): () => void {
+    this.#live.set(kind, (this.#live.get(kind) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#live.set(kind, this.#live.get(kind)! - 1);
+    };
   }
 
   // --- scheduling -----------------------------------------------------------
@@ -205,6 +234,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     return new Promise((resolve, reject) => {
       const transport = new NodeTransport(this, stream, protocol, {
         extra,
+        onGone: this.#track('transport'),
         ...(owner ? { owner } : {}),
         ...(slot ? { readInto: slot } : {}),
         ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
@@ -300,7 +330,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     }
     // Accepted sockets cannot take Node's onread (net.Server has no such
     // option), so a BufferedProtocol here is fed by copying.
-    const transport = new NodeTransport(this, stream, protocol, { extra, owner: server });
+    const transport = new NodeTransport(this, stream, protocol, { extra, owner: server, onGone: this.#track('transport') });
     server.attach(transport);
   }
 
@@ -334,8 +364,13 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     }
     const protocol = protocolFactory();
     return new Promise((resolve, reject) => {
-      const transport = new NodeDatagramTransport(this, socket, protocol, remote ? [remote.address, opts.remoteAddr![1]] : undefined, (err) =>
-        err === null ? resolve([transport, protocol]) : reject(err),
+      const transport = new NodeDatagramTransport(
+        this,
+        socket,
+        protocol,
+        remote ? [remote.address, opts.remoteAddr![1]] : undefined,
+        (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
+        this.#track('datagram'),
       );
     });
   }
@@ -373,6 +408,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       const transport = new NodeTransport(this, stream, protocol, {
         extra: { socket: stream, ...extra },
         writable: !readOnly,
+        onGone: this.#track('transport'),
         ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
       });
     });
@@ -430,7 +466,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     if (child.stderr) pipes[2] = child.stderr as unknown as Duplex;
     const protocol = protocolFactory();
     return new Promise((resolve, reject) => {
-      const transport = new NodeSubprocessTransport(this, child, protocol, pipes, (err) => (err === null ? resolve([transport, protocol]) : reject(err)));
+      const transport = new NodeSubprocessTransport(this, child, protocol, pipes, (err) => (err === null ? resolve([transport, protocol]) : reject(err)), this.#track('subprocess'));
     });
   }
 
@@ -556,6 +592,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       const upgraded = new NodeTransport(this, tlsSocket, protocol, {
         extra: { ...extra, ...tlsExtra(tlsSocket) },
         callConnectionMade: false,
+        onGone: this.#track('transport'),
         ready: (err) => (err === null ? resolve(upgraded) : reject(err)),
       });
     });

@@ -29,7 +29,10 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #waiters: Array<(code: number) => void> = [];
 
   /** `child` has spawned (it has a pid); connectionMade runs soon, then `ready`. */
-  constructor(loop: BaseEventLoop, child: ChildProcess, protocol: SubprocessProtocol, pipes: ChildPipes, ready: (err: Error | null) => void) {
+  readonly #onGone: (() => void) | undefined;
+
+  constructor(loop: BaseEventLoop, child: ChildProcess, protocol: SubprocessProtocol, pipes: ChildPipes, ready: (err: Error | null) => void, onGone?: () => void) {
+    this.#onGone = onGone;
     this.#loop = loop;
     this.#child = child;
     this.#protocol = protocol;
@@ -90,6 +93,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #maybeLost(): void {
     if (this.#lostCalled || this.#returncode === null || this.#openPipes.size > 0) return;
     this.#lostCalled = true;
+    this.#onGone?.();
     this.#loop.scheduleSoon(() => {
       try {
         this.#protocol.connectionLost?.(null);

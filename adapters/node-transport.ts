@@ -29,6 +29,8 @@ export interface NodeTransportOptions {
   readInto?: ReadIntoSlot;
   /** false for read-only pipes. */
   writable?: boolean;
+  /** Called once, when the transport is gone (connectionLost or detached): the loop's live count. */
+  onGone?: () => void;
 }
 
 function toBytes(data: Uint8Array | string, what: string): Buffer {
@@ -69,6 +71,7 @@ export class NodeTransport implements Transport {
   readonly #owner: NodeTransportOwner | undefined;
   readonly #slot: ReadIntoSlot | undefined;
   readonly #writable: boolean;
+  #onGone: (() => void) | undefined;
   #closing = false;
   #lost = false; // connectionLost is decided (it runs once the stream is closed)
   #lostError: Error | null = null;
@@ -80,6 +83,7 @@ export class NodeTransport implements Transport {
   // before connectionMade, so pauseReading() inside connectionMade holds.
   #started = false;
   #paused = false;
+  #endPending = false;
   #protocolPaused = false;
   #high = DEFAULT_HIGH_WATER;
   #low = DEFAULT_HIGH_WATER / 4;
@@ -100,6 +104,7 @@ export class NodeTransport implements Transport {
     this.#owner = opts.owner;
     this.#slot = opts.readInto;
     this.#writable = opts.writable !== false;
+    this.#onGone = opts.onGone;
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
     stream.pause();
@@ -125,7 +130,10 @@ export class NodeTransport implements Transport {
         }
       }
       this.#started = true;
-      if (this.isReading()) this.#stream.resume();
+      if (this.isReading()) {
+        if (this.#endPending) this.#end();
+        else this.#stream.resume();
+      }
       ready?.(null);
     }, []);
   }
@@ -133,7 +141,15 @@ export class NodeTransport implements Transport {
   // --- reading --------------------------------------------------------------
 
   #data(chunk: Buffer): void {
-    if (this.#lost) return;
+    if (this.#lost || this.#closing) return;
+    if (!this.#started || this.#paused) {
+      // Someone else resumed the stream: child_process does, for a child's
+      // stdout and stderr, when the child exits. Give the bytes back and
+      // pause until this transport reads.
+      this.#stream.pause();
+      this.#stream.unshift(chunk);
+      return;
+    }
     const protocol = this.#protocol;
     if (isBufferedProtocol(protocol)) this.#copyInto(protocol, chunk);
     else this.#deliver(protocol, chunk);
@@ -213,7 +229,13 @@ export class NodeTransport implements Transport {
   }
 
   #end(): void {
-    if (this.#lost) return;
+    if (this.#lost || this.#closing) return;
+    if (!this.#started || this.#paused) {
+      // As for data: EOF reaches the protocol only while it reads.
+      this.#endPending = true;
+      return;
+    }
+    this.#endPending = false;
     this.#eofReceived = true;
     let keepOpen: unknown;
     try {
@@ -237,7 +259,11 @@ export class NodeTransport implements Transport {
   resumeReading(): void {
     if (this.#closing || !this.#paused) return;
     this.#paused = false;
-    if (this.#started && !this.#eofReceived) this.#stream.resume();
+    if (!this.#started || this.#eofReceived) return;
+    if (this.#endPending) {
+      this.#endPending = false;
+      this.#loop.scheduleSoon(() => this.#end(), []);
+    } else this.#stream.resume();
   }
 
   // --- writing --------------------------------------------------------------
@@ -389,7 +415,14 @@ export class NodeTransport implements Transport {
     this.#forceClose(null);
   }
 
+  #gone(): void {
+    const onGone = this.#onGone;
+    this.#onGone = undefined;
+    onGone?.();
+  }
+
   #callConnectionLost(): void {
+    this.#gone();
     this.#owner?.detach(this);
     try {
       this.#protocol.connectionLost?.(this.#lostError);
@@ -414,6 +447,7 @@ export class NodeTransport implements Transport {
     stream.off('error', this.#onError);
     stream.off('close', this.#onClose);
     if (this.#slot !== undefined) this.#slot.transport = undefined;
+    this.#gone();
     this.#owner?.detach(this);
     return stream;
   }

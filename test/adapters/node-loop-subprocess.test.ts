@@ -67,6 +67,22 @@ serial('cat echoes stdin to stdout; returncode 0; every pipe lost before connect
   await assertNoLeaks(t, base);
 });
 
+serial('a child that exits at once still has connectionMade before its output', async (t) => {
+  const base = resourceCounts();
+  const loop = new NodeEventLoop();
+  // child_process resumes a dead child's stdout by itself; the transport
+  // must still hold the data until the protocol is connected.
+  for (let i = 0; i < 10; i++) {
+    const [transport, child] = await loop.subprocessShell(() => new Child(), 'echo quick', { stdin: 'ignore' });
+    await child.done;
+    t.is(child.calls[0], 'made');
+    t.is(child.text(1), 'quick\n');
+    transport.close();
+  }
+  loop.close();
+  await assertNoLeaks(t, base);
+});
+
 serial('exit codes come back as they are; a signal gives -signum', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
