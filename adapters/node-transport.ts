@@ -12,6 +12,7 @@ import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from '../loop/protocols.js';
 import { DEFAULT_HIGH_WATER } from '../loop/stream-transport.js';
 import type { Transport, WriteBufferLimits } from '../loop/transports.js';
+import { toUvError } from './node-errors.js';
 
 /** Who learns that a transport is gone (its server, for waitClosed). */
 export interface NodeTransportOwner {
@@ -91,7 +92,8 @@ export class NodeTransport implements Transport {
   #protocolBuffer: Uint8Array | undefined;
   readonly #onData = (chunk: Buffer): void => this.#data(chunk);
   readonly #onEnd = (): void => this.#end();
-  readonly #onError = (err: Error): void => this.#forceClose(err);
+  // System errors become the UvError that UvEventLoop's transports report.
+  readonly #onError = (err: Error): void => this.#forceClose(toUvError(err));
   readonly #onClose = (): void => this.#closed();
   readonly #onWritten = (): void => this.#written();
 

@@ -455,3 +455,22 @@ serial('64 MiB through NodeEventLoop keep their checksum', async (t) => {
   loop.close();
   await assertNoLeaks(t, base);
 });
+
+serial('a peer reset gives connectionLost(UvError ECONNRESET)', async (t) => {
+  const base = resourceCounts();
+  const loop = new NodeEventLoop();
+  const peers: net.Socket[] = [];
+  const srv = net.createServer((s) => void peers.push(s));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  const [, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
+  while (peers.length === 0) await new Promise((r) => setImmediate(r));
+  peers[0]!.resetAndDestroy();
+  const err = await client.lost;
+  t.true(err instanceof UvError);
+  t.is((err as UvError).code, 'ECONNRESET');
+  t.deepEqual(client.calls, ['made', 'lost']);
+  srv.close();
+  loop.close();
+  await assertNoLeaks(t, base);
+});
