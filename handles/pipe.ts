@@ -4,7 +4,7 @@ import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Stream, type NativeStream, type WriteCallback, type WriteData } from './stream.js';
 import { UsageError } from './usage-error.js';
-import { UvError, check, errorOf } from './uv-error.js';
+import { UvError, check, errno, errorOf } from './uv-error.js';
 import { invalidArgType, validateFunction, validateInteger, validateString } from './validate.js';
 
 /** The native side of a Pipe (native/pipe_wrap.cc). */
@@ -36,6 +36,14 @@ function name(result: string | number, syscall: string): string {
   return result;
 }
 
+/** The size of write data; -1 for what write() itself will reject. */
+function byteLength(data: WriteData): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (data instanceof Uint8Array) return data.byteLength;
+  if (Array.isArray(data)) return data.reduce((n: number, b: unknown) => n + (b instanceof Uint8Array ? b.byteLength : 1), 0);
+  return -1;
+}
+
 /** Names are paths, or Linux abstract names starting with '\0'; no other NULs. */
 function validateName(value: unknown, argName: string): asserts value is string {
   validateString(value, argName);
@@ -55,6 +63,8 @@ function validateName(value: unknown, argName: string): asserts value is string 
  * unused handle of that type. Both ends of an IPC channel must be IPC pipes.
  */
 export class Pipe extends Stream<NativePipe> {
+  #connecting = false;
+
   constructor(loop?: Loop, ipc = false) {
     if (typeof ipc !== 'boolean') throw invalidArgType('ipc', 'a boolean', ipc);
     const native = new (binding['Pipe'] as new () => NativePipe)();
@@ -105,8 +115,15 @@ export class Pipe extends Stream<NativePipe> {
       queueMicrotask(() => cb(errorOf(connectStatus, 'connect')));
       return;
     }
-    this[kNative].onconnect = (status) => cb(errorOf(status, 'connect'));
+    // libuv 1.46 takes a second connect on a connecting pipe and drops the
+    // first request, which then keeps the loop alive forever: refuse it.
+    if (this.#connecting) throw new UvError(errno['EALREADY']!, 'connect', JSON.stringify(path));
+    this[kNative].onconnect = (status) => {
+      this.#connecting = false;
+      cb(errorOf(status, 'connect'));
+    };
     check(this[kNative].connect(path), 'connect', JSON.stringify(path));
+    this.#connecting = true;
   }
 
   /** Wraps an existing fd (a pipe or a Unix socket); it is set non-blocking. */
@@ -151,10 +168,11 @@ export class Pipe extends Stream<NativePipe> {
   }
 
   /**
-   * Writes bytes; on an IPC pipe, `sendHandle` travels with them. The handle
-   * sent must stay open until `cb` runs (close it there, if this process no
-   * longer needs it). Data sent with a handle must not be empty: the handle
-   * rides on the bytes.
+   * Writes bytes; on an IPC pipe, `sendHandle` travels with them. Keep the
+   * handle open until `cb` runs (close it there if this process no longer
+   * needs it): a handle closed while the write still waits in line is not
+   * sent, and `cb` gets EBADF. Data sent with a handle must not be empty:
+   * the handle rides on the bytes.
    */
   override write(data: WriteData, cb?: WriteCallback, sendHandle?: Handle): void {
     if (sendHandle === undefined) {
@@ -164,8 +182,7 @@ export class Pipe extends Stream<NativePipe> {
     if (!(sendHandle instanceof Handle)) throw invalidArgType('sendHandle', 'a TCP, Pipe or UDP handle', sendHandle);
     if (sendHandle.closed) throw new UsageError('ERR_HANDLE_CLOSED', 'The handle to send is closed');
     if (!this.closed && !this.ipc) throw new UsageError('ERR_INVALID_ARG_VALUE', 'Only IPC pipes (new Pipe(loop, true)) can send handles');
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : data instanceof Uint8Array ? data.byteLength : Array.isArray(data) ? data.reduce((n: number, b: Uint8Array) => n + (b?.byteLength ?? 0), 0) : -1;
-    if (size === 0) throw new UsageError('ERR_INVALID_ARG_VALUE', 'Data sent with a handle must not be empty');
+    if (byteLength(data) === 0) throw new UsageError('ERR_INVALID_ARG_VALUE', 'Data sent with a handle must not be empty');
     this.writeWith(data, cb, sendHandle[kNative]);
   }
 }

@@ -102,11 +102,13 @@ export class Poll extends Handle<NativePoll> {
     check(this[kNative].stop(), 'poll_stop');
   }
 
+  /** Closes the handle; the fd is free for a new Poll at once. */
   override close(cb?: () => void): void {
-    if (!this.closed) {
+    const wasOpen = !this.closed;
+    super.close(cb);
+    if (wasOpen) {
       const fds = polledFds.get(this.loop);
       if (fds?.get(this.fd)?.deref() === this) fds.delete(this.fd);
     }
-    super.close(cb);
   }
 }

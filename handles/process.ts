@@ -127,14 +127,22 @@ export class Process extends Handle<NativeProcess> {
     validateBoolean(detached, 'detached');
     if (onExit !== undefined) validateFunction(onExit, 'onExit');
     if (!Array.isArray(stdio)) throw invalidArgType('stdio', 'an array', stdio);
+    // Holes and undefined entries are 'ignore', like missing ones.
+    const stdioList: StdioOption[] = Array.from(stdio as Array<StdioOption | undefined>, (entry) => entry ?? 'ignore');
 
     // Check every entry before creating any pipe, so a bad entry leaks nothing.
-    stdio.forEach((entry: unknown, i) => {
+    const toConnect = new Set<Pipe>();
+    stdioList.forEach((entry: unknown, i) => {
       if (entry === 'ignore' || entry === 'inherit' || entry === 'pipe') return;
       if (typeof entry === 'number') return validateInteger(entry, `stdio[${i}]`, 0, 2 ** 31 - 1);
       if (entry instanceof Stream) {
         if (entry.closed) throw new UsageError('ERR_HANDLE_CLOSED', `stdio[${i}] is a closed handle`);
         if (entry.loop !== loop) throw new UsageError('ERR_INVALID_ARG_VALUE', `stdio[${i}] belongs to another loop`);
+        if (entry instanceof Pipe && !isOpen(entry)) {
+          // One new pipe cannot become two fds of the child.
+          if (toConnect.has(entry)) throw new UsageError('ERR_INVALID_ARG_VALUE', `stdio[${i}] repeats a new Pipe`);
+          toConnect.add(entry);
+        }
         return;
       }
       throw invalidArgType(`stdio[${i}]`, "'ignore', 'inherit', 'pipe', an fd or a Stream", entry);
@@ -144,7 +152,7 @@ export class Process extends Handle<NativeProcess> {
     const created: Pipe[] = [];
     const native = new (binding['Process'] as new () => NativeProcess)();
     try {
-      const entries: NativeStdio[] = stdio.map((entry, i): NativeStdio => {
+      const entries: NativeStdio[] = stdioList.map((entry, i): NativeStdio => {
         const direction = i === 0 ? CHILD_READS : i <= 2 ? CHILD_WRITES : CHILD_READS | CHILD_WRITES;
         if (entry === 'ignore') return [0];
         if (entry === 'inherit') return [1, i];
@@ -161,7 +169,7 @@ export class Process extends Handle<NativeProcess> {
         }
         return [3, (entry as Stream)[kNative]];
       });
-      for (let i = 0; i < stdio.length; i++) pipes[i] ??= null;
+      for (let i = 0; i < stdioList.length; i++) pipes[i] ??= null;
       return new Process(loop, native, pipes, onExit, file, (l) => native.spawn(l, file, [argv0, ...args], envList, cwd ?? null, detached, uid ?? -1, gid ?? -1, entries));
     } catch (err) {
       for (const pipe of created) pipe.close();

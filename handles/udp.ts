@@ -159,7 +159,7 @@ export class UDP extends Handle<NativeUDP> {
     if (cb !== undefined) validateFunction(cb, 'cb');
     const bytes = toBytes(data);
     const status = host === undefined ? this[kNative].send(bytes) : this[kNative].send(bytes, host, port);
-    check(status, 'send', host === undefined ? undefined : `${host}:${port}`);
+    if (status < 0) throw new UvError(status, 'send', host === undefined ? undefined : `${host}:${port}`);
     if (status === 1) {
       this.#sendCbs.push(cb);
     } else if (cb !== undefined) {
@@ -177,10 +177,15 @@ export class UDP extends Handle<NativeUDP> {
     if (host === undefined) return check(this[kNative].trySend(bytes), 'try_send');
     validateString(host, 'host');
     validatePort(port);
-    return check(this[kNative].trySend(bytes, host, port), 'try_send', `${host}:${port}`);
+    const sent = this[kNative].trySend(bytes, host, port);
+    if (sent < 0) throw new UvError(sent, 'try_send', `${host}:${port}`);
+    return sent;
   }
 
-  /** Starts receiving; binds to 0.0.0.0:0 first if the socket is not bound. */
+  /**
+   * Starts receiving; binds to 0.0.0.0:0 first if the socket is not bound.
+   * Calling it again while receiving replaces the callback.
+   */
   recvStart(cb: UdpRecvCallback): void {
     this.assertOpen();
     validateFunction(cb, 'cb');

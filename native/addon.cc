@@ -112,6 +112,25 @@ napi_value AddonData::KeyValue(Key key) {
   return value;
 }
 
+void AddonData::HoldHandle(uv_handle_t* handle) { holds_[handle].count++; }
+
+void AddonData::ReleaseHandle(uv_handle_t* handle) {
+  auto it = holds_.find(handle);
+  if (it == holds_.end() || --it->second.count > 0) return;
+  bool closed = it->second.closed;
+  holds_.erase(it);
+  if (closed) free(handle);
+}
+
+void AddonData::FreeHandle(uv_handle_t* handle) {
+  auto it = holds_.find(handle);
+  if (it != holds_.end()) {
+    it->second.closed = true;
+  } else {
+    free(handle);
+  }
+}
+
 void TeardownStepDone(AddonData* data) {
   if (--data->drivers_closing == 0 && data->cleanup_hook != nullptr) {
     napi_async_cleanup_hook_handle hook = data->cleanup_hook;

@@ -6,6 +6,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <unordered_map>
 #include <vector>
 
 namespace asyncuv {
@@ -48,6 +49,15 @@ struct AddonData {
   // The HandleBase behind a JS value of a registered class, or nullptr.
   HandleBase* UnwrapHandle(napi_value value);
 
+  // uv_write2 keeps a pointer to the handle it sends until the bytes carrying
+  // it are written. A queued IPC write holds that handle's memory, so that a
+  // handle closed meanwhile is seen as closing (the write fails with EBADF)
+  // instead of libuv reading freed memory and sending whatever fd is there.
+  void HoldHandle(uv_handle_t* handle);
+  void ReleaseHandle(uv_handle_t* handle);
+  // Frees a closed uv handle now, or when the last hold on it is released.
+  void FreeHandle(uv_handle_t* handle);
+
   napi_env env;
   std::vector<HandleClass> handle_classes;
   std::vector<LoopWrap*> loops;  // loops not yet closed, for env teardown
@@ -57,7 +67,12 @@ struct AddonData {
   Napi::FunctionReference loop_ctor;
 
  private:
+  struct Hold {
+    int count = 0;
+    bool closed = false;
+  };
   napi_ref keys_[static_cast<int>(Key::kCount)] = {};
+  std::unordered_map<uv_handle_t*, Hold> holds_;
 };
 
 // Called once per closed driver handle during teardown; removes the cleanup

@@ -33,12 +33,14 @@ Napi::Value Code(Napi::Env env, int rc) { return Napi::Number::New(env, rc); }
 template <typename R, typename MakeResult>
 void Settle(R* r, int status, MakeResult make_result) {
   LoopWrap* loop = r->loop;
-  if (loop->CanCallJs()) {
-    napi_env env = loop->env();
-    Napi::HandleScope scope(env);
+  napi_env env = loop->env();
+  napi_handle_scope scope = nullptr;
+  if (loop->CanCallJs()) napi_open_handle_scope(env, &scope);
+  if (scope != nullptr && loop->JsCallable()) {
     napi_value result = status < 0 ? static_cast<napi_value>(Code(env, status)) : make_result(env);
     napi_resolve_deferred(env, r->deferred, result);
   }
+  if (scope != nullptr) napi_close_handle_scope(env, scope);
   delete r;
 }
 
@@ -55,7 +57,9 @@ void OnAddrInfo(uv_getaddrinfo_t* req, int status, addrinfo* res) {
       Napi::Object obj = entry.As<Napi::Object>();
       obj.Set("socktype", Napi::Number::New(env, ai->ai_socktype));
       obj.Set("protocol", Napi::Number::New(env, ai->ai_protocol));
-      if (ai->ai_canonname != nullptr) obj.Set("canonname", Napi::String::New(env, ai->ai_canonname));
+      if (ai->ai_canonname != nullptr) {
+        obj.Set("canonname", Napi::String::New(env, ai->ai_canonname));
+      }
       list.Set(n++, obj);
     }
     return list;

@@ -81,8 +81,8 @@ class FsEventWrap : public HandleWrap<FsEventWrap> {
     if (wrap == nullptr || !wrap->loop_->CanCallJs()) return;
     Napi::Env env = wrap->loop_->env();
     Napi::HandleScope scope(env);
-    napi_value name = filename != nullptr ? static_cast<napi_value>(Napi::String::New(env, filename))
-                                          : static_cast<napi_value>(env.Null());
+    napi_value name = env.Null();
+    if (filename != nullptr) name = Napi::String::New(env, filename);
     napi_value argv[] = {Napi::Number::New(env, status), name, Napi::Number::New(env, events)};
     wrap->Emit(Key::kOnEvent, 3, argv);
     wrap->UpdatePin();

@@ -53,10 +53,10 @@ napi_value ScandirToJs(napi_env env, uv_fs_t* req) {
 void OnFsDone(uv_fs_t* uv_req) {
   auto* r = reinterpret_cast<FsReq*>(uv_req);
   LoopWrap* loop = r->loop;
-  if (loop->CanCallJs()) {
-    napi_env env = loop->env();
-    napi_handle_scope scope;
-    napi_open_handle_scope(env, &scope);
+  napi_env env = loop->env();
+  napi_handle_scope scope = nullptr;
+  if (loop->CanCallJs()) napi_open_handle_scope(env, &scope);
+  if (scope != nullptr && loop->JsCallable()) {
     napi_value result;
     if (uv_req->result < 0 || r->kind == Result::kNumber) {
       napi_create_double(env, static_cast<double>(uv_req->result), &result);
@@ -67,8 +67,8 @@ void OnFsDone(uv_fs_t* uv_req) {
     }
     napi_resolve_deferred(env, r->deferred, result);
     if (r->keep != nullptr) napi_delete_reference(env, r->keep);
-    napi_close_handle_scope(env, scope);
   }
+  if (scope != nullptr) napi_close_handle_scope(env, scope);
   uv_fs_req_cleanup(uv_req);
   delete r;
 }
@@ -166,8 +166,9 @@ Napi::Value ReadWrite(const Napi::CallbackInfo& info) {
   uv_buf_t part = uv_buf_init(buf.base + offset, static_cast<unsigned int>(length));
   return Submit(info, Result::kNumber, info[2], [&](uv_loop_t* loop, uv_fs_t* req) {
     // libuv copies the uv_buf_t array itself; the bytes stay in the kept buffer.
-    if (kWrite) return uv_fs_write(loop, req, static_cast<uv_file>(fd), &part, 1, position, OnFsDone);
-    return uv_fs_read(loop, req, static_cast<uv_file>(fd), &part, 1, position, OnFsDone);
+    auto file = static_cast<uv_file>(fd);
+    if (kWrite) return uv_fs_write(loop, req, file, &part, 1, position, OnFsDone);
+    return uv_fs_read(loop, req, file, &part, 1, position, OnFsDone);
   });
 }
 

@@ -74,7 +74,7 @@ void HandleBase::OnClose(uv_handle_t* handle) {
   auto* wrap = static_cast<HandleBase*>(handle->data);
   auto* loop = static_cast<LoopWrap*>(handle->loop->data);
   loop->CountHandle(handle->type, -1);
-  free(handle);
+  loop->data()->FreeHandle(handle);  // held by a queued IPC write: freed later
   if (wrap == nullptr) return;
   wrap->handle_ = nullptr;
   wrap->state_ = State::kClosed;
@@ -88,7 +88,7 @@ void HandleBase::OnClose(uv_handle_t* handle) {
 void HandleBase::OnDetachedClose(uv_handle_t* handle) {
   auto* loop = static_cast<LoopWrap*>(handle->loop->data);
   loop->CountHandle(handle->type, -1);
-  free(handle);
+  loop->data()->FreeHandle(handle);
 }
 
 void HandleBase::Detach() {

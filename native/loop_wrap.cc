@@ -120,12 +120,26 @@ void LoopWrap::OnDriverIdle(uv_idle_t* idle) {
   static_cast<LoopWrap*>(idle->data)->RunBatch();
 }
 
+bool LoopWrap::JsCallable() {
+  if (!CanCallJs()) return false;
+  // napi_get_property is one of the calls Node-API refuses (with
+  // napi_pending_exception) once the env cannot call into JS: the probe.
+  napi_value value;
+  return napi_get_property(data_->env, Value(), data_->KeyValue(Key::kOnEvent), &value) == napi_ok;
+}
+
 void LoopWrap::RunBatch() {
   if (in_run_ || loop_ == nullptr || closing_) return;
   if (!CanCallJs()) return;
   napi_env env = data_->env;
   napi_handle_scope handle_scope;
   napi_open_handle_scope(env, &handle_scope);
+  // A terminated worker still runs Node's loop to close its handles before
+  // the cleanup hook: callbacks must not run then; the hook closes the loop.
+  if (!JsCallable()) {
+    napi_close_handle_scope(env, handle_scope);
+    return;
+  }
   napi_callback_scope scope = nullptr;
   napi_open_callback_scope(env, Value(), async_context_, &scope);
   in_run_ = true;

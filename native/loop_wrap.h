@@ -51,6 +51,13 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   bool open() const { return loop_ != nullptr && !closing_; }
   // False in env teardown: JS must not run.
   bool CanCallJs() const { return !data_->tearing_down; }
+  // False as soon as the env refuses JS: in teardown, and already from the
+  // moment a worker is terminated or calls process.exit(), before the
+  // cleanup hook has run. Needs an open handle scope. Code that builds JS
+  // values outside a handle's Emit (request completions) checks this first:
+  // Node-API calls fail then, and node-addon-api turns failures into fatal
+  // errors.
+  bool JsCallable();
 
   // Schedules a run of the private loop from Node's loop. Called after any
   // JS call that may change what the private loop watches.

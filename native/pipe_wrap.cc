@@ -2,6 +2,7 @@
 // pipes pass handles: writes take a send handle (StreamWrap::SendHandleArg),
 // and the receiver accepts pending handles with the stream base's Accept,
 // which checks the client's type against uv_pipe_pending_type.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -26,10 +27,17 @@ bool ArgName(const Napi::CallbackInfo& info, size_t index, std::string* out) {
 
 // libuv 1.46 binds and connects abstract names with the whole NUL-padded
 // sun_path as the address, so its '\0name' is a different socket from the
-// '\0name' of every other program (Python, socat, later libuv). Abstract
+// '\0name' of every other program (Python, socat, and libuv itself since
+// libuv/libuv#4266, merged after 1.46). Abstract
 // names therefore get their own socket here, addressed with the exact
 // length, and are handed to libuv with uv_pipe_open.
 bool IsAbstract(const std::string& name) { return !name.empty() && name[0] == '\0'; }
+
+// A path must leave room for its NUL in sun_path: libuv 1.46 takes exactly
+// 108 bytes and then reads past sun_path with strlen in getsockname.
+bool PathFits(const std::string& name) {
+  return IsAbstract(name) || name.size() < sizeof(sockaddr_un::sun_path);
+}
 
 // A non-blocking, close-on-exec Unix stream socket and the exact address of
 // `name`, or a negative code.
@@ -100,7 +108,7 @@ class PipeWrap : public StreamWrap<PipeWrap> {
   Napi::Value Bind(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     std::string name;
-    if (!ArgName(info, 0, &name)) return Code(UV_EINVAL);
+    if (!ArgName(info, 0, &name) || !PathFits(name)) return Code(UV_EINVAL);
     if (!IsAbstract(name)) {
       return Code(uv_pipe_bind2(As<uv_pipe_t>(), name.data(), name.size(), UV_PIPE_NO_TRUNCATE));
     }
@@ -165,7 +173,7 @@ class PipeWrap : public StreamWrap<PipeWrap> {
   Napi::Value Connect(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     std::string name;
-    if (!ArgName(info, 0, &name)) return Code(UV_EINVAL);
+    if (!ArgName(info, 0, &name) || !PathFits(name)) return Code(UV_EINVAL);
     auto* req = static_cast<uv_connect_t*>(malloc(sizeof(uv_connect_t)));
     if (req == nullptr) return Code(UV_ENOMEM);
     int rc = uv_pipe_connect2(req, As<uv_pipe_t>(), name.data(), name.size(),
@@ -184,7 +192,15 @@ class PipeWrap : public StreamWrap<PipeWrap> {
     int64_t fd;
     if (!usable()) return Code(UV_EBADF);
     if (!ArgInt64(info, 0, &fd) || fd < 0 || fd > INT32_MAX) return Code(UV_EINVAL);
-    int rc = uv_pipe_open(As<uv_pipe_t>(), static_cast<uv_file>(fd));
+    int file = static_cast<int>(fd);
+    if (fcntl(file, F_GETFD) == -1) return Code(UV_EBADF);
+    // libuv takes any fd here, and aborts the process later when epoll
+    // refuses to watch it (a regular file, /dev/null): only what epoll
+    // watches passes (FIFOs, sockets, terminals).
+    uv_handle_type type = uv_guess_handle(file);
+    if (type != UV_NAMED_PIPE && type != UV_TCP && type != UV_UDP && type != UV_TTY)
+      return Code(UV_EINVAL);
+    int rc = uv_pipe_open(As<uv_pipe_t>(), file);
     loop_->Touch();
     return Code(rc);
   }
@@ -199,8 +215,12 @@ class PipeWrap : public StreamWrap<PipeWrap> {
     return Code(uv_pipe_chmod(As<uv_pipe_t>(), static_cast<int>(flags)));
   }
 
-  Napi::Value GetSockName(const Napi::CallbackInfo& info) { return Name(info, uv_pipe_getsockname); }
-  Napi::Value GetPeerName(const Napi::CallbackInfo& info) { return Name(info, uv_pipe_getpeername); }
+  Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+    return Name(info, uv_pipe_getsockname);
+  }
+  Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
+    return Name(info, uv_pipe_getpeername);
+  }
 
   // The name as a string (abstract names keep their leading NUL), '' for an
   // unnamed socket, or a negative code.

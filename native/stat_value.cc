@@ -14,7 +14,11 @@ napi_value StatToJs(napi_env env, const uv_stat_t* s) {
   void* data = nullptr;
   napi_value ab;
   napi_value array;
-  napi_create_arraybuffer(env, kStatFieldCount * sizeof(double), &data, &ab);
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  if (napi_create_arraybuffer(env, kStatFieldCount * sizeof(double), &data, &ab) != napi_ok ||
+      data == nullptr)
+    return undefined;
   auto* f = static_cast<double*>(data);
   f[kStatDev] = static_cast<double>(s->st_dev);
   f[kStatMode] = static_cast<double>(s->st_mode);
@@ -30,7 +34,8 @@ napi_value StatToJs(napi_env env, const uv_stat_t* s) {
   f[kStatMtimeMs] = Millis(s->st_mtim);
   f[kStatCtimeMs] = Millis(s->st_ctim);
   f[kStatBirthtimeMs] = Millis(s->st_birthtim);
-  napi_create_typedarray(env, napi_float64_array, kStatFieldCount, ab, 0, &array);
+  if (napi_create_typedarray(env, napi_float64_array, kStatFieldCount, ab, 0, &array) != napi_ok)
+    return undefined;
   return array;
 }
 

@@ -9,6 +9,7 @@ namespace {
 // A queued write and the bytes it still has to write, in one allocation.
 struct WriteReq {
   uv_write_t req;
+  uv_handle_t* held;  // the send handle while libuv may still read it
   char data[1];
 };
 
@@ -18,6 +19,7 @@ StreamBase::~StreamBase() { ReleaseReadBuffer(); }
 
 int StreamBase::Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_handle) {
   if (!usable()) return UV_EBADF;
+  if (listening_) return UV_ENOTCONN;
   size_t total = 0;
   for (size_t i = 0; i < nbufs; ++i) total += bufs[i].len;
   size_t written = 0;
@@ -53,6 +55,12 @@ int StreamBase::Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_hand
     free(req);
     return rc;
   }
+  req->held = nullptr;
+  if (req->req.send_handle != nullptr) {
+    // Not sent yet (the pipe is backed up): keep the handle's memory valid.
+    req->held = reinterpret_cast<uv_handle_t*>(send_handle);
+    loop_->data()->HoldHandle(req->held);
+  }
   pending_reqs++;
   UpdatePin();
   loop_->Touch();
@@ -61,7 +69,11 @@ int StreamBase::Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_hand
 
 void StreamBase::OnWrite(uv_write_t* req, int status) {
   auto* wrap = FromHandle<StreamBase>(req->handle);
-  free(reinterpret_cast<WriteReq*>(req));
+  auto* write = reinterpret_cast<WriteReq*>(req);
+  if (write->held != nullptr) {
+    static_cast<LoopWrap*>(req->handle->loop->data)->data()->ReleaseHandle(write->held);
+  }
+  free(write);
   if (wrap == nullptr) return;
   wrap->pending_reqs--;
   wrap->EmitStatus(Key::kOnWrite, status);
@@ -79,6 +91,7 @@ void StreamBase::EmitStatus(Key key, int status) {
 
 int StreamBase::ReadStart() {
   if (!usable()) return UV_EBADF;
+  if (listening_) return UV_ENOTCONN;
   int rc = uv_read_start(stream(), OnAlloc, OnRead);
   UpdatePin();
   loop_->Touch();
@@ -155,6 +168,7 @@ void StreamBase::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
 
 int StreamBase::Shutdown() {
   if (!usable()) return UV_EBADF;
+  if (listening_) return UV_ENOTCONN;
   auto* req = static_cast<uv_shutdown_t*>(malloc(sizeof(uv_shutdown_t)));
   if (req == nullptr) return UV_ENOMEM;
   int rc = uv_shutdown(req, stream(), OnShutdown);
@@ -186,7 +200,10 @@ void StreamBase::OnConnect(uv_connect_t* req, int status) {
 
 int StreamBase::Listen(int backlog) {
   if (!usable()) return UV_EBADF;
+  // Reads or requests in flight would run on the accept path: see listening_.
+  if (!listening_ && (uv_is_active(handle_) || pending_reqs > 0)) return UV_EBUSY;
   int rc = uv_listen(stream(), backlog, OnConnection);
+  if (rc == 0) listening_ = true;
   UpdatePin();
   loop_->Touch();
   return rc;

@@ -49,6 +49,11 @@ class StreamBase : public HandleBase {
   napi_ref read_buffer_ = nullptr;
   char* read_data_ = nullptr;
   size_t read_length_ = 0;
+  // A listening stream shares its io watcher with the accept path: reading,
+  // writing or shutting it down (possible when it came from open() or an
+  // IPC accept, which mark it readable and writable) arms POLLOUT there and
+  // libuv aborts in uv__server_io. Those calls are ENOTCONN instead.
+  bool listening_ = false;
 };
 
 template <typename T>

@@ -47,7 +47,10 @@ class UdpWrap : public HandleWrap<UdpWrap> {
     methods.push_back(InstanceMethod<&UdpWrap::SendQueueSize>("sendQueueSize"));
     methods.push_back(InstanceMethod<&UdpWrap::SendQueueCount>("sendQueueCount"));
     methods.push_back(InstanceMethod<&UdpWrap::BufferSize>("bufferSize"));
-    exports.Set("UDP", DefineClass(env, "UDP", methods));
+    Napi::Function ctor = DefineClass(env, "UDP", methods);
+    // Registered so that IPC pipes can send UDP handles and accept them.
+    Register(env, ctor);
+    exports.Set("UDP", ctor);
   }
 
   explicit UdpWrap(const Napi::CallbackInfo& info) : Base(info) {}
@@ -150,6 +153,8 @@ class UdpWrap : public HandleWrap<UdpWrap> {
   Napi::Value RecvStart(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     int rc = uv_udp_recv_start(As<uv_udp_t>(), OnAlloc, OnRecv);
+    // Already receiving: the TS layer has swapped the callback, nothing else to do.
+    if (rc == UV_EALREADY) rc = 0;
     UpdatePin();
     loop_->Touch();
     return Code(rc);

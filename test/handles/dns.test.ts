@@ -57,3 +57,13 @@ test('bad arguments are typed usage errors', async (t) => {
   await t.throwsAsync(dns.getnameinfo(loop, 'localhost', 80), { code: 'ERR_INVALID_ARG_VALUE' });
   await assertNoHandlesAndClose(t, loop);
 });
+
+test('loop.close() waits for a lookup in flight', async (t) => {
+  const loop = newLoop(t);
+  const pending = dns.getaddrinfo(loop, 'localhost', 443);
+  t.deepEqual(loop.handleCounts(), {}, 'requests are not handles');
+  loop.close();
+  const result = await pending;
+  t.true(result.length > 0);
+  t.true(result.every((e) => e.port === 443));
+});

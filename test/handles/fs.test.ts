@@ -1,6 +1,7 @@
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fs, UvError } from 'asyncuv';
 import { assertNoHandlesAndClose, newLoop } from '../helpers/loop-test.js';
@@ -90,6 +91,38 @@ test('sendfile copies file to file inside the kernel', async (t) => {
   await assertNoHandlesAndClose(t, loop);
 });
 
+test('sendfile copies a file into a socket', async (t) => {
+  const loop = newLoop(t);
+  const dir = tempDir(t);
+  const src = join(dir, 'src');
+  const content = Buffer.alloc(16 * 1024, 'z');
+  content.write('head', 0);
+  writeFileSync(src, content);
+  // The receiving side is Node's own net server on Node's loop.
+  const received = new Promise<Buffer>((resolve) => {
+    const server = createServer((socket) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (c) => chunks.push(c));
+      socket.on('end', () => {
+        resolve(Buffer.concat(chunks));
+        server.close();
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const client = createConnection((server.address() as { port: number }).port, '127.0.0.1', async () => {
+        const outFd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+        const inFd = await fs.open(loop, src);
+        // 16 KiB fits in a fresh socket's buffer: one call transfers it all.
+        t.is(await fs.sendfile(loop, outFd, inFd, 0, content.length), content.length);
+        await fs.close(loop, inFd);
+        client.end();
+      });
+    });
+  });
+  t.true((await received).equals(content));
+  await assertNoHandlesAndClose(t, loop);
+});
+
 test('errors are UvErrors with the syscall', async (t) => {
   const loop = newLoop(t);
   const dir = tempDir(t);
@@ -126,6 +159,7 @@ test('bad arguments are typed usage errors', async (t) => {
 test('loop.close() waits for requests in flight', async (t) => {
   const loop = newLoop(t);
   const pending = fs.stat(loop, '/');
+  t.deepEqual(loop.handleCounts(), {}, 'requests are not handles');
   loop.close();
   t.true((await pending).isDirectory());
 });

@@ -1,12 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Loop, Pipe, Process, TCP, UvError, UsageError } from '../../handles/index.js';
+import { Loop, Pipe, Process, TCP, UDP, UvError, UsageError } from '../../handles/index.js';
 
 // A fresh loop per test; afterwards every handle must be gone (libuv's
 // test-suite rule). Close callbacks run in later batches, so wait a little.
@@ -175,7 +176,13 @@ test('connect to a missing path is ENOENT, to a socket nobody listens on ECONNRE
   const refused = new Pipe(loop);
   const err2 = await new Promise<UvError | null>((resolve) => refused.connect(path, resolve));
   t.is(err2?.code, 'ECONNREFUSED');
-  await closeAll(missing, bound, refused);
+  // One connect at a time: a second one while the first is pending is
+  // EALREADY (libuv would drop the first and never finish it).
+  const twice = new Pipe(loop);
+  const first = new Promise<UvError | null>((resolve) => twice.connect(path, resolve));
+  t.is((t.throws(() => twice.connect(path, () => t.fail()), { instanceOf: UvError }) as UvError).code, 'EALREADY');
+  t.is((await first)?.code, 'ECONNREFUSED');
+  await closeAll(missing, bound, refused, twice);
   await settle(t, loop);
 });
 
@@ -247,6 +254,11 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
   // Longer than sun_path: refused rather than truncated to another name.
   const long = t.throws(() => pipe.bind(join(tmpdir(), 'x'.repeat(200))), { instanceOf: UvError });
   t.is((long as UvError).code, 'EINVAL');
+  // Exactly sun_path's 108 bytes leaves no room for the NUL: refused too.
+  const exact = `/tmp/${'y'.repeat(103)}`;
+  t.is(exact.length, 108);
+  t.is((t.throws(() => pipe.bind(exact), { instanceOf: UvError }) as UvError).code, 'EINVAL');
+  t.is((t.throws(() => new Pipe(loop).connect(exact, () => {}), { instanceOf: UvError }) as UvError).code, 'EINVAL');
   t.throws(() => pipe.open(-1), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => pipe.open(999_999), { instanceOf: UvError });
   t.throws(() => pipe.connect('/tmp/x', undefined as unknown as () => void), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -267,6 +279,27 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
   t.throws(() => pipe.bind('/tmp/y'), { instanceOf: UsageError, code: 'ERR_HANDLE_CLOSED' });
   pipe.close(); // twice is a no-op
   for (const h of loop.handles()) h.close();
+  await settle(t, loop);
+});
+
+// libuv accepts any fd in uv_pipe_open/uv_tcp_open and aborts the process
+// once epoll refuses to watch it; these fds must be refused up front.
+test('open() refuses fds epoll cannot watch (files, /dev/null) instead of aborting later', async (t) => {
+  const loop = new Loop();
+  for (const path of ['/etc/hostname', '/dev/null']) {
+    const fd = openSync(path, 'r');
+    const pipe = new Pipe(loop);
+    t.is((t.throws(() => pipe.open(fd), { instanceOf: UvError }) as UvError).code, 'EINVAL');
+    const tcp = new TCP(loop);
+    t.is((t.throws(() => tcp.open(fd), { instanceOf: UvError }) as UvError).code, 'ENOTSOCK');
+    closeSync(fd);
+    await closeAll(pipe, tcp);
+  }
+  const closed = openSync('/dev/null', 'r');
+  closeSync(closed);
+  const pipe = new Pipe(loop);
+  t.is((t.throws(() => pipe.open(closed), { instanceOf: UvError }) as UvError).code, 'EBADF');
+  await closeAll(pipe);
   await settle(t, loop);
 });
 
@@ -364,6 +397,114 @@ test('passes a connected Pipe between loops and both ends keep working', async (
   t.is(data.toString(), 'through a passed pipe');
   await closeAll(handle, echo, a, b, server);
   await settle(t, loopA, loopB);
+});
+
+test('passes a bound UDP socket from one loop to another over an IPC pipe', async (t) => {
+  const loopA = new Loop();
+  const loopB = new Loop();
+  const { a, b, server } = await ipcPair(loopA, loopB);
+  const udp = new UDP(loopA);
+  udp.bind('127.0.0.1', 0);
+  const { port } = udp.getsockname();
+  a.write('udp', () => udp.close(), udp);
+  const { handle, type } = await new Promise<{ handle: UDP; type: string | null }>((resolve, reject) => {
+    b.readStart((err, data) => {
+      if (err || data === null) return reject(err ?? new Error('EOF'));
+      b.readStop();
+      const pending = b.pendingType();
+      const received = new UDP(loopB);
+      b.accept(received);
+      resolve({ handle: received, type: pending });
+    });
+  });
+  t.is(type, 'udp');
+  t.is(handle.getsockname().port, port);
+  const datagram = new Promise<string>((resolve) => handle.recvStart((err, data) => resolve(err ? err.code : data!.toString())));
+  const sender = createSocket('udp4');
+  sender.send('to loop B', port, '127.0.0.1');
+  t.is(await datagram, 'to loop B');
+  sender.close();
+  await closeAll(handle, a, b, server);
+  await settle(t, loopA, loopB);
+});
+
+// A listening socket that came through IPC (or open()) is marked readable
+// and writable by libuv; shutting it down used to abort in uv__server_io.
+test('a listening socket received over IPC refuses reads, writes and shutdown (ENOTCONN)', async (t) => {
+  const loopA = new Loop();
+  const loopB = new Loop();
+  const { a, b, server } = await ipcPair(loopA, loopB);
+  const tcp = new TCP(loopA);
+  tcp.bind('127.0.0.1', 0);
+  const received = receiveHandle(b, () => new TCP(loopB));
+  a.write('srv', () => tcp.close(), tcp);
+  const { handle } = await received;
+  handle.listen(4, () => {});
+  for (const call of [() => handle.shutdown(), () => handle.write('x'), () => handle.readStart(() => {})]) {
+    t.is((t.throws(call, { instanceOf: UvError }) as UvError).code, 'ENOTCONN');
+  }
+  t.notThrows(() => handle.listen(8, () => {})); // listening again only changes the backlog
+  await sleep(20);
+  await closeAll(handle, a, b, server);
+  await settle(t, loopA, loopB);
+});
+
+test('several handles sent back to back are all accepted, in order', async (t) => {
+  const loopA = new Loop();
+  const loopB = new Loop();
+  const { a, b, server } = await ipcPair(loopA, loopB);
+  const sent = [0, 1, 2].map(() => {
+    const tcp = new TCP(loopA);
+    tcp.bind('127.0.0.1', 0);
+    return tcp;
+  });
+  const ports = sent.map((tcp) => tcp.getsockname().port);
+  for (const tcp of sent) a.write('x', () => tcp.close(), tcp);
+  const received: TCP[] = [];
+  await new Promise<void>((resolve, reject) => {
+    b.readStart((err, data) => {
+      if (err || data === null) return reject(err ?? new Error('EOF'));
+      // One read may carry several handles: accept while any is pending.
+      while (b.pendingCount() > 0) {
+        t.is(b.pendingType(), 'tcp');
+        const tcp = new TCP(loopB);
+        b.accept(tcp);
+        received.push(tcp);
+      }
+      if (received.length === 3) resolve();
+    });
+  });
+  t.deepEqual(received.map((tcp) => tcp.getsockname().port), ports);
+  await closeAll(a, b, server, ...received);
+  await settle(t, loopA, loopB);
+});
+
+test('a handle closed before its queued IPC write goes out fails that write with EBADF', async (t) => {
+  const loop = new Loop();
+  const { a, b, server } = await ipcPair(loop, loop);
+  // b does not read yet, so these back up and the handle write waits in line.
+  const filler = Buffer.alloc(1 << 20);
+  for (let i = 0; i < 4; i++) a.write(filler);
+  t.true(a.writeQueueSize > 0);
+  const tcp = new TCP(loop);
+  tcp.bind('127.0.0.1', 0);
+  const sent = new Promise<UvError | null>((resolve) => a.write('h', resolve, tcp));
+  await closeAll(tcp);
+  // Sockets opened now may reuse the closed handle's fd number or memory;
+  // none of them may travel instead of it.
+  const others = Array.from({ length: 20 }, () => {
+    const other = new TCP(loop);
+    other.bind('127.0.0.1', 0);
+    return other;
+  });
+  const drained = readBytes(b, 4 << 20);
+  const err = await sent;
+  t.is(err?.code, 'EBADF');
+  t.is((await drained).data.length, 4 << 20);
+  await sleep(20);
+  t.is(b.pendingCount(), 0);
+  await closeAll(a, b, server, ...others);
+  await settle(t, loop);
 });
 
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');

@@ -90,6 +90,30 @@ test('many datagrams arrive intact, each in its own buffer', async (t) => {
   await assertNoHandlesAndClose(t, loop);
 });
 
+test('recvStart again replaces the callback; recvStop stops delivery', async (t) => {
+  const loop = newLoop(t);
+  const server = new UDP(loop);
+  server.bind('127.0.0.1', 0);
+  const { port } = server.getsockname();
+  const first: string[] = [];
+  const second: string[] = [];
+  server.recvStart((_err, data) => first.push(data!.toString()));
+  const got = deferred();
+  server.recvStart((_err, data) => {
+    second.push(data!.toString());
+    got.resolve();
+  });
+  const client = new UDP(loop);
+  client.send('one', '127.0.0.1', port);
+  await withTimeout(got.promise, 2000, 'datagram');
+  t.deepEqual(first, []);
+  t.deepEqual(second, ['one']);
+  server.recvStop();
+  t.false(server.active);
+  await closeAll(client, server);
+  await assertNoHandlesAndClose(t, loop);
+});
+
 test('trySend returns the bytes sent', async (t) => {
   const loop = newLoop(t);
   const server = new UDP(loop);
@@ -256,7 +280,11 @@ test('closing with queued sends cancels each exactly once', async (t) => {
     calls++;
   }
   const queued = client.sendQueueCount;
-  if (dest !== undefined) t.true(queued > 0, `sends to ${dest} were queued`);
+  if (dest !== undefined) {
+    t.true(queued > 0, `sends to ${dest} were queued`);
+    // Behind a queue nothing can be sent at once.
+    t.throws(() => client.trySend(big, dest, 9), { instanceOf: UvError, code: 'EAGAIN' });
+  }
   t.is(client.sendQueueSize, queued * big.length);
   const closed = deferred();
   let closeCalls = 0;
@@ -272,5 +300,56 @@ test('closing with queued sends cancels each exactly once', async (t) => {
   t.is(results.length, calls);
   t.is(results.filter((r) => r === 'ECANCELED').length, queued);
   t.is(results.filter((r) => r === null).length, calls - queued);
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('a receiving socket survives GC; an idle unreachable one is closed by it', async (t) => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  t.truthy(gc, 'ava runs with --expose-gc');
+  const loop = newLoop(t);
+  let port = 0;
+  const got = deferred<string>();
+  (() => {
+    // Only libuv refers to this socket once the function returns.
+    const server = new UDP(loop);
+    server.bind('127.0.0.1', 0);
+    port = server.getsockname().port;
+    server.recvStart((_err, data, _rinfo, handle) => {
+      got.resolve(data!.toString());
+      handle.close();
+    });
+    new UDP(loop).bind('127.0.0.1', 0);  // idle and unreachable
+  })();
+  t.deepEqual(loop.handleCounts(), { udp: 2 });
+  for (let i = 0; i < 3; i++) {
+    gc!();
+    await new Promise((r) => setImmediate(r));
+  }
+  const client = new UDP(loop);
+  client.send('still here', '127.0.0.1', port);
+  t.is(await withTimeout(got.promise, 2000, 'datagram'), 'still here');
+  client.close();
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('bind options: ipv6Only leaves the IPv4 port free, reuseAddr shares a port', async (t) => {
+  const loop = newLoop(t);
+  const v6 = new UDP(loop);
+  v6.bind('::', 0, { ipv6Only: true });
+  const { port } = v6.getsockname();
+  t.is(v6.getsockname().family, 'IPv6');
+  // Without ipv6Only, '::' would hold the IPv4 port too.
+  const v4 = new UDP(loop);
+  t.notThrows(() => v4.bind('0.0.0.0', port));
+  const a = new UDP(loop);
+  a.bind('127.0.0.1', 0, { reuseAddr: true });
+  const b = new UDP(loop);
+  t.notThrows(() => b.bind('127.0.0.1', a.getsockname().port, { reuseAddr: true }));
+  const c = new UDP(loop);
+  t.throws(() => c.bind('127.0.0.1', a.getsockname().port), { instanceOf: UvError, code: 'EADDRINUSE' });
+  t.throws(() => c.bind('127.0.0.1', 0, { ipv6Only: 'yes' as unknown as boolean }), { code: 'ERR_INVALID_ARG_TYPE' });
+  // A datagram larger than UDP allows fails at once.
+  t.throws(() => a.send(Buffer.alloc(70_000), '127.0.0.1', port), { instanceOf: UvError, code: 'EMSGSIZE' });
+  await closeAll(v6, v4, a, b, c);
   await assertNoHandlesAndClose(t, loop);
 });

@@ -1,0 +1,84 @@
+import test from 'ava';
+import net from 'node:net';
+import { Loop } from '../../handles/loop.js';
+import { Registrar } from '../../adapters/rel.js';
+
+async function settle(loop: Loop): Promise<Record<string, number>> {
+  const deadline = Date.now() + 10_000;
+  while (Object.keys(loop.handleCounts()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  return loop.handleCounts();
+}
+
+test('timeouts re-arm while the callback returns true', async (t) => {
+  const loop = new Loop();
+  const rel = new Registrar(loop);
+  let n = 0;
+  const seen: string[] = [];
+  rel.timeout(0.005, (tag: string) => {
+    seen.push(tag);
+    return ++n < 3;
+  }, 'tick');
+  await rel.dispatch();
+  t.is(n, 3);
+  t.deepEqual(seen, ['tick', 'tick', 'tick']);
+  t.deepEqual(await settle(loop), {});
+  loop.close();
+});
+
+test('read fires on a readable socket fd; delete() stops it', async (t) => {
+  const loop = new Loop();
+  const rel = new Registrar(loop);
+  const server = net.createServer((s) => s.write('x'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const sock = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  sock.pause();
+  const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
+  let reads = 0;
+  const event = rel.read(fd, () => {
+    reads++;
+    return true; // stays armed until deleted
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  t.true(reads > 0);
+  t.true(event.pending());
+  event.delete();
+  t.false(event.pending());
+  await rel.dispatch();
+  sock.destroy();
+  server.close();
+  t.deepEqual(await settle(loop), {});
+  loop.close();
+});
+
+test('signal callbacks and abort()', async (t) => {
+  const loop = new Loop();
+  const rel = new Registrar(loop);
+  let got = 0;
+  rel.signal('SIGUSR2', () => {
+    got++;
+    return true;
+  });
+  rel.timeout(0.02, () => {
+    process.kill(process.pid, 'SIGUSR2');
+  });
+  rel.timeout(0.3, () => rel.abort());
+  await rel.dispatch();
+  t.is(got, 1);
+  t.deepEqual(await settle(loop), {});
+  loop.close();
+});
+
+test('an exception from a callback rejects dispatch and bad arguments are typed errors', async (t) => {
+  const loop = new Loop();
+  const rel = new Registrar(loop);
+  rel.timeout(0.001, () => {
+    throw new Error('boom');
+  });
+  await t.throwsAsync(rel.dispatch(), { message: 'boom' });
+  t.throws(() => rel.timeout(-1, () => true), { code: 'ERR_OUT_OF_RANGE' } as never);
+  t.throws(() => rel.read(0, 'no' as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
+  t.throws(() => rel.signal('SIGNOPE', () => true), { code: 'ERR_UNKNOWN_SIGNAL' } as never);
+  t.deepEqual(await settle(loop), {});
+  loop.close();
+});

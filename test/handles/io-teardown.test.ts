@@ -1,0 +1,18 @@
+import test from 'ava';
+import { Worker } from 'node:worker_threads';
+
+// Env teardown closes UDP sockets with sends queued, polls, fs watchers,
+// and waits for fs and dns requests in flight, without running JS.
+for (const mode of ['exit', 'terminate'] as const) {
+  test(`a worker with I/O in flight survives ${mode}`, async (t) => {
+    const worker = new Worker(new URL('../fixtures/io-worker.js', import.meta.url), { workerData: { mode } });
+    const exited = new Promise<number>((resolve, reject) => {
+      worker.on('exit', resolve);
+      worker.on('error', reject);
+    });
+    await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+    if (mode === 'terminate') await worker.terminate();
+    const code = await exited;
+    t.is(code, mode === 'exit' ? 0 : 1);
+  });
+}
