@@ -43,6 +43,7 @@ function toBytes(data: Uint8Array | string, what: string): Buffer {
 }
 
 const STAGING_SIZE = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * net.Socket's `onread` option (reads land in memory we supply, with no
@@ -289,7 +290,16 @@ export class NodeTransport implements Transport {
     if (!this.#writable) throw new UsageError('ERR_TRANSPORT_NOT_WRITABLE', 'This transport is read-only');
     // Node's own high-water mark (the return value) is ignored: asyncio's
     // limits, on the same writableLength, decide when to pause.
-    this.#stream.write(bytes, this.#onWritten);
+    const stream = this.#stream;
+    if (stream.writableLength > 0) {
+      stream.write(bytes, this.#onWritten);
+    } else {
+      // The common case: an idle socket takes the whole write at once. A
+      // callback per write would cost a nextTick each; only a write that
+      // stayed queued gets an (empty, ordered) write to report its end.
+      stream.write(bytes);
+      if (stream.writableLength > 0) stream.write(EMPTY, this.#onWritten);
+    }
     this.#maybePause();
   }
 
