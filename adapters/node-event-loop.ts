@@ -255,9 +255,12 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     if (host === null || host === '') addresses = ANY_HOSTS;
     else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(h)))).flat();
     else addresses = await resolveHost(host);
+    // The server exists before the first listener listens: a connection
+    // can arrive while a later address is still being bound, and is held
+    // until serving starts.
     const listeners: NodeListener[] = [];
-    let server: NodeServer | undefined;
-    const onConnection = (socket: net.Socket): void => this.#accepted(server!, socket, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra);
+    const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
+    const onConnection = (socket: net.Socket): void => this.#accepted(server, socket, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra);
     try {
       for (const { address, family } of addresses) {
         const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
@@ -268,10 +271,10 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         if (port === 0 && addresses.length > 1) port = (bound as net.AddressInfo).port;
       }
     } catch (err) {
-      for (const l of listeners) l.server.close();
+      server.close();
       throw toUvError(err);
     }
-    return this.#startServer(listeners, opts.startServing !== false, (s) => (server = s));
+    return this.#startServer(server, opts.startServing !== false);
   }
 
   async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server> {
@@ -280,22 +283,22 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     validateString(path, 'path');
     const backlog = opts.backlog ?? 100;
     validateInteger(backlog, 'backlog', 0, 65535);
-    let server: NodeServer | undefined;
+    const listeners: NodeListener[] = [];
+    const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
     const extraOf = (socket: net.Socket): Record<string, unknown> => ({ socket, peername: '', sockname: path });
     const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
-      this.#accepted(server!, socket, protocolFactory, opts.ssl, undefined, extraOf),
+      this.#accepted(server, socket, protocolFactory, opts.ssl, undefined, extraOf),
     );
     try {
       await listen(listener, { path, backlog });
     } catch (err) {
       throw toUvError(err);
     }
-    return this.#startServer([{ server: listener, address: { path } }], opts.startServing !== false, (s) => (server = s));
+    listeners.push({ server: listener, address: { path } });
+    return this.#startServer(server, opts.startServing !== false);
   }
 
-  async #startServer(listeners: NodeListener[], startServing: boolean, bind: (s: NodeServer) => void): Promise<Server> {
-    const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
-    bind(server);
+  async #startServer(server: NodeServer, startServing: boolean): Promise<Server> {
     this.#servers.add(server);
     if (startServing) await server.startServing();
     return server;
