@@ -5,8 +5,8 @@
 //
 // What Node's public modules cannot do throws ERR_NOT_SUPPORTED:
 // - addReader / addWriter: Node cannot watch an arbitrary fd;
-// - reusePort (TCP servers and datagram endpoints): Node 20 has no
-//   SO_REUSEPORT option, and silently ignores `reusePort` on listen().
+// - reusePort on TCP servers: Node 20 has no SO_REUSEPORT option for
+//   net.Server, and silently ignores `reusePort` on listen().
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import dgram from 'node:dgram';
 import { lookup, lookupService } from 'node:dns/promises';
@@ -342,11 +342,17 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   async createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, opts: DatagramOptions): Promise<[DatagramTransport, P]> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
-    if (opts.reusePort) throw notSupported('reusePort (SO_REUSEPORT) on a datagram endpoint');
+    if (typeof opts !== 'object' || opts === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'opts must be an object');
+    if (opts.localAddr === undefined && opts.remoteAddr === undefined) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'createDatagramEndpoint needs localAddr or remoteAddr');
+    }
     const local = opts.localAddr ? (await resolveHost(opts.localAddr[0]))[0] : undefined;
     const remote = opts.remoteAddr ? (await resolveHost(opts.remoteAddr[0]))[0] : undefined;
     const family = local?.family ?? remote?.family ?? opts.family ?? 4;
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+    // reusePort is libuv's UV_UDP_REUSEADDR, which node:dgram's reuseAddr
+    // sets too: the same socket option UvEventLoop's endpoints get
+    // (SO_REUSEADDR on Linux, SO_REUSEPORT on the BSDs and macOS).
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: opts.reusePort === true });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
@@ -423,6 +429,8 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(program, 'program');
+    if (!Array.isArray(args)) throw new UsageError('ERR_INVALID_ARG_TYPE', 'args must be an array of strings');
+    for (const a of args) validateString(a, 'args[i]');
     return this.#spawn(protocolFactory, program, args, opts);
   }
 

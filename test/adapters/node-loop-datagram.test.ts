@@ -107,7 +107,7 @@ serial('a connected endpoint with no one listening gets errorReceived(ECONNREFUS
   await assertNoLeaks(t, base);
 });
 
-serial('allowBroadcast sets SO_BROADCAST; reusePort is not supported', async (t) => {
+serial('allowBroadcast sets SO_BROADCAST', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
   const [transport, protocol] = await loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['0.0.0.0', 0], allowBroadcast: true });
@@ -116,9 +116,25 @@ serial('allowBroadcast sets SO_BROADCAST; reusePort is not supported', async (t)
   transport.sendto('to all', ['255.255.255.255', port]);
   await new Promise((r) => setTimeout(r, 50));
   t.deepEqual(protocol.errors, []);
-  await t.throwsAsync(loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['127.0.0.1', 0], reusePort: true }), { code: 'ERR_NOT_SUPPORTED' });
   transport.close();
   await protocol.lost;
+  loop.close();
+  await assertNoLeaks(t, base);
+});
+
+serial('reusePort lets two endpoints bind one port (as on UvEventLoop); no address at all is refused', async (t) => {
+  const base = resourceCounts();
+  const loop = new NodeEventLoop();
+  const [a, pa] = await loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['127.0.0.1', 0], reusePort: true });
+  const port = a.getExtraInfo<Address>('sockname')![1];
+  const [b, pb] = await loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['127.0.0.1', port], reusePort: true });
+  t.is(b.getExtraInfo<Address>('sockname')![1], port);
+  const err = await t.throwsAsync(loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['127.0.0.1', port] }));
+  t.is((err as { code?: string }).code, 'EADDRINUSE', 'without reusePort the port is taken');
+  await t.throwsAsync(loop.createDatagramEndpoint(() => new Recorder(), {}), { code: 'ERR_INVALID_ARG_VALUE' });
+  a.close();
+  b.close();
+  await Promise.all([pa.lost, pb.lost]);
   loop.close();
   await assertNoLeaks(t, base);
 });
