@@ -20,6 +20,8 @@ void InitFsEvent(Napi::Env env, Napi::Object exports);
 void InitPipe(Napi::Env env, Napi::Object exports);
 void InitTty(Napi::Env env, Napi::Object exports);
 void InitProcess(Napi::Env env, Napi::Object exports);
+// Benchmark only (bench_echo.cc): the C++-only echo server, the ceiling.
+void InitBenchEcho(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -36,6 +38,7 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitPipe(env, exports);
   InitTty(env, exports);
   InitProcess(env, exports);
+  InitBenchEcho(env, exports);
 }
 
 }  // namespace asyncuv
