@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BenchCase, type BenchResult, formatTable, runCase } from './harness.js';
+import { ratioChart } from './chart.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const resultsDir = join(here, '..', '..', 'bench', 'results');
@@ -65,6 +66,12 @@ async function main(): Promise<void> {
   await writeFile(`${target}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
   await rename(`${target}.tmp`, target);
   console.log(`\nwrote ${target}`);
+  // The chart the README shows: only a full run (no filter) replaces it.
+  if (filters.length === 0) {
+    const chart = join(here, '..', '..', 'docs', 'bench.svg');
+    await writeFile(chart, ratioChart(results, `asyncuv vs Node, ${report.date.slice(0, 10)} (ours / theirs; above 1 is faster)`));
+    console.log(`wrote ${chart}`);
+  }
 }
 
 await main();
