@@ -24,15 +24,7 @@ class FsEventWrap : public HandleWrap<FsEventWrap> {
 
  private:
   Napi::Value JsInit(const Napi::CallbackInfo& info) {
-    int rc = StartInit(info[0], UV_FS_EVENT);
-    if (rc != 0) return Code(rc);
-    rc = uv_fs_event_init(loop_->uv(), As<uv_fs_event_t>());
-    if (rc != 0) {
-      AbortInit();
-      return Code(rc);
-    }
-    FinishInit();
-    return Code(0);
+    return Code(InitHandle<uv_fs_event_t>(info[0], UV_FS_EVENT, uv_fs_event_init));
   }
 
   // start(path, flags). libuv refuses to start an active handle (EINVAL);

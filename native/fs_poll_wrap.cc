@@ -25,15 +25,7 @@ class FsPollWrap : public HandleWrap<FsPollWrap> {
 
  private:
   Napi::Value JsInit(const Napi::CallbackInfo& info) {
-    int rc = StartInit(info[0], UV_FS_POLL);
-    if (rc != 0) return Code(rc);
-    rc = uv_fs_poll_init(loop_->uv(), As<uv_fs_poll_t>());
-    if (rc != 0) {
-      AbortInit();
-      return Code(rc);
-    }
-    FinishInit();
-    return Code(0);
+    return Code(InitHandle<uv_fs_poll_t>(info[0], UV_FS_POLL, uv_fs_poll_init));
   }
 
   // start(path, intervalMs). Restarting an active poll first stops it, so

@@ -66,6 +66,19 @@ class HandleBase {
 
  protected:
   int StartInit(Napi::Value loop_value, uv_handle_type type);
+  // All three phases around one `uv_<type>_init(loop, handle)` call.
+  template <typename H>
+  int InitHandle(Napi::Value loop_value, uv_handle_type type, int (*init)(uv_loop_t*, H*)) {
+    int rc = StartInit(loop_value, type);
+    if (rc != 0) return rc;
+    rc = init(loop_->uv(), As<H>());
+    if (rc != 0) {
+      AbortInit();
+      return rc;
+    }
+    FinishInit();
+    return 0;
+  }
   void AbortInit();
   void FinishInit();
   // Rule 5; called from the ObjectWrap destructor.

@@ -25,15 +25,7 @@ class LoopWatcherWrap : public HandleWrap<LoopWatcherWrap<H, kType, kInit, kStar
 
  private:
   Napi::Value JsInit(const Napi::CallbackInfo& info) {
-    int rc = this->StartInit(info[0], kType);
-    if (rc != 0) return this->Code(rc);
-    rc = kInit(this->loop_->uv(), this->template As<H>());
-    if (rc != 0) {
-      this->AbortInit();
-      return this->Code(rc);
-    }
-    this->FinishInit();
-    return this->Code(0);
+    return this->Code(this->template InitHandle<H>(info[0], kType, kInit));
   }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {

@@ -20,15 +20,7 @@ class SignalWrap : public HandleWrap<SignalWrap> {
 
  private:
   Napi::Value JsInit(const Napi::CallbackInfo& info) {
-    int rc = StartInit(info[0], UV_SIGNAL);
-    if (rc != 0) return Code(rc);
-    rc = uv_signal_init(loop_->uv(), As<uv_signal_t>());
-    if (rc != 0) {
-      AbortInit();
-      return Code(rc);
-    }
-    FinishInit();
-    return Code(0);
+    return Code(InitHandle<uv_signal_t>(info[0], UV_SIGNAL, uv_signal_init));
   }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {

@@ -15,6 +15,7 @@
 //    keeps the wrap pinned until its callback has run.
 #pragma once
 
+#include "bytes_arg.h"
 #include "handle_wrap.h"
 
 namespace asyncuv {
@@ -112,9 +113,8 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
 
   // writeBuffer(view, sendHandle?)
   Napi::Value JsWriteBuffer(const Napi::CallbackInfo& info) {
-    if (!info[0].IsTypedArray() && !info[0].IsDataView()) return this->Code(UV_EINVAL);
     uv_buf_t buf;
-    if (!ViewToBuf(info.Env(), info[0], &buf)) return this->Code(UV_EINVAL);
+    if (!ArgBytes(info[0], &buf)) return this->Code(UV_EINVAL);
     int error = 0;
     uv_stream_t* send_handle = SendHandleArg(info, 1, &error);
     if (error != 0) return this->Code(error);
@@ -150,7 +150,7 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
     if (bufs == nullptr) return this->Code(UV_ENOMEM);
     int rc = 0;
     for (uint32_t i = 0; i < n && rc == 0; ++i) {
-      if (!ViewToBuf(info.Env(), array.Get(i), &bufs[i])) rc = UV_EINVAL;
+      if (!ArgBytes(array.Get(i), &bufs[i])) rc = UV_EINVAL;
     }
     if (rc == 0) rc = this->Write(bufs, n, nullptr);
     if (bufs != stack) free(bufs);
@@ -161,7 +161,7 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
   Napi::Value JsTryWrite(const Napi::CallbackInfo& info) {
     if (!this->usable()) return this->Code(UV_EBADF);
     uv_buf_t buf;
-    if (!ViewToBuf(info.Env(), info[0], &buf)) return this->Code(UV_EINVAL);
+    if (!ArgBytes(info[0], &buf)) return this->Code(UV_EINVAL);
     return this->Code(uv_try_write(this->stream(), &buf, 1));
   }
 
@@ -174,49 +174,6 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
   }
   Napi::Value JsIsWritable(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), this->usable() && uv_is_writable(this->stream()));
-  }
-
-  static bool ViewToBuf(napi_env env, napi_value value, uv_buf_t* buf) {
-    void* data = nullptr;
-    size_t length = 0;
-    bool is_typed = false, is_view = false;
-    napi_is_typedarray(env, value, &is_typed);
-    if (is_typed) {
-      napi_typedarray_type type;
-      size_t count = 0, offset = 0;
-      napi_value ab;
-      if (napi_get_typedarray_info(env, value, &type, &count, &data, &ab, &offset) != napi_ok)
-        return false;
-      size_t element = 1;
-      switch (type) {
-        case napi_int16_array:
-        case napi_uint16_array:
-          element = 2;
-          break;
-        case napi_int32_array:
-        case napi_uint32_array:
-        case napi_float32_array:
-          element = 4;
-          break;
-        case napi_float64_array:
-        case napi_bigint64_array:
-        case napi_biguint64_array:
-          element = 8;
-          break;
-        default:
-          break;
-      }
-      length = count * element;
-    } else {
-      napi_is_dataview(env, value, &is_view);
-      if (!is_view) return false;
-      napi_value ab;
-      size_t offset = 0;
-      if (napi_get_dataview_info(env, value, &length, &data, &ab, &offset) != napi_ok) return false;
-    }
-    if (length > UINT32_MAX) return false;
-    *buf = uv_buf_init(static_cast<char*>(data), static_cast<unsigned>(length));
-    return true;
   }
 };
 

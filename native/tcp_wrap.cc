@@ -35,15 +35,7 @@ class TcpWrap : public StreamWrap<TcpWrap> {
 
  private:
   Napi::Value JsInit(const Napi::CallbackInfo& info) {
-    int rc = StartInit(info[0], UV_TCP);
-    if (rc != 0) return Code(rc);
-    rc = uv_tcp_init(loop_->uv(), As<uv_tcp_t>());
-    if (rc != 0) {
-      AbortInit();
-      return Code(rc);
-    }
-    FinishInit();
-    return Code(0);
+    return Code(InitHandle<uv_tcp_t>(info[0], UV_TCP, uv_tcp_init));
   }
 
   // bind(host, port, ipv6Only, reusePort)

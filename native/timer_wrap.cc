@@ -23,15 +23,7 @@ class TimerWrap : public HandleWrap<TimerWrap> {
 
  private:
   Napi::Value JsInit(const Napi::CallbackInfo& info) {
-    int rc = StartInit(info[0], UV_TIMER);
-    if (rc != 0) return Code(rc);
-    rc = uv_timer_init(loop_->uv(), As<uv_timer_t>());
-    if (rc != 0) {
-      AbortInit();
-      return Code(rc);
-    }
-    FinishInit();
-    return Code(0);
+    return Code(InitHandle<uv_timer_t>(info[0], UV_TIMER, uv_timer_init));
   }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
