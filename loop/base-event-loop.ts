@@ -144,6 +144,9 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     const ready = this.#ready;
     const stop = ready.length;
     const debug = this.#debug;
+    // Several loops can be 'running' at once in one thread (runForever does
+    // not block), so a callback must see the loop that runs it.
+    if (this.#running) runningLoop = this as unknown as AbstractEventLoop;
     while (this.#readyHead < stop) {
       const handle = ready[this.#readyHead]!;
       ready[this.#readyHead++] = undefined as never;
@@ -197,14 +200,16 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   async runUntilComplete<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
     this.checkClosed();
     if (this.#running) throw loopRunning();
-    const promise = typeof work === 'function' ? work() : work;
-    if (!(promise instanceof Promise) && (typeof promise !== 'object' || promise === null || typeof (promise as PromiseLike<T>).then !== 'function')) {
-      throw new UsageError('ERR_INVALID_ARG_TYPE', 'runUntilComplete() takes a Promise or a function returning one');
-    }
+    // The loop is running before the work starts, so the work sees
+    // isRunning() and may stop() it.
     const stopped = this.runForever().then(() => {
       throw new UsageError('ERR_LOOP_STOPPED', 'Event loop stopped before the work completed');
     });
     try {
+      const promise = typeof work === 'function' ? work() : work;
+      if (!(promise instanceof Promise) && (typeof promise !== 'object' || promise === null || typeof (promise as PromiseLike<T>).then !== 'function')) {
+        throw new UsageError('ERR_INVALID_ARG_TYPE', 'runUntilComplete() takes a Promise or a function returning one');
+      }
       return await Promise.race([promise, stopped]);
     } finally {
       if (this.#running) {

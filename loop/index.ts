@@ -20,3 +20,6 @@ export { BaseEventLoop, getRunningLoop } from './base-event-loop.js';
 export { UvEventLoop } from './uv-event-loop.js';
 export { IncompleteReadError, LimitOverrunError, CancelledError } from './errors.js';
 export { newEventLoop, setEventLoopFactory, run } from './policy.js';
+export { StreamReader, DEFAULT_LIMIT } from './stream-reader.js';
+export { StreamReaderProtocol, StreamWriter, type ClientConnectedCallback } from './stream-writer.js';
+export { openConnection, openUnixConnection, startServer, startUnixServer, type StreamOptions, type StreamPair } from './streams.js';

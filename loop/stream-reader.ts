@@ -1,0 +1,268 @@
+// StreamReader (asyncio.StreamReader): bytes fed by a protocol, read with
+// awaits. One reader at a time may wait for data, as in asyncio.
+import { UsageError } from '../handles/usage-error.js';
+import { validateInteger } from '../handles/validate.js';
+import { IncompleteReadError, LimitOverrunError } from './errors.js';
+import type { ReadTransport } from './transports.js';
+
+/** asyncio's default buffer limit (64 KiB). */
+export const DEFAULT_LIMIT = 2 ** 16;
+
+const EMPTY = Buffer.alloc(0);
+
+function toSeparator(sep: Uint8Array | string): Buffer {
+  const bytes = typeof sep === 'string' ? Buffer.from(sep) : Buffer.from(sep.buffer, sep.byteOffset, sep.byteLength);
+  if (bytes.length === 0) throw new UsageError('ERR_INVALID_ARG_VALUE', 'Separator should be at least one-byte string');
+  return bytes;
+}
+
+export class StreamReader implements AsyncIterable<Buffer> {
+  readonly #limit: number;
+  // The unread bytes are #storage[#start, #end). Slices handed out are never
+  // written again: appends only go past #end into storage this reader
+  // allocated, and an emptied or compacted buffer gets new storage.
+  #storage: Buffer = EMPTY;
+  #owned = false;
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  #exception: Error | null = null;
+  #transport: ReadTransport | null = null;
+  #paused = false;
+  #waiter: { resolve: () => void; reject: (err: Error) => void } | null = null;
+
+  constructor(opts: { limit?: number } = {}) {
+    const limit = opts.limit ?? DEFAULT_LIMIT;
+    validateInteger(limit, 'limit', 1);
+    this.#limit = limit;
+  }
+
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** The error set by setException(), if any. */
+  exception(): Error | null {
+    return this.#exception;
+  }
+
+  /** @internal How many bytes are buffered. */
+  get bufferedSize(): number {
+    return this.#end - this.#start;
+  }
+
+  /** @internal */
+  setTransport(transport: ReadTransport): void {
+    if (this.#transport !== null) throw new UsageError('ERR_INVALID_STATE', 'Transport already set');
+    this.#transport = transport;
+  }
+
+  /** @internal Wakes the waiting reader with an error; later reads throw it. */
+  setException(err: Error): void {
+    this.#exception = err;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.reject(err);
+    }
+  }
+
+  /** @internal The peer will send no more. */
+  feedEof(): void {
+    this.#eof = true;
+    this.#wakeup();
+  }
+
+  /** @internal Appends bytes; the Buffer becomes the reader's. */
+  feedData(data: Uint8Array): void {
+    if (this.#eof) throw new UsageError('ERR_INVALID_STATE', 'feedData after feedEof');
+    if (data.byteLength === 0) return;
+    this.#append(data);
+    this.#wakeup();
+    // Above twice the limit the transport stops reading until a read brings
+    // the buffer back down to the limit (asyncio's flow control).
+    if (this.#transport !== null && !this.#paused && this.bufferedSize > 2 * this.#limit) {
+      try {
+        this.#transport.pauseReading();
+        this.#paused = true;
+      } catch {
+        // A transport that cannot pause (closing) just keeps feeding.
+      }
+    }
+  }
+
+  #append(data: Uint8Array): void {
+    const n = data.byteLength;
+    const size = this.#end - this.#start;
+    if (size === 0) {
+      // Adopt the chunk as it is: no copy for the common one-chunk case.
+      this.#storage = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, n);
+      this.#owned = false;
+      this.#start = 0;
+      this.#end = n;
+      return;
+    }
+    if (this.#owned && this.#end + n <= this.#storage.length) {
+      this.#storage.set(data, this.#end);
+      this.#end += n;
+      return;
+    }
+    const storage = Buffer.allocUnsafe(Math.max(2 * (size + n), 4096));
+    this.#storage.copy(storage, 0, this.#start, this.#end);
+    storage.set(data, size);
+    this.#storage = storage;
+    this.#owned = true;
+    this.#start = 0;
+    this.#end = size + n;
+  }
+
+  /** Removes and returns the first n buffered bytes (n <= buffered). */
+  #take(n: number): Buffer {
+    const chunk = this.#storage.subarray(this.#start, this.#start + n);
+    this.#start += n;
+    if (this.#start === this.#end) {
+      this.#storage = EMPTY;
+      this.#owned = false;
+      this.#start = this.#end = 0;
+    }
+    this.#maybeResume();
+    return chunk;
+  }
+
+  #maybeResume(): void {
+    if (this.#paused && this.bufferedSize <= this.#limit) {
+      this.#paused = false;
+      this.#transport?.resumeReading();
+    }
+  }
+
+  #wakeup(): void {
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve();
+    }
+  }
+
+  async #waitForData(what: string): Promise<void> {
+    if (this.#waiter !== null) {
+      throw new UsageError('ERR_CONCURRENT_READ', `${what}() called while another read is already waiting for incoming data`);
+    }
+    // Paused with a buffer too small for this read: it would wait forever.
+    if (this.#paused) {
+      this.#paused = false;
+      this.#transport?.resumeReading();
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  #throwIfFailed(): void {
+    if (this.#exception !== null) throw this.#exception;
+  }
+
+  /** True once EOF was fed and every byte was read. */
+  atEof(): boolean {
+    return this.#eof && this.#start === this.#end;
+  }
+
+  /**
+   * Up to n bytes (at least one unless at EOF, then an empty Buffer); with
+   * n < 0, everything until EOF.
+   */
+  async read(n = -1): Promise<Buffer> {
+    validateInteger(n, 'n', -Infinity);
+    this.#throwIfFailed();
+    if (n === 0) return EMPTY;
+    if (n < 0) {
+      const blocks: Buffer[] = [];
+      for (;;) {
+        const block = await this.read(this.#limit);
+        if (block.length === 0) break;
+        blocks.push(block);
+      }
+      return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
+    }
+    if (this.#start === this.#end && !this.#eof) await this.#waitForData('read');
+    this.#throwIfFailed();
+    return this.#take(Math.min(n, this.#end - this.#start));
+  }
+
+  /** Exactly n bytes; IncompleteReadError (with what arrived) at an early EOF. */
+  async readexactly(n: number): Promise<Buffer> {
+    validateInteger(n, 'n', -Infinity);
+    if (n < 0) throw new UsageError('ERR_OUT_OF_RANGE', 'readexactly size can not be less than zero');
+    this.#throwIfFailed();
+    if (n === 0) return EMPTY;
+    while (this.#end - this.#start < n) {
+      if (this.#eof) {
+        throw new IncompleteReadError(this.#take(this.#end - this.#start), n);
+      }
+      await this.#waitForData('readexactly');
+    }
+    return this.#take(n);
+  }
+
+  /**
+   * Bytes up to and including `separator`. Throws LimitOverrunError when no
+   * separator appears within the limit (the data stays buffered), and
+   * IncompleteReadError at EOF (the data is consumed into `partial`).
+   */
+  async readuntil(separator: Uint8Array | string = '\n'): Promise<Buffer> {
+    const sep = toSeparator(separator);
+    this.#throwIfFailed();
+    // Where to resume searching: bytes before it were already searched.
+    let offset = 0;
+    let found: number;
+    for (;;) {
+      const size = this.#end - this.#start;
+      if (size - offset >= sep.length) {
+        const at = this.#storage.subarray(this.#start, this.#end).indexOf(sep, offset);
+        if (at !== -1) {
+          found = at;
+          break;
+        }
+        offset = size + 1 - sep.length;
+        if (offset > this.#limit) throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
+      }
+      if (this.#eof) {
+        throw new IncompleteReadError(this.#take(size), null);
+      }
+      await this.#waitForData('readuntil');
+      this.#throwIfFailed();
+    }
+    if (found > this.#limit) throw new LimitOverrunError('Separator is found, but chunk is longer than limit', found);
+    return this.#take(found + sep.length);
+  }
+
+  /**
+   * One line including its '\n'; at EOF the unterminated rest (or an empty
+   * Buffer). An over-long line is discarded and LimitOverrunError thrown
+   * (asyncio raises ValueError there).
+   */
+  async readline(): Promise<Buffer> {
+    try {
+      return await this.readuntil('\n');
+    } catch (err) {
+      if (err instanceof IncompleteReadError) return err.partial;
+      if (err instanceof LimitOverrunError) {
+        const size = this.#end - this.#start;
+        // Drop the over-long line through its separator if it is buffered,
+        // else everything buffered, so the next readline starts afresh.
+        const at = this.#storage.subarray(this.#start, this.#end).indexOf(10, err.consumed);
+        this.#take(at === -1 ? size : at + 1);
+      }
+      throw err;
+    }
+  }
+
+  /** `for await (const line of reader)`: lines until EOF. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return;
+      yield line;
+    }
+  }
+}

@@ -1,0 +1,118 @@
+// The conformance suite is written once, as scenarios that take a loop
+// factory, and run against every AbstractEventLoop implementation: uv.test.ts
+// runs them on UvEventLoop; another file runs them on NodeEventLoop.
+//
+// A scenario module exports `(test, makeLoop, name) => void` and registers
+// ava tests whose titles start with `name`. Each test gets a fresh loop from
+// `makeLoop()` through `withLoop`, which closes it afterwards and has the
+// fixture check that nothing the loop used is left alive. Running the suite
+// on another loop takes one small file, e.g.:
+//
+//   const makeLoop = Object.assign(
+//     (): LoopFixture => ({ loop: new NodeEventLoop(), settle: async (t) => { /* leak check */ } }),
+//     { unsupported: { addReader: 'why this loop cannot' } },
+//   );
+//   for (const scenario of scenarios) scenario(test, makeLoop, 'node');
+//
+// Feature names used with testIf: 'datagram', 'unix', 'pipes',
+// 'subprocess', 'addReader', 'reusePort' (TCP servers).
+import type { ExecutionContext, TestFn } from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AbstractEventLoop, ExceptionContext } from 'asyncuv';
+
+export interface LoopFixture {
+  loop: AbstractEventLoop;
+  /**
+   * Called after loop.close(): waits until whatever the loop ran on has
+   * released everything, and asserts it (UvEventLoop: the libuv loop's
+   * handleCounts() is {}).
+   */
+  settle(t: ExecutionContext): Promise<void>;
+}
+
+/**
+ * Makes a fresh loop per test. `unsupported` names features a loop cannot
+ * offer at all (e.g. 'addReader' on a loop without fd watching), each with
+ * the reason; those tests are registered as skipped, the reason in the title.
+ */
+export type MakeLoop = (() => LoopFixture) & { unsupported?: Readonly<Record<string, string>> };
+export type Test = TestFn;
+export type Scenario = (test: TestFn, makeLoop: MakeLoop, name: string) => void;
+
+export interface LoopContext {
+  loop: AbstractEventLoop;
+  /** Contexts the loop's exception handler received (unless the test replaced it). */
+  exceptions: ExceptionContext[];
+}
+
+/**
+ * Runs `body` with a fresh loop. Afterwards the loop is stopped and closed,
+ * the fixture's leak check runs, and exceptions that reached the loop's
+ * exception handler fail the test unless `expectExceptions` is set.
+ */
+export async function withLoop(
+  t: ExecutionContext,
+  makeLoop: MakeLoop,
+  body: (ctx: LoopContext) => Promise<void>,
+  opts: { expectExceptions?: boolean } = {},
+): Promise<void> {
+  const fixture = makeLoop();
+  const { loop } = fixture;
+  const exceptions: ExceptionContext[] = [];
+  loop.setExceptionHandler((_loop, context) => {
+    exceptions.push(context);
+  });
+  try {
+    await body({ loop, exceptions });
+  } finally {
+    if (loop.isRunning()) {
+      loop.stop();
+      for (let i = 0; i < 100 && loop.isRunning(); i++) await sleep(5);
+    }
+    loop.close();
+    await fixture.settle(t);
+  }
+  if (!opts.expectExceptions) {
+    t.deepEqual(
+      exceptions.map((c) => `${c.message}: ${String(c.exception)}`),
+      [],
+      'no exception reached the loop exception handler',
+    );
+  }
+}
+
+/** Rejects if `promise` does not settle within `ms`, naming what hung. */
+export function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Polls `cond` (on Node's timers, independent of the loop under test). */
+export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/** A promise with its resolve/reject outside (asyncio's loop.create_future()). */
+export function future<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Registers a test that needs `feature`, or a documented skip if the loop lacks it. */
+export function testIf(test: TestFn, makeLoop: MakeLoop, feature: string, title: string, impl: (t: ExecutionContext) => Promise<void>): void {
+  const reason = makeLoop.unsupported?.[feature];
+  if (reason === undefined) test(title, impl);
+  else test.skip(`${title} (unsupported on this loop: ${reason})`, impl);
+}

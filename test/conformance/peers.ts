@@ -1,0 +1,84 @@
+// The other end of a connection, written with node:net so that it does not
+// depend on the loop under test.
+import net from 'node:net';
+import { once } from 'node:events';
+import { networkInterfaces } from 'node:os';
+
+export interface NetServer {
+  port: number;
+  /** Sockets accepted so far. */
+  sockets: net.Socket[];
+  /** Resolves with the next accepted socket. */
+  nextSocket(): Promise<net.Socket>;
+  close(): Promise<void>;
+}
+
+/** A node:net server on 127.0.0.1:0 whose connections `onSocket` handles. */
+export async function netServer(onSocket: (socket: net.Socket) => void = () => {}, host = '127.0.0.1', opts: net.ServerOpts = {}): Promise<NetServer> {
+  const sockets: net.Socket[] = [];
+  const waiting: Array<(s: net.Socket) => void> = [];
+  const server = net.createServer(opts, (socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {}); // resets are part of several tests
+    onSocket(socket);
+    waiting.shift()?.(socket);
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sockets,
+    nextSocket: () => new Promise((resolve) => waiting.push(resolve)),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Answers an HTTP/1.0-looking request with a fixed response and closes (CPython's test server). */
+export const HTTP_RESPONSE = 'HTTP/1.0 200 OK\r\nContent-Length: 11\r\n\r\nhello world';
+export function httpLikeServer(): Promise<NetServer> {
+  return netServer((socket) => {
+    let got = '';
+    socket.on('data', (d) => {
+      got += d.toString();
+      if (got.includes('\r\n\r\n')) socket.end(HTTP_RESPONSE);
+    });
+  });
+}
+
+/** Echoes every byte back; ends its side when the peer does. */
+export function echoServer(host = '127.0.0.1'): Promise<NetServer> {
+  return netServer((socket) => socket.pipe(socket), host);
+}
+
+/** A port nobody listens on (bound, then released). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, host);
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A node:net client connected to host:port. */
+export async function netConnect(port: number, host = '127.0.0.1', opts: { allowHalfOpen?: boolean } = {}): Promise<net.Socket> {
+  const socket = net.connect({ port, host, allowHalfOpen: opts.allowHalfOpen ?? false });
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** Collects what a socket receives until it ends. */
+export function readToEnd(socket: net.Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  return new Promise((resolve) => socket.on('end', () => resolve(Buffer.concat(chunks))).on('close', () => resolve(Buffer.concat(chunks))));
+}
+
+/** Whether this host has IPv6 loopback (some containers do not). */
+export function hasIPv6(): boolean {
+  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.family === 'IPv6' && i.internal));
+}

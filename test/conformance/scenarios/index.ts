@@ -1,0 +1,19 @@
+// Every conformance scenario, in the order they register.
+import type { Scenario } from '../harness.js';
+import { callbacks } from './callbacks.js';
+import { datagram } from './datagram.js';
+import { exceptionHandler } from './exception-handler.js';
+import { flowControl } from './flow-control.js';
+import { names } from './names.js';
+import { pipes } from './pipes.js';
+import { readers } from './readers.js';
+import { runStop } from './run-stop.js';
+import { signals } from './signals.js';
+import { streams } from './streams.js';
+import { subprocess } from './subprocess.js';
+import { tcpConnection } from './tcp-connection.js';
+import { tcpServer } from './tcp-server.js';
+import { transportLifecycle } from './transport-lifecycle.js';
+import { unix } from './unix.js';
+
+export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers, names];

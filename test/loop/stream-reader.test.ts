@@ -1,0 +1,266 @@
+// StreamReader's parsing and buffering, fed by hand (test_streams.py's
+// StreamTests that need no connection). No loop is involved: the reader
+// only awaits promises.
+import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IncompleteReadError, LimitOverrunError, StreamReader, type ReadTransport } from 'asyncuv';
+
+const DATA = Buffer.from('line1\nline2\nline3\n');
+
+/** Records pause/resume calls, as a transport would see them. */
+function fakeTransportCalls(reader: StreamReader): string[] {
+  const calls: string[] = [];
+  let reading = true;
+  const transport = {
+    pauseReading: () => {
+      reading = false;
+      calls.push('pause');
+    },
+    resumeReading: () => {
+      reading = true;
+      calls.push('resume');
+    },
+    isReading: () => reading,
+  } as unknown as ReadTransport;
+  reader.setTransport(transport);
+  return calls;
+}
+
+test('the limit must be a positive integer', (t) => {
+  t.throws(() => new StreamReader({ limit: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => new StreamReader({ limit: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.is(new StreamReader().limit, 2 ** 16);
+});
+
+test('feeding empty data buffers nothing; non-empty data is buffered', (t) => {
+  const reader = new StreamReader();
+  reader.feedData(Buffer.alloc(0));
+  t.is(reader.bufferedSize, 0);
+  reader.feedData(DATA);
+  t.is(reader.bufferedSize, DATA.length);
+});
+
+test('read(0) returns nothing and read(n) returns what is buffered up to n', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(DATA);
+  t.is((await reader.read(0)).length, 0);
+  t.is((await reader.read(5)).toString(), 'line1');
+  t.is((await reader.read(1000)).toString(), '\nline2\nline3\n');
+});
+
+test('read waits for data fed later', async (t) => {
+  const reader = new StreamReader();
+  const pending = reader.read(30);
+  await sleep(5);
+  reader.feedData(DATA);
+  t.deepEqual(await pending, DATA);
+});
+
+test('read() reads until EOF; read at EOF returns an empty buffer', async (t) => {
+  const reader = new StreamReader({ limit: 4 });
+  const all = reader.read();
+  reader.feedData(Buffer.from('chunk1\n'));
+  reader.feedData(Buffer.from('chunk2'));
+  await sleep(1);
+  reader.feedEof();
+  t.is((await all).toString(), 'chunk1\nchunk2');
+  t.is((await reader.read(10)).length, 0);
+  t.true(reader.atEof());
+});
+
+test('read waiting at EOF resolves empty', async (t) => {
+  const reader = new StreamReader();
+  const pending = reader.read(1024);
+  reader.feedEof();
+  t.is((await pending).length, 0);
+});
+
+test('readline returns lines, waiting across chunks', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(Buffer.from('chunk1 '));
+  const pending = reader.readline();
+  reader.feedData(Buffer.from('chunk2 '));
+  await sleep(1);
+  reader.feedData(Buffer.from('chunk3\nchunk4'));
+  t.is((await pending).toString(), 'chunk1 chunk2 chunk3\n');
+  t.is(reader.bufferedSize, 'chunk4'.length);
+});
+
+test('readline at EOF returns the unterminated rest, then an empty buffer', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(Buffer.from('some data'));
+  reader.feedEof();
+  t.is((await reader.readline()).toString(), 'some data');
+  t.is((await reader.readline()).length, 0);
+});
+
+test('readline with a line longer than the limit throws LimitOverrunError and discards the line', async (t) => {
+  const reader = new StreamReader({ limit: 7 });
+  reader.feedData(Buffer.from('1234567890\nline2\n'));
+  await t.throwsAsync(reader.readline(), { instanceOf: LimitOverrunError });
+  t.is((await reader.readline()).toString(), 'line2\n');
+
+  // No separator within the limit: everything buffered is discarded.
+  const noSep = new StreamReader({ limit: 7 });
+  noSep.feedData(Buffer.from('0123456789'));
+  await t.throwsAsync(noSep.readline(), { instanceOf: LimitOverrunError });
+  t.is(noSep.bufferedSize, 0);
+});
+
+test('readline reads byte counts correctly when mixed with read', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(DATA);
+  await reader.readline();
+  t.is((await reader.read(7)).toString(), 'line2\nl');
+  t.is(reader.bufferedSize, DATA.length - 'line1\n'.length - 7);
+});
+
+test('readuntil takes a multi-byte separator across chunks', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(Buffer.from('lineAAA'));
+  t.is((await reader.readuntil('AAA')).toString(), 'lineAAA');
+  reader.feedData(Buffer.from('lineAA'));
+  const pending = reader.readuntil(Buffer.from('AAA'));
+  reader.feedData(Buffer.from('Axyz'));
+  t.is((await pending).toString(), 'lineAAA');
+  t.is((await reader.read(3)).toString(), 'xyz');
+  await t.throwsAsync(reader.readuntil(''), { code: 'ERR_INVALID_ARG_VALUE' });
+});
+
+test('readuntil at EOF throws IncompleteReadError with the partial data consumed', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(Buffer.from('some dataAA'));
+  reader.feedEof();
+  const err = await t.throwsAsync(reader.readuntil('AAA'), { instanceOf: IncompleteReadError });
+  t.is(err.partial.toString(), 'some dataAA');
+  t.is(err.expected, null);
+  t.is(reader.bufferedSize, 0);
+});
+
+test('readuntil leaves the data buffered when the separator is beyond the limit', async (t) => {
+  const reader = new StreamReader({ limit: 3 });
+  reader.feedData(Buffer.from('some dataAA'));
+  const err = await t.throwsAsync(reader.readuntil('AAA'), { instanceOf: LimitOverrunError });
+  t.true(err.consumed > 3);
+  t.is(reader.bufferedSize, 'some dataAA'.length);
+  const found = new StreamReader({ limit: 3 });
+  found.feedData(Buffer.from('some dataAAA'));
+  const err2 = await t.throwsAsync(found.readuntil('AAA'), { instanceOf: LimitOverrunError });
+  t.is(err2.message, 'Separator is found, but chunk is longer than limit');
+});
+
+test('readexactly waits for n bytes; zero and negative sizes', async (t) => {
+  const reader = new StreamReader();
+  t.is((await reader.readexactly(0)).length, 0);
+  await t.throwsAsync(reader.readexactly(-1), { code: 'ERR_OUT_OF_RANGE' });
+  const pending = reader.readexactly(2 * DATA.length);
+  reader.feedData(DATA);
+  await sleep(1);
+  reader.feedData(DATA);
+  reader.feedData(DATA);
+  t.deepEqual(await pending, Buffer.concat([DATA, DATA]));
+  t.deepEqual(await reader.read(DATA.length), DATA);
+});
+
+test('readexactly is not bound by the limit', async (t) => {
+  const reader = new StreamReader({ limit: 3 });
+  reader.feedData(DATA);
+  t.deepEqual(await reader.readexactly(DATA.length), DATA);
+});
+
+test('readexactly at EOF throws IncompleteReadError with what arrived', async (t) => {
+  const reader = new StreamReader();
+  const pending = reader.readexactly(2 * DATA.length);
+  reader.feedData(DATA);
+  reader.feedEof();
+  const err = await t.throwsAsync(pending, { instanceOf: IncompleteReadError });
+  t.deepEqual(err.partial, DATA);
+  t.is(err.expected, 2 * DATA.length);
+  t.is(err.message, `${DATA.length} bytes read on a total of ${2 * DATA.length} expected bytes`);
+  t.is(reader.bufferedSize, 0);
+});
+
+test('setException fails a waiting read and every later one', async (t) => {
+  const reader = new StreamReader();
+  const boom = new Error('boom');
+  const pending = reader.readline();
+  reader.setException(boom);
+  t.is(await t.throwsAsync(pending), boom);
+  t.is(reader.exception(), boom);
+  reader.feedData(DATA);
+  t.is(await t.throwsAsync(reader.read(2)), boom);
+  t.is(await t.throwsAsync(reader.readexactly(2)), boom);
+  t.is(await t.throwsAsync(reader.readuntil()), boom);
+});
+
+test('two reads may not wait at once', async (t) => {
+  const reader = new StreamReader();
+  const first = reader.read(1);
+  await t.throwsAsync(reader.read(1), { code: 'ERR_CONCURRENT_READ' });
+  reader.feedData(Buffer.from('x'));
+  t.is((await first).toString(), 'x');
+});
+
+test('async iteration yields lines until EOF', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(Buffer.from('line1\nline2\nrest'));
+  reader.feedEof();
+  const lines: string[] = [];
+  for await (const line of reader) lines.push(line.toString());
+  t.deepEqual(lines, ['line1\n', 'line2\n', 'rest']);
+});
+
+test('atEof is true only after EOF with nothing left', async (t) => {
+  const reader = new StreamReader();
+  t.false(reader.atEof());
+  reader.feedData(Buffer.from('x'));
+  reader.feedEof();
+  t.false(reader.atEof());
+  await reader.read(1);
+  t.true(reader.atEof());
+});
+
+test('flow control: pauses the transport above twice the limit, resumes at the limit', async (t) => {
+  const reader = new StreamReader({ limit: 10 });
+  const calls = fakeTransportCalls(reader);
+  reader.feedData(Buffer.alloc(20));
+  t.deepEqual(calls, [], 'exactly 2 * limit does not pause');
+  reader.feedData(Buffer.alloc(1));
+  t.deepEqual(calls, ['pause']);
+  reader.feedData(Buffer.alloc(5));
+  t.deepEqual(calls, ['pause'], 'paused once');
+  await reader.read(15);
+  t.deepEqual(calls, ['pause'], '11 bytes left: still above the limit');
+  await reader.read(1);
+  t.deepEqual(calls, ['pause', 'resume']);
+});
+
+test('a read that needs more than is buffered resumes a paused transport', async (t) => {
+  const reader = new StreamReader({ limit: 2 });
+  const calls = fakeTransportCalls(reader);
+  reader.feedData(Buffer.from('abcdef'));
+  t.deepEqual(calls, ['pause']);
+  const pending = reader.readexactly(10);
+  await sleep(1);
+  t.deepEqual(calls, ['pause', 'resume'], 'waiting for more data must not stay paused');
+  reader.feedData(Buffer.from('ghij'));
+  t.is((await pending).toString(), 'abcdefghij');
+});
+
+test('buffers handed out are never overwritten by later data', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(Buffer.from('aaaa'));
+  reader.feedData(Buffer.from('bbbb'));
+  const first = await reader.read(6);
+  reader.feedData(Buffer.from('cccccccc'));
+  reader.feedData(Buffer.from('dddddddd'));
+  const rest = await reader.read(100);
+  t.is(first.toString(), 'aaaabb');
+  t.is(rest.toString(), 'bbccccccccdddddddd');
+});
+
+test('feedData after feedEof is an error', (t) => {
+  const reader = new StreamReader();
+  reader.feedEof();
+  t.throws(() => reader.feedData(Buffer.from('x')), { code: 'ERR_INVALID_STATE' });
+});
