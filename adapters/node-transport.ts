@@ -91,7 +91,8 @@ export class NodeTransport implements Transport {
   #low = DEFAULT_HIGH_WATER / 4;
   // The buffer the BufferedProtocol gave for the next read (onread mode).
   #protocolBuffer: Uint8Array | undefined;
-  readonly #onData = (chunk: Buffer): void => this.#data(chunk);
+  // A user duplex may have an encoding set: protocols always get bytes.
+  readonly #onData = (chunk: Buffer | string): void => this.#data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   readonly #onEnd = (): void => this.#end();
   // System errors become the UvError that UvEventLoop's transports report.
   readonly #onError = (err: Error): void => this.#forceClose(toUvError(err));
