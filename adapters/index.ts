@@ -8,3 +8,5 @@ export { NodeServer } from './node-server.js';
 export { toDuplex, fromDuplex } from './duplex.js';
 export { notSupported } from './node-errors.js';
 export { Registrar, RelEvent, registrar, rel } from './rel.js';
+// Side effect: gives UvEventLoop its ssl option and startTls.
+import './tls-upgrader.js';

@@ -106,9 +106,18 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     return handle;
   }
 
-  /** @internal callSoon without the checks, for the loop's own work. */
+  /**
+   * @internal callSoon without the checks, for the loop's own work. On a
+   * closed loop the callback is dropped (returned cancelled): a transport
+   * that finishes closing after its loop has nowhere left to run, and
+   * throwing would only surface inside some stream or handle callback.
+   */
   scheduleSoon(cb: Callback<unknown[]>, args: unknown[]): CallbackHandle {
     const handle = new CallbackHandle(cb, args);
+    if (this.#closed) {
+      handle.cancel();
+      return handle;
+    }
     this.#ready.push(handle);
     if (!this.#runScheduled) {
       this.#runScheduled = true;

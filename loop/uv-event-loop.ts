@@ -19,6 +19,7 @@ import { CancelledError } from './errors.js';
 import type {
   AbstractEventLoop,
   AddrInfo,
+  TlsOptions,
   ConnectionOptions,
   DatagramOptions,
   Server,
@@ -33,6 +34,7 @@ import { UvSubprocessTransport } from './subprocess-transport.js';
 import { ANY_HOSTS, resolveHost, type ResolvedAddress } from './resolve.js';
 import { StreamServer, type Listener } from './server.js';
 import { StreamTransport } from './stream-transport.js';
+import { tlsUpgrader } from './tls-hook.js';
 import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from './transports.js';
 
 interface FdWatch {
@@ -125,7 +127,10 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
-    if (opts.ssl) throw new UsageError('ERR_TLS_UNSUPPORTED', 'TLS on UvEventLoop needs the adapters layer: use startTls from asyncuv/adapters');
+    if (opts.serverHostname !== undefined && !opts.ssl) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'serverHostname is only meaningful with ssl');
+    }
+    const upgrade = opts.ssl ? tlsUpgrader() : undefined;
     const addresses = await resolveHost(this.uvloop, host);
     let lastError: Error | undefined;
     for (const { address } of addresses) {
@@ -140,6 +145,17 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
         continue;
       }
       tcp.setNoDelay(true);
+      if (upgrade !== undefined) {
+        const protocol = protocolFactory();
+        const raw = this.#rawTransport(tcp, undefined);
+        const secure = await upgrade(this, raw, protocol, opts.ssl as TlsOptions | true, {
+          serverSide: false,
+          serverHostname: opts.serverHostname ?? host,
+          handshakeTimeout: opts.sslHandshakeTimeout,
+          callConnectionMade: true,
+        });
+        return [secure, protocol];
+      }
       return this.#makeTransport(tcp, protocolFactory, undefined);
     }
     throw lastError ?? new UvError(-113, 'connect', host);
@@ -154,6 +170,23 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
         else resolve([transport, protocol]);
       });
       server?.attach(transport);
+    });
+  }
+
+  /** A transport with no protocol of its own yet: the TLS layer takes it over. */
+  #rawTransport(stream: Stream, server: StreamServer | undefined): StreamTransport {
+    const transport = new StreamTransport(this, stream, {}, this.#extraFor(stream), server);
+    server?.attach(transport);
+    return transport;
+  }
+
+  async startTls(transport: Transport, protocol: AnyProtocol, ssl: TlsOptions, opts: { serverSide?: boolean; serverHostname?: string; sslHandshakeTimeout?: number } = {}): Promise<Transport> {
+    this.checkClosed();
+    return tlsUpgrader()(this, transport, protocol, ssl, {
+      serverSide: opts.serverSide === true,
+      serverHostname: opts.serverHostname,
+      handshakeTimeout: opts.sslHandshakeTimeout,
+      callConnectionMade: false,
     });
   }
 
@@ -185,7 +218,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
-    if (opts.ssl) throw new UsageError('ERR_TLS_UNSUPPORTED', 'TLS on UvEventLoop needs the adapters layer: use startTls from asyncuv/adapters');
+    if (opts.ssl) tlsUpgrader(); // fail now, not on the first connection
     const backlog = opts.backlog ?? 100;
     validateInteger(backlog, 'backlog', 0, 65535);
     let addresses: ResolvedAddress[];
@@ -200,7 +233,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
         listeners.push({
           stream: tcp,
           address: { address, port },
-          listen: (n) => tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory)),
+          listen: (n) => tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory, opts.ssl, opts.sslHandshakeTimeout)),
         });
         // With several addresses the v6 one must not also claim v4.
         tcp.bind(address, port, { reusePort: opts.reusePort === true, ipv6Only: family === 6 && addresses.length > 1 });
@@ -219,7 +252,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     return server;
   }
 
-  #accept(server: StreamServer, listener: Stream, err: UvError | null, protocolFactory: () => AnyProtocol): void {
+  #accept(server: StreamServer, listener: Stream, err: UvError | null, protocolFactory: () => AnyProtocol, ssl?: TlsOptions, handshakeTimeout?: number): void {
     if (err !== null) {
       this.callExceptionHandler({ message: 'Error on accept', exception: err });
       return;
@@ -243,6 +276,16 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       this.callExceptionHandler({ message: 'Error in protocol factory', exception });
       return;
     }
+    if (ssl !== undefined) {
+      // The raw transport stays attached to the server (waitClosed counts
+      // it); a failed handshake is reported, not thrown.
+      tlsUpgrader()(this, this.#rawTransport(client, server), protocol, ssl, {
+        serverSide: true,
+        handshakeTimeout,
+        callConnectionMade: true,
+      }).catch((exception: unknown) => this.callExceptionHandler({ message: 'TLS handshake failed', exception }));
+      return;
+    }
     const transport = new StreamTransport(this, client, protocol, this.#extraFor(client), server);
     server.attach(transport);
   }
@@ -253,9 +296,19 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
-    if (opts.ssl) throw new UsageError('ERR_TLS_UNSUPPORTED', 'TLS on UvEventLoop needs the adapters layer: use startTls from asyncuv/adapters');
+    const upgrade = opts.ssl ? tlsUpgrader() : undefined;
     const pipe = new Pipe(this.uvloop);
     await connectStream(pipe, (cb) => pipe.connect(path, cb), opts.signal);
+    if (upgrade !== undefined) {
+      const protocol = protocolFactory();
+      const secure = await upgrade(this, this.#rawTransport(pipe, undefined), protocol, opts.ssl as TlsOptions | true, {
+        serverSide: false,
+        serverHostname: opts.serverHostname,
+        handshakeTimeout: opts.sslHandshakeTimeout,
+        callConnectionMade: true,
+      });
+      return [secure, protocol];
+    }
     return this.#makeTransport(pipe, protocolFactory, undefined);
   }
 
@@ -263,7 +316,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
-    if (opts.ssl) throw new UsageError('ERR_TLS_UNSUPPORTED', 'TLS on UvEventLoop needs the adapters layer: use startTls from asyncuv/adapters');
+    if (opts.ssl) tlsUpgrader();
     const backlog = opts.backlog ?? 100;
     validateInteger(backlog, 'backlog', 0, 65535);
     const pipe = new Pipe(this.uvloop);
@@ -277,7 +330,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     const listener: Listener = {
       stream: pipe,
       address: { path },
-      listen: (n) => pipe.listen(n, (err) => this.#accept(server, pipe, err, protocolFactory)),
+      listen: (n) => pipe.listen(n, (err) => this.#accept(server, pipe, err, protocolFactory, opts.ssl)),
     };
     server = new StreamServer(this as unknown as AbstractEventLoop, [listener], backlog, () => this.#servers.delete(server));
     this.#servers.add(server);

@@ -1,0 +1,26 @@
+// Registers UvEventLoop's TLS (loop/tls-hook.ts): node:tls over toDuplex()
+// of the raw transport, driven by a NodeTransport with asyncio semantics.
+import { registerTlsUpgrader } from '../loop/tls-hook.js';
+import { toDuplex } from './duplex.js';
+import { NodeTransport } from './node-transport.js';
+import { tlsExtra, upgradeToTls } from './node-tls.js';
+
+registerTlsUpgrader(async (loop, raw, protocol, ssl, request) => {
+  const extra = {
+    socket: raw.getExtraInfo('socket'),
+    peername: raw.getExtraInfo('peername'),
+    sockname: raw.getExtraInfo('sockname'),
+  };
+  const tlsSocket = await upgradeToTls(toDuplex(raw), ssl, {
+    serverSide: request.serverSide,
+    serverHostname: request.serverHostname,
+    handshakeTimeout: request.handshakeTimeout,
+  });
+  return new Promise((resolve, reject) => {
+    const upgraded = new NodeTransport(loop, tlsSocket, protocol, {
+      extra: { ...extra, ...tlsExtra(tlsSocket) },
+      callConnectionMade: request.callConnectionMade,
+      ready: (err) => (err === null ? resolve(upgraded) : reject(err)),
+    });
+  });
+});
