@@ -400,6 +400,7 @@ export class NodeTransport implements Transport {
     this.#lostError = err;
     const stream = this.#stream;
     if (this.#streamClosed) {
+      this.#gone();
       this.#loop.scheduleSoon(() => this.#callConnectionLost(), []);
       return;
     }
@@ -419,6 +420,9 @@ export class NodeTransport implements Transport {
     this.#streamClosed = true;
     if (this.#detached) return;
     if (this.#lost) {
+      // Counted gone now: the stream is; connectionLost may never run if
+      // the loop is closed meanwhile.
+      this.#gone();
       this.#loop.scheduleSoon(() => this.#callConnectionLost(), []);
       return;
     }
