@@ -6,6 +6,7 @@ export { NodeDatagramTransport } from './node-datagram-transport.js';
 export { NodeSubprocessTransport } from './node-subprocess-transport.js';
 export { NodeServer } from './node-server.js';
 export { toDuplex, fromDuplex } from './duplex.js';
+export { serveHttp, type HttpOnLoop } from './serve-http.js';
 export { notSupported } from './node-errors.js';
 export { Registrar, RelEvent, registrar, rel } from './rel.js';
 // Side effect: gives UvEventLoop its ssl option and startTls.
