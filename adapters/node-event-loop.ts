@@ -17,7 +17,7 @@ import type tls from 'node:tls';
 import { UsageError } from '../handles/usage-error.js';
 import { toSignalNumber, validateFunction, validateInteger, validateString } from '../handles/validate.js';
 import { BaseEventLoop } from '../loop/base-event-loop.js';
-import { CancelledError } from '../loop/errors.js';
+import { CancelledError, loopClosed } from '../loop/errors.js';
 import type {
   AbstractEventLoop,
   AddrInfo,
@@ -231,6 +231,11 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
 
   /** A transport whose connectionMade has run; rejects if it failed or the peer left first. */
   #makeTransport<P extends AnyProtocol>(stream: Duplex, protocol: P, extra: Record<string, unknown>, owner?: NodeTransportOwner, slot?: ReadIntoSlot): Promise<[Transport, P]> {
+    // Closed while connecting: nothing would ever run connectionMade.
+    if (this.isClosed()) {
+      stream.destroy();
+      return Promise.reject(loopClosed());
+    }
     return new Promise((resolve, reject) => {
       const transport = new NodeTransport(this, stream, protocol, {
         extra,

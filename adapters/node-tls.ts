@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { isIP } from 'node:net';
 import { UsageError } from '../handles/usage-error.js';
+import { CancelledError } from '../loop/errors.js';
 import type { TlsOptions } from '../loop/events.js';
 
 /** asyncio's default ssl_handshake_timeout, in seconds. */
@@ -72,7 +73,7 @@ export function upgradeToTls(stream: Duplex, ssl: TlsOptions | true, opts: TlsUp
     // makes Node read without consuming anything, and goes away after the
     // handshake, leaving the stream paused for the transport.
     const onClose = (): void => done(Object.assign(new Error('The connection closed during the TLS handshake'), { code: 'ECONNRESET' }));
-    const onAbort = (): void => done(Object.assign(new Error('The TLS handshake was aborted', { cause: opts.signal?.reason }), { name: 'AbortError', code: 'ABORT_ERR' }));
+    const onAbort = (): void => done(new CancelledError('The TLS handshake was aborted', { cause: opts.signal?.reason }));
     const timer = setTimeout(() => {
       done(Object.assign(new Error(`SSL handshake is taking longer than ${timeout} seconds: aborting the connection`), { code: 'ERR_SSL_HANDSHAKE_TIMEOUT' }));
     }, timeout * 1000);

@@ -91,7 +91,8 @@ export class NodeTransport implements Transport {
   #low = DEFAULT_HIGH_WATER / 4;
   // The buffer the BufferedProtocol gave for the next read (onread mode).
   #protocolBuffer: Uint8Array | undefined;
-  readonly #onData = (chunk: Buffer): void => this.#data(chunk);
+  // A user duplex may have an encoding set: protocols always get bytes.
+  readonly #onData = (chunk: Buffer | string): void => this.#data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   readonly #onEnd = (): void => this.#end();
   // System errors become the UvError that UvEventLoop's transports report.
   readonly #onError = (err: Error): void => this.#forceClose(toUvError(err));
@@ -399,6 +400,7 @@ export class NodeTransport implements Transport {
     this.#lostError = err;
     const stream = this.#stream;
     if (this.#streamClosed) {
+      this.#gone();
       this.#loop.scheduleSoon(() => this.#callConnectionLost(), []);
       return;
     }
@@ -418,6 +420,9 @@ export class NodeTransport implements Transport {
     this.#streamClosed = true;
     if (this.#detached) return;
     if (this.#lost) {
+      // Counted gone now: the stream is; connectionLost may never run if
+      // the loop is closed meanwhile.
+      this.#gone();
       this.#loop.scheduleSoon(() => this.#callConnectionLost(), []);
       return;
     }

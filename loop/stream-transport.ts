@@ -33,6 +33,10 @@ export class StreamTransport implements Transport {
   #lost = false; // connectionLost is scheduled or done
   #eofWritten = false;
   #reading = false;
+  // pauseReading() from inside connectionMade (before reading starts) is
+  // remembered, as asyncio's _paused flag is.
+  #started = false;
+  #pauseRequested = false;
   #protocolPaused = false;
   #high = DEFAULT_HIGH_WATER;
   #low = DEFAULT_HIGH_WATER / 4;
@@ -59,7 +63,8 @@ export class StreamTransport implements Transport {
         ready?.(exception instanceof Error ? exception : new Error(String(exception)));
         return;
       }
-      if (!this.#closing && !this.#reading && this.#reads) this.#startReading();
+      this.#started = true;
+      if (!this.#closing && !this.#reading && this.#reads && !this.#pauseRequested) this.#startReading();
       ready?.(null);
     }, []);
   }
@@ -248,12 +253,20 @@ export class StreamTransport implements Transport {
   }
 
   pauseReading(): void {
+    if (!this.#started) {
+      this.#pauseRequested = true;
+      return;
+    }
     if (this.#closing || !this.#reading) return;
     this.#reading = false;
     this.#stream.readStop();
   }
 
   resumeReading(): void {
+    if (!this.#started) {
+      this.#pauseRequested = false;
+      return;
+    }
     if (this.#closing || this.#reading || !this.#reads) return;
     this.#startReading();
   }

@@ -474,3 +474,17 @@ serial('a peer reset gives connectionLost(UvError ECONNRESET)', async (t) => {
   loop.close();
   await assertNoLeaks(t, base);
 });
+
+serial('a loop closed while connecting rejects the connection with ERR_LOOP_CLOSED and leaves no socket', async (t) => {
+  const base = resourceCounts();
+  const srv = net.createServer((s) => s.on('error', () => {}).resume());
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  const loop = new NodeEventLoop();
+  const pending = loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
+  loop.close();
+  await t.throwsAsync(pending, { code: 'ERR_LOOP_CLOSED' });
+  t.deepEqual(loop.liveResources(), {});
+  srv.close();
+  await assertNoLeaks(t, base);
+});

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import tls from 'node:tls';
 import { NodeEventLoop, type Protocol, type Transport } from 'asyncuv';
 import { CollectProtocol, EchoProtocol } from './protocols.js';
@@ -63,6 +64,26 @@ serial('an untrusted certificate fails the handshake; the connection attempt rej
   server.close();
   await server.waitClosed();
   t.is(made, 0, 'no protocol for a failed handshake');
+  loop.close();
+  await assertNoLeaks(t, base);
+});
+
+serial('a server that never answers the handshake times out after sslHandshakeTimeout; an abort signal cancels it', async (t) => {
+  const base = resourceCounts();
+  const loop = new NodeEventLoop();
+  const silent: net.Socket[] = [];
+  const srv = net.createServer((s) => void silent.push(s));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  const started = Date.now();
+  const err = await t.throwsAsync(loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, { ssl: true, sslHandshakeTimeout: 0.2 }));
+  t.is((err as { code?: string }).code, 'ERR_SSL_HANDSHAKE_TIMEOUT');
+  t.true(Date.now() - started >= 190);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 50);
+  await t.throwsAsync(loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, { ssl: true, signal: controller.signal }), { code: 'ABORT_ERR' });
+  for (const s of silent) s.destroy();
+  srv.close();
   loop.close();
   await assertNoLeaks(t, base);
 });
