@@ -2,3 +2,4 @@
 export * from './handles/index.js';
 export * from './loop/index.js';
 export * from './adapters/index.js';
+export * from './sync/index.js';

@@ -1,32 +1,70 @@
-// `npm run bench`: runs every bench/<topic>.bench.ts, side by side with
-// Node's own modules, and prints one table of ratios. Arguments filter the
-// case names (substring, any of them): `npm run bench -- echo udp`.
-//
-// A bench module exports `cases`; it may also export `details()`, text
-// printed after the table (tcp-echo's server CPU per round trip).
-import { readdirSync } from 'node:fs';
+// `npm run bench [filter...]`: runs every case of every dist/bench/*.bench.js
+// (or those whose file or case name contains one of the filters), shows one
+// progress line on stderr, prints one table, and writes
+// bench/results/latest.json. A bench module may also export `details()`:
+// text printed after the table (tcp-echo's server CPU per round trip).
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { formatTable, runCase, type BenchCase, type BenchResult } from './harness.js';
+import { type BenchCase, type BenchResult, formatTable, runCase } from './harness.js';
 
-interface BenchModule {
-  cases: BenchCase[];
-  details?: () => string;
-}
-
-const here = dirname(fileURLToPath(import.meta.url));
+const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const resultsDir = join(here, '..', '..', 'bench', 'results');
 const filters = process.argv.slice(2);
-const wanted = (name: string) => filters.length === 0 || filters.some((f) => name.includes(f));
+// details() of the modules that ran, called after their cases.
+const detailFns: Array<() => string> = [];
 
-const results: BenchResult[] = [];
-const details: string[] = [];
-for (const file of readdirSync(here).filter((f) => f.endsWith('.bench.js')).sort()) {
-  const mod = (await import(pathToFileURL(join(here, file)).href)) as BenchModule;
-  const cases = mod.cases.filter((c) => wanted(c.name));
-  if (cases.length === 0) continue;
-  for (const c of cases) results.push(await runCase(c, (msg) => process.stderr.write(`${msg}\n`)));
-  const text = mod.details?.();
-  if (text) details.push(text);
+let shown = 0;
+/** Rewrites the single progress line in place. */
+function progress(message: string): void {
+  const line = message.length > 100 ? `${message.slice(0, 97)}...` : message;
+  process.stderr.write(`\r${line.padEnd(shown)}`);
+  shown = line.length;
 }
-console.log(formatTable(results));
-for (const text of details) console.log(`\n${text}`);
+
+async function loadCases(): Promise<Array<{ file: string; c: BenchCase }>> {
+  const files = (await readdir(here)).filter((f) => f.endsWith('.bench.js')).sort();
+  const all: Array<{ file: string; c: BenchCase }> = [];
+  for (const file of files) {
+    const mod = (await import(pathToFileURL(join(here, file)).href)) as { cases?: BenchCase[]; details?: () => string };
+    const wanted = (mod.cases ?? []).filter((c) => filters.length === 0 || filters.some((f) => file.includes(f) || c.name.includes(f)));
+    for (const c of wanted) all.push({ file, c });
+    if (wanted.length > 0 && mod.details) detailFns.push(mod.details);
+  }
+  return all;
+}
+
+async function main(): Promise<void> {
+  const cases = await loadCases();
+  const results: Array<BenchResult & { file: string }> = [];
+  for (const [i, { file, c }] of cases.entries()) {
+    const result = await runCase(c, (msg) => progress(`[${i + 1}/${cases.length}] ${msg}`));
+    results.push({ file, ...result });
+  }
+  progress('');
+  process.stderr.write('\r');
+  console.log(formatTable(results));
+  for (const details of detailFns) {
+    const text = details();
+    if (text) console.log(`\n${text}`);
+  }
+
+  await mkdir(resultsDir, { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    uv: process.versions.uv,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    note: 'Medians of alternating rounds; the machine is shared, so figures are noisy.',
+    results,
+  };
+  // Written aside and renamed, so a crash never leaves half a file.
+  const target = join(resultsDir, 'latest.json');
+  await writeFile(`${target}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  await rename(`${target}.tmp`, target);
+  console.log(`\nwrote ${target}`);
+}
+
+await main();

@@ -38,7 +38,7 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
    * A second call is a no-op.
    */
   close(cb?: () => void): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     if (cb !== undefined) validateFunction(cb, 'cb');
     this.#closed = true;
     this[kNative].onclose = cb;
@@ -56,15 +56,16 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
   }
 
   hasRef(): boolean {
-    return !this.#closed && this[kNative].hasRef();
+    return !this.closed && this[kNative].hasRef();
   }
 
   get active(): boolean {
-    return !this.#closed && this[kNative].isActive();
+    return !this.closed && this[kNative].isActive();
   }
 
+  /** True once close() was called, or once the loop closed this handle. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closed || this.loop.closed;
   }
 
   [Symbol.dispose](): void {
@@ -73,7 +74,9 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
 
   /** Throws ERR_HANDLE_CLOSED once close() was called. */
   protected assertOpen(): void {
-    if (this.#closed) {
+    // loop.close() closes every handle natively without going through
+    // close(), so the loop's state counts too.
+    if (this.closed) {
       throw new UsageError('ERR_HANDLE_CLOSED', `This ${this.constructor.name} handle is closed`);
     }
   }

@@ -69,10 +69,12 @@ export class Loop {
 
   /** The loop's cached time in milliseconds (uv_now). */
   now(): number {
+    this.#assertOpen();
     return this[kNative].now();
   }
 
   updateTime(): void {
+    this.#assertOpen();
     this[kNative].updateTime();
   }
 

@@ -54,7 +54,13 @@ void HandleBase::Emit(Key key, size_t argc, const napi_value* argv) {
   napi_env env = loop_->env();
   napi_value recv = JsValue();
   napi_value fn;
-  if (napi_get_property(env, recv, loop_->data()->KeyValue(key), &fn) != napi_ok) return;
+  if (napi_get_property(env, recv, loop_->data()->KeyValue(key), &fn) != napi_ok) {
+    // Fails without an exception once a terminating worker can no longer
+    // run JS; see LoopWrap::OnJsUnavailable.
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) loop_->OnJsUnavailable();
+    return;
+  }
   napi_valuetype type;
   napi_typeof(env, fn, &type);
   if (type != napi_function) return;

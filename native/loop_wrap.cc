@@ -198,6 +198,11 @@ void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_va
   napi_env env = data_->env;
   napi_value result;
   napi_status status = napi_call_function(env, recv, fn, argc, argv, &result);
+  bool pending = false;
+  if (status != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
+    OnJsUnavailable();
+    return;
+  }
   if (status == napi_pending_exception) {
     napi_value error;
     if (napi_get_and_clear_last_exception(env, &error) == napi_ok) {
@@ -206,6 +211,10 @@ void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_va
       napi_fatal_exception(env, error);
     }
   }
+}
+
+void LoopWrap::OnJsUnavailable() {
+  if (loop_ != nullptr) uv_stop(loop_);
 }
 
 Napi::Value LoopWrap::Run(const Napi::CallbackInfo& info) {

@@ -68,6 +68,12 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   // callbacks; it never unwinds through libuv.
   void CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv);
 
+  // A call into JS failed with no exception to report: the env is stopping
+  // (worker.terminate()) and no JS will run again. Stops the current run so
+  // that a blocking run() returns and the thread can finish its teardown;
+  // a repeating timer would otherwise keep uv_run going forever.
+  void OnJsUnavailable();
+
   // Live handles by type, from init until libuv's close callback.
   void CountHandle(uv_handle_type type, int delta) { live_[type] += delta; }
 

@@ -1,5 +1,5 @@
 // One Init per native wrap; addon.cc calls InitWraps once per env. A new
-// handle type adds its Init here and in wraps.cc.
+// handle type adds its declaration and its call here.
 #pragma once
 
 #include <napi.h>
@@ -22,6 +22,7 @@ void InitTty(Napi::Env env, Napi::Object exports);
 void InitProcess(Napi::Env env, Napi::Object exports);
 // Benchmark only (bench_echo.cc): the C++-only echo server, the ceiling.
 void InitBenchEcho(Napi::Env env, Napi::Object exports);
+void InitSync(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -39,6 +40,7 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTty(env, exports);
   InitProcess(env, exports);
   InitBenchEcho(env, exports);
+  InitSync(env, exports);
 }
 
 }  // namespace asyncuv

@@ -1,0 +1,34 @@
+// Errors of the adapters: what Node's modules cannot do, and Node's own
+// system errors turned into the UvError the loop layer promises.
+import { UsageError } from '../handles/usage-error.js';
+import { UvError } from '../handles/uv-error.js';
+
+/**
+ * Thrown by NodeEventLoop for what Node's public modules cannot do on this
+ * Node version (watching an arbitrary fd, SO_REUSEPORT...).
+ */
+export function notSupported(what: string): UsageError {
+  return new UsageError('ERR_NOT_SUPPORTED', `NodeEventLoop does not support ${what}: Node's modules cannot do it (use UvEventLoop)`);
+}
+
+/**
+ * Node's system errors carry libuv's negative errno and the syscall, so the
+ * same UvError that UvEventLoop raises can be built from them; anything
+ * else (TLS, usage errors) is passed through unchanged.
+ */
+export function toUvError(err: unknown): Error {
+  if (err instanceof UvError) return err;
+  if (err instanceof Error) {
+    const sys = err as Error & { errno?: unknown; syscall?: unknown; address?: unknown; port?: unknown; path?: unknown };
+    if (typeof sys.errno === 'number' && sys.errno < 0 && typeof sys.syscall === 'string') {
+      const where = typeof sys.path === 'string' ? sys.path : typeof sys.address === 'string' ? `${sys.address}${typeof sys.port === 'number' ? `:${sys.port}` : ''}` : undefined;
+      try {
+        return new UvError(sys.errno, sys.syscall, where);
+      } catch {
+        return err;
+      }
+    }
+    return err;
+  }
+  return new Error(String(err));
+}

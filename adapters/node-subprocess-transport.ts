@@ -1,0 +1,157 @@
+// NodeSubprocessTransport: asyncio's SubprocessTransport over a
+// child_process.ChildProcess. Each stdio pipe gets a NodeTransport whose
+// protocol forwards to the SubprocessProtocol with the child's fd number.
+//
+// Order (loop/protocols.ts): connectionMade -> pipeDataReceived* /
+// pipeConnectionLost per pipe, processExited -> connectionLost, once the
+// child has exited and every pipe is closed.
+import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Duplex } from 'node:stream';
+import { toSignalNumber } from '../handles/validate.js';
+import type { BaseEventLoop } from '../loop/base-event-loop.js';
+import type { Protocol, SubprocessProtocol } from '../loop/protocols.js';
+import type { ReadTransport, SubprocessTransport, WriteTransport } from '../loop/transports.js';
+import { NodeTransport } from './node-transport.js';
+
+/** The parent's ends of the child's pipes, by child fd. */
+export type ChildPipes = Partial<Record<0 | 1 | 2, Duplex>>;
+
+export class NodeSubprocessTransport implements SubprocessTransport {
+  readonly #loop: BaseEventLoop;
+  readonly #child: ChildProcess;
+  readonly #protocol: SubprocessProtocol;
+  readonly #pipes = new Map<number, NodeTransport>();
+  readonly #openPipes = new Set<number>();
+  #returncode: number | null = null;
+  #closing = false;
+  #lostCalled = false;
+  #waiters: Array<(code: number) => void> = [];
+
+  /** `child` has spawned (it has a pid); connectionMade runs soon, then `ready`. */
+  readonly #onGone: (() => void) | undefined;
+
+  constructor(loop: BaseEventLoop, child: ChildProcess, protocol: SubprocessProtocol, pipes: ChildPipes, ready: (err: Error | null) => void, onGone?: () => void) {
+    this.#onGone = onGone;
+    this.#loop = loop;
+    this.#child = child;
+    this.#protocol = protocol;
+    child.on('exit', (code, signal) => this.#exited(code, signal));
+    loop.scheduleSoon(() => {
+      try {
+        this.#protocol.connectionMade?.(this);
+      } catch (exception) {
+        this.#loop.callExceptionHandler({ message: 'protocol.connectionMade() failed', exception, transport: this, protocol: this.#protocol });
+        this.close();
+        return ready(exception instanceof Error ? exception : new Error(String(exception)));
+      }
+      ready(null);
+    }, []);
+    // Made after connectionMade was scheduled: their own (internal)
+    // connectionMade and first reads come after the protocol's.
+    for (const fd of [0, 1, 2] as const) {
+      const stream = pipes[fd];
+      if (stream === undefined) continue;
+      this.#openPipes.add(fd);
+      this.#pipes.set(fd, new NodeTransport(loop, stream, this.#pipeProtocol(fd), { extra: { pipe: stream }, writable: fd === 0 }));
+    }
+  }
+
+  #pipeProtocol(fd: number): Protocol {
+    return {
+      dataReceived: (data) => this.#protocol.pipeDataReceived?.(fd, data),
+      // EOF on a child's output closes that pipe's transport.
+      eofReceived: () => false,
+      connectionLost: (err) => {
+        this.#openPipes.delete(fd);
+        try {
+          this.#protocol.pipeConnectionLost?.(fd, err);
+        } catch (exception) {
+          this.#loop.callExceptionHandler({ message: 'protocol.pipeConnectionLost() failed', exception, transport: this, protocol: this.#protocol });
+        }
+        this.#maybeLost();
+      },
+    };
+  }
+
+  #exited(code: number | null, signal: NodeJS.Signals | null): void {
+    this.#returncode = code ?? -((signal !== null ? (constants.signals as Record<string, number | undefined>)[signal] : undefined) ?? 0);
+    const rc = this.#returncode;
+    this.#loop.scheduleSoon(() => {
+      try {
+        this.#protocol.processExited?.();
+      } catch (exception) {
+        this.#loop.callExceptionHandler({ message: 'protocol.processExited() failed', exception, transport: this, protocol: this.#protocol });
+      }
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const resolve of waiters) resolve(rc);
+      this.#maybeLost();
+    }, []);
+  }
+
+  #maybeLost(): void {
+    if (this.#lostCalled || this.#returncode === null || this.#openPipes.size > 0) return;
+    this.#lostCalled = true;
+    this.#onGone?.();
+    this.#loop.scheduleSoon(() => {
+      try {
+        this.#protocol.connectionLost?.(null);
+      } catch (exception) {
+        this.#loop.callExceptionHandler({ message: 'protocol.connectionLost() failed', exception, transport: this, protocol: this.#protocol });
+      }
+    }, []);
+  }
+
+  getPid(): number {
+    return this.#child.pid!;
+  }
+
+  getReturncode(): number | null {
+    return this.#returncode;
+  }
+
+  getPipeTransport(fd: number): WriteTransport | ReadTransport | null {
+    return this.#pipes.get(fd) ?? null;
+  }
+
+  /** Sends a signal (a number or a name); a no-op once the child has exited. */
+  sendSignal(signal: number | string): void {
+    const signum = toSignalNumber(signal);
+    if (this.#returncode !== null) return;
+    this.#child.kill(signum);
+  }
+
+  terminate(): void {
+    this.sendSignal('SIGTERM');
+  }
+
+  kill(): void {
+    this.sendSignal('SIGKILL');
+  }
+
+  /** Closes the pipes and kills the child if it still runs (as asyncio does). */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const pipe of this.#pipes.values()) pipe.close();
+    if (this.#returncode === null && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+  }
+
+  isClosing(): boolean {
+    return this.#closing;
+  }
+
+  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
+    return name === 'subprocess' ? (this.#child as T) : dflt;
+  }
+
+  getProtocol(): SubprocessProtocol {
+    return this.#protocol;
+  }
+
+  wait(): Promise<number> {
+    if (this.#returncode !== null && this.#waiters.length === 0) return Promise.resolve(this.#returncode);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}

@@ -1,0 +1,160 @@
+import test from 'ava';
+import { Mutex, Queue } from 'asyncuv/sync';
+import { runWorker } from './helpers/workers.js';
+
+const fixture = 'queue-tasks';
+
+test('100,000 items from 3 producers to 2 consumers: nothing lost, nothing duplicated', async (t) => {
+  // A small ring makes producers block on a full queue and records wrap often.
+  const queue = new Queue({ maxSize: 64, bytes: 4096 });
+  const perProducer = 33_334;
+  const producers = [0, 1, 2].map((producer) =>
+    runWorker(fixture, { task: 'produce', handle: queue.handle, producer, n: perProducer }),
+  );
+  const consumers = [0, 1].map(() =>
+    runWorker<{ got: number[]; ordered: boolean }>(fixture, { task: 'consume', handle: queue.handle }),
+  );
+  await Promise.all(producers);
+  await queue.putAsync(null);
+  await queue.putAsync(null);
+  const results = await Promise.all(consumers);
+  const all = results.flatMap((r) => r.got);
+  t.is(all.length, 3 * perProducer);
+  t.is(new Set(all).size, all.length, 'no duplicates');
+  for (let p = 0; p < 3; p++) {
+    t.is(all.filter((v) => Math.floor(v / 1e6) === p).length, perProducer, `producer ${p}`);
+  }
+  t.true(results.every((r) => r.ordered), "each producer's items arrive in order");
+  t.is(queue.size, 0);
+});
+
+test('values arrive as structured clones', async (t) => {
+  const there = new Queue();
+  const back = new Queue();
+  const shared = { a: 1 };
+  const cyclic: Record<string, unknown> = { name: 'c' };
+  cyclic['self'] = cyclic;
+  const values: unknown[] = [
+    undefined,
+    true,
+    -0,
+    NaN,
+    2 ** 53,
+    'héllo 日本 🎉',
+    'lone \ud800 surrogate',
+    [1, [2, [3]], { a: null }],
+    { nested: { deep: ['x'] }, n: 1.5 },
+    new Map<unknown, unknown>([['k', new Set([1, 2])]]),
+    new Date(86_400_000),
+    /re/gi,
+    10n ** 30n,
+    new Uint8Array([1, 2, 3]),
+    [1, , 3], // eslint-disable-line no-sparse-arrays
+    { left: shared, right: shared },
+    cyclic,
+  ];
+  // The worker sends every value it gets from `there` back on `back`.
+  const echo = runWorker(fixture, { task: 'echo', handle: there.handle, reply: back.handle });
+  for (const v of values) {
+    there.put(v);
+    t.deepEqual(await back.getAsync(), structuredClone(v));
+  }
+  there.put(null);
+  t.is(await back.getAsync(), null);
+  await echo;
+  there.put({ left: shared, right: shared });
+  const pair = there.get() as { left: object; right: object };
+  t.is(pair.left, pair.right, 'shared references stay shared');
+  there.put(cyclic);
+  const c = there.get() as Record<string, unknown>;
+  t.is(c['self'], c, 'cycles survive');
+  there.put([1, , 3]); // eslint-disable-line no-sparse-arrays
+  t.false(1 in (there.get() as unknown[]), 'holes stay holes');
+});
+
+test('get(timeoutMs) on an empty queue and put(v, timeoutMs) on a full one throw ERR_SYNC_TIMEOUT', (t) => {
+  const queue = new Queue<number>({ maxSize: 2 });
+  t.throws(() => queue.get(0), { code: 'ERR_SYNC_TIMEOUT' });
+  const start = performance.now();
+  t.throws(() => queue.get(40), { code: 'ERR_SYNC_TIMEOUT' });
+  t.true(performance.now() - start >= 35);
+  queue.put(1);
+  queue.put(2);
+  t.throws(() => queue.put(3, 20), { code: 'ERR_SYNC_TIMEOUT' });
+  t.is(queue.size, 2);
+  t.is(queue.get(), 1);
+  t.is(queue.get(), 2);
+});
+
+test('getAsync and putAsync wait without blocking; abort and timeout reject', async (t) => {
+  const queue = new Queue<string>({ maxSize: 1 });
+  const controller = new AbortController();
+  const aborted = queue.getAsync({ signal: controller.signal });
+  controller.abort(new Error('stop'));
+  await t.throwsAsync(aborted, { message: 'stop' });
+  await t.throwsAsync(queue.getAsync({ timeoutMs: 20 }), { code: 'ERR_SYNC_TIMEOUT' });
+  const getting = queue.getAsync();
+  setTimeout(() => queue.put('a'), 10);
+  t.is(await getting, 'a');
+  await queue.putAsync('b');
+  await t.throwsAsync(queue.putAsync('c', { timeoutMs: 20 }), { code: 'ERR_SYNC_TIMEOUT' });
+  const putting = queue.putAsync('d');
+  setTimeout(() => queue.get(), 10);
+  await putting;
+  t.is(queue.get(), 'd');
+  t.is(queue.size, 0);
+});
+
+test('an uncloneable value throws ERR_DATA_CLONE and leaves the queue usable', (t) => {
+  const queue = new Queue();
+  t.throws(() => queue.put({ f() {} }), { code: 'ERR_DATA_CLONE', name: 'DataCloneError' });
+  t.throws(() => queue.put(Symbol('s')), { code: 'ERR_DATA_CLONE' });
+  t.is(queue.size, 0);
+  queue.put('ok');
+  t.is(queue.get(), 'ok');
+});
+
+test('an item larger than the ring throws ERR_QUEUE_ITEM_TOO_LARGE; bad options are typed errors', (t) => {
+  const queue = new Queue({ bytes: 256 });
+  t.throws(() => queue.put('x'.repeat(300)), { code: 'ERR_QUEUE_ITEM_TOO_LARGE' });
+  queue.put('x'.repeat(200));
+  t.is((queue.get() as string).length, 200);
+  t.throws(() => new Queue({ maxSize: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => new Queue({ bytes: 10 }), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => new Queue('x' as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => Queue.from({ asyncuvSync: 'Queue', buffer: new SharedArrayBuffer(8) } as never), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+  t.throws(() => queue.get(-1), { code: 'ERR_OUT_OF_RANGE' });
+});
+
+test('FIFO order and wrap-around on one thread', (t) => {
+  const queue = new Queue<{ i: number; pad: string }>({ bytes: 512 });
+  let next = 0;
+  for (let i = 0; i < 2000; i++) {
+    queue.put({ i, pad: 'p'.repeat(i % 50) }, 0);
+    if (queue.size > 3 || i % 7 === 0) {
+      while (queue.size > 0) t.is(queue.get(0).i, next++);
+    }
+  }
+  while (queue.size > 0) t.is(queue.get(0).i, next++);
+  t.is(next, 2000);
+});
+
+test('a queue whose internal lock was left held by a dead thread recovers', async (t) => {
+  // A worker that exits holding a Mutex leaves its (now dead) thread id in
+  // the mutex's lock word; plant that id in the queue's lock word (word 0,
+  // sync/queue.ts), as if the thread had died in the middle of a put.
+  const mutex = new Mutex();
+  await runWorker('mutex-tasks', { task: 'lockAndExit', handle: mutex.handle });
+  const deadId = Atomics.load(new Int32Array(mutex.handle.buffer), 0);
+  t.not(deadId, 0);
+  const queue = new Queue<string>();
+  queue.put('before');
+  Atomics.store(new Int32Array(queue.handle.buffer), 0, deadId);
+  const start = performance.now();
+  t.is(await queue.getAsync({ timeoutMs: 10_000 }), 'before');
+  t.true(performance.now() - start < 5_000);
+  queue.put('after', 0);
+  t.is(queue.get(0), 'after');
+});
