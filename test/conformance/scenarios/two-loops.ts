@@ -11,6 +11,8 @@ export function twoLoops(test: Test, makeLoop: MakeLoop, name: string): void {
     withLoop(t, makeLoop, ({ loop: serverLoop }) =>
       withLoop(t, makeLoop, async ({ loop: clientLoop }) => {
         const seen: Array<[string, AbstractEventLoop | undefined]> = [];
+        const serverLost = future();
+        const clientLost = future();
         const server = await serverLoop.createServer(
           (): Protocol => {
             let tr: Transport;
@@ -21,6 +23,7 @@ export function twoLoops(test: Test, makeLoop: MakeLoop, name: string): void {
               dataReceived(d) {
                 tr.write(d);
               },
+              connectionLost: () => serverLost.resolve(),
             };
           },
           '127.0.0.1',
@@ -34,6 +37,7 @@ export function twoLoops(test: Test, makeLoop: MakeLoop, name: string): void {
             dataReceived(d) {
               echoed.resolve(d.toString());
             },
+            connectionLost: () => clientLost.resolve(),
           }),
           '127.0.0.1',
           (server.sockets()[0] as { port: number }).port,
@@ -52,6 +56,7 @@ export function twoLoops(test: Test, makeLoop: MakeLoop, name: string): void {
         t.is(byName.get('clientLater'), clientLoop);
         transport.close();
         server.close();
+        await within(Promise.all([clientLost.promise, serverLost.promise, server.waitClosed()]), 'both ends closed');
         serverLoop.stop();
         clientLoop.stop();
         await within(Promise.all([serverRun, clientRun]), 'both loops stopped');
