@@ -29,6 +29,8 @@ export class StreamTransport implements Transport {
   readonly #owner: TransportOwner | undefined;
   // False for write-only pipes: they are never read from.
   readonly #reads: boolean;
+  // False for read-only pipes: there is no write side to keep open at EOF.
+  readonly #writes: boolean;
   #closing = false;
   #lost = false; // connectionLost is scheduled or done
   #eofWritten = false;
@@ -49,6 +51,7 @@ export class StreamTransport implements Transport {
   /** Calls protocol.connectionMade soon, then starts reading; `ready` resolves after it. */
   constructor(loop: BaseEventLoop, stream: Stream, protocol: AnyProtocol, extra: Record<string, unknown>, owner?: TransportOwner, ready?: (err: Error | null) => void, reads = true) {
     this.#reads = reads;
+    this.#writes = stream.writable;
     this.#loop = loop;
     this.#stream = stream;
     this.#protocol = protocol;
@@ -128,7 +131,8 @@ export class StreamTransport implements Transport {
     } catch (exception) {
       return this.#fatal(exception, 'Fatal error: protocol.eofReceived() call failed.');
     }
-    if (!keepOpen) this.close();
+    // asyncio's read pipe transport closes at EOF whatever eofReceived says.
+    if (!keepOpen || !this.#writes) this.close();
   }
 
   write(data: Uint8Array | string): void {

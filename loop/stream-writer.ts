@@ -1,8 +1,7 @@
 // StreamReaderProtocol and StreamWriter (asyncio.streams): the protocol
 // feeds a StreamReader and tracks the transport's write pressure, and the
 // writer wraps the transport with drain() and waitClosed().
-import { UvError } from '../handles/uv-error.js';
-import { errno } from '../handles/uv-error.js';
+import { UvError, errno } from '../handles/uv-error.js';
 import type { AbstractEventLoop } from './events.js';
 import type { Protocol } from './protocols.js';
 import type { StreamReader } from './stream-reader.js';

@@ -5,9 +5,11 @@
 import { once } from 'node:events';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IncompleteReadError, LimitOverrunError, openConnection, startServer, type Server, type StreamReader, type StreamWriter } from 'asyncuv';
+import { writeSync } from 'node:fs';
+import { IncompleteReadError, LimitOverrunError, StreamReader, StreamReaderProtocol, openConnection, startServer, type Server, type StreamWriter } from 'asyncuv';
+import { makeFifo } from '../fifo.js';
 import { netServer, netConnect, readToEnd } from '../peers.js';
-import { type MakeLoop, type Test, future, until, withLoop, within } from '../harness.js';
+import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
 
 function portOf(server: Server): number {
   return (server.sockets()[0] as { port: number }).port;
@@ -240,6 +242,25 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
       await within(writer.waitClosed(), 'waitClosed');
       server.close();
       await within(server.waitClosed(), 'server waitClosed');
+    }));
+
+  testIf(test, makeLoop, 'pipes', `${name}: a StreamReader over connectReadPipe reads everything until the writer closes`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      // test_streams.py: test_read_all_from_pipe_reader.
+      const fifo = makeFifo();
+      try {
+        const reader = new StreamReader({ limit: 1 });
+        const protocol = new StreamReaderProtocol(reader, undefined, loop);
+        await loop.connectReadPipe(() => protocol, fifo.readFd);
+        fifo.closeRead = () => {}; // the transport owns the read end now
+        writeSync(fifo.writeFd, 'line1\nline2\n');
+        fifo.closeWrite();
+        t.is((await within(reader.read(), 'read to EOF')).toString(), 'line1\nline2\n');
+        t.true(reader.atEof());
+        await within(protocol.closed, 'connectionLost');
+      } finally {
+        fifo.dispose();
+      }
     }));
 
   test(`${name}: a line longer than the limit is a LimitOverrunError; the stream goes on after it`, (t) =>

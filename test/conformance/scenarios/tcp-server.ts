@@ -51,6 +51,16 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       server.close(); // twice is a no-op
     }));
 
+  test(`${name}: a closed server refuses new connections`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const server = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0);
+      const port = portOf(server);
+      server.close();
+      await within(server.waitClosed(), 'waitClosed');
+      const err = await t.throwsAsync(loop.createConnection(() => new EchoProto(), '127.0.0.1', port));
+      t.is((err as UvError).code, 'ECONNREFUSED');
+    }));
+
   test(`${name}: many clients at once are each served`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const server = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0);
