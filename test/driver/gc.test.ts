@@ -10,15 +10,19 @@ function gc(): void {
   collect();
 }
 
-/** GCs until the predicate holds: finalizers run in a later tick. */
-async function collectUntil(predicate: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+/**
+ * GCs until the predicate holds: finalizers run in a later tick. A full GC
+ * is slow on a loaded machine, so they are spaced out, and the tests of
+ * this file run one at a time: concurrent GC storms starve every loop.
+ */
+async function collectUntil(predicate: () => boolean, timeoutMs = 20_000): Promise<boolean> {
   return waitFor(() => {
     gc();
     return predicate();
-  }, timeoutMs, 10);
+  }, timeoutMs, 50);
 }
 
-loopTest('inactive handles nobody references are closed by the GC', async (t, loop) => {
+loopTest.serial('inactive handles nobody references are closed by the GC', async (t, loop) => {
   (() => {
     for (let i = 0; i < 100; i++) new Timer(loop);
     for (let i = 0; i < 10; i++) new Idle(loop);
@@ -27,7 +31,7 @@ loopTest('inactive handles nobody references are closed by the GC', async (t, lo
   t.true(await collectUntil(() => Object.keys(loop.handleCounts()).length === 0), JSON.stringify(loop.handleCounts()));
 });
 
-loopTest('a started timer that is dropped still fires after gc()', async (t, loop) => {
+loopTest.serial('a started timer that is dropped still fires after gc()', async (t, loop) => {
   const fired = deferred();
   (() => {
     const timer = new Timer(loop);
@@ -42,21 +46,21 @@ loopTest('a started timer that is dropped still fires after gc()', async (t, loo
   t.pass();
 });
 
-loopTest('a dropped active Idle keeps running across gc() until stopped', async (t, loop) => {
+loopTest.serial('a dropped active Idle keeps running across gc() until stopped', async (t, loop) => {
   let runs = 0;
   const stopped = deferred();
   (() => {
     const idle = new Idle(loop);
     idle.start(() => {
       if (++runs === 100) idle.close(() => stopped.resolve());
-      if (runs % 10 === 0) gc();
+      if (runs % 25 === 0) gc();
     });
   })();
-  await within(stopped.promise, 10_000, 'the dropped idle');
+  await within(stopped.promise, 20_000, 'the dropped idle');
   t.is(runs, 100);
 });
 
-loopTest('a dropped Async is kept alive while a sender can still wake it', async (t, loop) => {
+loopTest.serial('a dropped Async is kept alive while a sender can still wake it', async (t, loop) => {
   const woken = deferred();
   const sender = (() => {
     const async = new Async(loop, () => {
@@ -72,7 +76,7 @@ loopTest('a dropped Async is kept alive while a sender can still wake it', async
   t.true(await waitFor(() => sender.closed));
 });
 
-loopTest('a stopped timer that is dropped is collected and closed', async (t, loop) => {
+loopTest.serial('a stopped timer that is dropped is collected and closed', async (t, loop) => {
   (() => {
     const timer = new Timer(loop);
     timer.start(() => {}, 10_000);
@@ -82,7 +86,7 @@ loopTest('a stopped timer that is dropped is collected and closed', async (t, lo
   t.true(await collectUntil(() => Object.keys(loop.handleCounts()).length === 0));
 });
 
-loopTest('handles() keeps listing live handles through gc()', async (t, loop) => {
+loopTest.serial('handles() keeps listing live handles through gc()', async (t, loop) => {
   const kept = new Timer(loop);
   kept.start(() => {}, 10_000);
   await collectUntil(() => false, 50);
