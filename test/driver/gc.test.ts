@@ -1,8 +1,10 @@
 // Garbage collection: an inactive handle nobody references is closed by its
 // finalizer; an active one is pinned and keeps working. Needs --expose-gc
 // (package.json passes it to ava).
+import test from 'ava';
+import { runFixture } from '../helpers/child.js';
 import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
-import { Async, Idle, Timer } from '../../handles/index.js';
+import { Async, Idle, Loop, Timer } from '../../handles/index.js';
 
 function gc(): void {
   const collect = (globalThis as { gc?: () => void }).gc;
@@ -52,7 +54,15 @@ loopTest('a dropped active Idle keeps running across gc() until stopped', async 
       if (runs % 10 === 0) gc();
     });
   })();
-  await within(stopped.promise, 10_000, 'the dropped idle');
+  await within(stopped.promise, 10_000, 'the dropped idle').catch(async (error: Error) => {
+    const probe = new Loop();
+    const pt = new Timer(probe);
+    let probeFired = false;
+    pt.start(() => (probeFired = true), 1);
+    await new Promise((r) => setTimeout(r, 300));
+    const blockingProbe = probe.run('nowait');
+    throw new Error(`${error.message}: ${runs} runs, alive=${loop.alive}, running=${loop.running}, ${JSON.stringify(loop.handleCounts())} probeFired=${probeFired} blocking=${blockingProbe} handles=${loop.handles().length}`);
+  });
   t.is(runs, 100);
 });
 
@@ -88,4 +98,27 @@ loopTest('handles() keeps listing live handles through gc()', async (t, loop) =>
   await collectUntil(() => false, 50);
   t.deepEqual(loop.handles(), [kept]);
   kept.close();
+});
+
+test('with ASYNCUV_DEBUG set, a handle closed by the GC is named on stderr', async (t) => {
+  const child = await runFixture('driver-child.js', ['gc-debug'], {
+    nodeArgs: ['--expose-gc'],
+    env: { ASYNCUV_DEBUG: '1' },
+  });
+  t.is(child.code, 0, child.stderr);
+  t.regex(child.stdout, /"collected":true/);
+  t.regex(child.stderr, /asyncuv: a timer handle was garbage-collected without close\(\)/);
+  t.regex(child.stderr, /asyncuv: a idle handle was garbage-collected without close\(\)/);
+});
+
+test('loop.close() between a collection and its finalizers does not throw', (t) => {
+  // gc() collects the dropped handles at once, but their finalizers only run
+  // from a later immediate: close() meets wraps whose JS object is gone.
+  const loop = new Loop();
+  (() => {
+    for (let i = 0; i < 50; i++) new Timer(loop);
+  })();
+  gc();
+  t.notThrows(() => loop.close());
+  t.deepEqual(loop.handleCounts(), {});
 });
