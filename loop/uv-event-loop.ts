@@ -78,9 +78,17 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   readonly #signals = new Map<number, Signal>();
   readonly #servers = new Set<StreamServer>();
   readonly #fds = new Map<number, FdWatch>();
+  // Whether #idle is started, tracked here to save a native call per
+  // iteration: it stays started while iterations keep scheduling work.
+  #idleStarted = false;
+  #rescheduled = false;
   readonly #onIdle = (): void => {
-    this.#idle.stop();
+    this.#rescheduled = false;
     this.runOnce();
+    if (!this.#rescheduled && this.#idleStarted) {
+      this.#idleStarted = false;
+      this.#idle.stop();
+    }
   };
   readonly #onTimer = (): void => this.timerFired();
 
@@ -92,6 +100,9 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   }
 
   protected scheduleRun(): void {
+    this.#rescheduled = true;
+    if (this.#idleStarted || this.#idle.closed) return;
+    this.#idleStarted = true;
     this.#idle.start(this.#onIdle);
   }
 

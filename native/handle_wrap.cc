@@ -53,6 +53,9 @@ void HandleBase::Emit(Key key, size_t argc, const napi_value* argv) {
   if (!loop_->CanCallJs()) return;
   napi_env env = loop_->env();
   napi_value recv = JsValue();
+  // Null once the JS object was collected and its finalizer has not run yet
+  // (a loop closing such a handle): there is nobody left to call.
+  if (recv == nullptr) return;
   napi_value fn;
   if (napi_get_property(env, recv, loop_->data()->KeyValue(key), &fn) != napi_ok) {
     // Fails without an exception once a terminating worker can no longer

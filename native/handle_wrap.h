@@ -129,11 +129,18 @@ class HandleWrap : public Napi::ObjectWrap<T>, public B {
 
  protected:
   napi_value JsValue() override { return this->Value(); }
+  // The C API, not Ref()/Unref(): between a collection and its finalizer
+  // (which runs later, from an immediate) the wrap's JS object is gone,
+  // napi_reference_ref leaves the count at 0 and the matching unref fails.
+  // Ref()/Unref() would turn that failure into a pending JS exception that
+  // makes every later N-API call of the batch fail, stalling every loop.
   void SetPinned(bool pinned) override {
+    uint32_t count = 0;
+    napi_ref ref = *this;
     if (pinned) {
-      this->Ref();
+      napi_reference_ref(this->Env(), ref, &count);
     } else {
-      this->Unref();
+      napi_reference_unref(this->Env(), ref, &count);
     }
   }
 

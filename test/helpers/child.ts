@@ -14,12 +14,24 @@ export interface ChildResult {
   timedOut: boolean;
 }
 
+export interface FixtureOptions {
+  timeoutMs?: number;
+  /** Flags for node itself, e.g. ['--expose-gc']. */
+  nodeArgs?: string[];
+  /** Added to the parent's environment. */
+  env?: Record<string, string>;
+}
+
 /** `fixture` is a file name in dist/test/fixtures, e.g. 'driver-child.js'. */
-export function runFixture(fixture: string, args: string[] = [], timeoutMs = 10_000): Promise<ChildResult> {
+export function runFixture(fixture: string, args: string[] = [], options: FixtureOptions = {}): Promise<ChildResult> {
+  const { timeoutMs = 20_000, nodeArgs = [], env = {} } = options;
   const path = new URL(`../fixtures/${fixture}`, import.meta.url);
   const start = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.pathname, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, path.pathname, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

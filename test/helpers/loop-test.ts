@@ -24,7 +24,7 @@ function wrap(body: LoopTestBody) {
       // Close callbacks of an embedded loop run in later batches of Node's
       // loop, so give them a moment before calling anything a leak.
       const drained = await waitFor(() => Object.keys(loop.handleCounts()).length === 0, LEAK_CHECK_MS);
-      t.true(drained, 'handles left open at the end of the test');
+      t.true(drained, `handles left open at the end of the test: ${JSON.stringify(loop.handleCounts())}, alive=${loop.alive}, running=${loop.running}`);
       t.deepEqual(loop.handleCounts(), {});
     } finally {
       if (!loop.running) loop.close();
