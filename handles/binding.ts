@@ -32,6 +32,7 @@ export interface NativeLoop {
   fileno(): number;
   handles(): unknown[];
   handleCounts(): Record<string, number>;
+  driverState(): Record<string, unknown>;
 }
 
 export interface NativeTimer extends NativeHandle {

@@ -16,7 +16,8 @@ void LoopWrap::Init(Napi::Env env, Napi::Object exports) {
        InstanceMethod<&LoopWrap::Alive>("alive"), InstanceMethod<&LoopWrap::Fileno>("fileno"),
        InstanceMethod<&LoopWrap::Handles>("handles"),
        InstanceMethod<&LoopWrap::HandleCounts>("handleCounts"),
-       InstanceMethod<&LoopWrap::Running>("running")});
+       InstanceMethod<&LoopWrap::Running>("running"),
+       InstanceMethod<&LoopWrap::DriverState>("driverState")});
   AddonData::Get(env)->loop_ctor = Napi::Persistent(ctor);
   exports.Set("Loop", ctor);
 }
@@ -93,6 +94,13 @@ void LoopWrap::Touch() {
   // even if nothing else keeps Node's loop alive; Rearm() fixes the ref.
   uv_ref(reinterpret_cast<uv_handle_t*>(driver_idle_));
   uv_idle_start(driver_idle_, OnDriverIdle);
+  ArmFallback();
+}
+
+void LoopWrap::ArmFallback() {
+  // Rule 6: the idle handle is the fast path; this timer is the guarantee.
+  uv_ref(reinterpret_cast<uv_handle_t*>(driver_timer_));
+  uv_timer_start(driver_timer_, OnDriverTimer, 1, 0);
 }
 
 void LoopWrap::SetDriverRef(bool ref) {
@@ -117,6 +125,7 @@ void LoopWrap::OnDriverTimer(uv_timer_t* timer) {
 }
 
 void LoopWrap::OnDriverIdle(uv_idle_t* idle) {
+  static_cast<LoopWrap*>(idle->data)->idle_calls_++;
   static_cast<LoopWrap*>(idle->data)->RunBatch();
 }
 
@@ -129,7 +138,10 @@ bool LoopWrap::JsCallable() {
 }
 
 void LoopWrap::RunBatch() {
-  if (in_run_ || loop_ == nullptr || closing_) return;
+  if (in_run_ || loop_ == nullptr || closing_) {
+    skipped_busy_++;
+    return;
+  }
   if (!CanCallJs()) return;
   napi_env env = data_->env;
   napi_handle_scope handle_scope;
@@ -137,9 +149,11 @@ void LoopWrap::RunBatch() {
   // A terminated worker still runs Node's loop to close its handles before
   // the cleanup hook: callbacks must not run then; the hook closes the loop.
   if (!JsCallable()) {
+    skipped_js_++;
     napi_close_handle_scope(env, handle_scope);
     return;
   }
+  batches_++;
   napi_callback_scope scope = nullptr;
   napi_open_callback_scope(env, Value(), async_context_, &scope);
   in_run_ = true;
@@ -181,9 +195,9 @@ void LoopWrap::Rearm() {
     if (loop_->idle_handles.next != &loop_->idle_handles) timeout = 0;
   }
   SetDriverRef(alive);
-  if (timeout == 0) {  // rule 3
-    uv_timer_stop(driver_timer_);
+  if (timeout == 0) {  // rules 3 and 6
     uv_idle_start(driver_idle_, OnDriverIdle);
+    uv_timer_start(driver_timer_, OnDriverTimer, 1, 0);
     return;
   }
   uv_idle_stop(driver_idle_);
@@ -376,6 +390,56 @@ Napi::Value LoopWrap::Alive(const Napi::CallbackInfo& info) {
 
 Napi::Value LoopWrap::Running(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), in_run_);
+}
+
+// Introspection for tests and bug reports: how the driver stands on Node's
+// loop (is its idle handle active, and really in Node's idle queue?).
+Napi::Value LoopWrap::DriverState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object state = Napi::Object::New(env);
+  state.Set("touched", touched_);
+  state.Set("batches", static_cast<double>(batches_));
+  state.Set("skippedBusy", static_cast<double>(skipped_busy_));
+  state.Set("skippedJs", static_cast<double>(skipped_js_));
+  state.Set("idleCalls", static_cast<double>(idle_calls_));
+  state.Set("tearingDown", data_->tearing_down);
+  if (driver_idle_ != nullptr) {
+    state.Set("idleCbOk", driver_idle_->idle_cb == OnDriverIdle);
+    state.Set("idleDataOk", driver_idle_->data == this);
+    uv_loop_t* node_loop = nullptr;
+    napi_get_uv_event_loop(env, &node_loop);
+    state.Set("idleOnNodeLoop", driver_idle_->loop == node_loop);
+  }
+  state.Set("inRun", in_run_);
+  state.Set("closing", closing_);
+  if (driver_idle_ != nullptr) {
+    auto* idle = reinterpret_cast<uv_handle_t*>(driver_idle_);
+    bool queued = false;
+    const uv__queue* head = &idle->loop->idle_handles;
+    int length = 0;
+    bool consistent = true;
+    for (const uv__queue* q = head->next; q != head && length < 100000; q = q->next) {
+      if (q == &driver_idle_->queue) queued = true;
+      if (q->next->prev != q) consistent = false;
+      length++;
+    }
+    state.Set("idleListLength", length);
+    state.Set("idleListConsistent", consistent && head->next->prev == head);
+    state.Set("idleActive", uv_is_active(idle) != 0);
+    state.Set("idleQueued", queued);
+    state.Set("idleRef", uv_has_ref(idle) != 0);
+    state.Set("timerActive", uv_is_active(reinterpret_cast<uv_handle_t*>(driver_timer_)) != 0);
+    state.Set("pollActive", uv_is_active(reinterpret_cast<uv_handle_t*>(driver_poll_)) != 0);
+  }
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  state.Set("exceptionPending", pending);
+  state.Set("jsCallable", JsCallable());
+  if (loop_ != nullptr) {
+    state.Set("alive", uv_loop_alive(loop_) != 0);
+    state.Set("backendTimeout", uv_backend_timeout(loop_));
+  }
+  return state;
 }
 
 Napi::Value LoopWrap::Fileno(const Napi::CallbackInfo& info) {

@@ -10,6 +10,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Loop } from '../../handles/index.js';
+import { kNative } from '../../handles/internal.js';
 
 export type LoopTestBody = (t: ExecutionContext, loop: Loop) => Promise<void> | void;
 
@@ -24,7 +25,7 @@ function wrap(body: LoopTestBody) {
       // Close callbacks of an embedded loop run in later batches of Node's
       // loop, so give them a moment before calling anything a leak.
       const drained = await waitFor(() => Object.keys(loop.handleCounts()).length === 0, LEAK_CHECK_MS);
-      t.true(drained, `handles left open at the end of the test: ${JSON.stringify(loop.handleCounts())}, alive=${loop.alive}, running=${loop.running}`);
+      t.true(drained, `handles left open at the end of the test: ${JSON.stringify(loop.handleCounts())}, alive=${loop.alive}, running=${loop.running}, driver=${JSON.stringify(loop[kNative].driverState())}`);
       t.deepEqual(loop.handleCounts(), {});
     } finally {
       if (!loop.running) loop.close();
