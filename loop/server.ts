@@ -2,6 +2,7 @@
 import type { Stream } from '../handles/stream.js';
 import type { AbstractEventLoop, Server } from './events.js';
 import type { StreamTransport, TransportOwner } from './stream-transport.js';
+import { watchUnclosed } from './unclosed-warning.js';
 
 export interface Listener {
   stream: Stream;
@@ -20,9 +21,11 @@ export class StreamServer implements Server, TransportOwner {
   #closedWaiters: Array<() => void> = [];
   #foreverWaiters: Array<() => void> = [];
   readonly #onClose: (() => void) | undefined;
+  readonly #unwatch: () => void;
 
   constructor(loop: AbstractEventLoop, listeners: Listener[], backlog: number, onClose?: () => void) {
     this.#loop = loop;
+    this.#unwatch = watchUnclosed(loop.getDebug(), this, 'A Server');
     this.#listeners = listeners;
     this.#backlog = backlog;
     this.#onClose = onClose;
@@ -67,6 +70,7 @@ export class StreamServer implements Server, TransportOwner {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unwatch();
     this.#serving = false;
     for (const l of this.#listeners) l.stream.close();
     this.#onClose?.();

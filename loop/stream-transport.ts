@@ -7,6 +7,7 @@ import { validateInteger } from '../handles/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from './protocols.js';
 import type { Transport, WriteBufferLimits } from './transports.js';
+import { watchUnclosed } from './unclosed-warning.js';
 
 export const DEFAULT_HIGH_WATER = 64 * 1024;
 
@@ -47,12 +48,14 @@ export class StreamTransport implements Transport {
   readonly #onQueuedDone = (err: UvError | null): void => this.#writeDone(err);
   readonly #onRead = (err: UvError | null, data: Buffer | null): void => this.#read(err, data);
   readonly #onReadInto = (err: UvError | null, n: number): void => this.#readInto(err, n);
+  readonly #unwatch: () => void;
 
   /** Calls protocol.connectionMade soon, then starts reading; `ready` resolves after it. */
   constructor(loop: BaseEventLoop, stream: Stream, protocol: AnyProtocol, extra: Record<string, unknown>, owner?: TransportOwner, ready?: (err: Error | null) => void, reads = true) {
     this.#reads = reads;
     this.#writes = stream.writable;
     this.#loop = loop;
+    this.#unwatch = watchUnclosed(loop.getDebug(), this, 'A StreamTransport');
     this.#stream = stream;
     this.#protocol = protocol;
     this.#extra = extra;
@@ -233,6 +236,7 @@ export class StreamTransport implements Transport {
 
   #finishClose(err: Error | null): void {
     this.#lost = true;
+    this.#unwatch();
     const stream = this.#stream;
     const done = (): void => {
       this.#owner?.detach(this);

@@ -76,7 +76,9 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   readonly #timer: Timer;
   #async: Async | undefined;
   readonly #signals = new Map<number, Signal>();
-  readonly #servers = new Set<StreamServer>();
+  // Weak: close() closes the servers still open, but a server dropped
+  // unclosed may be collected (and reported in debug mode).
+  readonly #servers = new Set<WeakRef<StreamServer>>();
   readonly #fds = new Map<number, FdWatch>();
   // Whether #idle is started, tracked here to save a native call per
   // iteration: it stays started while iterations keep scheduling work.
@@ -126,7 +128,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.#async?.close();
     for (const signal of this.#signals.values()) signal.close();
     this.#signals.clear();
-    for (const server of this.#servers) server.close();
+    for (const server of this.#servers) server.deref()?.close();
     for (const watch of this.#fds.values()) watch.poll.close();
     this.#fds.clear();
   }
@@ -257,8 +259,9 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       for (const l of listeners) l.stream.close();
       throw err;
     }
-    server = new StreamServer(this as unknown as AbstractEventLoop, listeners, backlog, () => this.#servers.delete(server));
-    this.#servers.add(server);
+    server = new StreamServer(this as unknown as AbstractEventLoop, listeners, backlog, () => this.#servers.delete(ref));
+    const ref = new WeakRef(server);
+    this.#servers.add(ref);
     if (opts.startServing !== false) await server.startServing();
     return server;
   }
@@ -343,8 +346,9 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       address: { path },
       listen: (n) => pipe.listen(n, (err) => this.#accept(server, pipe, err, protocolFactory, opts.ssl)),
     };
-    server = new StreamServer(this as unknown as AbstractEventLoop, [listener], backlog, () => this.#servers.delete(server));
-    this.#servers.add(server);
+    server = new StreamServer(this as unknown as AbstractEventLoop, [listener], backlog, () => this.#servers.delete(ref));
+    const ref = new WeakRef(server);
+    this.#servers.add(ref);
     if (opts.startServing !== false) await server.startServing();
     return server;
   }

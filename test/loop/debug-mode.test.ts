@@ -1,0 +1,33 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+// In a child process: gc() and warnings are process-wide.
+const script = `
+import { Loop, UvEventLoop } from ${JSON.stringify(new URL('../../index.js', import.meta.url).href)};
+const uv = new Loop();
+const loop = new UvEventLoop(uv);
+loop.setDebug(true);
+const warnings = [];
+process.on('warning', (w) => warnings.push(w.code + ' ' + w.message));
+const slow = [];
+const origWarn = console.warn;
+console.warn = (m) => slow.push(String(m));
+loop.callSoon(() => { const end = Date.now() + 150; while (Date.now() < end); });
+await new Promise((r) => setTimeout(r, 50));
+// A server made and dropped without close(): its listening handle keeps it
+// reachable from the loop, so drop a stopped one (startServing false) instead.
+await (async () => { await loop.createServer(() => ({}), '127.0.0.1', 0, { startServing: false }); })();
+for (let i = 0; i < 20 && warnings.length === 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+console.warn = origWarn;
+console.log(JSON.stringify({ warnings, slow }));
+process.exit(0);
+`;
+
+test('debug mode reports slow callbacks and servers collected unclosed', (t) => {
+  const out = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('.', import.meta.url)) });
+  t.is(out.status, 0, out.stderr);
+  const { warnings, slow } = JSON.parse(out.stdout.trim().split('\n').pop()!) as { warnings: string[]; slow: string[] };
+  t.true(slow.some((m) => /took 0\.1[0-9]{2} seconds|took 0\.[2-9][0-9]{2} seconds/.test(m)), JSON.stringify(slow));
+  t.true(warnings.some((w) => w.startsWith('ASYNCUV_UNCLOSED A Server was garbage-collected')), JSON.stringify(warnings));
+});
