@@ -6,7 +6,7 @@ import type dgram from 'node:dgram';
 import { UsageError } from '../handles/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import type { Address, AnyProtocol, DatagramProtocol } from '../loop/protocols.js';
-import { DEFAULT_HIGH_WATER } from '../loop/stream-transport.js';
+import { WriteFlow } from '../loop/write-flow.js';
 import type { DatagramTransport } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
 
@@ -20,9 +20,7 @@ export class NodeDatagramTransport implements DatagramTransport {
   #lost = false;
   #sending = 0; // sends whose callback has not run yet
   #queuedBytes = 0;
-  #protocolPaused = false;
-  readonly #high = DEFAULT_HIGH_WATER;
-  readonly #low = DEFAULT_HIGH_WATER / 4;
+  readonly #flow: WriteFlow;
 
   /** The socket is bound (and connected, with `remote`); connectionMade runs soon. */
   readonly #onGone: (() => void) | undefined;
@@ -30,6 +28,7 @@ export class NodeDatagramTransport implements DatagramTransport {
   constructor(loop: BaseEventLoop, socket: dgram.Socket, protocol: DatagramProtocol, remote: Address | undefined, ready: (err: Error | null) => void, onGone?: () => void) {
     this.#onGone = onGone;
     this.#loop = loop;
+    this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
     this.#socket = socket;
     this.#protocol = protocol;
     this.#remote = remote;
@@ -92,25 +91,14 @@ export class NodeDatagramTransport implements DatagramTransport {
       this.#sending--;
       this.#queuedBytes -= bytes.byteLength;
       if (err !== null) this.#error(err);
-      this.#maybeResume();
+      this.#flow.maybeResume();
       if (this.#closing && this.#sending === 0) this.#finishClose(null);
     };
     if (this.#remote !== undefined) this.#socket.send(bytes, done);
     else this.#socket.send(bytes, addr![1], addr![0], done);
-    this.#maybePause();
+    this.#flow.maybePause();
   }
 
-  #maybePause(): void {
-    if (this.#protocolPaused || this.getWriteBufferSize() <= this.#high) return;
-    this.#protocolPaused = true;
-    this.#protocol.pauseWriting?.();
-  }
-
-  #maybeResume(): void {
-    if (!this.#protocolPaused || this.getWriteBufferSize() > this.#low) return;
-    this.#protocolPaused = false;
-    this.#protocol.resumeWriting?.();
-  }
 
   /** Bytes handed to Node and not yet sent. */
   getWriteBufferSize(): number {

@@ -7,10 +7,9 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { UsageError } from '../handles/usage-error.js';
-import { validateInteger } from '../handles/validate.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from '../loop/protocols.js';
-import { DEFAULT_HIGH_WATER } from '../loop/stream-transport.js';
+import { WriteFlow } from '../loop/write-flow.js';
 import type { Transport, WriteBufferLimits } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
 
@@ -86,9 +85,7 @@ export class NodeTransport implements Transport {
   #started = false;
   #paused = false;
   #endPending = false;
-  #protocolPaused = false;
-  #high = DEFAULT_HIGH_WATER;
-  #low = DEFAULT_HIGH_WATER / 4;
+  readonly #flow: WriteFlow;
   // The buffer the BufferedProtocol gave for the next read (onread mode).
   #protocolBuffer: Uint8Array | undefined;
   // A user duplex may have an encoding set: protocols always get bytes.
@@ -109,6 +106,7 @@ export class NodeTransport implements Transport {
     this.#slot = opts.readInto;
     this.#writable = opts.writable !== false;
     this.#onGone = opts.onGone;
+    this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
     stream.pause();
@@ -301,34 +299,15 @@ export class NodeTransport implements Transport {
       stream.write(bytes);
       if (stream.writableLength > 0) stream.write(EMPTY, this.#onWritten);
     }
-    this.#maybePause();
+    this.#flow.maybePause();
   }
 
   #written(): void {
     if (this.#lost) return;
-    this.#maybeResume();
+    this.#flow.maybeResume();
     if (this.#closing && this.#stream.writableLength === 0) this.#finishClose(null, true);
   }
 
-  #maybePause(): void {
-    if (this.#protocolPaused || this.getWriteBufferSize() <= this.#high) return;
-    this.#protocolPaused = true;
-    try {
-      this.#protocol.pauseWriting?.();
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception, transport: this, protocol: this.#protocol });
-    }
-  }
-
-  #maybeResume(): void {
-    if (!this.#protocolPaused || this.getWriteBufferSize() > this.#low) return;
-    this.#protocolPaused = false;
-    try {
-      this.#protocol.resumeWriting?.();
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception, transport: this, protocol: this.#protocol });
-    }
-  }
 
   /** Sends EOF once the buffered writes are out (Node's end()). */
   writeEof(): void {
@@ -342,18 +321,7 @@ export class NodeTransport implements Transport {
   }
 
   setWriteBufferLimits(limits: WriteBufferLimits = {}): void {
-    let { high, low } = limits;
-    if (high !== undefined) validateInteger(high, 'high');
-    if (low !== undefined) validateInteger(low, 'low');
-    if (high === undefined) high = low === undefined ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) {
-      throw new UsageError('ERR_OUT_OF_RANGE', `high (${high}) must be >= low (${low}) must be >= 0`);
-    }
-    this.#high = high;
-    this.#low = low;
-    this.#maybePause();
-    this.#maybeResume();
+    this.#flow.setLimits(limits);
   }
 
   getWriteBufferSize(): number {
@@ -361,7 +329,7 @@ export class NodeTransport implements Transport {
   }
 
   getWriteBufferLimits(): [number, number] {
-    return [this.#low, this.#high];
+    return this.#flow.limits();
   }
 
   // --- closing --------------------------------------------------------------

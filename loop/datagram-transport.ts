@@ -7,7 +7,7 @@ import type { UvError } from '../handles/uv-error.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import type { Address, AnyProtocol, DatagramProtocol } from './protocols.js';
 import type { DatagramTransport } from './transports.js';
-import { DEFAULT_HIGH_WATER } from './stream-transport.js';
+import { WriteFlow } from './write-flow.js';
 
 export class UdpTransport implements DatagramTransport {
   readonly #loop: BaseEventLoop;
@@ -18,7 +18,7 @@ export class UdpTransport implements DatagramTransport {
   #closing = false;
   #lost = false;
   #queued = 0;
-  #paused = false;
+  readonly #flow: WriteFlow;
   readonly #onSent = (err: UvError | null): void => this.#sent(err);
 
   constructor(loop: BaseEventLoop, udp: UDP, protocol: DatagramProtocol, extra: Record<string, unknown>, remote: Address | undefined, ready: () => void) {
@@ -27,6 +27,7 @@ export class UdpTransport implements DatagramTransport {
     this.#protocol = protocol;
     this.#extra = extra;
     this.#remote = remote;
+    this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
     loop.scheduleSoon(() => {
       if (this.#lost) return ready();
       try {
@@ -80,19 +81,13 @@ export class UdpTransport implements DatagramTransport {
       return;
     }
     this.#queued++;
-    if (!this.#paused && this.getWriteBufferSize() > DEFAULT_HIGH_WATER) {
-      this.#paused = true;
-      this.#protocol.pauseWriting?.();
-    }
+    this.#flow.maybePause();
   }
 
   #sent(err: UvError | null): void {
     this.#queued--;
     if (err !== null && err.code !== 'ECANCELED') this.#errorReceived(err);
-    if (this.#paused && this.getWriteBufferSize() <= DEFAULT_HIGH_WATER / 4) {
-      this.#paused = false;
-      this.#protocol.resumeWriting?.();
-    }
+    this.#flow.maybeResume();
     if (this.#closing && this.#queued === 0) this.#finish(null);
   }
 

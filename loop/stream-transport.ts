@@ -3,13 +3,13 @@
 import type { Stream } from '../handles/stream.js';
 import { UsageError } from '../handles/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
-import { validateInteger } from '../handles/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from './protocols.js';
 import type { Transport, WriteBufferLimits } from './transports.js';
 import { watchUnclosed } from './unclosed-warning.js';
+import { WriteFlow } from './write-flow.js';
 
-export const DEFAULT_HIGH_WATER = 64 * 1024;
+export { DEFAULT_HIGH_WATER } from './write-flow.js';
 
 /** Who learns that a transport is gone (its Server, for waitClosed). */
 export interface TransportOwner {
@@ -40,11 +40,8 @@ export class StreamTransport implements Transport {
   // remembered, as asyncio's _paused flag is.
   #started = false;
   #pauseRequested = false;
-  #protocolPaused = false;
-  #high = DEFAULT_HIGH_WATER;
-  #low = DEFAULT_HIGH_WATER / 4;
+  readonly #flow: WriteFlow;
   #queued = 0; // writes libuv still holds
-  #readBuffer: Uint8Array | undefined;
   readonly #onQueuedDone = (err: UvError | null): void => this.#writeDone(err);
   readonly #onRead = (err: UvError | null, data: Buffer | null): void => this.#read(err, data);
   readonly #onReadInto = (err: UvError | null, n: number): void => this.#readInto(err, n);
@@ -56,6 +53,7 @@ export class StreamTransport implements Transport {
     this.#writes = stream.writable;
     this.#loop = loop;
     this.#unwatch = watchUnclosed(loop.getDebug(), this, 'A StreamTransport');
+    this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
     this.#stream = stream;
     this.#protocol = protocol;
     this.#extra = extra;
@@ -98,7 +96,6 @@ export class StreamTransport implements Transport {
       this.#fatal(exception, 'Fatal error: protocol.getBuffer() call failed.');
       return undefined;
     }
-    this.#readBuffer = buffer;
     return buffer;
   }
 
@@ -162,7 +159,7 @@ export class StreamTransport implements Transport {
     }
     if (done) return;
     this.#queued++;
-    this.#maybePause();
+    this.#flow.maybePause();
   }
 
   #writeDone(err: UvError | null): void {
@@ -171,29 +168,10 @@ export class StreamTransport implements Transport {
       if (err.code !== 'ECANCELED') this.#forceClose(err);
       return;
     }
-    this.#maybeResume();
+    this.#flow.maybeResume();
     if (this.#queued === 0 && this.#closing && !this.#lost) this.#finishClose(null);
   }
 
-  #maybePause(): void {
-    if (this.#protocolPaused || this.getWriteBufferSize() <= this.#high) return;
-    this.#protocolPaused = true;
-    try {
-      this.#protocol.pauseWriting?.();
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception, transport: this, protocol: this.#protocol });
-    }
-  }
-
-  #maybeResume(): void {
-    if (!this.#protocolPaused || this.getWriteBufferSize() > this.#low) return;
-    this.#protocolPaused = false;
-    try {
-      this.#protocol.resumeWriting?.();
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception, transport: this, protocol: this.#protocol });
-    }
-  }
 
   writeEof(): void {
     if (this.#closing || this.#eofWritten) return;
@@ -280,18 +258,7 @@ export class StreamTransport implements Transport {
   }
 
   setWriteBufferLimits(limits: WriteBufferLimits = {}): void {
-    let { high, low } = limits;
-    if (high !== undefined) validateInteger(high, 'high');
-    if (low !== undefined) validateInteger(low, 'low');
-    if (high === undefined) high = low === undefined ? DEFAULT_HIGH_WATER : 4 * low;
-    if (low === undefined) low = Math.floor(high / 4);
-    if (!(high >= low && low >= 0)) {
-      throw new UsageError('ERR_OUT_OF_RANGE', `high (${high}) must be >= low (${low}) must be >= 0`);
-    }
-    this.#high = high;
-    this.#low = low;
-    this.#maybePause();
-    this.#maybeResume();
+    this.#flow.setLimits(limits);
   }
 
   getWriteBufferSize(): number {
@@ -299,7 +266,7 @@ export class StreamTransport implements Transport {
   }
 
   getWriteBufferLimits(): [number, number] {
-    return [this.#low, this.#high];
+    return this.#flow.limits();
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
