@@ -40,31 +40,19 @@ class FsEventWrap : public HandleWrap<FsEventWrap> {
     auto* event = As<uv_fs_event_t>();
     uv_fs_event_stop(event);
     int rc = uv_fs_event_start(event, OnEvent, path.c_str(), static_cast<unsigned>(flags));
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     int rc = uv_fs_event_stop(As<uv_fs_event_t>());
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   // The watched path, or a negative code (EINVAL when not started).
   Napi::Value GetPath(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
-    std::string buf(PATH_MAX + 1, '\0');
-    size_t size = buf.size();
-    int rc = uv_fs_event_getpath(As<uv_fs_event_t>(), &buf[0], &size);
-    if (rc == UV_ENOBUFS) {  // size now holds the length needed, with the NUL
-      buf.resize(size);
-      rc = uv_fs_event_getpath(As<uv_fs_event_t>(), &buf[0], &size);
-    }
-    if (rc != 0) return Code(rc);
-    return Napi::String::New(info.Env(), buf.data(), size);
+    return WatchedPath(info.Env(), As<uv_fs_event_t>(), uv_fs_event_getpath);
   }
 
   // onevent(status, filename | null, events): events is UV_RENAME | UV_CHANGE.

@@ -20,7 +20,9 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <climits>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "addon.h"
@@ -146,6 +148,14 @@ class HandleWrap : public Napi::ObjectWrap<T>, public B {
 
   Napi::Value Code(int rc) { return Napi::Number::New(this->Env(), rc); }
 
+  // The epilogue of every call that may start or stop the handle: re-pin
+  // (rule 4), let the loop re-arm, return the status.
+  Napi::Value StateChanged(int rc) {
+    this->UpdatePin();
+    this->loop_->Touch();
+    return Code(rc);
+  }
+
  private:
   Napi::Value JsClose(const Napi::CallbackInfo& info) {
     this->Close();
@@ -176,6 +186,21 @@ class HandleWrap : public Napi::ObjectWrap<T>, public B {
     return Code(rc == 0 ? static_cast<int>(fd) : rc);
   }
 };
+
+// The path a uv_fs_event_t / uv_fs_poll_t watches (uv_*_getpath), or a
+// negative code (EINVAL when not started).
+template <typename H>
+Napi::Value WatchedPath(Napi::Env env, H* handle, int (*getpath)(H*, char*, size_t*)) {
+  std::string buf(PATH_MAX + 1, '\0');
+  size_t size = buf.size();
+  int rc = getpath(handle, &buf[0], &size);
+  if (rc == UV_ENOBUFS) {  // size now holds the length needed, with the NUL
+    buf.resize(size);
+    rc = getpath(handle, &buf[0], &size);
+  }
+  if (rc != 0) return Napi::Number::New(env, rc);
+  return Napi::String::New(env, buf.data(), size);
+}
 
 // Reads a JS number argument as an integer, or returns false.
 bool ArgInt64(const Napi::CallbackInfo& info, size_t index, int64_t* out);

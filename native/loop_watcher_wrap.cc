@@ -31,17 +31,13 @@ class LoopWatcherWrap : public HandleWrap<LoopWatcherWrap<H, kType, kInit, kStar
   Napi::Value Start(const Napi::CallbackInfo& info) {
     if (!this->usable()) return this->Code(UV_EBADF);
     int rc = kStart(this->template As<H>(), OnFire);
-    this->UpdatePin();
-    this->loop_->Touch();
-    return this->Code(rc);
+    return this->StateChanged(rc);
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (!this->usable()) return this->Code(UV_EBADF);
     int rc = kStop(this->template As<H>());
-    this->UpdatePin();
-    this->loop_->Touch();
-    return this->Code(rc);
+    return this->StateChanged(rc);
   }
 
   static void OnFire(H* handle) {

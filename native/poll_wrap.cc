@@ -47,17 +47,13 @@ class PollWrap : public HandleWrap<PollWrap> {
     const int64_t all = UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED;
     if (!ArgInt64(info, 0, &events) || (events & ~all) != 0) return Code(UV_EINVAL);
     int rc = uv_poll_start(As<uv_poll_t>(), static_cast<int>(events), OnPoll);
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     int rc = uv_poll_stop(As<uv_poll_t>());
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   // onevent(status, events). On an error libuv has already stopped the poll.

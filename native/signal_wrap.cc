@@ -29,17 +29,13 @@ class SignalWrap : public HandleWrap<SignalWrap> {
     // libuv asserts nothing here, but sigaction() rejects these: say so first.
     if (!ArgInt64(info, 0, &signum) || signum <= 0 || signum >= 65) return Code(UV_EINVAL);
     int rc = uv_signal_start(As<uv_signal_t>(), OnSignal, static_cast<int>(signum));
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     int rc = uv_signal_stop(As<uv_signal_t>());
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   static void OnSignal(uv_signal_t* handle, int signum) {

@@ -32,25 +32,19 @@ class TimerWrap : public HandleWrap<TimerWrap> {
     if (!ArgInt64(info, 0, &timeout) || !ArgInt64(info, 1, &repeat) || timeout < 0 || repeat < 0)
       return Code(UV_EINVAL);
     int rc = uv_timer_start(As<uv_timer_t>(), OnTimer, timeout, repeat);
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     int rc = uv_timer_stop(As<uv_timer_t>());
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   Napi::Value Again(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     int rc = uv_timer_again(As<uv_timer_t>());
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   Napi::Value GetRepeat(const Napi::CallbackInfo& info) {

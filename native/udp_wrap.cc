@@ -155,17 +155,13 @@ class UdpWrap : public HandleWrap<UdpWrap> {
     int rc = uv_udp_recv_start(As<uv_udp_t>(), OnAlloc, OnRecv);
     // Already receiving: the TS layer has swapped the callback, nothing else to do.
     if (rc == UV_EALREADY) rc = 0;
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   Napi::Value RecvStop(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     int rc = uv_udp_recv_stop(As<uv_udp_t>());
-    UpdatePin();
-    loop_->Touch();
-    return Code(rc);
+    return StateChanged(rc);
   }
 
   // setOption(option, value): the integer socket options.
