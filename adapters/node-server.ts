@@ -7,7 +7,8 @@
 // are held, paused, and handed to the protocol factory by startServing();
 // asyncio would leave them in the kernel's backlog instead.
 import type net from 'node:net';
-import type { AbstractEventLoop, Server } from '../loop/events.js';
+import { BaseServer } from '../loop/base-server.js';
+import type { AbstractEventLoop } from '../loop/events.js';
 import type { NodeTransport, NodeTransportOwner } from './node-transport.js';
 
 export interface NodeListener {
@@ -21,93 +22,32 @@ interface Pending {
   drop(): void;
 }
 
-export class NodeServer implements Server, NodeTransportOwner {
-  readonly #loop: AbstractEventLoop;
+export class NodeServer extends BaseServer<NodeTransport> implements NodeTransportOwner {
   readonly #listeners: NodeListener[];
   #pending: Pending[] = [];
-  readonly #transports = new Set<NodeTransport>();
-  #serving = false;
-  #closed = false;
-  #closedWaiters: Array<() => void> = [];
-  #foreverWaiters: Array<() => void> = [];
-  readonly #onClose: (() => void) | undefined;
 
   constructor(loop: AbstractEventLoop, listeners: NodeListener[], onClose?: () => void) {
-    this.#loop = loop;
+    super(loop, () => listeners.map((l) => l.address), onClose);
     this.#listeners = listeners;
-    this.#onClose = onClose;
   }
 
   /** @internal A connection arrived: start it now, or when serving starts. */
   accepted(pending: Pending): void {
-    if (this.#closed) pending.drop();
-    else if (this.#serving) pending.start();
+    if (this.isClosed) pending.drop();
+    else if (this.isServing()) pending.start();
     else this.#pending.push(pending);
   }
 
-  /** @internal */
-  attach(transport: NodeTransport): void {
-    this.#transports.add(transport);
-  }
-
-  /** @internal */
-  detach(transport: NodeTransport): void {
-    this.#transports.delete(transport);
-    this.#maybeWake();
-  }
-
-  getLoop(): AbstractEventLoop {
-    return this.#loop;
-  }
-
-  isServing(): boolean {
-    return this.#serving;
-  }
-
-  async startServing(): Promise<void> {
-    if (this.#serving || this.#closed) return;
-    this.#serving = true;
+  protected beginServing(): void {
     const pending = this.#pending;
     this.#pending = [];
     for (const p of pending) p.start();
   }
 
-  async serveForever(): Promise<void> {
-    await this.startServing();
-    if (this.#closed) return;
-    await new Promise<void>((resolve) => this.#foreverWaiters.push(resolve));
-  }
-
-  sockets(): Array<{ address: string; port: number } | { path: string }> {
-    return this.#closed ? [] : this.#listeners.map((l) => l.address);
-  }
-
-  /** Stops listening. Connections already accepted stay open. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#serving = false;
+  protected stopListening(): void {
     for (const l of this.#listeners) l.server.close();
     const pending = this.#pending;
     this.#pending = [];
     for (const p of pending) p.drop();
-    this.#onClose?.();
-    const forever = this.#foreverWaiters;
-    this.#foreverWaiters = [];
-    for (const resolve of forever) resolve();
-    this.#maybeWake();
-  }
-
-  /** Resolves once the server is closed and all its connections are gone. */
-  waitClosed(): Promise<void> {
-    if (this.#closed && this.#transports.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#closedWaiters.push(resolve));
-  }
-
-  #maybeWake(): void {
-    if (!this.#closed || this.#transports.size > 0) return;
-    const waiters = this.#closedWaiters;
-    this.#closedWaiters = [];
-    for (const resolve of waiters) resolve();
   }
 }
