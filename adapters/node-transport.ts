@@ -131,12 +131,20 @@ export class NodeTransport implements Transport {
           return;
         }
       }
-      this.#started = true;
-      if (this.isReading()) {
-        if (this.#endPending) this.#end();
-        else this.#stream.resume();
-      }
+      const begin = (): void => {
+        if (this.#lost || this.#closing) return;
+        this.#started = true;
+        if (this.isReading()) {
+          if (this.#endPending) this.#end();
+          else this.#stream.resume();
+        }
+      };
       ready?.(null);
+      // startTls: the caller's `await loop.startTls()` resumes (a microtask)
+      // before the first decrypted byte is delivered, so the protocol can
+      // switch to the TLS transport first.
+      if (callMade) begin();
+      else loop.scheduleSoon(begin, []);
     }, []);
   }
 
