@@ -19,6 +19,7 @@ import { toSignalNumber, validateFunction, validateInteger, validateString } fro
 import { BaseEventLoop } from '../loop/base-event-loop.js';
 import { CancelledError, loopClosed } from '../loop/errors.js';
 import type {
+  Callback,
   AbstractEventLoop,
   AddrInfo,
   ConnectionOptions,
@@ -42,7 +43,6 @@ import { NodeTransport, ReadIntoSlot, type NodeTransportOwner } from './node-tra
 import { tlsExtra, upgradeToTls } from './node-tls.js';
 import { socketPair } from './socket-pair.js';
 
-type Callback<A extends unknown[]> = (...args: A) => void;
 
 // getaddrinfo() entries name families 4 and 6, as UvEventLoop's do.
 const SOCK_STREAM = 1;

@@ -26,6 +26,7 @@ export class NodeServer extends BaseServer<NodeTransport> implements NodeTranspo
   readonly #listeners: NodeListener[];
   #pending: Pending[] = [];
 
+  /** @internal NodeEventLoop.createServer and friends make servers. */
   constructor(loop: AbstractEventLoop, listeners: NodeListener[], onClose?: () => void) {
     super(loop, () => listeners.map((l) => l.address), onClose);
     this.#listeners = listeners;

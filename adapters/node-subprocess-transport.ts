@@ -31,6 +31,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   /** `child` has spawned (it has a pid); connectionMade runs soon, then `ready`. */
   readonly #onGone: (() => void) | undefined;
 
+  /** @internal NodeEventLoop.subprocessExec/subprocessShell make these. */
   constructor(loop: BaseEventLoop, child: ChildProcess, protocol: SubprocessProtocol, pipes: ChildPipes, ready: (err: Error | null) => void, onGone?: () => void) {
     this.#onGone = onGone;
     this.#loop = loop;

@@ -96,6 +96,7 @@ export class NodeTransport implements Transport {
   readonly #onClose = (): void => this.#closed();
   readonly #onWritten = (): void => this.#written();
 
+  /** @internal NodeEventLoop, fromDuplex and the TLS upgrade make these. */
   constructor(loop: BaseEventLoop, stream: Duplex, protocol: AnyProtocol, opts: NodeTransportOptions = {}) {
     this.#loop = loop;
     this.#stream = stream;

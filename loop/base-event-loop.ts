@@ -7,6 +7,7 @@ import { UsageError } from '../handles/usage-error.js';
 import { validateFunction, validateNumber } from '../handles/validate.js';
 import { loopClosed, loopRunning } from './errors.js';
 import {
+  type Callback,
   CallbackHandle,
   TimerHandle,
   type AbstractEventLoop,
@@ -15,7 +16,6 @@ import {
 } from './events.js';
 import { TimerHeap } from './timer-heap.js';
 
-type Callback<A extends unknown[]> = (...args: A) => void;
 
 /** Callbacks slower than this (seconds) are reported in debug mode. */
 export const SLOW_CALLBACK_DURATION = 0.1;

@@ -10,7 +10,8 @@
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 import type { DatagramTransport, SubprocessTransport, Transport, ReadTransport, WriteTransport } from './transports.js';
 
-type Callback<A extends unknown[]> = (...args: A) => void;
+/** A callback given to callSoon, callLater, addReader and friends, with its arguments. */
+export type Callback<A extends unknown[]> = (...args: A) => void;
 
 /** A scheduled callback (asyncio.Handle). */
 export class CallbackHandle {

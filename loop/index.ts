@@ -1,6 +1,7 @@
 // loop/: the PEP 3156 (asyncio) layer. Times are seconds, as in asyncio.
 export { CallbackHandle, TimerHandle } from './events.js';
 export type {
+  Callback,
   AbstractEventLoop,
   AddrInfo as LoopAddrInfo,
   ConnectionOptions,
@@ -17,6 +18,7 @@ export type {
 export type { Address, BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol, AnyProtocol } from './protocols.js';
 export type { BaseTransport, DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteBufferLimits, WriteTransport } from './transports.js';
 export { BaseEventLoop, getRunningLoop } from './base-event-loop.js';
+export type { ServerAddress } from './base-server.js';
 export { UvEventLoop } from './uv-event-loop.js';
 export { IncompleteReadError, LimitOverrunError, CancelledError } from './errors.js';
 export { newEventLoop, setEventLoopFactory, run } from './policy.js';

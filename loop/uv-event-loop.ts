@@ -17,6 +17,7 @@ import { toSignalNumber, validateFunction, validateInteger, validateString } fro
 import { BaseEventLoop } from './base-event-loop.js';
 import { CancelledError } from './errors.js';
 import type {
+  Callback,
   AbstractEventLoop,
   AddrInfo,
   TlsOptions,
@@ -43,7 +44,6 @@ interface FdWatch {
   writer: [Callback<unknown[]>, unknown[]] | undefined;
 }
 
-type Callback<A extends unknown[]> = (...args: A) => void;
 
 function addrTuple(a: { address: string; port: number }): [string, number] {
   return [a.address, a.port];
