@@ -1,18 +1,14 @@
 // The RESP server: `node dist/examples/resp-server/main.js [--loop uv|node]
 // [--host 127.0.0.1] [--port 6390]`. The same RespProtocol runs on either loop.
 import { parseArgs } from 'node:util';
+import { NodeEventLoop } from '../../adapters/index.js';
 import { UvEventLoop, type AbstractEventLoop } from '../../loop/index.js';
 import { RespProtocol } from './resp-protocol.js';
 import { Store } from './store.js';
 
-export async function makeLoop(kind: string): Promise<AbstractEventLoop> {
+export function makeLoop(kind: string): AbstractEventLoop {
   if (kind === 'uv') return new UvEventLoop() as unknown as AbstractEventLoop;
-  if (kind === 'node') {
-    const adapters = (await import('../../adapters/index.js')) as Record<string, unknown>;
-    const NodeEventLoop = adapters['NodeEventLoop'] as (new () => AbstractEventLoop) | undefined;
-    if (NodeEventLoop === undefined) throw new Error('NodeEventLoop is not available in this build');
-    return new NodeEventLoop();
-  }
+  if (kind === 'node') return new NodeEventLoop() as unknown as AbstractEventLoop;
   throw new Error(`--loop must be uv or node, not ${kind}`);
 }
 
@@ -23,7 +19,7 @@ export async function startRespServer(loop: AbstractEventLoop, host: string, por
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { loop: { type: 'string', default: 'uv' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '6390' } } });
-  const loop = await makeLoop(values.loop!);
+  const loop = makeLoop(values.loop!);
   const server = await startRespServer(loop, values.host!, Number(values.port));
   console.log(`RESP server on ${values.host}:${values.port} (${values.loop} loop); Ctrl-C stops it`);
   loop.addSignalHandler('SIGINT', () => server.close());

@@ -23,7 +23,7 @@ function ask(port: number, request: string, want: number): Promise<string> {
 for (const kind of ['node', 'uv']) {
   test.serial(`the RESP server answers pipelined commands on the ${kind} loop`, async (t) => {
     const base = resourceCounts();
-    const loop = await makeLoop(kind);
+    const loop = makeLoop(kind);
     const server = await startRespServer(loop, '127.0.0.1', 0);
     const port = (server.sockets()[0] as { port: number }).port;
     const request = '*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n';
