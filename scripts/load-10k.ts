@@ -25,7 +25,7 @@ console.log(`bytes echoed   ${r.client.bytes} (${mib(r.client.bytes)} MiB; serve
 console.log(`verified       ${r.client.verified} connections, checksum errors ${r.client.checksum_errors}`);
 console.log(`connect time   ${r.client.connect_seconds.toFixed(2)} s (all ${conns} up before any data)`);
 console.log(`stream time    ${r.client.seconds.toFixed(2)} s, ${r.client.mb_per_s.toFixed(1)} MB/s (10^6 B/s)`);
-console.log(`server RSS     start ${mib(r.server.rssStart)} MiB, peak ${mib(r.server.rssPeak)} MiB; external+arrayBuffers peak ${mib(r.server.externalPeak)} MiB`);
+console.log(`server RSS     start ${mib(r.server.rssStart)} MiB, peak ${mib(r.server.rssPeak)} MiB; external (arrayBuffers included) peak ${mib(r.server.externalPeak)} MiB`);
 console.log(`flow control   ${r.server.pausedWriting} pauseWriting calls`);
 console.log(`errors         ${errors} (client ${r.client.errors}, server ${r.server.errors}) ${r.server.firstErrors.join('; ')}`);
 console.log(`live handles   ${JSON.stringify(r.server.liveHandles)} after the server closed`);

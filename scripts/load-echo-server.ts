@@ -35,7 +35,7 @@ const firstErrors: string[] = [];
 function sample(): void {
   const m = process.memoryUsage();
   figures.rssPeak = Math.max(figures.rssPeak, m.rss);
-  figures.externalPeak = Math.max(figures.externalPeak, m.external + m.arrayBuffers);
+  figures.externalPeak = Math.max(figures.externalPeak, m.external);
 }
 
 /** Echoes everything; stops reading while the peer does not take the echo. */

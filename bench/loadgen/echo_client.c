@@ -23,6 +23,13 @@
  *                       back, and each compares a checksum of what came back
  *                       with one of what it sent, then closes. --seconds is
  *                       a time limit.
+ *   sink                one connection, a slow reader: reads at most
+ *                       --read-size bytes every --interval-ms milliseconds
+ *                       until EOF, checking the k mod 251 pattern of stream
+ *                       mode. The peer under test is the fast writer.
+ *   source              one connection, a fast writer: writes --bytes of the
+ *                       pattern as fast as the peer takes them, shuts down
+ *                       its write side, then waits for the peer to close.
  *
  * Output: one JSON line on stdout. In ping-pong mode total_roundtrips also
  * counts the warm-up, so that a caller measuring the server's CPU time over
@@ -45,6 +52,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +67,10 @@ struct options {
   double warmup;
   int stream;
   int bulk;
+  int sink;
+  int source;
+  size_t read_size;
+  double interval_ms;
   int connect_batch;
   uint64_t seed;
   uint64_t bytes;
@@ -88,7 +100,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: asyncuv-echo-client --port P [--host 127.0.0.1] [--conns N] [--size BYTES]\n"
           "                           [--seconds S] [--warmup W] [--mode pingpong|stream]\n"
-          "                           [--bytes B] [--connect-batch K] [--seed S]\n");
+          "                           [--bytes B] [--connect-batch K] [--seed S]\n"
+          "                           [--read-size BYTES] [--interval-ms MS]\n");
   exit(2);
 }
 
@@ -101,6 +114,10 @@ static void parse_args(int argc, char **argv, struct options *o) {
   o->warmup = 0.5;
   o->stream = 0;
   o->bulk = 0;
+  o->sink = 0;
+  o->source = 0;
+  o->read_size = 64 * 1024;
+  o->interval_ms = 10;
   o->connect_batch = 256;
   o->seed = 1;
   o->bytes = 1ull << 30;
@@ -124,6 +141,10 @@ static void parse_args(int argc, char **argv, struct options *o) {
       o->bytes = strtoull(value, NULL, 10);
     } else if (strcmp(name, "--connect-batch") == 0) {
       o->connect_batch = atoi(value);
+    } else if (strcmp(name, "--read-size") == 0) {
+      o->read_size = (size_t)strtoull(value, NULL, 10);
+    } else if (strcmp(name, "--interval-ms") == 0) {
+      o->interval_ms = strtod(value, NULL);
     } else if (strcmp(name, "--seed") == 0) {
       o->seed = strtoull(value, NULL, 10);
     } else if (strcmp(name, "--mode") == 0) {
@@ -131,6 +152,10 @@ static void parse_args(int argc, char **argv, struct options *o) {
         o->stream = 1;
       } else if (strcmp(value, "bulk") == 0) {
         o->bulk = 1;
+      } else if (strcmp(value, "sink") == 0) {
+        o->sink = 1;
+      } else if (strcmp(value, "source") == 0) {
+        o->source = 1;
       } else if (strcmp(value, "pingpong") != 0) {
         usage();
       }
@@ -139,9 +164,10 @@ static void parse_args(int argc, char **argv, struct options *o) {
     }
   }
   /* In stream mode --seconds is a time limit, not a measuring window. */
-  if (o->seconds < 0) o->seconds = o->stream || o->bulk ? 60 : 3;
+  if (o->seconds < 0) o->seconds = o->stream || o->bulk || o->sink || o->source ? 60 : 3;
   if (o->port <= 0 || o->port > 65535 || o->conns <= 0 || o->size == 0 || o->seconds <= 0 ||
-      o->warmup < 0 || o->bytes == 0 || o->connect_batch <= 0) {
+      o->warmup < 0 || o->bytes == 0 || o->connect_batch <= 0 ||
+      o->read_size == 0 || o->interval_ms < 0) {
     usage();
   }
 }
@@ -720,6 +746,132 @@ static int run_bulk(const struct options *o, const struct sockaddr_storage *addr
   return errors == 0 && done == o->conns ? 0 : 1;
 }
 
+/* ------------------------------------------------------------------------ */
+/* sink and source: one blocking connection, the slow or the fast side       */
+
+static int connect_blocking(const struct sockaddr_storage *addr, socklen_t len, double seconds) {
+  int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  /* Every blocking call gives up after the time limit: the mode ends by
+   * itself even if the peer under test hangs. */
+  struct timeval tv = {.tv_sec = (time_t)seconds, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  if (connect(fd, (const struct sockaddr *)addr, len) < 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+static int report_one(const char *mode, uint64_t bytes, double elapsed, const char *failure,
+                      int err) {
+  if (elapsed <= 0) elapsed = 1e-9;
+  if (failure != NULL) {
+    fprintf(stderr, "asyncuv-echo-client: %s: %s%s%s\n", mode, failure, err ? ": " : "",
+            err ? strerror(err) : "");
+  }
+  double rate = (double)bytes / elapsed;
+  printf("{\"mode\": \"%s\", \"bytes\": %llu, \"seconds\": %.3f, \"rate\": %.1f, "
+         "\"mb_per_s\": %.1f, \"conns\": 1, \"errors\": %d}\n",
+         mode, (unsigned long long)bytes, elapsed, rate, rate / 1e6, failure != NULL);
+  return failure != NULL;
+}
+
+static int run_sink(const struct options *o, const struct sockaddr_storage *addr, socklen_t len) {
+  unsigned char *in = malloc(o->read_size);
+  unsigned char *pattern = malloc(o->read_size + kPatternPeriod);
+  if (in == NULL || pattern == NULL) return 1;
+  for (size_t k = 0; k < o->read_size + kPatternPeriod; k++) {
+    pattern[k] = (unsigned char)(k % kPatternPeriod);
+  }
+  double begin = now_seconds();
+  const char *failure = NULL;
+  int err = 0;
+  uint64_t received = 0;
+  int fd = connect_blocking(addr, len, o->seconds);
+  if (fd < 0) {
+    failure = "connect";
+    err = errno;
+  }
+  struct timespec pause = {.tv_sec = (time_t)(o->interval_ms / 1000),
+                           .tv_nsec = (long)(((long long)(o->interval_ms * 1e6)) % 1000000000)};
+  while (failure == NULL) {
+    if (now_seconds() - begin > o->seconds) {
+      failure = "time limit reached before EOF";
+      break;
+    }
+    ssize_t r = read(fd, in, o->read_size);
+    if (r == 0) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      failure = "read";
+      err = errno;
+      break;
+    }
+    if (memcmp(in, pattern + received % kPatternPeriod, (size_t)r) != 0) {
+      failure = "bytes differ from the k mod 251 pattern";
+      break;
+    }
+    received += (uint64_t)r;
+    nanosleep(&pause, NULL);
+  }
+  if (fd >= 0) close(fd);
+  free(in);
+  free(pattern);
+  return report_one("sink", received, now_seconds() - begin, failure, err);
+}
+
+static int run_source(const struct options *o, const struct sockaddr_storage *addr,
+                      socklen_t len) {
+  unsigned char *pattern = malloc(kStreamChunk + kPatternPeriod);
+  if (pattern == NULL) return 1;
+  for (size_t k = 0; k < kStreamChunk + kPatternPeriod; k++) {
+    pattern[k] = (unsigned char)(k % kPatternPeriod);
+  }
+  double begin = now_seconds();
+  const char *failure = NULL;
+  int err = 0;
+  uint64_t sent = 0;
+  int fd = connect_blocking(addr, len, o->seconds);
+  if (fd < 0) {
+    failure = "connect";
+    err = errno;
+  }
+  while (failure == NULL && sent < o->bytes) {
+    size_t chunk = o->bytes - sent < kStreamChunk ? (size_t)(o->bytes - sent) : kStreamChunk;
+    ssize_t w = write(fd, pattern + sent % kPatternPeriod, chunk);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      failure = "write";
+      err = errno;
+      break;
+    }
+    sent += (uint64_t)w;
+  }
+  if (failure == NULL) {
+    /* Tell the peer we are done, then wait for it to close. */
+    shutdown(fd, SHUT_WR);
+    unsigned char sinkhole[4096];
+    for (;;) {
+      ssize_t r = read(fd, sinkhole, sizeof(sinkhole));
+      if (r == 0) break;
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        failure = "waiting for the peer to close";
+        err = errno;
+        break;
+      }
+    }
+  }
+  double elapsed = now_seconds() - begin;
+  if (fd >= 0) close(fd);
+  free(pattern);
+  return report_one("source", sent, elapsed, failure, err);
+}
+
 int main(int argc, char **argv) {
   struct options o;
   parse_args(argc, argv, &o);
@@ -728,8 +880,10 @@ int main(int argc, char **argv) {
   struct sockaddr_storage addr;
   socklen_t len;
   if (resolve(o.host, o.port, &addr, &len) != 0) return 2;
-  int rc = o.stream ? run_stream(&o, &addr, len)
-           : o.bulk ? run_bulk(&o, &addr, len)
+  int rc = o.stream   ? run_stream(&o, &addr, len)
+           : o.bulk   ? run_bulk(&o, &addr, len)
+           : o.sink   ? run_sink(&o, &addr, len)
+           : o.source ? run_source(&o, &addr, len)
                     : run_pingpong(&o, &addr, len);
   fflush(stdout);
   return rc;
