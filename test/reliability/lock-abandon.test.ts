@@ -19,9 +19,11 @@ async function waiters(kinds: string[], handle: unknown): Promise<Array<Promise<
   const results: Array<Promise<string>> = [];
   for (const kind of kinds) {
     const w = start({ task: 'block', kind, handle });
+    // Both listeners from the start: 'exit' is not replayed to late ones.
+    const exited = exitOf(w);
     const result = nextMessage<string>(w, 'result');
     result.catch(() => {}); // awaited below
-    results.push(result.then(async (r) => (await exitOf(w), r)));
+    results.push(result.then(async (r) => (await exited, r)));
     await nextMessage(w, 'waiting');
   }
   // Let them get parked in the lock, not merely about to call it.
