@@ -67,7 +67,9 @@ interface Exited {
 /** Runs `argv` under `ulimit -n fdLimit`; `onLine` sees each stdout line. */
 function limited(argv: string[], fdLimit: number, timeoutMs: number, onLine?: (line: string) => void): Promise<Exited> {
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('bash', ['-c', `ulimit -n ${fdLimit} && exec ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // If the hard limit is lower than asked, take the hard limit: the run
+  // then fails on its own terms (EMFILE) if that is too few.
+  const child = spawn('bash', ['-c', `ulimit -n ${fdLimit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
