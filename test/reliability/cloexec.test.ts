@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Async, FSEvent, FSPoll, Loop, Pipe, Poll, Process, Signal, TCP, Timer, UDP, UvEventLoop, fs, type SubprocessProtocol } from 'asyncuv';
 import { deferred, waitFor, within } from '../helpers/loop-test.js';
-import { closeAll, connectTcp, fdDiff, fdTable } from './net.js';
+import { closeAll, connectTcp } from './tcp-peers.js';
+import { fdDiff, fdTable } from './fd-table.js';
 
 const O_CLOEXEC = 0o2000000;
 

@@ -6,7 +6,8 @@
 import test from 'ava';
 import { Loop, TCP, UvEventLoop, UvError, type Protocol } from 'asyncuv';
 import { loopTest, waitFor } from '../helpers/loop-test.js';
-import { closeAll, closedPort, fdCount } from './net.js';
+import { closeAll, closedPort } from './tcp-peers.js';
+import { fdCount } from './fd-table.js';
 
 const kStorm = 2000;
 // In flight at once: well under a default soft fd limit of 1024.

@@ -8,7 +8,7 @@ import test from 'ava';
 import { Async, Check, Idle, Pipe, Prepare, Signal, TCP, Timer, UDP, UvEventLoop, type Loop } from 'asyncuv';
 import { loopTest, waitFor, deferred, within } from '../helpers/loop-test.js';
 import { Loop as UvLoop } from '../../handles/index.js';
-import { fdDiff, fdTable } from './net.js';
+import { fdDiff, fdTable } from './fd-table.js';
 
 function gc(): void {
   const collect = (globalThis as { gc?: () => void }).gc;

@@ -8,7 +8,7 @@ import test from 'ava';
 import net from 'node:net';
 import { Loop, UvEventLoop, type Protocol, type Transport } from 'asyncuv';
 import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
-import { closeAll, connectTcp, listenTcp } from './net.js';
+import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
 
 const MiB = 1024 * 1024;
 

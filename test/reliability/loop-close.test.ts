@@ -6,7 +6,7 @@
 import test from 'ava';
 import { Loop, TCP, UsageError, UvEventLoop, dns, openConnection, type Protocol } from 'asyncuv';
 import { deferred, waitFor, within } from '../helpers/loop-test.js';
-import { closeAll, connectTcp, listenTcp } from './net.js';
+import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
 
 const MiB = 1024 * 1024;
 

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { Loop, UvEventLoop, UvError, type Protocol, type Transport } from 'asyncuv';
 import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
-import { closeAll, connectTcp, listenTcp } from './net.js';
+import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
 import type { TCP } from '../../handles/index.js';
 
 const kResetCodes = ['ECONNRESET', 'EPIPE'];

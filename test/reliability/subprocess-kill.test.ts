@@ -6,7 +6,7 @@
 import test from 'ava';
 import { Loop, Process, UvEventLoop, type Pipe, type SubprocessProtocol, type SubprocessTransport } from 'asyncuv';
 import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
-import { closeAll } from './net.js';
+import { closeAll } from './tcp-peers.js';
 
 // seq writes ~1.3 MB through a 64 KiB pipe, then the shell kills itself:
 // the last pipe-full is still unread when the child is already dead.

@@ -1,11 +1,7 @@
-// Small helpers shared by the reliability tests.
-import { readdirSync, readlinkSync } from 'node:fs';
+// TCP endpoints for the reliability tests: a connected client, a listener
+// handing over what it accepts, a port nobody listens on, and closing a
+// set of handles and waiting for their callbacks.
 import { Loop, TCP } from '../../handles/index.js';
-
-/** How many descriptors this process has open (entries of /proc/self/fd, minus the one readdir uses). */
-export function fdCount(): number {
-  return readdirSync('/proc/self/fd').length - 1;
-}
 
 /** A connected client TCP handle; rejects (and closes it) on a failed connect. */
 export function connectTcp(loop: Loop, port: number, host = '127.0.0.1'): Promise<TCP> {
@@ -45,22 +41,4 @@ export function closeAll(...handles: Array<{ close(cb?: () => void): void; close
   return Promise.all(
     handles.map((h) => (h === undefined || h.closed ? undefined : new Promise<void>((r) => h.close(r)))),
   ).then(() => undefined);
-}
-
-/** fd -> what it points at, for naming the fds a test left open. */
-export function fdTable(): Map<string, string> {
-  const table = new Map<string, string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      table.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
-    } catch {
-      // the directory's own fd, closed by now
-    }
-  }
-  return table;
-}
-
-/** The entries of `after` that `before` lacks, as "fd -> target". */
-export function fdDiff(before: Map<string, string>, after: Map<string, string>): string[] {
-  return [...after].filter(([fd, target]) => before.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`);
 }
