@@ -395,8 +395,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     const sock = udp.getsockname();
     const extra: Record<string, unknown> = { socket: udp, sockname: [sock.address, sock.port] };
     if (remoteTuple !== undefined) extra['peername'] = remoteTuple;
-    return new Promise((resolve) => {
-      const transport = new UdpTransport(this, udp, protocol, extra, remoteTuple, () => resolve([transport, protocol]));
+    return new Promise((resolve, reject) => {
+      const transport = new UdpTransport(this, udp, protocol, extra, remoteTuple, (err) => (err ? reject(err) : resolve([transport, protocol])));
     });
   }
 
@@ -472,7 +472,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       stdio: stdioList,
       onExit: (status, signal) => transport.onExit(status, signal),
     });
-    return new Promise((resolve) => transport.attach(process, () => resolve([transport, protocol])));
+    return new Promise((resolve, reject) => transport.attach(process, (err) => (err ? reject(err) : resolve([transport, protocol]))));
   }
 
   // --- readers and writers on fds ----------------------------------------------

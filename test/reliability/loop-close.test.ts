@@ -7,6 +7,10 @@ import test from 'ava';
 import { Loop, TCP, UsageError, UvEventLoop, dns, openConnection, type Protocol } from 'asyncuv';
 import { deferred, waitFor, within } from '../helpers/loop-test.js';
 import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const MiB = 1024 * 1024;
 
@@ -101,6 +105,44 @@ test('UvEventLoop.close() while createServer() / createDatagramEndpoint() resolv
       const err = await t.throwsAsync(within(pending, 5000, 'the promise to settle'), { instanceOf: UsageError });
       t.is(err?.code, 'ERR_LOOP_CLOSED');
     }
+  }));
+
+// Regression: the start of a transport (connectionMade, which settles the
+// promise) was scheduled on the loop and silently dropped by close(); the
+// promise never settled and the child, pipes or sockets stayed open.
+test('UvEventLoop.close() right after subprocessExec(): rejects with ERR_LOOP_CLOSED, the child is killed, nothing left open', (t) =>
+  onUvLoop(t, async (loop) => {
+    let made = 0;
+    const pending = loop.subprocessExec(() => ({ connectionMade: () => void made++ }), 'sleep', ['30']);
+    loop.close();
+    const err = await t.throwsAsync(within(pending, 5000, 'subprocessExec to settle'), { instanceOf: UsageError });
+    t.is(err?.code, 'ERR_LOOP_CLOSED');
+    t.is(made, 0);
+    // onUvLoop then waits for the pipes and the process handle (closed once
+    // the killed child is reaped) to be gone.
+  }));
+
+test('UvEventLoop.close() right after connectReadPipe() / createDatagramEndpoint(): ERR_LOOP_CLOSED, the pipe and the socket closed', (t) =>
+  onUvLoop(t, async (loop) => {
+    // A FIFO gives a pipe fd (Node has no os.pipe()); the read end goes to
+    // the transport, which owns and closes it.
+    const dir = mkdtempSync(join(tmpdir(), 'asyncuv-fifo-'));
+    execFileSync('mkfifo', [join(dir, 'f')]);
+    const readFd = openSync(join(dir, 'f'), constants.O_RDONLY | constants.O_NONBLOCK);
+    const writeFd = openSync(join(dir, 'f'), constants.O_WRONLY | constants.O_NONBLOCK);
+    const reading = loop.connectReadPipe(() => ({}), readFd);
+    const endpoint = loop.createDatagramEndpoint(() => ({}), { localAddr: ['127.0.0.1', 0] });
+    // Let both reach the point where only connectionMade is left to run.
+    await new Promise((r) => setImmediate(r));
+    loop.close();
+    for (const pending of [reading, endpoint] as Array<Promise<unknown>>) {
+      const err = await t.throwsAsync(within(pending, 5000, 'the promise to settle'), { instanceOf: UsageError });
+      t.is(err?.code, 'ERR_LOOP_CLOSED');
+    }
+    // onUvLoop then checks that the pipe and UDP handles (and so their
+    // fds) are closed.
+    closeSync(writeFd);
+    rmSync(dir, { recursive: true });
   }));
 
 test('UvEventLoop.close() with 20 getaddrinfo() in flight: each resolves once with its result', (t) =>
