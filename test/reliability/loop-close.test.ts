@@ -4,11 +4,11 @@
 // covers one lookup across Loop.close(); tcp/pipe tests cancel queued
 // writes by closing the handle, not the loop.)
 import test from 'ava';
-import { Loop, TCP, UsageError, UvEventLoop, dns, openConnection, type Protocol } from 'asyncuv';
+import { Loop, NodeEventLoop, TCP, UsageError, UvEventLoop, dns, openConnection, type Protocol } from 'asyncuv';
 import { deferred, waitFor, within } from '../helpers/loop-test.js';
 import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -190,3 +190,43 @@ test('streams: UvEventLoop.close() with a drain() and a read() pending, then abo
     t.truthy(r);
     await within(writer.waitClosed(), 5000, 'waitClosed');
   }));
+
+// The same on NodeEventLoop (adapters/): its subprocess and datagram
+// transports also started from a callback that close() dropped.
+test('NodeEventLoop.close() right after subprocessExec() / createDatagramEndpoint(): ERR_LOOP_CLOSED, the child is killed', async (t) => {
+  const loop = new NodeEventLoop();
+  let made = 0;
+  const sub = loop.subprocessExec(() => ({ connectionMade: () => void made++ }), 'sleep', ['30']);
+  const endpoint = loop.createDatagramEndpoint(() => ({ connectionMade: () => void made++ }), { localAddr: ['127.0.0.1', 0] });
+  // Node spawns synchronously: the child exists now, its transport's
+  // connectionMade is scheduled, and close() comes first. The endpoint is
+  // still binding: its transport is made on the closed loop.
+  const children = childPids();
+  t.is(children.length >= 1, true);
+  loop.close();
+  for (const pending of [sub, endpoint] as Array<Promise<unknown>>) {
+    const err = await t.throwsAsync(within(pending, 5000, 'the promise to settle'), { instanceOf: UsageError });
+    t.is(err?.code, 'ERR_LOOP_CLOSED');
+  }
+  t.is(made, 0);
+  // The sleep child is gone (killed), not left running for 30 s.
+  t.true(await waitFor(() => children.every((pid) => !isSleeping(pid)), 5000));
+});
+
+/** This process's children running `sleep`, by /proc. */
+function childPids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => isSleeping(pid));
+}
+
+function isSleeping(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return stat.includes('(sleep)') && Number(fields[1]) === process.pid && fields[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
