@@ -5,6 +5,7 @@
 import type dgram from 'node:dgram';
 import { UsageError } from '../handles/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
+import { loopClosed } from '../loop/errors.js';
 import type { Address, AnyProtocol, DatagramProtocol } from '../loop/protocols.js';
 import { WriteFlow } from '../loop/write-flow.js';
 import type { DatagramTransport } from '../loop/transports.js';
@@ -49,7 +50,12 @@ export class NodeDatagramTransport implements DatagramTransport {
         return ready(exception instanceof Error ? exception : new Error(String(exception)));
       }
       ready(null);
-    }, []);
+    }, [], () => {
+      // The loop closed before connectionMade could run: close the socket
+      // and fail createDatagramEndpoint instead of leaving it pending.
+      this.#forceClose(null);
+      ready(loopClosed());
+    });
   }
 
   #message(data: Buffer, rinfo: dgram.RemoteInfo): void {

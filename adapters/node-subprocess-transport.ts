@@ -10,6 +10,7 @@ import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { toSignalNumber } from '../handles/validate.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
+import { loopClosed } from '../loop/errors.js';
 import type { Protocol, SubprocessProtocol } from '../loop/protocols.js';
 import type { ReadTransport, SubprocessTransport, WriteTransport } from '../loop/transports.js';
 import { NodeTransport } from './node-transport.js';
@@ -47,7 +48,19 @@ export class NodeSubprocessTransport implements SubprocessTransport {
         return ready(exception instanceof Error ? exception : new Error(String(exception)));
       }
       ready(null);
-    }, []);
+    }, [], () => {
+      // The loop closed before connectionMade could run: subprocessExec
+      // fails and the child, which nobody will hear from, is killed; its
+      // pipes close. Nothing will run #maybeLost on a closed loop, so the
+      // transport stops counting as live here. In a microtask: if the loop
+      // was already closed this runs inside the constructor, before the
+      // pipes below exist, and they must be closed too.
+      queueMicrotask(() => {
+        this.close();
+        this.#onGone?.();
+        ready(loopClosed());
+      });
+    });
     // Made after connectionMade was scheduled: their own (internal)
     // connectionMade and first reads come after the protocol's.
     for (const fd of [0, 1, 2] as const) {

@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { UsageError } from '../handles/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
+import { loopClosed } from '../loop/errors.js';
 import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from '../loop/protocols.js';
 import { WriteFlow } from '../loop/write-flow.js';
 import type { Transport, WriteBufferLimits } from '../loop/transports.js';
@@ -145,8 +146,15 @@ export class NodeTransport implements Transport {
       // before the first decrypted byte is delivered, so the protocol can
       // switch to the TLS transport first.
       if (callMade) begin();
-      else loop.scheduleSoon(begin, []);
-    }, []);
+      // Dropped by a closing loop: nothing can be delivered any more, so
+      // release the stream.
+      else loop.scheduleSoon(begin, [], () => this.#forceClose(null));
+    }, [], () => {
+      // The loop closed before connectionMade could run: close the stream
+      // (the protocol never saw it) and fail whoever waits for the start.
+      this.#forceClose(null);
+      ready?.(loopClosed());
+    });
   }
 
   // --- reading --------------------------------------------------------------

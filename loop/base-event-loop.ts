@@ -112,12 +112,16 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
    * that finishes closing after its loop has nowhere left to run, and
    * throwing would only surface inside some stream or handle callback.
    */
-  scheduleSoon(cb: Callback<unknown[]>, args: unknown[]): CallbackHandle {
+  scheduleSoon(cb: Callback<unknown[]>, args: unknown[], onDropped?: () => void): CallbackHandle {
     const handle = new CallbackHandle(cb, args);
     if (this.#closed) {
       handle.cancel();
+      onDropped?.();
       return handle;
     }
+    // A transport's start (connectionMade, then the promise that waits for
+    // it) must learn that close() dropped it, or that promise never settles.
+    if (onDropped !== undefined) handle.onDropped = onDropped;
     this.#ready.push(handle);
     if (!this.#runScheduled) {
       this.#runScheduled = true;
@@ -256,12 +260,25 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     if (this.#running) throw new UsageError('ERR_LOOP_RUNNING', 'Cannot close a running event loop');
     if (this.#closed) return;
     this.#closed = true;
-    for (let i = this.#readyHead; i < this.#ready.length; i++) this.#ready[i]?.cancel();
+    const dropped: Array<() => void> = [];
+    for (let i = this.#readyHead; i < this.#ready.length; i++) {
+      const handle = this.#ready[i];
+      if (handle === undefined) continue;
+      if (handle.onDropped !== undefined && handle.callback !== undefined) dropped.push(handle.onDropped);
+      handle.cancel();
+    }
     this.#ready = [];
     this.#readyHead = 0;
     this.#timers.clear();
     this.armTimer(null);
     this.closeResources();
+    for (const onDropped of dropped) {
+      try {
+        onDropped();
+      } catch (exception) {
+        this.callExceptionHandler({ message: 'Error while dropping a scheduled start', exception });
+      }
+    }
   }
 
   setExceptionHandler(handler: ExceptionHandler | null): void {

@@ -7,6 +7,7 @@ import type { UvError } from '../handles/uv-error.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import type { Address, AnyProtocol, DatagramProtocol } from './protocols.js';
 import type { DatagramTransport } from './transports.js';
+import { loopClosed } from './errors.js';
 import { WriteFlow } from './write-flow.js';
 
 export class UdpTransport implements DatagramTransport {
@@ -21,7 +22,7 @@ export class UdpTransport implements DatagramTransport {
   readonly #flow: WriteFlow;
   readonly #onSent = (err: UvError | null): void => this.#sent(err);
 
-  constructor(loop: BaseEventLoop, udp: UDP, protocol: DatagramProtocol, extra: Record<string, unknown>, remote: Address | undefined, ready: () => void) {
+  constructor(loop: BaseEventLoop, udp: UDP, protocol: DatagramProtocol, extra: Record<string, unknown>, remote: Address | undefined, ready: (err?: Error) => void) {
     this.#loop = loop;
     this.#udp = udp;
     this.#protocol = protocol;
@@ -37,7 +38,14 @@ export class UdpTransport implements DatagramTransport {
       }
       if (!this.#closing) udp.recvStart((err, data, rinfo) => this.#received(err, data, rinfo));
       ready();
-    }, []);
+    }, [], () => {
+      // The loop closed before connectionMade could run: close the socket
+      // and fail createDatagramEndpoint instead of leaving it pending.
+      this.#lost = true;
+      this.#closing = true;
+      if (!udp.closed) udp.close();
+      ready(loopClosed());
+    });
   }
 
   #received(err: UvError | null, data: Buffer | null, rinfo: UdpAddress | null): void {

@@ -18,6 +18,8 @@ export class CallbackHandle {
   #cancelled = false;
   /** @internal */ callback: Callback<unknown[]> | undefined;
   /** @internal */ args: unknown[];
+  /** @internal Run by the loop's close() if it drops this callback before it ran. */
+  onDropped: (() => void) | undefined;
 
   /** @internal */
   constructor(callback: Callback<unknown[]>, args: unknown[]) {

@@ -3,6 +3,7 @@
 import type { Stream } from '../handles/stream.js';
 import { UsageError } from '../handles/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
+import { loopClosed } from './errors.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from './protocols.js';
 import type { Transport, WriteBufferLimits } from './transports.js';
@@ -70,7 +71,18 @@ export class StreamTransport implements Transport {
       this.#started = true;
       if (!this.#closing && !this.#reading && this.#reads && !this.#pauseRequested) this.#startReading();
       ready?.(null);
-    }, []);
+    }, [], () => {
+      // The loop closed before connectionMade could run, and nothing will
+      // run it now: close the stream (the protocol never saw it) and fail
+      // whoever waits for the start (createConnection, connectReadPipe...).
+      if (this.#lost) return;
+      this.#lost = true;
+      this.#closing = true;
+      this.#unwatch();
+      this.#owner?.detach(this);
+      if (!stream.closed) stream.close();
+      ready?.(loopClosed());
+    });
   }
 
   #startReading(): void {

@@ -8,6 +8,7 @@ import type { Pipe } from '../handles/pipe.js';
 import type { Process } from '../handles/process.js';
 import { toSignalNumber } from '../handles/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
+import { loopClosed } from './errors.js';
 import type { Protocol, SubprocessProtocol } from './protocols.js';
 import { StreamTransport } from './stream-transport.js';
 import type { ReadTransport, SubprocessTransport, WriteTransport } from './transports.js';
@@ -22,6 +23,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #exited = false;
   #closing = false;
   #lost = false;
+  #dropped = false;
   #waiters: Array<(code: number) => void> = [];
   readonly #extra: Record<string, unknown> = {};
 
@@ -34,6 +36,12 @@ export class UvSubprocessTransport implements SubprocessTransport {
   onExit(exitStatus: number, termSignal: number): void {
     this.#returncode = termSignal !== 0 ? -termSignal : exitStatus;
     this.#exited = true;
+    if (this.#dropped) {
+      // Started on a loop that closed before connectionMade: nobody is
+      // told; the handle closes now that the child is reaped.
+      this.#process?.close();
+      return;
+    }
     // Nobody reads the child's stdin any more. asyncio learns this from the
     // pipe's hang-up; libuv does not watch a write-only pipe, so close it
     // here (queued bytes, if any, then fail with EPIPE as they would there).
@@ -48,7 +56,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   }
 
   /** @internal Called once spawn() succeeded: wraps the pipes, then connectionMade. */
-  attach(process: Process, ready: () => void): void {
+  attach(process: Process, ready: (err?: Error) => void): void {
     this.#process = process;
     this.#extra['subprocess'] = process;
     const stdio = process.stdio;
@@ -60,7 +68,17 @@ export class UvSubprocessTransport implements SubprocessTransport {
     this.#loop.scheduleSoon(() => {
       this.#call('connectionMade', () => this.#protocol.connectionMade?.(this));
       ready();
-    }, []);
+    }, [], () => {
+      // The loop closed before connectionMade could run: subprocessExec
+      // fails, and the child, which nobody will ever hear from, is killed.
+      // Its pipes close through their own dropped starts; the process
+      // handle stays open until the exit is reaped (see onExit).
+      this.#dropped = true;
+      this.#closing = true;
+      if (!this.#exited) process.kill('SIGKILL');
+      else process.close();
+      ready(loopClosed());
+    });
   }
 
   #pipeTransport(pipe: Pipe, fd: number): StreamTransport {

@@ -145,15 +145,20 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     }
     const upgrade = opts.ssl ? tlsUpgrader() : undefined;
     const addresses = await resolveHost(this.uvloop, host);
+    // close() may have come while we waited: a closed loop drops the
+    // callbacks it is given (connectionMade, and with it this promise), so
+    // fail now with ERR_LOOP_CLOSED instead of never settling.
+    this.checkClosed();
     let lastError: Error | undefined;
     for (const { address } of addresses) {
       const tcp = new TCP(this.uvloop);
       try {
         if (opts.localAddr) tcp.bind(opts.localAddr[0], opts.localAddr[1]);
         await connectStream(tcp, (cb) => tcp.connect(address, port, cb), opts.signal);
+        this.checkClosed(); // as above: closed while connecting
       } catch (err) {
         if (!tcp.closed) tcp.close();
-        if (err instanceof CancelledError) throw err;
+        if (err instanceof CancelledError || this.isClosed()) throw err;
         lastError = err as Error;
         continue;
       }
@@ -238,6 +243,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     if (host === null || host === '') addresses = ANY_HOSTS;
     else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(this.uvloop, h)))).flat();
     else addresses = await resolveHost(this.uvloop, host);
+    // Closed while resolving: a server made now would outlive the loop.
+    this.checkClosed();
     const listeners: Listener[] = [];
     let server: StreamServer;
     try {
@@ -313,6 +320,9 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     const upgrade = opts.ssl ? tlsUpgrader() : undefined;
     const pipe = new Pipe(this.uvloop);
     await connectStream(pipe, (cb) => pipe.connect(path, cb), opts.signal);
+    // Closed while connecting: connectionMade would be dropped (see createConnection).
+    if (this.isClosed()) pipe.close();
+    this.checkClosed();
     if (upgrade !== undefined) {
       const protocol = protocolFactory();
       const secure = await upgrade(this, this.#rawTransport(pipe, undefined), protocol, opts.ssl as TlsOptions | true, {
@@ -365,6 +375,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     }
     const local = localAddr ? (await resolveHost(this.uvloop, localAddr[0], 'dgram'))[0] : undefined;
     const remote = remoteAddr ? (await resolveHost(this.uvloop, remoteAddr[0], 'dgram'))[0] : undefined;
+    // Closed while resolving: connectionMade would be dropped (see createConnection).
+    this.checkClosed();
     const udp = new UDP(this.uvloop);
     let remoteTuple: Address | undefined;
     try {
@@ -383,8 +395,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     const sock = udp.getsockname();
     const extra: Record<string, unknown> = { socket: udp, sockname: [sock.address, sock.port] };
     if (remoteTuple !== undefined) extra['peername'] = remoteTuple;
-    return new Promise((resolve) => {
-      const transport = new UdpTransport(this, udp, protocol, extra, remoteTuple, () => resolve([transport, protocol]));
+    return new Promise((resolve, reject) => {
+      const transport = new UdpTransport(this, udp, protocol, extra, remoteTuple, (err) => (err ? reject(err) : resolve([transport, protocol])));
     });
   }
 
@@ -460,7 +472,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       stdio: stdioList,
       onExit: (status, signal) => transport.onExit(status, signal),
     });
-    return new Promise((resolve) => transport.attach(process, () => resolve([transport, protocol])));
+    return new Promise((resolve, reject) => transport.attach(process, (err) => (err ? reject(err) : resolve([transport, protocol]))));
   }
 
   // --- readers and writers on fds ----------------------------------------------

@@ -98,3 +98,40 @@ export async function stream(o: StreamOptions): Promise<StreamReport> {
     '--bytes', String(o.bytes), '--seconds', String(seconds)];
   return (await runClient(args, (seconds + 10) * 1000)) as StreamReport;
 }
+
+export interface SlowPeerReport {
+  mode: 'sink' | 'source';
+  /** Bytes read (sink, pattern-checked) or written (source). */
+  bytes: number;
+  seconds: number;
+  rate: number;
+  mb_per_s: number;
+  conns: 1;
+  errors: number;
+}
+
+export interface SinkOptions {
+  host?: string;
+  port: number;
+  /** At most this many bytes per read... */
+  readSize: number;
+  /** ...and one read per this many milliseconds. */
+  intervalMs: number;
+  seconds?: number;
+}
+
+/** A slow reader: reads `readSize` bytes every `intervalMs` until EOF, checking the stream pattern. */
+export async function sink(o: SinkOptions): Promise<SlowPeerReport> {
+  const seconds = o.seconds ?? 60;
+  const args = ['--mode', 'sink', '--host', o.host ?? '127.0.0.1', '--port', String(o.port),
+    '--read-size', String(o.readSize), '--interval-ms', String(o.intervalMs), '--seconds', String(seconds)];
+  return (await runClient(args, (seconds + 10) * 1000)) as SlowPeerReport;
+}
+
+/** A fast writer: writes `bytes` of the stream pattern, shuts down, waits for the peer to close. */
+export async function source(o: StreamOptions): Promise<SlowPeerReport> {
+  const seconds = o.seconds ?? 60;
+  const args = ['--mode', 'source', '--host', o.host ?? '127.0.0.1', '--port', String(o.port),
+    '--bytes', String(o.bytes), '--seconds', String(seconds)];
+  return (await runClient(args, (seconds + 10) * 1000)) as SlowPeerReport;
+}
