@@ -75,6 +75,16 @@ export LSAN_OPTIONS="suppressions=$root/test/asan/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 [ -n "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
 
+# Preflight: a node process with the preload loads the sanitized addon (the
+# suite's children and workers get the same environment).
+LD_PRELOAD="$asan_rt" node --input-type=module -e "
+  await import('$root/dist/index.js');
+  const maps = (await import('node:fs')).readFileSync('/proc/self/maps', 'utf8');
+  if (!maps.includes('$addon')) {
+    console.error('test-asan: node did not load $addon');
+    process.exit(1);
+  }"
+
 start=$(date +%s)
 set +e
 LD_PRELOAD="$asan_rt" node node_modules/ava/entrypoints/cli.mjs "$@" 2>&1 | tee "$log"
