@@ -52,7 +52,7 @@ log="$root/build-asan/ava.log"
 #   run to run, so a leak must not fail a test that checks a child's exit
 #   code. Every leak report is still read below and fails the run if ours.
 # - log_path + log_exe_name: one report file per process, named
-#   <tool>.<program>.<pid>, because ava and the tests capture the stderr of
+#   report.<program>.<pid>, because ava and the tests capture the stderr of
 #   child processes; the program name tells node processes (the only ones that
 #   can load the addon) from the programs the tests spawn (sh, python3...),
 #   which inherit LD_PRELOAD too.
