@@ -86,9 +86,13 @@ class AsyncWrap : public HandleWrap<AsyncWrap> {
       std::lock_guard<std::mutex> lock(registry_mutex);
       Registry().erase(id_);
     }
-    std::lock_guard<std::mutex> lock(channel_->mutex);
-    channel_->async = nullptr;
-    channel_.reset();
+    // The local reference keeps the channel, and the mutex in it, alive until
+    // the lock is released: with no sender left, resetting channel_ under the
+    // lock freed the mutex that the lock_guard then unlocked (valgrind:
+    // invalid read/write in pthread_mutex_unlock on every close of an Async).
+    std::shared_ptr<AsyncChannel> channel = std::move(channel_);
+    std::lock_guard<std::mutex> lock(channel->mutex);
+    channel->async = nullptr;
   }
 
   static void OnAsync(uv_async_t* handle) {

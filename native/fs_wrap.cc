@@ -66,8 +66,12 @@ void OnFsDone(uv_fs_t* uv_req) {
       result = ScandirToJs(env, uv_req);
     }
     napi_resolve_deferred(env, r->deferred, result);
-    if (r->keep != nullptr) napi_delete_reference(env, r->keep);
   }
+  // Also when JS cannot run (a request completing in env teardown): deleting
+  // a reference runs no JavaScript; skipping it leaked the reference that
+  // kept the buffer alive (LeakSanitizer). The deferred itself can only be
+  // freed by settling it, which Node-API refuses then (test/asan/lsan.supp).
+  if (r->keep != nullptr) napi_delete_reference(env, r->keep);
   if (scope != nullptr) napi_close_handle_scope(env, scope);
   uv_fs_req_cleanup(uv_req);
   delete r;

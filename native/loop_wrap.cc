@@ -286,12 +286,14 @@ void LoopWrap::CloseLoop() {
   free(loop_);
   loop_ = nullptr;
   StopDriver();
-  if (slab_ != nullptr && CanCallJs()) napi_delete_reference(data_->env, slab_);
+  // Released in env teardown too: the napi_env is still valid in the cleanup
+  // hook, and neither call runs JavaScript. Skipping them there leaked the
+  // reference and the async context (LeakSanitizer, for every loop still open
+  // when a worker or the process exits).
+  if (slab_ != nullptr) napi_delete_reference(data_->env, slab_);
   slab_ = nullptr;
   slab_data_ = nullptr;
-  if (async_context_ != nullptr && CanCallJs()) {
-    napi_async_destroy(data_->env, async_context_);
-  }
+  if (async_context_ != nullptr) napi_async_destroy(data_->env, async_context_);
   async_context_ = nullptr;
   auto it = std::find(data_->loops.begin(), data_->loops.end(), this);
   if (it != data_->loops.end()) {

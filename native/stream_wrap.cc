@@ -135,7 +135,10 @@ int StreamBase::SetReadBuffer(Napi::Value view) {
 }
 
 void StreamBase::ReleaseReadBuffer() {
-  if (read_buffer_ != nullptr && loop_ != nullptr && loop_->CanCallJs()) {
+  // Also in env teardown (from the wrap's finalizer): deleting a reference
+  // runs no JavaScript and the env is valid until its finalizers are done.
+  // Skipping it there leaked the reference (LeakSanitizer).
+  if (read_buffer_ != nullptr && loop_ != nullptr) {
     napi_delete_reference(loop_->env(), read_buffer_);
   }
   read_buffer_ = nullptr;

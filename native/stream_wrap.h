@@ -38,6 +38,13 @@ class StreamBase : public HandleBase {
 
   ~StreamBase() override;
 
+ protected:
+  // Releases the read buffer while the loop is certainly alive: once the
+  // handle is closed, the loop may be closed and its wrap collected before
+  // this wrap's finalizer runs, which then read a freed LoopWrap to find
+  // the env (UBSan: invalid vptr in ReleaseReadBuffer from ~StreamBase).
+  void BeforeClose() override { ReleaseReadBuffer(); }
+
  private:
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);

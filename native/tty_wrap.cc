@@ -86,6 +86,7 @@ class TtyWrap : public StreamWrap<TtyWrap> {
   void BeforeClose() override {
     if (mode_ != UV_TTY_MODE_NORMAL) uv_tty_set_mode(As<uv_tty_t>(), UV_TTY_MODE_NORMAL);
     mode_ = UV_TTY_MODE_NORMAL;
+    StreamBase::BeforeClose();
   }
 
   int mode_ = UV_TTY_MODE_NORMAL;

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { runFixture } from '../helpers/child.js';
 import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
-import { Async, Idle, Loop, Timer } from '../../handles/index.js';
+import { Async, Idle, Loop, TCP, Timer } from '../../handles/index.js';
 
 function gc(): void {
   const collect = (globalThis as { gc?: () => void }).gc;
@@ -121,4 +121,26 @@ test('loop.close() between a collection and its finalizers does not throw', (t) 
   gc();
   t.notThrows(() => loop.close());
   t.deepEqual(loop.handleCounts(), {});
+});
+
+test('a closed stream that had a read buffer is collected safely with its closed loop', async (t) => {
+  // Once a handle and then its loop are closed, the GC may finalize the two
+  // in either order: the stream's finalizer must not reach for the loop. It
+  // once released its read buffer through a freed LoopWrap (found by UBSan
+  // under npm run test:asan).
+  let collected = 0;
+  const registry = new FinalizationRegistry(() => collected++);
+  const count = 20;
+  for (let i = 0; i < count; i++) {
+    await (async () => {
+      const loop = new Loop();
+      const tcp = new TCP(loop);
+      tcp.setReadBuffer(Buffer.alloc(64));
+      await new Promise<void>((resolve) => tcp.close(resolve));
+      loop.close();
+      registry.register(tcp, 'tcp');
+      registry.register(loop, 'loop');
+    })();
+  }
+  t.true(await collectUntil(() => collected === 2 * count), `${collected} of ${2 * count} collected`);
 });
