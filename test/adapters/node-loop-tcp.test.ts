@@ -25,18 +25,21 @@ serial('callSoon runs FIFO, callLater in time order, cancelled timers never', as
   const order: string[] = [];
   await loop.runUntilComplete(
     new Promise<void>((resolve) => {
-      loop.callLater(0.03, () => {
+      // callAt from one reading of the clock: a stall between two callLater
+      // calls on a loaded machine would legitimately reorder them.
+      const now = loop.time();
+      loop.callAt(now + 0.03, () => {
         order.push('later 30ms');
         // Through the ready queue: whatever was queued before runs first.
         loop.callSoon(resolve);
       });
-      loop.callLater(0.01, () => order.push('later 10ms'));
+      loop.callAt(now + 0.01, () => order.push('later 10ms'));
       loop.callSoon(() => {
         order.push('soon 1');
         loop.callSoon(() => order.push('soon 3 (scheduled by 1)'));
       });
       loop.callSoon(() => order.push('soon 2'));
-      const cancelled = loop.callLater(0.02, () => order.push('cancelled'));
+      const cancelled = loop.callAt(now + 0.02, () => order.push('cancelled'));
       cancelled.cancel();
     }),
   );
