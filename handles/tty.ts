@@ -57,7 +57,8 @@ export class TTY extends Stream<NativeTty> {
 
   setMode(mode: TtyMode): void {
     this.assertOpen();
-    const m = typeof mode === 'string' ? modes[mode] : undefined;
+    // hasOwn: inherited keys ('constructor') are not modes (they reached libuv as EINVAL).
+    const m = typeof mode === 'string' && Object.hasOwn(modes, mode) ? modes[mode] : undefined;
     if (m === undefined) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', `The "mode" argument must be 'normal', 'raw' or 'io'. Received ${String(mode)}`);
     }
