@@ -231,3 +231,8 @@ export const processMethods: MethodSpec[] = [
   getter('termSignal'),
 ];
 export const ttyMethods: MethodSpec[] = [method('setMode', arg(fc.constantFrom<unknown>('normal', 'raw', 'io', ...prototypeKeys))), method('getWinsize')];
+
+/** On a closed handle these return (no-ops and state queries); every other method throws. */
+export function mayReturnWhenClosed(spec: MethodSpec): boolean {
+  return spec.name.startsWith('get ') || spec.name === 'close' || spec.name === 'closeReset' || spec.name === 'hasRef';
+}

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { Handle } from '../../handles/handle.js';
 import { loopTest } from '../helpers/loop-test.js';
 import { attempt, check, show, totalLine } from './arbitraries.js';
-import { closeEnv, makeEnv, resolve, type Env, type MethodSpec } from './handle-specs.js';
+import { closeEnv, handleMethods, makeEnv, mayReturnWhenClosed, resolve, type Env, type MethodSpec } from './handle-specs.js';
 import { makers, nodeSocketFd } from './handle-makers.js';
 
 const { socket, fd: pollFd } = await nodeSocketFd();
@@ -21,7 +21,7 @@ for (const maker of makers(pollFd)) {
   loopTest(`${maker.name}: every method with any arguments, open or closed, returns or throws a typed error`, async (t, loop) => {
     const env = makeEnv(loop);
     const envRef = (): Env => env;
-    const specs: MethodSpec[] = [...maker.methods(envRef), ...(await import('./handle-specs.js')).handleMethods];
+    const specs: MethodSpec[] = [...maker.methods(envRef), ...handleMethods];
     const call = fc.oneof(...specs.map((spec) => fc.record({ spec: fc.constant(spec), args: fc.tuple(...spec.args) })));
     try {
       await check(
@@ -33,7 +33,14 @@ for (const maker of makers(pollFd)) {
           try {
             if (closedFirst) h.close();
             const real = args.map((a) => resolve(a, env, fresh, () => `${env.dir}/s${sockSeq++}`));
-            attempt(`${maker.name}${closedFirst ? '(closed)' : ''}.${spec.name}(${args.map(show).join(', ')})`, () => spec.call(h as unknown as Record<string, unknown>, real));
+            const what = `${maker.name}${closedFirst ? '(closed)' : ''}.${spec.name}(${args.map(show).join(', ')})`;
+            let returned = false;
+            attempt(what, () => {
+              spec.call(h as unknown as Record<string, unknown>, real);
+              returned = true;
+            });
+            // A closed handle does nothing silently: only no-ops and queries return.
+            if (closedFirst && returned && !mayReturnWhenClosed(spec)) throw new Error(`${what} returned on a closed handle`);
           } finally {
             h.close();
             maker.cleanup?.(h);
