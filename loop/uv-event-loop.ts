@@ -28,7 +28,7 @@ import type {
   SubprocessOptions,
   UnixServerOptions,
 } from './events.js';
-import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
+import { type Address, type AnyProtocol, type DatagramProtocol, newProtocol, type SubprocessProtocol } from './protocols.js';
 import { UdpTransport } from './datagram-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { ANY_HOSTS, resolveHost, type ResolvedAddress } from './resolve.js';
@@ -159,7 +159,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       }
       tcp.setNoDelay(true);
       if (upgrade !== undefined) {
-        const protocol = protocolFactory();
+        const protocol = newProtocol(protocolFactory, () => tcp.close());
         const raw = this.#rawTransport(tcp, undefined);
         const secure = await upgrade(this, raw, protocol, opts.ssl as TlsOptions | true, {
           serverSide: false,
@@ -175,7 +175,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   }
 
   async #makeTransport<P extends AnyProtocol>(stream: Stream, protocolFactory: () => P, server: StreamServer | undefined): Promise<[Transport, P]> {
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory, () => stream.close());
     const extra = this.#extraFor(stream);
     return new Promise((resolve, reject) => {
       const transport = new StreamTransport(this, stream, protocol, extra, server, (err) => {
@@ -284,7 +284,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     }
     let protocol: AnyProtocol;
     try {
-      protocol = protocolFactory();
+      protocol = newProtocol(protocolFactory);
     } catch (exception) {
       client.close();
       this.callExceptionHandler({ message: 'Error in protocol factory', exception });
@@ -314,7 +314,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     const pipe = new Pipe(this.uvloop);
     await connectStream(pipe, (cb) => pipe.connect(path, cb), opts.signal);
     if (upgrade !== undefined) {
-      const protocol = protocolFactory();
+      const protocol = newProtocol(protocolFactory, () => pipe.close());
       const secure = await upgrade(this, this.#rawTransport(pipe, undefined), protocol, opts.ssl as TlsOptions | true, {
         serverSide: false,
         serverHostname: opts.serverHostname,
@@ -379,7 +379,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       udp.close();
       throw err;
     }
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory, () => udp.close());
     const sock = udp.getsockname();
     const extra: Record<string, unknown> = { socket: udp, sockname: [sock.address, sock.port] };
     if (remoteTuple !== undefined) extra['peername'] = remoteTuple;
@@ -411,7 +411,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       pipe.close();
       throw err;
     }
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory, () => pipe.close());
     return new Promise((resolve, reject) => {
       const transport = new StreamTransport(this, pipe, protocol, { pipe }, undefined, (err) => (err ? reject(err) : resolve([transport, protocol])), reads);
     });
@@ -450,7 +450,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       throw new UsageError('ERR_INVALID_ARG_VALUE', `Invalid stdio[${fd}]: ${String(spec)}`);
     };
     const stdioList: StdioOption[] = [stdio(opts.stdin, 0), stdio(opts.stdout, 1), opts.stderr === 'stdout' ? 'ignore' : stdio(opts.stderr, 2)];
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory);
     const transport = new UvSubprocessTransport(this, protocol);
     const process = Process.spawn(this.uvloop, {
       file,

@@ -118,6 +118,7 @@ export function show(v: unknown): string {
   try {
     return fc.stringify(v);
   } catch {
+    if (ArrayBuffer.isView(v)) return `<${v.constructor.name} of a detached buffer>`;
     return `<${typeof v}>`;
   }
 }
@@ -136,9 +137,20 @@ export async function check<Ts>(t: ExecutionContext, name: string, property: fc.
   const ran = details.numRuns + details.numSkips;
   fileTotal += ran;
   t.log(`[fuzz] ${name}: ${ran} cases (seed ${SEED})`);
-  if (details.failed) t.fail(fc.defaultReportMessage(details) ?? `${name} failed`);
+  if (details.failed) t.fail(report(name, details));
   else t.pass();
   return ran;
+}
+
+/** fast-check's report, or a plainer one when it cannot print the counterexample (detached buffers). */
+function report<Ts>(name: string, details: fc.RunDetails<Ts>): string {
+  try {
+    return fc.defaultReportMessage(details) ?? `${name} failed`;
+  } catch {
+    const args = Array.isArray(details.counterexample) ? details.counterexample.map(show).join(', ') : show(details.counterexample);
+    const cause = details.errorInstance instanceof Error ? (details.errorInstance.stack ?? details.errorInstance.message) : String(details.errorInstance);
+    return `${name}: property failed (seed ${details.seed}, path ${details.counterexamplePath}) on ${args}\n${cause}`;
+  }
 }
 
 /** Logs the file's total once every test ran (the long-run script sums these lines). */
