@@ -79,7 +79,8 @@ export function typedError(err: unknown): string | undefined {
   if (err instanceof LockAbandonedError || err instanceof SyncTimeoutError) return undefined;
   if (err instanceof IncompleteReadError || err instanceof LimitOverrunError || err instanceof CancelledError) return undefined;
   if (err instanceof TypeError || err instanceof RangeError) return undefined;
-  if (err instanceof DOMException && err.name === 'AbortError') return undefined;
+  // An aborted wait rejects with signal.reason: AbortError, or TimeoutError for AbortSignal.timeout().
+  if (err instanceof DOMException && (err.name === 'AbortError' || err.name === 'TimeoutError')) return undefined;
   const e = err as { constructor?: { name?: string }; message?: string; code?: unknown; stack?: string };
   return `untyped error: ${e?.constructor?.name ?? typeof err} code=${String(e?.code)} ${String(e?.message ?? err)}\n${e?.stack ?? ''}`;
 }
@@ -144,11 +145,11 @@ export async function check<Ts>(t: ExecutionContext, name: string, property: fc.
 
 /** fast-check's report, or a plainer one when it cannot print the counterexample (detached buffers). */
 function report<Ts>(name: string, details: fc.RunDetails<Ts>): string {
+  const cause = details.errorInstance instanceof Error ? (details.errorInstance.stack ?? details.errorInstance.message) : String(details.errorInstance);
   try {
-    return fc.defaultReportMessage(details) ?? `${name} failed`;
+    return `${fc.defaultReportMessage(details) ?? `${name} failed`}\n${cause}`;
   } catch {
     const args = Array.isArray(details.counterexample) ? details.counterexample.map(show).join(', ') : show(details.counterexample);
-    const cause = details.errorInstance instanceof Error ? (details.errorInstance.stack ?? details.errorInstance.message) : String(details.errorInstance);
     return `${name}: property failed (seed ${details.seed}, path ${details.counterexamplePath}) on ${args}\n${cause}`;
   }
 }
