@@ -59,7 +59,16 @@ export class StreamTransport implements Transport {
     this.#extra = extra;
     this.#owner = owner;
     loop.scheduleSoon(() => {
-      if (this.#lost) return ready?.(new UvError(-125, 'connect'));
+      if (this.#lost) {
+        // Closed before connectionMade ran: connectionLost is still coming,
+        // so the protocol gets connectionMade first, as asyncio orders them.
+        try {
+          this.#protocol.connectionMade?.(this);
+        } catch (exception) {
+          this.#loop.callExceptionHandler({ message: 'protocol.connectionMade() failed', exception, transport: this, protocol: this.#protocol });
+        }
+        return ready?.(new UvError(-125, 'connect'));
+      }
       try {
         this.#protocol.connectionMade?.(this);
       } catch (exception) {
