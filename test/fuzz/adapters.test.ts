@@ -239,3 +239,33 @@ test('rel module functions take the same wrong arguments as a Registrar, on the 
   for (let i = 0; i < 200 && Object.keys(Loop.default().handleCounts()).length > 0; i++) await sleep(2);
   t.deepEqual(Loop.default().handleCounts(), {}, `left on the default loop: ${show(counts)}`);
 });
+
+loopTest('Registrar: a registration that throws leaves nothing registered (dispatch settles at once, no handle open)', async (t, loop) => {
+  await check(
+    t,
+    'registrar failed registration',
+    fc.asyncProperty(fc.oneof(relOp.filter(([name]) => ['read', 'write', 'timeout', 'signal'].includes(name)), fc.tuple(fc.constant('timeout'), fc.tuple(fc.constantFrom(1e13, 1e16, 9007199254740.991), fc.constant(() => false)))), async ([name, args]) => {
+      const r = new Registrar(loop);
+      const what = `registrar.${name}(${args.map(show).join(', ')})`;
+      let threw = false;
+      try {
+        (r as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!.apply(r, args);
+      } catch (err) {
+        threw = true;
+        attempt(what, () => {
+          throw err;
+        });
+      }
+      if (!threw) {
+        r.abort();
+        return;
+      }
+      const settled = await Promise.race([r.dispatch().then(() => true), sleep(200).then(() => false)]);
+      if (!settled) throw new Error(`${what} threw but left an event registered: dispatch() does not settle`);
+      r.abort();
+      for (let i = 0; i < 100 && Object.keys(loop.handleCounts()).length > 0; i++) await sleep(2);
+      if (Object.keys(loop.handleCounts()).length > 0) throw new Error(`${what} threw but left ${show(loop.handleCounts())}`);
+    }),
+    60,
+  );
+});
