@@ -72,3 +72,77 @@ for (const maker of makers(pollFd)) {
     }
   });
 }
+
+// Switching between the read APIs of a connected stream while the peer
+// writes: every byte arrives once, in order, whichever API delivered it.
+// Found by the sequences above (on a TTY): setReadBuffer() then readStart(),
+// or setReadBuffer() while reading with readStart(), made the read callback
+// throw an uncaught exception (Buffer.from(undefined)).
+type ReadStep = 'readStart' | 'readStartInto' | 'setReadBuffer' | 'readStop' | 'tick' | 'peerWrite';
+loopTest('TCP: readStart/readStartInto/setReadBuffer/readStop in any order lose, repeat or garble no byte', async (t, loop) => {
+  const { TCP } = await import('../../handles/tcp.js');
+  const server = new TCP(loop);
+  server.bind('127.0.0.1', 0);
+  const accepted: Array<InstanceType<typeof TCP>> = [];
+  server.listen(16, () => {
+    const c = new TCP(loop);
+    server.accept(c);
+    accepted.push(c);
+  });
+  const port = server.getsockname().port;
+  try {
+    await check(
+      t,
+      'read API switching',
+      fc.asyncProperty(fc.array(fc.constantFrom<ReadStep>('readStart', 'readStartInto', 'setReadBuffer', 'readStop', 'tick', 'peerWrite', 'peerWrite'), { minLength: 1, maxLength: 16 }), fc.integer({ min: 1, max: 8 }), async (steps, bufSize) => {
+        const client = new TCP(loop);
+        await new Promise<void>((resolve, reject) => client.connect('127.0.0.1', port, (err) => (err ? reject(err) : resolve())));
+        for (let i = 0; i < 200 && accepted.length === 0; i++) await tick();
+        const peer = accepted.shift()!;
+        const got: number[] = [];
+        const sent: number[] = [];
+        let seqByte = 0;
+        const errors: unknown[] = [];
+        const onRead = (err: unknown, data: Buffer | null): void => {
+          if (err) errors.push(err);
+          else if (data !== null) got.push(...data);
+        };
+        let intoBuffer = new Uint8Array(bufSize);
+        const onInto = (err: unknown, n: number): void => {
+          if (err) errors.push(err);
+          else got.push(...intoBuffer.subarray(0, n));
+        };
+        try {
+          for (const s of steps) {
+            if (s === 'tick') await tick();
+            else if (s === 'peerWrite') {
+              const chunk = Buffer.from(Array.from({ length: 1 + (seqByte % 5) }, () => seqByte++ % 251));
+              sent.push(...chunk);
+              peer.write(chunk);
+            } else if (s === 'readStart') client.readStart(onRead);
+            else if (s === 'readStartInto') {
+              intoBuffer = new Uint8Array(bufSize);
+              client.readStartInto(intoBuffer, onInto);
+            } else if (s === 'setReadBuffer') {
+              const b = new Uint8Array(bufSize);
+              client.setReadBuffer(b);
+              intoBuffer = b;
+            } else client.readStop();
+          }
+          // Drain: read the rest with readStart.
+          client.readStart(onRead);
+          for (let i = 0; i < 500 && got.length < sent.length; i++) await tick();
+          if (errors.length > 0) throw new Error(`read errors ${show(errors)} after ${show(steps)}`);
+          if (got.length !== sent.length || got.some((b, i) => b !== sent[i])) throw new Error(`got ${show(got)}, sent ${show(sent)} after ${show(steps)}`);
+        } finally {
+          client.close();
+          peer.close();
+        }
+      }),
+      40,
+    );
+  } finally {
+    for (const c of accepted) c.close();
+    server.close();
+  }
+});

@@ -343,3 +343,37 @@ for (const lk of loopKinds) {
     }
   });
 }
+
+test.serial('policy: newEventLoop, setEventLoopFactory and run with any arguments', async (t) => {
+  const { newEventLoop, run, setEventLoopFactory } = await import('../../loop/policy.js');
+  const { UvEventLoop } = await import('../../loop/uv-event-loop.js');
+  const uvloop = new Loop();
+  const defaultFactory = (): AbstractEventLoop => new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
+  setEventLoopFactory(defaultFactory);
+  try {
+    await check(
+      t,
+      'policy',
+      fc.asyncProperty(
+        arg(fc.constantFrom<unknown>(() => Promise.resolve(1), async (l: AbstractEventLoop) => l.time(), () => 1)),
+        arg(fc.record({ debug: fc.boolean() }, { requiredKeys: [] })),
+        fc.option(garbage, { nil: undefined }),
+        async (main, opts, factory) => {
+          if (factory !== undefined) attempt(`setEventLoopFactory(${show(factory)})`, () => setEventLoopFactory(factory as never));
+          try {
+            await attemptAsync(`run(${show(main)}, ${show(opts)})`, () => run(main as never, opts as never), 3000);
+            const l = attempt('newEventLoop()', () => newEventLoop());
+            (l as { close?: () => void } | undefined)?.close?.();
+          } finally {
+            setEventLoopFactory(defaultFactory);
+          }
+        },
+      ),
+      60,
+    );
+  } finally {
+    for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++) await sleep(2);
+    t.deepEqual(uvloop.handleCounts(), {});
+    uvloop.close();
+  }
+});
