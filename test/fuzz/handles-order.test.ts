@@ -146,3 +146,90 @@ loopTest('TCP: readStart/readStartInto/setReadBuffer/readStop in any order lose,
     server.close();
   }
 });
+
+// Writes, shutdowns, reads and closes in any order on a connected stream:
+// every write and shutdown callback runs exactly once, later (never inside
+// the call), with null or a typed error, in the order the writes were made.
+type LiveStep = 'write' | 'writev' | 'writeString' | 'tryWrite' | 'shutdown' | 'readStart' | 'readStop' | 'close' | 'closeReset' | 'peerClose' | 'tick';
+loopTest('TCP: write/shutdown callbacks run once each, in order, whatever the order of writes, reads and closes', async (t, loop) => {
+  const { TCP } = await import('../../handles/tcp.js');
+  const server = new TCP(loop);
+  server.bind('127.0.0.1', 0);
+  const accepted: Array<InstanceType<typeof TCP>> = [];
+  server.listen(16, () => {
+    const c = new TCP(loop);
+    server.accept(c);
+    c.readStart(() => {});
+    accepted.push(c);
+  });
+  const port = server.getsockname().port;
+  try {
+    await check(
+      t,
+      'live stream callbacks',
+      fc.asyncProperty(fc.array(fc.constantFrom<LiveStep>('write', 'write', 'writev', 'writeString', 'tryWrite', 'shutdown', 'readStart', 'readStop', 'close', 'closeReset', 'peerClose', 'tick'), { minLength: 1, maxLength: 14 }), fc.integer({ min: 1, max: 200_000 }), async (steps, size) => {
+        const client = new TCP(loop);
+        await new Promise<void>((resolve, reject) => client.connect('127.0.0.1', port, (err) => (err ? reject(err) : resolve())));
+        for (let i = 0; i < 200 && accepted.length === 0; i++) await tick();
+        const peer = accepted.shift()!;
+        const made: number[] = [];
+        const kinds = new Map<number, LiveStep>();
+        const done: number[] = [];
+        const bad: string[] = [];
+        let inCall = false;
+        const cbFor = (id: number) => (err: unknown): void => {
+          if (inCall) bad.push(`callback ${id} ran inside the call`);
+          if (err !== null && !(err instanceof Error && typeof (err as { code?: unknown }).code === 'string')) bad.push(`callback ${id}: untyped ${show(err)}`);
+          done.push(id);
+        };
+        const log: string[] = [];
+        try {
+          for (const s of steps) {
+            log.push(s);
+            if (s === 'tick') {
+              await tick();
+              continue;
+            }
+            if (s === 'peerClose') {
+              peer.close();
+              continue;
+            }
+            const id = made.length;
+            inCall = true;
+            const ok = attempt(`${s} after [${log.join('; ')}]`, () => {
+              if (s === 'write') client.write(Buffer.alloc(size, 1), cbFor(id));
+              else if (s === 'writev') client.write([Buffer.alloc(size >> 1, 2), Buffer.alloc(3, 3)], cbFor(id));
+              else if (s === 'writeString') client.write('é'.repeat(size >> 4), cbFor(id));
+              else if (s === 'shutdown') client.shutdown(cbFor(id));
+              else if (s === 'tryWrite') return client.tryWrite(Buffer.alloc(size, 4));
+              else if (s === 'readStart') client.readStart(() => {});
+              else if (s === 'readStop') client.readStop();
+              else if (s === 'close') client.close();
+              else client.closeReset();
+              return true;
+            });
+            inCall = false;
+            if (ok !== undefined && (s === 'write' || s === 'writev' || s === 'writeString' || s === 'shutdown')) {
+              made.push(id);
+              kinds.set(id, s);
+            }
+          }
+          client.close();
+          for (let i = 0; i < 500 && done.length < made.length; i++) await tick();
+          if (bad.length > 0) throw new Error(`${bad.join('; ')} after [${log.join('; ')}]`);
+          const once = made.every((id) => done.filter((d) => d === id).length === 1) && done.length === made.length;
+          if (!once) throw new Error(`callbacks ${show(done)} for calls ${show(made)} after [${log.join('; ')}]`);
+          const writesDone = done.filter((id) => kinds.get(id) !== 'shutdown');
+          if (writesDone.some((id, i) => i > 0 && id < writesDone[i - 1]!)) throw new Error(`write callbacks out of order ${show(done)} after [${log.join('; ')}]`);
+        } finally {
+          client.close();
+          peer.close();
+        }
+      }),
+      40,
+    );
+  } finally {
+    for (const c of accepted) c.close();
+    server.close();
+  }
+});
