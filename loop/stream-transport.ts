@@ -35,6 +35,7 @@ export class StreamTransport implements Transport {
   #closing = false;
   #lost = false; // connectionLost is scheduled or done
   #eofWritten = false;
+  #eofSeen = false; // EOF was read: reading never resumes
   #reading = false;
   // pauseReading() from inside connectionMade (before reading starts) is
   // remembered, as asyncio's _paused flag is.
@@ -134,6 +135,7 @@ export class StreamTransport implements Transport {
 
   #eofReceived(): void {
     this.#reading = false;
+    this.#eofSeen = true;
     let keepOpen: unknown;
     try {
       keepOpen = this.#protocol.eofReceived?.();
@@ -262,7 +264,9 @@ export class StreamTransport implements Transport {
       this.#pauseRequested = false;
       return;
     }
-    if (this.#closing || this.#reading || !this.#reads) return;
+    // Not after EOF (a half-open transport whose protocol kept it open):
+    // reading again made libuv report EOF again, a second eofReceived.
+    if (this.#closing || this.#reading || !this.#reads || this.#eofSeen) return;
     this.#startReading();
   }
 

@@ -1,6 +1,7 @@
 // Protocols that record their callbacks, and the order rules of
 // asyncio.protocols they must follow whatever the transport was asked to do.
 import type { Buffer } from 'node:buffer';
+import { typedError } from './arbitraries.js';
 
 export class Recorder {
   readonly events: string[] = [];
@@ -45,7 +46,9 @@ export class DatagramRecorder extends Recorder {
     this.push('datagram');
   }
   errorReceived(err: Error): void {
-    this.push(err instanceof Error && typeof (err as { code?: unknown }).code === 'string' ? 'error' : 'untyped-error');
+    // A sendto() whose address made the send throw reports that error here
+    // (asyncio's endpoint stays usable too): the caller's TypeError counts.
+    this.push(typedError(err) === undefined ? 'error' : 'untyped-error');
   }
 }
 

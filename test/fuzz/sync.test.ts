@@ -28,7 +28,9 @@ const badTimeout = garbage.filter((v) => !(typeof v === 'number' && v > 5));
 const timeout = arg(fc.constantFrom(0, 1, 3), badTimeout.filter((v) => v !== undefined));
 const asyncOpts = arg(
   fc.record({ timeoutMs: fc.constantFrom(0, 1, 5), signal: fc.constantFrom(undefined, AbortSignal.abort(), 'timeout') }, { requiredKeys: ['timeoutMs'] }),
-  garbage.filter((v) => !(typeof v === 'object' && v !== null && !('timeoutMs' in v))),
+  // Not undefined, nor an object without timeoutMs: those are valid options
+  // meaning "wait for good", which an empty Queue or a held lock rightly does.
+  garbage.filter((v) => v !== undefined && !(typeof v === 'object' && v !== null && !('timeoutMs' in v))),
 );
 const fixSignal = (v: unknown): unknown => {
   try {
