@@ -56,16 +56,28 @@ function connectStream(stream: Stream, start: (cb: (err: UvError | null) => void
       stream.close();
       reject(new CancelledError('The connection was aborted', { cause: signal?.reason }));
     };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    start((err) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (stream.closed) return; // aborted meanwhile
-      if (err !== null) {
-        stream.close();
-        reject(err);
-      } else resolve();
-    });
+    try {
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new UsageError('ERR_INVALID_ARG_TYPE', 'The "signal" option must be an AbortSignal');
+      }
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      start((err) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (stream.closed) return; // aborted meanwhile
+        if (err !== null) {
+          stream.close();
+          reject(err);
+        } else resolve();
+      });
+    } catch (err) {
+      // A start that throws at once (an invalid or too long Unix path, a
+      // signal that is not an AbortSignal) left the handle open: every
+      // failed createUnixConnection('') leaked a Pipe.
+      if (signal instanceof AbortSignal) signal.removeEventListener('abort', onAbort);
+      if (!stream.closed) stream.close();
+      reject(err);
+    }
   });
 }
 

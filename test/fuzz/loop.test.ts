@@ -377,3 +377,34 @@ test.serial('policy: newEventLoop, setEventLoopFactory and run with any argument
     uvloop.close();
   }
 });
+
+// Found by the 2,000-case run: createUnixConnection('') (any path or signal
+// that made the connect call throw at once) leaked the Pipe it had made.
+for (const lk of loopKinds) {
+  test(`${lk.name}: connections that fail at once (bad paths, bad signals) or later (refused) leave nothing open`, async (t) => {
+    const { loop, settle } = lk.make();
+    const { StreamRecorder } = await import('./protocol-recorder.js');
+    try {
+      await check(
+        t,
+        `${lk.name} failed connections`,
+        fc.asyncProperty(
+          fc.constantFrom('', 'a\0b', 'x'.repeat(200), '/nonexistent/sock', '\0asyncuv-fuzz-none', '\0a\0b'),
+          fc.constantFrom<unknown>(undefined, {}, 'signal', AbortSignal.abort(), new AbortController().signal),
+          fc.boolean(),
+          async (path, signal, unix) => {
+            const opts = { signal } as never;
+            const what = `${lk.name}.${unix ? `createUnixConnection(${show(path)}` : 'createConnection(127.0.0.1:1'}, { signal: ${show(signal)} })`;
+            const result = await attemptAsync(what, () => (unix ? loop.createUnixConnection(() => new StreamRecorder(), path, opts) : loop.createConnection(() => new StreamRecorder(), '127.0.0.1', 1, opts)), 5000);
+            await release(result);
+            if (result !== undefined) throw new Error(`${what} connected`);
+          },
+        ),
+        60,
+      );
+    } finally {
+      loop.close();
+      await settle(t);
+    }
+  });
+}
