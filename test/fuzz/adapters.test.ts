@@ -198,6 +198,7 @@ loopTest('Registrar: random read/write/timeout/signal registrations, deletions a
     t,
     'registrar order',
     fc.asyncProperty(fc.array(relOp, { minLength: 1, maxLength: 10 }), async (ops) => {
+      if (process.env['FUZZ_TRACE'] !== undefined) console.error(`[trace] registrar ${ops.map(([n, a]) => `${n}(${a.map(show).join(", ")})`).join("; ")}`);
       const r = new Registrar(loop);
       const events: Array<{ delete(): void; pending(): boolean }> = [];
       const log: string[] = [];

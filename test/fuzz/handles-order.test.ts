@@ -4,7 +4,8 @@
 // state answers stay consistent, and no handle outlives the test.
 import test from 'ava';
 import fc from 'fast-check';
-import { setImmediate as tick } from 'node:timers/promises';
+import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
+import { Timer } from '../../handles/timer.js';
 import type { Handle } from '../../handles/handle.js';
 import { loopTest } from '../helpers/loop-test.js';
 import { attempt, check, show, totalLine } from './arbitraries.js';
@@ -232,4 +233,37 @@ loopTest('TCP: write/shutdown callbacks run once each, in order, whatever the or
     for (const c of accepted) c.close();
     server.close();
   }
+});
+
+// Found by the 2,000-case run (through rel.timeout(0, () => true)): a timer
+// restarted with 0 ms from a timer callback ran again in the same libuv pass,
+// forever, and the thread hung. Timers restarting themselves or each other
+// with any small timeout must let Node's loop (setImmediate) go on.
+loopTest('Timer: timers restarting themselves or each other from their callbacks never starve the thread', async (t, loop) => {
+  await check(
+    t,
+    'timer restarts',
+    fc.asyncProperty(fc.array(fc.record({ ms: fc.constantFrom(0, 0, 1, 2), repeat: fc.constantFrom(0, 0, 1), other: fc.nat(3) }), { minLength: 1, maxLength: 4 }), async (plan) => {
+      const timers = plan.map(() => new Timer(loop));
+      const fired = timers.map(() => 0);
+      plan.forEach((p, i) => {
+        const cb = (): void => {
+          fired[i]!++;
+          // Restart itself and poke another timer, both with tiny timeouts.
+          timers[i]!.start(cb, p.ms, p.repeat);
+          const j = p.other % timers.length;
+          if (j !== i) timers[j]!.start(() => fired[j]!++, 0);
+        };
+        timers[i]!.start(cb, p.ms, p.repeat);
+      });
+      try {
+        const ok = await Promise.race([tick().then(() => tick()).then(() => sleep(5)).then(() => true), sleep(3000).then(() => false)]);
+        if (!ok) throw new Error(`Node's loop starved by ${show(plan)}`);
+        if (fired.every((n) => n === 0)) throw new Error(`no timer fired in 5 ms: ${show(plan)}`);
+      } finally {
+        for (const timer of timers) timer.close();
+      }
+    }),
+    30,
+  );
 });
