@@ -257,9 +257,11 @@ loopTest('Timer: timers restarting themselves or each other from their callbacks
         timers[i]!.start(cb, p.ms, p.repeat);
       });
       try {
-        const ok = await Promise.race([tick().then(() => tick()).then(() => sleep(5)).then(() => true), sleep(3000).then(() => false)]);
+        const ok = await Promise.race([tick().then(() => tick()).then(() => true), sleep(3000).then(() => false)]);
         if (!ok) throw new Error(`Node's loop starved by ${show(plan)}`);
-        if (fired.every((n) => n === 0)) throw new Error(`no timer fired in 5 ms: ${show(plan)}`);
+        // They do fire (bounded wait: the machine may be loaded).
+        for (let i = 0; i < 500 && fired.every((n) => n === 0); i++) await sleep(2);
+        if (fired.every((n) => n === 0)) throw new Error(`no timer fired in 1 s: ${show(plan)}`);
       } finally {
         for (const timer of timers) timer.close();
       }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { Loop } from '../../handles/loop.js';
+import { kNative } from '../../handles/internal.js';
 import { Pipe } from '../../handles/pipe.js';
 import { Timer } from '../../handles/timer.js';
 import { TTY } from '../../handles/tty.js';
@@ -395,7 +396,11 @@ for (const lk of loopKinds) {
           async (path, signal, unix) => {
             const opts = { signal } as never;
             const what = `${lk.name}.${unix ? `createUnixConnection(${show(path)}` : 'createConnection(127.0.0.1:1'}, { signal: ${show(signal)} })`;
-            const result = await attemptAsync(what, () => (unix ? loop.createUnixConnection(() => new StreamRecorder(), path, opts) : loop.createConnection(() => new StreamRecorder(), '127.0.0.1', 1, opts)), 5000);
+            const uvloop = (loop as unknown as { uvloop?: Loop }).uvloop;
+            const state = (): string => (uvloop === undefined ? '' : ` driver ${JSON.stringify(uvloop[kNative].driverState())} handles ${JSON.stringify(uvloop.handleCounts())}`);
+            const result = await attemptAsync(what, () => (unix ? loop.createUnixConnection(() => new StreamRecorder(), path, opts) : loop.createConnection(() => new StreamRecorder(), '127.0.0.1', 1, opts)), 5000).catch((err: unknown) => {
+              throw new Error(`${String(err)}${state()}`);
+            });
             await release(result);
             if (result !== undefined) throw new Error(`${what} connected`);
           },
