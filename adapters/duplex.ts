@@ -7,7 +7,7 @@
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { getRunningLoop, type BaseEventLoop } from '../loop/base-event-loop.js';
-import type { AnyProtocol, Protocol } from '../loop/protocols.js';
+import { type AnyProtocol, newProtocol, type Protocol } from '../loop/protocols.js';
 import type { Transport } from '../loop/transports.js';
 import { NodeEventLoop } from './node-event-loop.js';
 import { NodeTransport } from './node-transport.js';
@@ -173,7 +173,7 @@ let defaultLoop: NodeEventLoop | undefined;
  */
 export function fromDuplex<P extends AnyProtocol>(duplex: Duplex, protocolFactory: () => P, opts: { loop?: BaseEventLoop } = {}): [Transport, P] {
   const loop = opts.loop ?? (getRunningLoop() as unknown as BaseEventLoop | undefined) ?? (defaultLoop ??= new NodeEventLoop());
-  const protocol = protocolFactory();
+  const protocol = newProtocol(protocolFactory);
   const extra: Record<string, unknown> = { socket: duplex };
   const s = duplex as Partial<{ remoteAddress: string; remotePort: number; localAddress: string; localPort: number }>;
   if (s.remoteAddress !== undefined) extra['peername'] = [s.remoteAddress, s.remotePort];

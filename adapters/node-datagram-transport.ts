@@ -149,7 +149,8 @@ export class NodeDatagramTransport implements DatagramTransport {
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return name in this.#extra ? (this.#extra[name] as T) : dflt;
+    // hasOwn, not `in`: getExtraInfo('constructor') gave Object instead of dflt.
+    return Object.hasOwn(this.#extra, name) ? (this.#extra[name] as T) : dflt;
   }
 
   setProtocol(protocol: AnyProtocol): void {

@@ -31,7 +31,7 @@ import type {
   TlsOptions,
   UnixServerOptions,
 } from '../loop/events.js';
-import { type AnyProtocol, type DatagramProtocol, type SubprocessProtocol, isBufferedProtocol } from '../loop/protocols.js';
+import { type AnyProtocol, type DatagramProtocol, type SubprocessProtocol, isBufferedProtocol, newProtocol } from '../loop/protocols.js';
 import { ANY_HOSTS, type ResolvedAddress } from '../loop/resolve.js';
 import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from '../loop/transports.js';
 import { NodeDatagramTransport } from './node-datagram-transport.js';
@@ -177,7 +177,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     }
     const addresses = await resolveHost(host);
     let lastError: Error | undefined;
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory);
     // A BufferedProtocol over plain TCP gets Node's onread: reads land in
     // the protocol's own buffer. TLS decrypts into Node's buffers instead.
     const slot = !opts.ssl && isBufferedProtocol(protocol) ? new ReadIntoSlot() : undefined;
@@ -211,7 +211,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory);
     const slot = !opts.ssl && isBufferedProtocol(protocol) ? new ReadIntoSlot() : undefined;
     const socket = new net.Socket({ allowHalfOpen: true, ...(slot ? { onread: slot.option() } : {}) });
     socket.pause();
@@ -330,7 +330,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   #serve(server: NodeServer, stream: Duplex, protocolFactory: () => AnyProtocol, extra: Record<string, unknown>): void {
     let protocol: AnyProtocol;
     try {
-      protocol = protocolFactory();
+      protocol = newProtocol(protocolFactory);
     } catch (exception) {
       stream.destroy();
       this.callExceptionHandler({ message: 'Error in protocol factory', exception });
@@ -376,7 +376,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       socket.close();
       throw toUvError(err);
     }
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory, () => socket.close());
     return new Promise((resolve, reject) => {
       const transport = new NodeDatagramTransport(
         this,
@@ -397,7 +397,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(fd, 'fd');
     const socket = this.#pipeSocket(fd, true);
-    return this.#makeTransportOf(socket, protocolFactory(), { pipe: fd }, true);
+    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: fd }, true);
   }
 
   /** The transport owns `fd` from now on and closes it. */
@@ -406,7 +406,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(fd, 'fd');
     const socket = this.#pipeSocket(fd, false);
-    return this.#makeTransportOf(socket, protocolFactory(), { pipe: fd }, false);
+    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: fd }, false);
   }
 
   #pipeSocket(fd: number, readable: boolean): net.Socket {
@@ -447,6 +447,8 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   }
 
   async #spawn<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args: string[], opts: SubprocessOptions): Promise<[SubprocessTransport, P]> {
+    // Before the spawn: a factory that throws must not leave a child behind.
+    const protocol = newProtocol(protocolFactory);
     const stdin: StdioSpec = opts.stdin ?? 'pipe';
     const stdout: StdioSpec = opts.stdout ?? 'pipe';
     const stderrSpec = opts.stderr ?? 'pipe';
@@ -480,7 +482,6 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     if (merged) pipes[1] = merged[0];
     else if (child.stdout) pipes[1] = child.stdout as unknown as Duplex;
     if (child.stderr) pipes[2] = child.stderr as unknown as Duplex;
-    const protocol = protocolFactory();
     return new Promise((resolve, reject) => {
       const transport = new NodeSubprocessTransport(this, child, protocol, pipes, (err) => (err === null ? resolve([transport, protocol]) : reject(err)), this.#track('subprocess'));
     });

@@ -121,6 +121,17 @@ export class NodeTransport implements Transport {
     const ready = opts.ready;
     loop.scheduleSoon(() => {
       if (this.#lost && !this.#detached) {
+        // Closed before connectionMade ran (close() right after fromDuplex,
+        // the peer gone early): connectionLost is still coming, so the
+        // protocol gets connectionMade first, as asyncio orders them;
+        // it used to see connectionLost alone.
+        if (callMade) {
+          try {
+            this.#protocol.connectionMade?.(this);
+          } catch (exception) {
+            this.#loop.callExceptionHandler({ message: 'protocol.connectionMade() failed', exception, transport: this, protocol: this.#protocol });
+          }
+        }
         ready?.(this.#lostError ?? new UsageError('ERR_TRANSPORT_CLOSED', 'The connection closed before connectionMade'));
         return;
       }
@@ -455,7 +466,8 @@ export class NodeTransport implements Transport {
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return name in this.#extra ? (this.#extra[name] as T) : dflt;
+    // hasOwn, not `in`: getExtraInfo('constructor') gave Object instead of dflt.
+    return Object.hasOwn(this.#extra, name) ? (this.#extra[name] as T) : dflt;
   }
 
   setProtocol(protocol: AnyProtocol): void {

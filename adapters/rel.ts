@@ -64,7 +64,10 @@ export class Registrar {
 
   /** Calls cb(...args) after `sec` seconds, and again every `sec` while it returns true. */
   timeout<A extends unknown[]>(sec: number, cb: (...args: A) => unknown, ...args: A): RelEvent {
-    validateNumber(sec, 'sec');
+    // Bounded so that sec * 1000 is a valid Timer timeout: a larger sec
+    // passed this check, then Timer.start threw after the timer and the
+    // event were made, leaving a timer open and dispatch() waiting forever.
+    validateNumber(sec, 'sec', 0, Math.floor(Number.MAX_SAFE_INTEGER / 1000));
     validateFunction(cb, 'cb');
     const ms = Math.round(sec * 1000);
     const timer = new Timer(this.loop);

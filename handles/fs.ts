@@ -85,7 +85,8 @@ function toFlags(flags: unknown): number {
     return flags;
   }
   if (typeof flags === 'string') {
-    const f = flagStrings[flags];
+    // hasOwn: inherited keys ('constructor') are not flags (they reached libuv as EINVAL).
+    const f = Object.hasOwn(flagStrings, flags) ? flagStrings[flags] : undefined;
     if (f === undefined) throw new UsageError('ERR_INVALID_ARG_VALUE', `Unknown file open flags: ${flags}`);
     return f;
   }

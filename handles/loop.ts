@@ -40,7 +40,9 @@ export class Loop {
    */
   run(mode: RunMode = 'default'): boolean {
     this.#assertOpen();
-    const m = runModes[mode];
+    // hasOwn: runModes['constructor'] is Object, which the native run()
+    // took as mode 0 and ran the loop instead of rejecting the mode.
+    const m = Object.hasOwn(runModes, mode) ? runModes[mode] : undefined;
     if (m === undefined) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', `The "mode" argument must be 'default', 'once' or 'nowait'. Received ${String(mode)}`);
     }

@@ -136,7 +136,8 @@ export class Pipe extends Stream<NativePipe> {
   /** Makes a bound socket file readable and/or writable by everyone. */
   chmod(mode: PipeMode): void {
     this.assertOpen();
-    const flags = typeof mode === 'string' ? chmodFlags[mode] : undefined;
+    // hasOwn: inherited keys ('constructor') are not modes (they reached libuv as EINVAL).
+    const flags = typeof mode === 'string' && Object.hasOwn(chmodFlags, mode) ? chmodFlags[mode] : undefined;
     if (flags === undefined) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', `The "mode" argument must be 'r', 'w' or 'rw'. Received ${String(mode)}`);
     }

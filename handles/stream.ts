@@ -35,6 +35,7 @@ export type WriteData = Uint8Array | string | ReadonlyArray<Uint8Array>;
 
 const EOF = errno['EOF']!;
 const EAGAIN = errno['EAGAIN']!;
+const EALREADY_READING = errno['EALREADY']!;
 
 /**
  * A duplex byte stream (uv_stream_t): TCP, Pipe and TTY.
@@ -74,8 +75,11 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     }
     const cb = this.#readCb;
     if (cb === undefined) return;
-    if (nread > 0) cb(null, Buffer.from(slab!, offset!, nread));
-    else if (nread === EOF) cb(null, null);
+    if (nread > 0) {
+      // No slab: the read landed in the setReadBuffer() buffer (set while
+      // reading with readStart); hand out a copy, the caller's to keep.
+      cb(null, slab !== undefined ? Buffer.from(slab, offset!, nread) : Buffer.from(this.#readBuffer!.subarray(0, nread)));
+    } else if (nread === EOF) cb(null, null);
     else cb(new UvError(nread, 'read'), null);
   }
 
@@ -97,13 +101,16 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   readStart(cb: ReadCallback): void {
     this.assertOpen();
     validateFunction(cb, 'cb');
-    if (this.#readIntoCb !== undefined) {
+    // A buffer from setReadBuffer() alone (no readStartInto) counts too: the
+    // native side read into it and delivered no slab, and Buffer.from(undefined)
+    // threw from the read callback, an uncaught exception.
+    if (this.#readIntoCb !== undefined || this.#readBuffer !== undefined) {
       this.#readIntoCb = undefined;
       this.#readBuffer = undefined;
       this[kNative].setReadBuffer(null);
     }
     this.#readCb = cb;
-    check(this[kNative].readStart(), 'read_start');
+    this.#startReading();
   }
 
   /**
@@ -117,7 +124,18 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     this.setReadBuffer(buffer);
     this.#readCb = undefined;
     this.#readIntoCb = cb;
-    check(this[kNative].readStart(), 'read_start');
+    this.#startReading();
+  }
+
+  /**
+   * Calling readStart/readStartInto while reading switches the callback (and
+   * the mode) as UDP's recvStart does. libuv answers EALREADY then; that
+   * used to be thrown after the switch had already happened, so the caller
+   * saw an error for a call that took effect.
+   */
+  #startReading(): void {
+    const status = this[kNative].readStart();
+    if (status !== EALREADY_READING) check(status, 'read_start');
   }
 
   /** The buffer readStartInto reads land in from the next read on. */

@@ -1,7 +1,7 @@
 import { binding } from './binding.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
-import { Stream, type NativeStream } from './stream.js';
+import { Stream, type NativeStream, type ReadCallback, type ReadIntoCallback } from './stream.js';
 import { UsageError } from './usage-error.js';
 import { UvError, check } from './uv-error.js';
 import { validateBoolean, validateInteger } from './validate.js';
@@ -11,6 +11,7 @@ interface NativeTty extends NativeStream {
   init(loop: unknown, fd: number, readable: boolean): number;
   setMode(mode: number): number;
   getWinsize(): WindowSize | number;
+  isBlocking(): boolean;
 }
 
 interface NativeTtyClass {
@@ -57,11 +58,35 @@ export class TTY extends Stream<NativeTty> {
 
   setMode(mode: TtyMode): void {
     this.assertOpen();
-    const m = typeof mode === 'string' ? modes[mode] : undefined;
+    // hasOwn: inherited keys ('constructor') are not modes (they reached libuv as EINVAL).
+    const m = typeof mode === 'string' && Object.hasOwn(modes, mode) ? modes[mode] : undefined;
     if (m === undefined) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', `The "mode" argument must be 'normal', 'raw' or 'io'. Received ${String(mode)}`);
     }
     check(this[kNative].setMode(m), 'tty_set_mode');
+  }
+
+  override readStart(cb: ReadCallback): void {
+    this.#assertReadable();
+    super.readStart(cb);
+  }
+
+  override readStartInto(buffer: Uint8Array, cb: ReadIntoCallback): void {
+    this.#assertReadable();
+    super.readStartInto(buffer, cb);
+  }
+
+  /**
+   * A terminal libuv could not reopen (a pty master) keeps a blocking fd,
+   * and reading it blocked the whole thread in read(2) (found by the fuzz
+   * sequences: readStartInto with a small buffer hung the process). Such a
+   * terminal is read with Pipe.open(fd), which makes the fd non-blocking.
+   */
+  #assertReadable(): void {
+    this.assertOpen();
+    if (this[kNative].isBlocking()) {
+      throw new UsageError('ERR_TTY_BLOCKING', 'This terminal fd could not be reopened non-blocking (a pty master?): reading it would block the thread. Read it with Pipe.open(fd) instead');
+    }
   }
 
   getWinsize(): WindowSize {

@@ -22,6 +22,8 @@ export const SLOW_CALLBACK_DURATION = 0.1;
 // Timers due within this much of now run in this iteration (libuv and
 // performance.now() disagree by up to a millisecond of rounding).
 const CLOCK_RESOLUTION = 0.001;
+// The longest single wait armTimer is asked for: Node's setTimeout limit.
+const kMaxArmMs = 2 ** 31 - 1;
 
 let runningLoop: AbstractEventLoop | undefined;
 
@@ -138,7 +140,11 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
       return;
     }
     this.#armedFor = top.when();
-    this.armTimer(Math.max(0, Math.ceil((top.when() - this.time()) * 1000)));
+    // Clamped: a far deadline (callLater(1e300)) is beyond what Timer.start
+    // and setTimeout take (Timer threw from inside a later timer callback,
+    // an uncaught exception; setTimeout fires at once on overflow). Firing
+    // early is harmless: nothing is due, and runOnce re-arms for the rest.
+    this.armTimer(Math.min(kMaxArmMs, Math.max(0, Math.ceil((top.when() - this.time()) * 1000))));
   }
 
   /** One iteration: move due timers to the ready queue, run a snapshot of it. */

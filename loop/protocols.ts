@@ -7,6 +7,7 @@
 // from inside the call that caused it), with null for a normal close or the
 // error that ended the connection. pauseWriting / resumeWriting bracket the
 // times the transport's write buffer is above its high-water mark.
+import { UsageError } from '../handles/usage-error.js';
 import type { DatagramTransport, SubprocessTransport, Transport } from './transports.js';
 
 export interface BaseProtocol {
@@ -68,4 +69,27 @@ export type AnyProtocol = Protocol | BufferedProtocol;
 /** True when the protocol reads into its own buffers. */
 export function isBufferedProtocol(p: object): p is BufferedProtocol {
   return typeof (p as BufferedProtocol).getBuffer === 'function' && typeof (p as BufferedProtocol).bufferUpdated === 'function';
+}
+
+/**
+ * Calls a protocol factory and checks that it made an object (every
+ * protocol method is optional, so that is all there is to check). Without
+ * this, a factory returning undefined made a transport whose every callback
+ * failed later, in the exception handler, with an unclear TypeError. If the
+ * factory throws or returns a non-object, `cleanup` releases what the
+ * caller had already opened for the connection (socket, pipe, fd), so
+ * nothing leaks, and the error propagates to the caller.
+ */
+export function newProtocol<P>(factory: () => P, cleanup?: () => void): P {
+  let protocol: P;
+  try {
+    protocol = factory();
+    if ((typeof protocol !== 'object' && typeof protocol !== 'function') || protocol === null) {
+      throw new UsageError('ERR_INVALID_RETURN_VALUE', `The protocol factory must return a protocol object. Returned ${protocol === null ? 'null' : typeof protocol}`);
+    }
+  } catch (err) {
+    cleanup?.();
+    throw err;
+  }
+  return protocol;
 }

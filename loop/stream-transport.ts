@@ -36,6 +36,7 @@ export class StreamTransport implements Transport {
   #closing = false;
   #lost = false; // connectionLost is scheduled or done
   #eofWritten = false;
+  #eofSeen = false; // EOF was read: reading never resumes
   #reading = false;
   // pauseReading() from inside connectionMade (before reading starts) is
   // remembered, as asyncio's _paused flag is.
@@ -60,7 +61,16 @@ export class StreamTransport implements Transport {
     this.#extra = extra;
     this.#owner = owner;
     loop.scheduleSoon(() => {
-      if (this.#lost) return ready?.(new UvError(-125, 'connect'));
+      if (this.#lost) {
+        // Closed before connectionMade ran: connectionLost is still coming,
+        // so the protocol gets connectionMade first, as asyncio orders them.
+        try {
+          this.#protocol.connectionMade?.(this);
+        } catch (exception) {
+          this.#loop.callExceptionHandler({ message: 'protocol.connectionMade() failed', exception, transport: this, protocol: this.#protocol });
+        }
+        return ready?.(new UvError(-125, 'connect'));
+      }
       try {
         this.#protocol.connectionMade?.(this);
       } catch (exception) {
@@ -137,6 +147,7 @@ export class StreamTransport implements Transport {
 
   #eofReceived(): void {
     this.#reading = false;
+    this.#eofSeen = true;
     let keepOpen: unknown;
     try {
       keepOpen = this.#protocol.eofReceived?.();
@@ -265,7 +276,9 @@ export class StreamTransport implements Transport {
       this.#pauseRequested = false;
       return;
     }
-    if (this.#closing || this.#reading || !this.#reads) return;
+    // Not after EOF (a half-open transport whose protocol kept it open):
+    // reading again made libuv report EOF again, a second eofReceived.
+    if (this.#closing || this.#reading || !this.#reads || this.#eofSeen) return;
     this.#startReading();
   }
 
@@ -282,7 +295,8 @@ export class StreamTransport implements Transport {
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return name in this.#extra ? (this.#extra[name] as T) : dflt;
+    // hasOwn, not `in`: getExtraInfo('constructor') gave Object instead of dflt.
+    return Object.hasOwn(this.#extra, name) ? (this.#extra[name] as T) : dflt;
   }
 
   setProtocol(protocol: AnyProtocol): void {

@@ -147,7 +147,8 @@ export class UvSubprocessTransport implements SubprocessTransport {
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return name in this.#extra ? (this.#extra[name] as T) : dflt;
+    // hasOwn, not `in`: getExtraInfo('constructor') gave Object instead of dflt.
+    return Object.hasOwn(this.#extra, name) ? (this.#extra[name] as T) : dflt;
   }
 
   getProtocol(): SubprocessProtocol {

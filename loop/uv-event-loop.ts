@@ -29,7 +29,7 @@ import type {
   SubprocessOptions,
   UnixServerOptions,
 } from './events.js';
-import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
+import { type Address, type AnyProtocol, type DatagramProtocol, newProtocol, type SubprocessProtocol } from './protocols.js';
 import { UdpTransport } from './datagram-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { ANY_HOSTS, resolveHost, type ResolvedAddress } from './resolve.js';
@@ -56,16 +56,28 @@ function connectStream(stream: Stream, start: (cb: (err: UvError | null) => void
       stream.close();
       reject(new CancelledError('The connection was aborted', { cause: signal?.reason }));
     };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    start((err) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (stream.closed) return; // aborted meanwhile
-      if (err !== null) {
-        stream.close();
-        reject(err);
-      } else resolve();
-    });
+    try {
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new UsageError('ERR_INVALID_ARG_TYPE', 'The "signal" option must be an AbortSignal');
+      }
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      start((err) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (stream.closed) return; // aborted meanwhile
+        if (err !== null) {
+          stream.close();
+          reject(err);
+        } else resolve();
+      });
+    } catch (err) {
+      // A start that throws at once (an invalid or too long Unix path, a
+      // signal that is not an AbortSignal) left the handle open: every
+      // failed createUnixConnection('') leaked a Pipe.
+      if (signal instanceof AbortSignal) signal.removeEventListener('abort', onAbort);
+      if (!stream.closed) stream.close();
+      reject(err);
+    }
   });
 }
 
@@ -164,7 +176,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       }
       tcp.setNoDelay(true);
       if (upgrade !== undefined) {
-        const protocol = protocolFactory();
+        const protocol = newProtocol(protocolFactory, () => tcp.close());
         const raw = this.#rawTransport(tcp, undefined);
         const secure = await upgrade(this, raw, protocol, opts.ssl as TlsOptions | true, {
           serverSide: false,
@@ -180,7 +192,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   }
 
   async #makeTransport<P extends AnyProtocol>(stream: Stream, protocolFactory: () => P, server: StreamServer | undefined): Promise<[Transport, P]> {
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory, () => stream.close());
     const extra = this.#extraFor(stream);
     return new Promise((resolve, reject) => {
       const transport = new StreamTransport(this, stream, protocol, extra, server, (err) => {
@@ -291,7 +303,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     }
     let protocol: AnyProtocol;
     try {
-      protocol = protocolFactory();
+      protocol = newProtocol(protocolFactory);
     } catch (exception) {
       client.close();
       this.callExceptionHandler({ message: 'Error in protocol factory', exception });
@@ -324,7 +336,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     if (this.isClosed()) pipe.close();
     this.checkClosed();
     if (upgrade !== undefined) {
-      const protocol = protocolFactory();
+      const protocol = newProtocol(protocolFactory, () => pipe.close());
       const secure = await upgrade(this, this.#rawTransport(pipe, undefined), protocol, opts.ssl as TlsOptions | true, {
         serverSide: false,
         serverHostname: opts.serverHostname,
@@ -391,7 +403,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       udp.close();
       throw err;
     }
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory, () => udp.close());
     const sock = udp.getsockname();
     const extra: Record<string, unknown> = { socket: udp, sockname: [sock.address, sock.port] };
     if (remoteTuple !== undefined) extra['peername'] = remoteTuple;
@@ -423,7 +435,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       pipe.close();
       throw err;
     }
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory, () => pipe.close());
     return new Promise((resolve, reject) => {
       const transport = new StreamTransport(this, pipe, protocol, { pipe }, undefined, (err) => (err ? reject(err) : resolve([transport, protocol])), reads);
     });
@@ -462,7 +474,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       throw new UsageError('ERR_INVALID_ARG_VALUE', `Invalid stdio[${fd}]: ${String(spec)}`);
     };
     const stdioList: StdioOption[] = [stdio(opts.stdin, 0), stdio(opts.stdout, 1), opts.stderr === 'stdout' ? 'ignore' : stdio(opts.stderr, 2)];
-    const protocol = protocolFactory();
+    const protocol = newProtocol(protocolFactory);
     const transport = new UvSubprocessTransport(this, protocol);
     const process = Process.spawn(this.uvloop, {
       file,

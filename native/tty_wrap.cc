@@ -16,6 +16,7 @@ class TtyWrap : public StreamWrap<TtyWrap> {
     methods.push_back(InstanceMethod("init", static_cast<M>(&TtyWrap::JsInit)));
     methods.push_back(InstanceMethod("setMode", static_cast<M>(&TtyWrap::SetMode)));
     methods.push_back(InstanceMethod("getWinsize", static_cast<M>(&TtyWrap::GetWinsize)));
+    methods.push_back(InstanceMethod("isBlocking", static_cast<M>(&TtyWrap::IsBlocking)));
     methods.push_back(StaticMethod("resetMode", &TtyWrap::ResetMode));
     methods.push_back(StaticMethod("isatty", &TtyWrap::IsTty));
     Napi::Function ctor = DefineClass(env, "TTY", methods);
@@ -56,6 +57,18 @@ class TtyWrap : public StreamWrap<TtyWrap> {
     int rc = uv_tty_set_mode(As<uv_tty_t>(), static_cast<uv_tty_mode_t>(mode));
     if (rc == 0) mode_ = static_cast<int>(mode);
     return Code(rc);
+  }
+
+  // True when the fd libuv reads and writes is in blocking mode. libuv
+  // reopens a terminal (ttyname_r) to make it non-blocking without touching
+  // other processes; one it cannot reopen, such as a pty master, it keeps
+  // blocking ("blocking writes"), and a read there blocks the thread in
+  // read(2) once a read fills its buffer: TTY.readStart refuses that.
+  Napi::Value IsBlocking(const Napi::CallbackInfo& info) {
+    uv_os_fd_t fd = -1;
+    if (!usable() || uv_fileno(handle(), &fd) != 0) return Napi::Boolean::New(info.Env(), false);
+    int flags = fcntl(fd, F_GETFL);
+    return Napi::Boolean::New(info.Env(), flags != -1 && (flags & O_NONBLOCK) == 0);
   }
 
   // { columns, rows }, or a negative code.

@@ -15,6 +15,7 @@
 //
 // Encoding goes into a per-thread scratch Buffer, decoding reads from one:
 // no allocation per value besides the decoded value itself.
+import { types } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { UsageError } from '../handles/usage-error.js';
 
@@ -40,6 +41,7 @@ const kMaxContainers = 256;
 
 // Thrown inside the encoder to switch to v8.serialize; never escapes.
 const kFallback = Symbol('fallback');
+const { isProxy } = types;
 
 let scratch: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
 let view: DataView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
@@ -124,6 +126,10 @@ function writeObject(o: object, depth: number): void {
   if (depth > kMaxDepth || seenCount === kMaxContainers) throw kFallback;
   for (let i = 0; i < seenCount; i++) if (seen[i] === o) throw kFallback;
   seen[seenCount++] = o;
+  // A Proxy is not cloneable (structuredClone and postMessage throw
+  // DataCloneError); read through its traps it passed as a plain object
+  // or array. The fallback's v8.serialize refuses it with ERR_DATA_CLONE.
+  if (isProxy(o)) throw kFallback;
   const proto = Object.getPrototypeOf(o);
   if (Array.isArray(o)) {
     if (proto !== Array.prototype) throw kFallback;
