@@ -3,7 +3,7 @@
 // node:tls on both ends). Each test spawns the openssl tool as a child and
 // checks bytes, certificates, protocol versions, STARTTLS and a refused
 // handshake, then that every handle of the loop is closed.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import type tls from 'node:tls';
 import { Loop, UvEventLoop, type Protocol, type Transport } from 'asyncuv';
 import { CollectProtocol, EchoProtocol } from '../adapters/protocols.js';
 import { selfSignedCert } from '../adapters/tls-cert.js';
+import { closeEventLoop } from '../helpers/event-loop-test.js';
 
 const certDir = mkdtempSync(join(tmpdir(), 'asyncuv-openssl-'));
 const { key, cert } = selfSignedCert();
@@ -68,13 +69,6 @@ function openssl(args: string[]): OpensslChild {
   };
 }
 
-async function closeAll(t: ExecutionContext, loop: UvEventLoop, uv: Loop): Promise<void> {
-  loop.close();
-  const deadline = Date.now() + 10_000;
-  while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  t.deepEqual(uv.handleCounts(), {}, 'every handle closed');
-  uv.close();
-}
 
 /**
  * Printable lines, so that openssl's line-oriented stdin/stdout carry them
@@ -113,7 +107,7 @@ for (const version of ['-tls1_2', '-tls1_3'] as const) {
 
     server.close();
     await server.waitClosed();
-    await closeAll(t, loop, uv);
+    await closeEventLoop(t, loop, uv);
   });
 }
 
@@ -142,7 +136,7 @@ test('a UvEventLoop TLS client talks to openssl s_server: bytes both ways, peer 
   t.is(await client.lost, null);
   t.is(await server.exit, 0, 's_server saw a clean shutdown and exited after its one connection');
   server.child.stdin.end();
-  await closeAll(t, loop, uv);
+  await closeEventLoop(t, loop, uv);
 });
 
 /** Just enough of SMTP for `openssl s_client -starttls smtp`, then loop.startTls on the same connection. */
@@ -223,7 +217,7 @@ test('openssl s_client -starttls smtp upgrades a plain UvEventLoop connection wi
 
   server.close();
   await server.waitClosed();
-  await closeAll(t, loop, uv);
+  await closeEventLoop(t, loop, uv);
 });
 
 test('openssl s_client that does not trust the certificate fails the handshake; the server reports it and keeps serving', async (t) => {
@@ -249,6 +243,6 @@ test('openssl s_client that does not trust the certificate fails the handshake; 
 
   server.close();
   await server.waitClosed();
-  await closeAll(t, loop, uv);
+  await closeEventLoop(t, loop, uv);
   t.deepEqual(reported, ['TLS handshake failed'], 'the failed handshake went to the exception handler once');
 });

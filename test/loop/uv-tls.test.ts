@@ -1,17 +1,11 @@
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import tls from 'node:tls';
 import { Loop, UvEventLoop, type Protocol, type Transport } from 'asyncuv';
 import { CollectProtocol, EchoProtocol } from '../adapters/protocols.js';
 import { selfSignedCert } from '../adapters/tls-cert.js';
+import { closeEventLoop } from '../helpers/event-loop-test.js';
 
-async function closeAll(t: ExecutionContext, loop: UvEventLoop, uv: Loop): Promise<void> {
-  loop.close();
-  const deadline = Date.now() + 10_000;
-  while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  t.deepEqual(uv.handleCounts(), {}, 'every handle closed');
-  uv.close();
-}
 
 test('UvEventLoop: ssl on createServer and createConnection, 300 kB both ways', async (t) => {
   const { key, cert } = selfSignedCert();
@@ -36,7 +30,7 @@ test('UvEventLoop: ssl on createServer and createConnection, 300 kB both ways', 
   t.is(await served[0]!.lost, null);
   server.close();
   await server.waitClosed();
-  await closeAll(t, loop, uv);
+  await closeEventLoop(t, loop, uv);
 });
 
 test('UvEventLoop TLS server answers a node:tls client; an untrusted cert is refused', async (t) => {
@@ -64,7 +58,7 @@ test('UvEventLoop TLS server answers a node:tls client; an untrusted cert is ref
   t.deepEqual(reported, ['TLS handshake failed']);
   server.close();
   await server.waitClosed();
-  await closeAll(t, loop, uv);
+  await closeEventLoop(t, loop, uv);
 });
 
 test('UvEventLoop.startTls upgrades a plain connection (STARTTLS)', async (t) => {
@@ -102,5 +96,5 @@ test('UvEventLoop.startTls upgrades a plain connection (STARTTLS)', async (t) =>
   await client.lost;
   server.close();
   await server.waitClosed();
-  await closeAll(t, loop, uv);
+  await closeEventLoop(t, loop, uv);
 });

@@ -6,9 +6,10 @@
 // after, and queued before, the peer's EOF.)
 import test from 'ava';
 import net from 'node:net';
-import { Loop, UvEventLoop, type Protocol, type Transport } from 'asyncuv';
-import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
-import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
+import type { Protocol, Transport } from 'asyncuv';
+import { deferred, loopTest, within } from '../helpers/loop-test.js';
+import { onUvEventLoop } from '../helpers/event-loop-test.js';
+import { closeAll, listenTcp } from './tcp-peers.js';
 
 const MiB = 1024 * 1024;
 
@@ -26,22 +27,9 @@ function halfClosingPeer(port: number): Promise<number> {
   });
 }
 
-async function onUvLoop(t: import('ava').ExecutionContext, body: (loop: UvEventLoop) => Promise<void>): Promise<void> {
-  const uvloop = new Loop();
-  const loop = new UvEventLoop(uvloop);
-  try {
-    await body(loop);
-    loop.close();
-    t.true(await waitFor(() => Object.keys(uvloop.handleCounts()).length === 0, 5000));
-    t.deepEqual(uvloop.handleCounts(), {});
-  } finally {
-    if (!loop.isClosed()) loop.close();
-    uvloop.close();
-  }
-}
 
 test('eofReceived() returning true: 16 MiB written after the peer EOF all arrive, then connectionLost(null) once', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     const calls: string[] = [];
     const lost = deferred();
     const protocol: Protocol & { t?: Transport } = {
@@ -71,7 +59,7 @@ test('eofReceived() returning true: 16 MiB written after the peer EOF all arrive
   }));
 
 test('eofReceived() returning nothing closes, but the 8 MiB queued before the EOF still arrive', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     const calls: string[] = [];
     const lost = deferred();
     const protocol: Protocol = {

@@ -4,8 +4,9 @@
 // covers one lookup across Loop.close(); tcp/pipe tests cancel queued
 // writes by closing the handle, not the loop.)
 import test from 'ava';
-import { Loop, NodeEventLoop, TCP, UsageError, UvEventLoop, dns, openConnection, type Protocol } from 'asyncuv';
+import { Loop, NodeEventLoop, TCP, UsageError, dns, openConnection, type Protocol } from 'asyncuv';
 import { deferred, waitFor, within } from '../helpers/loop-test.js';
+import { onUvEventLoop } from '../helpers/event-loop-test.js';
 import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -60,24 +61,12 @@ test('Loop.close() with 50 lookups in flight waits for them: each settles once w
   t.deepEqual(await Promise.all(results), new Array<boolean>(50).fill(true));
 });
 
-async function onUvLoop(t: import('ava').ExecutionContext, body: (loop: UvEventLoop, uvloop: Loop) => Promise<void>): Promise<void> {
-  const uvloop = new Loop();
-  const loop = new UvEventLoop(uvloop);
-  try {
-    await body(loop, uvloop);
-    t.true(await waitFor(() => Object.keys(uvloop.handleCounts()).length === 0, 5000), JSON.stringify(uvloop.handleCounts()));
-    t.deepEqual(uvloop.handleCounts(), {});
-  } finally {
-    if (!loop.isClosed()) loop.close();
-    uvloop.close();
-  }
-}
 
 // Regression: these promises never settled. A closed loop drops the
 // callbacks scheduled on it, and connectionMade (which resolves them) was
 // scheduled after the connect or the lookup completed.
 test('UvEventLoop.close() while createConnection() connects: rejects with ERR_LOOP_CLOSED, no handle left', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     const { port } = silentPeer(t);
     let made = 0;
     const pending = loop.createConnection((): Protocol => ({ connectionMade: () => void made++ }), '127.0.0.1', port);
@@ -88,7 +77,7 @@ test('UvEventLoop.close() while createConnection() connects: rejects with ERR_LO
   }));
 
 test('UvEventLoop.close() while createConnection() resolves a name: rejects with ERR_LOOP_CLOSED', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     const { port } = silentPeer(t);
     const pending = loop.createConnection(() => ({}), 'localhost', port);
     loop.close();
@@ -97,7 +86,7 @@ test('UvEventLoop.close() while createConnection() resolves a name: rejects with
   }));
 
 test('UvEventLoop.close() while createServer() / createDatagramEndpoint() resolve names: ERR_LOOP_CLOSED, nothing listening', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     const server = loop.createServer(() => ({}), 'localhost', 0);
     const endpoint = loop.createDatagramEndpoint(() => ({}), { remoteAddr: ['localhost', 9] });
     loop.close();
@@ -111,7 +100,7 @@ test('UvEventLoop.close() while createServer() / createDatagramEndpoint() resolv
 // promise) was scheduled on the loop and silently dropped by close(); the
 // promise never settled and the child, pipes or sockets stayed open.
 test('UvEventLoop.close() right after subprocessExec(): rejects with ERR_LOOP_CLOSED, the child is killed, nothing left open', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     let made = 0;
     const pending = loop.subprocessExec(() => ({ connectionMade: () => void made++ }), 'sleep', ['30']);
     loop.close();
@@ -123,7 +112,7 @@ test('UvEventLoop.close() right after subprocessExec(): rejects with ERR_LOOP_CL
   }));
 
 test('UvEventLoop.close() right after connectReadPipe() / createDatagramEndpoint(): ERR_LOOP_CLOSED, the pipe and the socket closed', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     // A FIFO gives a pipe fd (Node has no os.pipe()); the read end goes to
     // the transport, which owns and closes it.
     const dir = mkdtempSync(join(tmpdir(), 'asyncuv-fifo-'));
@@ -146,7 +135,7 @@ test('UvEventLoop.close() right after connectReadPipe() / createDatagramEndpoint
   }));
 
 test('UvEventLoop.close() with 20 getaddrinfo() in flight: each resolves once with its result', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     const pending = Array.from({ length: 20 }, () => loop.getaddrinfo('localhost', 80));
     loop.close();
     const results = await within(Promise.all(pending), 5000, 'the lookups');
@@ -154,7 +143,7 @@ test('UvEventLoop.close() with 20 getaddrinfo() in flight: each resolves once wi
   }));
 
 test('UvEventLoop.close() with 16 MiB queued on a transport: the transport lives on until closed, then connectionLost once', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     const { port } = silentPeer(t);
     const lost = deferred<Error | null>();
     let lostCalls = 0;
@@ -176,7 +165,7 @@ test('UvEventLoop.close() with 16 MiB queued on a transport: the transport lives
   }));
 
 test('streams: UvEventLoop.close() with a drain() and a read() pending, then abort: both settle once', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     const { port } = silentPeer(t);
     const { reader, writer } = await openConnection('127.0.0.1', port, { loop });
     writer.write(Buffer.alloc(16 * MiB));

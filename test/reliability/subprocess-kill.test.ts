@@ -4,8 +4,9 @@
 // (The conformance suite kills idle children and checks -signum; this
 // kills writing ones and checks the bytes.)
 import test from 'ava';
-import { Loop, Process, UvEventLoop, type Pipe, type SubprocessProtocol, type SubprocessTransport } from 'asyncuv';
+import { Process, type Pipe, type SubprocessProtocol, type SubprocessTransport } from 'asyncuv';
 import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
+import { onUvEventLoop } from '../helpers/event-loop-test.js';
 import { closeAll } from './tcp-peers.js';
 
 // seq writes ~1.3 MB through a 64 KiB pipe, then the shell kills itself:
@@ -40,22 +41,9 @@ class Recorder implements SubprocessProtocol {
   }
 }
 
-async function onUvLoop(t: import('ava').ExecutionContext, body: (loop: UvEventLoop) => Promise<void>): Promise<void> {
-  const uvloop = new Loop();
-  const loop = new UvEventLoop(uvloop);
-  try {
-    await body(loop);
-    loop.close();
-    t.true(await waitFor(() => Object.keys(uvloop.handleCounts()).length === 0, 5000));
-    t.deepEqual(uvloop.handleCounts(), {});
-  } finally {
-    if (!loop.isClosed()) loop.close();
-    uvloop.close();
-  }
-}
 
 test('subprocessExec: a child that SIGKILLs itself after 1.3 MB: all of it delivered, -9 once, pipes closed', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     const [transport, proto] = await loop.subprocessExec(() => new Recorder(), 'sh', ['-c', kScript], { stdin: 'ignore' });
     await within(proto.done.promise, 20_000, 'connectionLost');
     t.is(transport.getReturncode(), -9);
@@ -77,7 +65,7 @@ test('subprocessExec: a child that SIGKILLs itself after 1.3 MB: all of it deliv
   }));
 
 test('subprocessExec: kill() while the child is writing as fast as it can: -9 once, the output is an unbroken prefix', (t) =>
-  onUvLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop) => {
     let transport!: SubprocessTransport;
     let killed = false;
     const proto = new Recorder();
