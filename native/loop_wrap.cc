@@ -117,10 +117,12 @@ void LoopWrap::SetDriverRef(bool ref) {
 }
 
 void LoopWrap::OnDriverPoll(uv_poll_t* poll, int status, int events) {
+  static_cast<LoopWrap*>(poll->data)->poll_calls_++;
   static_cast<LoopWrap*>(poll->data)->RunBatch();
 }
 
 void LoopWrap::OnDriverTimer(uv_timer_t* timer) {
+  static_cast<LoopWrap*>(timer->data)->timer_calls_++;
   static_cast<LoopWrap*>(timer->data)->RunBatch();
 }
 
@@ -404,6 +406,26 @@ Napi::Value LoopWrap::DriverState(const Napi::CallbackInfo& info) {
   state.Set("skippedBusy", static_cast<double>(skipped_busy_));
   state.Set("skippedJs", static_cast<double>(skipped_js_));
   state.Set("idleCalls", static_cast<double>(idle_calls_));
+  // Which driver handle ran the batches, and where the driver timer stands
+  // in Node's own timer heap (read as NextTimerDue() reads ours): evidence
+  // for the open stall in docs/reliability-fuzzing.md.
+  state.Set("timerCalls", static_cast<double>(timer_calls_));
+  state.Set("pollCalls", static_cast<double>(poll_calls_));
+  if (driver_timer_ != nullptr) {
+    state.Set("timerDueIn", static_cast<double>(uv_timer_get_due_in(driver_timer_)));
+    state.Set("nodeLoopNow", static_cast<double>(uv_now(driver_timer_->loop)));
+    state.Set("timerTimeout", static_cast<double>(driver_timer_->timeout));
+    uv_loop_t* nl = driver_timer_->loop;
+    void* min = nl->timer_heap.min;
+    if (min != nullptr) {
+      auto* t = reinterpret_cast<uv_timer_t*>(static_cast<char*>(min) - offsetof(uv_timer_t, heap_node));
+      state.Set("nodeHeapMinTimeout", static_cast<double>(t->timeout));
+      state.Set("nodeHeapMinIsOurs", t == driver_timer_);
+    }
+    state.Set("nodeHeapNelts", static_cast<double>(nl->timer_heap.nelts));
+    uv_metrics_t m;
+    if (uv_metrics_info(nl, &m) == 0) state.Set("nodeLoopCount", static_cast<double>(m.loop_count));
+  }
   state.Set("tearingDown", data_->tearing_down);
   if (driver_idle_ != nullptr) {
     state.Set("idleCbOk", driver_idle_->idle_cb == OnDriverIdle);

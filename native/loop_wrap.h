@@ -136,6 +136,7 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   bool touched_ = false;
   // Counters for DriverState(): batches run, and batches skipped by reason.
   uint64_t batches_ = 0, skipped_busy_ = 0, skipped_js_ = 0, idle_calls_ = 0;
+  uint64_t timer_calls_ = 0, poll_calls_ = 0;
   std::array<int, UV_HANDLE_TYPE_MAX> live_{};
   napi_ref slab_ = nullptr;
   char* slab_data_ = nullptr;
