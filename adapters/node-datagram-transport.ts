@@ -10,6 +10,7 @@ import type { Address, AnyProtocol, DatagramProtocol } from '../loop/protocols.j
 import { WriteFlow } from '../loop/write-flow.js';
 import type { DatagramTransport } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
+import { extraInfo } from '../loop/extra-info.js';
 
 export class NodeDatagramTransport implements DatagramTransport {
   readonly #loop: BaseEventLoop;
@@ -149,8 +150,7 @@ export class NodeDatagramTransport implements DatagramTransport {
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    // hasOwn, not `in`: getExtraInfo('constructor') gave Object instead of dflt.
-    return Object.hasOwn(this.#extra, name) ? (this.#extra[name] as T) : dflt;
+    return extraInfo(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol): void {

@@ -13,6 +13,7 @@ import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProto
 import { WriteFlow } from '../loop/write-flow.js';
 import type { Transport, WriteBufferLimits } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
+import { extraInfo } from '../loop/extra-info.js';
 
 /** Who learns that a transport is gone (its server, for waitClosed). */
 export interface NodeTransportOwner {
@@ -466,8 +467,7 @@ export class NodeTransport implements Transport {
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    // hasOwn, not `in`: getExtraInfo('constructor') gave Object instead of dflt.
-    return Object.hasOwn(this.#extra, name) ? (this.#extra[name] as T) : dflt;
+    return extraInfo(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol): void {

@@ -9,6 +9,7 @@ import type { Address, AnyProtocol, DatagramProtocol } from './protocols.js';
 import type { DatagramTransport } from './transports.js';
 import { loopClosed } from './errors.js';
 import { WriteFlow } from './write-flow.js';
+import { extraInfo } from './extra-info.js';
 
 export class UdpTransport implements DatagramTransport {
   readonly #loop: BaseEventLoop;
@@ -132,8 +133,7 @@ export class UdpTransport implements DatagramTransport {
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    // hasOwn, not `in`: getExtraInfo('constructor') gave Object instead of dflt.
-    return Object.hasOwn(this.#extra, name) ? (this.#extra[name] as T) : dflt;
+    return extraInfo(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol | DatagramProtocol): void {

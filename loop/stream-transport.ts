@@ -9,6 +9,7 @@ import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProto
 import type { Transport, WriteBufferLimits } from './transports.js';
 import { watchUnclosed } from './unclosed-warning.js';
 import { WriteFlow } from './write-flow.js';
+import { extraInfo } from './extra-info.js';
 
 export { DEFAULT_HIGH_WATER } from './write-flow.js';
 
@@ -295,8 +296,7 @@ export class StreamTransport implements Transport {
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    // hasOwn, not `in`: getExtraInfo('constructor') gave Object instead of dflt.
-    return Object.hasOwn(this.#extra, name) ? (this.#extra[name] as T) : dflt;
+    return extraInfo(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol): void {

@@ -12,6 +12,7 @@ import { loopClosed } from './errors.js';
 import type { Protocol, SubprocessProtocol } from './protocols.js';
 import { StreamTransport } from './stream-transport.js';
 import type { ReadTransport, SubprocessTransport, WriteTransport } from './transports.js';
+import { extraInfo } from './extra-info.js';
 
 export class UvSubprocessTransport implements SubprocessTransport {
   readonly #loop: BaseEventLoop;
@@ -147,8 +148,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   }
 
   getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    // hasOwn, not `in`: getExtraInfo('constructor') gave Object instead of dflt.
-    return Object.hasOwn(this.#extra, name) ? (this.#extra[name] as T) : dflt;
+    return extraInfo(this.#extra, name, dflt);
   }
 
   getProtocol(): SubprocessProtocol {
