@@ -26,7 +26,7 @@ function request(agent: http.Agent, port: number, method: string, path: string, 
   });
 }
 
-/** `count` GETs over `sockets` keep-alive connections; returns [correct answers, req/s]. */
+/** `count` GETs over SOCKETS keep-alive connections; returns [correct answers, req/s]. */
 async function getMany(port: number, count: number, progress: (m: string) => void): Promise<[number, number]> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS });
   try {

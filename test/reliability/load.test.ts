@@ -15,9 +15,12 @@ test('1,000 concurrent connections echo 64 KiB each: every byte back, every chec
   t.is(r.client.checksum_errors, 0);
   t.is(r.client.verified, kConns);
   // Every connection was open at once: the client connects all of them
-  // before any sends.
+  // before any sends. The server's own peak is only logged: a connection is
+  // open for the client once the kernel completes it, and on a loaded
+  // machine the first echoes can finish and close before the server has
+  // accepted the last ones (seen: 838 of 1,000 in a full-suite run).
   t.is(r.client.peak_open, kConns);
-  t.is(r.server.peakOpen, kConns);
+  t.log(`server peak open: ${r.server.peakOpen}`);
   t.is(r.client.bytes_sent, kBytes);
   t.is(r.client.bytes, kBytes);
   t.is(r.server.bytes, kBytes);
