@@ -1,7 +1,8 @@
 // A named pipe (FIFO) as a pair of fds: Node has no os.pipe(), and a FIFO
 // gives the same kind of fd. The read end is opened first, non-blocking, so
 // that opening the write end does not block.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +18,29 @@ export interface Fifo {
   closeWrite(): void;
 }
 
+function fifoPath(): string {
+  return join(tmpdir(), `asyncuv-fifo-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+}
+
 export function makeFifo(): Fifo {
-  const path = join(tmpdir(), `asyncuv-fifo-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const path = fifoPath();
   execFileSync('mkfifo', [path]);
+  return openFifo(path);
+}
+
+/**
+ * makeFifo() without blocking the thread while mkfifo runs: for loops of
+ * thousands of cases (the fuzz properties), where execFileSync on a loaded
+ * machine kept the thread from its event loop for seconds and tripped the
+ * hang bounds of the properties running beside them.
+ */
+export async function makeFifoAsync(): Promise<Fifo> {
+  const path = fifoPath();
+  await promisify(execFile)('mkfifo', [path]);
+  return openFifo(path);
+}
+
+function openFifo(path: string): Fifo {
   let readFd: number | undefined = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   let writeFd: number | undefined = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
   return {

@@ -293,7 +293,7 @@ for (const lk of loopKinds) {
     const tcpServer = await loop.createServer(() => new StreamRecorder(), '127.0.0.1', 0);
     const unixServer = await loop.createUnixServer(() => new StreamRecorder(), path);
     const port = (tcpServer.sockets()[0] as { port: number }).port;
-    const { makeFifo } = await import('../conformance/fifo.js');
+    const { makeFifoAsync } = await import('../conformance/fifo.js');
     try {
       await check(
         t,
@@ -304,7 +304,7 @@ for (const lk of loopKinds) {
             if (ret === 'throws') throw sentinel;
             return ret as never;
           };
-          const fifo = call === 'connectReadPipe' || call === 'connectWritePipe' ? makeFifo() : undefined;
+          const fifo = call === 'connectReadPipe' || call === 'connectWritePipe' ? await makeFifoAsync() : undefined;
           const l = loop as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
           const args: Record<(typeof factoryCalls)[number], unknown[]> = {
             createConnection: ['127.0.0.1', port],

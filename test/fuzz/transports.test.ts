@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import type { AbstractEventLoop, ExceptionContext } from '../../loop/events.js';
-import { makeFifo } from '../conformance/fifo.js';
+import { makeFifoAsync } from '../conformance/fifo.js';
 import { arg, attempt, attemptAsync, check, prototypeKeys, show, totalLine } from './arbitraries.js';
 import { bytes, getter, method, type MethodSpec } from './handle-specs.js';
 import { loopKinds } from './loop-kinds.js';
@@ -109,7 +109,7 @@ async function datagramPair(loop: AbstractEventLoop): Promise<Pair> {
 }
 
 async function pipePair(loop: AbstractEventLoop): Promise<Pair> {
-  const fifo = makeFifo();
+  const fifo = await makeFifoAsync();
   const r = new StreamRecorder();
   const w = new StreamRecorder();
   const [tr] = await loop.connectReadPipe(() => r, fifo.readFd);
