@@ -168,13 +168,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   // --- stream connections -----------------------------------------------------
 
   async createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number, opts: ConnectionOptions = {}): Promise<[Transport, P]> {
-    this.checkClosed();
-    validateFunction(protocolFactory, 'protocolFactory');
-    validateString(host, 'host');
-    validateInteger(port, 'port', 0, 65535);
-    if (opts.serverHostname !== undefined && !opts.ssl) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', 'serverHostname is only meaningful with ssl');
-    }
+    this.checkConnectionArgs(protocolFactory, host, port, opts);
     const addresses = await resolveHost(host);
     let lastError: Error | undefined;
     const protocol = newProtocol(protocolFactory);
@@ -254,8 +248,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
     if (opts.reusePort) throw notSupported('reusePort (SO_REUSEPORT) on a TCP server');
-    const backlog = opts.backlog ?? 100;
-    validateInteger(backlog, 'backlog', 0, 65535);
+    const backlog = this.backlogOf(opts);
     let addresses: ResolvedAddress[];
     if (host === null || host === '') addresses = ANY_HOSTS;
     else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(h)))).flat();
@@ -286,8 +279,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
-    const backlog = opts.backlog ?? 100;
-    validateInteger(backlog, 'backlog', 0, 65535);
+    const backlog = this.backlogOf(opts);
     const listeners: NodeListener[] = [];
     const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
     const extraOf = (socket: net.Socket): Record<string, unknown> => ({ socket, peername: '', sockname: path });

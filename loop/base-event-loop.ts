@@ -4,13 +4,14 @@
 // I/O methods (UvEventLoop on our libuv loop, NodeEventLoop on Node's).
 import { performance } from 'node:perf_hooks';
 import { UsageError } from '../handles/usage-error.js';
-import { validateFunction, validateNumber } from '../handles/validate.js';
+import { validateFunction, validateInteger, validateNumber, validateString } from '../handles/validate.js';
 import { loopClosed, loopRunning } from './errors.js';
 import {
   type Callback,
   CallbackHandle,
   TimerHandle,
   type AbstractEventLoop,
+  type ConnectionOptions,
   type ExceptionContext,
   type ExceptionHandler,
 } from './events.js';
@@ -324,6 +325,24 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   /** Throws ERR_LOOP_CLOSED once close() was called. */
   protected checkClosed(): void {
     if (this.#closed) throw loopClosed();
+  }
+
+  /** createConnection's argument rules, the same on every loop. */
+  protected checkConnectionArgs(protocolFactory: unknown, host: unknown, port: unknown, opts: ConnectionOptions): void {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateString(host, 'host');
+    validateInteger(port, 'port', 0, 65535);
+    if (opts.serverHostname !== undefined && !opts.ssl) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'serverHostname is only meaningful with ssl');
+    }
+  }
+
+  /** A server's listen backlog: asyncio's default of 100, or a checked opts.backlog. */
+  protected backlogOf(opts: { backlog?: number }): number {
+    const backlog = opts.backlog ?? 100;
+    validateInteger(backlog, 'backlog', 0, 65535);
+    return backlog;
   }
 
   /** @internal for debug-mode checks by transports. */

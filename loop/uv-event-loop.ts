@@ -148,13 +148,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   // --- TCP connections and servers -------------------------------------
 
   async createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number, opts: ConnectionOptions = {}): Promise<[Transport, P]> {
-    this.checkClosed();
-    validateFunction(protocolFactory, 'protocolFactory');
-    validateString(host, 'host');
-    validateInteger(port, 'port', 0, 65535);
-    if (opts.serverHostname !== undefined && !opts.ssl) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', 'serverHostname is only meaningful with ssl');
-    }
+    this.checkConnectionArgs(protocolFactory, host, port, opts);
     const upgrade = opts.ssl ? tlsUpgrader() : undefined;
     const addresses = await resolveHost(this.uvloop, host);
     // close() may have come while we waited: a closed loop drops the
@@ -249,8 +243,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
     if (opts.ssl) tlsUpgrader(); // fail now, not on the first connection
-    const backlog = opts.backlog ?? 100;
-    validateInteger(backlog, 'backlog', 0, 65535);
+    const backlog = this.backlogOf(opts);
     let addresses: ResolvedAddress[];
     if (host === null || host === '') addresses = ANY_HOSTS;
     else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(this.uvloop, h)))).flat();
@@ -353,8 +346,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
     if (opts.ssl) tlsUpgrader();
-    const backlog = opts.backlog ?? 100;
-    validateInteger(backlog, 'backlog', 0, 65535);
+    const backlog = this.backlogOf(opts);
     const pipe = new Pipe(this.uvloop);
     try {
       pipe.bind(path);
