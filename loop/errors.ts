@@ -43,3 +43,15 @@ export function loopClosed(): UsageError {
 export function loopRunning(): UsageError {
   return new UsageError('ERR_LOOP_RUNNING', 'This event loop is already running');
 }
+
+/**
+ * waitFor() ran out of time (asyncio.TimeoutError, Python's builtin
+ * TimeoutError). A DOMException named 'TimeoutError', the kind
+ * AbortSignal.timeout() aborts with, so `err.name === 'TimeoutError'`
+ * recognises both; `instanceof TimeoutError` only this class.
+ */
+export class TimeoutError extends DOMException {
+  constructor(message = 'The operation timed out') {
+    super(message, 'TimeoutError');
+  }
+}
