@@ -46,12 +46,16 @@ export function loopRunning(): UsageError {
 
 /**
  * waitFor() ran out of time (asyncio.TimeoutError, Python's builtin
- * TimeoutError). A DOMException named 'TimeoutError', the kind
- * AbortSignal.timeout() aborts with, so `err.name === 'TimeoutError'`
- * recognises both; `instanceof TimeoutError` only this class.
+ * TimeoutError). Its name is the one AbortSignal.timeout()'s DOMException
+ * has, so `err.name === 'TimeoutError'` recognises both; it is an Error,
+ * not a DOMException, because Node 20 does not count DOMExceptions as
+ * errors (util.types.isNativeError is false, and test runners reject them).
  */
-export class TimeoutError extends DOMException {
+export class TimeoutError extends Error {
+  readonly code = 'ERR_TIMEOUT';
+
   constructor(message = 'The operation timed out') {
-    super(message, 'TimeoutError');
+    super(message);
+    this.name = 'TimeoutError';
   }
 }

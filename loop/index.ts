@@ -27,3 +27,9 @@ export { newEventLoop, setEventLoopFactory, run } from './policy.js';
 export { StreamReader, DEFAULT_LIMIT } from './stream-reader.js';
 export { StreamReaderProtocol, StreamWriter, type ClientConnectedCallback } from './stream-writer.js';
 export { openConnection, openUnixConnection, startServer, startUnixServer, type StreamOptions, type StreamPair } from './streams.js';
+export {
+  Process,
+  createSubprocessExec,
+  createSubprocessShell,
+  type SubprocessStreamOptions,
+} from './subprocess-streams.js';

@@ -38,11 +38,13 @@ export function waitFor<T>(
   work: Promise<T> | PromiseLike<T> | ((signal: AbortSignal) => Promise<T> | PromiseLike<T>),
   timeoutSec: number | null,
 ): Promise<T> {
-  if (timeoutSec !== null) validateNumber(timeoutSec, 'timeoutSec', -Infinity, Infinity);
-  if (typeof work !== 'function' && !isThenable(work)) return Promise.reject(notAwaitable());
   const controller = typeof work === 'function' ? new AbortController() : undefined;
   let promise: PromiseLike<T>;
   try {
+    if (timeoutSec !== null && timeoutSec !== Infinity) {
+      validateNumber(timeoutSec, 'timeoutSec', -Infinity, Infinity);
+    }
+    if (typeof work !== 'function' && !isThenable(work)) throw notAwaitable();
     promise = typeof work === 'function' ? work(controller!.signal) : work;
   } catch (err) {
     return Promise.reject(err);
