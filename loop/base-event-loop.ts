@@ -95,6 +95,7 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   }
 
   callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle {
+    this.checkClosed();
     validateNumber(delay, 'delay', -Infinity, Infinity);
     return this.callAt(this.time() + Math.max(0, delay), cb, ...args);
   }

@@ -2,6 +2,7 @@
 import type { Scenario } from '../harness.js';
 import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
+import { closedLoop } from './closed-loop.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
@@ -19,4 +20,4 @@ import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 
-export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, cancellation, datagram, unix, pipes, subprocess, subprocessStreams, readers, names, twoLoops];
+export const scenarios: Scenario[] = [runStop, closedLoop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, cancellation, datagram, unix, pipes, subprocess, subprocessStreams, readers, names, twoLoops];
