@@ -499,7 +499,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   // --- fd watchers: asyncuv's Poll, on Loop.default() inside Node's loop ----
 
   #fds(): FdWatchers {
-    this.#fdWatchers ??= new FdWatchers(Loop.default(), (context) => this.callExceptionHandler(context));
+    this.#fdWatchers ??= new FdWatchers(Loop.default(), (ctx) => this.callExceptionHandler(ctx));
     return this.#fdWatchers;
   }
 
@@ -637,7 +637,10 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
 const [kNodeMajor = 0, kNodeMinor = 0] = process.versions.node.split('.').map(Number);
 const kListenReusePort = kNodeMajor > 22 || (kNodeMajor === 22 && kNodeMinor >= 12);
 
-function listen(server: net.Server, options: net.ListenOptions & { reusePort?: boolean }): Promise<net.AddressInfo | string> {
+function listen(
+  server: net.Server,
+  options: net.ListenOptions & { reusePort?: boolean },
+): Promise<net.AddressInfo | string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {

@@ -12,7 +12,7 @@ export interface AbortOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Throws ERR_INVALID_ARG_TYPE unless `opts` is an object whose `signal` is absent or an AbortSignal. */
+/** The signal of `opts`; ERR_INVALID_ARG_TYPE unless it is absent or an AbortSignal. */
 export function signalOf(opts: AbortOptions | undefined): AbortSignal | undefined {
   if (opts === undefined) return undefined;
   if (typeof opts !== 'object' || opts === null) {

@@ -220,7 +220,10 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   }
 
   /** Runs the loop until `work` settles; `signal` aborts the wait (AbortError), not the work. */
-  async runUntilComplete<T>(work: Promise<T> | (() => Promise<T>), opts?: AbortOptions): Promise<T> {
+  async runUntilComplete<T>(
+    work: Promise<T> | (() => Promise<T>),
+    opts?: AbortOptions,
+  ): Promise<T> {
     this.checkClosed();
     const signal = signalOf(opts);
     if (this.#running) throw loopRunning();

@@ -76,7 +76,11 @@ export abstract class BaseServer<T> implements Server {
   }
 
   /** Parks a waiter in `list` until it is released, or withdraws it on abort. */
-  #wait(list: Array<() => void>, signal: AbortSignal | undefined, onAbort = (): void => {}): Promise<void> {
+  #wait(
+    list: Array<() => void>,
+    signal: AbortSignal | undefined,
+    onAbort = (): void => {},
+  ): Promise<void> {
     let mine: (() => void) | undefined;
     return abortable<void>(
       signal,

@@ -74,7 +74,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     this.#transport = transport;
   }
 
-  /** Ends the stream with an error: the waiting read rejects with it, and so does every later read. */
+  /** Ends the stream with an error: the waiting read and every later one reject with it. */
   setException(err: Error): void {
     this.#exception = err;
     const waiter = this.#waiter;
@@ -323,7 +323,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return this.#lines(undefined, 'async iteration');
   }
 
-  async *#lines(signal: AbortSignal | undefined, what: string): AsyncGenerator<Buffer, void, undefined> {
+  async *#lines(signal: AbortSignal | undefined, what: string): AsyncGenerator<Buffer, void> {
     for (;;) {
       const line = await this.#readline(signal, what);
       if (line.length === 0) return;

@@ -33,7 +33,9 @@ export function loopFrom(opts: StreamOptions): AbstractEventLoop {
 }
 
 /** @internal Separates the stream options from the loop's own. */
-export function split<T extends StreamOptions>(opts: T): [AbstractEventLoop, StreamOptions['limit'], Omit<T, 'loop' | 'limit'>] {
+export function split<T extends StreamOptions>(
+  opts: T,
+): [AbstractEventLoop, StreamOptions['limit'], Omit<T, 'loop' | 'limit'>] {
   const { loop: _loop, limit, ...rest } = opts;
   return [loopFrom(opts), limit, rest];
 }

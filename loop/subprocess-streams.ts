@@ -2,7 +2,7 @@
 // (stdin) and StreamReaders (stdout, stderr), on any AbstractEventLoop.
 import { UsageError } from '../handles/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
-import { validateString } from '../handles/validate.js';
+import { invalidArgType, validateString } from '../handles/validate.js';
 import { type AbortOptions, raceAbort, signalOf, throwIfAborted } from './abort.js';
 import type { AbstractEventLoop, StdioSpec, SubprocessOptions } from './events.js';
 import { FlowControl } from './flow-control.js';
@@ -141,10 +141,11 @@ export class Process {
     throwIfAborted(signal);
     if (input !== undefined && input !== null) {
       if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
-        throw new UsageError('ERR_INVALID_ARG_TYPE', 'The "input" argument must be a Buffer, a Uint8Array or a string');
+        throw invalidArgType('input', 'a Buffer, a Uint8Array or a string', input);
       }
       if (this.stdin === null) {
-        throw new UsageError('ERR_INVALID_STATE', 'communicate() input needs a child started with stdin: \'pipe\'');
+        const message = "communicate() input needs a child started with stdin: 'pipe'";
+        throw new UsageError('ERR_INVALID_STATE', message);
       }
     }
     const [, stdout, stderr] = await Promise.all([
@@ -156,7 +157,7 @@ export class Process {
     return [stdout, stderr];
   }
 
-  async #feedStdin(input: Uint8Array | string | null, signal: AbortSignal | undefined): Promise<void> {
+  async #feedStdin(input: Uint8Array | string | null, signal?: AbortSignal): Promise<void> {
     const stdin = this.stdin;
     if (stdin === null) return;
     try {
@@ -176,7 +177,11 @@ export class Process {
     }
   }
 
-  async #readAll(reader: StreamReader | null, fd: 1 | 2, signal: AbortSignal | undefined): Promise<Buffer | null> {
+  async #readAll(
+    reader: StreamReader | null,
+    fd: 1 | 2,
+    signal?: AbortSignal,
+  ): Promise<Buffer | null> {
     if (reader === null) return null;
     const output = await reader.read(-1, { signal });
     this.#transport.getPipeTransport(fd)?.close();
@@ -205,7 +210,11 @@ function stdio(spec: StdioSpec | undefined): StdioSpec {
 
 async function spawnWith(
   opts: SubprocessStreamOptions,
-  start: (loop: AbstractEventLoop, factory: () => SubprocessStreamProtocol, rest: SubprocessOptions) => Promise<unknown>,
+  start: (
+    loop: AbstractEventLoop,
+    factory: () => SubprocessStreamProtocol,
+    rest: SubprocessOptions,
+  ) => Promise<unknown>,
 ): Promise<Process> {
   if (typeof opts !== 'object' || opts === null) {
     throw new UsageError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object');
@@ -232,7 +241,9 @@ export async function createSubprocessExec(
   args: string[] = [],
   opts: SubprocessStreamOptions = {},
 ): Promise<Process> {
-  return spawnWith(opts, (loop, factory, rest) => loop.subprocessExec(factory, program, args, rest));
+  return spawnWith(opts, (loop, factory, rest) =>
+    loop.subprocessExec(factory, program, args, rest),
+  );
 }
 
 /** Runs `cmd` with /bin/sh -c; asyncio.create_subprocess_shell. */

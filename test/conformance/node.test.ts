@@ -28,7 +28,11 @@ const makeLoop: MakeLoop = Object.assign(
     // NodeEventLoop's createServer throws ERR_NOT_SUPPORTED for it.
     unsupported: listenHasReusePort()
       ? {}
-      : { reusePort: `net.Server has no SO_REUSEPORT before Node 22.12 (this is ${process.version}; createServer throws ERR_NOT_SUPPORTED)` },
+      : {
+          reusePort:
+            `net.Server has no SO_REUSEPORT before Node 22.12 (this is ${process.version}; ` +
+            'createServer throws ERR_NOT_SUPPORTED)',
+        },
   },
 );
 

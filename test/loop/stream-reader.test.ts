@@ -3,7 +3,13 @@
 // only awaits promises.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CancelledError, IncompleteReadError, LimitOverrunError, StreamReader, type ReadTransport } from 'asyncuv';
+import {
+  CancelledError,
+  IncompleteReadError,
+  LimitOverrunError,
+  StreamReader,
+  type ReadTransport,
+} from 'asyncuv';
 
 const DATA = Buffer.from('line1\nline2\nline3\n');
 
@@ -274,7 +280,7 @@ test('feedData takes bytes only: anything else is a usage error', (t) => {
   t.is(reader.bufferedSize, 2);
 });
 
-test('ERR_CONCURRENT_READ names the read that was called, not the one it is built on', async (t) => {
+test('ERR_CONCURRENT_READ names the read that was called, not the one under it', async (t) => {
   const calls: Array<[string, (r: StreamReader) => Promise<unknown>]> = [
     ['read()', (r) => r.read(1)],
     ['read()', (r) => r.read()],
@@ -294,7 +300,7 @@ test('ERR_CONCURRENT_READ names the read that was called, not the one it is buil
   }
 });
 
-test('an aborted signal rejects a read at once, even with data buffered, and consumes nothing', async (t) => {
+test('an aborted signal rejects a read at once, with data buffered, consuming none', async (t) => {
   const reader = new StreamReader();
   reader.feedData(Buffer.from('line\nmore'));
   const reason = new Error('gone');
@@ -313,7 +319,7 @@ test('an aborted signal rejects a read at once, even with data buffered, and con
   t.is((await reader.readline()).toString(), 'line\n');
 });
 
-test('read(-1) aborted after several chunks keeps them all; it does not pause the transport', async (t) => {
+test('read(-1) aborted after several chunks keeps them all; it never pauses', async (t) => {
   const reader = new StreamReader({ limit: 4 });
   const calls = fakeTransportCalls(reader);
   const controller = new AbortController();

@@ -28,7 +28,8 @@ test('rejects with TimeoutError: an Error named like AbortSignal.timeout()s reas
   const err = await t.throwsAsync(waitFor(never(), 0.01), { instanceOf: TimeoutError });
   t.is(err!.name, 'TimeoutError');
   t.is((err as TimeoutError).code, 'ERR_TIMEOUT');
-  t.true(types.isNativeError(err), 'an Error on every Node version (DOMException is not on Node 20)');
+  // An Error on every Node version (a DOMException is not one on Node 20).
+  t.true(types.isNativeError(err));
   const timeout = AbortSignal.timeout(1);
   // AbortSignal.timeout's timer does not keep the process alive; this does.
   const keepAlive = setTimeout(() => {}, 60_000);
@@ -37,7 +38,7 @@ test('rejects with TimeoutError: an Error named like AbortSignal.timeout()s reas
   t.is(err!.name, (timeout.reason as DOMException).name);
 });
 
-test('a function gets a signal that aborts at the deadline with the TimeoutError as reason', async (t) => {
+test('a function gets a signal aborted at the deadline, the TimeoutError its reason', async (t) => {
   let seen: AbortSignal | undefined;
   const err = await t.throwsAsync(
     waitFor((signal) => {
@@ -51,7 +52,9 @@ test('a function gets a signal that aborts at the deadline with the TimeoutError
 
 test('work that rejects because of the abort still reports the TimeoutError', async (t) => {
   const work = (signal: AbortSignal): Promise<never> =>
-    new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted inside'))));
+    new Promise((_, reject) => {
+      signal.addEventListener('abort', () => reject(new Error('aborted inside')));
+    });
   await t.throwsAsync(waitFor(work, 0.01), { instanceOf: TimeoutError });
 });
 
@@ -77,7 +80,8 @@ test('null and Infinity mean no deadline', async (t) => {
 // Serial: ava runs serial tests before the concurrent ones, so no other
 // test's timers are counted.
 test.serial('leaves no timer behind once the work settles', async (t) => {
-  const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const timers = (): number =>
+    process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   const before = timers();
   await waitFor(Promise.resolve(1), 3600);
   await t.throwsAsync(waitFor(Promise.reject(new Error('x')), 3600));

@@ -14,7 +14,10 @@ type Expectation = { refuses: Probe } | { answers: Probe; check: (result: unknow
 // Arguments no method would accept: the closed check must come first.
 const bad = Symbol('not an argument') as never;
 const refuses = (probe: Probe): Expectation => ({ refuses: probe });
-const answers = (probe: Probe, check: (result: unknown) => boolean): Expectation => ({ answers: probe, check });
+const answers = (probe: Probe, check: (result: unknown) => boolean): Expectation => ({
+  answers: probe,
+  check,
+});
 const isUndefined = (v: unknown): boolean => v === undefined;
 
 const table: Record<keyof AbstractEventLoop, Expectation> = {
@@ -51,7 +54,10 @@ const table: Record<keyof AbstractEventLoop, Expectation> = {
   setDebug: answers((l) => l.setDebug(false), isUndefined),
   getExceptionHandler: answers((l) => l.getExceptionHandler(), (v) => typeof v === 'function'),
   setExceptionHandler: answers((l) => l.setExceptionHandler(l.getExceptionHandler()), isUndefined),
-  callExceptionHandler: answers((l) => l.callExceptionHandler({ message: 'still reported' }), isUndefined),
+  callExceptionHandler: answers(
+    (l) => l.callExceptionHandler({ message: 'still reported' }),
+    isUndefined,
+  ),
   defaultExceptionHandler: answers((l) => {
     // It prints; keep the test's output clean.
     const print = console.error;
@@ -65,7 +71,8 @@ const table: Record<keyof AbstractEventLoop, Expectation> = {
 };
 
 export function closedLoop(test: Test, makeLoop: MakeLoop, name: string): void {
-  test(`${name}: a closed loop: every method that starts work refuses with ERR_LOOP_CLOSED first; the rest still answer`, (t) =>
+  const title = 'a closed loop: what starts work throws ERR_LOOP_CLOSED first; the rest answer';
+  test(`${name}: ${title}`, (t) =>
     withLoop(
       t,
       makeLoop,
@@ -74,10 +81,12 @@ export function closedLoop(test: Test, makeLoop: MakeLoop, name: string): void {
         for (const [method, expected] of Object.entries(table)) {
           if ('refuses' in expected) {
             // Synchronous methods throw, Promise-returning ones reject: either way.
-            await t.throwsAsync(async () => expected.refuses(loop), { code: 'ERR_LOOP_CLOSED' }, `${method}() on a closed loop`);
+            const message = `${method}() on a closed loop`;
+            const refused = async (): Promise<unknown> => expected.refuses(loop);
+            await t.throwsAsync(refused, { code: 'ERR_LOOP_CLOSED' }, message);
           } else {
             const result = expected.answers(loop);
-            t.true(expected.check(result), `${method}() on a closed loop returned ${String(result)}`);
+            t.true(expected.check(result), `${method}() on a closed loop: ${String(result)}`);
           }
         }
         t.deepEqual(exceptions.map((c) => c.message), ['still reported']);

@@ -20,4 +20,24 @@ import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 
-export const scenarios: Scenario[] = [runStop, closedLoop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, cancellation, datagram, unix, pipes, subprocess, subprocessStreams, readers, names, twoLoops];
+export const scenarios: Scenario[] = [
+  runStop,
+  closedLoop,
+  callbacks,
+  exceptionHandler,
+  signals,
+  tcpConnection,
+  tcpServer,
+  transportLifecycle,
+  flowControl,
+  streams,
+  cancellation,
+  datagram,
+  unix,
+  pipes,
+  subprocess,
+  subprocessStreams,
+  readers,
+  names,
+  twoLoops,
+];

@@ -16,28 +16,53 @@ import {
   createSubprocessShell,
   waitFor,
 } from 'asyncuv';
-import { type LoopContext, type MakeLoop, type Test, testIf, until, withLoop, within } from '../harness.js';
+import {
+  type LoopContext,
+  type MakeLoop,
+  type Test,
+  testIf,
+  until,
+  withLoop,
+  within,
+} from '../harness.js';
 
 const SIG = constants.signals;
 
-export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string): void {
-  const it = (title: string, body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>): void =>
-    testIf(test, makeLoop, 'subprocess', `${name}: ${title}`, (t) => withLoop(t, makeLoop, (ctx) => body(ctx, t)));
+type Options = Parameters<typeof createSubprocessExec>[2];
 
-  it('createSubprocessExec: communicate(input) through cat returns [stdout, null]', async ({ loop }, t) => {
+/** createSubprocessExec of `sh -c script`. */
+function sh(script: string, opts: Options): ReturnType<typeof createSubprocessExec> {
+  return createSubprocessExec('sh', ['-c', script], opts);
+}
+
+/** The child's state letter in /proc (T: stopped). */
+function procState(pid: number): string | undefined {
+  return readFileSync(`/proc/${pid}/stat`, 'latin1').split(' ')[2];
+}
+
+export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string): void {
+  type Body = (ctx: LoopContext, t: ExecutionContext) => Promise<void>;
+  const it = (title: string, body: Body): void =>
+    testIf(test, makeLoop, 'subprocess', `${name}: ${title}`, (t) =>
+      withLoop(t, makeLoop, (ctx) => body(ctx, t)),
+    );
+
+  it('createSubprocessExec: communicate(input) via cat: [stdout, null]', async ({ loop }, t) => {
     const proc = await createSubprocessExec('cat', [], { loop, stdin: 'pipe', stdout: 'pipe' });
     t.true(proc.pid > 0);
     t.is(proc.returncode, null);
     t.not(proc.stdin, null);
     t.is(proc.stderr, null, 'stderr is inherited unless asked for');
-    const [stdout, stderr] = await within(proc.communicate(Buffer.from('Python The Winner')), 'communicate');
+    const input = Buffer.from('Python The Winner');
+    const [stdout, stderr] = await within(proc.communicate(input), 'communicate');
     t.is(stdout!.toString(), 'Python The Winner');
     t.is(stderr, null);
     t.is(proc.returncode, 0);
   });
 
-  it('stdout and stderr are separate readers; the exit code is the return code', async ({ loop }, t) => {
-    const proc = await createSubprocessExec('sh', ['-c', 'echo out; echo err >&2; exit 7'], { loop, stdout: 'pipe', stderr: 'pipe' });
+  it('stdout and stderr are separate readers; the exit code is returncode', async ({ loop }, t) => {
+    const opts = { loop, stdout: 'pipe', stderr: 'pipe' } as const;
+    const proc = await sh('echo out; echo err >&2; exit 7', opts);
     t.is(proc.stdin, null);
     t.is((await within(proc.stdout!.readline(), 'stdout line')).toString(), 'out\n');
     t.is((await within(proc.stderr!.readline(), 'stderr line')).toString(), 'err\n');
@@ -47,20 +72,26 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
   });
 
   it("stderr: 'stdout' sends the child's stderr into the stdout reader", async ({ loop }, t) => {
-    const proc = await createSubprocessExec('sh', ['-c', 'echo one; echo two >&2'], { loop, stdout: 'pipe', stderr: 'stdout' });
+    const proc = await sh('echo one; echo two >&2', { loop, stdout: 'pipe', stderr: 'stdout' });
     t.is(proc.stderr, null);
     const [stdout] = await within(proc.communicate(), 'communicate');
     t.is(stdout!.toString(), 'one\ntwo\n');
   });
 
-  it('createSubprocessShell runs the command with /bin/sh; env and cwd pass through', async ({ loop }, t) => {
-    const proc = await createSubprocessShell('echo "$GREETING from $(pwd)"', { loop, stdout: 'pipe', env: { GREETING: 'hello', PATH: process.env['PATH'] ?? '' }, cwd: '/' });
+  it('createSubprocessShell runs /bin/sh -c; env and cwd pass through', async ({ loop }, t) => {
+    const env = { GREETING: 'hello', PATH: process.env['PATH'] ?? '' };
+    const proc = await createSubprocessShell('echo "$GREETING from $(pwd)"', {
+      loop,
+      stdout: 'pipe',
+      env,
+      cwd: '/',
+    });
     const [stdout] = await within(proc.communicate(), 'communicate');
     t.is(stdout!.toString(), 'hello from /\n');
     t.is(proc.returncode, 0);
   });
 
-  it('a line-by-line exchange through stdin and stdout (asyncio: test_stdin_stdout)', async ({ loop }, t) => {
+  it('line-by-line through stdin and stdout (test_stdin_stdout)', async ({ loop }, t) => {
     const proc = await createSubprocessExec('cat', [], { loop, stdin: 'pipe', stdout: 'pipe' });
     for (const line of ['first\n', 'second\n']) {
       proc.stdin!.write(line);
@@ -73,10 +104,10 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
     t.is((await proc.stdout!.read()).length, 0);
   });
 
-  it("flow control on stdin: drain waits while the child's pipe is above its high-water mark", async ({ loop }, t) => {
+  it('stdin flow control: drain waits while above the high-water mark', async ({ loop }, t) => {
     // The child stops itself before it reads anything; nothing drains the
     // pipe until SIGCONT.
-    const proc = await createSubprocessExec('sh', ['-c', 'kill -STOP $$; exec cat >/dev/null'], { loop, stdin: 'pipe' });
+    const proc = await sh('kill -STOP $$; exec cat >/dev/null', { loop, stdin: 'pipe' });
     const stdin = proc.stdin!;
     const [low, high] = stdin.transport.getWriteBufferLimits();
     stdin.write(Buffer.alloc(1024 * 1024, 'x'));
@@ -85,7 +116,7 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
     const drain = stdin.drain().then(() => (drained = true));
     // Stopped (state T in /proc), the child cannot read: SIGCONT must not
     // come before its own SIGSTOP, or it would stop for good.
-    await until(() => readFileSync(`/proc/${proc.pid}/stat`, 'latin1').split(' ')[2] === 'T', 'the child stopped');
+    await until(() => procState(proc.pid) === 'T', 'the child stopped');
     await new Promise((resolve) => setImmediate(resolve));
     t.false(drained, 'drain() waits while the buffer is above the high-water mark');
     t.true(stdin.transport.getWriteBufferSize() > high);
@@ -97,9 +128,10 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
     t.is(await within(proc.wait(), 'exit', 10000), 0);
   });
 
-  it('communicate() ignores a child that exits without reading its stdin (a broken pipe)', async ({ loop }, t) => {
-    const proc = await createSubprocessExec('sh', ['-c', 'echo done'], { loop, stdin: 'pipe', stdout: 'pipe' });
-    const [stdout] = await within(proc.communicate(Buffer.alloc(4 * 1024 * 1024, 'z')), 'communicate', 10000);
+  it('communicate() ignores a child that never reads stdin (EPIPE)', async ({ loop }, t) => {
+    const proc = await sh('echo done', { loop, stdin: 'pipe', stdout: 'pipe' });
+    const input = Buffer.alloc(4 * 1024 * 1024, 'z');
+    const [stdout] = await within(proc.communicate(input), 'communicate', 10000);
     t.is(stdout!.toString(), 'done\n');
     t.is(proc.returncode, 0);
   });
@@ -122,18 +154,23 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
 
   it('wait({ signal }) rejects on abort and leaves the child running', async ({ loop }, t) => {
     const proc = await createSubprocessExec('sleep', ['30'], { loop });
-    const err = await t.throwsAsync(proc.wait({ signal: AbortSignal.timeout(20) }), { instanceOf: CancelledError });
+    const signal = AbortSignal.timeout(20);
+    const err = await t.throwsAsync(proc.wait({ signal }), { instanceOf: CancelledError });
     t.is((err!.cause as Error).name, 'TimeoutError');
     t.is(proc.returncode, null);
     proc.kill();
     t.is(await within(proc.wait(), 'exit'), -SIG.SIGKILL);
   });
 
-  it('communicate() under waitFor: TimeoutError, the child runs on, and no output is lost', async ({ loop }, t) => {
+  it('under waitFor, communicate() times out; the output is kept', async ({ loop }, t) => {
     // exec: the sleep must hold the pipes, so that the kill ends them.
-    const proc = await createSubprocessExec('sh', ['-c', 'echo first; echo oops >&2; exec sleep 30'], { loop, stdout: 'pipe', stderr: 'pipe' });
-    await until(() => (proc.stdout?.bufferedSize ?? 0) > 0 && (proc.stderr?.bufferedSize ?? 0) > 0, 'output');
-    await t.throwsAsync(waitFor((signal) => proc.communicate(null, { signal }), 0.05), { instanceOf: TimeoutError });
+    const script = 'echo first; echo oops >&2; exec sleep 30';
+    const proc = await sh(script, { loop, stdout: 'pipe', stderr: 'pipe' });
+    const buffered = (): number =>
+      Math.min(proc.stdout?.bufferedSize ?? 0, proc.stderr?.bufferedSize ?? 0);
+    await until(() => buffered() > 0, 'output');
+    const communicate = waitFor((signal) => proc.communicate(null, { signal }), 0.05);
+    await t.throwsAsync(communicate, { instanceOf: TimeoutError });
     t.is(proc.returncode, null);
     proc.kill();
     const [stdout, stderr] = await within(proc.communicate(), 'communicate after kill');
@@ -142,12 +179,16 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
     t.is(proc.returncode, -SIG.SIGKILL);
   });
 
-  it('bad arguments are typed errors; a program that does not exist rejects with ENOENT', async ({ loop }, t) => {
-    await t.throwsAsync(createSubprocessExec('/nonexistent/program', [], { loop }), { instanceOf: UvError, code: 'ENOENT' });
-    await t.throwsAsync(createSubprocessExec(42 as never, [], { loop }), { code: 'ERR_INVALID_ARG_TYPE' });
-    await t.throwsAsync(createSubprocessExec('true', 'x' as never, { loop }), { code: 'ERR_INVALID_ARG_TYPE' });
-    await t.throwsAsync(createSubprocessShell(42 as never, { loop }), { code: 'ERR_INVALID_ARG_TYPE' });
-    await t.throwsAsync(createSubprocessExec('true', [], null as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  it('bad arguments are typed errors; a missing program is ENOENT', async ({ loop }, t) => {
+    await t.throwsAsync(createSubprocessExec('/nonexistent/program', [], { loop }), {
+      instanceOf: UvError,
+      code: 'ENOENT',
+    });
+    const badType = { code: 'ERR_INVALID_ARG_TYPE' };
+    await t.throwsAsync(createSubprocessExec(42 as never, [], { loop }), badType);
+    await t.throwsAsync(createSubprocessExec('true', 'x' as never, { loop }), badType);
+    await t.throwsAsync(createSubprocessShell(42 as never, { loop }), badType);
+    await t.throwsAsync(createSubprocessExec('true', [], null as never), badType);
     const proc = await createSubprocessExec('true', [], { loop, stdout: 'pipe' });
     // Input for a child whose stdin is not a pipe would be silently lost.
     await t.throwsAsync(proc.communicate('lost'), { code: 'ERR_INVALID_STATE' });
@@ -159,7 +200,7 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
   });
 
   it('the limit option bounds the readers', async ({ loop }, t) => {
-    const proc = await createSubprocessExec('sh', ['-c', 'printf "%s\\n" 0123456789abcdef'], { loop, stdout: 'pipe', limit: 8 });
+    const proc = await sh('printf "%s\\n" 0123456789abcdef', { loop, stdout: 'pipe', limit: 8 });
     t.is(proc.stdout!.limit, 8);
     await t.throwsAsync(proc.stdout!.readline(), { code: 'ERR_LIMIT_OVERRUN' });
     t.is(await within(proc.wait(), 'exit'), 0);
@@ -172,7 +213,8 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
       loop instanceof UvEventLoop
         ? (loop.uvloop.handleCounts()['process'] ?? 0)
         : ((loop as unknown as NodeEventLoop).liveResources()['subprocess'] ?? 0);
-    const proc = await loop.runUntilComplete(() => createSubprocessExec('sh', ['-c', 'read x; echo on the running loop'], { stdin: 'pipe', stdout: 'pipe' }));
+    const script = 'read x; echo on the running loop';
+    const proc = await loop.runUntilComplete(() => sh(script, { stdin: 'pipe', stdout: 'pipe' }));
     t.is(children(), 1);
     const [stdout] = await within(proc.communicate('go\n'), 'communicate');
     t.is(stdout!.toString(), 'on the running loop\n');
