@@ -22,10 +22,15 @@ function toSeparator(sep: Uint8Array | string): Buffer {
   return bytes;
 }
 
+/** `what` is the read the caller made (readline(), not the readuntil() under it). */
+function concurrentRead(what: string): UsageError {
+  const message = `${what} called while another read is already waiting for incoming data`;
+  return new UsageError('ERR_CONCURRENT_READ', message);
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
-  all: boolean;
 }
 
 export class StreamReader implements AsyncIterable<Buffer> {
@@ -41,9 +46,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
   #exception: Error | null = null;
   #transport: ReadTransport | null = null;
   #paused = false;
-  // The read waiting for data; `all` when it waits for EOF (read(-1)), which
-  // must not pause the transport, or EOF would never come.
   #waiter: Waiter | null = null;
+  // A read(-1) is in progress: it takes nothing before EOF, so pausing the
+  // transport would only stall it (EOF would never come).
+  #readingToEof = false;
 
   constructor(opts: { limit?: number } = {}) {
     const limit = opts.limit ?? DEFAULT_LIMIT;
@@ -99,11 +105,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (this.#eof) throw new UsageError('ERR_INVALID_STATE', 'feedData after feedEof');
     if (data.byteLength === 0) return;
     this.#append(data);
-    const all = this.#waiter?.all === true;
     this.#wakeup();
     // Above twice the limit the transport stops reading until a read brings
     // the buffer back down to the limit (asyncio's flow control).
-    if (this.#transport !== null && !this.#paused && !all && this.bufferedSize > 2 * this.#limit) {
+    const full = this.bufferedSize > 2 * this.#limit;
+    if (this.#transport !== null && !this.#paused && !this.#readingToEof && full) {
       try {
         this.#transport.pauseReading();
         this.#paused = true;
@@ -171,11 +177,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * read the caller made, for the ERR_CONCURRENT_READ message. An abort
    * withdraws the wait at once, so the next read may start right away.
    */
-  #waitForData(what: string, signal: AbortSignal | undefined, all = false): Promise<void> {
-    if (this.#waiter !== null) {
-      const message = `${what} called while another read is already waiting for incoming data`;
-      return Promise.reject(new UsageError('ERR_CONCURRENT_READ', message));
-    }
+  #waitForData(what: string, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#waiter !== null) return Promise.reject(concurrentRead(what));
     // Paused with a buffer too small for this read: it would wait forever.
     if (this.#paused) {
       this.#paused = false;
@@ -185,7 +188,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return abortable<void>(
       signal,
       (resolve, reject) => {
-        mine = { resolve, reject, all };
+        mine = { resolve, reject };
         this.#waiter = mine;
       },
       () => {
@@ -213,17 +216,25 @@ export class StreamReader implements AsyncIterable<Buffer> {
     throwIfAborted(signal);
     this.#throwIfFailed();
     if (n === 0) return EMPTY;
-    if (n < 0) {
-      // Taken only at EOF, so that an aborted read(-1) loses nothing.
-      while (!this.#eof) {
-        await this.#waitForData('read()', signal, true);
-        this.#throwIfFailed();
-      }
-      return this.#take(this.#end - this.#start);
-    }
+    if (n < 0) return this.#readToEof(signal);
     if (this.#start === this.#end && !this.#eof) await this.#waitForData('read()', signal);
     this.#throwIfFailed();
     return this.#take(Math.min(n, this.#end - this.#start));
+  }
+
+  /** Everything until EOF, taken only then, so that an aborted read(-1) loses nothing. */
+  async #readToEof(signal: AbortSignal | undefined): Promise<Buffer> {
+    if (this.#waiter !== null) throw concurrentRead('read()');
+    this.#readingToEof = true;
+    try {
+      while (!this.#eof) {
+        await this.#waitForData('read()', signal);
+        this.#throwIfFailed();
+      }
+    } finally {
+      this.#readingToEof = false;
+    }
+    return this.#take(this.#end - this.#start);
   }
 
   /** Exactly n bytes; IncompleteReadError (with what arrived) at an early EOF. */
