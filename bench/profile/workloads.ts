@@ -1,0 +1,153 @@
+// The workloads bench/PROFILE.md breaks down, one per process, so that a
+// profiler (perf, --cpu-prof, callgrind) sees nothing else:
+//
+//   node dist/bench/profile/workloads.js <workload> [count]
+//
+// - idle N:       one Idle callback per embedded batch, N batches;
+// - callsoon N:   a callSoon chain of N callbacks on a UvEventLoop;
+// - timers N:     N one-shot 1 ms Timer handles, each closed when it fires;
+// - calllater N:  N callLater timers over 0-49 ms;
+// - echo S [C]:   a Protocol echo server on a UvEventLoop, C connections
+//                 (default 50) of 1 KiB ping-pong from the native client
+//                 (bench/loadgen) for S seconds;
+// - none:         loads asyncuv and does nothing (the startup to subtract).
+//
+// Each prints one JSON line: the operations done and the process CPU time
+// per operation (user + system, this process only: the echo client is a
+// child of its own), with the 1-minute load average at the end.
+import { loadavg } from 'node:os';
+import { Idle, Loop, Timer, UvEventLoop, type AbstractEventLoop, type Protocol, type Transport } from 'asyncuv';
+import { pingPong } from '../loadgen/echo-client.js';
+
+interface Report {
+  workload: string;
+  ops: number;
+  cpuUsPerOp: number;
+  wallUsPerOp: number;
+  load1: number;
+  /** The measured window on the monotonic clock, in microseconds (for cpuprofile-breakdown). */
+  startUs: number;
+  endUs: number;
+}
+
+type Workload = (count: number) => Promise<number>;
+
+function idle(count: number): Promise<number> {
+  return new Promise((resolve) => {
+    let runs = 0;
+    const handle = new Idle();
+    handle.start(() => {
+      if (++runs === count) handle.close(() => resolve(count));
+    });
+  });
+}
+
+/** A UvEventLoop on a private loop of its own, and how to close both. */
+function freshLoop(): { loop: AbstractEventLoop; close(): Promise<void> } {
+  const uvloop = new Loop();
+  const loop = new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
+  return {
+    loop,
+    async close() {
+      loop.close();
+      while (Object.keys(uvloop.handleCounts()).length > 0) await new Promise((r) => setTimeout(r, 1));
+      uvloop.close();
+    },
+  };
+}
+
+async function callSoon(count: number): Promise<number> {
+  const { loop, close } = freshLoop();
+  await new Promise<void>((resolve) => {
+    let left = count;
+    const step = (): void => {
+      if (--left === 0) resolve();
+      else loop.callSoon(step);
+    };
+    loop.callSoon(step);
+  });
+  await close();
+  return count;
+}
+
+function timers(count: number): Promise<number> {
+  return new Promise((resolve) => {
+    let fired = 0;
+    const onFire = (timer: Timer): void => {
+      timer.close();
+      if (++fired === count) resolve(count);
+    };
+    for (let i = 0; i < count; i++) new Timer().start(onFire, 1);
+  });
+}
+
+async function callLater(count: number): Promise<number> {
+  const { loop, close } = freshLoop();
+  await new Promise<void>((resolve) => {
+    let left = count;
+    const fired = (): void => {
+      if (--left === 0) resolve();
+    };
+    for (let i = 0; i < count; i++) loop.callLater((i % 50) / 1000, fired);
+  });
+  await close();
+  return count;
+}
+
+class EchoProtocol implements Protocol {
+  #transport: Transport | undefined;
+  connectionMade(t: Transport): void {
+    this.#transport = t;
+  }
+  dataReceived(data: Buffer): void {
+    this.#transport!.write(data);
+  }
+}
+
+async function echo(seconds: number): Promise<number> {
+  const conns = Number(process.argv[4] ?? 50);
+  const { loop, close } = freshLoop();
+  const server = await loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
+  const port = (server.sockets()[0] as { port: number }).port;
+  const report = await pingPong({ port, conns, size: 1024, seconds, warmup: 0.2 });
+  server.close();
+  await server.waitClosed();
+  await close();
+  return report.total_roundtrips;
+}
+
+const workloads: Record<string, Workload> = {
+  idle,
+  callsoon: callSoon,
+  timers,
+  calllater: callLater,
+  echo,
+  none: async () => 0,
+};
+
+const name = process.argv[2] ?? '';
+const run = workloads[name];
+if (run === undefined) {
+  console.error(`usage: workloads.js <${Object.keys(workloads).join('|')}> [count]`);
+  process.exit(2);
+}
+const count = Number(process.argv[3] ?? 100_000);
+// Start from a callback of Node's loop: a profile then tells the workload
+// (under node::SpinEventLoop) from startup and module loading.
+await new Promise((resolve) => setImmediate(resolve));
+const cpu = process.cpuUsage();
+const start = process.hrtime.bigint();
+const ops = await run(count);
+const used = process.cpuUsage(cpu);
+const end = process.hrtime.bigint();
+const wallUs = Number(end - start) / 1e3;
+const report: Report = {
+  workload: name,
+  ops,
+  cpuUsPerOp: ops > 0 ? (used.user + used.system) / ops : 0,
+  wallUsPerOp: ops > 0 ? wallUs / ops : 0,
+  load1: loadavg()[0]!,
+  startUs: Number(start / 1000n),
+  endUs: Number(end / 1000n),
+};
+console.log(JSON.stringify(report));
