@@ -71,6 +71,8 @@ export interface NativeAsyncSender {
 
 export interface Binding {
   uvVersion: string;
+  callbackNames(): string[];
+  setEmitters(emitters: Array<(...args: unknown[]) => void>): Status;
   errname(code: number): string;
   strerror(code: number): string;
   errors(): Record<string, number>;
@@ -107,4 +109,26 @@ function load(): Binding {
   }
 }
 
-export const binding: Binding = load();
+/**
+ * The function the native side calls for callback property `name` (one of
+ * binding.callbackNames(): onevent, onread, ...; native/addon.h, Key), with
+ * the wrap's JS object as `this`: it calls the function the property holds,
+ * if any, with the same arguments. The lookup happens here, where V8 caches
+ * it, instead of in C++, where each one was a generic property load.
+ */
+function emitter(name: string): (...args: unknown[]) => void {
+  return function emit(this: Record<string, unknown>) {
+    const fn = this[name];
+    // `arguments`, not a rest parameter: the callback gets exactly the native call's arguments.
+    if (typeof fn === 'function') Reflect.apply(fn, this, arguments);
+  };
+}
+
+function withEmitters(b: Binding): Binding {
+  if (b.setEmitters(b.callbackNames().map(emitter)) !== 0) {
+    throw new Error('asyncuv: the native addon refused its callback emitters');
+  }
+  return b;
+}
+
+export const binding: Binding = withEmitters(load());

@@ -29,6 +29,20 @@ void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   }
 }
 
+// The property names of Key, for the loader that makes the emitters.
+Napi::Value CallbackNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array names = Napi::Array::New(env, static_cast<size_t>(Key::kCount));
+  for (uint32_t i = 0; i < static_cast<uint32_t>(Key::kCount); ++i) names.Set(i, kKeyNames[i]);
+  return names;
+}
+
+// setEmitters(functions): 0, or EINVAL for anything but Key::kCount functions.
+Napi::Value SetEmitters(const Napi::CallbackInfo& info) {
+  bool ok = AddonData::Get(info.Env())->SetEmitters(info[0]);
+  return Napi::Number::New(info.Env(), ok ? 0 : UV_EINVAL);
+}
+
 Napi::Value ErrName(const Napi::CallbackInfo& info) {
   int code = info[0].As<Napi::Number>().Int32Value();
   return Napi::String::New(info.Env(), uv_err_name(code));
@@ -58,6 +72,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       env, data, [](napi_env, void* d, void*) { delete static_cast<AddonData*>(d); }, nullptr);
   napi_add_async_cleanup_hook(env, OnEnvCleanup, data, nullptr);
 
+  exports.Set("callbackNames", Napi::Function::New(env, CallbackNames, "callbackNames"));
+  exports.Set("setEmitters", Napi::Function::New(env, SetEmitters, "setEmitters"));
   exports.Set("errname", Napi::Function::New(env, ErrName, "errname"));
   exports.Set("strerror", Napi::Function::New(env, StrError, "strerror"));
   exports.Set("errors", Napi::Function::New(env, ErrorTable, "errors"));
@@ -70,7 +86,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 AddonData::AddonData(napi_env e) : env(e) {}
 
 AddonData::~AddonData() {
-  for (napi_ref& ref : keys_) {
+  for (napi_ref& ref : emitters_) {
     if (ref != nullptr) napi_delete_reference(env, ref);
   }
   for (HandleClass& cls : handle_classes) napi_delete_reference(env, cls.ctor);
@@ -100,16 +116,36 @@ AddonData* AddonData::Get(napi_env env) {
   return static_cast<AddonData*>(data);
 }
 
-napi_value AddonData::KeyValue(Key key) {
-  napi_ref& ref = keys_[static_cast<int>(key)];
-  napi_value value;
-  if (ref == nullptr) {
-    napi_create_string_utf8(env, kKeyNames[static_cast<int>(key)], NAPI_AUTO_LENGTH, &value);
-    napi_create_reference(env, value, 1, &ref);
-    return value;
+napi_value AddonData::Emitter(Key key) {
+  napi_ref ref = emitters_[static_cast<int>(key)];
+  napi_value fn = nullptr;
+  if (ref == nullptr || napi_get_reference_value(env, ref, &fn) != napi_ok) return nullptr;
+  return fn;
+}
+
+bool AddonData::SetEmitters(napi_value emitters) {
+  constexpr uint32_t count = static_cast<uint32_t>(Key::kCount);
+  bool is_array = false;
+  uint32_t length = 0;
+  if (napi_is_array(env, emitters, &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, emitters, &length) != napi_ok || length != count) {
+    return false;
   }
-  napi_get_reference_value(env, ref, &value);
-  return value;
+  napi_value fns[count];
+  for (uint32_t i = 0; i < count; ++i) {
+    napi_valuetype type = napi_undefined;
+    if (napi_get_element(env, emitters, i, &fns[i]) != napi_ok ||
+        napi_typeof(env, fns[i], &type) != napi_ok || type != napi_function) {
+      return false;
+    }
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    napi_ref ref = nullptr;
+    if (napi_create_reference(env, fns[i], 1, &ref) != napi_ok) return false;
+    if (emitters_[i] != nullptr) napi_delete_reference(env, emitters_[i]);
+    emitters_[i] = ref;
+  }
+  return true;
 }
 
 void AddonData::HoldHandle(uv_handle_t* handle) { holds_[handle].count++; }

@@ -14,9 +14,19 @@ namespace asyncuv {
 class LoopWrap;
 class HandleBase;
 
-// Property names the native side calls on JS objects. Callbacks live as
+// The callbacks the native side makes into JS, by the property of the wrap's
+// JS object that holds each (kKeyNames in addon.cc). Callbacks live as
 // properties of the wrap's own JS object (never as persistent references),
 // so a wrap that is not pinned can be collected together with its callback.
+//
+// Native code never looks a callback up by name: a lookup from C++ is a
+// generic property load on a fresh key string (Node-API 9 on Node 20 cannot
+// keep a reference to a string), and it cost 13% of an embedded turn. The
+// binding's loader hands over one emitter function per Key once
+// (setEmitters, handles/binding.ts); Emit calls the Key's emitter with the
+// wrap's JS object as `this`, and the emitter calls the property's function,
+// if there is one, with the same arguments, where V8's inline caches make
+// the lookup nearly free.
 enum class Key : int {
   kOnEvent = 0,  // the handle's main callback (timer fired, signal, async, ...)
   kOnClose,      // the close callback
@@ -36,8 +46,11 @@ struct AddonData {
 
   static AddonData* Get(napi_env env);
 
-  // Cached property keys, see Key.
-  napi_value KeyValue(Key key);
+  // The emitter for `key` (see Key), or nullptr before setEmitters ran.
+  napi_value Emitter(Key key);
+  // Keeps the emitters: an array of Key::kCount functions, in Key order.
+  // Returns false, keeping nothing, for anything else.
+  bool SetEmitters(napi_value emitters);
 
   // Handle classes that can be passed as arguments (accept, IPC sends):
   // their constructor and how to get the HandleBase out of an instance.
@@ -71,7 +84,7 @@ struct AddonData {
     int count = 0;
     bool closed = false;
   };
-  napi_ref keys_[static_cast<int>(Key::kCount)] = {};
+  napi_ref emitters_[static_cast<int>(Key::kCount)] = {};
   std::unordered_map<uv_handle_t*, Hold> holds_;
 };
 

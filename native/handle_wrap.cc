@@ -51,23 +51,15 @@ void HandleBase::UpdatePin() {
 
 void HandleBase::Emit(Key key, size_t argc, const napi_value* argv) {
   if (!loop_->CanCallJs()) return;
-  napi_env env = loop_->env();
   napi_value recv = JsValue();
   // Null once the JS object was collected and its finalizer has not run yet
   // (a loop closing such a handle): there is nobody left to call.
   if (recv == nullptr) return;
-  napi_value fn;
-  if (napi_get_property(env, recv, loop_->data()->KeyValue(key), &fn) != napi_ok) {
-    // Fails without an exception once a terminating worker can no longer
-    // run JS; see LoopWrap::OnJsUnavailable.
-    bool pending = false;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) loop_->OnJsUnavailable();
-    return;
-  }
-  napi_valuetype type;
-  napi_typeof(env, fn, &type);
-  if (type != napi_function) return;
-  loop_->CallJs(recv, fn, argc, argv);
+  napi_value emitter = loop_->data()->Emitter(key);
+  if (emitter == nullptr) return;
+  // A call the env refuses without an exception (a terminating worker) stops
+  // the run: see LoopWrap::OnJsUnavailable.
+  loop_->CallJs(recv, emitter, argc, argv);
 }
 
 Napi::Value HandleBase::Owner() {

@@ -135,8 +135,9 @@ bool LoopWrap::JsCallable() {
   if (!CanCallJs()) return false;
   // napi_get_property is one of the calls Node-API refuses (with
   // napi_pending_exception) once the env cannot call into JS: the probe.
-  napi_value value;
-  return napi_get_property(data_->env, Value(), data_->KeyValue(Key::kOnEvent), &value) == napi_ok;
+  napi_value key, value;
+  napi_create_string_utf8(data_->env, "onevent", NAPI_AUTO_LENGTH, &key);
+  return napi_get_property(data_->env, Value(), key, &value) == napi_ok;
 }
 
 void LoopWrap::RunBatch() {

@@ -17,9 +17,6 @@ struct WriteReq {
 
 StreamBase::~StreamBase() {
   ReleaseReadBuffer();
-  if (onread_ != nullptr && loop_ != nullptr && loop_->CanCallJs()) {
-    napi_delete_reference(loop_->env(), onread_);
-  }
 }
 
 int StreamBase::Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_handle) {
@@ -162,24 +159,14 @@ void StreamBase::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
   if (!loop->CanCallJs()) return;
   Napi::Env env(loop->env());
   Napi::HandleScope scope(env);
-  napi_value fn = nullptr;
-  if (wrap->onread_ != nullptr) napi_get_reference_value(env, wrap->onread_, &fn);
   if (nread > 0 && wrap->read_data_ == nullptr && buf->base != nullptr) {
     size_t offset = loop->SlabCommit(static_cast<size_t>(nread));
     napi_value argv[] = {Napi::Number::New(env, static_cast<double>(nread)), loop->SlabValue(),
                          Napi::Number::New(env, static_cast<double>(offset))};
-    if (fn != nullptr) {
-      loop->CallJs(wrap->JsValue(), fn, 3, argv);
-    } else {
-      wrap->Emit(Key::kOnRead, 3, argv);
-    }
+    wrap->Emit(Key::kOnRead, 3, argv);
   } else {
     napi_value argv[] = {Napi::Number::New(env, static_cast<double>(nread))};
-    if (fn != nullptr) {
-      loop->CallJs(wrap->JsValue(), fn, 1, argv);
-    } else {
-      wrap->Emit(Key::kOnRead, 1, argv);
-    }
+    wrap->Emit(Key::kOnRead, 1, argv);
   }
   wrap->UpdatePin();
 }

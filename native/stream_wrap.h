@@ -54,10 +54,6 @@ class StreamBase : public HandleBase {
   void EmitStatus(Key key, int status);
   void ReleaseReadBuffer();
 
-  // The JS onread function, looked up once per readStart. Weak: the JS
-  // object's own property keeps it alive, so caching it leaks nothing, and
-  // a read no longer pays a generic property lookup (5% of an echo).
-  napi_ref onread_ = nullptr;
   napi_ref read_buffer_ = nullptr;
   char* read_data_ = nullptr;
   size_t read_length_ = 0;
