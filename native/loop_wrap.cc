@@ -133,11 +133,15 @@ void LoopWrap::OnDriverIdle(uv_idle_t* idle) {
 
 bool LoopWrap::JsCallable() {
   if (!CanCallJs()) return false;
-  // napi_get_property is one of the calls Node-API refuses (with
-  // napi_pending_exception) once the env cannot call into JS: the probe.
-  napi_value key, value;
-  napi_create_string_utf8(data_->env, "onevent", NAPI_AUTO_LENGTH, &key);
-  return napi_get_property(data_->env, Value(), key, &value) == napi_ok;
+  // Node-API refuses every call that may run JS (those that start with
+  // NAPI_PREAMBLE) with napi_pending_exception once the env cannot call into
+  // JS. napi_strict_equals is one, and the cheapest: it compares two values
+  // it already has, with no lookup and nothing allocated.
+  napi_env env = data_->env;
+  napi_value undefined;
+  bool same = false;
+  return napi_get_undefined(env, &undefined) == napi_ok &&
+         napi_strict_equals(env, undefined, undefined, &same) == napi_ok;
 }
 
 void LoopWrap::RunBatch() {
