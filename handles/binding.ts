@@ -13,7 +13,8 @@ export interface NativeHandle {
   owner?: unknown;
   onevent?: ((...args: never[]) => void) | undefined;
   onclose?: (() => void) | undefined;
-  close(): void;
+  /** `notify`: call onclose once closed. */
+  close(notify?: boolean): void;
   ref(): Status;
   unref(): Status;
   hasRef(): boolean;

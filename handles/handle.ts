@@ -41,8 +41,9 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
     if (this.closed) return;
     if (cb !== undefined) validateFunction(cb, 'cb');
     this.#closed = true;
-    this[kNative].onclose = cb;
-    this[kNative].close();
+    // The native side calls onclose only when told there is one to call.
+    if (cb !== undefined) this[kNative].onclose = cb;
+    this[kNative].close(cb !== undefined);
   }
 
   ref(): void {

@@ -30,9 +30,10 @@ void HandleBase::FinishInit() {
   loop_->Touch();
 }
 
-void HandleBase::Close() {
+void HandleBase::Close(bool notify) {
   if (state_ != State::kInitialized) return;
   state_ = State::kClosing;
+  notify_close_ = notify;
   BeforeClose();
   UpdatePin();
   uv_close(handle_, OnClose);
@@ -79,7 +80,7 @@ void HandleBase::OnClose(uv_handle_t* handle) {
   if (wrap == nullptr) return;
   wrap->handle_ = nullptr;
   wrap->state_ = State::kClosed;
-  if (loop->CanCallJs()) {
+  if (wrap->notify_close_ && loop->CanCallJs()) {
     Napi::HandleScope scope(loop->env());
     wrap->Emit(Key::kOnClose);
   }

@@ -45,7 +45,10 @@ class HandleBase {
   // True while methods other than close may run.
   bool usable() const { return state_ == State::kInitialized; }
 
-  void Close();
+  // Starts closing. `notify`: call `onclose` once closed. Closes that nobody
+  // waits for (close() without a callback, the loop closing every handle, a
+  // collected wrap) make no call into JS.
+  void Close(bool notify = false);
   void UpdatePin();
   // Calls the JS function stored under `key` on this wrap's JS object. The
   // caller has opened a handle scope. Nothing happens in env teardown.
@@ -95,6 +98,7 @@ class HandleBase {
   uv_handle_t* handle_ = nullptr;
   State state_ = State::kUninitialized;
   bool pinned_ = false;
+  bool notify_close_ = false;
 };
 
 // B is HandleBase or a subclass of it that holds shared non-template logic
@@ -157,8 +161,13 @@ class HandleWrap : public Napi::ObjectWrap<T>, public B {
   }
 
  private:
+  // close(notify): `notify` true when JS set an onclose to call.
   Napi::Value JsClose(const Napi::CallbackInfo& info) {
-    this->Close();
+    bool notify = false;
+    if (info.Length() > 0 && napi_get_value_bool(info.Env(), info[0], &notify) != napi_ok) {
+      notify = false;
+    }
+    this->Close(notify);
     return info.Env().Undefined();
   }
   Napi::Value JsRef(const Napi::CallbackInfo& info) {
