@@ -8,6 +8,11 @@
 #   bench/profile/instructions.sh idle 20000 60000
 #   bench/profile/instructions.sh echo 2 6        # seconds of echo; ops are round trips
 #
+# V8 runs --predictable (one thread, no timing-driven GC or compilation):
+# the counts then repeat from run to run within 0.2%, where the Timer handle
+# case varied by 30% without it. PROFILE_NODE_FLAGS replaces the flag.
+# Counts include every thread.
+#
 # ASYNCUV_ADDON picks the addon (as everywhere); PROFILE_DIST the compiled
 # tree to run (default: this checkout's dist/), so two builds compare side
 # by side. Prints one JSON line.
@@ -25,7 +30,7 @@ trap 'rm -rf "$out"' EXIT
 count() {
   local n=$1
   valgrind --tool=callgrind --callgrind-out-file="$out/cg.$n" \
-    node "$dist/bench/profile/workloads.js" "$workload" "$n" "$@" >"$out/report.$n" 2>"$out/log.$n"
+    node ${PROFILE_NODE_FLAGS:---predictable} "$dist/bench/profile/workloads.js" "$workload" "$n" "$@" >"$out/report.$n" 2>"$out/log.$n"
   local ir ops
   ir=$(grep -o 'Collected : [0-9]*' "$out/log.$n" | grep -o '[0-9]*$')
   ops=$(node -p "JSON.parse(require('fs').readFileSync('$out/report.$n', 'utf8')).ops")
