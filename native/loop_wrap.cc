@@ -23,8 +23,22 @@ void LoopWrap::Init(Napi::Env env, Napi::Object exports) {
 }
 
 LoopWrap* LoopWrap::FromValue(Napi::Value value) {
+  napi_env env = value.Env();
+  AddonData* data = AddonData::Get(env);
+  // Every handle's init passes its loop: compare with this env's open loops
+  // first. A strict equality per open loop costs less than napi_instanceof,
+  // which looks up Symbol.hasInstance and walks the prototype chain (5% of
+  // constructing a Timer), and napi_unwrap. Anything else (a closed loop,
+  // another object) takes the checks below.
+  for (LoopWrap* loop : data->loops) {
+    bool same = false;
+    napi_value loop_value = loop->Value();
+    if (loop_value != nullptr && napi_strict_equals(env, value, loop_value, &same) == napi_ok &&
+        same) {
+      return loop;
+    }
+  }
   if (!value.IsObject()) return nullptr;
-  AddonData* data = AddonData::Get(value.Env());
   bool is_loop = false;
   if (napi_instanceof(value.Env(), value, data->loop_ctor.Value(), &is_loop) != napi_ok || !is_loop)
     return nullptr;
