@@ -1,5 +1,5 @@
 import { binding, type NativeLoop } from './binding.js';
-import { kNative } from './internal.js';
+import { kNative, kTimersFiring } from './internal.js';
 import { UsageError } from './usage-error.js';
 import { errno } from './uv-error.js';
 import type { Handle } from './handle.js';
@@ -20,6 +20,8 @@ let defaultLoop: Loop | undefined;
 export class Loop {
   /** @internal */
   readonly [kNative]: NativeLoop;
+  /** @internal */
+  [kTimersFiring] = 0;
   #closed = false;
 
   constructor() {

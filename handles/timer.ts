@@ -1,14 +1,11 @@
 import { binding, type NativeTimer } from './binding.js';
 import { Handle } from './handle.js';
-import { kNative } from './internal.js';
+import { kNative, kTimersFiring } from './internal.js';
 import type { Loop } from './loop.js';
 import { check } from './uv-error.js';
 import { validateFunction, validateInteger } from './validate.js';
 
 export type TimerCallback = (timer: Timer) => void;
-
-// How many timer callbacks of each loop are running now (see start()).
-const firing = new WeakMap<Loop, number>();
 
 /** uv_timer_t: fires after `timeoutMs`, then every `repeatMs` if non-zero. */
 export class Timer extends Handle<NativeTimer> {
@@ -19,11 +16,11 @@ export class Timer extends Handle<NativeTimer> {
     super(loop, native, 'timer_init', (l) => native.init(l));
     native.onevent = () => {
       const loop = this.loop;
-      firing.set(loop, (firing.get(loop) ?? 0) + 1);
+      loop[kTimersFiring]++;
       try {
         this.#cb?.(this);
       } finally {
-        firing.set(loop, firing.get(loop)! - 1);
+        loop[kTimersFiring]--;
       }
     };
   }
@@ -39,7 +36,7 @@ export class Timer extends Handle<NativeTimer> {
     // so a callback that restarts itself with 0 never let the loop go on:
     // the thread hung (found by the fuzz tests through the rel facade's
     // timeout(0, () => true)). From there, 0 waits 1 ms, as Node's setTimeout(0).
-    const due = timeoutMs === 0 && (firing.get(this.loop) ?? 0) > 0 ? 1 : timeoutMs;
+    const due = timeoutMs === 0 && this.loop[kTimersFiring] > 0 ? 1 : timeoutMs;
     check(this[kNative].start(due, repeatMs), 'timer_start');
   }
 
