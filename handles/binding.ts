@@ -31,6 +31,10 @@ export interface NativeLoop {
   updateTime(): void;
   alive(): boolean;
   running(): boolean;
+  /** See Loop.setBatchLimits; the budget in nanoseconds. */
+  setBatchLimits(passes: number, budgetNs: number): Status;
+  /** [passes, budgetNs] */
+  batchLimits(): [number, number];
   fileno(): number;
   handles(): unknown[];
   handleCounts(): Record<string, number>;

@@ -1,5 +1,5 @@
 // handles/: libuv's handles, pyuv-style. Times are milliseconds, as in libuv.
-export { Loop, type RunMode } from './loop.js';
+export { Loop, type BatchLimits, type RunMode } from './loop.js';
 export { Handle } from './handle.js';
 export { Timer, type TimerCallback } from './timer.js';
 export { LoopWatcher } from './loop-watcher.js';

@@ -3,9 +3,25 @@ import { kNative, kTimersFiring } from './internal.js';
 import { UsageError } from './usage-error.js';
 import { errno } from './uv-error.js';
 import type { Handle } from './handle.js';
+import { validateInteger, validateNumber } from './validate.js';
 
 export type RunMode = 'default' | 'once' | 'nowait';
 const runModes: Record<RunMode, number> = { default: 0, once: 1, nowait: 2 };
+
+/**
+ * How much of the loop one turn of Node's loop runs when the loop is
+ * embedded (see Loop.setBatchLimits).
+ */
+export interface BatchLimits {
+  /** Non-blocking passes of the loop per turn of Node's loop, at most (1 or more). */
+  passes: number;
+  /** Milliseconds after the first pass of a turn began past which no further pass starts. */
+  budgetMs: number;
+}
+
+// Measured in bench/PROFILE.md (the fairness case of bench/fairness.bench.ts).
+const defaultBatchLimits: Readonly<BatchLimits> = { passes: 16, budgetMs: 1 };
+const kMaxPasses = 2 ** 20;
 
 let defaultLoop: Loop | undefined;
 
@@ -27,6 +43,7 @@ export class Loop {
   constructor() {
     this[kNative] = new binding.Loop();
     this[kNative].owner = this;
+    this[kNative].setBatchLimits(defaultBatchLimits.passes, defaultBatchLimits.budgetMs * 1e6);
   }
 
   /** This thread's shared loop; handle constructors default to it. */
@@ -69,6 +86,32 @@ export class Loop {
     this.#closed = true;
     this[kNative].close();
     if (defaultLoop === this) defaultLoop = undefined;
+  }
+
+  /**
+   * Sets how much of this loop one turn of Node's loop runs when it is
+   * embedded: up to `passes` non-blocking passes (uv_run with
+   * UV_RUN_NOWAIT), each followed by the microtasks and process.nextTick
+   * callbacks it queued, for as long as the loop has work it would do at
+   * once (an active Idle, which is how UvEventLoop runs its ready
+   * callbacks, a due timer, a pending callback) and `budgetMs` has not
+   * passed since the turn's first pass began. More passes run
+   * callback-heavy work faster; fewer give Node's own timers and I/O turns
+   * sooner. `{ passes: 1 }` is one pass per turn. Blocking run() is not
+   * affected. Omitted fields keep their value.
+   */
+  setBatchLimits(limits: Partial<BatchLimits>): void {
+    this.#assertOpen();
+    const { passes = this.batchLimits.passes, budgetMs = this.batchLimits.budgetMs } = limits;
+    validateInteger(passes, 'passes', 1, kMaxPasses);
+    validateNumber(budgetMs, 'budgetMs', 0, 60_000);
+    this[kNative].setBatchLimits(passes, Math.round(budgetMs * 1e6));
+  }
+
+  /** The limits setBatchLimits() set, or the defaults. */
+  get batchLimits(): BatchLimits {
+    const [passes, budgetNs] = this[kNative].batchLimits();
+    return { passes, budgetMs: budgetNs / 1e6 };
   }
 
   /** The loop's cached time in milliseconds (uv_now). */

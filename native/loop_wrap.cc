@@ -17,6 +17,8 @@ void LoopWrap::Init(Napi::Env env, Napi::Object exports) {
        InstanceMethod<&LoopWrap::Handles>("handles"),
        InstanceMethod<&LoopWrap::HandleCounts>("handleCounts"),
        InstanceMethod<&LoopWrap::Running>("running"),
+       InstanceMethod<&LoopWrap::SetBatchLimits>("setBatchLimits"),
+       InstanceMethod<&LoopWrap::BatchLimits>("batchLimits"),
        InstanceMethod<&LoopWrap::DriverState>("driverState")});
   AddonData::Get(env)->loop_ctor = Napi::Persistent(ctor);
   exports.Set("Loop", ctor);
@@ -102,7 +104,9 @@ LoopWrap::~LoopWrap() {
 }
 
 void LoopWrap::Touch() {
-  if (in_run_ || touched_ || loop_ == nullptr) return;
+  // In a batch (a pass, or the microtasks between passes) the batch re-arms
+  // once it ends.
+  if (in_run_ || in_batch_ || touched_ || loop_ == nullptr) return;
   touched_ = true;
   // Ref'd so that a handle started from top-level code gets its first run
   // even if nothing else keeps Node's loop alive; Rearm() fixes the ref.
@@ -164,17 +168,32 @@ void LoopWrap::RunBatch() {
     return;
   }
   if (!CanCallJs()) return;
+  batches_++;
+  in_batch_ = true;
+  stopped_ = false;
+  uint64_t deadline = max_passes_ > 1 ? uv_hrtime() + budget_ns_ : 0;
+  // Rule 8: more passes while the private loop would run one at once.
+  for (int pass = 0; pass < max_passes_; ++pass) {
+    if (!RunPass()) break;
+    if (loop_ == nullptr || closing_ || stopped_ || pass + 1 == max_passes_) break;
+    if (NextTimeout() != 0 || uv_hrtime() >= deadline) break;
+  }
+  in_batch_ = false;
+  Rearm();
+}
+
+bool LoopWrap::RunPass() {
   napi_env env = data_->env;
   napi_handle_scope handle_scope;
-  napi_open_handle_scope(env, &handle_scope);
+  if (napi_open_handle_scope(env, &handle_scope) != napi_ok) return false;
   // A terminated worker still runs Node's loop to close its handles before
   // the cleanup hook: callbacks must not run then; the hook closes the loop.
   if (!JsCallable()) {
     skipped_js_++;
     napi_close_handle_scope(env, handle_scope);
-    return;
+    return false;
   }
-  batches_++;
+  passes_++;
   napi_callback_scope scope = nullptr;
   napi_open_callback_scope(env, Value(), async_context_, &scope);
   in_run_ = true;
@@ -185,10 +204,10 @@ void LoopWrap::RunBatch() {
   if (loop_ != nullptr) uv_unref(keepalive);
   in_run_ = false;
   // Closing the outermost callback scope drains process.nextTick and
-  // microtasks: an async callback that awaits continues here, in this batch.
+  // microtasks: an async callback that awaits continues here, in this pass.
   if (scope != nullptr) napi_close_callback_scope(env, scope);
   napi_close_handle_scope(env, handle_scope);
-  Rearm();
+  return true;
 }
 
 int64_t LoopWrap::NextTimeout() {
@@ -267,7 +286,28 @@ Napi::Value LoopWrap::Run(const Napi::CallbackInfo& info) {
 
 Napi::Value LoopWrap::Stop(const Napi::CallbackInfo& info) {
   if (loop_ != nullptr) uv_stop(loop_);
+  stopped_ = true;  // rule 8: no further pass in this batch
   return info.Env().Undefined();
+}
+
+// setBatchLimits(passes, budgetNs): see rule 8. The TS layer validates.
+Napi::Value LoopWrap::SetBatchLimits(const Napi::CallbackInfo& info) {
+  int64_t passes, budget;
+  if (!ArgInt64(info, 0, &passes) || !ArgInt64(info, 1, &budget) || passes < 1 ||
+      passes > kMaxPasses || budget < 0) {
+    return Napi::Number::New(info.Env(), UV_EINVAL);
+  }
+  max_passes_ = static_cast<int>(passes);
+  budget_ns_ = static_cast<uint64_t>(budget);
+  return Napi::Number::New(info.Env(), 0);
+}
+
+Napi::Value LoopWrap::BatchLimits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array limits = Napi::Array::New(env, 2);
+  limits.Set(0u, Napi::Number::New(env, max_passes_));
+  limits.Set(1u, Napi::Number::New(env, static_cast<double>(budget_ns_)));
+  return limits;
 }
 
 Napi::Value LoopWrap::Close(const Napi::CallbackInfo& info) {
@@ -416,6 +456,7 @@ Napi::Value LoopWrap::DriverState(const Napi::CallbackInfo& info) {
   Napi::Object state = Napi::Object::New(env);
   state.Set("touched", touched_);
   state.Set("batches", static_cast<double>(batches_));
+  state.Set("passes", static_cast<double>(passes_));
   state.Set("skippedBusy", static_cast<double>(skipped_busy_));
   state.Set("skippedJs", static_cast<double>(skipped_js_));
   state.Set("idleCalls", static_cast<double>(idle_calls_));

@@ -3,9 +3,9 @@
 // Embedded mode (the default): a uv_poll_t on Node's loop watches the private
 // loop's backend fd and a uv_timer_t on Node's loop is armed with the private
 // loop's next timeout. When either fires, RunBatch() runs the private loop
-// once with UV_RUN_NOWAIT inside one callback scope, so every JS callback of
-// the batch runs on this thread's stack and microtasks drain at the end of
-// the batch, not after each callback.
+// with UV_RUN_NOWAIT, one or more passes (rule 8), each inside one callback
+// scope, so every JS callback runs on this thread's stack and microtasks
+// drain at the end of each pass, not after each callback.
 //
 // Blocking mode: Loop.run(mode) runs uv_run on the calling thread.
 //
@@ -31,6 +31,17 @@
 //    independent of that.
 //    A 1 ms timer re-armed from its own callback is due after the current
 //    timers phase, so it cannot spin the way a 0 ms one does (rule 3).
+// 8. An embedded batch runs up to max_passes_ uv_run(UV_RUN_NOWAIT) passes,
+//    each in its own handle and callback scope (microtasks and
+//    process.nextTick drain after every pass), while the private loop would
+//    run its next pass at once (an active idle handle, which is how
+//    UvEventLoop's ready callbacks wait, pending or closing handles, a due
+//    timer: NextTimeout() == 0) and while budget_ns_ has not passed since
+//    the batch began. A pass costs far less than a turn of Node's loop, so
+//    an asyncio iteration does not cost a whole Node turn; the limits keep
+//    Node's own timers and I/O getting turns. stop() ends the batch.
+//    (Loop.setBatchLimits in handles/loop.ts; the defaults there are
+//    measured in bench/PROFILE.md.)
 #pragma once
 
 #include <napi.h>
@@ -107,6 +118,8 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   Napi::Value Handles(const Napi::CallbackInfo& info);
   Napi::Value HandleCounts(const Napi::CallbackInfo& info);
   Napi::Value Running(const Napi::CallbackInfo& info);
+  Napi::Value SetBatchLimits(const Napi::CallbackInfo& info);
+  Napi::Value BatchLimits(const Napi::CallbackInfo& info);
   Napi::Value DriverState(const Napi::CallbackInfo& info);
 
   static void OnDriverPoll(uv_poll_t* poll, int status, int events);
@@ -115,6 +128,8 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   void SetDriverRef(bool ref);
   void ArmFallback();
   void RunBatch();
+  // One pass of a batch. False, having run nothing, once JS cannot run.
+  bool RunPass();
   void Rearm();
   // Milliseconds until the earliest active timer (ref'd or not), -1 if none.
   int64_t NextTimeout();
@@ -132,10 +147,16 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   uv_prepare_t keepalive_;
   napi_async_context async_context_ = nullptr;
   bool in_run_ = false;
+  bool in_batch_ = false;  // from the first pass of a batch to its end (rule 8)
+  bool stopped_ = false;   // stop() was called during the batch (rule 8)
   bool closing_ = false;
   bool touched_ = false;
+  // Rule 8; Loop.setBatchLimits sets them, handles/loop.ts has the defaults.
+  static constexpr int64_t kMaxPasses = 1 << 20;
+  int max_passes_ = 1;
+  uint64_t budget_ns_ = 0;
   // Counters for DriverState(): batches run, and batches skipped by reason.
-  uint64_t batches_ = 0, skipped_busy_ = 0, skipped_js_ = 0, idle_calls_ = 0;
+  uint64_t batches_ = 0, passes_ = 0, skipped_busy_ = 0, skipped_js_ = 0, idle_calls_ = 0;
   uint64_t timer_calls_ = 0, poll_calls_ = 0;
   std::array<int, UV_HANDLE_TYPE_MAX> live_{};
   napi_ref slab_ = nullptr;
