@@ -74,6 +74,9 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #pipeProtocol(fd: number): Protocol {
     return {
       dataReceived: (data) => this.#protocol.pipeDataReceived?.(fd, data),
+      // The stdin pipe's flow control is the subprocess protocol's, as in asyncio.
+      pauseWriting: () => this.#protocol.pauseWriting?.(),
+      resumeWriting: () => this.#protocol.resumeWriting?.(),
       // EOF on a child's output closes that pipe's transport.
       eofReceived: () => false,
       connectionLost: (err) => {
@@ -144,12 +147,16 @@ export class NodeSubprocessTransport implements SubprocessTransport {
     this.sendSignal('SIGKILL');
   }
 
-  /** Closes the pipes and kills the child if it still runs (as asyncio does). */
+  /**
+   * Kills the child if it still runs, then closes the pipes (as asyncio).
+   * The kill comes first, so a child that would exit at EOF on its stdin
+   * (cat) ends with -SIGKILL, as in asyncio, not 0.
+   */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    for (const pipe of this.#pipes.values()) pipe.close();
     if (this.#returncode === null && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    for (const pipe of this.#pipes.values()) pipe.close();
   }
 
   isClosing(): boolean {

@@ -55,9 +55,14 @@ export interface DatagramProtocol {
 /**
  * Order: connectionMade -> pipeDataReceived* / pipeConnectionLost per pipe
  * -> processExited -> (once every pipe is lost too) connectionLost.
+ * pauseWriting / resumeWriting are the stdin pipe's flow control.
  */
 export interface SubprocessProtocol {
   connectionMade?(transport: SubprocessTransport): void;
+  /** The child's stdin buffer went above its high-water mark: stop writing. */
+  pauseWriting?(): void;
+  /** ...and drained to the low-water mark: write again. */
+  resumeWriting?(): void;
   pipeDataReceived?(fd: number, data: Buffer): void;
   pipeConnectionLost?(fd: number, err: Error | null): void;
   processExited?(): void;

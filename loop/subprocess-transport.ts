@@ -85,6 +85,10 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #pipeTransport(pipe: Pipe, fd: number): StreamTransport {
     const protocol: Protocol = {
       dataReceived: (data) => this.#call('pipeDataReceived', () => this.#protocol.pipeDataReceived?.(fd, data)),
+      // The stdin pipe's flow control is the subprocess protocol's (asyncio's
+      // WriteSubprocessPipeProto): a writer waits for resumeWriting().
+      pauseWriting: () => this.#call('pauseWriting', () => this.#protocol.pauseWriting?.()),
+      resumeWriting: () => this.#call('resumeWriting', () => this.#protocol.resumeWriting?.()),
       connectionLost: (err) => {
         this.#openPipes--;
         this.#call('pipeConnectionLost', () => this.#protocol.pipeConnectionLost?.(fd, err));
@@ -135,12 +139,17 @@ export class UvSubprocessTransport implements SubprocessTransport {
     this.sendSignal('SIGKILL');
   }
 
-  /** Closes the pipes and, if the child still runs, kills it (as asyncio). */
+  /**
+   * Kills the child if it still runs, then closes the pipes (as asyncio,
+   * whose pipes close only on the next iteration). The kill comes first: a
+   * child that sees EOF on its stdin (cat) could otherwise exit by itself
+   * before the signal, with 0 instead of -SIGKILL.
+   */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    for (const pipe of this.#pipes.values()) pipe.close();
     if (!this.#exited) this.kill();
+    for (const pipe of this.#pipes.values()) pipe.close();
   }
 
   isClosing(): boolean {
