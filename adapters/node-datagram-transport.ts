@@ -40,8 +40,9 @@ export class NodeDatagramTransport implements DatagramTransport {
       const peer = socket.remoteAddress();
       this.#extra['peername'] = [peer.address, peer.port] as Address;
     }
-    socket.on('message', (data, rinfo) => this.#message(data, rinfo));
-    socket.on('error', (err) => this.#error(err));
+    // Through the loop's dispatch(): a stop() inside takes effect when the callback returns.
+    socket.on('message', (data, rinfo) => loop.dispatch(() => this.#message(data, rinfo), undefined));
+    socket.on('error', (err) => loop.dispatch((e) => this.#error(e), err));
     loop.scheduleSoon(() => {
       try {
         this.#protocol.connectionMade?.(this);

@@ -258,7 +258,8 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     // until serving starts.
     const listeners: NodeListener[] = [];
     const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
-    const onConnection = (socket: net.Socket): void => this.#accepted(server, socket, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra);
+    const onConnection = (socket: net.Socket): void =>
+      this.dispatch((s) => this.#accepted(server, s, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra), socket);
     try {
       for (const { address, family } of addresses) {
         const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
@@ -284,7 +285,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
     const extraOf = (socket: net.Socket): Record<string, unknown> => ({ socket, peername: '', sockname: path });
     const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
-      this.#accepted(server, socket, protocolFactory, opts.ssl, undefined, extraOf),
+      this.dispatch((s) => this.#accepted(server, s, protocolFactory, opts.ssl, undefined, extraOf), socket),
     );
     try {
       await listen(listener, { path, backlog });

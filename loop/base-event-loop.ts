@@ -43,7 +43,19 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   #armedFor = Infinity;
   #runScheduled = false;
   #running = false;
+  // stop() from outside the loop's callbacks: the stop takes effect at the
+  // end of the next iteration (asyncio's "runs the current batch").
   #stopping = false;
+  // stop() from inside a callback of the loop: the stop takes effect when
+  // that callback returns, and nothing else of the loop runs before the
+  // code awaiting runForever() resumes.
+  #stopAtReturn = false;
+  // Callbacks of this loop on the stack: runOnce's, and I/O callbacks run
+  // through dispatch().
+  #depth = 0;
+  // The loop has stopped and the code awaiting runForever() has not run
+  // yet: what would call back into the loop's protocols waits (resuming).
+  #resuming = false;
   #closed = false;
   #stopWaiters: Array<() => void> = [];
   #exceptionHandler: ExceptionHandler | null = null;
@@ -60,6 +72,22 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   protected abstract wakeup(): void;
   /** Release what the concrete loop holds (handles, servers...). */
   protected abstract closeResources(): void;
+
+  /**
+   * True while an I/O callback of the concrete loop runs that did not go
+   * through dispatch() (UvEventLoop: any callback of its libuv loop's batch).
+   */
+  protected inIoCallback(): boolean {
+    return false;
+  }
+
+  /**
+   * Makes the code awaiting runForever() run before the concrete loop calls
+   * back again (UvEventLoop: drain microtasks as soon as the current native
+   * callback returns, not at the end of the batch). Node's own callbacks
+   * drain microtasks after each one: nothing to do there.
+   */
+  protected yieldToAwaiters(): void {}
 
   time(): number {
     return performance.now() / 1000;
@@ -167,24 +195,34 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     // Several loops can be 'running' at once in one thread (runForever does
     // not block), so a callback must see the loop that runs it.
     if (this.#running) runningLoop = this as unknown as AbstractEventLoop;
-    while (this.#readyHead < stop) {
-      const handle = ready[this.#readyHead]!;
-      ready[this.#readyHead++] = undefined as never;
-      const cb = handle.callback;
-      if (cb === undefined) continue;
-      handle.callback = undefined;
-      const started = debug ? this.time() : 0;
-      try {
-        cb(...handle.args);
-      } catch (exception) {
-        this.callExceptionHandler({ message: `Exception in callback ${cb.name || 'anonymous'}`, exception, handle });
-      }
-      if (debug) {
-        const took = this.time() - started;
-        if (took >= SLOW_CALLBACK_DURATION) {
-          console.warn(`asyncuv: executing callback ${cb.name || 'anonymous'} took ${took.toFixed(3)} seconds`);
+    this.#depth++;
+    try {
+      // A stop() from a callback ends the iteration: the callbacks still
+      // queued run after the code awaiting runForever() resumed.
+      while (this.#readyHead < stop && !this.#stopAtReturn) {
+        const handle = ready[this.#readyHead]!;
+        ready[this.#readyHead++] = undefined as never;
+        const cb = handle.callback;
+        if (cb === undefined) continue;
+        handle.callback = undefined;
+        const started = debug ? this.time() : 0;
+        try {
+          cb(...handle.args);
+        } catch (exception) {
+          this.callExceptionHandler({ message: `Exception in callback ${cb.name || 'anonymous'}`, exception, handle });
         }
+        if (debug) {
+          const took = this.time() - started;
+          if (took >= SLOW_CALLBACK_DURATION) {
+            console.warn(`asyncuv: executing callback ${cb.name || 'anonymous'} took ${took.toFixed(3)} seconds`);
+          }
+        }
+        // close() from a callback (allowed while the loop is not running)
+        // dropped the queue: nothing of this loop runs any more.
+        if (this.#closed) return;
       }
+    } finally {
+      this.#depth--;
     }
     if (this.#readyHead === ready.length) {
       ready.length = 0;
@@ -200,7 +238,35 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     // Re-arm only when the earliest deadline changed (or the timer fired,
     // see timerFired): arming is a call into the native loop.
     if ((timers.peek()?.when() ?? Infinity) !== this.#armedFor) this.#arm();
-    if (this.#stopping) this.#finishStop();
+    if (this.#stopping || this.#stopAtReturn) this.#finishStop();
+  }
+
+  /**
+   * @internal Runs an I/O callback of this loop (a socket event of
+   * NodeEventLoop's transports): a stop() inside it takes effect when it
+   * returns, as for the ready queue's callbacks.
+   */
+  dispatch<T, R>(fn: (arg: T) => R, arg: T): R {
+    this.#depth++;
+    try {
+      return fn(arg);
+    } finally {
+      if (--this.#depth === 0 && this.#stopAtReturn) this.#finishStop();
+    }
+  }
+
+  /**
+   * @internal True from the moment the loop stopped until the code awaiting
+   * runForever() has resumed (within the same microtask checkpoint): a
+   * transport holds what it would deliver meanwhile and delivers it later.
+   */
+  get resuming(): boolean {
+    return this.#resuming;
+  }
+
+  /** @internal A stop() is pending, to take effect when the current callback returns. */
+  get stopPending(): boolean {
+    return this.#stopAtReturn;
   }
 
   /** The concrete loop's timer fired: it is no longer armed. */
@@ -232,6 +298,9 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
       }
       return await Promise.race([promise, stopped]);
     } finally {
+      // A stop() still pending is spent with this run, as in asyncio.
+      this.#stopping = false;
+      this.#stopAtReturn = false;
       if (this.#running) {
         this.#running = false;
         this.#releaseWaiters();
@@ -240,9 +309,30 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     }
   }
 
-  /** Stops runForever() after the current iteration. */
+  /**
+   * Stops runForever(). From a callback of the loop, the stop takes effect
+   * when that callback returns, and no other callback of the loop runs
+   * before the code awaiting runForever() resumes (callbacks still queued
+   * run after it). From anywhere else, the next iteration runs first (so
+   * callbacks queued before stop() run), as asyncio's stop() does.
+   */
   stop(): void {
-    if (!this.#running) return;
+    if (!this.#running || this.#stopAtReturn) return;
+    if (this.#depth > 0) {
+      this.#stopAtReturn = true; // runOnce or dispatch() finishes it
+      return;
+    }
+    if (this.inIoCallback()) {
+      // The concrete loop's callback ends when this JS call returns, and it
+      // drains microtasks right then (yieldToAwaiters): the stop takes
+      // effect there, and the awaiting code runs in the same drain.
+      this.#stopAtReturn = true;
+      queueMicrotask(() => {
+        if (this.#stopAtReturn) this.#finishStop();
+      });
+      this.yieldToAwaiters();
+      return;
+    }
     this.#stopping = true;
     if (!this.#runScheduled) {
       this.#runScheduled = true;
@@ -252,8 +342,17 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
 
   #finishStop(): void {
     this.#stopping = false;
+    this.#stopAtReturn = false;
+    if (!this.#running) return;
     this.#running = false;
+    this.#resuming = true;
+    // resolve() queues the awaiting code's continuation; this microtask
+    // comes after it.
     this.#releaseWaiters();
+    queueMicrotask(() => {
+      this.#resuming = false;
+    });
+    this.yieldToAwaiters();
   }
 
   #releaseWaiters(): void {

@@ -99,6 +99,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   readonly #onIdle = (): void => {
     this.#rescheduled = false;
     this.runOnce();
+    // close() from one of its callbacks has closed the idle handle.
+    if (this.#idle.closed) return;
     if (!this.#rescheduled && this.#idleStarted) {
       this.#idleStarted = false;
       this.#idle.stop();
@@ -124,6 +126,15 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     if (this.#timer.closed) return;
     if (delayMs === null) this.#timer.stop();
     else this.#timer.start(this.#onTimer, delayMs);
+  }
+
+  /** Every callback of this loop runs inside a batch of its libuv loop. */
+  protected override inIoCallback(): boolean {
+    return this.uvloop.running;
+  }
+
+  protected override yieldToAwaiters(): void {
+    this.uvloop.requestCheckpoint();
   }
 
   protected wakeup(): void {
@@ -535,6 +546,10 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
         }
       };
       if (err !== null || events.readable) fire(watch.reader);
+      // A reader that stopped the loop ends this callback: the writer, if
+      // the fd is still writable, runs on the next poll, after the code
+      // awaiting runForever() (poll is level-triggered).
+      if (this.stopPending) return;
       if (err !== null || events.writable) fire(this.#fds.get(fd) === watch ? watch.writer : undefined);
     });
   }

@@ -9,6 +9,7 @@ import { pipes } from './pipes.js';
 import { readers } from './readers.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
+import { stopInCallback } from './stop-in-callback.js';
 import { streams } from './streams.js';
 import { subprocess } from './subprocess.js';
 import { tcpConnection } from './tcp-connection.js';
@@ -17,4 +18,4 @@ import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 
-export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers, names, twoLoops];
+export const scenarios: Scenario[] = [runStop, stopInCallback, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers, names, twoLoops];
