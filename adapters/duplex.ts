@@ -7,7 +7,7 @@
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { getRunningLoop, type BaseEventLoop } from '../loop/base-event-loop.js';
-import { type AnyProtocol, newProtocol, type Protocol } from '../loop/protocols.js';
+import { type AnyProtocol, kLoopClosed, newProtocol, type Protocol } from '../loop/protocols.js';
 import type { Transport } from '../loop/transports.js';
 import { NodeEventLoop } from './node-event-loop.js';
 import { NodeTransport } from './node-transport.js';
@@ -33,7 +33,7 @@ class TransportDuplex extends Duplex {
     // and end() sends our EOF only when the user ends.
     super({ allowHalfOpen: true });
     this.transport = transport;
-    const protocol: Protocol = {
+    const protocol: Protocol & { [kLoopClosed](): void } = {
       dataReceived: (data) => {
         if (!this.push(data)) transport.pauseReading();
       },
@@ -49,6 +49,10 @@ class TransportDuplex extends Duplex {
         this.#release(null);
       },
       connectionLost: (err) => this.#connectionLost(err),
+      // The transport's loop closed and took the transport with it: nothing
+      // more will come, so the stream goes now (node:http, node:tls over it
+      // release their state and timers).
+      [kLoopClosed]: () => this.#loopClosed(),
     };
     transport.setProtocol(protocol);
     if (transport.isClosing()) queueMicrotask(() => this.#connectionLost(null));
@@ -77,6 +81,14 @@ class TransportDuplex extends Duplex {
       this.once('end', () => this.destroy());
       this.push(null);
     }
+  }
+
+  #loopClosed(): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    const gone = Object.assign(new Error('The transport closed with its event loop'), { code: 'ERR_STREAM_DESTROYED' });
+    this.#release(gone);
+    this.destroy();
   }
 
   override _read(): void {

@@ -40,7 +40,7 @@ import { resolveHost } from './node-resolve.js';
 import { NodeServer, type NodeListener } from './node-server.js';
 import { NodeSubprocessTransport, type ChildPipes } from './node-subprocess-transport.js';
 import { NodeTransport, ReadIntoSlot, type NodeTransportOwner } from './node-transport.js';
-import { tlsExtra, upgradeToTls } from './node-tls.js';
+import { tlsExtra, type TlsUpgradeOptions, upgradeToTls } from './node-tls.js';
 import { socketPair } from './socket-pair.js';
 
 
@@ -188,7 +188,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         continue;
       }
       if (opts.ssl) {
-        const tlsSocket = await upgradeToTls(socket, opts.ssl, {
+        const tlsSocket = await this.#handshake(socket, opts.ssl, {
           serverSide: false,
           serverHostname: opts.serverHostname ?? host,
           handshakeTimeout: opts.sslHandshakeTimeout,
@@ -212,7 +212,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     await connectSocket(socket, { path }, opts.signal);
     const extra = { socket, peername: path, sockname: '' };
     if (opts.ssl) {
-      const tlsSocket = await upgradeToTls(socket, opts.ssl, {
+      const tlsSocket = await this.#handshake(socket, opts.ssl, {
         serverSide: false,
         serverHostname: opts.serverHostname,
         handshakeTimeout: opts.sslHandshakeTimeout,
@@ -239,6 +239,23 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
       });
     });
+  }
+
+  /**
+   * A TLS handshake over `stream`. Until it settles nothing else holds the
+   * stream, so close() destroys it from here (a handshake left to its
+   * timeout would keep the process alive for up to a minute).
+   */
+  #handshake(stream: Duplex, ssl: TlsOptions | true, opts: TlsUpgradeOptions): Promise<tls.TLSSocket> {
+    const untrack = this.track({ closeWithLoop: () => stream.destroy() });
+    try {
+      const secure = upgradeToTls(stream, ssl, opts);
+      secure.then(untrack, untrack);
+      return secure;
+    } catch (err) {
+      untrack();
+      throw err;
+    }
   }
 
   // --- servers --------------------------------------------------------------
@@ -310,7 +327,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         if (ssl === undefined) return this.#serve(server, socket, protocolFactory, extraOf(socket));
         // Handshake failures are the client's business; asyncio reports
         // them only in debug mode.
-        upgradeToTls(socket, ssl, { serverSide: true, handshakeTimeout }).then(
+        this.#handshake(socket, ssl, { serverSide: true, handshakeTimeout }).then(
           (tlsSocket) => this.#serve(server, tlsSocket, protocolFactory, { ...extraOf(socket), ...tlsExtra(tlsSocket) }),
           (exception) => {
             if (this.getDebug()) this.callExceptionHandler({ message: 'SSL handshake failed', exception });
@@ -593,7 +610,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       extra = { socket: transport.getExtraInfo('socket'), peername: transport.getExtraInfo('peername'), sockname: transport.getExtraInfo('sockname') };
       stream = toDuplex(transport);
     }
-    const tlsSocket: tls.TLSSocket = await upgradeToTls(stream, ssl, {
+    const tlsSocket: tls.TLSSocket = await this.#handshake(stream, ssl, {
       serverSide: opts.serverSide === true,
       serverHostname: opts.serverHostname,
       handshakeTimeout: opts.sslHandshakeTimeout,

@@ -28,6 +28,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #closing = false;
   #lostCalled = false;
   #waiters: Array<(code: number) => void> = [];
+  #untrack: () => void = () => {};
 
   /** `child` has spawned (it has a pid); connectionMade runs soon, then `ready`. */
   readonly #onGone: (() => void) | undefined;
@@ -39,6 +40,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
     this.#child = child;
     this.#protocol = protocol;
     child.on('exit', (code, signal) => this.#exited(code, signal));
+    this.#untrack = loop.track(this);
     loop.scheduleSoon(() => {
       try {
         this.#protocol.connectionMade?.(this);
@@ -56,8 +58,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
       // was already closed this runs inside the constructor, before the
       // pipes below exist, and they must be closed too.
       queueMicrotask(() => {
-        this.close();
-        this.#onGone?.();
+        this.#closeForGood();
         ready(loopClosed());
       });
     });
@@ -110,6 +111,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #maybeLost(): void {
     if (this.#lostCalled || this.#returncode === null || this.#openPipes.size > 0) return;
     this.#lostCalled = true;
+    this.#untrack();
     this.#onGone?.();
     this.#loop.scheduleSoon(() => {
       try {
@@ -157,6 +159,22 @@ export class NodeSubprocessTransport implements SubprocessTransport {
     this.#closing = true;
     if (this.#returncode === null && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
     for (const pipe of this.#pipes.values()) pipe.close();
+  }
+
+  /**
+   * @internal The loop closed: a running child is killed and its pipes
+   * close (they are the loop's transports too); nobody is told.
+   */
+  closeWithLoop(): void {
+    if (this.#lostCalled) return;
+    this.#closeForGood();
+  }
+
+  #closeForGood(): void {
+    this.#lostCalled = true;
+    this.#untrack();
+    this.close();
+    this.#onGone?.();
   }
 
   isClosing(): boolean {

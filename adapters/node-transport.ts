@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { UsageError } from '../handles/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
-import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from '../loop/protocols.js';
+import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol, notifyLoopClosed } from '../loop/protocols.js';
 import { WriteFlow } from '../loop/write-flow.js';
 import type { Transport, WriteBufferLimits } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
@@ -75,6 +75,7 @@ export class NodeTransport implements Transport {
   readonly #slot: ReadIntoSlot | undefined;
   readonly #writable: boolean;
   #onGone: (() => void) | undefined;
+  readonly #untrack: () => void;
   #closing = false;
   #lost = false; // connectionLost is decided (it runs once the stream is closed)
   #lostError: Error | null = null;
@@ -118,6 +119,7 @@ export class NodeTransport implements Transport {
     this.#writable = opts.writable !== false;
     this.#onGone = opts.onGone;
     this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
+    this.#untrack = loop.track(this);
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
     stream.pause();
@@ -425,7 +427,7 @@ export class NodeTransport implements Transport {
     const stream = this.#stream;
     if (this.#streamClosed) {
       this.#gone();
-      this.#loop.scheduleSoon(() => this.#callConnectionLost(), []);
+      this.#loop.scheduleSoon(() => this.#callConnectionLost(), [], this.#detachFromOwner);
       return;
     }
     // A socket is closed at once (libuv's close, as StreamTransport does).
@@ -447,7 +449,7 @@ export class NodeTransport implements Transport {
       // Counted gone now: the stream is; connectionLost may never run if
       // the loop is closed meanwhile.
       this.#gone();
-      this.#loop.scheduleSoon(() => this.#callConnectionLost(), []);
+      this.#loop.scheduleSoon(() => this.#callConnectionLost(), [], this.#detachFromOwner);
       return;
     }
     // Node destroys a duplex whose both sides ended; asyncio keeps such a
@@ -456,7 +458,18 @@ export class NodeTransport implements Transport {
     this.#forceClose(null);
   }
 
+  // A closed loop drops connectionLost; the server still learns the transport is gone.
+  readonly #detachFromOwner = (): void => this.#owner?.detach(this);
+
+  /** @internal The loop closed: destroy the stream now, dropping buffered writes, and tell nobody. */
+  closeWithLoop(): void {
+    if (this.#lost) return;
+    this.#forceClose(null);
+    notifyLoopClosed(this.#protocol);
+  }
+
   #gone(): void {
+    this.#untrack();
     const onGone = this.#onGone;
     this.#onGone = undefined;
     onGone?.();

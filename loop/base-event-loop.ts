@@ -28,6 +28,16 @@ const kMaxArmMs = 2 ** 31 - 1;
 
 let runningLoop: AbstractEventLoop | undefined;
 
+/**
+ * @internal Something a loop releases when it closes: a transport, datagram
+ * endpoint or subprocess that is not gone yet. closeWithLoop() releases it
+ * at once (sockets and pipes closed, queued writes dropped, a running child
+ * killed) and calls no protocol method: a closed loop runs nothing.
+ */
+export interface LoopResource {
+  closeWithLoop(): void;
+}
+
 /** The loop whose runForever/runUntilComplete is in progress, if any. */
 export function getRunningLoop(): AbstractEventLoop | undefined {
   return runningLoop;
@@ -58,6 +68,9 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   #resuming = false;
   #closed = false;
   #stopWaiters: Array<() => void> = [];
+  // Weak: a transport dropped unclosed may still be collected (and reported
+  // in debug mode); one that is alive is released by close().
+  readonly #resources = new Set<WeakRef<LoopResource>>();
   #exceptionHandler: ExceptionHandler | null = null;
   #debug = process.env['ASYNCUV_DEBUG'] !== undefined && process.env['ASYNCUV_DEBUG'] !== '';
   readonly #cancelTimer = (handle: TimerHandle): void => {
@@ -377,7 +390,9 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     this.#readyHead = 0;
     this.#timers.clear();
     this.armTimer(null);
-    this.closeResources();
+    // Starts first (they fail whoever awaits them with ERR_LOOP_CLOSED),
+    // then whatever is still open: in JavaScript an open socket, pipe or
+    // child keeps the process alive, so a closed loop lets go of them all.
     for (const onDropped of dropped) {
       try {
         onDropped();
@@ -385,6 +400,30 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
         this.callExceptionHandler({ message: 'Error while dropping a scheduled start', exception });
       }
     }
+    const resources = [...this.#resources];
+    this.#resources.clear();
+    for (const ref of resources) {
+      try {
+        ref.deref()?.closeWithLoop();
+      } catch (exception) {
+        this.callExceptionHandler({ message: 'Error while closing a transport with its loop', exception });
+      }
+    }
+    this.closeResources();
+  }
+
+  /**
+   * @internal Registers what close() must release; the returned function
+   * unregisters it (call it once the resource is gone). On a closed loop
+   * nothing is registered: the resource's start is dropped instead.
+   */
+  track(resource: LoopResource): () => void {
+    if (this.#closed) return noop;
+    const ref = new WeakRef(resource);
+    this.#resources.add(ref);
+    return () => {
+      this.#resources.delete(ref);
+    };
   }
 
   setExceptionHandler(handler: ExceptionHandler | null): void {
@@ -449,6 +488,8 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     return this.#debug;
   }
 }
+
+function noop(): void {}
 
 function describe(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);

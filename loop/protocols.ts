@@ -71,6 +71,19 @@ export interface SubprocessProtocol {
 
 export type AnyProtocol = Protocol | BufferedProtocol;
 
+/**
+ * @internal A method of asyncuv's own protocols (toDuplex's), called when
+ * the transport's loop closed under it: user protocols hear nothing then,
+ * but a Node stream over the transport must end (node:http, node:tls).
+ */
+export const kLoopClosed = Symbol('asyncuv.loopClosed');
+
+/** @internal Tells an internal protocol that its transport went with its loop. */
+export function notifyLoopClosed(protocol: object): void {
+  const hook = (protocol as { [kLoopClosed]?: () => void })[kLoopClosed];
+  if (typeof hook === 'function') hook.call(protocol);
+}
+
 /** True when the protocol reads into its own buffers. */
 export function isBufferedProtocol(p: object): p is BufferedProtocol {
   return typeof (p as BufferedProtocol).getBuffer === 'function' && typeof (p as BufferedProtocol).bufferUpdated === 'function';

@@ -3,7 +3,8 @@
 // writer wraps the transport with drain() and waitClosed().
 import { UvError, errno } from '../handles/uv-error.js';
 import type { AbstractEventLoop } from './events.js';
-import type { Protocol } from './protocols.js';
+import { loopClosed } from './errors.js';
+import { kLoopClosed, type Protocol } from './protocols.js';
 import type { StreamReader } from './stream-reader.js';
 import type { Transport } from './transports.js';
 
@@ -82,6 +83,14 @@ export class StreamReaderProtocol implements Protocol {
       if (err === null) w.resolve();
       else w.reject(err);
     }
+  }
+
+  /**
+   * @internal The transport went with its closed loop: pending reads,
+   * drain() and waitClosed() reject with ERR_LOOP_CLOSED instead of hanging.
+   */
+  [kLoopClosed](): void {
+    if (!this.#connectionLost) this.connectionLost(loopClosed());
   }
 
   pauseWriting(): void {

@@ -27,10 +27,12 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #dropped = false;
   #waiters: Array<(code: number) => void> = [];
   readonly #extra: Record<string, unknown> = {};
+  readonly #untrack: () => void;
 
   constructor(loop: BaseEventLoop, protocol: SubprocessProtocol) {
     this.#loop = loop;
     this.#protocol = protocol;
+    this.#untrack = loop.track(this);
   }
 
   /** @internal The process exited: status, or the signal that ended it. */
@@ -74,10 +76,8 @@ export class UvSubprocessTransport implements SubprocessTransport {
       // fails, and the child, which nobody will ever hear from, is killed.
       // Its pipes close through their own dropped starts; the process
       // handle stays open until the exit is reaped (see onExit).
-      this.#dropped = true;
-      this.#closing = true;
-      if (!this.#exited) process.kill('SIGKILL');
-      else process.close();
+      this.#untrack();
+      this.#closeForGood();
       ready(loopClosed());
     });
   }
@@ -109,6 +109,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #maybeLost(): void {
     if (this.#lost || !this.#exited || this.#openPipes > 0) return;
     this.#lost = true;
+    this.#untrack();
     this.#process?.close();
     this.#loop.scheduleSoon(() => this.#call('connectionLost', () => this.#protocol.connectionLost?.(null)), []);
   }
@@ -150,6 +151,25 @@ export class UvSubprocessTransport implements SubprocessTransport {
     this.#closing = true;
     if (!this.#exited) this.kill();
     for (const pipe of this.#pipes.values()) pipe.close();
+  }
+
+  /**
+   * @internal The loop closed: a running child is killed (its pipes are the
+   * loop's transports and close with it); nobody is told. The process
+   * handle stays open until the exit is reaped (see onExit).
+   */
+  closeWithLoop(): void {
+    if (this.#lost || this.#dropped) return;
+    this.#closeForGood();
+  }
+
+  #closeForGood(): void {
+    this.#dropped = true;
+    this.#closing = true;
+    const process = this.#process;
+    if (process === undefined || process.closed) return;
+    if (!this.#exited) process.kill('SIGKILL');
+    else process.close();
   }
 
   isClosing(): boolean {

@@ -1,6 +1,7 @@
 // Every conformance scenario, in the order they register.
 import type { Scenario } from '../harness.js';
 import { callbacks } from './callbacks.js';
+import { closeReleases } from './close-releases.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
@@ -18,4 +19,4 @@ import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 
-export const scenarios: Scenario[] = [runStop, stopInCallback, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers, names, twoLoops];
+export const scenarios: Scenario[] = [runStop, stopInCallback, closeReleases, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers, names, twoLoops];
