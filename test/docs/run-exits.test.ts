@@ -1,0 +1,152 @@
+// A program whose main() returns from run() exits by itself (docs/loop.md,
+// "Closing"), on both loops, even with its peer keeping the connection
+// open: the run() examples as printed in docs/getting-started.md and
+// docs/loop.md (the echo server, stopped with SIGINT while a client stays
+// connected), and a fixture that leaves a server, connections, an
+// endpoint, a child, a signal handler, a timer and an fd reader open. Each
+// runs in a child process that is killed if it outlives a deadline.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import test, { type ExecutionContext } from 'ava';
+import ts from 'typescript';
+import { jsonLines, runFixture, type ChildResult } from '../helpers/child.js';
+
+const DEADLINE_MS = 15_000;
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const scratch = fileURLToPath(new URL('./run-exits-tmp/', import.meta.url));
+const LOOPS = ['uv', 'node'] as const;
+
+/** A peer that never closes: it sends 'tick' every 20 ms and records what it got. */
+async function keepOpenPeer(t: ExecutionContext): Promise<{ port: number; received: () => string; closed: Promise<unknown> }> {
+  let received = '';
+  let closed!: (v: unknown) => void;
+  const closedPromise = new Promise((resolve) => (closed = resolve));
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('data', (d) => (received += d.toString()));
+    const timer = setInterval(() => socket.write('tick'), 20);
+    socket.on('close', () => {
+      clearInterval(timer);
+      closed(true);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  return { port: (server.address() as net.AddressInfo).port, received: () => received, closed: closedPromise };
+}
+
+function runModule(file: string, onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<ChildResult> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const killer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, DEADLINE_MS);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - start, timedOut });
+    });
+  });
+}
+
+/** The first run() example of a docs page, as printed there, as JavaScript for `kind`'s loop. */
+async function runExample(page: string, kind: string, port: number): Promise<string> {
+  const markdown = await readFile(`${root}docs/${page}`, 'utf8');
+  const block = [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).find((code) => code.includes('await run('));
+  if (block === undefined) throw new Error(`docs/${page} has no run() example`);
+  if (!block.includes('8888')) throw new Error(`the example of docs/${page} no longer uses port 8888`);
+  const prelude = kind === 'node'
+    ? "import { NodeEventLoop, setEventLoopFactory } from 'asyncuv';\nsetEventLoopFactory(() => new NodeEventLoop());\n"
+    : '';
+  const source = `${prelude}${block.replaceAll('8888', String(port))}\nconsole.log('run() returned');\n`;
+  return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test.before(async () => {
+  await mkdir(scratch, { recursive: true });
+});
+
+test.after.always(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+for (const kind of LOOPS) {
+  test(`${kind}: the getting-started run() example exits by itself while its peer keeps the connection open`, async (t) => {
+    const peer = await keepOpenPeer(t);
+    const file = `${scratch}getting-started-${kind}.mjs`;
+    await writeFile(file, await runExample('getting-started.md', kind, peer.port));
+    const result = await runModule(file);
+    t.false(result.timedOut, `exited by itself (stdout: ${result.stdout.slice(0, 200)})`);
+    t.is(result.code, 0, result.stderr);
+    t.is(result.stderr, '');
+    // Nothing of the closed loop ran after run() returned.
+    t.true(result.stdout.endsWith('run() returned\n'), result.stdout);
+    await peer.closed;
+    t.is(peer.received(), 'hello');
+  });
+
+  test(`${kind}: the docs/loop.md echo server exits by itself after SIGINT, with a client still connected`, async (t) => {
+    const port = await freePort();
+    const file = `${scratch}loop-echo-${kind}.mjs`;
+    await writeFile(file, await runExample('loop.md', kind, port));
+    let echoed = '';
+    let client: net.Socket | undefined;
+    const result = await runModule(file, (stdout, child) => {
+      if (client !== undefined || !stdout.includes('serving on')) return;
+      client = net.connect(port, '127.0.0.1', () => client!.write('ping'));
+      client.on('error', () => {});
+      client.on('data', (d) => {
+        echoed += d.toString();
+        // The client stays connected; Ctrl-C stops the server.
+        if (echoed === 'ping') child.kill('SIGINT');
+      });
+    });
+    t.false(result.timedOut, `exited by itself (stdout: ${result.stdout})`);
+    t.is(result.code, 0, result.stderr);
+    t.is(result.stderr, '');
+    t.is(echoed, 'ping');
+    t.true(result.stdout.endsWith('run() returned\n'), result.stdout);
+    client?.destroy();
+  });
+
+  test(`${kind}: a run() program that leaves servers, connections, a child and watchers open exits by itself`, async (t) => {
+    const peer = await keepOpenPeer(t);
+    const result = await runFixture('run-exits.js', [kind, String(peer.port)], { timeoutMs: DEADLINE_MS });
+    t.false(result.timedOut, `exited by itself (stdout: ${result.stdout})`);
+    t.is(result.code, 0, result.stderr);
+    t.is(result.stderr, '');
+    const lines = jsonLines(result.stdout);
+    t.true((lines[0]?.['cat'] as number) > 0);
+    // Nothing of the closed loop ran after run() returned (the timer would
+    // print), and the child was killed and reaped.
+    t.deepEqual(lines.slice(1), [{ returned: true }, { catGone: true }]);
+    await peer.closed;
+  });
+}
