@@ -3,6 +3,7 @@
 // transports (toDuplex), so keep-alive, pipelining, large bodies and
 // upgrades behave as in node:http.
 import http from 'node:http';
+import { isIP } from 'node:net';
 import { UsageError } from '../handles/usage-error.js';
 import { validateFunction } from '../handles/validate.js';
 import type { AbstractEventLoop, Server } from '../loop/events.js';
@@ -29,7 +30,14 @@ export async function serveHttp(loop: AbstractEventLoop, requestListener: http.R
       httpServer.emit('connection', toDuplex(transport));
     },
   }), host, port);
-  const bound = server.sockets()[0] as { port: number };
+  const bound = server.sockets()[0] as { address: string; port: number };
+  // node:http starts its connection bookkeeping on 'listening': the checks
+  // behind headersTimeout and requestTimeout (every
+  // connectionsCheckingInterval), and closeIdleConnections(). The loop's
+  // server is what listens, so address() answers for it.
+  const family = isIP(bound.address) === 6 ? 'IPv6' : 'IPv4';
+  httpServer.address = () => ({ address: bound.address, family, port: bound.port });
+  httpServer.emit('listening');
   return {
     http: httpServer,
     server,
