@@ -11,7 +11,8 @@ import type { Duplex } from 'node:stream';
 import { toSignalNumber } from '../handles/validate.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
-import type { Protocol, SubprocessProtocol } from '../loop/protocols.js';
+import { notifyLoopClosed, type Protocol, type SubprocessProtocol } from '../loop/protocols.js';
+import { ExitWaiters } from '../loop/exit-waiters.js';
 import type { ReadTransport, SubprocessTransport, WriteTransport } from '../loop/transports.js';
 import { NodeTransport } from './node-transport.js';
 
@@ -27,7 +28,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #returncode: number | null = null;
   #closing = false;
   #lostCalled = false;
-  #waiters: Array<(code: number) => void> = [];
+  readonly #waiters = new ExitWaiters();
   #untrack: () => void = () => {};
 
   /** `child` has spawned (it has a pid); connectionMade runs soon, then `ready`. */
@@ -75,7 +76,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #pipeProtocol(fd: number): Protocol {
     return {
       dataReceived: (data) => this.#protocol.pipeDataReceived?.(fd, data),
-      // The stdin pipe's flow control is the subprocess protocol's, as in asyncio.
+      // stdin above (at or below) its limits, forwarded as asyncio does.
       pauseWriting: () => this.#protocol.pauseWriting?.(),
       resumeWriting: () => this.#protocol.resumeWriting?.(),
       // EOF on a child's output closes that pipe's transport.
@@ -101,9 +102,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
       } catch (exception) {
         this.#loop.callExceptionHandler({ message: 'protocol.processExited() failed', exception, transport: this, protocol: this.#protocol });
       }
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const resolve of waiters) resolve(rc);
+      this.#waiters.resolve(rc);
       this.#maybeLost();
     }, []);
   }
@@ -168,6 +167,8 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   closeWithLoop(): void {
     if (this.#lostCalled) return;
     this.#closeForGood();
+    this.#waiters.fail(loopClosed());
+    notifyLoopClosed(this.#protocol);
   }
 
   #closeForGood(): void {
@@ -190,7 +191,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   }
 
   wait(): Promise<number> {
-    if (this.#returncode !== null && this.#waiters.length === 0) return Promise.resolve(this.#returncode);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    if (this.#returncode !== null && !this.#waiters.pending) return Promise.resolve(this.#returncode);
+    return this.#waiters.add();
   }
 }

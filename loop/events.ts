@@ -7,6 +7,7 @@
 // stop() or until the awaited work settles, and the usual rules hold: a
 // running loop cannot be run again or closed (ERR_LOOP_RUNNING), and a
 // closed loop refuses new work (ERR_LOOP_CLOSED).
+import type { AbortOptions } from './abort.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 import type { DatagramTransport, SubprocessTransport, Transport, ReadTransport, WriteTransport } from './transports.js';
 
@@ -85,11 +86,12 @@ export type ExceptionHandler = (loop: AbstractEventLoop, context: ExceptionConte
 
 export interface Server {
   close(): void;
-  waitClosed(): Promise<void>;
+  /** Resolves once the server is closed and its connections are gone; `signal` aborts the wait. */
+  waitClosed(opts?: AbortOptions): Promise<void>;
   isServing(): boolean;
   startServing(): Promise<void>;
-  /** Serves until close(); resolves then. */
-  serveForever(): Promise<void>;
+  /** Serves until close(); resolves then. Aborting `signal` closes the server and rejects. */
+  serveForever(opts?: AbortOptions): Promise<void>;
   sockets(): Array<{ address: string; port: number } | { path: string }>;
   getLoop(): AbstractEventLoop;
 }
@@ -152,7 +154,8 @@ export interface SubprocessOptions {
 
 export interface AbstractEventLoop {
   runForever(): Promise<void>;
-  runUntilComplete<T>(work: Promise<T> | (() => Promise<T>)): Promise<T>;
+  /** `signal` aborts the wait (the loop stops running; the work itself goes on). */
+  runUntilComplete<T>(work: Promise<T> | (() => Promise<T>), opts?: AbortOptions): Promise<T>;
   stop(): void;
   close(): void;
   isRunning(): boolean;

@@ -59,14 +59,14 @@ export interface DatagramProtocol {
  */
 export interface SubprocessProtocol {
   connectionMade?(transport: SubprocessTransport): void;
-  /** The child's stdin buffer went above its high-water mark: stop writing. */
-  pauseWriting?(): void;
-  /** ...and drained to the low-water mark: write again. */
-  resumeWriting?(): void;
   pipeDataReceived?(fd: number, data: Buffer): void;
   pipeConnectionLost?(fd: number, err: Error | null): void;
   processExited?(): void;
   connectionLost?(err: Error | null): void;
+  /** The child's stdin pipe buffers more than its high-water mark... */
+  pauseWriting?(): void;
+  /** ...and drained to its low-water mark (asyncio forwards both from the pipe). */
+  resumeWriting?(): void;
 }
 
 export type AnyProtocol = Protocol | BufferedProtocol;

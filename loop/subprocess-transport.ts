@@ -9,7 +9,8 @@ import type { Process } from '../handles/process.js';
 import { toSignalNumber } from '../handles/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import { loopClosed } from './errors.js';
-import type { Protocol, SubprocessProtocol } from './protocols.js';
+import { notifyLoopClosed, type Protocol, type SubprocessProtocol } from './protocols.js';
+import { ExitWaiters } from './exit-waiters.js';
 import { StreamTransport } from './stream-transport.js';
 import type { ReadTransport, SubprocessTransport, WriteTransport } from './transports.js';
 import { extraInfo } from './extra-info.js';
@@ -25,7 +26,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #closing = false;
   #lost = false;
   #dropped = false;
-  #waiters: Array<(code: number) => void> = [];
+  readonly #waiters = new ExitWaiters();
   readonly #extra: Record<string, unknown> = {};
   readonly #untrack: () => void;
 
@@ -52,8 +53,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
     // asyncio calls process_exited from a later callback too.
     this.#loop.scheduleSoon(() => {
       this.#call('processExited', () => this.#protocol.processExited?.());
-      for (const resolve of this.#waiters) resolve(this.#returncode!);
-      this.#waiters = [];
+      this.#waiters.resolve(this.#returncode!);
       this.#maybeLost();
     }, []);
   }
@@ -85,10 +85,10 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #pipeTransport(pipe: Pipe, fd: number): StreamTransport {
     const protocol: Protocol = {
       dataReceived: (data) => this.#call('pipeDataReceived', () => this.#protocol.pipeDataReceived?.(fd, data)),
-      // The stdin pipe's flow control is the subprocess protocol's (asyncio's
-      // WriteSubprocessPipeProto): a writer waits for resumeWriting().
-      pauseWriting: () => this.#call('pauseWriting', () => this.#protocol.pauseWriting?.()),
-      resumeWriting: () => this.#call('resumeWriting', () => this.#protocol.resumeWriting?.()),
+      // The child's stdin is above (at or below) its limits: asyncio tells
+      // the subprocess protocol, so a writer can wait for drain.
+      pauseWriting: () => this.#protocol.pauseWriting?.(),
+      resumeWriting: () => this.#protocol.resumeWriting?.(),
       connectionLost: (err) => {
         this.#openPipes--;
         this.#call('pipeConnectionLost', () => this.#protocol.pipeConnectionLost?.(fd, err));
@@ -161,6 +161,8 @@ export class UvSubprocessTransport implements SubprocessTransport {
   closeWithLoop(): void {
     if (this.#lost || this.#dropped) return;
     this.#closeForGood();
+    this.#waiters.fail(loopClosed());
+    notifyLoopClosed(this.#protocol);
   }
 
   #closeForGood(): void {
@@ -186,6 +188,6 @@ export class UvSubprocessTransport implements SubprocessTransport {
 
   wait(): Promise<number> {
     if (this.#exited && this.#returncode !== null) return Promise.resolve(this.#returncode);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#waiters.add();
   }
 }

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openConnection, type Transport, type WriteTransport } from 'asyncuv';
+import { createSubprocessExec, openConnection, type Transport, type WriteTransport } from 'asyncuv';
 import { MyDatagramProto, MySubprocessProtocol } from '../protocols.js';
 import { type MakeLoop, type Test, testIf, until, withLoop, within } from '../harness.js';
 import { netServer } from '../peers.js';
@@ -106,6 +106,17 @@ export function closeReleases(test: Test, makeLoop: MakeLoop, name: string): voi
       loop.close();
       await until(() => !processExists(pid), 'the child to be killed and reaped');
       t.false(proto.exited, 'processExited is not called by a closed loop');
+    }));
+
+  testIf(test, makeLoop, 'subprocess', `${name}: close() with a subprocess stream's read and wait() pending: both reject with ERR_LOOP_CLOSED`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const proc = await createSubprocessExec('cat', [], { loop, stdin: 'pipe', stdout: 'pipe' });
+      const read = proc.stdout!.read(10);
+      const exit = proc.wait();
+      loop.close();
+      await t.throwsAsync(within(read, 'the read'), { code: 'ERR_LOOP_CLOSED' });
+      await t.throwsAsync(within(exit, 'wait()'), { code: 'ERR_LOOP_CLOSED' });
+      await until(() => !processExists(proc.pid), 'the child to be killed and reaped');
     }));
 
   test(`${name}: close() with a stream read pending: the read rejects with ERR_LOOP_CLOSED`, (t) =>

@@ -3,11 +3,10 @@
 // before the code awaiting runForever() resumes; what was held runs after,
 // in order. (asyncio still runs the rest of the current batch before
 // run_forever() returns; see docs/loop.md.)
-import net from 'node:net';
-import { once } from 'node:events';
 import { writeSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { fromDuplex, type BaseEventLoop, type Transport } from 'asyncuv';
+import { connectedTcpFd } from '../../helpers/socket-fd.js';
 import { makeFifo } from '../fifo.js';
 import { type MakeLoop, type Test, testIf, until, withLoop, within } from '../harness.js';
 import { netServer } from '../peers.js';
@@ -138,14 +137,12 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
 
   testIf(test, makeLoop, 'addReader', `${name}: stop() in a reader callback: the writer of the same fd waits`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      // A connected TCP socket (paused, so Node itself does not read it) is
-      // both readable (the peer wrote) and writable.
+      // A connected TCP socket is both readable (the peer wrote) and writable.
       const peers = await netServer((socket) => socket.write('x'));
-      const socket = net.connect(peers.port, '127.0.0.1').pause();
+      const socket = await connectedTcpFd(peers.port);
       try {
-        await once(socket, 'connect');
         await until(() => peers.sockets.length === 1 && peers.sockets[0]!.bytesWritten === 1, 'the peer to write');
-        const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+        const fd = socket.fd;
         let readerCalls = 0;
         let writerCalls = 0;
         loop.addReader(fd, () => {
@@ -158,7 +155,7 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
         loop.removeReader(fd);
         loop.removeWriter(fd);
       } finally {
-        socket.destroy();
+        socket.close();
         await peers.close();
       }
     }));
