@@ -2,14 +2,12 @@
 // serving/closed states, the transports it accepted (waitClosed waits for
 // them), serveForever and close. A concrete server says how to start
 // accepting and how to stop listening.
-import type { AbstractEventLoop, Server } from './events.js';
+import type { AbstractEventLoop, Server, ServerAddress } from './events.js';
 import { watchUnclosed } from './unclosed-warning.js';
 
-export type ServerAddress = { address: string; port: number } | { path: string };
-
-export abstract class BaseServer<T> implements Server {
+export abstract class BaseServer<T, A extends ServerAddress = ServerAddress> implements Server<A> {
   readonly #loop: AbstractEventLoop;
-  readonly #addresses: () => ServerAddress[];
+  readonly #addresses: () => A[];
   readonly #transports = new Set<T>();
   #serving = false;
   #closed = false;
@@ -18,7 +16,7 @@ export abstract class BaseServer<T> implements Server {
   readonly #onClose: (() => void) | undefined;
   readonly #unwatch: () => void;
 
-  protected constructor(loop: AbstractEventLoop, addresses: () => ServerAddress[], onClose?: () => void) {
+  protected constructor(loop: AbstractEventLoop, addresses: () => A[], onClose?: () => void) {
     this.#loop = loop;
     this.#addresses = addresses;
     this.#onClose = onClose;
@@ -67,7 +65,7 @@ export abstract class BaseServer<T> implements Server {
     await new Promise<void>((resolve) => this.#foreverWaiters.push(resolve));
   }
 
-  sockets(): ServerAddress[] {
+  sockets(): A[] {
     return this.#closed ? [] : this.#addresses();
   }
 

@@ -8,17 +8,20 @@ export type {
   DatagramOptions,
   ExceptionContext,
   ExceptionHandler,
+  ResourceKind,
   Server,
+  ServerAddress,
   ServerOptions,
   StdioSpec,
   SubprocessOptions,
   TlsOptions,
+  UnixServerAddress,
   UnixServerOptions,
 } from './events.js';
 export type { Address, BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol, AnyProtocol } from './protocols.js';
 export type { BaseTransport, DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteBufferLimits, WriteTransport } from './transports.js';
 export { BaseEventLoop, getRunningLoop } from './base-event-loop.js';
-export type { ServerAddress } from './base-server.js';
+export { defineProtocol } from './define-protocol.js';
 export { UvEventLoop } from './uv-event-loop.js';
 export { IncompleteReadError, LimitOverrunError, CancelledError } from './errors.js';
 export { newEventLoop, setEventLoopFactory, run } from './policy.js';

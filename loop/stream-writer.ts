@@ -5,7 +5,7 @@ import { UvError, errno } from '../handles/uv-error.js';
 import type { AbstractEventLoop } from './events.js';
 import type { Protocol } from './protocols.js';
 import type { StreamReader } from './stream-reader.js';
-import type { Transport } from './transports.js';
+import type { ExtraInfo, ExtraInfoValue, Transport } from './transports.js';
 
 export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => unknown;
 
@@ -160,7 +160,7 @@ export class StreamWriter {
     return this.#protocol.closed;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
     return this.#transport.getExtraInfo(name, dflt);
   }
 

@@ -4,6 +4,7 @@ import { callbacks } from './callbacks.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
+import { liveResources } from './live-resources.js';
 import { names } from './names.js';
 import { pipes } from './pipes.js';
 import { readers } from './readers.js';
@@ -17,4 +18,4 @@ import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 
-export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers, names, twoLoops];
+export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers, names, twoLoops, liveResources];
