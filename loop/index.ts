@@ -24,6 +24,9 @@ export { BaseEventLoop, getRunningLoop } from './base-event-loop.js';
 export { defineProtocol } from './define-protocol.js';
 export { UvEventLoop } from './uv-event-loop.js';
 export { IncompleteReadError, LimitOverrunError, CancelledError } from './errors.js';
+// The errors of every layer: connection failures are UvErrors, misuse UsageErrors.
+export { UsageError, type UsageErrorCode } from '../handles/usage-error.js';
+export { UvError } from '../handles/uv-error.js';
 export { newEventLoop, setEventLoopFactory, run } from './policy.js';
 export { StreamReader, DEFAULT_LIMIT } from './stream-reader.js';
 export { StreamReaderProtocol, StreamWriter, type ClientConnectedCallback } from './stream-writer.js';
