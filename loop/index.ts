@@ -19,7 +19,19 @@ export type {
   UnixServerOptions,
 } from './events.js';
 export type { Address, BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol, AnyProtocol } from './protocols.js';
-export type { BaseTransport, DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteBufferLimits, WriteTransport } from './transports.js';
+export type {
+  BaseTransport,
+  DatagramExtraInfo,
+  DatagramTransport,
+  ExtraInfo,
+  ExtraInfoValue,
+  ReadTransport,
+  SubprocessExtraInfo,
+  SubprocessTransport,
+  Transport,
+  WriteBufferLimits,
+  WriteTransport,
+} from './transports.js';
 export { BaseEventLoop, getRunningLoop } from './base-event-loop.js';
 export { defineProtocol } from './define-protocol.js';
 export { UvEventLoop } from './uv-event-loop.js';

@@ -53,9 +53,12 @@ export interface SubprocessExtraInfo {
 
 /**
  * The type of getExtraInfo(name, dflt): the documented type for a name of
- * `Info`, `unknown` for any other name, or the default.
+ * `Info`, `unknown` for any other name, or the default. NoInfer: the default
+ * is what the caller passed, never guessed from the variable being
+ * assigned (`const s: object = t.getExtraInfo('socket')` would otherwise
+ * hide the undefined).
  */
-export type ExtraInfoValue<Info, K extends string, D> = (K extends keyof Info ? Info[K] : unknown) | D;
+export type ExtraInfoValue<Info, K extends string, D> = (K extends keyof Info ? Info[K] : unknown) | NoInfer<D>;
 
 /** `Info` maps the names getExtraInfo() documents to their types. */
 export interface BaseTransport<Info = ExtraInfo> {

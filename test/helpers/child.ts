@@ -24,13 +24,18 @@ export interface FixtureOptions {
 
 /** `fixture` is a file name in dist/test/fixtures, e.g. 'driver-child.js'. */
 export function runFixture(fixture: string, args: string[] = [], options: FixtureOptions = {}): Promise<ChildResult> {
+  return runScript(new URL(`../fixtures/${fixture}`, import.meta.url).pathname, args, options);
+}
+
+/** Runs the script at `path` (any path) in a child Node process, as runFixture does. */
+export function runScript(path: string, args: string[] = [], options: FixtureOptions & { cwd?: string } = {}): Promise<ChildResult> {
   const { timeoutMs = 20_000, nodeArgs = [], env = {} } = options;
-  const path = new URL(`../fixtures/${fixture}`, import.meta.url);
   const start = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, path.pathname, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, path, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     });
     let stdout = '';
     let stderr = '';
