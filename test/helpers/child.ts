@@ -29,10 +29,15 @@ export function runFixture(fixture: string, args: string[] = [], options: Fixtur
 
 /** Runs the script at `path` (any path) in a child Node process, as runFixture does. */
 export function runScript(path: string, args: string[] = [], options: FixtureOptions & { cwd?: string } = {}): Promise<ChildResult> {
-  const { timeoutMs = 20_000, nodeArgs = [], env = {} } = options;
+  return runCommand(process.execPath, [...(options.nodeArgs ?? []), path, ...args], options);
+}
+
+/** Runs any program the same way (killed past timeoutMs, output collected). */
+export function runCommand(command: string, args: string[], options: Omit<FixtureOptions, 'nodeArgs'> & { cwd?: string } = {}): Promise<ChildResult> {
+  const { timeoutMs = 20_000, env = {} } = options;
   const start = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, path, ...args], {
+    const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
