@@ -19,6 +19,8 @@ import type { AnyProtocol } from './protocols.js';
  * await loop.createServer(Echo, '127.0.0.1', 0);
  * ```
  */
-export function defineProtocol<State extends object = object>(methods: AnyProtocol & ThisType<State & AnyProtocol>): () => State & AnyProtocol {
+export function defineProtocol<State extends object = object>(
+  methods: AnyProtocol & ThisType<State & AnyProtocol>,
+): () => State & AnyProtocol {
   return () => Object.create(methods) as State & AnyProtocol;
 }

@@ -14,6 +14,12 @@ import type { Store } from './store.js';
 const OK = reply.simple('OK');
 const PONG = reply.simple('PONG');
 const NIL = reply.bulk(null);
+const NOT_AN_INTEGER = reply.error('ERR value is not an integer or out of range');
+const KNOWN_CLIENT = ['ID', 'GETNAME', 'SETNAME', 'SETINFO'];
+const BAD_PROTOCOL_VERSION = 'ERR Protocol version is not an integer or out of range';
+const BAD_CLIENT_NAME = reply.error(
+  'ERR Client names cannot contain spaces, newlines or special characters.',
+);
 
 function upper(b: Buffer | undefined): string {
   return b === undefined ? '' : b.toString('latin1').toUpperCase();
@@ -107,7 +113,7 @@ export class RespProtocol implements Protocol {
         const current = store.get(key);
         const text = current === null ? '0' : current.toString('latin1');
         const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
-        if (!Number.isSafeInteger(value + 1)) return void out.push(reply.error('ERR value is not an integer or out of range'));
+        if (!Number.isSafeInteger(value + 1)) return void out.push(NOT_AN_INTEGER);
         store.set(key, Buffer.from(String(value + 1)));
         out.push(reply.integer(value + 1));
         return;
@@ -120,15 +126,18 @@ export class RespProtocol implements Protocol {
       case 'DBSIZE':
         out.push(reply.integer(store.size));
         return;
-      case 'SELECT':
+      case 'SELECT': {
         // One keyspace: database 0 (a Redis server with `databases 1`).
+        const index = args[1]?.toString('latin1') ?? '';
         if (n !== 2) out.push(wrongArgs(cmd));
-        else if (!/^-?\d+$/.test(args[1]!.toString('latin1'))) out.push(reply.error('ERR value is not an integer or out of range'));
-        else out.push(Number(args[1]!.toString('latin1')) === 0 ? OK : reply.error('ERR DB index is out of range'));
+        else if (!/^-?\d+$/.test(index)) out.push(NOT_AN_INTEGER);
+        else out.push(Number(index) === 0 ? OK : reply.error('ERR DB index is out of range'));
         return;
+      }
       case 'INFO': {
-        const port = this.#transport?.getExtraInfo('sockname');
-        const text = infoText(this.#state, store, Array.isArray(port) ? port[1] : 0, args[1]?.toString('latin1'));
+        const local = this.#transport?.getExtraInfo('sockname');
+        const port = Array.isArray(local) ? local[1] : 0;
+        const text = infoText(this.#state, store, port, args[1]?.toString('latin1'));
         out.push(...reply.bulk(Buffer.from(text)));
         return;
       }
@@ -148,16 +157,17 @@ export class RespProtocol implements Protocol {
 
   /** HELLO [protover [SETNAME name]]: only RESP2 is spoken, so HELLO 3 is NOPROTO. */
   #hello(args: Buffer[], out: Buffer[]): void {
+    const fail = (message: string): void => void out.push(reply.error(message));
     if (args.length >= 2) {
       const version = args[1]!.toString('latin1');
-      if (!/^\d+$/.test(version)) return void out.push(reply.error('ERR Protocol version is not an integer or out of range'));
-      if (version !== '2') return void out.push(reply.error('NOPROTO unsupported protocol version'));
+      if (!/^\d+$/.test(version)) return fail(BAD_PROTOCOL_VERSION);
+      if (version !== '2') return fail('NOPROTO unsupported protocol version');
     }
     for (let i = 2; i < args.length; i++) {
       const opt = upper(args[i]);
       if (opt === 'SETNAME' && i + 1 < args.length) this.#name = Buffer.from(args[++i]!);
-      else if (opt === 'AUTH') return void out.push(reply.error('ERR this server has no authentication'));
-      else return void out.push(reply.error(`ERR Syntax error in HELLO option '${args[i]!.toString('latin1')}'`));
+      else if (opt === 'AUTH') return fail('ERR this server has no authentication');
+      else return fail(`ERR Syntax error in HELLO option '${args[i]!.toString('latin1')}'`);
     }
     // Redis's HELLO map, as the flat array RESP2 has for maps.
     const text = (value: string): Buffer[] => reply.bulk(Buffer.from(value));
@@ -178,19 +188,21 @@ export class RespProtocol implements Protocol {
   #client(args: Buffer[], out: Buffer[]): void {
     const sub = upper(args[1]);
     const n = args.length;
+    const text = (i: number): string => args[i]!.toString('latin1');
     if (sub === 'ID' && n === 2) out.push(reply.integer(this.#id));
     else if (sub === 'GETNAME' && n === 2) out.push(...reply.bulk(this.#name));
     else if (sub === 'SETNAME' && n === 3) {
-      if (/[\s\x00-\x20\x7f]/.test(args[2]!.toString('latin1'))) out.push(reply.error('ERR Client names cannot contain spaces, newlines or special characters.'));
+      if (/[\x00-\x20\x7f]/.test(text(2))) out.push(BAD_CLIENT_NAME);
       else {
         this.#name = args[2]!.length === 0 ? null : Buffer.from(args[2]!);
         out.push(OK);
       }
     } else if (sub === 'SETINFO' && n === 4) {
-      const attr = upper(args[2]);
-      out.push(attr === 'LIB-NAME' || attr === 'LIB-VER' ? OK : reply.error(`ERR Unrecognized option '${args[2]!.toString('latin1')}'`));
-    } else if (n < 2 || ['ID', 'GETNAME', 'SETNAME', 'SETINFO'].includes(sub)) out.push(wrongArgs(n < 2 ? 'CLIENT' : `client|${sub.toLowerCase()}`));
-    else out.push(reply.error(`ERR unknown subcommand '${args[1]!.toString('latin1')}'. Try CLIENT HELP.`));
+      const known = ['LIB-NAME', 'LIB-VER'].includes(upper(args[2]));
+      out.push(known ? OK : reply.error(`ERR Unrecognized option '${text(2)}'`));
+    } else if (n < 2) out.push(wrongArgs('CLIENT'));
+    else if (KNOWN_CLIENT.includes(sub)) out.push(wrongArgs(`CLIENT|${sub}`));
+    else out.push(reply.error(`ERR unknown subcommand '${text(1)}'. Try CLIENT HELP.`));
   }
 
   #set(args: Buffer[], out: Buffer[]): void {

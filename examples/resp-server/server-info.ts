@@ -44,10 +44,12 @@ export function infoText(state: ServerState, store: Store, port: number, section
     // Redis lists a database only when it has keys.
     keyspace: store.size > 0 ? [`db0:keys=${store.size},expires=${store.expiring},avg_ttl=0`] : [],
   };
-  const wanted = section?.toLowerCase();
-  const names = wanted === undefined || wanted === 'default' || wanted === 'all' || wanted === 'everything' ? Object.keys(sections) : [wanted];
+  const wanted = section?.toLowerCase() ?? 'default';
+  const all = ['default', 'all', 'everything'].includes(wanted);
+  const names = all ? Object.keys(sections) : [wanted];
   const parts = names
     .filter((name) => sections[name] !== undefined)
-    .map((name) => [`# ${name[0]!.toUpperCase()}${name.slice(1)}`, ...sections[name]!].join('\r\n'));
+    .map((name) => [`# ${name[0]!.toUpperCase()}${name.slice(1)}`, ...sections[name]!])
+    .map((lines) => lines.join('\r\n'));
   return parts.length === 0 ? '' : `${parts.join('\r\n\r\n')}\r\n`;
 }

@@ -69,7 +69,8 @@ async function runBlock(b: CodeBlock, file: string): Promise<ChildResult> {
   if (!b.options.has('tty')) return runScript(file, [], { cwd: scratch, timeoutMs: DEADLINE_MS });
   // On a pseudo-terminal, typing `keys` once the program has printed.
   const keys = b.options.get('keys') ?? '';
-  return runCommand('python3', [`${root}test/docs/pty-keys.py`, keys, process.execPath, file], { cwd: scratch, timeoutMs: DEADLINE_MS });
+  const args = [`${root}test/docs/pty-keys.py`, keys, process.execPath, file];
+  return runCommand('python3', args, { cwd: scratch, timeoutMs: DEADLINE_MS });
 }
 
 function assertExitsCleanly(t: ExecutionContext, b: CodeBlock, result: ChildResult): void {
@@ -88,7 +89,7 @@ test('the docs have code blocks of every kind, and every block says its language
   t.true(tsBlocks.length >= 20, `${tsBlocks.length} TypeScript blocks`);
   t.true(blocks.some((b) => b.kind === 'js'));
   t.true(blocks.some((b) => b.kind === 'sh'));
-  const unknown = blocks.filter((b) => b.kind === undefined).map((b) => `${where(b)} \`\`\`${b.lang}`);
+  const unknown = blocks.filter((b) => b.kind === undefined).map((b) => `${where(b)} '${b.lang}'`);
   t.deepEqual(unknown, [], 'tag each block ts, js, sh or text (see test/docs/README.md)');
 });
 
@@ -98,7 +99,8 @@ for (const b of blocks) {
     test(`${title} type-checks and runs to exit 0 by itself`, async (t) => {
       t.timeout(DEADLINE_MS + 180_000);
       const diagnostics = (await compileTs()).get(b.slug) ?? [];
-      t.deepEqual(diagnostics.map((d) => `${b.doc}:${b.line + d.line} ${d.code} ${d.message}`), [], 'type errors');
+      const errors = diagnostics.map((d) => `${b.doc}:${b.line + d.line} ${d.code} ${d.message}`);
+      t.deepEqual(errors, [], 'type errors');
       const result = await inSlot(() => runBlock(b, `${scratch}out/${b.slug}.js`));
       assertExitsCleanly(t, b, result);
     });
@@ -117,7 +119,9 @@ for (const b of blocks) {
   }
 }
 
-const scripts = Object.keys((JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts);
+type PackageJson = { scripts: Record<string, string> };
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as PackageJson;
+const scripts = Object.keys(pkg.scripts);
 
 /**
  * Shell blocks are not run (they install, build, run the whole suite or a
@@ -127,17 +131,20 @@ const scripts = Object.keys((JSON.parse(readFileSync(`${root}package.json`, 'utf
  */
 function missingInShell(source: string): string[] {
   const missing: string[] = [];
-  const commands = source.replace(/\\\n/g, ' ').split('\n').map((l) => l.replace(/(^|\s)#.*$/, '').trim()).filter(Boolean);
+  const lines = source.replace(/\\\n/g, ' ').split('\n');
+  const commands = lines.map((l) => l.replace(/(^|\s)#.*$/, '').trim()).filter(Boolean);
   for (const command of commands) {
     const words = command.split(/\s+/);
     if (words[0] === 'npm') {
       const script = words[1] === 'run' ? words[2] : words[1];
       const builtin = ['ci', 'install', 'pack'].includes(words[1] ?? '');
-      if (!builtin && (script === undefined || !scripts.includes(script))) missing.push(`npm script '${script ?? ''}' in: ${command}`);
+      const known = builtin || scripts.includes(script ?? '');
+      if (!known) missing.push(`npm script ${script} in: ${command}`);
     }
     for (const word of words) {
       const path = word.includes('=') ? word.slice(word.indexOf('=') + 1) : word;
-      if (/^(dist|test|scripts|examples|bench|docs|native)\/[\w./-]+$/.test(path) && !existsSync(`${root}${path}`)) missing.push(`${path} in: ${command}`);
+      const inRepo = /^(dist|test|scripts|examples|bench|docs|native)\/[\w./-]+$/.test(path);
+      if (inRepo && !existsSync(`${root}${path}`)) missing.push(`${path} in: ${command}`);
     }
   }
   return missing;

@@ -41,12 +41,13 @@ export function docFiles(root: string): string[] {
   return ['README.md', ...docs.map((f) => `docs/${f}`)];
 }
 
-/** `<!-- doc-test: tty keys="a\u0003" -->` -> { tty: '', keys: 'a\x03' } (values are JSON strings or bare words). */
+/** `<!-- doc-test: tty keys="a\u0003" -->` -> { tty: '', keys: 'a\x03' } */
 function parseOptions(comment: string): Map<string, string> {
   const options = new Map<string, string>();
   for (const m of comment.matchAll(/([\w-]+)(?:=("(?:[^"\\]|\\.)*"|\S+))?/g)) {
     const value = m[2];
-    options.set(m[1]!, value === undefined ? '' : value.startsWith('"') ? (JSON.parse(value) as string) : value);
+    const text = value?.startsWith('"') ? (JSON.parse(value) as string) : value;
+    options.set(m[1]!, text ?? '');
   }
   return options;
 }
@@ -61,7 +62,8 @@ export function codeBlocks(root: string, doc: string): CodeBlock[] {
     const lang = open[2]!.toLowerCase();
     const start = i;
     const body: string[] = [];
-    for (i++; i < lines.length && !lines[i]!.trimStart().startsWith(fence); i++) body.push(lines[i]!);
+    const closes = (line: string): boolean => line.trimStart().startsWith(fence);
+    for (i++; i < lines.length && !closes(lines[i]!); i++) body.push(lines[i]!);
     const marker = /^<!--\s*doc-test:(.*)-->\s*$/.exec(lines[start - 1] ?? '');
     blocks.push({
       doc,

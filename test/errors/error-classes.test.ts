@@ -9,7 +9,13 @@ import * as sync from 'asyncuv/sync';
 import * as adapters from 'asyncuv/adapters';
 import { loopTest } from '../helpers/loop-test.js';
 
-const entryPoints = { asyncuv: root, 'asyncuv/handles': handles, 'asyncuv/loop': loop, 'asyncuv/sync': sync, 'asyncuv/adapters': adapters };
+const entryPoints = {
+  asyncuv: root,
+  'asyncuv/handles': handles,
+  'asyncuv/loop': loop,
+  'asyncuv/sync': sync,
+  'asyncuv/adapters': adapters,
+};
 
 for (const [path, mod] of Object.entries(entryPoints)) {
   test(`${path} exports UsageError, the one class every layer throws`, (t) => {
@@ -27,13 +33,18 @@ loopTest('a UsageError thrown for misuse is named UsageError, whatever its code'
   const timer = new handles.Timer(uvloop);
   try {
     for (const bad of [-1, '10']) {
-      const err = t.throws(() => timer.start(() => {}, bad as number), { instanceOf: handles.UsageError });
+      const err = t.throws(() => timer.start(() => {}, bad as number), {
+        instanceOf: handles.UsageError,
+      });
       t.is(err?.name, 'UsageError');
       t.regex(err?.code ?? '', /^ERR_(OUT_OF_RANGE|INVALID_ARG_TYPE)$/);
       t.true(String(err).startsWith('UsageError: '));
     }
     const mutex = new sync.Mutex();
-    const err = t.throws(() => mutex.unlock(), { instanceOf: sync.UsageError, code: 'ERR_LOCK_NOT_OWNED' });
+    const err = t.throws(() => mutex.unlock(), {
+      instanceOf: sync.UsageError,
+      code: 'ERR_LOCK_NOT_OWNED',
+    });
     t.is(err?.name, 'UsageError');
   } finally {
     timer.close();
@@ -50,7 +61,7 @@ loopTest('a UvError from libuv is named UvError', (t, uvloop) => {
   }
 });
 
-test('the other error classes are named after themselves, except the two that take the Web platform names', (t) => {
+test('other error classes are named after themselves, but two take Web platform names', (t) => {
   const cases: Array<[Error, string]> = [
     [new loop.IncompleteReadError(Buffer.alloc(1), 2), 'IncompleteReadError'],
     [new loop.LimitOverrunError('too long', 3), 'LimitOverrunError'],

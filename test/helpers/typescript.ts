@@ -25,7 +25,9 @@ export interface TscResult {
 
 /** `tsc -p project` (a path relative to the repository root). */
 export async function tsc(project: string, timeoutMs = 120_000): Promise<TscResult> {
-  const result = await runScript(`${root}node_modules/typescript/bin/tsc`, ['-p', project, '--pretty', 'false'], { cwd: root, timeoutMs });
+  const args = ['-p', project, '--pretty', 'false'];
+  const bin = `${root}node_modules/typescript/bin/tsc`;
+  const result = await runScript(bin, args, { cwd: root, timeoutMs });
   if (result.timedOut) throw new Error(`tsc -p ${project} ran past ${timeoutMs} ms`);
   const output = result.stdout + result.stderr;
   const diagnostics: Diagnostic[] = [];

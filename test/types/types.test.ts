@@ -29,7 +29,7 @@ test('typical user code compiles under strict settings with no casts', async (t)
   t.is(result.code, 0, result.output);
 });
 
-test('code that misuses the types fails with the expected error on each marked line, and nowhere else', async (t) => {
+test('misuses fail with the expected error on each marked line, and nowhere else', async (t) => {
   const source = await readFile(`${root}test/types/fixtures/must-not-compile.ts`, 'utf8');
   const expected = new Map<number, string>();
   const lines = source.split('\n').map((line, i) => {

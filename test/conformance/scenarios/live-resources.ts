@@ -5,23 +5,38 @@ import { makeFifo } from '../fifo.js';
 import { type MakeLoop, type Test, future, testIf, until, withLoop } from '../harness.js';
 
 async function gone(loop: AbstractEventLoop): Promise<void> {
-  await until(() => Object.keys(loop.liveResources()).length === 0, `liveResources() to empty: ${JSON.stringify(loop.liveResources())}`);
+  const empty = (): boolean => Object.keys(loop.liveResources()).length === 0;
+  await until(empty, `liveResources() to empty: ${JSON.stringify(loop.liveResources())}`);
 }
 
 export function liveResources(test: Test, makeLoop: MakeLoop, name: string): void {
-  test(`${name}: liveResources() counts servers, transports, endpoints, subprocesses, signals, timers and callbacks until they are gone`, (t) =>
+  const kinds = 'servers, transports, endpoints, subprocesses, signals, timers and callbacks';
+  test(`${name}: liveResources() counts ${kinds} until they are gone`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       t.deepEqual(loop.liveResources(), {});
       const accepted = future();
-      const server = await loop.createServer((): Protocol => ({ connectionMade: () => accepted.resolve() }), '127.0.0.1', 0);
-      const [transport] = await loop.createConnection(() => ({}), '127.0.0.1', server.sockets()[0]!.port);
+      const onAccept = (): Protocol => ({ connectionMade: () => accepted.resolve() });
+      const server = await loop.createServer(onAccept, '127.0.0.1', 0);
+      const port = server.sockets()[0]!.port;
+      const [transport] = await loop.createConnection(() => ({}), '127.0.0.1', port);
       await accepted.promise;
-      const [endpoint] = await loop.createDatagramEndpoint(() => ({}), { localAddr: ['127.0.0.1', 0] });
-      const [child] = await loop.subprocessExec(() => ({}), 'sleep', ['60'], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
+      const [endpoint] = await loop.createDatagramEndpoint(() => ({}), {
+        localAddr: ['127.0.0.1', 0],
+      });
+      const quiet = { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' } as const;
+      const [child] = await loop.subprocessExec(() => ({}), 'sleep', ['60'], quiet);
       loop.addSignalHandler('SIGUSR2', () => {});
       const timer = loop.callLater(3600, () => {});
       const soon = loop.callSoon(() => {});
-      t.deepEqual(loop.liveResources(), { server: 1, transport: 2, datagram: 1, subprocess: 1, signal: 1, timer: 1, callback: 1 });
+      t.deepEqual(loop.liveResources(), {
+        server: 1,
+        transport: 2,
+        datagram: 1,
+        subprocess: 1,
+        signal: 1,
+        timer: 1,
+        callback: 1,
+      });
 
       soon.cancel();
       timer.cancel();
@@ -45,7 +60,8 @@ export function liveResources(test: Test, makeLoop: MakeLoop, name: string): voi
       await gone(loop);
     }));
 
-  testIf(test, makeLoop, 'addReader', `${name}: liveResources() counts the fds watched by addReader and addWriter`, (t) =>
+  const watched = `${name}: liveResources() counts the fds watched by addReader and addWriter`;
+  testIf(test, makeLoop, 'addReader', watched, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const fifo = makeFifo();
       try {
