@@ -73,4 +73,12 @@ test('other error classes are named after themselves, but two take Web platform 
     [new sync.SyncTimeoutError('Mutex', 5), 'TimeoutError'],
   ];
   for (const [err, name] of cases) t.is(err.name, name, err.constructor.name);
+  // One UsageError takes the Web name too: an uncloneable Queue value is
+  // refused as postMessage and structuredClone refuse it.
+  const queue = new sync.Queue();
+  t.throws(() => queue.put(() => {}), {
+    instanceOf: sync.UsageError,
+    code: 'ERR_DATA_CLONE',
+    name: 'DataCloneError',
+  });
 });
