@@ -35,7 +35,9 @@ export type {
 export { BaseEventLoop, getRunningLoop } from './base-event-loop.js';
 export { defineProtocol } from './define-protocol.js';
 export { UvEventLoop } from './uv-event-loop.js';
-export { IncompleteReadError, LimitOverrunError, CancelledError } from './errors.js';
+export { IncompleteReadError, LimitOverrunError, CancelledError, TimeoutError } from './errors.js';
+export type { AbortOptions } from './abort.js';
+export { waitFor } from './wait-for.js';
 // The errors of every layer: connection failures are UvErrors, misuse UsageErrors.
 export { UsageError, type UsageErrorCode } from '../handles/usage-error.js';
 export { UvError } from '../handles/uv-error.js';
@@ -43,3 +45,9 @@ export { newEventLoop, setEventLoopFactory, run } from './policy.js';
 export { StreamReader, DEFAULT_LIMIT } from './stream-reader.js';
 export { StreamReaderProtocol, StreamWriter, type ClientConnectedCallback } from './stream-writer.js';
 export { openConnection, openUnixConnection, startServer, startUnixServer, type StreamOptions, type StreamPair } from './streams.js';
+export {
+  Process,
+  createSubprocessExec,
+  createSubprocessShell,
+  type SubprocessStreamOptions,
+} from './subprocess-streams.js';

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type ChildResult, runCommand, runScript } from '../helpers/child.js';
+import { withPrograms } from '../helpers/tools.js';
 import { type Diagnostic, root, tsc } from '../helpers/typescript.js';
 import { type CodeBlock, codeBlocks, docFiles } from './code-blocks.js';
 
@@ -95,8 +96,10 @@ test('the docs have code blocks of every kind, and every block says its language
 
 for (const b of blocks) {
   const title = `${where(b)} (${b.lang})`;
+  // The pseudo-terminal of `tty` blocks is python3's.
+  const testBlock = withPrograms(test, b.options.has('tty') ? ['python3'] : []);
   if (b.kind === 'ts') {
-    test(`${title} type-checks and runs to exit 0 by itself`, async (t) => {
+    testBlock(`${title} type-checks and runs to exit 0 by itself`, async (t) => {
       t.timeout(DEADLINE_MS + 180_000);
       const diagnostics = (await compileTs()).get(b.slug) ?? [];
       const errors = diagnostics.map((d) => `${b.doc}:${b.line + d.line} ${d.code} ${d.message}`);
@@ -105,7 +108,7 @@ for (const b of blocks) {
       assertExitsCleanly(t, b, result);
     });
   } else if (b.kind === 'js') {
-    test(`${title} runs to exit 0 by itself`, async (t) => {
+    testBlock(`${title} runs to exit 0 by itself`, async (t) => {
       t.timeout(DEADLINE_MS + 120_000);
       await mkdir(scratch, { recursive: true });
       const file = `${scratch}${b.slug}.mjs`;
