@@ -18,18 +18,24 @@ test.after.always(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
+// tsc checks @types/node and our declarations too: about 10 s on a quiet
+// machine, over a minute on a loaded one.
+const TSC_MS = 240_000;
+
 test('typical user code compiles under strict settings with no casts', async (t) => {
+  t.timeout(TSC_MS);
   const source = await readFile(`${root}test/types/fixtures/user-code.ts`, 'utf8');
   // No `as` outside import renames and comments (`!` after an index or a
   // lookup known to exist is what noUncheckedIndexedAccess asks for).
   const code = source.replace(/^import [\s\S]*?from '[^']+';$/gm, '').replace(/\/\/.*$/gm, '');
   t.notRegex(code, /\bas\s+(?!const\b)[\w{[(]/, 'no casts in the fixture');
-  const result = await tsc('test/types/tsconfig.json');
+  const result = await tsc('test/types/tsconfig.json', TSC_MS);
   t.deepEqual(result.diagnostics, [], result.output);
   t.is(result.code, 0, result.output);
 });
 
 test('misuses fail with the expected error on each marked line, and nowhere else', async (t) => {
+  t.timeout(TSC_MS);
   const source = await readFile(`${root}test/types/fixtures/must-not-compile.ts`, 'utf8');
   const expected = new Map<number, string>();
   const lines = source.split('\n').map((line, i) => {
@@ -46,7 +52,7 @@ test('misuses fail with the expected error on each marked line, and nowhere else
     compilerOptions: { noEmit: true },
     files: ['must-not-compile.ts'],
   }));
-  const result = await tsc(`${scratch}tsconfig.json`);
+  const result = await tsc(`${scratch}tsconfig.json`, TSC_MS);
   const got = new Map(result.diagnostics.map((d) => [d.line, d.code]));
   t.deepEqual(got, expected, result.output);
 });
