@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { UsageError } from '../handles/usage-error.js';
 import { validateFunction } from '../handles/validate.js';
+import type { SocketAddress } from '../handles/tcp.js';
 import type { AbstractEventLoop, Server } from '../loop/events.js';
 import type { Transport } from '../loop/transports.js';
 import { toDuplex } from './duplex.js';
@@ -13,7 +14,7 @@ export interface HttpOnLoop {
   /** The node:http server: listen for 'upgrade', 'request', 'clientError'... on it. */
   readonly http: http.Server;
   /** The loop's listening server. */
-  readonly server: Server;
+  readonly server: Server<SocketAddress>;
   /** The bound port (useful with port 0). */
   readonly port: number;
   /** Stops accepting, ends idle keep-alive connections; resolves when all are gone. */
@@ -29,7 +30,7 @@ export async function serveHttp(loop: AbstractEventLoop, requestListener: http.R
       httpServer.emit('connection', toDuplex(transport));
     },
   }), host, port);
-  const bound = server.sockets()[0] as { port: number };
+  const bound = server.sockets()[0]!;
   return {
     http: httpServer,
     server,
