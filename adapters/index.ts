@@ -8,6 +8,9 @@ export { NodeServer } from './node-server.js';
 export { toDuplex, fromDuplex } from './duplex.js';
 export { serveHttp, type HttpOnLoop } from './serve-http.js';
 export { notSupported } from './node-errors.js';
+// The errors of every layer: failures are UvErrors (also on Node's modules), misuse UsageErrors.
+export { UsageError, type UsageErrorCode } from '../handles/usage-error.js';
+export { UvError } from '../handles/uv-error.js';
 export { Registrar, RelEvent, registrar, rel } from './rel.js';
 // Side effect: gives UvEventLoop its ssl option and startTls.
 import './tls-upgrader.js';

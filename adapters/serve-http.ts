@@ -3,9 +3,9 @@
 // transports (toDuplex), so keep-alive, pipelining, large bodies and
 // upgrades behave as in node:http.
 import http from 'node:http';
-import { isIP } from 'node:net';
 import { UsageError } from '../handles/usage-error.js';
 import { validateFunction } from '../handles/validate.js';
+import type { SocketAddress } from '../handles/tcp.js';
 import type { AbstractEventLoop, Server } from '../loop/events.js';
 import type { Transport } from '../loop/transports.js';
 import { toDuplex } from './duplex.js';
@@ -14,7 +14,7 @@ export interface HttpOnLoop {
   /** The node:http server: listen for 'upgrade', 'request', 'clientError'... on it. */
   readonly http: http.Server;
   /** The loop's listening server. */
-  readonly server: Server;
+  readonly server: Server<SocketAddress>;
   /** The bound port (useful with port 0). */
   readonly port: number;
   /** Stops accepting, ends idle keep-alive connections; resolves when all are gone. */
@@ -30,13 +30,12 @@ export async function serveHttp(loop: AbstractEventLoop, requestListener: http.R
       httpServer.emit('connection', toDuplex(transport));
     },
   }), host, port);
-  const bound = server.sockets()[0] as { address: string; port: number };
+  const bound = server.sockets()[0]!;
   // node:http starts its connection bookkeeping on 'listening': the checks
   // behind headersTimeout and requestTimeout (every
   // connectionsCheckingInterval), and closeIdleConnections(). The loop's
   // server is what listens, so address() answers for it.
-  const family = isIP(bound.address) === 6 ? 'IPv6' : 'IPv4';
-  httpServer.address = () => ({ address: bound.address, family, port: bound.port });
+  httpServer.address = () => ({ address: bound.address, family: bound.family, port: bound.port });
   httpServer.emit('listening');
   return {
     http: httpServer,

@@ -18,7 +18,7 @@ export interface AddressInfo {
 }
 
 function socketOf(transport: Transport): unknown {
-  return transport.getExtraInfo<unknown>('socket');
+  return transport.getExtraInfo('socket');
 }
 
 /** An asyncio address tuple as net.Socket reports one; {} for a path or nothing. */

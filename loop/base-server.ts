@@ -3,14 +3,12 @@
 // them), serveForever and close. A concrete server says how to start
 // accepting and how to stop listening.
 import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
-import type { AbstractEventLoop, Server } from './events.js';
+import type { AbstractEventLoop, Server, ServerAddress } from './events.js';
 import { watchUnclosed } from './unclosed-warning.js';
 
-export type ServerAddress = { address: string; port: number } | { path: string };
-
-export abstract class BaseServer<T> implements Server {
+export abstract class BaseServer<T, A extends ServerAddress = ServerAddress> implements Server<A> {
   readonly #loop: AbstractEventLoop;
-  readonly #addresses: () => ServerAddress[];
+  readonly #addresses: () => A[];
   readonly #transports = new Set<T>();
   #serving = false;
   #closed = false;
@@ -19,7 +17,7 @@ export abstract class BaseServer<T> implements Server {
   readonly #onClose: (() => void) | undefined;
   readonly #unwatch: () => void;
 
-  protected constructor(loop: AbstractEventLoop, addresses: () => ServerAddress[], onClose?: () => void) {
+  protected constructor(loop: AbstractEventLoop, addresses: () => A[], onClose?: () => void) {
     this.#loop = loop;
     this.#addresses = addresses;
     this.#onClose = onClose;
@@ -96,7 +94,7 @@ export abstract class BaseServer<T> implements Server {
     );
   }
 
-  sockets(): ServerAddress[] {
+  sockets(): A[] {
     return this.#closed ? [] : this.#addresses();
   }
 

@@ -6,7 +6,7 @@ import { UsageError } from '../handles/usage-error.js';
 import type { UvError } from '../handles/uv-error.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import { type Address, type AnyProtocol, type DatagramProtocol, notifyLoopClosed } from './protocols.js';
-import type { DatagramTransport } from './transports.js';
+import type { DatagramExtraInfo, DatagramTransport, ExtraInfoValue } from './transports.js';
 import { loopClosed } from './errors.js';
 import { WriteFlow } from './write-flow.js';
 import { extraInfo } from './extra-info.js';
@@ -23,6 +23,8 @@ export class UdpTransport implements DatagramTransport {
   readonly #flow: WriteFlow;
   readonly #onSent = (err: UvError | null): void => this.#sent(err);
   readonly #untrack: () => void;
+  // Counts this endpoint out of the loop's liveResources().
+  readonly #gone: () => void;
 
   constructor(loop: BaseEventLoop, udp: UDP, protocol: DatagramProtocol, extra: Record<string, unknown>, remote: Address | undefined, ready: (err?: Error) => void) {
     this.#loop = loop;
@@ -32,6 +34,7 @@ export class UdpTransport implements DatagramTransport {
     this.#remote = remote;
     this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
     this.#untrack = loop.track(this);
+    this.#gone = loop.trackResource('datagram');
     loop.scheduleSoon(() => {
       if (this.#lost) return ready();
       try {
@@ -48,6 +51,7 @@ export class UdpTransport implements DatagramTransport {
       this.#closing = true;
       this.#untrack();
       if (!udp.closed) udp.close();
+      this.#gone();
       ready(loopClosed());
     });
   }
@@ -124,6 +128,7 @@ export class UdpTransport implements DatagramTransport {
     this.#lost = true;
     this.#untrack();
     this.#udp.close(() => {
+      this.#gone();
       // The loop closed meanwhile: it runs nothing any more.
       if (this.#loop.isClosed()) return;
       try {
@@ -146,8 +151,8 @@ export class UdpTransport implements DatagramTransport {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<DatagramExtraInfo, K, D> {
+    return extraInfo<DatagramExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol | DatagramProtocol): void {

@@ -6,7 +6,7 @@ import type { Loop } from '../handles/loop.js';
 import { Poll } from '../handles/poll.js';
 import { validateFunction, validateInteger } from '../handles/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
-import type { Callback } from './events.js';
+import type { Callback, ResourceKind } from './events.js';
 
 type Entry = [Callback<unknown[]>, unknown[]];
 
@@ -22,8 +22,9 @@ export class FdWatchers {
   readonly #uvloop: Loop;
   readonly #loop: BaseEventLoop;
   readonly #fds = new Map<number, FdWatch>();
-  // Polls closed but whose close callback has not run yet (leak checks).
-  #closing = 0;
+  // What the polls closed but not yet through their close callback watched:
+  // a watch counts in liveResources() until its poll is gone.
+  readonly #closing: Record<WatchKind, number> = { reader: 0, writer: 0 };
 
   /** The Polls live on `uvloop`; callbacks are `loop`'s (dispatch, exception handler). */
   constructor(uvloop: Loop, loop: BaseEventLoop) {
@@ -39,9 +40,15 @@ export class FdWatchers {
     this.#uvloop.requestCheckpoint();
   }
 
-  /** Polls open or still closing: 0 once every watch is gone. */
-  get liveHandles(): number {
-    return this.#fds.size + this.#closing;
+  /** Adds the watches to liveResources(): `reader`, `writer`, each until its poll has closed. */
+  countResources(out: Partial<Record<ResourceKind, number>>): void {
+    const count = { ...this.#closing };
+    for (const watch of this.#fds.values()) {
+      if (watch.reader !== undefined) count.reader++;
+      if (watch.writer !== undefined) count.writer++;
+    }
+    if (count.reader > 0) out.reader = count.reader;
+    if (count.writer > 0) out.writer = count.writer;
   }
 
   /** Calls `cb(...args)` whenever `fd` is readable (writable); replaces an earlier callback. */
@@ -62,27 +69,30 @@ export class FdWatchers {
     const watch = this.#fds.get(fd);
     if (watch === undefined || watch[kind] === undefined) return false;
     watch[kind] = undefined;
-    this.#restart(fd, watch);
+    if (watch.reader === undefined && watch.writer === undefined) this.#close(fd, watch, [kind]);
+    else this.#restart(fd, watch);
     return true;
   }
 
   /** Stops every watch (the loop closes). */
   closeAll(): void {
-    for (const watch of this.#fds.values()) this.#close(watch);
-    this.#fds.clear();
-  }
-
-  #close(watch: FdWatch): void {
-    this.#closing++;
-    watch.poll.close(() => this.#closing--);
-  }
-
-  #restart(fd: number, watch: FdWatch): void {
-    if (watch.reader === undefined && watch.writer === undefined) {
-      this.#close(watch);
-      this.#fds.delete(fd);
-      return;
+    for (const [fd, watch] of this.#fds) {
+      const kinds = (['reader', 'writer'] as const).filter((kind) => watch[kind] !== undefined);
+      this.#close(fd, watch, kinds);
     }
+  }
+
+  /** Closes the watch's poll; `kinds` (what it watched) count as live until it is closed. */
+  #close(fd: number, watch: FdWatch, kinds: readonly WatchKind[]): void {
+    this.#fds.delete(fd);
+    for (const kind of kinds) this.#closing[kind]++;
+    watch.poll.close(() => {
+      for (const kind of kinds) this.#closing[kind]--;
+    });
+  }
+
+  /** Watches what the entries ask for (at least one is set). */
+  #restart(fd: number, watch: FdWatch): void {
     const events = { readable: watch.reader !== undefined, writable: watch.writer !== undefined };
     // Through the loop's dispatch(): a stop() in a callback takes effect
     // when the callback returns.

@@ -7,7 +7,7 @@ import type { AbstractEventLoop } from './events.js';
 import { loopClosed } from './errors.js';
 import { kLoopClosed, type Protocol } from './protocols.js';
 import type { StreamReader } from './stream-reader.js';
-import type { Transport } from './transports.js';
+import type { ExtraInfo, ExtraInfoValue, Transport } from './transports.js';
 
 export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => unknown;
 
@@ -155,7 +155,7 @@ export class StreamWriter {
     return this.#flow.waitClosed(signalOf(opts));
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
     return this.#transport.getExtraInfo(name, dflt);
   }
 

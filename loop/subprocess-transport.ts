@@ -12,7 +12,7 @@ import { loopClosed } from './errors.js';
 import { notifyLoopClosed, type Protocol, type SubprocessProtocol } from './protocols.js';
 import { ExitWaiters } from './exit-waiters.js';
 import { StreamTransport } from './stream-transport.js';
-import type { ReadTransport, SubprocessTransport, WriteTransport } from './transports.js';
+import type { ExtraInfoValue, ReadTransport, SubprocessExtraInfo, SubprocessTransport, WriteTransport } from './transports.js';
 import { extraInfo } from './extra-info.js';
 
 export class UvSubprocessTransport implements SubprocessTransport {
@@ -29,6 +29,8 @@ export class UvSubprocessTransport implements SubprocessTransport {
   readonly #waiters = new ExitWaiters();
   readonly #extra: Record<string, unknown> = {};
   readonly #untrack: () => void;
+  // Counts this subprocess out of the loop's liveResources() (set by attach).
+  #gone: () => void = () => {};
 
   constructor(loop: BaseEventLoop, protocol: SubprocessProtocol) {
     this.#loop = loop;
@@ -62,6 +64,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   attach(process: Process, ready: (err?: Error) => void): void {
     this.#process = process;
     this.#extra['subprocess'] = process;
+    this.#gone = this.#loop.trackResource('subprocess');
     const stdio = process.stdio;
     stdio.forEach((pipe, fd) => {
       if (pipe === null || fd > 2) return;
@@ -110,6 +113,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
     if (this.#lost || !this.#exited || this.#openPipes > 0) return;
     this.#lost = true;
     this.#untrack();
+    this.#gone();
     this.#process?.close();
     this.#loop.scheduleSoon(() => this.#call('connectionLost', () => this.#protocol.connectionLost?.(null)), []);
   }
@@ -122,6 +126,9 @@ export class UvSubprocessTransport implements SubprocessTransport {
     return this.#returncode;
   }
 
+  getPipeTransport(fd: 0): WriteTransport | null;
+  getPipeTransport(fd: 1 | 2): ReadTransport | null;
+  getPipeTransport(fd: number): WriteTransport | ReadTransport | null;
   getPipeTransport(fd: number): WriteTransport | ReadTransport | null {
     return this.#pipes.get(fd) ?? null;
   }
@@ -168,6 +175,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #closeForGood(): void {
     this.#dropped = true;
     this.#closing = true;
+    this.#gone();
     const process = this.#process;
     if (process === undefined || process.closed) return;
     if (!this.#exited) process.kill('SIGKILL');
@@ -178,8 +186,8 @@ export class UvSubprocessTransport implements SubprocessTransport {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<SubprocessExtraInfo, K, D> {
+    return extraInfo<SubprocessExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   getProtocol(): SubprocessProtocol {

@@ -7,7 +7,7 @@ import { UDP } from '../handles/udp.js';
 import { Idle } from '../handles/idle.js';
 import { Loop } from '../handles/loop.js';
 import { Signal } from '../handles/signal.js';
-import { TCP } from '../handles/tcp.js';
+import { TCP, type SocketAddress } from '../handles/tcp.js';
 import type { Stream } from '../handles/stream.js';
 import { Timer } from '../handles/timer.js';
 import { UsageError } from '../handles/usage-error.js';
@@ -22,8 +22,10 @@ import type {
   TlsOptions,
   ConnectionOptions,
   DatagramOptions,
+  ResourceKind,
   Server,
   ServerOptions,
+  UnixServerAddress,
   StdioSpec,
   SubprocessOptions,
   UnixServerOptions,
@@ -34,7 +36,7 @@ import { FdWatchers } from './fd-watchers.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { ANY_HOSTS, resolveHost, type ResolvedAddress } from './resolve.js';
 import { StreamServer, type Listener } from './server.js';
-import { StreamTransport } from './stream-transport.js';
+import { StreamTransport, type TransportOwner } from './stream-transport.js';
 import { tlsUpgrader } from './tls-hook.js';
 import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from './transports.js';
 
@@ -149,6 +151,25 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.#fds.closeAll();
   }
 
+  protected countResources(out: Partial<Record<ResourceKind, number>>): void {
+    let servers = 0;
+    for (const ref of this.#servers) if (ref.deref()?.isClosed === false) servers++;
+    if (servers > 0) out.server = servers;
+    if (this.#signals.size > 0) out.signal = this.#signals.size;
+    this.#fds.countResources(out);
+  }
+
+  /** A stream transport's owner: its server (if any), and liveResources() until it is gone. */
+  #owner(server: StreamServer | undefined): TransportOwner {
+    const gone = this.trackResource('transport');
+    return {
+      detach: (transport) => {
+        server?.detach(transport);
+        gone();
+      },
+    };
+  }
+
   // --- TCP connections and servers -------------------------------------
 
   async createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number, opts: ConnectionOptions = {}): Promise<[Transport, P]> {
@@ -193,7 +214,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     const protocol = newProtocol(protocolFactory, () => stream.close());
     const extra = this.#extraFor(stream);
     return new Promise((resolve, reject) => {
-      const transport = new StreamTransport(this, stream, protocol, extra, server, (err) => {
+      const transport = new StreamTransport(this, stream, protocol, extra, this.#owner(server), (err) => {
         if (err !== null) reject(err);
         else resolve([transport, protocol]);
       });
@@ -203,7 +224,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
 
   /** A transport with no protocol of its own yet: the TLS layer takes it over. */
   #rawTransport(stream: Stream, server: StreamServer | undefined): StreamTransport {
-    const transport = new StreamTransport(this, stream, {}, this.#extraFor(stream), server);
+    const transport = new StreamTransport(this, stream, {}, this.#extraFor(stream), this.#owner(server));
     server?.attach(transport);
     return transport;
   }
@@ -242,7 +263,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     return extra;
   }
 
-  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server> {
+  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server<SocketAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
@@ -254,20 +275,20 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     else addresses = await resolveHost(this.uvloop, host);
     // Closed while resolving: a server made now would outlive the loop.
     this.checkClosed();
-    const listeners: Listener[] = [];
-    let server: StreamServer;
+    const listeners: Array<Listener<SocketAddress>> = [];
+    let server: StreamServer<SocketAddress>;
     try {
       for (const { address, family } of addresses) {
         const tcp = new TCP(this.uvloop);
         listeners.push({
           stream: tcp,
-          address: { address, port },
+          address: { address, port, family: family === 6 ? 'IPv6' : 'IPv4' },
           listen: (n) => tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory, opts.ssl, opts.sslHandshakeTimeout)),
         });
         // With several addresses the v6 one must not also claim v4.
         tcp.bind(address, port, { reusePort: opts.reusePort === true, ipv6Only: family === 6 && addresses.length > 1 });
         const bound = tcp.getsockname();
-        listeners[listeners.length - 1]!.address = { address: bound.address, port: bound.port };
+        listeners[listeners.length - 1]!.address = bound;
         // Port 0 with several hosts: the first bound port is used for all.
         if (port === 0 && addresses.length > 1) port = bound.port;
       }
@@ -316,7 +337,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       }).catch((exception: unknown) => this.callExceptionHandler({ message: 'TLS handshake failed', exception }));
       return;
     }
-    const transport = new StreamTransport(this, client, protocol, this.#extraFor(client), server);
+    const transport = new StreamTransport(this, client, protocol, this.#extraFor(client), this.#owner(server));
     server.attach(transport);
   }
 
@@ -345,7 +366,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     return this.#makeTransport(pipe, protocolFactory, undefined);
   }
 
-  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server> {
+  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server<UnixServerAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
@@ -358,8 +379,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       pipe.close();
       throw err;
     }
-    let server: StreamServer;
-    const listener: Listener = {
+    let server: StreamServer<UnixServerAddress>;
+    const listener: Listener<UnixServerAddress> = {
       stream: pipe,
       address: { path },
       listen: (n) => pipe.listen(n, (err) => this.#accept(server, pipe, err, protocolFactory, opts.ssl)),
@@ -433,7 +454,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     }
     const protocol = newProtocol(protocolFactory, () => pipe.close());
     return new Promise((resolve, reject) => {
-      const transport = new StreamTransport(this, pipe, protocol, { pipe }, undefined, (err) => (err ? reject(err) : resolve([transport, protocol])), reads);
+      const transport = new StreamTransport(this, pipe, protocol, { pipe }, this.#owner(undefined), (err) => (err ? reject(err) : resolve([transport, protocol])), reads);
     });
   }
 
