@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { UsageError } from '../handles/usage-error.js';
 import { validateFunction } from '../handles/validate.js';
-import type { AbstractEventLoop, Server } from '../loop/events.js';
+import type { AbstractEventLoop, Server, ServerOptions } from '../loop/events.js';
 import type { Transport } from '../loop/transports.js';
 import { toDuplex } from './duplex.js';
 
@@ -20,15 +20,30 @@ export interface HttpOnLoop {
   close(): Promise<void>;
 }
 
-export async function serveHttp(loop: AbstractEventLoop, requestListener: http.RequestListener, host: string, port: number, options: http.ServerOptions = {}): Promise<HttpOnLoop> {
+export interface ServeHttpOptions extends http.ServerOptions {
+  /**
+   * How the loop listens (createServer's options): backlog, reusePort,
+   * ssl (then it is HTTPS), sslHandshakeTimeout, sock.
+   */
+  listen?: Omit<ServerOptions, 'startServing'>;
+}
+
+/**
+ * Serves `requestListener` on `loop`: node:http's server code over the
+ * loop's connections. `host` and `port` are createServer's (null and 0 with
+ * `options.listen.sock`); the other options are node:http's.
+ */
+export async function serveHttp(loop: AbstractEventLoop, requestListener: http.RequestListener, host: string | null, port: number, options: ServeHttpOptions = {}): Promise<HttpOnLoop> {
   validateFunction(requestListener, 'requestListener');
   if (typeof options !== 'object' || options === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'options must be an object');
-  const httpServer = http.createServer(options, requestListener);
+  const { listen = {}, ...httpOptions } = options;
+  if (typeof listen !== 'object' || listen === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'options.listen must be an object');
+  const httpServer = http.createServer(httpOptions, requestListener);
   const server = await loop.createServer(() => ({
     connectionMade(transport: Transport) {
       httpServer.emit('connection', toDuplex(transport));
     },
-  }), host, port);
+  }), host, port, { ...listen, startServing: true });
   const bound = server.sockets()[0] as { port: number };
   return {
     http: httpServer,

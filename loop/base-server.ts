@@ -7,7 +7,22 @@ import { watchUnclosed } from './unclosed-warning.js';
 
 export type ServerAddress = { address: string; port: number } | { path: string };
 
-export abstract class BaseServer<T> implements Server {
+/** What a server can do to the connections it accepted. */
+export interface ServedConnection {
+  close(): void;
+  abort(): void;
+}
+
+/**
+ * @internal Told of every connection a server attaches and detaches, once
+ * each (adapters/threaded-server counts them in shared memory).
+ */
+export interface ConnectionObserver {
+  attached(): void;
+  detached(): void;
+}
+
+export abstract class BaseServer<T extends ServedConnection> implements Server {
   readonly #loop: AbstractEventLoop;
   readonly #addresses: () => ServerAddress[];
   readonly #transports = new Set<T>();
@@ -17,6 +32,7 @@ export abstract class BaseServer<T> implements Server {
   #foreverWaiters: Array<() => void> = [];
   readonly #onClose: (() => void) | undefined;
   readonly #unwatch: () => void;
+  #observer: ConnectionObserver | undefined;
 
   protected constructor(loop: AbstractEventLoop, addresses: () => ServerAddress[], onClose?: () => void) {
     this.#loop = loop;
@@ -32,13 +48,24 @@ export abstract class BaseServer<T> implements Server {
 
   /** @internal */
   attach(transport: T): void {
+    if (this.#transports.has(transport)) return;
     this.#transports.add(transport);
+    this.#observer?.attached();
   }
 
   /** @internal */
   detach(transport: T): void {
-    this.#transports.delete(transport);
+    if (this.#transports.delete(transport)) this.#observer?.detached();
     this.#maybeWake();
+  }
+
+  /**
+   * @internal Reports attaches and detaches to `observer` from now on; the
+   * connections already open are reported as attached at once.
+   */
+  observe(observer: ConnectionObserver): void {
+    this.#observer = observer;
+    for (let i = 0; i < this.#transports.size; i++) observer.attached();
   }
 
   getLoop(): AbstractEventLoop {
@@ -83,6 +110,14 @@ export abstract class BaseServer<T> implements Server {
     this.#foreverWaiters = [];
     for (const resolve of forever) resolve();
     this.#maybeWake();
+  }
+
+  closeClients(): void {
+    for (const transport of [...this.#transports]) transport.close();
+  }
+
+  abortClients(): void {
+    for (const transport of [...this.#transports]) transport.abort();
   }
 
   /** Resolves once the server is closed and all its connections are gone. */

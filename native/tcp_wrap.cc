@@ -1,4 +1,5 @@
 // TCP: uv_tcp_t, on the stream base.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -86,6 +87,9 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     return Code(0);
   }
 
+  // open(fd, duplicate): wraps fd, or with `duplicate` a new fd for the same
+  // socket (F_DUPFD_CLOEXEC), so that several handles (one per thread's
+  // loop) can each own and close their own fd of one listening socket.
   Napi::Value Open(const Napi::CallbackInfo& info) {
     int64_t fd;
     if (!usable()) return Code(UV_EBADF);
@@ -95,7 +99,12 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     struct stat st;
     if (fstat(static_cast<int>(fd), &st) != 0) return Code(uv_translate_sys_error(errno));
     if (!S_ISSOCK(st.st_mode)) return Code(UV_ENOTSOCK);
-    return Code(uv_tcp_open(As<uv_tcp_t>(), static_cast<uv_os_sock_t>(fd)));
+    if (!info[1].ToBoolean()) return Code(uv_tcp_open(As<uv_tcp_t>(), static_cast<uv_os_sock_t>(fd)));
+    int copy = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return Code(uv_translate_sys_error(errno));
+    int rc = uv_tcp_open(As<uv_tcp_t>(), copy);
+    if (rc != 0) ::close(copy);
+    return Code(rc);
   }
 
   Napi::Value GetSockName(const Napi::CallbackInfo& info) { return Name(info, uv_tcp_getsockname); }

@@ -2,6 +2,7 @@
 // test_create_server_multiple_hosts*; test_base_events.py: Server close,
 // wait_closed, serve_forever).
 import { once } from 'node:events';
+import type net from 'node:net';
 import type { Protocol, Server, Transport, UvError } from 'asyncuv';
 import { hasIPv6, netConnect, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
@@ -171,6 +172,38 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       await within(waiting, 'waitClosed');
       t.true(closed);
       client.destroy();
+    }));
+
+  test(`${name}: closeClients() closes every accepted connection after flushing, abortClients() at once; the server serves on (asyncio 3.13)`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const made: EchoProto[] = [];
+      const server = await loop.createServer(() => {
+        const p = new EchoProto();
+        made.push(p);
+        return p;
+      }, '127.0.0.1', 0);
+      const accept = async (n: number): Promise<net.Socket[]> => {
+        const before = made.length;
+        const clients = await Promise.all(Array.from({ length: n }, () => netConnect(portOf(server))));
+        await until(() => made.length === before + n && made.every((p) => p.transport !== undefined), 'accepted connections');
+        return clients;
+      };
+      const closing = await accept(2);
+      const ends = closing.map((c) => readToEnd(c));
+      made[0]!.transport!.write('last words');
+      server.closeClients();
+      t.is((await within(ends[0]!, 'first client EOF')).toString(), 'last words');
+      await within(ends[1]!, 'second client EOF');
+      t.deepEqual(await within(Promise.all(made.map((p) => p.lost.promise)), 'connectionLost'), [null, null]);
+
+      const aborted = await accept(2);
+      server.abortClients();
+      await within(Promise.all(aborted.map((c) => once(c, 'close'))), 'clients closed by the abort');
+      await within(Promise.all(made.slice(2).map((p) => p.lost.promise)), 'connectionLost after abort');
+      t.true(server.isServing());
+      t.is(await within(echoOnce(portOf(server)), 'echo'), 'ping');
+      server.close();
+      await within(server.waitClosed(), 'waitClosed');
     }));
 
   test(`${name}: a protocol factory that throws reaches the exception handler and the connection is dropped`, (t) =>
