@@ -16,7 +16,10 @@ export interface HttpOnLoop {
   readonly server: Server;
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** Stops accepting, ends idle keep-alive connections; resolves when all are gone. */
+  /**
+   * Stops accepting and ends idle keep-alive connections at once and the
+   * others after the response in flight; resolves when all are gone.
+   */
   close(): Promise<void>;
 }
 
@@ -39,20 +42,39 @@ export async function serveHttp(loop: AbstractEventLoop, requestListener: http.R
   const { listen = {}, ...httpOptions } = options;
   if (typeof listen !== 'object' || listen === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'options.listen must be an object');
   const httpServer = http.createServer(httpOptions, requestListener);
+  // Responses not yet sent, so that close() can end their connections after them.
+  const inFlight = new Set<http.ServerResponse>();
+  let closing = false;
+  httpServer.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   const server = await loop.createServer(() => ({
     connectionMade(transport: Transport) {
       httpServer.emit('connection', toDuplex(transport));
     },
   }), host, port, { ...listen, startServing: true });
   const bound = server.sockets()[0] as { port: number };
+  // node:http tracks its connections (which are idle, for
+  // closeIdleConnections() and close(); which overran headersTimeout or
+  // requestTimeout) from its 'listening' event on: a server fed connections
+  // by 'connection' events never listens by itself.
+  httpServer.emit('listening');
   return {
     http: httpServer,
     server,
     port: bound.port,
     async close() {
+      closing = true;
       server.close();
-      httpServer.closeIdleConnections();
-      // Connections with a request in flight end after their response.
+      // Connections with a request in flight end after their response
+      // (Connection: close); those whose response is already on its way are
+      // ended once idle. The idle ones end now (httpServer.close()).
+      for (const res of inFlight) {
+        if (!res.headersSent) res.shouldKeepAlive = false;
+        else res.once('finish', () => setImmediate(() => httpServer.closeIdleConnections()));
+      }
       httpServer.close();
       await server.waitClosed();
     },

@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TCP } from '../handles/tcp.js';
 import { UsageError } from '../handles/usage-error.js';
+import type { UvError } from '../handles/uv-error.js';
 import { BaseServer, type ServedConnection } from '../loop/base-server.js';
 import type { Server, ServerOptions } from '../loop/events.js';
 import { UvEventLoop } from '../loop/uv-event-loop.js';
@@ -29,7 +30,26 @@ if (parentPort === null) {
 }
 const port = parentPort;
 const data = workerData as ThreadData;
-const closeRequested = new Promise<CloseMessage>((resolve) => port.once('message', resolve));
+// close() may come more than once (a later call can bring the deadline
+// closer); the earliest deadline holds.
+let deadline = Infinity;
+let draining: Served | undefined;
+let abortTimer: ReturnType<typeof setTimeout> | undefined;
+let requestClose!: () => void;
+const closeRequested = new Promise<void>((resolve) => (requestClose = resolve));
+port.on('message', (message: CloseMessage) => {
+  if (message.deadlineMs !== undefined) deadline = Math.min(deadline, Date.now() + message.deadlineMs);
+  armDeadline();
+  requestClose();
+});
+
+/** Aborts the connections still open at the deadline, once draining. */
+function armDeadline(): void {
+  if (draining === undefined || deadline === Infinity) return;
+  const server = draining.server;
+  clearTimeout(abortTimer);
+  abortTimer = setTimeout(() => server.abortClients(), Math.max(0, deadline - Date.now()));
+}
 
 async function importModule(): Promise<ThreadedServerModule> {
   const mod = (await import(data.moduleUrl)) as ThreadedServerModule;
@@ -44,6 +64,24 @@ async function importModule(): Promise<ThreadedServerModule> {
   return mod;
 }
 
+/**
+ * The listening socket of a 'shared-socket' thread: it takes one connection
+ * per turn of its loop and leaves the others queued for the other threads
+ * (nginx's multi_accept off). libuv accepts until the queue is empty, so
+ * the first thread to wake took every pending connection; a connection it
+ * does not accept inside the callback stays queued, and libuv stops
+ * watching the socket until accept() takes it.
+ */
+class TakeTurnsTCP extends TCP {
+  override listen(backlog: number, onConnection: (err: UvError | null) => void): void {
+    super.listen(backlog, (err) =>
+      queueMicrotask(() => {
+        if (!this.closed) onConnection(err);
+      }),
+    );
+  }
+}
+
 /** createServer's host, port and options for this thread's way of sharing the port. */
 function listening(loop: UvEventLoop): [string | null, number, ServerOptions] {
   const opts: ServerOptions = {};
@@ -51,7 +89,7 @@ function listening(loop: UvEventLoop): [string | null, number, ServerOptions] {
   // One context per thread: made per connection, it would parse the key every time.
   if (data.ssl !== undefined) opts.ssl = { ...data.ssl, secureContext: tls.createSecureContext(data.ssl) };
   if (data.fd === undefined) return [data.address, data.port, { ...opts, reusePort: true }];
-  const sock = new TCP(loop.uvloop);
+  const sock = new TakeTurnsTCP(loop.uvloop);
   try {
     sock.open(data.fd, { duplicate: true });
   } catch (err) {
@@ -103,13 +141,14 @@ try {
 }
 port.postMessage({ type: 'serving' });
 
-const { deadlineMs } = await closeRequested;
-const deadline = deadlineMs === undefined ? undefined : setTimeout(() => served.server.abortClients(), deadlineMs);
+await closeRequested;
+draining = served;
+armDeadline();
 // close() closes the listening socket before its first await.
 const drained = served.close();
 port.postMessage({ type: 'stopped' });
 await drained;
-clearTimeout(deadline);
+clearTimeout(abortTimer);
 loop.close();
 // Whatever else the module left running (timers, clients) ends with the thread.
 process.exit(0);

@@ -19,7 +19,8 @@
 import { Worker } from 'node:worker_threads';
 import type http from 'node:http';
 import { Loop } from '../handles/loop.js';
-import { TCP } from '../handles/tcp.js';
+import { TCP, type SocketAddress } from '../handles/tcp.js';
+import { UvError } from '../handles/uv-error.js';
 import { UsageError } from '../handles/usage-error.js';
 import { validateNumber } from '../handles/validate.js';
 import type { AnyProtocol } from '../loop/protocols.js';
@@ -132,8 +133,7 @@ export class ThreadedServer {
   #portReleased: Promise<void> | undefined;
 
   /** @internal startThreadedServer() makes servers. */
-  constructor(opts: CheckedOptions, anchor: TCP) {
-    const bound = anchor.getsockname();
+  constructor(opts: CheckedOptions, anchor: TCP, bound: SocketAddress) {
     this.host = bound.address;
     this.port = bound.port;
     this.threads = opts.threads;
@@ -195,19 +195,22 @@ export class ThreadedServer {
   /**
    * Stops accepting on every thread, lets open connections finish (aborts
    * those still open after `deadlineMs`), ends the threads and releases the
-   * port; resolves when all are gone. A second call returns the same promise.
+   * port; resolves when all are gone. A later call returns the same
+   * promise, and its deadline applies if it comes sooner.
    */
   close(opts: CloseOptions = {}): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
     if (typeof opts !== 'object' || opts === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'close() options must be an object');
     if (opts.deadlineMs !== undefined) validateNumber(opts.deadlineMs, 'deadlineMs', 0, 2 ** 31 - 1);
     return this.#close(opts.deadlineMs);
   }
 
   #close(deadlineMs: number | undefined): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
-    this.#closeRequested = true;
     const message: CloseMessage = { type: 'close', deadlineMs };
+    if (this.#closing !== undefined) {
+      if (deadlineMs !== undefined) for (const slot of this.#slots) slot.worker?.postMessage(message);
+      return this.#closing;
+    }
+    this.#closeRequested = true;
     for (const slot of this.#slots) {
       clearTimeout(slot.retry);
       slot.state = slot.worker === undefined ? 'closed' : 'closing';
@@ -332,6 +335,16 @@ export class ThreadedServer {
   }
 }
 
+/** The address `tcp` is bound to; libuv reports a failed bind (EADDRINUSE) only at the next call. */
+function boundAddress(tcp: TCP, where: string): SocketAddress {
+  try {
+    return tcp.getsockname();
+  } catch (err) {
+    if (err instanceof UvError) throw new UvError(err.errno, 'bind', where);
+    throw err;
+  }
+}
+
 /**
  * Serves the module at `moduleUrl` on `opts.threads` worker threads, each
  * with its own UvEventLoop, all on one port. Resolves once every thread
@@ -343,13 +356,15 @@ export async function startThreadedServer(moduleUrl: string | URL, opts: Threade
   const address = addresses[0];
   if (address === undefined) throw new UsageError('ERR_INVALID_ARG_VALUE', `opts.host ${checked.host} resolved to no address`);
   const anchor = new TCP();
+  let bound: SocketAddress;
   try {
     anchor.bind(address.address, checked.port, { reusePort: checked.balance === 'reuseport' });
+    bound = boundAddress(anchor, `${address.address}:${checked.port}`);
   } catch (err) {
-    anchor.close();
+    await new Promise<void>((resolve) => anchor.close(resolve));
     throw err;
   }
-  const server = new ThreadedServer(checked, anchor);
+  const server = new ThreadedServer(checked, anchor, bound);
   await server.start();
   return server;
 }

@@ -99,7 +99,8 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     struct stat st;
     if (fstat(static_cast<int>(fd), &st) != 0) return Code(uv_translate_sys_error(errno));
     if (!S_ISSOCK(st.st_mode)) return Code(UV_ENOTSOCK);
-    if (!info[1].ToBoolean()) return Code(uv_tcp_open(As<uv_tcp_t>(), static_cast<uv_os_sock_t>(fd)));
+    if (!info[1].ToBoolean())
+      return Code(uv_tcp_open(As<uv_tcp_t>(), static_cast<uv_os_sock_t>(fd)));
     int copy = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);
     if (copy < 0) return Code(uv_translate_sys_error(errno));
     int rc = uv_tcp_open(As<uv_tcp_t>(), copy);
@@ -110,8 +111,7 @@ class TcpWrap : public StreamWrap<TcpWrap> {
   Napi::Value GetSockName(const Napi::CallbackInfo& info) { return Name(info, uv_tcp_getsockname); }
   Napi::Value GetPeerName(const Napi::CallbackInfo& info) { return Name(info, uv_tcp_getpeername); }
 
-  Napi::Value Name(const Napi::CallbackInfo& info,
-                   int (*fn)(const uv_tcp_t*, sockaddr*, int*)) {
+  Napi::Value Name(const Napi::CallbackInfo& info, int (*fn)(const uv_tcp_t*, sockaddr*, int*)) {
     if (!usable()) return Code(UV_EBADF);
     sockaddr_storage addr;
     int len = sizeof(addr);
@@ -154,8 +154,7 @@ class TcpWrap : public StreamWrap<TcpWrap> {
   Napi::Value BufferSize(const Napi::CallbackInfo& info) {
     int64_t which, value;
     if (!usable()) return Code(UV_EBADF);
-    if (!ArgInt64(info, 0, &which) || !ArgInt64(info, 1, &value) || value < 0 ||
-        value > INT32_MAX)
+    if (!ArgInt64(info, 0, &which) || !ArgInt64(info, 1, &value) || value < 0 || value > INT32_MAX)
       return Code(UV_EINVAL);
     int v = static_cast<int>(value);
     int rc = which == 0 ? uv_send_buffer_size(handle_, &v) : uv_recv_buffer_size(handle_, &v);
@@ -165,6 +164,8 @@ class TcpWrap : public StreamWrap<TcpWrap> {
 
 }  // namespace
 
-void InitTcp(Napi::Env env, Napi::Object exports) { TcpWrap::Init(env, exports); }
+void InitTcp(Napi::Env env, Napi::Object exports) {
+  TcpWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv
