@@ -1,0 +1,131 @@
+// One port on several threads (startThreadedServer) against one thread and
+// against Node's own answer, node:cluster with as many worker processes.
+// Every server runs in a process of its own (bench/threads/server-child.ts),
+// so the load generators (the native echo client, wrk) and this process
+// share the machine's cores with it alike, and its memory can be read.
+//
+// Cases (each: ours / theirs):
+// - cpu echo: 1 KiB ping-pong over 50 connections, each message costing the
+//   handler THREADS_WORK_ROUNDS chained SHA-256 digests (bench/threads/
+//   cpu-work.ts), so the server, not the client, runs out of CPU:
+//   2 threads / 1 thread, and 2 threads / cluster with 2 workers (node:net);
+// - cpu http: the same work per request, wrk with 50 keep-alive
+//   connections: 2 threads (serveHttp) / 1 thread, and / cluster with 2
+//   workers (node:http);
+// - echo: plain 1 KiB ping-pong, 2 threads / 1 thread.
+//
+// details() prints each side's memory (RSS and PSS summed over its
+// processes, after each round) and the load average during the case.
+//
+// Knobs (environment): THREADS_SECONDS per side per round (default 3),
+// THREADS_ROUNDS (3), THREADS_WORK_ROUNDS (8).
+import { loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { formatTable, median, runCase, type BenchCase, type Side } from './harness.js';
+import { pingPong } from './loadgen/echo-client.js';
+import { wrk } from './loadgen/wrk.js';
+import { describe, memoryOf, startServer, type Memory, type RunningServer, type ServerSpec, type Workload } from './threads/servers.js';
+
+const seconds = Number(process.env['THREADS_SECONDS'] ?? 3);
+const rounds = Number(process.env['THREADS_ROUNDS'] ?? 3);
+const workRounds = Number(process.env['THREADS_WORK_ROUNDS'] ?? 8);
+
+interface Measured {
+  caseName: string;
+  label: string;
+  memory: Memory[];
+}
+const measured: Measured[] = [];
+const loads = new Map<string, number[]>();
+
+const load: Record<Workload, (port: number) => Promise<number>> = {
+  echo: async (port) => (await pingPong({ port, conns: 50, size: 1024, seconds })).rate,
+  http: (port) => wrk({ port, seconds, conns: 50 }),
+};
+
+/** One side of a case: a server process started in setup, loaded once per round. */
+class ServerSide implements Side {
+  readonly label: string;
+  server: RunningServer | undefined;
+  readonly #m: Measured;
+
+  constructor(readonly caseName: string, readonly spec: ServerSpec) {
+    this.label = describe(spec);
+    this.#m = { caseName, label: this.label, memory: [] };
+    measured.push(this.#m);
+  }
+
+  async run(): Promise<number> {
+    const server = this.server!;
+    const rate = await load[this.spec.workload](server.port);
+    this.#m.memory.push(memoryOf(server));
+    const list = loads.get(this.caseName) ?? [];
+    list.push(loadavg()[0]!);
+    loads.set(this.caseName, list);
+    return rate;
+  }
+}
+
+function threadCase(name: string, unit: string, ours: ServerSpec, theirs: ServerSpec): BenchCase {
+  const o = new ServerSide(name, ours);
+  const t = new ServerSide(name, theirs);
+  return {
+    name,
+    unit,
+    rounds,
+    ours: o,
+    theirs: t,
+    async setup() {
+      o.server = await startServer(ours);
+      t.server = await startServer(theirs);
+    },
+    async teardown() {
+      await o.server?.stop();
+      await t.server?.stop();
+    },
+  };
+}
+
+const spec = (kind: 'threads' | 'cluster', workload: Workload, count: number, work = workRounds): ServerSpec => ({ kind, workload, count, workRounds: work });
+
+export const cases: BenchCase[] = [
+  threadCase(`threads: cpu echo 1 KiB, 50 conns, 2 threads / 1`, 'roundtrips', spec('threads', 'echo', 2), spec('threads', 'echo', 1)),
+  threadCase(`threads: cpu echo 1 KiB, 50 conns, 2 threads / cluster 2`, 'roundtrips', spec('threads', 'echo', 2), spec('cluster', 'echo', 2)),
+  threadCase(`threads: cpu http (wrk), 2 threads / 1`, 'req', spec('threads', 'http', 2), spec('threads', 'http', 1)),
+  threadCase(`threads: cpu http (wrk), 2 threads / cluster 2`, 'req', spec('threads', 'http', 2), spec('cluster', 'http', 2)),
+  threadCase(`threads: echo 1 KiB, 50 conns, 2 threads / 1`, 'roundtrips', spec('threads', 'echo', 2, 0), spec('threads', 'echo', 1, 0)),
+];
+
+/** Memory per side and the load average per case, for the cases run so far. */
+export function details(): string {
+  if (measured.every((m) => m.memory.length === 0)) return '';
+  const rows = [['case', 'side', 'RSS (median)', 'PSS (median)', 'RSS samples MB']];
+  for (const m of measured) {
+    if (m.memory.length === 0) continue;
+    rows.push([
+      m.caseName,
+      m.label,
+      `${median(m.memory.map((x) => x.rssMB)).toFixed(0)} MB`,
+      `${median(m.memory.map((x) => x.pssMB)).toFixed(0)} MB`,
+      m.memory.map((x) => x.rssMB.toFixed(0)).join(' '),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const table = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
+  const averages = [...loads].map(([name, l]) => `${name}: ${Math.min(...l).toFixed(1)}-${Math.max(...l).toFixed(1)}`);
+  return `threaded servers: memory after each round (work: ${workRounds} SHA-256 rounds per message or request)\n${table}\n` +
+    `load average (1 min) during each case:\n  ${averages.join('\n  ')}`;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const filter = process.env['THREADS_CASES'];
+  const results = [];
+  for (const c of cases.filter((k) => filter === undefined || k.name.includes(filter))) {
+    const result = await runCase(c, (msg) => process.stderr.write(`${msg}\n`));
+    process.stderr.write(`  ${result.ours.label}: ${result.ours.samples.map((s) => s.toFixed(0)).join(', ')}; ` +
+      `${result.theirs.label}: ${result.theirs.samples.map((s) => s.toFixed(0)).join(', ')}\n`);
+    results.push(result);
+  }
+  console.log(formatTable(results));
+  console.log(`\n${details()}`);
+}
