@@ -21,7 +21,7 @@
 // THREADS_ROUNDS (3), THREADS_WORK_ROUNDS (8).
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { formatTable, median, runCase, type BenchCase, type Side } from './harness.js';
+import { formatRows, median, runStandalone, type BenchCase, type Side } from './harness.js';
 import { pingPong } from './loadgen/echo-client.js';
 import { wrk } from './loadgen/wrk.js';
 import { describe, memoryOf, startServer, type Memory, type RunningServer, type ServerSpec, type Workload } from './threads/servers.js';
@@ -110,22 +110,12 @@ export function details(): string {
       m.memory.map((x) => x.rssMB.toFixed(0)).join(' '),
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const table = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
+  const table = formatRows(rows);
   const averages = [...loads].map(([name, l]) => `${name}: ${Math.min(...l).toFixed(1)}-${Math.max(...l).toFixed(1)}`);
   return `threaded servers: memory after each round (work: ${workRounds} SHA-256 rounds per message or request)\n${table}\n` +
     `load average (1 min) during each case:\n  ${averages.join('\n  ')}`;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const filter = process.env['THREADS_CASES'];
-  const results = [];
-  for (const c of cases.filter((k) => filter === undefined || k.name.includes(filter))) {
-    const result = await runCase(c, (msg) => process.stderr.write(`${msg}\n`));
-    process.stderr.write(`  ${result.ours.label}: ${result.ours.samples.map((s) => s.toFixed(0)).join(', ')}; ` +
-      `${result.theirs.label}: ${result.theirs.samples.map((s) => s.toFixed(0)).join(', ')}\n`);
-    results.push(result);
-  }
-  console.log(formatTable(results));
-  console.log(`\n${details()}`);
+  await runStandalone(cases, process.env['THREADS_CASES'], details);
 }

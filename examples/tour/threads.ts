@@ -9,7 +9,7 @@ import { startThreadedServer } from '../../adapters/index.js';
 import { Mutex } from '../../sync/index.js';
 import type { TourStep } from './step.js';
 
-const REQUESTS = 2000;
+const REQUESTS = 1000;
 const SOCKETS = 16;
 
 function get(agent: http.Agent, port: number): Promise<string> {

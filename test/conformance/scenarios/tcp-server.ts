@@ -3,7 +3,7 @@
 // wait_closed, serve_forever).
 import { once } from 'node:events';
 import type net from 'node:net';
-import type { Protocol, Server, Transport, UvError } from 'asyncuv';
+import type { AbstractEventLoop, Protocol, Server, ServerOptions, Transport, UvError } from 'asyncuv';
 import { hasIPv6, netConnect, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
 
@@ -20,6 +20,17 @@ class EchoProto implements Protocol {
   connectionLost(err: Error | null): void {
     this.lost.resolve(err);
   }
+}
+
+/** A server of EchoProtos that keeps every protocol it made, in order. */
+async function recordingServer(loop: AbstractEventLoop, opts: ServerOptions = {}): Promise<{ server: Server; made: EchoProto[] }> {
+  const made: EchoProto[] = [];
+  const server = await loop.createServer(() => {
+    const p = new EchoProto();
+    made.push(p);
+    return p;
+  }, '127.0.0.1', 0, opts);
+  return { server, made };
 }
 
 function portOf(server: Server): number {
@@ -115,12 +126,7 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: startServing: false holds connections until startServing()`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const made: EchoProto[] = [];
-      const server = await loop.createServer(() => {
-        const p = new EchoProto();
-        made.push(p);
-        return p;
-      }, '127.0.0.1', 0, { startServing: false });
+      const { server, made } = await recordingServer(loop, { startServing: false });
       t.false(server.isServing());
       const port = portOf(server);
       // bind() without listen() refuses connections; start, then connect.
@@ -150,12 +156,7 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: waitClosed waits for the connections the server made`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const made: EchoProto[] = [];
-      const server = await loop.createServer(() => {
-        const p = new EchoProto();
-        made.push(p);
-        return p;
-      }, '127.0.0.1', 0);
+      const { server, made } = await recordingServer(loop);
       const client = await netConnect(portOf(server));
       await until(() => made[0]?.transport !== undefined, 'accepted connection');
       server.close();
@@ -176,12 +177,7 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: closeClients() closes every accepted connection after flushing, abortClients() at once; the server serves on (asyncio 3.13)`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const made: EchoProto[] = [];
-      const server = await loop.createServer(() => {
-        const p = new EchoProto();
-        made.push(p);
-        return p;
-      }, '127.0.0.1', 0);
+      const { server, made } = await recordingServer(loop);
       const accept = async (n: number): Promise<net.Socket[]> => {
         const before = made.length;
         const clients = await Promise.all(Array.from({ length: n }, () => netConnect(portOf(server))));
