@@ -248,7 +248,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
     if (opts.reusePort) throw notSupported('reusePort (SO_REUSEPORT) on a TCP server');
-    if (opts.sock !== undefined) throw notSupported('sock (an asyncuv TCP handle of a UvEventLoop)');
+    if (opts.sock !== undefined) throw notSupported('sock (a TCP handle of a UvEventLoop)');
     const backlog = this.backlogOf(opts);
     let addresses: ResolvedAddress[];
     if (host === null || host === '') addresses = ANY_HOSTS;

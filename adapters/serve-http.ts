@@ -36,11 +36,19 @@ export interface ServeHttpOptions extends http.ServerOptions {
  * loop's connections. `host` and `port` are createServer's (null and 0 with
  * `options.listen.sock`); the other options are node:http's.
  */
-export async function serveHttp(loop: AbstractEventLoop, requestListener: http.RequestListener, host: string | null, port: number, options: ServeHttpOptions = {}): Promise<HttpOnLoop> {
+export async function serveHttp(
+  loop: AbstractEventLoop,
+  requestListener: http.RequestListener,
+  host: string | null,
+  port: number,
+  options: ServeHttpOptions = {},
+): Promise<HttpOnLoop> {
   validateFunction(requestListener, 'requestListener');
   if (typeof options !== 'object' || options === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'options must be an object');
   const { listen = {}, ...httpOptions } = options;
-  if (typeof listen !== 'object' || listen === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'options.listen must be an object');
+  if (typeof listen !== 'object' || listen === null) {
+    throw new UsageError('ERR_INVALID_ARG_TYPE', 'options.listen must be an object');
+  }
   const httpServer = http.createServer(httpOptions, requestListener);
   // Responses not yet sent, so that close() can end their connections after them.
   const inFlight = new Set<http.ServerResponse>();

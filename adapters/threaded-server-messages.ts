@@ -36,7 +36,10 @@ export interface StoppedMessage {
   type: 'stopped';
 }
 
-/** Supervisor -> thread: stop accepting, let connections finish (abort them after deadlineMs), exit. */
+/**
+ * Supervisor -> thread: stop accepting, let the connections finish (abort
+ * them after deadlineMs), exit. It may come again with a closer deadline.
+ */
 export interface CloseMessage {
   type: 'close';
   deadlineMs: number | undefined;
@@ -60,7 +63,8 @@ export interface ThreadError {
 }
 
 export function serializeError(err: unknown): ThreadError {
-  const e: Error & { code?: unknown; errno?: unknown; syscall?: unknown } = err instanceof Error ? err : new Error(String(err));
+  const e: Error & { code?: unknown; errno?: unknown; syscall?: unknown } =
+    err instanceof Error ? err : new Error(String(err));
   return {
     kind: err instanceof UsageError ? 'UsageError' : err instanceof UvError ? 'UvError' : 'Error',
     name: e.name,
@@ -75,9 +79,11 @@ export function serializeError(err: unknown): ThreadError {
 /** The error serializeError() described, of the same asyncuv class where it was one. */
 export function reviveError(e: ThreadError): Error {
   let err: Error;
-  if (e.kind === 'UvError' && e.errno !== undefined && e.syscall !== undefined) err = new UvError(e.errno, e.syscall);
-  else if (e.kind === 'UsageError' && e.code !== undefined) err = new UsageError(e.code, e.message);
-  else {
+  if (e.kind === 'UvError' && e.errno !== undefined && e.syscall !== undefined) {
+    err = new UvError(e.errno, e.syscall);
+  } else if (e.kind === 'UsageError' && e.code !== undefined) {
+    err = new UsageError(e.code, e.message);
+  } else {
     err = new Error(e.message);
     err.name = e.name;
     if (e.code !== undefined) Object.assign(err, { code: e.code });

@@ -10,7 +10,10 @@ import type { TlsOptions } from '../loop/events.js';
 import type { Balance } from './threaded-server-messages.js';
 
 export interface ThreadedServerOptions {
-  /** An IP address or a name; a name is resolved once, and its first address is served (as node:net does). */
+  /**
+   * An IP address or a name; a name is resolved once, and its first address
+   * is served (as node:net does).
+   */
   host: string;
   /** 0 picks a free port, the same for every thread. */
   port: number;
@@ -31,7 +34,7 @@ export interface ThreadedServerOptions {
    * rebuild the same primitive with Mutex.from().
    */
   shared?: unknown;
-  /** 'reuseport' (Linux's SO_REUSEPORT; the default there) or 'shared-socket' (the default elsewhere). */
+  /** 'reuseport' (Linux's SO_REUSEPORT, the default there) or 'shared-socket' (elsewhere). */
   balance?: Balance;
 }
 
@@ -46,28 +49,44 @@ export interface CheckedOptions {
   balance: Balance;
 }
 
-/** Where the kernel spreads connections over SO_REUSEPORT sockets (FreeBSD needs SO_REUSEPORT_LB, macOS does not balance). */
+// Where the kernel spreads connections over SO_REUSEPORT sockets (FreeBSD
+// needs SO_REUSEPORT_LB; macOS does not balance them).
 const reusePortBalances = process.platform === 'linux';
 
-/** A module address a worker can import: a URL, a file: or data: URL string, or an absolute path. */
+/** What a worker can import: a URL, a file: or data: URL string, or an absolute path. */
 function moduleHref(moduleUrl: unknown): string {
   if (moduleUrl instanceof URL) return moduleUrl.href;
   validateString(moduleUrl, 'moduleUrl');
   if (/^(file|data):/.test(moduleUrl)) return new URL(moduleUrl).href;
   if (isAbsolute(moduleUrl)) return pathToFileURL(moduleUrl).href;
-  throw new UsageError('ERR_INVALID_ARG_VALUE', `moduleUrl must be a URL (new URL('./server.js', import.meta.url)), a file: URL or an absolute path; a relative path or package name would resolve from asyncuv's own folder. Received ${JSON.stringify(moduleUrl)}`);
+  throw new UsageError(
+    'ERR_INVALID_ARG_VALUE',
+    "moduleUrl must be a URL (new URL('./server.js', import.meta.url)), a file: URL or an " +
+      "absolute path; a relative path or package name would resolve from asyncuv's own folder. " +
+      `Received ${JSON.stringify(moduleUrl)}`,
+  );
 }
 
 function checkSsl(ssl: unknown): TlsOptions | undefined {
   if (ssl === undefined) return undefined;
-  if (typeof ssl !== 'object' || ssl === null) throw invalidArgType('opts.ssl', 'an object of node:tls options', ssl);
+  if (typeof ssl !== 'object' || ssl === null) {
+    throw invalidArgType('opts.ssl', 'an object of node:tls options', ssl);
+  }
   if ('secureContext' in ssl) {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', 'opts.ssl.secureContext cannot reach the threads (a SecureContext is not structured-cloneable): pass key, cert, ca... instead');
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      'opts.ssl.secureContext cannot reach the threads (a SecureContext is not ' +
+        'structured-cloneable): pass key, cert, ca... instead',
+    );
   }
   try {
     structuredClone(ssl);
   } catch (err) {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', `opts.ssl must be structured-cloneable to reach the threads (strings, Buffers, plain objects; no functions such as SNICallback): ${(err as Error).message}`);
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      'opts.ssl must be structured-cloneable to reach the threads (strings, Buffers, plain ' +
+        `objects; no functions such as SNICallback): ${(err as Error).message}`,
+    );
   }
   // Bad keys and certificates fail here, once, rather than in every thread.
   tls.createSecureContext(ssl as tls.SecureContextOptions);
@@ -85,15 +104,27 @@ export function checkOptions(moduleUrl: unknown, opts: unknown): CheckedOptions 
   if (o.backlog !== undefined) validateInteger(o.backlog, 'opts.backlog', 0, 65535);
   const balance = o.balance ?? (reusePortBalances ? 'reuseport' : 'shared-socket');
   if (balance !== 'reuseport' && balance !== 'shared-socket') {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', `opts.balance must be 'reuseport' or 'shared-socket'. Received ${String(balance)}`);
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `opts.balance must be 'reuseport' or 'shared-socket'. Received ${String(balance)}`,
+    );
   }
   if (balance === 'reuseport' && !reusePortBalances) {
-    throw new UsageError('ERR_NOT_SUPPORTED', `SO_REUSEPORT does not balance connections on ${process.platform}: use balance 'shared-socket'`);
+    throw new UsageError(
+      'ERR_NOT_SUPPORTED',
+      `SO_REUSEPORT does not balance connections on ${process.platform}: ` +
+        "use balance 'shared-socket'",
+    );
   }
   try {
     structuredClone(o.shared);
   } catch (err) {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', `opts.shared must be structured-cloneable (as for postMessage): ${(err as Error).message}`);
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `opts.shared must be structured-cloneable (as for postMessage): ${(err as Error).message}`,
+    );
   }
-  return { moduleUrl: href, host: o.host, port: o.port, threads, backlog: o.backlog, ssl: checkSsl(o.ssl), shared: o.shared, balance };
+  const ssl = checkSsl(o.ssl);
+  const { host, port, backlog, shared } = o;
+  return { moduleUrl: href, host, port, threads, backlog, ssl, shared, balance };
 }

@@ -26,7 +26,11 @@ interface Served {
 }
 
 if (parentPort === null) {
-  throw new UsageError('ERR_INVALID_ARG_VALUE', 'threaded-server-worker is the entry of the threads of startThreadedServer(), not a module to import');
+  throw new UsageError(
+    'ERR_INVALID_ARG_VALUE',
+    'threaded-server-worker is the entry of the threads of startThreadedServer(), ' +
+      'not a module to import',
+  );
 }
 const port = parentPort;
 const data = workerData as ThreadData;
@@ -38,7 +42,9 @@ let abortTimer: ReturnType<typeof setTimeout> | undefined;
 let requestClose!: () => void;
 const closeRequested = new Promise<void>((resolve) => (requestClose = resolve));
 port.on('message', (message: CloseMessage) => {
-  if (message.deadlineMs !== undefined) deadline = Math.min(deadline, Date.now() + message.deadlineMs);
+  if (message.deadlineMs !== undefined) {
+    deadline = Math.min(deadline, Date.now() + message.deadlineMs);
+  }
   armDeadline();
   requestClose();
 });
@@ -53,13 +59,19 @@ function armDeadline(): void {
 
 async function importModule(): Promise<ThreadedServerModule> {
   const mod = (await import(data.moduleUrl)) as ThreadedServerModule;
+  const name = data.moduleUrl.slice(0, 200);
   const hasFactory = typeof mod.protocolFactory === 'function';
   const hasListener = typeof mod.requestListener === 'function';
   if (hasFactory === hasListener) {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', `The module ${data.moduleUrl.slice(0, 200)} must export either protocolFactory() or requestListener(req, res)${hasFactory ? ', not both' : ''}`);
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `The module ${name} must export either protocolFactory() or requestListener(req, res)` +
+        (hasFactory ? ', not both' : ''),
+    );
   }
   if (mod.setup !== undefined && typeof mod.setup !== 'function') {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', `The module ${data.moduleUrl.slice(0, 200)} exports a setup that is not a function`);
+    const why = `The module ${name} exports a setup that is not a function`;
+    throw new UsageError('ERR_INVALID_ARG_VALUE', why);
   }
   return mod;
 }
@@ -87,7 +99,9 @@ function listening(loop: UvEventLoop): [string | null, number, ServerOptions] {
   const opts: ServerOptions = {};
   if (data.backlog !== undefined) opts.backlog = data.backlog;
   // One context per thread: made per connection, it would parse the key every time.
-  if (data.ssl !== undefined) opts.ssl = { ...data.ssl, secureContext: tls.createSecureContext(data.ssl) };
+  if (data.ssl !== undefined) {
+    opts.ssl = { ...data.ssl, secureContext: tls.createSecureContext(data.ssl) };
+  }
   if (data.fd === undefined) return [data.address, data.port, { ...opts, reusePort: true }];
   const sock = new TakeTurnsTCP(loop.uvloop);
   try {

@@ -27,8 +27,20 @@ import type { AnyProtocol } from '../loop/protocols.js';
 import { resolveHost } from '../loop/resolve.js';
 import type { UvEventLoop } from '../loop/uv-event-loop.js';
 import { ConnectionCounters } from './threaded-server-counters.js';
-import { type Balance, type CloseMessage, type FailedMessage, reviveError, type ServingMessage, type StoppedMessage, type ThreadData } from './threaded-server-messages.js';
-import { type CheckedOptions, checkOptions, type ThreadedServerOptions } from './threaded-server-options.js';
+import {
+  type Balance,
+  type CloseMessage,
+  type FailedMessage,
+  reviveError,
+  type ServingMessage,
+  type StoppedMessage,
+  type ThreadData,
+} from './threaded-server-messages.js';
+import {
+  type CheckedOptions,
+  checkOptions,
+  type ThreadedServerOptions,
+} from './threaded-server-options.js';
 
 export type { Balance } from './threaded-server-messages.js';
 export type { ThreadedServerOptions } from './threaded-server-options.js';
@@ -107,6 +119,7 @@ interface Slot {
 }
 
 const workerEntry = new URL('./threaded-server-worker.js', import.meta.url);
+const kFirstRetryDelayMs = 100;
 const kMaxRetryDelayMs = 5000;
 
 export class ThreadedServer {
@@ -154,7 +167,7 @@ export class ThreadedServer {
     }));
   }
 
-  /** @internal Starts every thread; resolves once all serve, or rejects (all closed) when one fails. */
+  /** @internal Starts the threads; resolves once all serve (if one fails: ends all, rejects). */
   async start(): Promise<void> {
     const started = new Promise<void>((resolve, reject) => (this.#starting = { resolve, reject }));
     for (const slot of this.#slots) this.#spawn(slot);
@@ -199,15 +212,20 @@ export class ThreadedServer {
    * promise, and its deadline applies if it comes sooner.
    */
   close(opts: CloseOptions = {}): Promise<void> {
-    if (typeof opts !== 'object' || opts === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'close() options must be an object');
-    if (opts.deadlineMs !== undefined) validateNumber(opts.deadlineMs, 'deadlineMs', 0, 2 ** 31 - 1);
-    return this.#close(opts.deadlineMs);
+    if (typeof opts !== 'object' || opts === null) {
+      throw new UsageError('ERR_INVALID_ARG_TYPE', 'close() options must be an object');
+    }
+    const { deadlineMs } = opts;
+    if (deadlineMs !== undefined) validateNumber(deadlineMs, 'deadlineMs', 0, 2 ** 31 - 1);
+    return this.#close(deadlineMs);
   }
 
   #close(deadlineMs: number | undefined): Promise<void> {
     const message: CloseMessage = { type: 'close', deadlineMs };
     if (this.#closing !== undefined) {
-      if (deadlineMs !== undefined) for (const slot of this.#slots) slot.worker?.postMessage(message);
+      if (deadlineMs !== undefined) {
+        for (const slot of this.#slots) slot.worker?.postMessage(message);
+      }
       return this.#closing;
     }
     this.#closeRequested = true;
@@ -239,7 +257,10 @@ export class ThreadedServer {
   #listenersOf<E extends keyof ThreadedServerEvents>(event: E): Set<ThreadedServerEvents[E]> {
     const set = this.#listeners[event] as Set<ThreadedServerEvents[E]> | undefined;
     if (set === undefined || !Object.hasOwn(this.#listeners, event)) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', `Unknown event ${String(event)}: a ThreadedServer emits 'error', 'exit' and 'restart'`);
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        `Unknown event ${String(event)}: a ThreadedServer emits 'error', 'exit' and 'restart'`,
+      );
     }
     return set;
   }
@@ -261,7 +282,15 @@ export class ThreadedServer {
       fd: this.balance === 'shared-socket' ? this.#anchor.fileno() : undefined,
       counters: this.#counters.buffer,
     };
-    const worker = new Worker(workerEntry, { workerData: data });
+    let worker: Worker;
+    try {
+      worker = new Worker(workerEntry, { workerData: data });
+    } catch (err) {
+      // No thread (out of memory, too many threads): a failed start like any other.
+      slot.failure = err as Error;
+      this.#exited(slot, { index: slot.index, threadId: -1 }, 1);
+      return;
+    }
     slot.worker = worker;
     // Read now: a Worker's threadId is -1 once it has exited.
     const threadId = worker.threadId;
@@ -281,7 +310,9 @@ export class ThreadedServer {
       }
     });
     worker.on('error', (err) => {
-      if (this.#starting !== undefined || slot.state === 'starting' || slot.state === 'restarting') slot.failure ??= err;
+      // Before it serves, the error is why it failed to start (reported on exit).
+      const starting = slot.state === 'starting' || slot.state === 'restarting';
+      if (this.#starting !== undefined || starting) slot.failure ??= err;
       else this.#emit('error', err, info());
     });
   }
@@ -309,7 +340,8 @@ export class ThreadedServer {
     }
     if (this.#starting !== undefined) {
       slot.state = 'closed';
-      this.#starting.reject(slot.failure ?? new Error(`Thread ${slot.index} exited with code ${code} before it served`));
+      const why = slot.failure ?? new Error(`Thread ${slot.index} exited (${code}) before serving`);
+      this.#starting.reject(why);
       this.#starting = undefined;
       // At once: another thread exiting now must not be taken for a crash.
       void this.#close(0);
@@ -320,22 +352,27 @@ export class ThreadedServer {
     slot.failures = started ? 0 : slot.failures + 1;
     slot.restarts++;
     slot.state = 'restarting';
-    const delay = slot.failures === 0 ? 0 : Math.min(100 * 2 ** (slot.failures - 1), kMaxRetryDelayMs);
+    const backoff = kFirstRetryDelayMs * 2 ** (slot.failures - 1);
+    const delay = slot.failures === 0 ? 0 : Math.min(backoff, kMaxRetryDelayMs);
     slot.retry = setTimeout(() => this.#spawn(slot), delay);
   }
 
-  #emit<E extends keyof ThreadedServerEvents>(event: E, ...args: Parameters<ThreadedServerEvents[E]>): void {
+  #emit<E extends keyof ThreadedServerEvents>(
+    event: E,
+    ...args: Parameters<ThreadedServerEvents[E]>
+  ): void {
     const listeners = this.#listeners[event];
     if (event === 'error' && listeners.size === 0) {
       const [err, thread] = args as Parameters<ThreadedServerEvents['error']>;
-      console.error(`asyncuv threaded server: thread ${thread.index} (threadId ${thread.threadId}) failed; it is restarted.`, err);
+      const who = `thread ${thread.index} (threadId ${thread.threadId})`;
+      console.error(`asyncuv threaded server: ${who} failed; it is restarted.`, err);
       return;
     }
     for (const listener of [...listeners]) (listener as (...a: typeof args) => void)(...args);
   }
 }
 
-/** The address `tcp` is bound to; libuv reports a failed bind (EADDRINUSE) only at the next call. */
+/** The address `tcp` is bound to; libuv reports a failed bind (EADDRINUSE) at the next call. */
 function boundAddress(tcp: TCP, where: string): SocketAddress {
   try {
     return tcp.getsockname();
@@ -350,11 +387,16 @@ function boundAddress(tcp: TCP, where: string): SocketAddress {
  * with its own UvEventLoop, all on one port. Resolves once every thread
  * serves; rejects (with every thread ended) if one fails to start.
  */
-export async function startThreadedServer(moduleUrl: string | URL, opts: ThreadedServerOptions): Promise<ThreadedServer> {
+export async function startThreadedServer(
+  moduleUrl: string | URL,
+  opts: ThreadedServerOptions,
+): Promise<ThreadedServer> {
   const checked = checkOptions(moduleUrl, opts);
-  const addresses = await resolveHost(Loop.default(), checked.host);
-  const address = addresses[0];
-  if (address === undefined) throw new UsageError('ERR_INVALID_ARG_VALUE', `opts.host ${checked.host} resolved to no address`);
+  const [address] = await resolveHost(Loop.default(), checked.host);
+  if (address === undefined) {
+    const why = `opts.host ${checked.host} resolved to no address`;
+    throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+  }
   const anchor = new TCP();
   let bound: SocketAddress;
   try {

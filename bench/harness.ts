@@ -102,12 +102,17 @@ export function formatRows(rows: string[][]): string {
  * those whose name contains `filter`, each round's samples on stderr, then
  * the table and `details()`.
  */
-export async function runStandalone(cases: BenchCase[], filter: string | undefined, details?: () => string): Promise<void> {
+export async function runStandalone(
+  cases: BenchCase[],
+  filter: string | undefined,
+  details?: () => string,
+): Promise<void> {
   const results = [];
   for (const c of cases.filter((k) => filter === undefined || k.name.includes(filter))) {
     const result = await runCase(c, (msg) => process.stderr.write(`${msg}\n`));
-    process.stderr.write(`  ${result.ours.label}: ${result.ours.samples.map((s) => s.toFixed(0)).join(', ')}; ` +
-      `${result.theirs.label}: ${result.theirs.samples.map((s) => s.toFixed(0)).join(', ')}\n`);
+    const samples = (side: BenchResult['ours']): string =>
+      `${side.label}: ${side.samples.map((s) => s.toFixed(0)).join(', ')}`;
+    process.stderr.write(`  ${samples(result.ours)}; ${samples(result.theirs)}\n`);
     results.push(result);
   }
   console.log(formatTable(results));

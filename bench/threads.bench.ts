@@ -24,7 +24,15 @@ import { pathToFileURL } from 'node:url';
 import { formatRows, median, runStandalone, type BenchCase, type Side } from './harness.js';
 import { pingPong } from './loadgen/echo-client.js';
 import { wrk } from './loadgen/wrk.js';
-import { describe, memoryOf, startServer, type Memory, type RunningServer, type ServerSpec, type Workload } from './threads/servers.js';
+import {
+  describe,
+  memoryOf,
+  startServer,
+  type Memory,
+  type RunningServer,
+  type ServerSpec,
+  type Workload,
+} from './threads/servers.js';
 
 const seconds = Number(process.env['THREADS_SECONDS'] ?? 3);
 const rounds = Number(process.env['THREADS_ROUNDS'] ?? 3);
@@ -49,7 +57,10 @@ class ServerSide implements Side {
   server: RunningServer | undefined;
   readonly #m: Measured;
 
-  constructor(readonly caseName: string, readonly spec: ServerSpec) {
+  constructor(
+    readonly caseName: string,
+    readonly spec: ServerSpec,
+  ) {
     this.label = describe(spec);
     this.#m = { caseName, label: this.label, memory: [] };
     measured.push(this.#m);
@@ -86,14 +97,44 @@ function threadCase(name: string, unit: string, ours: ServerSpec, theirs: Server
   };
 }
 
-const spec = (kind: 'threads' | 'cluster', workload: Workload, count: number, work = workRounds): ServerSpec => ({ kind, workload, count, workRounds: work });
+const spec = (
+  kind: 'threads' | 'cluster',
+  workload: Workload,
+  count: number,
+  work = workRounds,
+): ServerSpec => ({ kind, workload, count, workRounds: work });
 
 export const cases: BenchCase[] = [
-  threadCase(`threads: cpu echo 1 KiB, 50 conns, 2 threads / 1`, 'roundtrips', spec('threads', 'echo', 2), spec('threads', 'echo', 1)),
-  threadCase(`threads: cpu echo 1 KiB, 50 conns, 2 threads / cluster 2`, 'roundtrips', spec('threads', 'echo', 2), spec('cluster', 'echo', 2)),
-  threadCase(`threads: cpu http (wrk), 2 threads / 1`, 'req', spec('threads', 'http', 2), spec('threads', 'http', 1)),
-  threadCase(`threads: cpu http (wrk), 2 threads / cluster 2`, 'req', spec('threads', 'http', 2), spec('cluster', 'http', 2)),
-  threadCase(`threads: echo 1 KiB, 50 conns, 2 threads / 1`, 'roundtrips', spec('threads', 'echo', 2, 0), spec('threads', 'echo', 1, 0)),
+  threadCase(
+    `threads: cpu echo 1 KiB, 50 conns, 2 threads / 1`,
+    'roundtrips',
+    spec('threads', 'echo', 2),
+    spec('threads', 'echo', 1),
+  ),
+  threadCase(
+    `threads: cpu echo 1 KiB, 50 conns, 2 threads / cluster 2`,
+    'roundtrips',
+    spec('threads', 'echo', 2),
+    spec('cluster', 'echo', 2),
+  ),
+  threadCase(
+    `threads: cpu http (wrk), 2 threads / 1`,
+    'req',
+    spec('threads', 'http', 2),
+    spec('threads', 'http', 1),
+  ),
+  threadCase(
+    `threads: cpu http (wrk), 2 threads / cluster 2`,
+    'req',
+    spec('threads', 'http', 2),
+    spec('cluster', 'http', 2),
+  ),
+  threadCase(
+    `threads: echo 1 KiB, 50 conns, 2 threads / 1`,
+    'roundtrips',
+    spec('threads', 'echo', 2, 0),
+    spec('threads', 'echo', 1, 0),
+  ),
 ];
 
 /** Memory per side and the load average per case, for the cases run so far. */
@@ -111,9 +152,14 @@ export function details(): string {
     ]);
   }
   const table = formatRows(rows);
-  const averages = [...loads].map(([name, l]) => `${name}: ${Math.min(...l).toFixed(1)}-${Math.max(...l).toFixed(1)}`);
-  return `threaded servers: memory after each round (work: ${workRounds} SHA-256 rounds per message or request)\n${table}\n` +
-    `load average (1 min) during each case:\n  ${averages.join('\n  ')}`;
+  const averages = [...loads].map(
+    ([name, l]) => `${name}: ${Math.min(...l).toFixed(1)}-${Math.max(...l).toFixed(1)}`,
+  );
+  return (
+    `threaded servers: memory after each round (work: ${workRounds} SHA-256 rounds per message ` +
+    `or request)\n${table}\n` +
+    `load average (1 min) during each case:\n  ${averages.join('\n  ')}`
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

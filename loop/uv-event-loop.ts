@@ -13,7 +13,13 @@ import type { Stream } from '../handles/stream.js';
 import { Timer } from '../handles/timer.js';
 import { UsageError } from '../handles/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
-import { invalidArgType, toSignalNumber, validateFunction, validateInteger, validateString } from '../handles/validate.js';
+import {
+  invalidArgType,
+  toSignalNumber,
+  validateFunction,
+  validateInteger,
+  validateString,
+} from '../handles/validate.js';
 import { BaseEventLoop } from './base-event-loop.js';
 import { CancelledError } from './errors.js';
 import type {
@@ -245,12 +251,14 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     if (opts.ssl) tlsUpgrader(); // fail now, not on the first connection
     const backlog = this.backlogOf(opts);
     let server: StreamServer;
+    const { ssl, sslHandshakeTimeout: handshake } = opts;
     const listenerOf = (tcp: TCP): Listener => {
       const bound = tcp.getsockname();
       return {
         stream: tcp,
         address: { address: bound.address, port: bound.port },
-        listen: (n) => tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory, opts.ssl, opts.sslHandshakeTimeout)),
+        listen: (n) =>
+          tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory, ssl, handshake)),
       };
     };
     const listeners: Listener[] = [];
@@ -269,11 +277,11 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
           const tcp = new TCP(this.uvloop);
           opened.push(tcp);
           // With several addresses the v6 one must not also claim v4.
-          tcp.bind(address, port, { reusePort: opts.reusePort === true, ipv6Only: family === 6 && addresses.length > 1 });
-          const listener = listenerOf(tcp);
-          listeners.push(listener);
+          const ipv6Only = family === 6 && addresses.length > 1;
+          tcp.bind(address, port, { reusePort: opts.reusePort === true, ipv6Only });
+          listeners.push(listenerOf(tcp));
           // Port 0 with several hosts: the first bound port is used for all.
-          if (port === 0 && addresses.length > 1) port = (listener.address as { port: number }).port;
+          if (port === 0 && addresses.length > 1) port = tcp.getsockname().port;
         }
       } catch (err) {
         for (const tcp of opened) tcp.close();
@@ -287,14 +295,15 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     return server;
   }
 
-  /** Checks createServer's `sock`: a bound TCP handle of this loop, with no host or port beside it. */
+  /** Checks createServer's `sock`: a bound TCP handle of this loop, with no host or port. */
   #boundSocket(sock: unknown, host: unknown, port: number): TCP {
     if (!(sock instanceof TCP)) throw invalidArgType('sock', 'a TCP handle', sock);
     if (host !== null || port !== 0) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', 'With sock, host must be null and port 0: the socket is already bound');
+      const why = 'With sock, host must be null and port 0: the socket is already bound';
+      throw new UsageError('ERR_INVALID_ARG_VALUE', why);
     }
     if (sock.loop !== this.uvloop) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', "sock must be a TCP handle of this event loop's own Loop");
+      throw new UsageError('ERR_INVALID_ARG_VALUE', "sock must be a TCP of this loop's Loop");
     }
     let port0: boolean;
     try {
@@ -303,7 +312,9 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       if (!(err instanceof UvError)) throw err; // a closed handle says so itself
       port0 = true; // no socket yet
     }
-    if (port0) throw new UsageError('ERR_INVALID_ARG_VALUE', 'sock must be a bound TCP handle (bind() or open() it first)');
+    if (port0) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'sock must be bound (bind or open it first)');
+    }
     return sock;
   }
 

@@ -14,7 +14,12 @@ export interface WrkOptions {
 }
 
 export function wrk(o: WrkOptions): Promise<number> {
-  const args = [`-t${o.threads ?? 1}`, `-c${o.conns ?? 50}`, `-d${o.seconds}s`, `http://127.0.0.1:${o.port}${o.path ?? '/'}`];
+  const args = [
+    `-t${o.threads ?? 1}`,
+    `-c${o.conns ?? 50}`,
+    `-d${o.seconds}s`,
+    `http://127.0.0.1:${o.port}${o.path ?? '/'}`,
+  ];
   return new Promise((resolve, reject) =>
     execFile('wrk', args, (err, stdout) => {
       if (err) return reject(new Error(`wrk failed (apt-get install wrk): ${err.message}`));

@@ -39,15 +39,21 @@ export function describe(spec: ServerSpec): string {
 }
 
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const proc: ChildProcess = spawn(process.execPath, [child.pathname, spec.kind, spec.workload, String(spec.count)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ASYNCUV_BENCH_WORK_ROUNDS: String(spec.workRounds) },
-  });
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    [child.pathname, spec.kind, spec.workload, String(spec.count)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ASYNCUV_BENCH_WORK_ROUNDS: String(spec.workRounds) },
+    },
+  );
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const ready = await new Promise<{ port: number; pids: number[] }>((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });
     lines.once('line', (line) => resolve(JSON.parse(line) as { port: number; pids: number[] }));
-    proc.once('exit', (code) => reject(new Error(`${describe(spec)} exited with code ${code} before serving`)));
+    proc.once('exit', (code) =>
+      reject(new Error(`${describe(spec)} exited with code ${code} before serving`)),
+    );
   });
   return {
     port: ready.port,

@@ -20,7 +20,10 @@ export function setup(shared: TourShared, thread: ThreadContext): void {
   hits = new Int32Array(shared.hits);
 }
 
-export async function requestListener(_req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+export async function requestListener(
+  _req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   // lockAsync() never blocks this thread's loop while another thread holds the lock.
   await mutex.lockAsync();
   // A plain read-modify-write: only the lock makes it exact.

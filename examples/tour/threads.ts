@@ -14,10 +14,15 @@ const SOCKETS = 16;
 
 function get(agent: http.Agent, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ agent, host: '127.0.0.1', port, path: '/' }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve(text));
-    }).on('error', reject);
+    http
+      .get({ agent, host: '127.0.0.1', port, path: '/' }, (res) => {
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => (text += d))
+          .on('end', () => resolve(text));
+      })
+      .on('error', reject);
   });
 }
 
@@ -36,24 +41,35 @@ export const threads: TourStep = {
     const t0 = performance.now();
     try {
       let next = 0;
-      await Promise.all(Array.from({ length: SOCKETS }, async () => {
-        while (next < REQUESTS) {
-          if (next++ % 500 === 0) ctx.progress(`threads: request ${next}/${REQUESTS}`);
-          const who = await get(agent, server.port);
-          byThread.set(who, (byThread.get(who) ?? 0) + 1);
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: SOCKETS }, async () => {
+          while (next < REQUESTS) {
+            if (next++ % 500 === 0) ctx.progress(`threads: request ${next}/${REQUESTS}`);
+            const who = await get(agent, server.port);
+            byThread.set(who, (byThread.get(who) ?? 0) + 1);
+          }
+        }),
+      );
     } finally {
       agent.destroy();
       await server.close();
     }
     const ms = performance.now() - t0;
     const counted = new Int32Array(hits)[0]!;
-    const spread = [...byThread].sort().map(([who, n]) => `${who}: ${n}`).join(', ');
+    const spread = [...byThread]
+      .sort()
+      .map(([who, n]) => `${who}: ${n}`)
+      .join(', ');
+    const cores = availableParallelism();
+    const expected = REQUESTS.toLocaleString('en');
+    const verdict = counted === REQUESTS ? 'exact' : 'LOST UPDATES';
     return [
-      `${server.threads} threads (${availableParallelism()} cores) on port ${server.port}, balanced by ${server.balance}: ${REQUESTS} requests over ${SOCKETS} keep-alive connections in ${Math.round(ms)} ms`,
+      `${server.threads} threads (${cores} cores) on port ${server.port}, ` +
+        `balanced by ${server.balance}: ` +
+        `${REQUESTS} requests over ${SOCKETS} keep-alive connections in ${Math.round(ms)} ms`,
       `answered by ${spread}`,
-      `shared hit counter under a Mutex: ${counted.toLocaleString('en')} (expected ${REQUESTS.toLocaleString('en')}${counted === REQUESTS ? ', exact' : ', LOST UPDATES'})`,
+      `shared hit counter under a Mutex: ${counted.toLocaleString('en')} ` +
+        `(expected ${expected}, ${verdict})`,
       `close() drained the connections and ended every thread`,
     ];
   },

@@ -8,7 +8,10 @@ import test from 'ava';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-function run(file: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [file], { cwd: root });
     let stdout = '';
@@ -24,9 +27,15 @@ function run(file: string, timeoutMs: number): Promise<{ code: number | null; st
   });
 }
 
-/** Registers a test per ```js example of `page` (e.g. 'handles.md'), which must have at least `min`. */
-export async function testDocExamples(page: string, min: number, timeoutMs = 10_000): Promise<void> {
-  const scratch = fileURLToPath(new URL(`./examples-tmp/${page.replace(/\.md$/, '')}/`, import.meta.url));
+/** A test per ```js example of `page` ('handles.md'...), which must have `min` or more. */
+export async function testDocExamples(
+  page: string,
+  min: number,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const scratch = fileURLToPath(
+    new URL(`./examples-tmp/${page.replace(/\.md$/, '')}/`, import.meta.url),
+  );
   const markdown = await readFile(`${root}docs/${page}`, 'utf8');
   const examples = [...markdown.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
@@ -44,7 +53,8 @@ export async function testDocExamples(page: string, min: number, timeoutMs = 10_
 
   for (const [i, source] of examples.entries()) {
     const title = source.split('\n').find((l) => !l.startsWith('import') && l.trim() !== '') ?? '';
-    test(`docs/${page} example ${i + 1} runs and exits by itself: ${title.slice(0, 50)}`, async (t) => {
+    const name = `docs/${page} example ${i + 1} runs and exits by itself: ${title.slice(0, 50)}`;
+    test(name, async (t) => {
       const file = `${scratch}example-${i + 1}.mjs`;
       await writeFile(file, source);
       const result = await run(file, timeoutMs);

@@ -365,7 +365,7 @@ test('socket options: nodelay, keepalive, buffer sizes', async (t) => {
   await settle(t, loop);
 });
 
-test('open(fd, { duplicate }) wraps a new fd of the same socket: two handles accept from one listener, the caller keeps its fd', async (t) => {
+test('open(fd, { duplicate }): handles on new fds of one listening socket accept', async (t) => {
   const loop = new Loop();
   const anchor = new TCP(loop);
   anchor.bind('127.0.0.1', 0);
@@ -389,7 +389,7 @@ test('open(fd, { duplicate }) wraps a new fd of the same socket: two handles acc
   listeners[0]!.close();
   for (let i = 0; i < 3; i++) {
     const client = await connect(loop, '127.0.0.1', port);
-    await new Promise<void>((resolve) => client.readStart((_e, data) => data === null && resolve()));
+    await new Promise<void>((resolve) => client.readStart((_e, d) => d === null && resolve()));
     client.close();
   }
   t.deepEqual(accepted, ['b', 'b', 'b']);
@@ -398,7 +398,8 @@ test('open(fd, { duplicate }) wraps a new fd of the same socket: two handles acc
   anchor.close();
   const unused = new TCP(loop);
   t.throws(() => unused.open(1 << 30, { duplicate: true }), { code: 'EBADF' });
-  t.throws(() => unused.open(0, { duplicate: 'yes' as unknown as boolean }), { code: 'ERR_INVALID_ARG_TYPE' });
+  const notBoolean = 'yes' as unknown as boolean;
+  t.throws(() => unused.open(0, { duplicate: notBoolean }), { code: 'ERR_INVALID_ARG_TYPE' });
   unused.close();
   t.throws(() => listeners[1]!.open(0, { duplicate: true }), { code: 'ERR_HANDLE_CLOSED' });
   await settle(t, loop);

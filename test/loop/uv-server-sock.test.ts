@@ -47,7 +47,10 @@ test('two event loops serve duplicates of one listening socket', (t) =>
       anchor.bind('127.0.0.1', 0);
       const port = anchor.getsockname().port;
       const servers = [];
-      for (const [name, loop, uvloop] of [['one', first, firstUv], ['two', second, secondUv]] as const) {
+      for (const [name, loop, uvloop] of [
+        ['one', first, firstUv],
+        ['two', second, secondUv],
+      ] as const) {
         const sock = new TCP(uvloop);
         sock.open(anchor.fileno(), { duplicate: true });
         servers.push(await loop.createServer(naming(name), null, 0, { sock }));
@@ -58,7 +61,8 @@ test('two event loops serve duplicates of one listening socket', (t) =>
       servers[1]!.close();
       anchor.close();
       await within(Promise.all(servers.map((s) => s.waitClosed())), 5000, 'waitClosed');
-    })));
+    }),
+  ));
 
 test('a bad sock is a usage error, and NodeEventLoop does not take one', (t) =>
   onUvEventLoop(t, async (loop, uvloop) => {
@@ -70,14 +74,28 @@ test('a bad sock is a usage error, and NodeEventLoop does not take one', (t) =>
       sock.bind('127.0.0.1', 0);
       foreign.bind('127.0.0.1', 0);
       const make = naming('x');
-      await t.throwsAsync(loop.createServer(make, null, 0, { sock: 3 as unknown as TCP }), { code: 'ERR_INVALID_ARG_TYPE' });
-      await t.throwsAsync(loop.createServer(make, '127.0.0.1', 0, { sock }), { code: 'ERR_INVALID_ARG_VALUE' });
-      await t.throwsAsync(loop.createServer(make, null, 80, { sock }), { code: 'ERR_INVALID_ARG_VALUE' });
-      await t.throwsAsync(loop.createServer(make, null, 0, { sock: unbound }), { code: 'ERR_INVALID_ARG_VALUE', message: /bound/ });
-      await t.throwsAsync(loop.createServer(make, null, 0, { sock: foreign }), { code: 'ERR_INVALID_ARG_VALUE', message: /Loop/ });
-      t.false(sock.closed, 'a refused sock stays the caller\'s');
+      await t.throwsAsync(loop.createServer(make, null, 0, { sock: 3 as unknown as TCP }), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+      await t.throwsAsync(loop.createServer(make, '127.0.0.1', 0, { sock }), {
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
+      await t.throwsAsync(loop.createServer(make, null, 80, { sock }), {
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
+      await t.throwsAsync(loop.createServer(make, null, 0, { sock: unbound }), {
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: /must be bound/,
+      });
+      await t.throwsAsync(loop.createServer(make, null, 0, { sock: foreign }), {
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: /Loop/,
+      });
+      t.false(sock.closed, "a refused sock stays the caller's");
       const nodeLoop = new NodeEventLoop();
-      await t.throwsAsync(nodeLoop.createServer(make, null, 0, { sock }), { code: 'ERR_NOT_SUPPORTED' });
+      await t.throwsAsync(nodeLoop.createServer(make, null, 0, { sock }), {
+        code: 'ERR_NOT_SUPPORTED',
+      });
       nodeLoop.close();
     } finally {
       sock.close();
