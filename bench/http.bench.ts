@@ -12,8 +12,8 @@ import { wrk } from './loadgen/wrk.js';
 const seconds = Number(process.env['HTTP_SECONDS'] ?? 2);
 const listener: http.RequestListener = (_req, res) => res.end('hello from the benchmark\n');
 
-function wrkOn(port: number): Promise<number> {
-  return wrk({ port, seconds });
+async function wrkOn(port: number): Promise<number> {
+  return (await wrk({ port, seconds })).rate;
 }
 
 export const cases: BenchCase[] = [

@@ -14,8 +14,10 @@
 //   workers (node:http);
 // - echo: plain 1 KiB ping-pong, 2 threads / 1 thread.
 //
-// details() prints each side's memory (RSS and PSS summed over its
-// processes, after each round) and the load average during the case.
+// details() prints each side's CPU time per round trip or request (all its
+// processes and threads; it swings far less than rates on a shared machine),
+// its memory (RSS and PSS summed over its processes, after each round) and
+// the load average during the case.
 //
 // Knobs (environment): THREADS_SECONDS per side per round (default 3),
 // THREADS_ROUNDS (3), THREADS_WORK_ROUNDS (8).
@@ -25,6 +27,7 @@ import { formatRows, median, runStandalone, type BenchCase, type Side } from './
 import { pingPong } from './loadgen/echo-client.js';
 import { wrk } from './loadgen/wrk.js';
 import {
+  cpuSecondsOf,
   describe,
   memoryOf,
   startServer,
@@ -42,13 +45,22 @@ interface Measured {
   caseName: string;
   label: string;
   memory: Memory[];
+  /** Server CPU microseconds per round trip or request, per round. */
+  cpuPerUnit: number[];
 }
 const measured: Measured[] = [];
 const loads = new Map<string, number[]>();
 
-const load: Record<Workload, (port: number) => Promise<number>> = {
-  echo: async (port) => (await pingPong({ port, conns: 50, size: 1024, seconds })).rate,
-  http: (port) => wrk({ port, seconds, conns: 50 }),
+/** A load run: its rate, and every round trip or request it made (warm-up included). */
+const load: Record<Workload, (port: number) => Promise<{ rate: number; units: number }>> = {
+  echo: async (port) => {
+    const r = await pingPong({ port, conns: 50, size: 1024, seconds });
+    return { rate: r.rate, units: r.total_roundtrips };
+  },
+  http: async (port) => {
+    const r = await wrk({ port, seconds, conns: 50 });
+    return { rate: r.rate, units: r.requests };
+  },
 };
 
 /** One side of a case: a server process started in setup, loaded once per round. */
@@ -62,13 +74,16 @@ class ServerSide implements Side {
     readonly spec: ServerSpec,
   ) {
     this.label = describe(spec);
-    this.#m = { caseName, label: this.label, memory: [] };
+    this.#m = { caseName, label: this.label, memory: [], cpuPerUnit: [] };
     measured.push(this.#m);
   }
 
   async run(): Promise<number> {
     const server = this.server!;
-    const rate = await load[this.spec.workload](server.port);
+    const cpuBefore = cpuSecondsOf(server);
+    const { rate, units } = await load[this.spec.workload](server.port);
+    // CPU per unit of work swings far less than rates on a shared machine.
+    this.#m.cpuPerUnit.push(((cpuSecondsOf(server) - cpuBefore) * 1e6) / units);
     this.#m.memory.push(memoryOf(server));
     const list = loads.get(this.caseName) ?? [];
     list.push(loadavg()[0]!);
@@ -137,28 +152,32 @@ export const cases: BenchCase[] = [
   ),
 ];
 
-/** Memory per side and the load average per case, for the cases run so far. */
+/** Server CPU per unit, memory per side and the load average per case, for the cases run so far. */
 export function details(): string {
   if (measured.every((m) => m.memory.length === 0)) return '';
-  const rows = [['case', 'side', 'RSS (median)', 'PSS (median)', 'RSS samples MB']];
+  const rows = [
+    ['case', 'side', 'server CPU (median)', 'CPU samples', 'RSS', 'PSS', 'RSS samples MB'],
+  ];
   for (const m of measured) {
     if (m.memory.length === 0) continue;
+    const unit = m.caseName.includes('http') ? 'req' : 'roundtrip';
     rows.push([
       m.caseName,
       m.label,
+      `${median(m.cpuPerUnit).toFixed(1)} us/${unit}`,
+      m.cpuPerUnit.map((x) => x.toFixed(1)).join(' '),
       `${median(m.memory.map((x) => x.rssMB)).toFixed(0)} MB`,
       `${median(m.memory.map((x) => x.pssMB)).toFixed(0)} MB`,
       m.memory.map((x) => x.rssMB.toFixed(0)).join(' '),
     ]);
   }
-  const table = formatRows(rows);
   const averages = [...loads].map(
     ([name, l]) => `${name}: ${Math.min(...l).toFixed(1)}-${Math.max(...l).toFixed(1)}`,
   );
   return (
-    `threaded servers: memory after each round (work: ${workRounds} SHA-256 rounds per message ` +
-    `or request)\n${table}\n` +
-    `load average (1 min) during each case:\n  ${averages.join('\n  ')}`
+    `threaded servers (work: ${workRounds} SHA-256 rounds per message or request): server CPU ` +
+    `(all its processes and threads) per unit of work, and memory after each round (medians)\n` +
+    `${formatRows(rows)}\nload average (1 min) during each case:\n  ${averages.join('\n  ')}`
   );
 }
 

@@ -13,7 +13,14 @@ export interface WrkOptions {
   path?: string;
 }
 
-export function wrk(o: WrkOptions): Promise<number> {
+export interface WrkReport {
+  /** Requests per second. */
+  rate: number;
+  /** Requests completed. */
+  requests: number;
+}
+
+export function wrk(o: WrkOptions): Promise<WrkReport> {
   const args = [
     `-t${o.threads ?? 1}`,
     `-c${o.conns ?? 50}`,
@@ -27,7 +34,8 @@ export function wrk(o: WrkOptions): Promise<number> {
       if (!m) return reject(new Error(`no Requests/sec in wrk output:\n${stdout}`));
       // Error answers would count as requests: a failing server is not a fast one.
       if (/Non-2xx/.test(stdout)) return reject(new Error(`wrk saw error answers:\n${stdout}`));
-      resolve(Number(m[1]));
+      const total = /(\d+) requests in/.exec(stdout);
+      resolve({ rate: Number(m[1]), requests: Number(total?.[1] ?? NaN) });
     }),
   );
 }

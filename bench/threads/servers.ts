@@ -65,6 +65,21 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   };
 }
 
+// /proc/<pid>/stat counts CPU time in clock ticks (getconf CLK_TCK: 100 on Linux).
+const kTicksPerSecond = 100;
+
+/** CPU seconds (user + system, every thread) the server's processes used so far, from /proc. */
+export function cpuSecondsOf(server: RunningServer): number {
+  let ticks = 0;
+  for (const pid of server.pids) {
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / kTicksPerSecond;
+}
+
 /** Memory of the server's processes now, from /proc (Linux). */
 export function memoryOf(server: RunningServer): Memory {
   let rss = 0;
