@@ -3,10 +3,11 @@
 // Protocol code written for AbstractEventLoop runs unchanged on it or on
 // UvEventLoop.
 //
-// What Node's public modules cannot do throws ERR_NOT_SUPPORTED:
-// - addReader / addWriter: Node cannot watch an arbitrary fd;
-// - reusePort on TCP servers: Node 20 has no SO_REUSEPORT option for
-//   net.Server, and silently ignores `reusePort` on listen().
+// Node cannot watch an arbitrary fd, so addReader/addWriter use asyncuv's
+// own Poll handle on Loop.default(), which runs embedded in Node's loop.
+// reusePort on TCP servers needs net's listen({ reusePort }) (Node >= 22.12);
+// before that Node silently ignores the flag, so the loop throws
+// ERR_NOT_SUPPORTED rather than pretend.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import dgram from 'node:dgram';
 import { lookup, lookupService } from 'node:dns/promises';
@@ -14,10 +15,12 @@ import net from 'node:net';
 import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
+import { Loop } from '../handles/loop.js';
 import { UsageError } from '../handles/usage-error.js';
 import { toSignalNumber, validateFunction, validateInteger, validateString } from '../handles/validate.js';
 import { BaseEventLoop } from '../loop/base-event-loop.js';
 import { CancelledError, loopClosed } from '../loop/errors.js';
+import { FdWatchers } from '../loop/fd-watchers.js';
 import type {
   Callback,
   AbstractEventLoop,
@@ -93,6 +96,8 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   // them while any handler is installed.
   #signalKeepAlive: NodeJS.Timeout | undefined;
   readonly #servers = new Set<NodeServer>();
+  // Made on first use: a loop that never watches an fd never touches Loop.default().
+  #fdWatchers: FdWatchers | undefined;
   // Transports, endpoints and children not yet gone, by kind (liveResources).
   readonly #live = new Map<string, number>();
   readonly #onImmediate = (): void => {
@@ -110,7 +115,8 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
 
   /**
    * What this loop still holds, by kind ('transport', 'datagram',
-   * 'subprocess', 'server', 'signal', 'timer', 'immediate'): the Node-side
+   * 'subprocess', 'server', 'signal', 'timer', 'immediate', 'fdWatcher'
+   * (Poll handles of addReader/addWriter, until closed)): the Node-side
    * counterpart of Loop.handleCounts(), for leak checks. Empty once every
    * transport is closed and the loop is closed.
    */
@@ -121,6 +127,8 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     if (this.#signals.size > 0) out['signal'] = this.#signals.size;
     if (this.#timeout !== undefined) out['timer'] = 1;
     if (this.#immediate !== undefined) out['immediate'] = 1;
+    const watchers = this.#fdWatchers?.liveHandles ?? 0;
+    if (watchers > 0) out['fdWatcher'] = watchers;
     return out;
   }
 
@@ -163,6 +171,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     this.#signals.clear();
     this.#updateSignalKeepAlive();
     for (const server of [...this.#servers]) server.close();
+    this.#fdWatchers?.closeAll();
   }
 
   // --- stream connections -----------------------------------------------------
@@ -247,7 +256,9 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
-    if (opts.reusePort) throw notSupported('reusePort (SO_REUSEPORT) on a TCP server');
+    if (opts.reusePort && !kListenReusePort) {
+      throw notSupported('reusePort (SO_REUSEPORT) on a TCP server before Node 22.12');
+    }
     if (opts.sock !== undefined) throw notSupported('sock (a TCP handle of a UvEventLoop)');
     const backlog = this.backlogOf(opts);
     let addresses: ResolvedAddress[];
@@ -264,7 +275,13 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       for (const { address, family } of addresses) {
         const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
         // With several addresses the v6 one must not also claim v4.
-        const bound = await listen(listener, { host: address, port, backlog, ipv6Only: family === 6 && addresses.length > 1 });
+        const bound = await listen(listener, {
+          host: address,
+          port,
+          backlog,
+          ipv6Only: family === 6 && addresses.length > 1,
+          ...(opts.reusePort ? { reusePort: true } : {}),
+        });
         listeners.push({ server: listener, address: bound as net.AddressInfo });
         // Port 0 with several hosts: the first bound port is used for all.
         if (port === 0 && addresses.length > 1) port = (bound as net.AddressInfo).port;
@@ -480,24 +497,31 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     });
   }
 
-  // --- fd watchers: not possible on Node --------------------------------------
+  // --- fd watchers: asyncuv's Poll, on Loop.default() inside Node's loop ----
 
-  /** Node cannot watch an arbitrary fd for readability: ERR_NOT_SUPPORTED. */
-  addReader<A extends unknown[]>(_fd: number, _cb: Callback<A>, ..._args: A): void {
-    throw notSupported('addReader (watching an arbitrary fd)');
+  #fds(): FdWatchers {
+    this.#fdWatchers ??= new FdWatchers(Loop.default(), (ctx) => this.callExceptionHandler(ctx));
+    return this.#fdWatchers;
   }
 
-  removeReader(_fd: number): boolean {
-    return false;
+  /** Calls `cb(...args)` whenever `fd` is readable; replaces an earlier reader of `fd`. */
+  addReader<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
+    this.checkClosed();
+    this.#fds().add(fd, 'reader', cb as Callback<unknown[]>, args);
   }
 
-  /** Node cannot watch an arbitrary fd for writability: ERR_NOT_SUPPORTED. */
-  addWriter<A extends unknown[]>(_fd: number, _cb: Callback<A>, ..._args: A): void {
-    throw notSupported('addWriter (watching an arbitrary fd)');
+  removeReader(fd: number): boolean {
+    return this.#fdWatchers?.remove(fd, 'reader') ?? false;
   }
 
-  removeWriter(_fd: number): boolean {
-    return false;
+  /** Calls `cb(...args)` whenever `fd` is writable; replaces an earlier writer of `fd`. */
+  addWriter<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
+    this.checkClosed();
+    this.#fds().add(fd, 'writer', cb as Callback<unknown[]>, args);
+  }
+
+  removeWriter(fd: number): boolean {
+    return this.#fdWatchers?.remove(fd, 'writer') ?? false;
   }
 
   // --- signals ------------------------------------------------------------------
@@ -609,7 +633,15 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   }
 }
 
-function listen(server: net.Server, options: net.ListenOptions): Promise<net.AddressInfo | string> {
+// net's listen({ reusePort }) arrived in Node 22.12 (and 23.1); older
+// versions ignore the flag.
+const [kNodeMajor = 0, kNodeMinor = 0] = process.versions.node.split('.').map(Number);
+const kListenReusePort = kNodeMajor > 22 || (kNodeMajor === 22 && kNodeMinor >= 12);
+
+function listen(
+  server: net.Server,
+  options: net.ListenOptions & { reusePort?: boolean },
+): Promise<net.AddressInfo | string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {

@@ -74,6 +74,9 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #pipeProtocol(fd: number): Protocol {
     return {
       dataReceived: (data) => this.#protocol.pipeDataReceived?.(fd, data),
+      // stdin above (at or below) its limits, forwarded as asyncio does.
+      pauseWriting: () => this.#protocol.pauseWriting?.(),
+      resumeWriting: () => this.#protocol.resumeWriting?.(),
       // EOF on a child's output closes that pipe's transport.
       eofReceived: () => false,
       connectionLost: (err) => {

@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { UsageError } from '../handles/usage-error.js';
 import { validateFunction, validateInteger, validateNumber, validateString } from '../handles/validate.js';
+import { type AbortOptions, raceAbort, signalOf, throwIfAborted } from './abort.js';
 import { loopClosed, loopRunning } from './errors.js';
 import {
   type Callback,
@@ -94,6 +95,7 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   }
 
   callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle {
+    this.checkClosed();
     validateNumber(delay, 'delay', -Infinity, Infinity);
     return this.callAt(this.time() + Math.max(0, delay), cb, ...args);
   }
@@ -217,9 +219,15 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     return new Promise((resolve) => this.#stopWaiters.push(resolve));
   }
 
-  async runUntilComplete<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
+  /** Runs the loop until `work` settles; `signal` aborts the wait (AbortError), not the work. */
+  async runUntilComplete<T>(
+    work: Promise<T> | (() => Promise<T>),
+    opts?: AbortOptions,
+  ): Promise<T> {
     this.checkClosed();
+    const signal = signalOf(opts);
     if (this.#running) throw loopRunning();
+    throwIfAborted(signal);
     // The loop is running before the work starts, so the work sees
     // isRunning() and may stop() it.
     const stopped = this.runForever().then(() => {
@@ -230,7 +238,7 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
       if (!(promise instanceof Promise) && (typeof promise !== 'object' || promise === null || typeof (promise as PromiseLike<T>).then !== 'function')) {
         throw new UsageError('ERR_INVALID_ARG_TYPE', 'runUntilComplete() takes a Promise or a function returning one');
       }
-      return await Promise.race([promise, stopped]);
+      return await Promise.race([raceAbort(Promise.resolve(promise), signal), stopped]);
     } finally {
       if (this.#running) {
         this.#running = false;

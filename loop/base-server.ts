@@ -2,6 +2,7 @@
 // serving/closed states, the transports it accepted (waitClosed waits for
 // them), serveForever and close. A concrete server says how to start
 // accepting and how to stop listening.
+import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
 import type { AbstractEventLoop, Server } from './events.js';
 import { watchUnclosed } from './unclosed-warning.js';
 
@@ -87,11 +88,39 @@ export abstract class BaseServer<T extends ServedConnection> implements Server {
     this.beginServing();
   }
 
-  /** Serves until close(); resolves then. */
-  async serveForever(): Promise<void> {
+  /**
+   * Serves until close(); resolves then. An abort of `signal` closes the
+   * server, as cancelling asyncio's serve_forever() does, and rejects with
+   * an AbortError; connections already accepted stay open (waitClosed()
+   * waits for them).
+   */
+  async serveForever(opts?: AbortOptions): Promise<void> {
+    const signal = signalOf(opts);
+    throwIfAborted(signal);
     await this.startServing();
     if (this.#closed) return;
-    await new Promise<void>((resolve) => this.#foreverWaiters.push(resolve));
+    await this.#wait(this.#foreverWaiters, signal, () => this.close());
+  }
+
+  /** Parks a waiter in `list` until it is released, or withdraws it on abort. */
+  #wait(
+    list: Array<() => void>,
+    signal: AbortSignal | undefined,
+    onAbort = (): void => {},
+  ): Promise<void> {
+    let mine: (() => void) | undefined;
+    return abortable<void>(
+      signal,
+      (resolve) => {
+        mine = resolve;
+        list.push(resolve);
+      },
+      () => {
+        const at = list.indexOf(mine!);
+        if (at !== -1) list.splice(at, 1);
+        onAbort();
+      },
+    );
   }
 
   sockets(): ServerAddress[] {
@@ -120,10 +149,15 @@ export abstract class BaseServer<T extends ServedConnection> implements Server {
     for (const transport of [...this.#transports]) transport.abort();
   }
 
-  /** Resolves once the server is closed and all its connections are gone. */
-  waitClosed(): Promise<void> {
-    if (this.#closed && this.#transports.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#closedWaiters.push(resolve));
+  /**
+   * Resolves once the server is closed and all its connections are gone;
+   * rejects with an AbortError if `signal` aborts first.
+   */
+  async waitClosed(opts?: AbortOptions): Promise<void> {
+    const signal = signalOf(opts);
+    throwIfAborted(signal);
+    if (this.#closed && this.#transports.size === 0) return;
+    await this.#wait(this.#closedWaiters, signal);
   }
 
   #maybeWake(): void {

@@ -8,6 +8,7 @@
 // running loop cannot be run again or closed (ERR_LOOP_RUNNING), and a
 // closed loop refuses new work (ERR_LOOP_CLOSED).
 import type { TCP } from '../handles/tcp.js';
+import type { AbortOptions } from './abort.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 import type { DatagramTransport, SubprocessTransport, Transport, ReadTransport, WriteTransport } from './transports.js';
 
@@ -86,11 +87,12 @@ export type ExceptionHandler = (loop: AbstractEventLoop, context: ExceptionConte
 
 export interface Server {
   close(): void;
-  waitClosed(): Promise<void>;
+  /** Resolves once the server is closed and its connections are gone; `signal` aborts the wait. */
+  waitClosed(opts?: AbortOptions): Promise<void>;
   isServing(): boolean;
   startServing(): Promise<void>;
-  /** Serves until close(); resolves then. */
-  serveForever(): Promise<void>;
+  /** Serves until close(); resolves then. Aborting `signal` closes the server and rejects. */
+  serveForever(opts?: AbortOptions): Promise<void>;
   sockets(): Array<{ address: string; port: number } | { path: string }>;
   getLoop(): AbstractEventLoop;
   /** Closes every connection the server accepted (each flushes first), as asyncio 3.13. */
@@ -163,7 +165,8 @@ export interface SubprocessOptions {
 
 export interface AbstractEventLoop {
   runForever(): Promise<void>;
-  runUntilComplete<T>(work: Promise<T> | (() => Promise<T>)): Promise<T>;
+  /** `signal` aborts the wait (the loop stops running; the work itself goes on). */
+  runUntilComplete<T>(work: Promise<T> | (() => Promise<T>), opts?: AbortOptions): Promise<T>;
   stop(): void;
   close(): void;
   isRunning(): boolean;

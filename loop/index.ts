@@ -20,8 +20,16 @@ export type { BaseTransport, DatagramTransport, ReadTransport, SubprocessTranspo
 export { BaseEventLoop, getRunningLoop } from './base-event-loop.js';
 export type { ServerAddress } from './base-server.js';
 export { UvEventLoop } from './uv-event-loop.js';
-export { IncompleteReadError, LimitOverrunError, CancelledError } from './errors.js';
+export { IncompleteReadError, LimitOverrunError, CancelledError, TimeoutError } from './errors.js';
+export type { AbortOptions } from './abort.js';
+export { waitFor } from './wait-for.js';
 export { newEventLoop, setEventLoopFactory, run } from './policy.js';
 export { StreamReader, DEFAULT_LIMIT } from './stream-reader.js';
 export { StreamReaderProtocol, StreamWriter, type ClientConnectedCallback } from './stream-writer.js';
 export { openConnection, openUnixConnection, startServer, startUnixServer, type StreamOptions, type StreamPair } from './streams.js';
+export {
+  Process,
+  createSubprocessExec,
+  createSubprocessShell,
+  type SubprocessStreamOptions,
+} from './subprocess-streams.js';

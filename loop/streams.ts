@@ -23,7 +23,8 @@ export interface StreamPair {
 // use, so that such calls do not each leave a loop behind.
 let defaultLoop: AbstractEventLoop | undefined;
 
-function loopFrom(opts: StreamOptions): AbstractEventLoop {
+/** @internal The loop the stream functions (and subprocess streams) use. */
+export function loopFrom(opts: StreamOptions): AbstractEventLoop {
   if (opts.loop !== undefined) return opts.loop;
   const running = getRunningLoop();
   if (running !== undefined) return running;
@@ -31,7 +32,10 @@ function loopFrom(opts: StreamOptions): AbstractEventLoop {
   return defaultLoop;
 }
 
-function split<T extends StreamOptions>(opts: T): [AbstractEventLoop, StreamOptions['limit'], Omit<T, 'loop' | 'limit'>] {
+/** @internal Separates the stream options from the loop's own. */
+export function split<T extends StreamOptions>(
+  opts: T,
+): [AbstractEventLoop, StreamOptions['limit'], Omit<T, 'loop' | 'limit'>] {
   const { loop: _loop, limit, ...rest } = opts;
   return [loopFrom(opts), limit, rest];
 }

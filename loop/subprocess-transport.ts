@@ -85,6 +85,10 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #pipeTransport(pipe: Pipe, fd: number): StreamTransport {
     const protocol: Protocol = {
       dataReceived: (data) => this.#call('pipeDataReceived', () => this.#protocol.pipeDataReceived?.(fd, data)),
+      // The child's stdin is above (at or below) its limits: asyncio tells
+      // the subprocess protocol, so a writer can wait for drain.
+      pauseWriting: () => this.#protocol.pauseWriting?.(),
+      resumeWriting: () => this.#protocol.resumeWriting?.(),
       connectionLost: (err) => {
         this.#openPipes--;
         this.#call('pipeConnectionLost', () => this.#protocol.pipeConnectionLost?.(fd, err));

@@ -2,7 +2,6 @@
 import { Async } from '../handles/async.js';
 import * as dns from '../handles/dns.js';
 import { Pipe } from '../handles/pipe.js';
-import { Poll } from '../handles/poll.js';
 import { Process, type StdioOption } from '../handles/process.js';
 import { UDP } from '../handles/udp.js';
 import { Idle } from '../handles/idle.js';
@@ -37,19 +36,13 @@ import type {
 } from './events.js';
 import { type Address, type AnyProtocol, type DatagramProtocol, newProtocol, type SubprocessProtocol } from './protocols.js';
 import { UdpTransport } from './datagram-transport.js';
+import { FdWatchers } from './fd-watchers.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { ANY_HOSTS, resolveHost, type ResolvedAddress } from './resolve.js';
 import { StreamServer, type Listener } from './server.js';
 import { StreamTransport } from './stream-transport.js';
 import { tlsUpgrader } from './tls-hook.js';
 import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from './transports.js';
-
-interface FdWatch {
-  poll: Poll;
-  reader: [Callback<unknown[]>, unknown[]] | undefined;
-  writer: [Callback<unknown[]>, unknown[]] | undefined;
-}
-
 
 function addrTuple(a: { address: string; port: number }): [string, number] {
   return [a.address, a.port];
@@ -97,7 +90,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   // Weak: close() closes the servers still open, but a server dropped
   // unclosed may be collected (and reported in debug mode).
   readonly #servers = new Set<WeakRef<StreamServer>>();
-  readonly #fds = new Map<number, FdWatch>();
+  readonly #fds: FdWatchers;
   // Whether #idle is started, tracked here to save a native call per
   // iteration: it stays started while iterations keep scheduling work.
   #idleStarted = false;
@@ -117,6 +110,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.uvloop = loop ?? Loop.default();
     this.#idle = new Idle(this.uvloop);
     this.#timer = new Timer(this.uvloop);
+    this.#fds = new FdWatchers(this.uvloop, (context) => this.callExceptionHandler(context));
   }
 
   protected scheduleRun(): void {
@@ -147,8 +141,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     for (const signal of this.#signals.values()) signal.close();
     this.#signals.clear();
     for (const server of this.#servers) server.deref()?.close();
-    for (const watch of this.#fds.values()) watch.poll.close();
-    this.#fds.clear();
+    this.#fds.closeAll();
   }
 
   // --- TCP connections and servers -------------------------------------
@@ -522,62 +515,23 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   // --- readers and writers on fds ----------------------------------------------
 
   addReader<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
-    this.#watch(fd, 'reader', cb as Callback<unknown[]>, args);
+    this.checkClosed();
+    this.#fds.add(fd, 'reader', cb as Callback<unknown[]>, args);
   }
 
   addWriter<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
-    this.#watch(fd, 'writer', cb as Callback<unknown[]>, args);
+    this.checkClosed();
+    this.#fds.add(fd, 'writer', cb as Callback<unknown[]>, args);
   }
 
   removeReader(fd: number): boolean {
-    return this.#unwatch(fd, 'reader');
+    return this.#fds.remove(fd, 'reader');
   }
 
   removeWriter(fd: number): boolean {
-    return this.#unwatch(fd, 'writer');
+    return this.#fds.remove(fd, 'writer');
   }
 
-  #watch(fd: number, kind: 'reader' | 'writer', cb: Callback<unknown[]>, args: unknown[]): void {
-    this.checkClosed();
-    validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
-    validateFunction(cb, 'callback');
-    let watch = this.#fds.get(fd);
-    if (watch === undefined) {
-      watch = { poll: new Poll(this.uvloop, fd), reader: undefined, writer: undefined };
-      this.#fds.set(fd, watch);
-    }
-    watch[kind] = [cb, args];
-    this.#restart(fd, watch);
-  }
-
-  #unwatch(fd: number, kind: 'reader' | 'writer'): boolean {
-    const watch = this.#fds.get(fd);
-    if (watch === undefined || watch[kind] === undefined) return false;
-    watch[kind] = undefined;
-    this.#restart(fd, watch);
-    return true;
-  }
-
-  #restart(fd: number, watch: FdWatch): void {
-    if (watch.reader === undefined && watch.writer === undefined) {
-      watch.poll.close();
-      this.#fds.delete(fd);
-      return;
-    }
-    watch.poll.start({ readable: watch.reader !== undefined, writable: watch.writer !== undefined }, (err, events) => {
-      // On an error both callbacks run: their next read or write sees it.
-      const fire = (entry: [Callback<unknown[]>, unknown[]] | undefined): void => {
-        if (entry === undefined) return;
-        try {
-          entry[0](...entry[1]);
-        } catch (exception) {
-          this.callExceptionHandler({ message: `Exception in callback for fd ${fd}`, exception });
-        }
-      };
-      if (err !== null || events.readable) fire(watch.reader);
-      if (err !== null || events.writable) fire(this.#fds.get(fd) === watch ? watch.writer : undefined);
-    });
-  }
 
   // --- names ---------------------------------------------------------------------
 

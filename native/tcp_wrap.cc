@@ -1,7 +1,6 @@
 // TCP: uv_tcp_t, on the stream base.
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sockaddr.h"
@@ -95,10 +94,12 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     if (!usable()) return Code(UV_EBADF);
     if (!ArgInt64(info, 0, &fd) || fd < 0 || fd > INT32_MAX) return Code(UV_EINVAL);
     // libuv takes any fd here, and aborts the process later when epoll
-    // refuses to watch it (a regular file, /dev/null): only sockets pass.
-    struct stat st;
-    if (fstat(static_cast<int>(fd), &st) != 0) return Code(uv_translate_sys_error(errno));
-    if (!S_ISSOCK(st.st_mode)) return Code(UV_ENOTSOCK);
+    // refuses to watch it (a regular file, /dev/null): only sockets pass,
+    // and SO_TYPE answers ENOTSOCK for anything else.
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+      return Code(uv_translate_sys_error(errno));
     if (!info[1].ToBoolean())
       return Code(uv_tcp_open(As<uv_tcp_t>(), static_cast<uv_os_sock_t>(fd)));
     int copy = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);

@@ -8,6 +8,10 @@ import { Loop, NodeEventLoop, UvEventLoop, fromDuplex, toDuplex, type Transport 
 import { CollectProtocol } from './protocols.js';
 import { assertNoLeaks, resourceCounts } from './resources.js';
 import { selfSignedCert } from './tls-cert.js';
+import { withPrograms } from '../helpers/tools.js';
+
+// These tests make a certificate with openssl (test/adapters/tls-cert.ts).
+const tlsTest = withPrograms(test.serial, ['openssl']);
 
 const serial = test.serial;
 
@@ -171,7 +175,7 @@ serial('toDuplex: destroy() aborts the transport; connectionLost with an error d
   await assertNoLeaks(t, base);
 });
 
-serial('fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both ways', async (t) => {
+tlsTest('fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both ways', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   // A node:tls echo server that can stop reading.
@@ -223,7 +227,7 @@ serial('fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both 
   await assertNoLeaks(t, base);
 });
 
-serial('NodeEventLoop.startTls upgrades a UvEventLoop transport through toDuplex', async (t) => {
+tlsTest('NodeEventLoop.startTls upgrades a UvEventLoop transport through toDuplex', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   const tlsServer = tls.createServer({ key, cert }, (s) => s.pipe(s));

@@ -122,16 +122,23 @@ serial('a refused connection rejects with UvError ECONNREFUSED', async (t) => {
   await assertNoLeaks(t, base);
 });
 
-serial('a port in use rejects createServer with EADDRINUSE; reusePort is not supported', async (t) => {
+// net's listen({ reusePort }) arrived in Node 22.12.
+const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split('.').map(Number);
+const listenHasReusePort = nodeMajor > 22 || (nodeMajor === 22 && nodeMinor >= 12);
+
+serial('a port in use rejects createServer with EADDRINUSE; reusePort needs Node >= 22.12', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
   const { server, port } = await echoServer(loop);
   const err = await t.throwsAsync(loop.createServer(() => new EchoProtocol(), '127.0.0.1', port));
   t.is((err as UvError).code, 'EADDRINUSE');
-  await t.throwsAsync(loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, { reusePort: true }), { code: 'ERR_NOT_SUPPORTED' });
-  t.throws(() => loop.addReader(0, () => {}), { code: 'ERR_NOT_SUPPORTED' });
-  t.throws(() => loop.addWriter(1, () => {}), { code: 'ERR_NOT_SUPPORTED' });
-  t.false(loop.removeReader(0));
+  const shared = () => loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, { reusePort: true });
+  if (listenHasReusePort) {
+    // The conformance suite shares a port between two such servers.
+    (await shared()).close();
+  } else {
+    await t.throwsAsync(shared, { code: 'ERR_NOT_SUPPORTED' });
+  }
   server.close();
   loop.close();
   await assertNoLeaks(t, base);

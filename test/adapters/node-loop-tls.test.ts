@@ -6,10 +6,14 @@ import { NodeEventLoop, type Protocol, type Transport } from 'asyncuv';
 import { CollectProtocol, EchoProtocol } from './protocols.js';
 import { assertNoLeaks, resourceCounts } from './resources.js';
 import { selfSignedCert } from './tls-cert.js';
+import { withPrograms } from '../helpers/tools.js';
+
+// These tests make a certificate with openssl (test/adapters/tls-cert.ts).
+const tlsTest = withPrograms(test.serial, ['openssl']);
 
 const serial = test.serial;
 
-serial('TLS round trip: ssl on createServer and createConnection, peercert and sslcontext', async (t) => {
+tlsTest('TLS round trip: ssl on createServer and createConnection, peercert and sslcontext', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   const loop = new NodeEventLoop();
@@ -46,7 +50,7 @@ serial('TLS round trip: ssl on createServer and createConnection, peercert and s
   await assertNoLeaks(t, base);
 });
 
-serial('an untrusted certificate fails the handshake; the connection attempt rejects', async (t) => {
+tlsTest('an untrusted certificate fails the handshake; the connection attempt rejects', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   const loop = new NodeEventLoop();
@@ -88,7 +92,7 @@ serial('a server that never answers the handshake times out after sslHandshakeTi
   await assertNoLeaks(t, base);
 });
 
-serial('startTls upgrades a plain connection on both sides (STARTTLS)', async (t) => {
+tlsTest('startTls upgrades a plain connection on both sides (STARTTLS)', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   const loop = new NodeEventLoop();

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { Loop, UvEventLoop, serveHttp, type AbstractEventLoop } from 'asyncuv';
+import { withPrograms } from '../helpers/tools.js';
 
 async function withHttp(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, listener: http.RequestListener, body: (port: number, h: Awaited<ReturnType<typeof serveHttp>>) => Promise<void>): Promise<void> {
   const uv = new Loop();
@@ -95,8 +96,8 @@ test('upgrade events reach the http server with the socket', async (t) => {
   });
 });
 
-// curl is a client nobody here wrote; .ci/run installs it if missing.
-test('curl talks to it', async (t) => {
+// curl is a client nobody here wrote.
+withPrograms(test, ['curl'])('curl talks to it', async (t) => {
   await withHttp(t, (_req, res) => res.end('from asyncuv'), async (port) => {
     const out = await new Promise<string>((resolve, reject) =>
       execFile('curl', ['-s', `http://127.0.0.1:${port}/x`], (e, stdout) => (e ? reject(e) : resolve(stdout))),

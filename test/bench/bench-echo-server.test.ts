@@ -1,11 +1,11 @@
-// The C++-only echo server (native/bench_echo.cc) is a benchmark export, but
+// The C++-only echo server (bench/native/bench_echo.cc) is a benchmark export, but
 // it shares the loop with real handles, so it must keep the loop's rules:
 // counted handles, nothing left after close(), and a loop closed under it
 // frees everything without a crash or a double free.
 import test from 'ava';
 import { Worker } from 'node:worker_threads';
 import { Loop } from 'asyncuv';
-import { benchEchoServer } from '../../handles/bench-echo-server.js';
+import { benchEchoServer } from '../../bench/bench-echo-server.js';
 import { pingPong, stream } from '../../bench/loadgen/echo-client.js';
 import { assertNoHandlesAndClose, newLoop } from '../helpers/loop-test.js';
 

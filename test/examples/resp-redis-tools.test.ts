@@ -1,16 +1,18 @@
 // The RESP example against clients nobody here wrote: Debian's redis-cli and
-// redis-benchmark (redis-tools, which .ci/run installs), on both loops. The
+// redis-benchmark (redis-tools), on both loops. The
 // figures of the benchmark are not checked here (bench/resp.bench.ts
 // measures them); that it completes every request without an error is.
-import test from 'ava';
+import anyTest from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Loop } from '../../handles/index.js';
 import { UvEventLoop, type AbstractEventLoop } from '../../loop/index.js';
 import { NodeEventLoop } from '../../adapters/index.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
+import { withPrograms } from '../helpers/tools.js';
 
 const run = promisify(execFile);
+const test = withPrograms(anyTest, ['redis-cli', 'redis-benchmark']);
 
 async function cli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);

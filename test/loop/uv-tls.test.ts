@@ -4,10 +4,14 @@ import tls from 'node:tls';
 import { Loop, UvEventLoop, type Protocol, type Transport } from 'asyncuv';
 import { CollectProtocol, EchoProtocol } from '../adapters/protocols.js';
 import { selfSignedCert } from '../adapters/tls-cert.js';
+import { withPrograms } from '../helpers/tools.js';
 import { closeEventLoop } from '../helpers/event-loop-test.js';
 
+// These tests make a certificate with openssl (test/adapters/tls-cert.ts).
+const tlsTest = withPrograms(test, ['openssl']);
 
-test('UvEventLoop: ssl on createServer and createConnection, 300 kB both ways', async (t) => {
+
+tlsTest('UvEventLoop: ssl on createServer and createConnection, 300 kB both ways', async (t) => {
   const { key, cert } = selfSignedCert();
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
@@ -33,7 +37,7 @@ test('UvEventLoop: ssl on createServer and createConnection, 300 kB both ways', 
   await closeEventLoop(t, loop, uv);
 });
 
-test('UvEventLoop TLS server answers a node:tls client; an untrusted cert is refused', async (t) => {
+tlsTest('UvEventLoop TLS server answers a node:tls client; an untrusted cert is refused', async (t) => {
   const { key, cert } = selfSignedCert();
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
@@ -61,7 +65,7 @@ test('UvEventLoop TLS server answers a node:tls client; an untrusted cert is ref
   await closeEventLoop(t, loop, uv);
 });
 
-test('UvEventLoop.startTls upgrades a plain connection (STARTTLS)', async (t) => {
+tlsTest('UvEventLoop.startTls upgrades a plain connection (STARTTLS)', async (t) => {
   const { key, cert } = selfSignedCert();
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
