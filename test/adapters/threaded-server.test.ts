@@ -567,3 +567,25 @@ test('a program that serves on threads, restarts one, and closes exits by itself
   const [report] = jsonLines(result.stdout);
   t.deepEqual(report, { served: true, restarted: true, closed: true });
 });
+
+test.serial(
+  'close({ deadlineMs }) aborts an HTTP request unanswered at the deadline',
+  async (t) => {
+    // The module counts the requests it got (in shared memory) and never answers them.
+    const module = `data:text/javascript,${encodeURIComponent(
+      'let seen; export function setup(shared) { seen = new Int32Array(shared.seen); }\n' +
+        'export function requestListener() { Atomics.add(seen, 0, 1); }',
+    )}`;
+    const seen = new SharedArrayBuffer(4);
+    const server = await start(t, new URL(module), { shared: { seen } });
+    const answer = new Promise<string>((resolve) => {
+      http
+        .get({ host: kHost, port: server.port, path: '/' }, () => resolve('answered'))
+        .on('error', (err: NodeJS.ErrnoException) => resolve(String(err.code)));
+    });
+    const got = await waitFor(() => Atomics.load(new Int32Array(seen), 0) === 1, kWaitMs);
+    t.true(got, 'the request reached its thread');
+    await closeAndCheck(t, server, 100);
+    t.is(await within(answer, kWaitMs, 'the client to see the abort'), 'ECONNRESET');
+  },
+);
