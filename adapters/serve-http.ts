@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { UsageError } from '../handles/usage-error.js';
 import { validateFunction } from '../handles/validate.js';
+import type { SocketAddress } from '../handles/tcp.js';
 import type { AbstractEventLoop, Server, ServerOptions } from '../loop/events.js';
 import type { Transport } from '../loop/transports.js';
 import { toDuplex } from './duplex.js';
@@ -13,7 +14,7 @@ export interface HttpOnLoop {
   /** The node:http server: listen for 'upgrade', 'request', 'clientError'... on it. */
   readonly http: http.Server;
   /** The loop's listening server. */
-  readonly server: Server;
+  readonly server: Server<SocketAddress>;
   /** The bound port (useful with port 0). */
   readonly port: number;
   /**
@@ -63,7 +64,7 @@ export async function serveHttp(
       httpServer.emit('connection', toDuplex(transport));
     },
   }), host, port, { ...listen, startServing: true });
-  const bound = server.sockets()[0] as { port: number };
+  const bound = server.sockets()[0]!;
   // node:http tracks its connections (which are idle, for
   // closeIdleConnections() and close(); which overran headersTimeout or
   // requestTimeout) from its 'listening' event on: a server fed connections

@@ -15,6 +15,7 @@ import {
   type ConnectionOptions,
   type ExceptionContext,
   type ExceptionHandler,
+  type ResourceKind,
 } from './events.js';
 import { TimerHeap } from './timer-heap.js';
 
@@ -52,6 +53,8 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   readonly #cancelTimer = (handle: TimerHandle): void => {
     this.#timers.remove(handle);
   };
+  // Transports, endpoints and subprocesses not yet gone (liveResources).
+  readonly #live = new Map<ResourceKind, number>();
 
   /** Have runOnce() called soon (the next iteration of the underlying loop). */
   protected abstract scheduleRun(): void;
@@ -61,6 +64,42 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   protected abstract wakeup(): void;
   /** Release what the concrete loop holds (handles, servers...). */
   protected abstract closeResources(): void;
+  /** Adds what the concrete loop holds itself to liveResources(): servers, signals, watched fds. */
+  protected abstract countResources(out: Partial<Record<ResourceKind, number>>): void;
+
+  liveResources(): Partial<Record<ResourceKind, number>> {
+    const out: Partial<Record<ResourceKind, number>> = {};
+    for (const [kind, n] of this.#live) if (n > 0) out[kind] = n;
+    this.countResources(out);
+    // Due timers wait in the ready queue with the callbacks; cancelled
+    // entries stay there (callback unset) until the next iteration skips them.
+    let timers = this.#timers.size;
+    let callbacks = 0;
+    for (let i = this.#readyHead; i < this.#ready.length; i++) {
+      const handle = this.#ready[i];
+      if (handle?.callback === undefined) continue;
+      if (handle instanceof TimerHandle) timers++;
+      else callbacks++;
+    }
+    if (timers > 0) out.timer = timers;
+    if (callbacks > 0) out.callback = callbacks;
+    return out;
+  }
+
+  /**
+   * @internal Counts one more live `kind` (a transport, endpoint or
+   * subprocess) in liveResources(); the returned function, called once it
+   * is gone (after connectionLost), counts it out. Later calls do nothing.
+   */
+  trackResource(kind: ResourceKind): () => void {
+    this.#live.set(kind, (this.#live.get(kind) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#live.set(kind, this.#live.get(kind)! - 1);
+    };
+  }
 
   time(): number {
     return performance.now() / 1000;

@@ -3,10 +3,8 @@
 // them), serveForever and close. A concrete server says how to start
 // accepting and how to stop listening.
 import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
-import type { AbstractEventLoop, Server } from './events.js';
+import type { AbstractEventLoop, Server, ServerAddress } from './events.js';
 import { watchUnclosed } from './unclosed-warning.js';
-
-export type ServerAddress = { address: string; port: number } | { path: string };
 
 /** What a server can do to the connections it accepted. */
 export interface ServedConnection {
@@ -23,9 +21,11 @@ export interface ConnectionObserver {
   detached(): void;
 }
 
-export abstract class BaseServer<T extends ServedConnection> implements Server {
+export abstract class BaseServer<T extends ServedConnection, A extends ServerAddress = ServerAddress>
+  implements Server<A>
+{
   readonly #loop: AbstractEventLoop;
-  readonly #addresses: () => ServerAddress[];
+  readonly #addresses: () => A[];
   readonly #transports = new Set<T>();
   #serving = false;
   #closed = false;
@@ -35,7 +35,7 @@ export abstract class BaseServer<T extends ServedConnection> implements Server {
   readonly #unwatch: () => void;
   #observer: ConnectionObserver | undefined;
 
-  protected constructor(loop: AbstractEventLoop, addresses: () => ServerAddress[], onClose?: () => void) {
+  protected constructor(loop: AbstractEventLoop, addresses: () => A[], onClose?: () => void) {
     this.#loop = loop;
     this.#addresses = addresses;
     this.#onClose = onClose;
@@ -123,7 +123,7 @@ export abstract class BaseServer<T extends ServedConnection> implements Server {
     );
   }
 
-  sockets(): ServerAddress[] {
+  sockets(): A[] {
     return this.#closed ? [] : this.#addresses();
   }
 

@@ -6,7 +6,7 @@ import { FlowControl } from './flow-control.js';
 import type { AbstractEventLoop } from './events.js';
 import type { Protocol } from './protocols.js';
 import type { StreamReader } from './stream-reader.js';
-import type { Transport } from './transports.js';
+import type { ExtraInfo, ExtraInfoValue, Transport } from './transports.js';
 
 export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => unknown;
 
@@ -146,7 +146,7 @@ export class StreamWriter {
     return this.#flow.waitClosed(signalOf(opts));
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
     return this.#transport.getExtraInfo(name, dflt);
   }
 

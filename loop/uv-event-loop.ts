@@ -7,7 +7,7 @@ import { UDP } from '../handles/udp.js';
 import { Idle } from '../handles/idle.js';
 import { Loop } from '../handles/loop.js';
 import { Signal } from '../handles/signal.js';
-import { TCP } from '../handles/tcp.js';
+import { TCP, type SocketAddress } from '../handles/tcp.js';
 import type { Stream } from '../handles/stream.js';
 import { Timer } from '../handles/timer.js';
 import { UsageError } from '../handles/usage-error.js';
@@ -28,8 +28,10 @@ import type {
   TlsOptions,
   ConnectionOptions,
   DatagramOptions,
+  ResourceKind,
   Server,
   ServerOptions,
+  UnixServerAddress,
   StdioSpec,
   SubprocessOptions,
   UnixServerOptions,
@@ -40,7 +42,7 @@ import { FdWatchers } from './fd-watchers.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { ANY_HOSTS, resolveHost, type ResolvedAddress } from './resolve.js';
 import { StreamServer, type Listener } from './server.js';
-import { StreamTransport } from './stream-transport.js';
+import { StreamTransport, type TransportOwner } from './stream-transport.js';
 import { tlsUpgrader } from './tls-hook.js';
 import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from './transports.js';
 
@@ -144,6 +146,25 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.#fds.closeAll();
   }
 
+  protected countResources(out: Partial<Record<ResourceKind, number>>): void {
+    let servers = 0;
+    for (const ref of this.#servers) if (ref.deref()?.isClosed === false) servers++;
+    if (servers > 0) out.server = servers;
+    if (this.#signals.size > 0) out.signal = this.#signals.size;
+    this.#fds.countResources(out);
+  }
+
+  /** A stream transport's owner: its server (if any), and liveResources() until it is gone. */
+  #owner(server: StreamServer | undefined): TransportOwner {
+    const gone = this.trackResource('transport');
+    return {
+      detach: (transport) => {
+        server?.detach(transport);
+        gone();
+      },
+    };
+  }
+
   // --- TCP connections and servers -------------------------------------
 
   async createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number, opts: ConnectionOptions = {}): Promise<[Transport, P]> {
@@ -188,7 +209,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     const protocol = newProtocol(protocolFactory, () => stream.close());
     const extra = this.#extraFor(stream);
     return new Promise((resolve, reject) => {
-      const transport = new StreamTransport(this, stream, protocol, extra, server, (err) => {
+      const transport = new StreamTransport(this, stream, protocol, extra, this.#owner(server), (err) => {
         if (err !== null) reject(err);
         else resolve([transport, protocol]);
       });
@@ -198,7 +219,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
 
   /** A transport with no protocol of its own yet: the TLS layer takes it over. */
   #rawTransport(stream: Stream, server: StreamServer | undefined): StreamTransport {
-    const transport = new StreamTransport(this, stream, {}, this.#extraFor(stream), server);
+    const transport = new StreamTransport(this, stream, {}, this.#extraFor(stream), this.#owner(server));
     server?.attach(transport);
     return transport;
   }
@@ -237,24 +258,23 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     return extra;
   }
 
-  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server> {
+  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server<SocketAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
     if (opts.ssl) tlsUpgrader(); // fail now, not on the first connection
     const backlog = this.backlogOf(opts);
-    let server: StreamServer;
+    let server: StreamServer<SocketAddress>;
     const { ssl, sslHandshakeTimeout: handshake } = opts;
-    const listenerOf = (tcp: TCP): Listener => {
-      const bound = tcp.getsockname();
+    const listenerOf = (tcp: TCP): Listener<SocketAddress> => {
       return {
         stream: tcp,
-        address: { address: bound.address, port: bound.port },
+        address: tcp.getsockname(),
         listen: (n) =>
           tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory, ssl, handshake)),
       };
     };
-    const listeners: Listener[] = [];
+    const listeners: Array<Listener<SocketAddress>> = [];
     if (opts.sock !== undefined) {
       listeners.push(listenerOf(this.#boundSocket(opts.sock, host, port)));
     } else {
@@ -345,7 +365,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       }).catch((exception: unknown) => this.callExceptionHandler({ message: 'TLS handshake failed', exception }));
       return;
     }
-    const transport = new StreamTransport(this, client, protocol, this.#extraFor(client), server);
+    const transport = new StreamTransport(this, client, protocol, this.#extraFor(client), this.#owner(server));
     server.attach(transport);
   }
 
@@ -374,7 +394,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     return this.#makeTransport(pipe, protocolFactory, undefined);
   }
 
-  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server> {
+  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server<UnixServerAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
@@ -387,8 +407,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       pipe.close();
       throw err;
     }
-    let server: StreamServer;
-    const listener: Listener = {
+    let server: StreamServer<UnixServerAddress>;
+    const listener: Listener<UnixServerAddress> = {
       stream: pipe,
       address: { path },
       listen: (n) => pipe.listen(n, (err) => this.#accept(server, pipe, err, protocolFactory, opts.ssl)),
@@ -462,7 +482,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     }
     const protocol = newProtocol(protocolFactory, () => pipe.close());
     return new Promise((resolve, reject) => {
-      const transport = new StreamTransport(this, pipe, protocol, { pipe }, undefined, (err) => (err ? reject(err) : resolve([transport, protocol])), reads);
+      const transport = new StreamTransport(this, pipe, protocol, { pipe }, this.#owner(undefined), (err) => (err ? reject(err) : resolve([transport, protocol])), reads);
     });
   }
 

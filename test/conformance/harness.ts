@@ -47,7 +47,7 @@ export interface LoopContext {
 
 /**
  * Runs `body` with a fresh loop. Afterwards the loop is stopped and closed,
- * the fixture's leak check runs, and exceptions that reached the loop's
+ * the fixture's leak check and the loop's own (liveResources) run, and exceptions that reached the loop's
  * exception handler fail the test unless `expectExceptions` is set.
  */
 export async function withLoop(
@@ -71,6 +71,9 @@ export async function withLoop(
     }
     loop.close();
     await fixture.settle(t);
+    // The leak check every loop offers, with the same kinds on each.
+    for (let i = 0; i < 400 && Object.keys(loop.liveResources()).length > 0; i++) await sleep(5);
+    t.deepEqual(loop.liveResources(), {}, 'liveResources() is empty once the test closed everything');
   }
   if (!opts.expectExceptions) {
     t.deepEqual(

@@ -6,6 +6,7 @@ import { closedLoop } from './closed-loop.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
+import { liveResources } from './live-resources.js';
 import { names } from './names.js';
 import { pipes } from './pipes.js';
 import { readers } from './readers.js';
@@ -40,4 +41,5 @@ export const scenarios: Scenario[] = [
   readers,
   names,
   twoLoops,
+  liveResources,
 ];

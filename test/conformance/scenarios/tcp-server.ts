@@ -64,7 +64,7 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       t.is(sockets.length, 1);
       const port = portOf(server);
       t.true(port > 0);
-      t.like(sockets[0], { address: '127.0.0.1', port });
+      t.deepEqual(sockets[0], { address: '127.0.0.1', port, family: 'IPv4' }, 'the same shape as TCP.getsockname() on every loop');
       t.is(await within(echoOnce(port), 'echo'), 'ping');
       server.close();
       t.false(server.isServing());
