@@ -33,7 +33,7 @@ test('createServer serves a bound TCP handle given as sock, and owns it', (t) =>
     sock.bind('127.0.0.1', 0);
     const port = sock.getsockname().port;
     const server = await loop.createServer(naming('sock'), null, 0, { sock });
-    t.deepEqual(server.sockets(), [{ address: '127.0.0.1', port }]);
+    t.deepEqual(server.sockets(), [{ address: '127.0.0.1', port, family: 'IPv4' }]);
     t.is(await ask(port), 'sock');
     server.close();
     t.true(sock.closed, 'closing the server closes its socket');
