@@ -263,6 +263,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     if (opts.reusePort && !kListenReusePort) {
       throw notSupported('reusePort (SO_REUSEPORT) on a TCP server before Node 22.12');
     }
+    if (opts.sock !== undefined) throw notSupported('sock (a TCP handle of a UvEventLoop)');
     const backlog = this.backlogOf(opts);
     let addresses: ResolvedAddress[];
     if (host === null || host === '') addresses = ANY_HOSTS;
