@@ -13,7 +13,9 @@ import { NodeEventLoop } from './node-event-loop.js';
 import { NodeTransport } from './node-transport.js';
 import { tlsExtra } from './node-tls.js';
 import { IdleTimeout, validateTimeoutCallback } from './idle-timeout.js';
-import { type AddressInfo, addressInfo, setKeepAlive, setNoDelay, setRef } from './socket-options.js';
+import {
+  type AddressInfo, addressInfo, setKeepAlive, setNoDelay, setRef,
+} from './socket-options.js';
 
 type WriteCallback = (err?: Error | null) => void;
 
@@ -122,7 +124,9 @@ class TransportDuplex extends Duplex {
     if (this.#lost) return;
     this.#lost = true;
     this.#idle.clear();
-    const gone = Object.assign(new Error('The transport closed with its event loop'), { code: 'ERR_STREAM_DESTROYED' });
+    const gone = Object.assign(new Error('The transport closed with its event loop'), {
+      code: 'ERR_STREAM_DESTROYED',
+    });
     this.#release(gone);
     this.destroy();
   }
@@ -208,9 +212,11 @@ class TransportDuplex extends Duplex {
     return this;
   }
 
-  /** SO_KEEPALIVE on the transport's socket; the delay is in ms and rounded down to seconds, as in net. */
+  /** SO_KEEPALIVE on the transport's socket; the delay is in ms, rounded down to seconds (net). */
   setKeepAlive(enable = false, initialDelay = 0): this {
-    if (!this.#lost) this.#keepAliveSec = setKeepAlive(this.transport, Boolean(enable), Number(initialDelay) || 0, this.#keepAliveSec);
+    if (this.#lost) return this;
+    const delayMs = Number(initialDelay) || 0;
+    this.#keepAliveSec = setKeepAlive(this.transport, Boolean(enable), delayMs, this.#keepAliveSec);
     return this;
   }
 
@@ -226,7 +232,7 @@ class TransportDuplex extends Duplex {
     return this;
   }
 
-  /** Ends the writing side, then destroys once what was written is flushed (net.Socket#destroySoon). */
+  /** Ends the writing side, then destroys once the written bytes are flushed (as net.Socket). */
   destroySoon(): void {
     if (this.writable) this.end();
     if (this.writableFinished) this.destroy();

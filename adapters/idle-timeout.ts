@@ -40,6 +40,8 @@ export class IdleTimeout {
 }
 
 /** net.Socket#setTimeout's callback argument: a 'timeout' listener, once. */
-export function validateTimeoutCallback(callback: unknown): asserts callback is (() => void) | undefined {
+export function validateTimeoutCallback(
+  callback: unknown,
+): asserts callback is (() => void) | undefined {
   if (callback !== undefined) validateFunction(callback, 'callback');
 }

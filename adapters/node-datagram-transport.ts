@@ -6,7 +6,9 @@ import type dgram from 'node:dgram';
 import { UsageError } from '../handles/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
-import { type Address, type AnyProtocol, type DatagramProtocol, notifyLoopClosed } from '../loop/protocols.js';
+import {
+  type Address, type AnyProtocol, type DatagramProtocol, notifyLoopClosed,
+} from '../loop/protocols.js';
 import { WriteFlow } from '../loop/write-flow.js';
 import type { DatagramExtraInfo, DatagramTransport, ExtraInfoValue } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
@@ -43,7 +45,9 @@ export class NodeDatagramTransport implements DatagramTransport {
       this.#extra['peername'] = [peer.address, peer.port] as Address;
     }
     // Through the loop's dispatch(): a stop() inside takes effect when the callback returns.
-    socket.on('message', (data, rinfo) => loop.dispatch(() => this.#message(data, rinfo), undefined));
+    socket.on('message', (data, rinfo) => {
+      loop.dispatch(() => this.#message(data, rinfo), undefined);
+    });
     socket.on('error', (err) => loop.dispatch((e) => this.#error(e), err));
     loop.scheduleSoon(() => {
       try {

@@ -242,7 +242,11 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
    * stream, so close() destroys it from here (a handshake left to its
    * timeout would keep the process alive for up to a minute).
    */
-  #handshake(stream: Duplex, ssl: TlsOptions | true, opts: TlsUpgradeOptions): Promise<tls.TLSSocket> {
+  #handshake(
+    stream: Duplex,
+    ssl: TlsOptions | true,
+    opts: TlsUpgradeOptions,
+  ): Promise<tls.TLSSocket> {
     const untrack = this.track({ closeWithLoop: () => stream.destroy() });
     try {
       const secure = upgradeToTls(stream, ssl, opts);
@@ -275,7 +279,9 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     const listeners: Array<NodeListener<SocketAddress>> = [];
     const server: NodeServer<SocketAddress> = new NodeServer(this, listeners, () => this.#servers.delete(server));
     const onConnection = (socket: net.Socket): void =>
-      this.dispatch((s) => this.#accepted(server, s, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra), socket);
+      this.dispatch((s) => {
+        this.#accepted(server, s, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra);
+      }, socket);
     try {
       for (const { address, family } of addresses) {
         const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
@@ -308,7 +314,9 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     const server: NodeServer<UnixServerAddress> = new NodeServer(this, listeners, () => this.#servers.delete(server));
     const extraOf = (socket: net.Socket): Record<string, unknown> => ({ socket, peername: '', sockname: path });
     const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
-      this.dispatch((s) => this.#accepted(server, s, protocolFactory, opts.ssl, undefined, extraOf), socket),
+      this.dispatch((s) => {
+        this.#accepted(server, s, protocolFactory, opts.ssl, undefined, extraOf);
+      }, socket),
     );
     try {
       await listen(listener, { path, backlog });

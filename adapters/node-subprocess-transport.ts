@@ -195,7 +195,8 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   }
 
   wait(): Promise<number> {
-    if (this.#returncode !== null && !this.#waiters.pending) return Promise.resolve(this.#returncode);
+    const rc = this.#returncode;
+    if (rc !== null && !this.#waiters.pending) return Promise.resolve(rc);
     return this.#waiters.add();
   }
 }

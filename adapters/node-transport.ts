@@ -9,7 +9,9 @@ import type { Duplex } from 'node:stream';
 import { UsageError } from '../handles/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
-import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol, notifyLoopClosed } from '../loop/protocols.js';
+import {
+  type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol, notifyLoopClosed,
+} from '../loop/protocols.js';
 import { WriteFlow } from '../loop/write-flow.js';
 import type { ExtraInfo, ExtraInfoValue, Transport, WriteBufferLimits } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
@@ -97,7 +99,9 @@ export class NodeTransport implements Transport {
   // Stream events call the protocol through the loop's dispatch(), so that
   // a stop() inside one takes effect when it returns. A user duplex may
   // have an encoding set: protocols always get bytes.
-  readonly #dataNow = (chunk: Buffer | string): void => this.#data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  readonly #dataNow = (chunk: Buffer | string): void => {
+    this.#data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  };
   readonly #onData = (chunk: Buffer | string): void => this.#loop.dispatch(this.#dataNow, chunk);
   readonly #endNow = (): void => this.#end();
   readonly #onEnd = (): void => this.#loop.dispatch(this.#endNow, undefined);
@@ -461,7 +465,7 @@ export class NodeTransport implements Transport {
   // A closed loop drops connectionLost; the server still learns the transport is gone.
   readonly #detachFromOwner = (): void => this.#owner?.detach(this);
 
-  /** @internal The loop closed: destroy the stream now, dropping buffered writes, and tell nobody. */
+  /** @internal The loop closed: destroy the stream now (buffered writes dropped), tell nobody. */
   closeWithLoop(): void {
     if (this.#lost) return;
     this.#forceClose(null);

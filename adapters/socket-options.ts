@@ -45,7 +45,8 @@ let kernelKeepAliveSec: number | undefined;
 function defaultKeepAliveSec(): number {
   if (kernelKeepAliveSec === undefined) {
     try {
-      kernelKeepAliveSec = Number.parseInt(readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8'), 10) || 7200;
+      const text = readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8');
+      kernelKeepAliveSec = Number.parseInt(text, 10) || 7200;
     } catch {
       kernelKeepAliveSec = 7200;
     }
@@ -58,7 +59,12 @@ function defaultKeepAliveSec(): number {
  * down to seconds; 0 leaves the delay as it was (at first the kernel's).
  * Returns the delay now in force, in seconds, for the next call.
  */
-export function setKeepAlive(transport: Transport, enable: boolean, initialDelayMs: number, previousSec: number | undefined): number | undefined {
+export function setKeepAlive(
+  transport: Transport,
+  enable: boolean,
+  initialDelayMs: number,
+  previousSec: number | undefined,
+): number | undefined {
   const socket = socketOf(transport);
   const delaySec = Math.trunc(initialDelayMs / 1000) || previousSec;
   if (socket instanceof TCP) {

@@ -263,12 +263,14 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
         try {
           cb(...handle.args);
         } catch (exception) {
-          this.callExceptionHandler({ message: `Exception in callback ${cb.name || 'anonymous'}`, exception, handle });
+          const message = `Exception in callback ${cb.name || 'anonymous'}`;
+          this.callExceptionHandler({ message, exception, handle });
         }
         if (debug) {
           const took = this.time() - started;
           if (took >= SLOW_CALLBACK_DURATION) {
-            console.warn(`asyncuv: executing callback ${cb.name || 'anonymous'} took ${took.toFixed(3)} seconds`);
+            const name = cb.name || 'anonymous';
+            console.warn(`asyncuv: executing callback ${name} took ${took.toFixed(3)} seconds`);
           }
         }
         // close() from a callback (allowed while the loop is not running)
@@ -453,7 +455,8 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
       try {
         ref.deref()?.closeWithLoop();
       } catch (exception) {
-        this.callExceptionHandler({ message: 'Error while closing a transport with its loop', exception });
+        const message = 'Error while closing a transport with its loop';
+        this.callExceptionHandler({ message, exception });
       }
     }
     this.closeResources();

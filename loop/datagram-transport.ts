@@ -5,7 +5,9 @@ import type { UDP, UdpAddress } from '../handles/udp.js';
 import { UsageError } from '../handles/usage-error.js';
 import type { UvError } from '../handles/uv-error.js';
 import type { BaseEventLoop } from './base-event-loop.js';
-import { type Address, type AnyProtocol, type DatagramProtocol, notifyLoopClosed } from './protocols.js';
+import {
+  type Address, type AnyProtocol, type DatagramProtocol, notifyLoopClosed,
+} from './protocols.js';
 import type { DatagramExtraInfo, DatagramTransport, ExtraInfoValue } from './transports.js';
 import { loopClosed } from './errors.js';
 import { WriteFlow } from './write-flow.js';

@@ -5,7 +5,9 @@ import { UsageError } from '../handles/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
 import { loopClosed } from './errors.js';
 import type { BaseEventLoop } from './base-event-loop.js';
-import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol, notifyLoopClosed } from './protocols.js';
+import {
+  type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol, notifyLoopClosed,
+} from './protocols.js';
 import type { ExtraInfo, ExtraInfoValue, Transport, WriteBufferLimits } from './transports.js';
 import { watchUnclosed } from './unclosed-warning.js';
 import { WriteFlow } from './write-flow.js';

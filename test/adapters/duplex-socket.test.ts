@@ -27,9 +27,13 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Runs the duplex-unref fixture; true if it still runs `ms` after printing 'connected' (then it is killed). */
+const loopName = (kind: Kind): string => (kind === 'uv' ? 'UvEventLoop' : 'NodeEventLoop');
+
+/** Runs the duplex-unref fixture: true if it still runs `ms` after it connected (then kills it). */
 function stillRunningAfterConnect(args: string[], ms: number): Promise<boolean> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../fixtures/duplex-unref.js', import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const fixture = fileURLToPath(new URL('../fixtures/duplex-unref.js', import.meta.url));
+  const stdio: ['ignore', 'pipe', 'inherit'] = ['ignore', 'pipe', 'inherit'];
+  const child = spawn(process.execPath, [fixture, ...args], { stdio });
   return new Promise((resolve) => {
     let exited = false;
     const killer = setTimeout(() => child.kill('SIGKILL'), DEADLINE_MS);
@@ -47,9 +51,10 @@ function stillRunningAfterConnect(args: string[], ms: number): Promise<boolean> 
   });
 }
 
-/** The keep-alive timer ss(8) shows for the connection whose local port is `port`, in seconds, or null. */
+/** The keep-alive timer ss(8) shows for the connection from local `port`, in seconds, or null. */
 async function keepAliveTimer(port: number): Promise<number | null> {
-  const { stdout } = await promisify(execFile)('ss', ['-tnoH', 'state', 'established', `( sport = :${port} )`]);
+  const args = ['-tnoH', 'state', 'established', `( sport = :${port} )`];
+  const { stdout } = await promisify(execFile)('ss', args);
   // iproute2 6.1 prints the remaining time as e.g. 'keepalive,9.876ms' for
   // 9.876 s: only the number is read.
   const match = /timer:\(keepalive,(?:(\d+)min)?([\d.]+)/.exec(stdout);
@@ -58,13 +63,14 @@ async function keepAliveTimer(port: number): Promise<number | null> {
 }
 
 for (const kind of KINDS) {
-  const name = kind === 'net' ? 'net.Socket' : `toDuplex(${kind === 'uv' ? 'UvEventLoop' : 'NodeEventLoop'} transport)`;
+  const name = kind === 'net' ? 'net.Socket' : `toDuplex(${loopName(kind)} transport)`;
 
   test(`${name}: address(), remote and local address, port and family`, async (t) => {
     const pair = await connectedPair(t, kind);
     try {
       const { server, client } = pair;
-      t.deepEqual(server.address(), { address: '127.0.0.1', family: 'IPv4', port: client.remotePort });
+      const expected = { address: '127.0.0.1', family: 'IPv4', port: client.remotePort };
+      t.deepEqual(server.address(), expected);
       t.is(server.remoteAddress, '127.0.0.1');
       t.is(server.remotePort, client.localPort);
       t.is(server.remoteFamily, 'IPv4');
@@ -97,7 +103,7 @@ for (const kind of KINDS) {
     }
   });
 
-  test(`${name}: setTimeout() emits 'timeout' after idle time, pushed back by reads; the socket stays open`, async (t) => {
+  test(`${name}: setTimeout(): 'timeout' when idle, pushed back by reads`, async (t) => {
     const pair = await connectedPair(t, kind);
     try {
       const { server, client } = pair;
@@ -105,7 +111,8 @@ for (const kind of KINDS) {
       server.on('data', () => (lastData = Date.now()));
       // When it fired, and how long after the last read it had seen.
       const timeouts: number[] = [];
-      t.true(server.setTimeout(600, () => timeouts.push(Date.now() - lastData)) === server, 'returns the socket');
+      const returned = server.setTimeout(600, () => timeouts.push(Date.now() - lastData));
+      t.true(returned === server, 'returns the socket');
       t.is(server.timeout, 600);
       // Reads 200 ms apart for 1 s: if they did not push the timer back it
       // would fire 200 ms after one of them. (A loaded machine can make the
@@ -124,7 +131,7 @@ for (const kind of KINDS) {
     }
   });
 
-  test(`${name}: setTimeout() is pushed back by writes; setTimeout(0, cb) disarms and removes the listener`, async (t) => {
+  test(`${name}: setTimeout() is pushed back by writes; setTimeout(0, cb) disarms`, async (t) => {
     const pair = await connectedPair(t, kind);
     try {
       const { server } = pair;
@@ -179,7 +186,7 @@ for (const kind of KINDS) {
     }
   });
 
-  test(`${name}: setKeepAlive() turns keep-alive probes on with the delay in seconds, and off`, async (t) => {
+  test(`${name}: setKeepAlive() turns probes on, the delay in seconds, and off`, async (t) => {
     const pair = await connectedPair(t, kind);
     try {
       const { server, client } = pair;
@@ -195,13 +202,16 @@ for (const kind of KINDS) {
     }
   });
 
-  test(`${name}: setNoDelay() returns the socket${kind === 'net' ? '' : ' and reaches the transport\'s socket'}`, async (t) => {
+  const reaches = kind === 'net' ? '' : ', reaches its socket';
+  test(`${name}: setNoDelay() returns the socket${reaches}`, async (t) => {
     const pair = await connectedPair(t, kind);
     try {
       const { server } = pair;
       if (kind !== 'net') {
         // Node offers no way to read TCP_NODELAY back: watch the call reach the socket.
-        const socket = (server as unknown as { transport: { getExtraInfo(n: string): { setNoDelay(on: boolean): unknown } } }).transport.getExtraInfo('socket');
+        type NoDelay = { setNoDelay(on: boolean): unknown };
+        type WithSocket = { transport: { getExtraInfo(n: string): NoDelay } };
+        const socket = (server as unknown as WithSocket).transport.getExtraInfo('socket');
         const calls: boolean[] = [];
         const original = socket.setNoDelay.bind(socket);
         socket.setNoDelay = (on: boolean) => {
@@ -218,13 +228,14 @@ for (const kind of KINDS) {
     }
   });
 
-  test(`${name}: unref() lets the process exit with the connection open; ref() keeps it alive`, async (t) => {
+  test(`${name}: unref() lets the process exit, connected; ref() keeps it alive`, async (t) => {
     const unref = await runFixture('duplex-unref.js', [kind, 'unref'], { timeoutMs: DEADLINE_MS });
     t.false(unref.timedOut, `exited by itself: ${unref.stdout}${unref.stderr}`);
     t.is(unref.code, 0, unref.stderr);
     t.regex(unref.stdout, /connected/);
     // ref() after unref(): the open connection keeps it alive.
-    t.true(await stillRunningAfterConnect([kind, 'ref'], 1500), 'still running 1.5 s after connecting');
+    const alive = await stillRunningAfterConnect([kind, 'ref'], 1500);
+    t.true(alive, 'still running 1.5 s after connecting');
   });
 }
 
@@ -235,7 +246,10 @@ class LoopAgent extends http.Agent {
     super(options);
   }
 
-  override createConnection(options: http.ClientRequestArgs, oncreate?: (err: Error | null, stream: Duplex) => void): undefined {
+  override createConnection(
+    options: http.ClientRequestArgs,
+    oncreate?: (err: Error | null, stream: Duplex) => void,
+  ): undefined {
     this.loop.createConnection(() => ({}), options.host ?? '127.0.0.1', Number(options.port)).then(
       ([transport]) => oncreate?.(null, toDuplex(transport)),
       (err: Error) => oncreate?.(err, undefined as never),
@@ -244,13 +258,19 @@ class LoopAgent extends http.Agent {
   }
 }
 
-function clientAgent(kind: Kind, options: http.AgentOptions): { agent: http.Agent; close: () => void } {
+interface ClientAgent {
+  agent: http.Agent;
+  close: () => void;
+}
+
+function clientAgent(kind: Kind, options: http.AgentOptions): ClientAgent {
   if (kind === 'net') {
     const agent = new http.Agent(options);
     return { agent, close: () => agent.destroy() };
   }
   const uv = kind === 'uv' ? new Loop() : undefined;
-  const loop = (uv !== undefined ? new UvEventLoop(uv) : new NodeEventLoop()) as unknown as AbstractEventLoop;
+  const made = uv !== undefined ? new UvEventLoop(uv) : new NodeEventLoop();
+  const loop = made as unknown as AbstractEventLoop;
   const agent = new LoopAgent(loop, options);
   return {
     agent,
@@ -263,9 +283,10 @@ function clientAgent(kind: Kind, options: http.AgentOptions): { agent: http.Agen
 }
 
 for (const kind of KINDS) {
-  const name = kind === 'net' ? 'node:http client on net.Socket' : `node:http client on toDuplex(${kind === 'uv' ? 'UvEventLoop' : 'NodeEventLoop'} transport)`;
+  const on = kind === 'net' ? 'net.Socket' : `toDuplex(${loopName(kind)} transport)`;
+  const name = `node:http client on ${on}`;
 
-  test(`${name}: a keep-alive Agent reuses one connection (setKeepAlive, unref, ref on the free socket)`, async (t) => {
+  test(`${name}: a keep-alive Agent reuses one connection`, async (t) => {
     let connections = 0;
     const server = http.createServer((req, res) => res.end(`hi ${req.url}`)).listen(0, '127.0.0.1');
     server.on('connection', () => connections++);
@@ -291,7 +312,7 @@ for (const kind of KINDS) {
     }
   });
 
-  test(`${name}: the timeout option emits 'timeout' on the request when the server stalls`, async (t) => {
+  test(`${name}: the timeout option emits 'timeout' when the server stalls`, async (t) => {
     const held = new Set<net.Socket>();
     const stalled = net.createServer((socket) => {
       held.add(socket);
@@ -303,7 +324,8 @@ for (const kind of KINDS) {
     try {
       const started = Date.now();
       const outcome = await new Promise<string>((resolve) => {
-        const req = http.get({ host: '127.0.0.1', port, agent, timeout: 300 }, () => resolve('response'));
+        const options = { host: '127.0.0.1', port, agent, timeout: 300 };
+        const req = http.get(options, () => resolve('response'));
         req.on('timeout', () => {
           resolve(`timeout after ${Date.now() - started} ms`);
           req.destroy();

@@ -37,7 +37,8 @@ function within<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no ${what} within ${DEADLINE_MS} ms`)), DEADLINE_MS);
+      const late = (): void => reject(new Error(`no ${what} within ${DEADLINE_MS} ms`));
+      timer = setTimeout(late, DEADLINE_MS);
     }),
   ]).finally(() => clearTimeout(timer));
 }
@@ -53,7 +54,8 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 const GET = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
 
 for (const kind of KINDS) {
-  const name = kind === 'net' ? 'node:http' : `serveHttp on ${kind === 'uv' ? 'UvEventLoop' : 'NodeEventLoop'}`;
+  const loopName = kind === 'uv' ? 'UvEventLoop' : 'NodeEventLoop';
+  const name = kind === 'net' ? 'node:http' : `serveHttp on ${loopName}`;
 
   test(`${name}: keepAliveTimeout closes an idle keep-alive connection`, async (t) => {
     const h = await httpServer(t, kind, (_req, res) => res.end('ok'));
@@ -111,7 +113,8 @@ for (const kind of KINDS) {
       });
     });
     try {
-      const client = await rawClient(h.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab');
+      const stalled = 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab';
+      const client = await rawClient(h.port, stalled);
       await until(() => client.received().endsWith('request timed out'), 'the timeout response');
       t.regex(client.received(), /^HTTP\/1\.1 408 /);
       client.socket.destroy();
@@ -120,7 +123,7 @@ for (const kind of KINDS) {
     }
   });
 
-  test(`${name}: res.setTimeout() fires while the response is not sent (node:http client)`, async (t) => {
+  test(`${name}: res.setTimeout() fires while no response is sent (http client)`, async (t) => {
     const h = await httpServer(t, kind, (_req, res) => {
       res.setTimeout(300, () => res.end('response timed out'));
     });
@@ -153,14 +156,15 @@ for (const kind of KINDS) {
       const client = await rawClient(h.port);
       let sent = 0;
       const sendOne = (): void => {
-        if (sent < headers.length && !client.socket.destroyed) client.socket.write(headers[sent++]!);
+        if (sent >= headers.length || client.socket.destroyed) return;
+        client.socket.write(headers[sent++]!);
       };
       sendOne();
       sender = setInterval(sendOne, 1000);
       const closedAt = await within(client.closed, 'the server to cut the slow client');
       t.regex(client.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
       t.true(closedAt - started >= 2000, `cut after ${closedAt - started} ms`);
-      t.true(sent < headers.length, `cut before the headers were complete (${sent} of ${headers.length} bytes)`);
+      t.true(sent < headers.length, `cut before the headers ended (${sent} of ${headers.length})`);
     } finally {
       clearInterval(sender);
       await h.close();
@@ -177,7 +181,9 @@ for (const kind of KINDS) {
     try {
       const started = Date.now();
       const code = await within(new Promise<string>((resolve, reject) => {
-        const curl = execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--limit-rate', '10', '--data-binary', '@-', `http://127.0.0.1:${h.port}/upload`], (err, stdout) => {
+        const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--limit-rate', '10'];
+        const url = `http://127.0.0.1:${h.port}/upload`;
+        const curl = execFile('curl', [...args, '--data-binary', '@-', url], (err, stdout) => {
           // curl exits non-zero when the server closes mid-upload; the code is still printed.
           if (stdout !== '') resolve(stdout);
           else reject(err ?? new Error('curl printed nothing'));

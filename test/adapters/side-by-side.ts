@@ -8,15 +8,18 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { Loop, NodeEventLoop, UvEventLoop, serveHttp, toDuplex, type AbstractEventLoop, type Transport } from 'asyncuv';
+import {
+  Loop, NodeEventLoop, UvEventLoop, serveHttp, toDuplex, type AbstractEventLoop, type Transport,
+} from 'asyncuv';
 
 export const KINDS = ['net', 'uv', 'node'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** What the tests use of a server-side socket: net.Socket's API. */
 export type ServerSocket = Duplex & Pick<net.Socket,
-  'setTimeout' | 'setNoDelay' | 'setKeepAlive' | 'ref' | 'unref' | 'destroySoon' | 'address' | 'remoteAddress' |
-  'remotePort' | 'remoteFamily' | 'localAddress' | 'localPort' | 'bytesRead' | 'bytesWritten' | 'timeout'>;
+  'setTimeout' | 'setNoDelay' | 'setKeepAlive' | 'ref' | 'unref' | 'destroySoon' | 'address' |
+  'remoteAddress' | 'remotePort' | 'remoteFamily' | 'localAddress' | 'localPort' | 'bytesRead' |
+  'bytesWritten' | 'timeout'>;
 
 interface LoopUnderTest {
   loop: AbstractEventLoop;
@@ -33,7 +36,8 @@ function loopOf(kind: 'uv' | 'node'): LoopUnderTest {
   const uv = kind === 'uv' ? new Loop() : undefined;
   const loop = uv !== undefined ? new UvEventLoop(uv) : new NodeEventLoop();
   // libuv handles of its own Loop, or what the NodeEventLoop still holds.
-  const left = (): Record<string, number> => (uv !== undefined ? uv.handleCounts() : (loop as NodeEventLoop).liveResources());
+  const left = (): Record<string, number> =>
+    (uv !== undefined ? uv.handleCounts() : (loop as NodeEventLoop).liveResources());
   return {
     loop: loop as unknown as AbstractEventLoop,
     async close(t) {
@@ -98,7 +102,12 @@ export interface HttpUnderTest {
 }
 
 /** An HTTP server: node:http listening itself ('net'), or serveHttp() on a `kind` loop. */
-export async function httpServer(t: ExecutionContext, kind: Kind, listener: http.RequestListener, options: http.ServerOptions = {}): Promise<HttpUnderTest> {
+export async function httpServer(
+  t: ExecutionContext,
+  kind: Kind,
+  listener: http.RequestListener,
+  options: http.ServerOptions = {},
+): Promise<HttpUnderTest> {
   if (kind === 'net') {
     const server = http.createServer(options, listener).listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -21,7 +21,13 @@ const scratch = fileURLToPath(new URL('./run-exits-tmp/', import.meta.url));
 const LOOPS = ['uv', 'node'] as const;
 
 /** A peer that never closes: it sends 'tick' every 20 ms and records what it got. */
-async function keepOpenPeer(t: ExecutionContext): Promise<{ port: number; received: () => string; closed: Promise<unknown> }> {
+interface KeepOpenPeer {
+  port: number;
+  received: () => string;
+  closed: Promise<unknown>;
+}
+
+async function keepOpenPeer(t: ExecutionContext): Promise<KeepOpenPeer> {
   let received = '';
   let closed!: (v: unknown) => void;
   const closedPromise = new Promise((resolve) => (closed = resolve));
@@ -42,10 +48,13 @@ async function keepOpenPeer(t: ExecutionContext): Promise<{ port: number; receiv
     for (const s of sockets) s.destroy();
     server.close();
   });
-  return { port: (server.address() as net.AddressInfo).port, received: () => received, closed: closedPromise };
+  const { port } = server.address() as net.AddressInfo;
+  return { port, received: () => received, closed: closedPromise };
 }
 
-function runModule(file: string, onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<ChildResult> {
+type OnStdout = (text: string, child: ReturnType<typeof spawn>) => void;
+
+function runModule(file: string, onStdout?: OnStdout): Promise<ChildResult> {
   const start = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -99,7 +108,8 @@ await run(async (loop) => {
 /** `program` on `kind`'s loop, listening or connecting on `port`, saying when run() returned. */
 function programFor(program: string, kind: string, port: number): string {
   const prelude = kind === 'node'
-    ? "import { NodeEventLoop, setEventLoopFactory } from 'asyncuv';\nsetEventLoopFactory(() => new NodeEventLoop());\n"
+    ? "import { NodeEventLoop, setEventLoopFactory } from 'asyncuv';\n" +
+      'setEventLoopFactory(() => new NodeEventLoop());\n'
     : '';
   return `${prelude}${program.replace('PORT', String(port))}console.log('run() returned');\n`;
 }
@@ -121,7 +131,7 @@ test.after.always(async () => {
 });
 
 for (const kind of LOOPS) {
-  test(`${kind}: a run() client exits by itself while its peer keeps the connection open`, async (t) => {
+  test(`${kind}: a run() client exits by itself while its peer keeps the connection`, async (t) => {
     const peer = await keepOpenPeer(t);
     const file = `${scratch}client-${kind}.mjs`;
     await writeFile(file, programFor(CLIENT, kind, peer.port));
@@ -135,7 +145,7 @@ for (const kind of LOOPS) {
     t.is(peer.received(), 'hello');
   });
 
-  test(`${kind}: a run() echo server exits by itself after SIGINT, with a client still connected`, async (t) => {
+  test(`${kind}: a run() echo server exits after SIGINT, a client still connected`, async (t) => {
     const port = await freePort();
     const file = `${scratch}echo-${kind}.mjs`;
     await writeFile(file, programFor(ECHO_SERVER, kind, port));
@@ -159,9 +169,10 @@ for (const kind of LOOPS) {
     client?.destroy();
   });
 
-  test(`${kind}: a run() program that leaves servers, connections, a child and watchers open exits by itself`, async (t) => {
+  test(`${kind}: run() leaving servers, connections, a child, watchers open: exits`, async (t) => {
     const peer = await keepOpenPeer(t);
-    const result = await runFixture('run-exits.js', [kind, String(peer.port)], { timeoutMs: DEADLINE_MS });
+    const args = [kind, String(peer.port)];
+    const result = await runFixture('run-exits.js', args, { timeoutMs: DEADLINE_MS });
     t.false(result.timedOut, `exited by itself (stdout: ${result.stdout})`);
     t.is(result.code, 0, result.stderr);
     t.is(result.stderr, '');

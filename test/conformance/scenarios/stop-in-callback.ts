@@ -14,7 +14,7 @@ import { netServer } from '../peers.js';
 const MiB = 1024 * 1024;
 
 export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): void {
-  test(`${name}: stop() in a callback: queued callbacks and due timers wait until the awaiting code resumed`, (t) =>
+  test(`${name}: stop() in a callback: queued callbacks and due timers wait for the awaiter`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const calls: string[] = [];
       loop.callSoon(() => {
@@ -48,7 +48,7 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
       t.deepEqual(calls, ['t1', 't2']);
     }));
 
-  test(`${name}: stop() in dataReceived during a 1 MiB burst: one call before the awaiting code resumes`, (t) =>
+  test(`${name}: stop() in dataReceived during a 1 MiB burst: one call, then the awaiter`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const peers = await netServer((socket) => socket.end(Buffer.alloc(MiB, 7)));
       try {
@@ -63,7 +63,8 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
           },
         }), '127.0.0.1', peers.port);
         // Let the bytes pile up in the kernel so that reading resumes on a burst.
-        await until(() => peers.sockets[0] !== undefined && peers.sockets[0].writableLength < MiB, 'the peer to send');
+        const sent = (): boolean => (peers.sockets[0]?.writableLength ?? MiB) < MiB;
+        await until(sent, 'the peer to send');
         loop.callSoon(() => transport.resumeReading());
         await within(loop.runForever(), 'runForever');
         t.is(calls, 1, 'dataReceived ran once before the awaiting code resumed');
@@ -74,7 +75,7 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
       }
     }));
 
-  test(`${name}: stop() in dataReceived of a Node stream that emits its buffered chunks in one go`, (t) =>
+  test(`${name}: stop() in dataReceived of a Node stream emitting buffered chunks in one go`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       // A paused Readable hands every buffered chunk over synchronously when
       // it resumes: the transport must hold the rest once the loop stopped.
@@ -97,7 +98,7 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
       transport.close();
     }));
 
-  testIf(test, makeLoop, 'addReader', `${name}: stop() in a writer callback: it runs once before the awaiting code resumes`, (t) =>
+  testIf(test, makeLoop, 'addReader', `${name}: stop() in a writer callback: it runs once`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const fifo = makeFifo();
       try {
@@ -114,7 +115,7 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
       }
     }));
 
-  testIf(test, makeLoop, 'addReader', `${name}: stop() in a reader callback: another ready reader waits`, (t) =>
+  testIf(test, makeLoop, 'addReader', `${name}: stop() in a reader: another reader waits`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const fifos = [makeFifo(), makeFifo()];
       try {
@@ -128,20 +129,21 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
           });
         }
         await within(loop.runForever(), 'runForever');
-        t.is(calls.length, 1, `one reader ran before the awaiting code resumed (${calls.join(',')})`);
+        t.is(calls.length, 1, `one reader ran before the awaiting code (${calls.join(',')})`);
         for (const fifo of fifos) loop.removeReader(fifo.readFd);
       } finally {
         for (const fifo of fifos) fifo.dispose();
       }
     }));
 
-  testIf(test, makeLoop, 'addReader', `${name}: stop() in a reader callback: the writer of the same fd waits`, (t) =>
+  testIf(test, makeLoop, 'addReader', `${name}: stop() in a reader: its fd's writer waits`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       // A connected TCP socket is both readable (the peer wrote) and writable.
       const peers = await netServer((socket) => socket.write('x'));
       const socket = await connectedTcpFd(peers.port);
       try {
-        await until(() => peers.sockets.length === 1 && peers.sockets[0]!.bytesWritten === 1, 'the peer to write');
+        const wrote = (): boolean => peers.sockets[0]?.bytesWritten === 1;
+        await until(wrote, 'the peer to write');
         const fd = socket.fd;
         let readerCalls = 0;
         let writerCalls = 0;
