@@ -44,7 +44,7 @@ test("an unref'd Idle runs while Node has work and lets the process exit", async
   t.is(child.code, 0, child.stderr);
   t.false(child.timedOut);
   const [report] = jsonLines(child.stdout) as Array<{ runs: number }>;
-  t.true(report!.runs > 3, `${report!.runs} idle runs in 50 ms`);
+  t.true(report!.runs >= 20, `${report!.runs} idle runs while Node had work`);
 });
 
 test('process.exit() from inside a callback of a blocking run() exits with its code', async (t) => {
