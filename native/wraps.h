@@ -23,6 +23,8 @@ void InitProcess(Napi::Env env, Napi::Object exports);
 // Benchmark only (bench_echo.cc): the C++-only echo server, the ceiling.
 void InitBenchEcho(Napi::Env env, Napi::Object exports);
 void InitSync(Napi::Env env, Napi::Object exports);
+// Test support (sanitizer_stats.cc): live heap bytes under ASan.
+void InitSanitizerStats(Napi::Env env, Napi::Object exports);
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -41,6 +43,7 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitProcess(env, exports);
   InitBenchEcho(env, exports);
   InitSync(env, exports);
+  InitSanitizerStats(env, exports);
 }
 
 }  // namespace asyncuv
