@@ -184,15 +184,16 @@ void LoopWrap::RunBatch() {
   Rearm();
 }
 
-int64_t LoopWrap::NextTimerDue() {
-  // uv_backend_timeout() says 0 whenever no ref'd handle is active, so the
-  // deadline of unref'd timers is read from the heap's minimum, as libuv's
-  // own uv__next_timeout does. heap_node is the first link of uv_timer_t.
-  void* min = loop_->timer_heap.min;
-  if (min == nullptr) return -1;
-  auto* timer = reinterpret_cast<uv_timer_t*>(static_cast<char*>(min) -
-                                              offsetof(uv_timer_t, heap_node));
-  return static_cast<int64_t>(uv_timer_get_due_in(timer));
+int64_t LoopWrap::NextTimeout() {
+  // uv_backend_timeout() answers 0 whenever no ref'd handle is active (rule 2).
+  // With the keepalive prepare (always active, normally unref'd) ref'd for the
+  // call, it answers what uv_run would wait: 0 for idle, pending or closing
+  // handles, the earliest timer whether ref'd or not, or -1 for none.
+  auto* keepalive = reinterpret_cast<uv_handle_t*>(&keepalive_);
+  uv_ref(keepalive);
+  int timeout = uv_backend_timeout(loop_);
+  uv_unref(keepalive);
+  return timeout;
 }
 
 void LoopWrap::Rearm() {
@@ -200,14 +201,7 @@ void LoopWrap::Rearm() {
   touched_ = false;
   uv_update_time(loop_);
   bool alive = uv_loop_alive(loop_) != 0;
-  int64_t timeout;
-  if (alive) {
-    timeout = uv_backend_timeout(loop_);
-  } else {
-    timeout = NextTimerDue();
-    // Active unref'd idle handles run on every iteration, as in libuv.
-    if (loop_->idle_handles.next != &loop_->idle_handles) timeout = 0;
-  }
+  int64_t timeout = NextTimeout();
   SetDriverRef(alive);
   if (timeout == 0) {  // rules 3 and 6
     uv_idle_start(driver_idle_, OnDriverIdle);
@@ -443,54 +437,26 @@ Napi::Value LoopWrap::DriverState(const Napi::CallbackInfo& info) {
   state.Set("skippedBusy", static_cast<double>(skipped_busy_));
   state.Set("skippedJs", static_cast<double>(skipped_js_));
   state.Set("idleCalls", static_cast<double>(idle_calls_));
-  // Which driver handle ran the batches, and where the driver timer stands
-  // in Node's own timer heap (read as NextTimerDue() reads ours): evidence
-  // for the open stall in docs/reliability-fuzzing.md.
+  // Which driver handle ran the batches, and how the driver stands on Node's
+  // loop, read through libuv's public calls only.
   state.Set("timerCalls", static_cast<double>(timer_calls_));
   state.Set("pollCalls", static_cast<double>(poll_calls_));
-  if (driver_timer_ != nullptr) {
-    state.Set("timerDueIn", static_cast<double>(uv_timer_get_due_in(driver_timer_)));
-    state.Set("nodeLoopNow", static_cast<double>(uv_now(driver_timer_->loop)));
-    state.Set("timerTimeout", static_cast<double>(driver_timer_->timeout));
-    uv_loop_t* nl = driver_timer_->loop;
-    void* min = nl->timer_heap.min;
-    if (min != nullptr) {
-      auto* t = reinterpret_cast<uv_timer_t*>(static_cast<char*>(min) - offsetof(uv_timer_t, heap_node));
-      state.Set("nodeHeapMinTimeout", static_cast<double>(t->timeout));
-      state.Set("nodeHeapMinIsOurs", t == driver_timer_);
-    }
-    state.Set("nodeHeapNelts", static_cast<double>(nl->timer_heap.nelts));
-    uv_metrics_t m;
-    if (uv_metrics_info(nl, &m) == 0) state.Set("nodeLoopCount", static_cast<double>(m.loop_count));
-  }
   state.Set("tearingDown", data_->tearing_down);
-  if (driver_idle_ != nullptr) {
-    state.Set("idleCbOk", driver_idle_->idle_cb == OnDriverIdle);
-    state.Set("idleDataOk", driver_idle_->data == this);
-    uv_loop_t* node_loop = nullptr;
-    napi_get_uv_event_loop(env, &node_loop);
-    state.Set("idleOnNodeLoop", driver_idle_->loop == node_loop);
-  }
   state.Set("inRun", in_run_);
   state.Set("closing", closing_);
-  if (driver_idle_ != nullptr) {
+  if (driver_timer_ != nullptr) {
+    auto* timer = reinterpret_cast<uv_handle_t*>(driver_timer_);
     auto* idle = reinterpret_cast<uv_handle_t*>(driver_idle_);
-    bool queued = false;
-    const uv__queue* head = &idle->loop->idle_handles;
-    int length = 0;
-    bool consistent = true;
-    for (const uv__queue* q = head->next; q != head && length < 100000; q = q->next) {
-      if (q == &driver_idle_->queue) queued = true;
-      if (q->next->prev != q) consistent = false;
-      length++;
-    }
-    state.Set("idleListLength", length);
-    state.Set("idleListConsistent", consistent && head->next->prev == head);
+    uv_loop_t* node_loop = driver_timer_->loop;
+    state.Set("timerDueIn", static_cast<double>(uv_timer_get_due_in(driver_timer_)));
+    state.Set("timerActive", uv_is_active(timer) != 0);
     state.Set("idleActive", uv_is_active(idle) != 0);
-    state.Set("idleQueued", queued);
     state.Set("idleRef", uv_has_ref(idle) != 0);
-    state.Set("timerActive", uv_is_active(reinterpret_cast<uv_handle_t*>(driver_timer_)) != 0);
     state.Set("pollActive", uv_is_active(reinterpret_cast<uv_handle_t*>(driver_poll_)) != 0);
+    state.Set("nodeLoopNow", static_cast<double>(uv_now(node_loop)));
+    uv_metrics_t m;
+    if (uv_metrics_info(node_loop, &m) == 0)
+      state.Set("nodeLoopCount", static_cast<double>(m.loop_count));
   }
   bool pending = false;
   napi_is_exception_pending(env, &pending);

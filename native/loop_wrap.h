@@ -16,9 +16,9 @@
 //    alive (has ref'd active handles or requests), so the process exits
 //    naturally. Unref'd private handles still run while Node stays alive:
 //    uv_run does nothing on a loop that is not alive, so an internal prepare
-//    handle is ref'd for the length of each embedded batch, and the next
-//    deadline is read from the timer heap, not from uv_backend_timeout
-//    (which returns 0 whenever the loop is not alive).
+//    handle is ref'd for the length of each embedded batch, and for the
+//    uv_backend_timeout() call that gives the next deadline (it returns 0
+//    whenever the loop is not alive).
 // 3. "Run again as soon as possible" uses an idle handle on Node's loop,
 //    never a 0 ms timer: a timer re-armed with 0 from its own callback runs
 //    again in the same timers phase, forever, and starves Node's I/O.
@@ -27,8 +27,8 @@
 // 6. Whenever the driver wants to run again at once it starts the idle
 //    handle and also a 1 ms timer. In ava's test processes Node's loop was
 //    seen (1 run in 5 of test/driver/gc) never calling any driver idle
-//    handle although it sat active, ref'd and linked in the loop's idle
-//    queue (see DriverState); the timer makes progress independent of that.
+//    handle although it sat active and ref'd; the timer makes progress
+//    independent of that.
 //    A 1 ms timer re-armed from its own callback is due after the current
 //    timers phase, so it cannot spin the way a 0 ms one does (rule 3).
 // 7. A blocking run() ends once the env refuses JS (worker.terminate(),
@@ -129,7 +129,7 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   void RunBatch();
   void Rearm();
   // Milliseconds until the earliest active timer (ref'd or not), -1 if none.
-  int64_t NextTimerDue();
+  int64_t NextTimeout();
   // Closes every handle, runs the loop until uv_loop_close succeeds, stops
   // the driver. Close callbacks reach JS unless the env is being torn down.
   void CloseLoop();
