@@ -5,7 +5,7 @@
 // async waits), or blocked in a run() or a wait, and terminates each at a
 // random moment. The child must exit 0, by itself, with no signal: an abort
 // (a failed throw in node-addon-api, a Node-API misuse), a segfault or a
-// hung terminate() (the child kills itself after 20 s) all fail it.
+// hung terminate() (the child kills itself after 60 s) all fail it.
 //
 // ASYNCUV_TERMINATE_WORKERS sets the number of workers (200 by default);
 // ASYNCUV_TERMINATE_SEED repeats a run (each run prints its seed).
