@@ -144,9 +144,9 @@ class TransportDuplex extends Duplex {
     return this.#addr('sockname')?.[1];
   }
 
-  #addr(name: string): [string, number] | undefined {
-    const a = this.transport.getExtraInfo<unknown>(name);
-    return Array.isArray(a) ? (a as [string, number]) : undefined;
+  #addr(name: 'peername' | 'sockname'): [string, number] | undefined {
+    const a = this.transport.getExtraInfo(name);
+    return Array.isArray(a) ? a : undefined;
   }
 
   // Socket options node:http calls when present; the transport owns them.

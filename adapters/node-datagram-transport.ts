@@ -8,7 +8,7 @@ import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
 import type { Address, AnyProtocol, DatagramProtocol } from '../loop/protocols.js';
 import { WriteFlow } from '../loop/write-flow.js';
-import type { DatagramTransport } from '../loop/transports.js';
+import type { DatagramExtraInfo, DatagramTransport, ExtraInfoValue } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
 import { extraInfo } from '../loop/extra-info.js';
 
@@ -149,8 +149,8 @@ export class NodeDatagramTransport implements DatagramTransport {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<DatagramExtraInfo, K, D> {
+    return extraInfo<DatagramExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol): void {

@@ -5,7 +5,7 @@ import { UvError } from '../handles/uv-error.js';
 
 /**
  * Thrown by NodeEventLoop for what Node's public modules cannot do on this
- * Node version (watching an arbitrary fd, SO_REUSEPORT...).
+ * Node version (SO_REUSEPORT on a TCP server before Node 22.12).
  */
 export function notSupported(what: string): UsageError {
   return new UsageError('ERR_NOT_SUPPORTED', `NodeEventLoop does not support ${what}: Node's modules cannot do it (use UvEventLoop)`);

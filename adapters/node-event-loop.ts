@@ -3,10 +3,11 @@
 // Protocol code written for AbstractEventLoop runs unchanged on it or on
 // UvEventLoop.
 //
-// What Node's public modules cannot do throws ERR_NOT_SUPPORTED:
-// - addReader / addWriter: Node cannot watch an arbitrary fd;
-// - reusePort on TCP servers: Node 20 has no SO_REUSEPORT option for
-//   net.Server, and silently ignores `reusePort` on listen().
+// Node cannot watch an arbitrary fd, so addReader/addWriter use asyncuv's
+// own Poll handle on Loop.default(), which runs embedded in Node's loop.
+// reusePort on TCP servers needs net's listen({ reusePort }) (Node >= 22.12);
+// before that Node silently ignores the flag, so the loop throws
+// ERR_NOT_SUPPORTED rather than pretend.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import dgram from 'node:dgram';
 import { lookup, lookupService } from 'node:dns/promises';
@@ -14,23 +15,29 @@ import net from 'node:net';
 import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
+import { Loop } from '../handles/loop.js';
 import { UsageError } from '../handles/usage-error.js';
 import { toSignalNumber, validateFunction, validateInteger, validateString } from '../handles/validate.js';
 import { BaseEventLoop } from '../loop/base-event-loop.js';
 import { CancelledError, loopClosed } from '../loop/errors.js';
+import { FdWatchers } from '../loop/fd-watchers.js';
 import type {
   Callback,
   AbstractEventLoop,
   AddrInfo,
   ConnectionOptions,
   DatagramOptions,
+  ResourceKind,
   Server,
+  ServerAddress,
   ServerOptions,
   StdioSpec,
   SubprocessOptions,
   TlsOptions,
+  UnixServerAddress,
   UnixServerOptions,
 } from '../loop/events.js';
+import type { SocketAddress } from '../handles/tcp.js';
 import { type AnyProtocol, type DatagramProtocol, type SubprocessProtocol, isBufferedProtocol, newProtocol } from '../loop/protocols.js';
 import { ANY_HOSTS, type ResolvedAddress } from '../loop/resolve.js';
 import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from '../loop/transports.js';
@@ -93,8 +100,8 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   // them while any handler is installed.
   #signalKeepAlive: NodeJS.Timeout | undefined;
   readonly #servers = new Set<NodeServer>();
-  // Transports, endpoints and children not yet gone, by kind (liveResources).
-  readonly #live = new Map<string, number>();
+  // Made on first use: a loop that never watches an fd never touches Loop.default().
+  #fdWatchers: FdWatchers | undefined;
   readonly #onImmediate = (): void => {
     this.#immediate = undefined;
     this.runOnce();
@@ -108,31 +115,10 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     super();
   }
 
-  /**
-   * What this loop still holds, by kind ('transport', 'datagram',
-   * 'subprocess', 'server', 'signal', 'timer', 'immediate'): the Node-side
-   * counterpart of Loop.handleCounts(), for leak checks. Empty once every
-   * transport is closed and the loop is closed.
-   */
-  liveResources(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [kind, n] of this.#live) if (n > 0) out[kind] = n;
-    if (this.#servers.size > 0) out['server'] = this.#servers.size;
-    if (this.#signals.size > 0) out['signal'] = this.#signals.size;
-    if (this.#timeout !== undefined) out['timer'] = 1;
-    if (this.#immediate !== undefined) out['immediate'] = 1;
-    return out;
-  }
-
-  /** Counts one more live `kind`; the returned function (called once) counts it gone. */
-  #track(kind: string): () => void {
-    this.#live.set(kind, (this.#live.get(kind) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#live.set(kind, this.#live.get(kind)! - 1);
-    };
+  protected countResources(out: Partial<Record<ResourceKind, number>>): void {
+    if (this.#servers.size > 0) out.server = this.#servers.size;
+    if (this.#signals.size > 0) out.signal = this.#signals.size;
+    this.#fdWatchers?.countResources(out);
   }
 
   // --- scheduling -----------------------------------------------------------
@@ -163,6 +149,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     this.#signals.clear();
     this.#updateSignalKeepAlive();
     for (const server of [...this.#servers]) server.close();
+    this.#fdWatchers?.closeAll();
   }
 
   // --- stream connections -----------------------------------------------------
@@ -233,7 +220,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     return new Promise((resolve, reject) => {
       const transport = new NodeTransport(this, stream, protocol, {
         extra,
-        onGone: this.#track('transport'),
+        onGone: this.trackResource('transport'),
         ...(owner ? { owner } : {}),
         ...(slot ? { readInto: slot } : {}),
         ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
@@ -243,11 +230,14 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
 
   // --- servers --------------------------------------------------------------
 
-  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server> {
+  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server<SocketAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
-    if (opts.reusePort) throw notSupported('reusePort (SO_REUSEPORT) on a TCP server');
+    if (opts.reusePort && !kListenReusePort) {
+      throw notSupported('reusePort (SO_REUSEPORT) on a TCP server before Node 22.12');
+    }
+    if (opts.sock !== undefined) throw notSupported('sock (a TCP handle of a UvEventLoop)');
     const backlog = this.backlogOf(opts);
     let addresses: ResolvedAddress[];
     if (host === null || host === '') addresses = ANY_HOSTS;
@@ -256,17 +246,24 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     // The server exists before the first listener listens: a connection
     // can arrive while a later address is still being bound, and is held
     // until serving starts.
-    const listeners: NodeListener[] = [];
-    const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
+    const listeners: Array<NodeListener<SocketAddress>> = [];
+    const server: NodeServer<SocketAddress> = new NodeServer(this, listeners, () => this.#servers.delete(server));
     const onConnection = (socket: net.Socket): void => this.#accepted(server, socket, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra);
     try {
       for (const { address, family } of addresses) {
         const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
         // With several addresses the v6 one must not also claim v4.
-        const bound = await listen(listener, { host: address, port, backlog, ipv6Only: family === 6 && addresses.length > 1 });
-        listeners.push({ server: listener, address: bound as net.AddressInfo });
+        await listen(listener, {
+          host: address,
+          port,
+          backlog,
+          ipv6Only: family === 6 && addresses.length > 1,
+          ...(opts.reusePort ? { reusePort: true } : {}),
+        });
+        const bound = tcpAddress(listener);
+        listeners.push({ server: listener, address: bound });
         // Port 0 with several hosts: the first bound port is used for all.
-        if (port === 0 && addresses.length > 1) port = (bound as net.AddressInfo).port;
+        if (port === 0 && addresses.length > 1) port = bound.port;
       }
     } catch (err) {
       server.close();
@@ -275,13 +272,13 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     return this.#startServer(server, opts.startServing !== false);
   }
 
-  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server> {
+  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server<UnixServerAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
     const backlog = this.backlogOf(opts);
-    const listeners: NodeListener[] = [];
-    const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
+    const listeners: Array<NodeListener<UnixServerAddress>> = [];
+    const server: NodeServer<UnixServerAddress> = new NodeServer(this, listeners, () => this.#servers.delete(server));
     const extraOf = (socket: net.Socket): Record<string, unknown> => ({ socket, peername: '', sockname: path });
     const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
       this.#accepted(server, socket, protocolFactory, opts.ssl, undefined, extraOf),
@@ -295,7 +292,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     return this.#startServer(server, opts.startServing !== false);
   }
 
-  async #startServer(server: NodeServer, startServing: boolean): Promise<Server> {
+  async #startServer<A extends ServerAddress>(server: NodeServer<A>, startServing: boolean): Promise<Server<A>> {
     this.#servers.add(server);
     if (startServing) await server.startServing();
     return server;
@@ -330,7 +327,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     }
     // Accepted sockets cannot take Node's onread (net.Server has no such
     // option), so a BufferedProtocol here is fed by copying.
-    const transport = new NodeTransport(this, stream, protocol, { extra, owner: server, onGone: this.#track('transport') });
+    const transport = new NodeTransport(this, stream, protocol, { extra, owner: server, onGone: this.trackResource('transport') });
     server.attach(transport);
   }
 
@@ -376,7 +373,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         protocol,
         remote ? [remote.address, opts.remoteAddr![1]] : undefined,
         (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
-        this.#track('datagram'),
+        this.trackResource('datagram'),
       );
     });
   }
@@ -389,7 +386,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(fd, 'fd');
     const socket = this.#pipeSocket(fd, true);
-    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: fd }, true);
+    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: socket }, true);
   }
 
   /** The transport owns `fd` from now on and closes it. */
@@ -398,7 +395,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(fd, 'fd');
     const socket = this.#pipeSocket(fd, false);
-    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: fd }, false);
+    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: socket }, false);
   }
 
   #pipeSocket(fd: number, readable: boolean): net.Socket {
@@ -414,7 +411,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       const transport = new NodeTransport(this, stream, protocol, {
         extra: { socket: stream, ...extra },
         writable: !readOnly,
-        onGone: this.#track('transport'),
+        onGone: this.trackResource('transport'),
         ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
       });
     });
@@ -475,28 +472,35 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     else if (child.stdout) pipes[1] = child.stdout as unknown as Duplex;
     if (child.stderr) pipes[2] = child.stderr as unknown as Duplex;
     return new Promise((resolve, reject) => {
-      const transport = new NodeSubprocessTransport(this, child, protocol, pipes, (err) => (err === null ? resolve([transport, protocol]) : reject(err)), this.#track('subprocess'));
+      const transport = new NodeSubprocessTransport(this, child, protocol, pipes, (err) => (err === null ? resolve([transport, protocol]) : reject(err)), this.trackResource('subprocess'));
     });
   }
 
-  // --- fd watchers: not possible on Node --------------------------------------
+  // --- fd watchers: asyncuv's Poll, on Loop.default() inside Node's loop ----
 
-  /** Node cannot watch an arbitrary fd for readability: ERR_NOT_SUPPORTED. */
-  addReader<A extends unknown[]>(_fd: number, _cb: Callback<A>, ..._args: A): void {
-    throw notSupported('addReader (watching an arbitrary fd)');
+  #fds(): FdWatchers {
+    this.#fdWatchers ??= new FdWatchers(Loop.default(), (ctx) => this.callExceptionHandler(ctx));
+    return this.#fdWatchers;
   }
 
-  removeReader(_fd: number): boolean {
-    return false;
+  /** Calls `cb(...args)` whenever `fd` is readable; replaces an earlier reader of `fd`. */
+  addReader<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
+    this.checkClosed();
+    this.#fds().add(fd, 'reader', cb as Callback<unknown[]>, args);
   }
 
-  /** Node cannot watch an arbitrary fd for writability: ERR_NOT_SUPPORTED. */
-  addWriter<A extends unknown[]>(_fd: number, _cb: Callback<A>, ..._args: A): void {
-    throw notSupported('addWriter (watching an arbitrary fd)');
+  removeReader(fd: number): boolean {
+    return this.#fdWatchers?.remove(fd, 'reader') ?? false;
   }
 
-  removeWriter(_fd: number): boolean {
-    return false;
+  /** Calls `cb(...args)` whenever `fd` is writable; replaces an earlier writer of `fd`. */
+  addWriter<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
+    this.checkClosed();
+    this.#fds().add(fd, 'writer', cb as Callback<unknown[]>, args);
+  }
+
+  removeWriter(fd: number): boolean {
+    return this.#fdWatchers?.remove(fd, 'writer') ?? false;
   }
 
   // --- signals ------------------------------------------------------------------
@@ -601,19 +605,30 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       const upgraded = new NodeTransport(this, tlsSocket, protocol, {
         extra: { ...extra, ...tlsExtra(tlsSocket) },
         callConnectionMade: false,
-        onGone: this.#track('transport'),
+        onGone: this.trackResource('transport'),
         ready: (err) => (err === null ? resolve(upgraded) : reject(err)),
       });
     });
   }
 }
 
-function listen(server: net.Server, options: net.ListenOptions): Promise<net.AddressInfo | string> {
+// net's listen({ reusePort }) arrived in Node 22.12 (and 23.1); older
+// versions ignore the flag.
+const [kNodeMajor = 0, kNodeMinor = 0] = process.versions.node.split('.').map(Number);
+const kListenReusePort = kNodeMajor > 22 || (kNodeMajor === 22 && kNodeMinor >= 12);
+
+function listen(server: net.Server, options: net.ListenOptions & { reusePort?: boolean }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {
       server.off('error', reject);
-      resolve(server.address()!);
+      resolve();
     });
   });
+}
+
+/** A listening TCP server's address, as TCP.getsockname() gives it on UvEventLoop. */
+function tcpAddress(server: net.Server): SocketAddress {
+  const bound = server.address() as net.AddressInfo;
+  return { address: bound.address, port: bound.port, family: bound.family === 'IPv6' ? 'IPv6' : 'IPv4' };
 }

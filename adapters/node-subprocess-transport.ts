@@ -12,7 +12,8 @@ import { toSignalNumber } from '../handles/validate.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
 import type { Protocol, SubprocessProtocol } from '../loop/protocols.js';
-import type { ReadTransport, SubprocessTransport, WriteTransport } from '../loop/transports.js';
+import type { ExtraInfoValue, ReadTransport, SubprocessExtraInfo, SubprocessTransport, WriteTransport } from '../loop/transports.js';
+import { extraInfo } from '../loop/extra-info.js';
 import { NodeTransport } from './node-transport.js';
 
 /** The parent's ends of the child's pipes, by child fd. */
@@ -74,6 +75,9 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #pipeProtocol(fd: number): Protocol {
     return {
       dataReceived: (data) => this.#protocol.pipeDataReceived?.(fd, data),
+      // stdin above (at or below) its limits, forwarded as asyncio does.
+      pauseWriting: () => this.#protocol.pauseWriting?.(),
+      resumeWriting: () => this.#protocol.resumeWriting?.(),
       // EOF on a child's output closes that pipe's transport.
       eofReceived: () => false,
       connectionLost: (err) => {
@@ -125,6 +129,9 @@ export class NodeSubprocessTransport implements SubprocessTransport {
     return this.#returncode;
   }
 
+  getPipeTransport(fd: 0): WriteTransport | null;
+  getPipeTransport(fd: 1 | 2): ReadTransport | null;
+  getPipeTransport(fd: number): WriteTransport | ReadTransport | null;
   getPipeTransport(fd: number): WriteTransport | ReadTransport | null {
     return this.#pipes.get(fd) ?? null;
   }
@@ -156,8 +163,8 @@ export class NodeSubprocessTransport implements SubprocessTransport {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return name === 'subprocess' ? (this.#child as T) : dflt;
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<SubprocessExtraInfo, K, D> {
+    return extraInfo<SubprocessExtraInfo, K, D>({ subprocess: this.#child }, name, dflt);
   }
 
   getProtocol(): SubprocessProtocol {

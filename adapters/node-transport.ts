@@ -11,7 +11,7 @@ import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
 import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from '../loop/protocols.js';
 import { WriteFlow } from '../loop/write-flow.js';
-import type { Transport, WriteBufferLimits } from '../loop/transports.js';
+import type { ExtraInfo, ExtraInfoValue, Transport, WriteBufferLimits } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
 import { extraInfo } from '../loop/extra-info.js';
 
@@ -466,8 +466,8 @@ export class NodeTransport implements Transport {
     return stream;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
+    return extraInfo<ExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol): void {

@@ -1,8 +1,9 @@
 // Loads the native addon. Only handles/ and sync/ import this module.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { findAddonFile, platformName } from './addon-file.js';
 
 /** Every native method returns 0 or a negative libuv error code. */
 export type Status = number;
@@ -88,20 +89,22 @@ function load(): Binding {
   if (process.platform === 'win32') {
     throw new Error('asyncuv: Windows has no pollable libuv backend fd; it is not supported');
   }
-  // dist/handles/binding.js -> <package root>/build/{Release,Debug}/asyncuv.node
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = join(here, '..', '..');
-  const candidates = [
-    process.env['ASYNCUV_ADDON'],
-    join(root, 'build', 'Release', 'asyncuv.node'),
-    join(root, 'build', 'Debug', 'asyncuv.node'),
-  ];
-  const path = candidates.find((p): p is string => p !== undefined && existsSync(p));
-  if (path === undefined) {
-    throw new Error(`asyncuv: native addon not built (looked in ${root}/build); run npm run build`);
-  }
+  // dist/handles/binding.js -> the package root
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const file = findAddonFile(root);
+  if (file instanceof Error) throw file;
   const require = createRequire(import.meta.url);
-  return require(path) as Binding;
+  try {
+    return require(file) as Binding;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `asyncuv: the native addon ${file} does not load on ${platformName()}: ${reason}. ` +
+        'Build it from source with cmake (3.15 or later) and a C++17 compiler on PATH: ' +
+        'ASYNCUV_BUILD_FROM_SOURCE=1 npm rebuild asyncuv',
+      { cause: err },
+    );
+  }
 }
 
 export const binding: Binding = load();

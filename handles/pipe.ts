@@ -133,7 +133,11 @@ export class Pipe extends Stream<NativePipe> {
     check(this[kNative].open(fd), 'pipe_open');
   }
 
-  /** Makes a bound socket file readable and/or writable by everyone. */
+  /**
+   * Sets the mode of a bound socket file to readable (`r--r--r--`), writable
+   * (`-w--w--w-`) or both (`rw-rw-rw-`) for everyone, as libuv 1.51 and
+   * later do, on every Node version.
+   */
   chmod(mode: PipeMode): void {
     this.assertOpen();
     // hasOwn: inherited keys ('constructor') are not modes (they reached libuv as EINVAL).

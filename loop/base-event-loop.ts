@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { UsageError } from '../handles/usage-error.js';
 import { validateFunction, validateInteger, validateNumber, validateString } from '../handles/validate.js';
+import { type AbortOptions, raceAbort, signalOf, throwIfAborted } from './abort.js';
 import { loopClosed, loopRunning } from './errors.js';
 import {
   type Callback,
@@ -14,6 +15,7 @@ import {
   type ConnectionOptions,
   type ExceptionContext,
   type ExceptionHandler,
+  type ResourceKind,
 } from './events.js';
 import { TimerHeap } from './timer-heap.js';
 
@@ -51,6 +53,8 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   readonly #cancelTimer = (handle: TimerHandle): void => {
     this.#timers.remove(handle);
   };
+  // Transports, endpoints and subprocesses not yet gone (liveResources).
+  readonly #live = new Map<ResourceKind, number>();
 
   /** Have runOnce() called soon (the next iteration of the underlying loop). */
   protected abstract scheduleRun(): void;
@@ -60,6 +64,42 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   protected abstract wakeup(): void;
   /** Release what the concrete loop holds (handles, servers...). */
   protected abstract closeResources(): void;
+  /** Adds what the concrete loop holds itself to liveResources(): servers, signals, watched fds. */
+  protected abstract countResources(out: Partial<Record<ResourceKind, number>>): void;
+
+  liveResources(): Partial<Record<ResourceKind, number>> {
+    const out: Partial<Record<ResourceKind, number>> = {};
+    for (const [kind, n] of this.#live) if (n > 0) out[kind] = n;
+    this.countResources(out);
+    // Due timers wait in the ready queue with the callbacks; cancelled
+    // entries stay there (callback unset) until the next iteration skips them.
+    let timers = this.#timers.size;
+    let callbacks = 0;
+    for (let i = this.#readyHead; i < this.#ready.length; i++) {
+      const handle = this.#ready[i];
+      if (handle?.callback === undefined) continue;
+      if (handle instanceof TimerHandle) timers++;
+      else callbacks++;
+    }
+    if (timers > 0) out.timer = timers;
+    if (callbacks > 0) out.callback = callbacks;
+    return out;
+  }
+
+  /**
+   * @internal Counts one more live `kind` (a transport, endpoint or
+   * subprocess) in liveResources(); the returned function, called once it
+   * is gone (after connectionLost), counts it out. Later calls do nothing.
+   */
+  trackResource(kind: ResourceKind): () => void {
+    this.#live.set(kind, (this.#live.get(kind) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#live.set(kind, this.#live.get(kind)! - 1);
+    };
+  }
 
   time(): number {
     return performance.now() / 1000;
@@ -94,6 +134,7 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   }
 
   callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle {
+    this.checkClosed();
     validateNumber(delay, 'delay', -Infinity, Infinity);
     return this.callAt(this.time() + Math.max(0, delay), cb, ...args);
   }
@@ -217,9 +258,15 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     return new Promise((resolve) => this.#stopWaiters.push(resolve));
   }
 
-  async runUntilComplete<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
+  /** Runs the loop until `work` settles; `signal` aborts the wait (AbortError), not the work. */
+  async runUntilComplete<T>(
+    work: Promise<T> | (() => Promise<T>),
+    opts?: AbortOptions,
+  ): Promise<T> {
     this.checkClosed();
+    const signal = signalOf(opts);
     if (this.#running) throw loopRunning();
+    throwIfAborted(signal);
     // The loop is running before the work starts, so the work sees
     // isRunning() and may stop() it.
     const stopped = this.runForever().then(() => {
@@ -230,7 +277,7 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
       if (!(promise instanceof Promise) && (typeof promise !== 'object' || promise === null || typeof (promise as PromiseLike<T>).then !== 'function')) {
         throw new UsageError('ERR_INVALID_ARG_TYPE', 'runUntilComplete() takes a Promise or a function returning one');
       }
-      return await Promise.race([promise, stopped]);
+      return await Promise.race([raceAbort(Promise.resolve(promise), signal), stopped]);
     } finally {
       if (this.#running) {
         this.#running = false;

@@ -6,7 +6,7 @@ import { UsageError } from '../handles/usage-error.js';
 import type { UvError } from '../handles/uv-error.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import type { Address, AnyProtocol, DatagramProtocol } from './protocols.js';
-import type { DatagramTransport } from './transports.js';
+import type { DatagramExtraInfo, DatagramTransport, ExtraInfoValue } from './transports.js';
 import { loopClosed } from './errors.js';
 import { WriteFlow } from './write-flow.js';
 import { extraInfo } from './extra-info.js';
@@ -22,6 +22,8 @@ export class UdpTransport implements DatagramTransport {
   #queued = 0;
   readonly #flow: WriteFlow;
   readonly #onSent = (err: UvError | null): void => this.#sent(err);
+  // Counts this endpoint out of the loop's liveResources().
+  readonly #gone: () => void;
 
   constructor(loop: BaseEventLoop, udp: UDP, protocol: DatagramProtocol, extra: Record<string, unknown>, remote: Address | undefined, ready: (err?: Error) => void) {
     this.#loop = loop;
@@ -30,6 +32,7 @@ export class UdpTransport implements DatagramTransport {
     this.#extra = extra;
     this.#remote = remote;
     this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
+    this.#gone = loop.trackResource('datagram');
     loop.scheduleSoon(() => {
       if (this.#lost) return ready();
       try {
@@ -45,6 +48,7 @@ export class UdpTransport implements DatagramTransport {
       this.#lost = true;
       this.#closing = true;
       if (!udp.closed) udp.close();
+      this.#gone();
       ready(loopClosed());
     });
   }
@@ -120,6 +124,7 @@ export class UdpTransport implements DatagramTransport {
     if (this.#lost) return;
     this.#lost = true;
     this.#udp.close(() => {
+      this.#gone();
       try {
         this.#protocol.connectionLost?.(err);
       } catch (exception) {
@@ -132,8 +137,8 @@ export class UdpTransport implements DatagramTransport {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<DatagramExtraInfo, K, D> {
+    return extraInfo<DatagramExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol | DatagramProtocol): void {

@@ -43,3 +43,19 @@ export function loopClosed(): UsageError {
 export function loopRunning(): UsageError {
   return new UsageError('ERR_LOOP_RUNNING', 'This event loop is already running');
 }
+
+/**
+ * waitFor() ran out of time (asyncio.TimeoutError, Python's builtin
+ * TimeoutError). Its name is the one AbortSignal.timeout()'s DOMException
+ * has, so `err.name === 'TimeoutError'` recognises both; it is an Error,
+ * not a DOMException, because Node 20 does not count DOMExceptions as
+ * errors (util.types.isNativeError is false, and test runners reject them).
+ */
+export class TimeoutError extends Error {
+  readonly code = 'ERR_TIMEOUT';
+
+  constructor(message = 'The operation timed out') {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}

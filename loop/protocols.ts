@@ -62,6 +62,10 @@ export interface SubprocessProtocol {
   pipeConnectionLost?(fd: number, err: Error | null): void;
   processExited?(): void;
   connectionLost?(err: Error | null): void;
+  /** The child's stdin pipe buffers more than its high-water mark... */
+  pauseWriting?(): void;
+  /** ...and drained to its low-water mark (asyncio forwards both from the pipe). */
+  resumeWriting?(): void;
 }
 
 export type AnyProtocol = Protocol | BufferedProtocol;

@@ -1,7 +1,12 @@
 // StreamReader (asyncio.StreamReader): bytes fed by a protocol, read with
 // awaits. One reader at a time may wait for data, as in asyncio.
+//
+// Every read takes `{ signal }`. A read consumes bytes only when it
+// returns, so an aborted read (and one that fails) leaves every byte in the
+// buffer for the next read.
 import { UsageError } from '../handles/usage-error.js';
-import { validateInteger } from '../handles/validate.js';
+import { invalidArgType, validateInteger } from '../handles/validate.js';
+import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
 import { IncompleteReadError, LimitOverrunError } from './errors.js';
 import type { ReadTransport } from './transports.js';
 
@@ -9,11 +14,23 @@ import type { ReadTransport } from './transports.js';
 export const DEFAULT_LIMIT = 2 ** 16;
 
 const EMPTY = Buffer.alloc(0);
+const NEWLINE = Buffer.from('\n');
 
 function toSeparator(sep: Uint8Array | string): Buffer {
   const bytes = typeof sep === 'string' ? Buffer.from(sep) : Buffer.from(sep.buffer, sep.byteOffset, sep.byteLength);
   if (bytes.length === 0) throw new UsageError('ERR_INVALID_ARG_VALUE', 'Separator should be at least one-byte string');
   return bytes;
+}
+
+/** `what` is the read the caller made (readline(), not the readuntil() under it). */
+function concurrentRead(what: string): UsageError {
+  const message = `${what} called while another read is already waiting for incoming data`;
+  return new UsageError('ERR_CONCURRENT_READ', message);
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
 }
 
 export class StreamReader implements AsyncIterable<Buffer> {
@@ -29,7 +46,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
   #exception: Error | null = null;
   #transport: ReadTransport | null = null;
   #paused = false;
-  #waiter: { resolve: () => void; reject: (err: Error) => void } | null = null;
+  #waiter: Waiter | null = null;
+  // A read(-1) is in progress: it takes nothing before EOF, so pausing the
+  // transport would only stall it (EOF would never come).
+  #readingToEof = false;
 
   constructor(opts: { limit?: number } = {}) {
     const limit = opts.limit ?? DEFAULT_LIMIT;
@@ -51,13 +71,16 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return this.#end - this.#start;
   }
 
-  /** @internal */
+  /**
+   * Makes the reader pause and resume `transport` for flow control (see
+   * `limit`); once only. The stream functions do this for their readers.
+   */
   setTransport(transport: ReadTransport): void {
     if (this.#transport !== null) throw new UsageError('ERR_INVALID_STATE', 'Transport already set');
     this.#transport = transport;
   }
 
-  /** @internal Wakes the waiting reader with an error; later reads throw it. */
+  /** Ends the stream with an error: the waiting read and every later one reject with it. */
   setException(err: Error): void {
     this.#exception = err;
     const waiter = this.#waiter;
@@ -67,21 +90,26 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
   }
 
-  /** @internal The peer will send no more. */
+  /** The stream ended: reads return what is buffered, then empty Buffers. */
   feedEof(): void {
     this.#eof = true;
     this.#wakeup();
   }
 
-  /** @internal Appends bytes; the Buffer becomes the reader's. */
+  /**
+   * Appends bytes for the reads to take. The memory becomes the reader's:
+   * do not write into it afterwards (it may be returned by a read as is).
+   */
   feedData(data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) throw invalidArgType('data', 'a Buffer or Uint8Array', data);
     if (this.#eof) throw new UsageError('ERR_INVALID_STATE', 'feedData after feedEof');
     if (data.byteLength === 0) return;
     this.#append(data);
     this.#wakeup();
     // Above twice the limit the transport stops reading until a read brings
     // the buffer back down to the limit (asyncio's flow control).
-    if (this.#transport !== null && !this.#paused && this.bufferedSize > 2 * this.#limit) {
+    const full = this.bufferedSize > 2 * this.#limit;
+    if (this.#transport !== null && !this.#paused && !this.#readingToEof && full) {
       try {
         this.#transport.pauseReading();
         this.#paused = true;
@@ -144,18 +172,29 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
   }
 
-  async #waitForData(what: string): Promise<void> {
-    if (this.#waiter !== null) {
-      throw new UsageError('ERR_CONCURRENT_READ', `${what}() called while another read is already waiting for incoming data`);
-    }
+  /**
+   * Waits for the next feedData, feedEof or setException. `what` names the
+   * read the caller made, for the ERR_CONCURRENT_READ message. An abort
+   * withdraws the wait at once, so the next read may start right away.
+   */
+  #waitForData(what: string, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#waiter !== null) return Promise.reject(concurrentRead(what));
     // Paused with a buffer too small for this read: it would wait forever.
     if (this.#paused) {
       this.#paused = false;
       this.#transport?.resumeReading();
     }
-    await new Promise<void>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-    });
+    let mine: Waiter | null = null;
+    return abortable<void>(
+      signal,
+      (resolve, reject) => {
+        mine = { resolve, reject };
+        this.#waiter = mine;
+      },
+      () => {
+        if (this.#waiter === mine) this.#waiter = null;
+      },
+    );
   }
 
   #throwIfFailed(): void {
@@ -171,35 +210,47 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * Up to n bytes (at least one unless at EOF, then an empty Buffer); with
    * n < 0, everything until EOF.
    */
-  async read(n = -1): Promise<Buffer> {
+  async read(n = -1, opts?: AbortOptions): Promise<Buffer> {
     validateInteger(n, 'n', -Infinity);
+    const signal = signalOf(opts);
+    throwIfAborted(signal);
     this.#throwIfFailed();
     if (n === 0) return EMPTY;
-    if (n < 0) {
-      const blocks: Buffer[] = [];
-      for (;;) {
-        const block = await this.read(this.#limit);
-        if (block.length === 0) break;
-        blocks.push(block);
-      }
-      return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
-    }
-    if (this.#start === this.#end && !this.#eof) await this.#waitForData('read');
+    if (n < 0) return this.#readToEof(signal);
+    if (this.#start === this.#end && !this.#eof) await this.#waitForData('read()', signal);
     this.#throwIfFailed();
     return this.#take(Math.min(n, this.#end - this.#start));
   }
 
+  /** Everything until EOF, taken only then, so that an aborted read(-1) loses nothing. */
+  async #readToEof(signal: AbortSignal | undefined): Promise<Buffer> {
+    if (this.#waiter !== null) throw concurrentRead('read()');
+    this.#readingToEof = true;
+    try {
+      while (!this.#eof) {
+        await this.#waitForData('read()', signal);
+        this.#throwIfFailed();
+      }
+    } finally {
+      this.#readingToEof = false;
+    }
+    return this.#take(this.#end - this.#start);
+  }
+
   /** Exactly n bytes; IncompleteReadError (with what arrived) at an early EOF. */
-  async readexactly(n: number): Promise<Buffer> {
+  async readexactly(n: number, opts?: AbortOptions): Promise<Buffer> {
     validateInteger(n, 'n', -Infinity);
     if (n < 0) throw new UsageError('ERR_OUT_OF_RANGE', 'readexactly size can not be less than zero');
+    const signal = signalOf(opts);
+    throwIfAborted(signal);
     this.#throwIfFailed();
     if (n === 0) return EMPTY;
     while (this.#end - this.#start < n) {
       if (this.#eof) {
         throw new IncompleteReadError(this.#take(this.#end - this.#start), n);
       }
-      await this.#waitForData('readexactly');
+      await this.#waitForData('readexactly()', signal);
+      this.#throwIfFailed();
     }
     return this.#take(n);
   }
@@ -209,8 +260,12 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * separator appears within the limit (the data stays buffered), and
    * IncompleteReadError at EOF (the data is consumed into `partial`).
    */
-  async readuntil(separator: Uint8Array | string = '\n'): Promise<Buffer> {
-    const sep = toSeparator(separator);
+  async readuntil(separator: Uint8Array | string = '\n', opts?: AbortOptions): Promise<Buffer> {
+    return this.#readuntil(toSeparator(separator), signalOf(opts), 'readuntil()');
+  }
+
+  async #readuntil(sep: Buffer, signal: AbortSignal | undefined, what: string): Promise<Buffer> {
+    throwIfAborted(signal);
     this.#throwIfFailed();
     // Where to resume searching: bytes before it were already searched.
     let offset = 0;
@@ -224,15 +279,19 @@ export class StreamReader implements AsyncIterable<Buffer> {
           break;
         }
         offset = size + 1 - sep.length;
-        if (offset > this.#limit) throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
+        if (offset > this.#limit) {
+          throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
+        }
       }
       if (this.#eof) {
         throw new IncompleteReadError(this.#take(size), null);
       }
-      await this.#waitForData('readuntil');
+      await this.#waitForData(what, signal);
       this.#throwIfFailed();
     }
-    if (found > this.#limit) throw new LimitOverrunError('Separator is found, but chunk is longer than limit', found);
+    if (found > this.#limit) {
+      throw new LimitOverrunError('Separator is found, but chunk is longer than limit', found);
+    }
     return this.#take(found + sep.length);
   }
 
@@ -241,9 +300,13 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * Buffer). An over-long line is discarded and LimitOverrunError thrown
    * (asyncio raises ValueError there).
    */
-  async readline(): Promise<Buffer> {
+  async readline(opts?: AbortOptions): Promise<Buffer> {
+    return this.#readline(signalOf(opts), 'readline()');
+  }
+
+  async #readline(signal: AbortSignal | undefined, what: string): Promise<Buffer> {
     try {
-      return await this.readuntil('\n');
+      return await this.#readuntil(NEWLINE, signal, what);
     } catch (err) {
       if (err instanceof IncompleteReadError) return err.partial;
       if (err instanceof LimitOverrunError) {
@@ -257,10 +320,23 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
   }
 
+  /**
+   * Lines until EOF, as `for await (const line of reader)` gives them, with
+   * a signal: an abort rejects the pending step and leaves the unread bytes
+   * buffered.
+   */
+  lines(opts?: AbortOptions): AsyncGenerator<Buffer, void, undefined> {
+    return this.#lines(signalOf(opts), 'lines()');
+  }
+
   /** `for await (const line of reader)`: lines until EOF. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    return this.#lines(undefined, 'async iteration');
+  }
+
+  async *#lines(signal: AbortSignal | undefined, what: string): AsyncGenerator<Buffer, void> {
     for (;;) {
-      const line = await this.readline();
+      const line = await this.#readline(signal, what);
       if (line.length === 0) return;
       yield line;
     }

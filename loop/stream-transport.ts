@@ -6,7 +6,7 @@ import { UvError } from '../handles/uv-error.js';
 import { loopClosed } from './errors.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from './protocols.js';
-import type { Transport, WriteBufferLimits } from './transports.js';
+import type { ExtraInfo, ExtraInfoValue, Transport, WriteBufferLimits } from './transports.js';
 import { watchUnclosed } from './unclosed-warning.js';
 import { WriteFlow } from './write-flow.js';
 import { extraInfo } from './extra-info.js';
@@ -295,8 +295,8 @@ export class StreamTransport implements Transport {
     return this.#flow.limits();
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
+    return extraInfo<ExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol): void {

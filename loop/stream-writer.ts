@@ -1,17 +1,14 @@
 // StreamReaderProtocol and StreamWriter (asyncio.streams): the protocol
 // feeds a StreamReader and tracks the transport's write pressure, and the
 // writer wraps the transport with drain() and waitClosed().
-import { UvError, errno } from '../handles/uv-error.js';
+import { type AbortOptions, signalOf, throwIfAborted } from './abort.js';
+import { FlowControl } from './flow-control.js';
 import type { AbstractEventLoop } from './events.js';
 import type { Protocol } from './protocols.js';
 import type { StreamReader } from './stream-reader.js';
-import type { Transport } from './transports.js';
+import type { ExtraInfo, ExtraInfoValue, Transport } from './transports.js';
 
 export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => unknown;
-
-function connectionLostError(): UvError {
-  return new UvError(errno['ECONNRESET']!, 'write', '(connection lost)');
-}
 
 /**
  * Connects a transport to a StreamReader. With a callback (servers), it also
@@ -23,23 +20,13 @@ export class StreamReaderProtocol implements Protocol {
   readonly #reader: StreamReader;
   readonly #loop: AbstractEventLoop;
   readonly #clientConnected: ClientConnectedCallback | undefined;
+  readonly #flow = new FlowControl();
   #transport: Transport | null = null;
-  #paused = false;
-  #connectionLost = false;
-  #lostError: Error | null = null;
-  #drainWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  #closed: Promise<void>;
-  #settleClosed!: (err: Error | null) => void;
 
   constructor(reader: StreamReader, clientConnected: ClientConnectedCallback | undefined, loop: AbstractEventLoop) {
     this.#reader = reader;
     this.#clientConnected = clientConnected;
     this.#loop = loop;
-    this.#closed = new Promise((resolve, reject) => {
-      this.#settleClosed = (err) => (err === null ? resolve() : reject(err));
-    });
-    // Nobody may ever call waitClosed(): an error here is not unhandled.
-    this.#closed.catch(() => {});
   }
 
   connectionMade(transport: Transport): void {
@@ -73,38 +60,25 @@ export class StreamReaderProtocol implements Protocol {
   connectionLost(err: Error | null): void {
     if (err === null) this.#reader.feedEof();
     else this.#reader.setException(err);
-    this.#connectionLost = true;
-    this.#lostError = err;
-    this.#settleClosed(err);
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) {
-      if (err === null) w.resolve();
-      else w.reject(err);
-    }
+    this.#flow.connectionLost(err);
   }
 
   pauseWriting(): void {
-    this.#paused = true;
+    this.#flow.pauseWriting();
   }
 
   resumeWriting(): void {
-    this.#paused = false;
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) w.resolve();
+    this.#flow.resumeWriting();
   }
 
-  /** @internal Resolves once writing may go on; rejects if the connection is gone. */
-  drainHelper(): Promise<void> {
-    if (this.#connectionLost) return Promise.reject(this.#lostError ?? connectionLostError());
-    if (!this.#paused) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  /** @internal What the StreamWriter's drain() and waitClosed() wait on. */
+  get flowControl(): FlowControl {
+    return this.#flow;
   }
 
   /** @internal Settles when connectionLost ran (rejecting with its error). */
   get closed(): Promise<void> {
-    return this.#closed;
+    return this.#flow.waitClosed();
   }
 
   /** @internal */
@@ -116,13 +90,22 @@ export class StreamReaderProtocol implements Protocol {
 /** The write half of a stream connection (asyncio.StreamWriter). */
 export class StreamWriter {
   readonly #transport: Transport;
-  readonly #protocol: StreamReaderProtocol;
+  readonly #flow: FlowControl;
   readonly #reader: StreamReader | null;
   readonly #loop: AbstractEventLoop;
 
-  constructor(transport: Transport, protocol: StreamReaderProtocol, reader: StreamReader | null, loop: AbstractEventLoop) {
+  /**
+   * @internal Made by openConnection, startServer and the subprocess
+   * functions (asyncio also advises against making one by hand).
+   */
+  constructor(
+    transport: Transport,
+    protocol: { readonly flowControl: FlowControl },
+    reader: StreamReader | null,
+    loop: AbstractEventLoop,
+  ) {
     this.#transport = transport;
-    this.#protocol = protocol;
+    this.#flow = protocol.flowControl;
     this.#reader = reader;
     this.#loop = loop;
   }
@@ -155,21 +138,27 @@ export class StreamWriter {
     return this.#transport.isClosing();
   }
 
-  /** Resolves once the connection is closed; rejects with the error that ended it. */
-  waitClosed(): Promise<void> {
-    return this.#protocol.closed;
+  /**
+   * Resolves once the connection is closed; rejects with the error that
+   * ended it, or with an AbortError when `signal` aborts first.
+   */
+  async waitClosed(opts?: AbortOptions): Promise<void> {
+    return this.#flow.waitClosed(signalOf(opts));
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
     return this.#transport.getExtraInfo(name, dflt);
   }
 
   /**
    * Waits until the transport's write buffer is back at its low-water mark
    * (at once if it never went above the high one). Rejects with the read
-   * side's error, or when the connection was lost.
+   * side's error, when the connection was lost, or with an AbortError when
+   * `signal` aborts first (the buffered data stays queued).
    */
-  async drain(): Promise<void> {
+  async drain(opts?: AbortOptions): Promise<void> {
+    const signal = signalOf(opts);
+    throwIfAborted(signal);
     const failed = this.#reader?.exception();
     if (failed) throw failed;
     if (this.#transport.isClosing()) {
@@ -177,6 +166,6 @@ export class StreamWriter {
       // reported rather than the write silently dropped.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    await this.#protocol.drainHelper();
+    await this.#flow.drain(signal);
   }
 }

@@ -2,7 +2,8 @@
 // pairs instead of protocols.
 import { validateFunction } from '../handles/validate.js';
 import { getRunningLoop } from './base-event-loop.js';
-import type { AbstractEventLoop, ConnectionOptions, Server, ServerOptions, UnixServerOptions } from './events.js';
+import type { SocketAddress } from '../handles/tcp.js';
+import type { AbstractEventLoop, ConnectionOptions, Server, ServerOptions, UnixServerAddress, UnixServerOptions } from './events.js';
 import { newEventLoop } from './policy.js';
 import { StreamReader } from './stream-reader.js';
 import { type ClientConnectedCallback, StreamReaderProtocol, StreamWriter } from './stream-writer.js';
@@ -23,7 +24,8 @@ export interface StreamPair {
 // use, so that such calls do not each leave a loop behind.
 let defaultLoop: AbstractEventLoop | undefined;
 
-function loopFrom(opts: StreamOptions): AbstractEventLoop {
+/** @internal The loop the stream functions (and subprocess streams) use. */
+export function loopFrom(opts: StreamOptions): AbstractEventLoop {
   if (opts.loop !== undefined) return opts.loop;
   const running = getRunningLoop();
   if (running !== undefined) return running;
@@ -31,7 +33,10 @@ function loopFrom(opts: StreamOptions): AbstractEventLoop {
   return defaultLoop;
 }
 
-function split<T extends StreamOptions>(opts: T): [AbstractEventLoop, StreamOptions['limit'], Omit<T, 'loop' | 'limit'>] {
+/** @internal Separates the stream options from the loop's own. */
+export function split<T extends StreamOptions>(
+  opts: T,
+): [AbstractEventLoop, StreamOptions['limit'], Omit<T, 'loop' | 'limit'>] {
   const { loop: _loop, limit, ...rest } = opts;
   return [loopFrom(opts), limit, rest];
 }
@@ -70,13 +75,13 @@ function serverFactory(cb: ClientConnectedCallback, loop: AbstractEventLoop, lim
  * Serves host:port, calling `cb(reader, writer)` for each connection
  * (it may be async); asyncio.start_server.
  */
-export function startServer(cb: ClientConnectedCallback, host: string | string[] | null, port: number, opts: StreamOptions & ServerOptions = {}): Promise<Server> {
+export function startServer(cb: ClientConnectedCallback, host: string | string[] | null, port: number, opts: StreamOptions & ServerOptions = {}): Promise<Server<SocketAddress>> {
   const [loop, limit, rest] = split(opts);
   return loop.createServer(serverFactory(cb, loop, limit), host, port, rest);
 }
 
 /** Serves a Unix domain socket; asyncio.start_unix_server. */
-export function startUnixServer(cb: ClientConnectedCallback, path: string, opts: StreamOptions & UnixServerOptions = {}): Promise<Server> {
+export function startUnixServer(cb: ClientConnectedCallback, path: string, opts: StreamOptions & UnixServerOptions = {}): Promise<Server<UnixServerAddress>> {
   const [loop, limit, rest] = split(opts);
   return loop.createUnixServer(serverFactory(cb, loop, limit), path, rest);
 }

@@ -11,7 +11,7 @@ import type { BaseEventLoop } from './base-event-loop.js';
 import { loopClosed } from './errors.js';
 import type { Protocol, SubprocessProtocol } from './protocols.js';
 import { StreamTransport } from './stream-transport.js';
-import type { ReadTransport, SubprocessTransport, WriteTransport } from './transports.js';
+import type { ExtraInfoValue, ReadTransport, SubprocessExtraInfo, SubprocessTransport, WriteTransport } from './transports.js';
 import { extraInfo } from './extra-info.js';
 
 export class UvSubprocessTransport implements SubprocessTransport {
@@ -27,6 +27,8 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #dropped = false;
   #waiters: Array<(code: number) => void> = [];
   readonly #extra: Record<string, unknown> = {};
+  // Counts this subprocess out of the loop's liveResources() (set by attach).
+  #gone: () => void = () => {};
 
   constructor(loop: BaseEventLoop, protocol: SubprocessProtocol) {
     this.#loop = loop;
@@ -60,6 +62,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   attach(process: Process, ready: (err?: Error) => void): void {
     this.#process = process;
     this.#extra['subprocess'] = process;
+    this.#gone = this.#loop.trackResource('subprocess');
     const stdio = process.stdio;
     stdio.forEach((pipe, fd) => {
       if (pipe === null || fd > 2) return;
@@ -76,6 +79,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
       // handle stays open until the exit is reaped (see onExit).
       this.#dropped = true;
       this.#closing = true;
+      this.#gone();
       if (!this.#exited) process.kill('SIGKILL');
       else process.close();
       ready(loopClosed());
@@ -85,6 +89,10 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #pipeTransport(pipe: Pipe, fd: number): StreamTransport {
     const protocol: Protocol = {
       dataReceived: (data) => this.#call('pipeDataReceived', () => this.#protocol.pipeDataReceived?.(fd, data)),
+      // The child's stdin is above (at or below) its limits: asyncio tells
+      // the subprocess protocol, so a writer can wait for drain.
+      pauseWriting: () => this.#protocol.pauseWriting?.(),
+      resumeWriting: () => this.#protocol.resumeWriting?.(),
       connectionLost: (err) => {
         this.#openPipes--;
         this.#call('pipeConnectionLost', () => this.#protocol.pipeConnectionLost?.(fd, err));
@@ -105,6 +113,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #maybeLost(): void {
     if (this.#lost || !this.#exited || this.#openPipes > 0) return;
     this.#lost = true;
+    this.#gone();
     this.#process?.close();
     this.#loop.scheduleSoon(() => this.#call('connectionLost', () => this.#protocol.connectionLost?.(null)), []);
   }
@@ -117,6 +126,9 @@ export class UvSubprocessTransport implements SubprocessTransport {
     return this.#returncode;
   }
 
+  getPipeTransport(fd: 0): WriteTransport | null;
+  getPipeTransport(fd: 1 | 2): ReadTransport | null;
+  getPipeTransport(fd: number): WriteTransport | ReadTransport | null;
   getPipeTransport(fd: number): WriteTransport | ReadTransport | null {
     return this.#pipes.get(fd) ?? null;
   }
@@ -147,8 +159,8 @@ export class UvSubprocessTransport implements SubprocessTransport {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<SubprocessExtraInfo, K, D> {
+    return extraInfo<SubprocessExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   getProtocol(): SubprocessProtocol {

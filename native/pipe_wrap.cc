@@ -3,7 +3,9 @@
 // and the receiver accepts pending handles with the stream base's Accept,
 // which checks the client's type against uv_pipe_pending_type.
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -205,14 +207,31 @@ class PipeWrap : public StreamWrap<PipeWrap> {
     return Code(rc);
   }
 
-  // chmod(flags): UV_READABLE | UV_WRITABLE, checked here because libuv
-  // accepts other bits silently on some versions.
+  // chmod(flags): UV_READABLE | UV_WRITABLE. The socket's mode becomes
+  // exactly r--r--r--, -w--w--w- or rw-rw-rw-, as uv_pipe_chmod does from
+  // libuv 1.51 on; older libuv (Node 20's) added the bits to the old mode
+  // after a stat, a race that 1.51 removed. Done here so that every Node
+  // gives the same mode: fchmod where the kernel takes it for a socket, and
+  // chmod on the bound path, as libuv does.
   Napi::Value Chmod(const Napi::CallbackInfo& info) {
     int64_t flags;
     if (!usable()) return Code(UV_EBADF);
     if (!ArgInt64(info, 0, &flags) || flags < 1 || flags > (UV_READABLE | UV_WRITABLE))
       return Code(UV_EINVAL);
-    return Code(uv_pipe_chmod(As<uv_pipe_t>(), static_cast<int>(flags)));
+    mode_t mode = 0;
+    if (flags & UV_READABLE) mode |= S_IRUSR | S_IRGRP | S_IROTH;
+    if (flags & UV_WRITABLE) mode |= S_IWUSR | S_IWGRP | S_IWOTH;
+    uv_os_fd_t fd;
+    int rc = uv_fileno(As<uv_handle_t>(), &fd);
+    if (rc != 0) return Code(rc);
+    if (fchmod(fd, mode) != 0 && errno != EINVAL && errno != EOPNOTSUPP)
+      return Code(uv_translate_sys_error(errno));
+    char name[PATH_MAX];
+    size_t len = sizeof(name);
+    rc = uv_pipe_getsockname(As<uv_pipe_t>(), name, &len);
+    if (rc != 0) return Code(rc);
+    if (chmod(name, mode) != 0) return Code(uv_translate_sys_error(errno));
+    return Code(0);
   }
 
   Napi::Value GetSockName(const Napi::CallbackInfo& info) {

@@ -20,8 +20,11 @@ void InitFsEvent(Napi::Env env, Napi::Object exports);
 void InitPipe(Napi::Env env, Napi::Object exports);
 void InitTty(Napi::Env env, Napi::Object exports);
 void InitProcess(Napi::Env env, Napi::Object exports);
-// Benchmark only (bench_echo.cc): the C++-only echo server, the ceiling.
+#ifdef ASYNCUV_BENCH
+// Benchmark builds only (bench/native/bench_echo.cc): the C++-only echo
+// server that the TCP benchmarks measure against, never in a user's addon.
 void InitBenchEcho(Napi::Env env, Napi::Object exports);
+#endif
 void InitSync(Napi::Env env, Napi::Object exports);
 // Test support (sanitizer_stats.cc): live heap bytes under ASan.
 void InitSanitizerStats(Napi::Env env, Napi::Object exports);
@@ -41,7 +44,9 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitPipe(env, exports);
   InitTty(env, exports);
   InitProcess(env, exports);
+#ifdef ASYNCUV_BENCH
   InitBenchEcho(env, exports);
+#endif
   InitSync(env, exports);
   InitSanitizerStats(env, exports);
 }

@@ -3,7 +3,7 @@
 // read callback, and the C++-only ceiling on an asyncuv loop.
 import { createServer, type Socket } from 'node:net';
 import { Loop, TCP } from 'asyncuv';
-import { benchEchoServer } from '../../handles/bench-echo-server.js';
+import { benchEchoServer } from '../bench-echo-server.js';
 
 export interface EchoServer {
   readonly port: number;
@@ -72,7 +72,7 @@ export function startUvEchoServer(loop: Loop = Loop.default()): EchoServer {
   };
 }
 
-/** The ceiling: echo in C++ only, on an asyncuv loop (native/bench_echo.cc). */
+/** The ceiling: echo in C++ only, on an asyncuv loop (bench/native/bench_echo.cc). */
 export function startCeilingEchoServer(loop: Loop = Loop.default()): EchoServer {
   return benchEchoServer(kHost, 0, loop);
 }

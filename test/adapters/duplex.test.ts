@@ -8,6 +8,10 @@ import { Loop, NodeEventLoop, UvEventLoop, fromDuplex, toDuplex, type Transport 
 import { CollectProtocol } from './protocols.js';
 import { assertNoLeaks, resourceCounts } from './resources.js';
 import { selfSignedCert } from './tls-cert.js';
+import { withPrograms } from '../helpers/tools.js';
+
+// These tests make a certificate with openssl (test/adapters/tls-cert.ts).
+const tlsTest = withPrograms(test.serial, ['openssl']);
 
 const serial = test.serial;
 
@@ -171,7 +175,7 @@ serial('toDuplex: destroy() aborts the transport; connectionLost with an error d
   await assertNoLeaks(t, base);
 });
 
-serial('fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both ways', async (t) => {
+tlsTest('fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both ways', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   // A node:tls echo server that can stop reading.
@@ -185,7 +189,7 @@ serial('fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both 
   await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
   const loop = new NodeEventLoop();
   const [transport, protocol] = fromDuplex(socket, () => new CollectProtocol(), { loop });
-  t.is(transport.getExtraInfo<tls.PeerCertificate>('peercert')!.subject.CN, 'localhost');
+  t.is(transport.getExtraInfo('peercert')!.subject.CN, 'localhost');
   t.deepEqual(transport.getExtraInfo('peername'), ['127.0.0.1', port]);
   t.deepEqual(protocol.calls, [], 'connectionMade is deferred');
   await new Promise((r) => setImmediate(r));
@@ -223,7 +227,7 @@ serial('fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both 
   await assertNoLeaks(t, base);
 });
 
-serial('NodeEventLoop.startTls upgrades a UvEventLoop transport through toDuplex', async (t) => {
+tlsTest('NodeEventLoop.startTls upgrades a UvEventLoop transport through toDuplex', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   const tlsServer = tls.createServer({ key, cert }, (s) => s.pipe(s));
@@ -233,7 +237,7 @@ serial('NodeEventLoop.startTls upgrades a UvEventLoop transport through toDuplex
   const [plain] = await uvLoop.createConnection(() => ({}), '127.0.0.1', port);
   const secure = new CollectProtocol();
   const upgraded = await nodeLoop.startTls(plain, secure, { ca: cert }, { serverHostname: 'localhost' });
-  t.is(upgraded.getExtraInfo<tls.PeerCertificate>('peercert')!.subject.CN, 'localhost');
+  t.is(upgraded.getExtraInfo('peercert')!.subject.CN, 'localhost');
   const payload = randomBytes(200_000);
   upgraded.write(payload);
   await secure.until(payload.length);

@@ -63,7 +63,7 @@ for (const host of ['127.0.0.1', '::1']) {
     const { server, port, protocols } = await echoServer(loop, host);
     const [transport, client] = await loop.createConnection(() => new CollectProtocol(), host, port);
     t.deepEqual(transport.getExtraInfo('peername'), [host, port]);
-    const sockname = transport.getExtraInfo<[string, number]>('sockname')!;
+    const sockname = transport.getExtraInfo('sockname')!;
     t.is(sockname[0], host);
     t.true(transport.getExtraInfo('socket') instanceof net.Socket);
     const payload = randomBytes(100_000);
@@ -122,16 +122,23 @@ serial('a refused connection rejects with UvError ECONNREFUSED', async (t) => {
   await assertNoLeaks(t, base);
 });
 
-serial('a port in use rejects createServer with EADDRINUSE; reusePort is not supported', async (t) => {
+// net's listen({ reusePort }) arrived in Node 22.12.
+const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split('.').map(Number);
+const listenHasReusePort = nodeMajor > 22 || (nodeMajor === 22 && nodeMinor >= 12);
+
+serial('a port in use rejects createServer with EADDRINUSE; reusePort needs Node >= 22.12', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
   const { server, port } = await echoServer(loop);
   const err = await t.throwsAsync(loop.createServer(() => new EchoProtocol(), '127.0.0.1', port));
   t.is((err as UvError).code, 'EADDRINUSE');
-  await t.throwsAsync(loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, { reusePort: true }), { code: 'ERR_NOT_SUPPORTED' });
-  t.throws(() => loop.addReader(0, () => {}), { code: 'ERR_NOT_SUPPORTED' });
-  t.throws(() => loop.addWriter(1, () => {}), { code: 'ERR_NOT_SUPPORTED' });
-  t.false(loop.removeReader(0));
+  const shared = () => loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, { reusePort: true });
+  if (listenHasReusePort) {
+    // The conformance suite shares a port between two such servers.
+    (await shared()).close();
+  } else {
+    await t.throwsAsync(shared, { code: 'ERR_NOT_SUPPORTED' });
+  }
   server.close();
   loop.close();
   await assertNoLeaks(t, base);
@@ -142,7 +149,7 @@ serial('localAddr binds the client side', async (t) => {
   const loop = new NodeEventLoop();
   const { server, port } = await echoServer(loop);
   const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, { localAddr: ['127.0.0.2', 0] });
-  t.is(transport.getExtraInfo<[string, number]>('sockname')![0], '127.0.0.2');
+  t.is(transport.getExtraInfo('sockname')![0], '127.0.0.2');
   transport.abort();
   t.is(await client.lost, null);
   server.close();

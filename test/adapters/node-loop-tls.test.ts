@@ -6,10 +6,14 @@ import { NodeEventLoop, type Protocol, type Transport } from 'asyncuv';
 import { CollectProtocol, EchoProtocol } from './protocols.js';
 import { assertNoLeaks, resourceCounts } from './resources.js';
 import { selfSignedCert } from './tls-cert.js';
+import { withPrograms } from '../helpers/tools.js';
+
+// These tests make a certificate with openssl (test/adapters/tls-cert.ts).
+const tlsTest = withPrograms(test.serial, ['openssl']);
 
 const serial = test.serial;
 
-serial('TLS round trip: ssl on createServer and createConnection, peercert and sslcontext', async (t) => {
+tlsTest('TLS round trip: ssl on createServer and createConnection, peercert and sslcontext', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   const loop = new NodeEventLoop();
@@ -24,7 +28,7 @@ serial('TLS round trip: ssl on createServer and createConnection, peercert and s
     ssl: { ca: cert },
     serverHostname: 'localhost',
   });
-  const peercert = transport.getExtraInfo<tls.PeerCertificate>('peercert')!;
+  const peercert = transport.getExtraInfo('peercert')!;
   t.is(peercert.subject.CN, 'localhost');
   t.truthy(transport.getExtraInfo('sslcontext'));
   // As in asyncio, 'socket' is the TCP socket under the TLS layer.
@@ -46,7 +50,7 @@ serial('TLS round trip: ssl on createServer and createConnection, peercert and s
   await assertNoLeaks(t, base);
 });
 
-serial('an untrusted certificate fails the handshake; the connection attempt rejects', async (t) => {
+tlsTest('an untrusted certificate fails the handshake; the connection attempt rejects', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   const loop = new NodeEventLoop();
@@ -88,7 +92,7 @@ serial('a server that never answers the handshake times out after sslHandshakeTi
   await assertNoLeaks(t, base);
 });
 
-serial('startTls upgrades a plain connection on both sides (STARTTLS)', async (t) => {
+tlsTest('startTls upgrades a plain connection on both sides (STARTTLS)', async (t) => {
   const base = resourceCounts();
   const { key, cert } = selfSignedCert();
   const loop = new NodeEventLoop();
@@ -121,7 +125,7 @@ serial('startTls upgrades a plain connection on both sides (STARTTLS)', async (t
   const secure = new CollectProtocol();
   const upgraded = await loop.startTls(plain, secure, { ca: cert }, { serverHostname: 'localhost' });
   t.true(plain.isClosing(), 'the plain transport is retired');
-  t.is(upgraded.getExtraInfo<tls.PeerCertificate>('peercert')!.subject.CN, 'localhost');
+  t.is(upgraded.getExtraInfo('peercert')!.subject.CN, 'localhost');
   t.deepEqual(secure.calls, [], 'connectionMade is not called again');
   upgraded.write('secret');
   await secure.until(6);

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { Loop, UvEventLoop, serveHttp, type AbstractEventLoop } from 'asyncuv';
+import { withPrograms } from '../helpers/tools.js';
 
 async function withHttp(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, listener: http.RequestListener, body: (port: number, h: Awaited<ReturnType<typeof serveHttp>>) => Promise<void>): Promise<void> {
   const uv = new Loop();
@@ -95,12 +96,55 @@ test('upgrade events reach the http server with the socket', async (t) => {
   });
 });
 
-// curl is a client nobody here wrote; .ci/run installs it if missing.
-test('curl talks to it', async (t) => {
+// curl is a client nobody here wrote.
+withPrograms(test, ['curl'])('curl talks to it', async (t) => {
   await withHttp(t, (_req, res) => res.end('from asyncuv'), async (port) => {
     const out = await new Promise<string>((resolve, reject) =>
       execFile('curl', ['-s', `http://127.0.0.1:${port}/x`], (e, stdout) => (e ? reject(e) : resolve(stdout))),
     );
     t.is(out, 'from asyncuv');
   });
+});
+
+test('close() ends idle keep-alive connections now, one in flight after it', async (t) => {
+  const uv = new Loop();
+  const loop = new UvEventLoop(uv);
+  let release = (): void => {};
+  const started = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let respond: (() => void) | undefined;
+  const h = await serveHttp(loop as unknown as AbstractEventLoop, (req, res) => {
+    if (req.url === '/slow') {
+      respond = () => res.end('slow');
+      release();
+    } else res.end('fast');
+  }, '127.0.0.1', 0);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const closedSockets: Promise<void>[] = [];
+  agent.on('free', (socket: net.Socket) => {
+    closedSockets.push(new Promise((r) => socket.once('close', () => r())));
+  });
+  // The slow request holds one connection; the fast one leaves another idle.
+  const slow = get(h.port, '/slow', agent);
+  await started;
+  t.deepEqual(await get(h.port, '/fast', agent), { status: 200, text: 'fast' });
+  let closed = false;
+  const closing = h.close().then(() => {
+    closed = true;
+  });
+  await Promise.all(closedSockets); // the idle connection, ended by close()
+  t.false(closed, 'close() waits for the request in flight');
+  respond!();
+  t.deepEqual(await slow, { status: 200, text: 'slow' });
+  await closing;
+  t.true(closed);
+  agent.destroy();
+  loop.close();
+  const deadline = Date.now() + 10_000;
+  while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.deepEqual(uv.handleCounts(), {});
+  uv.close();
 });

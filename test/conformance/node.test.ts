@@ -6,6 +6,11 @@ import { NodeEventLoop, type AbstractEventLoop } from 'asyncuv';
 import type { LoopFixture, MakeLoop } from './harness.js';
 import { scenarios } from './scenarios/index.js';
 
+function listenHasReusePort(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
 const makeLoop: MakeLoop = Object.assign(
   (): LoopFixture => {
     const nodeLoop = new NodeEventLoop();
@@ -19,12 +24,15 @@ const makeLoop: MakeLoop = Object.assign(
     };
   },
   {
-    // Node's modules have no way to watch an arbitrary fd: NodeEventLoop
-    // throws ERR_NOT_SUPPORTED from addReader/addWriter.
-    unsupported: {
-      addReader: 'Node cannot watch an arbitrary fd (addReader/addWriter throw ERR_NOT_SUPPORTED)',
-      reusePort: 'net.Server has no SO_REUSEPORT on Node 20 (createServer throws ERR_NOT_SUPPORTED)',
-    },
+    // net's listen({ reusePort }) exists from Node 22.12 on; before that
+    // NodeEventLoop's createServer throws ERR_NOT_SUPPORTED for it.
+    unsupported: listenHasReusePort()
+      ? {}
+      : {
+          reusePort:
+            `net.Server has no SO_REUSEPORT before Node 22.12 (this is ${process.version}; ` +
+            'createServer throws ERR_NOT_SUPPORTED)',
+        },
   },
 );
 

@@ -41,6 +41,7 @@ test('each worker has its own default loop', async (t) => {
   t.true(reports.every((r) => r.fired && r.same));
   const fds = new Set([mine, ...reports.map((r) => r.fileno)]);
   t.is(fds.size, 3, 'three backend fds for three threads');
+  for (const run of runs) run.worker.postMessage('exit');
   t.deepEqual(await Promise.all(runs.map((r) => r.exited)), [0, 0], 'the workers exit by themselves');
 });
 

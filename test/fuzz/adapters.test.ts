@@ -15,13 +15,13 @@ import type { Transport } from '../../loop/transports.js';
 import { loopTest } from '../helpers/loop-test.js';
 import { arg, attempt, attemptAsync, badFd, check, garbage, prototypeKeys, show, totalLine } from './arbitraries.js';
 import { loopKinds } from './loop-kinds.js';
-import { nodeSocketFd } from './handle-makers.js';
+import { boundUdpFd } from '../helpers/socket-fd.js';
 import { protocolViolation, StreamRecorder } from './protocol-recorder.js';
 
 // Before any test is declared: ava takes declarations only until the first await.
-const { socket: pollSocket, fd: pollFd } = await nodeSocketFd();
+const { fd: pollFd, close: closePollFd } = boundUdpFd();
 test.after.always(() => {
-  pollSocket.close();
+  closePollFd();
   console.log(totalLine('adapters'));
 });
 

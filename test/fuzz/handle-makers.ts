@@ -1,8 +1,6 @@
 // How to make one live handle of each class for the fuzz tests, with the
 // methods it has (handle-specs.ts) and any outside resource it needs.
 import { openSync, closeSync } from 'node:fs';
-import { createSocket, type Socket } from 'node:dgram';
-import { once } from 'node:events';
 import type { Handle } from '../../handles/handle.js';
 import { Async } from '../../handles/async.js';
 import { Check } from '../../handles/check.js';
@@ -27,15 +25,6 @@ export interface Maker {
   /** Closes what make() took besides the handle (after the handle is closed). */
   cleanup?(h: Handle): void;
   methods(env: () => Env): MethodSpec[];
-}
-
-/** An fd of Node's own loop (a bound dgram socket) for Poll to watch: our loop's epoll is separate. */
-export async function nodeSocketFd(): Promise<{ socket: Socket; fd: number }> {
-  const socket = createSocket('udp4');
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-  return { socket, fd };
 }
 
 /** A pty master: a terminal fd this process owns, for TTY. */

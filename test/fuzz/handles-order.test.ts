@@ -10,11 +10,12 @@ import type { Handle } from '../../handles/handle.js';
 import { loopTest } from '../helpers/loop-test.js';
 import { attempt, check, show, totalLine } from './arbitraries.js';
 import { closeEnv, handleMethods, makeEnv, mayReturnWhenClosed, resolve, type Env, type MethodSpec } from './handle-specs.js';
-import { makers, nodeSocketFd } from './handle-makers.js';
+import { makers } from './handle-makers.js';
+import { boundUdpFd } from '../helpers/socket-fd.js';
 
-const { socket, fd: pollFd } = await nodeSocketFd();
+const { fd: pollFd, close: closePollFd } = boundUdpFd();
 test.after.always(() => {
-  socket.close();
+  closePollFd();
   console.log(totalLine('handles-order'));
 });
 

@@ -1,10 +1,11 @@
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fs, UvError } from 'asyncuv';
 import { assertNoHandlesAndClose, newLoop } from '../helpers/loop-test.js';
+import { connectedTcpFd } from '../helpers/socket-fd.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'asyncuv-fs-'));
@@ -108,15 +109,13 @@ test('sendfile copies a file into a socket', async (t) => {
         server.close();
       });
     });
-    server.listen(0, '127.0.0.1', () => {
-      const client = createConnection((server.address() as { port: number }).port, '127.0.0.1', async () => {
-        const outFd = (client as unknown as { _handle: { fd: number } })._handle.fd;
-        const inFd = await fs.open(loop, src);
-        // 16 KiB fits in a fresh socket's buffer: one call transfers it all.
-        t.is(await fs.sendfile(loop, outFd, inFd, 0, content.length), content.length);
-        await fs.close(loop, inFd);
-        client.end();
-      });
+    server.listen(0, '127.0.0.1', async () => {
+      const client = await connectedTcpFd((server.address() as { port: number }).port);
+      const inFd = await fs.open(loop, src);
+      // 16 KiB fits in a fresh socket's buffer: one call transfers it all.
+      t.is(await fs.sendfile(loop, client.fd, inFd, 0, content.length), content.length);
+      await fs.close(loop, inFd);
+      client.close();
     });
   });
   t.true((await received).equals(content));

@@ -1,11 +1,12 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Loop, Poll, type PollEvents, UvError } from 'asyncuv';
 import { assertNoHandlesAndClose, deferred, newLoop, withTimeout } from '../helpers/loop-test.js';
+import { connectedTcpFd } from '../helpers/socket-fd.js';
 
 /** Both ends of a FIFO, opened non-blocking: a real pipe no Node handle touches. */
 function fifo(t: { teardown(fn: () => void): void }): { readFd: number; writeFd: number } {
@@ -67,27 +68,25 @@ test('a FIFO becomes readable when written to, and its write end is writable', a
 
 test('a TCP socket reports readable, writable and disconnect', async (t) => {
   const loop = newLoop(t);
-  // pauseOnConnect: Node's own handle never reads the accepted socket, so
-  // the bytes stay in the kernel for our Poll to see.
+  // The polled socket is a client whose own loop never reads it, so the
+  // bytes stay in the kernel for our Poll to see.
   const accepted = deferred<Socket>();
-  const server = createServer({ pauseOnConnect: true }, accepted.resolve);
+  const server = createServer(accepted.resolve);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const client = createConnection((server.address() as { port: number }).port, '127.0.0.1');
-  const socket = await accepted.promise;
-  const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-  t.true(fd > 2);
-  const poll = new Poll(loop, fd);
+  const client = await connectedTcpFd((server.address() as { port: number }).port);
+  const peer = await accepted.promise;
+  const poll = new Poll(loop, client.fd);
   t.true((await nextEvent(poll, { writable: true }))[1].writable);
-  client.write('x');
+  peer.write('x');
   const [err, ev] = await nextEvent(poll, { readable: true });
   t.is(err, null);
   t.true(ev.readable);
-  client.end();
+  peer.end();
   const [, hup] = await nextEvent(poll, { readable: true, disconnect: true });
   t.true(hup.disconnect);
   await closed(poll);
-  socket.destroy();
-  client.destroy();
+  client.close();
+  peer.destroy();
   await new Promise((r) => server.close(r));
   await assertNoHandlesAndClose(t, loop);
 });

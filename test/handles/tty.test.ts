@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Loop, Pipe, Process, TTY, UvError } from '../../handles/index.js';
+import { withPrograms } from '../helpers/tools.js';
 
 // A fresh loop per test; afterwards every handle must be gone (libuv's
 // test-suite rule). Close callbacks run in later batches, so wait a little.
@@ -32,7 +33,7 @@ function runOnPty(rows: number, cols: number, rows2: number, cols2: number): Pro
   );
 }
 
-test('on a real pseudo-terminal: winsize, raw keystrokes without echo, normal mode with echo', async (t) => {
+withPrograms(test, ['python3'])('on a real pseudo-terminal: winsize, raw keystrokes without echo, normal mode with echo', async (t) => {
   const run = await runOnPty(33, 101, 40, 120);
   t.is(run.error, null);
   t.is(run.status, 0);

@@ -3,7 +3,13 @@
 // only awaits promises.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IncompleteReadError, LimitOverrunError, StreamReader, type ReadTransport } from 'asyncuv';
+import {
+  CancelledError,
+  IncompleteReadError,
+  LimitOverrunError,
+  StreamReader,
+  type ReadTransport,
+} from 'asyncuv';
 
 const DATA = Buffer.from('line1\nline2\nline3\n');
 
@@ -263,4 +269,82 @@ test('feedData after feedEof is an error', (t) => {
   const reader = new StreamReader();
   reader.feedEof();
   t.throws(() => reader.feedData(Buffer.from('x')), { code: 'ERR_INVALID_STATE' });
+});
+
+test('feedData takes bytes only: anything else is a usage error', (t) => {
+  const reader = new StreamReader();
+  for (const bad of ['text', 42, null, undefined, [1, 2], new ArrayBuffer(2)]) {
+    t.throws(() => reader.feedData(bad as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  reader.feedData(new Uint8Array([104, 105]));
+  t.is(reader.bufferedSize, 2);
+});
+
+test('ERR_CONCURRENT_READ names the read that was called, not the one under it', async (t) => {
+  const calls: Array<[string, (r: StreamReader) => Promise<unknown>]> = [
+    ['read()', (r) => r.read(1)],
+    ['read()', (r) => r.read()],
+    ['readline()', (r) => r.readline()],
+    ['readexactly()', (r) => r.readexactly(2)],
+    ['readuntil()', (r) => r.readuntil('!')],
+    ['lines()', (r) => r.lines().next()],
+    ['async iteration', (r) => r[Symbol.asyncIterator]().next()],
+  ];
+  for (const [name, call] of calls) {
+    const reader = new StreamReader();
+    const waiting = reader.readline();
+    const err = await t.throwsAsync(call(reader), { code: 'ERR_CONCURRENT_READ' });
+    t.true(err!.message.startsWith(`${name} called while another read`), err!.message);
+    reader.feedData(Buffer.from('ok\n'));
+    t.is((await waiting).toString(), 'ok\n');
+  }
+});
+
+test('an aborted signal rejects a read at once, with data buffered, consuming none', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(Buffer.from('line\nmore'));
+  const reason = new Error('gone');
+  const signal = AbortSignal.abort(reason);
+  for (const read of [
+    () => reader.read(2, { signal }),
+    () => reader.read(-1, { signal }),
+    () => reader.readline({ signal }),
+    () => reader.readexactly(2, { signal }),
+    () => reader.readuntil('\n', { signal }),
+    () => reader.lines({ signal }).next(),
+  ]) {
+    const err = await t.throwsAsync(read, { instanceOf: CancelledError, code: 'ABORT_ERR' });
+    t.is(err!.cause, reason);
+  }
+  t.is((await reader.readline()).toString(), 'line\n');
+});
+
+test('read(-1) aborted after several chunks keeps them all; it never pauses', async (t) => {
+  const reader = new StreamReader({ limit: 4 });
+  const calls = fakeTransportCalls(reader);
+  const controller = new AbortController();
+  const all = reader.read(-1, { signal: controller.signal });
+  for (const piece of ['aaaa', 'bbbb', 'cccc', 'dddd']) {
+    reader.feedData(Buffer.from(piece));
+    await sleep(1);
+  }
+  // 16 bytes, four times the limit: a read to EOF must not pause, or EOF never comes.
+  t.deepEqual(calls, []);
+  controller.abort();
+  await t.throwsAsync(all, { name: 'AbortError' });
+  t.is(reader.bufferedSize, 16);
+  reader.feedEof();
+  t.is((await reader.read()).toString(), 'aaaabbbbccccdddd');
+});
+
+test('an abort while waiting withdraws the read: the next read may start at once', async (t) => {
+  const reader = new StreamReader();
+  const controller = new AbortController();
+  const first = reader.readexactly(4, { signal: controller.signal });
+  reader.feedData(Buffer.from('ab'));
+  controller.abort();
+  await t.throwsAsync(first, { name: 'AbortError' });
+  const second = reader.readexactly(4);
+  reader.feedData(Buffer.from('cd'));
+  t.is((await second).toString(), 'abcd');
 });

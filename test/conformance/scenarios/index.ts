@@ -1,9 +1,12 @@
 // Every conformance scenario, in the order they register.
 import type { Scenario } from '../harness.js';
 import { callbacks } from './callbacks.js';
+import { cancellation } from './cancellation.js';
+import { closedLoop } from './closed-loop.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
+import { liveResources } from './live-resources.js';
 import { names } from './names.js';
 import { pipes } from './pipes.js';
 import { readers } from './readers.js';
@@ -11,10 +14,32 @@ import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
 import { streams } from './streams.js';
 import { subprocess } from './subprocess.js';
+import { subprocessStreams } from './subprocess-streams.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 
-export const scenarios: Scenario[] = [runStop, callbacks, exceptionHandler, signals, tcpConnection, tcpServer, transportLifecycle, flowControl, streams, datagram, unix, pipes, subprocess, readers, names, twoLoops];
+export const scenarios: Scenario[] = [
+  runStop,
+  closedLoop,
+  callbacks,
+  exceptionHandler,
+  signals,
+  tcpConnection,
+  tcpServer,
+  transportLifecycle,
+  flowControl,
+  streams,
+  cancellation,
+  datagram,
+  unix,
+  pipes,
+  subprocess,
+  subprocessStreams,
+  readers,
+  names,
+  twoLoops,
+  liveResources,
+];

@@ -1,11 +1,11 @@
-// BENCHMARK ONLY: the C++-only TCP echo server of native/bench_echo.cc, the
-// ceiling that bench/tcp-echo.bench.ts measures the TCP handle against. It
-// lives in handles/ because only handles/ and sync/ load the binding; it is
-// deliberately not exported from any entry point.
-import { binding, type NativeLoop } from './binding.js';
-import { kNative } from './internal.js';
-import { Loop } from './loop.js';
-import { check } from './uv-error.js';
+// The C++-only TCP echo server of bench/native/bench_echo.cc, the ceiling
+// that bench/tcp-echo.bench.ts measures the TCP handle against. It exists only
+// in addons built with ASYNCUV_BENCH (a repository checkout's own build), so
+// it is not part of the package.
+import { binding, type NativeLoop } from '../handles/binding.js';
+import { kNative } from '../handles/internal.js';
+import { Loop } from '../handles/loop.js';
+import { check } from '../handles/uv-error.js';
 
 interface NativeBenchEchoServer {
   port: number;
@@ -26,7 +26,10 @@ export interface BenchEchoServer {
  * read is echoed from C++ (uv_try_write first, a queued copy for the rest).
  */
 export function benchEchoServer(host: string, port: number, loop: Loop = Loop.default()): BenchEchoServer {
-  const start = binding['benchEchoServer'] as BenchEchoServerFn;
+  const start = binding['benchEchoServer'] as BenchEchoServerFn | undefined;
+  if (start === undefined) {
+    throw new Error('asyncuv: this addon was built without ASYNCUV_BENCH (npm run build:native)');
+  }
   const result = start(loop[kNative], host, port);
   if (typeof result === 'number') {
     check(result, 'listen');

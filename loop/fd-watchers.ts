@@ -1,0 +1,105 @@
+// addReader/addWriter for every loop: one libuv Poll per watched fd, on the
+// libuv loop the event loop runs on (UvEventLoop: its own; NodeEventLoop:
+// Loop.default(), which runs embedded in Node's loop). Node has no fd
+// watcher of its own, so both loops share this one.
+import type { Loop } from '../handles/loop.js';
+import { Poll } from '../handles/poll.js';
+import { validateFunction, validateInteger } from '../handles/validate.js';
+import type { Callback, ExceptionContext, ResourceKind } from './events.js';
+
+type Entry = [Callback<unknown[]>, unknown[]];
+
+interface FdWatch {
+  poll: Poll;
+  reader: Entry | undefined;
+  writer: Entry | undefined;
+}
+
+export type WatchKind = 'reader' | 'writer';
+
+export class FdWatchers {
+  readonly #uvloop: Loop;
+  readonly #report: (context: ExceptionContext) => void;
+  readonly #fds = new Map<number, FdWatch>();
+  // What the polls closed but not yet through their close callback watched:
+  // a watch counts in liveResources() until its poll is gone.
+  readonly #closing: Record<WatchKind, number> = { reader: 0, writer: 0 };
+
+  /** `report` is the loop's callExceptionHandler, for callbacks that throw. */
+  constructor(uvloop: Loop, report: (context: ExceptionContext) => void) {
+    this.#uvloop = uvloop;
+    this.#report = report;
+  }
+
+  /** Adds the watches to liveResources(): `reader`, `writer`, each until its poll has closed. */
+  countResources(out: Partial<Record<ResourceKind, number>>): void {
+    const count = { ...this.#closing };
+    for (const watch of this.#fds.values()) {
+      if (watch.reader !== undefined) count.reader++;
+      if (watch.writer !== undefined) count.writer++;
+    }
+    if (count.reader > 0) out.reader = count.reader;
+    if (count.writer > 0) out.writer = count.writer;
+  }
+
+  /** Calls `cb(...args)` whenever `fd` is readable (writable); replaces an earlier callback. */
+  add(fd: number, kind: WatchKind, cb: Callback<unknown[]>, args: unknown[]): void {
+    validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
+    validateFunction(cb, 'callback');
+    let watch = this.#fds.get(fd);
+    if (watch === undefined) {
+      watch = { poll: new Poll(this.#uvloop, fd), reader: undefined, writer: undefined };
+      this.#fds.set(fd, watch);
+    }
+    watch[kind] = [cb, args];
+    this.#restart(fd, watch);
+  }
+
+  /** False if no such callback was registered. */
+  remove(fd: number, kind: WatchKind): boolean {
+    const watch = this.#fds.get(fd);
+    if (watch === undefined || watch[kind] === undefined) return false;
+    watch[kind] = undefined;
+    if (watch.reader === undefined && watch.writer === undefined) this.#close(fd, watch, [kind]);
+    else this.#restart(fd, watch);
+    return true;
+  }
+
+  /** Stops every watch (the loop closes). */
+  closeAll(): void {
+    for (const [fd, watch] of this.#fds) {
+      const kinds = (['reader', 'writer'] as const).filter((kind) => watch[kind] !== undefined);
+      this.#close(fd, watch, kinds);
+    }
+  }
+
+  /** Closes the watch's poll; `kinds` (what it watched) count as live until it is closed. */
+  #close(fd: number, watch: FdWatch, kinds: readonly WatchKind[]): void {
+    this.#fds.delete(fd);
+    for (const kind of kinds) this.#closing[kind]++;
+    watch.poll.close(() => {
+      for (const kind of kinds) this.#closing[kind]--;
+    });
+  }
+
+  /** Watches what the entries ask for (at least one is set). */
+  #restart(fd: number, watch: FdWatch): void {
+    const events = { readable: watch.reader !== undefined, writable: watch.writer !== undefined };
+    watch.poll.start(events, (err, ready) => {
+      // On an error both callbacks run: their next read or write sees it.
+      if (err !== null || ready.readable) this.#fire(fd, watch.reader);
+      // The reader may have removed the whole watch.
+      const writer = this.#fds.get(fd) === watch ? watch.writer : undefined;
+      if (err !== null || ready.writable) this.#fire(fd, writer);
+    });
+  }
+
+  #fire(fd: number, entry: Entry | undefined): void {
+    if (entry === undefined) return;
+    try {
+      entry[0](...entry[1]);
+    } catch (exception) {
+      this.#report({ message: `Exception in callback for fd ${fd}`, exception });
+    }
+  }
+}
