@@ -37,7 +37,8 @@ export interface MemoryFigures {
 
 export type HeldMeasure = 'rss' | 'live heap under ASan';
 
-const sanitizerAllocatedBytes = (binding as unknown as { sanitizerAllocatedBytes(): number }).sanitizerAllocatedBytes;
+// Only the ASan build has it (native/sanitize/sanitizer_stats.cc).
+const sanitizerAllocatedBytes = (binding as unknown as { sanitizerAllocatedBytes?: () => number }).sanitizerAllocatedBytes;
 
 /**
  * What bounds are checked against. Under ASan, RSS also holds the
@@ -47,10 +48,10 @@ const sanitizerAllocatedBytes = (binding as unknown as { sanitizerAllocatedBytes
  * malloc() blocks (Node's Buffers and our write queues included) plus V8's
  * heap, which V8 maps itself.
  */
-export const heldMeasure: HeldMeasure = sanitizerAllocatedBytes() >= 0 ? 'live heap under ASan' : 'rss';
+export const heldMeasure: HeldMeasure = sanitizerAllocatedBytes === undefined ? 'rss' : 'live heap under ASan';
 
 function held(m: NodeJS.MemoryUsage): number {
-  return heldMeasure === 'rss' ? m.rss : sanitizerAllocatedBytes() + m.heapTotal;
+  return sanitizerAllocatedBytes === undefined ? m.rss : sanitizerAllocatedBytes() + m.heapTotal;
 }
 
 export interface SlowPeerResult extends MemoryFigures {
