@@ -69,6 +69,8 @@ export async function serveHttp(
   // closeIdleConnections() and close(); which overran headersTimeout or
   // requestTimeout) from its 'listening' event on: a server fed connections
   // by 'connection' events never listens by itself.
+  // The loop's server is what listens, so address() answers for it.
+  httpServer.address = () => ({ address: bound.address, family: bound.family, port: bound.port });
   httpServer.emit('listening');
   return {
     http: httpServer,

@@ -100,6 +100,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   readonly #onIdle = (): void => {
     this.#rescheduled = false;
     this.runOnce();
+    // close() from one of its callbacks has closed the idle handle.
+    if (this.#idle.closed) return;
     if (!this.#rescheduled && this.#idleStarted) {
       this.#idleStarted = false;
       this.#idle.stop();
@@ -112,7 +114,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.uvloop = loop ?? Loop.default();
     this.#idle = new Idle(this.uvloop);
     this.#timer = new Timer(this.uvloop);
-    this.#fds = new FdWatchers(this.uvloop, (context) => this.callExceptionHandler(context));
+    this.#fds = new FdWatchers(this.uvloop, this);
   }
 
   protected scheduleRun(): void {
@@ -126,6 +128,15 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     if (this.#timer.closed) return;
     if (delayMs === null) this.#timer.stop();
     else this.#timer.start(this.#onTimer, delayMs);
+  }
+
+  /** Every callback of this loop runs inside a batch of its libuv loop. */
+  protected override inIoCallback(): boolean {
+    return this.uvloop.running;
+  }
+
+  protected override yieldToAwaiters(): void {
+    this.uvloop.requestCheckpoint();
   }
 
   protected wakeup(): void {
