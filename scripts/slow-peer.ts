@@ -38,7 +38,9 @@ export interface MemoryFigures {
 export type HeldMeasure = 'rss' | 'live heap under ASan';
 
 // Only the ASan build has it (native/sanitize/sanitizer_stats.cc).
-const sanitizerAllocatedBytes = (binding as unknown as { sanitizerAllocatedBytes?: () => number }).sanitizerAllocatedBytes;
+const { sanitizerAllocatedBytes } = binding as unknown as {
+  sanitizerAllocatedBytes?: () => number;
+};
 
 /**
  * What bounds are checked against. Under ASan, RSS also holds the
@@ -48,7 +50,8 @@ const sanitizerAllocatedBytes = (binding as unknown as { sanitizerAllocatedBytes
  * malloc() blocks (Node's Buffers and our write queues included) plus V8's
  * heap, which V8 maps itself.
  */
-export const heldMeasure: HeldMeasure = sanitizerAllocatedBytes === undefined ? 'rss' : 'live heap under ASan';
+export const heldMeasure: HeldMeasure =
+  sanitizerAllocatedBytes === undefined ? 'rss' : 'live heap under ASan';
 
 function held(m: NodeJS.MemoryUsage): number {
   return sanitizerAllocatedBytes === undefined ? m.rss : sanitizerAllocatedBytes() + m.heapTotal;
@@ -84,7 +87,12 @@ function memoryWatch(): { stop(): MemoryFigures } {
     stop() {
       sample();
       clearInterval(timer);
-      return { rssGrowth: rss - base.rss, heldGrowth: most - baseHeld, heldMeasure, externalGrowth: ext - base.external };
+      return {
+        rssGrowth: rss - base.rss,
+        heldGrowth: most - baseHeld,
+        heldMeasure,
+        externalGrowth: ext - base.external,
+      };
     },
   };
 }

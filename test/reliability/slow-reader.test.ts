@@ -15,8 +15,12 @@ const MiB = 2 ** 20;
 const kBound = 64 * MiB;
 
 function report(t: { log(...v: unknown[]): void }, r: SlowPeerResult): void {
-  const held = r.heldMeasure === 'rss' ? '' : `, ${r.heldMeasure} growth ${(r.heldGrowth / MiB).toFixed(1)} MiB`;
-  t.log(`${r.bytes / MiB} MiB in ${r.seconds.toFixed(2)} s, RSS growth ${(r.rssGrowth / MiB).toFixed(1)} MiB${held}, external (arrayBuffers included) growth ${(r.externalGrowth / MiB).toFixed(1)} MiB, ${r.pauses} pauses`);
+  const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
+  const held = r.heldMeasure === 'rss' ? '' : `, ${r.heldMeasure} growth ${mib(r.heldGrowth)}`;
+  t.log(
+    `${r.bytes / MiB} MiB in ${r.seconds.toFixed(2)} s, RSS growth ${mib(r.rssGrowth)}${held}, ` +
+      `external (arrayBuffers included) growth ${mib(r.externalGrowth)}, ${r.pauses} pauses`,
+  );
 }
 
 function bounded(t: import('ava').ExecutionContext, r: SlowPeerResult, total: number): void {

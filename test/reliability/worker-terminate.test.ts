@@ -36,14 +36,19 @@ interface Summary {
   ms: number;
 }
 
-test(`${workers} workers terminated at random moments of heavy activity: the process exits 0`, async (t) => {
+test(`${workers} workers terminated at random moments of heavy activity: exit 0`, async (t) => {
   // A whole run takes 15-30 s on the loaded 2-core machine, 2-4x that under ASan.
   t.timeout(600_000);
   const args = [String(workers), ...(seed === undefined ? [] : [seed])];
-  const result = await runFixture('terminate-stress-main.js', args, { timeoutMs: 540_000, nodeArgs });
+  const result = await runFixture('terminate-stress-main.js', args, {
+    timeoutMs: 540_000,
+    nodeArgs,
+  });
   const lines = jsonLines(result.stdout);
   const summary = lines.find((line) => 'counts' in line) as Summary | undefined;
-  const context = `seed ${String(summary?.seed ?? lines[0]?.['seed'])}; stdout: ${result.stdout.slice(-2000)}; stderr: ${result.stderr.slice(-4000)}`;
+  const context =
+    `seed ${String(summary?.seed ?? lines[0]?.['seed'])}; ` +
+    `stdout: ${result.stdout.slice(-2000)}; stderr: ${result.stderr.slice(-4000)}`;
   t.false(result.timedOut, `the child ran past its timeout; ${context}`);
   t.is(result.signal, null, `the child died by a signal; ${context}`);
   t.is(result.code, 0, context);
