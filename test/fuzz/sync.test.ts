@@ -14,6 +14,7 @@ import { RWLock } from '../../sync/rwlock.js';
 import { Semaphore } from '../../sync/semaphore.js';
 import { SyncTimeoutError } from '../../sync/errors.js';
 import { UsageError } from '../../handles/usage-error.js';
+import { wakeAllParked } from '../sync/helpers/waiters.js';
 import { holdInWorker } from '../sync/helpers/workers.js';
 import { arg, attempt, attemptAsync, check, garbage, show, totalLine } from './arbitraries.js';
 
@@ -309,6 +310,53 @@ test('Queue: any value comes out equal to its structuredClone, or is refused wit
     const same = isDeepStrictEqual(structuredClone(got), expected) || show(structuredClone(got)) === show(expected);
     if (!same) throw new Error(`put(${show(v)}) came out as ${show(got)}, structuredClone gives ${show(expected)}`);
   }), 300);
+});
+
+test('Queue: a putAsync or getAsync that waits delivers its own value while this thread queues others; an abandoned one leaves no waiter parked', async (t) => {
+  const meanwhile = fc.array(cloneable, { maxLength: 4 });
+  // How the extra wait that is abandoned ends: an abort now or from a timer, or a timeout.
+  const abandon = fc.constantFrom('abort', 'abort later', 'timeout');
+  await check(t, 'queue waits', fc.asyncProperty(cloneable, cloneable, meanwhile, abandon, fc.boolean(), async (mine, first, others, how, putSide) => {
+    const queue = new Queue({ maxSize: 1, bytes: 4096 });
+    const other = new Queue({ bytes: 4096 });
+    const interleave = (): void => {
+      for (const v of others) other.put(v, 0);
+      for (const v of others) {
+        const got = other.get(0);
+        if (!isDeepStrictEqual(got, structuredClone(v))) throw new Error(`other queue: ${show(got)} for ${show(v)}`);
+      }
+    };
+    const abandoned = (wait: (opts: { signal?: AbortSignal; timeoutMs?: number }) => Promise<unknown>): Promise<void> => {
+      const controller = new AbortController();
+      const p = wait(how === 'timeout' ? { timeoutMs: 1 } : { signal: controller.signal });
+      if (how === 'abort') controller.abort();
+      else if (how === 'abort later') setTimeout(() => controller.abort(), 1);
+      return p.then(
+        (v) => { throw new Error(`an abandoned wait gave ${show(v)}`); },
+        () => {},
+      );
+    };
+    let got: unknown;
+    if (putSide) {
+      queue.put(first, 0);
+      await abandoned((o) => queue.putAsync(first, o));
+      const putting = queue.putAsync(mine);
+      interleave();
+      if (!isDeepStrictEqual(queue.get(0), structuredClone(first))) throw new Error('the first item changed');
+      await putting;
+      got = queue.get(0);
+    } else {
+      await abandoned((o) => queue.getAsync(o));
+      const getting = queue.getAsync();
+      interleave();
+      queue.put(mine, 0);
+      got = await getting;
+    }
+    if (!isDeepStrictEqual(got, structuredClone(mine))) throw new Error(`got ${show(got)}, expected ${show(mine)}`);
+    if (queue.size !== 0) throw new Error(`size ${queue.size} at the end`);
+    const woken = wakeAllParked(queue.handle.buffer);
+    if (woken !== 0) throw new Error(`${woken} waiter(s) left parked on the queue`);
+  }), 200);
 });
 
 test('cross-thread: a lock held by a worker cannot be released, taken or waited on from here; the worker still unlocks it', async (t) => {
