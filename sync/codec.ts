@@ -363,5 +363,8 @@ export function decode(bytes: Buffer, length: number): unknown {
 
 /** The error for a record that is not what encode() wrote. */
 export function corrupt(what: string): UsageError {
-  return new UsageError('ERR_QUEUE_CORRUPT', `A Queue record does not decode (${what}): its shared memory was not written by a Queue`);
+  return new UsageError(
+    'ERR_QUEUE_CORRUPT',
+    `A Queue record does not decode (${what}): its shared memory was not written by a Queue`,
+  );
 }

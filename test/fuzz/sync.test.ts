@@ -1,7 +1,8 @@
 // The sync primitives: every method with wrong arguments, X.from() with
 // garbage and forged handles, model-based sequences (Mutex, Semaphore,
 // Queue) against a plain model, the Queue codec against structuredClone,
-// and the cross-thread rules (unlocking what a worker holds).
+// Queue waits that are kept or abandoned while this thread queues other
+// values, and the cross-thread rules (unlocking what a worker holds).
 import test from 'ava';
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
@@ -312,21 +313,30 @@ test('Queue: any value comes out equal to its structuredClone, or is refused wit
   }), 300);
 });
 
-test('Queue: a putAsync or getAsync that waits delivers its own value while this thread queues others; an abandoned one leaves no waiter parked', async (t) => {
+function expectClone(got: unknown, put: unknown, what: string): void {
+  if (isDeepStrictEqual(got, structuredClone(put))) return;
+  throw new Error(`${what}: got ${show(got)} for ${show(put)}`);
+}
+
+// A putAsync that waited for room used to put whatever this thread had
+// encoded meanwhile; an abandoned wait stayed parked and took wake-ups.
+test('Queue: a waiting putAsync/getAsync gets its own value; no abandoned wait', async (t) => {
   const meanwhile = fc.array(cloneable, { maxLength: 4 });
   // How the extra wait that is abandoned ends: an abort now or from a timer, or a timeout.
   const abandon = fc.constantFrom('abort', 'abort later', 'timeout');
-  await check(t, 'queue waits', fc.asyncProperty(cloneable, cloneable, meanwhile, abandon, fc.boolean(), async (mine, first, others, how, putSide) => {
+  const cases = fc.tuple(cloneable, cloneable, meanwhile, abandon, fc.boolean());
+  const property = fc.asyncProperty(cases, async ([mine, first, others, how, putSide]) => {
     const queue = new Queue({ maxSize: 1, bytes: 4096 });
     const other = new Queue({ bytes: 4096 });
     const interleave = (): void => {
       for (const v of others) other.put(v, 0);
       for (const v of others) {
         const got = other.get(0);
-        if (!isDeepStrictEqual(got, structuredClone(v))) throw new Error(`other queue: ${show(got)} for ${show(v)}`);
+        expectClone(got, v, 'the other queue');
       }
     };
-    const abandoned = (wait: (opts: { signal?: AbortSignal; timeoutMs?: number }) => Promise<unknown>): Promise<void> => {
+    type Wait = (opts: { signal?: AbortSignal; timeoutMs?: number }) => Promise<unknown>;
+    const abandoned = (wait: Wait): Promise<void> => {
       const controller = new AbortController();
       const p = wait(how === 'timeout' ? { timeoutMs: 1 } : { signal: controller.signal });
       if (how === 'abort') controller.abort();
@@ -342,7 +352,7 @@ test('Queue: a putAsync or getAsync that waits delivers its own value while this
       await abandoned((o) => queue.putAsync(first, o));
       const putting = queue.putAsync(mine);
       interleave();
-      if (!isDeepStrictEqual(queue.get(0), structuredClone(first))) throw new Error('the first item changed');
+      expectClone(queue.get(0), first, 'the first item');
       await putting;
       got = queue.get(0);
     } else {
@@ -352,11 +362,12 @@ test('Queue: a putAsync or getAsync that waits delivers its own value while this
       queue.put(mine, 0);
       got = await getting;
     }
-    if (!isDeepStrictEqual(got, structuredClone(mine))) throw new Error(`got ${show(got)}, expected ${show(mine)}`);
+    expectClone(got, mine, 'the waiting call');
     if (queue.size !== 0) throw new Error(`size ${queue.size} at the end`);
     const woken = wakeAllParked(queue.handle.buffer);
     if (woken !== 0) throw new Error(`${woken} waiter(s) left parked on the queue`);
-  }), 200);
+  });
+  await check(t, 'queue waits', property, 200);
 });
 
 test('cross-thread: a lock held by a worker cannot be released, taken or waited on from here; the worker still unlocks it', async (t) => {

@@ -7,10 +7,18 @@ import { Barrier, Condition, Mutex, Queue, RWLock, Semaphore } from 'asyncuv/syn
 import { wakeAllParked } from './helpers/waiters.js';
 import { nextMessage, startWorker } from './helpers/workers.js';
 
+type WaitOptions = { signal?: AbortSignal; timeoutMs?: number };
+
 interface Case {
   name: string;
-  // A primitive whose async wait will wait, and that wait.
-  setup: () => { buffer: SharedArrayBuffer; wait: (opts: { signal?: AbortSignal; timeoutMs?: number }) => Promise<unknown>; done: () => void };
+  // A primitive whose async wait will wait, that wait, and what undoes the setup.
+  setup: () => Setup;
+}
+
+interface Setup {
+  buffer: SharedArrayBuffer;
+  wait: (opts: WaitOptions) => Promise<unknown>;
+  done: () => void;
 }
 
 const cases: Case[] = [
@@ -60,7 +68,11 @@ const cases: Case[] = [
     name: 'Barrier.waitAsync',
     setup: () => {
       const b = new Barrier(2);
-      return { buffer: b.handle.buffer, wait: (o) => b.waitAsync(o.signal ? { signal: o.signal } : { signal: AbortSignal.timeout(o.timeoutMs!) }), done: () => {} };
+      // Barrier.waitAsync has no timeoutMs: a timeout is an AbortSignal.timeout.
+      const signalOf = (o: WaitOptions): AbortSignal =>
+        o.signal ?? AbortSignal.timeout(o.timeoutMs!);
+      const wait = (o: WaitOptions): Promise<boolean> => b.waitAsync({ signal: signalOf(o) });
+      return { buffer: b.handle.buffer, wait, done: () => {} };
     },
   },
   {
@@ -76,7 +88,8 @@ const cases: Case[] = [
     setup: () => {
       const rw = new RWLock();
       rw.writeLock();
-      return { buffer: rw.handle.buffer, wait: (o) => rw.readLockAsync(o), done: () => rw.writeUnlock() };
+      const done = (): void => rw.writeUnlock();
+      return { buffer: rw.handle.buffer, wait: (o) => rw.readLockAsync(o), done };
     },
   },
   {
@@ -84,7 +97,8 @@ const cases: Case[] = [
     setup: () => {
       const rw = new RWLock();
       rw.readLock();
-      return { buffer: rw.handle.buffer, wait: (o) => rw.writeLockAsync(o), done: () => rw.readUnlock() };
+      const done = (): void => rw.readUnlock();
+      return { buffer: rw.handle.buffer, wait: (o) => rw.writeLockAsync(o), done };
     },
   },
 ];
@@ -115,12 +129,14 @@ test('a wake-up is not lost to an aborted getAsync of a thread that then blocks'
   controller.abort(new Error('stop'));
   await t.throwsAsync(aborted, { message: 'stop' });
   const gotIt = new Int32Array(new SharedArrayBuffer(4));
-  const worker = startWorker('queue-tasks', { task: 'getOnce', handle: queue.handle, flag: gotIt.buffer });
+  const { handle } = queue;
+  const worker = startWorker('queue-tasks', { task: 'getOnce', handle, flag: gotIt.buffer });
   const result = nextMessage<string>(worker, 'result');
   const exited = new Promise((resolve) => worker.once('exit', resolve));
   await nextMessage(worker, 'getting');
   // Word 8 counts the getters that registered to park (sync/queue.ts).
-  while (Atomics.load(new Int32Array(queue.handle.buffer), 8) === 0) await new Promise((r) => setTimeout(r, 1));
+  const getters = new Int32Array(handle.buffer);
+  while (Atomics.load(getters, 8) === 0) await new Promise((r) => setTimeout(r, 1));
   queue.put('item');
   // A liveness bound, not a timing check: the worker is woken at once or never.
   t.is(Atomics.wait(gotIt, 0, 0, 30_000), 'ok', 'the worker was woken by the put');

@@ -159,7 +159,7 @@ test('a queue whose internal lock was left held by a dead thread recovers', asyn
   t.is(queue.get(0), 'after');
 });
 
-test('a putAsync that waits for room puts its own value, whatever this thread puts and gets meanwhile', async (t) => {
+test('a putAsync that waits for room puts its own value, whatever is put meanwhile', async (t) => {
   // Another task's encodes while the putAsync waits: a fast-path value
   // (-0, whose decoded bytes also stay behind in the decode buffer) and a
   // v8.serialize one (a Map).

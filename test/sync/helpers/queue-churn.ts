@@ -49,7 +49,11 @@ function describe(v: unknown): string {
   return typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
 }
 
-async function expectRejection(p: Promise<unknown>, ok: (err: unknown) => boolean, what: string): Promise<void> {
+async function expectRejection(
+  p: Promise<unknown>,
+  ok: (err: unknown) => boolean,
+  what: string,
+): Promise<void> {
   let value: unknown;
   try {
     value = await p;
@@ -60,7 +64,8 @@ async function expectRejection(p: Promise<unknown>, ok: (err: unknown) => boolea
   throw new Mismatch(`${what}: resolved with ${describe(value)}`);
 }
 
-const isTimeout = (err: unknown): boolean => (err as { code?: unknown }).code === 'ERR_SYNC_TIMEOUT';
+const isTimeout = (err: unknown): boolean =>
+  (err as { code?: unknown }).code === 'ERR_SYNC_TIMEOUT';
 
 /** Runs `fn` soon, in one of four ways picked by `n`: a microtask, an immediate, or a timer. */
 export function later(n: number, fn: () => void): void {
@@ -81,7 +86,13 @@ export function later(n: number, fn: () => void): void {
  * microtask, an immediate or a timer, or as AbortSignal.timeout), and a
  * check that a rejection carries its reason.
  */
-function abortSoon(n: number): { signal: AbortSignal; start: () => void; isReason: (err: unknown) => boolean } {
+interface SoonAborted {
+  signal: AbortSignal;
+  start: () => void;
+  isReason: (err: unknown) => boolean;
+}
+
+function abortSoon(n: number): SoonAborted {
   if (n % 5 === 4) {
     const signal = AbortSignal.timeout(n % 2);
     return { signal, start: () => {}, isReason: (err) => (err as Error).name === 'TimeoutError' };
@@ -112,7 +123,8 @@ async function churnRound(queue: Queue, tag: string, n: number): Promise<void> {
   expectValue(await getting, v('a'), what('getAsync'));
 
   await queue.putAsync(v('b'));
-  await expectRejection(queue.putAsync(v('c'), { timeoutMs: n % 2 }), isTimeout, what('putAsync on full'));
+  const full = queue.putAsync(v('c'), { timeoutMs: n % 2 });
+  await expectRejection(full, isTimeout, what('putAsync on full'));
   const putAbort = abortSoon(n + 1);
   const abortedPut = queue.putAsync(v('x'), { signal: putAbort.signal });
   putAbort.start();
@@ -136,7 +148,13 @@ export async function churn(queue: Queue, tag: string, rounds: number): Promise<
 }
 
 /** The item a producer puts as number `seq`. */
-export function itemFor(producer: number, seq: number): { producer: number; seq: number; value: unknown } {
+export interface Item {
+  producer: number;
+  seq: number;
+  value: unknown;
+}
+
+export function itemFor(producer: number, seq: number): Item {
   return { producer, seq, value: valueFor(`p${producer}`, seq, 'item') };
 }
 
@@ -207,7 +225,11 @@ export async function getMixed(queue: Queue, i: number): Promise<unknown> {
 }
 
 /** Puts itemFor(producer, 0..n-1), in order, each exactly once (a refused put is tried again). */
-export async function produce(queue: Queue, producer: number, n: number): Promise<{ retries: number }> {
+export async function produce(
+  queue: Queue,
+  producer: number,
+  n: number,
+): Promise<{ retries: number }> {
   let retries = 0;
   for (let seq = 0; seq < n; ) {
     if (await putMixed(queue, itemFor(producer, seq), seq + retries)) seq++;
@@ -221,7 +243,10 @@ export async function produce(queue: Queue, producer: number, n: number): Promis
  * itemFor() and each producer's order. Returns the items as
  * producer * 1e6 + seq.
  */
-export async function consume(queue: Queue, producers: number): Promise<{ got: number[]; retries: number }> {
+export async function consume(
+  queue: Queue,
+  producers: number,
+): Promise<{ got: number[]; retries: number }> {
   const last = new Array<number>(producers).fill(-1);
   const gotten: number[] = [];
   let retries = 0;
@@ -232,11 +257,13 @@ export async function consume(queue: Queue, producers: number): Promise<{ got: n
       continue;
     }
     if (got === null) return { got: gotten, retries };
-    const { producer, seq } = got as { producer: number; seq: number };
+    const { producer, seq } = got as Item;
     if (!Number.isInteger(producer) || producer < 0 || producer >= producers) {
       throw new Mismatch(`consumer got ${describe(got)}`);
     }
-    if (seq <= last[producer]!) throw new Mismatch(`producer ${producer}'s item ${seq} came after ${last[producer]}`);
+    if (seq <= last[producer]!) {
+      throw new Mismatch(`producer ${producer}'s item ${seq} came after ${last[producer]}`);
+    }
     expectValue(got, itemFor(producer, seq), `item ${producer}/${seq}`);
     last[producer] = seq;
     gotten.push(producer * 1e6 + seq);
@@ -250,7 +277,12 @@ export async function consume(queue: Queue, producers: number): Promise<{ got: n
  * every wake-up matters: one taken by an abandoned wait of a thread that
  * then blocks is never passed on, and both sides sleep for good.
  */
-export async function pingPong(inbox: Queue, outbox: Queue, serve: boolean, n: number): Promise<number> {
+export async function pingPong(
+  inbox: Queue,
+  outbox: Queue,
+  serve: boolean,
+  n: number,
+): Promise<number> {
   let retries = 0;
   const getOne = async (i: number): Promise<unknown> => {
     for (;;) {
