@@ -47,7 +47,7 @@ import { resolveHost } from './node-resolve.js';
 import { NodeServer, type NodeListener } from './node-server.js';
 import { NodeSubprocessTransport, type ChildPipes } from './node-subprocess-transport.js';
 import { NodeTransport, ReadIntoSlot, type NodeTransportOwner } from './node-transport.js';
-import { tlsExtra, upgradeToTls } from './node-tls.js';
+import { tlsExtra, type TlsUpgradeOptions, upgradeToTls } from './node-tls.js';
 import { socketPair } from './socket-pair.js';
 
 
@@ -141,6 +141,15 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
    */
   protected wakeup(): void {}
 
+  /**
+   * Node drains microtasks after each of its own callbacks; the fd
+   * watchers' Polls run in batches of Loop.default(), which must drain
+   * right after the callback that stopped this loop.
+   */
+  protected override yieldToAwaiters(): void {
+    this.#fdWatchers?.yieldToAwaiters();
+  }
+
   protected closeResources(): void {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#immediate = undefined;
@@ -175,7 +184,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         continue;
       }
       if (opts.ssl) {
-        const tlsSocket = await upgradeToTls(socket, opts.ssl, {
+        const tlsSocket = await this.#handshake(socket, opts.ssl, {
           serverSide: false,
           serverHostname: opts.serverHostname ?? host,
           handshakeTimeout: opts.sslHandshakeTimeout,
@@ -199,7 +208,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     await connectSocket(socket, { path }, opts.signal);
     const extra = { socket, peername: path, sockname: '' };
     if (opts.ssl) {
-      const tlsSocket = await upgradeToTls(socket, opts.ssl, {
+      const tlsSocket = await this.#handshake(socket, opts.ssl, {
         serverSide: false,
         serverHostname: opts.serverHostname,
         handshakeTimeout: opts.sslHandshakeTimeout,
@@ -228,6 +237,27 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     });
   }
 
+  /**
+   * A TLS handshake over `stream`. Until it settles nothing else holds the
+   * stream, so close() destroys it from here (a handshake left to its
+   * timeout would keep the process alive for up to a minute).
+   */
+  #handshake(
+    stream: Duplex,
+    ssl: TlsOptions | true,
+    opts: TlsUpgradeOptions,
+  ): Promise<tls.TLSSocket> {
+    const untrack = this.track({ closeWithLoop: () => stream.destroy() });
+    try {
+      const secure = upgradeToTls(stream, ssl, opts);
+      secure.then(untrack, untrack);
+      return secure;
+    } catch (err) {
+      untrack();
+      throw err;
+    }
+  }
+
   // --- servers --------------------------------------------------------------
 
   async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server<SocketAddress>> {
@@ -237,6 +267,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     if (opts.reusePort && !kListenReusePort) {
       throw notSupported('reusePort (SO_REUSEPORT) on a TCP server before Node 22.12');
     }
+    if (opts.sock !== undefined) throw notSupported('sock (a TCP handle of a UvEventLoop)');
     const backlog = this.backlogOf(opts);
     let addresses: ResolvedAddress[];
     if (host === null || host === '') addresses = ANY_HOSTS;
@@ -247,7 +278,10 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     // until serving starts.
     const listeners: Array<NodeListener<SocketAddress>> = [];
     const server: NodeServer<SocketAddress> = new NodeServer(this, listeners, () => this.#servers.delete(server));
-    const onConnection = (socket: net.Socket): void => this.#accepted(server, socket, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra);
+    const onConnection = (socket: net.Socket): void =>
+      this.dispatch((s) => {
+        this.#accepted(server, s, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra);
+      }, socket);
     try {
       for (const { address, family } of addresses) {
         const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
@@ -280,7 +314,9 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     const server: NodeServer<UnixServerAddress> = new NodeServer(this, listeners, () => this.#servers.delete(server));
     const extraOf = (socket: net.Socket): Record<string, unknown> => ({ socket, peername: '', sockname: path });
     const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
-      this.#accepted(server, socket, protocolFactory, opts.ssl, undefined, extraOf),
+      this.dispatch((s) => {
+        this.#accepted(server, s, protocolFactory, opts.ssl, undefined, extraOf);
+      }, socket),
     );
     try {
       await listen(listener, { path, backlog });
@@ -305,7 +341,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         if (ssl === undefined) return this.#serve(server, socket, protocolFactory, extraOf(socket));
         // Handshake failures are the client's business; asyncio reports
         // them only in debug mode.
-        upgradeToTls(socket, ssl, { serverSide: true, handshakeTimeout }).then(
+        this.#handshake(socket, ssl, { serverSide: true, handshakeTimeout }).then(
           (tlsSocket) => this.#serve(server, tlsSocket, protocolFactory, { ...extraOf(socket), ...tlsExtra(tlsSocket) }),
           (exception) => {
             if (this.getDebug()) this.callExceptionHandler({ message: 'SSL handshake failed', exception });
@@ -478,7 +514,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   // --- fd watchers: asyncuv's Poll, on Loop.default() inside Node's loop ----
 
   #fds(): FdWatchers {
-    this.#fdWatchers ??= new FdWatchers(Loop.default(), (ctx) => this.callExceptionHandler(ctx));
+    this.#fdWatchers ??= new FdWatchers(Loop.default(), this);
     return this.#fdWatchers;
   }
 
@@ -595,7 +631,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       extra = { socket: transport.getExtraInfo('socket'), peername: transport.getExtraInfo('peername'), sockname: transport.getExtraInfo('sockname') };
       stream = toDuplex(transport);
     }
-    const tlsSocket: tls.TLSSocket = await upgradeToTls(stream, ssl, {
+    const tlsSocket: tls.TLSSocket = await this.#handshake(stream, ssl, {
       serverSide: opts.serverSide === true,
       serverHostname: opts.serverHostname,
       handshakeTimeout: opts.sslHandshakeTimeout,

@@ -5,7 +5,9 @@ import type { UDP, UdpAddress } from '../handles/udp.js';
 import { UsageError } from '../handles/usage-error.js';
 import type { UvError } from '../handles/uv-error.js';
 import type { BaseEventLoop } from './base-event-loop.js';
-import type { Address, AnyProtocol, DatagramProtocol } from './protocols.js';
+import {
+  type Address, type AnyProtocol, type DatagramProtocol, notifyLoopClosed,
+} from './protocols.js';
 import type { DatagramExtraInfo, DatagramTransport, ExtraInfoValue } from './transports.js';
 import { loopClosed } from './errors.js';
 import { WriteFlow } from './write-flow.js';
@@ -22,6 +24,7 @@ export class UdpTransport implements DatagramTransport {
   #queued = 0;
   readonly #flow: WriteFlow;
   readonly #onSent = (err: UvError | null): void => this.#sent(err);
+  readonly #untrack: () => void;
   // Counts this endpoint out of the loop's liveResources().
   readonly #gone: () => void;
 
@@ -32,6 +35,7 @@ export class UdpTransport implements DatagramTransport {
     this.#extra = extra;
     this.#remote = remote;
     this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
+    this.#untrack = loop.track(this);
     this.#gone = loop.trackResource('datagram');
     loop.scheduleSoon(() => {
       if (this.#lost) return ready();
@@ -47,6 +51,7 @@ export class UdpTransport implements DatagramTransport {
       // and fail createDatagramEndpoint instead of leaving it pending.
       this.#lost = true;
       this.#closing = true;
+      this.#untrack();
       if (!udp.closed) udp.close();
       this.#gone();
       ready(loopClosed());
@@ -123,14 +128,25 @@ export class UdpTransport implements DatagramTransport {
   #finish(err: Error | null): void {
     if (this.#lost) return;
     this.#lost = true;
+    this.#untrack();
     this.#udp.close(() => {
       this.#gone();
+      // The loop closed meanwhile: it runs nothing any more.
+      if (this.#loop.isClosed()) return;
       try {
         this.#protocol.connectionLost?.(err);
       } catch (exception) {
         this.#loop.callExceptionHandler({ message: 'protocol.connectionLost() failed', exception, transport: this, protocol: this.#protocol });
       }
     });
+  }
+
+  /** @internal The loop closed: close the socket now, dropping queued sends, and tell nobody. */
+  closeWithLoop(): void {
+    if (this.#lost) return;
+    this.#closing = true;
+    this.#finish(null);
+    notifyLoopClosed(this.#protocol);
   }
 
   isClosing(): boolean {

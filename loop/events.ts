@@ -7,7 +7,7 @@
 // stop() or until the awaited work settles, and the usual rules hold: a
 // running loop cannot be run again or closed (ERR_LOOP_RUNNING), and a
 // closed loop refuses new work (ERR_LOOP_CLOSED).
-import type { SocketAddress } from '../handles/tcp.js';
+import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { AbortOptions } from './abort.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 import type { DatagramTransport, SubprocessTransport, Transport, ReadTransport, WriteTransport } from './transports.js';
@@ -105,6 +105,10 @@ export interface Server<A extends ServerAddress = ServerAddress> {
   /** The listening addresses; empty once closed. */
   sockets(): A[];
   getLoop(): AbstractEventLoop;
+  /** Closes every connection the server accepted (each flushes first), as asyncio 3.13. */
+  closeClients(): void;
+  /** Aborts every connection the server accepted (nothing is flushed), as asyncio 3.13. */
+  abortClients(): void;
 }
 
 export interface AddrInfo {
@@ -136,6 +140,12 @@ export interface ServerOptions {
   /** Start accepting now (default true). */
   startServing?: boolean;
   sslHandshakeTimeout?: number;
+  /**
+   * Serve this bound TCP handle of the loop's own libuv loop instead of
+   * binding (asyncio's `sock`); host must be null and port 0. The server
+   * owns it and closes it. UvEventLoop only.
+   */
+  sock?: TCP;
 }
 
 export interface UnixServerOptions {

@@ -5,7 +5,8 @@
 import type { Loop } from '../handles/loop.js';
 import { Poll } from '../handles/poll.js';
 import { validateFunction, validateInteger } from '../handles/validate.js';
-import type { Callback, ExceptionContext, ResourceKind } from './events.js';
+import type { BaseEventLoop } from './base-event-loop.js';
+import type { Callback, ResourceKind } from './events.js';
 
 type Entry = [Callback<unknown[]>, unknown[]];
 
@@ -19,16 +20,24 @@ export type WatchKind = 'reader' | 'writer';
 
 export class FdWatchers {
   readonly #uvloop: Loop;
-  readonly #report: (context: ExceptionContext) => void;
+  readonly #loop: BaseEventLoop;
   readonly #fds = new Map<number, FdWatch>();
   // What the polls closed but not yet through their close callback watched:
   // a watch counts in liveResources() until its poll is gone.
   readonly #closing: Record<WatchKind, number> = { reader: 0, writer: 0 };
 
-  /** `report` is the loop's callExceptionHandler, for callbacks that throw. */
-  constructor(uvloop: Loop, report: (context: ExceptionContext) => void) {
+  /** The Polls live on `uvloop`; callbacks are `loop`'s (dispatch, exception handler). */
+  constructor(uvloop: Loop, loop: BaseEventLoop) {
     this.#uvloop = uvloop;
-    this.#report = report;
+    this.#loop = loop;
+  }
+
+  /**
+   * A callback stopped the event loop: the code awaiting runForever() must
+   * run before the libuv loop calls any other callback of its batch.
+   */
+  yieldToAwaiters(): void {
+    this.#uvloop.requestCheckpoint();
   }
 
   /** Adds the watches to liveResources(): `reader`, `writer`, each until its poll has closed. */
@@ -85,13 +94,19 @@ export class FdWatchers {
   /** Watches what the entries ask for (at least one is set). */
   #restart(fd: number, watch: FdWatch): void {
     const events = { readable: watch.reader !== undefined, writable: watch.writer !== undefined };
-    watch.poll.start(events, (err, ready) => {
+    // Through the loop's dispatch(): a stop() in a callback takes effect
+    // when the callback returns.
+    watch.poll.start(events, (err, ready) => this.#loop.dispatch(() => {
       // On an error both callbacks run: their next read or write sees it.
       if (err !== null || ready.readable) this.#fire(fd, watch.reader);
+      // A reader that stopped the loop ends this callback: the writer, if
+      // the fd is still writable, runs on the next poll, after the code
+      // awaiting runForever() (poll is level-triggered).
+      if (this.#loop.stopPending) return;
       // The reader may have removed the whole watch.
       const writer = this.#fds.get(fd) === watch ? watch.writer : undefined;
       if (err !== null || ready.writable) this.#fire(fd, writer);
-    });
+    }, undefined));
   }
 
   #fire(fd: number, entry: Entry | undefined): void {
@@ -99,7 +114,7 @@ export class FdWatchers {
     try {
       entry[0](...entry[1]);
     } catch (exception) {
-      this.#report({ message: `Exception in callback for fd ${fd}`, exception });
+      this.#loop.callExceptionHandler({ message: `Exception in callback for fd ${fd}`, exception });
     }
   }
 }

@@ -12,7 +12,13 @@ import type { Stream } from '../handles/stream.js';
 import { Timer } from '../handles/timer.js';
 import { UsageError } from '../handles/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
-import { toSignalNumber, validateFunction, validateInteger, validateString } from '../handles/validate.js';
+import {
+  invalidArgType,
+  toSignalNumber,
+  validateFunction,
+  validateInteger,
+  validateString,
+} from '../handles/validate.js';
 import { BaseEventLoop } from './base-event-loop.js';
 import { CancelledError } from './errors.js';
 import type {
@@ -94,6 +100,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   readonly #onIdle = (): void => {
     this.#rescheduled = false;
     this.runOnce();
+    // close() from one of its callbacks has closed the idle handle.
+    if (this.#idle.closed) return;
     if (!this.#rescheduled && this.#idleStarted) {
       this.#idleStarted = false;
       this.#idle.stop();
@@ -106,7 +114,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.uvloop = loop ?? Loop.default();
     this.#idle = new Idle(this.uvloop);
     this.#timer = new Timer(this.uvloop);
-    this.#fds = new FdWatchers(this.uvloop, (context) => this.callExceptionHandler(context));
+    this.#fds = new FdWatchers(this.uvloop, this);
   }
 
   protected scheduleRun(): void {
@@ -120,6 +128,15 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     if (this.#timer.closed) return;
     if (delayMs === null) this.#timer.stop();
     else this.#timer.start(this.#onTimer, delayMs);
+  }
+
+  /** Every callback of this loop runs inside a batch of its libuv loop. */
+  protected override inIoCallback(): boolean {
+    return this.uvloop.running;
+  }
+
+  protected override yieldToAwaiters(): void {
+    this.uvloop.requestCheckpoint();
   }
 
   protected wakeup(): void {
@@ -258,38 +275,71 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     validateInteger(port, 'port', 0, 65535);
     if (opts.ssl) tlsUpgrader(); // fail now, not on the first connection
     const backlog = this.backlogOf(opts);
-    let addresses: ResolvedAddress[];
-    if (host === null || host === '') addresses = ANY_HOSTS;
-    else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(this.uvloop, h)))).flat();
-    else addresses = await resolveHost(this.uvloop, host);
-    // Closed while resolving: a server made now would outlive the loop.
-    this.checkClosed();
-    const listeners: Array<Listener<SocketAddress>> = [];
     let server: StreamServer<SocketAddress>;
-    try {
-      for (const { address, family } of addresses) {
-        const tcp = new TCP(this.uvloop);
-        listeners.push({
-          stream: tcp,
-          address: { address, port, family: family === 6 ? 'IPv6' : 'IPv4' },
-          listen: (n) => tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory, opts.ssl, opts.sslHandshakeTimeout)),
-        });
-        // With several addresses the v6 one must not also claim v4.
-        tcp.bind(address, port, { reusePort: opts.reusePort === true, ipv6Only: family === 6 && addresses.length > 1 });
-        const bound = tcp.getsockname();
-        listeners[listeners.length - 1]!.address = bound;
-        // Port 0 with several hosts: the first bound port is used for all.
-        if (port === 0 && addresses.length > 1) port = bound.port;
+    const { ssl, sslHandshakeTimeout: handshake } = opts;
+    const listenerOf = (tcp: TCP): Listener<SocketAddress> => {
+      return {
+        stream: tcp,
+        address: tcp.getsockname(),
+        listen: (n) =>
+          tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory, ssl, handshake)),
+      };
+    };
+    const listeners: Array<Listener<SocketAddress>> = [];
+    if (opts.sock !== undefined) {
+      listeners.push(listenerOf(this.#boundSocket(opts.sock, host, port)));
+    } else {
+      let addresses: ResolvedAddress[];
+      if (host === null || host === '') addresses = ANY_HOSTS;
+      else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(this.uvloop, h)))).flat();
+      else addresses = await resolveHost(this.uvloop, host);
+      // Closed while resolving: a server made now would outlive the loop.
+      this.checkClosed();
+      const opened: TCP[] = [];
+      try {
+        for (const { address, family } of addresses) {
+          const tcp = new TCP(this.uvloop);
+          opened.push(tcp);
+          // With several addresses the v6 one must not also claim v4.
+          const ipv6Only = family === 6 && addresses.length > 1;
+          tcp.bind(address, port, { reusePort: opts.reusePort === true, ipv6Only });
+          listeners.push(listenerOf(tcp));
+          // Port 0 with several hosts: the first bound port is used for all.
+          if (port === 0 && addresses.length > 1) port = tcp.getsockname().port;
+        }
+      } catch (err) {
+        for (const tcp of opened) tcp.close();
+        throw err;
       }
-    } catch (err) {
-      for (const l of listeners) l.stream.close();
-      throw err;
     }
     server = new StreamServer(this as unknown as AbstractEventLoop, listeners, backlog, () => this.#servers.delete(ref));
     const ref = new WeakRef(server);
     this.#servers.add(ref);
     if (opts.startServing !== false) await server.startServing();
     return server;
+  }
+
+  /** Checks createServer's `sock`: a bound TCP handle of this loop, with no host or port. */
+  #boundSocket(sock: unknown, host: unknown, port: number): TCP {
+    if (!(sock instanceof TCP)) throw invalidArgType('sock', 'a TCP handle', sock);
+    if (host !== null || port !== 0) {
+      const why = 'With sock, host must be null and port 0: the socket is already bound';
+      throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+    }
+    if (sock.loop !== this.uvloop) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', "sock must be a TCP of this loop's Loop");
+    }
+    let port0: boolean;
+    try {
+      port0 = sock.getsockname().port === 0;
+    } catch (err) {
+      if (!(err instanceof UvError)) throw err; // a closed handle says so itself
+      port0 = true; // no socket yet
+    }
+    if (port0) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'sock must be bound (bind or open it first)');
+    }
+    return sock;
   }
 
   #accept(server: StreamServer, listener: Stream, err: UvError | null, protocolFactory: () => AnyProtocol, ssl?: TlsOptions, handshakeTimeout?: number): void {

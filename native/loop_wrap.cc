@@ -17,7 +17,8 @@ void LoopWrap::Init(Napi::Env env, Napi::Object exports) {
        InstanceMethod<&LoopWrap::Handles>("handles"),
        InstanceMethod<&LoopWrap::HandleCounts>("handleCounts"),
        InstanceMethod<&LoopWrap::Running>("running"),
-       InstanceMethod<&LoopWrap::DriverState>("driverState")});
+       InstanceMethod<&LoopWrap::DriverState>("driverState"),
+       InstanceMethod<&LoopWrap::Checkpoint>("checkpoint")});
   AddonData::Get(env)->loop_ctor = Napi::Persistent(ctor);
   exports.Set("Loop", ctor);
 }
@@ -156,8 +157,7 @@ void LoopWrap::RunBatch() {
     return;
   }
   batches_++;
-  napi_callback_scope scope = nullptr;
-  napi_open_callback_scope(env, Value(), async_context_, &scope);
+  napi_open_callback_scope(env, Value(), async_context_, &batch_scope_);
   in_run_ = true;
   touched_ = false;
   auto* keepalive = reinterpret_cast<uv_handle_t*>(&keepalive_);
@@ -167,7 +167,9 @@ void LoopWrap::RunBatch() {
   in_run_ = false;
   // Closing the outermost callback scope drains process.nextTick and
   // microtasks: an async callback that awaits continues here, in this batch.
-  if (scope != nullptr) napi_close_callback_scope(env, scope);
+  checkpoint_requested_ = false;
+  if (batch_scope_ != nullptr) napi_close_callback_scope(env, batch_scope_);
+  batch_scope_ = nullptr;
   napi_close_handle_scope(env, handle_scope);
   Rearm();
 }
@@ -207,7 +209,9 @@ void LoopWrap::Rearm() {
 void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
   napi_env env = data_->env;
   napi_value result;
+  js_depth_++;
   napi_status status = napi_call_function(env, recv, fn, argc, argv, &result);
+  js_depth_--;
   bool pending = false;
   if (status != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
     OnJsUnavailable();
@@ -221,6 +225,24 @@ void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_va
       napi_fatal_exception(env, error);
     }
   }
+  if (checkpoint_requested_ && js_depth_ == 0) PerformCheckpoint();
+}
+
+void LoopWrap::PerformCheckpoint() {
+  checkpoint_requested_ = false;
+  // Only between two calls of an embedded batch, where no JS is on the
+  // stack: a blocking run() drains when it returns to its caller.
+  if (batch_scope_ == nullptr || js_depth_ != 0) return;
+  napi_env env = data_->env;
+  napi_close_callback_scope(env, batch_scope_);
+  batch_scope_ = nullptr;
+  if (!JsCallable()) return;
+  napi_open_callback_scope(env, Value(), async_context_, &batch_scope_);
+}
+
+Napi::Value LoopWrap::Checkpoint(const Napi::CallbackInfo& info) {
+  RequestCheckpoint();
+  return info.Env().Undefined();
 }
 
 void LoopWrap::OnJsUnavailable() {

@@ -75,6 +75,12 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   // callbacks; it never unwinds through libuv.
   void CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv);
 
+  // Asks for a microtask checkpoint as soon as the outermost JS call in
+  // progress returns, instead of at the end of the batch: the code awaiting
+  // a stopped asyncio loop's runForever() must resume before any other
+  // callback of the batch runs (loop/base-event-loop.ts).
+  void RequestCheckpoint() { checkpoint_requested_ = true; }
+
   // A call into JS failed with no exception to report: the env is stopping
   // (worker.terminate()) and no JS will run again. Stops the current run so
   // that a blocking run() returns and the thread can finish its teardown;
@@ -108,6 +114,7 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   Napi::Value HandleCounts(const Napi::CallbackInfo& info);
   Napi::Value Running(const Napi::CallbackInfo& info);
   Napi::Value DriverState(const Napi::CallbackInfo& info);
+  Napi::Value Checkpoint(const Napi::CallbackInfo& info);
 
   static void OnDriverPoll(uv_poll_t* poll, int status, int events);
   static void OnDriverTimer(uv_timer_t* timer);
@@ -115,6 +122,9 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   void SetDriverRef(bool ref);
   void ArmFallback();
   void RunBatch();
+  // Closes and reopens the batch's callback scope, which drains
+  // process.nextTick and microtasks; a no-op outside an embedded batch.
+  void PerformCheckpoint();
   void Rearm();
   // Milliseconds until the earliest active timer (ref'd or not), -1 if none.
   int64_t NextTimeout();
@@ -132,6 +142,11 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   uv_prepare_t keepalive_;
   napi_async_context async_context_ = nullptr;
   bool in_run_ = false;
+  // The embedded batch's callback scope (null outside RunBatch), the depth
+  // of CallJs calls on the stack, and whether a checkpoint was requested.
+  napi_callback_scope batch_scope_ = nullptr;
+  int js_depth_ = 0;
+  bool checkpoint_requested_ = false;
   bool closing_ = false;
   bool touched_ = false;
   // Counters for DriverState(): batches run, and batches skipped by reason.

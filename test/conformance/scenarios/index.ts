@@ -2,6 +2,7 @@
 import type { Scenario } from '../harness.js';
 import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
+import { closeReleases } from './close-releases.js';
 import { closedLoop } from './closed-loop.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
@@ -12,6 +13,7 @@ import { pipes } from './pipes.js';
 import { readers } from './readers.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
+import { stopInCallback } from './stop-in-callback.js';
 import { streams } from './streams.js';
 import { subprocess } from './subprocess.js';
 import { subprocessStreams } from './subprocess-streams.js';
@@ -23,7 +25,9 @@ import { unix } from './unix.js';
 
 export const scenarios: Scenario[] = [
   runStop,
+  stopInCallback,
   closedLoop,
+  closeReleases,
   callbacks,
   exceptionHandler,
   signals,
