@@ -7,11 +7,15 @@
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { getRunningLoop, type BaseEventLoop } from '../loop/base-event-loop.js';
-import { type AnyProtocol, newProtocol, type Protocol } from '../loop/protocols.js';
+import { type AnyProtocol, kLoopClosed, newProtocol, type Protocol } from '../loop/protocols.js';
 import type { Transport } from '../loop/transports.js';
 import { NodeEventLoop } from './node-event-loop.js';
 import { NodeTransport } from './node-transport.js';
 import { tlsExtra } from './node-tls.js';
+import { IdleTimeout, validateTimeoutCallback } from './idle-timeout.js';
+import {
+  type AddressInfo, addressInfo, setKeepAlive, setNoDelay, setRef,
+} from './socket-options.js';
 
 type WriteCallback = (err?: Error | null) => void;
 
@@ -21,20 +25,39 @@ type WriteCallback = (err?: Error | null) => void;
  * while the transport has paused writing (so Node's writableLength and
  * write()'s return value follow the transport's buffer), and push()
  * returning false pauses the transport's reading until _read().
+ *
+ * It offers what node:http, node:tls and HTTP clients use of a net.Socket,
+ * with net.Socket's meaning (docs/adapters.md): setTimeout() and the
+ * 'timeout' event, setNoDelay, setKeepAlive, ref/unref, address() and the
+ * address properties, bytesRead/bytesWritten, destroySoon.
  */
 class TransportDuplex extends Duplex {
   readonly transport: Transport;
+  /** The last setTimeout() value (undefined before any call), as net.Socket's. */
+  timeout: number | undefined;
   #writePaused = false;
   #heldCallbacks: WriteCallback[] = [];
   #lost = false;
+  #bytesRead = 0;
+  #bytesDispatched = 0;
+  // Bytes of writes whose callback is held (already dispatched, still in
+  // Node's writableLength).
+  #bytesHeld = 0;
+  #keepAliveSec: number | undefined;
+  // The write buffer when the idle timer last fired: a buffer that is still
+  // draining is activity, as in net.Socket.
+  #lastQueued = 0;
+  readonly #idle = new IdleTimeout(() => this.#onIdle());
 
   constructor(transport: Transport) {
     // allowHalfOpen: the transport's eofReceived keeps it open for writing,
     // and end() sends our EOF only when the user ends.
     super({ allowHalfOpen: true });
     this.transport = transport;
-    const protocol: Protocol = {
+    const protocol: Protocol & { [kLoopClosed](): void } = {
       dataReceived: (data) => {
+        this.#bytesRead += data.length;
+        this.#idle.touch();
         if (!this.push(data)) transport.pauseReading();
       },
       eofReceived: () => {
@@ -46,9 +69,14 @@ class TransportDuplex extends Duplex {
       },
       resumeWriting: () => {
         this.#writePaused = false;
+        this.#idle.touch();
         this.#release(null);
       },
       connectionLost: (err) => this.#connectionLost(err),
+      // The transport's loop closed and took the transport with it: nothing
+      // more will come, so the stream goes now (node:http, node:tls over it
+      // release their state and timers).
+      [kLoopClosed]: () => this.#loopClosed(),
     };
     transport.setProtocol(protocol);
     if (transport.isClosing()) queueMicrotask(() => this.#connectionLost(null));
@@ -57,12 +85,25 @@ class TransportDuplex extends Duplex {
   #release(err: Error | null): void {
     const held = this.#heldCallbacks;
     this.#heldCallbacks = [];
+    this.#bytesHeld = 0;
     for (const cb of held) cb(err);
+  }
+
+  #onIdle(): void {
+    const queued = this.#lost ? 0 : this.transport.getWriteBufferSize();
+    if (queued > 0 && queued !== this.#lastQueued) {
+      this.#lastQueued = queued;
+      this.#idle.touch();
+      return;
+    }
+    this.#lastQueued = queued;
+    this.emit('timeout');
   }
 
   #connectionLost(err: Error | null): void {
     if (this.#lost) return;
     this.#lost = true;
+    this.#idle.clear();
     if (err !== null) {
       this.#release(err);
       this.destroy(err);
@@ -79,6 +120,17 @@ class TransportDuplex extends Duplex {
     }
   }
 
+  #loopClosed(): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    this.#idle.clear();
+    const gone = Object.assign(new Error('The transport closed with its event loop'), {
+      code: 'ERR_STREAM_DESTROYED',
+    });
+    this.#release(gone);
+    this.destroy();
+  }
+
   override _read(): void {
     if (!this.#lost) this.transport.resumeReading();
   }
@@ -90,8 +142,7 @@ class TransportDuplex extends Duplex {
     } catch (err) {
       return cb(err as Error);
     }
-    if (this.#writePaused) this.#heldCallbacks.push(cb);
-    else cb();
+    this.#dispatched(chunk.length, cb);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: WriteCallback): void {
@@ -101,8 +152,16 @@ class TransportDuplex extends Duplex {
     } catch (err) {
       return cb(err as Error);
     }
-    if (this.#writePaused) this.#heldCallbacks.push(cb);
-    else cb();
+    this.#dispatched(chunks.reduce((n, c) => n + c.chunk.length, 0), cb);
+  }
+
+  #dispatched(bytes: number, cb: WriteCallback): void {
+    this.#bytesDispatched += bytes;
+    this.#idle.touch();
+    if (this.#writePaused) {
+      this.#bytesHeld += bytes;
+      this.#heldCallbacks.push(cb);
+    } else cb();
   }
 
   override _final(cb: WriteCallback): void {
@@ -119,6 +178,7 @@ class TransportDuplex extends Duplex {
    * that what was written before end() is still flushed.
    */
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    this.#idle.clear();
     this.#release(err ?? Object.assign(new Error('The stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' }));
     if (!this.#lost && !this.transport.isClosing()) {
       if (err === null && this.writableFinished) this.transport.close();
@@ -127,35 +187,112 @@ class TransportDuplex extends Duplex {
     cb(err);
   }
 
-  // What node:http and friends read from a socket.
+  // --- net.Socket's API, as node:http, node:tls and HTTP clients use it ---
+
+  /**
+   * Emits 'timeout' after `msecs` without reading or writing (0: never);
+   * `callback` becomes a 'timeout' listener (removed by setTimeout(0, cb)).
+   * Like net.Socket, nothing closes on a timeout: the listener decides.
+   */
+  setTimeout(msecs: number, callback?: () => void): this {
+    validateTimeoutCallback(callback);
+    this.#idle.set(msecs);
+    if (this.destroyed) this.#idle.clear();
+    this.timeout = msecs;
+    if (callback !== undefined) {
+      if (msecs === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    return this;
+  }
+
+  /** TCP_NODELAY on the transport's socket (asyncuv's TCP transports start with it on). */
+  setNoDelay(noDelay = true): this {
+    if (!this.#lost) setNoDelay(this.transport, Boolean(noDelay));
+    return this;
+  }
+
+  /** SO_KEEPALIVE on the transport's socket; the delay is in ms, rounded down to seconds (net). */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    if (this.#lost) return this;
+    const delayMs = Number(initialDelay) || 0;
+    this.#keepAliveSec = setKeepAlive(this.transport, Boolean(enable), delayMs, this.#keepAliveSec);
+    return this;
+  }
+
+  /** The transport's socket keeps the process alive (the default). */
+  ref(): this {
+    if (!this.#lost) setRef(this.transport, true);
+    return this;
+  }
+
+  /** The transport's socket no longer keeps the process alive. */
+  unref(): this {
+    if (!this.#lost) setRef(this.transport, false);
+    return this;
+  }
+
+  /** Ends the writing side, then destroys once the written bytes are flushed (as net.Socket). */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** The local address, as net.Socket#address() ({} for a Unix socket or a pipe). */
+  address(): AddressInfo {
+    return addressInfo(this.transport.getExtraInfo('sockname'));
+  }
+
   get remoteAddress(): string | undefined {
-    return this.#addr('peername')?.[0];
+    return addressInfo(this.transport.getExtraInfo('peername')).address;
   }
 
   get remotePort(): number | undefined {
-    return this.#addr('peername')?.[1];
+    return addressInfo(this.transport.getExtraInfo('peername')).port;
+  }
+
+  get remoteFamily(): string | undefined {
+    return addressInfo(this.transport.getExtraInfo('peername')).family;
   }
 
   get localAddress(): string | undefined {
-    return this.#addr('sockname')?.[0];
+    return this.address().address;
   }
 
   get localPort(): number | undefined {
-    return this.#addr('sockname')?.[1];
+    return this.address().port;
   }
 
-  #addr(name: string): [string, number] | undefined {
-    const a = this.transport.getExtraInfo<unknown>(name);
-    return Array.isArray(a) ? (a as [string, number]) : undefined;
+  get localFamily(): string | undefined {
+    return this.address().family;
   }
 
-  // Socket options node:http calls when present; the transport owns them.
-  setNoDelay(): this {
-    return this;
+  /** Bytes received so far. */
+  get bytesRead(): number {
+    return this.#bytesRead;
   }
 
-  setKeepAlive(): this {
-    return this;
+  /** Bytes written so far, including those still buffered in this stream (as net.Socket). */
+  get bytesWritten(): number {
+    return this.#bytesDispatched + this.writableLength - this.#bytesHeld;
+  }
+
+  /** Always false: the transport is connected before the stream exists. */
+  get connecting(): boolean {
+    return false;
+  }
+
+  get pending(): boolean {
+    return false;
+  }
+
+  /** net.Socket's readyState: 'open', 'readOnly', 'writeOnly' or 'closed'. */
+  get readyState(): 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
   }
 }
 

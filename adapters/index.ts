@@ -6,8 +6,25 @@ export { NodeDatagramTransport } from './node-datagram-transport.js';
 export { NodeSubprocessTransport } from './node-subprocess-transport.js';
 export { NodeServer } from './node-server.js';
 export { toDuplex, fromDuplex } from './duplex.js';
-export { serveHttp, type HttpOnLoop } from './serve-http.js';
+export { serveHttp, type HttpOnLoop, type ServeHttpOptions } from './serve-http.js';
 export { notSupported } from './node-errors.js';
+export {
+  startThreadedServer,
+  ThreadedServer,
+  type Balance,
+  type CloseOptions,
+  type ThreadContext,
+  type ThreadedServerEvents,
+  type ThreadedServerModule,
+  type ThreadedServerOptions,
+  type ThreadedServerStats,
+  type ThreadInfo,
+  type ThreadState,
+  type ThreadStats,
+} from './threaded-server.js';
+// The errors of every layer: failures are UvErrors (also on Node's modules), misuse UsageErrors.
+export { UsageError, type UsageErrorCode } from '../handles/usage-error.js';
+export { UvError } from '../handles/uv-error.js';
 export { Registrar, RelEvent, registrar, rel } from './rel.js';
 // Side effect: gives UvEventLoop its ssl option and startTls.
 import './tls-upgrader.js';

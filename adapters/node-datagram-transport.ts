@@ -6,9 +6,11 @@ import type dgram from 'node:dgram';
 import { UsageError } from '../handles/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
-import type { Address, AnyProtocol, DatagramProtocol } from '../loop/protocols.js';
+import {
+  type Address, type AnyProtocol, type DatagramProtocol, notifyLoopClosed,
+} from '../loop/protocols.js';
 import { WriteFlow } from '../loop/write-flow.js';
-import type { DatagramTransport } from '../loop/transports.js';
+import type { DatagramExtraInfo, DatagramTransport, ExtraInfoValue } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
 import { extraInfo } from '../loop/extra-info.js';
 
@@ -23,6 +25,7 @@ export class NodeDatagramTransport implements DatagramTransport {
   #sending = 0; // sends whose callback has not run yet
   #queuedBytes = 0;
   readonly #flow: WriteFlow;
+  readonly #untrack: () => void;
 
   /** The socket is bound (and connected, with `remote`); connectionMade runs soon. */
   readonly #onGone: (() => void) | undefined;
@@ -31,6 +34,7 @@ export class NodeDatagramTransport implements DatagramTransport {
     this.#onGone = onGone;
     this.#loop = loop;
     this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
+    this.#untrack = loop.track(this);
     this.#socket = socket;
     this.#protocol = protocol;
     this.#remote = remote;
@@ -40,8 +44,11 @@ export class NodeDatagramTransport implements DatagramTransport {
       const peer = socket.remoteAddress();
       this.#extra['peername'] = [peer.address, peer.port] as Address;
     }
-    socket.on('message', (data, rinfo) => this.#message(data, rinfo));
-    socket.on('error', (err) => this.#error(err));
+    // Through the loop's dispatch(): a stop() inside takes effect when the callback returns.
+    socket.on('message', (data, rinfo) => {
+      loop.dispatch(() => this.#message(data, rinfo), undefined);
+    });
+    socket.on('error', (err) => loop.dispatch((e) => this.#error(e), err));
     loop.scheduleSoon(() => {
       try {
         this.#protocol.connectionMade?.(this);
@@ -131,6 +138,7 @@ export class NodeDatagramTransport implements DatagramTransport {
   #finishClose(err: Error | null): void {
     if (this.#lost) return;
     this.#lost = true;
+    this.#untrack();
     // dgram's close callback runs on a later tick; connectionLost is
     // additionally put through the ready queue, like every loop callback.
     this.#socket.close(() => {
@@ -145,12 +153,19 @@ export class NodeDatagramTransport implements DatagramTransport {
     });
   }
 
+  /** @internal The loop closed: close the socket now, dropping queued sends, and tell nobody. */
+  closeWithLoop(): void {
+    if (this.#lost) return;
+    this.#forceClose(null);
+    notifyLoopClosed(this.#protocol);
+  }
+
   isClosing(): boolean {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<DatagramExtraInfo, K, D> {
+    return extraInfo<DatagramExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol): void {

@@ -27,13 +27,17 @@ import type {
   AddrInfo,
   ConnectionOptions,
   DatagramOptions,
+  ResourceKind,
   Server,
+  ServerAddress,
   ServerOptions,
   StdioSpec,
   SubprocessOptions,
   TlsOptions,
+  UnixServerAddress,
   UnixServerOptions,
 } from '../loop/events.js';
+import type { SocketAddress } from '../handles/tcp.js';
 import { type AnyProtocol, type DatagramProtocol, type SubprocessProtocol, isBufferedProtocol, newProtocol } from '../loop/protocols.js';
 import { ANY_HOSTS, type ResolvedAddress } from '../loop/resolve.js';
 import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from '../loop/transports.js';
@@ -43,7 +47,7 @@ import { resolveHost } from './node-resolve.js';
 import { NodeServer, type NodeListener } from './node-server.js';
 import { NodeSubprocessTransport, type ChildPipes } from './node-subprocess-transport.js';
 import { NodeTransport, ReadIntoSlot, type NodeTransportOwner } from './node-transport.js';
-import { tlsExtra, upgradeToTls } from './node-tls.js';
+import { tlsExtra, type TlsUpgradeOptions, upgradeToTls } from './node-tls.js';
 import { socketPair } from './socket-pair.js';
 
 
@@ -98,8 +102,6 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
   readonly #servers = new Set<NodeServer>();
   // Made on first use: a loop that never watches an fd never touches Loop.default().
   #fdWatchers: FdWatchers | undefined;
-  // Transports, endpoints and children not yet gone, by kind (liveResources).
-  readonly #live = new Map<string, number>();
   readonly #onImmediate = (): void => {
     this.#immediate = undefined;
     this.runOnce();
@@ -113,34 +115,10 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     super();
   }
 
-  /**
-   * What this loop still holds, by kind ('transport', 'datagram',
-   * 'subprocess', 'server', 'signal', 'timer', 'immediate', 'fdWatcher'
-   * (Poll handles of addReader/addWriter, until closed)): the Node-side
-   * counterpart of Loop.handleCounts(), for leak checks. Empty once every
-   * transport is closed and the loop is closed.
-   */
-  liveResources(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [kind, n] of this.#live) if (n > 0) out[kind] = n;
-    if (this.#servers.size > 0) out['server'] = this.#servers.size;
-    if (this.#signals.size > 0) out['signal'] = this.#signals.size;
-    if (this.#timeout !== undefined) out['timer'] = 1;
-    if (this.#immediate !== undefined) out['immediate'] = 1;
-    const watchers = this.#fdWatchers?.liveHandles ?? 0;
-    if (watchers > 0) out['fdWatcher'] = watchers;
-    return out;
-  }
-
-  /** Counts one more live `kind`; the returned function (called once) counts it gone. */
-  #track(kind: string): () => void {
-    this.#live.set(kind, (this.#live.get(kind) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#live.set(kind, this.#live.get(kind)! - 1);
-    };
+  protected countResources(out: Partial<Record<ResourceKind, number>>): void {
+    if (this.#servers.size > 0) out.server = this.#servers.size;
+    if (this.#signals.size > 0) out.signal = this.#signals.size;
+    this.#fdWatchers?.countResources(out);
   }
 
   // --- scheduling -----------------------------------------------------------
@@ -162,6 +140,15 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
    * where callSoon's setImmediate already wakes it.
    */
   protected wakeup(): void {}
+
+  /**
+   * Node drains microtasks after each of its own callbacks; the fd
+   * watchers' Polls run in batches of Loop.default(), which must drain
+   * right after the callback that stopped this loop.
+   */
+  protected override yieldToAwaiters(): void {
+    this.#fdWatchers?.yieldToAwaiters();
+  }
 
   protected closeResources(): void {
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
@@ -197,7 +184,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         continue;
       }
       if (opts.ssl) {
-        const tlsSocket = await upgradeToTls(socket, opts.ssl, {
+        const tlsSocket = await this.#handshake(socket, opts.ssl, {
           serverSide: false,
           serverHostname: opts.serverHostname ?? host,
           handshakeTimeout: opts.sslHandshakeTimeout,
@@ -221,7 +208,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     await connectSocket(socket, { path }, opts.signal);
     const extra = { socket, peername: path, sockname: '' };
     if (opts.ssl) {
-      const tlsSocket = await upgradeToTls(socket, opts.ssl, {
+      const tlsSocket = await this.#handshake(socket, opts.ssl, {
         serverSide: false,
         serverHostname: opts.serverHostname,
         handshakeTimeout: opts.sslHandshakeTimeout,
@@ -242,7 +229,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     return new Promise((resolve, reject) => {
       const transport = new NodeTransport(this, stream, protocol, {
         extra,
-        onGone: this.#track('transport'),
+        onGone: this.trackResource('transport'),
         ...(owner ? { owner } : {}),
         ...(slot ? { readInto: slot } : {}),
         ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
@@ -250,15 +237,37 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     });
   }
 
+  /**
+   * A TLS handshake over `stream`. Until it settles nothing else holds the
+   * stream, so close() destroys it from here (a handshake left to its
+   * timeout would keep the process alive for up to a minute).
+   */
+  #handshake(
+    stream: Duplex,
+    ssl: TlsOptions | true,
+    opts: TlsUpgradeOptions,
+  ): Promise<tls.TLSSocket> {
+    const untrack = this.track({ closeWithLoop: () => stream.destroy() });
+    try {
+      const secure = upgradeToTls(stream, ssl, opts);
+      secure.then(untrack, untrack);
+      return secure;
+    } catch (err) {
+      untrack();
+      throw err;
+    }
+  }
+
   // --- servers --------------------------------------------------------------
 
-  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server> {
+  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server<SocketAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
     if (opts.reusePort && !kListenReusePort) {
       throw notSupported('reusePort (SO_REUSEPORT) on a TCP server before Node 22.12');
     }
+    if (opts.sock !== undefined) throw notSupported('sock (a TCP handle of a UvEventLoop)');
     const backlog = this.backlogOf(opts);
     let addresses: ResolvedAddress[];
     if (host === null || host === '') addresses = ANY_HOSTS;
@@ -267,23 +276,27 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     // The server exists before the first listener listens: a connection
     // can arrive while a later address is still being bound, and is held
     // until serving starts.
-    const listeners: NodeListener[] = [];
-    const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
-    const onConnection = (socket: net.Socket): void => this.#accepted(server, socket, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra);
+    const listeners: Array<NodeListener<SocketAddress>> = [];
+    const server: NodeServer<SocketAddress> = new NodeServer(this, listeners, () => this.#servers.delete(server));
+    const onConnection = (socket: net.Socket): void =>
+      this.dispatch((s) => {
+        this.#accepted(server, s, protocolFactory, opts.ssl, opts.sslHandshakeTimeout, tcpExtra);
+      }, socket);
     try {
       for (const { address, family } of addresses) {
         const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
         // With several addresses the v6 one must not also claim v4.
-        const bound = await listen(listener, {
+        await listen(listener, {
           host: address,
           port,
           backlog,
           ipv6Only: family === 6 && addresses.length > 1,
           ...(opts.reusePort ? { reusePort: true } : {}),
         });
-        listeners.push({ server: listener, address: bound as net.AddressInfo });
+        const bound = tcpAddress(listener);
+        listeners.push({ server: listener, address: bound });
         // Port 0 with several hosts: the first bound port is used for all.
-        if (port === 0 && addresses.length > 1) port = (bound as net.AddressInfo).port;
+        if (port === 0 && addresses.length > 1) port = bound.port;
       }
     } catch (err) {
       server.close();
@@ -292,16 +305,18 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     return this.#startServer(server, opts.startServing !== false);
   }
 
-  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server> {
+  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server<UnixServerAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
     const backlog = this.backlogOf(opts);
-    const listeners: NodeListener[] = [];
-    const server: NodeServer = new NodeServer(this, listeners, () => this.#servers.delete(server));
+    const listeners: Array<NodeListener<UnixServerAddress>> = [];
+    const server: NodeServer<UnixServerAddress> = new NodeServer(this, listeners, () => this.#servers.delete(server));
     const extraOf = (socket: net.Socket): Record<string, unknown> => ({ socket, peername: '', sockname: path });
     const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) =>
-      this.#accepted(server, socket, protocolFactory, opts.ssl, undefined, extraOf),
+      this.dispatch((s) => {
+        this.#accepted(server, s, protocolFactory, opts.ssl, undefined, extraOf);
+      }, socket),
     );
     try {
       await listen(listener, { path, backlog });
@@ -312,7 +327,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     return this.#startServer(server, opts.startServing !== false);
   }
 
-  async #startServer(server: NodeServer, startServing: boolean): Promise<Server> {
+  async #startServer<A extends ServerAddress>(server: NodeServer<A>, startServing: boolean): Promise<Server<A>> {
     this.#servers.add(server);
     if (startServing) await server.startServing();
     return server;
@@ -326,7 +341,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         if (ssl === undefined) return this.#serve(server, socket, protocolFactory, extraOf(socket));
         // Handshake failures are the client's business; asyncio reports
         // them only in debug mode.
-        upgradeToTls(socket, ssl, { serverSide: true, handshakeTimeout }).then(
+        this.#handshake(socket, ssl, { serverSide: true, handshakeTimeout }).then(
           (tlsSocket) => this.#serve(server, tlsSocket, protocolFactory, { ...extraOf(socket), ...tlsExtra(tlsSocket) }),
           (exception) => {
             if (this.getDebug()) this.callExceptionHandler({ message: 'SSL handshake failed', exception });
@@ -347,7 +362,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     }
     // Accepted sockets cannot take Node's onread (net.Server has no such
     // option), so a BufferedProtocol here is fed by copying.
-    const transport = new NodeTransport(this, stream, protocol, { extra, owner: server, onGone: this.#track('transport') });
+    const transport = new NodeTransport(this, stream, protocol, { extra, owner: server, onGone: this.trackResource('transport') });
     server.attach(transport);
   }
 
@@ -393,7 +408,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
         protocol,
         remote ? [remote.address, opts.remoteAddr![1]] : undefined,
         (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
-        this.#track('datagram'),
+        this.trackResource('datagram'),
       );
     });
   }
@@ -406,7 +421,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(fd, 'fd');
     const socket = this.#pipeSocket(fd, true);
-    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: fd }, true);
+    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: socket }, true);
   }
 
   /** The transport owns `fd` from now on and closes it. */
@@ -415,7 +430,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(fd, 'fd');
     const socket = this.#pipeSocket(fd, false);
-    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: fd }, false);
+    return this.#makeTransportOf(socket, newProtocol(protocolFactory, () => socket.destroy()), { pipe: socket }, false);
   }
 
   #pipeSocket(fd: number, readable: boolean): net.Socket {
@@ -431,7 +446,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       const transport = new NodeTransport(this, stream, protocol, {
         extra: { socket: stream, ...extra },
         writable: !readOnly,
-        onGone: this.#track('transport'),
+        onGone: this.trackResource('transport'),
         ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
       });
     });
@@ -492,14 +507,14 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
     else if (child.stdout) pipes[1] = child.stdout as unknown as Duplex;
     if (child.stderr) pipes[2] = child.stderr as unknown as Duplex;
     return new Promise((resolve, reject) => {
-      const transport = new NodeSubprocessTransport(this, child, protocol, pipes, (err) => (err === null ? resolve([transport, protocol]) : reject(err)), this.#track('subprocess'));
+      const transport = new NodeSubprocessTransport(this, child, protocol, pipes, (err) => (err === null ? resolve([transport, protocol]) : reject(err)), this.trackResource('subprocess'));
     });
   }
 
   // --- fd watchers: asyncuv's Poll, on Loop.default() inside Node's loop ----
 
   #fds(): FdWatchers {
-    this.#fdWatchers ??= new FdWatchers(Loop.default(), (ctx) => this.callExceptionHandler(ctx));
+    this.#fdWatchers ??= new FdWatchers(Loop.default(), this);
     return this.#fdWatchers;
   }
 
@@ -616,7 +631,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       extra = { socket: transport.getExtraInfo('socket'), peername: transport.getExtraInfo('peername'), sockname: transport.getExtraInfo('sockname') };
       stream = toDuplex(transport);
     }
-    const tlsSocket: tls.TLSSocket = await upgradeToTls(stream, ssl, {
+    const tlsSocket: tls.TLSSocket = await this.#handshake(stream, ssl, {
       serverSide: opts.serverSide === true,
       serverHostname: opts.serverHostname,
       handshakeTimeout: opts.sslHandshakeTimeout,
@@ -625,7 +640,7 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
       const upgraded = new NodeTransport(this, tlsSocket, protocol, {
         extra: { ...extra, ...tlsExtra(tlsSocket) },
         callConnectionMade: false,
-        onGone: this.#track('transport'),
+        onGone: this.trackResource('transport'),
         ready: (err) => (err === null ? resolve(upgraded) : reject(err)),
       });
     });
@@ -637,15 +652,18 @@ export class NodeEventLoop extends BaseEventLoop implements AbstractEventLoop {
 const [kNodeMajor = 0, kNodeMinor = 0] = process.versions.node.split('.').map(Number);
 const kListenReusePort = kNodeMajor > 22 || (kNodeMajor === 22 && kNodeMinor >= 12);
 
-function listen(
-  server: net.Server,
-  options: net.ListenOptions & { reusePort?: boolean },
-): Promise<net.AddressInfo | string> {
+function listen(server: net.Server, options: net.ListenOptions & { reusePort?: boolean }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {
       server.off('error', reject);
-      resolve(server.address()!);
+      resolve();
     });
   });
+}
+
+/** A listening TCP server's address, as TCP.getsockname() gives it on UvEventLoop. */
+function tcpAddress(server: net.Server): SocketAddress {
+  const bound = server.address() as net.AddressInfo;
+  return { address: bound.address, port: bound.port, family: bound.family === 'IPv6' ? 'IPv6' : 'IPv4' };
 }

@@ -8,12 +8,12 @@
 // asyncio would leave them in the kernel's backlog instead.
 import type net from 'node:net';
 import { BaseServer } from '../loop/base-server.js';
-import type { AbstractEventLoop } from '../loop/events.js';
+import type { AbstractEventLoop, ServerAddress } from '../loop/events.js';
 import type { NodeTransport, NodeTransportOwner } from './node-transport.js';
 
-export interface NodeListener {
+export interface NodeListener<A extends ServerAddress> {
   server: net.Server;
-  address: { address: string; port: number } | { path: string };
+  address: A;
 }
 
 /** A connection accepted while not serving: run later, or dropped on close. */
@@ -22,12 +22,12 @@ interface Pending {
   drop(): void;
 }
 
-export class NodeServer extends BaseServer<NodeTransport> implements NodeTransportOwner {
-  readonly #listeners: NodeListener[];
+export class NodeServer<A extends ServerAddress = ServerAddress> extends BaseServer<NodeTransport, A> implements NodeTransportOwner {
+  readonly #listeners: Array<NodeListener<A>>;
   #pending: Pending[] = [];
 
   /** @internal NodeEventLoop.createServer and friends make servers. */
-  constructor(loop: AbstractEventLoop, listeners: NodeListener[], onClose?: () => void) {
+  constructor(loop: AbstractEventLoop, listeners: Array<NodeListener<A>>, onClose?: () => void) {
     super(loop, () => listeners.map((l) => l.address), onClose);
     this.#listeners = listeners;
   }

@@ -11,8 +11,10 @@ import type { Duplex } from 'node:stream';
 import { toSignalNumber } from '../handles/validate.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
-import type { Protocol, SubprocessProtocol } from '../loop/protocols.js';
-import type { ReadTransport, SubprocessTransport, WriteTransport } from '../loop/transports.js';
+import { notifyLoopClosed, type Protocol, type SubprocessProtocol } from '../loop/protocols.js';
+import { ExitWaiters } from '../loop/exit-waiters.js';
+import type { ExtraInfoValue, ReadTransport, SubprocessExtraInfo, SubprocessTransport, WriteTransport } from '../loop/transports.js';
+import { extraInfo } from '../loop/extra-info.js';
 import { NodeTransport } from './node-transport.js';
 
 /** The parent's ends of the child's pipes, by child fd. */
@@ -27,7 +29,8 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #returncode: number | null = null;
   #closing = false;
   #lostCalled = false;
-  #waiters: Array<(code: number) => void> = [];
+  readonly #waiters = new ExitWaiters();
+  #untrack: () => void = () => {};
 
   /** `child` has spawned (it has a pid); connectionMade runs soon, then `ready`. */
   readonly #onGone: (() => void) | undefined;
@@ -39,6 +42,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
     this.#child = child;
     this.#protocol = protocol;
     child.on('exit', (code, signal) => this.#exited(code, signal));
+    this.#untrack = loop.track(this);
     loop.scheduleSoon(() => {
       try {
         this.#protocol.connectionMade?.(this);
@@ -56,8 +60,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
       // was already closed this runs inside the constructor, before the
       // pipes below exist, and they must be closed too.
       queueMicrotask(() => {
-        this.close();
-        this.#onGone?.();
+        this.#closeForGood();
         ready(loopClosed());
       });
     });
@@ -100,9 +103,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
       } catch (exception) {
         this.#loop.callExceptionHandler({ message: 'protocol.processExited() failed', exception, transport: this, protocol: this.#protocol });
       }
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const resolve of waiters) resolve(rc);
+      this.#waiters.resolve(rc);
       this.#maybeLost();
     }, []);
   }
@@ -110,6 +111,7 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   #maybeLost(): void {
     if (this.#lostCalled || this.#returncode === null || this.#openPipes.size > 0) return;
     this.#lostCalled = true;
+    this.#untrack();
     this.#onGone?.();
     this.#loop.scheduleSoon(() => {
       try {
@@ -128,6 +130,9 @@ export class NodeSubprocessTransport implements SubprocessTransport {
     return this.#returncode;
   }
 
+  getPipeTransport(fd: 0): WriteTransport | null;
+  getPipeTransport(fd: 1 | 2): ReadTransport | null;
+  getPipeTransport(fd: number): WriteTransport | ReadTransport | null;
   getPipeTransport(fd: number): WriteTransport | ReadTransport | null {
     return this.#pipes.get(fd) ?? null;
   }
@@ -147,20 +152,42 @@ export class NodeSubprocessTransport implements SubprocessTransport {
     this.sendSignal('SIGKILL');
   }
 
-  /** Closes the pipes and kills the child if it still runs (as asyncio does). */
+  /**
+   * Kills the child if it still runs, then closes the pipes (as asyncio).
+   * The kill comes first, so a child that would exit at EOF on its stdin
+   * (cat) ends with -SIGKILL, as in asyncio, not 0.
+   */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    for (const pipe of this.#pipes.values()) pipe.close();
     if (this.#returncode === null && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    for (const pipe of this.#pipes.values()) pipe.close();
+  }
+
+  /**
+   * @internal The loop closed: a running child is killed and its pipes
+   * close (they are the loop's transports too); nobody is told.
+   */
+  closeWithLoop(): void {
+    if (this.#lostCalled) return;
+    this.#closeForGood();
+    this.#waiters.fail(loopClosed());
+    notifyLoopClosed(this.#protocol);
+  }
+
+  #closeForGood(): void {
+    this.#lostCalled = true;
+    this.#untrack();
+    this.close();
+    this.#onGone?.();
   }
 
   isClosing(): boolean {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return name === 'subprocess' ? (this.#child as T) : dflt;
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<SubprocessExtraInfo, K, D> {
+    return extraInfo<SubprocessExtraInfo, K, D>({ subprocess: this.#child }, name, dflt);
   }
 
   getProtocol(): SubprocessProtocol {
@@ -168,7 +195,8 @@ export class NodeSubprocessTransport implements SubprocessTransport {
   }
 
   wait(): Promise<number> {
-    if (this.#returncode !== null && this.#waiters.length === 0) return Promise.resolve(this.#returncode);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    const rc = this.#returncode;
+    if (rc !== null && !this.#waiters.pending) return Promise.resolve(rc);
+    return this.#waiters.add();
   }
 }

@@ -9,9 +9,11 @@ import type { Duplex } from 'node:stream';
 import { UsageError } from '../handles/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
-import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from '../loop/protocols.js';
+import {
+  type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol, notifyLoopClosed,
+} from '../loop/protocols.js';
 import { WriteFlow } from '../loop/write-flow.js';
-import type { Transport, WriteBufferLimits } from '../loop/transports.js';
+import type { ExtraInfo, ExtraInfoValue, Transport, WriteBufferLimits } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
 import { extraInfo } from '../loop/extra-info.js';
 
@@ -75,6 +77,7 @@ export class NodeTransport implements Transport {
   readonly #slot: ReadIntoSlot | undefined;
   readonly #writable: boolean;
   #onGone: (() => void) | undefined;
+  readonly #untrack: () => void;
   #closing = false;
   #lost = false; // connectionLost is decided (it runs once the stream is closed)
   #lostError: Error | null = null;
@@ -90,13 +93,23 @@ export class NodeTransport implements Transport {
   readonly #flow: WriteFlow;
   // The buffer the BufferedProtocol gave for the next read (onread mode).
   #protocolBuffer: Uint8Array | undefined;
-  // A user duplex may have an encoding set: protocols always get bytes.
-  readonly #onData = (chunk: Buffer | string): void => this.#data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  readonly #onEnd = (): void => this.#end();
+  // The loop stopped in the middle of a burst of events: the rest is
+  // delivered from the ready queue, after the awaiting code resumed.
+  #deliverLater = false;
+  // Stream events call the protocol through the loop's dispatch(), so that
+  // a stop() inside one takes effect when it returns. A user duplex may
+  // have an encoding set: protocols always get bytes.
+  readonly #dataNow = (chunk: Buffer | string): void => {
+    this.#data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  };
+  readonly #onData = (chunk: Buffer | string): void => this.#loop.dispatch(this.#dataNow, chunk);
+  readonly #endNow = (): void => this.#end();
+  readonly #onEnd = (): void => this.#loop.dispatch(this.#endNow, undefined);
   // System errors become the UvError that UvEventLoop's transports report.
   readonly #onError = (err: Error): void => this.#forceClose(toUvError(err));
   readonly #onClose = (): void => this.#closed();
-  readonly #onWritten = (): void => this.#written();
+  readonly #writtenNow = (): void => this.#written();
+  readonly #onWritten = (): void => this.#loop.dispatch(this.#writtenNow, undefined);
 
   /** @internal NodeEventLoop, fromDuplex and the TLS upgrade make these. */
   constructor(loop: BaseEventLoop, stream: Duplex, protocol: AnyProtocol, opts: NodeTransportOptions = {}) {
@@ -110,6 +123,7 @@ export class NodeTransport implements Transport {
     this.#writable = opts.writable !== false;
     this.#onGone = opts.onGone;
     this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
+    this.#untrack = loop.track(this);
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
     stream.pause();
@@ -173,12 +187,14 @@ export class NodeTransport implements Transport {
 
   #data(chunk: Buffer): void {
     if (this.#lost || this.#closing) return;
-    if (!this.#started || this.#paused) {
-      // Someone else resumed the stream: child_process does, for a child's
-      // stdout and stderr, when the child exits. Give the bytes back and
-      // pause until this transport reads.
+    if (!this.#started || this.#paused || this.#loop.resuming) {
+      // Someone else resumed the stream (child_process does, for a child's
+      // stdout and stderr, when the child exits), or the loop has just
+      // stopped (a stream emits its buffered chunks in one go). Give the
+      // bytes back and pause until this transport reads.
       this.#stream.pause();
       this.#stream.unshift(chunk);
+      this.#holdForResume();
       return;
     }
     const protocol = this.#protocol;
@@ -240,6 +256,10 @@ export class NodeTransport implements Transport {
 
   /** @internal onread mode: `nread` bytes landed at the start of `buf`. */
   readInto(nread: number, buf: Uint8Array): boolean {
+    return this.#loop.dispatch((n) => this.#readInto(n, buf), nread);
+  }
+
+  #readInto(nread: number, buf: Uint8Array): boolean {
     if (this.#lost) return false;
     const protocol = this.#protocol;
     if (isBufferedProtocol(protocol)) {
@@ -261,9 +281,10 @@ export class NodeTransport implements Transport {
 
   #end(): void {
     if (this.#lost || this.#closing) return;
-    if (!this.#started || this.#paused) {
+    if (!this.#started || this.#paused || this.#loop.resuming) {
       // As for data: EOF reaches the protocol only while it reads.
       this.#endPending = true;
+      this.#holdForResume();
       return;
     }
     this.#endPending = false;
@@ -275,6 +296,18 @@ export class NodeTransport implements Transport {
       return this.#fatal(exception, 'Fatal error: protocol.eofReceived() call failed.');
     }
     if (!keepOpen) this.close();
+  }
+
+  /** Held only because the loop stopped: read again once the awaiting code resumed. */
+  #holdForResume(): void {
+    if (!this.#loop.resuming || !this.#started || this.#paused || this.#deliverLater) return;
+    this.#deliverLater = true;
+    this.#loop.scheduleSoon(() => {
+      this.#deliverLater = false;
+      if (!this.isReading() || this.#lost) return;
+      if (this.#endPending) this.#end();
+      else this.#stream.resume();
+    }, []);
   }
 
   isReading(): boolean {
@@ -398,7 +431,7 @@ export class NodeTransport implements Transport {
     const stream = this.#stream;
     if (this.#streamClosed) {
       this.#gone();
-      this.#loop.scheduleSoon(() => this.#callConnectionLost(), []);
+      this.#loop.scheduleSoon(() => this.#callConnectionLost(), [], this.#detachFromOwner);
       return;
     }
     // A socket is closed at once (libuv's close, as StreamTransport does).
@@ -420,7 +453,7 @@ export class NodeTransport implements Transport {
       // Counted gone now: the stream is; connectionLost may never run if
       // the loop is closed meanwhile.
       this.#gone();
-      this.#loop.scheduleSoon(() => this.#callConnectionLost(), []);
+      this.#loop.scheduleSoon(() => this.#callConnectionLost(), [], this.#detachFromOwner);
       return;
     }
     // Node destroys a duplex whose both sides ended; asyncio keeps such a
@@ -429,7 +462,18 @@ export class NodeTransport implements Transport {
     this.#forceClose(null);
   }
 
+  // A closed loop drops connectionLost; the server still learns the transport is gone.
+  readonly #detachFromOwner = (): void => this.#owner?.detach(this);
+
+  /** @internal The loop closed: destroy the stream now (buffered writes dropped), tell nobody. */
+  closeWithLoop(): void {
+    if (this.#lost) return;
+    this.#forceClose(null);
+    notifyLoopClosed(this.#protocol);
+  }
+
   #gone(): void {
+    this.#untrack();
     const onGone = this.#onGone;
     this.#onGone = undefined;
     onGone?.();
@@ -466,8 +510,8 @@ export class NodeTransport implements Transport {
     return stream;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
+    return extraInfo<ExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol): void {

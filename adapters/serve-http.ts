@@ -5,7 +5,8 @@
 import http from 'node:http';
 import { UsageError } from '../handles/usage-error.js';
 import { validateFunction } from '../handles/validate.js';
-import type { AbstractEventLoop, Server } from '../loop/events.js';
+import type { SocketAddress } from '../handles/tcp.js';
+import type { AbstractEventLoop, Server, ServerOptions } from '../loop/events.js';
 import type { Transport } from '../loop/transports.js';
 import { toDuplex } from './duplex.js';
 
@@ -13,31 +14,78 @@ export interface HttpOnLoop {
   /** The node:http server: listen for 'upgrade', 'request', 'clientError'... on it. */
   readonly http: http.Server;
   /** The loop's listening server. */
-  readonly server: Server;
+  readonly server: Server<SocketAddress>;
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** Stops accepting, ends idle keep-alive connections; resolves when all are gone. */
+  /**
+   * Stops accepting and ends idle keep-alive connections at once and the
+   * others after the response in flight; resolves when all are gone.
+   */
   close(): Promise<void>;
 }
 
-export async function serveHttp(loop: AbstractEventLoop, requestListener: http.RequestListener, host: string, port: number, options: http.ServerOptions = {}): Promise<HttpOnLoop> {
+export interface ServeHttpOptions extends http.ServerOptions {
+  /**
+   * How the loop listens (createServer's options): backlog, reusePort,
+   * ssl (then it is HTTPS), sslHandshakeTimeout, sock.
+   */
+  listen?: Omit<ServerOptions, 'startServing'>;
+}
+
+/**
+ * Serves `requestListener` on `loop`: node:http's server code over the
+ * loop's connections. `host` and `port` are createServer's (null and 0 with
+ * `options.listen.sock`); the other options are node:http's.
+ */
+export async function serveHttp(
+  loop: AbstractEventLoop,
+  requestListener: http.RequestListener,
+  host: string | null,
+  port: number,
+  options: ServeHttpOptions = {},
+): Promise<HttpOnLoop> {
   validateFunction(requestListener, 'requestListener');
   if (typeof options !== 'object' || options === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'options must be an object');
-  const httpServer = http.createServer(options, requestListener);
+  const { listen = {}, ...httpOptions } = options;
+  if (typeof listen !== 'object' || listen === null) {
+    throw new UsageError('ERR_INVALID_ARG_TYPE', 'options.listen must be an object');
+  }
+  const httpServer = http.createServer(httpOptions, requestListener);
+  // Responses not yet sent, so that close() can end their connections after them.
+  const inFlight = new Set<http.ServerResponse>();
+  let closing = false;
+  httpServer.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   const server = await loop.createServer(() => ({
     connectionMade(transport: Transport) {
       httpServer.emit('connection', toDuplex(transport));
     },
-  }), host, port);
-  const bound = server.sockets()[0] as { port: number };
+  }), host, port, { ...listen, startServing: true });
+  const bound = server.sockets()[0]!;
+  // node:http tracks its connections (which are idle, for
+  // closeIdleConnections() and close(); which overran headersTimeout or
+  // requestTimeout) from its 'listening' event on: a server fed connections
+  // by 'connection' events never listens by itself.
+  // The loop's server is what listens, so address() answers for it.
+  httpServer.address = () => ({ address: bound.address, family: bound.family, port: bound.port });
+  httpServer.emit('listening');
   return {
     http: httpServer,
     server,
     port: bound.port,
     async close() {
+      closing = true;
       server.close();
-      httpServer.closeIdleConnections();
-      // Connections with a request in flight end after their response.
+      // Connections with a request in flight end after their response
+      // (Connection: close); those whose response is already on its way are
+      // ended once idle. The idle ones end now (httpServer.close()).
+      for (const res of inFlight) {
+        if (!res.headersSent) res.shouldKeepAlive = false;
+        else res.once('finish', () => setImmediate(() => httpServer.closeIdleConnections()));
+      }
       httpServer.close();
       await server.waitClosed();
     },

@@ -1,3 +1,5 @@
+import { loadavg } from 'node:os';
+
 // The benchmark harness: each case measures ours and Node's counterpart (or
 // a reference implementation) in the same process run, alternating rounds so
 // that warm-up and machine noise hit both sides alike, and reports medians.
@@ -86,6 +88,35 @@ export function formatTable(results: BenchResult[]): string {
       `${r.ratio.toFixed(2)}x`,
     ]);
   }
+  return formatRows(rows);
+}
+
+/** Rows of cells as text columns, each as wide as its widest cell. */
+export function formatRows(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
+}
+
+/**
+ * Runs `cases` when a bench file is run by itself (`node dist/bench/x.bench.js`):
+ * those whose name contains `filter`, each round's samples on stderr, then
+ * the table and `details()`.
+ */
+export async function runStandalone(
+  cases: BenchCase[],
+  filter: string | undefined,
+  details?: () => string,
+): Promise<void> {
+  const results = [];
+  for (const c of cases.filter((k) => filter === undefined || k.name.includes(filter))) {
+    const result = await runCase(c, (msg) => process.stderr.write(`${msg}\n`));
+    const samples = (side: BenchResult['ours']): string =>
+      `${side.label}: ${side.samples.map((s) => s.toFixed(0)).join(', ')}`;
+    process.stderr.write(`  ${samples(result.ours)}; ${samples(result.theirs)}\n`);
+    results.push(result);
+  }
+  console.log(formatTable(results));
+  console.log(`(load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  const text = details?.();
+  if (text) console.log(`\n${text}`);
 }

@@ -1,26 +1,19 @@
 // HTTP: serveHttp (node:http over UvEventLoop transports) vs a plain
 // node:http server, driven by wrk (Debian's package) in a child process,
 // 50 connections, keep-alive, a small response.
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Loop } from '../handles/index.js';
 import { UvEventLoop, type AbstractEventLoop } from '../loop/index.js';
 import { serveHttp } from '../adapters/index.js';
 import { formatTable, runCase, type BenchCase } from './harness.js';
+import { wrk } from './loadgen/wrk.js';
 
 const seconds = Number(process.env['HTTP_SECONDS'] ?? 2);
 const listener: http.RequestListener = (_req, res) => res.end('hello from the benchmark\n');
 
-function wrk(port: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    execFile('wrk', ['-t1', '-c50', `-d${seconds}s`, `http://127.0.0.1:${port}/`], (err, stdout) => {
-      if (err) return reject(new Error(`wrk failed (apt-get install wrk): ${err.message}`));
-      const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
-      if (!m) return reject(new Error(`no Requests/sec in wrk output:\n${stdout}`));
-      resolve(Number(m[1]));
-    }),
-  );
+async function wrkOn(port: number): Promise<number> {
+  return (await wrk({ port, seconds })).rate;
 }
 
 export const cases: BenchCase[] = [
@@ -35,7 +28,7 @@ export const cases: BenchCase[] = [
         const loop = new UvEventLoop(uv);
         const h = await serveHttp(loop as unknown as AbstractEventLoop, listener, '127.0.0.1', 0);
         try {
-          return await wrk(h.port);
+          return await wrkOn(h.port);
         } finally {
           await h.close();
           loop.close();
@@ -50,7 +43,7 @@ export const cases: BenchCase[] = [
         const server = http.createServer(listener);
         await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
         try {
-          return await wrk((server.address() as { port: number }).port);
+          return await wrkOn((server.address() as { port: number }).port);
         } finally {
           server.closeAllConnections();
           await new Promise((r) => server.close(r));

@@ -13,7 +13,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { Loop, UvEventLoop, startServer, type AbstractEventLoop, type Protocol, type Server, type Transport } from 'asyncuv';
-import { formatTable, median, perSecond, runCase, type BenchCase, type Side } from './harness.js';
+import { formatRows, formatTable, median, perSecond, runCase, type BenchCase, type Side } from './harness.js';
 import { echoClientPath, pingPong as nativePingPong } from './loadgen/echo-client.js';
 import { startNodeEchoServer, type EchoServer } from './loadgen/echo-servers.js';
 
@@ -201,8 +201,7 @@ export function details(): string {
     const [name, label] = key.split('\t') as [string, string];
     rows.push([name, label, `${median(samples).toFixed(2)} us/roundtrip`]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
+  return formatRows(rows);
 }
 
 export const cases: BenchCase[] = [

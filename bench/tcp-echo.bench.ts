@@ -24,9 +24,8 @@
 // Knobs (environment): ECHO_SECONDS per side per round (default 2),
 // ECHO_ROUNDS (3), ECHO_STREAM_BYTES (1 GiB), ECHO_CASES (a substring
 // filter on case names).
-import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { formatTable, median, runCase, type BenchCase, type Side } from './harness.js';
+import { formatRows, median, runStandalone, type BenchCase, type Side } from './harness.js';
 import { pingPong, stream } from './loadgen/echo-client.js';
 import {
   startCeilingEchoServer,
@@ -101,8 +100,7 @@ export function details(): string {
     const [name, label] = key.split('\t') as [string, string];
     rows.push([name, label, `${median(samples).toFixed(2)} us/${unit}`, samples.map((s) => s.toFixed(2)).join(' ')]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
+  return formatRows(rows);
 }
 
 type SideFactory = (label: string, server: ServerSide, caseName: () => string) => Side;
@@ -141,16 +139,5 @@ export const cases: BenchCase[] = [
 ];
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const filter = process.env['ECHO_CASES'];
-  const results = [];
-  for (const c of cases.filter((k) => filter === undefined || k.name.includes(filter))) {
-    const result = await runCase(c, (msg) => process.stderr.write(`${msg}\n`));
-    process.stderr.write(`  ${result.ours.label}: ${result.ours.samples.map((s) => s.toFixed(0)).join(', ')}; ` +
-      `${result.theirs.label}: ${result.theirs.samples.map((s) => s.toFixed(0)).join(', ')}\n`);
-    results.push(result);
-  }
-  console.log(formatTable(results));
-  console.log(`(load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
-  const cpu = details();
-  if (cpu) console.log(`\n${cpu}`);
+  await runStandalone(cases, process.env['ECHO_CASES'], details);
 }

@@ -39,6 +39,7 @@ export interface NativeLoop {
   handles(): unknown[];
   handleCounts(): Record<string, number>;
   driverState(): Record<string, unknown>;
+  checkpoint(): void;
 }
 
 export interface NativeTimer extends NativeHandle {

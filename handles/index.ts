@@ -11,7 +11,7 @@ export { Async, AsyncSender, type AsyncCallback, type AsyncHandle } from './asyn
 export { UvError, errname, errno } from './uv-error.js';
 export { UsageError, type UsageErrorCode } from './usage-error.js';
 export { Stream, type ReadCallback, type ReadIntoCallback, type WriteCallback, type WriteData } from './stream.js';
-export { TCP, type SocketAddress, type TcpBindOptions } from './tcp.js';
+export { TCP, type SocketAddress, type TcpBindOptions, type TcpOpenOptions } from './tcp.js';
 export { UDP, type UdpAddress, type UdpBindOptions, type UdpData, type UdpRecvCallback, type UdpSendCallback } from './udp.js';
 export { Stats } from './stats.js';
 export * as fs from './fs.js';

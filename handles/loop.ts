@@ -139,6 +139,15 @@ export class Loop {
     return this[kNative].running();
   }
 
+  /**
+   * @internal Drains microtasks as soon as the JS callback in progress
+   * returns, before the loop calls any other callback of its batch (an
+   * embedded batch otherwise drains them only at its end).
+   */
+  requestCheckpoint(): void {
+    if (!this.#closed) this[kNative].checkpoint();
+  }
+
   /** Live handles that have not started closing. */
   handles(): Handle[] {
     return this[kNative].handles() as Handle[];

@@ -15,7 +15,7 @@ interface NativeTcp extends NativeStream {
   init(loop: unknown): number;
   bind(host: string, port: number, ipv6Only: boolean, reusePort: boolean): number;
   connect(host: string, port: number): number;
-  open(fd: number): number;
+  open(fd: number, duplicate: boolean): number;
   getsockname(): SocketAddress | number;
   getpeername(): SocketAddress | number;
   setNoDelay(on: boolean): number;
@@ -29,6 +29,11 @@ export interface TcpBindOptions {
   ipv6Only?: boolean;
   /** SO_REUSEPORT: several sockets (processes, loops) share the port. */
   reusePort?: boolean;
+}
+
+export interface TcpOpenOptions {
+  /** Wrap a duplicate of the fd (F_DUPFD_CLOEXEC); the caller keeps the original. */
+  duplicate?: boolean;
 }
 
 function address(result: SocketAddress | number, syscall: string): SocketAddress {
@@ -73,11 +78,16 @@ export class TCP extends Stream<NativeTcp> {
     check(this[kNative].connect(host, port), 'connect', `${host}:${port}`);
   }
 
-  /** Wraps an existing socket fd. */
-  open(fd: number): void {
+  /**
+   * Wraps an existing socket fd; the handle owns it and closes it. With
+   * `duplicate`, it wraps a new fd for the same socket instead and the caller
+   * keeps `fd`: how several loops (threads) accept from one listening socket.
+   */
+  open(fd: number, opts: TcpOpenOptions = {}): void {
     this.assertOpen();
     validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
-    check(this[kNative].open(fd), 'tcp_open');
+    if (opts.duplicate !== undefined) validateBoolean(opts.duplicate, 'duplicate');
+    check(this[kNative].open(fd, opts.duplicate === true), 'tcp_open');
   }
 
   getsockname(): SocketAddress {

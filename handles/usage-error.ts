@@ -19,7 +19,7 @@ export class UsageError extends Error {
 
   constructor(code: UsageErrorCode, message: string) {
     super(message);
-    this.name = code === 'ERR_INVALID_ARG_TYPE' ? 'TypeError' : code === 'ERR_OUT_OF_RANGE' ? 'RangeError' : 'Error';
+    this.name = 'UsageError';
     this.code = code;
   }
 }

@@ -15,6 +15,7 @@ import {
   type ConnectionOptions,
   type ExceptionContext,
   type ExceptionHandler,
+  type ResourceKind,
 } from './events.js';
 import { TimerHeap } from './timer-heap.js';
 
@@ -28,6 +29,16 @@ const CLOCK_RESOLUTION = 0.001;
 const kMaxArmMs = 2 ** 31 - 1;
 
 let runningLoop: AbstractEventLoop | undefined;
+
+/**
+ * @internal Something a loop releases when it closes: a transport, datagram
+ * endpoint or subprocess that is not gone yet. closeWithLoop() releases it
+ * at once (sockets and pipes closed, queued writes dropped, a running child
+ * killed) and calls no protocol method: a closed loop runs nothing.
+ */
+export interface LoopResource {
+  closeWithLoop(): void;
+}
 
 /** The loop whose runForever/runUntilComplete is in progress, if any. */
 export function getRunningLoop(): AbstractEventLoop | undefined {
@@ -44,14 +55,31 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   #armedFor = Infinity;
   #runScheduled = false;
   #running = false;
+  // stop() from outside the loop's callbacks: the stop takes effect at the
+  // end of the next iteration (asyncio's "runs the current batch").
   #stopping = false;
+  // stop() from inside a callback of the loop: the stop takes effect when
+  // that callback returns, and nothing else of the loop runs before the
+  // code awaiting runForever() resumes.
+  #stopAtReturn = false;
+  // Callbacks of this loop on the stack: runOnce's, and I/O callbacks run
+  // through dispatch().
+  #depth = 0;
+  // The loop has stopped and the code awaiting runForever() has not run
+  // yet: what would call back into the loop's protocols waits (resuming).
+  #resuming = false;
   #closed = false;
   #stopWaiters: Array<() => void> = [];
+  // Weak: a transport dropped unclosed may still be collected (and reported
+  // in debug mode); one that is alive is released by close().
+  readonly #resources = new Set<WeakRef<LoopResource>>();
   #exceptionHandler: ExceptionHandler | null = null;
   #debug = process.env['ASYNCUV_DEBUG'] !== undefined && process.env['ASYNCUV_DEBUG'] !== '';
   readonly #cancelTimer = (handle: TimerHandle): void => {
     this.#timers.remove(handle);
   };
+  // Transports, endpoints and subprocesses not yet gone (liveResources).
+  readonly #live = new Map<ResourceKind, number>();
 
   /** Have runOnce() called soon (the next iteration of the underlying loop). */
   protected abstract scheduleRun(): void;
@@ -61,6 +89,58 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
   protected abstract wakeup(): void;
   /** Release what the concrete loop holds (handles, servers...). */
   protected abstract closeResources(): void;
+  /** Adds what the concrete loop holds itself to liveResources(): servers, signals, watched fds. */
+  protected abstract countResources(out: Partial<Record<ResourceKind, number>>): void;
+
+  liveResources(): Partial<Record<ResourceKind, number>> {
+    const out: Partial<Record<ResourceKind, number>> = {};
+    for (const [kind, n] of this.#live) if (n > 0) out[kind] = n;
+    this.countResources(out);
+    // Due timers wait in the ready queue with the callbacks; cancelled
+    // entries stay there (callback unset) until the next iteration skips them.
+    let timers = this.#timers.size;
+    let callbacks = 0;
+    for (let i = this.#readyHead; i < this.#ready.length; i++) {
+      const handle = this.#ready[i];
+      if (handle?.callback === undefined) continue;
+      if (handle instanceof TimerHandle) timers++;
+      else callbacks++;
+    }
+    if (timers > 0) out.timer = timers;
+    if (callbacks > 0) out.callback = callbacks;
+    return out;
+  }
+
+  /**
+   * @internal Counts one more live `kind` (a transport, endpoint or
+   * subprocess) in liveResources(); the returned function, called once it
+   * is gone (after connectionLost), counts it out. Later calls do nothing.
+   */
+  trackResource(kind: ResourceKind): () => void {
+    this.#live.set(kind, (this.#live.get(kind) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#live.set(kind, this.#live.get(kind)! - 1);
+    };
+  }
+
+  /**
+   * True while an I/O callback of the concrete loop runs that did not go
+   * through dispatch() (UvEventLoop: any callback of its libuv loop's batch).
+   */
+  protected inIoCallback(): boolean {
+    return false;
+  }
+
+  /**
+   * Makes the code awaiting runForever() run before the concrete loop calls
+   * back again (UvEventLoop: drain microtasks as soon as the current native
+   * callback returns, not at the end of the batch). Node's own callbacks
+   * drain microtasks after each one: nothing to do there.
+   */
+  protected yieldToAwaiters(): void {}
 
   time(): number {
     return performance.now() / 1000;
@@ -169,24 +249,36 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     // Several loops can be 'running' at once in one thread (runForever does
     // not block), so a callback must see the loop that runs it.
     if (this.#running) runningLoop = this as unknown as AbstractEventLoop;
-    while (this.#readyHead < stop) {
-      const handle = ready[this.#readyHead]!;
-      ready[this.#readyHead++] = undefined as never;
-      const cb = handle.callback;
-      if (cb === undefined) continue;
-      handle.callback = undefined;
-      const started = debug ? this.time() : 0;
-      try {
-        cb(...handle.args);
-      } catch (exception) {
-        this.callExceptionHandler({ message: `Exception in callback ${cb.name || 'anonymous'}`, exception, handle });
-      }
-      if (debug) {
-        const took = this.time() - started;
-        if (took >= SLOW_CALLBACK_DURATION) {
-          console.warn(`asyncuv: executing callback ${cb.name || 'anonymous'} took ${took.toFixed(3)} seconds`);
+    this.#depth++;
+    try {
+      // A stop() from a callback ends the iteration: the callbacks still
+      // queued run after the code awaiting runForever() resumed.
+      while (this.#readyHead < stop && !this.#stopAtReturn) {
+        const handle = ready[this.#readyHead]!;
+        ready[this.#readyHead++] = undefined as never;
+        const cb = handle.callback;
+        if (cb === undefined) continue;
+        handle.callback = undefined;
+        const started = debug ? this.time() : 0;
+        try {
+          cb(...handle.args);
+        } catch (exception) {
+          const message = `Exception in callback ${cb.name || 'anonymous'}`;
+          this.callExceptionHandler({ message, exception, handle });
         }
+        if (debug) {
+          const took = this.time() - started;
+          if (took >= SLOW_CALLBACK_DURATION) {
+            const name = cb.name || 'anonymous';
+            console.warn(`asyncuv: executing callback ${name} took ${took.toFixed(3)} seconds`);
+          }
+        }
+        // close() from a callback (allowed while the loop is not running)
+        // dropped the queue: nothing of this loop runs any more.
+        if (this.#closed) return;
       }
+    } finally {
+      this.#depth--;
     }
     if (this.#readyHead === ready.length) {
       ready.length = 0;
@@ -202,7 +294,35 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     // Re-arm only when the earliest deadline changed (or the timer fired,
     // see timerFired): arming is a call into the native loop.
     if ((timers.peek()?.when() ?? Infinity) !== this.#armedFor) this.#arm();
-    if (this.#stopping) this.#finishStop();
+    if (this.#stopping || this.#stopAtReturn) this.#finishStop();
+  }
+
+  /**
+   * @internal Runs an I/O callback of this loop (a socket event of
+   * NodeEventLoop's transports): a stop() inside it takes effect when it
+   * returns, as for the ready queue's callbacks.
+   */
+  dispatch<T, R>(fn: (arg: T) => R, arg: T): R {
+    this.#depth++;
+    try {
+      return fn(arg);
+    } finally {
+      if (--this.#depth === 0 && this.#stopAtReturn) this.#finishStop();
+    }
+  }
+
+  /**
+   * @internal True from the moment the loop stopped until the code awaiting
+   * runForever() has resumed (within the same microtask checkpoint): a
+   * transport holds what it would deliver meanwhile and delivers it later.
+   */
+  get resuming(): boolean {
+    return this.#resuming;
+  }
+
+  /** @internal A stop() is pending, to take effect when the current callback returns. */
+  get stopPending(): boolean {
+    return this.#stopAtReturn;
   }
 
   /** The concrete loop's timer fired: it is no longer armed. */
@@ -240,6 +360,9 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
       }
       return await Promise.race([raceAbort(Promise.resolve(promise), signal), stopped]);
     } finally {
+      // A stop() still pending is spent with this run, as in asyncio.
+      this.#stopping = false;
+      this.#stopAtReturn = false;
       if (this.#running) {
         this.#running = false;
         this.#releaseWaiters();
@@ -248,9 +371,30 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     }
   }
 
-  /** Stops runForever() after the current iteration. */
+  /**
+   * Stops runForever(). From a callback of the loop, the stop takes effect
+   * when that callback returns, and no other callback of the loop runs
+   * before the code awaiting runForever() resumes (callbacks still queued
+   * run after it). From anywhere else, the next iteration runs first (so
+   * callbacks queued before stop() run), as asyncio's stop() does.
+   */
   stop(): void {
-    if (!this.#running) return;
+    if (!this.#running || this.#stopAtReturn) return;
+    if (this.#depth > 0) {
+      this.#stopAtReturn = true; // runOnce or dispatch() finishes it
+      return;
+    }
+    if (this.inIoCallback()) {
+      // The concrete loop's callback ends when this JS call returns, and it
+      // drains microtasks right then (yieldToAwaiters): the stop takes
+      // effect there, and the awaiting code runs in the same drain.
+      this.#stopAtReturn = true;
+      queueMicrotask(() => {
+        if (this.#stopAtReturn) this.#finishStop();
+      });
+      this.yieldToAwaiters();
+      return;
+    }
     this.#stopping = true;
     if (!this.#runScheduled) {
       this.#runScheduled = true;
@@ -260,8 +404,17 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
 
   #finishStop(): void {
     this.#stopping = false;
+    this.#stopAtReturn = false;
+    if (!this.#running) return;
     this.#running = false;
+    this.#resuming = true;
+    // resolve() queues the awaiting code's continuation; this microtask
+    // comes after it.
     this.#releaseWaiters();
+    queueMicrotask(() => {
+      this.#resuming = false;
+    });
+    this.yieldToAwaiters();
   }
 
   #releaseWaiters(): void {
@@ -286,7 +439,9 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     this.#readyHead = 0;
     this.#timers.clear();
     this.armTimer(null);
-    this.closeResources();
+    // Starts first (they fail whoever awaits them with ERR_LOOP_CLOSED),
+    // then whatever is still open: in JavaScript an open socket, pipe or
+    // child keeps the process alive, so a closed loop lets go of them all.
     for (const onDropped of dropped) {
       try {
         onDropped();
@@ -294,6 +449,31 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
         this.callExceptionHandler({ message: 'Error while dropping a scheduled start', exception });
       }
     }
+    const resources = [...this.#resources];
+    this.#resources.clear();
+    for (const ref of resources) {
+      try {
+        ref.deref()?.closeWithLoop();
+      } catch (exception) {
+        const message = 'Error while closing a transport with its loop';
+        this.callExceptionHandler({ message, exception });
+      }
+    }
+    this.closeResources();
+  }
+
+  /**
+   * @internal Registers what close() must release; the returned function
+   * unregisters it (call it once the resource is gone). On a closed loop
+   * nothing is registered: the resource's start is dropped instead.
+   */
+  track(resource: LoopResource): () => void {
+    if (this.#closed) return noop;
+    const ref = new WeakRef(resource);
+    this.#resources.add(ref);
+    return () => {
+      this.#resources.delete(ref);
+    };
   }
 
   setExceptionHandler(handler: ExceptionHandler | null): void {
@@ -358,6 +538,8 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
     return this.#debug;
   }
 }
+
+function noop(): void {}
 
 function describe(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);

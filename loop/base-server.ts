@@ -3,14 +3,29 @@
 // them), serveForever and close. A concrete server says how to start
 // accepting and how to stop listening.
 import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
-import type { AbstractEventLoop, Server } from './events.js';
+import type { AbstractEventLoop, Server, ServerAddress } from './events.js';
 import { watchUnclosed } from './unclosed-warning.js';
 
-export type ServerAddress = { address: string; port: number } | { path: string };
+/** What a server can do to the connections it accepted. */
+export interface ServedConnection {
+  close(): void;
+  abort(): void;
+}
 
-export abstract class BaseServer<T> implements Server {
+/**
+ * @internal Told of every connection a server attaches and detaches, once
+ * each (adapters/threaded-server counts them in shared memory).
+ */
+export interface ConnectionObserver {
+  attached(): void;
+  detached(): void;
+}
+
+export abstract class BaseServer<T extends ServedConnection, A extends ServerAddress = ServerAddress>
+  implements Server<A>
+{
   readonly #loop: AbstractEventLoop;
-  readonly #addresses: () => ServerAddress[];
+  readonly #addresses: () => A[];
   readonly #transports = new Set<T>();
   #serving = false;
   #closed = false;
@@ -18,8 +33,9 @@ export abstract class BaseServer<T> implements Server {
   #foreverWaiters: Array<() => void> = [];
   readonly #onClose: (() => void) | undefined;
   readonly #unwatch: () => void;
+  #observer: ConnectionObserver | undefined;
 
-  protected constructor(loop: AbstractEventLoop, addresses: () => ServerAddress[], onClose?: () => void) {
+  protected constructor(loop: AbstractEventLoop, addresses: () => A[], onClose?: () => void) {
     this.#loop = loop;
     this.#addresses = addresses;
     this.#onClose = onClose;
@@ -33,13 +49,24 @@ export abstract class BaseServer<T> implements Server {
 
   /** @internal */
   attach(transport: T): void {
+    if (this.#transports.has(transport)) return;
     this.#transports.add(transport);
+    this.#observer?.attached();
   }
 
   /** @internal */
   detach(transport: T): void {
-    this.#transports.delete(transport);
+    if (this.#transports.delete(transport)) this.#observer?.detached();
     this.#maybeWake();
+  }
+
+  /**
+   * @internal Reports attaches and detaches to `observer` from now on; the
+   * connections already open are reported as attached at once.
+   */
+  observe(observer: ConnectionObserver): void {
+    this.#observer = observer;
+    for (let i = 0; i < this.#transports.size; i++) observer.attached();
   }
 
   getLoop(): AbstractEventLoop {
@@ -96,7 +123,7 @@ export abstract class BaseServer<T> implements Server {
     );
   }
 
-  sockets(): ServerAddress[] {
+  sockets(): A[] {
     return this.#closed ? [] : this.#addresses();
   }
 
@@ -112,6 +139,14 @@ export abstract class BaseServer<T> implements Server {
     this.#foreverWaiters = [];
     for (const resolve of forever) resolve();
     this.#maybeWake();
+  }
+
+  closeClients(): void {
+    for (const transport of [...this.#transports]) transport.close();
+  }
+
+  abortClients(): void {
+    for (const transport of [...this.#transports]) transport.abort();
   }
 
   /**

@@ -5,8 +5,10 @@ import type { UDP, UdpAddress } from '../handles/udp.js';
 import { UsageError } from '../handles/usage-error.js';
 import type { UvError } from '../handles/uv-error.js';
 import type { BaseEventLoop } from './base-event-loop.js';
-import type { Address, AnyProtocol, DatagramProtocol } from './protocols.js';
-import type { DatagramTransport } from './transports.js';
+import {
+  type Address, type AnyProtocol, type DatagramProtocol, notifyLoopClosed,
+} from './protocols.js';
+import type { DatagramExtraInfo, DatagramTransport, ExtraInfoValue } from './transports.js';
 import { loopClosed } from './errors.js';
 import { WriteFlow } from './write-flow.js';
 import { extraInfo } from './extra-info.js';
@@ -22,6 +24,9 @@ export class UdpTransport implements DatagramTransport {
   #queued = 0;
   readonly #flow: WriteFlow;
   readonly #onSent = (err: UvError | null): void => this.#sent(err);
+  readonly #untrack: () => void;
+  // Counts this endpoint out of the loop's liveResources().
+  readonly #gone: () => void;
 
   constructor(loop: BaseEventLoop, udp: UDP, protocol: DatagramProtocol, extra: Record<string, unknown>, remote: Address | undefined, ready: (err?: Error) => void) {
     this.#loop = loop;
@@ -30,6 +35,8 @@ export class UdpTransport implements DatagramTransport {
     this.#extra = extra;
     this.#remote = remote;
     this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
+    this.#untrack = loop.track(this);
+    this.#gone = loop.trackResource('datagram');
     loop.scheduleSoon(() => {
       if (this.#lost) return ready();
       try {
@@ -44,7 +51,9 @@ export class UdpTransport implements DatagramTransport {
       // and fail createDatagramEndpoint instead of leaving it pending.
       this.#lost = true;
       this.#closing = true;
+      this.#untrack();
       if (!udp.closed) udp.close();
+      this.#gone();
       ready(loopClosed());
     });
   }
@@ -119,7 +128,11 @@ export class UdpTransport implements DatagramTransport {
   #finish(err: Error | null): void {
     if (this.#lost) return;
     this.#lost = true;
+    this.#untrack();
     this.#udp.close(() => {
+      this.#gone();
+      // The loop closed meanwhile: it runs nothing any more.
+      if (this.#loop.isClosed()) return;
       try {
         this.#protocol.connectionLost?.(err);
       } catch (exception) {
@@ -128,12 +141,20 @@ export class UdpTransport implements DatagramTransport {
     });
   }
 
+  /** @internal The loop closed: close the socket now, dropping queued sends, and tell nobody. */
+  closeWithLoop(): void {
+    if (this.#lost) return;
+    this.#closing = true;
+    this.#finish(null);
+    notifyLoopClosed(this.#protocol);
+  }
+
   isClosing(): boolean {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<DatagramExtraInfo, K, D> {
+    return extraInfo<DatagramExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol | DatagramProtocol): void {

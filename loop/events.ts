@@ -7,6 +7,7 @@
 // stop() or until the awaited work settles, and the usual rules hold: a
 // running loop cannot be run again or closed (ERR_LOOP_RUNNING), and a
 // closed loop refuses new work (ERR_LOOP_CLOSED).
+import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { AbortOptions } from './abort.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 import type { DatagramTransport, SubprocessTransport, Transport, ReadTransport, WriteTransport } from './transports.js';
@@ -84,7 +85,16 @@ export interface ExceptionContext {
 
 export type ExceptionHandler = (loop: AbstractEventLoop, context: ExceptionContext) => void;
 
-export interface Server {
+/** Where a Unix server listens. */
+export interface UnixServerAddress {
+  path: string;
+}
+
+/** What Server.sockets() lists: `{ address, port, family }` for TCP, `{ path }` for Unix sockets. */
+export type ServerAddress = SocketAddress | UnixServerAddress;
+
+/** `A`: the kind of address the server listens on (createServer: TCP, createUnixServer: Unix). */
+export interface Server<A extends ServerAddress = ServerAddress> {
   close(): void;
   /** Resolves once the server is closed and its connections are gone; `signal` aborts the wait. */
   waitClosed(opts?: AbortOptions): Promise<void>;
@@ -92,8 +102,13 @@ export interface Server {
   startServing(): Promise<void>;
   /** Serves until close(); resolves then. Aborting `signal` closes the server and rejects. */
   serveForever(opts?: AbortOptions): Promise<void>;
-  sockets(): Array<{ address: string; port: number } | { path: string }>;
+  /** The listening addresses; empty once closed. */
+  sockets(): A[];
   getLoop(): AbstractEventLoop;
+  /** Closes every connection the server accepted (each flushes first), as asyncio 3.13. */
+  closeClients(): void;
+  /** Aborts every connection the server accepted (nothing is flushed), as asyncio 3.13. */
+  abortClients(): void;
 }
 
 export interface AddrInfo {
@@ -125,6 +140,12 @@ export interface ServerOptions {
   /** Start accepting now (default true). */
   startServing?: boolean;
   sslHandshakeTimeout?: number;
+  /**
+   * Serve this bound TCP handle of the loop's own libuv loop instead of
+   * binding (asyncio's `sock`); host must be null and port 0. The server
+   * owns it and closes it. UvEventLoop only.
+   */
+  sock?: TCP;
 }
 
 export interface UnixServerOptions {
@@ -152,6 +173,14 @@ export interface SubprocessOptions {
   cwd?: string;
 }
 
+/**
+ * The kinds liveResources() counts: transports (stream connections and
+ * pipes), datagram endpoints, subprocesses, servers, signal handlers, fds
+ * watched by addReader/addWriter, timers (callLater/callAt) and callbacks
+ * (callSoon) not yet run.
+ */
+export type ResourceKind = 'transport' | 'datagram' | 'subprocess' | 'server' | 'signal' | 'reader' | 'writer' | 'timer' | 'callback';
+
 export interface AbstractEventLoop {
   runForever(): Promise<void>;
   /** `signal` aborts the wait (the loop stops running; the work itself goes on). */
@@ -169,9 +198,9 @@ export interface AbstractEventLoop {
   callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle;
 
   createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number, opts?: ConnectionOptions): Promise<[Transport, P]>;
-  createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts?: ServerOptions): Promise<Server>;
+  createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts?: ServerOptions): Promise<Server<SocketAddress>>;
   createUnixConnection<P extends AnyProtocol>(protocolFactory: () => P, path: string, opts?: ConnectionOptions): Promise<[Transport, P]>;
-  createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts?: UnixServerOptions): Promise<Server>;
+  createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts?: UnixServerOptions): Promise<Server<UnixServerAddress>>;
   createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, opts: DatagramOptions): Promise<[DatagramTransport, P]>;
   connectReadPipe<P extends AnyProtocol>(protocolFactory: () => P, fd: number): Promise<[ReadTransport, P]>;
   connectWritePipe<P extends AnyProtocol>(protocolFactory: () => P, fd: number): Promise<[WriteTransport, P]>;
@@ -197,4 +226,10 @@ export interface AbstractEventLoop {
   defaultExceptionHandler(context: ExceptionContext): void;
   getDebug(): boolean;
   setDebug(enabled: boolean): void;
+  /**
+   * The leak check: what the loop still holds, by kind, with the same kinds
+   * on every loop; `{}` once every transport, server and handler is closed
+   * and every timer and callback has run or been cancelled.
+   */
+  liveResources(): Partial<Record<ResourceKind, number>>;
 }

@@ -1,7 +1,9 @@
 // getExtraInfo() of every transport: a lookup in the transport's own table.
 // Object.hasOwn, not `in`: with `in`, getExtraInfo('constructor') answered
 // Object.prototype.constructor instead of the default (found by fuzzing).
+import type { ExtraInfoValue } from './transports.js';
 
-export function extraInfo<T>(extra: Record<string, unknown>, name: string, dflt: T | undefined): T | undefined {
-  return Object.hasOwn(extra, name) ? (extra[name] as T) : dflt;
+/** The table's entry for `name`, typed by the transport's `Info` (the loop fills the table). */
+export function extraInfo<Info, K extends string, D>(extra: Record<string, unknown>, name: K, dflt: D | undefined): ExtraInfoValue<Info, K, D> {
+  return (Object.hasOwn(extra, name) ? extra[name] : dflt) as ExtraInfoValue<Info, K, D>;
 }

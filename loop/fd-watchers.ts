@@ -5,7 +5,8 @@
 import type { Loop } from '../handles/loop.js';
 import { Poll } from '../handles/poll.js';
 import { validateFunction, validateInteger } from '../handles/validate.js';
-import type { Callback, ExceptionContext } from './events.js';
+import type { BaseEventLoop } from './base-event-loop.js';
+import type { Callback, ResourceKind } from './events.js';
 
 type Entry = [Callback<unknown[]>, unknown[]];
 
@@ -19,20 +20,35 @@ export type WatchKind = 'reader' | 'writer';
 
 export class FdWatchers {
   readonly #uvloop: Loop;
-  readonly #report: (context: ExceptionContext) => void;
+  readonly #loop: BaseEventLoop;
   readonly #fds = new Map<number, FdWatch>();
-  // Polls closed but whose close callback has not run yet (leak checks).
-  #closing = 0;
+  // What the polls closed but not yet through their close callback watched:
+  // a watch counts in liveResources() until its poll is gone.
+  readonly #closing: Record<WatchKind, number> = { reader: 0, writer: 0 };
 
-  /** `report` is the loop's callExceptionHandler, for callbacks that throw. */
-  constructor(uvloop: Loop, report: (context: ExceptionContext) => void) {
+  /** The Polls live on `uvloop`; callbacks are `loop`'s (dispatch, exception handler). */
+  constructor(uvloop: Loop, loop: BaseEventLoop) {
     this.#uvloop = uvloop;
-    this.#report = report;
+    this.#loop = loop;
   }
 
-  /** Polls open or still closing: 0 once every watch is gone. */
-  get liveHandles(): number {
-    return this.#fds.size + this.#closing;
+  /**
+   * A callback stopped the event loop: the code awaiting runForever() must
+   * run before the libuv loop calls any other callback of its batch.
+   */
+  yieldToAwaiters(): void {
+    this.#uvloop.requestCheckpoint();
+  }
+
+  /** Adds the watches to liveResources(): `reader`, `writer`, each until its poll has closed. */
+  countResources(out: Partial<Record<ResourceKind, number>>): void {
+    const count = { ...this.#closing };
+    for (const watch of this.#fds.values()) {
+      if (watch.reader !== undefined) count.reader++;
+      if (watch.writer !== undefined) count.writer++;
+    }
+    if (count.reader > 0) out.reader = count.reader;
+    if (count.writer > 0) out.writer = count.writer;
   }
 
   /** Calls `cb(...args)` whenever `fd` is readable (writable); replaces an earlier callback. */
@@ -53,35 +69,44 @@ export class FdWatchers {
     const watch = this.#fds.get(fd);
     if (watch === undefined || watch[kind] === undefined) return false;
     watch[kind] = undefined;
-    this.#restart(fd, watch);
+    if (watch.reader === undefined && watch.writer === undefined) this.#close(fd, watch, [kind]);
+    else this.#restart(fd, watch);
     return true;
   }
 
   /** Stops every watch (the loop closes). */
   closeAll(): void {
-    for (const watch of this.#fds.values()) this.#close(watch);
-    this.#fds.clear();
-  }
-
-  #close(watch: FdWatch): void {
-    this.#closing++;
-    watch.poll.close(() => this.#closing--);
-  }
-
-  #restart(fd: number, watch: FdWatch): void {
-    if (watch.reader === undefined && watch.writer === undefined) {
-      this.#close(watch);
-      this.#fds.delete(fd);
-      return;
+    for (const [fd, watch] of this.#fds) {
+      const kinds = (['reader', 'writer'] as const).filter((kind) => watch[kind] !== undefined);
+      this.#close(fd, watch, kinds);
     }
+  }
+
+  /** Closes the watch's poll; `kinds` (what it watched) count as live until it is closed. */
+  #close(fd: number, watch: FdWatch, kinds: readonly WatchKind[]): void {
+    this.#fds.delete(fd);
+    for (const kind of kinds) this.#closing[kind]++;
+    watch.poll.close(() => {
+      for (const kind of kinds) this.#closing[kind]--;
+    });
+  }
+
+  /** Watches what the entries ask for (at least one is set). */
+  #restart(fd: number, watch: FdWatch): void {
     const events = { readable: watch.reader !== undefined, writable: watch.writer !== undefined };
-    watch.poll.start(events, (err, ready) => {
+    // Through the loop's dispatch(): a stop() in a callback takes effect
+    // when the callback returns.
+    watch.poll.start(events, (err, ready) => this.#loop.dispatch(() => {
       // On an error both callbacks run: their next read or write sees it.
       if (err !== null || ready.readable) this.#fire(fd, watch.reader);
+      // A reader that stopped the loop ends this callback: the writer, if
+      // the fd is still writable, runs on the next poll, after the code
+      // awaiting runForever() (poll is level-triggered).
+      if (this.#loop.stopPending) return;
       // The reader may have removed the whole watch.
       const writer = this.#fds.get(fd) === watch ? watch.writer : undefined;
       if (err !== null || ready.writable) this.#fire(fd, writer);
-    });
+    }, undefined));
   }
 
   #fire(fd: number, entry: Entry | undefined): void {
@@ -89,7 +114,7 @@ export class FdWatchers {
     try {
       entry[0](...entry[1]);
     } catch (exception) {
-      this.#report({ message: `Exception in callback for fd ${fd}`, exception });
+      this.#loop.callExceptionHandler({ message: `Exception in callback for fd ${fd}`, exception });
     }
   }
 }

@@ -8,21 +8,39 @@ export type {
   DatagramOptions,
   ExceptionContext,
   ExceptionHandler,
+  ResourceKind,
   Server,
+  ServerAddress,
   ServerOptions,
   StdioSpec,
   SubprocessOptions,
   TlsOptions,
+  UnixServerAddress,
   UnixServerOptions,
 } from './events.js';
 export type { Address, BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol, AnyProtocol } from './protocols.js';
-export type { BaseTransport, DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteBufferLimits, WriteTransport } from './transports.js';
+export type {
+  BaseTransport,
+  DatagramExtraInfo,
+  DatagramTransport,
+  ExtraInfo,
+  ExtraInfoValue,
+  ReadTransport,
+  SubprocessExtraInfo,
+  SubprocessTransport,
+  Transport,
+  WriteBufferLimits,
+  WriteTransport,
+} from './transports.js';
 export { BaseEventLoop, getRunningLoop } from './base-event-loop.js';
-export type { ServerAddress } from './base-server.js';
+export { defineProtocol } from './define-protocol.js';
 export { UvEventLoop } from './uv-event-loop.js';
 export { IncompleteReadError, LimitOverrunError, CancelledError, TimeoutError } from './errors.js';
 export type { AbortOptions } from './abort.js';
 export { waitFor } from './wait-for.js';
+// The errors of every layer: connection failures are UvErrors, misuse UsageErrors.
+export { UsageError, type UsageErrorCode } from '../handles/usage-error.js';
+export { UvError } from '../handles/uv-error.js';
 export { newEventLoop, setEventLoopFactory, run } from './policy.js';
 export { StreamReader, DEFAULT_LIMIT } from './stream-reader.js';
 export { StreamReaderProtocol, StreamWriter, type ClientConnectedCallback } from './stream-writer.js';

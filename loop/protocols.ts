@@ -55,6 +55,7 @@ export interface DatagramProtocol {
 /**
  * Order: connectionMade -> pipeDataReceived* / pipeConnectionLost per pipe
  * -> processExited -> (once every pipe is lost too) connectionLost.
+ * pauseWriting / resumeWriting are the stdin pipe's flow control.
  */
 export interface SubprocessProtocol {
   connectionMade?(transport: SubprocessTransport): void;
@@ -69,6 +70,19 @@ export interface SubprocessProtocol {
 }
 
 export type AnyProtocol = Protocol | BufferedProtocol;
+
+/**
+ * @internal A method of asyncuv's own protocols (toDuplex's), called when
+ * the transport's loop closed under it: user protocols hear nothing then,
+ * but a Node stream over the transport must end (node:http, node:tls).
+ */
+export const kLoopClosed = Symbol('asyncuv.loopClosed');
+
+/** @internal Tells an internal protocol that its transport went with its loop. */
+export function notifyLoopClosed(protocol: object): void {
+  const hook = (protocol as { [kLoopClosed]?: () => void })[kLoopClosed];
+  if (typeof hook === 'function') hook.call(protocol);
+}
 
 /** True when the protocol reads into its own buffers. */
 export function isBufferedProtocol(p: object): p is BufferedProtocol {

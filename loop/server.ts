@@ -1,21 +1,21 @@
 // Server (asyncio.Server) over listening libuv streams (TCP, Pipe).
 import type { Stream } from '../handles/stream.js';
-import { BaseServer, type ServerAddress } from './base-server.js';
-import type { AbstractEventLoop } from './events.js';
+import { BaseServer } from './base-server.js';
+import type { AbstractEventLoop, ServerAddress } from './events.js';
 import type { StreamTransport, TransportOwner } from './stream-transport.js';
 
-export interface Listener {
+export interface Listener<A extends ServerAddress> {
   stream: Stream;
-  address: ServerAddress;
+  address: A;
   /** Starts accepting; each accepted stream goes to the loop's accept path. */
   listen(backlog: number): void;
 }
 
-export class StreamServer extends BaseServer<StreamTransport> implements TransportOwner {
-  readonly #listeners: Listener[];
+export class StreamServer<A extends ServerAddress = ServerAddress> extends BaseServer<StreamTransport, A> implements TransportOwner {
+  readonly #listeners: Array<Listener<A>>;
   readonly #backlog: number;
 
-  constructor(loop: AbstractEventLoop, listeners: Listener[], backlog: number, onClose?: () => void) {
+  constructor(loop: AbstractEventLoop, listeners: Array<Listener<A>>, backlog: number, onClose?: () => void) {
     super(loop, () => listeners.map((l) => l.address), onClose);
     this.#listeners = listeners;
     this.#backlog = backlog;

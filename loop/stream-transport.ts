@@ -5,8 +5,10 @@ import { UsageError } from '../handles/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
 import { loopClosed } from './errors.js';
 import type { BaseEventLoop } from './base-event-loop.js';
-import { type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol } from './protocols.js';
-import type { Transport, WriteBufferLimits } from './transports.js';
+import {
+  type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol, notifyLoopClosed,
+} from './protocols.js';
+import type { ExtraInfo, ExtraInfoValue, Transport, WriteBufferLimits } from './transports.js';
 import { watchUnclosed } from './unclosed-warning.js';
 import { WriteFlow } from './write-flow.js';
 import { extraInfo } from './extra-info.js';
@@ -49,6 +51,7 @@ export class StreamTransport implements Transport {
   readonly #onRead = (err: UvError | null, data: Buffer | null): void => this.#read(err, data);
   readonly #onReadInto = (err: UvError | null, n: number): void => this.#readInto(err, n);
   readonly #unwatch: () => void;
+  readonly #untrack: () => void;
 
   /** Calls protocol.connectionMade soon, then starts reading; `ready` resolves after it. */
   constructor(loop: BaseEventLoop, stream: Stream, protocol: AnyProtocol, extra: Record<string, unknown>, owner?: TransportOwner, ready?: (err: Error | null) => void, reads = true) {
@@ -61,6 +64,7 @@ export class StreamTransport implements Transport {
     this.#protocol = protocol;
     this.#extra = extra;
     this.#owner = owner;
+    this.#untrack = loop.track(this);
     loop.scheduleSoon(() => {
       if (this.#lost) {
         // Closed before connectionMade ran: connectionLost is still coming,
@@ -90,6 +94,7 @@ export class StreamTransport implements Transport {
       this.#lost = true;
       this.#closing = true;
       this.#unwatch();
+      this.#untrack();
       this.#owner?.detach(this);
       if (!stream.closed) stream.close();
       ready?.(loopClosed());
@@ -239,9 +244,13 @@ export class StreamTransport implements Transport {
   #finishClose(err: Error | null): void {
     this.#lost = true;
     this.#unwatch();
+    this.#untrack();
     const stream = this.#stream;
+    const detach = (): void => this.#owner?.detach(this);
     const done = (): void => {
-      this.#owner?.detach(this);
+      detach();
+      // The loop closed meanwhile: it runs nothing any more.
+      if (this.#loop.isClosed()) return;
       try {
         this.#protocol.connectionLost?.(err);
       } catch (exception) {
@@ -250,8 +259,15 @@ export class StreamTransport implements Transport {
     };
     // The close callback runs in a later loop callback: connectionLost is
     // always deferred, and runs exactly once.
-    if (stream.closed) this.#loop.scheduleSoon(done, []);
+    if (stream.closed) this.#loop.scheduleSoon(done, [], detach);
     else stream.close(done);
+  }
+
+  /** @internal The loop closed: close the stream now, dropping queued writes, and tell nobody. */
+  closeWithLoop(): void {
+    if (this.#lost) return;
+    this.#forceClose(null);
+    notifyLoopClosed(this.#protocol);
   }
 
   isClosing(): boolean {
@@ -295,8 +311,8 @@ export class StreamTransport implements Transport {
     return this.#flow.limits();
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
+    return extraInfo<ExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   setProtocol(protocol: AnyProtocol): void {

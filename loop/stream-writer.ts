@@ -4,9 +4,10 @@
 import { type AbortOptions, signalOf, throwIfAborted } from './abort.js';
 import { FlowControl } from './flow-control.js';
 import type { AbstractEventLoop } from './events.js';
-import type { Protocol } from './protocols.js';
+import { loopClosed } from './errors.js';
+import { kLoopClosed, type Protocol } from './protocols.js';
 import type { StreamReader } from './stream-reader.js';
-import type { Transport } from './transports.js';
+import type { ExtraInfo, ExtraInfoValue, Transport } from './transports.js';
 
 export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => unknown;
 
@@ -61,6 +62,14 @@ export class StreamReaderProtocol implements Protocol {
     if (err === null) this.#reader.feedEof();
     else this.#reader.setException(err);
     this.#flow.connectionLost(err);
+  }
+
+  /**
+   * @internal The transport went with its closed loop: pending reads,
+   * drain() and waitClosed() reject with ERR_LOOP_CLOSED instead of hanging.
+   */
+  [kLoopClosed](): void {
+    this.connectionLost(loopClosed());
   }
 
   pauseWriting(): void {
@@ -146,7 +155,7 @@ export class StreamWriter {
     return this.#flow.waitClosed(signalOf(opts));
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
     return this.#transport.getExtraInfo(name, dflt);
   }
 

@@ -2,7 +2,8 @@
 // pairs instead of protocols.
 import { validateFunction } from '../handles/validate.js';
 import { getRunningLoop } from './base-event-loop.js';
-import type { AbstractEventLoop, ConnectionOptions, Server, ServerOptions, UnixServerOptions } from './events.js';
+import type { SocketAddress } from '../handles/tcp.js';
+import type { AbstractEventLoop, ConnectionOptions, Server, ServerOptions, UnixServerAddress, UnixServerOptions } from './events.js';
 import { newEventLoop } from './policy.js';
 import { StreamReader } from './stream-reader.js';
 import { type ClientConnectedCallback, StreamReaderProtocol, StreamWriter } from './stream-writer.js';
@@ -74,13 +75,13 @@ function serverFactory(cb: ClientConnectedCallback, loop: AbstractEventLoop, lim
  * Serves host:port, calling `cb(reader, writer)` for each connection
  * (it may be async); asyncio.start_server.
  */
-export function startServer(cb: ClientConnectedCallback, host: string | string[] | null, port: number, opts: StreamOptions & ServerOptions = {}): Promise<Server> {
+export function startServer(cb: ClientConnectedCallback, host: string | string[] | null, port: number, opts: StreamOptions & ServerOptions = {}): Promise<Server<SocketAddress>> {
   const [loop, limit, rest] = split(opts);
   return loop.createServer(serverFactory(cb, loop, limit), host, port, rest);
 }
 
 /** Serves a Unix domain socket; asyncio.start_unix_server. */
-export function startUnixServer(cb: ClientConnectedCallback, path: string, opts: StreamOptions & UnixServerOptions = {}): Promise<Server> {
+export function startUnixServer(cb: ClientConnectedCallback, path: string, opts: StreamOptions & UnixServerOptions = {}): Promise<Server<UnixServerAddress>> {
   const [loop, limit, rest] = split(opts);
   return loop.createUnixServer(serverFactory(cb, loop, limit), path, rest);
 }

@@ -6,7 +6,8 @@ import { invalidArgType, validateString } from '../handles/validate.js';
 import { type AbortOptions, raceAbort, signalOf, throwIfAborted } from './abort.js';
 import type { AbstractEventLoop, StdioSpec, SubprocessOptions } from './events.js';
 import { FlowControl } from './flow-control.js';
-import type { SubprocessProtocol } from './protocols.js';
+import { loopClosed } from './errors.js';
+import { kLoopClosed, type SubprocessProtocol } from './protocols.js';
 import { StreamReader } from './stream-reader.js';
 import { StreamWriter } from './stream-writer.js';
 import { type StreamOptions, split } from './streams.js';
@@ -79,6 +80,18 @@ class SubprocessStreamProtocol implements SubprocessProtocol {
   connectionLost(): void {
     // The child has exited and every pipe is closed: release the transport.
     this.#transport?.close();
+  }
+
+  /**
+   * @internal The loop closed with the child (killed) and its pipes:
+   * pending reads and drain() reject with ERR_LOOP_CLOSED (wait() too, from
+   * the transport) instead of hanging.
+   */
+  [kLoopClosed](): void {
+    const err = loopClosed();
+    this.stdout?.setException(err);
+    this.stderr?.setException(err);
+    this.#stdinFlow.connectionLost(err);
   }
 }
 

@@ -9,9 +9,10 @@ import type { Process } from '../handles/process.js';
 import { toSignalNumber } from '../handles/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import { loopClosed } from './errors.js';
-import type { Protocol, SubprocessProtocol } from './protocols.js';
+import { notifyLoopClosed, type Protocol, type SubprocessProtocol } from './protocols.js';
+import { ExitWaiters } from './exit-waiters.js';
 import { StreamTransport } from './stream-transport.js';
-import type { ReadTransport, SubprocessTransport, WriteTransport } from './transports.js';
+import type { ExtraInfoValue, ReadTransport, SubprocessExtraInfo, SubprocessTransport, WriteTransport } from './transports.js';
 import { extraInfo } from './extra-info.js';
 
 export class UvSubprocessTransport implements SubprocessTransport {
@@ -25,12 +26,16 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #closing = false;
   #lost = false;
   #dropped = false;
-  #waiters: Array<(code: number) => void> = [];
+  readonly #waiters = new ExitWaiters();
   readonly #extra: Record<string, unknown> = {};
+  readonly #untrack: () => void;
+  // Counts this subprocess out of the loop's liveResources() (set by attach).
+  #gone: () => void = () => {};
 
   constructor(loop: BaseEventLoop, protocol: SubprocessProtocol) {
     this.#loop = loop;
     this.#protocol = protocol;
+    this.#untrack = loop.track(this);
   }
 
   /** @internal The process exited: status, or the signal that ended it. */
@@ -50,8 +55,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
     // asyncio calls process_exited from a later callback too.
     this.#loop.scheduleSoon(() => {
       this.#call('processExited', () => this.#protocol.processExited?.());
-      for (const resolve of this.#waiters) resolve(this.#returncode!);
-      this.#waiters = [];
+      this.#waiters.resolve(this.#returncode!);
       this.#maybeLost();
     }, []);
   }
@@ -60,6 +64,7 @@ export class UvSubprocessTransport implements SubprocessTransport {
   attach(process: Process, ready: (err?: Error) => void): void {
     this.#process = process;
     this.#extra['subprocess'] = process;
+    this.#gone = this.#loop.trackResource('subprocess');
     const stdio = process.stdio;
     stdio.forEach((pipe, fd) => {
       if (pipe === null || fd > 2) return;
@@ -74,10 +79,8 @@ export class UvSubprocessTransport implements SubprocessTransport {
       // fails, and the child, which nobody will ever hear from, is killed.
       // Its pipes close through their own dropped starts; the process
       // handle stays open until the exit is reaped (see onExit).
-      this.#dropped = true;
-      this.#closing = true;
-      if (!this.#exited) process.kill('SIGKILL');
-      else process.close();
+      this.#untrack();
+      this.#closeForGood();
       ready(loopClosed());
     });
   }
@@ -109,6 +112,8 @@ export class UvSubprocessTransport implements SubprocessTransport {
   #maybeLost(): void {
     if (this.#lost || !this.#exited || this.#openPipes > 0) return;
     this.#lost = true;
+    this.#untrack();
+    this.#gone();
     this.#process?.close();
     this.#loop.scheduleSoon(() => this.#call('connectionLost', () => this.#protocol.connectionLost?.(null)), []);
   }
@@ -121,6 +126,9 @@ export class UvSubprocessTransport implements SubprocessTransport {
     return this.#returncode;
   }
 
+  getPipeTransport(fd: 0): WriteTransport | null;
+  getPipeTransport(fd: 1 | 2): ReadTransport | null;
+  getPipeTransport(fd: number): WriteTransport | ReadTransport | null;
   getPipeTransport(fd: number): WriteTransport | ReadTransport | null {
     return this.#pipes.get(fd) ?? null;
   }
@@ -139,20 +147,47 @@ export class UvSubprocessTransport implements SubprocessTransport {
     this.sendSignal('SIGKILL');
   }
 
-  /** Closes the pipes and, if the child still runs, kills it (as asyncio). */
+  /**
+   * Kills the child if it still runs, then closes the pipes (as asyncio,
+   * whose pipes close only on the next iteration). The kill comes first: a
+   * child that sees EOF on its stdin (cat) could otherwise exit by itself
+   * before the signal, with 0 instead of -SIGKILL.
+   */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    for (const pipe of this.#pipes.values()) pipe.close();
     if (!this.#exited) this.kill();
+    for (const pipe of this.#pipes.values()) pipe.close();
+  }
+
+  /**
+   * @internal The loop closed: a running child is killed (its pipes are the
+   * loop's transports and close with it); nobody is told. The process
+   * handle stays open until the exit is reaped (see onExit).
+   */
+  closeWithLoop(): void {
+    if (this.#lost || this.#dropped) return;
+    this.#closeForGood();
+    this.#waiters.fail(loopClosed());
+    notifyLoopClosed(this.#protocol);
+  }
+
+  #closeForGood(): void {
+    this.#dropped = true;
+    this.#closing = true;
+    this.#gone();
+    const process = this.#process;
+    if (process === undefined || process.closed) return;
+    if (!this.#exited) process.kill('SIGKILL');
+    else process.close();
   }
 
   isClosing(): boolean {
     return this.#closing;
   }
 
-  getExtraInfo<T = unknown>(name: string, dflt?: T): T | undefined {
-    return extraInfo(this.#extra, name, dflt);
+  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<SubprocessExtraInfo, K, D> {
+    return extraInfo<SubprocessExtraInfo, K, D>(this.#extra, name, dflt);
   }
 
   getProtocol(): SubprocessProtocol {
@@ -161,6 +196,6 @@ export class UvSubprocessTransport implements SubprocessTransport {
 
   wait(): Promise<number> {
     if (this.#exited && this.#returncode !== null) return Promise.resolve(this.#returncode);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#waiters.add();
   }
 }

@@ -7,12 +7,18 @@ import { UDP } from '../handles/udp.js';
 import { Idle } from '../handles/idle.js';
 import { Loop } from '../handles/loop.js';
 import { Signal } from '../handles/signal.js';
-import { TCP } from '../handles/tcp.js';
+import { TCP, type SocketAddress } from '../handles/tcp.js';
 import type { Stream } from '../handles/stream.js';
 import { Timer } from '../handles/timer.js';
 import { UsageError } from '../handles/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
-import { toSignalNumber, validateFunction, validateInteger, validateString } from '../handles/validate.js';
+import {
+  invalidArgType,
+  toSignalNumber,
+  validateFunction,
+  validateInteger,
+  validateString,
+} from '../handles/validate.js';
 import { BaseEventLoop } from './base-event-loop.js';
 import { CancelledError } from './errors.js';
 import type {
@@ -22,8 +28,10 @@ import type {
   TlsOptions,
   ConnectionOptions,
   DatagramOptions,
+  ResourceKind,
   Server,
   ServerOptions,
+  UnixServerAddress,
   StdioSpec,
   SubprocessOptions,
   UnixServerOptions,
@@ -34,7 +42,7 @@ import { FdWatchers } from './fd-watchers.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { ANY_HOSTS, resolveHost, type ResolvedAddress } from './resolve.js';
 import { StreamServer, type Listener } from './server.js';
-import { StreamTransport } from './stream-transport.js';
+import { StreamTransport, type TransportOwner } from './stream-transport.js';
 import { tlsUpgrader } from './tls-hook.js';
 import type { DatagramTransport, ReadTransport, SubprocessTransport, Transport, WriteTransport } from './transports.js';
 
@@ -92,6 +100,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
   readonly #onIdle = (): void => {
     this.#rescheduled = false;
     this.runOnce();
+    // close() from one of its callbacks has closed the idle handle.
+    if (this.#idle.closed) return;
     if (!this.#rescheduled && this.#idleStarted) {
       this.#idleStarted = false;
       this.#idle.stop();
@@ -104,7 +114,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.uvloop = loop ?? Loop.default();
     this.#idle = new Idle(this.uvloop);
     this.#timer = new Timer(this.uvloop);
-    this.#fds = new FdWatchers(this.uvloop, (context) => this.callExceptionHandler(context));
+    this.#fds = new FdWatchers(this.uvloop, this);
   }
 
   protected scheduleRun(): void {
@@ -118,6 +128,15 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     if (this.#timer.closed) return;
     if (delayMs === null) this.#timer.stop();
     else this.#timer.start(this.#onTimer, delayMs);
+  }
+
+  /** Every callback of this loop runs inside a batch of its libuv loop. */
+  protected override inIoCallback(): boolean {
+    return this.uvloop.running;
+  }
+
+  protected override yieldToAwaiters(): void {
+    this.uvloop.requestCheckpoint();
   }
 
   protected wakeup(): void {
@@ -136,6 +155,25 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     this.#signals.clear();
     for (const server of this.#servers) server.deref()?.close();
     this.#fds.closeAll();
+  }
+
+  protected countResources(out: Partial<Record<ResourceKind, number>>): void {
+    let servers = 0;
+    for (const ref of this.#servers) if (ref.deref()?.isClosed === false) servers++;
+    if (servers > 0) out.server = servers;
+    if (this.#signals.size > 0) out.signal = this.#signals.size;
+    this.#fds.countResources(out);
+  }
+
+  /** A stream transport's owner: its server (if any), and liveResources() until it is gone. */
+  #owner(server: StreamServer | undefined): TransportOwner {
+    const gone = this.trackResource('transport');
+    return {
+      detach: (transport) => {
+        server?.detach(transport);
+        gone();
+      },
+    };
   }
 
   // --- TCP connections and servers -------------------------------------
@@ -182,7 +220,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     const protocol = newProtocol(protocolFactory, () => stream.close());
     const extra = this.#extraFor(stream);
     return new Promise((resolve, reject) => {
-      const transport = new StreamTransport(this, stream, protocol, extra, server, (err) => {
+      const transport = new StreamTransport(this, stream, protocol, extra, this.#owner(server), (err) => {
         if (err !== null) reject(err);
         else resolve([transport, protocol]);
       });
@@ -192,7 +230,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
 
   /** A transport with no protocol of its own yet: the TLS layer takes it over. */
   #rawTransport(stream: Stream, server: StreamServer | undefined): StreamTransport {
-    const transport = new StreamTransport(this, stream, {}, this.#extraFor(stream), server);
+    const transport = new StreamTransport(this, stream, {}, this.#extraFor(stream), this.#owner(server));
     server?.attach(transport);
     return transport;
   }
@@ -231,44 +269,77 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     return extra;
   }
 
-  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server> {
+  async createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts: ServerOptions = {}): Promise<Server<SocketAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
     if (opts.ssl) tlsUpgrader(); // fail now, not on the first connection
     const backlog = this.backlogOf(opts);
-    let addresses: ResolvedAddress[];
-    if (host === null || host === '') addresses = ANY_HOSTS;
-    else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(this.uvloop, h)))).flat();
-    else addresses = await resolveHost(this.uvloop, host);
-    // Closed while resolving: a server made now would outlive the loop.
-    this.checkClosed();
-    const listeners: Listener[] = [];
-    let server: StreamServer;
-    try {
-      for (const { address, family } of addresses) {
-        const tcp = new TCP(this.uvloop);
-        listeners.push({
-          stream: tcp,
-          address: { address, port },
-          listen: (n) => tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory, opts.ssl, opts.sslHandshakeTimeout)),
-        });
-        // With several addresses the v6 one must not also claim v4.
-        tcp.bind(address, port, { reusePort: opts.reusePort === true, ipv6Only: family === 6 && addresses.length > 1 });
-        const bound = tcp.getsockname();
-        listeners[listeners.length - 1]!.address = { address: bound.address, port: bound.port };
-        // Port 0 with several hosts: the first bound port is used for all.
-        if (port === 0 && addresses.length > 1) port = bound.port;
+    let server: StreamServer<SocketAddress>;
+    const { ssl, sslHandshakeTimeout: handshake } = opts;
+    const listenerOf = (tcp: TCP): Listener<SocketAddress> => {
+      return {
+        stream: tcp,
+        address: tcp.getsockname(),
+        listen: (n) =>
+          tcp.listen(n, (err) => this.#accept(server, tcp, err, protocolFactory, ssl, handshake)),
+      };
+    };
+    const listeners: Array<Listener<SocketAddress>> = [];
+    if (opts.sock !== undefined) {
+      listeners.push(listenerOf(this.#boundSocket(opts.sock, host, port)));
+    } else {
+      let addresses: ResolvedAddress[];
+      if (host === null || host === '') addresses = ANY_HOSTS;
+      else if (Array.isArray(host)) addresses = (await Promise.all(host.map((h) => resolveHost(this.uvloop, h)))).flat();
+      else addresses = await resolveHost(this.uvloop, host);
+      // Closed while resolving: a server made now would outlive the loop.
+      this.checkClosed();
+      const opened: TCP[] = [];
+      try {
+        for (const { address, family } of addresses) {
+          const tcp = new TCP(this.uvloop);
+          opened.push(tcp);
+          // With several addresses the v6 one must not also claim v4.
+          const ipv6Only = family === 6 && addresses.length > 1;
+          tcp.bind(address, port, { reusePort: opts.reusePort === true, ipv6Only });
+          listeners.push(listenerOf(tcp));
+          // Port 0 with several hosts: the first bound port is used for all.
+          if (port === 0 && addresses.length > 1) port = tcp.getsockname().port;
+        }
+      } catch (err) {
+        for (const tcp of opened) tcp.close();
+        throw err;
       }
-    } catch (err) {
-      for (const l of listeners) l.stream.close();
-      throw err;
     }
     server = new StreamServer(this as unknown as AbstractEventLoop, listeners, backlog, () => this.#servers.delete(ref));
     const ref = new WeakRef(server);
     this.#servers.add(ref);
     if (opts.startServing !== false) await server.startServing();
     return server;
+  }
+
+  /** Checks createServer's `sock`: a bound TCP handle of this loop, with no host or port. */
+  #boundSocket(sock: unknown, host: unknown, port: number): TCP {
+    if (!(sock instanceof TCP)) throw invalidArgType('sock', 'a TCP handle', sock);
+    if (host !== null || port !== 0) {
+      const why = 'With sock, host must be null and port 0: the socket is already bound';
+      throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+    }
+    if (sock.loop !== this.uvloop) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', "sock must be a TCP of this loop's Loop");
+    }
+    let port0: boolean;
+    try {
+      port0 = sock.getsockname().port === 0;
+    } catch (err) {
+      if (!(err instanceof UvError)) throw err; // a closed handle says so itself
+      port0 = true; // no socket yet
+    }
+    if (port0) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'sock must be bound (bind or open it first)');
+    }
+    return sock;
   }
 
   #accept(server: StreamServer, listener: Stream, err: UvError | null, protocolFactory: () => AnyProtocol, ssl?: TlsOptions, handshakeTimeout?: number): void {
@@ -305,7 +376,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       }).catch((exception: unknown) => this.callExceptionHandler({ message: 'TLS handshake failed', exception }));
       return;
     }
-    const transport = new StreamTransport(this, client, protocol, this.#extraFor(client), server);
+    const transport = new StreamTransport(this, client, protocol, this.#extraFor(client), this.#owner(server));
     server.attach(transport);
   }
 
@@ -334,7 +405,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     return this.#makeTransport(pipe, protocolFactory, undefined);
   }
 
-  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server> {
+  async createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts: UnixServerOptions = {}): Promise<Server<UnixServerAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
@@ -347,8 +418,8 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
       pipe.close();
       throw err;
     }
-    let server: StreamServer;
-    const listener: Listener = {
+    let server: StreamServer<UnixServerAddress>;
+    const listener: Listener<UnixServerAddress> = {
       stream: pipe,
       address: { path },
       listen: (n) => pipe.listen(n, (err) => this.#accept(server, pipe, err, protocolFactory, opts.ssl)),
@@ -422,7 +493,7 @@ export class UvEventLoop extends BaseEventLoop implements Partial<AbstractEventL
     }
     const protocol = newProtocol(protocolFactory, () => pipe.close());
     return new Promise((resolve, reject) => {
-      const transport = new StreamTransport(this, pipe, protocol, { pipe }, undefined, (err) => (err ? reject(err) : resolve([transport, protocol])), reads);
+      const transport = new StreamTransport(this, pipe, protocol, { pipe }, this.#owner(undefined), (err) => (err ? reject(err) : resolve([transport, protocol])), reads);
     });
   }
 

@@ -19,7 +19,8 @@ void LoopWrap::Init(Napi::Env env, Napi::Object exports) {
        InstanceMethod<&LoopWrap::Running>("running"),
        InstanceMethod<&LoopWrap::SetBatchLimits>("setBatchLimits"),
        InstanceMethod<&LoopWrap::BatchLimits>("batchLimits"),
-       InstanceMethod<&LoopWrap::DriverState>("driverState")});
+       InstanceMethod<&LoopWrap::DriverState>("driverState"),
+       InstanceMethod<&LoopWrap::Checkpoint>("checkpoint")});
   AddonData::Get(env)->loop_ctor = Napi::Persistent(ctor);
   exports.Set("Loop", ctor);
 }
@@ -27,6 +28,7 @@ void LoopWrap::Init(Napi::Env env, Napi::Object exports) {
 LoopWrap* LoopWrap::FromValue(Napi::Value value) {
   napi_env env = value.Env();
   AddonData* data = AddonData::Get(env);
+  if (data == nullptr) return nullptr;
   // Every handle's init passes its loop: compare with this env's open loops
   // first. A strict equality per open loop costs less than napi_instanceof,
   // which looks up Symbol.hasInstance and walks the prototype chain (5% of
@@ -41,15 +43,23 @@ LoopWrap* LoopWrap::FromValue(Napi::Value value) {
     }
   }
   if (!value.IsObject()) return nullptr;
+  // Raw calls: each may be refused once the env is stopping, and a refused
+  // node-addon-api call returns an empty value that must not be used again.
+  napi_value ctor = nullptr;
   bool is_loop = false;
-  if (napi_instanceof(value.Env(), value, data->loop_ctor.Value(), &is_loop) != napi_ok || !is_loop)
+  if (data->loop_ctor.IsEmpty() ||
+      napi_get_reference_value(env, data->loop_ctor, &ctor) != napi_ok || ctor == nullptr ||
+      napi_instanceof(env, value, ctor, &is_loop) != napi_ok || !is_loop)
     return nullptr;
-  return Unwrap(value.As<Napi::Object>());
+  void* wrap = nullptr;
+  if (napi_unwrap(env, value, &wrap) != napi_ok) return nullptr;
+  return static_cast<LoopWrap*>(wrap);
 }
 
 LoopWrap::LoopWrap(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<LoopWrap>(info), data_(AddonData::Get(info.Env())) {
   Napi::Env env = info.Env();
+  if (Orphaned(this, env)) return;
   auto* loop = static_cast<uv_loop_t*>(malloc(sizeof(uv_loop_t)));
   int rc = loop ? uv_loop_init(loop) : UV_ENOMEM;
   if (rc != 0) {
@@ -73,6 +83,9 @@ LoopWrap::LoopWrap(const Napi::CallbackInfo& info)
   keepalive_.data = nullptr;
   uv_prepare_start(&keepalive_, [](uv_prepare_t*) {});
   uv_unref(reinterpret_cast<uv_handle_t*>(&keepalive_));
+  uv_timer_init(loop_, &watchdog_);
+  watchdog_.data = nullptr;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog_));
 
   driver_poll_ = new uv_poll_t;
   driver_timer_ = new uv_timer_t;
@@ -194,8 +207,7 @@ bool LoopWrap::RunPass() {
     return false;
   }
   passes_++;
-  napi_callback_scope scope = nullptr;
-  napi_open_callback_scope(env, Value(), async_context_, &scope);
+  napi_open_callback_scope(env, Value(), async_context_, &batch_scope_);
   in_run_ = true;
   touched_ = false;
   auto* keepalive = reinterpret_cast<uv_handle_t*>(&keepalive_);
@@ -205,7 +217,9 @@ bool LoopWrap::RunPass() {
   in_run_ = false;
   // Closing the outermost callback scope drains process.nextTick and
   // microtasks: an async callback that awaits continues here, in this pass.
-  if (scope != nullptr) napi_close_callback_scope(env, scope);
+  checkpoint_requested_ = false;
+  if (batch_scope_ != nullptr) napi_close_callback_scope(env, batch_scope_);
+  batch_scope_ = nullptr;
   napi_close_handle_scope(env, handle_scope);
   return true;
 }
@@ -245,7 +259,10 @@ void LoopWrap::Rearm() {
 void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
   napi_env env = data_->env;
   napi_value result;
+  dispatched_++;
+  js_depth_++;
   napi_status status = napi_call_function(env, recv, fn, argc, argv, &result);
+  js_depth_--;
   bool pending = false;
   if (status != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
     OnJsUnavailable();
@@ -259,10 +276,41 @@ void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_va
       napi_fatal_exception(env, error);
     }
   }
+  if (checkpoint_requested_ && js_depth_ == 0) PerformCheckpoint();
+}
+
+void LoopWrap::PerformCheckpoint() {
+  checkpoint_requested_ = false;
+  // Only between two calls of an embedded batch, where no JS is on the
+  // stack: a blocking run() drains when it returns to its caller.
+  if (batch_scope_ == nullptr || js_depth_ != 0) return;
+  napi_env env = data_->env;
+  napi_close_callback_scope(env, batch_scope_);
+  batch_scope_ = nullptr;
+  if (!JsCallable()) return;
+  napi_open_callback_scope(env, Value(), async_context_, &batch_scope_);
+}
+
+Napi::Value LoopWrap::Checkpoint(const Napi::CallbackInfo& info) {
+  RequestCheckpoint();
+  return info.Env().Undefined();
 }
 
 void LoopWrap::OnJsUnavailable() {
   if (loop_ != nullptr) uv_stop(loop_);
+}
+
+namespace {
+constexpr uint64_t kWatchdogMs = 100;
+}  // namespace
+
+void LoopWrap::OnWatchdog(uv_timer_t* timer) {
+  auto* self = static_cast<LoopWrap*>(timer->loop->data);
+  self->watchdog_fired_ = true;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(self->env(), &scope) != napi_ok) return self->OnJsUnavailable();
+  if (!self->JsCallable()) self->OnJsUnavailable();
+  napi_close_handle_scope(self->env(), scope);
 }
 
 Napi::Value LoopWrap::Run(const Napi::CallbackInfo& info) {
@@ -277,9 +325,19 @@ Napi::Value LoopWrap::Run(const Napi::CallbackInfo& info) {
   }
   in_run_ = true;
   touched_ = false;
-  uv_run(loop_, mode);
+  uv_timer_start(&watchdog_, OnWatchdog, kWatchdogMs, kWatchdogMs);  // rule 7
+  bool again;
+  do {
+    uint64_t dispatched = dispatched_;
+    watchdog_fired_ = false;
+    int alive = uv_run(loop_, mode);
+    // An iteration that only ran the watchdog is not the one run('once') waits for.
+    again = mode == UV_RUN_ONCE && alive && watchdog_fired_ && dispatched == dispatched_ &&
+            JsCallable();
+  } while (again);
   in_run_ = false;
   if (loop_ == nullptr) return Napi::Number::New(env, 0);
+  uv_timer_stop(&watchdog_);
   Rearm();
   return Napi::Number::New(env, uv_loop_alive(loop_) ? 1 : 0);
 }
@@ -321,6 +379,7 @@ Napi::Value LoopWrap::Close(const Napi::CallbackInfo& info) {
 void LoopWrap::CloseLoop() {
   closing_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&watchdog_), nullptr);
   uv_walk(
       loop_,
       [](uv_handle_t* handle, void* arg) {

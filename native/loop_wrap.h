@@ -31,6 +31,14 @@
 //    independent of that.
 //    A 1 ms timer re-armed from its own callback is due after the current
 //    timers phase, so it cannot spin the way a 0 ms one does (rule 3).
+// 7. A blocking run() ends once the env refuses JS (worker.terminate(),
+//    process.exit() from another thread): Node cannot interrupt a thread
+//    that sleeps in our uv_run, and a run with nothing to call back would
+//    sleep forever and hang terminate(). An unref'd watchdog timer, active
+//    only during blocking runs, probes the env every kWatchdogMs and stops
+//    the run (see OnJsUnavailable). Its wake-ups are extra loop iterations,
+//    as any spurious wake-up is; run('once') does not return after one that
+//    called nothing back (Dispatched() counts what did).
 // 8. An embedded batch runs up to max_passes_ uv_run(UV_RUN_NOWAIT) passes,
 //    each in its own handle and callback scope (microtasks and
 //    process.nextTick drain after every pass), while the private loop would
@@ -86,11 +94,20 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   // callbacks; it never unwinds through libuv.
   void CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv);
 
+  // Asks for a microtask checkpoint as soon as the outermost JS call in
+  // progress returns, instead of at the end of the batch: the code awaiting
+  // a stopped asyncio loop's runForever() must resume before any other
+  // callback of the batch runs (loop/base-event-loop.ts).
+  void RequestCheckpoint() { checkpoint_requested_ = true; }
+
   // A call into JS failed with no exception to report: the env is stopping
   // (worker.terminate()) and no JS will run again. Stops the current run so
   // that a blocking run() returns and the thread can finish its teardown;
   // a repeating timer would otherwise keep uv_run going forever.
   void OnJsUnavailable();
+
+  // Counts a callback into JS or a settled Promise; see rule 7.
+  void Dispatched() { dispatched_++; }
 
   // Live handles by type, from init until libuv's close callback.
   void CountHandle(uv_handle_type type, int delta) { live_[type] += delta; }
@@ -121,15 +138,20 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   Napi::Value SetBatchLimits(const Napi::CallbackInfo& info);
   Napi::Value BatchLimits(const Napi::CallbackInfo& info);
   Napi::Value DriverState(const Napi::CallbackInfo& info);
+  Napi::Value Checkpoint(const Napi::CallbackInfo& info);
 
   static void OnDriverPoll(uv_poll_t* poll, int status, int events);
   static void OnDriverTimer(uv_timer_t* timer);
   static void OnDriverIdle(uv_idle_t* idle);
+  static void OnWatchdog(uv_timer_t* timer);
   void SetDriverRef(bool ref);
   void ArmFallback();
   void RunBatch();
   // One pass of a batch. False, having run nothing, once JS cannot run.
   bool RunPass();
+  // Closes and reopens the batch's callback scope, which drains
+  // process.nextTick and microtasks; a no-op outside an embedded batch.
+  void PerformCheckpoint();
   void Rearm();
   // Milliseconds until the earliest active timer (ref'd or not), -1 if none.
   int64_t NextTimeout();
@@ -145,12 +167,23 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   uv_idle_t* driver_idle_ = nullptr;
   // Ref'd only during embedded batches, see rule 2. Never walked as a user handle.
   uv_prepare_t keepalive_;
+  // Rule 7. Like keepalive_, data is null: never walked as a user handle.
+  uv_timer_t watchdog_;
   napi_async_context async_context_ = nullptr;
   bool in_run_ = false;
+  // The callback scope of the embedded pass running now (null outside
+  // RunPass), the depth of CallJs calls on the stack, and whether a
+  // checkpoint was requested.
+  napi_callback_scope batch_scope_ = nullptr;
+  int js_depth_ = 0;
+  bool checkpoint_requested_ = false;
   bool in_batch_ = false;  // from the first pass of a batch to its end (rule 8)
   bool stopped_ = false;   // stop() was called during the batch (rule 8)
   bool closing_ = false;
   bool touched_ = false;
+  // Rule 7: set by the watchdog, for run('once').
+  bool watchdog_fired_ = false;
+  uint64_t dispatched_ = 0;
   // Rule 8; Loop.setBatchLimits sets them, handles/loop.ts has the defaults.
   static constexpr int64_t kMaxPasses = 1 << 20;
   int max_passes_ = 1;

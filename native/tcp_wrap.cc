@@ -1,4 +1,5 @@
 // TCP: uv_tcp_t, on the stream base.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,8 +44,8 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     sockaddr_storage addr;
     int rc = ParseAddress(info[0], info[1], &addr);
     if (rc != 0) return Code(rc);
-    unsigned flags = info[2].ToBoolean() ? UV_TCP_IPV6ONLY : 0;
-    if (info[3].ToBoolean()) {
+    unsigned flags = ArgTruthy(info, 2) ? UV_TCP_IPV6ONLY : 0;
+    if (ArgTruthy(info, 3)) {
       // libuv 1.46 has no UV_TCP_REUSEPORT: make the socket ourselves, set
       // SO_REUSEPORT before bind, and hand it to libuv.
       uv_os_fd_t existing;
@@ -85,6 +86,9 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     return Code(0);
   }
 
+  // open(fd, duplicate): wraps fd, or with `duplicate` a new fd for the same
+  // socket (F_DUPFD_CLOEXEC), so that several handles (one per thread's
+  // loop) can each own and close their own fd of one listening socket.
   Napi::Value Open(const Napi::CallbackInfo& info) {
     int64_t fd;
     if (!usable()) return Code(UV_EBADF);
@@ -96,14 +100,19 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     socklen_t len = sizeof(type);
     if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_TYPE, &type, &len) != 0)
       return Code(uv_translate_sys_error(errno));
-    return Code(uv_tcp_open(As<uv_tcp_t>(), static_cast<uv_os_sock_t>(fd)));
+    if (!info[1].ToBoolean())
+      return Code(uv_tcp_open(As<uv_tcp_t>(), static_cast<uv_os_sock_t>(fd)));
+    int copy = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return Code(uv_translate_sys_error(errno));
+    int rc = uv_tcp_open(As<uv_tcp_t>(), copy);
+    if (rc != 0) ::close(copy);
+    return Code(rc);
   }
 
   Napi::Value GetSockName(const Napi::CallbackInfo& info) { return Name(info, uv_tcp_getsockname); }
   Napi::Value GetPeerName(const Napi::CallbackInfo& info) { return Name(info, uv_tcp_getpeername); }
 
-  Napi::Value Name(const Napi::CallbackInfo& info,
-                   int (*fn)(const uv_tcp_t*, sockaddr*, int*)) {
+  Napi::Value Name(const Napi::CallbackInfo& info, int (*fn)(const uv_tcp_t*, sockaddr*, int*)) {
     if (!usable()) return Code(UV_EBADF);
     sockaddr_storage addr;
     int len = sizeof(addr);
@@ -114,13 +123,13 @@ class TcpWrap : public StreamWrap<TcpWrap> {
 
   Napi::Value SetNoDelay(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
-    return Code(uv_tcp_nodelay(As<uv_tcp_t>(), info[0].ToBoolean() ? 1 : 0));
+    return Code(uv_tcp_nodelay(As<uv_tcp_t>(), ArgTruthy(info, 0) ? 1 : 0));
   }
 
   Napi::Value SetKeepAlive(const Napi::CallbackInfo& info) {
     int64_t delay = 0;
     if (!usable()) return Code(UV_EBADF);
-    bool on = info[0].ToBoolean();
+    bool on = ArgTruthy(info, 0);
     if (on && (!ArgInt64(info, 1, &delay) || delay < 1 || delay > INT32_MAX))
       return Code(UV_EINVAL);
     return Code(uv_tcp_keepalive(As<uv_tcp_t>(), on ? 1 : 0, static_cast<unsigned>(delay)));
@@ -146,8 +155,7 @@ class TcpWrap : public StreamWrap<TcpWrap> {
   Napi::Value BufferSize(const Napi::CallbackInfo& info) {
     int64_t which, value;
     if (!usable()) return Code(UV_EBADF);
-    if (!ArgInt64(info, 0, &which) || !ArgInt64(info, 1, &value) || value < 0 ||
-        value > INT32_MAX)
+    if (!ArgInt64(info, 0, &which) || !ArgInt64(info, 1, &value) || value < 0 || value > INT32_MAX)
       return Code(UV_EINVAL);
     int v = static_cast<int>(value);
     int rc = which == 0 ? uv_send_buffer_size(handle_, &v) : uv_recv_buffer_size(handle_, &v);
@@ -157,6 +165,8 @@ class TcpWrap : public StreamWrap<TcpWrap> {
 
 }  // namespace
 
-void InitTcp(Napi::Env env, Napi::Object exports) { TcpWrap::Init(env, exports); }
+void InitTcp(Napi::Env env, Napi::Object exports) {
+  TcpWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { NodeEventLoop } from '../../adapters/index.js';
 import { UvEventLoop, type AbstractEventLoop } from '../../loop/index.js';
 import { RespProtocol } from './resp-protocol.js';
+import { ServerState } from './server-info.js';
 import { Store } from './store.js';
 
 export function makeLoop(kind: string): AbstractEventLoop {
@@ -14,7 +15,8 @@ export function makeLoop(kind: string): AbstractEventLoop {
 
 export async function startRespServer(loop: AbstractEventLoop, host: string, port: number) {
   const store = new Store();
-  return loop.createServer(() => new RespProtocol(store), host, port);
+  const state = new ServerState();
+  return loop.createServer(() => new RespProtocol(store, state), host, port);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,16 +1,25 @@
 // A Redis-protocol (RESP2) server written once as an asyncio-style
 // Protocol: it runs unchanged on UvEventLoop and on NodeEventLoop.
 // Commands: PING, ECHO, SET (EX/PX/NX/XX), GET, DEL, INCR, EXISTS, MGET,
-// plus the COMMAND/CONFIG/QUIT/SELECT/FLUSHALL/DBSIZE replies redis-cli and
-// redis-benchmark need. Pipelined requests are answered with one write per
-// read.
+// plus what clients send on connect: INFO (ioredis's ready check), HELLO
+// (ioredis 6 and `redis-cli -3` ask for RESP3 and fall back to RESP2 on
+// NOPROTO), CLIENT SETINFO / SETNAME / GETNAME / ID, SELECT 0, and the
+// COMMAND/CONFIG/QUIT/DBSIZE replies redis-cli and redis-benchmark need.
+// Pipelined requests are answered with one write per read.
 import type { Protocol, Transport } from '../../loop/index.js';
 import { RespParser, RespProtocolError, reply } from './resp-parser.js';
-import { Store } from './store.js';
+import { REDIS_VERSION, type ServerState, infoText } from './server-info.js';
+import type { Store } from './store.js';
 
 const OK = reply.simple('OK');
 const PONG = reply.simple('PONG');
 const NIL = reply.bulk(null);
+const NOT_AN_INTEGER = reply.error('ERR value is not an integer or out of range');
+const KNOWN_CLIENT = ['ID', 'GETNAME', 'SETNAME', 'SETINFO'];
+const BAD_PROTOCOL_VERSION = 'ERR Protocol version is not an integer or out of range';
+const BAD_CLIENT_NAME = reply.error(
+  'ERR Client names cannot contain spaces, newlines or special characters.',
+);
 
 function upper(b: Buffer | undefined): string {
   return b === undefined ? '' : b.toString('latin1').toUpperCase();
@@ -22,15 +31,25 @@ function wrongArgs(cmd: string): Buffer {
 
 export class RespProtocol implements Protocol {
   readonly #store: Store;
+  readonly #state: ServerState;
   readonly #parser = new RespParser();
   #transport: Transport | undefined;
+  #id = 0;
+  #name: Buffer | null = null;
 
-  constructor(store: Store) {
+  constructor(store: Store, state: ServerState) {
     this.#store = store;
+    this.#state = state;
   }
 
   connectionMade(transport: Transport): void {
     this.#transport = transport;
+    this.#id = this.#state.nextClientId();
+    this.#state.clients++;
+  }
+
+  connectionLost(): void {
+    this.#state.clients--;
   }
 
   dataReceived(data: Buffer): void {
@@ -94,7 +113,7 @@ export class RespProtocol implements Protocol {
         const current = store.get(key);
         const text = current === null ? '0' : current.toString('latin1');
         const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
-        if (!Number.isSafeInteger(value + 1)) return void out.push(reply.error('ERR value is not an integer or out of range'));
+        if (!Number.isSafeInteger(value + 1)) return void out.push(NOT_AN_INTEGER);
         store.set(key, Buffer.from(String(value + 1)));
         out.push(reply.integer(value + 1));
         return;
@@ -107,9 +126,25 @@ export class RespProtocol implements Protocol {
       case 'DBSIZE':
         out.push(reply.integer(store.size));
         return;
-      case 'SELECT':
-        out.push(OK);
+      case 'SELECT': {
+        // One keyspace: database 0 (a Redis server with `databases 1`).
+        const index = args[1]?.toString('latin1') ?? '';
+        if (n !== 2) out.push(wrongArgs(cmd));
+        else if (!/^-?\d+$/.test(index)) out.push(NOT_AN_INTEGER);
+        else out.push(Number(index) === 0 ? OK : reply.error('ERR DB index is out of range'));
         return;
+      }
+      case 'INFO': {
+        const local = this.#transport?.getExtraInfo('sockname');
+        const port = Array.isArray(local) ? local[1] : 0;
+        const text = infoText(this.#state, store, port, args[1]?.toString('latin1'));
+        out.push(...reply.bulk(Buffer.from(text)));
+        return;
+      }
+      case 'HELLO':
+        return this.#hello(args, out);
+      case 'CLIENT':
+        return this.#client(args, out);
       case 'COMMAND':
       case 'CONFIG':
         // redis-cli and redis-benchmark ask these on connect: no data.
@@ -118,6 +153,56 @@ export class RespProtocol implements Protocol {
       default:
         out.push(reply.error(`ERR unknown command '${args[0]!.toString('latin1')}'`));
     }
+  }
+
+  /** HELLO [protover [SETNAME name]]: only RESP2 is spoken, so HELLO 3 is NOPROTO. */
+  #hello(args: Buffer[], out: Buffer[]): void {
+    const fail = (message: string): void => void out.push(reply.error(message));
+    if (args.length >= 2) {
+      const version = args[1]!.toString('latin1');
+      if (!/^\d+$/.test(version)) return fail(BAD_PROTOCOL_VERSION);
+      if (version !== '2') return fail('NOPROTO unsupported protocol version');
+    }
+    for (let i = 2; i < args.length; i++) {
+      const opt = upper(args[i]);
+      if (opt === 'SETNAME' && i + 1 < args.length) this.#name = Buffer.from(args[++i]!);
+      else if (opt === 'AUTH') return fail('ERR this server has no authentication');
+      else return fail(`ERR Syntax error in HELLO option '${args[i]!.toString('latin1')}'`);
+    }
+    // Redis's HELLO map, as the flat array RESP2 has for maps.
+    const text = (value: string): Buffer[] => reply.bulk(Buffer.from(value));
+    const fields: Array<[string, Buffer[]]> = [
+      ['server', text('redis')],
+      ['version', text(REDIS_VERSION)],
+      ['proto', [reply.integer(2)]],
+      ['id', [reply.integer(this.#id)]],
+      ['mode', text('standalone')],
+      ['role', text('master')],
+      ['modules', [reply.arrayHeader(0)]],
+    ];
+    out.push(reply.arrayHeader(fields.length * 2));
+    for (const [key, value] of fields) out.push(...text(key), ...value);
+  }
+
+  /** CLIENT SETINFO / SETNAME / GETNAME / ID: what client libraries send on connect. */
+  #client(args: Buffer[], out: Buffer[]): void {
+    const sub = upper(args[1]);
+    const n = args.length;
+    const text = (i: number): string => args[i]!.toString('latin1');
+    if (sub === 'ID' && n === 2) out.push(reply.integer(this.#id));
+    else if (sub === 'GETNAME' && n === 2) out.push(...reply.bulk(this.#name));
+    else if (sub === 'SETNAME' && n === 3) {
+      if (/[\x00-\x20\x7f]/.test(text(2))) out.push(BAD_CLIENT_NAME);
+      else {
+        this.#name = args[2]!.length === 0 ? null : Buffer.from(args[2]!);
+        out.push(OK);
+      }
+    } else if (sub === 'SETINFO' && n === 4) {
+      const known = ['LIB-NAME', 'LIB-VER'].includes(upper(args[2]));
+      out.push(known ? OK : reply.error(`ERR Unrecognized option '${text(2)}'`));
+    } else if (n < 2) out.push(wrongArgs('CLIENT'));
+    else if (KNOWN_CLIENT.includes(sub)) out.push(wrongArgs(`CLIENT|${sub}`));
+    else out.push(reply.error(`ERR unknown subcommand '${text(1)}'. Try CLIENT HELP.`));
   }
 
   #set(args: Buffer[], out: Buffer[]): void {

@@ -39,4 +39,9 @@ export class Store {
   get size(): number {
     return this.#data.size;
   }
+
+  /** Keys with an expiry set (INFO's keyspace line). */
+  get expiring(): number {
+    return this.#expires.size;
+  }
 }

@@ -68,7 +68,7 @@ export const asyncioLayer: TourStep = {
         connectionMade: (t) => (server = t),
         datagramReceived: (d, addr) => server!.sendto(Buffer.from(d.toString().toUpperCase()), addr),
       }), { localAddr: ['127.0.0.1', 0] });
-      const udpPort = udpServer.getExtraInfo<[string, number]>('sockname')![1];
+      const udpPort = udpServer.getExtraInfo('sockname')![1];
       let answered!: (text: string) => void;
       const reply = new Promise<string>((resolve) => (answered = resolve));
       const [udpClient] = await loop.createDatagramEndpoint(() => ({ datagramReceived: (d) => answered(d.toString()) }), { remoteAddr: ['127.0.0.1', udpPort] });

@@ -7,6 +7,7 @@ import { resp } from './resp.js';
 import { signals } from './signals.js';
 import type { TourStep } from './step.js';
 import { tcpEcho } from './tcp-echo.js';
+import { threads } from './threads.js';
 import { timers } from './timers.js';
 
-export const steps: TourStep[] = [timers, signals, asyncWorker, locks, tcpEcho, asyncioLayer, httpOnLoop, resp];
+export const steps: TourStep[] = [timers, signals, asyncWorker, locks, tcpEcho, asyncioLayer, httpOnLoop, threads, resp];

@@ -28,7 +28,7 @@ tlsTest('TLS round trip: ssl on createServer and createConnection, peercert and 
     ssl: { ca: cert },
     serverHostname: 'localhost',
   });
-  const peercert = transport.getExtraInfo<tls.PeerCertificate>('peercert')!;
+  const peercert = transport.getExtraInfo('peercert')!;
   t.is(peercert.subject.CN, 'localhost');
   t.truthy(transport.getExtraInfo('sslcontext'));
   // As in asyncio, 'socket' is the TCP socket under the TLS layer.
@@ -125,7 +125,7 @@ tlsTest('startTls upgrades a plain connection on both sides (STARTTLS)', async (
   const secure = new CollectProtocol();
   const upgraded = await loop.startTls(plain, secure, { ca: cert }, { serverHostname: 'localhost' });
   t.true(plain.isClosing(), 'the plain transport is retired');
-  t.is(upgraded.getExtraInfo<tls.PeerCertificate>('peercert')!.subject.CN, 'localhost');
+  t.is(upgraded.getExtraInfo('peercert')!.subject.CN, 'localhost');
   t.deepEqual(secure.calls, [], 'connectionMade is not called again');
   upgraded.write('secret');
   await secure.until(6);

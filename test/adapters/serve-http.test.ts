@@ -105,3 +105,46 @@ withPrograms(test, ['curl'])('curl talks to it', async (t) => {
     t.is(out, 'from asyncuv');
   });
 });
+
+test('close() ends idle keep-alive connections now, one in flight after it', async (t) => {
+  const uv = new Loop();
+  const loop = new UvEventLoop(uv);
+  let release = (): void => {};
+  const started = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let respond: (() => void) | undefined;
+  const h = await serveHttp(loop as unknown as AbstractEventLoop, (req, res) => {
+    if (req.url === '/slow') {
+      respond = () => res.end('slow');
+      release();
+    } else res.end('fast');
+  }, '127.0.0.1', 0);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const closedSockets: Promise<void>[] = [];
+  agent.on('free', (socket: net.Socket) => {
+    closedSockets.push(new Promise((r) => socket.once('close', () => r())));
+  });
+  // The slow request holds one connection; the fast one leaves another idle.
+  const slow = get(h.port, '/slow', agent);
+  await started;
+  t.deepEqual(await get(h.port, '/fast', agent), { status: 200, text: 'fast' });
+  let closed = false;
+  const closing = h.close().then(() => {
+    closed = true;
+  });
+  await Promise.all(closedSockets); // the idle connection, ended by close()
+  t.false(closed, 'close() waits for the request in flight');
+  respond!();
+  t.deepEqual(await slow, { status: 200, text: 'slow' });
+  await closing;
+  t.true(closed);
+  agent.destroy();
+  loop.close();
+  const deadline = Date.now() + 10_000;
+  while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.deepEqual(uv.handleCounts(), {});
+  uv.close();
+});

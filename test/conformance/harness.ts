@@ -47,7 +47,7 @@ export interface LoopContext {
 
 /**
  * Runs `body` with a fresh loop. Afterwards the loop is stopped and closed,
- * the fixture's leak check runs, and exceptions that reached the loop's
+ * the fixture's leak check and the loop's own (liveResources) run, and exceptions that reached the loop's
  * exception handler fail the test unless `expectExceptions` is set.
  */
 export async function withLoop(
@@ -71,6 +71,9 @@ export async function withLoop(
     }
     loop.close();
     await fixture.settle(t);
+    // The leak check every loop offers, with the same kinds on each.
+    for (let i = 0; i < 400 && Object.keys(loop.liveResources()).length > 0; i++) await sleep(5);
+    t.deepEqual(loop.liveResources(), {}, 'liveResources() is empty once the test closed everything');
   }
   if (!opts.expectExceptions) {
     t.deepEqual(
@@ -81,8 +84,14 @@ export async function withLoop(
   }
 }
 
+// How long a scenario waits for one event before it names what hung. Every
+// scenario of a file runs at once in one process, so on a loaded machine one
+// event can wait seconds behind the others: this is a hang bound, not a
+// timing assertion, and stays below ava's own 60 s.
+const kHangMs = 20_000;
+
 /** Rejects if `promise` does not settle within `ms`, naming what hung. */
-export function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
+export function within<T>(promise: Promise<T>, what: string, ms = kHangMs): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
@@ -91,7 +100,7 @@ export function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise
 }
 
 /** Polls `cond` (on Node's timers, independent of the loop under test). */
-export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+export async function until(cond: () => boolean, what: string, ms = kHangMs): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);

@@ -139,3 +139,26 @@ export class MySubprocessProtocol implements SubprocessProtocol {
     this.#lost.resolve();
   }
 }
+
+/** MySubprocessProtocol that also follows the stdin pipe's flow control. */
+export class FlowSubprocessProtocol extends MySubprocessProtocol {
+  pauses = 0;
+  resumes = 0;
+  #resumed: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  pauseWriting(): void {
+    this.pauses++;
+    this.#resumed = future();
+  }
+
+  resumeWriting(): void {
+    this.resumes++;
+    this.#resumed?.resolve();
+    this.#resumed = undefined;
+  }
+
+  /** Resolves at once, or once resumeWriting() follows a pauseWriting(). */
+  writable(): Promise<void> {
+    return this.#resumed?.promise ?? Promise.resolve();
+  }
+}

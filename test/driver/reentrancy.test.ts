@@ -38,7 +38,9 @@ loopTest(`a chain of ${DEPTH} timers started from callbacks (embedded)`, async (
     }, 0);
   };
   next();
-  await within(done.promise, 10_000, `${DEPTH} chained timers`);
+  // Each link waits 1 ms (0 from a timer callback, as setTimeout): about a
+  // second when idle, many on a loaded machine.
+  await within(done.promise, 45_000, `${DEPTH} chained timers`);
   t.is(fired, DEPTH);
 });
 
@@ -103,8 +105,9 @@ loopTest('starting and stopping other handles from an Idle callback', (t, loop) 
   idle.start(() => {
     idles++;
     // Restart the timer on every iteration; it must never fire while the
-    // idle keeps pushing it back, then fire once the idle stops.
-    timer.start(() => fired++, 20);
+    // idle keeps pushing it back, then fire once the idle stops. (A long
+    // timeout while idling: a stalled machine can pause any short one.)
+    timer.start(() => fired++, idles === 50 ? 1 : 60_000);
     if (idles === 50) idle.stop();
   });
   loop.run();

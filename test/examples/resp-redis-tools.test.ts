@@ -42,6 +42,13 @@ for (const [name, make] of Object.entries(loops)) {
       t.is(await cli(port, 'MGET', 'greeting', 'nope', 'counter'), 'hello world\n\n2');
       t.is(await cli(port, 'DEL', 'greeting', 'nope'), '1');
       t.is(await cli(port, 'ECHO', 'over redis-cli'), 'over redis-cli');
+      // What redis-cli sends on connect: SELECT for -n, HELLO 3 for -3
+      // (refused with NOPROTO: it carries on in RESP2), COMMAND DOCS when
+      // it reads commands from stdin.
+      t.is(await cli(port, '-n', '0', 'PING'), 'PONG');
+      t.is(await cli(port, '-3', 'PING'), 'PONG');
+      t.regex(await cli(port, 'INFO', 'server'), /^# Server\r\nredis_version:7\.0\.0\r\n/);
+      t.is((await run('sh', ['-c', `printf 'CLIENT SETNAME me\\nCLIENT GETNAME\\n' | redis-cli -h 127.0.0.1 -p ${port}`])).stdout, 'OK\nme\n');
       // A binary-safe value with CR LF inside, given on stdin (-x).
       const { stdout } = await run('sh', ['-c', `printf 'a\\r\\nb' | redis-cli -h 127.0.0.1 -p ${port} -x SET bin >/dev/null && redis-cli -h 127.0.0.1 -p ${port} --no-raw GET bin`]);
       t.is(stdout.trim(), '"a\\r\\nb"');

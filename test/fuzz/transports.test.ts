@@ -91,7 +91,7 @@ async function datagramPair(loop: AbstractEventLoop): Promise<Pair> {
   const a = new DatagramRecorder();
   const b = new DatagramRecorder();
   const [ta] = await loop.createDatagramEndpoint(() => a, { localAddr: ['127.0.0.1', 0] });
-  const aAddr = ta.getExtraInfo<[string, number]>('sockname')!;
+  const aAddr = ta.getExtraInfo('sockname')!;
   const [tb] = await loop.createDatagramEndpoint(() => b, { remoteAddr: aAddr });
   return {
     kind: 'datagram',

@@ -364,3 +364,43 @@ test('socket options: nodelay, keepalive, buffer sizes', async (t) => {
   server.close();
   await settle(t, loop);
 });
+
+test('open(fd, { duplicate }): handles on new fds of one listening socket accept', async (t) => {
+  const loop = new Loop();
+  const anchor = new TCP(loop);
+  anchor.bind('127.0.0.1', 0);
+  const port = anchor.getsockname().port;
+  const accepted: string[] = [];
+  const listeners = ['a', 'b'].map((name) => {
+    const l = new TCP(loop);
+    l.open(anchor.fileno(), { duplicate: true });
+    t.not(l.fileno(), anchor.fileno());
+    t.is(l.getsockname().port, port);
+    l.listen(16, (err) => {
+      if (err) return;
+      const c = new TCP(loop);
+      l.accept(c);
+      accepted.push(name);
+      c.close();
+    });
+    return l;
+  });
+  // Closing one duplicate leaves the socket listening through the others.
+  listeners[0]!.close();
+  for (let i = 0; i < 3; i++) {
+    const client = await connect(loop, '127.0.0.1', port);
+    await new Promise<void>((resolve) => client.readStart((_e, d) => d === null && resolve()));
+    client.close();
+  }
+  t.deepEqual(accepted, ['b', 'b', 'b']);
+  listeners[1]!.close();
+  t.is(anchor.getsockname().port, port, 'the original fd is still open');
+  anchor.close();
+  const unused = new TCP(loop);
+  t.throws(() => unused.open(1 << 30, { duplicate: true }), { code: 'EBADF' });
+  const notBoolean = 'yes' as unknown as boolean;
+  t.throws(() => unused.open(0, { duplicate: notBoolean }), { code: 'ERR_INVALID_ARG_TYPE' });
+  unused.close();
+  t.throws(() => listeners[1]!.open(0, { duplicate: true }), { code: 'ERR_HANDLE_CLOSED' });
+  await settle(t, loop);
+});

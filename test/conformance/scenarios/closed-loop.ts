@@ -52,6 +52,7 @@ const table: Record<keyof AbstractEventLoop, Expectation> = {
   time: answers((l) => l.time(), (v) => typeof v === 'number' && v > 0),
   getDebug: answers((l) => l.getDebug(), (v) => typeof v === 'boolean'),
   setDebug: answers((l) => l.setDebug(false), isUndefined),
+  liveResources: answers((l) => l.liveResources(), (v) => JSON.stringify(v) === '{}'),
   getExceptionHandler: answers((l) => l.getExceptionHandler(), (v) => typeof v === 'function'),
   setExceptionHandler: answers((l) => l.setExceptionHandler(l.getExceptionHandler()), isUndefined),
   callExceptionHandler: answers(

@@ -2,15 +2,18 @@
 import type { Scenario } from '../harness.js';
 import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
+import { closeReleases } from './close-releases.js';
 import { closedLoop } from './closed-loop.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
+import { liveResources } from './live-resources.js';
 import { names } from './names.js';
 import { pipes } from './pipes.js';
 import { readers } from './readers.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
+import { stopInCallback } from './stop-in-callback.js';
 import { streams } from './streams.js';
 import { subprocess } from './subprocess.js';
 import { subprocessStreams } from './subprocess-streams.js';
@@ -22,7 +25,9 @@ import { unix } from './unix.js';
 
 export const scenarios: Scenario[] = [
   runStop,
+  stopInCallback,
   closedLoop,
+  closeReleases,
   callbacks,
   exceptionHandler,
   signals,
@@ -40,4 +45,5 @@ export const scenarios: Scenario[] = [
   readers,
   names,
   twoLoops,
+  liveResources,
 ];

@@ -5,7 +5,7 @@ import { constants, tmpdir } from 'node:os';
 import { realpathSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import type { UvError, WriteTransport } from 'asyncuv';
-import { MySubprocessProtocol } from '../protocols.js';
+import { FlowSubprocessProtocol, MySubprocessProtocol } from '../protocols.js';
 import { type LoopContext, type MakeLoop, type Test, testIf, until, withLoop, within } from '../harness.js';
 
 const SIG = constants.signals;
@@ -31,6 +31,48 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
     t.is(transport.getReturncode(), -SIG.SIGKILL);
     await within(proto.disconnected, 'connectionLost');
     t.deepEqual(proto.violations, []);
+  });
+
+  it('close() kills a running cat before closing its pipes: -SIGKILL', async ({ loop }, t) => {
+    // Plain cat exits 0 at EOF on its stdin: closing the pipes first let it
+    // win the race against the kill (asyncio closes them an iteration later).
+    const [transport, proto] = await loop.subprocessExec(() => new MySubprocessProtocol(), 'cat');
+    (transport.getPipeTransport(0) as WriteTransport).write('ping');
+    await until(() => proto.data[1]!.toString() === 'ping', 'cat running and echoing');
+    transport.close();
+    t.true(transport.isClosing());
+    t.is(await within(transport.wait(), 'exit'), -SIG.SIGKILL);
+    await within(proto.disconnected, 'connectionLost');
+    t.deepEqual(proto.violations, []);
+  });
+
+  it('stdin flow control reaches the SubprocessProtocol; bounded buffer', async ({ loop }, t) => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const payload = randomBytes(2 * 1024 * 1024);
+    const chunk = 16 * 1024;
+    const high = 64 * 1024;
+    const proto = new FlowSubprocessProtocol();
+    const [transport] = await loop.subprocessExec(() => proto, 'cat');
+    const stdin = transport.getPipeTransport(0) as WriteTransport;
+    stdin.setWriteBufferLimits({ high });
+    let maxBuffered = 0;
+    // A writer that respects flow control, as asyncio's drain() does.
+    for (let offset = 0; offset < payload.length; offset += chunk) {
+      await proto.writable();
+      stdin.write(payload.subarray(offset, offset + chunk));
+      maxBuffered = Math.max(maxBuffered, stdin.getWriteBufferSize());
+    }
+    stdin.close();
+    t.is(await within(transport.wait(), 'exit', 20000), 0);
+    await within(proto.disconnected, 'connectionLost', 20000);
+    t.true(proto.pauses > 0, 'pauseWriting reached the subprocess protocol');
+    t.is(proto.resumes, proto.pauses, 'each pause was followed by resumeWriting');
+    t.true(maxBuffered <= high + chunk, `at most high + one write buffered (saw ${maxBuffered})`);
+    t.is(proto.data[1]!.length, payload.length);
+    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+    t.is(sha(proto.data[1]!), sha(payload));
+    t.deepEqual(proto.violations, []);
+    transport.close();
   });
 
   it('subprocessExec: an interactive exchange line by line', async ({ loop }, t) => {

@@ -2,7 +2,15 @@
 // test_create_server_multiple_hosts*; test_base_events.py: Server close,
 // wait_closed, serve_forever).
 import { once } from 'node:events';
-import type { Protocol, Server, Transport, UvError } from 'asyncuv';
+import type net from 'node:net';
+import type {
+  AbstractEventLoop,
+  Protocol,
+  Server,
+  ServerOptions,
+  Transport,
+  UvError,
+} from 'asyncuv';
 import { hasIPv6, netConnect, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
 
@@ -19,6 +27,20 @@ class EchoProto implements Protocol {
   connectionLost(err: Error | null): void {
     this.lost.resolve(err);
   }
+}
+
+/** A server of EchoProtos that keeps every protocol it made, in order. */
+async function recordingServer(
+  loop: AbstractEventLoop,
+  opts: ServerOptions = {},
+): Promise<{ server: Server; made: EchoProto[] }> {
+  const made: EchoProto[] = [];
+  const server = await loop.createServer(() => {
+    const p = new EchoProto();
+    made.push(p);
+    return p;
+  }, '127.0.0.1', 0, opts);
+  return { server, made };
 }
 
 function portOf(server: Server): number {
@@ -42,7 +64,7 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       t.is(sockets.length, 1);
       const port = portOf(server);
       t.true(port > 0);
-      t.like(sockets[0], { address: '127.0.0.1', port });
+      t.deepEqual(sockets[0], { address: '127.0.0.1', port, family: 'IPv4' }, 'the same shape as TCP.getsockname() on every loop');
       t.is(await within(echoOnce(port), 'echo'), 'ping');
       server.close();
       t.false(server.isServing());
@@ -114,12 +136,7 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: startServing: false holds connections until startServing()`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const made: EchoProto[] = [];
-      const server = await loop.createServer(() => {
-        const p = new EchoProto();
-        made.push(p);
-        return p;
-      }, '127.0.0.1', 0, { startServing: false });
+      const { server, made } = await recordingServer(loop, { startServing: false });
       t.false(server.isServing());
       const port = portOf(server);
       // bind() without listen() refuses connections; start, then connect.
@@ -149,12 +166,7 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: waitClosed waits for the connections the server made`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const made: EchoProto[] = [];
-      const server = await loop.createServer(() => {
-        const p = new EchoProto();
-        made.push(p);
-        return p;
-      }, '127.0.0.1', 0);
+      const { server, made } = await recordingServer(loop);
       const client = await netConnect(portOf(server));
       await until(() => made[0]?.transport !== undefined, 'accepted connection');
       server.close();
@@ -171,6 +183,37 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       await within(waiting, 'waitClosed');
       t.true(closed);
       client.destroy();
+    }));
+
+  test(`${name}: closeClients() flushes and closes, abortClients() aborts; it serves on`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const { server, made } = await recordingServer(loop);
+      const accept = async (n: number): Promise<net.Socket[]> => {
+        const before = made.length;
+        const port = portOf(server);
+        const clients = await Promise.all(Array.from({ length: n }, () => netConnect(port)));
+        const accepted = (): boolean =>
+          made.length === before + n && made.every((p) => p.transport !== undefined);
+        await until(accepted, 'accepted connections');
+        return clients;
+      };
+      const closing = await accept(2);
+      const ends = closing.map((c) => readToEnd(c));
+      made[0]!.transport!.write('last words');
+      server.closeClients();
+      t.is((await within(ends[0]!, 'first client EOF')).toString(), 'last words');
+      await within(ends[1]!, 'second client EOF');
+      const lost = await within(Promise.all(made.map((p) => p.lost.promise)), 'connectionLost');
+      t.deepEqual(lost, [null, null]);
+
+      const aborted = await accept(2);
+      server.abortClients();
+      await within(Promise.all(aborted.map((c) => once(c, 'close'))), 'aborted clients closed');
+      await within(Promise.all(made.slice(2).map((p) => p.lost.promise)), 'lost after abort');
+      t.true(server.isServing());
+      t.is(await within(echoOnce(portOf(server)), 'echo'), 'ping');
+      server.close();
+      await within(server.waitClosed(), 'waitClosed');
     }));
 
   test(`${name}: a protocol factory that throws reaches the exception handler and the connection is dropped`, (t) =>
