@@ -29,6 +29,7 @@ trap 'rm -rf "$out"' EXIT
 # Prints "<instructions> <ops>" for one run.
 count() {
   local n=$1
+  shift
   valgrind --tool=callgrind --callgrind-out-file="$out/cg.$n" \
     node ${PROFILE_NODE_FLAGS:---predictable} "$dist/bench/profile/workloads.js" "$workload" "$n" "$@" >"$out/report.$n" 2>"$out/log.$n"
   local ir ops

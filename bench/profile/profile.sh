@@ -13,15 +13,18 @@
 # 2. node --cpu-prof, then cpuprofile-breakdown.js: the JS side by function.
 #
 # Writes everything under ${PROFILE_OUT:-/tmp/asyncuv-profile}/<workload>/
-# and prints both breakdowns. perf needs kernel.perf_event_paranoid <= 1, or
-# root, to see kernel time. ASYNCUV_ADDON and PROFILE_DIST as in
-# instructions.sh.
+# (echo-4-50 for `echo 4 50`) and prints both breakdowns. perf needs
+# kernel.perf_event_paranoid <= 1, or root, to see kernel time.
+# ASYNCUV_ADDON and PROFILE_DIST as in instructions.sh: they pick the build
+# that runs the workload; the breakdowns always run from this checkout's dist/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 workload=${1:?usage: profile.sh <workload> [count] [args...]}
 shift
 dist=${PROFILE_DIST:-dist}
-out=${PROFILE_OUT:-/tmp/asyncuv-profile}/$workload
+tag=$workload
+for arg in "$@"; do tag=$tag-$arg; done
+out=${PROFILE_OUT:-/tmp/asyncuv-profile}/$tag
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -31,9 +34,9 @@ perf record -k CLOCK_MONOTONIC -e cpu-clock -F "${PROFILE_HZ:-1500}" --call-grap
 # --no-inline: resolving inlined frames runs addr2line per address (minutes).
 perf script --no-inline -i "$out/perf.data" -F tid,time,ip,sym,dso >"$out/perf.txt" 2>/dev/null
 echo "== $workload: perf ($(cat "$out/perf-run.json"))"
-node "$dist/bench/profile/perf-breakdown.js" "$out/perf.txt" "$out/perf-run.json"
+node dist/bench/profile/perf-breakdown.js "$out/perf.txt" "$out/perf-run.json"
 
 node --cpu-prof --cpu-prof-dir="$out/cpuprof" "$dist/bench/profile/workloads.js" "$workload" "$@" >"$out/cpuprof-run.json"
 echo
 echo "== $workload: --cpu-prof ($(cat "$out/cpuprof-run.json"))"
-node "$dist/bench/profile/cpuprofile-breakdown.js" "$out"/cpuprof/*.cpuprofile "$out/cpuprof-run.json"
+node dist/bench/profile/cpuprofile-breakdown.js "$out"/cpuprof/*.cpuprofile "$out/cpuprof-run.json"
