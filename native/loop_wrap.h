@@ -137,6 +137,9 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   Napi::Value Running(const Napi::CallbackInfo& info);
   Napi::Value SetBatchLimits(const Napi::CallbackInfo& info);
   Napi::Value BatchLimits(const Napi::CallbackInfo& info);
+  // The driver's counters and how its handles stand on both loops, for tests
+  // and diagnostics. Read through libuv's public calls only, in every build:
+  // libuv's private fields change between the versions Node ships.
   Napi::Value DriverState(const Napi::CallbackInfo& info);
   Napi::Value Checkpoint(const Napi::CallbackInfo& info);
 
@@ -188,7 +191,7 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   static constexpr int64_t kMaxPasses = 1 << 20;
   int max_passes_ = 1;
   uint64_t budget_ns_ = 0;
-  // Counters for DriverState(): batches run, and batches skipped by reason.
+  // Counters for DriverState(): batches and passes run, batches skipped by reason.
   uint64_t batches_ = 0, passes_ = 0, skipped_busy_ = 0, skipped_js_ = 0, idle_calls_ = 0;
   uint64_t timer_calls_ = 0, poll_calls_ = 0;
   std::array<int, UV_HANDLE_TYPE_MAX> live_{};
