@@ -11,18 +11,28 @@ export type TimerCallback = (timer: Timer) => void;
 export class Timer extends Handle<NativeTimer> {
   #cb: TimerCallback | undefined;
 
+  static {
+    // One onevent for every Timer, on the native class's prototype, with the
+    // native wrap as `this`: a Timer then costs no closure and no property
+    // store of its own.
+    (binding.Timer.prototype as NativeTimer).onevent = function onevent(this: NativeTimer) {
+      Timer.#fire(this.owner as Timer);
+    };
+  }
+
+  static #fire(timer: Timer): void {
+    const loop = timer.loop;
+    loop[kTimersFiring]++;
+    try {
+      timer.#cb?.(timer);
+    } finally {
+      loop[kTimersFiring]--;
+    }
+  }
+
   constructor(loop?: Loop) {
     const native = new binding.Timer();
     super(loop, native, 'timer_init', (l) => native.init(l));
-    native.onevent = () => {
-      const loop = this.loop;
-      loop[kTimersFiring]++;
-      try {
-        this.#cb?.(this);
-      } finally {
-        loop[kTimersFiring]--;
-      }
-    };
   }
 
   start(cb: TimerCallback, timeoutMs: number, repeatMs = 0): void {
