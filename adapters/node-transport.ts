@@ -123,7 +123,6 @@ export class NodeTransport implements Transport {
     this.#writable = opts.writable !== false;
     this.#onGone = opts.onGone;
     this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
-    this.#untrack = loop.track(this);
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
     stream.pause();
@@ -131,6 +130,9 @@ export class NodeTransport implements Transport {
     stream.on('end', this.#onEnd);
     stream.on('error', this.#onError);
     stream.on('close', this.#onClose);
+    // Tracked once the stream has taken the listeners: a constructor that
+    // throws leaves nothing for loop.close() to close.
+    this.#untrack = loop.track(this);
     if (this.#slot !== undefined) this.#slot.transport = this;
     const callMade = opts.callConnectionMade !== false;
     const ready = opts.ready;
