@@ -16,7 +16,14 @@
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { Loop, UvEventLoop, type AbstractEventLoop, type BatchLimits, type Protocol, type Transport } from 'asyncuv';
+import {
+  Loop,
+  UvEventLoop,
+  type AbstractEventLoop,
+  type BatchLimits,
+  type Protocol,
+  type Transport,
+} from 'asyncuv';
 import { kNative } from '../handles/internal.js';
 import { formatTable, median, runCase, type BenchCase } from './harness.js';
 import { echoClientPath, pingPong } from './loadgen/echo-client.js';
@@ -66,7 +73,13 @@ async function probe(nodeServer: EchoServer): Promise<Probes> {
     setTimeout(tick, 1);
   };
   setTimeout(tick, 1);
-  const report = await pingPong({ port: nodeServer.port, conns: 1, size: 1024, seconds: kSeconds, warmup: 0.2 });
+  const report = await pingPong({
+    port: nodeServer.port,
+    conns: 1,
+    size: 1024,
+    seconds: kSeconds,
+    warmup: 0.2,
+  });
   running = false;
   const nodeTurns = ((nodeLoopCount() - turnsBefore) * 1000) / (performance.now() - start);
   late.sort((a, b) => a - b);
@@ -80,7 +93,10 @@ async function probe(nodeServer: EchoServer): Promise<Probes> {
 }
 
 /** A UvEventLoop on a fresh Loop with the given batch limits. */
-function freshLoop(limits: Partial<BatchLimits>): { loop: AbstractEventLoop; dispose(): Promise<void> } {
+function freshLoop(limits: Partial<BatchLimits>): {
+  loop: AbstractEventLoop;
+  dispose(): Promise<void>;
+} {
   const uvloop = new Loop();
   uvloop.setBatchLimits(limits);
   const loop = new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
@@ -88,14 +104,18 @@ function freshLoop(limits: Partial<BatchLimits>): { loop: AbstractEventLoop; dis
     loop,
     async dispose() {
       loop.close();
-      for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 5));
       uvloop.close();
     },
   };
 }
 
 /** The probes while a callSoon chain keeps `loop` busy; also the chain's rate. */
-async function underCallSoon(limits: Partial<BatchLimits>, nodeServer: EchoServer): Promise<Probes & { ours: number }> {
+async function underCallSoon(
+  limits: Partial<BatchLimits>,
+  nodeServer: EchoServer,
+): Promise<Probes & { ours: number }> {
   const { loop, dispose } = freshLoop(limits);
   let calls = 0;
   let running = true;
@@ -123,7 +143,10 @@ class EchoProtocol implements Protocol {
 }
 
 /** The probes while 50 connections of ping-pong keep a Protocol echo server on `loop` busy. */
-async function underEcho(limits: Partial<BatchLimits>, nodeServer: EchoServer): Promise<Probes & { ours: number }> {
+async function underEcho(
+  limits: Partial<BatchLimits>,
+  nodeServer: EchoServer,
+): Promise<Probes & { ours: number }> {
   const { loop, dispose } = freshLoop(limits);
   const server = await loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
   const port = (server.sockets()[0] as { port: number }).port;
@@ -141,7 +164,13 @@ async function underEcho(limits: Partial<BatchLimits>, nodeServer: EchoServer): 
 /** The probes while 50 connections of ping-pong keep a node:net echo server busy. */
 async function underNodeEcho(nodeServer: EchoServer): Promise<Probes & { ours: number }> {
   const loaded = await startNodeEchoServer();
-  const load = pingPong({ port: loaded.port, conns: 50, size: 1024, seconds: kSeconds + 0.6, warmup: 0.1 });
+  const load = pingPong({
+    port: loaded.port,
+    conns: 50,
+    size: 1024,
+    seconds: kSeconds + 0.6,
+    warmup: 0.1,
+  });
   await new Promise((r) => setTimeout(r, 150));
   const probes = await probe(nodeServer);
   const report = await load;
@@ -196,9 +225,11 @@ async function runSweep(): Promise<void> {
     };
     record('none', '-', { ...(await probe(nodeServer)), ours: 0 });
     record('setImmediate chain (Node)', '-', await underSetImmediate(nodeServer));
-    for (const limits of sweep) record('callSoon chain', label(limits), await underCallSoon(limits, nodeServer));
+    for (const limits of sweep)
+      record('callSoon chain', label(limits), await underCallSoon(limits, nodeServer));
     record('node:net echo, 50 conns (Node)', '-', await underNodeEcho(nodeServer));
-    for (const limits of sweep) record('Protocol echo, 50 conns', label(limits), await underEcho(limits, nodeServer));
+    for (const limits of sweep)
+      record('Protocol echo, 50 conns', label(limits), await underEcho(limits, nodeServer));
   } finally {
     await nodeServer.close();
   }
@@ -208,7 +239,15 @@ export function details(): string {
   if (rows.length === 0) return '';
   const fmt = (n: number, digits = 2): string => n.toFixed(digits);
   const table = [
-    ['load', 'batch limits', "load's rate /s", 'Node turns /s', 'setTimeout(1) late p50/p99/max ms', 'node:net echo /s', 'load avg'],
+    [
+      'load',
+      'batch limits',
+      "load's rate /s",
+      'Node turns /s',
+      'setTimeout(1) late p50/p99/max ms',
+      'node:net echo /s',
+      'load avg',
+    ],
     ...rows.map((r) => [
       r.load,
       r.limits,
@@ -220,7 +259,10 @@ export function details(): string {
     ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  return ['Fairness: Node\'s own work while our loop is saturated', ...table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  '))].join('\n');
+  return [
+    "Fairness: Node's own work while our loop is saturated",
+    ...table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')),
+  ].join('\n');
 }
 
 // One sweep per bench run, for details(), run by the setup of whichever case

@@ -34,10 +34,14 @@ if (dirs.length < 2 || args.length === 0) {
 }
 
 function runOnce(dir: string): Run {
-  const out = execFileSync(process.execPath, [join(dir, 'dist/bench/profile/workloads.js'), ...args], {
-    env: { ...process.env, ASYNCUV_ADDON: join(dir, 'build/Release/asyncuv.node') },
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    process.execPath,
+    [join(dir, 'dist/bench/profile/workloads.js'), ...args],
+    {
+      env: { ...process.env, ASYNCUV_ADDON: join(dir, 'build/Release/asyncuv.node') },
+      encoding: 'utf8',
+    },
+  );
   return JSON.parse(out.trim().split('\n').pop()!) as Run;
 }
 

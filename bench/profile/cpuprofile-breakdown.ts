@@ -34,7 +34,10 @@ if (file === undefined) {
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const window = runFile === undefined ? undefined : (JSON.parse(readFileSync(runFile, 'utf8')) as { startUs: number; endUs: number });
+const window =
+  runFile === undefined
+    ? undefined
+    : (JSON.parse(readFileSync(runFile, 'utf8')) as { startUs: number; endUs: number });
 const selfUs = new Map<number, number>();
 // timeDeltas[i] is the time before sample i: charge it to sample i - 1.
 let at = profile.startTime + profile.timeDeltas[0]!;
@@ -76,4 +79,6 @@ function table(map: Map<string, number>, limit: number): string {
     .join('\n');
 }
 
-console.log(`${(total / 1e3).toFixed(0)} ms of samples (idle excluded)\n\nBy layer:\n${table(layers, 20)}\n\nBy function, self time (top 30):\n${table(functions, 30)}`);
+console.log(
+  `${(total / 1e3).toFixed(0)} ms of samples (idle excluded)\n\nBy layer:\n${table(layers, 20)}\n\nBy function, self time (top 30):\n${table(functions, 30)}`,
+);

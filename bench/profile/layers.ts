@@ -9,13 +9,25 @@ export interface Line {
 }
 
 const jsFiles: Array<[RegExp, string, string]> = [
-  [/\/loop\/base-event-loop\.js/, 'JS base-event-loop (ready queue, runOnce, timers)', 'asyncio loop (JS)'],
+  [
+    /\/loop\/base-event-loop\.js/,
+    'JS base-event-loop (ready queue, runOnce, timers)',
+    'asyncio loop (JS)',
+  ],
   [/\/loop\/timer-heap\.js/, 'JS timer-heap', 'asyncio loop (JS)'],
   [/\/loop\/events\.js/, 'JS events (CallbackHandle, TimerHandle)', 'asyncio loop (JS)'],
   [/\/loop\/uv-event-loop\.js/, 'JS uv-event-loop (Idle/Timer glue)', 'asyncio loop (JS)'],
-  [/\/loop\/(stream-transport|transports|write-flow|flow-control|base-server|server)\.js/, 'JS transport', 'Protocol/transport (JS)'],
+  [
+    /\/loop\/(stream-transport|transports|write-flow|flow-control|base-server|server)\.js/,
+    'JS transport',
+    'Protocol/transport (JS)',
+  ],
   [/\/loop\//, 'JS loop, other', 'asyncio loop (JS)'],
-  [/\/handles\/stream\.js/, 'JS handles/stream (read callback, Buffer view, write entry)', 'handles layer (JS)'],
+  [
+    /\/handles\/stream\.js/,
+    'JS handles/stream (read callback, Buffer view, write entry)',
+    'handles layer (JS)',
+  ],
   [/\/handles\//, 'JS handles, other', 'handles layer (JS)'],
   [/\/bench\//, 'JS workload (user callbacks, Protocol)', 'user code (JS)'],
   [/node:|^internal\/|^node:/, "JS Node's own", "Node's own phases"],

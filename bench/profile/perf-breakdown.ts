@@ -36,7 +36,8 @@ interface Context {
 type Rule = (frame: Frame, context: Context) => Line | undefined;
 
 // The driver's functions that arm its handles on Node's loop.
-const driverFns = /LoopWrap::(OnDriver|RunBatch|Rearm|NextTimeout|SetDriverRef|Touch|ArmFallback|StopDriver)/;
+const driverFns =
+  /LoopWrap::(OnDriver|RunBatch|Rearm|NextTimeout|SetDriverRef|Touch|ArmFallback|StopDriver)/;
 
 const rules: Rule[] = [
   ({ sym }) => {
@@ -45,13 +46,20 @@ const rules: Rule[] = [
   },
   ({ sym }, { privateLoop }) => {
     const loop = privateLoop ? 'private loop' : "Node's loop";
-    if (/^(__vdso_clock_gettime|clock_gettime)/.test(sym)) return { name: `clock reads (${loop})`, group: 'clock reads' };
-    if (/^(epoll_pwait|epoll_wait)$/.test(sym)) return { name: `epoll_wait (${loop})`, group: 'epoll_wait (both loops)' };
+    if (/^(__vdso_clock_gettime|clock_gettime)/.test(sym))
+      return { name: `clock reads (${loop})`, group: 'clock reads' };
+    if (/^(epoll_pwait|epoll_wait)$/.test(sym))
+      return { name: `epoll_wait (${loop})`, group: 'epoll_wait (both loops)' };
     if (/^(__libc_write|__write|write|writev|__writev|sendmsg|__libc_sendmsg)$/.test(sym)) {
       return { name: 'write/writev syscall', group: 'write path' };
     }
-    if (/^(__libc_read|__read|read|readv|recvmsg)$/.test(sym)) return { name: 'read syscall', group: 'read path' };
-    if (/^(malloc|free|cfree|_int_free|_int_malloc|calloc|__libc_calloc|realloc|operator new|operator delete)/.test(sym)) {
+    if (/^(__libc_read|__read|read|readv|recvmsg)$/.test(sym))
+      return { name: 'read syscall', group: 'read path' };
+    if (
+      /^(malloc|free|cfree|_int_free|_int_malloc|calloc|__libc_calloc|realloc|operator new|operator delete)/.test(
+        sym,
+      )
+    ) {
       return { name: 'malloc/free', group: 'malloc/free' };
     }
     return undefined;
@@ -59,9 +67,12 @@ const rules: Rule[] = [
   ({ sym }) => {
     if (!sym.startsWith('napi_')) return undefined;
     const fn = sym.replace(/\s.*$/, '');
-    if (/callback_scope|handle_scope/.test(fn)) return { name: `N-API ${fn}`, group: 'Node-API scopes' };
-    if (fn === 'napi_call_function' || fn === 'napi_make_callback') return { name: `N-API ${fn}`, group: 'Node-API call into JS' };
-    if (/create_buffer|create_external|typedarray|create_arraybuffer/.test(fn)) return { name: `N-API ${fn}`, group: 'Buffer/typed-array' };
+    if (/callback_scope|handle_scope/.test(fn))
+      return { name: `N-API ${fn}`, group: 'Node-API scopes' };
+    if (fn === 'napi_call_function' || fn === 'napi_make_callback')
+      return { name: `N-API ${fn}`, group: 'Node-API call into JS' };
+    if (/create_buffer|create_external|typedarray|create_arraybuffer/.test(fn))
+      return { name: `N-API ${fn}`, group: 'Buffer/typed-array' };
     return { name: `N-API ${fn}`, group: 'Node-API other (lookups, values, wraps)' };
   },
   ({ sym }) => {
@@ -76,17 +87,22 @@ const rules: Rule[] = [
     return { name: `asyncuv ${fn}`, group: 'asyncuv native, other' };
   },
   ({ sym }) => {
-    if (/^node::(InternalCallbackScope|CallbackScope|AsyncHooks|AsyncWrap|async_context)/.test(sym)) {
+    if (
+      /^node::(InternalCallbackScope|CallbackScope|AsyncHooks|AsyncWrap|async_context)/.test(sym)
+    ) {
       return { name: sym.replace(/\(.*$/, ''), group: 'Node-API scopes' };
     }
-    if (/^node::Environment::CheckImmediate/.test(sym)) return { name: 'node::Environment::CheckImmediate', group: "Node's own phases" };
-    if (/^node::/.test(sym)) return { name: sym.replace(/\(.*$/, '').replace(/<.*$/, ''), group: "Node's own phases" };
+    if (/^node::Environment::CheckImmediate/.test(sym))
+      return { name: 'node::Environment::CheckImmediate', group: "Node's own phases" };
+    if (/^node::/.test(sym))
+      return { name: sym.replace(/\(.*$/, '').replace(/<.*$/, ''), group: "Node's own phases" };
     return undefined;
   },
   ({ sym }, { privateLoop, caller }) => {
     if (!/^uv_|^uv__/.test(sym)) return undefined;
     const fn = sym.replace(/\s.*$/, '');
-    if (/try_write|uv__write|uv_write/.test(fn)) return { name: `libuv ${fn}`, group: 'write path' };
+    if (/try_write|uv__write|uv_write/.test(fn))
+      return { name: `libuv ${fn}`, group: 'write path' };
     if (/uv__read|uv__stream_io/.test(fn)) return { name: `libuv ${fn}`, group: 'read path' };
     if (caller !== undefined && driverFns.test(caller)) {
       return { name: `libuv ${fn} <- ${caller}`, group: 'driver (native)' };
@@ -96,10 +112,16 @@ const rules: Rule[] = [
       : { name: `libuv ${fn} (Node's loop)`, group: "Node's own phases" };
   },
   ({ sym }) => {
-    if (/Heap::|Scavenge|MarkCompact|GCTracer|ConcurrentMarking|MinorMC|Sweeper|IncrementalMarking/.test(sym)) {
+    if (
+      /Heap::|Scavenge|MarkCompact|GCTracer|ConcurrentMarking|MinorMC|Sweeper|IncrementalMarking/.test(
+        sym,
+      )
+    ) {
       return { name: 'V8 GC', group: 'GC' };
     }
-    if (/Parser::|Scanner::|Compiler::|Compile|BytecodeGenerator|Maglev|turbofan|compiler::/.test(sym)) {
+    if (
+      /Parser::|Scanner::|Compiler::|Compile|BytecodeGenerator|Maglev|turbofan|compiler::/.test(sym)
+    ) {
       return { name: 'V8 compile', group: 'V8 compile' };
     }
     return undefined;
@@ -167,7 +189,10 @@ function table(rows: Array<[string, number, number]>, total: number, limit: numb
   const out = rows
     .sort((a, b) => b[1] - a[1])
     .slice(0, limit)
-    .map(([name, n, k]) => `${((100 * n) / total).toFixed(1).padStart(5)}%  ${k > 0 ? `${((100 * k) / n).toFixed(0).padStart(3)}%` : '   -'}  ${name}`);
+    .map(
+      ([name, n, k]) =>
+        `${((100 * n) / total).toFixed(1).padStart(5)}%  ${k > 0 ? `${((100 * k) / n).toFixed(0).padStart(3)}%` : '   -'}  ${name}`,
+    );
   return ['share  kernel  what', ...out].join('\n');
 }
 
@@ -176,13 +201,17 @@ if (file === undefined) {
   console.error('usage: perf-breakdown.js <perf script output> [run.json]');
   process.exit(2);
 }
-const window = runFile === undefined ? undefined : (JSON.parse(readFileSync(runFile, 'utf8')) as Window);
+const window =
+  runFile === undefined ? undefined : (JSON.parse(readFileSync(runFile, 'utf8')) as Window);
 const samples = parse(readFileSync(file, 'utf8'), window);
 const fine = new Map<string, [number, number]>();
 const groups = new Map<string, [number, number]>();
 for (const frames of samples) {
   const { line, kernel } = classify(frames);
-  for (const [map, key] of [[fine, line.name], [groups, line.group]] as const) {
+  for (const [map, key] of [
+    [fine, line.name],
+    [groups, line.group],
+  ] as const) {
     const entry = map.get(key) ?? [0, 0];
     entry[0]++;
     if (kernel) entry[1]++;
@@ -190,5 +219,8 @@ for (const frames of samples) {
   }
 }
 const total = samples.length;
-const rows = (map: Map<string, [number, number]>): Array<[string, number, number]> => [...map].map(([k, [n, kn]]) => [k, n, kn]);
-console.log(`${total} main-thread samples${window === undefined ? '' : ' in the measured window'}\n\nBy layer:\n${table(rows(groups), total, 40)}\n\nBy function (top 40):\n${table(rows(fine), total, 40)}`);
+const rows = (map: Map<string, [number, number]>): Array<[string, number, number]> =>
+  [...map].map(([k, [n, kn]]) => [k, n, kn]);
+console.log(
+  `${total} main-thread samples${window === undefined ? '' : ' in the measured window'}\n\nBy layer:\n${table(rows(groups), total, 40)}\n\nBy function (top 40):\n${table(rows(fine), total, 40)}`,
+);

@@ -16,7 +16,15 @@
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
-import { Idle, Loop, Timer, UvEventLoop, type AbstractEventLoop, type Protocol, type Transport } from 'asyncuv';
+import {
+  Idle,
+  Loop,
+  Timer,
+  UvEventLoop,
+  type AbstractEventLoop,
+  type Protocol,
+  type Transport,
+} from 'asyncuv';
 import { pingPong } from '../loadgen/echo-client.js';
 
 interface Report {
@@ -50,7 +58,8 @@ function freshLoop(): { loop: AbstractEventLoop; close(): Promise<void> } {
     loop,
     async close() {
       loop.close();
-      while (Object.keys(uvloop.handleCounts()).length > 0) await new Promise((r) => setTimeout(r, 1));
+      while (Object.keys(uvloop.handleCounts()).length > 0)
+        await new Promise((r) => setTimeout(r, 1));
       uvloop.close();
     },
   };

@@ -22,7 +22,11 @@ function counts(loop: Loop): Counts {
 }
 
 /** Runs an Idle for `calls` callbacks; resolves with the driver's counts seen by the last one. */
-function idleCalls(loop: Loop, calls: number, onCall: (n: number) => void = () => {}): Promise<Counts> {
+function idleCalls(
+  loop: Loop,
+  calls: number,
+  onCall: (n: number) => void = () => {},
+): Promise<Counts> {
   const done = deferred<Counts>();
   const idle = new Idle(loop);
   let n = 0;
@@ -62,17 +66,20 @@ loopTest('a budget of 0 ms runs one pass per batch whatever the pass limit', asy
   t.is(seen.batches, 50);
 });
 
-loopTest('microtasks and process.nextTick run after every pass, before the next one', async (t, loop) => {
-  loop.setBatchLimits({ passes: 16, budgetMs: 60_000 });
-  const log: string[] = [];
-  await idleCalls(loop, 6, (n) => {
-    log.push(`idle ${n}`);
-    process.nextTick(() => log.push(`tick ${n}`));
-    queueMicrotask(() => log.push(`micro ${n}`));
-  });
-  const expected = [1, 2, 3, 4, 5, 6].flatMap((n) => [`idle ${n}`, `tick ${n}`, `micro ${n}`]);
-  t.deepEqual(log.slice(0, expected.length), expected);
-});
+loopTest(
+  'microtasks and process.nextTick run after every pass, before the next one',
+  async (t, loop) => {
+    loop.setBatchLimits({ passes: 16, budgetMs: 60_000 });
+    const log: string[] = [];
+    await idleCalls(loop, 6, (n) => {
+      log.push(`idle ${n}`);
+      process.nextTick(() => log.push(`tick ${n}`));
+      queueMicrotask(() => log.push(`micro ${n}`));
+    });
+    const expected = [1, 2, 3, 4, 5, 6].flatMap((n) => [`idle ${n}`, `tick ${n}`, `micro ${n}`]);
+    t.deepEqual(log.slice(0, expected.length), expected);
+  },
+);
 
 loopTest('stop() from a callback ends the batch', async (t, loop) => {
   loop.setBatchLimits({ passes: 16, budgetMs: 60_000 });
@@ -124,7 +131,11 @@ loopTest('bad batch limits are typed errors', (t, loop) => {
     [{ budgetMs: Infinity }, 'ERR_OUT_OF_RANGE'],
   ];
   for (const [limits, code] of bad) {
-    t.throws(() => loop.setBatchLimits(limits as { passes: number }), { instanceOf: UsageError, code }, JSON.stringify(limits));
+    t.throws(
+      () => loop.setBatchLimits(limits as { passes: number }),
+      { instanceOf: UsageError, code },
+      JSON.stringify(limits),
+    );
   }
   t.deepEqual(loop.batchLimits, { passes: 16, budgetMs: 1 }, 'a refused call changes nothing');
 });
@@ -132,5 +143,8 @@ loopTest('bad batch limits are typed errors', (t, loop) => {
 test('setBatchLimits on a closed loop is ERR_LOOP_CLOSED', (t) => {
   const loop = new Loop();
   loop.close();
-  t.throws(() => loop.setBatchLimits({ passes: 2 }), { instanceOf: UsageError, code: 'ERR_LOOP_CLOSED' });
+  t.throws(() => loop.setBatchLimits({ passes: 2 }), {
+    instanceOf: UsageError,
+    code: 'ERR_LOOP_CLOSED',
+  });
 });
