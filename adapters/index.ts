@@ -23,7 +23,7 @@ export {
   type ThreadStats,
 } from './threaded-server.js';
 // The errors of every layer: failures are UvErrors (also on Node's modules), misuse UsageErrors.
-export { UsageError, type UsageErrorCode } from '../handles/usage-error.js';
+export { UsageError, type UsageErrorCode } from '../errors/usage-error.js';
 export { UvError } from '../handles/uv-error.js';
 export { Registrar, RelEvent, registrar, rel } from './rel.js';
 // Side effect: gives UvEventLoop its ssl option and startTls.

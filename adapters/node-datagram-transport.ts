@@ -3,7 +3,7 @@
 // (libuv would cancel them) and the write-buffer limits can pause and
 // resume the protocol on the socket's send queue.
 import type dgram from 'node:dgram';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
 import {

@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { toSignalNumber } from '../handles/validate.js';
+import { toSignalNumber } from '../errors/validate.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
 import { notifyLoopClosed, type Protocol, type SubprocessProtocol } from '../loop/protocols.js';

@@ -4,7 +4,7 @@
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { isIP } from 'node:net';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { CancelledError } from '../loop/errors.js';
 import type { TlsOptions } from '../loop/events.js';
 

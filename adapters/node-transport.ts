@@ -6,7 +6,7 @@
 // from a later callback, eofReceived returning falsy closes.
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import type { BaseEventLoop } from '../loop/base-event-loop.js';
 import { loopClosed } from '../loop/errors.js';
 import {

@@ -1,7 +1,7 @@
 // What the supervisor of a threaded server and its threads tell each other:
 // the workerData a thread starts with and the messages on its parentPort.
 import type { TlsOptions } from '../loop/events.js';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
 
 /** How connections are spread over the threads. */

@@ -6,7 +6,7 @@
 import tls from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TCP } from '../handles/tcp.js';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import type { UvError } from '../handles/uv-error.js';
 import { BaseServer, type ServedConnection } from '../loop/base-server.js';
 import type { Server, ServerOptions } from '../loop/events.js';

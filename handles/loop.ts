@@ -1,6 +1,6 @@
 import { binding, type NativeLoop } from './binding.js';
 import { kNative } from './internal.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { errno } from './uv-error.js';
 import type { Handle } from './handle.js';
 

@@ -2,9 +2,9 @@ import type { NativeHandle, NativeLoop } from './binding.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError, check, errno, errorOf } from './uv-error.js';
-import { invalidArgType, validateFunction } from './validate.js';
+import { invalidArgType, validateFunction } from '../errors/validate.js';
 
 /** The native side of every stream (native/stream_wrap.h). */
 export interface NativeStream extends NativeHandle {

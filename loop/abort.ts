@@ -3,7 +3,7 @@
 // rejects with an AbortError (CancelledError, code 'ABORT_ERR') whose
 // `cause` is the signal's reason, so AbortSignal.timeout(ms) shows up as
 // `err.cause.name === 'TimeoutError'`.
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { CancelledError } from './errors.js';
 
 /** The `{ signal }` option every awaitable read and wait of the loop layer takes. */

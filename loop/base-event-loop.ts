@@ -3,8 +3,8 @@
 // supplies how to get called back (scheduleRun, armTimer, wakeup) and the
 // I/O methods (UvEventLoop on our libuv loop, NodeEventLoop on Node's).
 import { performance } from 'node:perf_hooks';
-import { UsageError } from '../handles/usage-error.js';
-import { validateFunction, validateInteger, validateNumber, validateString } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { validateFunction, validateInteger, validateNumber, validateString } from '../errors/validate.js';
 import { type AbortOptions, raceAbort, signalOf, throwIfAborted } from './abort.js';
 import { loopClosed, loopRunning } from './errors.js';
 import {

@@ -2,7 +2,7 @@
 // _SelectorDatagramTransport semantics): sendto, errorReceived for
 // send/receive errors, connectionLost exactly once and deferred.
 import type { UDP, UdpAddress } from '../handles/udp.js';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import type { UvError } from '../handles/uv-error.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import {

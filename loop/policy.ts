@@ -1,5 +1,5 @@
 // Which loop newEventLoop() makes, and asyncio.run().
-import { validateFunction } from '../handles/validate.js';
+import { validateFunction } from '../errors/validate.js';
 import type { AbstractEventLoop } from './events.js';
 import { UvEventLoop } from './uv-event-loop.js';
 

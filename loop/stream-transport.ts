@@ -1,7 +1,7 @@
 // The stream transport: a Transport over a handles/ Stream (TCP or Pipe),
 // with asyncio's semantics (selector_events._SelectorSocketTransport).
 import type { Stream } from '../handles/stream.js';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
 import { loopClosed } from './errors.js';
 import type { BaseEventLoop } from './base-event-loop.js';

@@ -1,6 +1,6 @@
 // asyncio.streams: connections and servers as StreamReader/StreamWriter
 // pairs instead of protocols.
-import { validateFunction } from '../handles/validate.js';
+import { validateFunction } from '../errors/validate.js';
 import { getRunningLoop } from './base-event-loop.js';
 import type { SocketAddress } from '../handles/tcp.js';
 import type { AbstractEventLoop, ConnectionOptions, Server, ServerOptions, UnixServerAddress, UnixServerOptions } from './events.js';

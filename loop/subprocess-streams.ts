@@ -1,8 +1,8 @@
 // asyncio.subprocess: a child process whose pipes are a StreamWriter
 // (stdin) and StreamReaders (stdout, stderr), on any AbstractEventLoop.
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
-import { invalidArgType, validateString } from '../handles/validate.js';
+import { invalidArgType, validateString } from '../errors/validate.js';
 import { type AbortOptions, raceAbort, signalOf, throwIfAborted } from './abort.js';
 import type { AbstractEventLoop, StdioSpec, SubprocessOptions } from './events.js';
 import { FlowControl } from './flow-control.js';

@@ -6,7 +6,7 @@
 // exited AND every pipe is closed.
 import type { Pipe } from '../handles/pipe.js';
 import type { Process } from '../handles/process.js';
-import { toSignalNumber } from '../handles/validate.js';
+import { toSignalNumber } from '../errors/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import { loopClosed } from './errors.js';
 import { notifyLoopClosed, type Protocol, type SubprocessProtocol } from './protocols.js';

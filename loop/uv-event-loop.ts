@@ -10,7 +10,7 @@ import { Signal } from '../handles/signal.js';
 import { TCP, type SocketAddress } from '../handles/tcp.js';
 import type { Stream } from '../handles/stream.js';
 import { Timer } from '../handles/timer.js';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
 import {
   invalidArgType,
@@ -18,7 +18,7 @@ import {
   validateFunction,
   validateInteger,
   validateString,
-} from '../handles/validate.js';
+} from '../errors/validate.js';
 import { BaseEventLoop } from './base-event-loop.js';
 import { CancelledError } from './errors.js';
 import type {

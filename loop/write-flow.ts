@@ -2,8 +2,8 @@
 // limits (default high 64 KiB, low = high / 4), pauseWriting() once the
 // buffer is strictly above high and resumeWriting() once it is at or below
 // low, each called once per crossing, their exceptions reported to the loop.
-import { UsageError } from '../handles/usage-error.js';
-import { validateInteger } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { validateInteger } from '../errors/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import type { WriteBufferLimits } from './transports.js';
 

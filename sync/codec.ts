@@ -17,7 +17,7 @@
 // no allocation per value besides the decoded value itself.
 import { types } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 
 const kFormatFast = 1;
 const kFormatV8 = 2;

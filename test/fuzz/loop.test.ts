@@ -14,7 +14,7 @@ import { Pipe } from '../../handles/pipe.js';
 import { Timer } from '../../handles/timer.js';
 import { TTY } from '../../handles/tty.js';
 import * as fs from '../../handles/fs.js';
-import { UsageError } from '../../handles/usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { AbstractEventLoop } from '../../loop/events.js';
 import { loopTest } from '../helpers/loop-test.js';
 import { arg, attempt, attemptAsync, badFd, check, garbage, prototypeKeys, show, totalLine } from './arbitraries.js';

@@ -13,7 +13,7 @@ import { Queue } from '../../sync/queue.js';
 import { RWLock } from '../../sync/rwlock.js';
 import { Semaphore } from '../../sync/semaphore.js';
 import { SyncTimeoutError } from '../../sync/errors.js';
-import { UsageError } from '../../handles/usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import { holdInWorker } from '../sync/helpers/workers.js';
 import { arg, attempt, attemptAsync, check, garbage, show, totalLine } from './arbitraries.js';
 
