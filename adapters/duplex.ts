@@ -6,7 +6,7 @@
 //   asyncio semantics.
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { getRunningLoop, type BaseEventLoop } from '../loop/base-event-loop.js';
+import { BaseEventLoop, getRunningLoop } from '../loop/base-event-loop.js';
 import { type AnyProtocol, kLoopClosed, newProtocol, type Protocol } from '../loop/protocols.js';
 import type { Transport } from '../loop/transports.js';
 import { NodeEventLoop } from './node-event-loop.js';
@@ -308,14 +308,20 @@ let defaultLoop: NodeEventLoop | undefined;
  * through `opts.loop` (default: the running loop, else a shared
  * NodeEventLoop); connectionMade runs soon, not inside this call.
  */
-export function fromDuplex<P extends AnyProtocol>(duplex: Duplex, protocolFactory: () => P, opts: { loop?: BaseEventLoop } = {}): [Transport, P] {
-  const loop = opts.loop ?? (getRunningLoop() as unknown as BaseEventLoop | undefined) ?? (defaultLoop ??= new NodeEventLoop());
+export function fromDuplex<P extends AnyProtocol>(
+  duplex: Duplex,
+  protocolFactory: () => P,
+  opts: { loop?: BaseEventLoop } = {},
+): [Transport, P] {
+  const running = getRunningLoop();
+  const loop = opts.loop ?? (running instanceof BaseEventLoop ? running : undefined) ??
+    (defaultLoop ??= new NodeEventLoop());
   const protocol = newProtocol(protocolFactory);
   const extra: Record<string, unknown> = { socket: duplex };
   const s = duplex as Partial<{ remoteAddress: string; remotePort: number; localAddress: string; localPort: number }>;
   if (s.remoteAddress !== undefined) extra['peername'] = [s.remoteAddress, s.remotePort];
   if (s.localAddress !== undefined) extra['sockname'] = [s.localAddress, s.localPort];
   if (duplex instanceof tls.TLSSocket) Object.assign(extra, tlsExtra(duplex));
-  const transport = new NodeTransport(loop, duplex, protocol, { extra });
+  const transport = new NodeTransport({ loop, stream: duplex, protocol, extra });
   return [transport, protocol];
 }

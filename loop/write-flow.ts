@@ -4,7 +4,7 @@
 // low, each called once per crossing, their exceptions reported to the loop.
 import { UsageError } from '../errors/usage-error.js';
 import { validateInteger } from '../errors/validate.js';
-import type { BaseEventLoop } from './base-event-loop.js';
+import type { ExceptionContext } from './events.js';
 import type { WriteBufferLimits } from './transports.js';
 
 export const DEFAULT_HIGH_WATER = 64 * 1024;
@@ -21,7 +21,7 @@ export class WriteFlow {
 
   /** `size` is the transport's buffered bytes; `protocol` its current protocol. */
   constructor(
-    private readonly loop: BaseEventLoop,
+    private readonly loop: { callExceptionHandler(context: ExceptionContext): void },
     private readonly transport: object,
     private readonly size: () => number,
     private readonly protocol: () => FlowProtocol,
