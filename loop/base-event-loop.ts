@@ -29,6 +29,7 @@ import type {
   ExceptionHandler,
   ResourceKind,
   Server,
+  ServerAddress,
   ServerOptions,
   SubprocessOptions,
   TlsOptions,
@@ -386,7 +387,7 @@ export abstract class BaseEventLoop<S = unknown>
       server.close();
       throw err;
     }
-    if (opts.startServing !== false) await server.startServing();
+    if (opts.startServing !== false) await startOrClose(server);
     return server;
   }
 
@@ -417,7 +418,7 @@ export abstract class BaseEventLoop<S = unknown>
       server.close();
       throw err;
     }
-    if (opts.startServing !== false) await server.startServing();
+    if (opts.startServing !== false) await startOrClose(server);
     return server;
   }
 
@@ -625,6 +626,20 @@ export abstract class BaseEventLoop<S = unknown>
 }
 
 function noop(): void {}
+
+/**
+ * Starts a server the caller has not received yet: if it cannot listen
+ * (libuv reports EADDRINUSE from listen, not bind), nobody could close it,
+ * so it closes before the error is thrown.
+ */
+async function startOrClose(server: StreamServer<ServerAddress>): Promise<void> {
+  try {
+    await server.startServing();
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+}
 
 function describe(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);
