@@ -269,8 +269,7 @@ function clientAgent(kind: Kind, options: http.AgentOptions): ClientAgent {
     return { agent, close: () => agent.destroy() };
   }
   const uv = kind === 'uv' ? new Loop() : undefined;
-  const made = uv !== undefined ? new UvEventLoop(uv) : new NodeEventLoop();
-  const loop = made as unknown as AbstractEventLoop;
+  const loop = uv !== undefined ? new UvEventLoop(uv) : new NodeEventLoop();
   const agent = new LoopAgent(loop, options);
   return {
     agent,

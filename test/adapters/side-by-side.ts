@@ -39,7 +39,7 @@ function loopOf(kind: 'uv' | 'node'): LoopUnderTest {
   const left = (): Record<string, number> =>
     (uv !== undefined ? uv.handleCounts() : (loop as NodeEventLoop).liveResources());
   return {
-    loop: loop as unknown as AbstractEventLoop,
+    loop: loop,
     async close(t) {
       loop.close();
       await until(() => Object.keys(left()).length === 0);

@@ -349,7 +349,7 @@ test.serial('policy: newEventLoop, setEventLoopFactory and run with any argument
   const { newEventLoop, run, setEventLoopFactory } = await import('../../loop/policy.js');
   const { UvEventLoop } = await import('../../loop/uv-event-loop.js');
   const uvloop = new Loop();
-  const defaultFactory = (): AbstractEventLoop => new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
+  const defaultFactory = (): AbstractEventLoop => new UvEventLoop(uvloop);
   setEventLoopFactory(defaultFactory);
   try {
     await check(

@@ -431,7 +431,8 @@ test('passes a bound UDP socket from one loop to another over an IPC pipe', asyn
 });
 
 // A listening socket that came through IPC (or open()) is marked readable
-// and writable by libuv; shutting it down used to abort in uv__server_io.
+// and writable by libuv, which aborts in uv__server_io if it is shut down:
+// asyncuv refuses reads, writes and shutdown on it first.
 test('a listening socket received over IPC refuses reads, writes and shutdown (ENOTCONN)', async (t) => {
   const loopA = new Loop();
   const loopB = new Loop();
