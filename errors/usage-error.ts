@@ -18,6 +18,7 @@ export type UsageErrorCode =
   | 'ERR_LOOP_STOPPED'
   | 'ERR_NOT_SUPPORTED'
   | 'ERR_OUT_OF_RANGE'
+  | 'ERR_QUEUE_CORRUPT'
   | 'ERR_QUEUE_ITEM_TOO_LARGE'
   | 'ERR_SEMAPHORE_OVERFLOW'
   | 'ERR_SHUTDOWN_PENDING'
@@ -48,6 +49,7 @@ const kCodes: Record<UsageErrorCode, true> = {
   ERR_LOOP_STOPPED: true,
   ERR_NOT_SUPPORTED: true,
   ERR_OUT_OF_RANGE: true,
+  ERR_QUEUE_CORRUPT: true,
   ERR_QUEUE_ITEM_TOO_LARGE: true,
   ERR_SEMAPHORE_OVERFLOW: true,
   ERR_SHUTDOWN_PENDING: true,

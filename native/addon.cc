@@ -29,9 +29,12 @@ void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   }
 }
 
+// uv_err_name_r, not uv_err_name: for a code libuv does not know, the
+// latter returns a string it allocates and nobody frees.
 Napi::Value ErrName(const Napi::CallbackInfo& info) {
   int code = info[0].As<Napi::Number>().Int32Value();
-  return Napi::String::New(info.Env(), uv_err_name(code));
+  char name[64];
+  return Napi::String::New(info.Env(), uv_err_name_r(code, name, sizeof(name)));
 }
 
 Napi::Value StrError(const Napi::CallbackInfo& info) {
@@ -70,25 +73,33 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 AddonData::AddonData(napi_env e) : env(e) {}
 
 AddonData::~AddonData() {
+  for (Orphan& orphan : orphans_) orphan.destroy(orphan.object);
   for (napi_ref& ref : keys_) {
     if (ref != nullptr) napi_delete_reference(env, ref);
   }
   for (HandleClass& cls : handle_classes) napi_delete_reference(env, cls.ctor);
 }
 
-void AddonData::RegisterHandleClass(napi_value ctor, HandleBase* (*unwrap)(napi_env env, napi_value value)) {
-  napi_ref ref;
-  napi_create_reference(env, ctor, 1, &ref);
+void AddonData::RegisterHandleClass(napi_value ctor,
+                                    HandleBase* (*unwrap)(napi_env env, napi_value value)) {
+  // No ctor when the class could not be defined (an env stopping while the
+  // addon loads): nothing to register.
+  napi_ref ref = nullptr;
+  if (ctor == nullptr || napi_create_reference(env, ctor, 1, &ref) != napi_ok) return;
   handle_classes.push_back({ref, unwrap});
+}
+
+void AddonData::AdoptOrphan(void* object, void (*destroy)(void* object)) {
+  orphans_.push_back({object, destroy});
 }
 
 HandleBase* AddonData::UnwrapHandle(napi_value value) {
   napi_valuetype type;
   if (napi_typeof(env, value, &type) != napi_ok || type != napi_object) return nullptr;
   for (HandleClass& cls : handle_classes) {
-    napi_value ctor;
+    napi_value ctor = nullptr;
     bool is = false;
-    napi_get_reference_value(env, cls.ctor, &ctor);
+    if (napi_get_reference_value(env, cls.ctor, &ctor) != napi_ok || ctor == nullptr) continue;
     if (napi_instanceof(env, value, ctor, &is) == napi_ok && is) return cls.unwrap(env, value);
   }
   return nullptr;
@@ -102,10 +113,10 @@ AddonData* AddonData::Get(napi_env env) {
 
 napi_value AddonData::KeyValue(Key key) {
   napi_ref& ref = keys_[static_cast<int>(key)];
-  napi_value value;
+  napi_value value = nullptr;
   if (ref == nullptr) {
     napi_create_string_utf8(env, kKeyNames[static_cast<int>(key)], NAPI_AUTO_LENGTH, &value);
-    napi_create_reference(env, value, 1, &ref);
+    if (napi_create_reference(env, value, 1, &ref) != napi_ok) ref = nullptr;
     return value;
   }
   napi_get_reference_value(env, ref, &value);

@@ -58,6 +58,10 @@ struct AddonData {
   // Frees a closed uv handle now, or when the last hold on it is released.
   void FreeHandle(uv_handle_t* handle);
 
+  // Keeps the C++ half of an object whose constructor could not wrap it (see
+  // Orphaned below) until the env is torn down, then deletes it.
+  void AdoptOrphan(void* object, void (*destroy)(void* object));
+
   napi_env env;
   std::vector<HandleClass> handle_classes;
   std::vector<LoopWrap*> loops;  // loops not yet closed, for env teardown
@@ -71,9 +75,48 @@ struct AddonData {
     int count = 0;
     bool closed = false;
   };
+  struct Orphan {
+    void* object;
+    void (*destroy)(void* object);
+  };
   napi_ref keys_[static_cast<int>(Key::kCount)] = {};
   std::unordered_map<uv_handle_t*, Hold> holds_;
+  std::vector<Orphan> orphans_;
 };
+
+// Call first thing in the constructor of an ObjectWrap W. Node-API refuses
+// napi_wrap once the env cannot run JS any more (a worker being terminated
+// while its JS still runs: a constructor called from a callback); node-addon-
+// api then returns from ObjectWrap's constructor with no exception (built
+// with NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS) and `new` hands back a JS
+// object with no C++ half, whose methods do nothing. Nobody would ever delete
+// that C++ half: it is adopted here, and the constructor must return at once
+// (true) without acquiring anything else.
+template <typename W>
+bool Orphaned(W* wrap, napi_env env) {
+  if (!wrap->IsEmpty()) return false;
+  AddonData* data = AddonData::Get(env);
+  if (data != nullptr)
+    data->AdoptOrphan(wrap, [](void* object) { delete static_cast<W*>(object); });
+  return true;
+}
+
+// Makes a Promise, or returns false (and makes nothing) when Node-API
+// refuses, as it does once the env is stopping. Request starters make the
+// Promise first, so that no request runs without a deferred to settle.
+inline bool NewPromise(napi_env env, napi_deferred* deferred, napi_value* promise) {
+  *deferred = nullptr;
+  *promise = nullptr;
+  return napi_create_promise(env, deferred, promise) == napi_ok && *deferred != nullptr;
+}
+
+// Settles a deferred whose Promise nobody gets: settling is the only way to
+// free it.
+inline void DropPromise(napi_env env, napi_deferred deferred) {
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_resolve_deferred(env, deferred, undefined);
+}
 
 // Called once per closed driver handle during teardown; removes the cleanup
 // hook when the last one is gone. Runs on the env's thread.

@@ -116,8 +116,9 @@ class AsyncSenderWrap : public Napi::ObjectWrap<AsyncSenderWrap> {
   }
 
   // new AsyncSender(id: bigint); `channel_` stays empty if the id is unknown.
-  explicit AsyncSenderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AsyncSenderWrap>(info) {
-    if (!info[0].IsBigInt()) return;
+  explicit AsyncSenderWrap(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<AsyncSenderWrap>(info) {
+    if (Orphaned(this, info.Env()) || !info[0].IsBigInt()) return;
     bool lossless = false;
     uint64_t id = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
     std::lock_guard<std::mutex> lock(registry_mutex);

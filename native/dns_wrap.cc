@@ -39,6 +39,7 @@ void Settle(R* r, int status, MakeResult make_result) {
   if (scope != nullptr && loop->JsCallable()) {
     napi_value result = status < 0 ? static_cast<napi_value>(Code(env, status)) : make_result(env);
     napi_resolve_deferred(env, r->deferred, result);
+    loop->Dispatched();
   }
   if (scope != nullptr) napi_close_handle_scope(env, scope);
   delete r;
@@ -108,15 +109,19 @@ Napi::Value GetAddrInfo(const Napi::CallbackInfo& info) {
   hints.ai_flags = numbers[3];
   auto* r = new AddrInfoReq();
   r->loop = loop;
+  napi_value promise;
+  if (!NewPromise(env, &r->deferred, &promise)) {
+    delete r;
+    return Code(env, UV_ECANCELED);
+  }
   // libuv copies host, service and hints into the request.
   int rc = uv_getaddrinfo(loop->uv(), &r->req, OnAddrInfo, has_host ? host.c_str() : nullptr,
                           has_service ? service.c_str() : nullptr, &hints);
   if (rc != 0) {
+    DropPromise(env, r->deferred);
     delete r;
     return Code(env, rc);
   }
-  napi_value promise;
-  napi_create_promise(env, &r->deferred, &promise);
   loop->Touch();
   return Napi::Value(env, promise);
 }
@@ -145,13 +150,17 @@ Napi::Value GetNameInfo(const Napi::CallbackInfo& info) {
   int flags = info[3].As<Napi::Number>().Int32Value();
   auto* r = new NameInfoReq();
   r->loop = loop;
+  napi_value promise;
+  if (!NewPromise(env, &r->deferred, &promise)) {
+    delete r;
+    return Code(env, UV_ECANCELED);
+  }
   rc = uv_getnameinfo(loop->uv(), &r->req, OnNameInfo, reinterpret_cast<sockaddr*>(&addr), flags);
   if (rc != 0) {
+    DropPromise(env, r->deferred);
     delete r;
     return Code(env, rc);
   }
-  napi_value promise;
-  napi_create_promise(env, &r->deferred, &promise);
   loop->Touch();
   return Napi::Value(env, promise);
 }

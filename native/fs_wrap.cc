@@ -66,6 +66,7 @@ void OnFsDone(uv_fs_t* uv_req) {
       result = ScandirToJs(env, uv_req);
     }
     napi_resolve_deferred(env, r->deferred, result);
+    loop->Dispatched();
   }
   // Also when JS cannot run (a request completing in env teardown): deleting
   // a reference runs no JavaScript; skipping it leaked the reference that
@@ -87,15 +88,20 @@ Napi::Value Submit(const Napi::CallbackInfo& info, Result kind, Napi::Value keep
   auto* r = new FsReq();
   r->loop = loop;
   r->kind = kind;
+  napi_value promise;
+  if (!NewPromise(env, &r->deferred, &promise)) {
+    delete r;
+    return Code(env, UV_ECANCELED);
+  }
   int rc = start(loop->uv(), &r->req);
   if (rc < 0) {
+    DropPromise(env, r->deferred);
     uv_fs_req_cleanup(&r->req);
     delete r;
     return Code(env, rc);
   }
-  napi_value promise;
-  napi_create_promise(env, &r->deferred, &promise);
-  if (!keep.IsEmpty()) napi_create_reference(env, keep, 1, &r->keep);
+  if (!keep.IsEmpty() && napi_create_reference(env, keep, 1, &r->keep) != napi_ok)
+    r->keep = nullptr;
   loop->Touch();
   return Napi::Value(env, promise);
 }

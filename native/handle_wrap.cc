@@ -125,4 +125,14 @@ bool ArgInt64(const Napi::CallbackInfo& info, size_t index, int64_t* out) {
   return true;
 }
 
+bool ArgTruthy(const Napi::CallbackInfo& info, size_t index) {
+  if (index >= info.Length()) return false;
+  napi_env env = info.Env();
+  napi_value boolean;
+  bool value = false;
+  if (napi_coerce_to_bool(env, info[index], &boolean) != napi_ok) return false;
+  if (napi_get_value_bool(env, boolean, &value) != napi_ok) return false;
+  return value;
+}
+
 }  // namespace asyncuv

@@ -103,7 +103,11 @@ template <typename T, typename B = HandleBase>
 class HandleWrap : public Napi::ObjectWrap<T>, public B {
  public:
   using Base = HandleWrap<T, B>;
-  explicit HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<T>(info) {}
+  // Subclass constructors do nothing (init is a method), so an orphan needs
+  // no further care there.
+  explicit HandleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<T>(info) {
+    Orphaned(this, info.Env());
+  }
   ~HandleWrap() override { this->Detach(); }
 
   // Registers T so that instances can be passed to native methods (accept,
@@ -204,5 +208,10 @@ Napi::Value WatchedPath(Napi::Env env, H* handle, int (*getpath)(H*, char*, size
 
 // Reads a JS number argument as an integer, or returns false.
 bool ArgInt64(const Napi::CallbackInfo& info, size_t index, int64_t* out);
+
+// The truthiness of an argument; false if it is missing, or if Node-API
+// refuses the coercion (an env stopping), where Value::ToBoolean() would
+// hand back an empty value whose use is a fatal error.
+bool ArgTruthy(const Napi::CallbackInfo& info, size_t index);
 
 }  // namespace asyncuv

@@ -25,16 +25,25 @@ void LoopWrap::Init(Napi::Env env, Napi::Object exports) {
 
 LoopWrap* LoopWrap::FromValue(Napi::Value value) {
   if (!value.IsObject()) return nullptr;
-  AddonData* data = AddonData::Get(value.Env());
+  napi_env env = value.Env();
+  AddonData* data = AddonData::Get(env);
+  // Raw calls: each may be refused once the env is stopping, and a refused
+  // node-addon-api call returns an empty value that must not be used again.
+  napi_value ctor = nullptr;
   bool is_loop = false;
-  if (napi_instanceof(value.Env(), value, data->loop_ctor.Value(), &is_loop) != napi_ok || !is_loop)
+  if (data == nullptr || data->loop_ctor.IsEmpty() ||
+      napi_get_reference_value(env, data->loop_ctor, &ctor) != napi_ok || ctor == nullptr ||
+      napi_instanceof(env, value, ctor, &is_loop) != napi_ok || !is_loop)
     return nullptr;
-  return Unwrap(value.As<Napi::Object>());
+  void* wrap = nullptr;
+  if (napi_unwrap(env, value, &wrap) != napi_ok) return nullptr;
+  return static_cast<LoopWrap*>(wrap);
 }
 
 LoopWrap::LoopWrap(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<LoopWrap>(info), data_(AddonData::Get(info.Env())) {
   Napi::Env env = info.Env();
+  if (Orphaned(this, env)) return;
   auto* loop = static_cast<uv_loop_t*>(malloc(sizeof(uv_loop_t)));
   int rc = loop ? uv_loop_init(loop) : UV_ENOMEM;
   if (rc != 0) {
@@ -58,6 +67,9 @@ LoopWrap::LoopWrap(const Napi::CallbackInfo& info)
   keepalive_.data = nullptr;
   uv_prepare_start(&keepalive_, [](uv_prepare_t*) {});
   uv_unref(reinterpret_cast<uv_handle_t*>(&keepalive_));
+  uv_timer_init(loop_, &watchdog_);
+  watchdog_.data = nullptr;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog_));
 
   driver_poll_ = new uv_poll_t;
   driver_timer_ = new uv_timer_t;
@@ -209,6 +221,7 @@ void LoopWrap::Rearm() {
 void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
   napi_env env = data_->env;
   napi_value result;
+  dispatched_++;
   js_depth_++;
   napi_status status = napi_call_function(env, recv, fn, argc, argv, &result);
   js_depth_--;
@@ -249,6 +262,19 @@ void LoopWrap::OnJsUnavailable() {
   if (loop_ != nullptr) uv_stop(loop_);
 }
 
+namespace {
+constexpr uint64_t kWatchdogMs = 100;
+}  // namespace
+
+void LoopWrap::OnWatchdog(uv_timer_t* timer) {
+  auto* self = static_cast<LoopWrap*>(timer->loop->data);
+  self->watchdog_fired_ = true;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(self->env(), &scope) != napi_ok) return self->OnJsUnavailable();
+  if (!self->JsCallable()) self->OnJsUnavailable();
+  napi_close_handle_scope(self->env(), scope);
+}
+
 Napi::Value LoopWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (loop_ == nullptr || closing_) return Napi::Number::New(env, UV_EBADF);
@@ -261,9 +287,19 @@ Napi::Value LoopWrap::Run(const Napi::CallbackInfo& info) {
   }
   in_run_ = true;
   touched_ = false;
-  uv_run(loop_, mode);
+  uv_timer_start(&watchdog_, OnWatchdog, kWatchdogMs, kWatchdogMs);  // rule 7
+  bool again;
+  do {
+    uint64_t dispatched = dispatched_;
+    watchdog_fired_ = false;
+    int alive = uv_run(loop_, mode);
+    // An iteration that only ran the watchdog is not the one run('once') waits for.
+    again = mode == UV_RUN_ONCE && alive && watchdog_fired_ && dispatched == dispatched_ &&
+            JsCallable();
+  } while (again);
   in_run_ = false;
   if (loop_ == nullptr) return Napi::Number::New(env, 0);
+  uv_timer_stop(&watchdog_);
   Rearm();
   return Napi::Number::New(env, uv_loop_alive(loop_) ? 1 : 0);
 }
@@ -284,6 +320,7 @@ Napi::Value LoopWrap::Close(const Napi::CallbackInfo& info) {
 void LoopWrap::CloseLoop() {
   closing_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&watchdog_), nullptr);
   uv_walk(
       loop_,
       [](uv_handle_t* handle, void* arg) {

@@ -31,6 +31,14 @@
 //    independent of that.
 //    A 1 ms timer re-armed from its own callback is due after the current
 //    timers phase, so it cannot spin the way a 0 ms one does (rule 3).
+// 7. A blocking run() ends once the env refuses JS (worker.terminate(),
+//    process.exit() from another thread): Node cannot interrupt a thread
+//    that sleeps in our uv_run, and a run with nothing to call back would
+//    sleep forever and hang terminate(). An unref'd watchdog timer, active
+//    only during blocking runs, probes the env every kWatchdogMs and stops
+//    the run (see OnJsUnavailable). Its wake-ups are extra loop iterations,
+//    as any spurious wake-up is; run('once') does not return after one that
+//    called nothing back (Dispatched() counts what did).
 #pragma once
 
 #include <napi.h>
@@ -87,6 +95,9 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   // a repeating timer would otherwise keep uv_run going forever.
   void OnJsUnavailable();
 
+  // Counts a callback into JS or a settled Promise; see rule 7.
+  void Dispatched() { dispatched_++; }
+
   // Live handles by type, from init until libuv's close callback.
   void CountHandle(uv_handle_type type, int delta) { live_[type] += delta; }
 
@@ -119,6 +130,7 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   static void OnDriverPoll(uv_poll_t* poll, int status, int events);
   static void OnDriverTimer(uv_timer_t* timer);
   static void OnDriverIdle(uv_idle_t* idle);
+  static void OnWatchdog(uv_timer_t* timer);
   void SetDriverRef(bool ref);
   void ArmFallback();
   void RunBatch();
@@ -140,6 +152,8 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   uv_idle_t* driver_idle_ = nullptr;
   // Ref'd only during embedded batches, see rule 2. Never walked as a user handle.
   uv_prepare_t keepalive_;
+  // Rule 7. Like keepalive_, data is null: never walked as a user handle.
+  uv_timer_t watchdog_;
   napi_async_context async_context_ = nullptr;
   bool in_run_ = false;
   // The embedded batch's callback scope (null outside RunBatch), the depth
@@ -149,6 +163,9 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   bool checkpoint_requested_ = false;
   bool closing_ = false;
   bool touched_ = false;
+  // Rule 7: set by the watchdog, for run('once').
+  bool watchdog_fired_ = false;
+  uint64_t dispatched_ = 0;
   // Counters for DriverState(): batches run, and batches skipped by reason.
   uint64_t batches_ = 0, skipped_busy_ = 0, skipped_js_ = 0, idle_calls_ = 0;
   uint64_t timer_calls_ = 0, poll_calls_ = 0;

@@ -96,7 +96,7 @@ class PipeWrap : public StreamWrap<PipeWrap> {
   Napi::Value JsInit(const Napi::CallbackInfo& info) {
     int rc = StartInit(info[0], UV_NAMED_PIPE);
     if (rc != 0) return Code(rc);
-    rc = uv_pipe_init(loop_->uv(), As<uv_pipe_t>(), info[1].ToBoolean() ? 1 : 0);
+    rc = uv_pipe_init(loop_->uv(), As<uv_pipe_t>(), ArgTruthy(info, 1) ? 1 : 0);
     if (rc != 0) {
       AbortInit();
       return Code(rc);

@@ -71,7 +71,7 @@ class ProcessWrap : public HandleWrap<ProcessWrap> {
       cwd = info[4].As<Napi::String>().Utf8Value();
       if (cwd.empty() || cwd.find('\0') != std::string::npos) return Code(UV_EINVAL);
     }
-    unsigned flags = info[5].ToBoolean() ? UV_PROCESS_DETACHED : 0;
+    unsigned flags = ArgTruthy(info, 5) ? UV_PROCESS_DETACHED : 0;
     int64_t uid, gid;
     if (!ArgInt64(info, 6, &uid) || !ArgInt64(info, 7, &gid) || uid < -1 || uid > UINT32_MAX - 1 ||
         gid < -1 || gid > UINT32_MAX - 1)

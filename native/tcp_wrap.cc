@@ -44,8 +44,8 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     sockaddr_storage addr;
     int rc = ParseAddress(info[0], info[1], &addr);
     if (rc != 0) return Code(rc);
-    unsigned flags = info[2].ToBoolean() ? UV_TCP_IPV6ONLY : 0;
-    if (info[3].ToBoolean()) {
+    unsigned flags = ArgTruthy(info, 2) ? UV_TCP_IPV6ONLY : 0;
+    if (ArgTruthy(info, 3)) {
       // libuv 1.46 has no UV_TCP_REUSEPORT: make the socket ourselves, set
       // SO_REUSEPORT before bind, and hand it to libuv.
       uv_os_fd_t existing;
@@ -123,13 +123,13 @@ class TcpWrap : public StreamWrap<TcpWrap> {
 
   Napi::Value SetNoDelay(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
-    return Code(uv_tcp_nodelay(As<uv_tcp_t>(), info[0].ToBoolean() ? 1 : 0));
+    return Code(uv_tcp_nodelay(As<uv_tcp_t>(), ArgTruthy(info, 0) ? 1 : 0));
   }
 
   Napi::Value SetKeepAlive(const Napi::CallbackInfo& info) {
     int64_t delay = 0;
     if (!usable()) return Code(UV_EBADF);
-    bool on = info[0].ToBoolean();
+    bool on = ArgTruthy(info, 0);
     if (on && (!ArgInt64(info, 1, &delay) || delay < 1 || delay > INT32_MAX))
       return Code(UV_EINVAL);
     return Code(uv_tcp_keepalive(As<uv_tcp_t>(), on ? 1 : 0, static_cast<unsigned>(delay)));

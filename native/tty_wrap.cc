@@ -39,7 +39,7 @@ class TtyWrap : public StreamWrap<TtyWrap> {
     if (uv_guess_handle(file) != UV_TTY) return Code(UV_ENOTTY);
     int rc = StartInit(info[0], UV_TTY);
     if (rc != 0) return Code(rc);
-    rc = uv_tty_init(loop_->uv(), As<uv_tty_t>(), file, info[2].ToBoolean() ? 1 : 0);
+    rc = uv_tty_init(loop_->uv(), As<uv_tty_t>(), file, ArgTruthy(info, 2) ? 1 : 0);
     if (rc != 0) {
       AbortInit();
       return Code(rc);

@@ -26,6 +26,10 @@ void InitProcess(Napi::Env env, Napi::Object exports);
 void InitBenchEcho(Napi::Env env, Napi::Object exports);
 #endif
 void InitSync(Napi::Env env, Napi::Object exports);
+#ifdef ASYNCUV_SANITIZE
+// The ASan build only (sanitize/sanitizer_stats.cc): ASan's live heap bytes.
+void InitSanitizerStats(Napi::Env env, Napi::Object exports);
+#endif
 
 inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
@@ -46,6 +50,9 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitBenchEcho(env, exports);
 #endif
   InitSync(env, exports);
+#ifdef ASYNCUV_SANITIZE
+  InitSanitizerStats(env, exports);
+#endif
 }
 
 }  // namespace asyncuv

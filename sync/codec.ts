@@ -14,7 +14,14 @@
 // encoding), and a holey array keeps its holes only through the fallback.
 //
 // Encoding goes into a per-thread scratch Buffer, decoding reads from one:
-// no allocation per value besides the decoded value itself.
+// no allocation per value besides the decoded value itself. The rules that
+// keep that safe: encode()'s bytes are only valid until the next encode on
+// the thread, so a caller that keeps them across an await takes ownCopy()
+// (the next put may come from another task meanwhile); user code that runs
+// in the middle of an encode (a getter) and encodes gets scratch state of
+// its own; and decode() refuses a record that it did not read exactly to
+// its end, so a record that is not what encode() wrote is never decoded
+// from stale bytes into a plausible wrong value.
 import { types } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import { UsageError } from '../errors/usage-error.js';
@@ -167,12 +174,18 @@ function serializeOrThrow(value: unknown): Buffer {
   }
 }
 
+// True while encode() runs: a getter of the value (user code) may put
+// another value, on any Queue, in the middle of it.
+let encoding = false;
+
 /**
  * Encodes a structured clone of `value`; returns the scratch Buffer and the
  * byte count, valid until the next encode on this thread. Throws a
  * UsageError ERR_DATA_CLONE (named DataCloneError) for uncloneable values.
  */
 export function encode(value: unknown): { bytes: Buffer; length: number } {
+  if (encoding) return encodeNested(value);
+  encoding = true;
   pos = 0;
   ensure(1);
   scratch[pos++] = kFormatFast;
@@ -188,8 +201,39 @@ export function encode(value: unknown): { bytes: Buffer; length: number } {
     pos += bytes.length;
   } finally {
     seenCount = 0;
+    encoding = false;
   }
   return { bytes: scratch, length: pos };
+}
+
+// An encode() called while one is running (from a getter): runs in a fresh
+// scratch Buffer, whose bytes it returns, and then puts back the outer
+// encoding's buffer, position and containers seen.
+function encodeNested(value: unknown): { bytes: Buffer; length: number } {
+  const outer = { scratch, view, pos, seen: seen.slice(0, seenCount) };
+  scratch = Buffer.allocUnsafeSlow(256);
+  view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+  encoding = false;
+  try {
+    const inner = encode(value);
+    return { bytes: inner.bytes, length: inner.length };
+  } finally {
+    ({ scratch, view, pos } = outer);
+    seenCount = outer.seen.length;
+    for (let i = 0; i < seenCount; i++) seen[i] = outer.seen[i]!;
+    encoding = true;
+  }
+}
+
+/**
+ * The first `length` bytes of encode()'s result in a Buffer of the caller's
+ * own, for a caller that holds them across an await. (Not Buffer#slice,
+ * which makes a view of the same memory, as subarray does.)
+ */
+export function ownCopy(bytes: Buffer, length: number): Buffer {
+  const copy = Buffer.allocUnsafe(length);
+  bytes.copy(copy, 0, 0, length);
+  return copy;
 }
 
 // Decoding state: the buffer being read and the read position.
@@ -279,7 +323,7 @@ function readValue(): unknown {
       return o;
     }
     default:
-      throw new Error(`asyncuv Queue: corrupt record (tag ${tag})`);
+      throw corrupt(`tag ${tag}`);
   }
 }
 
@@ -294,13 +338,33 @@ export function decodeBuffer(length: number): Buffer {
   return output;
 }
 
-/** Decodes `length` bytes of `bytes` written by encode(). */
+/**
+ * Decodes `length` bytes of `bytes` written by encode(). Bytes that encode()
+ * did not write (shared memory written through a forged handle) throw a
+ * UsageError ERR_QUEUE_CORRUPT.
+ */
 export function decode(bytes: Buffer, length: number): unknown {
-  if (bytes[0] === kFormatV8) return deserialize(bytes.subarray(1, length));
+  if (bytes[0] === kFormatV8) {
+    try {
+      return deserialize(bytes.subarray(1, length));
+    } catch (err) {
+      throw corrupt((err as Error).message);
+    }
+  }
   if (bytes !== input) {
     input = bytes;
     inView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   at = 1;
-  return readValue();
+  const value = readValue();
+  if (at !== length) throw corrupt(`${length} bytes, read ${at}`);
+  return value;
+}
+
+/** The error for a record that is not what encode() wrote. */
+export function corrupt(what: string): UsageError {
+  return new UsageError(
+    'ERR_QUEUE_CORRUPT',
+    `A Queue record does not decode (${what}): its shared memory was not written by a Queue`,
+  );
 }

@@ -64,9 +64,21 @@ export function park(s: Int32Array, index: number, expected: number, timeoutMs: 
 
 /**
  * Atomics.waitAsync, plus: the loop stays alive while it is pending, and an
- * abort settles it at once with 'aborted'. V8 cannot cancel a waitAsync, so
- * an aborted one stays queued until its timeout; if a notify reaches it
- * first, that wake-up is passed on to the next waiter so nobody loses one.
+ * abort settles it at once with 'aborted'.
+ *
+ * The rule: a wait that has settled holds no place among the waiters. V8
+ * cannot cancel a waitAsync, and its waiter sits in the same FIFO list as
+ * the blocking ones, so an abandoned one would take the next
+ * Atomics.notify(s, index, 1) meant for a live waiter. Passing that wake-up
+ * on later is not enough: it would be passed on from this thread's loop,
+ * which never runs while this thread blocks (a sync get() after an aborted
+ * getAsync), and the live waiter (on this thread or another) sleeps beside
+ * an item or a free lock. So an abort wakes every waiter on the word at
+ * once, which takes the abandoned one out of the list now. Every caller
+ * waits in a loop that checks its condition again, so to the others this
+ * is a spurious wake-up; and a wake-up the abandoned waiter had already
+ * taken is not lost, since they are all woken after it.
+ * (A wait that timed out is no such problem: V8 drops it from the list.)
  */
 export function parkAsync(
   s: Int32Array,
@@ -84,15 +96,15 @@ export function parkAsync(
     const onAbort = (): void => {
       if (settled) return;
       settled = true;
+      Atomics.notify(s, index);
       releaseLoop();
       resolve('aborted');
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     void r.value.then((result) => {
-      if (settled) {
-        if (result === 'ok') Atomics.notify(s, index, 1);
-        return;
-      }
+      // After an abort, this is the wake-up onAbort gave (or one that
+      // onAbort's wake-up of all the others made up for): nothing to do.
+      if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
       releaseLoop();

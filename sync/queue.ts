@@ -11,7 +11,7 @@
 // wakes them. The queue is bounded by `maxSize` items and by `bytes` bytes.
 import { UsageError } from '../errors/usage-error.js';
 import { invalidArgType, validateInteger } from '../errors/validate.js';
-import { decode, decodeBuffer, encode } from './codec.js';
+import { corrupt, decode, decodeBuffer, encode, ownCopy } from './codec.js';
 import { SyncTimeoutError } from './errors.js';
 import { abortReason, asyncOptions, now, park, parkAsync, timeoutArg, type AsyncWaitOptions } from './park.js';
 import { adopt, Adopted, threadIdOrThrow, type SyncHandle } from './shared-state.js';
@@ -157,9 +157,10 @@ export class Queue<T = unknown> {
     const { signal, timeoutMs } = asyncOptions(opts);
     const encoded = this.#encode(value);
     if (signal?.aborted) throw abortReason(signal);
-    // The encoder's scratch buffer is shared by this thread's puts: keep a copy across awaits.
-    const bytes = encoded.bytes.slice(0, encoded.length);
+    // encode()'s bytes live in this thread's scratch buffer, which the next
+    // put of any task overwrites while this one awaits: keep a copy of our own.
     const length = encoded.length;
+    const bytes = ownCopy(encoded.bytes, length);
     const deadline = timeoutMs === Infinity ? Infinity : now() + timeoutMs;
     for (;;) {
       if (!this.#tryLock() && !(await this.#lockAsync(signal))) throw abortReason(signal);
@@ -208,7 +209,7 @@ export class Queue<T = unknown> {
     }
   }
 
-  #encode(value: T): { bytes: Uint8Array; length: number } {
+  #encode(value: T): { bytes: Buffer; length: number } {
     const encoded = encode(value);
     if (align4(4 + encoded.length) > this.#capacity) {
       throw new UsageError(
@@ -317,6 +318,10 @@ export class Queue<T = unknown> {
       head = 0;
     }
     const length = this.#words[head >> 2]!;
+    if (length < 1 || length > cap - head - 4) {
+      this.#unlock();
+      throw corrupt(`a length of ${length} at offset ${head}`);
+    }
     this.#data.copy(decodeBuffer(length), 0, head + 4, head + 4 + length);
     const need = align4(4 + length);
     used -= need;

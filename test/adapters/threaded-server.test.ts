@@ -129,7 +129,10 @@ async function firstRefusal(port: number): Promise<string> {
       late.close();
       await late.closed;
     } catch (err) {
-      return String((err as NodeJS.ErrnoException).code);
+      const code = String((err as NodeJS.ErrnoException).code);
+      // A connection still in the backlog when the last listener closes is
+      // reset by the kernel: not yet a refusal, try again.
+      if (code !== 'ECONNRESET') return code;
     }
   }
   return 'never refused';

@@ -5,12 +5,15 @@
 import test from 'ava';
 import { jsonLines, runFixture } from '../helpers/child.js';
 
-test("an unref'd 10 s timer alone does not keep the process alive", async (t) => {
-  const child = await runFixture('driver-child.js', ['unref-alone']);
+// The bound is half the timer, not a speed: a child under ASan on the loaded
+// machine took 7.6 s to start and exit, against the 5 s bound a 10 s timer
+// allowed.
+test("an unref'd 60 s timer alone does not keep the process alive", async (t) => {
+  const child = await runFixture('driver-child.js', ['unref-alone'], { timeoutMs: 90_000 });
   t.false(child.timedOut);
   t.is(child.code, 0, child.stderr);
   t.deepEqual(jsonLines(child.stdout), [{ started: true }], 'the timer never fired');
-  t.true(child.ms < 5000, `exited after ${child.ms} ms`);
+  t.true(child.ms < 30_000, `exited after ${child.ms} ms`);
 });
 
 test('no busy-spin: only unref\'d handles and a 1 s Node timer use almost no CPU', async (t) => {
@@ -44,7 +47,7 @@ test("an unref'd Idle runs while Node has work and lets the process exit", async
   t.is(child.code, 0, child.stderr);
   t.false(child.timedOut);
   const [report] = jsonLines(child.stdout) as Array<{ runs: number }>;
-  t.true(report!.runs > 3, `${report!.runs} idle runs in 50 ms`);
+  t.true(report!.runs >= 20, `${report!.runs} idle runs while Node had work`);
 });
 
 test('process.exit() from inside a callback of a blocking run() exits with its code', async (t) => {

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import test from 'ava';
 import { Async, type AsyncHandle, Loop, Timer, type UsageError } from '../../handles/index.js';
+import { within } from '../helpers/loop-test.js';
 
 const workerUrl = new URL('../fixtures/driver-worker.js', import.meta.url);
 // The three teardown cases the issue names run 20 times, the others 10:
@@ -80,6 +81,16 @@ test('terminate() during a blocking run() with a repeating timer', async (t) => 
     const run = start('terminate-blocking-run');
     t.is(await run.firstMessage, 'running');
     t.is(await run.worker.terminate(), 1);
+  }, REPEAT_OTHERS);
+});
+
+test('terminate() during a blocking run() that has nothing to call back', async (t) => {
+  // Node cannot interrupt a thread asleep in our uv_run; the loop's watchdog
+  // notices the terminate request (native/loop_wrap.h, rule 7).
+  await repeat(async () => {
+    const run = start('terminate-blocking-quiet');
+    t.is(await run.firstMessage, 'running');
+    t.is(await within(run.worker.terminate(), 10_000, 'terminate()'), 1);
   }, REPEAT_OTHERS);
 });
 

@@ -1,7 +1,8 @@
 // The sync primitives: every method with wrong arguments, X.from() with
 // garbage and forged handles, model-based sequences (Mutex, Semaphore,
 // Queue) against a plain model, the Queue codec against structuredClone,
-// and the cross-thread rules (unlocking what a worker holds).
+// Queue waits that are kept or abandoned while this thread queues other
+// values, and the cross-thread rules (unlocking what a worker holds).
 import test from 'ava';
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
@@ -14,6 +15,7 @@ import { RWLock } from '../../sync/rwlock.js';
 import { Semaphore } from '../../sync/semaphore.js';
 import { SyncTimeoutError } from '../../sync/errors.js';
 import { UsageError } from '../../errors/usage-error.js';
+import { wakeAllParked } from '../sync/helpers/waiters.js';
 import { holdInWorker } from '../sync/helpers/workers.js';
 import { arg, attempt, attemptAsync, check, garbage, show, totalLine } from './arbitraries.js';
 
@@ -309,6 +311,63 @@ test('Queue: any value comes out equal to its structuredClone, or is refused wit
     const same = isDeepStrictEqual(structuredClone(got), expected) || show(structuredClone(got)) === show(expected);
     if (!same) throw new Error(`put(${show(v)}) came out as ${show(got)}, structuredClone gives ${show(expected)}`);
   }), 300);
+});
+
+function expectClone(got: unknown, put: unknown, what: string): void {
+  if (isDeepStrictEqual(got, structuredClone(put))) return;
+  throw new Error(`${what}: got ${show(got)} for ${show(put)}`);
+}
+
+// A putAsync that waited for room used to put whatever this thread had
+// encoded meanwhile; an abandoned wait stayed parked and took wake-ups.
+test('Queue: a waiting putAsync/getAsync gets its own value; no abandoned wait', async (t) => {
+  const meanwhile = fc.array(cloneable, { maxLength: 4 });
+  // How the extra wait that is abandoned ends: an abort now or from a timer, or a timeout.
+  const abandon = fc.constantFrom('abort', 'abort later', 'timeout');
+  const cases = fc.tuple(cloneable, cloneable, meanwhile, abandon, fc.boolean());
+  const property = fc.asyncProperty(cases, async ([mine, first, others, how, putSide]) => {
+    const queue = new Queue({ maxSize: 1, bytes: 4096 });
+    const other = new Queue({ bytes: 4096 });
+    const interleave = (): void => {
+      for (const v of others) other.put(v, 0);
+      for (const v of others) {
+        const got = other.get(0);
+        expectClone(got, v, 'the other queue');
+      }
+    };
+    type Wait = (opts: { signal?: AbortSignal; timeoutMs?: number }) => Promise<unknown>;
+    const abandoned = (wait: Wait): Promise<void> => {
+      const controller = new AbortController();
+      const p = wait(how === 'timeout' ? { timeoutMs: 1 } : { signal: controller.signal });
+      if (how === 'abort') controller.abort();
+      else if (how === 'abort later') setTimeout(() => controller.abort(), 1);
+      return p.then(
+        (v) => { throw new Error(`an abandoned wait gave ${show(v)}`); },
+        () => {},
+      );
+    };
+    let got: unknown;
+    if (putSide) {
+      queue.put(first, 0);
+      await abandoned((o) => queue.putAsync(first, o));
+      const putting = queue.putAsync(mine);
+      interleave();
+      expectClone(queue.get(0), first, 'the first item');
+      await putting;
+      got = queue.get(0);
+    } else {
+      await abandoned((o) => queue.getAsync(o));
+      const getting = queue.getAsync();
+      interleave();
+      queue.put(mine, 0);
+      got = await getting;
+    }
+    expectClone(got, mine, 'the waiting call');
+    if (queue.size !== 0) throw new Error(`size ${queue.size} at the end`);
+    const woken = wakeAllParked(queue.handle.buffer);
+    if (woken !== 0) throw new Error(`${woken} waiter(s) left parked on the queue`);
+  });
+  await check(t, 'queue waits', property, 200);
 });
 
 test('cross-thread: a lock held by a worker cannot be released, taken or waited on from here; the worker still unlocks it', async (t) => {

@@ -85,6 +85,20 @@ loopTest('run("once") blocks until a timer is due', (t, loop) => {
   timer.close();
 });
 
+loopTest('run("once") sleeps through the terminate watchdog until its timer is due', (t, loop) => {
+  // A blocking run wakes every 100 ms to see whether the worker is being
+  // terminated (native/loop_wrap.h, rule 7); such a wake-up calls nothing
+  // back and does not end a run('once').
+  const timer = new Timer(loop);
+  let fired = 0;
+  timer.start(() => fired++, 350);
+  const start = Date.now();
+  t.false(loop.run('once'));
+  t.true(Date.now() - start >= 340, `returned after ${Date.now() - start} ms`);
+  t.is(fired, 1);
+  timer.close();
+});
+
 loopTest('run() on a loop with nothing to do returns false at once', (t, loop) => {
   t.false(loop.alive);
   t.false(loop.run('default'));

@@ -158,3 +158,68 @@ test('a queue whose internal lock was left held by a dead thread recovers', asyn
   queue.put('after', 0);
   t.is(queue.get(0), 'after');
 });
+
+test('a putAsync that waits for room puts its own value, whatever is put meanwhile', async (t) => {
+  // Another task's encodes while the putAsync waits: a fast-path value
+  // (-0, whose decoded bytes also stay behind in the decode buffer) and a
+  // v8.serialize one (a Map).
+  const other = new Queue();
+  for (const meanwhile of [-0, new Map([[1, 'one']]), 'a much longer string than the value put']) {
+    const queue = new Queue<string>({ maxSize: 1 });
+    queue.put('b');
+    const putting = queue.putAsync('d');
+    other.put(meanwhile);
+    t.deepEqual(other.get(), meanwhile);
+    t.is(queue.get(), 'b');
+    await putting;
+    t.is(queue.get(), 'd');
+  }
+});
+
+test('a value whose getter puts another value is queued whole', (t) => {
+  const queue = new Queue();
+  const log = new Queue();
+  const value = {
+    a: 'first',
+    get b() {
+      log.put({ read: 'b', nested: [1, 2] });
+      return ['second', 2];
+    },
+    c: [1, 2, 3],
+  };
+  queue.put(value);
+  t.deepEqual(queue.get(), { a: 'first', b: ['second', 2], c: [1, 2, 3] });
+  t.deepEqual(log.get(), { read: 'b', nested: [1, 2] });
+  // The same for a getter that puts while the value itself goes through v8.serialize.
+  const viaV8 = { m: new Map([[1, 2]]), get x() {
+    log.put('x read');
+    return 'x';
+  } };
+  queue.put(viaV8);
+  t.deepEqual(queue.get(), { m: new Map([[1, 2]]), x: 'x' });
+  t.is(log.get(), 'x read');
+  t.is(log.size, 0);
+});
+
+test('a record that is not what put() wrote throws ERR_QUEUE_CORRUPT, never a wrong value', (t) => {
+  // The first record starts at byte 64 of the buffer (sync/queue.ts): its
+  // 4-byte length, then the bytes. A forged handle can write anything there.
+  const queue = new Queue<unknown>();
+  const words = new Int32Array(queue.handle.buffer);
+  for (const [value, forge] of [
+    ['abcd', (n: number) => n - 2],
+    [{ k: 'value' }, (n: number) => n + 3],
+    [new Map([[1, 2]]), (n: number) => n - 4],
+    ['x', () => 0],
+    ['y', () => 2 ** 30],
+  ] as const) {
+    queue.put(value);
+    words[16] = forge(words[16]!);
+    t.throws(() => queue.get(0), { code: 'ERR_QUEUE_CORRUPT' }, String(value));
+    // The queue stays usable for what a Queue writes once it is emptied.
+    Atomics.store(words, 1, 0);
+    Atomics.store(words, 5, 0);
+  }
+  queue.put('ok');
+  t.is(queue.get(0), 'ok');
+});
