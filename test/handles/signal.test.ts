@@ -14,7 +14,7 @@ loopTest.serial('a signal is delivered by name in embedded mode', async (t, loop
   signal.start((signum, h) => got.resolve([signum, h]), 'SIGUSR2');
   t.is(signal.signum, SIGUSR2);
   process.kill(process.pid, 'SIGUSR2');
-  const [signum, handle] = await within(got.promise, 10_000, 'SIGUSR2');
+  const [signum, handle] = await within(got.promise, 'SIGUSR2', 10_000);
   t.is(signum, SIGUSR2);
   t.is(handle, signal);
   signal.close();
