@@ -9,7 +9,7 @@ import { CancelledError } from '../loop/errors.js';
 import type { TlsOptions } from '../loop/events.js';
 
 /** asyncio's default ssl_handshake_timeout, in seconds. */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 60;
+const DEFAULT_HANDSHAKE_TIMEOUT = 60;
 
 export interface TlsUpgradeOptions {
   serverSide: boolean;

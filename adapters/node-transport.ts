@@ -152,7 +152,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     let offset = 0;
     while (offset < chunk.byteLength && !this.lost) {
       const remaining = chunk.byteLength - offset;
-      const buffer = this.#bufferFrom(protocol, remaining);
+      const buffer = this.bufferFrom(protocol, remaining);
       if (buffer === undefined) return;
       const n = Math.min(remaining, buffer.byteLength);
       buffer.set(chunk.subarray(offset, offset + n));
@@ -166,27 +166,12 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     }
   }
 
-  #bufferFrom(protocol: BufferedProtocol, sizeHint: number): Uint8Array | undefined {
-    let buffer: Uint8Array;
-    try {
-      buffer = protocol.getBuffer(sizeHint);
-      if (!(buffer instanceof Uint8Array) || buffer.byteLength === 0) {
-        const why = 'getBuffer() returned an empty or non-Uint8Array buffer';
-        throw new UsageError('ERR_INVALID_RETURN_VALUE', why);
-      }
-    } catch (exception) {
-      this.fatal(exception, 'Fatal error: protocol.getBuffer() call failed.');
-      return undefined;
-    }
-    return buffer;
-  }
-
   /** @internal onread mode: where Node reads next. */
   nextReadBuffer(): Uint8Array {
     this.#protocolBuffer = undefined;
     const protocol = this.protocol;
     if (this.lost || !isBufferedProtocol(protocol)) return this.#slot!.staging;
-    const buffer = this.#bufferFrom(protocol, -1);
+    const buffer = this.bufferFrom(protocol, -1);
     if (buffer === undefined) return this.#slot!.staging;
     this.#protocolBuffer = buffer;
     return buffer;

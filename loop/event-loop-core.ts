@@ -18,7 +18,7 @@ import {
 import { TimerHeap } from './timer-heap.js';
 
 /** Callbacks slower than this (seconds) are reported in debug mode. */
-export const SLOW_CALLBACK_DURATION = 0.1;
+const SLOW_CALLBACK_DURATION = 0.1;
 // Timers due within this much of now run in this iteration (libuv and
 // performance.now() disagree by up to a millisecond of rounding).
 const CLOCK_RESOLUTION = 0.001;

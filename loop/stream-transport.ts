@@ -3,7 +3,6 @@
 // every transport shares is in transport-base.ts; this is the mechanics:
 // reads started and stopped on the handle, writes tried at once and queued
 // by libuv, EOF by shutdown, close through the handle's close callback.
-import { UsageError } from '../errors/usage-error.js';
 import type { Stream } from '../handles/stream.js';
 import type { UvError } from '../handles/uv-error.js';
 import {
@@ -58,27 +57,12 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     this.#reading = true;
     const protocol = this.protocol;
     if (isBufferedProtocol(protocol)) {
-      const buffer = this.#bufferFrom(protocol);
+      const buffer = this.bufferFrom(protocol, -1);
       if (buffer === undefined) return;
       this.#stream.readStartInto(buffer, this.#onReadInto);
     } else {
       this.#stream.readStart(this.#onRead);
     }
-  }
-
-  #bufferFrom(protocol: BufferedProtocol): Uint8Array | undefined {
-    let buffer: Uint8Array;
-    try {
-      buffer = protocol.getBuffer(-1);
-      if (!(buffer instanceof Uint8Array) || buffer.byteLength === 0) {
-        const why = 'getBuffer() returned an empty or non-Uint8Array buffer';
-        throw new UsageError('ERR_INVALID_RETURN_VALUE', why);
-      }
-    } catch (exception) {
-      this.fatal(exception, 'Fatal error: protocol.getBuffer() call failed.');
-      return undefined;
-    }
-    return buffer;
   }
 
   #read(err: UvError | null, data: Buffer | null): void {
@@ -101,7 +85,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
       return this.fatal(exception, 'Fatal error: protocol.bufferUpdated() call failed.');
     }
     if (this.closing || !this.#reading) return;
-    const next = this.#bufferFrom(protocol);
+    const next = this.bufferFrom(protocol, -1);
     if (next !== undefined && next !== this.#stream.readBuffer) this.#stream.setReadBuffer(next);
   }
 

@@ -25,7 +25,7 @@ export interface StreamPair {
 let defaultLoop: AbstractEventLoop | undefined;
 
 /** @internal The loop the stream functions (and subprocess streams) use. */
-export function loopFrom(opts: StreamOptions): AbstractEventLoop {
+function loopFrom(opts: StreamOptions): AbstractEventLoop {
   if (opts.loop !== undefined) return opts.loop;
   const running = getRunningLoop();
   if (running !== undefined) return running;

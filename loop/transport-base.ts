@@ -17,7 +17,7 @@ import { UsageError } from '../errors/usage-error.js';
 import type { EventLoopCore } from './event-loop-core.js';
 import { loopClosed } from './errors.js';
 import type { ResourceKind } from './events.js';
-import { notifyLoopClosed } from './protocols.js';
+import { type BufferedProtocol, notifyLoopClosed } from './protocols.js';
 import type { ExtraInfo, ExtraInfoValue, WriteBufferLimits } from './transports.js';
 import { extraInfo } from './extra-info.js';
 import { watchUnclosed } from './unclosed-warning.js';
@@ -53,7 +53,7 @@ interface CommonProtocol {
 }
 
 /** `exception` as an Error (user code may throw anything). */
-export function asError(exception: unknown): Error {
+function asError(exception: unknown): Error {
   return exception instanceof Error ? exception : new Error(String(exception));
 }
 
@@ -151,6 +151,26 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
   protected fatal(exception: unknown, message: string): void {
     this.report(message, exception);
     this.forceClose(asError(exception));
+  }
+
+  /**
+   * A BufferedProtocol's buffer for the next read. A getBuffer() that throws
+   * or returns no usable buffer (empty, not a Uint8Array) is fatal: the
+   * transport closes with the error, and this returns undefined.
+   */
+  protected bufferFrom(protocol: BufferedProtocol, sizeHint: number): Uint8Array | undefined {
+    let buffer: Uint8Array;
+    try {
+      buffer = protocol.getBuffer(sizeHint);
+      if (!(buffer instanceof Uint8Array) || buffer.byteLength === 0) {
+        const why = 'getBuffer() returned an empty or non-Uint8Array buffer';
+        throw new UsageError('ERR_INVALID_RETURN_VALUE', why);
+      }
+    } catch (exception) {
+      this.fatal(exception, 'Fatal error: protocol.getBuffer() call failed.');
+      return undefined;
+    }
+    return buffer;
   }
 
   /** Calls the protocol; an exception goes to the loop's handler ('protocol.<what>() failed'). */
