@@ -62,9 +62,9 @@ test('Loop.close() with 50 lookups in flight waits for them: each settles once w
 });
 
 
-// Regression: these promises never settled. A closed loop drops the
-// callbacks scheduled on it, and connectionMade (which resolves them) was
-// scheduled after the connect or the lookup completed.
+// A closed loop drops the callbacks scheduled on it, and connectionMade
+// (which resolves these promises) is scheduled after the connect or the
+// lookup completes: close() meanwhile must still settle them.
 test('UvEventLoop.close() while createConnection() connects: rejects with ERR_LOOP_CLOSED, no handle left', (t) =>
   onUvEventLoop(t, async (loop) => {
     const { port } = silentPeer(t);
@@ -96,9 +96,9 @@ test('UvEventLoop.close() while createServer() / createDatagramEndpoint() resolv
     }
   }));
 
-// Regression: the start of a transport (connectionMade, which settles the
-// promise) was scheduled on the loop and silently dropped by close(); the
-// promise never settled and the child, pipes or sockets stayed open.
+// The start of a transport (connectionMade, which settles the promise) is
+// scheduled on the loop: close() drops it, and must then reject the promise
+// and close the child, pipes and sockets it was for.
 test('UvEventLoop.close() right after subprocessExec(): rejects with ERR_LOOP_CLOSED, the child is killed, nothing left open', (t) =>
   onUvEventLoop(t, async (loop) => {
     let made = 0;
