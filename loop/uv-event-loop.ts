@@ -318,10 +318,14 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     opts: { ipv6Only: boolean; reusePort: boolean; backlog: number },
     serve: (stream: Stream) => void,
   ): Promise<Listener<SocketAddress>> {
+    let sockname!: SocketAddress;
+    // libuv defers a bind's EADDRINUSE to the next call (getsockname or
+    // listen): the handle closes if either throws.
     const tcp = bound(new TCP(this.uvloop), (t) => {
       t.bind(address, port, { reusePort: opts.reusePort, ipv6Only: opts.ipv6Only });
+      sockname = t.getsockname();
     });
-    return this.#listener(tcp, tcp.getsockname(), opts.backlog, serve);
+    return this.#listener(tcp, sockname, opts.backlog, serve);
   }
 
   /** createServer's `sock`: a bound TCP handle of this loop, with no host or port. */
