@@ -58,6 +58,7 @@ import { NodeListener } from './node-listener.js';
 import { NodeSubprocessTransport, type ChildPipes } from './node-subprocess-transport.js';
 import { tlsExtra, type TlsUpgradeOptions, upgradeToTls } from './node-tls.js';
 import { NodeTransport, ReadIntoSlot } from './node-transport.js';
+import { whenStarted } from '../loop/transport-base.js';
 import { socketPair } from './socket-pair.js';
 
 const signalNames = new Map<number, NodeJS.Signals>(
@@ -263,16 +264,9 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     extra: Record<string, unknown>,
     slot?: ReadIntoSlot,
   ): Promise<[Transport, P]> {
-    return new Promise((resolve, reject) => {
-      const transport = new NodeTransport({
-        loop: this,
-        stream,
-        protocol,
-        extra,
-        kind: 'transport',
-        readInto: slot,
-        ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
-      });
+    return whenStarted(protocol, (ready) => {
+      const opts = { protocol, extra, kind: 'transport' as const, readInto: slot, ready };
+      return new NodeTransport({ loop: this, stream, ...opts });
     });
   }
 
@@ -460,14 +454,8 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     }
     const protocol = newProtocol(protocolFactory, () => socket.close());
     const peer: Address | undefined = remote && [remote.address, remote.port];
-    return new Promise((resolve, reject) => {
-      const transport = new NodeDatagramTransport({
-        loop: this,
-        socket,
-        protocol,
-        remote: peer,
-        ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
-      });
+    return whenStarted(protocol, (ready) => {
+      return new NodeDatagramTransport({ loop: this, socket, protocol, remote: peer, ready });
     });
   }
 
@@ -484,16 +472,10 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       throw toUvError(err);
     }
     const protocol = newProtocol(protocolFactory, () => socket.destroy());
-    return new Promise((resolve, reject) => {
-      const transport = new NodeTransport({
-        loop: this,
-        stream: socket,
-        protocol,
-        extra: { socket, pipe: socket },
-        writable: !reads,
-        kind: 'transport',
-        ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
-      });
+    return whenStarted(protocol, (ready) => {
+      const extra = { socket, pipe: socket };
+      const opts = { protocol, extra, writable: !reads, kind: 'transport' as const, ready };
+      return new NodeTransport({ loop: this, stream: socket, ...opts });
     });
   }
 
@@ -538,14 +520,8 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     if (merged) pipes[1] = merged[0];
     else if (child.stdout) pipes[1] = child.stdout as unknown as Duplex;
     if (child.stderr) pipes[2] = child.stderr as unknown as Duplex;
-    return new Promise((resolve, reject) => {
-      const transport = new NodeSubprocessTransport({
-        loop: this,
-        child,
-        protocol,
-        pipes,
-        ready: (err) => (err === null ? resolve([transport, protocol]) : reject(err)),
-      });
+    return whenStarted(protocol, (ready) => {
+      return new NodeSubprocessTransport({ loop: this, child, protocol, pipes, ready });
     });
   }
 

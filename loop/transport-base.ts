@@ -57,6 +57,24 @@ function asError(exception: unknown): Error {
   return exception instanceof Error ? exception : new Error(String(exception));
 }
 
+/**
+ * Makes a transport with `make(ready)` and settles once its start is over:
+ * with `[transport, protocol]` once connectionMade ran, or with what
+ * prevented it (connectionMade threw, the transport or its loop closed).
+ */
+export function whenStarted<T, P>(
+  protocol: P,
+  make: (ready: (err: Error | null) => void) => T,
+): Promise<[T, P]> {
+  return new Promise((resolve, reject) => {
+    // `ready` runs from a later callback, never inside make().
+    const transport: T = make((err) => {
+      if (err === null) resolve([transport, protocol]);
+      else reject(err);
+    });
+  });
+}
+
 /** `P`: the protocol it drives; `Info`: what getExtraInfo() answers. */
 export abstract class TransportBase<P extends object, Info = ExtraInfo> {
   protected readonly loop: EventLoopCore;

@@ -45,7 +45,7 @@ import type { Listener } from './server.js';
 import { StreamTransport } from './stream-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { tlsUpgrader } from './tls-hook.js';
-import type { TransportOwner } from './transport-base.js';
+import { type TransportOwner, whenStarted } from './transport-base.js';
 import type { DatagramTransport, SubprocessTransport, Transport } from './transports.js';
 
 /** Waits for a handle's connect callback; closes the handle on failure or abort. */
@@ -256,12 +256,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     tls: TlsRequest | undefined,
   ): Promise<[Transport, P]> {
     if (tls !== undefined) return this.#startTls(stream, protocol, tls, undefined);
-    return new Promise((resolve, reject) => {
-      const transport = this.#transport(stream, protocol, undefined, (err) => {
-        if (err !== null) reject(err);
-        else resolve([transport, protocol]);
-      });
-    });
+    return whenStarted(protocol, (ready) => this.#transport(stream, protocol, undefined, ready));
   }
 
   /** A transport over a connected or accepted stream, counted until it is gone. */
@@ -435,15 +430,8 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     const extra: Record<string, unknown> = { socket: udp, sockname: addrTuple(sock) };
     const peer: Address | undefined = remote && addrTuple(remote);
     if (peer !== undefined) extra['peername'] = peer;
-    return new Promise((resolve, reject) => {
-      const transport = new UdpTransport({
-        loop: this,
-        udp,
-        protocol,
-        extra,
-        remote: peer,
-        ready: (err) => (err !== null ? reject(err) : resolve([transport, protocol])),
-      });
+    return whenStarted(protocol, (ready) => {
+      return new UdpTransport({ loop: this, udp, protocol, extra, remote: peer, ready });
     });
   }
 
@@ -454,16 +442,9 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
   ): Promise<[Transport, P]> {
     const pipe = bound(new Pipe(this.uvloop), (p) => p.open(fd));
     const protocol = newProtocol(protocolFactory, () => pipe.close());
-    return new Promise((resolve, reject) => {
-      const transport = new StreamTransport({
-        loop: this,
-        stream: pipe,
-        protocol,
-        extra: { pipe },
-        kind: 'transport',
-        reads,
-        ready: (err) => (err !== null ? reject(err) : resolve([transport, protocol])),
-      });
+    return whenStarted(protocol, (ready) => {
+      const opts = { protocol, extra: { pipe }, kind: 'transport' as const, reads, ready };
+      return new StreamTransport({ loop: this, stream: pipe, ...opts });
     });
   }
 
@@ -491,13 +472,9 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
       // libuv reports the exit from a later callback, never from spawn().
       onExit: (status, signal) => transport?.onExit(status, signal),
     });
-    return new Promise((resolve, reject) => {
-      transport = new UvSubprocessTransport({
-        loop: this,
-        process,
-        protocol,
-        ready: (err) => (err !== null ? reject(err) : resolve([transport!, protocol])),
-      });
+    return whenStarted(protocol, (ready) => {
+      transport = new UvSubprocessTransport({ loop: this, process, protocol, ready });
+      return transport;
     });
   }
 
