@@ -12,6 +12,7 @@ import type { Transport } from '../loop/transports.js';
 import { NodeEventLoop } from './node-event-loop.js';
 import { NodeTransport } from './node-transport.js';
 import { tlsExtra } from './node-tls.js';
+import { invalidArgType } from '../errors/validate.js';
 import { IdleTimeout, validateTimeoutCallback } from './idle-timeout.js';
 import {
   type AddressInfo, addressInfo, setKeepAlive, setNoDelay, setRef,
@@ -303,6 +304,16 @@ export function toDuplex(transport: Transport): Duplex {
 
 let defaultLoop: NodeEventLoop | undefined;
 
+/** The stream methods a NodeTransport calls: anything else is refused before a transport exists. */
+const duplexMethods = ['on', 'once', 'pause', 'resume', 'write', 'end', 'destroy'] as const;
+
+function validateDuplex(duplex: unknown): asserts duplex is Duplex {
+  const d = duplex as Record<string, unknown> | null;
+  if (typeof d !== 'object' || d === null || duplexMethods.some((m) => typeof d[m] !== 'function')) {
+    throw invalidArgType('duplex', 'a Duplex stream', duplex);
+  }
+}
+
 /**
  * Runs a Protocol over any Node Duplex. The transport's callbacks go
  * through `opts.loop` (default: the running loop, else a shared
@@ -313,6 +324,7 @@ export function fromDuplex<P extends AnyProtocol>(
   protocolFactory: () => P,
   opts: { loop?: BaseEventLoop } = {},
 ): [Transport, P] {
+  validateDuplex(duplex);
   const running = getRunningLoop();
   const loop = opts.loop ?? (running instanceof BaseEventLoop ? running : undefined) ??
     (defaultLoop ??= new NodeEventLoop());

@@ -104,6 +104,8 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     stream.on('error', this.#onError);
     stream.on('close', this.#onClose);
     if (this.#slot !== undefined) this.#slot.transport = this;
+    // Tracked (scheduleStart) once the stream has taken the listeners: a
+    // constructor that throws leaves nothing for loop.close() to close.
     this.scheduleStart('A NodeTransport');
   }
 

@@ -249,3 +249,15 @@ tlsTest('NodeEventLoop.startTls upgrades a UvEventLoop transport through toDuple
   await closeUv(t, uvLoop);
   await assertNoLeaks(t, base);
 });
+
+test('fromDuplex refuses what is not a Duplex with ERR_INVALID_ARG_TYPE and tracks nothing', (t) => {
+  const loop = new NodeEventLoop();
+  for (const bad of [undefined, null, 1, 'socket', {}, { on() {}, write() {} }]) {
+    t.throws(() => fromDuplex(bad as never, () => new CollectProtocol(), { loop }), {
+      code: 'ERR_INVALID_ARG_TYPE',
+      name: 'UsageError',
+    });
+  }
+  t.deepEqual(loop.liveResources(), {});
+  loop.close();
+});
