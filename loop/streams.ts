@@ -51,7 +51,7 @@ async function connectWith(
   await connect(() => protocol);
   const transport = protocol.transport;
   if (transport === null) throw new Error('connection made without a transport');
-  return { reader, writer: new StreamWriter(transport, protocol, reader, loop) };
+  return { reader, writer: new StreamWriter(transport, protocol, reader) };
 }
 
 /** Connects to host:port; asyncio.open_connection. */
