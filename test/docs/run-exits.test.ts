@@ -35,7 +35,10 @@ async function keepOpenPeer(t: ExecutionContext): Promise<KeepOpenPeer> {
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
-    socket.on('data', (d) => (received += d.toString()));
+    socket.on('data', (d) => {
+      received += d.toString();
+      if (received === 'hello') socket.write('got hello');
+    });
     const timer = setInterval(() => socket.write('tick'), 20);
     socket.on('close', () => {
       clearInterval(timer);
@@ -78,14 +81,24 @@ function runModule(file: string, onStdout?: OnStdout): Promise<ChildResult> {
   });
 }
 
-/** A client that writes once and returns, leaving its connection open. */
+/**
+ * A client that writes once and returns once the peer has read it, leaving
+ * its connection open. (Without the wait, the peer's unread ticks make the
+ * client's close a reset, which may discard 'hello' before the peer reads it.)
+ */
 const CLIENT = `import { run } from 'asyncuv';
 
 await run(async (loop) => {
+  let acked;
+  const ack = new Promise((resolve) => (acked = resolve));
   const [transport] = await loop.createConnection(() => ({
-    dataReceived: (data) => console.log(String(data)),
+    dataReceived: (data) => {
+      console.log(String(data));
+      if (String(data).includes('got hello')) acked();
+    },
   }), '127.0.0.1', PORT);
   transport.write('hello');
+  await ack;
 });
 `;
 

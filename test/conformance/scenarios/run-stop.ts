@@ -69,14 +69,17 @@ export function runStop(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: runUntilComplete rejects when the loop is stopped first`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      // The work outlives any plausible scheduling delay on a loaded machine.
+      // The work ends only after the rejection, so no delay can finish it first.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
       await t.throwsAsync(
         loop.runUntilComplete(async () => {
           loop.stop();
-          await sleep(3000);
+          await held;
         }),
         { code: 'ERR_LOOP_STOPPED' },
       );
+      release();
       t.false(loop.isRunning());
     }));
 
