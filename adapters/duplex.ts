@@ -6,13 +6,13 @@
 //   asyncio semantics.
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { getRunningLoop, type BaseEventLoop } from '../loop/base-event-loop.js';
+import { BaseEventLoop, getRunningLoop } from '../loop/base-event-loop.js';
 import { type AnyProtocol, kLoopClosed, newProtocol, type Protocol } from '../loop/protocols.js';
 import type { Transport } from '../loop/transports.js';
 import { NodeEventLoop } from './node-event-loop.js';
 import { NodeTransport } from './node-transport.js';
 import { tlsExtra } from './node-tls.js';
-import { invalidArgType } from '../handles/validate.js';
+import { invalidArgType } from '../errors/validate.js';
 import { IdleTimeout, validateTimeoutCallback } from './idle-timeout.js';
 import {
   type AddressInfo, addressInfo, setKeepAlive, setNoDelay, setRef,
@@ -319,15 +319,21 @@ function validateDuplex(duplex: unknown): asserts duplex is Duplex {
  * through `opts.loop` (default: the running loop, else a shared
  * NodeEventLoop); connectionMade runs soon, not inside this call.
  */
-export function fromDuplex<P extends AnyProtocol>(duplex: Duplex, protocolFactory: () => P, opts: { loop?: BaseEventLoop } = {}): [Transport, P] {
+export function fromDuplex<P extends AnyProtocol>(
+  duplex: Duplex,
+  protocolFactory: () => P,
+  opts: { loop?: BaseEventLoop } = {},
+): [Transport, P] {
   validateDuplex(duplex);
-  const loop = opts.loop ?? (getRunningLoop() as unknown as BaseEventLoop | undefined) ?? (defaultLoop ??= new NodeEventLoop());
+  const running = getRunningLoop();
+  const loop = opts.loop ?? (running instanceof BaseEventLoop ? running : undefined) ??
+    (defaultLoop ??= new NodeEventLoop());
   const protocol = newProtocol(protocolFactory);
   const extra: Record<string, unknown> = { socket: duplex };
   const s = duplex as Partial<{ remoteAddress: string; remotePort: number; localAddress: string; localPort: number }>;
   if (s.remoteAddress !== undefined) extra['peername'] = [s.remoteAddress, s.remotePort];
   if (s.localAddress !== undefined) extra['sockname'] = [s.localAddress, s.localPort];
   if (duplex instanceof tls.TLSSocket) Object.assign(extra, tlsExtra(duplex));
-  const transport = new NodeTransport(loop, duplex, protocol, { extra });
+  const transport = new NodeTransport({ loop, stream: duplex, protocol, extra });
   return [transport, protocol];
 }

@@ -1,7 +1,7 @@
 // net.Socket's idle timeout (socket.setTimeout): an unref'd Node timer that
 // activity pushes back; when it fires, the owner emits 'timeout'. The
 // timer never keeps the process alive, as net.Socket's does not.
-import { validateFunction, validateNumber } from '../handles/validate.js';
+import { validateFunction, validateNumber } from '../errors/validate.js';
 
 export class IdleTimeout {
   readonly #onIdle: () => void;

@@ -4,7 +4,6 @@ export { NodeEventLoop } from './node-event-loop.js';
 export { NodeTransport } from './node-transport.js';
 export { NodeDatagramTransport } from './node-datagram-transport.js';
 export { NodeSubprocessTransport } from './node-subprocess-transport.js';
-export { NodeServer } from './node-server.js';
 export { toDuplex, fromDuplex } from './duplex.js';
 export { serveHttp, type HttpOnLoop, type ServeHttpOptions } from './serve-http.js';
 export { notSupported } from './node-errors.js';
@@ -23,7 +22,7 @@ export {
   type ThreadStats,
 } from './threaded-server.js';
 // The errors of every layer: failures are UvErrors (also on Node's modules), misuse UsageErrors.
-export { UsageError, type UsageErrorCode } from '../handles/usage-error.js';
+export { UsageError, type UsageErrorCode } from '../errors/usage-error.js';
 export { UvError } from '../handles/uv-error.js';
 export { Registrar, RelEvent, registrar, rel } from './rel.js';
 // Side effect: gives UvEventLoop its ssl option and startTls.

@@ -1,178 +1,112 @@
 // NodeDatagramTransport: asyncio's DatagramTransport over a dgram.Socket.
-// Sends are counted until their callback so that close() can flush them
-// (libuv would cancel them) and the write-buffer limits can pause and
-// resume the protocol on the socket's send queue.
+// What every transport shares is in loop/transport-base.ts. Sends are
+// counted until their callback so that close() can flush them (libuv would
+// cancel them) and the write-buffer limits can pause and resume the
+// protocol on the socket's send queue.
 import type dgram from 'node:dgram';
-import { UsageError } from '../handles/usage-error.js';
-import type { BaseEventLoop } from '../loop/base-event-loop.js';
-import { loopClosed } from '../loop/errors.js';
 import {
-  type Address, type AnyProtocol, type DatagramProtocol, notifyLoopClosed,
-} from '../loop/protocols.js';
-import { WriteFlow } from '../loop/write-flow.js';
-import type { DatagramExtraInfo, DatagramTransport, ExtraInfoValue } from '../loop/transports.js';
+  DatagramTransportBase,
+  type DatagramTransportOptions,
+} from '../loop/datagram-transport-base.js';
+import type { Address } from '../loop/protocols.js';
 import { toUvError } from './node-errors.js';
-import { extraInfo } from '../loop/extra-info.js';
 
-export class NodeDatagramTransport implements DatagramTransport {
-  readonly #loop: BaseEventLoop;
+export interface NodeDatagramOptions extends DatagramTransportOptions {
+  /** Bound, and connected to `remote` if given. */
+  socket: dgram.Socket;
+}
+
+export class NodeDatagramTransport extends DatagramTransportBase {
   readonly #socket: dgram.Socket;
-  #protocol: DatagramProtocol;
-  readonly #extra: Record<string, unknown>;
-  readonly #remote: Address | undefined;
-  #closing = false;
-  #lost = false;
   #sending = 0; // sends whose callback has not run yet
   #queuedBytes = 0;
-  readonly #flow: WriteFlow;
-  readonly #untrack: () => void;
 
-  /** The socket is bound (and connected, with `remote`); connectionMade runs soon. */
-  readonly #onGone: (() => void) | undefined;
-
-  constructor(loop: BaseEventLoop, socket: dgram.Socket, protocol: DatagramProtocol, remote: Address | undefined, ready: (err: Error | null) => void, onGone?: () => void) {
-    this.#onGone = onGone;
-    this.#loop = loop;
-    this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
-    this.#untrack = loop.track(this);
-    this.#socket = socket;
-    this.#protocol = protocol;
-    this.#remote = remote;
+  /** @internal NodeEventLoop.createDatagramEndpoint makes these. */
+  constructor(opts: NodeDatagramOptions) {
+    const { socket, remote, loop } = opts;
     const local = socket.address();
-    this.#extra = { socket, sockname: [local.address, local.port] as Address };
+    const extra: Record<string, unknown> = { socket, sockname: [local.address, local.port] };
     if (remote !== undefined) {
       const peer = socket.remoteAddress();
-      this.#extra['peername'] = [peer.address, peer.port] as Address;
+      extra['peername'] = [peer.address, peer.port];
     }
+    super({ ...opts, extra });
+    this.#socket = socket;
     // Through the loop's dispatch(): a stop() inside takes effect when the callback returns.
-    socket.on('message', (data, rinfo) => {
-      loop.dispatch(() => this.#message(data, rinfo), undefined);
+    socket.on('message', (data, from) => {
+      loop.dispatch(() => this.#message(data, from), undefined);
     });
     socket.on('error', (err) => loop.dispatch((e) => this.#error(e), err));
-    loop.scheduleSoon(() => {
-      try {
-        this.#protocol.connectionMade?.(this);
-      } catch (exception) {
-        this.#loop.callExceptionHandler({ message: 'Fatal error: protocol.connectionMade() call failed.', exception, transport: this, protocol: this.#protocol });
-        this.#forceClose(exception instanceof Error ? exception : new Error(String(exception)));
-        return ready(exception instanceof Error ? exception : new Error(String(exception)));
-      }
-      ready(null);
-    }, [], () => {
-      // The loop closed before connectionMade could run: close the socket
-      // and fail createDatagramEndpoint instead of leaving it pending.
-      this.#forceClose(null);
-      ready(loopClosed());
-    });
+    this.scheduleStart('A NodeDatagramTransport');
   }
 
-  #message(data: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (this.#lost) return;
+  /** Node delivers messages as soon as the socket is bound. */
+  protected beginIo(): void {}
+
+  protected closeAtOnce(): void {
+    this.#socket.close();
+  }
+
+  #message(data: Buffer, from: dgram.RemoteInfo): void {
+    if (this.lost) return;
     try {
-      this.#protocol.datagramReceived?.(data, [rinfo.address, rinfo.port]);
+      this.protocol.datagramReceived?.(data, [from.address, from.port]);
     } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'Fatal error: protocol.datagramReceived() call failed.', exception, transport: this, protocol: this.#protocol });
-      this.#forceClose(exception instanceof Error ? exception : new Error(String(exception)));
+      this.fatal(exception, 'Fatal error: protocol.datagramReceived() call failed.');
     }
   }
 
-  /** Receive and send errors (ICMP port unreachable...) go to errorReceived; the endpoint stays open. */
+  /** Receive and send errors (ICMP port unreachable...) go to errorReceived; it stays open. */
   #error(err: Error): void {
-    if (this.#lost) return;
-    try {
-      this.#protocol.errorReceived?.(toUvError(err));
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.errorReceived() failed', exception, transport: this, protocol: this.#protocol });
-    }
+    if (this.lost) return;
+    const protocol = this.protocol;
+    this.callProtocol('errorReceived', () => protocol.errorReceived?.(toUvError(err)));
   }
 
-  sendto(data: Uint8Array | string, addr?: Address): void {
-    let bytes: Buffer;
-    if (typeof data === 'string') bytes = Buffer.from(data);
-    else if (data instanceof Uint8Array) bytes = Buffer.from(data); // ours to queue: the caller may reuse its memory
-    else throw new UsageError('ERR_INVALID_ARG_TYPE', 'data must be a Uint8Array or a string');
-    if (this.#remote !== undefined) {
-      if (addr !== undefined && (addr[0] !== this.#remote[0] || addr[1] !== this.#remote[1])) {
-        throw new UsageError('ERR_INVALID_ARG_VALUE', `Invalid address: must be undefined or ${this.#remote.join(':')}`);
-      }
-    } else if (addr === undefined) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', 'sendto() needs an address on an unconnected endpoint');
-    }
-    if (this.#lost || this.#closing) return;
+  /** A copy, always: the bytes are queued, and the caller may reuse its memory. */
+  protected override toBytes(data: Uint8Array | string, what: string): Uint8Array {
+    const bytes = super.toBytes(data, what);
+    return typeof data === 'string' ? bytes : Buffer.from(bytes);
+  }
+
+  protected send(bytes: Uint8Array, addr: Address | undefined): void {
     this.#sending++;
     this.#queuedBytes += bytes.byteLength;
     const done = (err: Error | null): void => {
       this.#sending--;
       this.#queuedBytes -= bytes.byteLength;
       if (err !== null) this.#error(err);
-      this.#flow.maybeResume();
-      if (this.#closing && this.#sending === 0) this.#finishClose(null);
+      this.flow.maybeResume();
+      if (this.closing && this.#sending === 0) this.#finishClose(null);
     };
-    if (this.#remote !== undefined) this.#socket.send(bytes, done);
-    else this.#socket.send(bytes, addr![1], addr![0], done);
-    this.#flow.maybePause();
+    if (addr === undefined) this.#socket.send(bytes, done);
+    else this.#socket.send(bytes, addr[1], addr[0], done);
+    this.flow.maybePause();
   }
 
-
   /** Bytes handed to Node and not yet sent. */
-  getWriteBufferSize(): number {
+  protected override bufferedBytes(): number {
     return this.#queuedBytes;
   }
 
   close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
+    if (this.closing) return;
+    this.closing = true;
     if (this.#sending === 0) this.#finishClose(null);
   }
 
-  abort(): void {
-    this.#forceClose(null);
-  }
-
-  #forceClose(err: Error | null): void {
-    if (this.#lost) return;
-    this.#closing = true;
+  protected forceClose(err: Error | null): void {
+    if (this.lost) return;
+    this.closing = true;
     this.#finishClose(err);
   }
 
   #finishClose(err: Error | null): void {
-    if (this.#lost) return;
-    this.#lost = true;
-    this.#untrack();
+    if (this.lost) return;
+    this.lost = true;
+    this.lostError = err;
     // dgram's close callback runs on a later tick; connectionLost is
     // additionally put through the ready queue, like every loop callback.
-    this.#socket.close(() => {
-      this.#onGone?.();
-      this.#loop.scheduleSoon(() => {
-        try {
-          this.#protocol.connectionLost?.(err);
-        } catch (exception) {
-          this.#loop.callExceptionHandler({ message: 'protocol.connectionLost() failed', exception, transport: this, protocol: this.#protocol });
-        }
-      }, []);
-    });
-  }
-
-  /** @internal The loop closed: close the socket now, dropping queued sends, and tell nobody. */
-  closeWithLoop(): void {
-    if (this.#lost) return;
-    this.#forceClose(null);
-    notifyLoopClosed(this.#protocol);
-  }
-
-  isClosing(): boolean {
-    return this.#closing;
-  }
-
-  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<DatagramExtraInfo, K, D> {
-    return extraInfo<DatagramExtraInfo, K, D>(this.#extra, name, dflt);
-  }
-
-  setProtocol(protocol: AnyProtocol): void {
-    this.#protocol = protocol as unknown as DatagramProtocol;
-  }
-
-  getProtocol(): DatagramProtocol & AnyProtocol {
-    return this.#protocol as DatagramProtocol & AnyProtocol;
+    this.#socket.close(() => this.deliverLost(err));
   }
 }

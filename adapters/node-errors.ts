@@ -1,6 +1,6 @@
 // Errors of the adapters: what Node's modules cannot do, and Node's own
 // system errors turned into the UvError the loop layer promises.
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
 
 /**

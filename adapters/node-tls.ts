@@ -4,12 +4,12 @@
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { isIP } from 'node:net';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { CancelledError } from '../loop/errors.js';
 import type { TlsOptions } from '../loop/events.js';
 
 /** asyncio's default ssl_handshake_timeout, in seconds. */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 60;
+const DEFAULT_HANDSHAKE_TIMEOUT = 60;
 
 export interface TlsUpgradeOptions {
   serverSide: boolean;

@@ -1,48 +1,27 @@
 // NodeTransport: an asyncio Transport over any Node Duplex (a net.Socket, a
-// tls.TLSSocket, a pipe, or any other stream.Duplex), with the semantics
-// of loop/stream-transport.ts: connectionMade deferred, reads paused and
-// resumed on request, write-buffer limits measured on writableLength,
-// close() flushes, abort() does not, connectionLost exactly once and always
-// from a later callback, eofReceived returning falsy closes.
+// tls.TLSSocket, a pipe, or any other stream.Duplex). What every transport
+// shares is in loop/transport-base.ts; this is the mechanics: reads paused
+// and resumed on the stream, write-buffer limits measured on its
+// writableLength, EOF by end(), close by destroy() (after end() for
+// streams with a shutdown of their own, such as TLS).
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { UsageError } from '../handles/usage-error.js';
-import type { BaseEventLoop } from '../loop/base-event-loop.js';
-import { loopClosed } from '../loop/errors.js';
+import { UsageError } from '../errors/usage-error.js';
 import {
-  type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol, notifyLoopClosed,
+  type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol,
 } from '../loop/protocols.js';
-import { WriteFlow } from '../loop/write-flow.js';
-import type { ExtraInfo, ExtraInfoValue, Transport, WriteBufferLimits } from '../loop/transports.js';
+import {
+  type TransportOptions, WriteTransportBase,
+} from '../loop/transport-base.js';
+import type { Transport } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
-import { extraInfo } from '../loop/extra-info.js';
 
-/** Who learns that a transport is gone (its server, for waitClosed). */
-export interface NodeTransportOwner {
-  detach(transport: NodeTransport): void;
-}
-
-export interface NodeTransportOptions {
-  extra?: Record<string, unknown>;
-  owner?: NodeTransportOwner;
-  /** Called after connectionMade (or with the error that prevented it). */
-  ready?: (err: Error | null) => void;
-  /** false when the protocol already saw connectionMade (startTls). */
-  callConnectionMade?: boolean;
+export interface NodeTransportOptions extends TransportOptions<AnyProtocol> {
+  stream: Duplex;
   /** Set when the socket was made with `onread` from this slot. */
-  readInto?: ReadIntoSlot;
+  readInto?: ReadIntoSlot | undefined;
   /** false for read-only pipes. */
-  writable?: boolean;
-  /** Called once, when the transport is gone (connectionLost or detached): the loop's live count. */
-  onGone?: () => void;
-}
-
-function toBytes(data: Uint8Array | string, what: string): Buffer {
-  // A copy, always: Node keeps a reference to a Buffer it could not write
-  // at once, and asyncio lets the caller reuse its memory after write().
-  if (data instanceof Uint8Array) return Buffer.from(data);
-  if (typeof data === 'string') return Buffer.from(data);
-  throw new UsageError('ERR_INVALID_ARG_TYPE', `${what} must be a Uint8Array or a string`);
+  writable?: boolean | undefined;
 }
 
 const STAGING_SIZE = 64 * 1024;
@@ -68,29 +47,19 @@ export class ReadIntoSlot {
   }
 }
 
-export class NodeTransport implements Transport {
-  readonly #loop: BaseEventLoop;
+export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Transport {
   readonly #stream: Duplex;
-  #protocol: AnyProtocol;
-  readonly #extra: Record<string, unknown>;
-  readonly #owner: NodeTransportOwner | undefined;
   readonly #slot: ReadIntoSlot | undefined;
   readonly #writable: boolean;
-  #onGone: (() => void) | undefined;
-  readonly #untrack: () => void;
-  #closing = false;
-  #lost = false; // connectionLost is decided (it runs once the stream is closed)
-  #lostError: Error | null = null;
+  readonly #callConnectionMade: boolean;
   #detached = false;
   #streamClosed = false;
-  #eofWritten = false;
   #eofReceived = false;
   // asyncio's model: reading is on unless paused, closing or at EOF, even
   // before connectionMade, so pauseReading() inside connectionMade holds.
   #started = false;
   #paused = false;
   #endPending = false;
-  readonly #flow: WriteFlow;
   // The buffer the BufferedProtocol gave for the next read (onread mode).
   #protocolBuffer: Uint8Array | undefined;
   // The loop stopped in the middle of a burst of events: the rest is
@@ -102,27 +71,31 @@ export class NodeTransport implements Transport {
   readonly #dataNow = (chunk: Buffer | string): void => {
     this.#data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   };
-  readonly #onData = (chunk: Buffer | string): void => this.#loop.dispatch(this.#dataNow, chunk);
+  readonly #onData = (chunk: Buffer | string): void => this.loop.dispatch(this.#dataNow, chunk);
   readonly #endNow = (): void => this.#end();
-  readonly #onEnd = (): void => this.#loop.dispatch(this.#endNow, undefined);
+  readonly #onEnd = (): void => this.loop.dispatch(this.#endNow, undefined);
   // System errors become the UvError that UvEventLoop's transports report.
-  readonly #onError = (err: Error): void => this.#forceClose(toUvError(err));
+  readonly #onError = (err: Error): void => this.forceClose(toUvError(err));
   readonly #onClose = (): void => this.#closed();
   readonly #writtenNow = (): void => this.#written();
-  readonly #onWritten = (): void => this.#loop.dispatch(this.#writtenNow, undefined);
+  readonly #onWritten = (): void => this.loop.dispatch(this.#writtenNow, undefined);
+  readonly #begin = (): void => {
+    if (this.lost || this.closing) return;
+    this.#started = true;
+    if (this.isReading()) {
+      if (this.#endPending) this.#end();
+      else this.#stream.resume();
+    }
+  };
 
   /** @internal NodeEventLoop, fromDuplex and the TLS upgrade make these. */
-  constructor(loop: BaseEventLoop, stream: Duplex, protocol: AnyProtocol, opts: NodeTransportOptions = {}) {
-    this.#loop = loop;
+  constructor(opts: NodeTransportOptions) {
+    const stream = opts.stream;
+    super({ ...opts, extra: { socket: stream, ...opts.extra } });
     this.#stream = stream;
-    this.#protocol = protocol;
-    this.#extra = { ...opts.extra };
-    if (!('socket' in this.#extra)) this.#extra['socket'] = stream;
-    this.#owner = opts.owner;
     this.#slot = opts.readInto;
     this.#writable = opts.writable !== false;
-    this.#onGone = opts.onGone;
-    this.#flow = new WriteFlow(loop, this, () => this.getWriteBufferSize(), () => this.#protocol);
+    this.#callConnectionMade = opts.callConnectionMade !== false;
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
     stream.pause();
@@ -130,66 +103,30 @@ export class NodeTransport implements Transport {
     stream.on('end', this.#onEnd);
     stream.on('error', this.#onError);
     stream.on('close', this.#onClose);
-    // Tracked once the stream has taken the listeners: a constructor that
-    // throws leaves nothing for loop.close() to close.
-    this.#untrack = loop.track(this);
     if (this.#slot !== undefined) this.#slot.transport = this;
-    const callMade = opts.callConnectionMade !== false;
-    const ready = opts.ready;
-    loop.scheduleSoon(() => {
-      if (this.#lost && !this.#detached) {
-        // Closed before connectionMade ran (close() right after fromDuplex,
-        // the peer gone early): connectionLost is still coming, so the
-        // protocol gets connectionMade first, as asyncio orders them;
-        // it used to see connectionLost alone.
-        if (callMade) {
-          try {
-            this.#protocol.connectionMade?.(this);
-          } catch (exception) {
-            this.#loop.callExceptionHandler({ message: 'protocol.connectionMade() failed', exception, transport: this, protocol: this.#protocol });
-          }
-        }
-        ready?.(this.#lostError ?? new UsageError('ERR_TRANSPORT_CLOSED', 'The connection closed before connectionMade'));
-        return;
-      }
-      if (callMade) {
-        try {
-          this.#protocol.connectionMade?.(this);
-        } catch (exception) {
-          this.#fatal(exception, 'Fatal error: protocol.connectionMade() call failed.');
-          ready?.(exception instanceof Error ? exception : new Error(String(exception)));
-          return;
-        }
-      }
-      const begin = (): void => {
-        if (this.#lost || this.#closing) return;
-        this.#started = true;
-        if (this.isReading()) {
-          if (this.#endPending) this.#end();
-          else this.#stream.resume();
-        }
-      };
-      ready?.(null);
-      // startTls: the caller's `await loop.startTls()` resumes (a microtask)
-      // before the first decrypted byte is delivered, so the protocol can
-      // switch to the TLS transport first.
-      if (callMade) begin();
-      // Dropped by a closing loop: nothing can be delivered any more, so
-      // release the stream.
-      else loop.scheduleSoon(begin, [], () => this.#forceClose(null));
-    }, [], () => {
-      // The loop closed before connectionMade could run: close the stream
-      // (the protocol never saw it) and fail whoever waits for the start.
-      this.#forceClose(null);
-      ready?.(loopClosed());
-    });
+    // Tracked (scheduleStart) once the stream has taken the listeners: a
+    // constructor that throws leaves nothing for loop.close() to close.
+    this.scheduleStart('A NodeTransport');
+  }
+
+  protected beginIo(): void {
+    // startTls: the caller's `await loop.startTls()` resumes (a microtask)
+    // before the first decrypted byte is delivered, so the protocol can
+    // switch to the TLS transport first. Dropped by a closing loop: nothing
+    // can be delivered any more, so release the stream.
+    if (this.#callConnectionMade) this.#begin();
+    else this.loop.scheduleSoon(this.#begin, [], () => this.forceClose(null));
+  }
+
+  protected closeAtOnce(): void {
+    this.#stream.destroy();
   }
 
   // --- reading --------------------------------------------------------------
 
   #data(chunk: Buffer): void {
-    if (this.#lost || this.#closing) return;
-    if (!this.#started || this.#paused || this.#loop.resuming) {
+    if (this.lost || this.closing) return;
+    if (!this.#started || this.#paused || this.loop.resuming) {
       // Someone else resumed the stream (child_process does, for a child's
       // stdout and stderr, when the child exits), or the loop has just
       // stopped (a stream emits its buffered chunks in one go). Give the
@@ -199,7 +136,7 @@ export class NodeTransport implements Transport {
       this.#holdForResume();
       return;
     }
-    const protocol = this.#protocol;
+    const protocol = this.protocol;
     if (isBufferedProtocol(protocol)) this.#copyInto(protocol, chunk);
     else this.#deliver(protocol, chunk);
   }
@@ -208,16 +145,16 @@ export class NodeTransport implements Transport {
     try {
       protocol.dataReceived?.(chunk);
     } catch (exception) {
-      this.#fatal(exception, 'Fatal error: protocol.dataReceived() call failed.');
+      this.fatal(exception, 'Fatal error: protocol.dataReceived() call failed.');
     }
   }
 
   /** BufferedProtocol fed from bytes that arrived elsewhere: copy them in. */
   #copyInto(protocol: BufferedProtocol, chunk: Uint8Array): void {
     let offset = 0;
-    while (offset < chunk.byteLength && !this.#lost) {
+    while (offset < chunk.byteLength && !this.lost) {
       const remaining = chunk.byteLength - offset;
-      const buffer = this.#bufferFrom(protocol, remaining);
+      const buffer = this.bufferFrom(protocol, remaining);
       if (buffer === undefined) return;
       const n = Math.min(remaining, buffer.byteLength);
       buffer.set(chunk.subarray(offset, offset + n));
@@ -225,32 +162,18 @@ export class NodeTransport implements Transport {
       try {
         protocol.bufferUpdated(n);
       } catch (exception) {
-        this.#fatal(exception, 'Fatal error: protocol.bufferUpdated() call failed.');
+        this.fatal(exception, 'Fatal error: protocol.bufferUpdated() call failed.');
         return;
       }
     }
   }
 
-  #bufferFrom(protocol: BufferedProtocol, sizeHint: number): Uint8Array | undefined {
-    let buffer: Uint8Array;
-    try {
-      buffer = protocol.getBuffer(sizeHint);
-      if (!(buffer instanceof Uint8Array) || buffer.byteLength === 0) {
-        throw new UsageError('ERR_INVALID_RETURN_VALUE', 'getBuffer() returned an empty or non-Uint8Array buffer');
-      }
-    } catch (exception) {
-      this.#fatal(exception, 'Fatal error: protocol.getBuffer() call failed.');
-      return undefined;
-    }
-    return buffer;
-  }
-
   /** @internal onread mode: where Node reads next. */
   nextReadBuffer(): Uint8Array {
     this.#protocolBuffer = undefined;
-    const protocol = this.#protocol;
-    if (this.#lost || !isBufferedProtocol(protocol)) return this.#slot!.staging;
-    const buffer = this.#bufferFrom(protocol, -1);
+    const protocol = this.protocol;
+    if (this.lost || !isBufferedProtocol(protocol)) return this.#slot!.staging;
+    const buffer = this.bufferFrom(protocol, -1);
     if (buffer === undefined) return this.#slot!.staging;
     this.#protocolBuffer = buffer;
     return buffer;
@@ -258,18 +181,18 @@ export class NodeTransport implements Transport {
 
   /** @internal onread mode: `nread` bytes landed at the start of `buf`. */
   readInto(nread: number, buf: Uint8Array): boolean {
-    return this.#loop.dispatch((n) => this.#readInto(n, buf), nread);
+    return this.loop.dispatch((n) => this.#readInto(n, buf), nread);
   }
 
   #readInto(nread: number, buf: Uint8Array): boolean {
-    if (this.#lost) return false;
-    const protocol = this.#protocol;
+    if (this.lost) return false;
+    const protocol = this.protocol;
     if (isBufferedProtocol(protocol)) {
       if (buf === this.#protocolBuffer) {
         try {
           protocol.bufferUpdated(nread);
         } catch (exception) {
-          this.#fatal(exception, 'Fatal error: protocol.bufferUpdated() call failed.');
+          this.fatal(exception, 'Fatal error: protocol.bufferUpdated() call failed.');
         }
       } else {
         this.#copyInto(protocol, buf.subarray(0, nread));
@@ -282,8 +205,8 @@ export class NodeTransport implements Transport {
   }
 
   #end(): void {
-    if (this.#lost || this.#closing) return;
-    if (!this.#started || this.#paused || this.#loop.resuming) {
+    if (this.lost || this.closing) return;
+    if (!this.#started || this.#paused || this.loop.resuming) {
       // As for data: EOF reaches the protocol only while it reads.
       this.#endPending = true;
       this.#holdForResume();
@@ -293,27 +216,27 @@ export class NodeTransport implements Transport {
     this.#eofReceived = true;
     let keepOpen: unknown;
     try {
-      keepOpen = this.#protocol.eofReceived?.();
+      keepOpen = this.protocol.eofReceived?.();
     } catch (exception) {
-      return this.#fatal(exception, 'Fatal error: protocol.eofReceived() call failed.');
+      return this.fatal(exception, 'Fatal error: protocol.eofReceived() call failed.');
     }
     if (!keepOpen) this.close();
   }
 
   /** Held only because the loop stopped: read again once the awaiting code resumed. */
   #holdForResume(): void {
-    if (!this.#loop.resuming || !this.#started || this.#paused || this.#deliverLater) return;
+    if (!this.loop.resuming || !this.#started || this.#paused || this.#deliverLater) return;
     this.#deliverLater = true;
-    this.#loop.scheduleSoon(() => {
+    this.loop.scheduleSoon(() => {
       this.#deliverLater = false;
-      if (!this.isReading() || this.#lost) return;
+      if (!this.isReading() || this.lost) return;
       if (this.#endPending) this.#end();
       else this.#stream.resume();
     }, []);
   }
 
   isReading(): boolean {
-    return !this.#paused && !this.#closing && !this.#eofReceived;
+    return !this.#paused && !this.closing && !this.#eofReceived;
   }
 
   pauseReading(): void {
@@ -323,34 +246,31 @@ export class NodeTransport implements Transport {
   }
 
   resumeReading(): void {
-    if (this.#closing || !this.#paused) return;
+    if (this.closing || !this.#paused) return;
     this.#paused = false;
     if (!this.#started || this.#eofReceived) return;
     if (this.#endPending) {
       this.#endPending = false;
-      this.#loop.scheduleSoon(() => this.#end(), []);
+      this.loop.scheduleSoon(() => this.#end(), []);
     } else this.#stream.resume();
   }
 
   // --- writing --------------------------------------------------------------
 
-  write(data: Uint8Array | string): void {
-    const bytes = toBytes(data, 'data');
-    if (this.#eofWritten) throw new UsageError('ERR_TRANSPORT_EOF', 'Cannot call write() after writeEof()');
-    if (this.#lost || bytes.byteLength === 0) return;
-    this.#send(bytes);
+  /**
+   * A copy, always: Node keeps a reference to a Buffer it could not write
+   * at once, and asyncio lets the caller reuse its memory after write().
+   */
+  protected override toBytes(data: Uint8Array | string, what: string): Uint8Array {
+    const bytes = super.toBytes(data, what);
+    return typeof data === 'string' ? bytes : Buffer.from(bytes);
   }
 
-  writelines(list: Iterable<Uint8Array | string>): void {
-    const parts: Buffer[] = [];
-    for (const item of list) parts.push(toBytes(item, 'each item'));
-    if (this.#eofWritten) throw new UsageError('ERR_TRANSPORT_EOF', 'Cannot call writelines() after writeEof()');
-    if (this.#lost || parts.length === 0) return;
-    this.#send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-  }
-
-  #send(bytes: Buffer): void {
-    if (!this.#writable) throw new UsageError('ERR_TRANSPORT_NOT_WRITABLE', 'This transport is read-only');
+  protected send(data: Uint8Array | Uint8Array[]): void {
+    if (!this.#writable) {
+      throw new UsageError('ERR_TRANSPORT_NOT_WRITABLE', 'This transport is read-only');
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
     // Node's own high-water mark (the return value) is ignored: asyncio's
     // limits, on the same writableLength, decide when to pause.
     const stream = this.#stream;
@@ -363,20 +283,19 @@ export class NodeTransport implements Transport {
       stream.write(bytes);
       if (stream.writableLength > 0) stream.write(EMPTY, this.#onWritten);
     }
-    this.#flow.maybePause();
+    this.flow.maybePause();
   }
 
   #written(): void {
-    if (this.#lost) return;
-    this.#flow.maybeResume();
-    if (this.#closing && this.#stream.writableLength === 0) this.#finishClose(null, true);
+    if (this.lost) return;
+    this.flow.maybeResume();
+    if (this.closing && this.#stream.writableLength === 0) this.#finishClose(null, true);
   }
-
 
   /** Sends EOF once the buffered writes are out (Node's end()). */
   writeEof(): void {
-    if (this.#closing || this.#eofWritten) return;
-    this.#eofWritten = true;
+    if (this.closing || this.eofWritten) return;
+    this.eofWritten = true;
     this.#stream.end();
   }
 
@@ -384,62 +303,40 @@ export class NodeTransport implements Transport {
     return this.#writable;
   }
 
-  setWriteBufferLimits(limits: WriteBufferLimits = {}): void {
-    this.#flow.setLimits(limits);
-  }
-
-  getWriteBufferSize(): number {
+  protected override bufferedBytes(): number {
     return this.#stream.writableLength;
-  }
-
-  getWriteBufferLimits(): [number, number] {
-    return this.#flow.limits();
   }
 
   // --- closing --------------------------------------------------------------
 
   /** Stops reading, flushes buffered writes, closes; connectionLost(null) follows. */
   close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
+    if (this.closing) return;
+    this.closing = true;
     this.#stream.pause();
     if (this.#stream.writableLength === 0) this.#finishClose(null, true);
   }
 
-  /** Closes at once, dropping buffered writes; connectionLost(null) follows. */
-  abort(): void {
-    this.#forceClose(null);
-  }
-
-  isClosing(): boolean {
-    return this.#closing;
-  }
-
-  #fatal(exception: unknown, message: string): void {
-    this.#loop.callExceptionHandler({ message, exception, transport: this, protocol: this.#protocol });
-    this.#forceClose(exception instanceof Error ? exception : new Error(String(exception)));
-  }
-
-  #forceClose(err: Error | null): void {
-    if (this.#lost) return;
-    this.#closing = true;
+  protected forceClose(err: Error | null): void {
+    if (this.lost) return;
+    this.closing = true;
     this.#finishClose(err, false);
   }
 
   #finishClose(err: Error | null, graceful: boolean): void {
-    if (this.#lost) return;
-    this.#lost = true;
-    this.#lostError = err;
+    if (this.lost) return;
+    this.lost = true;
+    this.lostError = err;
     const stream = this.#stream;
     if (this.#streamClosed) {
-      this.#gone();
-      this.#loop.scheduleSoon(() => this.#callConnectionLost(), [], this.#detachFromOwner);
+      this.deliverLost(err);
       return;
     }
     // A socket is closed at once (libuv's close, as StreamTransport does).
     // Other duplexes (TLS, user streams) are ended first so that their
     // own shutdown (close_notify) goes out, then destroyed.
-    if (!graceful || stream instanceof net.Socket && !isTls(stream) || stream.writableFinished || !stream.writable) {
+    const socket = stream instanceof net.Socket && !isTls(stream);
+    if (!graceful || socket || stream.writableFinished || !stream.writable) {
       stream.destroy();
     } else {
       stream.once('finish', () => stream.destroy());
@@ -451,44 +348,13 @@ export class NodeTransport implements Transport {
   #closed(): void {
     this.#streamClosed = true;
     if (this.#detached) return;
-    if (this.#lost) {
-      // Counted gone now: the stream is; connectionLost may never run if
-      // the loop is closed meanwhile.
-      this.#gone();
-      this.#loop.scheduleSoon(() => this.#callConnectionLost(), [], this.#detachFromOwner);
-      return;
-    }
+    // Gone now: the stream is (connectionLost may never run if the loop
+    // closes meanwhile).
+    if (this.lost) return this.deliverLost(this.lostError);
     // Node destroys a duplex whose both sides ended; asyncio keeps such a
     // transport until close(), which then reports connectionLost(null).
-    if (this.#eofReceived && this.#eofWritten) return;
-    this.#forceClose(null);
-  }
-
-  // A closed loop drops connectionLost; the server still learns the transport is gone.
-  readonly #detachFromOwner = (): void => this.#owner?.detach(this);
-
-  /** @internal The loop closed: destroy the stream now (buffered writes dropped), tell nobody. */
-  closeWithLoop(): void {
-    if (this.#lost) return;
-    this.#forceClose(null);
-    notifyLoopClosed(this.#protocol);
-  }
-
-  #gone(): void {
-    this.#untrack();
-    const onGone = this.#onGone;
-    this.#onGone = undefined;
-    onGone?.();
-  }
-
-  #callConnectionLost(): void {
-    this.#gone();
-    this.#owner?.detach(this);
-    try {
-      this.#protocol.connectionLost?.(this.#lostError);
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.connectionLost() failed', exception, transport: this, protocol: this.#protocol });
-    }
+    if (this.#eofReceived && this.eofWritten) return;
+    this.forceClose(null);
   }
 
   /**
@@ -496,9 +362,9 @@ export class NodeTransport implements Transport {
    * reading and writing and never calls connectionLost.
    */
   detachStream(): Duplex {
-    if (this.#lost) throw new UsageError('ERR_TRANSPORT_CLOSED', 'The transport is closed');
-    this.#closing = true;
-    this.#lost = true;
+    if (this.lost) throw new UsageError('ERR_TRANSPORT_CLOSED', 'The transport is closed');
+    this.closing = true;
+    this.lost = true;
     this.#detached = true;
     const stream = this.#stream;
     stream.pause();
@@ -507,21 +373,8 @@ export class NodeTransport implements Transport {
     stream.off('error', this.#onError);
     stream.off('close', this.#onClose);
     if (this.#slot !== undefined) this.#slot.transport = undefined;
-    this.#gone();
-    this.#owner?.detach(this);
+    this.forget();
     return stream;
-  }
-
-  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
-    return extraInfo<ExtraInfo, K, D>(this.#extra, name, dflt);
-  }
-
-  setProtocol(protocol: AnyProtocol): void {
-    this.#protocol = protocol;
-  }
-
-  getProtocol(): AnyProtocol {
-    return this.#protocol;
   }
 }
 

@@ -6,8 +6,8 @@ import { Loop } from '../handles/loop.js';
 import { Poll } from '../handles/poll.js';
 import { Signal } from '../handles/signal.js';
 import { Timer } from '../handles/timer.js';
-import { UsageError } from '../handles/usage-error.js';
-import { toSignalNumber, validateFunction, validateInteger, validateNumber } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { toSignalNumber, validateFunction, validateInteger, validateNumber } from '../errors/validate.js';
 
 type EventCallback = (...args: never[]) => unknown;
 

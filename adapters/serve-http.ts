@@ -3,8 +3,8 @@
 // transports (toDuplex), so keep-alive, pipelining, large bodies and
 // upgrades behave as in node:http.
 import http from 'node:http';
-import { UsageError } from '../handles/usage-error.js';
-import { validateFunction } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { validateFunction } from '../errors/validate.js';
 import type { SocketAddress } from '../handles/tcp.js';
 import type { AbstractEventLoop, Server, ServerOptions } from '../loop/events.js';
 import type { Transport } from '../loop/transports.js';

@@ -1,7 +1,7 @@
 // What the supervisor of a threaded server and its threads tell each other:
 // the workerData a thread starts with and the messages on its parentPort.
 import type { TlsOptions } from '../loop/events.js';
-import { UsageError } from '../handles/usage-error.js';
+import { isUsageErrorCode, UsageError } from '../errors/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
 
 /** How connections are spread over the threads. */
@@ -81,7 +81,7 @@ export function reviveError(e: ThreadError): Error {
   let err: Error;
   if (e.kind === 'UvError' && e.errno !== undefined && e.syscall !== undefined) {
     err = new UvError(e.errno, e.syscall);
-  } else if (e.kind === 'UsageError' && e.code !== undefined) {
+  } else if (e.kind === 'UsageError' && isUsageErrorCode(e.code)) {
     err = new UsageError(e.code, e.message);
   } else {
     err = new Error(e.message);

@@ -4,8 +4,8 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import tls from 'node:tls';
 import { pathToFileURL } from 'node:url';
-import { UsageError } from '../handles/usage-error.js';
-import { invalidArgType, validateInteger, validateString } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { invalidArgType, validateInteger, validateString } from '../errors/validate.js';
 import type { TlsOptions } from '../loop/events.js';
 import type { Balance } from './threaded-server-messages.js';
 

@@ -6,9 +6,9 @@
 import tls from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TCP } from '../handles/tcp.js';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import type { UvError } from '../handles/uv-error.js';
-import { BaseServer, type ServedConnection } from '../loop/base-server.js';
+import { StreamServer } from '../loop/server.js';
 import type { Server, ServerOptions } from '../loop/events.js';
 import { UvEventLoop } from '../loop/uv-event-loop.js';
 import { serveHttp } from './serve-http.js';
@@ -135,8 +135,8 @@ async function start(loop: UvEventLoop): Promise<Served> {
   await mod.setup?.(data.shared, { index: data.index, loop });
   const served = await serve(mod, loop);
   const counters = new ConnectionCounters(data.counters);
-  if (served.server instanceof BaseServer) {
-    (served.server as BaseServer<ServedConnection>).observe({
+  if (served.server instanceof StreamServer) {
+    served.server.observe({
       attached: () => counters.opened(data.index),
       detached: () => counters.closed(data.index),
     });

@@ -17,7 +17,10 @@ registerTlsUpgrader(async (loop, raw, protocol, ssl, request) => {
     handshakeTimeout: request.handshakeTimeout,
   });
   return new Promise((resolve, reject) => {
-    const upgraded = new NodeTransport(loop, tlsSocket, protocol, {
+    const upgraded = new NodeTransport({
+      loop,
+      stream: tlsSocket,
+      protocol,
       extra: { ...extra, ...tlsExtra(tlsSocket) },
       callConnectionMade: request.callConnectionMade,
       ready: (err) => (err === null ? resolve(upgraded) : reject(err)),

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Loop } from '../handles/index.js';
-import { UvEventLoop, type AbstractEventLoop } from '../loop/index.js';
+import { UvEventLoop } from '../loop/index.js';
 import { serveHttp } from '../adapters/index.js';
 import { formatTable, runCase, type BenchCase } from './harness.js';
 import { wrk } from './loadgen/wrk.js';
@@ -26,7 +26,7 @@ export const cases: BenchCase[] = [
       async run() {
         const uv = new Loop();
         const loop = new UvEventLoop(uv);
-        const h = await serveHttp(loop as unknown as AbstractEventLoop, listener, '127.0.0.1', 0);
+        const h = await serveHttp(loop, listener, '127.0.0.1', 0);
         try {
           return await wrkOn(h.port);
         } finally {

@@ -26,7 +26,7 @@ const kMessage = Buffer.alloc(1024, 0x62);
 /** A UvEventLoop on its own private libuv loop, and how to dispose of both. */
 function freshLoop(): { loop: AbstractEventLoop; dispose(): Promise<void> } {
   const uvloop = new Loop();
-  const loop = new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
+  const loop = new UvEventLoop(uvloop);
   return {
     loop,
     async dispose() {

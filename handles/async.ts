@@ -2,9 +2,9 @@ import { binding, type NativeAsync, type NativeAsyncSender } from './binding.js'
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import { Loop } from './loop.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { check } from './uv-error.js';
-import { invalidArgType, validateFunction } from './validate.js';
+import { invalidArgType, validateFunction } from '../errors/validate.js';
 
 export type AsyncCallback = (handle: Async) => void;
 

@@ -5,9 +5,9 @@ import { binding, type NativeLoop } from './binding.js';
 import { loopArg } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { errno, UvError } from './uv-error.js';
-import { invalidArgType, validateInteger, validateString } from './validate.js';
+import { invalidArgType, validateInteger, validateString } from '../errors/validate.js';
 
 export interface AddrInfo {
   address: string;

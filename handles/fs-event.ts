@@ -2,9 +2,9 @@ import { binding, type NativeHandle, type NativeLoop, type Status } from './bind
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { check, errno, errorOf, UvError } from './uv-error.js';
-import { validateBoolean, validateFunction, validateString } from './validate.js';
+import { validateBoolean, validateFunction, validateString } from '../errors/validate.js';
 
 export interface FSEventOptions {
   /**

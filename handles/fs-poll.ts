@@ -3,9 +3,9 @@ import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Stats } from './stats.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { check, errorOf, UvError } from './uv-error.js';
-import { validateFunction, validateInteger, validateString } from './validate.js';
+import { validateFunction, validateInteger, validateString } from '../errors/validate.js';
 
 /**
  * Called when the status of the path changes. On an error (the path does

@@ -10,9 +10,9 @@ import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import type { NativeLoop } from './binding.js';
 import { Stats } from './stats.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError } from './uv-error.js';
-import { invalidArgType, validateInteger, validateString } from './validate.js';
+import { invalidArgType, validateInteger, validateString } from '../errors/validate.js';
 
 /** What native/fs_wrap.cc returns: a Promise of the raw result, or a negative code. */
 type Pending<T> = Promise<T | number> | number;

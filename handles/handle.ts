@@ -1,9 +1,9 @@
 import type { NativeHandle, NativeLoop } from './binding.js';
 import { kNative } from './internal.js';
 import { Loop } from './loop.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { check } from './uv-error.js';
-import { invalidArgType, validateFunction } from './validate.js';
+import { invalidArgType, validateFunction } from '../errors/validate.js';
 
 /** Resolves the optional loop argument every handle constructor takes first. */
 export function loopArg(loop: unknown): Loop {

@@ -9,7 +9,7 @@ export { Check } from './check.js';
 export { Signal, type SignalCallback } from './signal.js';
 export { Async, AsyncSender, type AsyncCallback, type AsyncHandle } from './async.js';
 export { UvError, errname, errno } from './uv-error.js';
-export { UsageError, type UsageErrorCode } from './usage-error.js';
+export { UsageError, type UsageErrorCode } from '../errors/usage-error.js';
 export { Stream, type ReadCallback, type ReadIntoCallback, type WriteCallback, type WriteData } from './stream.js';
 export { TCP, type SocketAddress, type TcpBindOptions, type TcpOpenOptions } from './tcp.js';
 export { UDP, type UdpAddress, type UdpBindOptions, type UdpData, type UdpRecvCallback, type UdpSendCallback } from './udp.js';

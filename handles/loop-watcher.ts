@@ -3,7 +3,7 @@ import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { check } from './uv-error.js';
-import { validateFunction } from './validate.js';
+import { validateFunction } from '../errors/validate.js';
 
 /**
  * Idle, Prepare and Check: callbacks at fixed points of every loop

@@ -1,9 +1,9 @@
 import { binding, type NativeLoop } from './binding.js';
 import { kNative, kTimersFiring } from './internal.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { errno } from './uv-error.js';
 import type { Handle } from './handle.js';
-import { validateInteger, validateNumber } from './validate.js';
+import { validateInteger, validateNumber } from '../errors/validate.js';
 
 export type RunMode = 'default' | 'once' | 'nowait';
 const runModes: Record<RunMode, number> = { default: 0, once: 1, nowait: 2 };

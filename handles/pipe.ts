@@ -3,9 +3,9 @@ import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Stream, type NativeStream, type WriteCallback, type WriteData } from './stream.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError, check, errno, errorOf } from './uv-error.js';
-import { invalidArgType, validateFunction, validateInteger, validateString } from './validate.js';
+import { invalidArgType, validateFunction, validateInteger, validateString } from '../errors/validate.js';
 
 /** The native side of a Pipe (native/pipe_wrap.cc). */
 export interface NativePipe extends NativeStream {

@@ -3,7 +3,7 @@ import { Handle, loopArg } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { check, errno, errorOf, UvError } from './uv-error.js';
-import { invalidArgType, validateFunction, validateInteger } from './validate.js';
+import { invalidArgType, validateFunction, validateInteger } from '../errors/validate.js';
 
 export interface PollEvents {
   readable?: boolean;

@@ -4,9 +4,9 @@ import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Pipe } from './pipe.js';
 import { Stream } from './stream.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError, check } from './uv-error.js';
-import { invalidArgType, toSignalNumber, validateBoolean, validateFunction, validateInteger, validateString } from './validate.js';
+import { invalidArgType, toSignalNumber, validateBoolean, validateFunction, validateInteger, validateString } from '../errors/validate.js';
 
 /** [kind, value, childFlags], as native/process_wrap.cc reads it. */
 type NativeStdio = [0] | [1, number] | [2, unknown, number] | [3, unknown];

@@ -3,7 +3,7 @@ import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { check } from './uv-error.js';
-import { toSignalNumber, validateFunction } from './validate.js';
+import { toSignalNumber, validateFunction } from '../errors/validate.js';
 
 export type SignalCallback = (signum: number, handle: Signal) => void;
 

@@ -2,9 +2,9 @@ import type { NativeHandle, NativeLoop } from './binding.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError, check, errno, errorOf } from './uv-error.js';
-import { invalidArgType, validateFunction } from './validate.js';
+import { invalidArgType, validateFunction } from '../errors/validate.js';
 
 /** The native side of every stream (native/stream_wrap.h). */
 export interface NativeStream extends NativeHandle {
@@ -129,9 +129,9 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
 
   /**
    * Calling readStart/readStartInto while reading switches the callback (and
-   * the mode) as UDP's recvStart does. libuv answers EALREADY then; that
-   * used to be thrown after the switch had already happened, so the caller
-   * saw an error for a call that took effect.
+   * the mode) as UDP's recvStart does. libuv answers EALREADY then, after
+   * the switch has taken effect: EALREADY is not an error here, since a
+   * call that took effect must not throw.
    */
   #startReading(): void {
     const status = this[kNative].readStart();

@@ -3,7 +3,7 @@ import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Stream, type NativeStream } from './stream.js';
 import { UvError, check, errorOf } from './uv-error.js';
-import { validateBoolean, validateFunction, validateInteger, validateString } from './validate.js';
+import { validateBoolean, validateFunction, validateInteger, validateString } from '../errors/validate.js';
 
 export interface SocketAddress {
   address: string;

@@ -3,7 +3,7 @@ import { Handle } from './handle.js';
 import { kNative, kTimersFiring } from './internal.js';
 import type { Loop } from './loop.js';
 import { check } from './uv-error.js';
-import { validateFunction, validateInteger } from './validate.js';
+import { validateFunction, validateInteger } from '../errors/validate.js';
 
 export type TimerCallback = (timer: Timer) => void;
 

@@ -2,9 +2,9 @@ import { binding } from './binding.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Stream, type NativeStream, type ReadCallback, type ReadIntoCallback } from './stream.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError, check } from './uv-error.js';
-import { validateBoolean, validateInteger } from './validate.js';
+import { validateBoolean, validateInteger } from '../errors/validate.js';
 
 /** The native side of a TTY (native/tty_wrap.cc). */
 interface NativeTty extends NativeStream {

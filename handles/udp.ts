@@ -3,7 +3,7 @@ import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { check, errorOf, UvError } from './uv-error.js';
-import { invalidArgType, validateBoolean, validateFunction, validateInteger, validateString } from './validate.js';
+import { invalidArgType, validateBoolean, validateFunction, validateInteger, validateString } from '../errors/validate.js';
 
 /** An IP endpoint, as getsockname() and recv callbacks give it. */
 export interface UdpAddress {

@@ -3,7 +3,7 @@
 // rejects with an AbortError (CancelledError, code 'ABORT_ERR') whose
 // `cause` is the signal's reason, so AbortSignal.timeout(ms) shows up as
 // `err.cause.name === 'TimeoutError'`.
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { CancelledError } from './errors.js';
 
 /** The `{ signal }` option every awaitable read and wait of the loop layer takes. */
@@ -26,7 +26,7 @@ export function signalOf(opts: AbortOptions | undefined): AbortSignal | undefine
 }
 
 /** The error an aborted wait rejects with. */
-export function abortError(signal: AbortSignal): CancelledError {
+function abortError(signal: AbortSignal): CancelledError {
   return new CancelledError('The operation was aborted', { cause: signal.reason });
 }
 

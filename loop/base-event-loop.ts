@@ -1,480 +1,195 @@
-// What every event loop shares: the ready queue, the timer heap, running
-// and stopping, the exception handler and debug mode. A concrete loop
-// supplies how to get called back (scheduleRun, armTimer, wakeup) and the
-// I/O methods (UvEventLoop on our libuv loop, NodeEventLoop on Node's).
-import { performance } from 'node:perf_hooks';
-import { UsageError } from '../handles/usage-error.js';
-import { validateFunction, validateInteger, validateNumber, validateString } from '../handles/validate.js';
-import { type AbortOptions, raceAbort, signalOf, throwIfAborted } from './abort.js';
-import { loopClosed, loopRunning } from './errors.js';
+// The event loop's algorithms, written once for every loop (CPython's
+// base_events.py): argument checks, host resolution, trying each address,
+// the rules of servers with several hosts, datagram endpoints,
+// subprocesses, signal and fd watches, the exception handler. A concrete
+// loop supplies only mechanics: connecting, listening, binding, spawning,
+// watching a signal, and the transports over what it made (UvEventLoop on
+// asyncuv's libuv loop, NodeEventLoop on Node's modules). `S` is the
+// concrete loop's connected stream socket.
+import { constants as os } from 'node:os';
+import { UsageError } from '../errors/usage-error.js';
 import {
-  type Callback,
-  CallbackHandle,
-  TimerHandle,
-  type AbstractEventLoop,
-  type ConnectionOptions,
-  type ExceptionContext,
-  type ExceptionHandler,
-  type ResourceKind,
+  toSignalNumber,
+  validateFunction,
+  validateInteger,
+  validateString,
+} from '../errors/validate.js';
+import type { Loop } from '../handles/loop.js';
+import type { SocketAddress, TCP } from '../handles/tcp.js';
+import { errno, UvError } from '../handles/uv-error.js';
+import { CancelledError } from './errors.js';
+import { currentLoop, EventLoopCore } from './event-loop-core.js';
+import type {
+  AbstractEventLoop,
+  AddrInfo,
+  Callback,
+  ConnectionOptions,
+  DatagramOptions,
+  ExceptionContext,
+  ExceptionHandler,
+  ResourceKind,
+  Server,
+  ServerAddress,
+  ServerOptions,
+  SubprocessOptions,
+  TlsOptions,
+  UnixServerAddress,
+  UnixServerOptions,
 } from './events.js';
-import { TimerHeap } from './timer-heap.js';
-
-
-/** Callbacks slower than this (seconds) are reported in debug mode. */
-export const SLOW_CALLBACK_DURATION = 0.1;
-// Timers due within this much of now run in this iteration (libuv and
-// performance.now() disagree by up to a millisecond of rounding).
-const CLOCK_RESOLUTION = 0.001;
-// The longest single wait armTimer is asked for: Node's setTimeout limit.
-const kMaxArmMs = 2 ** 31 - 1;
-
-let runningLoop: AbstractEventLoop | undefined;
-
-/**
- * @internal Something a loop releases when it closes: a transport, datagram
- * endpoint or subprocess that is not gone yet. closeWithLoop() releases it
- * at once (sockets and pipes closed, queued writes dropped, a running child
- * killed) and calls no protocol method: a closed loop runs nothing.
- */
-export interface LoopResource {
-  closeWithLoop(): void;
-}
+import { FdWatchers } from './fd-watchers.js';
+import {
+  type Address,
+  type AnyProtocol,
+  type DatagramProtocol,
+  newProtocol,
+  type SubprocessProtocol,
+} from './protocols.js';
+import { ANY_HOSTS, type ResolvedAddress, resolveWith, type SockType } from './resolve.js';
+import {
+  type AddrInfoQuery,
+  backlogOf,
+  type ConnectOptions,
+  type DatagramPlan,
+  type ServeRequest,
+  serveRequest,
+  type StdioPlan,
+  stdioSpec,
+  type TlsRequest,
+} from './loop-plans.js';
+import { type Listener, StreamServer } from './server.js';
+import type {
+  DatagramTransport,
+  ReadTransport,
+  SubprocessTransport,
+  Transport,
+  WriteTransport,
+} from './transports.js';
 
 /** The loop whose runForever/runUntilComplete is in progress, if any. */
 export function getRunningLoop(): AbstractEventLoop | undefined {
-  return runningLoop;
+  const loop = currentLoop();
+  return loop instanceof BaseEventLoop ? loop : undefined;
 }
 
-export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
-  // The ready queue: a deque (array + head) drained FIFO, one snapshot per
-  // iteration, so callbacks scheduled by callbacks run in the next one.
-  #ready: CallbackHandle[] = [];
-  #readyHead = 0;
-  readonly #timers = new TimerHeap();
-  #seq = 0;
-  #armedFor = Infinity;
-  #runScheduled = false;
-  #running = false;
-  // stop() from outside the loop's callbacks: the stop takes effect at the
-  // end of the next iteration (asyncio's "runs the current batch").
-  #stopping = false;
-  // stop() from inside a callback of the loop: the stop takes effect when
-  // that callback returns, and nothing else of the loop runs before the
-  // code awaiting runForever() resumes.
-  #stopAtReturn = false;
-  // Callbacks of this loop on the stack: runOnce's, and I/O callbacks run
-  // through dispatch().
-  #depth = 0;
-  // The loop has stopped and the code awaiting runForever() has not run
-  // yet: what would call back into the loop's protocols waits (resuming).
-  #resuming = false;
-  #closed = false;
-  #stopWaiters: Array<() => void> = [];
-  // Weak: a transport dropped unclosed may still be collected (and reported
-  // in debug mode); one that is alive is released by close().
-  readonly #resources = new Set<WeakRef<LoopResource>>();
+const kUncatchable = new Set([os.signals.SIGKILL, os.signals.SIGSTOP]);
+
+export type {
+  AddrInfoQuery, ConnectOptions, DatagramPlan, ServeRequest, StdioPlan, TlsRequest,
+} from './loop-plans.js';
+
+export abstract class BaseEventLoop<S = unknown>
+  extends EventLoopCore
+  implements AbstractEventLoop
+{
   #exceptionHandler: ExceptionHandler | null = null;
-  #debug = process.env['ASYNCUV_DEBUG'] !== undefined && process.env['ASYNCUV_DEBUG'] !== '';
-  readonly #cancelTimer = (handle: TimerHandle): void => {
-    this.#timers.remove(handle);
-  };
-  // Transports, endpoints and subprocesses not yet gone (liveResources).
-  readonly #live = new Map<ResourceKind, number>();
+  // Each signal's handler, by number: what removes it.
+  readonly #signals = new Map<number, () => void>();
+  // Made on first use: a loop that never watches an fd never touches a Poll.
+  #fdWatchers: FdWatchers | undefined;
 
-  /** Have runOnce() called soon (the next iteration of the underlying loop). */
-  protected abstract scheduleRun(): void;
-  /** Have timerFired() called after `delayMs`, or never (null). One timer only. */
-  protected abstract armTimer(delayMs: number | null): void;
-  /** Wake the loop from outside its own callbacks. */
-  protected abstract wakeup(): void;
-  /** Release what the concrete loop holds (handles, servers...). */
-  protected abstract closeResources(): void;
-  /** Adds what the concrete loop holds itself to liveResources(): servers, signals, watched fds. */
-  protected abstract countResources(out: Partial<Record<ResourceKind, number>>): void;
+  // --- mechanics: what a concrete loop supplies ---------------------------
 
-  liveResources(): Partial<Record<ResourceKind, number>> {
-    const out: Partial<Record<ResourceKind, number>> = {};
-    for (const [kind, n] of this.#live) if (n > 0) out[kind] = n;
-    this.countResources(out);
-    // Due timers wait in the ready queue with the callbacks; cancelled
-    // entries stay there (callback unset) until the next iteration skips them.
-    let timers = this.#timers.size;
-    let callbacks = 0;
-    for (let i = this.#readyHead; i < this.#ready.length; i++) {
-      const handle = this.#ready[i];
-      if (handle?.callback === undefined) continue;
-      if (handle instanceof TimerHandle) timers++;
-      else callbacks++;
-    }
-    if (timers > 0) out.timer = timers;
-    if (callbacks > 0) out.callback = callbacks;
-    return out;
-  }
-
+  /** Looks up a host name (never an IP literal). */
+  protected abstract lookupHost(host: string, socktype: SockType): Promise<ResolvedAddress[]>;
+  /** getaddrinfo: one entry per address (and socket type, where the resolver says). */
+  protected abstract lookupAddrInfo(
+    host: string,
+    port: number | null,
+    query: AddrInfoQuery,
+  ): Promise<AddrInfo[]>;
+  /** getnameinfo: [host, service]. */
+  protected abstract lookupName(addr: string, port: number): Promise<[string, string]>;
   /**
-   * @internal Counts one more live `kind` (a transport, endpoint or
-   * subprocess) in liveResources(); the returned function, called once it
-   * is gone (after connectionLost), counts it out. Later calls do nothing.
+   * Connects a TCP socket (bound to `localAddr` first, if given); rejects
+   * with the failure (a UvError) or, on abort, a CancelledError, and
+   * leaves nothing open then. `protocol` is the one the connection is for.
    */
-  trackResource(kind: ResourceKind): () => void {
-    this.#live.set(kind, (this.#live.get(kind) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#live.set(kind, this.#live.get(kind)! - 1);
-    };
-  }
-
+  protected abstract connectTcp(
+    address: string,
+    port: number,
+    opts: ConnectOptions,
+    protocol: AnyProtocol,
+  ): Promise<S>;
+  /** Connects a Unix socket, as connectTcp. */
+  protected abstract connectUnix(
+    path: string,
+    opts: ConnectOptions,
+    protocol: AnyProtocol,
+  ): Promise<S>;
+  /** Closes a connected socket that will not get a transport. */
+  protected abstract discard(sock: S): void;
+  /** The transport of a connection it made (over TLS with `tls`), once connectionMade ran. */
+  protected abstract startConnection<P extends AnyProtocol>(
+    sock: S,
+    protocol: P,
+    tls: TlsRequest | undefined,
+  ): Promise<[Transport, P]>;
   /**
-   * True while an I/O callback of the concrete loop runs that did not go
-   * through dispatch() (UvEventLoop: any callback of its libuv loop's batch).
+   * A listener bound to `address` and `port` (port 0: any free one). Each
+   * connection it accepts goes to `serve`, from start() on.
    */
-  protected inIoCallback(): boolean {
-    return false;
-  }
-
+  protected abstract listenTcp(
+    address: string,
+    port: number,
+    opts: { ipv6Only: boolean; reusePort: boolean; backlog: number },
+    serve: (sock: S) => void,
+  ): Promise<Listener<SocketAddress>>;
+  /** A listener on a TCP handle bound already (createServer's `sock`); host null, port 0. */
+  protected abstract listenOn(
+    sock: TCP,
+    host: unknown,
+    port: number,
+    backlog: number,
+    serve: (sock: S) => void,
+  ): Listener<SocketAddress>;
+  /** A listener on a Unix socket path. */
+  protected abstract listenUnix(
+    path: string,
+    backlog: number,
+    serve: (sock: S) => void,
+  ): Promise<Listener<UnixServerAddress>>;
   /**
-   * Makes the code awaiting runForever() run before the concrete loop calls
-   * back again (UvEventLoop: drain microtasks as soon as the current native
-   * callback returns, not at the end of the batch). Node's own callbacks
-   * drain microtasks after each one: nothing to do there.
+   * An accepted connection: its protocol from the factory (a factory that
+   * throws is reported and the connection dropped), over TLS when the
+   * server has it, then its transport, attached to the server.
    */
-  protected yieldToAwaiters(): void {}
+  protected abstract serveAccepted(sock: S, request: ServeRequest): void;
+  /** Throws if this loop cannot do TLS now (before anything is opened). */
+  protected checkTls(): void {}
+  /** Throws for ServerOptions this loop cannot honour. */
+  protected checkServerOptions(_opts: ServerOptions): void {}
+  /** startTls's upgrade of an established transport. */
+  protected abstract upgradeTls(
+    transport: Transport,
+    protocol: AnyProtocol,
+    ssl: TlsOptions,
+    opts: { serverSide: boolean; serverHostname?: string | undefined; handshakeTimeout?: number },
+  ): Promise<Transport>;
+  /** A datagram endpoint as planned; its protocol from the factory once the socket is bound. */
+  protected abstract openDatagram<P extends DatagramProtocol>(
+    protocolFactory: () => P,
+    plan: DatagramPlan,
+  ): Promise<[DatagramTransport, P]>;
+  /** A transport over `fd`, which it owns from now on: it reads (`reads`) or writes it. */
+  protected abstract openPipe<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    fd: number,
+    reads: boolean,
+  ): Promise<[Transport, P]>;
+  /** Spawns `file` with `args` (checked); resolves once the transport's connectionMade ran. */
+  protected abstract spawnSubprocess<P extends SubprocessProtocol>(
+    protocol: P,
+    file: string,
+    args: string[],
+    stdio: StdioPlan,
+    opts: { env?: Record<string, string> | undefined; cwd?: string | undefined },
+  ): Promise<[SubprocessTransport, P]>;
+  /** Calls `fire` whenever `signum` arrives (a catchable signal); returns what stops it. */
+  protected abstract watchSignal(signum: number, fire: () => void): () => void;
+  /** The libuv loop the fd watchers' Polls run on. */
+  protected abstract fdLoop(): Loop;
 
-  time(): number {
-    return performance.now() / 1000;
-  }
-
-  isRunning(): boolean {
-    return this.#running;
-  }
-
-  isClosed(): boolean {
-    return this.#closed;
-  }
-
-  getDebug(): boolean {
-    return this.#debug;
-  }
-
-  setDebug(enabled: boolean): void {
-    this.#debug = Boolean(enabled);
-  }
-
-  callSoon<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle {
-    this.checkClosed();
-    validateFunction(cb, 'callback');
-    return this.scheduleSoon(cb as Callback<unknown[]>, args);
-  }
-
-  callSoonThreadsafe<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle {
-    const handle = this.callSoon(cb, ...args);
-    this.wakeup();
-    return handle;
-  }
-
-  callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle {
-    this.checkClosed();
-    validateNumber(delay, 'delay', -Infinity, Infinity);
-    return this.callAt(this.time() + Math.max(0, delay), cb, ...args);
-  }
-
-  callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle {
-    this.checkClosed();
-    validateNumber(when, 'when', -Infinity, Infinity);
-    validateFunction(cb, 'callback');
-    const handle = new TimerHandle(when, this.#seq++, cb as Callback<unknown[]>, args);
-    handle.onCancel = this.#cancelTimer;
-    this.#timers.push(handle);
-    if (when < this.#armedFor) this.#arm();
-    return handle;
-  }
-
-  /**
-   * @internal callSoon without the checks, for the loop's own work. On a
-   * closed loop the callback is dropped (returned cancelled): a transport
-   * that finishes closing after its loop has nowhere left to run, and
-   * throwing would only surface inside some stream or handle callback.
-   */
-  scheduleSoon(cb: Callback<unknown[]>, args: unknown[], onDropped?: () => void): CallbackHandle {
-    const handle = new CallbackHandle(cb, args);
-    if (this.#closed) {
-      handle.cancel();
-      onDropped?.();
-      return handle;
-    }
-    // A transport's start (connectionMade, then the promise that waits for
-    // it) must learn that close() dropped it, or that promise never settles.
-    if (onDropped !== undefined) handle.onDropped = onDropped;
-    this.#ready.push(handle);
-    if (!this.#runScheduled) {
-      this.#runScheduled = true;
-      this.scheduleRun();
-    }
-    return handle;
-  }
-
-  #arm(): void {
-    const top = this.#timers.peek();
-    if (top === undefined) {
-      this.#armedFor = Infinity;
-      this.armTimer(null);
-      return;
-    }
-    this.#armedFor = top.when();
-    // Clamped: a far deadline (callLater(1e300)) is beyond what Timer.start
-    // and setTimeout take (Timer threw from inside a later timer callback,
-    // an uncaught exception; setTimeout fires at once on overflow). Firing
-    // early is harmless: nothing is due, and runOnce re-arms for the rest.
-    this.armTimer(Math.min(kMaxArmMs, Math.max(0, Math.ceil((top.when() - this.time()) * 1000))));
-  }
-
-  /** One iteration: move due timers to the ready queue, run a snapshot of it. */
-  protected runOnce(): void {
-    this.#runScheduled = false;
-    const timers = this.#timers;
-    if (timers.size > 0) {
-      const end = this.time() + CLOCK_RESOLUTION;
-      let top = timers.peek();
-      while (top !== undefined && top.when() <= end) {
-        timers.pop();
-        this.#ready.push(top);
-        top = timers.peek();
-      }
-    }
-    const ready = this.#ready;
-    const stop = ready.length;
-    const debug = this.#debug;
-    // Several loops can be 'running' at once in one thread (runForever does
-    // not block), so a callback must see the loop that runs it.
-    if (this.#running) runningLoop = this as unknown as AbstractEventLoop;
-    this.#depth++;
-    try {
-      // A stop() from a callback ends the iteration: the callbacks still
-      // queued run after the code awaiting runForever() resumed.
-      while (this.#readyHead < stop && !this.#stopAtReturn) {
-        const handle = ready[this.#readyHead]!;
-        ready[this.#readyHead++] = undefined as never;
-        const cb = handle.callback;
-        if (cb === undefined) continue;
-        handle.callback = undefined;
-        const started = debug ? this.time() : 0;
-        try {
-          cb(...handle.args);
-        } catch (exception) {
-          const message = `Exception in callback ${cb.name || 'anonymous'}`;
-          this.callExceptionHandler({ message, exception, handle });
-        }
-        if (debug) {
-          const took = this.time() - started;
-          if (took >= SLOW_CALLBACK_DURATION) {
-            const name = cb.name || 'anonymous';
-            console.warn(`asyncuv: executing callback ${name} took ${took.toFixed(3)} seconds`);
-          }
-        }
-        // close() from a callback (allowed while the loop is not running)
-        // dropped the queue: nothing of this loop runs any more.
-        if (this.#closed) return;
-      }
-    } finally {
-      this.#depth--;
-    }
-    if (this.#readyHead === ready.length) {
-      ready.length = 0;
-      this.#readyHead = 0;
-    } else if (this.#readyHead > 1024) {
-      ready.splice(0, this.#readyHead);
-      this.#readyHead = 0;
-    }
-    if (ready.length > this.#readyHead && !this.#runScheduled) {
-      this.#runScheduled = true;
-      this.scheduleRun();
-    }
-    // Re-arm only when the earliest deadline changed (or the timer fired,
-    // see timerFired): arming is a call into the native loop.
-    if ((timers.peek()?.when() ?? Infinity) !== this.#armedFor) this.#arm();
-    if (this.#stopping || this.#stopAtReturn) this.#finishStop();
-  }
-
-  /**
-   * @internal Runs an I/O callback of this loop (a socket event of
-   * NodeEventLoop's transports): a stop() inside it takes effect when it
-   * returns, as for the ready queue's callbacks.
-   */
-  dispatch<T, R>(fn: (arg: T) => R, arg: T): R {
-    this.#depth++;
-    try {
-      return fn(arg);
-    } finally {
-      if (--this.#depth === 0 && this.#stopAtReturn) this.#finishStop();
-    }
-  }
-
-  /**
-   * @internal True from the moment the loop stopped until the code awaiting
-   * runForever() has resumed (within the same microtask checkpoint): a
-   * transport holds what it would deliver meanwhile and delivers it later.
-   */
-  get resuming(): boolean {
-    return this.#resuming;
-  }
-
-  /** @internal A stop() is pending, to take effect when the current callback returns. */
-  get stopPending(): boolean {
-    return this.#stopAtReturn;
-  }
-
-  /** The concrete loop's timer fired: it is no longer armed. */
-  protected timerFired(): void {
-    this.#armedFor = Infinity;
-    this.runOnce();
-  }
-
-  runForever(): Promise<void> {
-    this.checkClosed();
-    if (this.#running) throw loopRunning();
-    this.#running = true;
-    runningLoop = this as unknown as AbstractEventLoop;
-    return new Promise((resolve) => this.#stopWaiters.push(resolve));
-  }
-
-  /** Runs the loop until `work` settles; `signal` aborts the wait (AbortError), not the work. */
-  async runUntilComplete<T>(
-    work: Promise<T> | (() => Promise<T>),
-    opts?: AbortOptions,
-  ): Promise<T> {
-    this.checkClosed();
-    const signal = signalOf(opts);
-    if (this.#running) throw loopRunning();
-    throwIfAborted(signal);
-    // The loop is running before the work starts, so the work sees
-    // isRunning() and may stop() it.
-    const stopped = this.runForever().then(() => {
-      throw new UsageError('ERR_LOOP_STOPPED', 'Event loop stopped before the work completed');
-    });
-    try {
-      const promise = typeof work === 'function' ? work() : work;
-      if (!(promise instanceof Promise) && (typeof promise !== 'object' || promise === null || typeof (promise as PromiseLike<T>).then !== 'function')) {
-        throw new UsageError('ERR_INVALID_ARG_TYPE', 'runUntilComplete() takes a Promise or a function returning one');
-      }
-      return await Promise.race([raceAbort(Promise.resolve(promise), signal), stopped]);
-    } finally {
-      // A stop() still pending is spent with this run, as in asyncio.
-      this.#stopping = false;
-      this.#stopAtReturn = false;
-      if (this.#running) {
-        this.#running = false;
-        this.#releaseWaiters();
-      }
-      stopped.catch(() => {});
-    }
-  }
-
-  /**
-   * Stops runForever(). From a callback of the loop, the stop takes effect
-   * when that callback returns, and no other callback of the loop runs
-   * before the code awaiting runForever() resumes (callbacks still queued
-   * run after it). From anywhere else, the next iteration runs first (so
-   * callbacks queued before stop() run), as asyncio's stop() does.
-   */
-  stop(): void {
-    if (!this.#running || this.#stopAtReturn) return;
-    if (this.#depth > 0) {
-      this.#stopAtReturn = true; // runOnce or dispatch() finishes it
-      return;
-    }
-    if (this.inIoCallback()) {
-      // The concrete loop's callback ends when this JS call returns, and it
-      // drains microtasks right then (yieldToAwaiters): the stop takes
-      // effect there, and the awaiting code runs in the same drain.
-      this.#stopAtReturn = true;
-      queueMicrotask(() => {
-        if (this.#stopAtReturn) this.#finishStop();
-      });
-      this.yieldToAwaiters();
-      return;
-    }
-    this.#stopping = true;
-    if (!this.#runScheduled) {
-      this.#runScheduled = true;
-      this.scheduleRun();
-    }
-  }
-
-  #finishStop(): void {
-    this.#stopping = false;
-    this.#stopAtReturn = false;
-    if (!this.#running) return;
-    this.#running = false;
-    this.#resuming = true;
-    // resolve() queues the awaiting code's continuation; this microtask
-    // comes after it.
-    this.#releaseWaiters();
-    queueMicrotask(() => {
-      this.#resuming = false;
-    });
-    this.yieldToAwaiters();
-  }
-
-  #releaseWaiters(): void {
-    if (runningLoop === (this as unknown)) runningLoop = undefined;
-    const waiters = this.#stopWaiters;
-    this.#stopWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  close(): void {
-    if (this.#running) throw new UsageError('ERR_LOOP_RUNNING', 'Cannot close a running event loop');
-    if (this.#closed) return;
-    this.#closed = true;
-    const dropped: Array<() => void> = [];
-    for (let i = this.#readyHead; i < this.#ready.length; i++) {
-      const handle = this.#ready[i];
-      if (handle === undefined) continue;
-      if (handle.onDropped !== undefined && handle.callback !== undefined) dropped.push(handle.onDropped);
-      handle.cancel();
-    }
-    this.#ready = [];
-    this.#readyHead = 0;
-    this.#timers.clear();
-    this.armTimer(null);
-    // Starts first (they fail whoever awaits them with ERR_LOOP_CLOSED),
-    // then whatever is still open: in JavaScript an open socket, pipe or
-    // child keeps the process alive, so a closed loop lets go of them all.
-    for (const onDropped of dropped) {
-      try {
-        onDropped();
-      } catch (exception) {
-        this.callExceptionHandler({ message: 'Error while dropping a scheduled start', exception });
-      }
-    }
-    const resources = [...this.#resources];
-    this.#resources.clear();
-    for (const ref of resources) {
-      try {
-        ref.deref()?.closeWithLoop();
-      } catch (exception) {
-        const message = 'Error while closing a transport with its loop';
-        this.callExceptionHandler({ message, exception });
-      }
-    }
-    this.closeResources();
-  }
-
-  /**
-   * @internal Registers what close() must release; the returned function
-   * unregisters it (call it once the resource is gone). On a closed loop
-   * nothing is registered: the resource's start is dropped instead.
-   */
-  track(resource: LoopResource): () => void {
-    if (this.#closed) return noop;
-    const ref = new WeakRef(resource);
-    this.#resources.add(ref);
-    return () => {
-      this.#resources.delete(ref);
-    };
-  }
+  // --- the exception handler --------------------------------------------------
 
   setExceptionHandler(handler: ExceptionHandler | null): void {
     if (handler !== null) validateFunction(handler, 'handler');
@@ -492,7 +207,8 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
       if (value !== undefined) lines.push(`${key}: ${describe(value)}`);
     }
     if (exception !== undefined) {
-      lines.push(exception instanceof Error ? (exception.stack ?? String(exception)) : String(exception));
+      const stack = exception instanceof Error ? exception.stack : undefined;
+      lines.push(stack ?? String(exception));
     }
     console.error(lines.join('\n'));
   }
@@ -504,42 +220,426 @@ export abstract class BaseEventLoop implements Partial<AbstractEventLoop> {
       return;
     }
     try {
-      handler(this as unknown as AbstractEventLoop, context);
+      handler(this, context);
     } catch (exception) {
-      this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception, context });
+      const message = 'Unhandled error in exception handler';
+      this.defaultExceptionHandler({ message, exception, context });
     }
   }
 
-  /** Throws ERR_LOOP_CLOSED once close() was called. */
-  protected checkClosed(): void {
-    if (this.#closed) throw loopClosed();
+  // --- names --------------------------------------------------------------------
+
+  /** `host`'s addresses, each once: the IP literal itself, or what the resolver finds. */
+  protected resolveHost(host: string, socktype: SockType = 'stream'): Promise<ResolvedAddress[]> {
+    return resolveWith((h, t) => this.lookupHost(h, t), host, socktype);
   }
 
-  /** createConnection's argument rules, the same on every loop. */
-  protected checkConnectionArgs(protocolFactory: unknown, host: unknown, port: unknown, opts: ConnectionOptions): void {
+  async getaddrinfo(
+    host: string,
+    port: number | null,
+    opts: { family?: number; type?: number; proto?: number; flags?: number } = {},
+  ): Promise<AddrInfo[]> {
+    this.checkClosed();
+    validateString(host, 'host');
+    const family = opts.family === 4 || opts.family === 6 ? opts.family : 0;
+    return this.lookupAddrInfo(host, port, { ...opts, family });
+  }
+
+  async getnameinfo(addr: string, port: number): Promise<[string, string]> {
+    this.checkClosed();
+    validateString(addr, 'addr');
+    validateInteger(port, 'port', 0, 65535);
+    return this.lookupName(addr, port);
+  }
+
+  // --- stream connections ----------------------------------------------------
+
+  async createConnection<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    host: string,
+    port: number,
+    opts: ConnectionOptions = {},
+  ): Promise<[Transport, P]> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
+    this.#checkConnectionOptions(opts);
+    const addresses = await this.resolveHost(host);
+    // Closed while resolving: a closed loop drops the callbacks it is given
+    // (connectionMade, and with it this promise), so fail now instead.
+    this.checkClosed();
+    const protocol = newProtocol(protocolFactory);
+    let lastError: Error | undefined;
+    for (const { address } of addresses) {
+      let sock: S;
+      try {
+        sock = await this.connectTcp(address, port, opts, protocol);
+      } catch (err) {
+        if (err instanceof CancelledError || this.isClosed()) throw err;
+        lastError = err as Error;
+        continue;
+      }
+      const serverHostname = opts.serverHostname ?? host;
+      return this.#start(sock, protocol, opts, serverHostname);
+    }
+    throw lastError ?? new UvError(errno['EHOSTUNREACH']!, 'connect', host);
+  }
+
+  async createUnixConnection<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    path: string,
+    opts: ConnectionOptions = {},
+  ): Promise<[Transport, P]> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateString(path, 'path');
+    this.#checkConnectionOptions(opts);
+    const protocol = newProtocol(protocolFactory);
+    const sock = await this.connectUnix(path, opts, protocol);
+    return this.#start(sock, protocol, opts, opts.serverHostname);
+  }
+
+  #checkConnectionOptions(opts: ConnectionOptions): void {
     if (opts.serverHostname !== undefined && !opts.ssl) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', 'serverHostname is only meaningful with ssl');
     }
+    const { signal } = opts;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new UsageError('ERR_INVALID_ARG_TYPE', 'The "signal" option must be an AbortSignal');
+    }
+    if (opts.ssl) this.checkTls();
   }
 
-  /** A server's listen backlog: asyncio's default of 100, or a checked opts.backlog. */
-  protected backlogOf(opts: { backlog?: number }): number {
-    const backlog = opts.backlog ?? 100;
-    validateInteger(backlog, 'backlog', 0, 65535);
-    return backlog;
+  /** The transport of a connected socket; a loop closed while connecting fails the call. */
+  #start<P extends AnyProtocol>(
+    sock: S,
+    protocol: P,
+    opts: ConnectionOptions,
+    serverHostname: string | undefined,
+  ): Promise<[Transport, P]> {
+    // Closed while connecting: connectionMade would be dropped (see createConnection).
+    if (this.isClosed()) this.discard(sock);
+    this.checkClosed();
+    const tls: TlsRequest | undefined = opts.ssl
+      ? {
+          ssl: opts.ssl,
+          serverHostname,
+          handshakeTimeout: opts.sslHandshakeTimeout,
+          signal: opts.signal,
+        }
+      : undefined;
+    return this.startConnection(sock, protocol, tls);
   }
 
-  /** @internal for debug-mode checks by transports. */
-  get debugEnabled(): boolean {
-    return this.#debug;
+  async startTls(
+    transport: Transport,
+    protocol: AnyProtocol,
+    ssl: TlsOptions,
+    opts: { serverSide?: boolean; serverHostname?: string; sslHandshakeTimeout?: number } = {},
+  ): Promise<Transport> {
+    this.checkClosed();
+    this.checkTls();
+    return this.upgradeTls(transport, protocol, ssl, {
+      serverSide: opts.serverSide === true,
+      serverHostname: opts.serverHostname,
+      ...(opts.sslHandshakeTimeout !== undefined
+        ? { handshakeTimeout: opts.sslHandshakeTimeout }
+        : {}),
+    });
+  }
+
+  // --- servers ----------------------------------------------------------------
+
+  async createServer(
+    protocolFactory: () => AnyProtocol,
+    host: string | string[] | null,
+    port: number,
+    opts: ServerOptions = {},
+  ): Promise<Server<SocketAddress>> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateInteger(port, 'port', 0, 65535);
+    this.checkServerOptions(opts);
+    if (opts.ssl) this.checkTls(); // fail now, not on the first connection
+    const backlog = backlogOf(opts);
+    const { sock } = opts;
+    const addresses = sock === undefined ? await this.#serverAddresses(host) : [];
+    // Closed while resolving: a server made now would outlive the loop.
+    this.checkClosed();
+    const listeners: Array<Listener<SocketAddress>> = [];
+    const server = this.#newServer(listeners);
+    const request = serveRequest(server, protocolFactory, opts.ssl, opts.sslHandshakeTimeout);
+    const serve = (sock: S): void => this.#accepted(sock, request);
+    try {
+      if (sock !== undefined) listeners.push(this.listenOn(sock, host, port, backlog, serve));
+      for (const { address, family } of addresses) {
+        // With several addresses the v6 one must not also claim v4.
+        const ipv6Only = family === 6 && addresses.length > 1;
+        const reusePort = opts.reusePort === true;
+        const bind = { ipv6Only, reusePort, backlog };
+        const listener = await this.listenTcp(address, port, bind, serve);
+        listeners.push(listener);
+        // Port 0 with several hosts: the first bound port is used for all.
+        if (port === 0 && addresses.length > 1) port = listener.address.port;
+      }
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+    if (opts.startServing !== false) await startOrClose(server);
+    return server;
+  }
+
+  async #serverAddresses(host: string | string[] | null): Promise<readonly ResolvedAddress[]> {
+    if (host === null || host === '') return ANY_HOSTS;
+    if (!Array.isArray(host)) return this.resolveHost(host);
+    const each = await Promise.all(host.map((h) => this.resolveHost(h)));
+    return each.flat();
+  }
+
+  async createUnixServer(
+    protocolFactory: () => AnyProtocol,
+    path: string,
+    opts: UnixServerOptions = {},
+  ): Promise<Server<UnixServerAddress>> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateString(path, 'path');
+    if (opts.ssl) this.checkTls();
+    const backlog = backlogOf(opts);
+    const listeners: Array<Listener<UnixServerAddress>> = [];
+    const server = this.#newServer(listeners);
+    const request = serveRequest(server, protocolFactory, opts.ssl, undefined);
+    const serve = (sock: S): void => this.#accepted(sock, request);
+    try {
+      listeners.push(await this.listenUnix(path, backlog, serve));
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+    if (opts.startServing !== false) await startOrClose(server);
+    return server;
+  }
+
+  /**
+   * A server over `listeners` (filled by the caller; a listener hands
+   * nothing over before the server starts it), registered with the loop
+   * until it closes.
+   */
+  #newServer<A extends SocketAddress | UnixServerAddress>(
+    listeners: Array<Listener<A>>,
+  ): StreamServer<A> {
+    let release = noop;
+    const server = new StreamServer<A>(this, listeners, () => release());
+    release = this.track(server, 'server');
+    return server;
+  }
+
+  #accepted(sock: S, request: ServeRequest): void {
+    if (this.isClosed()) this.discard(sock);
+    else this.serveAccepted(sock, request);
+  }
+
+  // --- datagrams -----------------------------------------------------------------
+
+  async createDatagramEndpoint<P extends DatagramProtocol>(
+    protocolFactory: () => P,
+    opts: DatagramOptions,
+  ): Promise<[DatagramTransport, P]> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    if (typeof opts !== 'object' || opts === null) {
+      throw new UsageError('ERR_INVALID_ARG_TYPE', 'opts must be an object');
+    }
+    const { localAddr, remoteAddr } = opts;
+    if (localAddr === undefined && remoteAddr === undefined) {
+      const why = 'createDatagramEndpoint needs localAddr or remoteAddr';
+      throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+    }
+    const local = localAddr && (await this.#resolveOne(localAddr));
+    const remote = remoteAddr && (await this.#resolveOne(remoteAddr));
+    // Closed while resolving: connectionMade would be dropped (see createConnection).
+    this.checkClosed();
+    return this.openDatagram(protocolFactory, {
+      local,
+      remote,
+      family: local?.family ?? remote?.family ?? opts.family ?? 4,
+      reusePort: opts.reusePort === true,
+      allowBroadcast: opts.allowBroadcast === true,
+    });
+  }
+
+  async #resolveOne([host, port]: Address): Promise<DatagramPlan['local']> {
+    const [first] = await this.resolveHost(host, 'dgram');
+    if (first === undefined) throw new UvError(errno['EAI_NONAME']!, 'getaddrinfo', host);
+    return { ...first, port };
+  }
+
+  // --- pipes ----------------------------------------------------------------------
+
+  /** Reads the fd (a pipe, FIFO or socket); the transport owns and closes it. */
+  async connectReadPipe<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    fd: number,
+  ): Promise<[ReadTransport, P]> {
+    this.#checkPipe(protocolFactory, fd);
+    return this.openPipe(protocolFactory, fd, true);
+  }
+
+  /** Writes the fd; the transport owns and closes it. */
+  async connectWritePipe<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    fd: number,
+  ): Promise<[WriteTransport, P]> {
+    this.#checkPipe(protocolFactory, fd);
+    return this.openPipe(protocolFactory, fd, false);
+  }
+
+  #checkPipe(protocolFactory: unknown, fd: unknown): void {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
+  }
+
+  // --- subprocesses ------------------------------------------------------------------
+
+  async subprocessExec<P extends SubprocessProtocol>(
+    protocolFactory: () => P,
+    program: string,
+    args: string[] = [],
+    opts: SubprocessOptions = {},
+  ): Promise<[SubprocessTransport, P]> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateString(program, 'program');
+    if (!Array.isArray(args)) {
+      throw new UsageError('ERR_INVALID_ARG_TYPE', 'args must be an array of strings');
+    }
+    for (const a of args) validateString(a, 'args[i]');
+    return this.#spawn(protocolFactory, program, args, opts);
+  }
+
+  async subprocessShell<P extends SubprocessProtocol>(
+    protocolFactory: () => P,
+    cmd: string,
+    opts: SubprocessOptions = {},
+  ): Promise<[SubprocessTransport, P]> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    validateString(cmd, 'cmd');
+    return this.#spawn(protocolFactory, '/bin/sh', ['-c', cmd], opts);
+  }
+
+  #spawn<P extends SubprocessProtocol>(
+    protocolFactory: () => P,
+    file: string,
+    args: string[],
+    opts: SubprocessOptions,
+  ): Promise<[SubprocessTransport, P]> {
+    const stdio: StdioPlan = {
+      stdin: stdioSpec(opts.stdin, 0),
+      stdout: stdioSpec(opts.stdout, 1),
+      stderr: opts.stderr === 'stdout' ? 'stdout' : stdioSpec(opts.stderr, 2),
+    };
+    // Before the spawn: a factory that throws must not leave a child behind.
+    const protocol = newProtocol(protocolFactory);
+    return this.spawnSubprocess(protocol, file, args, stdio, { env: opts.env, cwd: opts.cwd });
+  }
+
+  // --- fd watchers -------------------------------------------------------------------
+
+  #fds(): FdWatchers {
+    if (this.#fdWatchers === undefined) {
+      const watchers = new FdWatchers(this.fdLoop(), this);
+      this.#fdWatchers = watchers;
+      this.track({ closeWithLoop: () => watchers.closeAll() });
+    }
+    return this.#fdWatchers;
+  }
+
+  /** Calls `cb(...args)` whenever `fd` is readable; replaces an earlier reader of `fd`. */
+  addReader<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
+    this.checkClosed();
+    this.#fds().add(fd, 'reader', cb as Callback<unknown[]>, args);
+  }
+
+  removeReader(fd: number): boolean {
+    return this.#fdWatchers?.remove(fd, 'reader') ?? false;
+  }
+
+  /** Calls `cb(...args)` whenever `fd` is writable; replaces an earlier writer of `fd`. */
+  addWriter<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
+    this.checkClosed();
+    this.#fds().add(fd, 'writer', cb as Callback<unknown[]>, args);
+  }
+
+  removeWriter(fd: number): boolean {
+    return this.#fdWatchers?.remove(fd, 'writer') ?? false;
+  }
+
+  protected countOthers(out: Partial<Record<ResourceKind, number>>): void {
+    this.#fdWatchers?.countResources(out);
+  }
+
+  /**
+   * The fd watchers' Polls run in batches of their libuv loop, which must
+   * drain microtasks right after the callback that stopped this loop.
+   */
+  protected override yieldToAwaiters(): void {
+    this.#fdWatchers?.yieldToAwaiters();
+  }
+
+  // --- signals -------------------------------------------------------------------------
+
+  /** Calls `cb(...args)` from the ready queue whenever `signal` arrives; replaces the last. */
+  addSignalHandler<A extends unknown[]>(
+    signal: number | string,
+    cb: Callback<A>,
+    ...args: A
+  ): void {
+    this.checkClosed();
+    validateFunction(cb, 'callback');
+    const signum = toSignalNumber(signal);
+    if (kUncatchable.has(signum)) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', `Signal ${signal} cannot be caught`);
+    }
+    this.removeSignalHandler(signum);
+    const stop = this.watchSignal(signum, () => {
+      this.scheduleSoon(cb as Callback<unknown[]>, args);
+    });
+    const release = this.track({ closeWithLoop: () => this.removeSignalHandler(signum) }, 'signal');
+    this.#signals.set(signum, () => {
+      stop();
+      release();
+    });
+  }
+
+  removeSignalHandler(signal: number | string): boolean {
+    const signum = toSignalNumber(signal);
+    const remove = this.#signals.get(signum);
+    if (remove === undefined) return false;
+    this.#signals.delete(signum);
+    remove();
+    return true;
   }
 }
 
 function noop(): void {}
+
+/**
+ * Starts a server the caller has not received yet: if it cannot listen
+ * (libuv reports EADDRINUSE from listen, not bind), nobody could close it,
+ * so it closes before the error is thrown.
+ */
+async function startOrClose(server: StreamServer<ServerAddress>): Promise<void> {
+  try {
+    await server.startServing();
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+}
 
 function describe(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);

@@ -1,4 +1,4 @@
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 
 /** readexactly() hit EOF first; `partial` holds what did arrive. */
 export class IncompleteReadError extends Error {

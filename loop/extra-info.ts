@@ -1,6 +1,6 @@
 // getExtraInfo() of every transport: a lookup in the transport's own table.
-// Object.hasOwn, not `in`: with `in`, getExtraInfo('constructor') answered
-// Object.prototype.constructor instead of the default (found by fuzzing).
+// Object.hasOwn, not `in`: a name of Object.prototype ('constructor') is
+// not in the table and must answer the default.
 import type { ExtraInfoValue } from './transports.js';
 
 /** The table's entry for `name`, typed by the transport's `Info` (the loop fills the table). */

@@ -4,7 +4,7 @@
 // watcher of its own, so both loops share this one.
 import type { Loop } from '../handles/loop.js';
 import { Poll } from '../handles/poll.js';
-import { validateFunction, validateInteger } from '../handles/validate.js';
+import { validateFunction, validateInteger } from '../errors/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import type { Callback, ResourceKind } from './events.js';
 

@@ -39,7 +39,7 @@ export { IncompleteReadError, LimitOverrunError, CancelledError, TimeoutError } 
 export type { AbortOptions } from './abort.js';
 export { waitFor } from './wait-for.js';
 // The errors of every layer: connection failures are UvErrors, misuse UsageErrors.
-export { UsageError, type UsageErrorCode } from '../handles/usage-error.js';
+export { UsageError, type UsageErrorCode } from '../errors/usage-error.js';
 export { UvError } from '../handles/uv-error.js';
 export { newEventLoop, setEventLoopFactory, run } from './policy.js';
 export { StreamReader, DEFAULT_LIMIT } from './stream-reader.js';

@@ -1,9 +1,9 @@
 // Which loop newEventLoop() makes, and asyncio.run().
-import { validateFunction } from '../handles/validate.js';
+import { validateFunction } from '../errors/validate.js';
 import type { AbstractEventLoop } from './events.js';
 import { UvEventLoop } from './uv-event-loop.js';
 
-let factory: () => AbstractEventLoop = () => new UvEventLoop() as unknown as AbstractEventLoop;
+let factory: () => AbstractEventLoop = () => new UvEventLoop();
 
 /** A new loop from the factory in force (UvEventLoop by default). */
 export function newEventLoop(): AbstractEventLoop {

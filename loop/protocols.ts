@@ -7,7 +7,7 @@
 // from inside the call that caused it), with null for a normal close or the
 // error that ended the connection. pauseWriting / resumeWriting bracket the
 // times the transport's write buffer is above its high-water mark.
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import type { DatagramTransport, SubprocessTransport, Transport } from './transports.js';
 
 export interface BaseProtocol {

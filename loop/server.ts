@@ -1,31 +1,184 @@
-// Server (asyncio.Server) over listening libuv streams (TCP, Pipe).
-import type { Stream } from '../handles/stream.js';
-import { BaseServer } from './base-server.js';
-import type { AbstractEventLoop, ServerAddress } from './events.js';
-import type { StreamTransport, TransportOwner } from './stream-transport.js';
+// Server (asyncio.Server), the same on every loop: the serving and closed
+// states, the connections it accepted (waitClosed waits for them),
+// serveForever and close. What it listens with is the concrete loop's: a
+// listener starts handing accepted connections to the loop, and stops.
+import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
+import type { LoopResource } from './event-loop-core.js';
+import type { AbstractEventLoop, Server, ServerAddress } from './events.js';
+import { watchUnclosed } from './unclosed-warning.js';
 
+/** One listening socket of a server. */
 export interface Listener<A extends ServerAddress> {
-  stream: Stream;
-  address: A;
-  /** Starts accepting; each accepted stream goes to the loop's accept path. */
-  listen(backlog: number): void;
+  readonly address: A;
+  /** Starts handing accepted connections to the loop (called once, by startServing). */
+  start(): void;
+  /** Stops listening (called once, by close); connections not handed over yet are dropped. */
+  close(): void;
 }
 
-export class StreamServer<A extends ServerAddress = ServerAddress> extends BaseServer<StreamTransport, A> implements TransportOwner {
-  readonly #listeners: Array<Listener<A>>;
-  readonly #backlog: number;
+/** What a server can do to the connections it accepted. */
+export interface ServedConnection {
+  close(): void;
+  abort(): void;
+}
 
-  constructor(loop: AbstractEventLoop, listeners: Array<Listener<A>>, backlog: number, onClose?: () => void) {
-    super(loop, () => listeners.map((l) => l.address), onClose);
+/**
+ * @internal Told of every connection a server attaches and detaches, once
+ * each (adapters/threaded-server counts them in shared memory).
+ */
+export interface ConnectionObserver {
+  attached(): void;
+  detached(): void;
+}
+
+export class StreamServer<A extends ServerAddress = ServerAddress>
+  implements Server<A>, LoopResource
+{
+  readonly #loop: AbstractEventLoop;
+  readonly #listeners: ReadonlyArray<Listener<A>>;
+  readonly #connections = new Set<ServedConnection>();
+  #serving = false;
+  #closed = false;
+  #closedWaiters: Array<() => void> = [];
+  #foreverWaiters: Array<() => void> = [];
+  readonly #onClose: (() => void) | undefined;
+  readonly #unwatch: () => void;
+  #observer: ConnectionObserver | undefined;
+
+  /** @internal The loops' createServer and createUnixServer make servers. */
+  constructor(
+    loop: AbstractEventLoop,
+    listeners: ReadonlyArray<Listener<A>>,
+    onClose?: () => void,
+  ) {
+    this.#loop = loop;
     this.#listeners = listeners;
-    this.#backlog = backlog;
+    this.#onClose = onClose;
+    this.#unwatch = watchUnclosed(loop.getDebug(), this, 'A Server');
   }
 
-  protected beginServing(): void {
-    for (const l of this.#listeners) l.listen(this.#backlog);
+  /** @internal A connection of this server: waitClosed() waits until it is detached. */
+  attach(connection: ServedConnection): void {
+    if (this.#connections.has(connection)) return;
+    this.#connections.add(connection);
+    this.#observer?.attached();
   }
 
-  protected stopListening(): void {
-    for (const l of this.#listeners) l.stream.close();
+  /** @internal */
+  detach(connection: ServedConnection): void {
+    if (this.#connections.delete(connection)) this.#observer?.detached();
+    this.#maybeWake();
+  }
+
+  /**
+   * @internal Reports attaches and detaches to `observer` from now on; the
+   * connections already open are reported as attached at once.
+   */
+  observe(observer: ConnectionObserver): void {
+    this.#observer = observer;
+    for (let i = 0; i < this.#connections.size; i++) observer.attached();
+  }
+
+  getLoop(): AbstractEventLoop {
+    return this.#loop;
+  }
+
+  isServing(): boolean {
+    return this.#serving;
+  }
+
+  /** @internal true once close() was called. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  async startServing(): Promise<void> {
+    if (this.#serving || this.#closed) return;
+    this.#serving = true;
+    for (const listener of this.#listeners) listener.start();
+  }
+
+  /**
+   * Serves until close(); resolves then. An abort of `signal` closes the
+   * server, as cancelling asyncio's serve_forever() does, and rejects with
+   * an AbortError; connections already accepted stay open (waitClosed()
+   * waits for them).
+   */
+  async serveForever(opts?: AbortOptions): Promise<void> {
+    const signal = signalOf(opts);
+    throwIfAborted(signal);
+    await this.startServing();
+    if (this.#closed) return;
+    await this.#wait(this.#foreverWaiters, signal, () => this.close());
+  }
+
+  /** Parks a waiter in `list` until it is released, or withdraws it on abort. */
+  #wait(
+    list: Array<() => void>,
+    signal: AbortSignal | undefined,
+    onAbort = (): void => {},
+  ): Promise<void> {
+    let mine: (() => void) | undefined;
+    return abortable<void>(
+      signal,
+      (resolve) => {
+        mine = resolve;
+        list.push(resolve);
+      },
+      () => {
+        const at = list.indexOf(mine!);
+        if (at !== -1) list.splice(at, 1);
+        onAbort();
+      },
+    );
+  }
+
+  sockets(): A[] {
+    return this.#closed ? [] : this.#listeners.map((l) => l.address);
+  }
+
+  /** Stops listening. Connections already accepted stay open. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unwatch();
+    this.#serving = false;
+    for (const listener of this.#listeners) listener.close();
+    this.#onClose?.();
+    const forever = this.#foreverWaiters;
+    this.#foreverWaiters = [];
+    for (const resolve of forever) resolve();
+    this.#maybeWake();
+  }
+
+  /** @internal The loop closed: stop listening (the connections close with the loop too). */
+  closeWithLoop(): void {
+    this.close();
+  }
+
+  closeClients(): void {
+    for (const connection of [...this.#connections]) connection.close();
+  }
+
+  abortClients(): void {
+    for (const connection of [...this.#connections]) connection.abort();
+  }
+
+  /**
+   * Resolves once the server is closed and all its connections are gone;
+   * rejects with an AbortError if `signal` aborts first.
+   */
+  async waitClosed(opts?: AbortOptions): Promise<void> {
+    const signal = signalOf(opts);
+    throwIfAborted(signal);
+    if (this.#closed && this.#connections.size === 0) return;
+    await this.#wait(this.#closedWaiters, signal);
+  }
+
+  #maybeWake(): void {
+    if (!this.#closed || this.#connections.size > 0) return;
+    const waiters = this.#closedWaiters;
+    this.#closedWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 }

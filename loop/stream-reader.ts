@@ -4,8 +4,8 @@
 // Every read takes `{ signal }`. A read consumes bytes only when it
 // returns, so an aborted read (and one that fails) leaves every byte in the
 // buffer for the next read.
-import { UsageError } from '../handles/usage-error.js';
-import { invalidArgType, validateInteger } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { invalidArgType, validateInteger } from '../errors/validate.js';
 import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
 import { IncompleteReadError, LimitOverrunError } from './errors.js';
 import type { ReadTransport } from './transports.js';

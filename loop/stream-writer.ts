@@ -35,7 +35,7 @@ export class StreamReaderProtocol implements Protocol {
     this.#reader.setTransport(transport);
     const cb = this.#clientConnected;
     if (cb === undefined) return;
-    const writer = new StreamWriter(transport, this, this.#reader, this.#loop);
+    const writer = new StreamWriter(transport, this, this.#reader);
     const fail = (exception: unknown): void => {
       this.#loop.callExceptionHandler({ message: 'Unhandled exception in client_connected_cb', exception, transport, protocol: this });
       transport.close();
@@ -101,7 +101,6 @@ export class StreamWriter {
   readonly #transport: Transport;
   readonly #flow: FlowControl;
   readonly #reader: StreamReader | null;
-  readonly #loop: AbstractEventLoop;
 
   /**
    * @internal Made by openConnection, startServer and the subprocess
@@ -111,12 +110,10 @@ export class StreamWriter {
     transport: Transport,
     protocol: { readonly flowControl: FlowControl },
     reader: StreamReader | null,
-    loop: AbstractEventLoop,
   ) {
     this.#transport = transport;
     this.#flow = protocol.flowControl;
     this.#reader = reader;
-    this.#loop = loop;
   }
 
   get transport(): Transport {

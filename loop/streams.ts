@@ -1,6 +1,6 @@
 // asyncio.streams: connections and servers as StreamReader/StreamWriter
 // pairs instead of protocols.
-import { validateFunction } from '../handles/validate.js';
+import { validateFunction } from '../errors/validate.js';
 import { getRunningLoop } from './base-event-loop.js';
 import type { SocketAddress } from '../handles/tcp.js';
 import type { AbstractEventLoop, ConnectionOptions, Server, ServerOptions, UnixServerAddress, UnixServerOptions } from './events.js';
@@ -25,7 +25,7 @@ export interface StreamPair {
 let defaultLoop: AbstractEventLoop | undefined;
 
 /** @internal The loop the stream functions (and subprocess streams) use. */
-export function loopFrom(opts: StreamOptions): AbstractEventLoop {
+function loopFrom(opts: StreamOptions): AbstractEventLoop {
   if (opts.loop !== undefined) return opts.loop;
   const running = getRunningLoop();
   if (running !== undefined) return running;
@@ -51,7 +51,7 @@ async function connectWith(
   await connect(() => protocol);
   const transport = protocol.transport;
   if (transport === null) throw new Error('connection made without a transport');
-  return { reader, writer: new StreamWriter(transport, protocol, reader, loop) };
+  return { reader, writer: new StreamWriter(transport, protocol, reader) };
 }
 
 /** Connects to host:port; asyncio.open_connection. */

@@ -1,8 +1,8 @@
 // asyncio.subprocess: a child process whose pipes are a StreamWriter
 // (stdin) and StreamReaders (stdout, stderr), on any AbstractEventLoop.
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { UvError } from '../handles/uv-error.js';
-import { invalidArgType, validateString } from '../handles/validate.js';
+import { invalidArgType, validateString } from '../errors/validate.js';
 import { type AbortOptions, raceAbort, signalOf, throwIfAborted } from './abort.js';
 import type { AbstractEventLoop, StdioSpec, SubprocessOptions } from './events.js';
 import { FlowControl } from './flow-control.js';
@@ -26,13 +26,11 @@ class SubprocessStreamProtocol implements SubprocessProtocol {
   stdout: StreamReader | null = null;
   stderr: StreamReader | null = null;
   readonly #limit: number | undefined;
-  readonly #loop: AbstractEventLoop;
   readonly #stdinFlow = new FlowControl();
   #transport: SubprocessTransport | null = null;
 
-  constructor(limit: number | undefined, loop: AbstractEventLoop) {
+  constructor(limit: number | undefined) {
     this.#limit = limit;
-    this.#loop = loop;
   }
 
   connectionMade(transport: SubprocessTransport): void {
@@ -42,7 +40,7 @@ class SubprocessStreamProtocol implements SubprocessProtocol {
     // Pipe transports are full Transports on both loops; fd 0's only writes.
     const stdin = transport.getPipeTransport(0) as Transport | null;
     if (stdin !== null) {
-      this.stdin = new StreamWriter(stdin, { flowControl: this.#stdinFlow }, null, this.#loop);
+      this.stdin = new StreamWriter(stdin, { flowControl: this.#stdinFlow }, null);
     }
   }
 
@@ -233,7 +231,7 @@ async function spawnWith(
     throw new UsageError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object');
   }
   const [loop, limit, rest] = split(opts);
-  const protocol = new SubprocessStreamProtocol(limit, loop);
+  const protocol = new SubprocessStreamProtocol(limit);
   const spawnOpts: SubprocessOptions = {
     ...rest,
     stdin: stdio(rest.stdin),

@@ -2,7 +2,7 @@
 // adapters/ (data flows native -> handles -> loop -> adapters), so TLS is a
 // hook: adapters/ registers an upgrader built on node:tls when it is loaded
 // (importing 'asyncuv' or 'asyncuv/adapters' does that).
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import type { TlsOptions } from './events.js';
 import type { AnyProtocol } from './protocols.js';

@@ -1,7 +1,7 @@
 // waitFor (asyncio.wait_for, and asyncio.timeout for a block of awaits):
 // a deadline on a promise, or on work that takes an AbortSignal.
-import { UsageError } from '../handles/usage-error.js';
-import { validateNumber } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { validateNumber } from '../errors/validate.js';
 import { TimeoutError } from './errors.js';
 
 // The longest single setTimeout; longer deadlines re-arm.

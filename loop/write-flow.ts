@@ -2,9 +2,9 @@
 // limits (default high 64 KiB, low = high / 4), pauseWriting() once the
 // buffer is strictly above high and resumeWriting() once it is at or below
 // low, each called once per crossing, their exceptions reported to the loop.
-import { UsageError } from '../handles/usage-error.js';
-import { validateInteger } from '../handles/validate.js';
-import type { BaseEventLoop } from './base-event-loop.js';
+import { UsageError } from '../errors/usage-error.js';
+import { validateInteger } from '../errors/validate.js';
+import type { ExceptionContext } from './events.js';
 import type { WriteBufferLimits } from './transports.js';
 
 export const DEFAULT_HIGH_WATER = 64 * 1024;
@@ -21,7 +21,7 @@ export class WriteFlow {
 
   /** `size` is the transport's buffered bytes; `protocol` its current protocol. */
   constructor(
-    private readonly loop: BaseEventLoop,
+    private readonly loop: { callExceptionHandler(context: ExceptionContext): void },
     private readonly transport: object,
     private readonly size: () => number,
     private readonly protocol: () => FlowProtocol,

@@ -6,7 +6,7 @@
 // wakes everybody; the others sleep while the generation is the one they
 // arrived in, so a thread that races ahead into the next round can never be
 // confused with a late one of the previous round.
-import { validateInteger } from '../handles/validate.js';
+import { validateInteger } from '../errors/validate.js';
 import { abortReason, asyncOptions, park, parkAsync, type AsyncWaitOptions } from './park.js';
 import { adopt, Adopted, newState, type SyncHandle } from './shared-state.js';
 

@@ -24,7 +24,7 @@
 // from stale bytes into a plausible wrong value.
 import { types } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 
 const kFormatFast = 1;
 const kFormatV8 = 2;

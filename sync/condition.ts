@@ -7,7 +7,7 @@
 // lost. Wake-ups may be spurious (a notifyOne can wake a waiter that was
 // between its unlock and its sleep as well as a sleeping one): always wait
 // in a loop that re-checks the predicate, as with pthreads.
-import { invalidArgType } from '../handles/validate.js';
+import { invalidArgType } from '../errors/validate.js';
 import { notOwned } from './errors.js';
 import { Mutex } from './mutex.js';
 import { abortReason, asyncOptions, park, parkAsync, timeoutArg, type AsyncWaitOptions } from './park.js';

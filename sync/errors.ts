@@ -1,6 +1,6 @@
 // The errors the sync primitives throw besides UsageError (misuse). Both
 // carry a stable `code`, like every asyncuv error.
-import { UsageError } from '../handles/usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 
 /**
  * The lock was acquired, but its previous owner thread died holding it

@@ -11,6 +11,6 @@ export { Queue, type QueueHandle, type QueueOptions } from './queue.js';
 export { LockGuard } from './guard.js';
 export { LockAbandonedError, SyncTimeoutError } from './errors.js';
 // Misuse (ERR_LOCK_NOT_OWNED, ...) throws the one UsageError of every layer.
-export { UsageError, type UsageErrorCode } from '../handles/usage-error.js';
+export { UsageError, type UsageErrorCode } from '../errors/usage-error.js';
 export type { AsyncWaitOptions } from './park.js';
 export type { SyncHandle } from './shared-state.js';

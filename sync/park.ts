@@ -5,8 +5,8 @@
 // and Atomics.notify resolves it by posting a task to the waiting thread's
 // platform task runner, which wakes that thread's loop with uv_async_send.
 // No threadpool thread is held per waiter; keep-alive.ts holds the loop open.
-import { UsageError } from '../handles/usage-error.js';
-import { invalidArgType } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { invalidArgType } from '../errors/validate.js';
 import { holdLoop, releaseLoop } from './keep-alive.js';
 
 export type ParkResult = 'ok' | 'not-equal' | 'timed-out' | 'aborted';

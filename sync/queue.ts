@@ -9,8 +9,8 @@
 // sleep on two sequence words, registering under the lock before they read
 // the sequence, so an item put (or space freed) after they looked always
 // wakes them. The queue is bounded by `maxSize` items and by `bytes` bytes.
-import { UsageError } from '../handles/usage-error.js';
-import { invalidArgType, validateInteger } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { invalidArgType, validateInteger } from '../errors/validate.js';
 import { corrupt, decode, decodeBuffer, encode, ownCopy } from './codec.js';
 import { SyncTimeoutError } from './errors.js';
 import { abortReason, asyncOptions, now, park, parkAsync, timeoutArg, type AsyncWaitOptions } from './park.js';

@@ -6,8 +6,8 @@
 // sees no sleeper happened before that read and the sleeper sees its permit.
 // Permits have no owner, so a thread that dies holding one does not give it
 // back: a Semaphore has no abandonment detection (a Mutex does).
-import { UsageError } from '../handles/usage-error.js';
-import { invalidArgType, validateInteger } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { invalidArgType, validateInteger } from '../errors/validate.js';
 import { SyncTimeoutError } from './errors.js';
 import { LockGuard } from './guard.js';
 import { abortReason, asyncOptions, now, park, parkAsync, timeoutArg, type AsyncWaitOptions } from './park.js';

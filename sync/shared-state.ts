@@ -3,8 +3,8 @@
 // postMessage and workerData share (not copy) with the other thread. The
 // memory lives as long as any thread references the buffer, so there is no
 // registry to leak and nothing to close.
-import { UsageError } from '../handles/usage-error.js';
-import { invalidArgType } from '../handles/validate.js';
+import { UsageError } from '../errors/usage-error.js';
+import { invalidArgType } from '../errors/validate.js';
 import { selfId } from './thread.js';
 
 /** What `primitive.handle` returns and `Primitive.from(handle)` takes. */

@@ -8,8 +8,8 @@ import { ServerState } from './server-info.js';
 import { Store } from './store.js';
 
 export function makeLoop(kind: string): AbstractEventLoop {
-  if (kind === 'uv') return new UvEventLoop() as unknown as AbstractEventLoop;
-  if (kind === 'node') return new NodeEventLoop() as unknown as AbstractEventLoop;
+  if (kind === 'uv') return new UvEventLoop();
+  if (kind === 'node') return new NodeEventLoop();
   throw new Error(`--loop must be uv or node, not ${kind}`);
 }
 

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { serveHttp } from '../../adapters/index.js';
-import { UvEventLoop, type AbstractEventLoop } from '../../loop/index.js';
+import { UvEventLoop } from '../../loop/index.js';
 import type { TourStep } from './step.js';
 
 const REQUESTS = 2000;
@@ -61,7 +61,7 @@ export const httpOnLoop: TourStep = {
         req.on('end', () => res.end(hash.digest('hex')));
       } else res.end(`hello ${req.url}`);
     };
-    const served = await serveHttp(loop as unknown as AbstractEventLoop, listener, '127.0.0.1', 0);
+    const served = await serveHttp(loop, listener, '127.0.0.1', 0);
     const plain = http.createServer(listener);
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
     const agent = new http.Agent({ keepAlive: true });

@@ -13,17 +13,10 @@ import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
 import { Loop, NodeEventLoop, UvEventLoop, toDuplex, type AbstractEventLoop } from 'asyncuv';
 import { runFixture } from '../helpers/child.js';
+import { until } from '../helpers/loop-test.js';
 import { KINDS, type Kind, connectedPair } from './side-by-side.js';
 
 const DEADLINE_MS = 15_000;
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${DEADLINE_MS} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -269,8 +262,7 @@ function clientAgent(kind: Kind, options: http.AgentOptions): ClientAgent {
     return { agent, close: () => agent.destroy() };
   }
   const uv = kind === 'uv' ? new Loop() : undefined;
-  const made = uv !== undefined ? new UvEventLoop(uv) : new NodeEventLoop();
-  const loop = made as unknown as AbstractEventLoop;
+  const loop = uv !== undefined ? new UvEventLoop(uv) : new NodeEventLoop();
   const agent = new LoopAgent(loop, options);
   return {
     agent,

@@ -9,9 +9,8 @@ import { execFile } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
+import { until, within } from '../helpers/loop-test.js';
 import { KINDS, httpServer } from './side-by-side.js';
-
-const DEADLINE_MS = 15_000;
 
 interface RawClient {
   socket: net.Socket;
@@ -30,25 +29,6 @@ async function rawClient(port: number, first = ''): Promise<RawClient> {
   await once(socket, 'connect');
   if (first !== '') socket.write(first);
   return { socket, received: () => data, closed };
-}
-
-function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      const late = (): void => reject(new Error(`no ${what} within ${DEADLINE_MS} ms`));
-      timer = setTimeout(late, DEADLINE_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${DEADLINE_MS} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const GET = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';

@@ -7,12 +7,12 @@ import { Loop, NodeEventLoop, UvEventLoop, type AbstractEventLoop, type Transpor
 import { CollectProtocol } from './protocols.js';
 
 const loops: Array<[string, () => { loop: AbstractEventLoop; done: () => void }]> = [
-  ['NodeEventLoop', () => ({ loop: new NodeEventLoop() as unknown as AbstractEventLoop, done: () => {} })],
+  ['NodeEventLoop', () => ({ loop: new NodeEventLoop(), done: () => {} })],
   [
     'UvEventLoop',
     () => {
       const uv = new Loop();
-      const loop = new UvEventLoop(uv) as unknown as AbstractEventLoop;
+      const loop = new UvEventLoop(uv);
       return { loop, done: () => uv.close() };
     },
   ],

@@ -2,13 +2,8 @@ import test from 'ava';
 import net from 'node:net';
 import { Loop } from '../../handles/loop.js';
 import { Registrar } from '../../adapters/rel.js';
+import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 import { connectedTcpFd } from '../helpers/socket-fd.js';
-
-async function settle(loop: Loop): Promise<Record<string, number>> {
-  const deadline = Date.now() + 10_000;
-  while (Object.keys(loop.handleCounts()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  return loop.handleCounts();
-}
 
 test('timeouts re-arm while the callback returns true', async (t) => {
   const loop = new Loop();
@@ -22,8 +17,7 @@ test('timeouts re-arm while the callback returns true', async (t) => {
   await rel.dispatch();
   t.is(n, 3);
   t.deepEqual(seen, ['tick', 'tick', 'tick']);
-  t.deepEqual(await settle(loop), {});
-  loop.close();
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('read fires on a readable socket fd; delete() stops it', async (t) => {
@@ -48,8 +42,7 @@ test('read fires on a readable socket fd; delete() stops it', async (t) => {
   await rel.dispatch();
   sock.close();
   server.close();
-  t.deepEqual(await settle(loop), {});
-  loop.close();
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('signal callbacks and abort()', async (t) => {
@@ -66,8 +59,7 @@ test('signal callbacks and abort()', async (t) => {
   rel.timeout(0.3, () => rel.abort());
   await rel.dispatch();
   t.is(got, 1);
-  t.deepEqual(await settle(loop), {});
-  loop.close();
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('an exception from a callback rejects dispatch and bad arguments are typed errors', async (t) => {
@@ -80,6 +72,5 @@ test('an exception from a callback rejects dispatch and bad arguments are typed 
   t.throws(() => rel.timeout(-1, () => true), { code: 'ERR_OUT_OF_RANGE' } as never);
   t.throws(() => rel.read(0, 'no' as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
   t.throws(() => rel.signal('SIGNOPE', () => true), { code: 'ERR_UNKNOWN_SIGNAL' } as never);
-  t.deepEqual(await settle(loop), {});
-  loop.close();
+  await assertNoHandlesAndClose(t, loop);
 });

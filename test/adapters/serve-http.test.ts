@@ -3,13 +3,13 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { Loop, UvEventLoop, serveHttp, type AbstractEventLoop } from 'asyncuv';
+import { Loop, UvEventLoop, serveHttp } from 'asyncuv';
 import { withPrograms } from '../helpers/tools.js';
 
 async function withHttp(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, listener: http.RequestListener, body: (port: number, h: Awaited<ReturnType<typeof serveHttp>>) => Promise<void>): Promise<void> {
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
-  const h = await serveHttp(loop as unknown as AbstractEventLoop, listener, '127.0.0.1', 0);
+  const h = await serveHttp(loop, listener, '127.0.0.1', 0);
   try {
     await body(h.port, h);
   } finally {
@@ -114,7 +114,7 @@ test('close() ends idle keep-alive connections now, one in flight after it', asy
     release = resolve;
   });
   let respond: (() => void) | undefined;
-  const h = await serveHttp(loop as unknown as AbstractEventLoop, (req, res) => {
+  const h = await serveHttp(loop, (req, res) => {
     if (req.url === '/slow') {
       respond = () => res.end('slow');
       release();

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import {
   Loop, NodeEventLoop, UvEventLoop, serveHttp, toDuplex, type AbstractEventLoop, type Transport,
 } from 'asyncuv';
+import { waitFor } from '../helpers/loop-test.js';
 
 export const KINDS = ['net', 'uv', 'node'] as const;
 export type Kind = (typeof KINDS)[number];
@@ -27,11 +28,6 @@ interface LoopUnderTest {
   close(t: ExecutionContext): Promise<void>;
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-}
-
 function loopOf(kind: 'uv' | 'node'): LoopUnderTest {
   const uv = kind === 'uv' ? new Loop() : undefined;
   const loop = uv !== undefined ? new UvEventLoop(uv) : new NodeEventLoop();
@@ -39,10 +35,10 @@ function loopOf(kind: 'uv' | 'node'): LoopUnderTest {
   const left = (): Record<string, number> =>
     (uv !== undefined ? uv.handleCounts() : (loop as NodeEventLoop).liveResources());
   return {
-    loop: loop as unknown as AbstractEventLoop,
+    loop: loop,
     async close(t) {
       loop.close();
-      await until(() => Object.keys(left()).length === 0);
+      await waitFor(() => Object.keys(left()).length === 0);
       t.deepEqual(left(), {}, 'nothing of the loop left');
       uv?.close();
     },

@@ -58,7 +58,7 @@ class LineClient {
       : net.connect(port, kHost);
     const client = new LineClient(socket);
     // once() rejects on 'error': a refused connection rejects here.
-    await within(once(socket, secure ? 'secureConnect' : 'connect'), kWaitMs, 'connect');
+    await within(once(socket, secure ? 'secureConnect' : 'connect'), 'connect', kWaitMs);
     return client;
   }
 
@@ -69,7 +69,7 @@ class LineClient {
       ready !== undefined
         ? Promise.resolve(ready)
         : new Promise<string>((resolve) => this.#waiters.push(resolve));
-    return within(answer, kWaitMs, `an answer to ${line}`);
+    return within(answer, `an answer to ${line}`, kWaitMs);
   }
 
   close(): void {
@@ -145,8 +145,8 @@ async function start(
 ): Promise<ThreadedServer> {
   const server = await within(
     startThreadedServer(module, { host: kHost, port: 0, threads: 2, ...opts }),
-    kWaitMs,
     'startThreadedServer',
+    kWaitMs,
   );
   t.teardown(() => server.close({ deadlineMs: 0 }));
   return server;
@@ -158,7 +158,7 @@ async function closeAndCheck(
   server: ThreadedServer,
   deadlineMs?: number,
 ): Promise<void> {
-  await within(server.close(deadlineMs === undefined ? {} : { deadlineMs }), kWaitMs, 'close()');
+  await within(server.close(deadlineMs === undefined ? {} : { deadlineMs }), 'close()', kWaitMs);
   const stats = server.stats();
   t.true(
     stats.threads.every((th) => th.state === 'closed' && th.threadId === null && th.open === 0),
@@ -235,11 +235,11 @@ for (const balance of balances) {
         }),
       );
       doomed[0]!.socket.write('crash\n');
-      const newThreadId = await within(restarted, kWaitMs, "'restart'");
+      const newThreadId = await within(restarted, "'restart'", kWaitMs);
       await within(
         Promise.all(doomed.map((client) => client.closed)),
-        kWaitMs,
         "the crashed thread's connections to end",
+        kWaitMs,
       );
       const before = answered;
       await waitFor(() => answered >= before + 20, kWaitMs);
@@ -287,7 +287,7 @@ for (const balance of balances) {
       t.false(closed, 'close() waits for the open connections');
       t.is(server.stats().open, 4);
       for (const client of clients) client.close();
-      await within(closing, kWaitMs, 'close()');
+      await within(closing, 'close()', kWaitMs);
       await closeAndCheck(t, server);
     },
   );
@@ -301,8 +301,8 @@ for (const balance of balances) {
       await closeAndCheck(t, server, 200);
       await within(
         Promise.all(clients.map((client) => client.closed)),
-        kWaitMs,
         'the server to end every connection',
+        kWaitMs,
       );
       t.pass();
     },
@@ -346,8 +346,8 @@ for (const balance of balances) {
               }),
           ),
         ),
-        30_000,
         'the requests',
+        30_000,
       );
       t.is(new Int32Array(counter)[0], requests, 'every increment of every thread counted once');
       t.is(server.stats().accepted, sockets.size);
@@ -391,8 +391,8 @@ for (const balance of balances) {
             })
             .on('error', reject);
         }),
-        kWaitMs,
         'an HTTPS response',
+        kWaitMs,
       );
       t.regex(body, /^[01]$/);
     }
@@ -421,7 +421,7 @@ test.serial(
       LineClient[],
     ];
     onOne!.socket.write('exit 7\n');
-    await within(restarted, kWaitMs, "'restart'");
+    await within(restarted, "'restart'", kWaitMs);
     t.deepEqual(events, [
       ['exit', 1, 7],
       ['restart', 1, 1],
@@ -431,7 +431,7 @@ test.serial(
     const closing = server.close();
     t.is(await onZero!.ask('still served'), 'still served');
     t.is(server.close({ deadlineMs: 0 }), closing);
-    await within(onZero!.closed, kWaitMs, 'the connection aborted');
+    await within(onZero!.closed, 'the connection aborted', kWaitMs);
     await closeAndCheck(t, server);
   },
 );
@@ -457,7 +457,7 @@ test.serial(
     ];
     Atomics.store(new Int32Array(failSetups), 0, 2);
     onZero!.socket.write('exit 3\n');
-    await within(restarted, kWaitMs, "'restart'");
+    await within(restarted, "'restart'", kWaitMs);
     t.deepEqual(events, [
       ['exit', 0, 3],
       ['error', 0, 'setup fails as asked'],
@@ -505,8 +505,8 @@ test.serial(
       await t.throwsAsync(
         within(
           startThreadedServer(url, { host: kHost, port: 0, threads: 2 }),
-          kWaitMs,
           'startThreadedServer',
+          kWaitMs,
         ),
         expected,
       );
@@ -559,7 +559,7 @@ test.serial('bad options are usage errors; a port in use is EADDRINUSE', async (
   t.throws(() => server.close({ deadlineMs: -1 }), { code: 'ERR_OUT_OF_RANGE' });
   const closing = server.close();
   t.is(server.close(), closing, 'a second close() returns the same promise');
-  await within(closing, kWaitMs, 'close()');
+  await within(closing, 'close()', kWaitMs);
   t.deepEqual(Loop.default().handleCounts(), {});
 });
 
@@ -589,6 +589,6 @@ test.serial(
     const got = await waitFor(() => Atomics.load(new Int32Array(seen), 0) === 1, kWaitMs);
     t.true(got, 'the request reached its thread');
     await closeAndCheck(t, server, 100);
-    t.is(await within(answer, kWaitMs, 'the client to see the abort'), 'ECONNRESET');
+    t.is(await within(answer, 'the client to see the abort', kWaitMs), 'ECONNRESET');
   },
 );

@@ -84,29 +84,7 @@ export async function withLoop(
   }
 }
 
-// How long a scenario waits for one event before it names what hung. Every
-// scenario of a file runs at once in one process, so on a loaded machine one
-// event can wait seconds behind the others: this is a hang bound, not a
-// timing assertion, and stays below ava's own 60 s.
-const kHangMs = 20_000;
-
-/** Rejects if `promise` does not settle within `ms`, naming what hung. */
-export function within<T>(promise: Promise<T>, what: string, ms = kHangMs): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Polls `cond` (on Node's timers, independent of the loop under test). */
-export async function until(cond: () => boolean, what: string, ms = kHangMs): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(2);
-  }
-}
+export { until, within } from '../helpers/loop-test.js';
 
 /** A promise with its resolve/reject outside (asyncio's loop.create_future()). */
 export function future<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {

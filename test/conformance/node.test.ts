@@ -2,7 +2,7 @@
 // uv.test.ts, on Node's own net, dgram, child_process and timers.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NodeEventLoop, type AbstractEventLoop } from 'asyncuv';
+import { NodeEventLoop } from 'asyncuv';
 import type { LoopFixture, MakeLoop } from './harness.js';
 import { scenarios } from './scenarios/index.js';
 
@@ -15,7 +15,7 @@ const makeLoop: MakeLoop = Object.assign(
   (): LoopFixture => {
     const nodeLoop = new NodeEventLoop();
     return {
-      loop: nodeLoop as unknown as AbstractEventLoop,
+      loop: nodeLoop,
       async settle(t) {
         // Node closes sockets, servers and children in later callbacks.
         for (let i = 0; i < 400 && Object.keys(nodeLoop.liveResources()).length > 0; i++) await sleep(5);

@@ -1,13 +1,13 @@
 // The conformance suite on UvEventLoop, one private libuv loop per test.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Loop, UvEventLoop, type AbstractEventLoop } from 'asyncuv';
+import { Loop, UvEventLoop } from 'asyncuv';
 import type { LoopFixture } from './harness.js';
 import { scenarios } from './scenarios/index.js';
 
 function makeLoop(): LoopFixture {
   const uvloop = new Loop();
-  const loop = new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
+  const loop = new UvEventLoop(uvloop);
   return {
     loop,
     async settle(t) {

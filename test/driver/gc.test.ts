@@ -40,7 +40,7 @@ loopTest('a started timer that is dropped still fires after gc()', async (t, loo
   })();
   gc();
   gc();
-  await within(fired.promise, 10_000, 'the dropped timer');
+  await within(fired.promise, 'the dropped timer', 10_000);
   t.pass();
 });
 
@@ -54,7 +54,7 @@ loopTest('a dropped active Idle keeps running across gc() until stopped', async 
       if (runs % 10 === 0) gc();
     });
   })();
-  await within(stopped.promise, 10_000, 'the dropped idle').catch(async (error: Error) => {
+  await within(stopped.promise, 'the dropped idle', 10_000).catch(async (error: Error) => {
     const probe = new Loop();
     const pt = new Timer(probe);
     let probeFired = false;
@@ -78,7 +78,7 @@ loopTest('a dropped Async is kept alive while a sender can still wake it', async
   await collectUntil(() => false, 100); // several full GCs
   t.false(sender.closed);
   sender.send();
-  await within(woken.promise, 10_000, 'the dropped Async');
+  await within(woken.promise, 'the dropped Async', 10_000);
   t.true(await waitFor(() => sender.closed));
 });
 

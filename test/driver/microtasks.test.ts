@@ -18,7 +18,7 @@ loopTest(`an Async-driven chain of ${STEPS} awaits runs at full speed`, async (t
     else done.resolve(Date.now() - start);
   });
   async.send();
-  const ms = await within(done.promise, BOUND_MS, `${STEPS} async wake-ups`);
+  const ms = await within(done.promise, `${STEPS} async wake-ups`, BOUND_MS);
   t.log(`${STEPS} Async wake-ups with an await each: ${ms} ms (${Math.round((STEPS / ms) * 1000)}/s)`);
   t.is(steps, STEPS);
   async.close();
@@ -36,7 +36,7 @@ loopTest(`an Idle-driven chain of ${STEPS} awaits runs at full speed`, async (t,
     else done.resolve(Date.now() - start);
   };
   idle.start(step);
-  const ms = await within(done.promise, BOUND_MS, `${STEPS} idle steps`);
+  const ms = await within(done.promise, `${STEPS} idle steps`, BOUND_MS);
   t.log(`${STEPS} Idle steps with an await each: ${ms} ms`);
   t.is(steps, STEPS);
   idle.close();
@@ -55,7 +55,7 @@ loopTest('a timer-driven chain of awaits runs at full speed', async (t, loop) =>
     else done.resolve(Date.now() - start);
   };
   timer.start(step, 0);
-  const ms = await within(done.promise, BOUND_MS, `${count} timer steps`);
+  const ms = await within(done.promise, `${count} timer steps`, BOUND_MS);
   t.log(`${count} 0 ms timer steps with two awaits each: ${ms} ms`);
   t.is(steps, count);
   timer.close();
@@ -80,7 +80,7 @@ loopTest('awaits inside one callback finish before the next batch', async (t, lo
       awaited++;
     }
   });
-  await within(done.promise, 10_000, 'two idle runs');
+  await within(done.promise, 'two idle runs', 10_000);
   t.deepEqual(seen, [0, 1000]);
   idle.close();
 });
@@ -99,7 +99,7 @@ loopTest('process.nextTick from a callback runs before the next batch', async (t
     process.nextTick(() => log.push('tick'));
     queueMicrotask(() => log.push('microtask'));
   });
-  await within(done.promise, 10_000, 'two idle runs');
+  await within(done.promise, 'two idle runs', 10_000);
   t.deepEqual(log, ['idle', 'tick', 'microtask', 'idle']);
   idle.close();
 });

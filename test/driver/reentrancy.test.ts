@@ -40,7 +40,7 @@ loopTest(`a chain of ${DEPTH} timers started from callbacks (embedded)`, async (
   next();
   // Each link waits 1 ms (0 from a timer callback, as setTimeout): about a
   // second when idle, many on a loaded machine.
-  await within(done.promise, 45_000, `${DEPTH} chained timers`);
+  await within(done.promise, `${DEPTH} chained timers`, 45_000);
   t.is(fired, DEPTH);
 });
 
@@ -77,7 +77,7 @@ loopTest('Asyncs created and sent from callbacks, many levels deep', async (t, l
   };
   const root = new Timer(loop);
   root.start(() => spawn(1), 0);
-  await within(done.promise, 10_000, 'the Async chain');
+  await within(done.promise, 'the Async chain', 10_000);
   t.is(woken, 200);
   root.close();
 });

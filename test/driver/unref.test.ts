@@ -14,7 +14,7 @@ loopTest("an unref'd timer fires while a Node timer keeps the process alive", as
   t.false(loop.alive);
   const keepAlive = setTimeout(() => {}, 5000);
   try {
-    const ms = await within(fired.promise, 10_000, "the unref'd timer");
+    const ms = await within(fired.promise, "the unref'd timer", 10_000);
     t.true(ms >= 45, `fired after ${ms} ms`);
   } finally {
     clearTimeout(keepAlive);
@@ -30,7 +30,7 @@ loopTest("an unref'd repeating timer keeps its rhythm", async (t, loop) => {
   timer.start(() => {
     if (++ticks === 5) done.resolve();
   }, 10, 10);
-  await within(done.promise, 10_000, 'five ticks');
+  await within(done.promise, 'five ticks', 10_000);
   t.is(ticks, 5);
   timer.close();
 });
@@ -47,7 +47,7 @@ loopTest("an unref'd timer due before a ref'd one fires first", async (t, loop) 
     order.push('ref late');
     done.resolve();
   }, 200);
-  await within(done.promise, 10_000, 'the ref\'d timer');
+  await within(done.promise, 'the ref\'d timer', 10_000);
   t.deepEqual(order, ['unref early', 'ref late']);
   early.close();
   late.close();
@@ -76,7 +76,7 @@ loopTest.serial("an unref'd Signal is still delivered", async (t, loop) => {
   const got = deferred<number>();
   signal.start((signum) => got.resolve(signum), 'SIGUSR2');
   process.kill(process.pid, 'SIGUSR2');
-  t.is(await within(got.promise, 10_000, 'SIGUSR2'), signal.signum);
+  t.is(await within(got.promise, 'SIGUSR2', 10_000), signal.signum);
   signal.close();
 });
 

@@ -90,7 +90,7 @@ test('terminate() during a blocking run() that has nothing to call back', async 
   await repeat(async () => {
     const run = start('terminate-blocking-quiet');
     t.is(await run.firstMessage, 'running');
-    t.is(await within(run.worker.terminate(), 10_000, 'terminate()'), 1);
+    t.is(await within(run.worker.terminate(), 'terminate()', 10_000), 1);
   }, REPEAT_OTHERS);
 });
 

@@ -6,7 +6,7 @@ import anyTest from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Loop } from '../../handles/index.js';
-import { UvEventLoop, type AbstractEventLoop } from '../../loop/index.js';
+import { UvEventLoop } from '../../loop/index.js';
 import { NodeEventLoop } from '../../adapters/index.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
 import { withPrograms } from '../helpers/tools.js';
@@ -22,9 +22,9 @@ async function cli(port: number, ...args: string[]): Promise<string> {
 const loops = {
   UvEventLoop: () => {
     const uv = new Loop();
-    return { loop: new UvEventLoop(uv) as unknown as AbstractEventLoop, handles: () => uv.handleCounts(), dispose: () => uv.close() };
+    return { loop: new UvEventLoop(uv), handles: () => uv.handleCounts(), dispose: () => uv.close() };
   },
-  NodeEventLoop: () => ({ loop: new NodeEventLoop() as unknown as AbstractEventLoop, handles: () => ({}), dispose: () => {} }),
+  NodeEventLoop: () => ({ loop: new NodeEventLoop(), handles: () => ({}), dispose: () => {} }),
 };
 
 for (const [name, make] of Object.entries(loops)) {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import net from 'node:net';
 import { Loop } from '../../handles/index.js';
-import { UvEventLoop, type AbstractEventLoop } from '../../loop/index.js';
+import { UvEventLoop } from '../../loop/index.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
 import { RespParser } from '../../examples/resp-server/resp-parser.js';
 
@@ -28,7 +28,7 @@ function exchange(port: number, bytes: string, done: (text: string) => boolean):
 async function withServer(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, body: (port: number) => Promise<void>): Promise<void> {
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
-  const server = await startRespServer(loop as unknown as AbstractEventLoop, '127.0.0.1', 0);
+  const server = await startRespServer(loop, '127.0.0.1', 0);
   try {
     await body((server.sockets()[0] as { port: number }).port);
   } finally {

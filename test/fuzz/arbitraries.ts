@@ -6,7 +6,7 @@
 // small count, so `npm test` stays fast); FUZZ_SEED=<n> replays a run.
 import fc from 'fast-check';
 import type { ExecutionContext } from 'ava';
-import { UsageError } from '../../handles/usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import { UvError } from '../../handles/uv-error.js';
 import { LockAbandonedError, SyncTimeoutError } from '../../sync/errors.js';
 import { CancelledError, IncompleteReadError, LimitOverrunError } from '../../loop/errors.js';

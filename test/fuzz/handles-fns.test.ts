@@ -26,7 +26,7 @@ import { TCP } from '../../handles/tcp.js';
 import { Timer } from '../../handles/timer.js';
 import { TTY } from '../../handles/tty.js';
 import { UDP } from '../../handles/udp.js';
-import { UsageError } from '../../handles/usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import { errname } from '../../handles/uv-error.js';
 import { loopTest } from '../helpers/loop-test.js';
 import { arg, attempt, attemptAsync, badFd, check, garbage, show, totalLine } from './arbitraries.js';

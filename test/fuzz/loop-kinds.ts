@@ -17,7 +17,7 @@ export const loopKinds: LoopKind[] = [
     name: 'uv',
     make() {
       const uvloop = new Loop();
-      const loop = new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
+      const loop = new UvEventLoop(uvloop);
       return {
         loop,
         async settle(t) {
@@ -36,7 +36,7 @@ export const loopKinds: LoopKind[] = [
     name: 'node',
     make() {
       const nodeLoop = new NodeEventLoop();
-      const loop = nodeLoop as unknown as AbstractEventLoop;
+      const loop = nodeLoop;
       return {
         loop,
         async settle(t) {

@@ -14,7 +14,7 @@ import { Pipe } from '../../handles/pipe.js';
 import { Timer } from '../../handles/timer.js';
 import { TTY } from '../../handles/tty.js';
 import * as fs from '../../handles/fs.js';
-import { UsageError } from '../../handles/usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { AbstractEventLoop } from '../../loop/events.js';
 import { loopTest } from '../helpers/loop-test.js';
 import { arg, attempt, attemptAsync, badFd, check, garbage, prototypeKeys, show, totalLine } from './arbitraries.js';
@@ -349,7 +349,7 @@ test.serial('policy: newEventLoop, setEventLoopFactory and run with any argument
   const { newEventLoop, run, setEventLoopFactory } = await import('../../loop/policy.js');
   const { UvEventLoop } = await import('../../loop/uv-event-loop.js');
   const uvloop = new Loop();
-  const defaultFactory = (): AbstractEventLoop => new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
+  const defaultFactory = (): AbstractEventLoop => new UvEventLoop(uvloop);
   setEventLoopFactory(defaultFactory);
   try {
     await check(

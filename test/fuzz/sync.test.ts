@@ -14,7 +14,7 @@ import { Queue } from '../../sync/queue.js';
 import { RWLock } from '../../sync/rwlock.js';
 import { Semaphore } from '../../sync/semaphore.js';
 import { SyncTimeoutError } from '../../sync/errors.js';
-import { UsageError } from '../../handles/usage-error.js';
+import { UsageError } from '../../errors/usage-error.js';
 import { wakeAllParked } from '../sync/helpers/waiters.js';
 import { holdInWorker } from '../sync/helpers/workers.js';
 import { arg, attempt, attemptAsync, check, garbage, show, totalLine } from './arbitraries.js';
@@ -318,8 +318,9 @@ function expectClone(got: unknown, put: unknown, what: string): void {
   throw new Error(`${what}: got ${show(got)} for ${show(put)}`);
 }
 
-// A putAsync that waited for room used to put whatever this thread had
-// encoded meanwhile; an abandoned wait stayed parked and took wake-ups.
+// A putAsync that waits for room puts its own value, not whatever this
+// thread encoded meanwhile; an abandoned wait leaves the parked set and
+// takes no wake-up.
 test('Queue: a waiting putAsync/getAsync gets its own value; no abandoned wait', async (t) => {
   const meanwhile = fc.array(cloneable, { maxLength: 4 });
   // How the extra wait that is abandoned ends: an abort now or from a timer, or a timeout.

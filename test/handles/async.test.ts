@@ -58,7 +58,7 @@ loopTest('a worker wakes the loop; the callback runs on the loop thread', async 
   const woken = deferred<number>();
   const async = new Async(loop, () => woken.resolve(threadId));
   const { exited } = startWorker({ mode: 'send', handle: async.handle, count: 1 });
-  t.is(await within(woken.promise, 10_000, 'the wake-up'), threadId);
+  t.is(await within(woken.promise, 'the wake-up', 10_000), threadId);
   await exited;
   async.close();
 });
@@ -155,7 +155,7 @@ loopTest('an Async created without a loop uses the default loop', async (t) => {
   const woken = deferred();
   const async = new Async(() => woken.resolve());
   async.send();
-  await within(woken.promise, 10_000, 'the default loop');
+  await within(woken.promise, 'the default loop', 10_000);
   t.false(async.closed);
   async.close();
   const timer = new Timer(async.loop);

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FSEvent, type FSEventKinds, UvError } from 'asyncuv';
-import { assertNoHandlesAndClose, newLoop, withTimeout } from '../helpers/loop-test.js';
+import { assertNoHandlesAndClose, newLoop, within } from '../helpers/loop-test.js';
 
 interface Seen {
   filename: string | null;
@@ -19,7 +19,7 @@ function recorder(watcher: FSEvent, path: string) {
     check?.();
   });
   return (match: (s: Seen) => boolean, what: string): Promise<Seen> =>
-    withTimeout(
+    within(
       new Promise<Seen>((resolve) => {
         check = () => {
           const found = seen.find(match);
@@ -27,8 +27,8 @@ function recorder(watcher: FSEvent, path: string) {
         };
         check();
       }),
-      3000,
       what,
+      3000,
     );
 }
 

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FSPoll, type Stats, UvError } from 'asyncuv';
-import { assertNoHandlesAndClose, newLoop, withTimeout } from '../helpers/loop-test.js';
+import { assertNoHandlesAndClose, newLoop, within } from '../helpers/loop-test.js';
 
 type Change = [UvError | null, Stats, Stats];
 
@@ -24,7 +24,7 @@ function changes(poll: FSPoll, path: string): () => Promise<Change> {
   return () => {
     const next = queue.shift();
     if (next !== undefined) return Promise.resolve(next);
-    return withTimeout(new Promise<Change>((r) => (waiter = r)), 3000, 'an FSPoll change');
+    return within(new Promise<Change>((r) => (waiter = r)), 'an FSPoll change', 3000);
   };
 }
 

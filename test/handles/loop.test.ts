@@ -69,7 +69,7 @@ loopTest('embedded mode keeps the same order within each batch', async (t, loop)
     log.push('check');
     if (log.filter((x) => x === 'check').length === 3) done.resolve();
   });
-  await within(done.promise, 10_000, 'three embedded iterations');
+  await within(done.promise, 'three embedded iterations', 10_000);
   h.closeAll();
   t.deepEqual(log, ['idle', 'prepare', 'check', 'timer', 'idle', 'prepare', 'check', 'idle', 'prepare', 'check']);
 });
@@ -154,7 +154,7 @@ loopTest('run() from an embedded callback throws ERR_LOOP_RUNNING', async (t, lo
       code.resolve((error as UsageError).code);
     }
   }, 1);
-  t.is(await within(code.promise, 10_000, 'the timer'), 'ERR_LOOP_RUNNING');
+  t.is(await within(code.promise, 'the timer', 10_000), 'ERR_LOOP_RUNNING');
   timer.close();
 });
 

@@ -9,16 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Loop, Pipe, Process, TCP, UDP, UvError, UsageError } from '../../handles/index.js';
 import { withPrograms } from '../helpers/tools.js';
-
-// A fresh loop per test; afterwards every handle must be gone (libuv's
-// test-suite rule). Close callbacks run in later batches, so wait a little.
-async function settle(t: ExecutionContext, ...loops: Loop[]): Promise<void> {
-  for (const loop of loops) {
-    for (let i = 0; i < 400 && Object.keys(loop.handleCounts()).length > 0; i++) await sleep(5);
-    t.deepEqual(loop.handleCounts(), {});
-    loop.close();
-  }
-}
+import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 
 function tmpPath(tag: string): string {
   return join(tmpdir(), `asyncuv-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
@@ -89,14 +80,14 @@ test('echo over a Unix socket path, and the socket file is removed on close', as
   const path = tmpPath('echo');
   await echoRoundTrip(t, loop, path);
   t.false(existsSync(path));
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('echo over an abstract socket name', async (t) => {
   const loop = new Loop();
   const name = `\0asyncuv-abstract-${process.pid}-${Math.random().toString(36).slice(2)}`;
   await echoRoundTrip(t, loop, name);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 // Abstract names are addressed with their exact length, as the kernel, Python
@@ -129,7 +120,7 @@ withPrograms(test, ['python3'])('abstract names interoperate with other programs
   t.deepEqual(await readBytes(client), { data: Buffer.from('python serves'), eof: true });
   await new Promise((resolve) => py.once('exit', resolve));
   await closeAll(client, server);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('shutdown sends EOF and the other direction stays open (half-close)', async (t) => {
@@ -160,7 +151,7 @@ test('shutdown sends EOF and the other direction stays open (half-close)', async
   const reply = await readBytes(client);
   t.deepEqual(reply, { data: Buffer.from('got 3 bytes'), eof: true });
   await closeAll(client, server);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('connect to a missing path is ENOENT, to a socket nobody listens on ECONNREFUSED', async (t) => {
@@ -184,7 +175,7 @@ test('connect to a missing path is ENOENT, to a socket nobody listens on ECONNRE
   t.is((t.throws(() => twice.connect(path, () => t.fail()), { instanceOf: UvError }) as UvError).code, 'EALREADY');
   t.is((await first)?.code, 'ECONNREFUSED');
   await closeAll(missing, bound, refused, twice);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('binding a path twice is EADDRINUSE', async (t) => {
@@ -198,7 +189,7 @@ test('binding a path twice is EADDRINUSE', async (t) => {
   t.is((err as UvError).code, 'EADDRINUSE');
   t.is((err as UvError).syscall, 'bind');
   await closeAll(first, second);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('chmod sets the socket file to readable and/or writable by everyone, nothing else', async (t) => {
@@ -216,7 +207,7 @@ test('chmod sets the socket file to readable and/or writable by everyone, nothin
   const unbound = new Pipe(loop);
   t.throws(() => unbound.chmod('r'), { instanceOf: UvError });
   await closeAll(server, unbound);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('close with pending writes runs each write callback once with ECANCELED', async (t) => {
@@ -243,7 +234,7 @@ test('close with pending writes runs each write callback once with ECANCELED', a
   t.is(results.length, 8); // each callback exactly once
   t.true(cancelled.every((code) => code === 'ECANCELED'));
   await closeAll(server, peer!);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('misuse and bad input are typed errors, never crashes', async (t) => {
@@ -281,7 +272,7 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
   t.throws(() => pipe.bind('/tmp/y'), { instanceOf: UsageError, code: 'ERR_HANDLE_CLOSED' });
   pipe.close(); // twice is a no-op
   for (const h of loop.handles()) h.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 // libuv accepts any fd in uv_pipe_open/uv_tcp_open and aborts the process
@@ -302,7 +293,7 @@ test('open() refuses fds epoll cannot watch (files, /dev/null) instead of aborti
   const pipe = new Pipe(loop);
   t.is((t.throws(() => pipe.open(closed), { instanceOf: UvError }) as UvError).code, 'EBADF');
   await closeAll(pipe);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 /** An IPC pipe pair across two loops, through a listening Unix socket. */
@@ -377,7 +368,7 @@ test('passes an accepted TCP connection from one loop to another over an IPC pip
   await served;
   t.is(reply, 'loop B got ping');
   await closeAll(a, b, server, tcpServer);
-  await settle(t, loopA, loopB);
+  await assertNoHandlesAndClose(t, loopA, loopB);
 });
 
 test('passes a connected Pipe between loops and both ends keep working', async (t) => {
@@ -398,7 +389,7 @@ test('passes a connected Pipe between loops and both ends keep working', async (
   const { data } = await readBytes(handle, 21);
   t.is(data.toString(), 'through a passed pipe');
   await closeAll(handle, echo, a, b, server);
-  await settle(t, loopA, loopB);
+  await assertNoHandlesAndClose(t, loopA, loopB);
 });
 
 test('passes a bound UDP socket from one loop to another over an IPC pipe', async (t) => {
@@ -427,11 +418,12 @@ test('passes a bound UDP socket from one loop to another over an IPC pipe', asyn
   t.is(await datagram, 'to loop B');
   sender.close();
   await closeAll(handle, a, b, server);
-  await settle(t, loopA, loopB);
+  await assertNoHandlesAndClose(t, loopA, loopB);
 });
 
 // A listening socket that came through IPC (or open()) is marked readable
-// and writable by libuv; shutting it down used to abort in uv__server_io.
+// and writable by libuv, which aborts in uv__server_io if it is shut down:
+// asyncuv refuses reads, writes and shutdown on it first.
 test('a listening socket received over IPC refuses reads, writes and shutdown (ENOTCONN)', async (t) => {
   const loopA = new Loop();
   const loopB = new Loop();
@@ -448,7 +440,7 @@ test('a listening socket received over IPC refuses reads, writes and shutdown (E
   t.notThrows(() => handle.listen(8, () => {})); // listening again only changes the backlog
   await sleep(20);
   await closeAll(handle, a, b, server);
-  await settle(t, loopA, loopB);
+  await assertNoHandlesAndClose(t, loopA, loopB);
 });
 
 test('several handles sent back to back are all accepted, in order', async (t) => {
@@ -478,7 +470,7 @@ test('several handles sent back to back are all accepted, in order', async (t) =
   });
   t.deepEqual(received.map((tcp) => tcp.getsockname().port), ports);
   await closeAll(a, b, server, ...received);
-  await settle(t, loopA, loopB);
+  await assertNoHandlesAndClose(t, loopA, loopB);
 });
 
 test('a handle closed before its queued IPC write goes out fails that write with EBADF', async (t) => {
@@ -506,7 +498,7 @@ test('a handle closed before its queued IPC write goes out fails that write with
   await sleep(20);
   t.is(b.pendingCount(), 0);
   await closeAll(a, b, server, ...others);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
@@ -542,7 +534,7 @@ test('passes a listening TCP server to a child process, which serves a request o
   t.is(reply, `child ${proc.pid} served: hello child`);
   t.deepEqual(await exited, [0, 0]);
   await closeAll(ipc, proc);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('passes an accepted TCP connection to a child process', async (t) => {
@@ -560,7 +552,7 @@ test('passes an accepted TCP connection to a child process', async (t) => {
   t.is(reply, `child ${proc.pid} served: via parent`);
   t.deepEqual(await exited, [0, 0]);
   await closeAll(ipc, proc, tcpServer);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('open(fd) wraps the ends of the pipes a parent gave to a child', async (t) => {
@@ -585,5 +577,5 @@ test('open(fd) wraps the ends of the pipes a parent gave to a child', async (t) 
   t.deepEqual(out, { data: Buffer.from('SHOUT THIS'), eof: true });
   t.deepEqual(await exited, [0, 0]);
   await closeAll(stdout, proc);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });

@@ -5,7 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Loop, Poll, type PollEvents, UvError } from 'asyncuv';
-import { assertNoHandlesAndClose, deferred, newLoop, withTimeout } from '../helpers/loop-test.js';
+import { assertNoHandlesAndClose, deferred, newLoop, within } from '../helpers/loop-test.js';
 import { connectedTcpFd } from '../helpers/socket-fd.js';
 
 /** Both ends of a FIFO, opened non-blocking: a real pipe no Node handle touches. */
@@ -29,7 +29,7 @@ function nextEvent(poll: Poll, events: PollEvents): Promise<[UvError | null, Req
     poll.stop();
     d.resolve([err, ev]);
   });
-  return withTimeout(d.promise, 2000, 'poll event');
+  return within(d.promise, 'poll event', 2000);
 }
 
 function closed(poll: Poll): Promise<void> {

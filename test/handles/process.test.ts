@@ -1,18 +1,11 @@
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { Loop, Pipe, Process, TCP, UvError, type SpawnOptions } from '../../handles/index.js';
-
-// A fresh loop per test; afterwards every handle must be gone (libuv's
-// test-suite rule). Close callbacks run in later batches, so wait a little.
-async function settle(t: ExecutionContext, loop: Loop): Promise<void> {
-  for (let i = 0; i < 400 && Object.keys(loop.handleCounts()).length > 0; i++) await sleep(5);
-  t.deepEqual(loop.handleCounts(), {});
-  loop.close();
-}
+import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 
 function closeAll(...handles: Array<{ close(cb?: () => void): void } | null | undefined>): Promise<void> {
   return Promise.all(handles.map((h) => new Promise<void>((resolve) => (h ? h.close(resolve) : resolve())))).then(() => {});
@@ -70,7 +63,7 @@ test('exit codes reach onExit, and the handle is active until the exit', async (
   const ok = run(loop, { file: 'true' }); // found in PATH
   t.deepEqual(await ok.exit, [0, 0]);
   await closeAll(proc, ok.proc);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('kill() ends a child with SIGTERM by default, and with a named or numbered signal', async (t) => {
@@ -92,7 +85,7 @@ test('kill() ends a child with SIGTERM by default, and with a named or numbered 
   t.throws(() => c.proc.kill('SIGNOPE'), { code: 'ERR_UNKNOWN_SIGNAL' });
   await closeAll(a.proc, b.proc, c.proc);
   t.throws(() => a.proc.kill(), { code: 'ERR_HANDLE_CLOSED' });
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('a missing program is ENOENT and leaves no handle, not even its pipes', async (t) => {
@@ -106,7 +99,7 @@ test('a missing program is ENOENT and leaves no handle, not even its pipes', asy
   t.regex((err as UvError).message, /asyncuv-no-such-program/);
   const eacces = t.throws(() => Process.spawn(loop, { file: tmpdir() }), { instanceOf: UvError });
   t.is((eacces as UvError).code, 'EACCES');
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('env replaces the environment and cwd sets the directory', async (t) => {
@@ -123,14 +116,14 @@ test('env replaces the environment and cwd sets the directory', async (t) => {
   const missing = t.throws(() => Process.spawn(loop, { file: '/bin/true', cwd: join(dir, 'nope') }), { instanceOf: UvError });
   t.is((missing as UvError).code, 'ENOENT');
   rmSync(dir, { recursive: true });
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('args follow the program and argv0 is what the child sees as argv[0]', async (t) => {
   const loop = new Loop();
   const { out } = await output(loop, { file: '/bin/cat', argv0: 'my-cat', args: ['/proc/self/cmdline'] });
   t.deepEqual(out.split('\0'), ['my-cat', '/proc/self/cmdline', '']);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('stdio: ignore is /dev/null, inherit is our own fd, a number is that fd', async (t) => {
@@ -155,7 +148,7 @@ test('stdio: ignore is /dev/null, inherit is our own fd, a number is that fd', a
   t.is(readFileSync(file, 'utf8'), 'to-a-file\nerr-too\n');
   rmSync(dir, { recursive: true });
   await closeAll(proc);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test("stdio: 'pipe' above fd 2 is a pipe both ways", async (t) => {
@@ -169,7 +162,7 @@ test("stdio: 'pipe' above fd 2 is a pipe both ways", async (t) => {
   t.is((await readAll(fd3)).toString(), 'got over fd 3\n');
   t.deepEqual(await exit, [0, 0]);
   await closeAll(fd3, proc);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('stdio: an open stream (a TCP connection) is inherited as the child fd', async (t) => {
@@ -191,7 +184,7 @@ test('stdio: an open stream (a TCP connection) is inherited as the child fd', as
   client.close(); // the child's copy is closed already: EOF reaches the server
   t.is((await received).toString(), 'over tcp\n');
   await closeAll(proc, server);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('stdout through a pipe is read fully (1,000,000 bytes from head)', async (t) => {
@@ -200,7 +193,7 @@ test('stdout through a pipe is read fully (1,000,000 bytes from head)', async (t
   t.deepEqual(exit, [0, 0]);
   t.is(out.length, 1_000_000);
   t.true(/^\0+$/.test(out));
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('stdin piped to cat comes back on stdout', async (t) => {
@@ -221,7 +214,7 @@ test('stdin piped to cat comes back on stdout', async (t) => {
   t.is(writeErr, null);
   t.deepEqual(await exit, [0, 0]);
   await closeAll(stdout, proc);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('detached children lead their own session', async (t) => {
@@ -235,7 +228,7 @@ test('detached children lead their own session', async (t) => {
   detached.proc.kill('SIGKILL');
   t.deepEqual(await Promise.all([attached.exit, detached.exit]), [[0, 9], [0, 9]]);
   await closeAll(attached.proc, detached.proc);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('uid and gid are set in the child', async (t) => {
@@ -250,7 +243,7 @@ test('uid and gid are set in the child', async (t) => {
     t.throws(() => Process.spawn(loop, { file: 'id', uid: 0 }), { instanceOf: UvError, message: /EPERM/ });
   }
   t.throws(() => Process.spawn(loop, { file: 'id', uid: -1 }), { code: 'ERR_OUT_OF_RANGE' });
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 /** Our fds above 2 that lack O_CLOEXEC: only ones inherited from our own parent. */
@@ -303,7 +296,7 @@ test('no parent fd leaks into the child', async (t) => {
   await other.exit;
   closeSync(file);
   await closeAll(pipe, tcp, proc, ...proc.stdio, other.proc, ...other.proc.stdio);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('closing the handle does not kill the child', async (t) => {
@@ -317,7 +310,7 @@ test('closing the handle does not kill the child', async (t) => {
   t.true(process.kill(pid, 0)); // still there
   t.not(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0], 'Z');
   process.kill(pid, 'SIGKILL'); // nobody watches it any more: clean up by hand
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('bad options are typed errors and leak nothing', async (t) => {
@@ -345,8 +338,8 @@ test('bad options are typed errors and leak nothing', async (t) => {
   closeSync(fd);
   const ebadf = t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['pipe', fd] }), { instanceOf: UvError });
   t.is((ebadf as UvError).code, 'EBADF');
-  await settle(t, other);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, other);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('a running child is watched even when nothing references its handle', async (t) => {
@@ -370,7 +363,7 @@ test('a running child is watched even when nothing references its handle', async
     globalThis.gc?.();
     await sleep(10);
   }
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('a worker that exits or is terminated with live children, pipes and queued handle writes tears down cleanly', async (t) => {

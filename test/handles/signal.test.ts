@@ -2,7 +2,9 @@
 // process-wide and SIGUSR2 with no watcher at all would kill the test run.
 import { constants } from 'node:os';
 import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
-import { Loop, Signal, Timer, UsageError, UvError } from '../../handles/index.js';
+import {
+  Loop, Signal, Timer, UsageError, type UsageErrorCode, UvError,
+} from '../../handles/index.js';
 
 const SIGUSR2 = constants.signals.SIGUSR2;
 
@@ -12,7 +14,7 @@ loopTest.serial('a signal is delivered by name in embedded mode', async (t, loop
   signal.start((signum, h) => got.resolve([signum, h]), 'SIGUSR2');
   t.is(signal.signum, SIGUSR2);
   process.kill(process.pid, 'SIGUSR2');
-  const [signum, handle] = await within(got.promise, 10_000, 'SIGUSR2');
+  const [signum, handle] = await within(got.promise, 'SIGUSR2', 10_000);
   t.is(signum, SIGUSR2);
   t.is(handle, signal);
   signal.close();
@@ -113,7 +115,7 @@ loopTest.serial('an unknown signal name throws ERR_UNKNOWN_SIGNAL', (t, loop) =>
 loopTest.serial('bad signal arguments throw typed errors', (t, loop) => {
   const signal = new Signal(loop);
   const start = signal.start.bind(signal) as (...args: unknown[]) => void;
-  const cases: Array<[unknown[], string]> = [
+  const cases: Array<[unknown[], UsageErrorCode]> = [
     [[() => {}, 0], 'ERR_OUT_OF_RANGE'],
     [[() => {}, -1], 'ERR_OUT_OF_RANGE'],
     [[() => {}, 65], 'ERR_OUT_OF_RANGE'],

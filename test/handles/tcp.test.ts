@@ -1,17 +1,8 @@
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Loop, TCP, UvError } from 'asyncuv';
-
-// Each test gets its own loop and must end with every handle closed.
-async function settle(t: ExecutionContext, loop: Loop): Promise<void> {
-  const deadline = Date.now() + 10_000; // generous: the suite may run on a loaded machine
-  while (Object.keys(loop.handleCounts()).length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  t.deepEqual(loop.handleCounts(), {}, 'every handle closed');
-  loop.close();
-}
+import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 
 function listenEcho(loop: Loop, host = '127.0.0.1'): { server: TCP; port: number; clients: TCP[] } {
   const server = new TCP(loop);
@@ -72,7 +63,7 @@ for (const host of ['127.0.0.1', '::1']) {
     t.true((await got).equals(payload));
     c.close();
     server.close();
-    await settle(t, loop);
+    await assertNoHandlesAndClose(t, loop);
   });
 }
 
@@ -106,7 +97,7 @@ test('64 MiB through one connection keep their checksum', async (t) => {
   t.is(received.digest('hex'), sent.digest('hex'));
   c.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('a buffer may be reused as soon as write returns', async (t) => {
@@ -123,7 +114,7 @@ test('a buffer may be reused as soon as write returns', async (t) => {
   t.true(data.every((b) => b === 0x61));
   c.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('strings and arrays of buffers are written in order', async (t) => {
@@ -137,7 +128,7 @@ test('strings and arrays of buffers are written in order', async (t) => {
   t.is((await got).toString(), expected);
   c.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('write callbacks run once each, later, in order', async (t) => {
@@ -163,7 +154,7 @@ test('write callbacks run once each, later, in order', async (t) => {
   t.deepEqual(order, [...Array(50).keys()]);
   c.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('EOF and half-close: shutdown, then still read', async (t) => {
@@ -191,7 +182,7 @@ test('EOF and half-close: shutdown, then still read', async (t) => {
   t.false(c.writable);
   c.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('peer reset gives ECONNRESET', async (t) => {
@@ -211,7 +202,7 @@ test('peer reset gives ECONNRESET', async (t) => {
   t.is(err?.syscall, 'read');
   c.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('connect to a closed port is ECONNREFUSED', async (t) => {
@@ -224,7 +215,7 @@ test('connect to a closed port is ECONNREFUSED', async (t) => {
   t.true(err instanceof UvError);
   t.is((err as UvError).code, 'ECONNREFUSED');
   t.is((err as UvError).syscall, 'connect');
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('binding a port in use is EADDRINUSE; reusePort shares it', async (t) => {
@@ -247,7 +238,7 @@ test('binding a port in use is EADDRINUSE; reusePort shares it', async (t) => {
   r2.bind('127.0.0.1', r1.getsockname().port, { reusePort: true });
   t.notThrows(() => r2.listen(8, () => {}));
   for (const h of [a, b, r1, r2]) h.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('close with queued writes cancels each write once', async (t) => {
@@ -271,7 +262,7 @@ test('close with queued writes cancels each write once', async (t) => {
   t.true(results.every((r) => r === null || r === 'ECANCELED'));
   peer?.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('misuse throws typed errors', async (t) => {
@@ -302,8 +293,8 @@ test('misuse throws typed errors', async (t) => {
   foreign.close();
   pending.close();
   s.close();
-  await settle(t, other);
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, other);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('readStartInto reads into the caller buffer without allocating', async (t) => {
@@ -325,7 +316,7 @@ test('readStartInto reads into the caller buffer without allocating', async (t) 
   t.is(text.join(''), 'z'.repeat(10_000));
   c.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('node:net clients talk to our server and the reverse', async (t) => {
@@ -347,7 +338,7 @@ test('node:net clients talk to our server and the reverse', async (t) => {
   c.close();
   ns.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('socket options: nodelay, keepalive, buffer sizes', async (t) => {
@@ -362,7 +353,7 @@ test('socket options: nodelay, keepalive, buffer sizes', async (t) => {
   t.true(c.fileno() > 2);
   c.close();
   server.close();
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });
 
 test('open(fd, { duplicate }): handles on new fds of one listening socket accept', async (t) => {
@@ -402,5 +393,5 @@ test('open(fd, { duplicate }): handles on new fds of one listening socket accept
   t.throws(() => unused.open(0, { duplicate: notBoolean }), { code: 'ERR_INVALID_ARG_TYPE' });
   unused.close();
   t.throws(() => listeners[1]!.open(0, { duplicate: true }), { code: 'ERR_HANDLE_CLOSED' });
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });

@@ -1,7 +1,7 @@
 // Timer: one-shot, repeat, again(), stop and close from callbacks, misuse.
 import { loopTest, waitFor } from '../helpers/loop-test.js';
 import test from 'ava';
-import { Loop, Timer, UsageError } from '../../handles/index.js';
+import { Loop, Timer, UsageError, type UsageErrorCode } from '../../handles/index.js';
 
 loopTest('a one-shot timer fires once in blocking mode', (t, loop) => {
   const timer = new Timer(loop);
@@ -202,7 +202,7 @@ loopTest('methods of a closed timer throw ERR_HANDLE_CLOSED', (t, loop) => {
 loopTest('bad timer arguments throw typed errors', (t, loop) => {
   const timer = new Timer(loop);
   const start = timer.start.bind(timer) as (...args: unknown[]) => void;
-  const cases: Array<[unknown[], string]> = [
+  const cases: Array<[unknown[], UsageErrorCode]> = [
     [[undefined, 1], 'ERR_INVALID_ARG_TYPE'],
     [['not a function', 1], 'ERR_INVALID_ARG_TYPE'],
     [[() => {}, '10'], 'ERR_INVALID_ARG_TYPE'],

@@ -1,19 +1,11 @@
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { execFile } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Loop, Pipe, Process, TTY, UvError } from '../../handles/index.js';
 import { withPrograms } from '../helpers/tools.js';
-
-// A fresh loop per test; afterwards every handle must be gone (libuv's
-// test-suite rule). Close callbacks run in later batches, so wait a little.
-async function settle(t: ExecutionContext, loop: Loop): Promise<void> {
-  for (let i = 0; i < 400 && Object.keys(loop.handleCounts()).length > 0; i++) await sleep(5);
-  t.deepEqual(loop.handleCounts(), {});
-  loop.close();
-}
+import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const child = join(here, '..', 'fixtures', 'tty-child.js');
@@ -80,5 +72,5 @@ test('a fd that is not a terminal is ENOTTY, a closed one EBADF: typed errors, n
   // Nothing changed a mode in this process: resetting is a harmless no-op.
   t.notThrows(() => TTY.resetMode());
   await new Promise<void>((resolve) => pipe.close(() => proc.close(resolve)));
-  await settle(t, loop);
+  await assertNoHandlesAndClose(t, loop);
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { networkInterfaces } from 'node:os';
 import { type Loop, UDP, UvError } from 'asyncuv';
-import { assertNoHandlesAndClose, deferred, newLoop, withTimeout } from '../helpers/loop-test.js';
+import { assertNoHandlesAndClose, deferred, newLoop, within } from '../helpers/loop-test.js';
 
 function closeAll(...handles: UDP[]): Promise<void[]> {
   return Promise.all(handles.map((h) => new Promise<void>((resolve) => h.close(resolve))));
@@ -36,8 +36,8 @@ for (const [family, host] of [
     });
     const sent = deferred<UvError | null>();
     client.send('hello', host, port, sent.resolve);
-    t.is(await withTimeout(sent.promise, 2000, 'send callback'), null);
-    const [data, address, fromPort, fromFamily] = await withTimeout(got.promise, 2000, 'echo');
+    t.is(await within(sent.promise, 'send callback', 2000), null);
+    const [data, address, fromPort, fromFamily] = await within(got.promise, 'echo', 2000);
     t.is(data.toString(), 'hello');
     t.is(address, host);
     t.is(fromPort, port);
@@ -75,7 +75,7 @@ test('many datagrams arrive intact, each in its own buffer', async (t) => {
     });
     if (i % 100 === 99) await new Promise((r) => setTimeout(r, 2));
   }
-  await withTimeout(done.promise, 10000, `${total} datagrams`);
+  await within(done.promise, `${total} datagrams`, 10000);
   t.is(callbacks, total);
   // Every delivered buffer still holds its own datagram: none was overwritten.
   const seen = new Set<number>();
@@ -105,7 +105,7 @@ test('recvStart again replaces the callback; recvStop stops delivery', async (t)
   });
   const client = new UDP(loop);
   client.send('one', '127.0.0.1', port);
-  await withTimeout(got.promise, 2000, 'datagram');
+  await within(got.promise, 'datagram', 2000);
   t.deepEqual(first, []);
   t.deepEqual(second, ['one']);
   server.recvStop();
@@ -123,7 +123,7 @@ test('trySend returns the bytes sent', async (t) => {
   server.recvStart((_err, data) => got.resolve(data!));
   const client = new UDP(loop);
   t.is(client.trySend(Buffer.from('abcdef'), '127.0.0.1', port), 6);
-  t.is((await withTimeout(got.promise, 2000, 'datagram')).toString(), 'abcdef');
+  t.is((await within(got.promise, 'datagram', 2000)).toString(), 'abcdef');
   await closeAll(client, server);
   await assertNoHandlesAndClose(t, loop);
 });
@@ -144,7 +144,7 @@ test('connected UDP sends without an address and knows its peer', async (t) => {
   const got = deferred<string>();
   client.recvStart((_err, data) => got.resolve(data!.toString()));
   client.send('ping');
-  t.is(await withTimeout(got.promise, 2000, 'echo'), 'ping');
+  t.is(await within(got.promise, 'echo', 2000), 'ping');
   client.disconnect();
   t.throws(() => client.getpeername(), { instanceOf: UvError, code: 'ENOTCONN' });
   t.throws(() => client.send('x'), { instanceOf: UvError, code: 'EDESTADDRREQ' });
@@ -204,7 +204,7 @@ test('multicast on loopback (or the option calls and their errors)', async (t) =
     let delivered: string | undefined;
     try {
       sender.send('to the group', group, port);
-      delivered = await withTimeout(got.promise, 1000, 'multicast datagram');
+      delivered = await within(got.promise, 'multicast datagram', 1000);
     } catch (err) {
       // Joined but no route for the group (no MULTICAST on lo): record why.
       t.log(`multicast joined but not delivered: ${String(err)}`);
@@ -293,7 +293,7 @@ test('closing with queued sends cancels each exactly once', async (t) => {
     closed.resolve();
   });
   client.close(() => closeCalls++);  // a no-op: the first callback only
-  await withTimeout(closed.promise, 2000, 'close');
+  await within(closed.promise, 'close', 2000);
   await new Promise((r) => setImmediate(r));
   t.is(closeCalls, 1);
   // Every callback ran exactly once: the sent ones with null, the queued ones cancelled.
@@ -327,7 +327,7 @@ test('a receiving socket survives GC; an idle unreachable one is closed by it', 
   }
   const client = new UDP(loop);
   client.send('still here', '127.0.0.1', port);
-  t.is(await withTimeout(got.promise, 2000, 'datagram'), 'still here');
+  t.is(await within(got.promise, 'datagram', 2000), 'still here');
   client.close();
   await assertNoHandlesAndClose(t, loop);
 });

@@ -15,7 +15,7 @@ import { kNative } from '../../handles/internal.js';
 export type LoopTestBody = (t: ExecutionContext, loop: Loop) => Promise<void> | void;
 
 /** How long the end-of-test leak check waits for close callbacks. */
-export const LEAK_CHECK_MS = 5000;
+export const LEAK_CHECK_MS = 10_000;
 
 function wrap(body: LoopTestBody) {
   return async (t: ExecutionContext): Promise<void> => {
@@ -57,18 +57,17 @@ export function newLoop(t: ExecutionContext): Loop {
 }
 
 /**
- * Waits (up to `timeoutMs`) until every handle of `loop` has reached
- * libuv's close callback, asserts that none is left, then closes the loop.
- * Close callbacks run on the loop's next batch, hence the wait.
+ * Waits (bounded) until every handle of each loop has reached libuv's
+ * close callback, asserts that none is left, then closes the loop. Close
+ * callbacks run on the loop's next batch, hence the wait.
  */
-export async function assertNoHandlesAndClose(t: ExecutionContext, loop: Loop, timeoutMs = LEAK_CHECK_MS): Promise<void> {
-  await waitFor(() => Object.keys(loop.handleCounts()).length === 0, timeoutMs, 1);
-  t.deepEqual(loop.handleCounts(), {}, 'live handles left at the end of the test');
-  loop.close();
+export async function assertNoHandlesAndClose(t: ExecutionContext, ...loops: Loop[]): Promise<void> {
+  for (const loop of loops) {
+    await waitFor(() => Object.keys(loop.handleCounts()).length === 0, LEAK_CHECK_MS, 1);
+    t.deepEqual(loop.handleCounts(), {}, 'live handles left at the end of the test');
+    loop.close();
+  }
 }
-
-/** Another name for within(), used by the I/O handle tests. */
-export const withTimeout = within;
 
 /**
  * Polls `predicate` every few milliseconds with Node's own timers (so both
@@ -102,10 +101,18 @@ export function deferred<T = void>(): Deferred<T> {
 }
 
 /**
- * Rejects after `ms` with a message naming `what`, so a callback that never
- * comes fails the test quickly instead of hitting ava's global timeout.
+ * How long a test waits for one event before it names what hung: a hang
+ * bound, not a timing assertion (every test file runs at once on a loaded
+ * machine), below ava's own 60 s.
  */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export const HANG_MS = 20_000;
+
+/**
+ * Settles as `promise` does, or rejects after `ms` with a message naming
+ * `what`, so a callback that never comes fails the test quickly instead of
+ * hitting ava's global timeout.
+ */
+export async function within<T>(promise: Promise<T>, what: string, ms = HANG_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
@@ -115,4 +122,12 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Polls `cond` on Node's own timers (independent of the loop under test)
+ * until it is true; throws after `ms`, naming `what`.
+ */
+export async function until(cond: () => boolean, what: string, ms = HANG_MS): Promise<void> {
+  if (!(await waitFor(cond, ms, 2))) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }

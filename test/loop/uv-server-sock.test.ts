@@ -22,7 +22,7 @@ function naming(name: string): () => Protocol {
 async function ask(port: number): Promise<string> {
   const socket = net.connect(port, '127.0.0.1');
   socket.write('?');
-  const [data] = (await within(once(socket, 'data'), 5000, 'an answer')) as [Buffer];
+  const [data] = (await within(once(socket, 'data'), 'an answer', 5000)) as [Buffer];
   socket.destroy();
   return data.toString();
 }
@@ -37,7 +37,7 @@ test('createServer serves a bound TCP handle given as sock, and owns it', (t) =>
     t.is(await ask(port), 'sock');
     server.close();
     t.true(sock.closed, 'closing the server closes its socket');
-    await within(server.waitClosed(), 5000, 'waitClosed');
+    await within(server.waitClosed(), 'waitClosed', 5000);
   }));
 
 test('two event loops serve duplicates of one listening socket', (t) =>
@@ -60,7 +60,7 @@ test('two event loops serve duplicates of one listening socket', (t) =>
       t.is(await ask(port), 'two', 'the socket listens while one duplicate is served');
       servers[1]!.close();
       anchor.close();
-      await within(Promise.all(servers.map((s) => s.waitClosed())), 5000, 'waitClosed');
+      await within(Promise.all(servers.map((s) => s.waitClosed())), 'waitClosed', 5000);
     }),
   ));
 

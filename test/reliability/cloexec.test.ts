@@ -143,7 +143,7 @@ test.serial('every fd the library creates has O_CLOEXEC and none reaches a child
   nodeChild.kill('SIGKILL');
   piped.kill('SIGKILL');
   sub.kill();
-  await within(exited.promise, 5000, 'the subprocess to end');
+  await within(exited.promise, 'the subprocess to end', 5000);
   await fs.close(loop, file);
   conn.close();
   dgram.close();

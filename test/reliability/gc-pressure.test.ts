@@ -50,7 +50,7 @@ async function churn(loop: Loop, n: number): Promise<void> {
     }
     if (i % 250 === 0) gc();
   }
-  await within(Promise.all(fired), 20_000, 'the started timers');
+  await within(Promise.all(fired), 'the started timers', 20_000);
 }
 
 // Serial: the fd count must not see the other test's sockets.

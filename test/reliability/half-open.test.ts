@@ -50,8 +50,8 @@ test('eofReceived() returning true: 16 MiB written after the peer EOF all arrive
       },
     };
     const server = await loop.createServer(() => protocol, '127.0.0.1', 0);
-    const got = await within(halfClosingPeer((server.sockets()[0] as { port: number }).port), 20_000, 'the peer to read to EOF');
-    await within(lost.promise, 5000, 'connectionLost');
+    const got = await within(halfClosingPeer((server.sockets()[0] as { port: number }).port), 'the peer to read to EOF', 20_000);
+    await within(lost.promise, 'connectionLost', 5000);
     t.is(got, 16 * MiB);
     t.deepEqual(calls, ['eof', 'lost:null']);
     server.close();
@@ -77,8 +77,8 @@ test('eofReceived() returning nothing closes, but the 8 MiB queued before the EO
       },
     };
     const server = await loop.createServer(() => protocol, '127.0.0.1', 0);
-    const got = await within(halfClosingPeer((server.sockets()[0] as { port: number }).port), 20_000, 'the peer to read to EOF');
-    await within(lost.promise, 5000, 'connectionLost');
+    const got = await within(halfClosingPeer((server.sockets()[0] as { port: number }).port), 'the peer to read to EOF', 20_000);
+    await within(lost.promise, 'connectionLost', 5000);
     t.is(got, 8 * MiB);
     t.deepEqual(calls, ['eof', 'lost:null']);
     server.close();
@@ -102,7 +102,7 @@ loopTest('handle level: after reading EOF, 16 MiB more written and a shutdown re
       peer.shutdown(() => peer.close(() => done.resolve(written)));
     });
   });
-  const got = await within(halfClosingPeer(server.getsockname().port), 20_000, 'the peer to read to EOF');
+  const got = await within(halfClosingPeer(server.getsockname().port), 'the peer to read to EOF', 20_000);
   t.is(got, 16 * MiB);
   t.is(await done.promise, 16 * MiB);
   await closeAll(server);

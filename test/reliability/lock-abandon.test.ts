@@ -41,10 +41,10 @@ test('a Mutex holder terminated with three workers blocked in lock() and one loc
     (err: unknown) => (err instanceof LockAbandonedError ? 'abandoned' : Promise.reject(err)),
   );
   await holder.terminate();
-  const mine = await within(here, 10_000, 'the main thread to get the lock');
+  const mine = await within(here, 'the main thread to get the lock', 10_000);
   t.true(mutex.owned);
   mutex.unlock();
-  const all = [mine, ...(await within(Promise.all(blocked), 10_000, 'the blocked workers'))];
+  const all = [mine, ...(await within(Promise.all(blocked), 'the blocked workers', 10_000))];
   t.is(all.filter((r) => r === 'abandoned').length, 1, all.join(','));
   t.is(all.filter((r) => r === 'ok').length, 3, all.join(','));
   t.false(mutex.locked);
@@ -56,7 +56,7 @@ test('an RWLock writer terminated with readers and a writer blocked: one abandon
   await nextMessage(holder, 'locked');
   const blocked = await waiters(['read', 'write', 'read'], lock.handle);
   await holder.terminate();
-  const all = await within(Promise.all(blocked), 10_000, 'the blocked workers');
+  const all = await within(Promise.all(blocked), 'the blocked workers', 10_000);
   t.is(all.filter((r) => r === 'abandoned').length, 1, all.join(','));
   t.is(all.filter((r) => r === 'ok').length, 2, all.join(','));
   // Released by everyone: free for a writer here.
@@ -73,7 +73,7 @@ test('a worker terminated while blocked in lock() leaves the lock usable by the 
   await doomed.terminate();
   mutex.unlock();
   // Nobody held it when the worker died: no abandonment to report.
-  t.deepEqual(await within(Promise.all(others), 10_000, 'the other waiters'), ['ok', 'ok']);
+  t.deepEqual(await within(Promise.all(others), 'the other waiters', 10_000), ['ok', 'ok']);
   t.true(mutex.lock(1000));
   mutex.unlock();
 });

@@ -62,16 +62,16 @@ test('Loop.close() with 50 lookups in flight waits for them: each settles once w
 });
 
 
-// Regression: these promises never settled. A closed loop drops the
-// callbacks scheduled on it, and connectionMade (which resolves them) was
-// scheduled after the connect or the lookup completed.
+// A closed loop drops the callbacks scheduled on it, and connectionMade
+// (which resolves these promises) is scheduled after the connect or the
+// lookup completes: close() meanwhile must still settle them.
 test('UvEventLoop.close() while createConnection() connects: rejects with ERR_LOOP_CLOSED, no handle left', (t) =>
   onUvEventLoop(t, async (loop) => {
     const { port } = silentPeer(t);
     let made = 0;
     const pending = loop.createConnection((): Protocol => ({ connectionMade: () => void made++ }), '127.0.0.1', port);
     loop.close();
-    const err = await t.throwsAsync(within(pending, 5000, 'createConnection to settle'), { instanceOf: UsageError });
+    const err = await t.throwsAsync(within(pending, 'createConnection to settle', 5000), { instanceOf: UsageError });
     t.is(err?.code, 'ERR_LOOP_CLOSED');
     t.is(made, 0);
   }));
@@ -81,7 +81,7 @@ test('UvEventLoop.close() while createConnection() resolves a name: rejects with
     const { port } = silentPeer(t);
     const pending = loop.createConnection(() => ({}), 'localhost', port);
     loop.close();
-    const err = await t.throwsAsync(within(pending, 5000, 'createConnection to settle'), { instanceOf: UsageError });
+    const err = await t.throwsAsync(within(pending, 'createConnection to settle', 5000), { instanceOf: UsageError });
     t.is(err?.code, 'ERR_LOOP_CLOSED');
   }));
 
@@ -91,20 +91,20 @@ test('UvEventLoop.close() while createServer() / createDatagramEndpoint() resolv
     const endpoint = loop.createDatagramEndpoint(() => ({}), { remoteAddr: ['localhost', 9] });
     loop.close();
     for (const pending of [server, endpoint] as Array<Promise<unknown>>) {
-      const err = await t.throwsAsync(within(pending, 5000, 'the promise to settle'), { instanceOf: UsageError });
+      const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), { instanceOf: UsageError });
       t.is(err?.code, 'ERR_LOOP_CLOSED');
     }
   }));
 
-// Regression: the start of a transport (connectionMade, which settles the
-// promise) was scheduled on the loop and silently dropped by close(); the
-// promise never settled and the child, pipes or sockets stayed open.
+// The start of a transport (connectionMade, which settles the promise) is
+// scheduled on the loop: close() drops it, and must then reject the promise
+// and close the child, pipes and sockets it was for.
 test('UvEventLoop.close() right after subprocessExec(): rejects with ERR_LOOP_CLOSED, the child is killed, nothing left open', (t) =>
   onUvEventLoop(t, async (loop) => {
     let made = 0;
     const pending = loop.subprocessExec(() => ({ connectionMade: () => void made++ }), 'sleep', ['30']);
     loop.close();
-    const err = await t.throwsAsync(within(pending, 5000, 'subprocessExec to settle'), { instanceOf: UsageError });
+    const err = await t.throwsAsync(within(pending, 'subprocessExec to settle', 5000), { instanceOf: UsageError });
     t.is(err?.code, 'ERR_LOOP_CLOSED');
     t.is(made, 0);
     // onUvLoop then waits for the pipes and the process handle (closed once
@@ -125,7 +125,7 @@ test('UvEventLoop.close() right after connectReadPipe() / createDatagramEndpoint
     await new Promise((r) => setImmediate(r));
     loop.close();
     for (const pending of [reading, endpoint] as Array<Promise<unknown>>) {
-      const err = await t.throwsAsync(within(pending, 5000, 'the promise to settle'), { instanceOf: UsageError });
+      const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), { instanceOf: UsageError });
       t.is(err?.code, 'ERR_LOOP_CLOSED');
     }
     // onUvLoop then checks that the pipe and UDP handles (and so their
@@ -138,7 +138,7 @@ test('UvEventLoop.close() with 20 getaddrinfo() in flight: each resolves once wi
   onUvEventLoop(t, async (loop) => {
     const pending = Array.from({ length: 20 }, () => loop.getaddrinfo('localhost', 80));
     loop.close();
-    const results = await within(Promise.all(pending), 5000, 'the lookups');
+    const results = await within(Promise.all(pending), 'the lookups', 5000);
     t.true(results.every((r) => r.length > 0 && r.every((a) => a.port === 80)));
   }));
 
@@ -172,9 +172,9 @@ test('streams: UvEventLoop.close() with a drain() and a read() pending: both rej
     const drain = settled(writer.drain());
     const read = settled(reader.read(10));
     loop.close();
-    const [d, r] = await within(Promise.all([drain, read]), 5000, 'drain and read');
+    const [d, r] = await within(Promise.all([drain, read]), 'drain and read', 5000);
     t.deepEqual([d, r], ['rejected:ERR_LOOP_CLOSED', 'rejected:ERR_LOOP_CLOSED']);
-    const closed = within(writer.waitClosed(), 5000, 'waitClosed');
+    const closed = within(writer.waitClosed(), 'waitClosed', 5000);
     await t.throwsAsync(closed, { code: 'ERR_LOOP_CLOSED' });
   }));
 
@@ -192,7 +192,7 @@ test('NodeEventLoop.close() right after subprocessExec() / createDatagramEndpoin
   t.is(children.length >= 1, true);
   loop.close();
   for (const pending of [sub, endpoint] as Array<Promise<unknown>>) {
-    const err = await t.throwsAsync(within(pending, 5000, 'the promise to settle'), { instanceOf: UsageError });
+    const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), { instanceOf: UsageError });
     t.is(err?.code, 'ERR_LOOP_CLOSED');
   }
   t.is(made, 0);

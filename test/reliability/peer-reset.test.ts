@@ -84,7 +84,7 @@ test('transport level: a reset with 8 MiB queued: connectionLost once with a typ
     t.true(transport.getWriteBufferSize() > 8 * 1024 * 1024 - 1);
     const peer = await accepted.promise;
     peer.closeReset();
-    await within(proto.lost.promise, 10_000, 'connectionLost');
+    await within(proto.lost.promise, 'connectionLost', 10_000);
     t.is(proto.lostCalls, 1);
     t.true(proto.lostErr instanceof UvError && kResetCodes.includes(proto.lostErr.code), String(proto.lostErr));
     t.true(transport.isClosing());

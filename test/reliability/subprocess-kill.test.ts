@@ -45,7 +45,7 @@ class Recorder implements SubprocessProtocol {
 test('subprocessExec: a child that SIGKILLs itself after 1.3 MB: all of it delivered, -9 once, pipes closed', (t) =>
   onUvEventLoop(t, async (loop) => {
     const [transport, proto] = await loop.subprocessExec(() => new Recorder(), 'sh', ['-c', kScript], { stdin: 'ignore' });
-    await within(proto.done.promise, 20_000, 'connectionLost');
+    await within(proto.done.promise, 'connectionLost', 20_000);
     t.is(transport.getReturncode(), -9);
     t.is(await transport.wait(), -9);
     t.is(proto.exited, 1);
@@ -82,7 +82,7 @@ test('subprocessExec: kill() while the child is writing as fast as it can: -9 on
       }
     };
     await loop.subprocessExec(() => proto, 'yes', ['0123456789abcdef'], { stdin: 'ignore' });
-    await within(proto.done.promise, 20_000, 'connectionLost');
+    await within(proto.done.promise, 'connectionLost', 20_000);
     t.true(killed);
     t.is(transport.getReturncode(), -9);
     t.is(proto.exited, 1);
@@ -106,7 +106,7 @@ loopTest('Process handle: a child SIGKILLed after 1.3 MB: onExit once with signa
     if (data !== null) parts.push(data);
     else eof.resolve(err);
   });
-  t.is(await within(eof.promise, 20_000, 'EOF on stdout'), null);
+  t.is(await within(eof.promise, 'EOF on stdout', 20_000), null);
   t.true(await waitFor(() => exits.length > 0, 10_000));
   await new Promise((r) => setTimeout(r, 20));
   t.deepEqual(exits, [[0, 9]]);

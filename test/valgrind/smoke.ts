@@ -5,7 +5,7 @@
 // last step asserts that no handle is left open, then the process exits
 // naturally so that env teardown runs under valgrind too.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -28,6 +28,7 @@ import {
   Signal,
   TCP,
   Timer,
+  TTY,
   UDP,
   UvEventLoop,
   type Protocol,
@@ -221,6 +222,16 @@ async function main(): Promise<void> {
     await changed;
     await polled;
     await closed(event, poll);
+  });
+
+  await step('tty on a pty master', async () => {
+    // The TTY owns the fd from here on and closes it (libuv closes fds above 2).
+    const tty = new TTY(loop, openSync('/dev/ptmx', 'r+'), true);
+    const { columns, rows } = tty.getWinsize();
+    assert.ok(columns >= 0 && rows >= 0);
+    tty.setMode('raw');
+    tty.setMode('normal');
+    await closed(tty);
   });
 
   await step('dns', async () => {

@@ -4,6 +4,7 @@ import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
 import { closeReleases } from './close-releases.js';
 import { closedLoop } from './closed-loop.js';
+import { connectionMadeErrors } from './connection-made-errors.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
@@ -30,6 +31,7 @@ export const scenarios: Scenario[] = [
   closeReleases,
   callbacks,
   exceptionHandler,
+  connectionMadeErrors,
   signals,
   tcpConnection,
   tcpServer,
