@@ -15,6 +15,8 @@ export default tseslint.config(
       'node_modules/**',
       '.node-versions/**',
       'docs/api/**',
+      // Compile errors on purpose: test/types checks tsc reports each one.
+      'test/types/fixtures/must-not-compile.ts',
     ],
   },
   js.configs.recommended,
@@ -67,6 +69,13 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       'no-constant-condition': ['error', { checkLoops: false }],
+      // The module's record of the loop running now is the one alias of `this`.
+      '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['runningCore'] }],
     },
+  },
+  {
+    // CommonJS on purpose: the package's require() entry is tested from it.
+    files: ['**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

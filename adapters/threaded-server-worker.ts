@@ -37,6 +37,8 @@ const data = workerData as ThreadData;
 // close() may come more than once (a later call can bring the deadline
 // closer); the earliest deadline holds.
 let deadline = Infinity;
+// Assigned once serving starts; the close handler above it reads it.
+// eslint-disable-next-line prefer-const
 let draining: Served | undefined;
 let abortTimer: ReturnType<typeof setTimeout> | undefined;
 let requestClose!: () => void;

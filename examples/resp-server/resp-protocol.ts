@@ -192,6 +192,8 @@ export class RespProtocol implements Protocol {
     if (sub === 'ID' && n === 2) out.push(reply.integer(this.#id));
     else if (sub === 'GETNAME' && n === 2) out.push(...reply.bulk(this.#name));
     else if (sub === 'SETNAME' && n === 3) {
+      // Redis refuses names with spaces, newlines or other control characters.
+      // eslint-disable-next-line no-control-regex
       if (/[\x00-\x20\x7f]/.test(text(2))) out.push(BAD_CLIENT_NAME);
       else {
         this.#name = args[2]!.length === 0 ? null : Buffer.from(args[2]!);

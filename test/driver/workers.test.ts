@@ -2,7 +2,6 @@
 // ends (natural exit, process.exit, terminate() at rest, in a callback, in
 // a blocking run) may crash, abort or hang the process. Each case repeats,
 // because teardown races show up as flakes.
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import test from 'ava';
 import { Async, type AsyncHandle, Loop, Timer, type UsageError } from '../../handles/index.js';

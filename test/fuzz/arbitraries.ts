@@ -91,7 +91,7 @@ export function attempt<T>(what: string, fn: () => T): T | undefined {
     return fn();
   } catch (err) {
     const bad = typedError(err);
-    if (bad !== undefined) throw new Error(`${what}: ${bad}`);
+    if (bad !== undefined) throw new Error(`${what}: ${bad}`, { cause: err });
     return undefined;
   }
 }
@@ -107,7 +107,7 @@ export async function attemptAsync<T>(what: string, fn: () => Promise<T> | T, ti
   } catch (err) {
     if (err instanceof Error && err.message.startsWith(`${what}: still pending`)) throw err;
     const bad = typedError(err);
-    if (bad !== undefined) throw new Error(`${what}: ${bad}`);
+    if (bad !== undefined) throw new Error(`${what}: ${bad}`, { cause: err });
     return undefined;
   } finally {
     clearTimeout(timer);

@@ -27,7 +27,7 @@ function expectCode(what: string, fn: () => unknown, code: string): void {
     fn();
   } catch (err) {
     if (err instanceof UsageError && err.code === code) return;
-    throw new Error(`${what}: expected UsageError ${code}, got ${show(err)} ${String(err)}`);
+    throw new Error(`${what}: expected UsageError ${code}, got ${show(err)} ${String(err)}`, { cause: err });
   }
   throw new Error(`${what}: returned, expected UsageError ${code}`);
 }
@@ -86,6 +86,8 @@ test('Loop: random run/stop/close/timer orders; re-entrant run/close throw ERR_L
       const timers: Timer[] = [];
       const reentry: unknown[] = [];
       const log: string[] = [];
+      // Set in finally, thrown after it: an error of the body must not be hidden.
+      let leftover: string | undefined;
       try {
         for (const o of ops) {
           log.push(o.op);
@@ -130,9 +132,10 @@ test('Loop: random run/stop/close/timer orders; re-entrant run/close throw ERR_L
           for (let i = 0; i < 200 && Object.keys(loop.handleCounts()).length > 0; i++) await sleep(2);
           const left = loop.handleCounts();
           loop.close();
-          if (Object.keys(left).length > 0) throw new Error(`handles left: ${show(left)} after [${log.join('; ')}]`);
+          if (Object.keys(left).length > 0) leftover = `handles left: ${show(left)} after [${log.join('; ')}]`;
         }
       }
+      if (leftover !== undefined) throw new Error(leftover);
     }),
     40,
   );

@@ -138,7 +138,7 @@ const expectUsage = (fn: () => unknown, code: string, what: string): void => {
     fn();
   } catch (err) {
     if (err instanceof UsageError && err.code === code) return;
-    throw new Error(`${what}: expected ${code}, got ${String(err)}`);
+    throw new Error(`${what}: expected ${code}, got ${String(err)}`, { cause: err });
   }
   throw new Error(`${what}: returned, expected ${code}`);
 };
@@ -301,7 +301,7 @@ test('Queue: any value comes out equal to its structuredClone, or is refused wit
       queue.put(v, 0);
     } catch (err) {
       if (err instanceof UsageError && (err.code === 'ERR_DATA_CLONE' ? !cloneable : err.code === 'ERR_QUEUE_ITEM_TOO_LARGE')) return;
-      throw new Error(`put(${show(v)}): ${String(err)} (structuredClone ${cloneable ? 'accepts' : 'refuses'} it)`);
+      throw new Error(`put(${show(v)}): ${String(err)} (structuredClone ${cloneable ? 'accepts' : 'refuses'} it)`, { cause: err });
     }
     if (!cloneable) throw new Error(`put(${show(v)}) accepted a value structuredClone refuses`);
     const got = queue.get(0);

@@ -134,6 +134,8 @@ test('stdio: ignore is /dev/null, inherit is our own fd, a number is that fd', a
   const missing = await output(loop, { file: 'readlink', args: ['/proc/self/fd/2'], stdio: ['ignore', 'pipe'] });
   t.is(missing.out, '/dev/null\n');
   // So are holes.
+  // A hole in the stdio array, as child_process accepts: not an undefined entry.
+  // eslint-disable-next-line no-sparse-arrays
   const holes = await output(loop, { file: 'readlink', args: ['/proc/self/fd/0'], stdio: [, 'pipe'] as never });
   t.is(holes.out, '/dev/null\n');
   const inherited = await output(loop, { file: 'readlink', args: ['/proc/self/fd/2'], stdio: ['ignore', 'pipe', 'inherit'] });

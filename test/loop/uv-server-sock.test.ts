@@ -4,7 +4,7 @@
 import test from 'ava';
 import net from 'node:net';
 import { once } from 'node:events';
-import { Loop, NodeEventLoop, TCP, UvEventLoop, type Protocol, type Transport } from 'asyncuv';
+import { Loop, NodeEventLoop, TCP, type Protocol, type Transport } from 'asyncuv';
 import { onUvEventLoop } from '../helpers/event-loop-test.js';
 import { within } from '../helpers/loop-test.js';
 

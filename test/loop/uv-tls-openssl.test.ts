@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type tls from 'node:tls';
 import { Loop, UvEventLoop, type Protocol, type Transport } from 'asyncuv';
 import { CollectProtocol, EchoProtocol } from '../adapters/protocols.js';
 import { selfSignedCert } from '../adapters/tls-cert.js';

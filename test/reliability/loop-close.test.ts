@@ -5,7 +5,7 @@
 // writes by closing the handle, not the loop.)
 import test from 'ava';
 import { Loop, NodeEventLoop, TCP, UsageError, dns, openConnection, type Protocol } from 'asyncuv';
-import { deferred, waitFor, within } from '../helpers/loop-test.js';
+import { waitFor, within } from '../helpers/loop-test.js';
 import { onUvEventLoop } from '../helpers/event-loop-test.js';
 import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
 import { execFileSync } from 'node:child_process';
