@@ -125,7 +125,9 @@ function load(): Binding {
 function emitter(name: string): (...args: unknown[]) => void {
   return function emit(this: Record<string, unknown>) {
     const fn = this[name];
-    // `arguments`, not a rest parameter: the callback gets exactly the native call's arguments.
+    // `arguments`, not a rest parameter: the callback gets exactly the native
+    // call's arguments, with no array made for them.
+    // eslint-disable-next-line prefer-rest-params
     if (typeof fn === 'function') Reflect.apply(fn, this, arguments);
   };
 }
