@@ -15,7 +15,11 @@ import { tlsExtra } from './node-tls.js';
 import { invalidArgType } from '../errors/validate.js';
 import { IdleTimeout, validateTimeoutCallback } from './idle-timeout.js';
 import {
-  type AddressInfo, addressInfo, setKeepAlive, setNoDelay, setRef,
+  type AddressInfo,
+  addressInfo,
+  setKeepAlive,
+  setNoDelay,
+  setRef,
 } from './socket-options.js';
 
 type WriteCallback = (err?: Error | null) => void;
@@ -110,7 +114,9 @@ class TransportDuplex extends Duplex {
       this.destroy(err);
       return;
     }
-    const gone = Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' });
+    const gone = Object.assign(new Error('The transport is closed'), {
+      code: 'ERR_STREAM_DESTROYED',
+    });
     this.#release(gone);
     // The readable side ends normally (buffered data is still read); the
     // duplex is destroyed once that end has been consumed.
@@ -137,7 +143,10 @@ class TransportDuplex extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
-    if (this.#lost) return cb(Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' }));
+    if (this.#lost)
+      return cb(
+        Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' }),
+      );
     try {
       this.transport.write(chunk);
     } catch (err) {
@@ -147,13 +156,19 @@ class TransportDuplex extends Duplex {
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: WriteCallback): void {
-    if (this.#lost) return cb(Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' }));
+    if (this.#lost)
+      return cb(
+        Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' }),
+      );
     try {
       this.transport.writelines(chunks.map((c) => c.chunk));
     } catch (err) {
       return cb(err as Error);
     }
-    this.#dispatched(chunks.reduce((n, c) => n + c.chunk.length, 0), cb);
+    this.#dispatched(
+      chunks.reduce((n, c) => n + c.chunk.length, 0),
+      cb,
+    );
   }
 
   #dispatched(bytes: number, cb: WriteCallback): void {
@@ -180,7 +195,9 @@ class TransportDuplex extends Duplex {
    */
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     this.#idle.clear();
-    this.#release(err ?? Object.assign(new Error('The stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' }));
+    this.#release(
+      err ?? Object.assign(new Error('The stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' }),
+    );
     if (!this.#lost && !this.transport.isClosing()) {
       if (err === null && this.writableFinished) this.transport.close();
       else this.transport.abort();
@@ -309,7 +326,11 @@ const duplexMethods = ['on', 'once', 'pause', 'resume', 'write', 'end', 'destroy
 
 function validateDuplex(duplex: unknown): asserts duplex is Duplex {
   const d = duplex as Record<string, unknown> | null;
-  if (typeof d !== 'object' || d === null || duplexMethods.some((m) => typeof d[m] !== 'function')) {
+  if (
+    typeof d !== 'object' ||
+    d === null ||
+    duplexMethods.some((m) => typeof d[m] !== 'function')
+  ) {
     throw invalidArgType('duplex', 'a Duplex stream', duplex);
   }
 }
@@ -326,11 +347,18 @@ export function fromDuplex<P extends AnyProtocol>(
 ): [Transport, P] {
   validateDuplex(duplex);
   const running = getRunningLoop();
-  const loop = opts.loop ?? (running instanceof BaseEventLoop ? running : undefined) ??
+  const loop =
+    opts.loop ??
+    (running instanceof BaseEventLoop ? running : undefined) ??
     (defaultLoop ??= new NodeEventLoop());
   const protocol = newProtocol(protocolFactory);
   const extra: Record<string, unknown> = { socket: duplex };
-  const s = duplex as Partial<{ remoteAddress: string; remotePort: number; localAddress: string; localPort: number }>;
+  const s = duplex as Partial<{
+    remoteAddress: string;
+    remotePort: number;
+    localAddress: string;
+    localPort: number;
+  }>;
   if (s.remoteAddress !== undefined) extra['peername'] = [s.remoteAddress, s.remotePort];
   if (s.localAddress !== undefined) extra['sockname'] = [s.localAddress, s.localPort];
   if (duplex instanceof tls.TLSSocket) Object.assign(extra, tlsExtra(duplex));

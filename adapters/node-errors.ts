@@ -8,7 +8,10 @@ import { UvError } from '../handles/uv-error.js';
  * Node version (SO_REUSEPORT on a TCP server before Node 22.12).
  */
 export function notSupported(what: string): UsageError {
-  return new UsageError('ERR_NOT_SUPPORTED', `NodeEventLoop does not support ${what}: Node's modules cannot do it (use UvEventLoop)`);
+  return new UsageError(
+    'ERR_NOT_SUPPORTED',
+    `NodeEventLoop does not support ${what}: Node's modules cannot do it (use UvEventLoop)`,
+  );
 }
 
 /**
@@ -19,9 +22,20 @@ export function notSupported(what: string): UsageError {
 export function toUvError(err: unknown): Error {
   if (err instanceof UvError) return err;
   if (err instanceof Error) {
-    const sys = err as Error & { errno?: unknown; syscall?: unknown; address?: unknown; port?: unknown; path?: unknown };
+    const sys = err as Error & {
+      errno?: unknown;
+      syscall?: unknown;
+      address?: unknown;
+      port?: unknown;
+      path?: unknown;
+    };
     if (typeof sys.errno === 'number' && sys.errno < 0 && typeof sys.syscall === 'string') {
-      const where = typeof sys.path === 'string' ? sys.path : typeof sys.address === 'string' ? `${sys.address}${typeof sys.port === 'number' ? `:${sys.port}` : ''}` : undefined;
+      const where =
+        typeof sys.path === 'string'
+          ? sys.path
+          : typeof sys.address === 'string'
+            ? `${sys.address}${typeof sys.port === 'number' ? `:${sys.port}` : ''}`
+            : undefined;
       try {
         return new UvError(sys.errno, sys.syscall, where);
       } catch {

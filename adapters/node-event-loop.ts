@@ -47,11 +47,7 @@ import {
 } from '../loop/protocols.js';
 import type { ResolvedAddress } from '../loop/resolve.js';
 import type { Listener, StreamServer } from '../loop/server.js';
-import type {
-  DatagramTransport,
-  SubprocessTransport,
-  Transport,
-} from '../loop/transports.js';
+import type { DatagramTransport, SubprocessTransport, Transport } from '../loop/transports.js';
 import { NodeDatagramTransport } from './node-datagram-transport.js';
 import { notSupported, toUvError } from './node-errors.js';
 import { NodeListener } from './node-listener.js';

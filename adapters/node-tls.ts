@@ -33,15 +33,27 @@ function secureContextOf(ssl: Record<string, unknown>): tls.SecureContext {
  * it is secure; on failure or timeout the TLSSocket (and so the stream) is
  * destroyed and the promise rejects.
  */
-export function upgradeToTls(stream: Duplex, ssl: TlsOptions | true, opts: TlsUpgradeOptions): Promise<tls.TLSSocket> {
+export function upgradeToTls(
+  stream: Duplex,
+  ssl: TlsOptions | true,
+  opts: TlsUpgradeOptions,
+): Promise<tls.TLSSocket> {
   const options: Record<string, unknown> = ssl === true ? {} : { ...ssl };
   const timeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   if (!(timeout > 0)) throw new UsageError('ERR_OUT_OF_RANGE', 'sslHandshakeTimeout must be > 0');
   let socket: tls.TLSSocket;
   const secureContext = secureContextOf(options);
   if (opts.serverSide) {
-    if (ssl === true) throw new UsageError('ERR_INVALID_ARG_VALUE', 'A TLS server needs key and cert (or a secureContext)');
-    socket = new tls.TLSSocket(stream, { ...options, isServer: true, secureContext } as tls.TLSSocketOptions);
+    if (ssl === true)
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        'A TLS server needs key and cert (or a secureContext)',
+      );
+    socket = new tls.TLSSocket(stream, {
+      ...options,
+      isServer: true,
+      secureContext,
+    } as tls.TLSSocketOptions);
   } else {
     const servername = opts.serverHostname ?? (options['servername'] as string | undefined);
     socket = tls.connect({
@@ -50,7 +62,12 @@ export function upgradeToTls(stream: Duplex, ssl: TlsOptions | true, opts: TlsUp
       secureContext,
       // SNI takes names only; an IP literal is still checked against the cert.
       ...(servername !== undefined && isIP(servername) === 0 ? { servername } : {}),
-      ...(servername !== undefined ? { checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(servername, cert) } : {}),
+      ...(servername !== undefined
+        ? {
+            checkServerIdentity: (_host: string, cert: tls.PeerCertificate) =>
+              tls.checkServerIdentity(servername, cert),
+          }
+        : {}),
     } as tls.ConnectionOptions);
   }
   contexts.set(socket, secureContext);
@@ -72,10 +89,23 @@ export function upgradeToTls(stream: Duplex, ssl: TlsOptions | true, opts: TlsUp
     // Its EOF shows only on a stream that is read: the 'readable' listener
     // makes Node read without consuming anything, and goes away after the
     // handshake, leaving the stream paused for the transport.
-    const onClose = (): void => done(Object.assign(new Error('The connection closed during the TLS handshake'), { code: 'ECONNRESET' }));
-    const onAbort = (): void => done(new CancelledError('The TLS handshake was aborted', { cause: opts.signal?.reason }));
+    const onClose = (): void =>
+      done(
+        Object.assign(new Error('The connection closed during the TLS handshake'), {
+          code: 'ECONNRESET',
+        }),
+      );
+    const onAbort = (): void =>
+      done(new CancelledError('The TLS handshake was aborted', { cause: opts.signal?.reason }));
     const timer = setTimeout(() => {
-      done(Object.assign(new Error(`SSL handshake is taking longer than ${timeout} seconds: aborting the connection`), { code: 'ERR_SSL_HANDSHAKE_TIMEOUT' }));
+      done(
+        Object.assign(
+          new Error(
+            `SSL handshake is taking longer than ${timeout} seconds: aborting the connection`,
+          ),
+          { code: 'ERR_SSL_HANDSHAKE_TIMEOUT' },
+        ),
+      );
     }, timeout * 1000);
     socket.once('error', done);
     socket.once('close', onClose);

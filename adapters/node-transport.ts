@@ -8,11 +8,12 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { UsageError } from '../errors/usage-error.js';
 import {
-  type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol,
+  type AnyProtocol,
+  type BufferedProtocol,
+  type Protocol,
+  isBufferedProtocol,
 } from '../loop/protocols.js';
-import {
-  type TransportOptions, WriteTransportBase,
-} from '../loop/transport-base.js';
+import { type TransportOptions, WriteTransportBase } from '../loop/transport-base.js';
 import type { Transport } from '../loop/transports.js';
 import { toUvError } from './node-errors.js';
 

@@ -7,7 +7,12 @@ import { Poll } from '../handles/poll.js';
 import { Signal } from '../handles/signal.js';
 import { Timer } from '../handles/timer.js';
 import { UsageError } from '../errors/usage-error.js';
-import { toSignalNumber, validateFunction, validateInteger, validateNumber } from '../errors/validate.js';
+import {
+  toSignalNumber,
+  validateFunction,
+  validateInteger,
+  validateNumber,
+} from '../errors/validate.js';
 
 type EventCallback = (...args: never[]) => unknown;
 
@@ -80,11 +85,16 @@ export class Registrar {
   }
 
   #rearmTimer(event: RelEvent, timer: Timer, ms: number, cb: EventCallback, args: unknown[]): void {
-    if (this.#fire(event, cb, args)) timer.start(() => this.#rearmTimer(event, timer, ms, cb, args), ms);
+    if (this.#fire(event, cb, args))
+      timer.start(() => this.#rearmTimer(event, timer, ms, cb, args), ms);
   }
 
   /** Calls cb(...args) on each delivery of `sig`, while it returns true. */
-  signal<A extends unknown[]>(sig: number | string, cb: (...args: A) => unknown, ...args: A): RelEvent {
+  signal<A extends unknown[]>(
+    sig: number | string,
+    cb: (...args: A) => unknown,
+    ...args: A
+  ): RelEvent {
     validateFunction(cb, 'cb');
     const signum = toSignalNumber(sig, 'sig');
     const handle = new Signal(this.loop);
@@ -127,11 +137,20 @@ export class Registrar {
     validateFunction(cb, 'cb');
     let entry = this.#fds.get(fd);
     if (entry === undefined) {
-      entry = { poll: new Poll(this.loop, fd), read: undefined, readCb: undefined, write: undefined, writeCb: undefined };
+      entry = {
+        poll: new Poll(this.loop, fd),
+        read: undefined,
+        readCb: undefined,
+        write: undefined,
+        writeCb: undefined,
+      };
       this.#fds.set(fd, entry);
     }
     if (entry[kind] !== undefined) {
-      throw new UsageError('ERR_ALREADY_REGISTERED', `A ${kind} event is already registered for fd ${fd}`);
+      throw new UsageError(
+        'ERR_ALREADY_REGISTERED',
+        `A ${kind} event is already registered for fd ${fd}`,
+      );
     }
     const current = entry;
     const event = this.#event(() => {
@@ -151,10 +170,13 @@ export class Registrar {
       this.#fds.delete(fd);
       return;
     }
-    entry.poll.start({ readable: entry.read !== undefined, writable: entry.write !== undefined }, (err, events) => {
-      if (err !== null || events.readable) entry.readCb?.();
-      if (err !== null || events.writable) entry.writeCb?.();
-    });
+    entry.poll.start(
+      { readable: entry.read !== undefined, writable: entry.write !== undefined },
+      (err, events) => {
+        if (err !== null || events.readable) entry.readCb?.();
+        if (err !== null || events.writable) entry.writeCb?.();
+      },
+    );
   }
 
   /** A new pending event; deleting it runs `cleanup` and may end dispatch(). */
@@ -195,15 +217,23 @@ let defaultRegistrar: Registrar | undefined;
 
 /** The registrar the module-level functions use (on Loop.default()). */
 export function registrar(): Registrar {
-  if (defaultRegistrar === undefined || defaultRegistrar.loop.closed) defaultRegistrar = new Registrar();
+  if (defaultRegistrar === undefined || defaultRegistrar.loop.closed)
+    defaultRegistrar = new Registrar();
   return defaultRegistrar;
 }
 
 export const rel = {
-  read: <A extends unknown[]>(fd: number, cb: (...args: A) => unknown, ...args: A): RelEvent => registrar().read(fd, cb, ...args),
-  write: <A extends unknown[]>(fd: number, cb: (...args: A) => unknown, ...args: A): RelEvent => registrar().write(fd, cb, ...args),
-  timeout: <A extends unknown[]>(sec: number, cb: (...args: A) => unknown, ...args: A): RelEvent => registrar().timeout(sec, cb, ...args),
-  signal: <A extends unknown[]>(sig: number | string, cb: (...args: A) => unknown, ...args: A): RelEvent => registrar().signal(sig, cb, ...args),
+  read: <A extends unknown[]>(fd: number, cb: (...args: A) => unknown, ...args: A): RelEvent =>
+    registrar().read(fd, cb, ...args),
+  write: <A extends unknown[]>(fd: number, cb: (...args: A) => unknown, ...args: A): RelEvent =>
+    registrar().write(fd, cb, ...args),
+  timeout: <A extends unknown[]>(sec: number, cb: (...args: A) => unknown, ...args: A): RelEvent =>
+    registrar().timeout(sec, cb, ...args),
+  signal: <A extends unknown[]>(
+    sig: number | string,
+    cb: (...args: A) => unknown,
+    ...args: A
+  ): RelEvent => registrar().signal(sig, cb, ...args),
   dispatch: (): Promise<void> => registrar().dispatch(),
   abort: (): void => registrar().abort(),
 };

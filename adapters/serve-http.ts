@@ -45,7 +45,8 @@ export async function serveHttp(
   options: ServeHttpOptions = {},
 ): Promise<HttpOnLoop> {
   validateFunction(requestListener, 'requestListener');
-  if (typeof options !== 'object' || options === null) throw new UsageError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  if (typeof options !== 'object' || options === null)
+    throw new UsageError('ERR_INVALID_ARG_TYPE', 'options must be an object');
   const { listen = {}, ...httpOptions } = options;
   if (typeof listen !== 'object' || listen === null) {
     throw new UsageError('ERR_INVALID_ARG_TYPE', 'options.listen must be an object');
@@ -59,11 +60,16 @@ export async function serveHttp(
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
-  const server = await loop.createServer(() => ({
-    connectionMade(transport: Transport) {
-      httpServer.emit('connection', toDuplex(transport));
-    },
-  }), host, port, { ...listen, startServing: true });
+  const server = await loop.createServer(
+    () => ({
+      connectionMade(transport: Transport) {
+        httpServer.emit('connection', toDuplex(transport));
+      },
+    }),
+    host,
+    port,
+    { ...listen, startServing: true },
+  );
   const bound = server.sockets()[0]!;
   // node:http tracks its connections (which are idle, for
   // closeIdleConnections() and close(); which overran headersTimeout or

@@ -12,7 +12,11 @@ interface NativeBenchEchoServer {
   close(cb?: () => void): void;
 }
 
-type BenchEchoServerFn = (loop: NativeLoop, host: string, port: number) => NativeBenchEchoServer | number;
+type BenchEchoServerFn = (
+  loop: NativeLoop,
+  host: string,
+  port: number,
+) => NativeBenchEchoServer | number;
 
 export interface BenchEchoServer {
   /** The port it listens on (the one picked by the OS for port 0). */
@@ -25,7 +29,11 @@ export interface BenchEchoServer {
  * Starts an echo server whose connections never call into JavaScript: every
  * read is echoed from C++ (uv_try_write first, a queued copy for the rest).
  */
-export function benchEchoServer(host: string, port: number, loop: Loop = Loop.default()): BenchEchoServer {
+export function benchEchoServer(
+  host: string,
+  port: number,
+  loop: Loop = Loop.default(),
+): BenchEchoServer {
   const start = binding['benchEchoServer'] as BenchEchoServerFn | undefined;
   if (start === undefined) {
     throw new Error('asyncuv: this addon was built without ASYNCUV_BENCH (npm run build:native)');

@@ -9,7 +9,10 @@ function escape(text: string): string {
 export function ratioChart(results: BenchResult[], title: string): string {
   const rowHeight = 22;
   // About 6.6 px per character at 12 px sans-serif.
-  const labelWidth = Math.max(200, Math.ceil(Math.max(...results.map((r) => r.name.length)) * 6.6) + 16);
+  const labelWidth = Math.max(
+    200,
+    Math.ceil(Math.max(...results.map((r) => r.name.length)) * 6.6) + 16,
+  );
   const barWidth = 420;
   const top = 40;
   const maxRatio = Math.max(2, ...results.map((r) => (Number.isFinite(r.ratio) ? r.ratio : 0)));

@@ -37,15 +37,19 @@ export const cases: BenchCase[] = [
     teardown,
     ours: {
       label: 'asyncuv fs.stat',
-      run: () => perSecond(kOps, () => withLoop(async (loop) => {
-        for (let i = 0; i < kOps; i++) await fs.stat(loop, file);
-      })),
+      run: () =>
+        perSecond(kOps, () =>
+          withLoop(async (loop) => {
+            for (let i = 0; i < kOps; i++) await fs.stat(loop, file);
+          }),
+        ),
     },
     theirs: {
       label: 'node:fs/promises stat',
-      run: () => perSecond(kOps, async () => {
-        for (let i = 0; i < kOps; i++) await nodeFs.stat(file);
-      }),
+      run: () =>
+        perSecond(kOps, async () => {
+          for (let i = 0; i < kOps; i++) await nodeFs.stat(file);
+        }),
     },
   },
   {
@@ -55,21 +59,26 @@ export const cases: BenchCase[] = [
     teardown,
     ours: {
       label: 'asyncuv fs.read',
-      run: () => perSecond(kOps, () => withLoop(async (loop) => {
-        const fd = await fs.open(loop, file);
-        const buf = Buffer.alloc(4096);
-        for (let i = 0; i < kOps; i++) await fs.read(loop, fd, buf, 0, 4096, (i * 4096) % (1 << 20));
-        await fs.close(loop, fd);
-      })),
+      run: () =>
+        perSecond(kOps, () =>
+          withLoop(async (loop) => {
+            const fd = await fs.open(loop, file);
+            const buf = Buffer.alloc(4096);
+            for (let i = 0; i < kOps; i++)
+              await fs.read(loop, fd, buf, 0, 4096, (i * 4096) % (1 << 20));
+            await fs.close(loop, fd);
+          }),
+        ),
     },
     theirs: {
       label: 'node:fs/promises FileHandle.read',
-      run: () => perSecond(kOps, async () => {
-        const handle = await nodeFs.open(file);
-        const buf = Buffer.alloc(4096);
-        for (let i = 0; i < kOps; i++) await handle.read(buf, 0, 4096, (i * 4096) % (1 << 20));
-        await handle.close();
-      }),
+      run: () =>
+        perSecond(kOps, async () => {
+          const handle = await nodeFs.open(file);
+          const buf = Buffer.alloc(4096);
+          for (let i = 0; i < kOps; i++) await handle.read(buf, 0, 4096, (i * 4096) % (1 << 20));
+          await handle.close();
+        }),
     },
   },
 ];

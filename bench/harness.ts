@@ -45,7 +45,10 @@ export async function perSecond(count: number, body: () => Promise<void> | void)
   return count / seconds;
 }
 
-export async function runCase(c: BenchCase, progress?: (msg: string) => void): Promise<BenchResult> {
+export async function runCase(
+  c: BenchCase,
+  progress?: (msg: string) => void,
+): Promise<BenchResult> {
   const rounds = c.rounds ?? 5;
   await c.setup?.();
   const ours: number[] = [];
@@ -53,7 +56,10 @@ export async function runCase(c: BenchCase, progress?: (msg: string) => void): P
   try {
     for (let i = 0; i < rounds; i++) {
       // Alternate which side goes first.
-      const order = i % 2 === 0 ? ([c.ours, ours, c.theirs, theirs] as const) : ([c.theirs, theirs, c.ours, ours] as const);
+      const order =
+        i % 2 === 0
+          ? ([c.ours, ours, c.theirs, theirs] as const)
+          : ([c.theirs, theirs, c.ours, ours] as const);
       progress?.(`${c.name}: round ${i + 1}/${rounds}`);
       order[1].push(await order[0].run());
       order[3].push(await order[2].run());
@@ -116,7 +122,11 @@ export async function runStandalone(
     results.push(result);
   }
   console.log(formatTable(results));
-  console.log(`(load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  console.log(
+    `(load average at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')})`,
+  );
   const text = details?.();
   if (text) console.log(`\n${text}`);
 }

@@ -12,8 +12,24 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
-import { Loop, UvEventLoop, startServer, type AbstractEventLoop, type Protocol, type Server, type Transport } from 'asyncuv';
-import { formatRows, formatTable, median, perSecond, runCase, type BenchCase, type Side } from './harness.js';
+import {
+  Loop,
+  UvEventLoop,
+  startServer,
+  type AbstractEventLoop,
+  type Protocol,
+  type Server,
+  type Transport,
+} from 'asyncuv';
+import {
+  formatRows,
+  formatTable,
+  median,
+  perSecond,
+  runCase,
+  type BenchCase,
+  type Side,
+} from './harness.js';
 import { echoClientPath, pingPong as nativePingPong } from './loadgen/echo-client.js';
 import { startNodeEchoServer, type EchoServer } from './loadgen/echo-servers.js';
 
@@ -31,7 +47,8 @@ function freshLoop(): { loop: AbstractEventLoop; dispose(): Promise<void> } {
     loop,
     async dispose() {
       loop.close();
-      for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 5));
       uvloop.close();
     },
   };
@@ -119,7 +136,8 @@ class EchoProtocol implements Protocol {
   }
 }
 
-const protocolServer = (loop: AbstractEventLoop): Promise<Server> => loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
+const protocolServer = (loop: AbstractEventLoop): Promise<Server> =>
+  loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
 
 const streamsServer = (loop: AbstractEventLoop): Promise<Server> =>
   startServer(
@@ -138,7 +156,9 @@ const streamsServer = (loop: AbstractEventLoop): Promise<Server> =>
   );
 
 /** A server of ours on a fresh UvEventLoop, as an EchoServer. */
-async function startLoopServer(make: (loop: AbstractEventLoop) => Promise<Server>): Promise<EchoServer> {
+async function startLoopServer(
+  make: (loop: AbstractEventLoop) => Promise<Server>,
+): Promise<EchoServer> {
   const { loop, dispose } = freshLoop();
   const server = await make(loop);
   return {
@@ -155,23 +175,42 @@ async function startLoopServer(make: (loop: AbstractEventLoop) => Promise<Server
 const cpuSamples = new Map<string, number[]>();
 
 /** One side of an echo case: the server is started in setup and serves every round. */
-function echoSide(label: string, caseName: string, connections: number, holder: { server?: EchoServer }): Side {
+function echoSide(
+  label: string,
+  caseName: string,
+  connections: number,
+  holder: { server?: EchoServer },
+): Side {
   return {
     label,
     run: async () => {
       const port = holder.server!.port;
-      if (echoClientPath() === undefined) return perSecond(kRoundTrips, () => inProcessPingPong(port, connections));
+      if (echoClientPath() === undefined)
+        return perSecond(kRoundTrips, () => inProcessPingPong(port, connections));
       const before = process.cpuUsage();
-      const report = await nativePingPong({ port, conns: connections, size: 1024, seconds: kEchoSeconds });
+      const report = await nativePingPong({
+        port,
+        conns: connections,
+        size: 1024,
+        seconds: kEchoSeconds,
+      });
       const used = process.cpuUsage(before);
       const key = `${caseName}\t${label}`;
-      cpuSamples.set(key, [...(cpuSamples.get(key) ?? []), (used.user + used.system) / report.total_roundtrips]);
+      cpuSamples.set(key, [
+        ...(cpuSamples.get(key) ?? []),
+        (used.user + used.system) / report.total_roundtrips,
+      ]);
       return report.rate;
     },
   };
 }
 
-function echoCase(kind: string, connections: number, label: string, make: (loop: AbstractEventLoop) => Promise<Server>): BenchCase {
+function echoCase(
+  kind: string,
+  connections: number,
+  label: string,
+  make: (loop: AbstractEventLoop) => Promise<Server>,
+): BenchCase {
   const client = echoClientPath() === undefined ? 'in-process node:net client' : 'native client';
   const name = `TCP echo, ${kind}, 1 KiB ping-pong, ${connections} conn, ${client}`;
   const ours: { server?: EchoServer } = {};

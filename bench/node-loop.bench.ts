@@ -17,25 +17,36 @@ const kBulk = 256 * 1024 * 1024;
 
 async function loopPingPong(count: number): Promise<void> {
   const loop = new NodeEventLoop();
-  const server = await loop.createServer(() => {
-    let t: Transport;
-    return { connectionMade: (x: Transport) => void (t = x), dataReceived: (d: Buffer) => t.write(d) } satisfies Protocol;
-  }, '127.0.0.1', 0);
+  const server = await loop.createServer(
+    () => {
+      let t: Transport;
+      return {
+        connectionMade: (x: Transport) => void (t = x),
+        dataReceived: (d: Buffer) => t.write(d),
+      } satisfies Protocol;
+    },
+    '127.0.0.1',
+    0,
+  );
   const port = (server.sockets()[0] as { port: number }).port;
   let transport!: Transport;
   await new Promise<void>((resolve) => {
     let left = count;
     let got = 0;
     void loop
-      .createConnection(() => ({
-        dataReceived: (d: Buffer) => {
-          got += d.length;
-          if (got < kMessage.length) return;
-          got -= kMessage.length;
-          if (--left === 0) resolve();
-          else transport.write(kMessage);
-        },
-      }), '127.0.0.1', port)
+      .createConnection(
+        () => ({
+          dataReceived: (d: Buffer) => {
+            got += d.length;
+            if (got < kMessage.length) return;
+            got -= kMessage.length;
+            if (--left === 0) resolve();
+            else transport.write(kMessage);
+          },
+        }),
+        '127.0.0.1',
+        port,
+      )
       .then(([t]) => {
         transport = t;
         t.write(kMessage);
@@ -83,7 +94,10 @@ async function bulkSender(total: number): Promise<{ port: number; close: () => P
     pump();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 async function loopBulk(total: number): Promise<void> {
@@ -127,15 +141,27 @@ export const cases: BenchCase[] = [
   {
     name: `tcp ping-pong, 1 KiB x ${kRoundTrips}`,
     unit: 'round trips',
-    ours: { label: 'NodeEventLoop Protocols', run: () => perSecond(kRoundTrips, () => loopPingPong(kRoundTrips)) },
-    theirs: { label: 'node:net', run: () => perSecond(kRoundTrips, () => netPingPong(kRoundTrips)) },
+    ours: {
+      label: 'NodeEventLoop Protocols',
+      run: () => perSecond(kRoundTrips, () => loopPingPong(kRoundTrips)),
+    },
+    theirs: {
+      label: 'node:net',
+      run: () => perSecond(kRoundTrips, () => netPingPong(kRoundTrips)),
+    },
     rounds: 5,
   },
   {
     name: 'tcp bulk receive, 256 MiB',
     unit: 'MiB',
-    ours: { label: 'NodeEventLoop BufferedProtocol (onread)', run: () => perSecond(kBulk / 1024 / 1024, () => loopBulk(kBulk)) },
-    theirs: { label: "node:net 'data'", run: () => perSecond(kBulk / 1024 / 1024, () => netBulk(kBulk)) },
+    ours: {
+      label: 'NodeEventLoop BufferedProtocol (onread)',
+      run: () => perSecond(kBulk / 1024 / 1024, () => loopBulk(kBulk)),
+    },
+    theirs: {
+      label: "node:net 'data'",
+      run: () => perSecond(kBulk / 1024 / 1024, () => netBulk(kBulk)),
+    },
     rounds: 5,
   },
 ];

@@ -32,7 +32,9 @@ async function asyncuvEcho(count: number): Promise<void> {
     });
   });
   const client = new Pipe(loop);
-  await new Promise<void>((resolve, reject) => client.connect(path, (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    client.connect(path, (err) => (err ? reject(err) : resolve())),
+  );
   await new Promise<void>((resolve) => {
     let left = count;
     let got = 0;
@@ -80,7 +82,10 @@ export const cases: BenchCase[] = [
   {
     name: `unix socket echo, 1 KiB ping-pong x ${kRoundTrips}`,
     unit: 'round trips',
-    ours: { label: 'asyncuv Pipe', run: () => perSecond(kRoundTrips, () => asyncuvEcho(kRoundTrips)) },
+    ours: {
+      label: 'asyncuv Pipe',
+      run: () => perSecond(kRoundTrips, () => asyncuvEcho(kRoundTrips)),
+    },
     theirs: { label: 'node:net', run: () => perSecond(kRoundTrips, () => netEcho(kRoundTrips)) },
     rounds: 5,
   },

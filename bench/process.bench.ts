@@ -31,7 +31,9 @@ async function childProcessSpawns(count: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(kFile, [], { stdio: 'ignore' });
       child.on('error', reject);
-      child.on('exit', (status) => (status === 0 ? resolve() : reject(new Error(`exit ${status}`))));
+      child.on('exit', (status) =>
+        status === 0 ? resolve() : reject(new Error(`exit ${status}`)),
+      );
     });
   }
 }
@@ -40,8 +42,14 @@ export const cases: BenchCase[] = [
   {
     name: `spawn-to-exit of ${kFile}, ${kSpawns} sequential`,
     unit: 'spawns',
-    ours: { label: 'asyncuv Process.spawn', run: () => perSecond(kSpawns, () => asyncuvSpawns(kSpawns)) },
-    theirs: { label: 'child_process.spawn', run: () => perSecond(kSpawns, () => childProcessSpawns(kSpawns)) },
+    ours: {
+      label: 'asyncuv Process.spawn',
+      run: () => perSecond(kSpawns, () => asyncuvSpawns(kSpawns)),
+    },
+    theirs: {
+      label: 'child_process.spawn',
+      run: () => perSecond(kSpawns, () => childProcessSpawns(kSpawns)),
+    },
     rounds: 5,
   },
 ];

@@ -15,11 +15,32 @@ import { formatTable, median, runCase, type BenchCase } from './harness.js';
 const requests = Number(process.env['RESP_REQUESTS'] ?? 100_000);
 
 /** Runs redis-benchmark once and returns the requests/s of its single test. */
-export function redisBenchmark(port: number, test: 'get' | 'set', pipeline: number): Promise<number> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', test, '-n', String(requests), '-c', '50', '-P', String(pipeline), '--csv'];
+export function redisBenchmark(
+  port: number,
+  test: 'get' | 'set',
+  pipeline: number,
+): Promise<number> {
+  const args = [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-t',
+    test,
+    '-n',
+    String(requests),
+    '-c',
+    '50',
+    '-P',
+    String(pipeline),
+    '--csv',
+  ];
   return new Promise((resolve, reject) =>
     execFile('redis-benchmark', args, (err, stdout) => {
-      if (err) return reject(new Error(`redis-benchmark failed (apt-get install redis-tools): ${err.message}`));
+      if (err)
+        return reject(
+          new Error(`redis-benchmark failed (apt-get install redis-tools): ${err.message}`),
+        );
       // CSV: a header line, then "GET","63291.14",... per test.
       const m = /^"(?:GET|SET)","([\d.]+)"/m.exec(stdout);
       if (!m) return reject(new Error(`no result in redis-benchmark output:\n${stdout}`));
@@ -28,7 +49,10 @@ export function redisBenchmark(port: number, test: 'get' | 'set', pipeline: numb
   );
 }
 
-async function onLoop(makeLoop: () => AbstractEventLoop, body: (port: number) => Promise<number>): Promise<number> {
+async function onLoop(
+  makeLoop: () => AbstractEventLoop,
+  body: (port: number) => Promise<number>,
+): Promise<number> {
   const loop = makeLoop();
   const server = await startRespServer(loop, '127.0.0.1', 0);
   const port = (server.sockets()[0] as { port: number }).port;
@@ -62,7 +86,10 @@ export const cases: BenchCase[] = kinds.map(({ test, pipeline }) => ({
   ours: {
     label: 'RespProtocol on UvEventLoop',
     async run() {
-      const rate = await onLoop(() => new UvEventLoop(), (port) => redisBenchmark(port, test, pipeline));
+      const rate = await onLoop(
+        () => new UvEventLoop(),
+        (port) => redisBenchmark(port, test, pipeline),
+      );
       const key = caseName(test, pipeline);
       ourResults.set(key, [...(ourResults.get(key) ?? []), rate]);
       return rate;
@@ -70,12 +97,17 @@ export const cases: BenchCase[] = kinds.map(({ test, pipeline }) => ({
   },
   theirs: {
     label: 'RespProtocol on NodeEventLoop',
-    run: () => onLoop(() => new NodeEventLoop(), (port) => redisBenchmark(port, test, pipeline)),
+    run: () =>
+      onLoop(
+        () => new NodeEventLoop(),
+        (port) => redisBenchmark(port, test, pipeline),
+      ),
   },
   async teardown() {
     // The real thing, after both sides: the median of three runs.
     const runs: number[] = [];
-    for (let i = 0; i < 3; i++) runs.push(await withRedisServer((port) => redisBenchmark(port, test, pipeline)));
+    for (let i = 0; i < 3; i++)
+      runs.push(await withRedisServer((port) => redisBenchmark(port, test, pipeline)));
     redisResults.set(caseName(test, pipeline), median(runs));
   },
 }));
@@ -90,15 +122,25 @@ async function freePort(): Promise<number> {
 
 async function withRedisServer(body: (port: number) => Promise<number>): Promise<number> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise((r) => child.once('exit', r));
   try {
     await new Promise<void>((resolve, reject) => {
-      child.once('error', (e) => reject(new Error(`redis-server failed (apt-get install redis-server): ${e.message}`)));
+      child.once('error', (e) =>
+        reject(new Error(`redis-server failed (apt-get install redis-server): ${e.message}`)),
+      );
       const deadline = Date.now() + 5000;
       const probe = (): void => {
         const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve()));
-        s.once('error', () => (Date.now() > deadline ? reject(new Error('redis-server did not start')) : setTimeout(probe, 50)));
+        s.once('error', () =>
+          Date.now() > deadline
+            ? reject(new Error('redis-server did not start'))
+            : setTimeout(probe, 50),
+        );
       };
       probe();
     });
@@ -111,10 +153,14 @@ async function withRedisServer(body: (port: number) => Promise<number>): Promise
 
 export function details(): string {
   if (redisResults.size === 0) return '';
-  const lines = ['RESP reference: redis-server on the same machine (requests/s; ours as a fraction of it)'];
+  const lines = [
+    'RESP reference: redis-server on the same machine (requests/s; ours as a fraction of it)',
+  ];
   for (const [name, rate] of redisResults) {
     const ours = median(ourResults.get(name) ?? [0]);
-    lines.push(`  ${name.padEnd(48)} redis-server ${Math.round(rate).toString().padStart(8)}   UvEventLoop ${(ours / rate).toFixed(2)}x of it`);
+    lines.push(
+      `  ${name.padEnd(48)} redis-server ${Math.round(rate).toString().padStart(8)}   UvEventLoop ${(ours / rate).toFixed(2)}x of it`,
+    );
   }
   return lines.join('\n');
 }

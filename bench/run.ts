@@ -28,8 +28,13 @@ async function loadCases(): Promise<Array<{ file: string; c: BenchCase }>> {
   const files = (await readdir(here)).filter((f) => f.endsWith('.bench.js')).sort();
   const all: Array<{ file: string; c: BenchCase }> = [];
   for (const file of files) {
-    const mod = (await import(pathToFileURL(join(here, file)).href)) as { cases?: BenchCase[]; details?: () => string };
-    const wanted = (mod.cases ?? []).filter((c) => filters.length === 0 || filters.some((f) => file.includes(f) || c.name.includes(f)));
+    const mod = (await import(pathToFileURL(join(here, file)).href)) as {
+      cases?: BenchCase[];
+      details?: () => string;
+    };
+    const wanted = (mod.cases ?? []).filter(
+      (c) => filters.length === 0 || filters.some((f) => file.includes(f) || c.name.includes(f)),
+    );
     for (const c of wanted) all.push({ file, c });
     if (wanted.length > 0 && mod.details) detailFns.push(mod.details);
   }
@@ -69,7 +74,13 @@ async function main(): Promise<void> {
   // The chart the README shows: only a full run (no filter) replaces it.
   if (filters.length === 0) {
     const chart = join(here, '..', '..', 'docs', 'bench.svg');
-    await writeFile(chart, ratioChart(results, `asyncuv vs Node, ${report.date.slice(0, 10)} (ours / theirs; above 1 is faster)`));
+    await writeFile(
+      chart,
+      ratioChart(
+        results,
+        `asyncuv vs Node, ${report.date.slice(0, 10)} (ours / theirs; above 1 is faster)`,
+      ),
+    );
     console.log(`wrote ${chart}`);
   }
 }

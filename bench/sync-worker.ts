@@ -2,7 +2,14 @@
 // shared start word (so thread start-up is not measured), runs its task and
 // reports 'done'.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { Mutex, Queue, Semaphore, type MutexHandle, type QueueHandle, type SemaphoreHandle } from 'asyncuv/sync';
+import {
+  Mutex,
+  Queue,
+  Semaphore,
+  type MutexHandle,
+  type QueueHandle,
+  type SemaphoreHandle,
+} from 'asyncuv/sync';
 import { FutexMutex } from './futex-mutex.js';
 
 export type BenchTask =
@@ -20,7 +27,8 @@ const start = new Int32Array(data.start);
 // Rebuild the primitives before reporting ready: that cost is not measured.
 const mutex = data.task === 'mutex' ? Mutex.from(data.handle) : undefined;
 const futex = data.task === 'futex' ? new FutexMutex(data.buffer) : undefined;
-const queue = data.task === 'queue-put' || data.task === 'queue-get' ? Queue.from(data.handle) : undefined;
+const queue =
+  data.task === 'queue-put' || data.task === 'queue-get' ? Queue.from(data.handle) : undefined;
 const ping = data.task === 'semaphore-pong' ? Semaphore.from(data.ping) : undefined;
 const pong = data.task === 'semaphore-pong' ? Semaphore.from(data.pong) : undefined;
 parentPort!.postMessage('ready');

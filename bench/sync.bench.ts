@@ -18,9 +18,15 @@ import type { BenchTask } from './sync-worker.js';
 const workerUrl = new URL('./sync-worker.js', import.meta.url);
 
 /** Starts one worker per task, releases them together; resolves to the seconds all took. */
-async function timeWorkers(tasks: BenchTask[], transfer: Array<Array<import('node:worker_threads').MessagePort>> = []): Promise<number> {
+async function timeWorkers(
+  tasks: BenchTask[],
+  transfer: Array<Array<import('node:worker_threads').MessagePort>> = [],
+): Promise<number> {
   const start = new SharedArrayBuffer(4);
-  const workers = tasks.map((t, i) => new Worker(workerUrl, { workerData: { ...t, start }, transferList: transfer[i] ?? [] }));
+  const workers = tasks.map(
+    (t, i) =>
+      new Worker(workerUrl, { workerData: { ...t, start }, transferList: transfer[i] ?? [] }),
+  );
   const messages = (w: Worker, want: string): Promise<void> =>
     new Promise((resolve, reject) => {
       const onMessage = (m: unknown): void => {
@@ -49,7 +55,11 @@ const kItems = 100_000;
 const kRoundTrips = 20_000;
 
 /** Starts one worker, releases it, runs `main` on this thread; resolves to the seconds taken. */
-async function timePingPong(task: BenchTask, transfer: Array<import('node:worker_threads').MessagePort>, main: () => Promise<void>): Promise<number> {
+async function timePingPong(
+  task: BenchTask,
+  transfer: Array<import('node:worker_threads').MessagePort>,
+  main: () => Promise<void>,
+): Promise<number> {
   const start = new SharedArrayBuffer(4);
   const worker = new Worker(workerUrl, { workerData: { ...task, start }, transferList: transfer });
   await new Promise<void>((resolve, reject) => {
@@ -166,7 +176,12 @@ export const cases: BenchCase[] = [
       run: async () => {
         const ping = new Semaphore(0);
         const pong = new Semaphore(0);
-        const task = { task: 'semaphore-pong', ping: ping.handle, pong: pong.handle, n: kRoundTrips } as const;
+        const task = {
+          task: 'semaphore-pong',
+          ping: ping.handle,
+          pong: pong.handle,
+          n: kRoundTrips,
+        } as const;
         const s = await timePingPong(task, [], async () => {
           for (let i = 0; i < kRoundTrips; i++) {
             ping.release();
@@ -180,17 +195,21 @@ export const cases: BenchCase[] = [
       label: 'MessagePort ping-pong',
       run: async () => {
         const { port1, port2 } = new MessageChannel();
-        const s = await timePingPong({ task: 'port-pong', port: port2, n: kRoundTrips }, [port2], async () => {
-          let got = 0;
-          await new Promise<void>((resolve) => {
-            port1.on('message', (m: unknown) => {
-              if (++got === kRoundTrips) resolve();
-              else port1.postMessage(m);
+        const s = await timePingPong(
+          { task: 'port-pong', port: port2, n: kRoundTrips },
+          [port2],
+          async () => {
+            let got = 0;
+            await new Promise<void>((resolve) => {
+              port1.on('message', (m: unknown) => {
+                if (++got === kRoundTrips) resolve();
+                else port1.postMessage(m);
+              });
+              port1.postMessage(0);
             });
-            port1.postMessage(0);
-          });
-          port1.close();
-        });
+            port1.close();
+          },
+        );
         return kRoundTrips / s;
       },
     },

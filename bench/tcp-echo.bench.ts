@@ -57,7 +57,12 @@ class ServerSide {
 // threads included.
 const cpuSamples = new Map<string, { unit: string; samples: number[] }>();
 
-async function measureCpu<R>(key: string, unit: string, run: () => Promise<R>, units: (r: R) => number): Promise<R> {
+async function measureCpu<R>(
+  key: string,
+  unit: string,
+  run: () => Promise<R>,
+  units: (r: R) => number,
+): Promise<R> {
   const before = process.cpuUsage();
   const report = await run();
   const used = process.cpuUsage(before);
@@ -67,12 +72,22 @@ async function measureCpu<R>(key: string, unit: string, run: () => Promise<R>, u
   return report;
 }
 
-function pingPongSide(label: string, server: ServerSide, conns: number, caseName: () => string): Side {
+function pingPongSide(
+  label: string,
+  server: ServerSide,
+  conns: number,
+  caseName: () => string,
+): Side {
   return {
     label,
     run: async () => {
       const run = () => pingPong({ port: server.port, conns, size: 1024, seconds });
-      const report = await measureCpu(`${caseName()}\t${label}`, 'roundtrip', run, (r) => r.total_roundtrips);
+      const report = await measureCpu(
+        `${caseName()}\t${label}`,
+        'roundtrip',
+        run,
+        (r) => r.total_roundtrips,
+      );
       return report.rate;
     },
   };
@@ -98,7 +113,12 @@ export function details(): string {
   const rows = [['case', 'side', 'server CPU (median)', 'samples']];
   for (const [key, { unit, samples }] of cpuSamples) {
     const [name, label] = key.split('\t') as [string, string];
-    rows.push([name, label, `${median(samples).toFixed(2)} us/${unit}`, samples.map((s) => s.toFixed(2)).join(' ')]);
+    rows.push([
+      name,
+      label,
+      `${median(samples).toFixed(2)} us/${unit}`,
+      samples.map((s) => s.toFixed(2)).join(' '),
+    ]);
   }
   return formatRows(rows);
 }
@@ -132,8 +152,12 @@ const streamMiB = Math.round(streamBytes / 2 ** 20);
 export const cases: BenchCase[] = [
   echoCase('tcp echo 1 KiB, 1 conn', 'roundtrips', uv, (l, s, n) => pingPongSide(l, s, 1, n)),
   echoCase('tcp echo 1 KiB, 50 conns', 'roundtrips', uv, (l, s, n) => pingPongSide(l, s, 50, n)),
-  echoCase('tcp echo ceiling 1 KiB, 1 conn', 'roundtrips', ceiling, (l, s, n) => pingPongSide(l, s, 1, n)),
-  echoCase('tcp echo ceiling 1 KiB, 50 conns', 'roundtrips', ceiling, (l, s, n) => pingPongSide(l, s, 50, n)),
+  echoCase('tcp echo ceiling 1 KiB, 1 conn', 'roundtrips', ceiling, (l, s, n) =>
+    pingPongSide(l, s, 1, n),
+  ),
+  echoCase('tcp echo ceiling 1 KiB, 50 conns', 'roundtrips', ceiling, (l, s, n) =>
+    pingPongSide(l, s, 50, n),
+  ),
   echoCase(`tcp stream ${streamMiB} MiB, 64 KiB writes`, 'MB', uv, streamSide),
   echoCase(`tcp stream ceiling ${streamMiB} MiB, 64 KiB writes`, 'MB', ceiling, streamSide),
 ];

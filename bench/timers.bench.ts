@@ -77,7 +77,9 @@ let onMainWake: () => void = () => {};
 
 async function startEchoWorker(): Promise<void> {
   mainAsync = new Async(() => onMainWake());
-  worker = new Worker(new URL('./async-echo-worker.js', import.meta.url), { workerData: { main: mainAsync.handle } });
+  worker = new Worker(new URL('./async-echo-worker.js', import.meta.url), {
+    workerData: { main: mainAsync.handle },
+  });
   const [hello] = (await once(worker, 'message')) as [{ handle: { asyncuvAsync: bigint } }];
   toWorker = Async.from(hello.handle);
 }
@@ -140,7 +142,10 @@ export const cases: BenchCase[] = [
     name: 'cross-thread wake-up round trips',
     unit: 'trips',
     ours: { label: 'Async.send both ways', run: () => perSecond(ROUND_TRIPS, asyncRoundTrips) },
-    theirs: { label: 'worker postMessage echo', run: () => perSecond(ROUND_TRIPS, messageRoundTrips) },
+    theirs: {
+      label: 'worker postMessage echo',
+      run: () => perSecond(ROUND_TRIPS, messageRoundTrips),
+    },
     setup: startEchoWorker,
     teardown: stopEchoWorker,
   },

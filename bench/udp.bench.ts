@@ -55,7 +55,10 @@ async function dgramEcho(count: number, window = 1): Promise<void> {
     });
     for (let i = 0; i < window; i++) client.send(kPayload, port, '127.0.0.1');
   });
-  await Promise.all([new Promise<void>((r) => client.close(r)), new Promise<void>((r) => server.close(r))]);
+  await Promise.all([
+    new Promise<void>((r) => client.close(r)),
+    new Promise<void>((r) => server.close(r)),
+  ]);
 }
 
 export const cases: BenchCase[] = [
@@ -69,8 +72,14 @@ export const cases: BenchCase[] = [
   {
     name: `udp echo, 64 B, ${kWindow} in flight x ${kDatagrams}`,
     unit: 'datagrams',
-    ours: { label: 'asyncuv UDP', run: () => perSecond(kDatagrams, () => asyncuvEcho(kDatagrams, kWindow)) },
-    theirs: { label: 'node:dgram', run: () => perSecond(kDatagrams, () => dgramEcho(kDatagrams, kWindow)) },
+    ours: {
+      label: 'asyncuv UDP',
+      run: () => perSecond(kDatagrams, () => asyncuvEcho(kDatagrams, kWindow)),
+    },
+    theirs: {
+      label: 'node:dgram',
+      run: () => perSecond(kDatagrams, () => dgramEcho(kDatagrams, kWindow)),
+    },
     rounds: 5,
   },
 ];

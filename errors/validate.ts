@@ -10,25 +10,47 @@ function describe(value: unknown): string {
 }
 
 export function invalidArgType(name: string, expected: string, actual: unknown): UsageError {
-  return new UsageError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${expected}. Received ${describe(actual)}`);
+  return new UsageError(
+    'ERR_INVALID_ARG_TYPE',
+    `The "${name}" argument must be ${expected}. Received ${describe(actual)}`,
+  );
 }
 
-export function validateFunction(value: unknown, name: string): asserts value is (...args: never[]) => unknown {
+export function validateFunction(
+  value: unknown,
+  name: string,
+): asserts value is (...args: never[]) => unknown {
   if (typeof value !== 'function') throw invalidArgType(name, 'a function', value);
 }
 
 /** A finite number >= min (integers when `integer`). */
-export function validateNumber(value: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+export function validateNumber(
+  value: unknown,
+  name: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): asserts value is number {
   if (typeof value !== 'number') throw invalidArgType(name, 'a number', value);
   if (!Number.isFinite(value) || value < min || value > max) {
-    throw new UsageError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= ${min} and <= ${max}. Received ${value}`);
+    throw new UsageError(
+      'ERR_OUT_OF_RANGE',
+      `The value of "${name}" is out of range. It must be >= ${min} and <= ${max}. Received ${value}`,
+    );
   }
 }
 
-export function validateInteger(value: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+export function validateInteger(
+  value: unknown,
+  name: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): asserts value is number {
   validateNumber(value, name, min, max);
   if (!Number.isInteger(value)) {
-    throw new UsageError('ERR_OUT_OF_RANGE', `The value of "${name}" must be an integer. Received ${value}`);
+    throw new UsageError(
+      'ERR_OUT_OF_RANGE',
+      `The value of "${name}" must be an integer. Received ${value}`,
+    );
   }
 }
 
@@ -48,7 +70,8 @@ export function toSignalNumber(signal: unknown, name = 'signal'): number {
   }
   if (typeof signal === 'string') {
     const signum = (constants.signals as Record<string, number | undefined>)[signal];
-    if (signum === undefined) throw new UsageError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${signal}`);
+    if (signum === undefined)
+      throw new UsageError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${signal}`);
     return signum;
   }
   throw invalidArgType(name, 'a number or a signal name', signal);

@@ -27,7 +27,10 @@ for (const [i, step] of steps.entries()) {
   progress(`${prefix}${step.title}`);
   const t0 = performance.now();
   const lines = await step.run({ progress: (m) => progress(`${prefix}${m}`) });
-  report.push(`${step.title} (${Math.round(performance.now() - t0)} ms)`, ...lines.map((l) => `  ${l}`));
+  report.push(
+    `${step.title} (${Math.round(performance.now() - t0)} ms)`,
+    ...lines.map((l) => `  ${l}`),
+  );
 }
 progress('');
 if (process.stderr.isTTY) process.stderr.write('\r');
@@ -40,6 +43,8 @@ while (Object.keys(Loop.default().handleCounts()).length > 0 && performance.now(
   await new Promise((r) => setTimeout(r, 5));
 }
 const left = Loop.default().handleCounts();
-console.log(`\nhandles left open: ${Object.keys(left).length === 0 ? 'none' : JSON.stringify(left)}`);
+console.log(
+  `\nhandles left open: ${Object.keys(left).length === 0 ? 'none' : JSON.stringify(left)}`,
+);
 console.log(`done in ${Math.round(performance.now() - started)} ms; exiting by itself`);
 if (Object.keys(left).length !== 0) process.exitCode = 1;

@@ -77,4 +77,3 @@ export class AsyncSender {
     return !this.#native.isOpen();
   }
 }
-

@@ -95,7 +95,10 @@ function toFamily(family: unknown): number {
     case 'IPv6':
       return 6;
     default:
-      throw new UsageError('ERR_INVALID_ARG_VALUE', `The "hints.family" option must be 0, 4, 6, 'IPv4' or 'IPv6'. Received ${String(family)}`);
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        `The "hints.family" option must be 0, 4, 6, 'IPv4' or 'IPv6'. Received ${String(family)}`,
+      );
   }
 }
 
@@ -110,7 +113,12 @@ function hintNumber(value: unknown, name: string): number {
  * as getaddrinfo(3) does: /etc/hosts, then DNS. `host` may be undefined
  * when a port is given (with AI_PASSIVE: the wildcard address).
  */
-export async function getaddrinfo(loop: Loop | undefined, host: string | undefined, port?: number | string, hints: AddrInfoHints = {}): Promise<AddrInfo[]> {
+export async function getaddrinfo(
+  loop: Loop | undefined,
+  host: string | undefined,
+  port?: number | string,
+  hints: AddrInfoHints = {},
+): Promise<AddrInfo[]> {
   if (host !== undefined) validateString(host, 'host');
   let service: string | undefined;
   if (typeof port === 'number') {
@@ -124,7 +132,8 @@ export async function getaddrinfo(loop: Loop | undefined, host: string | undefin
   if (host === undefined && service === undefined) {
     throw new UsageError('ERR_INVALID_ARG_VALUE', 'getaddrinfo needs a host, a port, or both');
   }
-  if (typeof hints !== 'object' || hints === null) throw invalidArgType('hints', 'an object', hints);
+  if (typeof hints !== 'object' || hints === null)
+    throw invalidArgType('hints', 'an object', hints);
   const pending = native.getaddrinfo(
     loopArg(loop)[kNative],
     host,
@@ -138,14 +147,22 @@ export async function getaddrinfo(loop: Loop | undefined, host: string | undefin
 }
 
 /** The host name and service name of a numeric address and port. */
-export async function getnameinfo(loop: Loop | undefined, address: string, port: number, flags = 0): Promise<NameInfo> {
+export async function getnameinfo(
+  loop: Loop | undefined,
+  address: string,
+  port: number,
+  flags = 0,
+): Promise<NameInfo> {
   validateString(address, 'address');
   validateInteger(port, 'port', 0, 65535);
   validateInteger(flags, 'flags', 0, 2 ** 31 - 1);
   const pending = native.getnameinfo(loopArg(loop)[kNative], address, port, flags);
   if (pending === errno['EINVAL']) {
     // EINVAL before any lookup: the address is not numeric.
-    throw new UsageError('ERR_INVALID_ARG_VALUE', `The "address" argument must be a numeric IP address. Received ${address}`);
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `The "address" argument must be a numeric IP address. Received ${address}`,
+    );
   }
   return settle(pending, 'getnameinfo', address);
 }

@@ -22,7 +22,12 @@ export interface FSEventKinds {
 }
 
 /** `filename` is relative to the watched directory (the file's own name for a file), or null if unknown. */
-export type FSEventCallback = (err: UvError | null, filename: string | null, events: FSEventKinds, handle: FSEvent) => void;
+export type FSEventCallback = (
+  err: UvError | null,
+  filename: string | null,
+  events: FSEventKinds,
+  handle: FSEvent,
+) => void;
 
 interface NativeFSEvent extends NativeHandle {
   init(loop: NativeLoop): Status;
@@ -46,7 +51,12 @@ export class FSEvent extends Handle<NativeFSEvent> {
     const native = new NativeFSEventCtor();
     super(loop, native, 'fs_event_init', (l) => native.init(l));
     native.onevent = (status: number, filename: string | null, events: number) => {
-      this.#cb?.(errorOf(status, 'fs_event'), filename, { rename: (events & UV_RENAME) !== 0, change: (events & UV_CHANGE) !== 0 }, this);
+      this.#cb?.(
+        errorOf(status, 'fs_event'),
+        filename,
+        { rename: (events & UV_RENAME) !== 0, change: (events & UV_CHANGE) !== 0 },
+        this,
+      );
     };
   }
 
@@ -57,7 +67,11 @@ export class FSEvent extends Handle<NativeFSEvent> {
     const opts = typeof optsOrCb === 'function' ? {} : optsOrCb;
     const cb = typeof optsOrCb === 'function' ? optsOrCb : maybeCb;
     validateString(path, 'path');
-    if (path.includes('\0')) throw new UsageError('ERR_INVALID_ARG_VALUE', 'The "path" argument must not contain null bytes');
+    if (path.includes('\0'))
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        'The "path" argument must not contain null bytes',
+      );
     validateFunction(cb, 'cb');
     let flags = 0;
     if (opts.recursive !== undefined) {
@@ -65,7 +79,11 @@ export class FSEvent extends Handle<NativeFSEvent> {
       if (opts.recursive) {
         // Other backends (inotify, kqueue) ignore the flag and would watch one level only.
         if (process.platform !== 'darwin' && process.platform !== 'win32') {
-          throw new UvError(errno['ENOSYS']!, 'fs_event_start', `(recursive watching is not supported on ${process.platform})`);
+          throw new UvError(
+            errno['ENOSYS']!,
+            'fs_event_start',
+            `(recursive watching is not supported on ${process.platform})`,
+          );
         }
         flags |= UV_FS_EVENT_RECURSIVE;
       }

@@ -11,7 +11,12 @@ import { validateFunction, validateInteger, validateString } from '../errors/val
  * Called when the status of the path changes. On an error (the path does
  * not exist, ...) `curr` is all zeros; libuv reports a repeated error once.
  */
-export type FSPollCallback = (err: UvError | null, prev: Stats, curr: Stats, handle: FSPoll) => void;
+export type FSPollCallback = (
+  err: UvError | null,
+  prev: Stats,
+  curr: Stats,
+  handle: FSPoll,
+) => void;
 
 interface NativeFSPoll extends NativeHandle {
   init(loop: NativeLoop): Status;
@@ -41,7 +46,11 @@ export class FSPoll extends Handle<NativeFSPoll> {
   start(path: string, intervalMs: number, cb: FSPollCallback): void {
     this.assertOpen();
     validateString(path, 'path');
-    if (path.includes('\0')) throw new UsageError('ERR_INVALID_ARG_VALUE', 'The "path" argument must not contain null bytes');
+    if (path.includes('\0'))
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        'The "path" argument must not contain null bytes',
+      );
     validateInteger(intervalMs, 'intervalMs', 1, 2 ** 32 - 1);
     validateFunction(cb, 'cb');
     this.#cb = cb;

@@ -22,8 +22,22 @@ interface NativeFs {
   close(loop: NativeLoop, fd: number): Pending<number>;
   fsync(loop: NativeLoop, fd: number): Pending<number>;
   fstat(loop: NativeLoop, fd: number): Pending<Float64Array>;
-  read(loop: NativeLoop, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): Pending<number>;
-  write(loop: NativeLoop, fd: number, buffer: ArrayBufferView, offset: number, length: number, position: number): Pending<number>;
+  read(
+    loop: NativeLoop,
+    fd: number,
+    buffer: ArrayBufferView,
+    offset: number,
+    length: number,
+    position: number,
+  ): Pending<number>;
+  write(
+    loop: NativeLoop,
+    fd: number,
+    buffer: ArrayBufferView,
+    offset: number,
+    length: number,
+    position: number,
+  ): Pending<number>;
   ftruncate(loop: NativeLoop, fd: number, length: number): Pending<number>;
   stat(loop: NativeLoop, path: string): Pending<Float64Array>;
   lstat(loop: NativeLoop, path: string): Pending<Float64Array>;
@@ -32,7 +46,13 @@ interface NativeFs {
   scandir(loop: NativeLoop, path: string): Pending<Array<{ name: string; type: number }>>;
   rename(loop: NativeLoop, from: string, to: string): Pending<number>;
   mkdir(loop: NativeLoop, path: string, mode: number): Pending<number>;
-  sendfile(loop: NativeLoop, outFd: number, inFd: number, offset: number, length: number): Pending<number>;
+  sendfile(
+    loop: NativeLoop,
+    outFd: number,
+    inFd: number,
+    offset: number,
+    length: number,
+  ): Pending<number>;
 }
 
 const native = binding['fs'] as NativeFs;
@@ -59,7 +79,10 @@ function validateFd(fd: unknown, name = 'fd'): asserts fd is number {
 function validatePath(path: unknown, name = 'path'): asserts path is string {
   validateString(path, name);
   if (path.includes('\0')) {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', `The "${name}" argument must not contain null bytes`);
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `The "${name}" argument must not contain null bytes`,
+    );
   }
 }
 
@@ -87,7 +110,8 @@ function toFlags(flags: unknown): number {
   if (typeof flags === 'string') {
     // hasOwn: inherited keys ('constructor') are not flags (they reached libuv as EINVAL).
     const f = Object.hasOwn(flagStrings, flags) ? flagStrings[flags] : undefined;
-    if (f === undefined) throw new UsageError('ERR_INVALID_ARG_VALUE', `Unknown file open flags: ${flags}`);
+    if (f === undefined)
+      throw new UsageError('ERR_INVALID_ARG_VALUE', `Unknown file open flags: ${flags}`);
     return f;
   }
   throw invalidArgType('flags', 'a number or a string', flags);
@@ -102,7 +126,12 @@ function toPosition(position: unknown): number {
 }
 
 /** Opens a file and resolves with its descriptor. */
-export async function open(loop: Loop | undefined, path: string, flags: OpenFlags = 'r', mode = 0o666): Promise<number> {
+export async function open(
+  loop: Loop | undefined,
+  path: string,
+  flags: OpenFlags = 'r',
+  mode = 0o666,
+): Promise<number> {
   validatePath(path);
   const f = toFlags(flags);
   validateInteger(mode, 'mode', 0, 0o7777);
@@ -132,7 +161,10 @@ export async function read(
   if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', 'an ArrayBufferView', buffer);
   validateInteger(offset, 'offset', 0, buffer.byteLength);
   validateInteger(length, 'length', 0, buffer.byteLength - offset);
-  return settle(native.read(nativeLoop(loop), fd, buffer, offset, length, toPosition(position)), 'read');
+  return settle(
+    native.read(nativeLoop(loop), fd, buffer, offset, length, toPosition(position)),
+    'read',
+  );
 }
 
 /**
@@ -150,11 +182,15 @@ export async function write(
 ): Promise<number> {
   validateFd(fd);
   const buffer = typeof data === 'string' ? Buffer.from(data) : data;
-  if (!ArrayBuffer.isView(buffer)) throw invalidArgType('data', 'an ArrayBufferView or a string', data);
+  if (!ArrayBuffer.isView(buffer))
+    throw invalidArgType('data', 'an ArrayBufferView or a string', data);
   validateInteger(offset, 'offset', 0, buffer.byteLength);
   const len = length ?? buffer.byteLength - offset;
   validateInteger(len, 'length', 0, buffer.byteLength - offset);
-  return settle(native.write(nativeLoop(loop), fd, buffer, offset, len, toPosition(position)), 'write');
+  return settle(
+    native.write(nativeLoop(loop), fd, buffer, offset, len, toPosition(position)),
+    'write',
+  );
 }
 
 export async function stat(loop: Loop | undefined, path: string): Promise<Stats> {
@@ -187,7 +223,11 @@ export async function ftruncate(loop: Loop | undefined, fd: number, length = 0):
 export async function rename(loop: Loop | undefined, from: string, to: string): Promise<void> {
   validatePath(from, 'from');
   validatePath(to, 'to');
-  await settle(native.rename(nativeLoop(loop), from, to), 'rename', `${quote(from)} -> ${quote(to)}`);
+  await settle(
+    native.rename(nativeLoop(loop), from, to),
+    'rename',
+    `${quote(from)} -> ${quote(to)}`,
+  );
 }
 
 export async function unlink(loop: Loop | undefined, path: string): Promise<void> {
@@ -208,7 +248,16 @@ export async function rmdir(loop: Loop | undefined, path: string): Promise<void>
 
 /** The kind of a directory entry, from uv_dirent_type_t. */
 export type DirentType = 'unknown' | 'file' | 'dir' | 'link' | 'fifo' | 'socket' | 'char' | 'block';
-const direntTypes: readonly DirentType[] = ['unknown', 'file', 'dir', 'link', 'fifo', 'socket', 'char', 'block'];
+const direntTypes: readonly DirentType[] = [
+  'unknown',
+  'file',
+  'dir',
+  'link',
+  'fifo',
+  'socket',
+  'char',
+  'block',
+];
 
 export interface Dirent {
   name: string;
@@ -228,7 +277,13 @@ export async function scandir(loop: Loop | undefined, path: string): Promise<Dir
  * be fewer than asked (at the end of the input, or when a non-blocking
  * socket is full). The input file's own position is not moved.
  */
-export async function sendfile(loop: Loop | undefined, outFd: number, inFd: number, offset: number, length: number): Promise<number> {
+export async function sendfile(
+  loop: Loop | undefined,
+  outFd: number,
+  inFd: number,
+  offset: number,
+  length: number,
+): Promise<number> {
   validateFd(outFd, 'outFd');
   validateFd(inFd, 'inFd');
   validateInteger(offset, 'offset');

@@ -26,7 +26,12 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
   #closed = false;
 
   /** `init` runs the native three-phase init; its status is checked here. */
-  protected constructor(loop: Loop | undefined, native: N, syscall: string, init: (loop: NativeLoop) => number) {
+  protected constructor(
+    loop: Loop | undefined,
+    native: N,
+    syscall: string,
+    init: (loop: NativeLoop) => number,
+  ) {
     this.loop = loopArg(loop);
     this[kNative] = native;
     native.owner = this;

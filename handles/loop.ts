@@ -63,10 +63,14 @@ export class Loop {
     // took as mode 0 and ran the loop instead of rejecting the mode.
     const m = Object.hasOwn(runModes, mode) ? runModes[mode] : undefined;
     if (m === undefined) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', `The "mode" argument must be 'default', 'once' or 'nowait'. Received ${String(mode)}`);
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        `The "mode" argument must be 'default', 'once' or 'nowait'. Received ${String(mode)}`,
+      );
     }
     const result = this[kNative].run(m);
-    if (result === errno['EBUSY']) throw new UsageError('ERR_LOOP_RUNNING', 'This loop is already running');
+    if (result === errno['EBUSY'])
+      throw new UsageError('ERR_LOOP_RUNNING', 'This loop is already running');
     return result === 1;
   }
 
@@ -82,7 +86,8 @@ export class Loop {
    */
   close(): void {
     if (this.#closed) return;
-    if (this[kNative].running()) throw new UsageError('ERR_LOOP_RUNNING', 'Cannot close a loop from inside its own run');
+    if (this[kNative].running())
+      throw new UsageError('ERR_LOOP_RUNNING', 'Cannot close a loop from inside its own run');
     this.#closed = true;
     this[kNative].close();
     if (defaultLoop === this) defaultLoop = undefined;

@@ -5,7 +5,12 @@ import type { Loop } from './loop.js';
 import { Stream, type NativeStream, type WriteCallback, type WriteData } from './stream.js';
 import { UsageError } from '../errors/usage-error.js';
 import { UvError, check, errno, errorOf } from './uv-error.js';
-import { invalidArgType, validateFunction, validateInteger, validateString } from '../errors/validate.js';
+import {
+  invalidArgType,
+  validateFunction,
+  validateInteger,
+  validateString,
+} from '../errors/validate.js';
 
 /** The native side of a Pipe (native/pipe_wrap.cc). */
 export interface NativePipe extends NativeStream {
@@ -40,7 +45,11 @@ function name(result: string | number, syscall: string): string {
 function byteLength(data: WriteData): number {
   if (typeof data === 'string') return Buffer.byteLength(data);
   if (data instanceof Uint8Array) return data.byteLength;
-  if (Array.isArray(data)) return data.reduce((n: number, b: unknown) => n + (b instanceof Uint8Array ? b.byteLength : 1), 0);
+  if (Array.isArray(data))
+    return data.reduce(
+      (n: number, b: unknown) => n + (b instanceof Uint8Array ? b.byteLength : 1),
+      0,
+    );
   return -1;
 }
 
@@ -48,7 +57,10 @@ function byteLength(data: WriteData): number {
 function validateName(value: unknown, argName: string): asserts value is string {
   validateString(value, argName);
   if (value.length === 0 || value.indexOf('\0', 1) !== -1) {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', `The "${argName}" argument must be a non-empty path, or an abstract name starting with '\\0' and holding no other NUL. Received ${JSON.stringify(value)}`);
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `The "${argName}" argument must be a non-empty path, or an abstract name starting with '\\0' and holding no other NUL. Received ${JSON.stringify(value)}`,
+    );
   }
 }
 
@@ -141,9 +153,13 @@ export class Pipe extends Stream<NativePipe> {
   chmod(mode: PipeMode): void {
     this.assertOpen();
     // hasOwn: inherited keys ('constructor') are not modes (they reached libuv as EINVAL).
-    const flags = typeof mode === 'string' && Object.hasOwn(chmodFlags, mode) ? chmodFlags[mode] : undefined;
+    const flags =
+      typeof mode === 'string' && Object.hasOwn(chmodFlags, mode) ? chmodFlags[mode] : undefined;
     if (flags === undefined) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', `The "mode" argument must be 'r', 'w' or 'rw'. Received ${String(mode)}`);
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        `The "mode" argument must be 'r', 'w' or 'rw'. Received ${String(mode)}`,
+      );
     }
     check(this[kNative].chmod(flags), 'chmod');
   }
@@ -184,10 +200,17 @@ export class Pipe extends Stream<NativePipe> {
       this.writeWith(data, cb, undefined);
       return;
     }
-    if (!(sendHandle instanceof Handle)) throw invalidArgType('sendHandle', 'a TCP, Pipe or UDP handle', sendHandle);
-    if (sendHandle.closed) throw new UsageError('ERR_HANDLE_CLOSED', 'The handle to send is closed');
-    if (!this.closed && !this.ipc) throw new UsageError('ERR_INVALID_ARG_VALUE', 'Only IPC pipes (new Pipe(loop, true)) can send handles');
-    if (byteLength(data) === 0) throw new UsageError('ERR_INVALID_ARG_VALUE', 'Data sent with a handle must not be empty');
+    if (!(sendHandle instanceof Handle))
+      throw invalidArgType('sendHandle', 'a TCP, Pipe or UDP handle', sendHandle);
+    if (sendHandle.closed)
+      throw new UsageError('ERR_HANDLE_CLOSED', 'The handle to send is closed');
+    if (!this.closed && !this.ipc)
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        'Only IPC pipes (new Pipe(loop, true)) can send handles',
+      );
+    if (byteLength(data) === 0)
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'Data sent with a handle must not be empty');
     this.writeWith(data, cb, sendHandle[kNative]);
   }
 }

@@ -15,7 +15,11 @@ export interface PollEvents {
 }
 
 /** `events` says which conditions hold now; on an error the poll is already stopped. */
-export type PollCallback = (err: UvError | null, events: Required<PollEvents>, handle: Poll) => void;
+export type PollCallback = (
+  err: UvError | null,
+  events: Required<PollEvents>,
+  handle: Poll,
+) => void;
 
 interface NativePoll extends NativeHandle {
   init(loop: NativeLoop, fd: number): Status;
@@ -66,7 +70,11 @@ export class Poll extends Handle<NativePoll> {
     const l = loopArg(loop);
     validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
     if (fdOwner(l, fd) !== undefined) {
-      throw new UvError(errno['EEXIST']!, 'poll_init', `(fd ${fd} is already watched by a Poll on this loop)`);
+      throw new UvError(
+        errno['EEXIST']!,
+        'poll_init',
+        `(fd ${fd} is already watched by a Poll on this loop)`,
+      );
     }
     const native = new NativePollCtor();
     super(l, native, 'poll_init', (nl) => native.init(nl, fd));
@@ -85,14 +93,16 @@ export class Poll extends Handle<NativePoll> {
   /** Watches for the given events (replacing earlier ones). At least one must be asked for. */
   start(events: PollEvents, cb: PollCallback): void {
     this.assertOpen();
-    if (typeof events !== 'object' || events === null) throw invalidArgType('events', 'an object', events);
+    if (typeof events !== 'object' || events === null)
+      throw invalidArgType('events', 'an object', events);
     validateFunction(cb, 'cb');
     const mask =
       (events.readable ? UV_READABLE : 0) |
       (events.writable ? UV_WRITABLE : 0) |
       (events.disconnect ? UV_DISCONNECT : 0) |
       (events.prioritized ? UV_PRIORITIZED : 0);
-    if (mask === 0) throw invalidArgType('events', 'an object asking for at least one event', events);
+    if (mask === 0)
+      throw invalidArgType('events', 'an object asking for at least one event', events);
     this.#cb = cb;
     check(this[kNative].start(mask), 'poll_start');
   }

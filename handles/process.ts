@@ -6,14 +6,31 @@ import { Pipe } from './pipe.js';
 import { Stream } from './stream.js';
 import { UsageError } from '../errors/usage-error.js';
 import { UvError, check } from './uv-error.js';
-import { invalidArgType, toSignalNumber, validateBoolean, validateFunction, validateInteger, validateString } from '../errors/validate.js';
+import {
+  invalidArgType,
+  toSignalNumber,
+  validateBoolean,
+  validateFunction,
+  validateInteger,
+  validateString,
+} from '../errors/validate.js';
 
 /** [kind, value, childFlags], as native/process_wrap.cc reads it. */
 type NativeStdio = [0] | [1, number] | [2, unknown, number] | [3, unknown];
 
 interface NativeProcess extends NativeHandle {
   onexit?: (exitStatus: number, termSignal: number) => void;
-  spawn(loop: unknown, file: string, args: string[], env: string[] | null, cwd: string | null, detached: boolean, uid: number, gid: number, stdio: NativeStdio[]): number;
+  spawn(
+    loop: unknown,
+    file: string,
+    args: string[],
+    env: string[] | null,
+    cwd: string | null,
+    detached: boolean,
+    uid: number,
+    gid: number,
+    stdio: NativeStdio[],
+  ): number;
   kill(signum: number): number;
   pid(): number;
 }
@@ -57,7 +74,10 @@ const CHILD_WRITES = 0x20;
 function validateCString(value: unknown, name: string): asserts value is string {
   validateString(value, name);
   if (value.includes('\0')) {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', `The "${name}" argument must not contain NUL bytes. Received ${JSON.stringify(value)}`);
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `The "${name}" argument must not contain NUL bytes. Received ${JSON.stringify(value)}`,
+    );
   }
 }
 
@@ -78,7 +98,14 @@ export class Process extends Handle<NativeProcess> {
   #termSignal: number | null = null;
   #pid = 0;
 
-  private constructor(loop: Loop, native: NativeProcess, stdio: Array<Pipe | null>, exitCb: ExitCallback | undefined, file: string, spawn: (l: unknown) => number) {
+  private constructor(
+    loop: Loop,
+    native: NativeProcess,
+    stdio: Array<Pipe | null>,
+    exitCb: ExitCallback | undefined,
+    file: string,
+    spawn: (l: unknown) => number,
+  ) {
     let status = 0;
     super(loop, native, 'spawn', (l) => {
       status = spawn(l);
@@ -103,9 +130,21 @@ export class Process extends Handle<NativeProcess> {
   static spawn(loopOrDefault: Loop | undefined, opts: SpawnOptions): Process {
     const loop = loopArg(loopOrDefault);
     if (typeof opts !== 'object' || opts === null) throw invalidArgType('opts', 'an object', opts);
-    const { file, args = [], argv0 = file, env, cwd, uid, gid, detached = false, stdio = [], onExit } = opts;
+    const {
+      file,
+      args = [],
+      argv0 = file,
+      env,
+      cwd,
+      uid,
+      gid,
+      detached = false,
+      stdio = [],
+      onExit,
+    } = opts;
     validateCString(file, 'file');
-    if (file.length === 0) throw new UsageError('ERR_INVALID_ARG_VALUE', 'The "file" argument must not be empty');
+    if (file.length === 0)
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'The "file" argument must not be empty');
     if (!Array.isArray(args)) throw invalidArgType('args', 'an array of strings', args);
     args.forEach((arg, i) => validateCString(arg, `args[${i}]`));
     validateCString(argv0, 'argv0');
@@ -116,7 +155,10 @@ export class Process extends Handle<NativeProcess> {
       for (const [key, value] of Object.entries(env)) {
         validateCString(value, `env.${key}`);
         if (key.length === 0 || key.includes('=') || key.includes('\0')) {
-          throw new UsageError('ERR_INVALID_ARG_VALUE', `Invalid environment variable name: ${JSON.stringify(key)}`);
+          throw new UsageError(
+            'ERR_INVALID_ARG_VALUE',
+            `Invalid environment variable name: ${JSON.stringify(key)}`,
+          );
         }
         envList.push(`${key}=${value}`);
       }
@@ -128,7 +170,10 @@ export class Process extends Handle<NativeProcess> {
     if (onExit !== undefined) validateFunction(onExit, 'onExit');
     if (!Array.isArray(stdio)) throw invalidArgType('stdio', 'an array', stdio);
     // Holes and undefined entries are 'ignore', like missing ones.
-    const stdioList: StdioOption[] = Array.from(stdio as Array<StdioOption | undefined>, (entry) => entry ?? 'ignore');
+    const stdioList: StdioOption[] = Array.from(
+      stdio as Array<StdioOption | undefined>,
+      (entry) => entry ?? 'ignore',
+    );
 
     // Check every entry before creating any pipe, so a bad entry leaks nothing.
     const toConnect = new Set<Pipe>();
@@ -136,11 +181,14 @@ export class Process extends Handle<NativeProcess> {
       if (entry === 'ignore' || entry === 'inherit' || entry === 'pipe') return;
       if (typeof entry === 'number') return validateInteger(entry, `stdio[${i}]`, 0, 2 ** 31 - 1);
       if (entry instanceof Stream) {
-        if (entry.closed) throw new UsageError('ERR_HANDLE_CLOSED', `stdio[${i}] is a closed handle`);
-        if (entry.loop !== loop) throw new UsageError('ERR_INVALID_ARG_VALUE', `stdio[${i}] belongs to another loop`);
+        if (entry.closed)
+          throw new UsageError('ERR_HANDLE_CLOSED', `stdio[${i}] is a closed handle`);
+        if (entry.loop !== loop)
+          throw new UsageError('ERR_INVALID_ARG_VALUE', `stdio[${i}] belongs to another loop`);
         if (entry instanceof Pipe && !isOpen(entry)) {
           // One new pipe cannot become two fds of the child.
-          if (toConnect.has(entry)) throw new UsageError('ERR_INVALID_ARG_VALUE', `stdio[${i}] repeats a new Pipe`);
+          if (toConnect.has(entry))
+            throw new UsageError('ERR_INVALID_ARG_VALUE', `stdio[${i}] repeats a new Pipe`);
           toConnect.add(entry);
         }
         return;
@@ -153,7 +201,8 @@ export class Process extends Handle<NativeProcess> {
     const native = new (binding['Process'] as new () => NativeProcess)();
     try {
       const entries: NativeStdio[] = stdioList.map((entry, i): NativeStdio => {
-        const direction = i === 0 ? CHILD_READS : i <= 2 ? CHILD_WRITES : CHILD_READS | CHILD_WRITES;
+        const direction =
+          i === 0 ? CHILD_READS : i <= 2 ? CHILD_WRITES : CHILD_READS | CHILD_WRITES;
         if (entry === 'ignore') return [0];
         if (entry === 'inherit') return [1, i];
         if (typeof entry === 'number') return [1, entry];
@@ -170,7 +219,19 @@ export class Process extends Handle<NativeProcess> {
         return [3, (entry as Stream)[kNative]];
       });
       for (let i = 0; i < stdioList.length; i++) pipes[i] ??= null;
-      return new Process(loop, native, pipes, onExit, file, (l) => native.spawn(l, file, [argv0, ...args], envList, cwd ?? null, detached, uid ?? -1, gid ?? -1, entries));
+      return new Process(loop, native, pipes, onExit, file, (l) =>
+        native.spawn(
+          l,
+          file,
+          [argv0, ...args],
+          envList,
+          cwd ?? null,
+          detached,
+          uid ?? -1,
+          gid ?? -1,
+          entries,
+        ),
+      );
     } catch (err) {
       for (const pipe of created) pipe.close();
       throw err;

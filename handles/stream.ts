@@ -56,7 +56,12 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   #writeHead = 0;
   #shutdownCb: WriteCallback | undefined;
 
-  protected constructor(loop: Loop | undefined, native: N, syscall: string, init: (loop: NativeLoop) => number) {
+  protected constructor(
+    loop: Loop | undefined,
+    native: N,
+    syscall: string,
+    init: (loop: NativeLoop) => number,
+  ) {
     super(loop, native, syscall, init);
     native.onread = (nread, slab, offset) => this.#onRead(nread, slab, offset);
     native.onwrite = (status) => this.#onWrite(status);
@@ -78,7 +83,12 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     if (nread > 0) {
       // No slab: the read landed in the setReadBuffer() buffer (set while
       // reading with readStart); hand out a copy, the caller's to keep.
-      cb(null, slab !== undefined ? Buffer.from(slab, offset!, nread) : Buffer.from(this.#readBuffer!.subarray(0, nread)));
+      cb(
+        null,
+        slab !== undefined
+          ? Buffer.from(slab, offset!, nread)
+          : Buffer.from(this.#readBuffer!.subarray(0, nread)),
+      );
     } else if (nread === EOF) cb(null, null);
     else cb(new UvError(nread, 'read'), null);
   }
@@ -176,7 +186,9 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     if (data instanceof Uint8Array) status = native.writeBuffer(data, sendHandle);
     else if (typeof data === 'string') status = native.writeString(data, sendHandle);
     else if (Array.isArray(data)) {
-      for (const item of data) if (!(item instanceof Uint8Array)) throw invalidArgType('data', 'a Uint8Array, a string or an array of Uint8Array', item);
+      for (const item of data)
+        if (!(item instanceof Uint8Array))
+          throw invalidArgType('data', 'a Uint8Array, a string or an array of Uint8Array', item);
       if (sendHandle !== undefined) status = native.writeBuffer(Buffer.concat(data), sendHandle);
       else status = native.writev(data as Uint8Array[]);
     } else throw invalidArgType('data', 'a Uint8Array, a string or an array of Uint8Array', data);
@@ -209,7 +221,8 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   tryWrite(data: Uint8Array | string): number {
     this.assertOpen();
     const view = typeof data === 'string' ? Buffer.from(data) : data;
-    if (!(view instanceof Uint8Array)) throw invalidArgType('data', 'a Uint8Array or a string', data);
+    if (!(view instanceof Uint8Array))
+      throw invalidArgType('data', 'a Uint8Array or a string', data);
     const status = this[kNative].tryWrite(view);
     if (status === EAGAIN) return 0;
     return check(status, 'try_write');
@@ -219,7 +232,8 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   shutdown(cb?: WriteCallback): void {
     this.assertOpen();
     if (cb !== undefined) validateFunction(cb, 'cb');
-    if (this.#shutdownCb !== undefined) throw new UsageError('ERR_SHUTDOWN_PENDING', 'A shutdown is already pending');
+    if (this.#shutdownCb !== undefined)
+      throw new UsageError('ERR_SHUTDOWN_PENDING', 'A shutdown is already pending');
     check(this[kNative].shutdown(), 'shutdown');
     this.#shutdownCb = cb ?? (() => {});
   }

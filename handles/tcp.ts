@@ -3,7 +3,12 @@ import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Stream, type NativeStream } from './stream.js';
 import { UvError, check, errorOf } from './uv-error.js';
-import { validateBoolean, validateFunction, validateInteger, validateString } from '../errors/validate.js';
+import {
+  validateBoolean,
+  validateFunction,
+  validateInteger,
+  validateString,
+} from '../errors/validate.js';
 
 export interface SocketAddress {
   address: string;
@@ -55,7 +60,11 @@ export class TCP extends Stream<NativeTcp> {
     this.assertOpen();
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
-    check(this[kNative].bind(host, port, opts.ipv6Only === true, opts.reusePort === true), 'bind', `${host}:${port}`);
+    check(
+      this[kNative].bind(host, port, opts.ipv6Only === true, opts.reusePort === true),
+      'bind',
+      `${host}:${port}`,
+    );
   }
 
   /** Listens; `onConnection` runs for each incoming connection, to accept(). */

@@ -61,7 +61,10 @@ export class TTY extends Stream<NativeTty> {
     // hasOwn: inherited keys ('constructor') are not modes (they reached libuv as EINVAL).
     const m = typeof mode === 'string' && Object.hasOwn(modes, mode) ? modes[mode] : undefined;
     if (m === undefined) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', `The "mode" argument must be 'normal', 'raw' or 'io'. Received ${String(mode)}`);
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        `The "mode" argument must be 'normal', 'raw' or 'io'. Received ${String(mode)}`,
+      );
     }
     check(this[kNative].setMode(m), 'tty_set_mode');
   }
@@ -85,7 +88,10 @@ export class TTY extends Stream<NativeTty> {
   #assertReadable(): void {
     this.assertOpen();
     if (this[kNative].isBlocking()) {
-      throw new UsageError('ERR_TTY_BLOCKING', 'This terminal fd could not be reopened non-blocking (a pty master?): reading it would block the thread. Read it with Pipe.open(fd) instead');
+      throw new UsageError(
+        'ERR_TTY_BLOCKING',
+        'This terminal fd could not be reopened non-blocking (a pty master?): reading it would block the thread. Read it with Pipe.open(fd) instead',
+      );
     }
   }
 

@@ -3,7 +3,13 @@ import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { check, errorOf, UvError } from './uv-error.js';
-import { invalidArgType, validateBoolean, validateFunction, validateInteger, validateString } from '../errors/validate.js';
+import {
+  invalidArgType,
+  validateBoolean,
+  validateFunction,
+  validateInteger,
+  validateString,
+} from '../errors/validate.js';
 
 /** An IP endpoint, as getsockname() and recv callbacks give it. */
 export interface UdpAddress {
@@ -23,7 +29,12 @@ export interface UdpBindOptions {
  * Called once per datagram. `data` is the receiver's to keep. On a receive
  * error `err` is set and `data` and `rinfo` are null.
  */
-export type UdpRecvCallback = (err: UvError | null, data: Buffer | null, rinfo: UdpAddress | null, handle: UDP) => void;
+export type UdpRecvCallback = (
+  err: UvError | null,
+  data: Buffer | null,
+  rinfo: UdpAddress | null,
+  handle: UDP,
+) => void;
 export type UdpSendCallback = (err: UvError | null) => void;
 export type UdpData = Uint8Array | string | ReadonlyArray<Uint8Array>;
 
@@ -86,7 +97,13 @@ export class UDP extends Handle<NativeUDP> {
   constructor(loop?: Loop) {
     const native = new NativeUDPCtor();
     super(loop, native, 'udp_init', (l) => native.init(l));
-    native.onevent = (nread: number, slab?: ArrayBuffer, offset?: number, host?: string, port?: number) => {
+    native.onevent = (
+      nread: number,
+      slab?: ArrayBuffer,
+      offset?: number,
+      host?: string,
+      port?: number,
+    ) => {
       const cb = this.#recvCb;
       if (cb === undefined) return;
       if (nread < 0) {
@@ -94,7 +111,12 @@ export class UDP extends Handle<NativeUDP> {
         return;
       }
       const data = Buffer.from(slab!, offset!, nread);
-      cb(null, data, { address: host!, port: port!, family: host!.includes(':') ? 'IPv6' : 'IPv4' }, this);
+      cb(
+        null,
+        data,
+        { address: host!, port: port!, family: host!.includes(':') ? 'IPv6' : 'IPv4' },
+        this,
+      );
     };
     native.onsend = (status: number) => {
       const cb = this.#sendCbs[this.#sendHead];
@@ -146,7 +168,12 @@ export class UDP extends Handle<NativeUDP> {
    */
   send(data: UdpData, host?: string, port?: number, cb?: UdpSendCallback): void;
   send(data: UdpData, cb?: UdpSendCallback): void;
-  send(data: UdpData, hostOrCb?: string | UdpSendCallback, port?: number, cb?: UdpSendCallback): void {
+  send(
+    data: UdpData,
+    hostOrCb?: string | UdpSendCallback,
+    port?: number,
+    cb?: UdpSendCallback,
+  ): void {
     this.assertOpen();
     let host: string | undefined;
     if (typeof hostOrCb === 'function') {
@@ -158,8 +185,10 @@ export class UDP extends Handle<NativeUDP> {
     }
     if (cb !== undefined) validateFunction(cb, 'cb');
     const bytes = toBytes(data);
-    const status = host === undefined ? this[kNative].send(bytes) : this[kNative].send(bytes, host, port);
-    if (status < 0) throw new UvError(status, 'send', host === undefined ? undefined : `${host}:${port}`);
+    const status =
+      host === undefined ? this[kNative].send(bytes) : this[kNative].send(bytes, host, port);
+    if (status < 0)
+      throw new UvError(status, 'send', host === undefined ? undefined : `${host}:${port}`);
     if (status === 1) {
       this.#sendCbs.push(cb);
     } else if (cb !== undefined) {

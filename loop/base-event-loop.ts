@@ -74,7 +74,12 @@ export function getRunningLoop(): AbstractEventLoop | undefined {
 const kUncatchable = new Set([os.signals.SIGKILL, os.signals.SIGSTOP]);
 
 export type {
-  AddrInfoQuery, ConnectOptions, DatagramPlan, ServeRequest, StdioPlan, TlsRequest,
+  AddrInfoQuery,
+  ConnectOptions,
+  DatagramPlan,
+  ServeRequest,
+  StdioPlan,
+  TlsRequest,
 } from './loop-plans.js';
 
 export abstract class BaseEventLoop<S = unknown>

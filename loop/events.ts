@@ -10,7 +10,13 @@
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { AbortOptions } from './abort.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
-import type { DatagramTransport, SubprocessTransport, Transport, ReadTransport, WriteTransport } from './transports.js';
+import type {
+  DatagramTransport,
+  SubprocessTransport,
+  Transport,
+  ReadTransport,
+  WriteTransport,
+} from './transports.js';
 
 /** A callback given to callSoon, callLater, addReader and friends, with its arguments. */
 export type Callback<A extends unknown[]> = (...args: A) => void;
@@ -179,7 +185,16 @@ export interface SubprocessOptions {
  * watched by addReader/addWriter, timers (callLater/callAt) and callbacks
  * (callSoon) not yet run.
  */
-export type ResourceKind = 'transport' | 'datagram' | 'subprocess' | 'server' | 'signal' | 'reader' | 'writer' | 'timer' | 'callback';
+export type ResourceKind =
+  | 'transport'
+  | 'datagram'
+  | 'subprocess'
+  | 'server'
+  | 'signal'
+  | 'reader'
+  | 'writer'
+  | 'timer'
+  | 'callback';
 
 export interface AbstractEventLoop {
   runForever(): Promise<void>;
@@ -197,15 +212,51 @@ export interface AbstractEventLoop {
   callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle;
   callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle;
 
-  createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number, opts?: ConnectionOptions): Promise<[Transport, P]>;
-  createServer(protocolFactory: () => AnyProtocol, host: string | string[] | null, port: number, opts?: ServerOptions): Promise<Server<SocketAddress>>;
-  createUnixConnection<P extends AnyProtocol>(protocolFactory: () => P, path: string, opts?: ConnectionOptions): Promise<[Transport, P]>;
-  createUnixServer(protocolFactory: () => AnyProtocol, path: string, opts?: UnixServerOptions): Promise<Server<UnixServerAddress>>;
-  createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, opts: DatagramOptions): Promise<[DatagramTransport, P]>;
-  connectReadPipe<P extends AnyProtocol>(protocolFactory: () => P, fd: number): Promise<[ReadTransport, P]>;
-  connectWritePipe<P extends AnyProtocol>(protocolFactory: () => P, fd: number): Promise<[WriteTransport, P]>;
-  subprocessExec<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args?: string[], opts?: SubprocessOptions): Promise<[SubprocessTransport, P]>;
-  subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, cmd: string, opts?: SubprocessOptions): Promise<[SubprocessTransport, P]>;
+  createConnection<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    host: string,
+    port: number,
+    opts?: ConnectionOptions,
+  ): Promise<[Transport, P]>;
+  createServer(
+    protocolFactory: () => AnyProtocol,
+    host: string | string[] | null,
+    port: number,
+    opts?: ServerOptions,
+  ): Promise<Server<SocketAddress>>;
+  createUnixConnection<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    path: string,
+    opts?: ConnectionOptions,
+  ): Promise<[Transport, P]>;
+  createUnixServer(
+    protocolFactory: () => AnyProtocol,
+    path: string,
+    opts?: UnixServerOptions,
+  ): Promise<Server<UnixServerAddress>>;
+  createDatagramEndpoint<P extends DatagramProtocol>(
+    protocolFactory: () => P,
+    opts: DatagramOptions,
+  ): Promise<[DatagramTransport, P]>;
+  connectReadPipe<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    fd: number,
+  ): Promise<[ReadTransport, P]>;
+  connectWritePipe<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    fd: number,
+  ): Promise<[WriteTransport, P]>;
+  subprocessExec<P extends SubprocessProtocol>(
+    protocolFactory: () => P,
+    program: string,
+    args?: string[],
+    opts?: SubprocessOptions,
+  ): Promise<[SubprocessTransport, P]>;
+  subprocessShell<P extends SubprocessProtocol>(
+    protocolFactory: () => P,
+    cmd: string,
+    opts?: SubprocessOptions,
+  ): Promise<[SubprocessTransport, P]>;
 
   addReader<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void;
   removeReader(fd: number): boolean;
@@ -215,10 +266,19 @@ export interface AbstractEventLoop {
   addSignalHandler<A extends unknown[]>(signal: number | string, cb: Callback<A>, ...args: A): void;
   removeSignalHandler(signal: number | string): boolean;
 
-  getaddrinfo(host: string, port: number | null, opts?: { family?: number; type?: number; proto?: number; flags?: number }): Promise<AddrInfo[]>;
+  getaddrinfo(
+    host: string,
+    port: number | null,
+    opts?: { family?: number; type?: number; proto?: number; flags?: number },
+  ): Promise<AddrInfo[]>;
   getnameinfo(addr: string, port: number): Promise<[string, string]>;
 
-  startTls(transport: Transport, protocol: AnyProtocol, ssl: TlsOptions, opts?: { serverSide?: boolean; serverHostname?: string; sslHandshakeTimeout?: number }): Promise<Transport>;
+  startTls(
+    transport: Transport,
+    protocol: AnyProtocol,
+    ssl: TlsOptions,
+    opts?: { serverSide?: boolean; serverHostname?: string; sslHandshakeTimeout?: number },
+  ): Promise<Transport>;
 
   setExceptionHandler(handler: ExceptionHandler | null): void;
   getExceptionHandler(): ExceptionHandler | null;

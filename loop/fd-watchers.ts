@@ -96,17 +96,19 @@ export class FdWatchers {
     const events = { readable: watch.reader !== undefined, writable: watch.writer !== undefined };
     // Through the loop's dispatch(): a stop() in a callback takes effect
     // when the callback returns.
-    watch.poll.start(events, (err, ready) => this.#loop.dispatch(() => {
-      // On an error both callbacks run: their next read or write sees it.
-      if (err !== null || ready.readable) this.#fire(fd, watch.reader);
-      // A reader that stopped the loop ends this callback: the writer, if
-      // the fd is still writable, runs on the next poll, after the code
-      // awaiting runForever() (poll is level-triggered).
-      if (this.#loop.stopPending) return;
-      // The reader may have removed the whole watch.
-      const writer = this.#fds.get(fd) === watch ? watch.writer : undefined;
-      if (err !== null || ready.writable) this.#fire(fd, writer);
-    }, undefined));
+    watch.poll.start(events, (err, ready) =>
+      this.#loop.dispatch(() => {
+        // On an error both callbacks run: their next read or write sees it.
+        if (err !== null || ready.readable) this.#fire(fd, watch.reader);
+        // A reader that stopped the loop ends this callback: the writer, if
+        // the fd is still writable, runs on the next poll, after the code
+        // awaiting runForever() (poll is level-triggered).
+        if (this.#loop.stopPending) return;
+        // The reader may have removed the whole watch.
+        const writer = this.#fds.get(fd) === watch ? watch.writer : undefined;
+        if (err !== null || ready.writable) this.#fire(fd, writer);
+      }, undefined),
+    );
   }
 
   #fire(fd: number, entry: Entry | undefined): void {

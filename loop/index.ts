@@ -18,7 +18,15 @@ export type {
   UnixServerAddress,
   UnixServerOptions,
 } from './events.js';
-export type { Address, BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol, AnyProtocol } from './protocols.js';
+export type {
+  Address,
+  BaseProtocol,
+  BufferedProtocol,
+  DatagramProtocol,
+  Protocol,
+  SubprocessProtocol,
+  AnyProtocol,
+} from './protocols.js';
 export type {
   BaseTransport,
   DatagramExtraInfo,
@@ -43,8 +51,19 @@ export { UsageError, type UsageErrorCode } from '../errors/usage-error.js';
 export { UvError } from '../handles/uv-error.js';
 export { newEventLoop, setEventLoopFactory, run } from './policy.js';
 export { StreamReader, DEFAULT_LIMIT } from './stream-reader.js';
-export { StreamReaderProtocol, StreamWriter, type ClientConnectedCallback } from './stream-writer.js';
-export { openConnection, openUnixConnection, startServer, startUnixServer, type StreamOptions, type StreamPair } from './streams.js';
+export {
+  StreamReaderProtocol,
+  StreamWriter,
+  type ClientConnectedCallback,
+} from './stream-writer.js';
+export {
+  openConnection,
+  openUnixConnection,
+  startServer,
+  startUnixServer,
+  type StreamOptions,
+  type StreamPair,
+} from './streams.js';
 export {
   Process,
   createSubprocessExec,

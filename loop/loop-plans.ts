@@ -76,4 +76,3 @@ export function stdioSpec(spec: unknown, fd: number): StdioSpec {
   if (typeof spec === 'number' && Number.isInteger(spec) && spec >= 0) return spec;
   throw new UsageError('ERR_INVALID_ARG_VALUE', `Invalid stdio[${fd}]: ${String(spec)}`);
 }
-

@@ -20,7 +20,10 @@ export function setEventLoopFactory(f: () => AbstractEventLoop): void {
  * asyncio.run(): makes a loop (or uses opts.loop), runs `main` on it until
  * it settles, and closes the loop it made.
  */
-export async function run<T>(main: (loop: AbstractEventLoop) => Promise<T>, opts: { loop?: AbstractEventLoop; debug?: boolean } = {}): Promise<T> {
+export async function run<T>(
+  main: (loop: AbstractEventLoop) => Promise<T>,
+  opts: { loop?: AbstractEventLoop; debug?: boolean } = {},
+): Promise<T> {
   validateFunction(main, 'main');
   const loop = opts.loop ?? newEventLoop();
   if (opts.debug !== undefined) loop.setDebug(opts.debug);

@@ -86,7 +86,10 @@ export function notifyLoopClosed(protocol: object): void {
 
 /** True when the protocol reads into its own buffers. */
 export function isBufferedProtocol(p: object): p is BufferedProtocol {
-  return typeof (p as BufferedProtocol).getBuffer === 'function' && typeof (p as BufferedProtocol).bufferUpdated === 'function';
+  return (
+    typeof (p as BufferedProtocol).getBuffer === 'function' &&
+    typeof (p as BufferedProtocol).bufferUpdated === 'function'
+  );
 }
 
 /**
@@ -103,7 +106,10 @@ export function newProtocol<P>(factory: () => P, cleanup?: () => void): P {
   try {
     protocol = factory();
     if ((typeof protocol !== 'object' && typeof protocol !== 'function') || protocol === null) {
-      throw new UsageError('ERR_INVALID_RETURN_VALUE', `The protocol factory must return a protocol object. Returned ${protocol === null ? 'null' : typeof protocol}`);
+      throw new UsageError(
+        'ERR_INVALID_RETURN_VALUE',
+        `The protocol factory must return a protocol object. Returned ${protocol === null ? 'null' : typeof protocol}`,
+      );
     }
   } catch (err) {
     cleanup?.();

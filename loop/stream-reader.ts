@@ -17,8 +17,12 @@ const EMPTY = Buffer.alloc(0);
 const NEWLINE = Buffer.from('\n');
 
 function toSeparator(sep: Uint8Array | string): Buffer {
-  const bytes = typeof sep === 'string' ? Buffer.from(sep) : Buffer.from(sep.buffer, sep.byteOffset, sep.byteLength);
-  if (bytes.length === 0) throw new UsageError('ERR_INVALID_ARG_VALUE', 'Separator should be at least one-byte string');
+  const bytes =
+    typeof sep === 'string'
+      ? Buffer.from(sep)
+      : Buffer.from(sep.buffer, sep.byteOffset, sep.byteLength);
+  if (bytes.length === 0)
+    throw new UsageError('ERR_INVALID_ARG_VALUE', 'Separator should be at least one-byte string');
   return bytes;
 }
 
@@ -76,7 +80,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * `limit`); once only. The stream functions do this for their readers.
    */
   setTransport(transport: ReadTransport): void {
-    if (this.#transport !== null) throw new UsageError('ERR_INVALID_STATE', 'Transport already set');
+    if (this.#transport !== null)
+      throw new UsageError('ERR_INVALID_STATE', 'Transport already set');
     this.#transport = transport;
   }
 
@@ -240,7 +245,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
   /** Exactly n bytes; IncompleteReadError (with what arrived) at an early EOF. */
   async readexactly(n: number, opts?: AbortOptions): Promise<Buffer> {
     validateInteger(n, 'n', -Infinity);
-    if (n < 0) throw new UsageError('ERR_OUT_OF_RANGE', 'readexactly size can not be less than zero');
+    if (n < 0)
+      throw new UsageError('ERR_OUT_OF_RANGE', 'readexactly size can not be less than zero');
     const signal = signalOf(opts);
     throwIfAborted(signal);
     this.#throwIfFailed();

@@ -6,7 +6,10 @@
 import type { Stream } from '../handles/stream.js';
 import type { UvError } from '../handles/uv-error.js';
 import {
-  type AnyProtocol, type BufferedProtocol, type Protocol, isBufferedProtocol,
+  type AnyProtocol,
+  type BufferedProtocol,
+  type Protocol,
+  isBufferedProtocol,
 } from './protocols.js';
 import { type TransportOptions, WriteTransportBase } from './transport-base.js';
 import type { Transport } from './transports.js';

@@ -24,7 +24,11 @@ export class StreamReaderProtocol implements Protocol {
   readonly #flow = new FlowControl();
   #transport: Transport | null = null;
 
-  constructor(reader: StreamReader, clientConnected: ClientConnectedCallback | undefined, loop: AbstractEventLoop) {
+  constructor(
+    reader: StreamReader,
+    clientConnected: ClientConnectedCallback | undefined,
+    loop: AbstractEventLoop,
+  ) {
     this.#reader = reader;
     this.#clientConnected = clientConnected;
     this.#loop = loop;
@@ -37,7 +41,12 @@ export class StreamReaderProtocol implements Protocol {
     if (cb === undefined) return;
     const writer = new StreamWriter(transport, this, this.#reader);
     const fail = (exception: unknown): void => {
-      this.#loop.callExceptionHandler({ message: 'Unhandled exception in client_connected_cb', exception, transport, protocol: this });
+      this.#loop.callExceptionHandler({
+        message: 'Unhandled exception in client_connected_cb',
+        exception,
+        transport,
+        protocol: this,
+      });
       transport.close();
     };
     try {
@@ -152,7 +161,10 @@ export class StreamWriter {
     return this.#flow.waitClosed(signalOf(opts));
   }
 
-  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<ExtraInfo, K, D> {
+  getExtraInfo<K extends string, D = undefined>(
+    name: K,
+    dflt?: D,
+  ): ExtraInfoValue<ExtraInfo, K, D> {
     return this.#transport.getExtraInfo(name, dflt);
   }
 

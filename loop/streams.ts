@@ -3,10 +3,21 @@
 import { validateFunction } from '../errors/validate.js';
 import { getRunningLoop } from './base-event-loop.js';
 import type { SocketAddress } from '../handles/tcp.js';
-import type { AbstractEventLoop, ConnectionOptions, Server, ServerOptions, UnixServerAddress, UnixServerOptions } from './events.js';
+import type {
+  AbstractEventLoop,
+  ConnectionOptions,
+  Server,
+  ServerOptions,
+  UnixServerAddress,
+  UnixServerOptions,
+} from './events.js';
 import { newEventLoop } from './policy.js';
 import { StreamReader } from './stream-reader.js';
-import { type ClientConnectedCallback, StreamReaderProtocol, StreamWriter } from './stream-writer.js';
+import {
+  type ClientConnectedCallback,
+  StreamReaderProtocol,
+  StreamWriter,
+} from './stream-writer.js';
 
 export interface StreamOptions {
   /** The loop to use; default: the running loop, else a shared default loop. */
@@ -55,33 +66,54 @@ async function connectWith(
 }
 
 /** Connects to host:port; asyncio.open_connection. */
-export function openConnection(host: string, port: number, opts: StreamOptions & ConnectionOptions = {}): Promise<StreamPair> {
+export function openConnection(
+  host: string,
+  port: number,
+  opts: StreamOptions & ConnectionOptions = {},
+): Promise<StreamPair> {
   const [loop, limit, rest] = split(opts);
   return connectWith(loop, limit, (factory) => loop.createConnection(factory, host, port, rest));
 }
 
 /** Connects to a Unix domain socket; asyncio.open_unix_connection. */
-export function openUnixConnection(path: string, opts: StreamOptions & ConnectionOptions = {}): Promise<StreamPair> {
+export function openUnixConnection(
+  path: string,
+  opts: StreamOptions & ConnectionOptions = {},
+): Promise<StreamPair> {
   const [loop, limit, rest] = split(opts);
   return connectWith(loop, limit, (factory) => loop.createUnixConnection(factory, path, rest));
 }
 
-function serverFactory(cb: ClientConnectedCallback, loop: AbstractEventLoop, limit: number | undefined): () => StreamReaderProtocol {
+function serverFactory(
+  cb: ClientConnectedCallback,
+  loop: AbstractEventLoop,
+  limit: number | undefined,
+): () => StreamReaderProtocol {
   validateFunction(cb, 'clientConnected');
-  return () => new StreamReaderProtocol(new StreamReader(limit === undefined ? {} : { limit }), cb, loop);
+  return () =>
+    new StreamReaderProtocol(new StreamReader(limit === undefined ? {} : { limit }), cb, loop);
 }
 
 /**
  * Serves host:port, calling `cb(reader, writer)` for each connection
  * (it may be async); asyncio.start_server.
  */
-export function startServer(cb: ClientConnectedCallback, host: string | string[] | null, port: number, opts: StreamOptions & ServerOptions = {}): Promise<Server<SocketAddress>> {
+export function startServer(
+  cb: ClientConnectedCallback,
+  host: string | string[] | null,
+  port: number,
+  opts: StreamOptions & ServerOptions = {},
+): Promise<Server<SocketAddress>> {
   const [loop, limit, rest] = split(opts);
   return loop.createServer(serverFactory(cb, loop, limit), host, port, rest);
 }
 
 /** Serves a Unix domain socket; asyncio.start_unix_server. */
-export function startUnixServer(cb: ClientConnectedCallback, path: string, opts: StreamOptions & UnixServerOptions = {}): Promise<Server<UnixServerAddress>> {
+export function startUnixServer(
+  cb: ClientConnectedCallback,
+  path: string,
+  opts: StreamOptions & UnixServerOptions = {},
+): Promise<Server<UnixServerAddress>> {
   const [loop, limit, rest] = split(opts);
   return loop.createUnixServer(serverFactory(cb, loop, limit), path, rest);
 }

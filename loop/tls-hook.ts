@@ -22,7 +22,13 @@ export interface TlsUpgradeRequest {
  * that drives `protocol` once the handshake is done. On failure the raw
  * transport is closed and the promise rejects.
  */
-export type TlsUpgrader = (loop: BaseEventLoop, raw: Transport, protocol: AnyProtocol, ssl: TlsOptions | true, request: TlsUpgradeRequest) => Promise<Transport>;
+export type TlsUpgrader = (
+  loop: BaseEventLoop,
+  raw: Transport,
+  protocol: AnyProtocol,
+  ssl: TlsOptions | true,
+  request: TlsUpgradeRequest,
+) => Promise<Transport>;
 
 let upgrader: TlsUpgrader | undefined;
 
@@ -32,7 +38,10 @@ export function registerTlsUpgrader(u: TlsUpgrader): void {
 
 export function tlsUpgrader(): TlsUpgrader {
   if (upgrader === undefined) {
-    throw new UsageError('ERR_TLS_UNAVAILABLE', "TLS needs asyncuv's adapters: import 'asyncuv' or 'asyncuv/adapters' once");
+    throw new UsageError(
+      'ERR_TLS_UNAVAILABLE',
+      "TLS needs asyncuv's adapters: import 'asyncuv' or 'asyncuv/adapters' once",
+    );
   }
   return upgrader;
 }

@@ -115,7 +115,11 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
   protected scheduleStart(what: string): void {
     this.#release = this.loop.track(this, this.#kind);
     this.#unwatch = watchUnclosed(this.loop.getDebug(), this, what);
-    this.loop.scheduleSoon(() => this.#start(), [], () => this.#dropped());
+    this.loop.scheduleSoon(
+      () => this.#start(),
+      [],
+      () => this.#dropped(),
+    );
   }
 
   /** Closes (flushing what is queued, where there is a queue); connectionLost follows. */

@@ -58,7 +58,8 @@ export interface SubprocessExtraInfo {
  * assigned (`const s: object = t.getExtraInfo('socket')` would otherwise
  * hide the undefined).
  */
-export type ExtraInfoValue<Info, K extends string, D> = (K extends keyof Info ? Info[K] : unknown) | NoInfer<D>;
+export type ExtraInfoValue<Info, K extends string, D> =
+  (K extends keyof Info ? Info[K] : unknown) | NoInfer<D>;
 
 /** `Info` maps the names getExtraInfo() documents to their types. */
 export interface BaseTransport<Info = ExtraInfo> {
@@ -122,7 +123,10 @@ export interface SubprocessTransport {
   close(): void;
   isClosing(): boolean;
   /** 'subprocess' (see SubprocessExtraInfo). */
-  getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<SubprocessExtraInfo, K, D>;
+  getExtraInfo<K extends string, D = undefined>(
+    name: K,
+    dflt?: D,
+  ): ExtraInfoValue<SubprocessExtraInfo, K, D>;
   getProtocol(): SubprocessProtocol;
   /** Resolves with the return code once the child has exited. */
   wait(): Promise<number>;

@@ -26,12 +26,7 @@ import {
   type TlsRequest,
 } from './base-event-loop.js';
 import { CancelledError } from './errors.js';
-import type {
-  AbstractEventLoop,
-  AddrInfo,
-  TlsOptions,
-  UnixServerAddress,
-} from './events.js';
+import type { AbstractEventLoop, AddrInfo, TlsOptions, UnixServerAddress } from './events.js';
 import { UdpTransport } from './datagram-transport.js';
 import {
   type Address,
@@ -222,11 +217,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
 
   // --- stream connections ------------------------------------------------------
 
-  protected async connectTcp(
-    address: string,
-    port: number,
-    opts: ConnectOptions,
-  ): Promise<Stream> {
+  protected async connectTcp(address: string, port: number, opts: ConnectOptions): Promise<Stream> {
     const tcp = new TCP(this.uvloop);
     const { localAddr } = opts;
     try {

@@ -61,13 +61,16 @@ export function waitFor<T>(
         timer = setTimeout(arm, kMaxTimerMs);
         return;
       }
-      timer = setTimeout(() => {
-        settled = true;
-        const err = new TimeoutError();
-        // Reject first: work that settles while it aborts does not win.
-        reject(err);
-        controller?.abort(err);
-      }, Math.max(0, left));
+      timer = setTimeout(
+        () => {
+          settled = true;
+          const err = new TimeoutError();
+          // Reject first: work that settles while it aborts does not win.
+          reject(err);
+          controller?.abort(err);
+        },
+        Math.max(0, left),
+      );
     };
     arm();
     promise.then(

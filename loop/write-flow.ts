@@ -52,7 +52,10 @@ export class WriteFlow {
     if (high === undefined) high = low === undefined ? DEFAULT_HIGH_WATER : 4 * low;
     if (low === undefined) low = Math.floor(high / 4);
     if (!(high >= low && low >= 0)) {
-      throw new UsageError('ERR_OUT_OF_RANGE', `high (${high}) must be >= low (${low}) must be >= 0`);
+      throw new UsageError(
+        'ERR_OUT_OF_RANGE',
+        `high (${high}) must be >= low (${low}) must be >= 0`,
+      );
     }
     this.#high = high;
     this.#low = low;
@@ -69,7 +72,12 @@ export class WriteFlow {
     try {
       protocol[method]?.();
     } catch (exception) {
-      this.loop.callExceptionHandler({ message: `protocol.${method}() failed`, exception, transport: this.transport, protocol });
+      this.loop.callExceptionHandler({
+        message: `protocol.${method}() failed`,
+        exception,
+        transport: this.transport,
+        protocol,
+      });
     }
   }
 }

@@ -8,8 +8,8 @@ namespace asyncuv {
 
 namespace {
 
-const char* const kKeyNames[] = {"onevent",   "onclose", "onread", "onconnection", "onconnect",
-                                 "onwrite",   "onshutdown", "onsend", "onexit"};
+const char* const kKeyNames[] = {"onevent", "onclose",    "onread", "onconnection", "onconnect",
+                                 "onwrite", "onshutdown", "onsend", "onexit"};
 static_assert(sizeof(kKeyNames) / sizeof(kKeyNames[0]) == static_cast<int>(Key::kCount),
               "one name per Key");
 
@@ -159,7 +159,9 @@ bool AddonData::SetEmitters(napi_value emitters) {
   return true;
 }
 
-void AddonData::HoldHandle(uv_handle_t* handle) { holds_[handle].count++; }
+void AddonData::HoldHandle(uv_handle_t* handle) {
+  holds_[handle].count++;
+}
 
 void AddonData::ReleaseHandle(uv_handle_t* handle) {
   auto it = holds_.find(handle);

@@ -28,15 +28,15 @@ class HandleBase;
 // if there is one, with the same arguments, where V8's inline caches make
 // the lookup nearly free.
 enum class Key : int {
-  kOnEvent = 0,  // the handle's main callback (timer fired, signal, async, ...)
-  kOnClose,      // the close callback
-  kOnRead,       // stream data
-  kOnConnection, // a listening stream has a connection
-  kOnConnect,    // an outgoing connection finished
-  kOnWrite,      // a queued write finished
-  kOnShutdown,   // a shutdown finished
-  kOnSend,       // a queued datagram send finished
-  kOnExit,       // a child process exited
+  kOnEvent = 0,   // the handle's main callback (timer fired, signal, async, ...)
+  kOnClose,       // the close callback
+  kOnRead,        // stream data
+  kOnConnection,  // a listening stream has a connection
+  kOnConnect,     // an outgoing connection finished
+  kOnWrite,       // a queued write finished
+  kOnShutdown,    // a shutdown finished
+  kOnSend,        // a queued datagram send finished
+  kOnExit,        // a child process exited
   kCount
 };
 
@@ -80,7 +80,7 @@ struct AddonData {
   std::vector<LoopWrap*> loops;  // loops not yet closed, for env teardown
   bool tearing_down = false;     // no JS may run once this is set
   napi_async_cleanup_hook_handle cleanup_hook = nullptr;
-  int drivers_closing = 0;       // driver handles on Node's loop still closing in teardown
+  int drivers_closing = 0;  // driver handles on Node's loop still closing in teardown
   Napi::FunctionReference loop_ctor;
 
  private:

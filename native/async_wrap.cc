@@ -109,10 +109,9 @@ class AsyncWrap : public HandleWrap<AsyncWrap> {
 class AsyncSenderWrap : public Napi::ObjectWrap<AsyncSenderWrap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
-    exports.Set("AsyncSender",
-                DefineClass(env, "AsyncSender",
-                            {InstanceMethod<&AsyncSenderWrap::Send>("send"),
-                             InstanceMethod<&AsyncSenderWrap::IsOpen>("isOpen")}));
+    exports.Set("AsyncSender", DefineClass(env, "AsyncSender",
+                                           {InstanceMethod<&AsyncSenderWrap::Send>("send"),
+                                            InstanceMethod<&AsyncSenderWrap::IsOpen>("isOpen")}));
   }
 
   // new AsyncSender(id: bigint); `channel_` stays empty if the id is unknown.

@@ -27,7 +27,9 @@ struct DnsReq {
 using AddrInfoReq = DnsReq<uv_getaddrinfo_t>;
 using NameInfoReq = DnsReq<uv_getnameinfo_t>;
 
-Napi::Value Code(Napi::Env env, int rc) { return Napi::Number::New(env, rc); }
+Napi::Value Code(Napi::Env env, int rc) {
+  return Napi::Number::New(env, rc);
+}
 
 // Resolves the request's Promise if JS may run, then frees the request.
 template <typename R, typename MakeResult>

@@ -71,6 +71,8 @@ class FsEventWrap : public HandleWrap<FsEventWrap> {
 
 }  // namespace
 
-void InitFsEvent(Napi::Env env, Napi::Object exports) { FsEventWrap::Init(env, exports); }
+void InitFsEvent(Napi::Env env, Napi::Object exports) {
+  FsEventWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

@@ -33,8 +33,7 @@ class FsPollWrap : public HandleWrap<FsPollWrap> {
   Napi::Value Start(const Napi::CallbackInfo& info) {
     if (!usable()) return Code(UV_EBADF);
     int64_t interval;
-    if (!info[0].IsString() || !ArgInt64(info, 1, &interval) || interval < 1 ||
-        interval > UINT_MAX)
+    if (!info[0].IsString() || !ArgInt64(info, 1, &interval) || interval < 1 || interval > UINT_MAX)
       return Code(UV_EINVAL);
     std::string path = info[0].As<Napi::String>().Utf8Value();
     if (path.find('\0') != std::string::npos) return Code(UV_EINVAL);
@@ -71,6 +70,8 @@ class FsPollWrap : public HandleWrap<FsPollWrap> {
 
 }  // namespace
 
-void InitFsPoll(Napi::Env env, Napi::Object exports) { FsPollWrap::Init(env, exports); }
+void InitFsPoll(Napi::Env env, Napi::Object exports) {
+  FsPollWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

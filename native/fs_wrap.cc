@@ -30,7 +30,9 @@ struct FsReq {
   Result kind = Result::kNumber;
 };
 
-Napi::Value Code(Napi::Env env, int rc) { return Napi::Number::New(env, rc); }
+Napi::Value Code(Napi::Env env, int rc) {
+  return Napi::Number::New(env, rc);
+}
 
 napi_value ScandirToJs(napi_env env, uv_fs_t* req) {
   napi_value list;
@@ -113,8 +115,7 @@ bool ArgPath(const Napi::CallbackInfo& info, size_t index, std::string* out) {
   return out->find('\0') == std::string::npos;
 }
 
-bool ArgInt(const Napi::CallbackInfo& info, size_t index, int64_t min, int64_t max,
-            int64_t* out) {
+bool ArgInt(const Napi::CallbackInfo& info, size_t index, int64_t min, int64_t max, int64_t* out) {
   if (index >= info.Length() || !info[index].IsNumber()) return false;
   double v = info[index].As<Napi::Number>().DoubleValue();
   if (!(v >= static_cast<double>(min) && v <= static_cast<double>(max))) return false;

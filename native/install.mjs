@@ -22,12 +22,16 @@ async function loadablePrebuild() {
   if (!existsSync(helper)) return { file: undefined, why: 'no compiled library yet' };
   const { prebuildFile, platformName } = await import(helper);
   const file = prebuildFile(root);
-  if (!existsSync(file)) return { file: undefined, why: `no prebuilt binary for ${platformName()}` };
+  if (!existsSync(file))
+    return { file: undefined, why: `no prebuilt binary for ${platformName()}` };
   try {
     process.dlopen({ exports: {} }, file);
     return { file, why: '' };
   } catch (err) {
-    return { file: undefined, why: `the prebuilt binary for ${platformName()} does not load: ${err.message}` };
+    return {
+      file: undefined,
+      why: `the prebuilt binary for ${platformName()} does not load: ${err.message}`,
+    };
   }
 }
 
@@ -59,7 +63,9 @@ function missingForSourceBuild() {
     resolve(dirname(process.execPath), '..', 'include', 'node'),
   ];
   if (!headers.some((dir) => existsSync(join(dir, 'uv.h')))) {
-    missing.push(`Node's own headers with uv.h (looked in ${headers.join(', ')}; set npm_config_nodedir)`);
+    missing.push(
+      `Node's own headers with uv.h (looked in ${headers.join(', ')}; set npm_config_nodedir)`,
+    );
   }
   for (const pkg of ['cmake-js/package.json', 'node-addon-api/package.json']) {
     try {
@@ -88,6 +94,8 @@ if (missing.length > 0) {
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 const build = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) {
-  console.error(`asyncuv: the build from source failed (${prebuild.why}); see the cmake-js output above.`);
+  console.error(
+    `asyncuv: the build from source failed (${prebuild.why}); see the cmake-js output above.`,
+  );
 }
 process.exit(build.status ?? 1);

@@ -49,8 +49,8 @@ class LoopWatcherWrap : public HandleWrap<LoopWatcherWrap<H, kType, kInit, kStar
 };
 
 using IdleWrap = LoopWatcherWrap<uv_idle_t, UV_IDLE, uv_idle_init, uv_idle_start, uv_idle_stop>;
-using PrepareWrap = LoopWatcherWrap<uv_prepare_t, UV_PREPARE, uv_prepare_init, uv_prepare_start,
-                                    uv_prepare_stop>;
+using PrepareWrap =
+    LoopWatcherWrap<uv_prepare_t, UV_PREPARE, uv_prepare_init, uv_prepare_start, uv_prepare_stop>;
 using CheckWrap =
     LoopWatcherWrap<uv_check_t, UV_CHECK, uv_check_init, uv_check_start, uv_check_stop>;
 

@@ -33,7 +33,9 @@ bool ArgName(const Napi::CallbackInfo& info, size_t index, std::string* out) {
 // libuv/libuv#4266, merged after 1.46). Abstract
 // names therefore get their own socket here, addressed with the exact
 // length, and are handed to libuv with uv_pipe_open.
-bool IsAbstract(const std::string& name) { return !name.empty() && name[0] == '\0'; }
+bool IsAbstract(const std::string& name) {
+  return !name.empty() && name[0] == '\0';
+}
 
 // A path must leave room for its NUL in sun_path: libuv 1.46 takes exactly
 // 108 bytes and then reads past sun_path with strlen in getsockname.
@@ -178,8 +180,8 @@ class PipeWrap : public StreamWrap<PipeWrap> {
     if (!ArgName(info, 0, &name) || !PathFits(name)) return Code(UV_EINVAL);
     auto* req = static_cast<uv_connect_t*>(malloc(sizeof(uv_connect_t)));
     if (req == nullptr) return Code(UV_ENOMEM);
-    int rc = uv_pipe_connect2(req, As<uv_pipe_t>(), name.data(), name.size(),
-                              UV_PIPE_NO_TRUNCATE, OnConnect);
+    int rc = uv_pipe_connect2(req, As<uv_pipe_t>(), name.data(), name.size(), UV_PIPE_NO_TRUNCATE,
+                              OnConnect);
     if (rc != 0) {
       free(req);
       return Code(rc);
@@ -243,8 +245,7 @@ class PipeWrap : public StreamWrap<PipeWrap> {
 
   // The name as a string (abstract names keep their leading NUL), '' for an
   // unnamed socket, or a negative code.
-  Napi::Value Name(const Napi::CallbackInfo& info,
-                   int (*fn)(const uv_pipe_t*, char*, size_t*)) {
+  Napi::Value Name(const Napi::CallbackInfo& info, int (*fn)(const uv_pipe_t*, char*, size_t*)) {
     if (!usable()) return Code(UV_EBADF);
     char stack[256];
     size_t size = sizeof(stack);
@@ -281,6 +282,8 @@ class PipeWrap : public StreamWrap<PipeWrap> {
 
 }  // namespace
 
-void InitPipe(Napi::Env env, Napi::Object exports) { PipeWrap::Init(env, exports); }
+void InitPipe(Napi::Env env, Napi::Object exports) {
+  PipeWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

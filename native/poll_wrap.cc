@@ -70,6 +70,8 @@ class PollWrap : public HandleWrap<PollWrap> {
 
 }  // namespace
 
-void InitPoll(Napi::Env env, Napi::Object exports) { PollWrap::Init(env, exports); }
+void InitPoll(Napi::Env env, Napi::Object exports) {
+  PollWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

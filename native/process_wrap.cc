@@ -208,6 +208,8 @@ class ProcessWrap : public HandleWrap<ProcessWrap> {
 
 }  // namespace
 
-void InitProcess(Napi::Env env, Napi::Object exports) { ProcessWrap::Init(env, exports); }
+void InitProcess(Napi::Env env, Napi::Object exports) {
+  ProcessWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

@@ -50,6 +50,8 @@ class SignalWrap : public HandleWrap<SignalWrap> {
 
 }  // namespace
 
-void InitSignal(Napi::Env env, Napi::Object exports) { SignalWrap::Init(env, exports); }
+void InitSignal(Napi::Env env, Napi::Object exports) {
+  SignalWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

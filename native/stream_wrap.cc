@@ -50,9 +50,8 @@ int StreamBase::Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_hand
     skip = 0;
   }
   uv_buf_t buf = uv_buf_init(req->data, static_cast<unsigned>(rest));
-  int rc = send_handle != nullptr
-               ? uv_write2(&req->req, stream(), &buf, 1, send_handle, OnWrite)
-               : uv_write(&req->req, stream(), &buf, 1, OnWrite);
+  int rc = send_handle != nullptr ? uv_write2(&req->req, stream(), &buf, 1, send_handle, OnWrite)
+                                  : uv_write(&req->req, stream(), &buf, 1, OnWrite);
   if (rc != 0) {
     free(req);
     return rc;

@@ -106,7 +106,8 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
   Napi::Value JsShutdown(const Napi::CallbackInfo& info) { return this->Code(this->Shutdown()); }
   Napi::Value JsListen(const Napi::CallbackInfo& info) {
     int64_t backlog;
-    if (!ArgInt64(info, 0, &backlog) || backlog < 0 || backlog > 65535) return this->Code(UV_EINVAL);
+    if (!ArgInt64(info, 0, &backlog) || backlog < 0 || backlog > 65535)
+      return this->Code(UV_EINVAL);
     return this->Code(this->Listen(static_cast<int>(backlog)));
   }
   Napi::Value JsAccept(const Napi::CallbackInfo& info) {
@@ -194,8 +195,7 @@ uv_stream_t* StreamWrap<T>::SendHandleArg(const Napi::CallbackInfo& info, size_t
     *error = UV_EINVAL;
     return nullptr;
   }
-  if (this->handle_->type != UV_NAMED_PIPE ||
-      !reinterpret_cast<uv_pipe_t*>(this->handle_)->ipc) {
+  if (this->handle_->type != UV_NAMED_PIPE || !reinterpret_cast<uv_pipe_t*>(this->handle_)->ipc) {
     *error = UV_EINVAL;  // only IPC pipes carry handles
     return nullptr;
   }

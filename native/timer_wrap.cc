@@ -77,6 +77,8 @@ class TimerWrap : public HandleWrap<TimerWrap> {
 
 }  // namespace
 
-void InitTimer(Napi::Env env, Napi::Object exports) { TimerWrap::Init(env, exports); }
+void InitTimer(Napi::Env env, Napi::Object exports) {
+  TimerWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

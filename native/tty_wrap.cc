@@ -107,6 +107,8 @@ class TtyWrap : public StreamWrap<TtyWrap> {
 
 }  // namespace
 
-void InitTty(Napi::Env env, Napi::Object exports) { TtyWrap::Init(env, exports); }
+void InitTty(Napi::Env env, Napi::Object exports) {
+  TtyWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

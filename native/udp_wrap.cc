@@ -326,9 +326,11 @@ class UdpWrap : public HandleWrap<UdpWrap> {
     char ip[INET6_ADDRSTRLEN];
     int port = 0;
     if (inet::FormatAddress(addr, ip, sizeof(ip), &port) != 0) ip[0] = '\0';
-    napi_value argv[] = {Napi::Number::New(env, static_cast<double>(nread)), wrap->slab_.Value(),
+    napi_value argv[] = {Napi::Number::New(env, static_cast<double>(nread)),
+                         wrap->slab_.Value(),
                          Napi::Number::New(env, static_cast<double>(offset)),
-                         Napi::String::New(env, ip), Napi::Number::New(env, port),
+                         Napi::String::New(env, ip),
+                         Napi::Number::New(env, port),
                          Napi::Number::New(env, flags)};
     wrap->Emit(Key::kOnEvent, 6, argv);
     wrap->UpdatePin();
@@ -341,6 +343,8 @@ class UdpWrap : public HandleWrap<UdpWrap> {
 
 }  // namespace
 
-void InitUdp(Napi::Env env, Napi::Object exports) { UdpWrap::Init(env, exports); }
+void InitUdp(Napi::Env env, Napi::Object exports) {
+  UdpWrap::Init(env, exports);
+}
 
 }  // namespace asyncuv

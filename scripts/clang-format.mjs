@@ -25,7 +25,12 @@ function binary() {
   const require = createRequire(import.meta.url);
   const pkg = dirname(require.resolve('clang-format/package.json'));
   const platform = `${process.platform}_${process.arch}`;
-  const pinned = join(pkg, 'bin', platform, process.platform === 'win32' ? 'clang-format.exe' : 'clang-format');
+  const pinned = join(
+    pkg,
+    'bin',
+    platform,
+    process.platform === 'win32' ? 'clang-format.exe' : 'clang-format',
+  );
   if (existsSync(pinned)) return pinned;
   const onPath = spawnSync('clang-format', ['--version'], { stdio: 'ignore' });
   return onPath.status === 0 ? 'clang-format' : undefined;
@@ -34,10 +39,14 @@ function binary() {
 const files = [...sources(join(root, 'native')), ...sources(join(root, 'bench', 'native'))];
 const exe = binary();
 if (exe === undefined) {
-  console.warn(`clang-format: no binary for ${process.platform}-${process.arch} and none on PATH; native/ not checked`);
+  console.warn(
+    `clang-format: no binary for ${process.platform}-${process.arch} and none on PATH; native/ not checked`,
+  );
   process.exit(0);
 }
-const args = check ? ['--dry-run', '--Werror', '--style=file', ...files] : ['-i', '--style=file', ...files];
+const args = check
+  ? ['--dry-run', '--Werror', '--style=file', ...files]
+  : ['-i', '--style=file', ...files];
 const result = spawnSync(exe, args, { stdio: 'inherit', cwd: root });
 if (result.status !== 0 && check) {
   console.error('clang-format: native sources drift from .clang-format; run `npm run format`');

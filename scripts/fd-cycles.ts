@@ -18,7 +18,8 @@ function fdCount(): number {
 }
 
 async function drained(loop: Loop): Promise<Record<string, number>> {
-  for (let i = 0; i < 400 && Object.keys(loop.handleCounts()).length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 400 && Object.keys(loop.handleCounts()).length > 0; i++)
+    await new Promise((r) => setTimeout(r, 5));
   return loop.handleCounts();
 }
 
@@ -49,13 +50,15 @@ export async function handleCycles(cycles: number): Promise<CycleResult> {
       }),
     );
   }
-  for (let i = 0; i < 2000 && serverClosed < cycles; i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 2000 && serverClosed < cycles; i++)
+    await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - start) / 1000;
   const fdsAfter = fdCount();
   await new Promise<void>((r) => listener.close(r));
   const liveHandles = await drained(loop);
   loop.close();
-  if (serverClosed !== cycles) throw new Error(`only ${serverClosed} of ${cycles} accepted ends closed`);
+  if (serverClosed !== cycles)
+    throw new Error(`only ${serverClosed} of ${cycles} accepted ends closed`);
   return { cycles, fdsBefore, fdsAfter, seconds, liveHandles };
 }
 
@@ -64,14 +67,23 @@ export async function transportCycles(cycles: number): Promise<CycleResult> {
   const uvloop = new Loop();
   const loop = new UvEventLoop(uvloop);
   let serverLost = 0;
-  const server = await loop.createServer((): Protocol => ({ connectionLost: () => void serverLost++ }), '127.0.0.1', 0, { backlog: 511 });
+  const server = await loop.createServer(
+    (): Protocol => ({ connectionLost: () => void serverLost++ }),
+    '127.0.0.1',
+    0,
+    { backlog: 511 },
+  );
   const port = (server.sockets()[0] as { port: number }).port;
   const fdsBefore = fdCount();
   const start = performance.now();
   for (let i = 0; i < cycles; i++) {
     let done!: () => void;
     const lost = new Promise<void>((r) => (done = r));
-    const [transport] = await loop.createConnection((): Protocol => ({ connectionLost: () => done() }), '127.0.0.1', port);
+    const [transport] = await loop.createConnection(
+      (): Protocol => ({ connectionLost: () => done() }),
+      '127.0.0.1',
+      port,
+    );
     transport.close();
     await lost;
   }
@@ -83,6 +95,7 @@ export async function transportCycles(cycles: number): Promise<CycleResult> {
   loop.close();
   const liveHandles = await drained(uvloop);
   uvloop.close();
-  if (serverLost !== cycles) throw new Error(`only ${serverLost} of ${cycles} server transports lost`);
+  if (serverLost !== cycles)
+    throw new Error(`only ${serverLost} of ${cycles} server transports lost`);
   return { cycles, fdsBefore, fdsAfter, seconds, liveHandles };
 }

@@ -20,14 +20,28 @@ const r = await runLoad({ conns, bytes, seconds, fdLimit: 20000 });
 const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
 const errors = r.client.errors + r.server.errors;
 const lost = r.client.verified !== conns || r.client.bytes !== bytes || r.server.bytes !== bytes;
-console.log(`connections    ${conns} (peak open: client ${r.client.peak_open}, server ${r.server.peakOpen})`);
-console.log(`bytes echoed   ${r.client.bytes} (${mib(r.client.bytes)} MiB; server saw ${r.server.bytes})`);
-console.log(`verified       ${r.client.verified} connections, checksum errors ${r.client.checksum_errors}`);
-console.log(`connect time   ${r.client.connect_seconds.toFixed(2)} s (all ${conns} up before any data)`);
-console.log(`stream time    ${r.client.seconds.toFixed(2)} s, ${r.client.mb_per_s.toFixed(1)} MB/s (10^6 B/s)`);
-console.log(`server RSS     start ${mib(r.server.rssStart)} MiB, peak ${mib(r.server.rssPeak)} MiB; external (arrayBuffers included) peak ${mib(r.server.externalPeak)} MiB`);
+console.log(
+  `connections    ${conns} (peak open: client ${r.client.peak_open}, server ${r.server.peakOpen})`,
+);
+console.log(
+  `bytes echoed   ${r.client.bytes} (${mib(r.client.bytes)} MiB; server saw ${r.server.bytes})`,
+);
+console.log(
+  `verified       ${r.client.verified} connections, checksum errors ${r.client.checksum_errors}`,
+);
+console.log(
+  `connect time   ${r.client.connect_seconds.toFixed(2)} s (all ${conns} up before any data)`,
+);
+console.log(
+  `stream time    ${r.client.seconds.toFixed(2)} s, ${r.client.mb_per_s.toFixed(1)} MB/s (10^6 B/s)`,
+);
+console.log(
+  `server RSS     start ${mib(r.server.rssStart)} MiB, peak ${mib(r.server.rssPeak)} MiB; external (arrayBuffers included) peak ${mib(r.server.externalPeak)} MiB`,
+);
 console.log(`flow control   ${r.server.pausedWriting} pauseWriting calls`);
-console.log(`errors         ${errors} (client ${r.client.errors}, server ${r.server.errors}) ${r.server.firstErrors.join('; ')}`);
+console.log(
+  `errors         ${errors} (client ${r.client.errors}, server ${r.server.errors}) ${r.server.firstErrors.join('; ')}`,
+);
 console.log(`live handles   ${JSON.stringify(r.server.liveHandles)} after the server closed`);
 console.log(`wall time      ${r.wallSeconds.toFixed(1)} s`);
 console.log(JSON.stringify(r));

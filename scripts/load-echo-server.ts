@@ -27,7 +27,16 @@ function arg(name: string, fallback: number): number {
 
 const expect = arg('--expect', 1);
 const timeoutSec = arg('--timeout', 600);
-const figures: Figures = { conns: 0, peakOpen: 0, bytes: 0, errors: 0, pausedWriting: 0, rssStart: process.memoryUsage.rss(), rssPeak: 0, externalPeak: 0 };
+const figures: Figures = {
+  conns: 0,
+  peakOpen: 0,
+  bytes: 0,
+  errors: 0,
+  pausedWriting: 0,
+  rssStart: process.memoryUsage.rss(),
+  rssPeak: 0,
+  externalPeak: 0,
+};
 let open = 0;
 let closed = 0;
 const firstErrors: string[] = [];
@@ -98,7 +107,8 @@ function finish(): void {
   void server.waitClosed().then(async () => {
     loop.close();
     // Close callbacks run in later iterations of the private loop.
-    for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 5));
     const counts = uvloop.handleCounts();
     process.stdout.write(`${JSON.stringify({ ...figures, liveHandles: counts, firstErrors })}\n`);
     process.exitCode = figures.errors === 0 && Object.keys(counts).length === 0 ? 0 : 1;

@@ -65,11 +65,20 @@ interface Exited {
 }
 
 /** Runs `argv` under `ulimit -n fdLimit`; `onLine` sees each stdout line. */
-function limited(argv: string[], fdLimit: number, timeoutMs: number, onLine?: (line: string) => void): Promise<Exited> {
+function limited(
+  argv: string[],
+  fdLimit: number,
+  timeoutMs: number,
+  onLine?: (line: string) => void,
+): Promise<Exited> {
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   // If the hard limit is lower than asked, take the hard limit: the run
   // then fails on its own terms (EMFILE) if that is too few.
-  const child = spawn('bash', ['-c', `ulimit -n ${fdLimit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'bash',
+    ['-c', `ulimit -n ${fdLimit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${quoted}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const lines: string[] = [];
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -89,7 +98,8 @@ function limited(argv: string[], fdLimit: number, timeoutMs: number, onLine?: (l
 
 function lastJson<T>(lines: string[], what: string, stderr: string): T {
   const line = [...lines].reverse().find((l) => l.startsWith('{'));
-  if (line === undefined) throw new Error(`${what} printed no report\n${lines.join('\n')}\n${stderr}`);
+  if (line === undefined)
+    throw new Error(`${what} printed no report\n${lines.join('\n')}\n${stderr}`);
   return JSON.parse(line) as T;
 }
 
@@ -97,17 +107,46 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const seconds = o.seconds ?? 300;
   const fdLimit = o.fdLimit ?? Math.min(20000, o.conns + 1000);
   const client = echoClientPath();
-  if (client === undefined) throw new Error('asyncuv-echo-client is not built; run npm run build:native');
+  if (client === undefined)
+    throw new Error('asyncuv-echo-client is not built; run npm run build:native');
   const serverScript = fileURLToPath(new URL('./load-echo-server.js', import.meta.url));
   const start = Date.now();
   let onPort!: (port: number) => void;
   const port = new Promise<number>((resolve) => (onPort = resolve));
-  const server = limited([process.execPath, serverScript, '--expect', String(o.conns), '--timeout', String(seconds + 10)], fdLimit, (seconds + 30) * 1000, (line) => {
-    if (line.startsWith('{"listening"')) onPort((JSON.parse(line) as { listening: number }).listening);
-  });
-  const p = await Promise.race([port, server.then((s) => Promise.reject(new Error(`the server exited early: ${s.stderr}`)))]);
+  const server = limited(
+    [
+      process.execPath,
+      serverScript,
+      '--expect',
+      String(o.conns),
+      '--timeout',
+      String(seconds + 10),
+    ],
+    fdLimit,
+    (seconds + 30) * 1000,
+    (line) => {
+      if (line.startsWith('{"listening"'))
+        onPort((JSON.parse(line) as { listening: number }).listening);
+    },
+  );
+  const p = await Promise.race([
+    port,
+    server.then((s) => Promise.reject(new Error(`the server exited early: ${s.stderr}`))),
+  ]);
   const clientRun = await limited(
-    [client, '--mode', 'bulk', '--port', String(p), '--conns', String(o.conns), '--bytes', String(o.bytes), '--seconds', String(seconds)],
+    [
+      client,
+      '--mode',
+      'bulk',
+      '--port',
+      String(p),
+      '--conns',
+      String(o.conns),
+      '--bytes',
+      String(o.bytes),
+      '--seconds',
+      String(seconds),
+    ],
     fdLimit,
     (seconds + 30) * 1000,
   );

@@ -98,7 +98,8 @@ function memoryWatch(): { stop(): MemoryFigures } {
 }
 
 async function drained(loop: Loop): Promise<Record<string, number>> {
-  for (let i = 0; i < 400 && Object.keys(loop.handleCounts()).length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 400 && Object.keys(loop.handleCounts()).length > 0; i++)
+    await new Promise((r) => setTimeout(r, 5));
   return loop.handleCounts();
 }
 
@@ -164,7 +165,12 @@ export async function transportWriter(o: SlowReaderOptions): Promise<SlowPeerRes
   const port = (server.sockets()[0] as { port: number }).port;
   const memory = memoryWatch();
   const start = Date.now();
-  const peer = await sink({ port, readSize: o.readSize, intervalMs: o.intervalMs, seconds: o.seconds ?? 120 });
+  const peer = await sink({
+    port,
+    readSize: o.readSize,
+    intervalMs: o.intervalMs,
+    seconds: o.seconds ?? 120,
+  });
   const err = await writer.lost.promise;
   const figures = memory.stop();
   server.close();
@@ -173,7 +179,14 @@ export async function transportWriter(o: SlowReaderOptions): Promise<SlowPeerRes
   const liveHandles = await drained(uvloop);
   uvloop.close();
   if (err !== null) throw err;
-  return { ...figures, bytes: writer.sent, peer, pauses: writer.pauses, seconds: (Date.now() - start) / 1000, liveHandles };
+  return {
+    ...figures,
+    bytes: writer.sent,
+    peer,
+    pauses: writer.pauses,
+    seconds: (Date.now() - start) / 1000,
+    liveHandles,
+  };
 }
 
 /** A TCP handle writes to a native slow reader, keeping at most 64 KiB in libuv's write queue. */
@@ -213,13 +226,25 @@ export async function handleWriter(o: SlowReaderOptions): Promise<SlowPeerResult
   });
   const memory = memoryWatch();
   const start = Date.now();
-  const peer = await sink({ port: server.getsockname().port, readSize: o.readSize, intervalMs: o.intervalMs, seconds: o.seconds ?? 120 });
+  const peer = await sink({
+    port: server.getsockname().port,
+    readSize: o.readSize,
+    intervalMs: o.intervalMs,
+    seconds: o.seconds ?? 120,
+  });
   await done.promise;
   const figures = memory.stop();
   await new Promise<void>((r) => server.close(r));
   const liveHandles = await drained(loop);
   loop.close();
-  return { ...figures, bytes: sent, peer, pauses, seconds: (Date.now() - start) / 1000, liveHandles };
+  return {
+    ...figures,
+    bytes: sent,
+    peer,
+    pauses,
+    seconds: (Date.now() - start) / 1000,
+    liveHandles,
+  };
 }
 
 export interface SlowWriterOptions {
@@ -276,7 +301,14 @@ export async function transportReader(o: SlowWriterOptions): Promise<SlowPeerRes
   uvloop.close();
   if (err !== null) throw err;
   if (check.mismatch) throw new Error('the bytes read differ from the pattern sent');
-  return { ...figures, bytes: check.received, peer, pauses, seconds: (Date.now() - start) / 1000, liveHandles };
+  return {
+    ...figures,
+    bytes: check.received,
+    peer,
+    pauses,
+    seconds: (Date.now() - start) / 1000,
+    liveHandles,
+  };
 }
 
 /** A TCP handle is the slow reader: readStop after each read, readStart `intervalMs` later. */
@@ -303,12 +335,23 @@ export async function handleReader(o: SlowWriterOptions): Promise<SlowPeerResult
   });
   const memory = memoryWatch();
   const start = Date.now();
-  const peer = await source({ port: server.getsockname().port, bytes: o.bytes, seconds: o.seconds ?? 120 });
+  const peer = await source({
+    port: server.getsockname().port,
+    bytes: o.bytes,
+    seconds: o.seconds ?? 120,
+  });
   await done.promise;
   const figures = memory.stop();
   await new Promise<void>((r) => server.close(r));
   const liveHandles = await drained(loop);
   loop.close();
   if (check.mismatch) throw new Error('the bytes read differ from the pattern sent');
-  return { ...figures, bytes: check.received, peer, pauses, seconds: (Date.now() - start) / 1000, liveHandles };
+  return {
+    ...figures,
+    bytes: check.received,
+    peer,
+    pauses,
+    seconds: (Date.now() - start) / 1000,
+    liveHandles,
+  };
 }

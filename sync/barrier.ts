@@ -58,7 +58,8 @@ export class Barrier {
   wait(): boolean {
     const generation = Atomics.load(this.#s, kGeneration);
     if (this.#arrive(generation)) return true;
-    while (Atomics.load(this.#s, kGeneration) === generation) park(this.#s, kGeneration, generation, Infinity);
+    while (Atomics.load(this.#s, kGeneration) === generation)
+      park(this.#s, kGeneration, generation, Infinity);
     return false;
   }
 

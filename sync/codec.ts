@@ -315,7 +315,12 @@ function readValue(): unknown {
         const key = readString(input[at++]!);
         if (key === '__proto__') {
           // An own property, as structuredClone makes it, not the prototype.
-          Object.defineProperty(o, key, { value: readValue(), writable: true, enumerable: true, configurable: true });
+          Object.defineProperty(o, key, {
+            value: readValue(),
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          });
         } else {
           o[key] = readValue();
         }

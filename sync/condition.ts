@@ -10,7 +10,14 @@
 import { invalidArgType } from '../errors/validate.js';
 import { notOwned } from './errors.js';
 import { Mutex } from './mutex.js';
-import { abortReason, asyncOptions, park, parkAsync, timeoutArg, type AsyncWaitOptions } from './park.js';
+import {
+  abortReason,
+  asyncOptions,
+  park,
+  parkAsync,
+  timeoutArg,
+  type AsyncWaitOptions,
+} from './park.js';
 import { adopt, Adopted, newState, type SyncHandle } from './shared-state.js';
 
 export type ConditionHandle = SyncHandle<'Condition'>;
@@ -108,4 +115,3 @@ export class Condition {
     return Atomics.load(this.#s, kSeq);
   }
 }
-

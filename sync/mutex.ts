@@ -64,7 +64,9 @@ export class Mutex {
     }
     const timeout = timeoutArg(timeoutMs);
     if (Atomics.compareExchange(this.#s, 0, 0, selfId) === 0) return true;
-    return this.#settle(lockWordSlow(this.#s, 0, selfId, timeout === Infinity ? Infinity : now() + timeout));
+    return this.#settle(
+      lockWordSlow(this.#s, 0, selfId, timeout === Infinity ? Infinity : now() + timeout),
+    );
   }
 
   /** Takes the lock if it is free; never waits. */

@@ -24,7 +24,9 @@ type WaitAsync = (
   index: number,
   value: number,
   timeout?: number,
-) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+) =>
+  | { async: false; value: 'not-equal' | 'timed-out' }
+  | { async: true; value: Promise<'ok' | 'timed-out'> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 export const now = (): number => performance.now();
@@ -34,7 +36,10 @@ export function timeoutArg(value: unknown, name = 'timeoutMs'): number {
   if (value === undefined) return Infinity;
   if (typeof value !== 'number') throw invalidArgType(name, 'a number', value);
   if (Number.isNaN(value) || value < 0) {
-    throw new UsageError('ERR_OUT_OF_RANGE', `The value of "${name}" must be >= 0. Received ${value}`);
+    throw new UsageError(
+      'ERR_OUT_OF_RANGE',
+      `The value of "${name}" must be >= 0. Received ${value}`,
+    );
   }
   return value;
 }
@@ -47,7 +52,10 @@ export interface AsyncWaitOptions {
 }
 
 /** Checks the options of an ...Async method; returns the timeout (Infinity if none). */
-export function asyncOptions(opts: unknown): { signal: AbortSignal | undefined; timeoutMs: number } {
+export function asyncOptions(opts: unknown): {
+  signal: AbortSignal | undefined;
+  timeoutMs: number;
+} {
   if (opts === undefined) return { signal: undefined, timeoutMs: Infinity };
   if (typeof opts !== 'object' || opts === null) throw invalidArgType('options', 'an object', opts);
   const { signal, timeoutMs } = opts as AsyncWaitOptions;
@@ -58,7 +66,12 @@ export function asyncOptions(opts: unknown): { signal: AbortSignal | undefined; 
 }
 
 /** The one place blocking waits park (Infinity: no timeout). */
-export function park(s: Int32Array, index: number, expected: number, timeoutMs: number): ParkResult {
+export function park(
+  s: Int32Array,
+  index: number,
+  expected: number,
+  timeoutMs: number,
+): ParkResult {
   return Atomics.wait(s, index, expected, timeoutMs);
 }
 

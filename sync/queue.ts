@@ -13,7 +13,15 @@ import { UsageError } from '../errors/usage-error.js';
 import { invalidArgType, validateInteger } from '../errors/validate.js';
 import { corrupt, decode, decodeBuffer, encode, ownCopy } from './codec.js';
 import { SyncTimeoutError } from './errors.js';
-import { abortReason, asyncOptions, now, park, parkAsync, timeoutArg, type AsyncWaitOptions } from './park.js';
+import {
+  abortReason,
+  asyncOptions,
+  now,
+  park,
+  parkAsync,
+  timeoutArg,
+  type AsyncWaitOptions,
+} from './park.js';
 import { adopt, Adopted, threadIdOrThrow, type SyncHandle } from './shared-state.js';
 import { selfId } from './thread.js';
 import { kAborted, lockWordAsync, lockWordSlow, tryLockWord, unlockWord } from './word-lock.js';
@@ -46,7 +54,13 @@ const kGetSpinMs = 0.05;
 const align4 = (n: number): number => (n + 3) & ~3;
 
 // Buffer's copy() without allocating a view for the source range.
-const copyBytes = (from: Uint8Array, start: number, end: number, to: Uint8Array, at: number): void => {
+const copyBytes = (
+  from: Uint8Array,
+  start: number,
+  end: number,
+  to: Uint8Array,
+  at: number,
+): void => {
   Buffer.prototype.copy.call(from, to, at, start, end);
 };
 
@@ -169,7 +183,8 @@ export class Queue<T = unknown> {
       try {
         const remaining = deadline === Infinity ? Infinity : deadline - now();
         if (remaining <= 0) throw new SyncTimeoutError('Queue.putAsync', timeoutMs);
-        if ((await parkAsync(this.#s, kNotFull, seq, remaining, signal)) === 'aborted') throw abortReason(signal);
+        if ((await parkAsync(this.#s, kNotFull, seq, remaining, signal)) === 'aborted')
+          throw abortReason(signal);
       } finally {
         Atomics.sub(this.#s, kPutters, 1);
       }
@@ -189,7 +204,8 @@ export class Queue<T = unknown> {
       try {
         const remaining = deadline === Infinity ? Infinity : deadline - now();
         if (remaining <= 0) throw new SyncTimeoutError('Queue.getAsync', timeoutMs);
-        if ((await parkAsync(this.#s, kNotEmpty, seq, remaining, signal)) === 'aborted') throw abortReason(signal);
+        if ((await parkAsync(this.#s, kNotEmpty, seq, remaining, signal)) === 'aborted')
+          throw abortReason(signal);
       } finally {
         Atomics.sub(this.#s, kGetters, 1);
       }

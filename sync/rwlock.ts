@@ -154,12 +154,14 @@ export class RWLock {
   }
 
   readGuard(timeoutMs?: number): LockGuard {
-    if (!this.readLock(timeoutMs)) throw new SyncTimeoutError('RWLock.readGuard', timeoutMs ?? Infinity);
+    if (!this.readLock(timeoutMs))
+      throw new SyncTimeoutError('RWLock.readGuard', timeoutMs ?? Infinity);
     return new LockGuard(() => this.readUnlock());
   }
 
   writeGuard(timeoutMs?: number): LockGuard {
-    if (!this.writeLock(timeoutMs)) throw new SyncTimeoutError('RWLock.writeGuard', timeoutMs ?? Infinity);
+    if (!this.writeLock(timeoutMs))
+      throw new SyncTimeoutError('RWLock.writeGuard', timeoutMs ?? Infinity);
     return new LockGuard(() => this.writeUnlock());
   }
 
@@ -223,7 +225,11 @@ export class RWLock {
     }
   }
 
-  async #lockAsync(write: boolean, deadline: number, signal: AbortSignal | undefined): Promise<number> {
+  async #lockAsync(
+    write: boolean,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
     const s = this.#s;
     Atomics.add(s, kSleepers, 1);
     try {
@@ -325,9 +331,18 @@ export class RWLock {
     throw new LockAbandonedError(write ? 'RWLock write lock' : 'RWLock read lock', r);
   }
 
-  #settleAsync(write: boolean, r: number, signal: AbortSignal | undefined, timeoutMs: number): void {
+  #settleAsync(
+    write: boolean,
+    r: number,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): void {
     if (r === kAborted) throw abortReason(signal);
-    if (r === kTimedOut) throw new SyncTimeoutError(write ? 'RWLock.writeLockAsync' : 'RWLock.readLockAsync', timeoutMs);
+    if (r === kTimedOut)
+      throw new SyncTimeoutError(
+        write ? 'RWLock.writeLockAsync' : 'RWLock.readLockAsync',
+        timeoutMs,
+      );
     this.#settle(write, r);
   }
 }

@@ -10,7 +10,15 @@ import { UsageError } from '../errors/usage-error.js';
 import { invalidArgType, validateInteger } from '../errors/validate.js';
 import { SyncTimeoutError } from './errors.js';
 import { LockGuard } from './guard.js';
-import { abortReason, asyncOptions, now, park, parkAsync, timeoutArg, type AsyncWaitOptions } from './park.js';
+import {
+  abortReason,
+  asyncOptions,
+  now,
+  park,
+  parkAsync,
+  timeoutArg,
+  type AsyncWaitOptions,
+} from './park.js';
 import { adopt, Adopted, newState, type SyncHandle } from './shared-state.js';
 
 export type SemaphoreHandle = SyncHandle<'Semaphore'>;
@@ -42,7 +50,8 @@ export class Semaphore {
     validateInteger(arg, 'initial', 0, kLimit);
     let max = 0;
     if (opts !== undefined) {
-      if (typeof opts !== 'object' || opts === null) throw invalidArgType('options', 'an object', opts);
+      if (typeof opts !== 'object' || opts === null)
+        throw invalidArgType('options', 'an object', opts);
       if (opts.max !== undefined) {
         validateInteger(opts.max, 'options.max', Math.max(1, arg), kLimit);
         max = opts.max;
@@ -111,7 +120,8 @@ export class Semaphore {
         if (this.tryAcquire()) return;
         const remaining = deadline === Infinity ? Infinity : deadline - now();
         if (remaining <= 0) throw new SyncTimeoutError('Semaphore.acquireAsync', timeoutMs);
-        if ((await parkAsync(s, kCount, 0, remaining, signal)) === 'aborted') throw abortReason(signal);
+        if ((await parkAsync(s, kCount, 0, remaining, signal)) === 'aborted')
+          throw abortReason(signal);
       }
     } finally {
       Atomics.sub(s, kSleepers, 1);
@@ -141,7 +151,8 @@ export class Semaphore {
 
   /** acquire() that returns a guard releasing the permit on scope exit. */
   guard(timeoutMs?: number): LockGuard {
-    if (!this.acquire(timeoutMs)) throw new SyncTimeoutError('Semaphore.guard', timeoutMs ?? Infinity);
+    if (!this.acquire(timeoutMs))
+      throw new SyncTimeoutError('Semaphore.guard', timeoutMs ?? Infinity);
     return new LockGuard(() => this.release());
   }
 

@@ -22,7 +22,10 @@ export class Adopted {
 /** This thread's id, or a clear error where the addon could not give one. */
 export function threadIdOrThrow(): number {
   if (selfId === 0) {
-    throw new UsageError('ERR_SYNC_UNAVAILABLE', 'asyncuv sync primitives: no thread id left in this process');
+    throw new UsageError(
+      'ERR_SYNC_UNAVAILABLE',
+      'asyncuv sync primitives: no thread id left in this process',
+    );
   }
   return selfId;
 }

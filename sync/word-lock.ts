@@ -60,7 +60,10 @@ export function lockWordSlow(s: Int32Array, i: number, me: number, deadline: num
     const remaining = deadline === Infinity ? Infinity : deadline - now();
     if (remaining <= 0) return kTimedOut;
     parked = true;
-    if (park(s, i, seen, Math.min(remaining, kOwnerCheckMs)) === 'timed-out' && takeOverIfDead(s, i, me, seen)) {
+    if (
+      park(s, i, seen, Math.min(remaining, kOwnerCheckMs)) === 'timed-out' &&
+      takeOverIfDead(s, i, me, seen)
+    ) {
       return seen & kIdMask;
     }
   }

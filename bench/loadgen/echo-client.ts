@@ -69,7 +69,11 @@ function runClient(args: string[], timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     execFile(path, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
       if (err !== null) {
-        reject(new Error(`asyncuv-echo-client ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
+        reject(
+          new Error(
+            `asyncuv-echo-client ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`,
+          ),
+        );
         return;
       }
       try {
@@ -85,8 +89,20 @@ function runClient(args: string[], timeoutMs: number): Promise<unknown> {
 export async function pingPong(o: PingPongOptions): Promise<PingPongReport> {
   const seconds = o.seconds ?? 2;
   const warmup = o.warmup ?? 0.5;
-  const args = ['--host', o.host ?? '127.0.0.1', '--port', String(o.port), '--conns', String(o.conns ?? 1),
-    '--size', String(o.size ?? 1024), '--seconds', String(seconds), '--warmup', String(warmup)];
+  const args = [
+    '--host',
+    o.host ?? '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--conns',
+    String(o.conns ?? 1),
+    '--size',
+    String(o.size ?? 1024),
+    '--seconds',
+    String(seconds),
+    '--warmup',
+    String(warmup),
+  ];
   // The client bounds itself; the kill timeout only guards against a hung child.
   return (await runClient(args, (seconds + warmup + 10) * 1000)) as PingPongReport;
 }
@@ -94,8 +110,18 @@ export async function pingPong(o: PingPongOptions): Promise<PingPongReport> {
 /** Stream: one connection sends `bytes` in 64 KiB writes and reads the echo back. */
 export async function stream(o: StreamOptions): Promise<StreamReport> {
   const seconds = o.seconds ?? 60;
-  const args = ['--mode', 'stream', '--host', o.host ?? '127.0.0.1', '--port', String(o.port),
-    '--bytes', String(o.bytes), '--seconds', String(seconds)];
+  const args = [
+    '--mode',
+    'stream',
+    '--host',
+    o.host ?? '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--bytes',
+    String(o.bytes),
+    '--seconds',
+    String(seconds),
+  ];
   return (await runClient(args, (seconds + 10) * 1000)) as StreamReport;
 }
 
@@ -123,15 +149,37 @@ export interface SinkOptions {
 /** A slow reader: reads `readSize` bytes every `intervalMs` until EOF, checking the stream pattern. */
 export async function sink(o: SinkOptions): Promise<SlowPeerReport> {
   const seconds = o.seconds ?? 60;
-  const args = ['--mode', 'sink', '--host', o.host ?? '127.0.0.1', '--port', String(o.port),
-    '--read-size', String(o.readSize), '--interval-ms', String(o.intervalMs), '--seconds', String(seconds)];
+  const args = [
+    '--mode',
+    'sink',
+    '--host',
+    o.host ?? '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--read-size',
+    String(o.readSize),
+    '--interval-ms',
+    String(o.intervalMs),
+    '--seconds',
+    String(seconds),
+  ];
   return (await runClient(args, (seconds + 10) * 1000)) as SlowPeerReport;
 }
 
 /** A fast writer: writes `bytes` of the stream pattern, shuts down, waits for the peer to close. */
 export async function source(o: StreamOptions): Promise<SlowPeerReport> {
   const seconds = o.seconds ?? 60;
-  const args = ['--mode', 'source', '--host', o.host ?? '127.0.0.1', '--port', String(o.port),
-    '--bytes', String(o.bytes), '--seconds', String(seconds)];
+  const args = [
+    '--mode',
+    'source',
+    '--host',
+    o.host ?? '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--bytes',
+    String(o.bytes),
+    '--seconds',
+    String(seconds),
+  ];
   return (await runClient(args, (seconds + 10) * 1000)) as SlowPeerReport;
 }

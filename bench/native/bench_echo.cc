@@ -56,8 +56,8 @@ struct EchoWrite {
 struct EchoServer {
   LoopWrap* loop = nullptr;
   napi_env env = nullptr;
-  napi_ref loop_ref = nullptr;  // keeps the LoopWrap alive while we point at it
-  napi_ref self_ref = nullptr;  // rule 3
+  napi_ref loop_ref = nullptr;   // keeps the LoopWrap alive while we point at it
+  napi_ref self_ref = nullptr;   // rule 3
   napi_ref on_closed = nullptr;  // close(cb)'s callback
   EchoSocket* listener = nullptr;
   EchoSocket* conns = nullptr;
@@ -69,9 +69,13 @@ struct EchoServer {
 
 static_assert(offsetof(EchoSocket, tcp) == 0, "free(handle) must free the whole socket");
 
-EchoSocket* ConnOf(uv_stream_t* stream) { return reinterpret_cast<EchoSocket*>(stream); }
+EchoSocket* ConnOf(uv_stream_t* stream) {
+  return reinterpret_cast<EchoSocket*>(stream);
+}
 
-uv_handle_t* AsHandle(uv_tcp_t* tcp) { return reinterpret_cast<uv_handle_t*>(tcp); }
+uv_handle_t* AsHandle(uv_tcp_t* tcp) {
+  return reinterpret_cast<uv_handle_t*>(tcp);
+}
 
 // Rule 3: once closing and the last handle is gone, the server is released.
 void MaybeFinishClose(EchoServer* server) {
@@ -260,9 +264,9 @@ int Listen(EchoServer* server, const std::string& host, int port, int* bound_por
     sockaddr_storage name{};
     int len = sizeof(name);
     rc = uv_tcp_getsockname(&listener->tcp, reinterpret_cast<sockaddr*>(&name), &len);
-    *bound_port = ntohs(name.ss_family == AF_INET6
-                            ? reinterpret_cast<sockaddr_in6*>(&name)->sin6_port
-                            : reinterpret_cast<sockaddr_in*>(&name)->sin_port);
+    *bound_port =
+        ntohs(name.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&name)->sin6_port
+                                         : reinterpret_cast<sockaddr_in*>(&name)->sin_port);
   }
   return rc;
 }
@@ -282,8 +286,8 @@ Napi::Value BenchEchoServer(const Napi::CallbackInfo& info) {
   server->loop = loop;
   server->env = env;
   int bound_port = 0;
-  int rc = Listen(server, info[1].As<Napi::String>().Utf8Value(), static_cast<int>(port),
-                  &bound_port);
+  int rc =
+      Listen(server, info[1].As<Napi::String>().Utf8Value(), static_cast<int>(port), &bound_port);
   if (rc != 0) {
     // Abort: the listener, if it was created, closes through the usual path
     // and nothing is left registered once it has.

@@ -20,10 +20,18 @@ export async function startRespServer(loop: AbstractEventLoop, host: string, por
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { loop: { type: 'string', default: 'uv' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '6390' } } });
+  const { values } = parseArgs({
+    options: {
+      loop: { type: 'string', default: 'uv' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '6390' },
+    },
+  });
   const loop = makeLoop(values.loop!);
   const server = await startRespServer(loop, values.host!, Number(values.port));
-  console.log(`RESP server on ${values.host}:${values.port} (${values.loop} loop); Ctrl-C stops it`);
+  console.log(
+    `RESP server on ${values.host}:${values.port} (${values.loop} loop); Ctrl-C stops it`,
+  );
   loop.addSignalHandler('SIGINT', () => server.close());
   loop.addSignalHandler('SIGTERM', () => server.close());
   await server.serveForever();

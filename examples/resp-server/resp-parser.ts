@@ -24,7 +24,8 @@ export class RespParser {
   #line(pos: number): { text: string; next: number } | null {
     const end = this.#buffer.indexOf('\r\n', pos);
     if (end < 0) {
-      if (this.#buffer.length - pos > 64 * 1024) throw new RespProtocolError('Protocol error: too big inline request');
+      if (this.#buffer.length - pos > 64 * 1024)
+        throw new RespProtocolError('Protocol error: too big inline request');
       return null;
     }
     return { text: this.#buffer.toString('latin1', pos, end), next: end + 2 };
@@ -35,22 +36,28 @@ export class RespParser {
     if (this.#buffer[pos] !== 0x2a /* '*' */) {
       const line = this.#line(pos);
       if (line === null) return null;
-      const args = line.text.split(' ').filter((s) => s.length > 0).map((s) => Buffer.from(s, 'latin1'));
+      const args = line.text
+        .split(' ')
+        .filter((s) => s.length > 0)
+        .map((s) => Buffer.from(s, 'latin1'));
       return { args, next: line.next };
     }
     const header = this.#line(pos + 1);
     if (header === null) return null;
     const count = Number(header.text);
-    if (!Number.isInteger(count) || count > 1024 * 1024) throw new RespProtocolError('Protocol error: invalid multibulk length');
+    if (!Number.isInteger(count) || count > 1024 * 1024)
+      throw new RespProtocolError('Protocol error: invalid multibulk length');
     const args: Buffer[] = [];
     let at = header.next;
     for (let i = 0; i < count; i++) {
       if (at >= this.#buffer.length) return null;
-      if (this.#buffer[at] !== 0x24 /* '$' */) throw new RespProtocolError("Protocol error: expected '$'");
+      if (this.#buffer[at] !== 0x24 /* '$' */)
+        throw new RespProtocolError("Protocol error: expected '$'");
       const len = this.#line(at + 1);
       if (len === null) return null;
       const n = Number(len.text);
-      if (!Number.isInteger(n) || n < 0 || n > 512 * 1024 * 1024) throw new RespProtocolError('Protocol error: invalid bulk length');
+      if (!Number.isInteger(n) || n < 0 || n > 512 * 1024 * 1024)
+        throw new RespProtocolError('Protocol error: invalid bulk length');
       if (len.next + n + 2 > this.#buffer.length) return null;
       args.push(this.#buffer.subarray(len.next, len.next + n));
       at = len.next + n + 2;
@@ -64,6 +71,9 @@ export const reply = {
   simple: (s: string): Buffer => Buffer.from(`+${s}\r\n`),
   error: (s: string): Buffer => Buffer.from(`-${s}\r\n`),
   integer: (n: number): Buffer => Buffer.from(`:${n}\r\n`),
-  bulk: (b: Buffer | null): Buffer[] => (b === null ? [Buffer.from('$-1\r\n')] : [Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]),
+  bulk: (b: Buffer | null): Buffer[] =>
+    b === null
+      ? [Buffer.from('$-1\r\n')]
+      : [Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')],
   arrayHeader: (n: number): Buffer => Buffer.from(`*${n}\r\n`),
 };

@@ -219,7 +219,8 @@ export class RespProtocol implements Protocol {
       else if (opt === 'XX') xx = true;
       else if ((opt === 'EX' || opt === 'PX') && i + 1 < args.length) {
         const v = Number(args[++i]!.toString('latin1'));
-        if (!Number.isInteger(v) || v <= 0) return void out.push(reply.error('ERR invalid expire time in set'));
+        if (!Number.isInteger(v) || v <= 0)
+          return void out.push(reply.error('ERR invalid expire time in set'));
         ttl = opt === 'EX' ? v * 1000 : v;
       } else return void out.push(reply.error('ERR syntax error'));
     }

@@ -3,7 +3,11 @@
 import { workerData } from 'node:worker_threads';
 import { Async, type AsyncHandle } from '../../handles/index.js';
 
-const { handle, count, gapMs } = workerData as { handle: AsyncHandle; count: number; gapMs: number };
+const { handle, count, gapMs } = workerData as {
+  handle: AsyncHandle;
+  count: number;
+  gapMs: number;
+};
 const sender = Async.from(handle);
 let sent = 0;
 const timer = setInterval(() => {

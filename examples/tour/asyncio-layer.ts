@@ -3,7 +3,12 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UvEventLoop, type DatagramTransport, type Protocol, type Transport } from '../../loop/index.js';
+import {
+  UvEventLoop,
+  type DatagramTransport,
+  type Protocol,
+  type Transport,
+} from '../../loop/index.js';
 import type { TourStep } from './step.js';
 
 class Echo implements Protocol {
@@ -24,7 +29,10 @@ class PingPong implements Protocol {
   #got = '';
   #resolve!: (last: string) => void;
 
-  constructor(readonly message: string, rounds = 1) {
+  constructor(
+    readonly message: string,
+    rounds = 1,
+  ) {
     this.#left = rounds;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
   }
@@ -56,22 +64,35 @@ export const asyncioLayer: TourStep = {
       const port = (tcp.sockets()[0] as { port: number }).port;
       const rounds = 2000;
       const t0 = performance.now();
-      const [, client] = await loop.createConnection(() => new PingPong('x'.repeat(64), rounds), '127.0.0.1', port);
+      const [, client] = await loop.createConnection(
+        () => new PingPong('x'.repeat(64), rounds),
+        '127.0.0.1',
+        port,
+      );
       await client.done;
-      lines.push(`TCP: ${rounds} ping-pongs through an echo Protocol in ${Math.round(performance.now() - t0)} ms`);
+      lines.push(
+        `TCP: ${rounds} ping-pongs through an echo Protocol in ${Math.round(performance.now() - t0)} ms`,
+      );
       tcp.close();
       await tcp.waitClosed();
 
       ctx.progress('asyncio: UDP echo endpoint');
       let server: DatagramTransport | undefined;
-      const [udpServer] = await loop.createDatagramEndpoint(() => ({
-        connectionMade: (t) => (server = t),
-        datagramReceived: (d, addr) => server!.sendto(Buffer.from(d.toString().toUpperCase()), addr),
-      }), { localAddr: ['127.0.0.1', 0] });
+      const [udpServer] = await loop.createDatagramEndpoint(
+        () => ({
+          connectionMade: (t) => (server = t),
+          datagramReceived: (d, addr) =>
+            server!.sendto(Buffer.from(d.toString().toUpperCase()), addr),
+        }),
+        { localAddr: ['127.0.0.1', 0] },
+      );
       const udpPort = udpServer.getExtraInfo('sockname')![1];
       let answered!: (text: string) => void;
       const reply = new Promise<string>((resolve) => (answered = resolve));
-      const [udpClient] = await loop.createDatagramEndpoint(() => ({ datagramReceived: (d) => answered(d.toString()) }), { remoteAddr: ['127.0.0.1', udpPort] });
+      const [udpClient] = await loop.createDatagramEndpoint(
+        () => ({ datagramReceived: (d) => answered(d.toString()) }),
+        { remoteAddr: ['127.0.0.1', udpPort] },
+      );
       udpClient.sendto('datagram');
       lines.push(`UDP: sent 'datagram', the endpoint answered '${await reply}'`);
       udpClient.close();
@@ -81,7 +102,10 @@ export const asyncioLayer: TourStep = {
       const path = join(tmpdir(), `asyncuv-tour-${process.pid}.sock`);
       rmSync(path, { force: true });
       const unix = await loop.createUnixServer(() => new Echo(), path);
-      const [, unixClient] = await loop.createUnixConnection(() => new PingPong('over a Unix socket'), path);
+      const [, unixClient] = await loop.createUnixConnection(
+        () => new PingPong('over a Unix socket'),
+        path,
+      );
       lines.push(`Unix socket: echoed '${await unixClient.done}'`);
       unix.close();
       await unix.waitClosed();
@@ -90,10 +114,13 @@ export const asyncioLayer: TourStep = {
       let text = '';
       let exited!: () => void;
       const lost = new Promise<void>((resolve) => (exited = resolve));
-      const [proc] = await loop.subprocessShell(() => ({
-        pipeDataReceived: (_fd, d) => (text += d.toString()),
-        connectionLost: () => exited(),
-      }), 'echo "hello from a child shell, pid $$"; exit 7');
+      const [proc] = await loop.subprocessShell(
+        () => ({
+          pipeDataReceived: (_fd, d) => (text += d.toString()),
+          connectionLost: () => exited(),
+        }),
+        'echo "hello from a child shell, pid $$"; exit 7',
+      );
       await lost;
       lines.push(`subprocess: read '${text.trim()}', return code ${proc.getReturncode()}`);
     } finally {

@@ -13,12 +13,20 @@ const REQUESTS = 2000;
 const SOCKETS = 10;
 const UPLOAD = 4 * 1024 * 1024;
 
-function request(agent: http.Agent, port: number, method: string, path: string, body?: Buffer): Promise<{ status: number; text: string }> {
+function request(
+  agent: http.Agent,
+  port: number,
+  method: string,
+  path: string,
+  body?: Buffer,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ agent, port, host: '127.0.0.1', method, path }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -27,7 +35,11 @@ function request(agent: http.Agent, port: number, method: string, path: string, 
 }
 
 /** `count` GETs over SOCKETS keep-alive connections; returns [correct answers, req/s]. */
-async function getMany(port: number, count: number, progress: (m: string) => void): Promise<[number, number]> {
+async function getMany(
+  port: number,
+  count: number,
+  progress: (m: string) => void,
+): Promise<[number, number]> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS });
   try {
     const t0 = performance.now();
@@ -69,8 +81,12 @@ export const httpOnLoop: TourStep = {
       // A short warm-up of both, so neither pays for the JIT alone.
       await getMany(served.port, 200, () => {});
       await getMany((plain.address() as { port: number }).port, 200, () => {});
-      const [ok, ours] = await getMany(served.port, REQUESTS, (m) => ctx.progress(`HTTP on our loop: ${m}`));
-      const [, theirs] = await getMany((plain.address() as { port: number }).port, REQUESTS, (m) => ctx.progress(`HTTP on node:http: ${m}`));
+      const [ok, ours] = await getMany(served.port, REQUESTS, (m) =>
+        ctx.progress(`HTTP on our loop: ${m}`),
+      );
+      const [, theirs] = await getMany((plain.address() as { port: number }).port, REQUESTS, (m) =>
+        ctx.progress(`HTTP on node:http: ${m}`),
+      );
 
       ctx.progress('HTTP: 4 MiB upload');
       const body = randomBytes(UPLOAD);

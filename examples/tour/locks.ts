@@ -21,10 +21,18 @@ export const locks: TourStep = {
       { length: WORKERS },
       (_, id) =>
         new Worker(new URL('./locks-worker-thread.js', import.meta.url), {
-          workerData: { mutex: mutex.handle, queue: queue.handle, counter, increments: INCREMENTS, id },
+          workerData: {
+            mutex: mutex.handle,
+            queue: queue.handle,
+            counter,
+            increments: INCREMENTS,
+            id,
+          },
         }),
     );
-    const failed = new Promise<never>((_, reject) => workers.forEach((w) => w.once('error', reject)));
+    const failed = new Promise<never>((_, reject) =>
+      workers.forEach((w) => w.once('error', reject)),
+    );
 
     // The main thread takes turns too, without ever blocking: a timer keeps
     // ticking meanwhile, which shows the loop stayed free.
@@ -34,7 +42,10 @@ export const locks: TourStep = {
       await Promise.race([mutex.lockAsync(), failed]);
       cell[0] = cell[0]! + 1;
       mutex.unlock();
-      if (i % 50 === 0) ctx.progress(`Locks: main thread turn ${i}/${MAIN_TURNS}, counter ${Atomics.load(cell, 0).toLocaleString('en')}`);
+      if (i % 50 === 0)
+        ctx.progress(
+          `Locks: main thread turn ${i}/${MAIN_TURNS}, counter ${Atomics.load(cell, 0).toLocaleString('en')}`,
+        );
     }
     const reports: Array<{ id: number; contended: number }> = [];
     for (let i = 0; i < WORKERS; i++) reports.push(await Promise.race([queue.getAsync(), failed]));

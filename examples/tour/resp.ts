@@ -28,7 +28,8 @@ export const resp: TourStep = {
       const send = (): void => {
         ctx.progress(`RESP: batch ${batch + 1}/${batches}`);
         let out = '';
-        for (let i = 0; i < perBatch / 2; i++) out += command('SET', `key:${i}`, `value ${batch}.${i}`) + command('GET', `key:${i}`);
+        for (let i = 0; i < perBatch / 2; i++)
+          out += command('SET', `key:${i}`, `value ${batch}.${i}`) + command('GET', `key:${i}`);
         sock.write(out);
       };
       sock.on('data', (d) => {

@@ -10,4 +10,14 @@ import { tcpEcho } from './tcp-echo.js';
 import { threads } from './threads.js';
 import { timers } from './timers.js';
 
-export const steps: TourStep[] = [timers, signals, asyncWorker, locks, tcpEcho, asyncioLayer, httpOnLoop, threads, resp];
+export const steps: TourStep[] = [
+  timers,
+  signals,
+  asyncWorker,
+  locks,
+  tcpEcho,
+  asyncioLayer,
+  httpOnLoop,
+  threads,
+  resp,
+];

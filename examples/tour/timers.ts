@@ -23,11 +23,15 @@ export const timers: TourStep = {
       const at: number[] = [];
       const timer = new Timer();
       const t0 = performance.now();
-      timer.start(() => {
-        at.push(Math.round(performance.now() - t0));
-        ctx.progress(`timers: repeating timer, tick ${at.length}/5`);
-        if (at.length === 5) timer.close(() => resolve(at));
-      }, 20, 20);
+      timer.start(
+        () => {
+          at.push(Math.round(performance.now() - t0));
+          ctx.progress(`timers: repeating timer, tick ${at.length}/5`);
+          if (at.length === 5) timer.close(() => resolve(at));
+        },
+        20,
+        20,
+      );
     });
     lines.push(`repeating 20 ms timer ticked at ${ticks.join(', ')} ms`);
 

@@ -235,7 +235,10 @@ for (const kind of KINDS) {
 // The node:http client over toDuplex(): an Agent whose connections are
 // transports of our loops, against the same client on Node's own sockets.
 class LoopAgent extends http.Agent {
-  constructor(readonly loop: AbstractEventLoop, options: http.AgentOptions) {
+  constructor(
+    readonly loop: AbstractEventLoop,
+    options: http.AgentOptions,
+  ) {
     super(options);
   }
 
@@ -243,10 +246,12 @@ class LoopAgent extends http.Agent {
     options: http.ClientRequestArgs,
     oncreate?: (err: Error | null, stream: Duplex) => void,
   ): undefined {
-    this.loop.createConnection(() => ({}), options.host ?? '127.0.0.1', Number(options.port)).then(
-      ([transport]) => oncreate?.(null, toDuplex(transport)),
-      (err: Error) => oncreate?.(err, undefined as never),
-    );
+    this.loop
+      .createConnection(() => ({}), options.host ?? '127.0.0.1', Number(options.port))
+      .then(
+        ([transport]) => oncreate?.(null, toDuplex(transport)),
+        (err: Error) => oncreate?.(err, undefined as never),
+      );
     return undefined;
   }
 }
@@ -288,11 +293,13 @@ for (const kind of KINDS) {
     try {
       for (const path of ['/a', '/b', '/c']) {
         const body = await new Promise<string>((resolve, reject) => {
-          http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
-            let text = '';
-            res.on('data', (d) => (text += d));
-            res.on('end', () => resolve(text));
-          }).on('error', reject);
+          http
+            .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+              let text = '';
+              res.on('data', (d) => (text += d));
+              res.on('end', () => resolve(text));
+            })
+            .on('error', reject);
         });
         t.is(body, `hi ${path}`);
       }
@@ -306,10 +313,12 @@ for (const kind of KINDS) {
 
   test(`${name}: the timeout option emits 'timeout' when the server stalls`, async (t) => {
     const held = new Set<net.Socket>();
-    const stalled = net.createServer((socket) => {
-      held.add(socket);
-      socket.on('error', () => {});
-    }).listen(0, '127.0.0.1');
+    const stalled = net
+      .createServer((socket) => {
+        held.add(socket);
+        socket.on('error', () => {});
+      })
+      .listen(0, '127.0.0.1');
     await once(stalled, 'listening');
     const { port } = stalled.address() as net.AddressInfo;
     const { agent, close } = clientAgent(kind, {});

@@ -20,22 +20,35 @@ async function closeUv(t: ExecutionContext, loop: UvEventLoop): Promise<void> {
   loop.close();
   const uv: Loop = loop.uvloop;
   const deadline = Date.now() + 2000;
-  while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
   t.deepEqual(uv.handleCounts(), {}, 'every libuv handle closed');
   uv.close();
 }
 
 function nodeListen(server: net.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+  );
 }
 
-function get(port: number, path: string, agent: http.Agent): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function get(
+  port: number,
+  path: string,
+  agent: http.Agent,
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     http
       .get({ host: '127.0.0.1', port, path, agent }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (d: Buffer) => parts.push(d));
-        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(parts).toString(), headers: res.headers }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            body: Buffer.concat(parts).toString(),
+            headers: res.headers,
+          }),
+        );
       })
       .on('error', reject);
   });
@@ -49,13 +62,17 @@ serial('node:http serves requests over UvEventLoop transports through toDuplex',
     res.end(`you asked for ${req.url}`);
   });
   const duplexes: Duplex[] = [];
-  const server = await loop.createServer(() => ({
-    connectionMade: (transport: Transport) => {
-      const duplex = toDuplex(transport);
-      duplexes.push(duplex);
-      httpServer.emit('connection', duplex);
-    },
-  }), '127.0.0.1', 0);
+  const server = await loop.createServer(
+    () => ({
+      connectionMade: (transport: Transport) => {
+        const duplex = toDuplex(transport);
+        duplexes.push(duplex);
+        httpServer.emit('connection', duplex);
+      },
+    }),
+    '127.0.0.1',
+    0,
+  );
   const port = (server.sockets()[0] as { port: number }).port;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const first = await get(port, '/one', agent);
@@ -67,7 +84,9 @@ serial('node:http serves requests over UvEventLoop transports through toDuplex',
   t.is(duplexes.length, 1, 'both requests on one kept-alive connection');
   // The client hangs up: the duplex ends and is destroyed, the transport closes.
   agent.destroy();
-  await new Promise<void>((resolve) => (duplexes[0]!.destroyed ? resolve() : duplexes[0]!.once('close', () => resolve())));
+  await new Promise<void>((resolve) =>
+    duplexes[0]!.destroyed ? resolve() : duplexes[0]!.once('close', () => resolve()),
+  );
   server.close();
   await server.waitClosed();
   httpServer.close();
@@ -75,49 +94,58 @@ serial('node:http serves requests over UvEventLoop transports through toDuplex',
   await assertNoLeaks(t, base);
 });
 
-serial('toDuplex: write() reports backpressure from the transport and drains after resumeWriting', async (t) => {
-  const base = resourceCounts();
-  const loop = new UvEventLoop(new Loop());
-  // A node:net peer that does not read until told to.
-  let peer!: net.Socket;
-  let peerGot = 0;
-  const peerReady = new Promise<void>((resolve) => {
-    const srv = net.createServer((s) => {
-      peer = s;
-      s.pause();
-      s.on('data', (d: Buffer) => void (peerGot += d.length));
-      srv.close();
-      resolve();
+serial(
+  'toDuplex: write() reports backpressure from the transport and drains after resumeWriting',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new UvEventLoop(new Loop());
+    // A node:net peer that does not read until told to.
+    let peer!: net.Socket;
+    let peerGot = 0;
+    const peerReady = new Promise<void>((resolve) => {
+      const srv = net.createServer((s) => {
+        peer = s;
+        s.pause();
+        s.on('data', (d: Buffer) => void (peerGot += d.length));
+        srv.close();
+        resolve();
+      });
+      void nodeListen(srv).then((port) => (peerPort = port));
     });
-    void nodeListen(srv).then((port) => (peerPort = port));
-  });
-  let peerPort = 0;
-  while (peerPort === 0) await new Promise((r) => setImmediate(r));
-  const [transport] = await loop.createConnection(() => ({}), '127.0.0.1', peerPort);
-  await peerReady;
-  const duplex = toDuplex(transport);
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  let written = 0;
-  let accepted = true;
-  while (accepted && written < 256 * 1024 * 1024) {
-    accepted = duplex.write(chunk);
-    written += chunk.length;
-    if (accepted) await new Promise((r) => setImmediate(r));
-  }
-  t.false(accepted, 'write() returned false once the transport paused writing');
-  t.true(transport.getWriteBufferSize() > 64 * 1024, 'the transport is above its high-water mark');
-  const drained = new Promise<void>((resolve) => duplex.once('drain', () => resolve()));
-  peer.resume();
-  await drained;
-  t.true(transport.getWriteBufferSize() <= 16 * 1024, 'drain came once the transport resumed writing');
-  duplex.end();
-  await new Promise<void>((resolve) => peer.on('end', () => resolve()));
-  t.is(peerGot, written, 'every byte arrived, then EOF from end()');
-  peer.end();
-  await new Promise<void>((resolve) => duplex.once('close', () => resolve()).resume());
-  await closeUv(t, loop);
-  await assertNoLeaks(t, base);
-});
+    let peerPort = 0;
+    while (peerPort === 0) await new Promise((r) => setImmediate(r));
+    const [transport] = await loop.createConnection(() => ({}), '127.0.0.1', peerPort);
+    await peerReady;
+    const duplex = toDuplex(transport);
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    let written = 0;
+    let accepted = true;
+    while (accepted && written < 256 * 1024 * 1024) {
+      accepted = duplex.write(chunk);
+      written += chunk.length;
+      if (accepted) await new Promise((r) => setImmediate(r));
+    }
+    t.false(accepted, 'write() returned false once the transport paused writing');
+    t.true(
+      transport.getWriteBufferSize() > 64 * 1024,
+      'the transport is above its high-water mark',
+    );
+    const drained = new Promise<void>((resolve) => duplex.once('drain', () => resolve()));
+    peer.resume();
+    await drained;
+    t.true(
+      transport.getWriteBufferSize() <= 16 * 1024,
+      'drain came once the transport resumed writing',
+    );
+    duplex.end();
+    await new Promise<void>((resolve) => peer.on('end', () => resolve()));
+    t.is(peerGot, written, 'every byte arrived, then EOF from end()');
+    peer.end();
+    await new Promise<void>((resolve) => duplex.once('close', () => resolve()).resume());
+    await closeUv(t, loop);
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('toDuplex: an unread duplex pauses the transport reading; reading resumes it', async (t) => {
   const base = resourceCounts();
@@ -141,91 +169,102 @@ serial('toDuplex: an unread duplex pauses the transport reading; reading resumes
   t.true(duplex.readableLength >= duplex.readableHighWaterMark);
   const parts: Buffer[] = [];
   for await (const part of duplex) parts.push(part as Buffer);
-  t.true(Buffer.concat(parts).equals(payload), 'reading resumed it; everything arrived, then the end');
+  t.true(
+    Buffer.concat(parts).equals(payload),
+    'reading resumed it; everything arrived, then the end',
+  );
   duplex.destroy();
-  await new Promise<void>((resolve) => (duplex.closed ? resolve() : duplex.once('close', () => resolve())));
+  await new Promise<void>((resolve) =>
+    duplex.closed ? resolve() : duplex.once('close', () => resolve()),
+  );
   await closeUv(t, loop);
   await assertNoLeaks(t, base);
 });
 
-serial('toDuplex: destroy() aborts the transport; connectionLost with an error destroys the duplex with it', async (t) => {
-  const base = resourceCounts();
-  const loop = new UvEventLoop(new Loop());
-  const sockets: net.Socket[] = [];
-  const srv = net.createServer((s) => void sockets.push(s.on('error', () => {})));
-  const port = await nodeListen(srv);
-  const [transport] = await loop.createConnection(() => ({}), '127.0.0.1', port);
-  const duplex = toDuplex(transport);
-  duplex.destroy();
-  t.true(transport.isClosing());
-  // The peer sees the connection go away.
-  while (sockets.length === 0) await new Promise((r) => setImmediate(r));
-  await new Promise<void>((resolve) => sockets[0]!.once('close', () => resolve()).resume());
+serial(
+  'toDuplex: destroy() aborts the transport; connectionLost with an error destroys the duplex with it',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new UvEventLoop(new Loop());
+    const sockets: net.Socket[] = [];
+    const srv = net.createServer((s) => void sockets.push(s.on('error', () => {})));
+    const port = await nodeListen(srv);
+    const [transport] = await loop.createConnection(() => ({}), '127.0.0.1', port);
+    const duplex = toDuplex(transport);
+    duplex.destroy();
+    t.true(transport.isClosing());
+    // The peer sees the connection go away.
+    while (sockets.length === 0) await new Promise((r) => setImmediate(r));
+    await new Promise<void>((resolve) => sockets[0]!.once('close', () => resolve()).resume());
 
-  const [transport2] = await loop.createConnection(() => ({}), '127.0.0.1', port);
-  const duplex2 = toDuplex(transport2);
-  while (sockets.length < 2) await new Promise((r) => setImmediate(r));
-  const errored = new Promise<Error>((resolve) => duplex2.once('error', resolve));
-  sockets[1]!.resetAndDestroy(); // RST: the transport loses the connection with ECONNRESET
-  const err = await errored;
-  t.is((err as { code?: string }).code, 'ECONNRESET');
-  t.true(duplex2.destroyed);
-  srv.close();
-  await closeUv(t, loop);
-  await assertNoLeaks(t, base);
-});
+    const [transport2] = await loop.createConnection(() => ({}), '127.0.0.1', port);
+    const duplex2 = toDuplex(transport2);
+    while (sockets.length < 2) await new Promise((r) => setImmediate(r));
+    const errored = new Promise<Error>((resolve) => duplex2.once('error', resolve));
+    sockets[1]!.resetAndDestroy(); // RST: the transport loses the connection with ECONNRESET
+    const err = await errored;
+    t.is((err as { code?: string }).code, 'ECONNRESET');
+    t.true(duplex2.destroyed);
+    srv.close();
+    await closeUv(t, loop);
+    await assertNoLeaks(t, base);
+  },
+);
 
-tlsTest('fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both ways', async (t) => {
-  const base = resourceCounts();
-  const { key, cert } = selfSignedCert();
-  // A node:tls echo server that can stop reading.
-  let serverSide!: tls.TLSSocket;
-  const tlsServer = tls.createServer({ key, cert }, (s) => {
-    serverSide = s;
-    s.pipe(s);
-  });
-  const port = await nodeListen(tlsServer);
-  const socket = tls.connect({ host: '127.0.0.1', port, ca: cert, servername: 'localhost' });
-  await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
-  const loop = new NodeEventLoop();
-  const [transport, protocol] = fromDuplex(socket, () => new CollectProtocol(), { loop });
-  t.is(transport.getExtraInfo('peercert')!.subject.CN, 'localhost');
-  t.deepEqual(transport.getExtraInfo('peername'), ['127.0.0.1', port]);
-  t.deepEqual(protocol.calls, [], 'connectionMade is deferred');
-  await new Promise((r) => setImmediate(r));
-  t.deepEqual(protocol.calls, ['made']);
-  transport.write('hello over TLS');
-  await protocol.until(14);
-  t.is(protocol.data().toString(), 'hello over TLS');
-
-  // Writing side: the echo server stops reading, our buffer passes 64 KiB.
-  serverSide.unpipe(serverSide);
-  serverSide.pause();
-  const chunk = Buffer.alloc(64 * 1024, 2);
-  let sent = 14;
-  while (!protocol.calls.includes('pause') && sent < 256 * 1024 * 1024) {
-    transport.write(chunk);
-    sent += chunk.length;
+tlsTest(
+  'fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both ways',
+  async (t) => {
+    const base = resourceCounts();
+    const { key, cert } = selfSignedCert();
+    // A node:tls echo server that can stop reading.
+    let serverSide!: tls.TLSSocket;
+    const tlsServer = tls.createServer({ key, cert }, (s) => {
+      serverSide = s;
+      s.pipe(s);
+    });
+    const port = await nodeListen(tlsServer);
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: cert, servername: 'localhost' });
+    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
+    const loop = new NodeEventLoop();
+    const [transport, protocol] = fromDuplex(socket, () => new CollectProtocol(), { loop });
+    t.is(transport.getExtraInfo('peercert')!.subject.CN, 'localhost');
+    t.deepEqual(transport.getExtraInfo('peername'), ['127.0.0.1', port]);
+    t.deepEqual(protocol.calls, [], 'connectionMade is deferred');
     await new Promise((r) => setImmediate(r));
-  }
-  t.true(protocol.calls.includes('pause'));
-  // Reading side: we stop reading, the server's echo backs up behind us.
-  transport.pauseReading();
-  const receivedBefore = protocol.received;
-  serverSide.pipe(serverSide);
-  const resumed = new Promise<void>((resolve) => (protocol.resumeWriting = () => resolve()));
-  await new Promise((r) => setTimeout(r, 100));
-  t.is(protocol.received, receivedBefore, 'no dataReceived while reading is paused');
-  transport.resumeReading();
-  await resumed;
-  await protocol.until(sent);
-  t.is(protocol.received, sent, 'everything echoed once reading resumed');
-  transport.close();
-  t.is(await protocol.lost, null);
-  tlsServer.close();
-  loop.close();
-  await assertNoLeaks(t, base);
-});
+    t.deepEqual(protocol.calls, ['made']);
+    transport.write('hello over TLS');
+    await protocol.until(14);
+    t.is(protocol.data().toString(), 'hello over TLS');
+
+    // Writing side: the echo server stops reading, our buffer passes 64 KiB.
+    serverSide.unpipe(serverSide);
+    serverSide.pause();
+    const chunk = Buffer.alloc(64 * 1024, 2);
+    let sent = 14;
+    while (!protocol.calls.includes('pause') && sent < 256 * 1024 * 1024) {
+      transport.write(chunk);
+      sent += chunk.length;
+      await new Promise((r) => setImmediate(r));
+    }
+    t.true(protocol.calls.includes('pause'));
+    // Reading side: we stop reading, the server's echo backs up behind us.
+    transport.pauseReading();
+    const receivedBefore = protocol.received;
+    serverSide.pipe(serverSide);
+    const resumed = new Promise<void>((resolve) => (protocol.resumeWriting = () => resolve()));
+    await new Promise((r) => setTimeout(r, 100));
+    t.is(protocol.received, receivedBefore, 'no dataReceived while reading is paused');
+    transport.resumeReading();
+    await resumed;
+    await protocol.until(sent);
+    t.is(protocol.received, sent, 'everything echoed once reading resumed');
+    transport.close();
+    t.is(await protocol.lost, null);
+    tlsServer.close();
+    loop.close();
+    await assertNoLeaks(t, base);
+  },
+);
 
 tlsTest('NodeEventLoop.startTls upgrades a UvEventLoop transport through toDuplex', async (t) => {
   const base = resourceCounts();
@@ -236,7 +275,12 @@ tlsTest('NodeEventLoop.startTls upgrades a UvEventLoop transport through toDuple
   const nodeLoop = new NodeEventLoop();
   const [plain] = await uvLoop.createConnection(() => ({}), '127.0.0.1', port);
   const secure = new CollectProtocol();
-  const upgraded = await nodeLoop.startTls(plain, secure, { ca: cert }, { serverHostname: 'localhost' });
+  const upgraded = await nodeLoop.startTls(
+    plain,
+    secure,
+    { ca: cert },
+    { serverHostname: 'localhost' },
+  );
   t.is(upgraded.getExtraInfo('peercert')!.subject.CN, 'localhost');
   const payload = randomBytes(200_000);
   upgraded.write(payload);

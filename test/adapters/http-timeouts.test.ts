@@ -109,13 +109,18 @@ for (const kind of KINDS) {
     });
     const agent = new http.Agent();
     try {
-      const reply = await within(new Promise<[number, string]>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: h.port, agent }, (res) => {
-          let text = '';
-          res.on('data', (d) => (text += d));
-          res.on('end', () => resolve([res.statusCode!, text]));
-        }).on('error', reject);
-      }), 'the response');
+      const reply = await within(
+        new Promise<[number, string]>((resolve, reject) => {
+          http
+            .get({ host: '127.0.0.1', port: h.port, agent }, (res) => {
+              let text = '';
+              res.on('data', (d) => (text += d));
+              res.on('end', () => resolve([res.statusCode!, text]));
+            })
+            .on('error', reject);
+        }),
+        'the response',
+      );
       t.deepEqual(reply, [200, 'response timed out']);
     } finally {
       agent.destroy();
@@ -153,23 +158,31 @@ for (const kind of KINDS) {
 
   test(`${name}: requestTimeout cuts a body sent at 10 bytes a second by curl`, async (t) => {
     let handled = 0;
-    const h = await httpServer(t, kind, (req, res) => {
-      handled++;
-      req.resume();
-      req.on('end', () => res.end('whole body'));
-    }, { headersTimeout: 1000, requestTimeout: 1500, connectionsCheckingInterval: 200 });
+    const h = await httpServer(
+      t,
+      kind,
+      (req, res) => {
+        handled++;
+        req.resume();
+        req.on('end', () => res.end('whole body'));
+      },
+      { headersTimeout: 1000, requestTimeout: 1500, connectionsCheckingInterval: 200 },
+    );
     try {
       const started = Date.now();
-      const code = await within(new Promise<string>((resolve, reject) => {
-        const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--limit-rate', '10'];
-        const url = `http://127.0.0.1:${h.port}/upload`;
-        const curl = execFile('curl', [...args, '--data-binary', '@-', url], (err, stdout) => {
-          // curl exits non-zero when the server closes mid-upload; the code is still printed.
-          if (stdout !== '') resolve(stdout);
-          else reject(err ?? new Error('curl printed nothing'));
-        });
-        curl.stdin!.end('z'.repeat(100));
-      }), 'curl to finish');
+      const code = await within(
+        new Promise<string>((resolve, reject) => {
+          const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--limit-rate', '10'];
+          const url = `http://127.0.0.1:${h.port}/upload`;
+          const curl = execFile('curl', [...args, '--data-binary', '@-', url], (err, stdout) => {
+            // curl exits non-zero when the server closes mid-upload; the code is still printed.
+            if (stdout !== '') resolve(stdout);
+            else reject(err ?? new Error('curl printed nothing'));
+          });
+          curl.stdin!.end('z'.repeat(100));
+        }),
+        'curl to finish',
+      );
       t.is(code, '408');
       t.true(Date.now() - started >= 1500);
       t.is(handled, 1, 'the request reached the handler before the body stalled');

@@ -1,6 +1,11 @@
 import test from 'ava';
 import dgram from 'node:dgram';
-import { NodeEventLoop, type Address, type DatagramProtocol, type DatagramTransport } from 'asyncuv';
+import {
+  NodeEventLoop,
+  type Address,
+  type DatagramProtocol,
+  type DatagramTransport,
+} from 'asyncuv';
 import { assertNoLeaks, resourceCounts } from './resources.js';
 
 const serial = test.serial;
@@ -56,23 +61,35 @@ for (const host of ['127.0.0.1', '::1']) {
   serial(`datagram echo over ${host}: localAddr, remoteAddr, addresses as tuples`, async (t) => {
     const base = resourceCounts();
     const loop = new NodeEventLoop();
-    const [serverTransport, server] = await loop.createDatagramEndpoint(() => Object.assign(new Recorder(), { echo: true }), { localAddr: [host, 0] });
+    const [serverTransport, server] = await loop.createDatagramEndpoint(
+      () => Object.assign(new Recorder(), { echo: true }),
+      { localAddr: [host, 0] },
+    );
     const serverAddr = serverTransport.getExtraInfo('sockname')!;
     t.is(serverAddr[0], host);
     t.is(serverTransport.getExtraInfo('peername'), undefined);
-    const [clientTransport, client] = await loop.createDatagramEndpoint(() => new Recorder(), { remoteAddr: serverAddr });
+    const [clientTransport, client] = await loop.createDatagramEndpoint(() => new Recorder(), {
+      remoteAddr: serverAddr,
+    });
     t.deepEqual(clientTransport.getExtraInfo('peername'), serverAddr);
     const clientAddr = clientTransport.getExtraInfo('sockname')!;
     clientTransport.sendto('ping 1');
     clientTransport.sendto(Buffer.from('ping 2'), serverAddr);
     t.throws(() => clientTransport.sendto('x', [host, 1]), { code: 'ERR_INVALID_ARG_VALUE' });
-    t.throws(() => serverTransport.sendto('x'), { code: 'ERR_INVALID_ARG_VALUE' }, 'an unconnected endpoint needs an address');
+    t.throws(
+      () => serverTransport.sendto('x'),
+      { code: 'ERR_INVALID_ARG_VALUE' },
+      'an unconnected endpoint needs an address',
+    );
     await client.until(2);
     t.deepEqual(client.received, [
       ['ping 1', serverAddr],
       ['ping 2', serverAddr],
     ]);
-    t.deepEqual(server.received.map((r) => r[1]), [clientAddr, clientAddr]);
+    t.deepEqual(
+      server.received.map((r) => r[1]),
+      [clientAddr, clientAddr],
+    );
     clientTransport.close();
     serverTransport.close();
     t.is(await client.lost, null);
@@ -83,34 +100,42 @@ for (const host of ['127.0.0.1', '::1']) {
   });
 }
 
-serial('a connected endpoint with no one listening gets errorReceived(ECONNREFUSED) and stays open', async (t) => {
-  const base = resourceCounts();
-  const loop = new NodeEventLoop();
-  // A port that was just free.
-  const probe = dgram.createSocket('udp4');
-  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
-  const port = probe.address().port;
-  await new Promise<void>((r) => probe.close(r));
-  const [transport, protocol] = await loop.createDatagramEndpoint(() => new Recorder(), { remoteAddr: ['127.0.0.1', port] });
-  transport.sendto('anyone?');
-  // The ICMP error arrives on the next send or receive.
-  const deadline = Date.now() + 2000;
-  while (protocol.errors.length === 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (protocol.errors.length === 0) transport.sendto('anyone?');
-  }
-  t.is((protocol.errors[0] as { code?: string } | undefined)?.code, 'ECONNREFUSED');
-  t.false(transport.isClosing());
-  transport.abort();
-  t.is(await protocol.lost, null);
-  loop.close();
-  await assertNoLeaks(t, base);
-});
+serial(
+  'a connected endpoint with no one listening gets errorReceived(ECONNREFUSED) and stays open',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new NodeEventLoop();
+    // A port that was just free.
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(r));
+    const [transport, protocol] = await loop.createDatagramEndpoint(() => new Recorder(), {
+      remoteAddr: ['127.0.0.1', port],
+    });
+    transport.sendto('anyone?');
+    // The ICMP error arrives on the next send or receive.
+    const deadline = Date.now() + 2000;
+    while (protocol.errors.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (protocol.errors.length === 0) transport.sendto('anyone?');
+    }
+    t.is((protocol.errors[0] as { code?: string } | undefined)?.code, 'ECONNREFUSED');
+    t.false(transport.isClosing());
+    transport.abort();
+    t.is(await protocol.lost, null);
+    loop.close();
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('allowBroadcast sets SO_BROADCAST', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
-  const [transport, protocol] = await loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['0.0.0.0', 0], allowBroadcast: true });
+  const [transport, protocol] = await loop.createDatagramEndpoint(() => new Recorder(), {
+    localAddr: ['0.0.0.0', 0],
+    allowBroadcast: true,
+  });
   const port = transport.getExtraInfo('sockname')![1];
   // Only a socket with SO_BROADCAST may send to the broadcast address.
   transport.sendto('to all', ['255.255.255.255', port]);
@@ -122,29 +147,47 @@ serial('allowBroadcast sets SO_BROADCAST', async (t) => {
   await assertNoLeaks(t, base);
 });
 
-serial('reusePort lets two endpoints bind one port (as on UvEventLoop); no address at all is refused', async (t) => {
-  const base = resourceCounts();
-  const loop = new NodeEventLoop();
-  const [a, pa] = await loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['127.0.0.1', 0], reusePort: true });
-  const port = a.getExtraInfo('sockname')![1];
-  const [b, pb] = await loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['127.0.0.1', port], reusePort: true });
-  t.is(b.getExtraInfo('sockname')![1], port);
-  const err = await t.throwsAsync(loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['127.0.0.1', port] }));
-  t.is((err as { code?: string }).code, 'EADDRINUSE', 'without reusePort the port is taken');
-  await t.throwsAsync(loop.createDatagramEndpoint(() => new Recorder(), {}), { code: 'ERR_INVALID_ARG_VALUE' });
-  a.close();
-  b.close();
-  await Promise.all([pa.lost, pb.lost]);
-  loop.close();
-  await assertNoLeaks(t, base);
-});
+serial(
+  'reusePort lets two endpoints bind one port (as on UvEventLoop); no address at all is refused',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new NodeEventLoop();
+    const [a, pa] = await loop.createDatagramEndpoint(() => new Recorder(), {
+      localAddr: ['127.0.0.1', 0],
+      reusePort: true,
+    });
+    const port = a.getExtraInfo('sockname')![1];
+    const [b, pb] = await loop.createDatagramEndpoint(() => new Recorder(), {
+      localAddr: ['127.0.0.1', port],
+      reusePort: true,
+    });
+    t.is(b.getExtraInfo('sockname')![1], port);
+    const err = await t.throwsAsync(
+      loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['127.0.0.1', port] }),
+    );
+    t.is((err as { code?: string }).code, 'EADDRINUSE', 'without reusePort the port is taken');
+    await t.throwsAsync(
+      loop.createDatagramEndpoint(() => new Recorder(), {}),
+      { code: 'ERR_INVALID_ARG_VALUE' },
+    );
+    a.close();
+    b.close();
+    await Promise.all([pa.lost, pb.lost]);
+    loop.close();
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('close() sends what was queued before closing', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
-  const [serverTransport, server] = await loop.createDatagramEndpoint(() => new Recorder(), { localAddr: ['127.0.0.1', 0] });
+  const [serverTransport, server] = await loop.createDatagramEndpoint(() => new Recorder(), {
+    localAddr: ['127.0.0.1', 0],
+  });
   const addr = serverTransport.getExtraInfo('sockname')!;
-  const [clientTransport, client] = await loop.createDatagramEndpoint(() => new Recorder(), { remoteAddr: addr });
+  const [clientTransport, client] = await loop.createDatagramEndpoint(() => new Recorder(), {
+    remoteAddr: addr,
+  });
   for (let i = 0; i < 50; i++) clientTransport.sendto(`n${i}`);
   clientTransport.close();
   t.true(clientTransport.isClosing());

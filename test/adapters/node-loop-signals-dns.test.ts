@@ -4,32 +4,39 @@ import { assertNoLeaks, resourceCounts } from './resources.js';
 
 const serial = test.serial;
 
-serial('addSignalHandler runs the callback through the loop; removeSignalHandler stops it', async (t) => {
-  const base = resourceCounts();
-  const loop = new NodeEventLoop();
-  const before = process.listenerCount('SIGUSR2');
-  const got: unknown[] = [];
-  const arrived = new Promise<void>((resolve) => {
-    loop.addSignalHandler('SIGUSR2', (tag: string) => {
-      got.push(tag);
-      resolve();
-    }, 'usr2');
-  });
-  t.is(process.listenerCount('SIGUSR2'), before + 1);
-  process.kill(process.pid, 'SIGUSR2');
-  await arrived;
-  t.deepEqual(got, ['usr2']);
-  t.true(loop.removeSignalHandler(12)); // SIGUSR2 by number
-  t.false(loop.removeSignalHandler('SIGUSR2'));
-  t.is(process.listenerCount('SIGUSR2'), before);
-  t.throws(() => loop.addSignalHandler('SIGKILL', () => {}), { code: 'ERR_INVALID_ARG_VALUE' });
-  t.throws(() => loop.addSignalHandler('SIGNOPE', () => {}), { code: 'ERR_UNKNOWN_SIGNAL' });
-  // close() removes what is left.
-  loop.addSignalHandler('SIGUSR2', () => {});
-  loop.close();
-  t.is(process.listenerCount('SIGUSR2'), before);
-  await assertNoLeaks(t, base);
-});
+serial(
+  'addSignalHandler runs the callback through the loop; removeSignalHandler stops it',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new NodeEventLoop();
+    const before = process.listenerCount('SIGUSR2');
+    const got: unknown[] = [];
+    const arrived = new Promise<void>((resolve) => {
+      loop.addSignalHandler(
+        'SIGUSR2',
+        (tag: string) => {
+          got.push(tag);
+          resolve();
+        },
+        'usr2',
+      );
+    });
+    t.is(process.listenerCount('SIGUSR2'), before + 1);
+    process.kill(process.pid, 'SIGUSR2');
+    await arrived;
+    t.deepEqual(got, ['usr2']);
+    t.true(loop.removeSignalHandler(12)); // SIGUSR2 by number
+    t.false(loop.removeSignalHandler('SIGUSR2'));
+    t.is(process.listenerCount('SIGUSR2'), before);
+    t.throws(() => loop.addSignalHandler('SIGKILL', () => {}), { code: 'ERR_INVALID_ARG_VALUE' });
+    t.throws(() => loop.addSignalHandler('SIGNOPE', () => {}), { code: 'ERR_UNKNOWN_SIGNAL' });
+    // close() removes what is left.
+    loop.addSignalHandler('SIGUSR2', () => {});
+    loop.close();
+    t.is(process.listenerCount('SIGUSR2'), before);
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('getaddrinfo resolves localhost and literals with asyncio-shaped entries', async (t) => {
   const base = resourceCounts();
@@ -38,9 +45,17 @@ serial('getaddrinfo resolves localhost and literals with asyncio-shaped entries'
   t.deepEqual(v4, [{ family: 4, socktype: 1, protocol: 6, address: '127.0.0.1', port: 80 }]);
   const local = await loop.getaddrinfo('localhost', null);
   t.true(local.length > 0);
-  t.true(local.every((a) => (a.family === 4 && a.address.includes('.')) || (a.family === 6 && a.address.includes(':'))));
+  t.true(
+    local.every(
+      (a) =>
+        (a.family === 4 && a.address.includes('.')) || (a.family === 6 && a.address.includes(':')),
+    ),
+  );
   const only6 = await loop.getaddrinfo('::1', 443, { family: 6 });
-  t.deepEqual(only6.map((a) => [a.address, a.port, a.family]), [['::1', 443, 6]]);
+  t.deepEqual(
+    only6.map((a) => [a.address, a.port, a.family]),
+    [['::1', 443, 6]],
+  );
   const err = await t.throwsAsync(loop.getaddrinfo('no-such-host.invalid', 80));
   t.regex((err as { code?: string }).code ?? '', /ENOTFOUND|EAI_NONAME|EAI_AGAIN/);
   loop.close();

@@ -1,5 +1,10 @@
 import test from 'ava';
-import { NodeEventLoop, type SubprocessProtocol, type SubprocessTransport, type WriteTransport } from 'asyncuv';
+import {
+  NodeEventLoop,
+  type SubprocessProtocol,
+  type SubprocessTransport,
+  type WriteTransport,
+} from 'asyncuv';
 import { assertNoLeaks, resourceCounts } from './resources.js';
 
 const serial = test.serial;
@@ -45,27 +50,37 @@ class Child implements SubprocessProtocol {
   }
 }
 
-serial('cat echoes stdin to stdout; returncode 0; every pipe lost before connectionLost', async (t) => {
-  const base = resourceCounts();
-  const loop = new NodeEventLoop();
-  const [transport, child] = await loop.subprocessExec(() => new Child(), 'cat', []);
-  t.true(transport.getPid() > 0);
-  t.is(transport.getReturncode(), null);
-  const stdin = transport.getPipeTransport(0) as WriteTransport;
-  const payload = 'x'.repeat(200_000);
-  stdin.write(payload);
-  stdin.close();
-  t.is(await transport.wait(), 0);
-  await child.done;
-  t.is(child.text(1), payload);
-  t.is(transport.getReturncode(), 0);
-  t.is(child.calls[0], 'made');
-  t.is(child.calls.at(-1), 'lost null');
-  t.deepEqual([...child.calls].sort(), ['exited', 'lost null', 'made', 'pipe 0 lost', 'pipe 1 lost', 'pipe 2 lost']);
-  transport.close();
-  loop.close();
-  await assertNoLeaks(t, base);
-});
+serial(
+  'cat echoes stdin to stdout; returncode 0; every pipe lost before connectionLost',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new NodeEventLoop();
+    const [transport, child] = await loop.subprocessExec(() => new Child(), 'cat', []);
+    t.true(transport.getPid() > 0);
+    t.is(transport.getReturncode(), null);
+    const stdin = transport.getPipeTransport(0) as WriteTransport;
+    const payload = 'x'.repeat(200_000);
+    stdin.write(payload);
+    stdin.close();
+    t.is(await transport.wait(), 0);
+    await child.done;
+    t.is(child.text(1), payload);
+    t.is(transport.getReturncode(), 0);
+    t.is(child.calls[0], 'made');
+    t.is(child.calls.at(-1), 'lost null');
+    t.deepEqual([...child.calls].sort(), [
+      'exited',
+      'lost null',
+      'made',
+      'pipe 0 lost',
+      'pipe 1 lost',
+      'pipe 2 lost',
+    ]);
+    transport.close();
+    loop.close();
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('a child that exits at once still has connectionMade before its output', async (t) => {
   const base = resourceCounts();
@@ -73,7 +88,9 @@ serial('a child that exits at once still has connectionMade before its output', 
   // child_process resumes a dead child's stdout by itself; the transport
   // must still hold the data until the protocol is connected.
   for (let i = 0; i < 10; i++) {
-    const [transport, child] = await loop.subprocessShell(() => new Child(), 'echo quick', { stdin: 'ignore' });
+    const [transport, child] = await loop.subprocessShell(() => new Child(), 'echo quick', {
+      stdin: 'ignore',
+    });
     await child.done;
     t.is(child.calls[0], 'made');
     t.is(child.text(1), 'quick\n');
@@ -117,7 +134,11 @@ serial('exit codes come back as they are; a signal gives -signum', async (t) => 
 serial("stderr: 'stdout' sends both streams into one pipe, in order", async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
-  const [transport, child] = await loop.subprocessShell(() => new Child(), 'echo one; echo two >&2; echo three', { stderr: 'stdout', stdin: 'ignore' });
+  const [transport, child] = await loop.subprocessShell(
+    () => new Child(),
+    'echo one; echo two >&2; echo three',
+    { stderr: 'stdout', stdin: 'ignore' },
+  );
   t.is(transport.getPipeTransport(0), null);
   t.is(transport.getPipeTransport(2), null);
   t.is(await transport.wait(), 0);
@@ -129,28 +150,37 @@ serial("stderr: 'stdout' sends both streams into one pipe, in order", async (t) 
   await assertNoLeaks(t, base);
 });
 
-serial('stdout and stderr are separate pipes; env and cwd reach the child; ignore gives no pipe', async (t) => {
-  const base = resourceCounts();
-  const loop = new NodeEventLoop();
-  const [transport, child] = await loop.subprocessShell(() => new Child(), 'echo "$GREETING from $(pwd)"; echo oops >&2', {
-    env: { GREETING: 'hello', PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-    cwd: '/tmp',
-    stdin: 'ignore',
-  });
-  t.is(transport.getPipeTransport(0), null);
-  t.is(await transport.wait(), 0);
-  await child.done;
-  t.is(child.text(1), 'hello from /tmp\n');
-  t.is(child.text(2), 'oops\n');
-  transport.close();
-  loop.close();
-  await assertNoLeaks(t, base);
-});
+serial(
+  'stdout and stderr are separate pipes; env and cwd reach the child; ignore gives no pipe',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new NodeEventLoop();
+    const [transport, child] = await loop.subprocessShell(
+      () => new Child(),
+      'echo "$GREETING from $(pwd)"; echo oops >&2',
+      {
+        env: { GREETING: 'hello', PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+        cwd: '/tmp',
+        stdin: 'ignore',
+      },
+    );
+    t.is(transport.getPipeTransport(0), null);
+    t.is(await transport.wait(), 0);
+    await child.done;
+    t.is(child.text(1), 'hello from /tmp\n');
+    t.is(child.text(2), 'oops\n');
+    transport.close();
+    loop.close();
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('a program that does not exist rejects with ENOENT', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
-  const err = await t.throwsAsync(loop.subprocessExec(() => new Child(), '/nonexistent/program', []));
+  const err = await t.throwsAsync(
+    loop.subprocessExec(() => new Child(), '/nonexistent/program', []),
+  );
   t.is((err as { code?: string }).code, 'ENOENT');
   loop.close();
   await assertNoLeaks(t, base);

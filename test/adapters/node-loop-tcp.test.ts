@@ -10,11 +10,15 @@ const serial = test.serial;
 
 async function echoServer(loop: NodeEventLoop, host: string | string[] | null = '127.0.0.1') {
   const protocols: EchoProtocol[] = [];
-  const server = await loop.createServer(() => {
-    const p = new EchoProtocol();
-    protocols.push(p);
-    return p;
-  }, host, 0);
+  const server = await loop.createServer(
+    () => {
+      const p = new EchoProtocol();
+      protocols.push(p);
+      return p;
+    },
+    host,
+    0,
+  );
   const first = server.sockets()[0] as { address: string; port: number };
   return { server, port: first.port, protocols };
 }
@@ -61,7 +65,11 @@ for (const host of ['127.0.0.1', '::1']) {
     const base = resourceCounts();
     const loop = new NodeEventLoop();
     const { server, port, protocols } = await echoServer(loop, host);
-    const [transport, client] = await loop.createConnection(() => new CollectProtocol(), host, port);
+    const [transport, client] = await loop.createConnection(
+      () => new CollectProtocol(),
+      host,
+      port,
+    );
     t.deepEqual(transport.getExtraInfo('peername'), [host, port]);
     const sockname = transport.getExtraInfo('sockname')!;
     t.is(sockname[0], host);
@@ -89,10 +97,17 @@ serial('a server on several hosts listens on each, with one port', async (t) => 
   const loop = new NodeEventLoop();
   const { server, port } = await echoServer(loop, ['127.0.0.1', '::1']);
   const sockets = server.sockets() as Array<{ address: string; port: number }>;
-  t.deepEqual(sockets.map((s) => s.address), ['127.0.0.1', '::1']);
+  t.deepEqual(
+    sockets.map((s) => s.address),
+    ['127.0.0.1', '::1'],
+  );
   t.true(sockets.every((s) => s.port === port));
   for (const host of ['127.0.0.1', '::1']) {
-    const [transport, client] = await loop.createConnection(() => new CollectProtocol(), host, port);
+    const [transport, client] = await loop.createConnection(
+      () => new CollectProtocol(),
+      host,
+      port,
+    );
     transport.write(host);
     await client.until(host.length);
     t.is(client.data().toString(), host);
@@ -114,7 +129,9 @@ serial('a refused connection rejects with UvError ECONNREFUSED', async (t) => {
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
   const port = (probe.address() as net.AddressInfo).port;
   await new Promise((r) => probe.close(r));
-  const err = await t.throwsAsync(loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port));
+  const err = await t.throwsAsync(
+    loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port),
+  );
   t.true(err instanceof UvError);
   t.is((err as UvError).code, 'ECONNREFUSED');
   t.is((err as UvError).syscall, 'connect');
@@ -126,29 +143,38 @@ serial('a refused connection rejects with UvError ECONNREFUSED', async (t) => {
 const [nodeMajor = 0, nodeMinor = 0] = process.versions.node.split('.').map(Number);
 const listenHasReusePort = nodeMajor > 22 || (nodeMajor === 22 && nodeMinor >= 12);
 
-serial('a port in use rejects createServer with EADDRINUSE; reusePort needs Node >= 22.12', async (t) => {
-  const base = resourceCounts();
-  const loop = new NodeEventLoop();
-  const { server, port } = await echoServer(loop);
-  const err = await t.throwsAsync(loop.createServer(() => new EchoProtocol(), '127.0.0.1', port));
-  t.is((err as UvError).code, 'EADDRINUSE');
-  const shared = () => loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, { reusePort: true });
-  if (listenHasReusePort) {
-    // The conformance suite shares a port between two such servers.
-    (await shared()).close();
-  } else {
-    await t.throwsAsync(shared, { code: 'ERR_NOT_SUPPORTED' });
-  }
-  server.close();
-  loop.close();
-  await assertNoLeaks(t, base);
-});
+serial(
+  'a port in use rejects createServer with EADDRINUSE; reusePort needs Node >= 22.12',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new NodeEventLoop();
+    const { server, port } = await echoServer(loop);
+    const err = await t.throwsAsync(loop.createServer(() => new EchoProtocol(), '127.0.0.1', port));
+    t.is((err as UvError).code, 'EADDRINUSE');
+    const shared = () =>
+      loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, { reusePort: true });
+    if (listenHasReusePort) {
+      // The conformance suite shares a port between two such servers.
+      (await shared()).close();
+    } else {
+      await t.throwsAsync(shared, { code: 'ERR_NOT_SUPPORTED' });
+    }
+    server.close();
+    loop.close();
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('localAddr binds the client side', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
   const { server, port } = await echoServer(loop);
-  const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, { localAddr: ['127.0.0.2', 0] });
+  const [transport, client] = await loop.createConnection(
+    () => new CollectProtocol(),
+    '127.0.0.1',
+    port,
+    { localAddr: ['127.0.0.2', 0] },
+  );
   t.is(transport.getExtraInfo('sockname')![0], '127.0.0.2');
   transport.abort();
   t.is(await client.lost, null);
@@ -163,29 +189,41 @@ serial('an aborted signal cancels the connection attempt', async (t) => {
   const { server, port } = await echoServer(loop);
   const controller = new AbortController();
   controller.abort();
-  await t.throwsAsync(loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, { signal: controller.signal }), { code: 'ABORT_ERR' });
+  await t.throwsAsync(
+    loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, {
+      signal: controller.signal,
+    }),
+    { code: 'ABORT_ERR' },
+  );
   server.close();
   loop.close();
   await assertNoLeaks(t, base);
 });
 
-serial('connectionLost is deferred and runs exactly once, whatever closes the transport', async (t) => {
-  const base = resourceCounts();
-  const loop = new NodeEventLoop();
-  const { server, port } = await echoServer(loop);
-  const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
-  transport.close();
-  t.true(transport.isClosing());
-  t.deepEqual(client.calls, ['made'], 'not called inside close()');
-  transport.close();
-  transport.abort();
-  await client.lost;
-  await new Promise((r) => setTimeout(r, 20));
-  t.deepEqual(client.calls, ['made', 'lost']);
-  server.close();
-  loop.close();
-  await assertNoLeaks(t, base);
-});
+serial(
+  'connectionLost is deferred and runs exactly once, whatever closes the transport',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new NodeEventLoop();
+    const { server, port } = await echoServer(loop);
+    const [transport, client] = await loop.createConnection(
+      () => new CollectProtocol(),
+      '127.0.0.1',
+      port,
+    );
+    transport.close();
+    t.true(transport.isClosing());
+    t.deepEqual(client.calls, ['made'], 'not called inside close()');
+    transport.close();
+    transport.abort();
+    await client.lost;
+    await new Promise((r) => setTimeout(r, 20));
+    t.deepEqual(client.calls, ['made', 'lost']);
+    server.close();
+    loop.close();
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('close() flushes buffered writes first; abort() drops them', async (t) => {
   const base = resourceCounts();
@@ -229,7 +267,11 @@ serial('a buffer may be reused as soon as write() returns', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
   const { server, port } = await echoServer(loop);
-  const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
+  const [transport, client] = await loop.createConnection(
+    () => new CollectProtocol(),
+    '127.0.0.1',
+    port,
+  );
   const buf = Buffer.alloc(4 * 1024 * 1024, 0x61);
   transport.write(buf);
   buf.fill(0x62);
@@ -246,21 +288,29 @@ serial('writeEof half-closes; eofReceived returning true keeps the other way ope
   const base = resourceCounts();
   const loop = new NodeEventLoop();
   // The server answers with the byte count once the client's EOF arrives.
-  const server = await loop.createServer(() => {
-    let n = 0;
-    let tr: Transport;
-    return {
-      connectionMade: (x: Transport) => void (tr = x),
-      dataReceived: (d: Buffer) => void (n += d.length),
-      eofReceived: () => {
-        tr.write(`got ${n}`);
-        tr.close();
-        return true;
-      },
-    };
-  }, '127.0.0.1', 0);
+  const server = await loop.createServer(
+    () => {
+      let n = 0;
+      let tr: Transport;
+      return {
+        connectionMade: (x: Transport) => void (tr = x),
+        dataReceived: (d: Buffer) => void (n += d.length),
+        eofReceived: () => {
+          tr.write(`got ${n}`);
+          tr.close();
+          return true;
+        },
+      };
+    },
+    '127.0.0.1',
+    0,
+  );
   const port = (server.sockets()[0] as { port: number }).port;
-  const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
+  const [transport, client] = await loop.createConnection(
+    () => new CollectProtocol(),
+    '127.0.0.1',
+    port,
+  );
   client.keepOpenOnEof = true;
   t.true(transport.canWriteEof());
   transport.write('12345');
@@ -282,9 +332,17 @@ serial('writeEof half-closes; eofReceived returning true keeps the other way ope
 serial('eofReceived returning falsy closes the transport', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
-  const server = await loop.createServer(() => ({ connectionMade: (tr: Transport) => tr.writeEof() }), '127.0.0.1', 0);
+  const server = await loop.createServer(
+    () => ({ connectionMade: (tr: Transport) => tr.writeEof() }),
+    '127.0.0.1',
+    0,
+  );
   const port = (server.sockets()[0] as { port: number }).port;
-  const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
+  const [transport, client] = await loop.createConnection(
+    () => new CollectProtocol(),
+    '127.0.0.1',
+    port,
+  );
   t.is(await client.lost, null);
   t.true(transport.isClosing());
   t.deepEqual(client.calls, ['made', 'eof', 'lost']);
@@ -293,51 +351,71 @@ serial('eofReceived returning falsy closes the transport', async (t) => {
   await assertNoLeaks(t, base);
 });
 
-serial('pauseWriting above the high-water mark, resumeWriting at or below the low one', async (t) => {
-  const base = resourceCounts();
-  const loop = new NodeEventLoop();
-  // The server does not read until told to: the client's buffer fills.
-  let serverTransport: Transport | undefined;
-  const server = await loop.createServer(() => ({
-    connectionMade: (tr: Transport) => {
-      serverTransport = tr;
-      tr.pauseReading();
-    },
-  }), '127.0.0.1', 0);
-  const port = (server.sockets()[0] as { port: number }).port;
-  const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
-  t.deepEqual(transport.getWriteBufferLimits(), [16 * 1024, 64 * 1024]);
-  transport.setWriteBufferLimits({ high: 100_000 });
-  t.deepEqual(transport.getWriteBufferLimits(), [25_000, 100_000]);
-  t.throws(() => transport.setWriteBufferLimits({ high: 1, low: 2 }), { code: 'ERR_OUT_OF_RANGE' });
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  const sizes: number[] = [];
-  while (!client.calls.includes('pause')) {
-    transport.write(chunk);
-    sizes.push(transport.getWriteBufferSize());
-    if (sizes.length > 2000) break;
-    if (!client.calls.includes('pause')) await new Promise((r) => setImmediate(r));
-  }
-  t.true(client.calls.includes('pause'));
-  t.true(sizes.at(-1)! > 100_000, 'paused only strictly above high');
-  t.true(sizes.slice(0, -1).every((s) => s <= 100_000), 'no pause while at or below high');
-  const resumed = new Promise<number>((resolve) => {
-    client.resumeWriting = () => resolve(transport.getWriteBufferSize());
-  });
-  serverTransport!.resumeReading();
-  t.true((await resumed) <= 25_000);
-  transport.abort();
-  await client.lost;
-  server.close();
-  loop.close();
-  await assertNoLeaks(t, base);
-});
+serial(
+  'pauseWriting above the high-water mark, resumeWriting at or below the low one',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new NodeEventLoop();
+    // The server does not read until told to: the client's buffer fills.
+    let serverTransport: Transport | undefined;
+    const server = await loop.createServer(
+      () => ({
+        connectionMade: (tr: Transport) => {
+          serverTransport = tr;
+          tr.pauseReading();
+        },
+      }),
+      '127.0.0.1',
+      0,
+    );
+    const port = (server.sockets()[0] as { port: number }).port;
+    const [transport, client] = await loop.createConnection(
+      () => new CollectProtocol(),
+      '127.0.0.1',
+      port,
+    );
+    t.deepEqual(transport.getWriteBufferLimits(), [16 * 1024, 64 * 1024]);
+    transport.setWriteBufferLimits({ high: 100_000 });
+    t.deepEqual(transport.getWriteBufferLimits(), [25_000, 100_000]);
+    t.throws(() => transport.setWriteBufferLimits({ high: 1, low: 2 }), {
+      code: 'ERR_OUT_OF_RANGE',
+    });
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const sizes: number[] = [];
+    while (!client.calls.includes('pause')) {
+      transport.write(chunk);
+      sizes.push(transport.getWriteBufferSize());
+      if (sizes.length > 2000) break;
+      if (!client.calls.includes('pause')) await new Promise((r) => setImmediate(r));
+    }
+    t.true(client.calls.includes('pause'));
+    t.true(sizes.at(-1)! > 100_000, 'paused only strictly above high');
+    t.true(
+      sizes.slice(0, -1).every((s) => s <= 100_000),
+      'no pause while at or below high',
+    );
+    const resumed = new Promise<number>((resolve) => {
+      client.resumeWriting = () => resolve(transport.getWriteBufferSize());
+    });
+    serverTransport!.resumeReading();
+    t.true((await resumed) <= 25_000);
+    transport.abort();
+    await client.lost;
+    server.close();
+    loop.close();
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('pauseReading stops dataReceived until resumeReading', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
   const { server, port } = await echoServer(loop);
-  const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
+  const [transport, client] = await loop.createConnection(
+    () => new CollectProtocol(),
+    '127.0.0.1',
+    port,
+  );
   t.true(transport.isReading());
   transport.pauseReading();
   t.false(transport.isReading());
@@ -388,34 +466,37 @@ class RecordingBufferedProtocol implements BufferedProtocol {
   }
 }
 
-serial('BufferedProtocol reads into its own buffer, client side (onread) and server side (copied)', async (t) => {
-  const base = resourceCounts();
-  const loop = new NodeEventLoop();
-  const total = 1024 * 1024;
-  const payload = randomBytes(total);
-  const expected = createHash('sha256').update(payload).digest('hex');
-  const serverSide = new RecordingBufferedProtocol(total);
-  serverSide.echo = true;
-  const server = await loop.createServer(() => serverSide, '127.0.0.1', 0);
-  const port = (server.sockets()[0] as { port: number }).port;
-  const clientSide = new RecordingBufferedProtocol(total);
-  const [transport] = await loop.createConnection(() => clientSide, '127.0.0.1', port);
-  transport.write(payload);
-  await serverSide.done;
-  await clientSide.done;
-  t.is(serverSide.hash.digest('hex'), expected);
-  t.is(clientSide.hash.digest('hex'), expected, 'the echo arrived intact in the client buffer');
-  // Node's onread asks for a buffer before each read with no size (-1);
-  // the copy path (the server, and the client's first read, which lands
-  // in a staging buffer) asks with the size of what arrived.
-  t.true(clientSide.hints.has(-1));
-  t.false(serverSide.hints.has(-1));
-  transport.close();
-  server.close();
-  await server.waitClosed();
-  loop.close();
-  await assertNoLeaks(t, base);
-});
+serial(
+  'BufferedProtocol reads into its own buffer, client side (onread) and server side (copied)',
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new NodeEventLoop();
+    const total = 1024 * 1024;
+    const payload = randomBytes(total);
+    const expected = createHash('sha256').update(payload).digest('hex');
+    const serverSide = new RecordingBufferedProtocol(total);
+    serverSide.echo = true;
+    const server = await loop.createServer(() => serverSide, '127.0.0.1', 0);
+    const port = (server.sockets()[0] as { port: number }).port;
+    const clientSide = new RecordingBufferedProtocol(total);
+    const [transport] = await loop.createConnection(() => clientSide, '127.0.0.1', port);
+    transport.write(payload);
+    await serverSide.done;
+    await clientSide.done;
+    t.is(serverSide.hash.digest('hex'), expected);
+    t.is(clientSide.hash.digest('hex'), expected, 'the echo arrived intact in the client buffer');
+    // Node's onread asks for a buffer before each read with no size (-1);
+    // the copy path (the server, and the client's first read, which lands
+    // in a staging buffer) asks with the size of what arrived.
+    t.true(clientSide.hints.has(-1));
+    t.false(serverSide.hints.has(-1));
+    transport.close();
+    server.close();
+    await server.waitClosed();
+    loop.close();
+    await assertNoLeaks(t, base);
+  },
+);
 
 serial('64 MiB through NodeEventLoop keep their checksum', async (t) => {
   const base = resourceCounts();
@@ -485,16 +566,19 @@ serial('a peer reset gives connectionLost(UvError ECONNRESET)', async (t) => {
   await assertNoLeaks(t, base);
 });
 
-serial('a loop closed while connecting rejects the connection with ERR_LOOP_CLOSED and leaves no socket', async (t) => {
-  const base = resourceCounts();
-  const srv = net.createServer((s) => s.on('error', () => {}).resume());
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  const loop = new NodeEventLoop();
-  const pending = loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
-  loop.close();
-  await t.throwsAsync(pending, { code: 'ERR_LOOP_CLOSED' });
-  t.deepEqual(loop.liveResources(), {});
-  srv.close();
-  await assertNoLeaks(t, base);
-});
+serial(
+  'a loop closed while connecting rejects the connection with ERR_LOOP_CLOSED and leaves no socket',
+  async (t) => {
+    const base = resourceCounts();
+    const srv = net.createServer((s) => s.on('error', () => {}).resume());
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    const loop = new NodeEventLoop();
+    const pending = loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port);
+    loop.close();
+    await t.throwsAsync(pending, { code: 'ERR_LOOP_CLOSED' });
+    t.deepEqual(loop.liveResources(), {});
+    srv.close();
+    await assertNoLeaks(t, base);
+  },
+);

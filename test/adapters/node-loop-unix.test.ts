@@ -47,7 +47,9 @@ serial('a unix connection to a missing path rejects with ENOENT', async (t) => {
   const base = resourceCounts();
   const dir = await tempDir();
   const loop = new NodeEventLoop();
-  const err = await t.throwsAsync(loop.createUnixConnection(() => new CollectProtocol(), join(dir, 'nothing')));
+  const err = await t.throwsAsync(
+    loop.createUnixConnection(() => new CollectProtocol(), join(dir, 'nothing')),
+  );
   t.is((err as { code?: string }).code, 'ENOENT');
   loop.close();
   await rm(dir, { recursive: true });
@@ -60,10 +62,14 @@ serial('a server made with startServing: false serves what arrived once started'
   const path = join(dir, 'later.sock');
   const loop = new NodeEventLoop();
   let made = 0;
-  const server = await loop.createUnixServer(() => {
-    made++;
-    return new EchoProtocol();
-  }, path, { startServing: false });
+  const server = await loop.createUnixServer(
+    () => {
+      made++;
+      return new EchoProtocol();
+    },
+    path,
+    { startServing: false },
+  );
   t.false(server.isServing());
   const [transport, client] = await loop.createUnixConnection(() => new CollectProtocol(), path);
   transport.write('early');

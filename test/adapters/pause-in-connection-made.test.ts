@@ -26,27 +26,34 @@ class PausesAtOnce extends CollectProtocol {
 }
 
 for (const [name, make] of loops) {
-  test.serial(`${name}: pauseReading() inside connectionMade holds data until resumeReading()`, async (t) => {
-    const { loop, done } = make();
-    const peers: net.Socket[] = [];
-    const srv = net.createServer((s) => {
-      peers.push(s);
-      s.write('sent at once');
-    });
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as net.AddressInfo).port;
-    const [transport, protocol] = await loop.createConnection(() => new PausesAtOnce(), '127.0.0.1', port);
-    t.false(transport.isReading());
-    await new Promise((r) => setTimeout(r, 100));
-    t.is(protocol.received, 0, 'nothing delivered while paused');
-    transport.resumeReading();
-    t.true(transport.isReading());
-    await protocol.until(12);
-    t.is(protocol.data().toString(), 'sent at once');
-    transport.close();
-    t.is(await protocol.lost, null);
-    srv.close();
-    loop.close();
-    done();
-  });
+  test.serial(
+    `${name}: pauseReading() inside connectionMade holds data until resumeReading()`,
+    async (t) => {
+      const { loop, done } = make();
+      const peers: net.Socket[] = [];
+      const srv = net.createServer((s) => {
+        peers.push(s);
+        s.write('sent at once');
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const port = (srv.address() as net.AddressInfo).port;
+      const [transport, protocol] = await loop.createConnection(
+        () => new PausesAtOnce(),
+        '127.0.0.1',
+        port,
+      );
+      t.false(transport.isReading());
+      await new Promise((r) => setTimeout(r, 100));
+      t.is(protocol.received, 0, 'nothing delivered while paused');
+      transport.resumeReading();
+      t.true(transport.isReading());
+      await protocol.until(12);
+      t.is(protocol.data().toString(), 'sent at once');
+      transport.close();
+      t.is(await protocol.lost, null);
+      srv.close();
+      loop.close();
+      done();
+    },
+  );
 }

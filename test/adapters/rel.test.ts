@@ -10,10 +10,14 @@ test('timeouts re-arm while the callback returns true', async (t) => {
   const rel = new Registrar(loop);
   let n = 0;
   const seen: string[] = [];
-  rel.timeout(0.005, (tag: string) => {
-    seen.push(tag);
-    return ++n < 3;
-  }, 'tick');
+  rel.timeout(
+    0.005,
+    (tag: string) => {
+      seen.push(tag);
+      return ++n < 3;
+    },
+    'tick',
+  );
   await rel.dispatch();
   t.is(n, 3);
   t.deepEqual(seen, ['tick', 'tick', 'tick']);

@@ -3,7 +3,21 @@
 // they were before it, so that the process can exit.
 import type { ExecutionContext } from 'ava';
 
-const WATCHED = new Set(['TCPSocketWrap', 'TCPServerWrap', 'TCPWrap', 'PipeWrap', 'PipeServerWrap', 'UDPWrap', 'ProcessWrap', 'Timeout', 'Immediate', 'TLSWrap', 'FSReqCallback', 'GetAddrInfoReqWrap', 'SignalWrap']);
+const WATCHED = new Set([
+  'TCPSocketWrap',
+  'TCPServerWrap',
+  'TCPWrap',
+  'PipeWrap',
+  'PipeServerWrap',
+  'UDPWrap',
+  'ProcessWrap',
+  'Timeout',
+  'Immediate',
+  'TLSWrap',
+  'FSReqCallback',
+  'GetAddrInfoReqWrap',
+  'SignalWrap',
+]);
 
 export type ResourceCounts = Record<string, number>;
 

@@ -26,7 +26,8 @@ for (const kind of ['node', 'uv']) {
     const loop = makeLoop(kind);
     const server = await startRespServer(loop, '127.0.0.1', 0);
     const port = (server.sockets()[0] as { port: number }).port;
-    const request = '*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n';
+    const request =
+      '*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n';
     t.is(await ask(port, request, 5), '+PONG\r\n+OK\r\n$2\r\nv1\r\n:1\r\n');
     server.close();
     await server.waitClosed();

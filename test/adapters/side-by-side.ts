@@ -9,7 +9,13 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import {
-  Loop, NodeEventLoop, UvEventLoop, serveHttp, toDuplex, type AbstractEventLoop, type Transport,
+  Loop,
+  NodeEventLoop,
+  UvEventLoop,
+  serveHttp,
+  toDuplex,
+  type AbstractEventLoop,
+  type Transport,
 } from 'asyncuv';
 import { waitFor } from '../helpers/loop-test.js';
 
@@ -17,10 +23,25 @@ export const KINDS = ['net', 'uv', 'node'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** What the tests use of a server-side socket: net.Socket's API. */
-export type ServerSocket = Duplex & Pick<net.Socket,
-  'setTimeout' | 'setNoDelay' | 'setKeepAlive' | 'ref' | 'unref' | 'destroySoon' | 'address' |
-  'remoteAddress' | 'remotePort' | 'remoteFamily' | 'localAddress' | 'localPort' | 'bytesRead' |
-  'bytesWritten' | 'timeout'>;
+export type ServerSocket = Duplex &
+  Pick<
+    net.Socket,
+    | 'setTimeout'
+    | 'setNoDelay'
+    | 'setKeepAlive'
+    | 'ref'
+    | 'unref'
+    | 'destroySoon'
+    | 'address'
+    | 'remoteAddress'
+    | 'remotePort'
+    | 'remoteFamily'
+    | 'localAddress'
+    | 'localPort'
+    | 'bytesRead'
+    | 'bytesWritten'
+    | 'timeout'
+  >;
 
 interface LoopUnderTest {
   loop: AbstractEventLoop;
@@ -33,7 +54,7 @@ function loopOf(kind: 'uv' | 'node'): LoopUnderTest {
   const loop = uv !== undefined ? new UvEventLoop(uv) : new NodeEventLoop();
   // libuv handles of its own Loop, or what the NodeEventLoop still holds.
   const left = (): Record<string, number> =>
-    (uv !== undefined ? uv.handleCounts() : (loop as NodeEventLoop).liveResources());
+    uv !== undefined ? uv.handleCounts() : (loop as NodeEventLoop).liveResources();
   return {
     loop: loop,
     async close(t) {
@@ -66,9 +87,13 @@ export async function connectedPair(t: ExecutionContext, kind: Kind): Promise<Pa
     stop = () => new Promise((resolve) => server.close(() => resolve()));
   } else {
     const under = loopOf(kind);
-    const server = await under.loop.createServer(() => ({
-      connectionMade: (transport: Transport) => accepted(toDuplex(transport) as ServerSocket),
-    }), '127.0.0.1', 0);
+    const server = await under.loop.createServer(
+      () => ({
+        connectionMade: (transport: Transport) => accepted(toDuplex(transport) as ServerSocket),
+      }),
+      '127.0.0.1',
+      0,
+    );
     port = (server.sockets()[0] as { port: number }).port;
     stop = async () => {
       server.close();

@@ -28,7 +28,13 @@ test('echoes ping-pong and a stream, then closes every handle', async (t) => {
 test('listens on ::1', async (t) => {
   const loop = newLoop(t);
   const server = benchEchoServer('::1', 0, loop);
-  const report = await pingPong({ host: '::1', port: server.port, conns: 1, seconds: 1, warmup: 0 });
+  const report = await pingPong({
+    host: '::1',
+    port: server.port,
+    conns: 1,
+    seconds: 1,
+    warmup: 0,
+  });
   t.is(report.errors, 0);
   await server.close();
   await assertNoHandlesAndClose(t, loop);

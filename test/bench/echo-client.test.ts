@@ -8,13 +8,22 @@ import { echoClientPath, pingPong, stream } from '../../bench/loadgen/echo-clien
 import { startNodeEchoServer } from '../../bench/loadgen/echo-servers.js';
 
 test('the echo client is built next to the addon', (t) => {
-  t.truthy(echoClientPath(), 'build/Release/asyncuv-echo-client is missing: run npm run build:native');
+  t.truthy(
+    echoClientPath(),
+    'build/Release/asyncuv-echo-client is missing: run npm run build:native',
+  );
 });
 
 test('ping-pong against node:net reports round trips and no errors', async (t) => {
   const server = await startNodeEchoServer();
   try {
-    const report = await pingPong({ port: server.port, conns: 4, size: 1024, seconds: 1, warmup: 0.1 });
+    const report = await pingPong({
+      port: server.port,
+      conns: 4,
+      size: 1024,
+      seconds: 1,
+      warmup: 0.1,
+    });
     t.is(report.errors, 0);
     t.is(report.conns, 4);
     t.true(report.roundtrips > 0);

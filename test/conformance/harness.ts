@@ -73,7 +73,11 @@ export async function withLoop(
     await fixture.settle(t);
     // The leak check every loop offers, with the same kinds on each.
     for (let i = 0; i < 400 && Object.keys(loop.liveResources()).length > 0; i++) await sleep(5);
-    t.deepEqual(loop.liveResources(), {}, 'liveResources() is empty once the test closed everything');
+    t.deepEqual(
+      loop.liveResources(),
+      {},
+      'liveResources() is empty once the test closed everything',
+    );
   }
   if (!opts.expectExceptions) {
     t.deepEqual(
@@ -87,7 +91,11 @@ export async function withLoop(
 export { until, within } from '../helpers/loop-test.js';
 
 /** A promise with its resolve/reject outside (asyncio's loop.create_future()). */
-export function future<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+export function future<T = void>(): {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+} {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
   const promise = new Promise<T>((res, rej) => {
@@ -98,7 +106,13 @@ export function future<T = void>(): { promise: Promise<T>; resolve: (v: T) => vo
 }
 
 /** Registers a test that needs `feature`, or a documented skip if the loop lacks it. */
-export function testIf(test: TestFn, makeLoop: MakeLoop, feature: string, title: string, impl: (t: ExecutionContext) => Promise<void>): void {
+export function testIf(
+  test: TestFn,
+  makeLoop: MakeLoop,
+  feature: string,
+  title: string,
+  impl: (t: ExecutionContext) => Promise<void>,
+): void {
   const reason = makeLoop.unsupported?.[feature];
   if (reason === undefined) test(title, impl);
   else test.skip(`${title} (unsupported on this loop: ${reason})`, impl);

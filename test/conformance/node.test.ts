@@ -18,8 +18,13 @@ const makeLoop: MakeLoop = Object.assign(
       loop: nodeLoop,
       async settle(t) {
         // Node closes sockets, servers and children in later callbacks.
-        for (let i = 0; i < 400 && Object.keys(nodeLoop.liveResources()).length > 0; i++) await sleep(5);
-        t.deepEqual(nodeLoop.liveResources(), {}, 'no transport, server, timer or child left on the loop');
+        for (let i = 0; i < 400 && Object.keys(nodeLoop.liveResources()).length > 0; i++)
+          await sleep(5);
+        t.deepEqual(
+          nodeLoop.liveResources(),
+          {},
+          'no transport, server, timer or child left on the loop',
+        );
       },
     };
   },

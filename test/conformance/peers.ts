@@ -14,7 +14,11 @@ export interface NetServer {
 }
 
 /** A node:net server on 127.0.0.1:0 whose connections `onSocket` handles. */
-export async function netServer(onSocket: (socket: net.Socket) => void = () => {}, host = '127.0.0.1', opts: net.ServerOpts = {}): Promise<NetServer> {
+export async function netServer(
+  onSocket: (socket: net.Socket) => void = () => {},
+  host = '127.0.0.1',
+  opts: net.ServerOpts = {},
+): Promise<NetServer> {
   const sockets: net.Socket[] = [];
   const waiting: Array<(s: net.Socket) => void> = [];
   const server = net.createServer(opts, (socket) => {
@@ -64,7 +68,11 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** A node:net client connected to host:port. */
-export async function netConnect(port: number, host = '127.0.0.1', opts: { allowHalfOpen?: boolean } = {}): Promise<net.Socket> {
+export async function netConnect(
+  port: number,
+  host = '127.0.0.1',
+  opts: { allowHalfOpen?: boolean } = {},
+): Promise<net.Socket> {
   const socket = net.connect({ port, host, allowHalfOpen: opts.allowHalfOpen ?? false });
   socket.on('error', () => {});
   await once(socket, 'connect');
@@ -75,10 +83,16 @@ export async function netConnect(port: number, host = '127.0.0.1', opts: { allow
 export function readToEnd(socket: net.Socket): Promise<Buffer> {
   const chunks: Buffer[] = [];
   socket.on('data', (d: Buffer) => chunks.push(d));
-  return new Promise((resolve) => socket.on('end', () => resolve(Buffer.concat(chunks))).on('close', () => resolve(Buffer.concat(chunks))));
+  return new Promise((resolve) =>
+    socket
+      .on('end', () => resolve(Buffer.concat(chunks)))
+      .on('close', () => resolve(Buffer.concat(chunks))),
+  );
 }
 
 /** Whether this host has IPv6 loopback (some containers do not). */
 export function hasIPv6(): boolean {
-  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.family === 'IPv6' && i.internal));
+  return Object.values(networkInterfaces()).some((list) =>
+    list?.some((i) => i.family === 'IPv6' && i.internal),
+  );
 }

@@ -2,7 +2,14 @@
 // note every call out of order in `violations` instead of throwing (a throw
 // would land in the loop's exception handler, far from the test), and each
 // test asserts that list is empty.
-import type { Address, DatagramTransport, Protocol, SubprocessProtocol, SubprocessTransport, Transport } from 'asyncuv';
+import type {
+  Address,
+  DatagramTransport,
+  Protocol,
+  SubprocessProtocol,
+  SubprocessTransport,
+  Transport,
+} from 'asyncuv';
 import { future } from './harness.js';
 
 export const HTTP_REQUEST = 'GET / HTTP/1.0\r\nHost: example.com\r\n\r\n';

@@ -9,10 +9,17 @@ test('a throw in a callback reaches uncaughtException and the loop keeps working
   t.is(child.code, 0, child.stderr);
   const lines = jsonLines(child.stdout);
   t.deepEqual(
-    lines.filter((l) => 'caught' in l).map((l) => l['caught']).sort(),
+    lines
+      .filter((l) => 'caught' in l)
+      .map((l) => l['caught'])
+      .sort(),
     ['boom from a timer', 'boom from an idle'],
   );
-  t.is(lines.filter((l) => l['afterwards'] === 'fired').length, 2, 'timers started after each throw fired');
+  t.is(
+    lines.filter((l) => l['afterwards'] === 'fired').length,
+    2,
+    'timers started after each throw fired',
+  );
 });
 
 test('an unhandled throw in a callback exits with code 1 and the stack, not an abort', async (t) => {

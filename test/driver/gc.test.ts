@@ -14,10 +14,14 @@ function gc(): void {
 
 /** GCs until the predicate holds: finalizers run in a later tick. */
 async function collectUntil(predicate: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  return waitFor(() => {
-    gc();
-    return predicate();
-  }, timeoutMs, 10);
+  return waitFor(
+    () => {
+      gc();
+      return predicate();
+    },
+    timeoutMs,
+    10,
+  );
 }
 
 loopTest('inactive handles nobody references are closed by the GC', async (t, loop) => {
@@ -26,7 +30,10 @@ loopTest('inactive handles nobody references are closed by the GC', async (t, lo
     for (let i = 0; i < 10; i++) new Idle(loop);
   })();
   t.deepEqual(loop.handleCounts(), { timer: 100, idle: 10 });
-  t.true(await collectUntil(() => Object.keys(loop.handleCounts()).length === 0), JSON.stringify(loop.handleCounts()));
+  t.true(
+    await collectUntil(() => Object.keys(loop.handleCounts()).length === 0),
+    JSON.stringify(loop.handleCounts()),
+  );
 });
 
 loopTest('a started timer that is dropped still fires after gc()', async (t, loop) => {
@@ -61,7 +68,9 @@ loopTest('a dropped active Idle keeps running across gc() until stopped', async 
     pt.start(() => (probeFired = true), 1);
     await new Promise((r) => setTimeout(r, 300));
     const blockingProbe = probe.run('nowait');
-    throw new Error(`${error.message}: ${runs} runs, alive=${loop.alive}, running=${loop.running}, ${JSON.stringify(loop.handleCounts())} probeFired=${probeFired} blocking=${blockingProbe} handles=${loop.handles().length}`);
+    throw new Error(
+      `${error.message}: ${runs} runs, alive=${loop.alive}, running=${loop.running}, ${JSON.stringify(loop.handleCounts())} probeFired=${probeFired} blocking=${blockingProbe} handles=${loop.handles().length}`,
+    );
   });
   t.is(runs, 100);
 });
@@ -142,5 +151,8 @@ test('a closed stream that had a read buffer is collected safely with its closed
       registry.register(loop, 'loop');
     })();
   }
-  t.true(await collectUntil(() => collected === 2 * count), `${collected} of ${2 * count} collected`);
+  t.true(
+    await collectUntil(() => collected === 2 * count),
+    `${collected} of ${2 * count} collected`,
+  );
 });

@@ -19,7 +19,9 @@ loopTest(`an Async-driven chain of ${STEPS} awaits runs at full speed`, async (t
   });
   async.send();
   const ms = await within(done.promise, `${STEPS} async wake-ups`, BOUND_MS);
-  t.log(`${STEPS} Async wake-ups with an await each: ${ms} ms (${Math.round((STEPS / ms) * 1000)}/s)`);
+  t.log(
+    `${STEPS} Async wake-ups with an await each: ${ms} ms (${Math.round((STEPS / ms) * 1000)}/s)`,
+  );
   t.is(steps, STEPS);
   async.close();
 });

@@ -16,7 +16,7 @@ test("an unref'd 60 s timer alone does not keep the process alive", async (t) =>
   t.true(child.ms < 30_000, `exited after ${child.ms} ms`);
 });
 
-test('no busy-spin: only unref\'d handles and a 1 s Node timer use almost no CPU', async (t) => {
+test("no busy-spin: only unref'd handles and a 1 s Node timer use almost no CPU", async (t) => {
   const child = await runFixture('driver-child.js', ['idle-cpu']);
   t.is(child.code, 0, child.stderr);
   const [report] = jsonLines(child.stdout) as Array<{ cpuMs: number; wallMs: number }>;

@@ -7,24 +7,27 @@ import { Async, Idle, Timer } from '../../handles/index.js';
 
 const DEPTH = 1000;
 
-loopTest(`a chain of ${DEPTH} timers, each started from the previous callback (blocking)`, (t, loop) => {
-  let fired = 0;
-  const timers: Timer[] = [];
-  const next = (): void => {
-    const timer = new Timer(loop);
-    timers.push(timer);
-    timer.start(() => {
-      fired++;
-      timer.close();
-      if (fired < DEPTH) next();
-    }, 0);
-  };
-  next();
-  t.false(loop.run('default'));
-  t.is(fired, DEPTH);
-  t.is(timers.length, DEPTH);
-  t.true(timers.every((timer) => timer.closed));
-});
+loopTest(
+  `a chain of ${DEPTH} timers, each started from the previous callback (blocking)`,
+  (t, loop) => {
+    let fired = 0;
+    const timers: Timer[] = [];
+    const next = (): void => {
+      const timer = new Timer(loop);
+      timers.push(timer);
+      timer.start(() => {
+        fired++;
+        timer.close();
+        if (fired < DEPTH) next();
+      }, 0);
+    };
+    next();
+    t.false(loop.run('default'));
+    t.is(fired, DEPTH);
+    t.is(timers.length, DEPTH);
+    t.true(timers.every((timer) => timer.closed));
+  },
+);
 
 loopTest(`a chain of ${DEPTH} timers started from callbacks (embedded)`, async (t, loop) => {
   let fired = 0;
@@ -57,7 +60,10 @@ loopTest('one callback starting 1000 timers: all fire, in start order', (t, loop
   }, 0);
   loop.run();
   t.is(order.length, 1000);
-  t.deepEqual(order, [...order].sort((a, b) => a - b));
+  t.deepEqual(
+    order,
+    [...order].sort((a, b) => a - b),
+  );
   first.close();
   for (const timer of timers) timer.close();
   loop.run();

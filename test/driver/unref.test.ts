@@ -27,9 +27,13 @@ loopTest("an unref'd repeating timer keeps its rhythm", async (t, loop) => {
   timer.unref();
   let ticks = 0;
   const done = deferred();
-  timer.start(() => {
-    if (++ticks === 5) done.resolve();
-  }, 10, 10);
+  timer.start(
+    () => {
+      if (++ticks === 5) done.resolve();
+    },
+    10,
+    10,
+  );
   await within(done.promise, 'five ticks', 10_000);
   t.is(ticks, 5);
   timer.close();
@@ -47,7 +51,7 @@ loopTest("an unref'd timer due before a ref'd one fires first", async (t, loop) 
     order.push('ref late');
     done.resolve();
   }, 200);
-  await within(done.promise, 'the ref\'d timer', 10_000);
+  await within(done.promise, "the ref'd timer", 10_000);
   t.deepEqual(order, ['unref early', 'ref late']);
   early.close();
   late.close();

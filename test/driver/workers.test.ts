@@ -36,12 +36,20 @@ async function repeat(one: () => Promise<void>, times = REPEAT): Promise<void> {
 test('each worker has its own default loop', async (t) => {
   const mine = Loop.default().fileno();
   const runs = [start('own-loop'), start('own-loop')];
-  const reports = (await Promise.all(runs.map((r) => r.firstMessage))) as Array<{ fileno: number; same: boolean; fired: boolean }>;
+  const reports = (await Promise.all(runs.map((r) => r.firstMessage))) as Array<{
+    fileno: number;
+    same: boolean;
+    fired: boolean;
+  }>;
   t.true(reports.every((r) => r.fired && r.same));
   const fds = new Set([mine, ...reports.map((r) => r.fileno)]);
   t.is(fds.size, 3, 'three backend fds for three threads');
   for (const run of runs) run.worker.postMessage('exit');
-  t.deepEqual(await Promise.all(runs.map((r) => r.exited)), [0, 0], 'the workers exit by themselves');
+  t.deepEqual(
+    await Promise.all(runs.map((r) => r.exited)),
+    [0, 0],
+    'the workers exit by themselves',
+  );
 });
 
 test('a worker calling process.exit() with active handles exits cleanly', async (t) => {
@@ -183,6 +191,9 @@ test("the main thread's embedded loop keeps running while workers come and go", 
     loop.close();
   }
   // 200 each on a quiet machine.
-  t.true(ticks >= Math.min(10, nodeTicks / 2), `${ticks} ticks of ours vs ${nodeTicks} of Node's in 1 s`);
+  t.true(
+    ticks >= Math.min(10, nodeTicks / 2),
+    `${ticks} ticks of ours vs ${nodeTicks} of Node's in 1 s`,
+  );
   t.deepEqual(loop.handleCounts(), {});
 });

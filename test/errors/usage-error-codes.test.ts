@@ -43,7 +43,10 @@ test('every code a UsageError is thrown with is in USAGE_ERROR_CODES', (t) => {
 
 test('every code in USAGE_ERROR_CODES is thrown somewhere', (t) => {
   const { literal } = thrownCodes();
-  t.deepEqual(USAGE_ERROR_CODES.filter((code) => !literal.has(code)), []);
+  t.deepEqual(
+    USAGE_ERROR_CODES.filter((code) => !literal.has(code)),
+    [],
+  );
 });
 
 test('the one UsageError made with a computed code checks it against the set', (t) => {

@@ -62,7 +62,11 @@ for (const [name, make] of Object.entries(loops)) {
       t.is(await redis.incr('n'), 1);
       t.deepEqual(await redis.mget('greeting', 'missing', 'n'), ['hello', null, '1']);
       const batch = redis.pipeline().incr('n').exists('greeting', 'n', 'missing').del('greeting');
-      t.deepEqual(await batch.exec(), [[null, 2], [null, 2], [null, 1]]);
+      t.deepEqual(await batch.exec(), [
+        [null, 2],
+        [null, 2],
+        [null, 1],
+      ]);
       const info = await redis.info();
       t.regex(info, /^# Server\r\nredis_version:7\.0\.0\r\n/);
       t.regex(info, /\r\nloading:0\r\n/);
@@ -89,8 +93,20 @@ for (const [name, make] of Object.entries(loops)) {
           t.throwsAsync(redis.call(args[0]!, ...args.slice(1)), { message });
         await fails(['HELLO', '3'], 'NOPROTO unsupported protocol version');
         t.deepEqual(await redis.call('HELLO', '2', 'SETNAME', 'me'), [
-          'server', 'redis', 'version', '7.0.0', 'proto', 2, 'id', 1,
-          'mode', 'standalone', 'role', 'master', 'modules', [],
+          'server',
+          'redis',
+          'version',
+          '7.0.0',
+          'proto',
+          2,
+          'id',
+          1,
+          'mode',
+          'standalone',
+          'role',
+          'master',
+          'modules',
+          [],
         ]);
         t.is(await redis.client('GETNAME'), 'me');
         await fails(['HELLO', 'x'], 'ERR Protocol version is not an integer or out of range');

@@ -22,7 +22,11 @@ async function cli(port: number, ...args: string[]): Promise<string> {
 const loops = {
   UvEventLoop: () => {
     const uv = new Loop();
-    return { loop: new UvEventLoop(uv), handles: () => uv.handleCounts(), dispose: () => uv.close() };
+    return {
+      loop: new UvEventLoop(uv),
+      handles: () => uv.handleCounts(),
+      dispose: () => uv.close(),
+    };
   },
   NodeEventLoop: () => ({ loop: new NodeEventLoop(), handles: () => ({}), dispose: () => {} }),
 };
@@ -48,16 +52,45 @@ for (const [name, make] of Object.entries(loops)) {
       t.is(await cli(port, '-n', '0', 'PING'), 'PONG');
       t.is(await cli(port, '-3', 'PING'), 'PONG');
       t.regex(await cli(port, 'INFO', 'server'), /^# Server\r\nredis_version:7\.0\.0\r\n/);
-      t.is((await run('sh', ['-c', `printf 'CLIENT SETNAME me\\nCLIENT GETNAME\\n' | redis-cli -h 127.0.0.1 -p ${port}`])).stdout, 'OK\nme\n');
+      t.is(
+        (
+          await run('sh', [
+            '-c',
+            `printf 'CLIENT SETNAME me\\nCLIENT GETNAME\\n' | redis-cli -h 127.0.0.1 -p ${port}`,
+          ])
+        ).stdout,
+        'OK\nme\n',
+      );
       // A binary-safe value with CR LF inside, given on stdin (-x).
-      const { stdout } = await run('sh', ['-c', `printf 'a\\r\\nb' | redis-cli -h 127.0.0.1 -p ${port} -x SET bin >/dev/null && redis-cli -h 127.0.0.1 -p ${port} --no-raw GET bin`]);
+      const { stdout } = await run('sh', [
+        '-c',
+        `printf 'a\\r\\nb' | redis-cli -h 127.0.0.1 -p ${port} -x SET bin >/dev/null && redis-cli -h 127.0.0.1 -p ${port} --no-raw GET bin`,
+      ]);
       t.is(stdout.trim(), '"a\\r\\nb"');
 
       // 2,000 requests per test from 10 clients, plain and with -P 16.
       for (const pipeline of ['1', '16']) {
-        const bench = await run('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get,incr', '-n', '2000', '-c', '10', '-P', pipeline, '--csv']);
+        const bench = await run('redis-benchmark', [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-t',
+          'set,get,incr',
+          '-n',
+          '2000',
+          '-c',
+          '10',
+          '-P',
+          pipeline,
+          '--csv',
+        ]);
         const rows = bench.stdout.trim().split('\n').slice(1);
-        t.deepEqual(rows.map((r) => r.split(',')[0]), ['"SET"', '"GET"', '"INCR"'], bench.stdout);
+        t.deepEqual(
+          rows.map((r) => r.split(',')[0]),
+          ['"SET"', '"GET"', '"INCR"'],
+          bench.stdout,
+        );
         for (const row of rows) t.true(Number(JSON.parse(row.split(',')[1]!)) > 0, row);
       }
       // redis-benchmark's INCR hits one counter key: 2 * 2,000 on top of ours.
@@ -68,7 +101,8 @@ for (const [name, make] of Object.entries(loops)) {
       loop.close();
     }
     const deadline = Date.now() + 10_000;
-    while (Object.keys(handles()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (Object.keys(handles()).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     t.deepEqual(handles(), {}, 'every handle closed');
     dispose();
   });

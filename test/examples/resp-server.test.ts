@@ -25,7 +25,10 @@ function exchange(port: number, bytes: string, done: (text: string) => boolean):
   });
 }
 
-async function withServer(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, body: (port: number) => Promise<void>): Promise<void> {
+async function withServer(
+  t: { deepEqual(a: unknown, b: unknown, m?: string): void },
+  body: (port: number) => Promise<void>,
+): Promise<void> {
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
   const server = await startRespServer(loop, '127.0.0.1', 0);
@@ -36,7 +39,8 @@ async function withServer(t: { deepEqual(a: unknown, b: unknown, m?: string): vo
     await server.waitClosed();
     loop.close();
     const deadline = Date.now() + 10_000;
-    while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     t.deepEqual(uv.handleCounts(), {}, 'every handle closed');
     uv.close();
   }
@@ -45,16 +49,28 @@ async function withServer(t: { deepEqual(a: unknown, b: unknown, m?: string): vo
 test('SET, GET, INCR, EXISTS, MGET, DEL over one pipelined write', async (t) => {
   await withServer(t, async (port) => {
     const req =
-      command('SET', 'a', '1') + command('GET', 'a') + command('INCR', 'a') + command('INCR', 'n') +
-      command('EXISTS', 'a', 'n', 'zz') + command('MGET', 'a', 'zz', 'n') + command('DEL', 'a', 'zz') + command('GET', 'a') + command('PING');
-    const expected = '+OK\r\n$1\r\n1\r\n:2\r\n:1\r\n:2\r\n*3\r\n$1\r\n2\r\n$-1\r\n$1\r\n1\r\n:1\r\n$-1\r\n+PONG\r\n';
+      command('SET', 'a', '1') +
+      command('GET', 'a') +
+      command('INCR', 'a') +
+      command('INCR', 'n') +
+      command('EXISTS', 'a', 'n', 'zz') +
+      command('MGET', 'a', 'zz', 'n') +
+      command('DEL', 'a', 'zz') +
+      command('GET', 'a') +
+      command('PING');
+    const expected =
+      '+OK\r\n$1\r\n1\r\n:2\r\n:1\r\n:2\r\n*3\r\n$1\r\n2\r\n$-1\r\n$1\r\n1\r\n:1\r\n$-1\r\n+PONG\r\n';
     t.is(await exchange(port, req, (s) => s.endsWith('+PONG\r\n')), expected);
   });
 });
 
 test('inline commands, ECHO, SET NX/XX/PX and errors', async (t) => {
   await withServer(t, async (port) => {
-    const reply = await exchange(port, 'PING\r\nECHO hello\r\nSET k v NX\r\nSET k w NX\r\nSET k w XX PX 100000\r\nGET k\r\nINCR k\r\nNOPE\r\nGET\r\nQUIT\r\n', (s) => s.endsWith('+OK\r\n') && s.includes('wrong number'));
+    const reply = await exchange(
+      port,
+      'PING\r\nECHO hello\r\nSET k v NX\r\nSET k w NX\r\nSET k w XX PX 100000\r\nGET k\r\nINCR k\r\nNOPE\r\nGET\r\nQUIT\r\n',
+      (s) => s.endsWith('+OK\r\n') && s.includes('wrong number'),
+    );
     t.is(
       reply,
       "+PONG\r\n$5\r\nhello\r\n+OK\r\n$-1\r\n+OK\r\n$1\r\nw\r\n-ERR value is not an integer or out of range\r\n-ERR unknown command 'NOPE'\r\n-ERR wrong number of arguments for 'get' command\r\n+OK\r\n",
@@ -67,14 +83,19 @@ test('a command split across many reads is parsed once', (t) => {
   const bytes = Buffer.from(command('SET', 'key', 'x'.repeat(1000)));
   const seen: string[][] = [];
   for (let i = 0; i < bytes.length; i += 7) {
-    for (const cmd of parser.feed(bytes.subarray(i, i + 7))) seen.push(cmd.map((b) => b.toString()));
+    for (const cmd of parser.feed(bytes.subarray(i, i + 7)))
+      seen.push(cmd.map((b) => b.toString()));
   }
   t.deepEqual(seen, [['SET', 'key', 'x'.repeat(1000)]]);
 });
 
 test('a malformed request gets an error and the connection is closed', async (t) => {
   await withServer(t, async (port) => {
-    const reply = await exchange(port, '*1\r\n#bad\r\n', (s) => s.startsWith('-ERR') || s.startsWith('-Protocol'));
+    const reply = await exchange(
+      port,
+      '*1\r\n#bad\r\n',
+      (s) => s.startsWith('-ERR') || s.startsWith('-Protocol'),
+    );
     t.regex(reply, /^-Protocol error/);
   });
 });

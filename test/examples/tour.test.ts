@@ -30,7 +30,10 @@ test('the tour runs every step and exits by itself with code 0', async (t) => {
   t.regex(result.stdout, /counter 600,200 \(expected 600,200, exact\)/);
   t.regex(result.stdout, /2000\/2000 GETs answered correctly/);
   t.regex(result.stdout, /the server's sha256 matches the client's/);
-  t.regex(result.stdout, /^One HTTP server on every core, one process \(startThreadedServer\) \(\d+ ms\)$/m);
+  t.regex(
+    result.stdout,
+    /^One HTTP server on every core, one process \(startThreadedServer\) \(\d+ ms\)$/m,
+  );
   t.regex(result.stdout, /shared hit counter under a Mutex: 1,000 \(expected 1,000, exact\)/);
   t.regex(result.stdout, /handles left open: none/);
 });

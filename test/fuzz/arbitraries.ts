@@ -11,8 +11,10 @@ import { UvError } from '../../handles/uv-error.js';
 import { LockAbandonedError, SyncTimeoutError } from '../../sync/errors.js';
 import { CancelledError, IncompleteReadError, LimitOverrunError } from '../../loop/errors.js';
 
-export const SEED = process.env['FUZZ_SEED'] !== undefined ? Number(process.env['FUZZ_SEED']) : 0x7a5c;
-const envRuns = process.env['FUZZ_RUNS'] !== undefined ? Number(process.env['FUZZ_RUNS']) : undefined;
+export const SEED =
+  process.env['FUZZ_SEED'] !== undefined ? Number(process.env['FUZZ_SEED']) : 0x7a5c;
+const envRuns =
+  process.env['FUZZ_RUNS'] !== undefined ? Number(process.env['FUZZ_RUNS']) : undefined;
 
 /** Cases per property: FUZZ_RUNS if set, else the property's default. */
 export function runs(dflt: number): number {
@@ -28,7 +30,14 @@ export function detachedView(): Uint8Array {
 
 // Property names an object lookup table inherits: a check written as
 // `table[value] === undefined` lets these through.
-export const prototypeKeys = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'then'] as const;
+export const prototypeKeys = [
+  'constructor',
+  '__proto__',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'then',
+] as const;
 
 /**
  * Values of the wrong type or out of range for almost any parameter. Fresh
@@ -36,7 +45,32 @@ export const prototypeKeys = ['constructor', '__proto__', 'toString', 'valueOf',
  * detaches one cannot affect the next case.
  */
 export const garbage: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom<unknown>(undefined, null, NaN, Infinity, -Infinity, -1, -0, 0.5, -0.5, 2 ** 31, 2 ** 32, 2 ** 53, 1e300, -1e300, Number.MIN_VALUE, '', '\0', 'a\0b', true, false, 10n, -1n, 2n ** 70n, ...prototypeKeys),
+  fc.constantFrom<unknown>(
+    undefined,
+    null,
+    NaN,
+    Infinity,
+    -Infinity,
+    -1,
+    -0,
+    0.5,
+    -0.5,
+    2 ** 31,
+    2 ** 32,
+    2 ** 53,
+    1e300,
+    -1e300,
+    Number.MIN_VALUE,
+    '',
+    '\0',
+    'a\0b',
+    true,
+    false,
+    10n,
+    -1n,
+    2n ** 70n,
+    ...prototypeKeys,
+  ),
   fc.constant(null).map(() => Symbol('fuzz') as unknown),
   fc.constant(null).map(() => ({}) as unknown),
   fc.constant(null).map(() => [] as unknown),
@@ -50,7 +84,17 @@ export const garbage: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null).map(() => new ArrayBuffer(8) as unknown),
   fc.constant(null).map(() => new SharedArrayBuffer(8) as unknown),
   fc.constant(null).map(() => detachedView() as unknown),
-  fc.constant(null).map(() => new Proxy({}, { get: () => { throw new TypeError('hostile getter'); } }) as unknown),
+  fc.constant(null).map(
+    () =>
+      new Proxy(
+        {},
+        {
+          get: () => {
+            throw new TypeError('hostile getter');
+          },
+        },
+      ) as unknown,
+  ),
   fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
   fc.double(),
   fc.string({ maxLength: 12 }),
@@ -58,11 +102,19 @@ export const garbage: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** Wrong values for an fd parameter: none of them may name a real fd of this process. */
-export const badFd: fc.Arbitrary<unknown> = garbage.filter((v) => !(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 31 - 1));
+export const badFd: fc.Arbitrary<unknown> = garbage.filter(
+  (v) => !(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 31 - 1),
+);
 
 /** A value from `plausible` most of the time (to get past the first check), garbage otherwise. */
-export function arg<T>(plausible: fc.Arbitrary<T>, wrong: fc.Arbitrary<unknown> = garbage): fc.Arbitrary<unknown> {
-  return fc.oneof({ weight: 2, arbitrary: plausible as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: wrong });
+export function arg<T>(
+  plausible: fc.Arbitrary<T>,
+  wrong: fc.Arbitrary<unknown> = garbage,
+): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    { weight: 2, arbitrary: plausible as fc.Arbitrary<unknown> },
+    { weight: 1, arbitrary: wrong },
+  );
 }
 
 /**
@@ -72,16 +124,36 @@ export function arg<T>(plausible: fc.Arbitrary<T>, wrong: fc.Arbitrary<unknown> 
  * classes. Anything else (a plain Error, a string, undefined) fails.
  */
 export function typedError(err: unknown): string | undefined {
-  if (err instanceof UsageError) return typeof err.code === 'string' && /^ERR_[A-Z_]+$/.test(err.code) ? undefined : `UsageError with bad code ${String(err.code)}`;
+  if (err instanceof UsageError)
+    return typeof err.code === 'string' && /^ERR_[A-Z_]+$/.test(err.code)
+      ? undefined
+      : `UsageError with bad code ${String(err.code)}`;
   if (err instanceof UvError) {
-    return typeof err.code === 'string' && typeof err.errno === 'number' && err.errno < 0 && typeof err.syscall === 'string' && err.syscall.length > 0 ? undefined : `UvError with bad fields ${err.code}/${err.errno}/${err.syscall}`;
+    return typeof err.code === 'string' &&
+      typeof err.errno === 'number' &&
+      err.errno < 0 &&
+      typeof err.syscall === 'string' &&
+      err.syscall.length > 0
+      ? undefined
+      : `UvError with bad fields ${err.code}/${err.errno}/${err.syscall}`;
   }
   if (err instanceof LockAbandonedError || err instanceof SyncTimeoutError) return undefined;
-  if (err instanceof IncompleteReadError || err instanceof LimitOverrunError || err instanceof CancelledError) return undefined;
+  if (
+    err instanceof IncompleteReadError ||
+    err instanceof LimitOverrunError ||
+    err instanceof CancelledError
+  )
+    return undefined;
   if (err instanceof TypeError || err instanceof RangeError) return undefined;
   // An aborted wait rejects with signal.reason: AbortError, or TimeoutError for AbortSignal.timeout().
-  if (err instanceof DOMException && (err.name === 'AbortError' || err.name === 'TimeoutError')) return undefined;
-  const e = err as { constructor?: { name?: string }; message?: string; code?: unknown; stack?: string };
+  if (err instanceof DOMException && (err.name === 'AbortError' || err.name === 'TimeoutError'))
+    return undefined;
+  const e = err as {
+    constructor?: { name?: string };
+    message?: string;
+    code?: unknown;
+    stack?: string;
+  };
   return `untyped error: ${e?.constructor?.name ?? typeof err} code=${String(e?.code)} ${String(e?.message ?? err)}\n${e?.stack ?? ''}`;
 }
 
@@ -97,11 +169,18 @@ export function attempt<T>(what: string, fn: () => T): T | undefined {
 }
 
 /** The same for a call that may throw or return a promise that may reject. */
-export async function attemptAsync<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 5000): Promise<T | undefined> {
+export async function attemptAsync<T>(
+  what: string,
+  fn: () => Promise<T> | T,
+  timeoutMs = 5000,
+): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const hang = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: still pending after ${timeoutMs} ms (a hang)`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`${what}: still pending after ${timeoutMs} ms (a hang)`)),
+        timeoutMs,
+      );
     });
     return await Promise.race([Promise.resolve().then(fn), hang]);
   } catch (err) {
@@ -132,9 +211,18 @@ let fileTotal = 0;
  * cases ran; a failure fails the test with fast-check's report (the
  * counterexample and the seed/path to replay it).
  */
-export async function check<Ts>(t: ExecutionContext, name: string, property: fc.IProperty<Ts> | fc.IAsyncProperty<Ts>, defaultRuns: number): Promise<number> {
+export async function check<Ts>(
+  t: ExecutionContext,
+  name: string,
+  property: fc.IProperty<Ts> | fc.IAsyncProperty<Ts>,
+  defaultRuns: number,
+): Promise<number> {
   const numRuns = runs(defaultRuns);
-  const details = await fc.check(property as fc.IAsyncProperty<Ts>, { seed: SEED, numRuns, endOnFailure: true });
+  const details = await fc.check(property as fc.IAsyncProperty<Ts>, {
+    seed: SEED,
+    numRuns,
+    endOnFailure: true,
+  });
   const ran = details.numRuns + details.numSkips;
   fileTotal += ran;
   t.log(`[fuzz] ${name}: ${ran} cases (seed ${SEED})`);
@@ -145,11 +233,16 @@ export async function check<Ts>(t: ExecutionContext, name: string, property: fc.
 
 /** fast-check's report, or a plainer one when it cannot print the counterexample (detached buffers). */
 function report<Ts>(name: string, details: fc.RunDetails<Ts>): string {
-  const cause = details.errorInstance instanceof Error ? (details.errorInstance.stack ?? details.errorInstance.message) : String(details.errorInstance);
+  const cause =
+    details.errorInstance instanceof Error
+      ? (details.errorInstance.stack ?? details.errorInstance.message)
+      : String(details.errorInstance);
   try {
     return `${fc.defaultReportMessage(details) ?? `${name} failed`}\n${cause}`;
   } catch {
-    const args = Array.isArray(details.counterexample) ? details.counterexample.map(show).join(', ') : show(details.counterexample);
+    const args = Array.isArray(details.counterexample)
+      ? details.counterexample.map(show).join(', ')
+      : show(details.counterexample);
     return `${name}: property failed (seed ${details.seed}, path ${details.counterexamplePath}) on ${args}\n${cause}`;
   }
 }

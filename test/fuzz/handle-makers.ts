@@ -48,7 +48,11 @@ export function makers(pollFd: number): Maker[] {
     { name: 'TCP', make: (e) => new TCP(e.loop), methods: () => [...stream, ...S.tcpMethods] },
     { name: 'UDP', make: (e) => new UDP(e.loop), methods: () => S.udpMethods },
     { name: 'Pipe', make: (e) => new Pipe(e.loop), methods: () => [...stream, ...S.pipeMethods] },
-    { name: 'Pipe(ipc)', make: (e) => new Pipe(e.loop, true), methods: () => [...stream, ...S.pipeMethods] },
+    {
+      name: 'Pipe(ipc)',
+      make: (e) => new Pipe(e.loop, true),
+      methods: () => [...stream, ...S.pipeMethods],
+    },
     { name: 'Poll', make: (e) => new Poll(e.loop, pollFd), methods: () => S.pollMethods },
     { name: 'FSPoll', make: (e) => new FSPoll(e.loop), methods: (env) => S.fsPollMethods(env) },
     { name: 'FSEvent', make: (e) => new FSEvent(e.loop), methods: (env) => S.fsEventMethods(env) },

@@ -36,7 +36,16 @@ export function makeEnv(loop: Loop): Env {
   const dir = mkdtempSync(join(tmpdir(), 'asyncuv-fuzz-'));
   const file = join(dir, 'file');
   writeFileSync(file, 'x');
-  return { loop, foreign, foreignTcp: new TCP(foreign), closedTcp, timer: new Timer(loop), closedLoop, dir, file };
+  return {
+    loop,
+    foreign,
+    foreignTcp: new TCP(foreign),
+    closedTcp,
+    timer: new Timer(loop),
+    closedLoop,
+    dir,
+    file,
+  };
 }
 
 export function closeEnv(env: Env): void {
@@ -76,20 +85,82 @@ export function resolve(v: unknown, env: Env, fresh: Handle[], sockPath: () => s
 
 export const cb = arg(fc.constant(ref('cb')));
 export const handleArg = fc.oneof(
-  fc.constantFrom(ref('foreignTcp'), ref('closedTcp'), ref('timer'), ref('fresh-tcp'), ref('fresh-pipe'), ref('loop'), ref('foreign'), ref('closedLoop')),
+  fc.constantFrom(
+    ref('foreignTcp'),
+    ref('closedTcp'),
+    ref('timer'),
+    ref('fresh-tcp'),
+    ref('fresh-pipe'),
+    ref('loop'),
+    ref('foreign'),
+    ref('closedLoop'),
+  ),
   garbage,
 );
-export const loopArg = arg(fc.constantFrom(ref('loop'), undefined), fc.oneof(fc.constantFrom(ref('foreign'), ref('closedLoop'), ref('timer')), garbage));
+export const loopArg = arg(
+  fc.constantFrom(ref('loop'), undefined),
+  fc.oneof(fc.constantFrom(ref('foreign'), ref('closedLoop'), ref('timer')), garbage),
+);
 export const bool = arg(fc.boolean());
 export const smallMs = arg(fc.nat(30));
 // Only 0 (any) and 1 (nothing listens there): other engineers' tests run on
 // this machine, and a random port could be one of theirs.
 export const port = arg(fc.constantFrom(0, 1), fc.oneof(garbage, fc.constantFrom(65536, -1, 1.5)));
-export const ipHost = arg(fc.constantFrom('127.0.0.1', '::1', '0.0.0.0', '::', 'localhost', '256.0.0.1', '1.2.3', '::ffff:127.0.0.1', 'fe80::1%lo', '127.0.0.1\0x', ''));
-export const bytes = arg(fc.oneof(fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)), fc.string({ maxLength: 16 }), fc.array(fc.uint8Array({ maxLength: 8 }), { maxLength: 3 })));
-export const signalArg = arg(fc.constantFrom<unknown>('SIGUSR2', 'SIGWINCH', 'SIGKILL', 'SIGSTOP', 9, 19, 28, 31, 64, 65, 0, 'SIGFOO', 'sigusr2', ...prototypeKeys));
+export const ipHost = arg(
+  fc.constantFrom(
+    '127.0.0.1',
+    '::1',
+    '0.0.0.0',
+    '::',
+    'localhost',
+    '256.0.0.1',
+    '1.2.3',
+    '::ffff:127.0.0.1',
+    'fe80::1%lo',
+    '127.0.0.1\0x',
+    '',
+  ),
+);
+export const bytes = arg(
+  fc.oneof(
+    fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+    fc.string({ maxLength: 16 }),
+    fc.array(fc.uint8Array({ maxLength: 8 }), { maxLength: 3 }),
+  ),
+);
+export const signalArg = arg(
+  fc.constantFrom<unknown>(
+    'SIGUSR2',
+    'SIGWINCH',
+    'SIGKILL',
+    'SIGSTOP',
+    9,
+    19,
+    28,
+    31,
+    64,
+    65,
+    0,
+    'SIGFOO',
+    'sigusr2',
+    ...prototypeKeys,
+  ),
+);
 export const pathArg = (env: () => Env): fc.Arbitrary<unknown> =>
-  arg(fc.constantFrom<unknown>('file', 'dir', 'missing', 'a\0b', '').map((k) => (k === 'file' ? env().file : k === 'dir' ? env().dir : k === 'missing' ? join(env().dir, 'missing') : k)), garbage.filter((v) => typeof v !== 'string'));
+  arg(
+    fc
+      .constantFrom<unknown>('file', 'dir', 'missing', 'a\0b', '')
+      .map((k) =>
+        k === 'file'
+          ? env().file
+          : k === 'dir'
+            ? env().dir
+            : k === 'missing'
+              ? join(env().dir, 'missing')
+              : k,
+      ),
+    garbage.filter((v) => typeof v !== 'string'),
+  );
 
 export interface MethodSpec {
   name: string;
@@ -116,7 +187,14 @@ export function getter(name: string): MethodSpec {
 }
 
 /** What every Handle has. */
-export const handleMethods: MethodSpec[] = [method('ref'), method('unref'), method('hasRef'), getter('active'), getter('closed'), method('close', arg(fc.constant(undefined), cb))];
+export const handleMethods: MethodSpec[] = [
+  method('ref'),
+  method('unref'),
+  method('hasRef'),
+  getter('active'),
+  getter('closed'),
+  method('close', arg(fc.constant(undefined), cb)),
+];
 
 /** What every Stream (TCP, Pipe, TTY) has. */
 export const streamMethods: MethodSpec[] = [
@@ -135,7 +213,12 @@ export const streamMethods: MethodSpec[] = [
 ];
 
 export const tcpMethods: MethodSpec[] = [
-  method('bind', ipHost, port, arg(fc.record({ ipv6Only: fc.boolean(), reusePort: fc.boolean() }, { requiredKeys: [] }))),
+  method(
+    'bind',
+    ipHost,
+    port,
+    arg(fc.record({ ipv6Only: fc.boolean(), reusePort: fc.boolean() }, { requiredKeys: [] })),
+  ),
   method('listen', arg(fc.nat(128)), cb),
   method('accept', handleArg),
   method('connect', ipHost, port, cb),
@@ -152,7 +235,12 @@ export const tcpMethods: MethodSpec[] = [
 ];
 
 export const udpMethods: MethodSpec[] = [
-  method('bind', ipHost, port, arg(fc.record({ ipv6Only: fc.boolean(), reuseAddr: fc.boolean() }, { requiredKeys: [] }))),
+  method(
+    'bind',
+    ipHost,
+    port,
+    arg(fc.record({ ipv6Only: fc.boolean(), reuseAddr: fc.boolean() }, { requiredKeys: [] })),
+  ),
   method('connect', ipHost, port),
   method('disconnect'),
   method('send', bytes, ipHost, port, arg(fc.constant(undefined), cb)),
@@ -166,8 +254,16 @@ export const udpMethods: MethodSpec[] = [
   method('setMulticastTTL', arg(fc.integer({ min: 0, max: 256 }))),
   method('setMulticastLoopback', bool),
   method('setMulticastInterface', ipHost),
-  method('addMembership', arg(fc.constantFrom('224.0.0.251', 'ff02::fb', '127.0.0.1', 'x')), arg(fc.constantFrom(undefined, '127.0.0.1', '0.0.0.0'))),
-  method('dropMembership', arg(fc.constantFrom('224.0.0.251', 'ff02::fb', '127.0.0.1', 'x')), arg(fc.constantFrom(undefined, '127.0.0.1', '0.0.0.0'))),
+  method(
+    'addMembership',
+    arg(fc.constantFrom('224.0.0.251', 'ff02::fb', '127.0.0.1', 'x')),
+    arg(fc.constantFrom(undefined, '127.0.0.1', '0.0.0.0')),
+  ),
+  method(
+    'dropMembership',
+    arg(fc.constantFrom('224.0.0.251', 'ff02::fb', '127.0.0.1', 'x')),
+    arg(fc.constantFrom(undefined, '127.0.0.1', '0.0.0.0')),
+  ),
   method('getsockname'),
   method('getpeername'),
   getter('sendQueueSize'),
@@ -179,7 +275,17 @@ export const udpMethods: MethodSpec[] = [
   method('fileno'),
 ];
 
-export const sockName = arg(fc.constantFrom<unknown>(ref('sock'), ref('sock'), '\0asyncuv-fuzz-abstract', '/nonexistent/dir/sock', 'x'.repeat(200), '\0a\0b', ''));
+export const sockName = arg(
+  fc.constantFrom<unknown>(
+    ref('sock'),
+    ref('sock'),
+    '\0asyncuv-fuzz-abstract',
+    '/nonexistent/dir/sock',
+    'x'.repeat(200),
+    '\0a\0b',
+    '',
+  ),
+);
 export const pipeMethods: MethodSpec[] = [
   getter('ipc'),
   method('bind', sockName),
@@ -205,10 +311,28 @@ export const timerMethods: MethodSpec[] = [
 ];
 
 export const watcherMethods: MethodSpec[] = [method('start', cb), method('stop')];
-export const signalMethods: MethodSpec[] = [method('start', cb, signalArg), method('stop'), getter('signum')];
+export const signalMethods: MethodSpec[] = [
+  method('start', cb, signalArg),
+  method('stop'),
+  getter('signum'),
+];
 export const asyncMethods: MethodSpec[] = [method('send'), getter('handle')];
 export const pollMethods: MethodSpec[] = [
-  method('start', arg(fc.record({ readable: fc.boolean(), writable: fc.boolean(), disconnect: fc.boolean(), prioritized: fc.boolean() }, { requiredKeys: [] })), cb),
+  method(
+    'start',
+    arg(
+      fc.record(
+        {
+          readable: fc.boolean(),
+          writable: fc.boolean(),
+          disconnect: fc.boolean(),
+          prioritized: fc.boolean(),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    cb,
+  ),
   method('stop'),
   getter('fd'),
 ];
@@ -219,20 +343,36 @@ export const fsPollMethods = (env: () => Env): MethodSpec[] => [
 ];
 export const fsEventMethods = (env: () => Env): MethodSpec[] => [
   method('start', pathArg(env), cb),
-  method('start', pathArg(env), arg(fc.record({ recursive: fc.boolean() }, { requiredKeys: [] })), cb),
+  method(
+    'start',
+    pathArg(env),
+    arg(fc.record({ recursive: fc.boolean() }, { requiredKeys: [] })),
+    cb,
+  ),
   method('stop'),
   method('getPath'),
 ];
 export const processMethods: MethodSpec[] = [
-  method('kill', arg(fc.constantFrom<unknown>(0, 'SIGTERM', 'SIGKILL', 15, 'SIGFOO', 65, ...prototypeKeys))),
+  method(
+    'kill',
+    arg(fc.constantFrom<unknown>(0, 'SIGTERM', 'SIGKILL', 15, 'SIGFOO', 65, ...prototypeKeys)),
+  ),
   getter('pid'),
   getter('stdio'),
   getter('exitStatus'),
   getter('termSignal'),
 ];
-export const ttyMethods: MethodSpec[] = [method('setMode', arg(fc.constantFrom<unknown>('normal', 'raw', 'io', ...prototypeKeys))), method('getWinsize')];
+export const ttyMethods: MethodSpec[] = [
+  method('setMode', arg(fc.constantFrom<unknown>('normal', 'raw', 'io', ...prototypeKeys))),
+  method('getWinsize'),
+];
 
 /** On a closed handle these return (no-ops and state queries); every other method throws. */
 export function mayReturnWhenClosed(spec: MethodSpec): boolean {
-  return spec.name.startsWith('get ') || spec.name === 'close' || spec.name === 'closeReset' || spec.name === 'hasRef';
+  return (
+    spec.name.startsWith('get ') ||
+    spec.name === 'close' ||
+    spec.name === 'closeReset' ||
+    spec.name === 'hasRef'
+  );
 }

@@ -9,7 +9,10 @@ import type { AbstractEventLoop } from '../../loop/events.js';
 
 export interface LoopKind {
   name: 'uv' | 'node';
-  make(): { loop: AbstractEventLoop & { close(): void }; settle(t: ExecutionContext): Promise<void> };
+  make(): {
+    loop: AbstractEventLoop & { close(): void };
+    settle(t: ExecutionContext): Promise<void>;
+  };
 }
 
 export const loopKinds: LoopKind[] = [
@@ -22,7 +25,8 @@ export const loopKinds: LoopKind[] = [
         loop,
         async settle(t) {
           if (!loop.isClosed()) loop.close();
-          for (let i = 0; i < 400 && Object.keys(uvloop.handleCounts()).length > 0; i++) await sleep(5);
+          for (let i = 0; i < 400 && Object.keys(uvloop.handleCounts()).length > 0; i++)
+            await sleep(5);
           try {
             t.deepEqual(uvloop.handleCounts(), {}, 'no libuv handle left on the loop');
           } finally {
@@ -41,8 +45,13 @@ export const loopKinds: LoopKind[] = [
         loop,
         async settle(t) {
           if (!loop.isClosed()) loop.close();
-          for (let i = 0; i < 400 && Object.keys(nodeLoop.liveResources()).length > 0; i++) await sleep(5);
-          t.deepEqual(nodeLoop.liveResources(), {}, 'no transport, server, timer or child left on the loop');
+          for (let i = 0; i < 400 && Object.keys(nodeLoop.liveResources()).length > 0; i++)
+            await sleep(5);
+          t.deepEqual(
+            nodeLoop.liveResources(),
+            {},
+            'no transport, server, timer or child left on the loop',
+          );
         },
       };
     },

@@ -65,13 +65,17 @@ export class SubprocessRecorder extends Recorder {
 }
 
 /** The protocol rules; returns what was broken, or undefined. */
-export function protocolViolation(events: readonly string[], kind: 'stream' | 'datagram' | 'subprocess'): string | undefined {
+export function protocolViolation(
+  events: readonly string[],
+  kind: 'stream' | 'datagram' | 'subprocess',
+): string | undefined {
   const at = (e: string): number => events.indexOf(e);
   const count = (e: string): number => events.filter((x) => x === e).length;
   if (events[0] !== 'made') return `first callback is ${events[0]}, not connectionMade`;
   if (count('made') !== 1) return 'connectionMade more than once';
   if (count('lost') !== 1) return `connectionLost ${count('lost')} times`;
-  if (events[events.length - 1] !== 'lost') return `callbacks after connectionLost: ${events.slice(at('lost') + 1).join(',')}`;
+  if (events[events.length - 1] !== 'lost')
+    return `callbacks after connectionLost: ${events.slice(at('lost') + 1).join(',')}`;
   if (events.includes('empty-data')) return 'dataReceived with no bytes';
   if (events.includes('untyped-error')) return 'errorReceived with an untyped error';
   // pauseWriting and resumeWriting alternate, pause first.
@@ -87,14 +91,16 @@ export function protocolViolation(events: readonly string[], kind: 'stream' | 'd
   }
   if (kind === 'stream') {
     if (count('eof') > 1) return 'eofReceived twice';
-    if (at('eof') !== -1 && events.indexOf('data', at('eof')) !== -1) return 'dataReceived after eofReceived';
+    if (at('eof') !== -1 && events.indexOf('data', at('eof')) !== -1)
+      return 'dataReceived after eofReceived';
   }
   if (kind === 'subprocess') {
     if (count('exited') !== 1) return `processExited ${count('exited')} times`;
     for (const fd of [0, 1, 2]) {
       const lost = at(`pipe-lost:${fd}`);
       if (count(`pipe-lost:${fd}`) > 1) return `pipeConnectionLost(${fd}) twice`;
-      if (lost !== -1 && events.indexOf(`pipe-data:${fd}`, lost) !== -1) return `pipeDataReceived(${fd}) after its pipe was lost`;
+      if (lost !== -1 && events.indexOf(`pipe-data:${fd}`, lost) !== -1)
+        return `pipeDataReceived(${fd}) after its pipe was lost`;
     }
   }
   return undefined;

@@ -27,16 +27,29 @@ test.after.always(() => console.log(totalLine('sync')));
 const badTimeout = garbage.filter((v) => !(typeof v === 'number' && v > 5));
 // (undefined is "forever": a Semaphore at 0 or a forged lock word would
 // rightly block this thread for good.)
-const timeout = arg(fc.constantFrom(0, 1, 3), badTimeout.filter((v) => v !== undefined));
+const timeout = arg(
+  fc.constantFrom(0, 1, 3),
+  badTimeout.filter((v) => v !== undefined),
+);
 const asyncOpts = arg(
-  fc.record({ timeoutMs: fc.constantFrom(0, 1, 5), signal: fc.constantFrom(undefined, AbortSignal.abort(), 'timeout') }, { requiredKeys: ['timeoutMs'] }),
+  fc.record(
+    {
+      timeoutMs: fc.constantFrom(0, 1, 5),
+      signal: fc.constantFrom(undefined, AbortSignal.abort(), 'timeout'),
+    },
+    { requiredKeys: ['timeoutMs'] },
+  ),
   // Not undefined, nor an object without timeoutMs: those are valid options
   // meaning "wait for good", which an empty Queue or a held lock rightly does.
-  garbage.filter((v) => v !== undefined && !(typeof v === 'object' && v !== null && !('timeoutMs' in v))),
+  garbage.filter(
+    (v) => v !== undefined && !(typeof v === 'object' && v !== null && !('timeoutMs' in v)),
+  ),
 );
 const fixSignal = (v: unknown): unknown => {
   try {
-    return typeof v === 'object' && v !== null && (v as { signal?: unknown }).signal === 'timeout' ? { ...v, signal: AbortSignal.timeout(2) } : v;
+    return typeof v === 'object' && v !== null && (v as { signal?: unknown }).signal === 'timeout'
+      ? { ...v, signal: AbortSignal.timeout(2) }
+      : v;
   } catch {
     return v; // a hostile proxy: passed on as it is
   }
@@ -44,19 +57,73 @@ const fixSignal = (v: unknown): unknown => {
 
 type Op = [name: string, args: fc.Arbitrary<unknown[]>];
 const m = (name: string, ...args: fc.Arbitrary<unknown>[]): Op => [name, fc.tuple(...args)];
-const mutexOps: Op[] = [m('lock', timeout), m('tryLock'), m('unlock'), m('lockAsync', asyncOpts), m('guard', timeout), m('guardAsync', asyncOpts), m('get locked'), m('get owned'), m('get handle')];
-const rwOps: Op[] = [
-  m('tryReadLock'), m('tryWriteLock'), m('readLock', timeout), m('writeLock', timeout), m('readLockAsync', asyncOpts), m('writeLockAsync', asyncOpts),
-  m('readUnlock'), m('writeUnlock'), m('readGuard', timeout), m('writeGuard', timeout), m('readGuardAsync', asyncOpts), m('writeGuardAsync', asyncOpts), m('get handle'),
+const mutexOps: Op[] = [
+  m('lock', timeout),
+  m('tryLock'),
+  m('unlock'),
+  m('lockAsync', asyncOpts),
+  m('guard', timeout),
+  m('guardAsync', asyncOpts),
+  m('get locked'),
+  m('get owned'),
+  m('get handle'),
 ];
-const condOps: Op[] = [m('wait', arg(fc.constant('mutex')), timeout), m('waitAsync', arg(fc.constant('mutex')), asyncOpts), m('notifyOne'), m('notifyAll'), m('get handle')];
-const semOps: Op[] = [m('get value'), m('tryAcquire'), m('acquire', timeout), m('acquireAsync', asyncOpts), m('release', arg(fc.integer({ min: 1, max: 5 }))), m('guard', timeout), m('guardAsync', asyncOpts), m('get handle')];
-const queueOps: Op[] = [m('put', fc.anything(), timeout), m('get', timeout), m('putAsync', fc.anything(), asyncOpts), m('getAsync', asyncOpts), m('get size'), m('get maxSize'), m('get handle')];
+const rwOps: Op[] = [
+  m('tryReadLock'),
+  m('tryWriteLock'),
+  m('readLock', timeout),
+  m('writeLock', timeout),
+  m('readLockAsync', asyncOpts),
+  m('writeLockAsync', asyncOpts),
+  m('readUnlock'),
+  m('writeUnlock'),
+  m('readGuard', timeout),
+  m('writeGuard', timeout),
+  m('readGuardAsync', asyncOpts),
+  m('writeGuardAsync', asyncOpts),
+  m('get handle'),
+];
+const condOps: Op[] = [
+  m('wait', arg(fc.constant('mutex')), timeout),
+  m('waitAsync', arg(fc.constant('mutex')), asyncOpts),
+  m('notifyOne'),
+  m('notifyAll'),
+  m('get handle'),
+];
+const semOps: Op[] = [
+  m('get value'),
+  m('tryAcquire'),
+  m('acquire', timeout),
+  m('acquireAsync', asyncOpts),
+  m('release', arg(fc.integer({ min: 1, max: 5 }))),
+  m('guard', timeout),
+  m('guardAsync', asyncOpts),
+  m('get handle'),
+];
+const queueOps: Op[] = [
+  m('put', fc.anything(), timeout),
+  m('get', timeout),
+  m('putAsync', fc.anything(), asyncOpts),
+  m('getAsync', asyncOpts),
+  m('get size'),
+  m('get maxSize'),
+  m('get handle'),
+];
 // Barrier.wait() blocks until `count` threads arrive: only a barrier of one
 // may be waited on here; waitAsync gets an abort signal.
 // Any object without a signal is valid options meaning "wait for the round":
 // only non-objects are wrong here.
-const barrierOps: Op[] = [m('get count'), m('get handle'), m('waitAsync', arg(fc.constant({ signal: 'timeout' }), garbage.filter((v) => typeof v !== 'object' || v === null)))];
+const barrierOps: Op[] = [
+  m('get count'),
+  m('get handle'),
+  m(
+    'waitAsync',
+    arg(
+      fc.constant({ signal: 'timeout' }),
+      garbage.filter((v) => typeof v !== 'object' || v === null),
+    ),
+  ),
+];
 
 interface Prim {
   name: string;
@@ -68,25 +135,93 @@ interface Prim {
   ops: Op[];
 }
 const prims: Prim[] = [
-  { name: 'Mutex', make: fc.tuple(), ctor: () => new Mutex(), from: (h) => Mutex.from(h as never), kind: 'Mutex', words: 16, ops: mutexOps },
-  { name: 'RWLock', make: fc.tuple(), ctor: () => new RWLock(), from: (h) => RWLock.from(h as never), kind: 'RWLock', words: 64, ops: rwOps },
-  { name: 'Condition', make: fc.tuple(), ctor: () => new Condition(), from: (h) => Condition.from(h as never), kind: 'Condition', words: 16, ops: condOps },
-  { name: 'Semaphore', make: fc.tuple(arg(fc.nat(3)), arg(fc.record({ max: fc.integer({ min: 1, max: 6 }) }, { requiredKeys: [] }))), ctor: (n, o) => new Semaphore(n as number, o as never), from: (h) => Semaphore.from(h as never), kind: 'Semaphore', words: 16, ops: semOps },
-  { name: 'Queue', make: fc.tuple(arg(fc.record({ maxSize: fc.nat(3), bytes: fc.constantFrom(64, 128, 4096) }, { requiredKeys: [] }))), ctor: (o) => new Queue(o as never), from: (h) => Queue.from(h as never), kind: 'Queue', words: 32, ops: queueOps },
-  { name: 'Barrier', make: fc.tuple(arg(fc.integer({ min: 1, max: 3 }))), ctor: (n) => new Barrier(n as number), from: (h) => Barrier.from(h as never), kind: 'Barrier', words: 16, ops: barrierOps },
+  {
+    name: 'Mutex',
+    make: fc.tuple(),
+    ctor: () => new Mutex(),
+    from: (h) => Mutex.from(h as never),
+    kind: 'Mutex',
+    words: 16,
+    ops: mutexOps,
+  },
+  {
+    name: 'RWLock',
+    make: fc.tuple(),
+    ctor: () => new RWLock(),
+    from: (h) => RWLock.from(h as never),
+    kind: 'RWLock',
+    words: 64,
+    ops: rwOps,
+  },
+  {
+    name: 'Condition',
+    make: fc.tuple(),
+    ctor: () => new Condition(),
+    from: (h) => Condition.from(h as never),
+    kind: 'Condition',
+    words: 16,
+    ops: condOps,
+  },
+  {
+    name: 'Semaphore',
+    make: fc.tuple(
+      arg(fc.nat(3)),
+      arg(fc.record({ max: fc.integer({ min: 1, max: 6 }) }, { requiredKeys: [] })),
+    ),
+    ctor: (n, o) => new Semaphore(n as number, o as never),
+    from: (h) => Semaphore.from(h as never),
+    kind: 'Semaphore',
+    words: 16,
+    ops: semOps,
+  },
+  {
+    name: 'Queue',
+    make: fc.tuple(
+      arg(
+        fc.record(
+          { maxSize: fc.nat(3), bytes: fc.constantFrom(64, 128, 4096) },
+          { requiredKeys: [] },
+        ),
+      ),
+    ),
+    ctor: (o) => new Queue(o as never),
+    from: (h) => Queue.from(h as never),
+    kind: 'Queue',
+    words: 32,
+    ops: queueOps,
+  },
+  {
+    name: 'Barrier',
+    make: fc.tuple(arg(fc.integer({ min: 1, max: 3 }))),
+    ctor: (n) => new Barrier(n as number),
+    from: (h) => Barrier.from(h as never),
+    kind: 'Barrier',
+    words: 16,
+    ops: barrierOps,
+  },
 ];
 
 /** Garbage, wrong-kind, too-small and forged (random content) handles. */
 function garbageHandle(p: Prim): fc.Arbitrary<unknown> {
-  const forged = fc.tuple(fc.constantFrom(p.kind, 'Mutex', 'Queue', 'mutex'), fc.integer({ min: 0, max: p.words * 4 + 512 }), fc.array(fc.integer(), { maxLength: 80 })).map(([kind, bytes, words]) => {
-    const buffer = new SharedArrayBuffer(bytes - (bytes % 4));
-    const view = new Int32Array(buffer);
-    words.forEach((w, i) => {
-      if (i < view.length) view[i] = w;
+  const forged = fc
+    .tuple(
+      fc.constantFrom(p.kind, 'Mutex', 'Queue', 'mutex'),
+      fc.integer({ min: 0, max: p.words * 4 + 512 }),
+      fc.array(fc.integer(), { maxLength: 80 }),
+    )
+    .map(([kind, bytes, words]) => {
+      const buffer = new SharedArrayBuffer(bytes - (bytes % 4));
+      const view = new Int32Array(buffer);
+      words.forEach((w, i) => {
+        if (i < view.length) view[i] = w;
+      });
+      return { asyncuvSync: kind, buffer };
     });
-    return { asyncuvSync: kind, buffer };
-  });
-  return fc.oneof(garbage, forged, fc.constant(null).map(() => ({ asyncuvSync: p.kind, buffer: new ArrayBuffer(4096) })));
+  return fc.oneof(
+    garbage,
+    forged,
+    fc.constant(null).map(() => ({ asyncuvSync: p.kind, buffer: new ArrayBuffer(4096) })),
+  );
 }
 
 /** Undoes what a call took, so the next case starts from a free primitive. */
@@ -95,11 +230,23 @@ function releaseAll(obj: object, result: unknown): void {
   if (r !== null && typeof r === 'object' && typeof r.release === 'function') r.release();
 }
 
-async function runOp(p: Prim, obj: object, mutex: Mutex, [name, args]: [string, unknown[]]): Promise<void> {
+async function runOp(
+  p: Prim,
+  obj: object,
+  mutex: Mutex,
+  [name, args]: [string, unknown[]],
+): Promise<void> {
   const real = args.map((a) => (a === 'mutex' ? mutex : fixSignal(a)));
   const what = `${p.name}.${name}(${real.map(show).join(', ')})`;
   const o = obj as Record<string, unknown>;
-  const result = await attemptAsync(what, () => (name.startsWith('get ') ? o[name.slice(4)] : (o[name] as (...a: unknown[]) => unknown).apply(obj, real)), 3000);
+  const result = await attemptAsync(
+    what,
+    () =>
+      name.startsWith('get ')
+        ? o[name.slice(4)]
+        : (o[name] as (...a: unknown[]) => unknown).apply(obj, real),
+    3000,
+  );
   // On a forged state even giving back may be refused (typed, like any call).
   attempt(`release after ${what}`, () => releaseAll(obj, result));
 }
@@ -111,17 +258,33 @@ for (const p of prims) {
     await check(
       t,
       `${p.name} args`,
-      fc.asyncProperty(fc.tuple(p.make, fc.option(garbageHandle(p), { nil: undefined })), fc.array(op, { maxLength: 6 }), async ([ctorArgs, handle], ops) => {
-        const what = handle === undefined ? `new ${p.name}(${ctorArgs.map(show).join(', ')})` : `${p.name}.from(${show(handle)})`;
-        const obj = attempt(what, () => (handle === undefined ? p.ctor(...ctorArgs) : p.from(handle)));
-        if (obj === undefined) return;
-        // A primitive on a forged state may answer anything, but typed and in bounded time.
-        for (const o of ops) await runOp(p, obj, mutex, o);
-        // Whatever a sequence left held is released by hand, as a user would.
-        for (const release of ['unlock', 'readUnlock', 'writeUnlock']) {
-          for (let i = 0; i < 8; i++) if (attempt(release, () => ((obj as Record<string, () => void>)[release]?.call(obj), true)) === undefined) break;
-        }
-      }),
+      fc.asyncProperty(
+        fc.tuple(p.make, fc.option(garbageHandle(p), { nil: undefined })),
+        fc.array(op, { maxLength: 6 }),
+        async ([ctorArgs, handle], ops) => {
+          const what =
+            handle === undefined
+              ? `new ${p.name}(${ctorArgs.map(show).join(', ')})`
+              : `${p.name}.from(${show(handle)})`;
+          const obj = attempt(what, () =>
+            handle === undefined ? p.ctor(...ctorArgs) : p.from(handle),
+          );
+          if (obj === undefined) return;
+          // A primitive on a forged state may answer anything, but typed and in bounded time.
+          for (const o of ops) await runOp(p, obj, mutex, o);
+          // Whatever a sequence left held is released by hand, as a user would.
+          for (const release of ['unlock', 'readUnlock', 'writeUnlock']) {
+            for (let i = 0; i < 8; i++)
+              if (
+                attempt(
+                  release,
+                  () => ((obj as Record<string, () => void>)[release]?.call(obj), true),
+                ) === undefined
+              )
+                break;
+          }
+        },
+      ),
       60,
     );
   });
@@ -173,7 +336,8 @@ const mutexCommands: fc.Arbitrary<MutexCmd>[] = [
   fc.constant<MutexCmd>({
     check: () => true,
     run(model, real) {
-      if (real.locked !== model.held || real.owned !== model.held) throw new Error(`locked=${real.locked} owned=${real.owned}, model held=${model.held}`);
+      if (real.locked !== model.held || real.owned !== model.held)
+        throw new Error(`locked=${real.locked} owned=${real.owned}, model held=${model.held}`);
       const again = Mutex.from(real.handle);
       if (again.owned !== model.held) throw new Error('Mutex.from(handle) disagrees on ownership');
     },
@@ -193,7 +357,8 @@ const semCommands: fc.Arbitrary<SemCmd>[] = [
     check: () => true,
     run(model, real) {
       const got = real.tryAcquire();
-      if (got !== model.value > 0) throw new Error(`tryAcquire=${got} with model value ${model.value}`);
+      if (got !== model.value > 0)
+        throw new Error(`tryAcquire=${got} with model value ${model.value}`);
       if (got) model.value--;
     },
     toString: () => 'tryAcquire',
@@ -214,7 +379,8 @@ const semCommands: fc.Arbitrary<SemCmd>[] = [
     check: () => true,
     run(model, real) {
       const got = real.acquire(0);
-      if (got !== model.value > 0) throw new Error(`acquire(0)=${got} with model value ${model.value}`);
+      if (got !== model.value > 0)
+        throw new Error(`acquire(0)=${got} with model value ${model.value}`);
       if (got) model.value--;
       if (real.value !== model.value) throw new Error(`value ${real.value}, model ${model.value}`);
     },
@@ -227,7 +393,12 @@ class QueueModel {
   constructor(readonly maxSize: number) {}
 }
 type QueueCmd = fc.AsyncCommand<QueueModel, Queue>;
-const cloneable = fc.oneof(fc.jsonValue(), fc.string({ unit: 'binary', maxLength: 8 }), fc.double(), fc.constantFrom(undefined, -0, NaN, 1n, new Date(0), new Map([[1, 2]])));
+const cloneable = fc.oneof(
+  fc.jsonValue(),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.double(),
+  fc.constantFrom(undefined, -0, NaN, 1n, new Date(0), new Map([[1, 2]])),
+);
 const queueCommands: fc.Arbitrary<QueueCmd>[] = [
   cloneable.map<QueueCmd>((v) => ({
     check: () => true,
@@ -239,7 +410,8 @@ const queueCommands: fc.Arbitrary<QueueCmd>[] = [
         if (full && err instanceof SyncTimeoutError) return;
         throw err;
       }
-      if (full) throw new Error(`put into a full queue (${model.items.length}/${model.maxSize}) succeeded`);
+      if (full)
+        throw new Error(`put into a full queue (${model.items.length}/${model.maxSize}) succeeded`);
       model.items.push(structuredClone(v));
     },
     toString: () => `put(${show(v)})`,
@@ -256,61 +428,116 @@ const queueCommands: fc.Arbitrary<QueueCmd>[] = [
       }
       if (model.items.length === 0) throw new Error(`get from an empty queue gave ${show(got)}`);
       const expected = model.items.shift();
-      if (!isDeepStrictEqual(got, expected)) throw new Error(`got ${show(got)}, expected ${show(expected)}`);
-      if (real.size !== model.items.length) throw new Error(`size ${real.size}, model ${model.items.length}`);
+      if (!isDeepStrictEqual(got, expected))
+        throw new Error(`got ${show(got)}, expected ${show(expected)}`);
+      if (real.size !== model.items.length)
+        throw new Error(`size ${real.size}, model ${model.items.length}`);
     },
     toString: () => (useAsync ? 'getAsync' : 'get(0)'),
   })),
 ];
 
 test('Mutex, Semaphore and Queue follow a plain model under random command sequences', async (t) => {
-  await check(t, 'mutex model', fc.property(fc.commands(mutexCommands, { maxCommands: 20 }), (cmds) => {
-    const mutex = new Mutex();
-    const model = new MutexModel();
-    fc.modelRun(() => ({ model, real: mutex }), cmds);
-    if (model.held) mutex.unlock();
-  }), 100);
-  await check(t, 'semaphore model', fc.property(fc.nat(3), fc.option(fc.integer({ min: 3, max: 6 }), { nil: 0 }), fc.commands(semCommands, { maxCommands: 20 }), (initial, max, cmds) => {
-    const sem = new Semaphore(initial, max ? { max } : undefined);
-    fc.modelRun(() => ({ model: new SemModel(initial, max), real: sem }), cmds);
-  }), 100);
-  await check(t, 'queue model', fc.asyncProperty(fc.nat(3), fc.commands(queueCommands, { maxCommands: 20 }), async (maxSize, cmds) => {
-    const queue = new Queue({ maxSize, bytes: 4096 });
-    await fc.asyncModelRun(() => ({ model: new QueueModel(maxSize), real: queue }), cmds);
-  }), 60);
+  await check(
+    t,
+    'mutex model',
+    fc.property(fc.commands(mutexCommands, { maxCommands: 20 }), (cmds) => {
+      const mutex = new Mutex();
+      const model = new MutexModel();
+      fc.modelRun(() => ({ model, real: mutex }), cmds);
+      if (model.held) mutex.unlock();
+    }),
+    100,
+  );
+  await check(
+    t,
+    'semaphore model',
+    fc.property(
+      fc.nat(3),
+      fc.option(fc.integer({ min: 3, max: 6 }), { nil: 0 }),
+      fc.commands(semCommands, { maxCommands: 20 }),
+      (initial, max, cmds) => {
+        const sem = new Semaphore(initial, max ? { max } : undefined);
+        fc.modelRun(() => ({ model: new SemModel(initial, max), real: sem }), cmds);
+      },
+    ),
+    100,
+  );
+  await check(
+    t,
+    'queue model',
+    fc.asyncProperty(
+      fc.nat(3),
+      fc.commands(queueCommands, { maxCommands: 20 }),
+      async (maxSize, cmds) => {
+        const queue = new Queue({ maxSize, bytes: 4096 });
+        await fc.asyncModelRun(() => ({ model: new QueueModel(maxSize), real: queue }), cmds);
+      },
+    ),
+    60,
+  );
 });
 
 test('Queue: any value comes out equal to its structuredClone, or is refused with ERR_DATA_CLONE / ERR_QUEUE_ITEM_TOO_LARGE', async (t) => {
   const queue = new Queue({ bytes: 1 << 16 });
   const value = fc.oneof(
-    fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true, withBoxedValues: true, withSparseArray: true, withObjectString: true, stringUnit: 'binary', maxDepth: 3 }),
+    fc.anything({
+      withBigInt: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      withNullPrototype: true,
+      withBoxedValues: true,
+      withSparseArray: true,
+      withObjectString: true,
+      stringUnit: 'binary',
+      maxDepth: 3,
+    }),
     garbage,
   );
-  await check(t, 'queue codec', fc.property(value, (v) => {
-    let expected: unknown;
-    let cloneable = true;
-    try {
-      expected = structuredClone(v);
-      // The documented fallback is v8.serialize, which refuses what it cannot
-      // copy into bytes (a SharedArrayBuffer, which postMessage shares).
-      serialize(v);
-    } catch {
-      cloneable = false;
-    }
-    try {
-      queue.put(v, 0);
-    } catch (err) {
-      if (err instanceof UsageError && (err.code === 'ERR_DATA_CLONE' ? !cloneable : err.code === 'ERR_QUEUE_ITEM_TOO_LARGE')) return;
-      throw new Error(`put(${show(v)}): ${String(err)} (structuredClone ${cloneable ? 'accepts' : 'refuses'} it)`, { cause: err });
-    }
-    if (!cloneable) throw new Error(`put(${show(v)}) accepted a value structuredClone refuses`);
-    const got = queue.get(0);
-    // Buffers come back as Buffers (v8.serialize keeps them; postMessage
-    // gives Uint8Arrays): a subclass, so compared through one more clone.
-    // (isDeepStrictEqual finds two Invalid Dates unequal: printed forms decide then.)
-    const same = isDeepStrictEqual(structuredClone(got), expected) || show(structuredClone(got)) === show(expected);
-    if (!same) throw new Error(`put(${show(v)}) came out as ${show(got)}, structuredClone gives ${show(expected)}`);
-  }), 300);
+  await check(
+    t,
+    'queue codec',
+    fc.property(value, (v) => {
+      let expected: unknown;
+      let cloneable = true;
+      try {
+        expected = structuredClone(v);
+        // The documented fallback is v8.serialize, which refuses what it cannot
+        // copy into bytes (a SharedArrayBuffer, which postMessage shares).
+        serialize(v);
+      } catch {
+        cloneable = false;
+      }
+      try {
+        queue.put(v, 0);
+      } catch (err) {
+        if (
+          err instanceof UsageError &&
+          (err.code === 'ERR_DATA_CLONE' ? !cloneable : err.code === 'ERR_QUEUE_ITEM_TOO_LARGE')
+        )
+          return;
+        throw new Error(
+          `put(${show(v)}): ${String(err)} (structuredClone ${cloneable ? 'accepts' : 'refuses'} it)`,
+          { cause: err },
+        );
+      }
+      if (!cloneable) throw new Error(`put(${show(v)}) accepted a value structuredClone refuses`);
+      const got = queue.get(0);
+      // Buffers come back as Buffers (v8.serialize keeps them; postMessage
+      // gives Uint8Arrays): a subclass, so compared through one more clone.
+      // (isDeepStrictEqual finds two Invalid Dates unequal: printed forms decide then.)
+      const same =
+        isDeepStrictEqual(structuredClone(got), expected) ||
+        show(structuredClone(got)) === show(expected);
+      if (!same)
+        throw new Error(
+          `put(${show(v)}) came out as ${show(got)}, structuredClone gives ${show(expected)}`,
+        );
+    }),
+    300,
+  );
 });
 
 function expectClone(got: unknown, put: unknown, what: string): void {
@@ -343,7 +570,9 @@ test('Queue: a waiting putAsync/getAsync gets its own value; no abandoned wait',
       if (how === 'abort') controller.abort();
       else if (how === 'abort later') setTimeout(() => controller.abort(), 1);
       return p.then(
-        (v) => { throw new Error(`an abandoned wait gave ${show(v)}`); },
+        (v) => {
+          throw new Error(`an abandoned wait gave ${show(v)}`);
+        },
         () => {},
       );
     };
@@ -391,21 +620,33 @@ test('cross-thread: a lock held by a worker cannot be released, taken or waited 
       ['rw.tryWriteLock', () => rw.tryWriteLock(), false],
       ['rw.readLock(1)', () => rw.readLock(1), false],
     ];
-    await check(t, 'cross-thread', fc.asyncProperty(fc.array(fc.nat(ops.length - 1), { minLength: 1, maxLength: 8 }), fc.boolean(), async (picks, withAsync) => {
-      for (const i of picks) {
-        const [what, fn, expected] = ops[i]!;
-        if (typeof expected === 'string') expectUsage(fn, expected, what);
-        else if (fn() !== expected) throw new Error(`${what} gave ${show(fn())}, expected ${expected} while a worker holds it`);
-      }
-      if (withAsync) {
-        try {
-          await mutex.lockAsync({ timeoutMs: 2 });
-          throw new Error('lockAsync got a mutex a worker holds');
-        } catch (err) {
-          if (!(err instanceof SyncTimeoutError)) throw err;
-        }
-      }
-    }), 40);
+    await check(
+      t,
+      'cross-thread',
+      fc.asyncProperty(
+        fc.array(fc.nat(ops.length - 1), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        async (picks, withAsync) => {
+          for (const i of picks) {
+            const [what, fn, expected] = ops[i]!;
+            if (typeof expected === 'string') expectUsage(fn, expected, what);
+            else if (fn() !== expected)
+              throw new Error(
+                `${what} gave ${show(fn())}, expected ${expected} while a worker holds it`,
+              );
+          }
+          if (withAsync) {
+            try {
+              await mutex.lockAsync({ timeoutMs: 2 });
+              throw new Error('lockAsync got a mutex a worker holds');
+            } catch (err) {
+              if (!(err instanceof SyncTimeoutError)) throw err;
+            }
+          }
+        },
+      ),
+      40,
+    );
   } finally {
     await mHolder.release();
     await rwHolder.release();

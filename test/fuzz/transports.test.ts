@@ -12,21 +12,66 @@ import { tmpdir } from 'node:os';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import type { AbstractEventLoop, ExceptionContext } from '../../loop/events.js';
 import { makeFifoAsync } from '../conformance/fifo.js';
-import { arg, attempt, attemptAsync, check, prototypeKeys, show, totalLine } from './arbitraries.js';
+import {
+  arg,
+  attempt,
+  attemptAsync,
+  check,
+  prototypeKeys,
+  show,
+  totalLine,
+} from './arbitraries.js';
 import { bytes, getter, method, type MethodSpec } from './handle-specs.js';
 import { loopKinds } from './loop-kinds.js';
-import { DatagramRecorder, protocolViolation, Recorder, StreamRecorder, SubprocessRecorder } from './protocol-recorder.js';
+import {
+  DatagramRecorder,
+  protocolViolation,
+  Recorder,
+  StreamRecorder,
+  SubprocessRecorder,
+} from './protocol-recorder.js';
 
 test.after.always(() => console.log(totalLine('transports')));
 
 const DFLT = Symbol('default');
-const extraName = arg(fc.constantFrom<unknown>('peername', 'sockname', 'socket', 'pipe', 'subprocess', 'sslcontext', ...prototypeKeys));
-const common: MethodSpec[] = [method('getExtraInfo', extraName, fc.constant(DFLT)), method('isClosing'), method('getProtocol'), method('close')];
-const limits = arg(fc.record({ high: fc.oneof(fc.nat(70000), fc.constant(1)), low: fc.nat(70000) }, { requiredKeys: [] }));
-const readOps: MethodSpec[] = [method('pauseReading'), method('resumeReading'), method('isReading')];
+const extraName = arg(
+  fc.constantFrom<unknown>(
+    'peername',
+    'sockname',
+    'socket',
+    'pipe',
+    'subprocess',
+    'sslcontext',
+    ...prototypeKeys,
+  ),
+);
+const common: MethodSpec[] = [
+  method('getExtraInfo', extraName, fc.constant(DFLT)),
+  method('isClosing'),
+  method('getProtocol'),
+  method('close'),
+];
+const limits = arg(
+  fc.record(
+    { high: fc.oneof(fc.nat(70000), fc.constant(1)), low: fc.nat(70000) },
+    { requiredKeys: [] },
+  ),
+);
+const readOps: MethodSpec[] = [
+  method('pauseReading'),
+  method('resumeReading'),
+  method('isReading'),
+];
 const writeOps: MethodSpec[] = [
   method('write', bytes),
-  method('writelines', arg(fc.array(fc.oneof(fc.uint8Array({ maxLength: 16 }), fc.string({ maxLength: 8 })), { maxLength: 4 }))),
+  method(
+    'writelines',
+    arg(
+      fc.array(fc.oneof(fc.uint8Array({ maxLength: 16 }), fc.string({ maxLength: 8 })), {
+        maxLength: 4,
+      }),
+    ),
+  ),
   method('writeEof'),
   method('canWriteEof'),
   method('abort'),
@@ -34,13 +79,43 @@ const writeOps: MethodSpec[] = [
   method('getWriteBufferSize'),
   method('getWriteBufferLimits'),
 ];
-const addr = arg(fc.constantFrom<unknown>('peer', 'peer', undefined, ['127.0.0.1', 1], ['::1', 0], ['256.1.1.1', 5], ['127.0.0.1', 70000], [], 'x'));
-const datagramOps: MethodSpec[] = [method('sendto', bytes, addr), method('abort'), method('getWriteBufferSize')];
+const addr = arg(
+  fc.constantFrom<unknown>(
+    'peer',
+    'peer',
+    undefined,
+    ['127.0.0.1', 1],
+    ['::1', 0],
+    ['256.1.1.1', 5],
+    ['127.0.0.1', 70000],
+    [],
+    'x',
+  ),
+);
+const datagramOps: MethodSpec[] = [
+  method('sendto', bytes, addr),
+  method('abort'),
+  method('getWriteBufferSize'),
+];
 const subprocessOps: MethodSpec[] = [
   method('getPid'),
   method('getReturncode'),
   method('getPipeTransport', arg(fc.constantFrom<unknown>(0, 1, 2, 3, -1))),
-  method('sendSignal', arg(fc.constantFrom<unknown>(0, 'SIGTERM', 'SIGKILL', 15, 'SIGFOO', 65, 'SIGCONT', ...prototypeKeys))),
+  method(
+    'sendSignal',
+    arg(
+      fc.constantFrom<unknown>(
+        0,
+        'SIGTERM',
+        'SIGKILL',
+        15,
+        'SIGFOO',
+        65,
+        'SIGCONT',
+        ...prototypeKeys,
+      ),
+    ),
+  ),
   method('terminate'),
   method('kill'),
   method('wait'),
@@ -65,9 +140,13 @@ async function streamPair(loop: AbstractEventLoop, unix: boolean): Promise<Pair>
   const serverSide = new StreamRecorder(true);
   const client = new StreamRecorder(false);
   const path = join(unixDir, `u${unixSeq++}`);
-  const server = unix ? await loop.createUnixServer(() => serverSide, path) : await loop.createServer(() => serverSide, '127.0.0.1', 0);
+  const server = unix
+    ? await loop.createUnixServer(() => serverSide, path)
+    : await loop.createServer(() => serverSide, '127.0.0.1', 0);
   const port = unix ? 0 : (server.sockets()[0] as { port: number }).port;
-  const [tr] = unix ? await loop.createUnixConnection(() => client, path) : await loop.createConnection(() => client, '127.0.0.1', port);
+  const [tr] = unix
+    ? await loop.createUnixConnection(() => client, path)
+    : await loop.createConnection(() => client, '127.0.0.1', port);
   for (let i = 0; i < 400 && serverSide.transport === undefined; i++) await sleep(5);
   server.close();
   const st = serverSide.transport as object;
@@ -150,11 +229,22 @@ const streamOps = [...common, ...readOps, ...writeOps];
 const dgramOps = [...common, ...datagramOps];
 const subOps = [...subprocessOps, ...common];
 /** Each kind: how to make a pair, and the op list of each of its targets (in make()'s order). */
-const kinds: Array<{ name: string; ops: MethodSpec[][]; make(loop: AbstractEventLoop): Promise<Pair> }> = [
+const kinds: Array<{
+  name: string;
+  ops: MethodSpec[][];
+  make(loop: AbstractEventLoop): Promise<Pair>;
+}> = [
   { name: 'tcp', ops: [streamOps, streamOps], make: (l) => streamPair(l, false) },
   { name: 'unix', ops: [streamOps, streamOps], make: (l) => streamPair(l, true) },
   { name: 'datagram', ops: [dgramOps, dgramOps], make: datagramPair },
-  { name: 'pipe', ops: [[...common, ...readOps], [...common, ...writeOps]], make: pipePair },
+  {
+    name: 'pipe',
+    ops: [
+      [...common, ...readOps],
+      [...common, ...writeOps],
+    ],
+    make: pipePair,
+  },
   { name: 'subprocess', ops: [subOps, [...common, ...writeOps]], make: subprocess },
 ];
 
@@ -175,7 +265,11 @@ async function runSequence(t: ExecutionContext, pair: Pair, steps: Step[]): Prom
     const what = `${target.name}.${spec.name}(${args.map(show).join(', ')}) after [${log.join('; ')}]`;
     log.push(`${target.name}.${spec.name}`);
     const result = attempt(what, () => spec.call(target.obj as Record<string, unknown>, args));
-    if (spec.name === 'getExtraInfo' && prototypeKeys.includes(args[0] as never) && result !== DFLT) {
+    if (
+      spec.name === 'getExtraInfo' &&
+      prototypeKeys.includes(args[0] as never) &&
+      result !== DFLT
+    ) {
       throw new Error(`${what} returned ${show(result)}, not the default`);
     }
     if (result instanceof Promise) pending.push(attemptAsync(what, () => result, 5000));
@@ -187,15 +281,24 @@ async function runSequence(t: ExecutionContext, pair: Pair, steps: Step[]): Prom
   await pair.extraCleanup?.();
   for (const r of pair.recorders) {
     const bad = protocolViolation(r.events, pair.kind);
-    if (bad !== undefined) throw new Error(`${bad}: events ${r.events.join(',')} after [${log.join('; ')}]`);
+    if (bad !== undefined)
+      throw new Error(`${bad}: events ${r.events.join(',')} after [${log.join('; ')}]`);
   }
   void t;
 }
 
 /** Steps for a kind whose targets take these op lists (fixed per kind, so arguments come from each op's arbitraries). */
 function stepsFor(opLists: MethodSpec[][]): fc.Arbitrary<Step[]> {
-  const calls = opLists.flatMap((ops, target) => ops.map((spec, op) => fc.tuple(...spec.args).map((args): Step => ({ target, op, args }))));
-  return fc.array(fc.oneof({ weight: 5, arbitrary: fc.oneof(...calls) }, { weight: 2, arbitrary: fc.constant<Step>('tick') }), { minLength: 1, maxLength: 14 });
+  const calls = opLists.flatMap((ops, target) =>
+    ops.map((spec, op) => fc.tuple(...spec.args).map((args): Step => ({ target, op, args }))),
+  );
+  return fc.array(
+    fc.oneof(
+      { weight: 5, arbitrary: fc.oneof(...calls) },
+      { weight: 2, arbitrary: fc.constant<Step>('tick') },
+    ),
+    { minLength: 1, maxLength: 14 },
+  );
 }
 
 for (const lk of loopKinds) {
@@ -215,7 +318,9 @@ for (const lk of loopKinds) {
             const pair = await kind.make(loop);
             await runSequence(t, pair, steps);
             if (exceptions.length > 0) {
-              throw new Error(`reached the exception handler: ${exceptions.map((c) => `${c.message}: ${String(c.exception)}`).join(' | ')}`);
+              throw new Error(
+                `reached the exception handler: ${exceptions.map((c) => `${c.message}: ${String(c.exception)}`).join(' | ')}`,
+              );
             }
           }),
           8,

@@ -41,7 +41,7 @@ loopTest('sends before the loop wakes coalesce into one callback', (t, loop) => 
   async.close();
 });
 
-loopTest('an Async is active and keeps the loop alive until closed or unref\'d', (t, loop) => {
+loopTest("an Async is active and keeps the loop alive until closed or unref'd", (t, loop) => {
   const async = new Async(loop, () => {});
   t.true(async.active);
   t.true(loop.alive);
@@ -78,34 +78,42 @@ loopTest('sends from a worker while the loop thread is blocked coalesce', async 
   async.close();
 });
 
-loopTest('no wake-up is lost: the last callback sees every send of four workers', async (t, loop) => {
-  const shared = new Int32Array(new SharedArrayBuffer(4));
-  let calls = 0;
-  let seen = 0;
-  const async = new Async(loop, () => {
-    calls++;
-    seen = Atomics.load(shared, 0);
-  });
-  const workers = [0, 1, 2, 3].map(() => startWorker({ mode: 'count', handle: async.handle, count: 2000, shared }));
-  await Promise.all(workers.map((w) => w.exited));
-  t.true(await waitFor(() => seen === 8000, 10_000), `last callback saw ${seen}`);
-  t.true(calls >= 1 && calls <= 8000, `${calls} callbacks`);
-  async.close();
-});
+loopTest(
+  'no wake-up is lost: the last callback sees every send of four workers',
+  async (t, loop) => {
+    const shared = new Int32Array(new SharedArrayBuffer(4));
+    let calls = 0;
+    let seen = 0;
+    const async = new Async(loop, () => {
+      calls++;
+      seen = Atomics.load(shared, 0);
+    });
+    const workers = [0, 1, 2, 3].map(() =>
+      startWorker({ mode: 'count', handle: async.handle, count: 2000, shared }),
+    );
+    await Promise.all(workers.map((w) => w.exited));
+    t.true(await waitFor(() => seen === 8000, 10_000), `last callback saw ${seen}`);
+    t.true(calls >= 1 && calls <= 8000, `${calls} callbacks`);
+    async.close();
+  },
+);
 
-loopTest('send() after close throws ERR_HANDLE_CLOSED from the worker\'s sender', async (t, loop) => {
-  let calls = 0;
-  const async = new Async(loop, () => calls++);
-  const { worker, exited } = startWorker({ mode: 'after', handle: async.handle });
-  t.is((await once(worker, 'message'))[0], 'sent');
-  t.true(await waitFor(() => calls === 1));
-  async.close();
-  worker.postMessage('again');
-  const [reply] = (await once(worker, 'message')) as [{ code: string; closed: boolean }];
-  t.deepEqual(reply, { code: 'ERR_HANDLE_CLOSED', closed: true });
-  await exited;
-  t.is(calls, 1);
-});
+loopTest(
+  "send() after close throws ERR_HANDLE_CLOSED from the worker's sender",
+  async (t, loop) => {
+    let calls = 0;
+    const async = new Async(loop, () => calls++);
+    const { worker, exited } = startWorker({ mode: 'after', handle: async.handle });
+    t.is((await once(worker, 'message'))[0], 'sent');
+    t.true(await waitFor(() => calls === 1));
+    async.close();
+    worker.postMessage('again');
+    const [reply] = (await once(worker, 'message')) as [{ code: string; closed: boolean }];
+    t.deepEqual(reply, { code: 'ERR_HANDLE_CLOSED', closed: true });
+    await exited;
+    t.is(calls, 1);
+  },
+);
 
 test('this thread wakes an Async owned by a worker', async (t) => {
   const { worker, exited } = startWorker({ mode: 'owner' });
@@ -145,7 +153,10 @@ test('Async.from() rejects what is not an Async handle', (t) => {
 });
 
 loopTest('the callback must be a function', (t, loop) => {
-  for (const make of [() => new Async(loop, 'cb' as never), () => new Async(loop, undefined as never)]) {
+  for (const make of [
+    () => new Async(loop, 'cb' as never),
+    () => new Async(loop, undefined as never),
+  ]) {
     const error = t.throws(make, { instanceOf: UsageError });
     t.is(error?.code, 'ERR_INVALID_ARG_TYPE');
   }

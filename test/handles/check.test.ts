@@ -13,7 +13,10 @@ loopTest('Check runs after the poll and before due timers in run("once")', (t, l
   check.start(() => order.push(['check', Date.now() - start]));
   timer.start(() => order.push(['timer', Date.now() - start]), 30);
   loop.run('once');
-  t.deepEqual(order.map(([what]) => what), ['check', 'timer']);
+  t.deepEqual(
+    order.map(([what]) => what),
+    ['check', 'timer'],
+  );
   t.true(order[0]![1] >= 25, `check ran ${order[0]![1]} ms in, after the poll waited`);
   check.close();
   timer.close();

@@ -41,11 +41,21 @@ test('FSEvent on a directory sees creation, change and rename', async (t) => {
   t.is(watcher.getPath(), dir);
 
   writeFileSync(join(dir, 'a.txt'), 'x');
-  t.truthy(await waitFor((s) => s.filename === 'a.txt' && s.events.rename, 'rename event for the new file'));
+  t.truthy(
+    await waitFor(
+      (s) => s.filename === 'a.txt' && s.events.rename,
+      'rename event for the new file',
+    ),
+  );
   appendFileSync(join(dir, 'a.txt'), 'y');
   t.truthy(await waitFor((s) => s.filename === 'a.txt' && s.events.change, 'change event'));
   renameSync(join(dir, 'a.txt'), join(dir, 'b.txt'));
-  t.truthy(await waitFor((s) => s.filename === 'b.txt' && s.events.rename, 'rename event for the new name'));
+  t.truthy(
+    await waitFor(
+      (s) => s.filename === 'b.txt' && s.events.rename,
+      'rename event for the new name',
+    ),
+  );
 
   watcher.stop();
   t.false(watcher.active);
@@ -71,13 +81,23 @@ test('FSEvent on a file reports changes under its own name', async (t) => {
 test('FSEvent errors are typed', async (t) => {
   const loop = newLoop(t);
   const watcher = new FSEvent(loop);
-  t.throws(() => watcher.start(join(tmpdir(), 'asyncuv-missing-dir'), () => {}), { instanceOf: UvError, code: 'ENOENT' });
+  t.throws(() => watcher.start(join(tmpdir(), 'asyncuv-missing-dir'), () => {}), {
+    instanceOf: UvError,
+    code: 'ENOENT',
+  });
   t.throws(() => watcher.getPath(), { instanceOf: UvError, code: 'EINVAL' });
   if (process.platform === 'linux') {
-    t.throws(() => watcher.start(tmpdir(), { recursive: true }, () => {}), { instanceOf: UvError, code: 'ENOSYS' });
+    t.throws(() => watcher.start(tmpdir(), { recursive: true }, () => {}), {
+      instanceOf: UvError,
+      code: 'ENOSYS',
+    });
   }
-  t.throws(() => watcher.start(tmpdir(), { recursive: 1 as unknown as boolean }, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => watcher.start(tmpdir(), {}, undefined as unknown as () => void), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => watcher.start(tmpdir(), { recursive: 1 as unknown as boolean }, () => {}), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+  t.throws(() => watcher.start(tmpdir(), {}, undefined as unknown as () => void), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   watcher.close();
   t.throws(() => watcher.start(tmpdir(), () => {}), { code: 'ERR_HANDLE_CLOSED' });
   await assertNoHandlesAndClose(t, loop);

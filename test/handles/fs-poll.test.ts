@@ -65,7 +65,9 @@ test('FSPoll argument errors are typed', async (t) => {
   const loop = newLoop(t);
   const poll = new FSPoll(loop);
   t.throws(() => poll.start('/tmp', 0, () => {}), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => poll.start(42 as unknown as string, 10, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => poll.start(42 as unknown as string, 10, () => {}), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   t.throws(() => poll.start('a\0b', 10, () => {}), { code: 'ERR_INVALID_ARG_VALUE' });
   poll.close();
   t.throws(() => poll.start('/tmp', 10, () => {}), { code: 'ERR_HANDLE_CLOSED' });

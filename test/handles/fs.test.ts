@@ -129,14 +129,28 @@ test('errors are UvErrors with the syscall', async (t) => {
   const err = await t.throwsAsync(fs.open(loop, missing), { instanceOf: UvError, code: 'ENOENT' });
   t.is(err?.syscall, 'open');
   t.true(err?.message.includes(missing));
-  await t.throwsAsync(fs.stat(loop, missing), { instanceOf: UvError, code: 'ENOENT', message: /^stat/ });
+  await t.throwsAsync(fs.stat(loop, missing), {
+    instanceOf: UvError,
+    code: 'ENOENT',
+    message: /^stat/,
+  });
   await t.throwsAsync(fs.unlink(loop, missing), { instanceOf: UvError, code: 'ENOENT' });
-  await t.throwsAsync(fs.rmdir(loop, tmpdir() + '/asyncuv-no-such-dir'), { instanceOf: UvError, code: 'ENOENT' });
-  await t.throwsAsync(fs.scandir(loop, missing), { instanceOf: UvError, code: 'ENOENT', message: /^scandir/ });
+  await t.throwsAsync(fs.rmdir(loop, tmpdir() + '/asyncuv-no-such-dir'), {
+    instanceOf: UvError,
+    code: 'ENOENT',
+  });
+  await t.throwsAsync(fs.scandir(loop, missing), {
+    instanceOf: UvError,
+    code: 'ENOENT',
+    message: /^scandir/,
+  });
   await t.throwsAsync(fs.open(loop, dir, 'w'), { instanceOf: UvError, code: 'EISDIR' });
   await t.throwsAsync(fs.mkdir(loop, dir), { instanceOf: UvError, code: 'EEXIST' });
   // An fd that is not open.
-  const bad = await t.throwsAsync(fs.read(loop, 1_000_000, Buffer.alloc(4)), { instanceOf: UvError, code: 'EBADF' });
+  const bad = await t.throwsAsync(fs.read(loop, 1_000_000, Buffer.alloc(4)), {
+    instanceOf: UvError,
+    code: 'EBADF',
+  });
   t.is(bad?.syscall, 'read');
   await t.throwsAsync(fs.close(loop, 1_000_000), { instanceOf: UvError, code: 'EBADF' });
   await assertNoHandlesAndClose(t, loop);
@@ -149,7 +163,9 @@ test('bad arguments are typed usage errors', async (t) => {
   await t.throwsAsync(fs.open(loop, '/tmp/x', 'rw' as 'r'), { code: 'ERR_INVALID_ARG_VALUE' });
   await t.throwsAsync(fs.read(loop, 0, Buffer.alloc(4), 2, 3), { code: 'ERR_OUT_OF_RANGE' });
   await t.throwsAsync(fs.read(loop, -1, Buffer.alloc(4)), { code: 'ERR_OUT_OF_RANGE' });
-  await t.throwsAsync(fs.read(loop, 0, 'nope' as unknown as Buffer), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.throwsAsync(fs.read(loop, 0, 'nope' as unknown as Buffer), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   await t.throwsAsync(fs.stat('not a loop' as never, '/'), { code: 'ERR_INVALID_ARG_TYPE' });
   await assertNoHandlesAndClose(t, loop);
   await t.throwsAsync(fs.stat(loop, '/'), { code: 'ERR_LOOP_CLOSED' });

@@ -7,7 +7,9 @@ import { Worker } from 'node:worker_threads';
 // that it releases everything the addon holds for them.
 for (const mode of ['exit', 'terminate'] as const) {
   test(`a worker with I/O in flight survives ${mode}`, async (t) => {
-    const worker = new Worker(new URL('../fixtures/io-worker.js', import.meta.url), { workerData: { mode } });
+    const worker = new Worker(new URL('../fixtures/io-worker.js', import.meta.url), {
+      workerData: { mode },
+    });
     const exited = new Promise<number>((resolve, reject) => {
       worker.on('exit', resolve);
       worker.on('error', reject);

@@ -14,7 +14,13 @@ function fourPhases(loop: Loop, log: string[]) {
   idle.start(() => log.push('idle'));
   prepare.start(() => log.push('prepare'));
   check.start(() => log.push('check'));
-  return { timer, idle, prepare, check, closeAll: () => [timer, idle, prepare, check].forEach((h) => h.close()) };
+  return {
+    timer,
+    idle,
+    prepare,
+    check,
+    closeAll: () => [timer, idle, prepare, check].forEach((h) => h.close()),
+  };
 }
 
 loopTest('run("nowait"): idle, prepare, poll, check, then due timers', (t, loop) => {
@@ -43,7 +49,16 @@ loopTest('run("default"): due timers first, then whole iterations', (t, loop) =>
     }
   });
   t.false(loop.run('default'));
-  t.deepEqual(log, ['timer', 'idle', 'prepare', 'check', 'idle', 'prepare', 'check', 'idle closed']);
+  t.deepEqual(log, [
+    'timer',
+    'idle',
+    'prepare',
+    'check',
+    'idle',
+    'prepare',
+    'check',
+    'idle closed',
+  ]);
   h.timer.close();
   loop.run();
 });
@@ -71,7 +86,18 @@ loopTest('embedded mode keeps the same order within each batch', async (t, loop)
   });
   await within(done.promise, 'three embedded iterations', 10_000);
   h.closeAll();
-  t.deepEqual(log, ['idle', 'prepare', 'check', 'timer', 'idle', 'prepare', 'check', 'idle', 'prepare', 'check']);
+  t.deepEqual(log, [
+    'idle',
+    'prepare',
+    'check',
+    'timer',
+    'idle',
+    'prepare',
+    'check',
+    'idle',
+    'prepare',
+    'check',
+  ]);
 });
 
 loopTest('run("once") blocks until a timer is due', (t, loop) => {
@@ -109,9 +135,13 @@ loopTest('run() on a loop with nothing to do returns false at once', (t, loop) =
 loopTest('stop() makes a default run return', (t, loop) => {
   const timer = new Timer(loop);
   let fired = 0;
-  timer.start(() => {
-    if (++fired === 3) loop.stop();
-  }, 1, 1);
+  timer.start(
+    () => {
+      if (++fired === 3) loop.stop();
+    },
+    1,
+    1,
+  );
   t.true(loop.run('default'), 'still alive: the timer repeats');
   t.is(fired, 3);
   timer.close();

@@ -12,15 +12,22 @@ import { withPrograms } from '../helpers/tools.js';
 import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 
 function tmpPath(tag: string): string {
-  return join(tmpdir(), `asyncuv-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
+  return join(
+    tmpdir(),
+    `asyncuv-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`,
+  );
 }
 
 function closeAll(...handles: Array<{ close(cb?: () => void): void }>): Promise<void> {
-  return Promise.all(handles.map((h) => new Promise<void>((resolve) => h.close(resolve)))).then(() => {});
+  return Promise.all(handles.map((h) => new Promise<void>((resolve) => h.close(resolve)))).then(
+    () => {},
+  );
 }
 
 function connect(pipe: Pipe, path: string): Promise<void> {
-  return new Promise((resolve, reject) => pipe.connect(path, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    pipe.connect(path, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 /** Reads until `n` bytes or EOF; resolves with the bytes and whether EOF came. */
@@ -92,36 +99,41 @@ test('echo over an abstract socket name', async (t) => {
 
 // Abstract names are addressed with their exact length, as the kernel, Python
 // and socat do (libuv 1.46 alone pads them; pipe_wrap.cc explains).
-withPrograms(test, ['python3'])('abstract names interoperate with other programs (python3)', async (t) => {
-  const loop = new Loop();
-  const ours = `\0asyncuv-py-in-${process.pid}`;
-  const theirs = `\0asyncuv-py-out-${process.pid}`;
-  const server = new Pipe(loop);
-  server.bind(ours);
-  const got = new Promise<Buffer>((resolve) =>
-    server.listen(1, () => {
-      const conn = new Pipe(loop);
-      server.accept(conn);
-      readBytes(conn).then(({ data }) => conn.close(() => resolve(data)));
-    }),
-  );
-  const script = [
-    'import socket, sys',
-    'c = socket.socket(socket.AF_UNIX); c.connect("\\0" + sys.argv[1]); c.sendall(b"from python"); c.close()',
-    's = socket.socket(socket.AF_UNIX); s.bind("\\0" + sys.argv[2]); s.listen(1); print("ready", flush=True)',
-    'a, _ = s.accept(); a.sendall(b"python serves"); a.close()',
-  ].join('\n');
-  // Names go without their NUL: argv strings cannot hold one.
-  const py = spawn('python3', ['-c', script, ours.slice(1), theirs.slice(1)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.is((await got).toString(), 'from python');
-  await new Promise((resolve) => py.stdout.once('data', resolve));
-  const client = new Pipe(loop);
-  await connect(client, theirs);
-  t.deepEqual(await readBytes(client), { data: Buffer.from('python serves'), eof: true });
-  await new Promise((resolve) => py.once('exit', resolve));
-  await closeAll(client, server);
-  await assertNoHandlesAndClose(t, loop);
-});
+withPrograms(test, ['python3'])(
+  'abstract names interoperate with other programs (python3)',
+  async (t) => {
+    const loop = new Loop();
+    const ours = `\0asyncuv-py-in-${process.pid}`;
+    const theirs = `\0asyncuv-py-out-${process.pid}`;
+    const server = new Pipe(loop);
+    server.bind(ours);
+    const got = new Promise<Buffer>((resolve) =>
+      server.listen(1, () => {
+        const conn = new Pipe(loop);
+        server.accept(conn);
+        readBytes(conn).then(({ data }) => conn.close(() => resolve(data)));
+      }),
+    );
+    const script = [
+      'import socket, sys',
+      'c = socket.socket(socket.AF_UNIX); c.connect("\\0" + sys.argv[1]); c.sendall(b"from python"); c.close()',
+      's = socket.socket(socket.AF_UNIX); s.bind("\\0" + sys.argv[2]); s.listen(1); print("ready", flush=True)',
+      'a, _ = s.accept(); a.sendall(b"python serves"); a.close()',
+    ].join('\n');
+    // Names go without their NUL: argv strings cannot hold one.
+    const py = spawn('python3', ['-c', script, ours.slice(1), theirs.slice(1)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    t.is((await got).toString(), 'from python');
+    await new Promise((resolve) => py.stdout.once('data', resolve));
+    const client = new Pipe(loop);
+    await connect(client, theirs);
+    t.deepEqual(await readBytes(client), { data: Buffer.from('python serves'), eof: true });
+    await new Promise((resolve) => py.once('exit', resolve));
+    await closeAll(client, server);
+    await assertNoHandlesAndClose(t, loop);
+  },
+);
 
 test('shutdown sends EOF and the other direction stays open (half-close)', async (t) => {
   const loop = new Loop();
@@ -157,7 +169,9 @@ test('shutdown sends EOF and the other direction stays open (half-close)', async
 test('connect to a missing path is ENOENT, to a socket nobody listens on ECONNREFUSED', async (t) => {
   const loop = new Loop();
   const missing = new Pipe(loop);
-  const err1 = await new Promise<UvError | null>((resolve) => missing.connect(tmpPath('missing'), resolve));
+  const err1 = await new Promise<UvError | null>((resolve) =>
+    missing.connect(tmpPath('missing'), resolve),
+  );
   t.true(err1 instanceof UvError);
   t.is(err1?.code, 'ENOENT');
   t.is(err1?.syscall, 'connect');
@@ -172,7 +186,10 @@ test('connect to a missing path is ENOENT, to a socket nobody listens on ECONNRE
   // EALREADY (libuv would drop the first and never finish it).
   const twice = new Pipe(loop);
   const first = new Promise<UvError | null>((resolve) => twice.connect(path, resolve));
-  t.is((t.throws(() => twice.connect(path, () => t.fail()), { instanceOf: UvError }) as UvError).code, 'EALREADY');
+  t.is(
+    (t.throws(() => twice.connect(path, () => t.fail()), { instanceOf: UvError }) as UvError).code,
+    'EALREADY',
+  );
   t.is((await first)?.code, 'ECONNREFUSED');
   await closeAll(missing, bound, refused, twice);
   await assertNoHandlesAndClose(t, loop);
@@ -251,10 +268,16 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
   const exact = `/tmp/${'y'.repeat(103)}`;
   t.is(exact.length, 108);
   t.is((t.throws(() => pipe.bind(exact), { instanceOf: UvError }) as UvError).code, 'EINVAL');
-  t.is((t.throws(() => new Pipe(loop).connect(exact, () => {}), { instanceOf: UvError }) as UvError).code, 'EINVAL');
+  t.is(
+    (t.throws(() => new Pipe(loop).connect(exact, () => {}), { instanceOf: UvError }) as UvError)
+      .code,
+    'EINVAL',
+  );
   t.throws(() => pipe.open(-1), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => pipe.open(999_999), { instanceOf: UvError });
-  t.throws(() => pipe.connect('/tmp/x', undefined as unknown as () => void), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => pipe.connect('/tmp/x', undefined as unknown as () => void), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   t.throws(() => pipe.getsockname(), { instanceOf: UvError, message: /EBADF/ }); // no socket yet
   t.is(pipe.pendingCount(), 0);
   t.is(pipe.pendingType(), null);
@@ -315,7 +338,10 @@ async function ipcPair(loopA: Loop, loopB: Loop): Promise<{ a: Pipe; b: Pipe; se
 }
 
 /** Accepts the handle that arrives with the next bytes on `ipc`. */
-function receiveHandle<H extends TCP | Pipe>(ipc: Pipe, make: () => H): Promise<{ handle: H; type: string | null; data: string }> {
+function receiveHandle<H extends TCP | Pipe>(
+  ipc: Pipe,
+  make: () => H,
+): Promise<{ handle: H; type: string | null; data: string }> {
   return new Promise((resolve, reject) => {
     ipc.readStart((err, data) => {
       if (err || data === null) return reject(err ?? new Error('EOF before a handle arrived'));
@@ -350,10 +376,14 @@ test('passes an accepted TCP connection from one loop to another over an IPC pip
     const conn = new TCP(loopA);
     tcpServer.accept(conn);
     // Loop A hands the connection over and forgets it.
-    a.write('tcp', (err) => {
-      t.is(err, null);
-      conn.close();
-    }, conn);
+    a.write(
+      'tcp',
+      (err) => {
+        t.is(err, null);
+        conn.close();
+      },
+      conn,
+    );
   });
   const served = receiveHandle(b, () => new TCP(loopB)).then(({ handle, type, data }) => {
     t.is(type, 'tcp');
@@ -400,19 +430,23 @@ test('passes a bound UDP socket from one loop to another over an IPC pipe', asyn
   udp.bind('127.0.0.1', 0);
   const { port } = udp.getsockname();
   a.write('udp', () => udp.close(), udp);
-  const { handle, type } = await new Promise<{ handle: UDP; type: string | null }>((resolve, reject) => {
-    b.readStart((err, data) => {
-      if (err || data === null) return reject(err ?? new Error('EOF'));
-      b.readStop();
-      const pending = b.pendingType();
-      const received = new UDP(loopB);
-      b.accept(received);
-      resolve({ handle: received, type: pending });
-    });
-  });
+  const { handle, type } = await new Promise<{ handle: UDP; type: string | null }>(
+    (resolve, reject) => {
+      b.readStart((err, data) => {
+        if (err || data === null) return reject(err ?? new Error('EOF'));
+        b.readStop();
+        const pending = b.pendingType();
+        const received = new UDP(loopB);
+        b.accept(received);
+        resolve({ handle: received, type: pending });
+      });
+    },
+  );
   t.is(type, 'udp');
   t.is(handle.getsockname().port, port);
-  const datagram = new Promise<string>((resolve) => handle.recvStart((err, data) => resolve(err ? err.code : data!.toString())));
+  const datagram = new Promise<string>((resolve) =>
+    handle.recvStart((err, data) => resolve(err ? err.code : data!.toString())),
+  );
   const sender = createSocket('udp4');
   sender.send('to loop B', port, '127.0.0.1');
   t.is(await datagram, 'to loop B');
@@ -434,7 +468,11 @@ test('a listening socket received over IPC refuses reads, writes and shutdown (E
   a.write('srv', () => tcp.close(), tcp);
   const { handle } = await received;
   handle.listen(4, () => {});
-  for (const call of [() => handle.shutdown(), () => handle.write('x'), () => handle.readStart(() => {})]) {
+  for (const call of [
+    () => handle.shutdown(),
+    () => handle.write('x'),
+    () => handle.readStart(() => {}),
+  ]) {
     t.is((t.throws(call, { instanceOf: UvError }) as UvError).code, 'ENOTCONN');
   }
   t.notThrows(() => handle.listen(8, () => {})); // listening again only changes the backlog
@@ -468,7 +506,10 @@ test('several handles sent back to back are all accepted, in order', async (t) =
       if (received.length === 3) resolve();
     });
   });
-  t.deepEqual(received.map((tcp) => tcp.getsockname().port), ports);
+  t.deepEqual(
+    received.map((tcp) => tcp.getsockname().port),
+    ports,
+  );
   await closeAll(a, b, server, ...received);
   await assertNoHandlesAndClose(t, loopA, loopB);
 });
@@ -504,10 +545,16 @@ test('a handle closed before its queued IPC write goes out fails that write with
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures');
 
 /** Spawns a fixture script with an IPC pipe as its fd 3. */
-function spawnIpcChild(loop: Loop): { proc: Process; ipc: Pipe; exited: Promise<[number, number]> } {
+function spawnIpcChild(loop: Loop): {
+  proc: Process;
+  ipc: Pipe;
+  exited: Promise<[number, number]>;
+} {
   const ipc = new Pipe(loop, true);
   let onExit!: (status: number, signal: number) => void;
-  const exited = new Promise<[number, number]>((resolve) => (onExit = (s, sig) => resolve([s, sig])));
+  const exited = new Promise<[number, number]>(
+    (resolve) => (onExit = (s, sig) => resolve([s, sig])),
+  );
   const proc = Process.spawn(loop, {
     file: process.execPath,
     args: [join(fixtures, 'ipc-child.js')],
@@ -524,8 +571,12 @@ test('passes a listening TCP server to a child process, which serves a request o
   const tcpServer = new TCP(loop);
   tcpServer.bind('127.0.0.1', 0);
   const port = tcpServer.getsockname().port;
-  tcpServer.listen(8, () => t.fail('the parent must not see connections once it passed the server'));
-  await new Promise<void>((resolve, reject) => ipc.write('listen', (err) => (err ? reject(err) : resolve()), tcpServer));
+  tcpServer.listen(8, () =>
+    t.fail('the parent must not see connections once it passed the server'),
+  );
+  await new Promise<void>((resolve, reject) =>
+    ipc.write('listen', (err) => (err ? reject(err) : resolve()), tcpServer),
+  );
   tcpServer.close(); // the child holds the only copy now
   // The child says when it listens, so the request below reaches it.
   const ready = await readBytes(ipc, 5);
@@ -558,7 +609,9 @@ test('passes an accepted TCP connection to a child process', async (t) => {
 test('open(fd) wraps the ends of the pipes a parent gave to a child', async (t) => {
   const loop = new Loop();
   let onExit!: (status: number, signal: number) => void;
-  const exited = new Promise<[number, number]>((resolve) => (onExit = (s, sig) => resolve([s, sig])));
+  const exited = new Promise<[number, number]>(
+    (resolve) => (onExit = (s, sig) => resolve([s, sig])),
+  );
   // The child opens its fds 0 and 1 with Pipe.open and upper-cases stdin.
   const proc = Process.spawn(loop, {
     file: process.execPath,

@@ -23,7 +23,10 @@ function fifo(t: { teardown(fn: () => void): void }): { readFd: number; writeFd:
   return { readFd, writeFd };
 }
 
-function nextEvent(poll: Poll, events: PollEvents): Promise<[UvError | null, Required<PollEvents>]> {
+function nextEvent(
+  poll: Poll,
+  events: PollEvents,
+): Promise<[UvError | null, Required<PollEvents>]> {
   const d = deferred<[UvError | null, Required<PollEvents>]>();
   poll.start(events, (err, ev) => {
     poll.stop();
@@ -128,7 +131,9 @@ test('bad fds and bad events are typed errors', async (t) => {
   const { readFd } = fifo(t);
   const poll = new Poll(loop, readFd);
   t.throws(() => poll.start({}, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => poll.start({ readable: true }, 'cb' as unknown as () => void), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => poll.start({ readable: true }, 'cb' as unknown as () => void), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   await closed(poll);
   t.throws(() => poll.start({ readable: true }, () => {}), { code: 'ERR_HANDLE_CLOSED' });
   await assertNoHandlesAndClose(t, loop);

@@ -23,7 +23,7 @@ loopTest('Prepare runs once per iteration and lets the poll block', (t, loop) =>
   timer.close();
 });
 
-loopTest('a timer started from Prepare is seen by the same iteration\'s poll', (t, loop) => {
+loopTest("a timer started from Prepare is seen by the same iteration's poll", (t, loop) => {
   // Prepare is the hook for "work to do before blocking": a timer it starts
   // sets the poll timeout of this very iteration.
   const prepare = new Prepare(loop);

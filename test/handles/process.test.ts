@@ -1,5 +1,14 @@
 import test from 'ava';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+} from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,8 +16,12 @@ import { Worker } from 'node:worker_threads';
 import { Loop, Pipe, Process, TCP, UvError, type SpawnOptions } from '../../handles/index.js';
 import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 
-function closeAll(...handles: Array<{ close(cb?: () => void): void } | null | undefined>): Promise<void> {
-  return Promise.all(handles.map((h) => new Promise<void>((resolve) => (h ? h.close(resolve) : resolve())))).then(() => {});
+function closeAll(
+  ...handles: Array<{ close(cb?: () => void): void } | null | undefined>
+): Promise<void> {
+  return Promise.all(
+    handles.map((h) => new Promise<void>((resolve) => (h ? h.close(resolve) : resolve()))),
+  ).then(() => {});
 }
 
 /** Reads a stream to EOF. */
@@ -31,12 +44,17 @@ interface Run {
 /** Spawns with an onExit that resolves `exit` with [exitStatus, termSignal]. */
 function run(loop: Loop, opts: Omit<SpawnOptions, 'onExit'>): Run {
   let onExit!: (status: number, signal: number) => void;
-  const exit = new Promise<[number, number]>((resolve) => (onExit = (status, signal) => resolve([status, signal])));
+  const exit = new Promise<[number, number]>(
+    (resolve) => (onExit = (status, signal) => resolve([status, signal])),
+  );
   return { proc: Process.spawn(loop, { ...opts, onExit }), exit };
 }
 
 /** Runs a command with stdout piped; resolves with its output and exit. */
-async function output(loop: Loop, opts: Omit<SpawnOptions, 'onExit'>): Promise<{ out: string; exit: [number, number] }> {
+async function output(
+  loop: Loop,
+  opts: Omit<SpawnOptions, 'onExit'>,
+): Promise<{ out: string; exit: [number, number] }> {
   const { proc, exit } = run(loop, { ...opts, stdio: opts.stdio ?? ['ignore', 'pipe', 'inherit'] });
   const out = (await readAll(proc.stdio[1]!)).toString();
   const result = { out, exit: await exit };
@@ -91,7 +109,12 @@ test('kill() ends a child with SIGTERM by default, and with a named or numbered 
 test('a missing program is ENOENT and leaves no handle, not even its pipes', async (t) => {
   const loop = new Loop();
   const err = t.throws(
-    () => Process.spawn(loop, { file: '/nonexistent/asyncuv-no-such-program', stdio: ['pipe', 'pipe', 'pipe'], onExit: () => t.fail('no exit for a failed spawn') }),
+    () =>
+      Process.spawn(loop, {
+        file: '/nonexistent/asyncuv-no-such-program',
+        stdio: ['pipe', 'pipe', 'pipe'],
+        onExit: () => t.fail('no exit for a failed spawn'),
+      }),
     { instanceOf: UvError },
   );
   t.is((err as UvError).code, 'ENOENT');
@@ -113,7 +136,10 @@ test('env replaces the environment and cwd sets the directory', async (t) => {
   });
   t.deepEqual(exit, [0, 0]);
   t.is(out, `bar baz||${dir}\n`); // HOME was not passed on
-  const missing = t.throws(() => Process.spawn(loop, { file: '/bin/true', cwd: join(dir, 'nope') }), { instanceOf: UvError });
+  const missing = t.throws(
+    () => Process.spawn(loop, { file: '/bin/true', cwd: join(dir, 'nope') }),
+    { instanceOf: UvError },
+  );
   t.is((missing as UvError).code, 'ENOENT');
   rmSync(dir, { recursive: true });
   await assertNoHandlesAndClose(t, loop);
@@ -121,30 +147,53 @@ test('env replaces the environment and cwd sets the directory', async (t) => {
 
 test('args follow the program and argv0 is what the child sees as argv[0]', async (t) => {
   const loop = new Loop();
-  const { out } = await output(loop, { file: '/bin/cat', argv0: 'my-cat', args: ['/proc/self/cmdline'] });
+  const { out } = await output(loop, {
+    file: '/bin/cat',
+    argv0: 'my-cat',
+    args: ['/proc/self/cmdline'],
+  });
   t.deepEqual(out.split('\0'), ['my-cat', '/proc/self/cmdline', '']);
   await assertNoHandlesAndClose(t, loop);
 });
 
 test('stdio: ignore is /dev/null, inherit is our own fd, a number is that fd', async (t) => {
   const loop = new Loop();
-  const ignored = await output(loop, { file: 'readlink', args: ['/proc/self/fd/0', '/proc/self/fd/2'], stdio: ['ignore', 'pipe', 'ignore'] });
+  const ignored = await output(loop, {
+    file: 'readlink',
+    args: ['/proc/self/fd/0', '/proc/self/fd/2'],
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   t.is(ignored.out, '/dev/null\n/dev/null\n');
   // Missing entries are 'ignore' too.
-  const missing = await output(loop, { file: 'readlink', args: ['/proc/self/fd/2'], stdio: ['ignore', 'pipe'] });
+  const missing = await output(loop, {
+    file: 'readlink',
+    args: ['/proc/self/fd/2'],
+    stdio: ['ignore', 'pipe'],
+  });
   t.is(missing.out, '/dev/null\n');
-  // So are holes.
-  // A hole in the stdio array, as child_process accepts: not an undefined entry.
-  // eslint-disable-next-line no-sparse-arrays
-  const holes = await output(loop, { file: 'readlink', args: ['/proc/self/fd/0'], stdio: [, 'pipe'] as never });
+  // So are holes (as child_process accepts them): a hole, not an undefined entry.
+  const holes = await output(loop, {
+    file: 'readlink',
+    args: ['/proc/self/fd/0'],
+    // eslint-disable-next-line no-sparse-arrays
+    stdio: [, 'pipe'] as never,
+  });
   t.is(holes.out, '/dev/null\n');
-  const inherited = await output(loop, { file: 'readlink', args: ['/proc/self/fd/2'], stdio: ['ignore', 'pipe', 'inherit'] });
+  const inherited = await output(loop, {
+    file: 'readlink',
+    args: ['/proc/self/fd/2'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.is(inherited.out, `${readlinkSync('/proc/self/fd/2')}\n`);
 
   const dir = mkdtempSync(join(tmpdir(), 'asyncuv-fd-'));
   const file = join(dir, 'out.txt');
   const fd = openSync(file, 'w');
-  const { proc, exit } = run(loop, { file: '/bin/sh', args: ['-c', 'echo to-a-file; echo err-too >&2'], stdio: ['ignore', fd, fd] });
+  const { proc, exit } = run(loop, {
+    file: '/bin/sh',
+    args: ['-c', 'echo to-a-file; echo err-too >&2'],
+    stdio: ['ignore', fd, fd],
+  });
   t.deepEqual(await exit, [0, 0]);
   closeSync(fd);
   t.is(readFileSync(file, 'utf8'), 'to-a-file\nerr-too\n');
@@ -155,7 +204,11 @@ test('stdio: ignore is /dev/null, inherit is our own fd, a number is that fd', a
 
 test("stdio: 'pipe' above fd 2 is a pipe both ways", async (t) => {
   const loop = new Loop();
-  const { proc, exit } = run(loop, { file: '/bin/sh', args: ['-c', 'read line <&3; echo "got $line" >&3'], stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
+  const { proc, exit } = run(loop, {
+    file: '/bin/sh',
+    args: ['-c', 'read line <&3; echo "got $line" >&3'],
+    stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
+  });
   const fd3 = proc.stdio[3]!;
   t.deepEqual(proc.stdio.slice(0, 3), [null, null, null]);
   t.true(fd3.readable);
@@ -179,8 +232,16 @@ test('stdio: an open stream (a TCP connection) is inherited as the child fd', as
     }),
   );
   const client = new TCP(loop);
-  await new Promise<void>((resolve, reject) => client.connect('127.0.0.1', server.getsockname().port, (err) => (err ? reject(err) : resolve())));
-  const { proc, exit } = run(loop, { file: '/bin/sh', args: ['-c', 'echo over tcp'], stdio: ['ignore', client, 'inherit'] });
+  await new Promise<void>((resolve, reject) =>
+    client.connect('127.0.0.1', server.getsockname().port, (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  const { proc, exit } = run(loop, {
+    file: '/bin/sh',
+    args: ['-c', 'echo over tcp'],
+    stdio: ['ignore', client, 'inherit'],
+  });
   t.is(proc.stdio[1], null); // inherited, not created
   t.deepEqual(await exit, [0, 0]);
   client.close(); // the child's copy is closed already: EOF reaches the server
@@ -221,14 +282,18 @@ test('stdin piped to cat comes back on stdout', async (t) => {
 
 test('detached children lead their own session', async (t) => {
   const loop = new Loop();
-  const sessionOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]);
+  const sessionOf = (pid: number): number =>
+    Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]);
   const attached = run(loop, { file: 'sleep', args: ['30'] });
   const detached = run(loop, { file: 'sleep', args: ['30'], detached: true });
   t.is(sessionOf(detached.proc.pid), detached.proc.pid);
   t.is(sessionOf(attached.proc.pid), sessionOf(process.pid));
   attached.proc.kill('SIGKILL');
   detached.proc.kill('SIGKILL');
-  t.deepEqual(await Promise.all([attached.exit, detached.exit]), [[0, 9], [0, 9]]);
+  t.deepEqual(await Promise.all([attached.exit, detached.exit]), [
+    [0, 9],
+    [0, 9],
+  ]);
   await closeAll(attached.proc, detached.proc);
   await assertNoHandlesAndClose(t, loop);
 });
@@ -237,12 +302,20 @@ test('uid and gid are set in the child', async (t) => {
   const loop = new Loop();
   const nobody = 65534;
   if (process.getuid!() === 0) {
-    const { out, exit } = await output(loop, { file: 'id', args: ['-u'], uid: nobody, gid: nobody });
+    const { out, exit } = await output(loop, {
+      file: 'id',
+      args: ['-u'],
+      uid: nobody,
+      gid: nobody,
+    });
     t.deepEqual(exit, [0, 0]);
     t.is(out, `${nobody}\n`);
   } else {
     // Without privileges the child cannot change user: a typed error.
-    t.throws(() => Process.spawn(loop, { file: 'id', uid: 0 }), { instanceOf: UvError, message: /EPERM/ });
+    t.throws(() => Process.spawn(loop, { file: 'id', uid: 0 }), {
+      instanceOf: UvError,
+      message: /EPERM/,
+    });
   }
   t.throws(() => Process.spawn(loop, { file: 'id', uid: -1 }), { code: 'ERR_OUT_OF_RANGE' });
   await assertNoHandlesAndClose(t, loop);
@@ -275,8 +348,18 @@ test('no parent fd leaks into the child', async (t) => {
   tcp.listen(1, () => {});
   const file = openSync('/dev/null', 'r');
   const other = run(loop, { file: 'sleep', args: ['30'], stdio: ['pipe', 'pipe', 'pipe'] });
-  const { proc, exit } = run(loop, { file: 'sleep', args: ['30'], stdio: ['ignore', 'pipe', 'inherit'] });
-  const ours = [pipe.fileno(), tcp.fileno(), file, loop.fileno(), ...[...other.proc.stdio, proc.stdio[1]].map((p) => p!.fileno())];
+  const { proc, exit } = run(loop, {
+    file: 'sleep',
+    args: ['30'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ours = [
+    pipe.fileno(),
+    tcp.fileno(),
+    file,
+    loop.fileno(),
+    ...[...other.proc.stdio, proc.stdio[1]].map((p) => p!.fileno()),
+  ];
   // uv_spawn returns after the exec, so the fd table is the child's final
   // one. Fds this process itself inherited without close-on-exec (from
   // whoever started the test runner) pass on, as they do through
@@ -287,7 +370,12 @@ test('no parent fd leaks into the child', async (t) => {
     // loader and setlocale() open files of their own for a moment (seen here
     // as an fd 3 on a locale file, and far more often under the ASan runtime
     // that npm run test:asan preloads): read the table once it sleeps.
-    for (let i = 0; i < 400 && !readFileSync(`/proc/${child.pid}/wchan`, 'utf8').includes('nanosleep'); i++) await sleep(5);
+    for (
+      let i = 0;
+      i < 400 && !readFileSync(`/proc/${child.pid}/wchan`, 'utf8').includes('nanosleep');
+      i++
+    )
+      await sleep(5);
     const fds = readdirSync(`/proc/${child.pid}/fd`).sort();
     t.deepEqual(fds, expected);
     for (const fd of ours) t.false(fds.includes(String(fd)), `fd ${fd} leaked`);
@@ -320,25 +408,39 @@ test('bad options are typed errors and leak nothing', async (t) => {
   t.throws(() => Process.spawn(loop, null as never), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => Process.spawn(loop, { file: '' }), { code: 'ERR_INVALID_ARG_VALUE' });
   t.throws(() => Process.spawn(loop, { file: 'a\0b' }), { code: 'ERR_INVALID_ARG_VALUE' });
-  t.throws(() => Process.spawn(loop, { file: 'true', args: [1 as never] }), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => Process.spawn(loop, { file: 'true', env: { 'A=B': 'c' } }), { code: 'ERR_INVALID_ARG_VALUE' });
-  t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['pipe', 'bogus' as never] }), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => Process.spawn(loop, { file: 'true', args: [1 as never] }), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+  t.throws(() => Process.spawn(loop, { file: 'true', env: { 'A=B': 'c' } }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  });
+  t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['pipe', 'bogus' as never] }), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   t.throws(() => Process.spawn(loop, { file: 'true', stdio: [-1] }), { code: 'ERR_OUT_OF_RANGE' });
   const other = new Loop();
   const foreign = new Pipe(other);
-  t.throws(() => Process.spawn(loop, { file: 'true', stdio: [foreign] }), { code: 'ERR_INVALID_ARG_VALUE' });
+  t.throws(() => Process.spawn(loop, { file: 'true', stdio: [foreign] }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  });
   foreign.close();
   const fresh = new Pipe(loop);
-  t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['ignore', fresh, fresh] }), { code: 'ERR_INVALID_ARG_VALUE' });
+  t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['ignore', fresh, fresh] }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  });
   t.throws(() => fresh.fileno(), { instanceOf: UvError }); // still unopened
   fresh.close();
   const closedPipe = new Pipe(loop);
   closedPipe.close();
-  t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['pipe', closedPipe] }), { code: 'ERR_HANDLE_CLOSED' });
+  t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['pipe', closedPipe] }), {
+    code: 'ERR_HANDLE_CLOSED',
+  });
   // A closed fd: the child could not get it, so the spawn fails up front.
   const fd = openSync('/dev/null', 'r');
   closeSync(fd);
-  const ebadf = t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['pipe', fd] }), { instanceOf: UvError });
+  const ebadf = t.throws(() => Process.spawn(loop, { file: 'true', stdio: ['pipe', fd] }), {
+    instanceOf: UvError,
+  });
   t.is((ebadf as UvError).code, 'EBADF');
   await assertNoHandlesAndClose(t, other);
   await assertNoHandlesAndClose(t, loop);
@@ -350,7 +452,11 @@ test('a running child is watched even when nothing references its handle', async
   let pid = 0;
   const exited = new Promise<void>((resolve) => {
     // Only the pid is kept; the handle stays pinned until the exit.
-    pid = Process.spawn(loop, { file: 'sleep', args: ['30'], onExit: (_status, signal) => ((termSignal = signal), resolve()) }).pid;
+    pid = Process.spawn(loop, {
+      file: 'sleep',
+      args: ['30'],
+      onExit: (_status, signal) => ((termSignal = signal), resolve()),
+    }).pid;
   });
   for (let i = 0; i < 3; i++) {
     globalThis.gc?.();

@@ -27,7 +27,10 @@ function concreteHandleClasses(): string[] {
       bases.add(p);
     }
   }
-  return classes.filter(([, cls]) => !bases.has(cls)).map(([name]) => name).sort();
+  return classes
+    .filter(([, cls]) => !bases.has(cls))
+    .map(([name]) => name)
+    .sort();
 }
 
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -42,13 +45,19 @@ test('the handle classes are found (the check below has something to check)', (t
 
 test('every handle class has a maker in the fuzz registry (test/fuzz/handle-makers.ts)', (t) => {
   const names = new Set(makers(-1).map((m) => m.name));
-  t.deepEqual(classes.filter((name) => !names.has(name)), []);
+  t.deepEqual(
+    classes.filter((name) => !names.has(name)),
+    [],
+  );
 });
 
 test('every handle class is used by the valgrind smoke run (test/valgrind/smoke.ts)', (t) => {
   const smoke = read('test/valgrind/smoke.ts');
   const used = (name: string): boolean => new RegExp(`\\b${name}(\\.spawn)?\\(`).test(smoke);
-  t.deepEqual(classes.filter((name) => !used(name)), []);
+  t.deepEqual(
+    classes.filter((name) => !used(name)),
+    [],
+  );
 });
 
 test('every handle class is documented: a chapter of docs/ and an API page', (t) => {
@@ -56,9 +65,17 @@ test('every handle class is documented: a chapter of docs/ and an API page', (t)
   // A heading, a code span or an example that makes one.
   const inChapter = (name: string): boolean =>
     new RegExp(`^#+ .*\\b${name}\\b|\`${name}\\b|\\b${name}(\\.spawn)?\\(`, 'm').test(chapters);
-  t.deepEqual(classes.filter((name) => !inChapter(name)), [], 'docs/handles*.md');
+  t.deepEqual(
+    classes.filter((name) => !inChapter(name)),
+    [],
+    'docs/handles*.md',
+  );
   const page = (name: string): string => join(root, 'docs/api/handles/classes', `${name}.md`);
-  t.deepEqual(classes.filter((name) => !existsSync(page(name))), [], 'docs/api');
+  t.deepEqual(
+    classes.filter((name) => !existsSync(page(name))),
+    [],
+    'docs/api',
+  );
 });
 
 test('docs/contributing.md names each place a new handle is registered', (t) => {

@@ -3,7 +3,12 @@
 import { constants } from 'node:os';
 import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
 import {
-  Loop, Signal, Timer, UsageError, type UsageErrorCode, UvError,
+  Loop,
+  Signal,
+  Timer,
+  UsageError,
+  type UsageErrorCode,
+  UvError,
 } from '../../handles/index.js';
 
 const SIGUSR2 = constants.signals.SIGUSR2;
@@ -143,7 +148,7 @@ loopTest.serial('SIGKILL cannot be watched: a UvError, not an abort', (t, loop) 
   signal.close();
 });
 
-loopTest.serial('an unref\'d signal handle does not keep the loop alive', (t, loop) => {
+loopTest.serial("an unref'd signal handle does not keep the loop alive", (t, loop) => {
   const signal = new Signal(loop);
   signal.start(() => {}, 'SIGUSR2');
   t.true(loop.alive);
@@ -158,7 +163,11 @@ loopTest.serial('methods of a closed signal handle throw ERR_HANDLE_CLOSED', (t,
   signal.start(() => {}, 'SIGUSR2');
   signal.close(() => closed++);
   signal.close(() => closed++);
-  for (const call of [() => signal.start(() => {}, 'SIGUSR2'), () => signal.stop(), () => signal.ref()]) {
+  for (const call of [
+    () => signal.start(() => {}, 'SIGUSR2'),
+    () => signal.stop(),
+    () => signal.ref(),
+  ]) {
     const error = t.throws(call, { instanceOf: UsageError });
     t.is(error?.code, 'ERR_HANDLE_CLOSED');
   }

@@ -197,7 +197,9 @@ test('peer reset gives ECONNRESET', async (t) => {
   });
   const c = await connect(loop, '127.0.0.1', server.getsockname().port);
   c.write('x');
-  const err = await new Promise<UvError | null>((resolve) => c.readStart((e, data) => resolve(e ?? (data === null ? null : e))));
+  const err = await new Promise<UvError | null>((resolve) =>
+    c.readStart((e, data) => resolve(e ?? (data === null ? null : e))),
+  );
   t.is(err?.code, 'ECONNRESET');
   t.is(err?.syscall, 'read');
   c.close();

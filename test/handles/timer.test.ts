@@ -58,9 +58,13 @@ loopTest('timers with the same timeout fire in start order', (t, loop) => {
 loopTest('a repeating timer fires until stopped', (t, loop) => {
   const timer = new Timer(loop);
   let fired = 0;
-  timer.start(() => {
-    if (++fired === 5) timer.stop();
-  }, 1, 1);
+  timer.start(
+    () => {
+      if (++fired === 5) timer.stop();
+    },
+    1,
+    1,
+  );
   t.is(timer.repeat, 1);
   loop.run();
   t.is(fired, 5);
@@ -122,10 +126,14 @@ loopTest('start() on an active timer restarts it', (t, loop) => {
 loopTest('stop() inside the callback of a repeating timer', (t, loop) => {
   const timer = new Timer(loop);
   let fired = 0;
-  timer.start((h) => {
-    fired++;
-    h.stop();
-  }, 1, 1);
+  timer.start(
+    (h) => {
+      fired++;
+      h.stop();
+    },
+    1,
+    1,
+  );
   loop.run();
   t.is(fired, 1);
   t.false(timer.active);
@@ -137,11 +145,15 @@ loopTest('close() inside the callback', (t, loop) => {
   const timer = new Timer(loop);
   let fired = 0;
   let closed = 0;
-  timer.start(() => {
-    fired++;
-    timer.close(() => closed++);
-    t.true(timer.closed);
-  }, 1, 1);
+  timer.start(
+    () => {
+      fired++;
+      timer.close(() => closed++);
+      t.true(timer.closed);
+    },
+    1,
+    1,
+  );
   loop.run();
   t.is(fired, 1);
   t.is(closed, 1);
@@ -237,8 +249,8 @@ loopTest('ref(), unref() and hasRef()', (t, loop) => {
   t.true(loop.alive);
   timer.unref();
   t.false(timer.hasRef());
-  t.false(loop.alive, 'an unref\'d timer does not keep the loop alive');
-  t.false(loop.run(), 'run() returns at once with only unref\'d handles');
+  t.false(loop.alive, "an unref'd timer does not keep the loop alive");
+  t.false(loop.run(), "run() returns at once with only unref'd handles");
   timer.ref();
   t.true(timer.hasRef());
   t.true(loop.alive);

@@ -19,36 +19,50 @@ interface PtyRun {
 }
 
 function runOnPty(rows: number, cols: number, rows2: number, cols2: number): Promise<PtyRun> {
-  const args = [driver, String(rows), String(cols), String(rows2), String(cols2), '--', process.execPath, child];
+  const args = [
+    driver,
+    String(rows),
+    String(cols),
+    String(rows2),
+    String(cols2),
+    '--',
+    process.execPath,
+    child,
+  ];
   return new Promise((resolve, reject) =>
-    execFile('python3', args, { timeout: 25_000 }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as PtyRun))),
+    execFile('python3', args, { timeout: 25_000 }, (err, stdout) =>
+      err ? reject(err) : resolve(JSON.parse(stdout) as PtyRun),
+    ),
   );
 }
 
-withPrograms(test, ['python3'])('on a real pseudo-terminal: winsize, raw keystrokes without echo, normal mode with echo', async (t) => {
-  const run = await runOnPty(33, 101, 40, 120);
-  t.is(run.error, null);
-  t.is(run.status, 0);
-  const out = run.output;
-  t.log(JSON.stringify(out));
-  // The size python set before the child started, then after a resize.
-  t.true(out.includes('SIZE {"columns":101,"rows":33}'));
-  t.true(out.includes('SIZE2 {"columns":120,"rows":40}'));
-  t.true(out.includes('BADMODE ERR_INVALID_ARG_VALUE'));
-  // Output goes through the terminal: "\n" comes out as "\r\n".
-  t.true(out.includes('READY\r\n'));
-  // Raw mode: 'ab' arrives without a newline, and the terminal does not echo it.
-  const afterReady = out.slice(out.indexOf('READY'));
-  t.true(afterReady.includes('GOT 6162'));
-  t.false(afterReady.slice(0, afterReady.indexOf('GOT 6162')).includes('ab'));
-  // Raw mode: Ctrl-C is a byte for us, not SIGINT (the child exited 0).
-  t.true(out.includes('GOT 03'));
-  // Normal mode again: the terminal echoes the typed line and delivers it
-  // whole, newline included.
-  const afterNormal = out.slice(out.indexOf('NORMAL'));
-  t.true(afterNormal.includes('xy\r\n'));
-  t.true(afterNormal.includes('LINE 78790a'));
-});
+withPrograms(test, ['python3'])(
+  'on a real pseudo-terminal: winsize, raw keystrokes without echo, normal mode with echo',
+  async (t) => {
+    const run = await runOnPty(33, 101, 40, 120);
+    t.is(run.error, null);
+    t.is(run.status, 0);
+    const out = run.output;
+    t.log(JSON.stringify(out));
+    // The size python set before the child started, then after a resize.
+    t.true(out.includes('SIZE {"columns":101,"rows":33}'));
+    t.true(out.includes('SIZE2 {"columns":120,"rows":40}'));
+    t.true(out.includes('BADMODE ERR_INVALID_ARG_VALUE'));
+    // Output goes through the terminal: "\n" comes out as "\r\n".
+    t.true(out.includes('READY\r\n'));
+    // Raw mode: 'ab' arrives without a newline, and the terminal does not echo it.
+    const afterReady = out.slice(out.indexOf('READY'));
+    t.true(afterReady.includes('GOT 6162'));
+    t.false(afterReady.slice(0, afterReady.indexOf('GOT 6162')).includes('ab'));
+    // Raw mode: Ctrl-C is a byte for us, not SIGINT (the child exited 0).
+    t.true(out.includes('GOT 03'));
+    // Normal mode again: the terminal echoes the typed line and delivers it
+    // whole, newline included.
+    const afterNormal = out.slice(out.indexOf('NORMAL'));
+    t.true(afterNormal.includes('xy\r\n'));
+    t.true(afterNormal.includes('LINE 78790a'));
+  },
+);
 
 test('a fd that is not a terminal is ENOTTY, a closed one EBADF: typed errors, no crash', async (t) => {
   const loop = new Loop();

@@ -235,12 +235,19 @@ test('bad arguments are typed errors', async (t) => {
   const udp = new UDP(loop);
   t.throws(() => udp.bind('localhost', 0), { instanceOf: UvError, code: 'EINVAL' });
   t.throws(() => udp.bind('127.0.0.1', 70000), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => udp.send(42 as unknown as string, '127.0.0.1', 9), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => udp.send(42 as unknown as string, '127.0.0.1', 9), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   t.throws(() => udp.send('x', '127.0.0.1', -1), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => udp.recvStart(undefined as unknown as () => void), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => udp.recvStart(undefined as unknown as () => void), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   const other = new UDP(loop);
   other.bind('127.0.0.1', 0);
-  t.throws(() => udp.bind('127.0.0.1', other.getsockname().port), { instanceOf: UvError, code: 'EADDRINUSE' });
+  t.throws(() => udp.bind('127.0.0.1', other.getsockname().port), {
+    instanceOf: UvError,
+    code: 'EADDRINUSE',
+  });
   await closeAll(udp, other);
   await assertNoHandlesAndClose(t, loop);
 });
@@ -256,7 +263,7 @@ function unresolvedNeighbour(): string | undefined {
     if (iface === undefined || iface.internal || iface.family !== 'IPv4') continue;
     const own = iface.address.split('.').map(Number);
     const mask = iface.netmask.split('.').map(Number);
-    if (mask[3] !== 0) continue;  // want at least a /24 to pick a free host from
+    if (mask[3] !== 0) continue; // want at least a /24 to pick a free host from
     const host = own[3] === 77 ? 78 : 77;
     return `${own[0]}.${own[1]}.${own[2]}.${host}`;
   }
@@ -292,7 +299,7 @@ test('closing with queued sends cancels each exactly once', async (t) => {
     closeCalls++;
     closed.resolve();
   });
-  client.close(() => closeCalls++);  // a no-op: the first callback only
+  client.close(() => closeCalls++); // a no-op: the first callback only
   await within(closed.promise, 'close', 2000);
   await new Promise((r) => setImmediate(r));
   t.is(closeCalls, 1);
@@ -318,7 +325,7 @@ test('a receiving socket survives GC; an idle unreachable one is closed by it', 
       got.resolve(data!.toString());
       handle.close();
     });
-    new UDP(loop).bind('127.0.0.1', 0);  // idle and unreachable
+    new UDP(loop).bind('127.0.0.1', 0); // idle and unreachable
   })();
   t.deepEqual(loop.handleCounts(), { udp: 2 });
   for (let i = 0; i < 3; i++) {
@@ -346,10 +353,18 @@ test('bind options: ipv6Only leaves the IPv4 port free, reuseAddr shares a port'
   const b = new UDP(loop);
   t.notThrows(() => b.bind('127.0.0.1', a.getsockname().port, { reuseAddr: true }));
   const c = new UDP(loop);
-  t.throws(() => c.bind('127.0.0.1', a.getsockname().port), { instanceOf: UvError, code: 'EADDRINUSE' });
-  t.throws(() => c.bind('127.0.0.1', 0, { ipv6Only: 'yes' as unknown as boolean }), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => c.bind('127.0.0.1', a.getsockname().port), {
+    instanceOf: UvError,
+    code: 'EADDRINUSE',
+  });
+  t.throws(() => c.bind('127.0.0.1', 0, { ipv6Only: 'yes' as unknown as boolean }), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   // A datagram larger than UDP allows fails at once.
-  t.throws(() => a.send(Buffer.alloc(70_000), '127.0.0.1', port), { instanceOf: UvError, code: 'EMSGSIZE' });
+  t.throws(() => a.send(Buffer.alloc(70_000), '127.0.0.1', port), {
+    instanceOf: UvError,
+    code: 'EMSGSIZE',
+  });
   await closeAll(v6, v4, a, b, c);
   await assertNoHandlesAndClose(t, loop);
 });

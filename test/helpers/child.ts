@@ -23,17 +23,29 @@ export interface FixtureOptions {
 }
 
 /** `fixture` is a file name in dist/test/fixtures, e.g. 'driver-child.js'. */
-export function runFixture(fixture: string, args: string[] = [], options: FixtureOptions = {}): Promise<ChildResult> {
+export function runFixture(
+  fixture: string,
+  args: string[] = [],
+  options: FixtureOptions = {},
+): Promise<ChildResult> {
   return runScript(new URL(`../fixtures/${fixture}`, import.meta.url).pathname, args, options);
 }
 
 /** Runs the script at `path` (any path) in a child Node process, as runFixture does. */
-export function runScript(path: string, args: string[] = [], options: FixtureOptions & { cwd?: string } = {}): Promise<ChildResult> {
+export function runScript(
+  path: string,
+  args: string[] = [],
+  options: FixtureOptions & { cwd?: string } = {},
+): Promise<ChildResult> {
   return runCommand(process.execPath, [...(options.nodeArgs ?? []), path, ...args], options);
 }
 
 /** Runs any program the same way (killed past timeoutMs, output collected). */
-export function runCommand(command: string, args: string[], options: Omit<FixtureOptions, 'nodeArgs'> & { cwd?: string } = {}): Promise<ChildResult> {
+export function runCommand(
+  command: string,
+  args: string[],
+  options: Omit<FixtureOptions, 'nodeArgs'> & { cwd?: string } = {},
+): Promise<ChildResult> {
   const { timeoutMs = 20_000, env = {} } = options;
   const start = Date.now();
   return new Promise((resolve, reject) => {

@@ -10,7 +10,11 @@ import { LEAK_CHECK_MS, waitFor } from './loop-test.js';
  * Closes `loop` (if the test did not), waits for the close callbacks of
  * `uvloop`'s handles, asserts that none is left, and closes `uvloop`.
  */
-export async function closeEventLoop(t: ExecutionContext, loop: UvEventLoop, uvloop: Loop): Promise<void> {
+export async function closeEventLoop(
+  t: ExecutionContext,
+  loop: UvEventLoop,
+  uvloop: Loop,
+): Promise<void> {
   try {
     if (!loop.isClosed()) loop.close();
     await waitFor(() => Object.keys(uvloop.handleCounts()).length === 0, LEAK_CHECK_MS);
@@ -21,7 +25,10 @@ export async function closeEventLoop(t: ExecutionContext, loop: UvEventLoop, uvl
 }
 
 /** Runs `body` with a fresh UvEventLoop on a fresh Loop, then closeEventLoop(). */
-export async function onUvEventLoop(t: ExecutionContext, body: (loop: UvEventLoop, uvloop: Loop) => Promise<void>): Promise<void> {
+export async function onUvEventLoop(
+  t: ExecutionContext,
+  body: (loop: UvEventLoop, uvloop: Loop) => Promise<void>,
+): Promise<void> {
   const uvloop = new Loop();
   const loop = new UvEventLoop(uvloop);
   try {

@@ -24,8 +24,14 @@ function wrap(body: LoopTestBody) {
       await body(t, loop);
       // Close callbacks of an embedded loop run in later batches of Node's
       // loop, so give them a moment before calling anything a leak.
-      const drained = await waitFor(() => Object.keys(loop.handleCounts()).length === 0, LEAK_CHECK_MS);
-      t.true(drained, `handles left open at the end of the test: ${JSON.stringify(loop.handleCounts())}, alive=${loop.alive}, running=${loop.running}, driver=${JSON.stringify(loop[kNative].driverState())}`);
+      const drained = await waitFor(
+        () => Object.keys(loop.handleCounts()).length === 0,
+        LEAK_CHECK_MS,
+      );
+      t.true(
+        drained,
+        `handles left open at the end of the test: ${JSON.stringify(loop.handleCounts())}, alive=${loop.alive}, running=${loop.running}, driver=${JSON.stringify(loop[kNative].driverState())}`,
+      );
       t.deepEqual(loop.handleCounts(), {});
     } finally {
       if (!loop.running) loop.close();
@@ -61,7 +67,10 @@ export function newLoop(t: ExecutionContext): Loop {
  * close callback, asserts that none is left, then closes the loop. Close
  * callbacks run on the loop's next batch, hence the wait.
  */
-export async function assertNoHandlesAndClose(t: ExecutionContext, ...loops: Loop[]): Promise<void> {
+export async function assertNoHandlesAndClose(
+  t: ExecutionContext,
+  ...loops: Loop[]
+): Promise<void> {
   for (const loop of loops) {
     await waitFor(() => Object.keys(loop.handleCounts()).length === 0, LEAK_CHECK_MS, 1);
     t.deepEqual(loop.handleCounts(), {}, 'live handles left at the end of the test');
@@ -74,7 +83,11 @@ export async function assertNoHandlesAndClose(t: ExecutionContext, ...loops: Loo
  * loops keep running) until it is true or `timeoutMs` passes. Resolves to
  * the predicate's last value; the caller asserts it.
  */
-export async function waitFor(predicate: () => boolean, timeoutMs = 5000, stepMs = 5): Promise<boolean> {
+export async function waitFor(
+  predicate: () => boolean,
+  timeoutMs = 5000,
+  stepMs = 5,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() >= deadline) return false;
@@ -129,5 +142,6 @@ export async function within<T>(promise: Promise<T>, what: string, ms = HANG_MS)
  * until it is true; throws after `ms`, naming `what`.
  */
 export async function until(cond: () => boolean, what: string, ms = HANG_MS): Promise<void> {
-  if (!(await waitFor(cond, ms, 2))) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  if (!(await waitFor(cond, ms, 2)))
+    throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }

@@ -25,9 +25,21 @@ process.exit(0);
 `;
 
 test('debug mode reports slow callbacks and servers collected unclosed', (t) => {
-  const out = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: fileURLToPath(new URL('.', import.meta.url)) });
+  const out = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: fileURLToPath(new URL('.', import.meta.url)),
+  });
   t.is(out.status, 0, out.stderr);
-  const { warnings, slow } = JSON.parse(out.stdout.trim().split('\n').pop()!) as { warnings: string[]; slow: string[] };
-  t.true(slow.some((m) => /took 0\.1[0-9]{2} seconds|took 0\.[2-9][0-9]{2} seconds/.test(m)), JSON.stringify(slow));
-  t.true(warnings.some((w) => w.startsWith('ASYNCUV_UNCLOSED A Server was garbage-collected')), JSON.stringify(warnings));
+  const { warnings, slow } = JSON.parse(out.stdout.trim().split('\n').pop()!) as {
+    warnings: string[];
+    slow: string[];
+  };
+  t.true(
+    slow.some((m) => /took 0\.1[0-9]{2} seconds|took 0\.[2-9][0-9]{2} seconds/.test(m)),
+    JSON.stringify(slow),
+  );
+  t.true(
+    warnings.some((w) => w.startsWith('ASYNCUV_UNCLOSED A Server was garbage-collected')),
+    JSON.stringify(warnings),
+  );
 });

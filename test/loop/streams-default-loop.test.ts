@@ -3,7 +3,14 @@
 // so that calls outside a running loop do not each leave a loop behind.
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Loop, openConnection, startServer, type Server, type StreamReader, type StreamWriter } from 'asyncuv';
+import {
+  Loop,
+  openConnection,
+  startServer,
+  type Server,
+  type StreamReader,
+  type StreamWriter,
+} from 'asyncuv';
 
 function portOf(server: Server): number {
   return (server.sockets()[0] as { port: number }).port;

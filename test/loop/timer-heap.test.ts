@@ -7,7 +7,7 @@ import { TimerHeap } from '../../loop/timer-heap.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const order = (a: TimerHandle, b: TimerHandle): number => a.at - b.at || a.seq - b.seq;

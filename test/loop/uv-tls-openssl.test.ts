@@ -20,7 +20,9 @@ const test = withPrograms(anyTest, ['openssl']);
 const certDir = mkdtempSync(join(tmpdir(), 'asyncuv-openssl-'));
 // Without openssl every test below is skipped (or failed, in CI) unrun.
 const { key, cert } =
-  missingPrograms(['openssl']).length === 0 ? selfSignedCert() : { key: Buffer.alloc(0), cert: Buffer.alloc(0) };
+  missingPrograms(['openssl']).length === 0
+    ? selfSignedCert()
+    : { key: Buffer.alloc(0), cert: Buffer.alloc(0) };
 const certFile = join(certDir, 'cert.pem');
 const keyFile = join(certDir, 'key.pem');
 writeFileSync(certFile, cert);
@@ -54,7 +56,15 @@ function openssl(args: string[]): OpensslChild {
     exit,
     waitOut(text, ms = 20_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`openssl never printed ${JSON.stringify(text.slice(0, 40))}; stderr: ${err}`)), ms);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `openssl never printed ${JSON.stringify(text.slice(0, 40))}; stderr: ${err}`,
+              ),
+            ),
+          ms,
+        );
         const check = (): void => {
           if (out.includes(text)) {
             clearTimeout(timer);
@@ -64,7 +74,11 @@ function openssl(args: string[]): OpensslChild {
         void exit.then(() => {
           if (!out.includes(text)) {
             clearTimeout(timer);
-            reject(new Error(`openssl exited before printing ${JSON.stringify(text.slice(0, 40))}; stderr: ${err}`));
+            reject(
+              new Error(
+                `openssl exited before printing ${JSON.stringify(text.slice(0, 40))}; stderr: ${err}`,
+              ),
+            );
           }
         });
         check();
@@ -73,7 +87,6 @@ function openssl(args: string[]): OpensslChild {
   };
 }
 
-
 /**
  * Printable lines, so that openssl's line-oriented stdin/stdout carry them
  * unchanged. s_client reads lines starting with Q, R or K as commands (quit,
@@ -81,7 +94,9 @@ function openssl(args: string[]): OpensslChild {
  * here is.
  */
 function payloadLines(bytes: number): string {
-  return `${randomBytes(bytes).toString('base64').replace(/.{1,76}/g, '$&\n')}END\n`;
+  return `${randomBytes(bytes)
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n')}END\n`;
 }
 
 for (const version of ['-tls1_2', '-tls1_3'] as const) {
@@ -89,14 +104,31 @@ for (const version of ['-tls1_2', '-tls1_3'] as const) {
     const uv = new Loop();
     const loop = new UvEventLoop(uv);
     const served: EchoProtocol[] = [];
-    const server = await loop.createServer(() => {
-      const p = new EchoProtocol();
-      served.push(p);
-      return p;
-    }, '127.0.0.1', 0, { ssl: { key, cert } });
+    const server = await loop.createServer(
+      () => {
+        const p = new EchoProtocol();
+        served.push(p);
+        return p;
+      },
+      '127.0.0.1',
+      0,
+      { ssl: { key, cert } },
+    );
     const port = (server.sockets()[0] as { port: number }).port;
 
-    const client = openssl(['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-CAfile', certFile, '-verify_return_error', '-brief', '-nocommands', version]);
+    const client = openssl([
+      's_client',
+      '-connect',
+      `127.0.0.1:${port}`,
+      '-servername',
+      'localhost',
+      '-CAfile',
+      certFile,
+      '-verify_return_error',
+      '-brief',
+      '-nocommands',
+      version,
+    ]);
     const payload = payloadLines(36_000);
     client.child.stdin.write(payload);
     await client.waitOut('END\n');
@@ -105,7 +137,10 @@ for (const version of ['-tls1_2', '-tls1_3'] as const) {
     client.child.stdin.end();
     t.is(await client.exit, 0);
     t.regex(client.stderr(), /Verification: OK/);
-    t.regex(client.stderr(), version === '-tls1_2' ? /Protocol version: TLSv1\.2/ : /Protocol version: TLSv1\.3/);
+    t.regex(
+      client.stderr(),
+      version === '-tls1_2' ? /Protocol version: TLSv1\.2/ : /Protocol version: TLSv1\.3/,
+    );
     t.is(await served[0]!.lost, null, 'the server side ends cleanly');
     t.deepEqual(served[0]!.calls, ['made', 'eof', 'lost']);
 
@@ -118,11 +153,26 @@ for (const version of ['-tls1_2', '-tls1_3'] as const) {
 test('a UvEventLoop TLS client talks to openssl s_server: bytes both ways, peer certificate and cipher reported', async (t) => {
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
-  const server = openssl(['s_server', '-accept', '127.0.0.1:0', '-key', keyFile, '-cert', certFile, '-naccept', '1']);
+  const server = openssl([
+    's_server',
+    '-accept',
+    '127.0.0.1:0',
+    '-key',
+    keyFile,
+    '-cert',
+    certFile,
+    '-naccept',
+    '1',
+  ]);
   await server.waitOut('ACCEPT');
   const port = Number(/ACCEPT .*:(\d+)/.exec(server.stdout())![1]);
 
-  const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, { ssl: { ca: cert }, serverHostname: 'localhost' });
+  const [transport, client] = await loop.createConnection(
+    () => new CollectProtocol(),
+    '127.0.0.1',
+    port,
+    { ssl: { ca: cert }, serverHostname: 'localhost' },
+  );
   t.is(transport.getExtraInfo('peercert')!.subject.CN, 'localhost');
   t.truthy(transport.getExtraInfo('cipher')?.name);
 
@@ -155,7 +205,9 @@ class StartTlsSmtp implements Protocol {
   #lost!: (e: Error | null) => void;
 
   constructor(private readonly loop: UvEventLoop) {
-    this.upgraded = new Promise((resolve, reject) => ((this.#upgraded = resolve), (this.#failed = reject)));
+    this.upgraded = new Promise(
+      (resolve, reject) => ((this.#upgraded = resolve), (this.#failed = reject)),
+    );
     this.lost = new Promise((resolve) => (this.#lost = resolve));
   }
 
@@ -174,15 +226,18 @@ class StartTlsSmtp implements Protocol {
     while ((nl = this.#buffer.indexOf('\r\n')) >= 0) {
       const line = this.#buffer.slice(0, nl).toUpperCase();
       this.#buffer = this.#buffer.slice(nl + 2);
-      if (line.startsWith('EHLO')) this.transport!.write('250-asyncuv greets you\r\n250 STARTTLS\r\n');
+      if (line.startsWith('EHLO'))
+        this.transport!.write('250-asyncuv greets you\r\n250 STARTTLS\r\n');
       else if (line === 'STARTTLS') {
         this.transport!.write('220 go ahead\r\n');
-        this.loop.startTls(this.transport!, this, { key, cert }, { serverSide: true }).then((tlsTransport) => {
-          // No decrypted byte is delivered before this runs.
-          this.transport = tlsTransport;
-          this.echo = true;
-          this.#upgraded(tlsTransport);
-        }, this.#failed);
+        this.loop
+          .startTls(this.transport!, this, { key, cert }, { serverSide: true })
+          .then((tlsTransport) => {
+            // No decrypted byte is delivered before this runs.
+            this.transport = tlsTransport;
+            this.echo = true;
+            this.#upgraded(tlsTransport);
+          }, this.#failed);
         return;
       } else this.transport!.write('500 unknown\r\n');
     }
@@ -199,14 +254,31 @@ test('openssl s_client -starttls smtp upgrades a plain UvEventLoop connection wi
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
   const protocols: StartTlsSmtp[] = [];
-  const server = await loop.createServer(() => {
-    const p = new StartTlsSmtp(loop);
-    protocols.push(p);
-    return p;
-  }, '127.0.0.1', 0);
+  const server = await loop.createServer(
+    () => {
+      const p = new StartTlsSmtp(loop);
+      protocols.push(p);
+      return p;
+    },
+    '127.0.0.1',
+    0,
+  );
   const port = (server.sockets()[0] as { port: number }).port;
 
-  const client = openssl(['s_client', '-connect', `127.0.0.1:${port}`, '-starttls', 'smtp', '-servername', 'localhost', '-CAfile', certFile, '-verify_return_error', '-brief', '-nocommands']);
+  const client = openssl([
+    's_client',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-starttls',
+    'smtp',
+    '-servername',
+    'localhost',
+    '-CAfile',
+    certFile,
+    '-verify_return_error',
+    '-brief',
+    '-nocommands',
+  ]);
   const line = 'secret line only sent after the upgrade END\n';
   client.child.stdin.write(line);
   await client.waitOut('END\n');
@@ -229,17 +301,39 @@ test('openssl s_client that does not trust the certificate fails the handshake; 
   const loop = new UvEventLoop(uv);
   const reported: string[] = [];
   loop.setExceptionHandler((_l, context) => reported.push(context.message));
-  const server = await loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, { ssl: { key, cert } });
+  const server = await loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, {
+    ssl: { key, cert },
+  });
   const port = (server.sockets()[0] as { port: number }).port;
 
   // No -CAfile: the self-signed certificate cannot be verified.
-  const refused = openssl(['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-verify_return_error', '-brief', '-nocommands']);
+  const refused = openssl([
+    's_client',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-servername',
+    'localhost',
+    '-verify_return_error',
+    '-brief',
+    '-nocommands',
+  ]);
   refused.child.stdin.end();
   t.not(await refused.exit, 0);
   t.regex(refused.stderr(), /verify error|self[- ]signed|certificate verify failed/i);
 
   // The server is still up for the next, trusting client.
-  const ok = openssl(['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-CAfile', certFile, '-verify_return_error', '-brief', '-nocommands']);
+  const ok = openssl([
+    's_client',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-servername',
+    'localhost',
+    '-CAfile',
+    certFile,
+    '-verify_return_error',
+    '-brief',
+    '-nocommands',
+  ]);
   ok.child.stdin.write('still serving END\n');
   await ok.waitOut('END\n');
   ok.child.stdin.end();
@@ -248,5 +342,9 @@ test('openssl s_client that does not trust the certificate fails the handshake; 
   server.close();
   await server.waitClosed();
   await closeEventLoop(t, loop, uv);
-  t.deepEqual(reported, ['TLS handshake failed'], 'the failed handshake went to the exception handler once');
+  t.deepEqual(
+    reported,
+    ['TLS handshake failed'],
+    'the failed handshake went to the exception handler once',
+  );
 });

@@ -10,19 +10,28 @@ import { closeEventLoop } from '../helpers/event-loop-test.js';
 // These tests make a certificate with openssl (test/adapters/tls-cert.ts).
 const tlsTest = withPrograms(test, ['openssl']);
 
-
 tlsTest('UvEventLoop: ssl on createServer and createConnection, 300 kB both ways', async (t) => {
   const { key, cert } = selfSignedCert();
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
   const served: EchoProtocol[] = [];
-  const server = await loop.createServer(() => {
-    const p = new EchoProtocol();
-    served.push(p);
-    return p;
-  }, '127.0.0.1', 0, { ssl: { key, cert } });
+  const server = await loop.createServer(
+    () => {
+      const p = new EchoProtocol();
+      served.push(p);
+      return p;
+    },
+    '127.0.0.1',
+    0,
+    { ssl: { key, cert } },
+  );
   const port = (server.sockets()[0] as { port: number }).port;
-  const [transport, client] = await loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, { ssl: { ca: cert }, serverHostname: 'localhost' });
+  const [transport, client] = await loop.createConnection(
+    () => new CollectProtocol(),
+    '127.0.0.1',
+    port,
+    { ssl: { ca: cert }, serverHostname: 'localhost' },
+  );
   t.is(transport.getExtraInfo('peercert')!.subject.CN, 'localhost');
   t.deepEqual(transport.getExtraInfo('peername'), ['127.0.0.1', port]);
   const payload = randomBytes(300_000);
@@ -37,33 +46,43 @@ tlsTest('UvEventLoop: ssl on createServer and createConnection, 300 kB both ways
   await closeEventLoop(t, loop, uv);
 });
 
-tlsTest('UvEventLoop TLS server answers a node:tls client; an untrusted cert is refused', async (t) => {
-  const { key, cert } = selfSignedCert();
-  const uv = new Loop();
-  const loop = new UvEventLoop(uv);
-  const reported: string[] = [];
-  loop.setExceptionHandler((_l, context) => reported.push(context.message));
-  const server = await loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, { ssl: { key, cert } });
-  const port = (server.sockets()[0] as { port: number }).port;
-  const reply = await new Promise<string>((resolve, reject) => {
-    const s = tls.connect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost' }, () => s.write('over node:tls'));
-    s.on('data', (d) => {
-      resolve(d.toString());
-      s.end();
+tlsTest(
+  'UvEventLoop TLS server answers a node:tls client; an untrusted cert is refused',
+  async (t) => {
+    const { key, cert } = selfSignedCert();
+    const uv = new Loop();
+    const loop = new UvEventLoop(uv);
+    const reported: string[] = [];
+    loop.setExceptionHandler((_l, context) => reported.push(context.message));
+    const server = await loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0, {
+      ssl: { key, cert },
     });
-    s.on('error', reject);
-  });
-  t.is(reply, 'over node:tls');
-  const err = await t.throwsAsync(loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, { ssl: true }));
-  t.regex((err as { code?: string }).code ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY/);
-  // The server reports the failed handshake to the exception handler.
-  const deadline = Date.now() + 10_000;
-  while (reported.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  t.deepEqual(reported, ['TLS handshake failed']);
-  server.close();
-  await server.waitClosed();
-  await closeEventLoop(t, loop, uv);
-});
+    const port = (server.sockets()[0] as { port: number }).port;
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost' }, () =>
+        s.write('over node:tls'),
+      );
+      s.on('data', (d) => {
+        resolve(d.toString());
+        s.end();
+      });
+      s.on('error', reject);
+    });
+    t.is(reply, 'over node:tls');
+    const err = await t.throwsAsync(
+      loop.createConnection(() => new CollectProtocol(), '127.0.0.1', port, { ssl: true }),
+    );
+    t.regex((err as { code?: string }).code ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY/);
+    // The server reports the failed handshake to the exception handler.
+    const deadline = Date.now() + 10_000;
+    while (reported.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    t.deepEqual(reported, ['TLS handshake failed']);
+    server.close();
+    await server.waitClosed();
+    await closeEventLoop(t, loop, uv);
+  },
+);
 
 tlsTest('UvEventLoop.startTls upgrades a plain connection (STARTTLS)', async (t) => {
   const { key, cert } = selfSignedCert();
@@ -71,19 +90,25 @@ tlsTest('UvEventLoop.startTls upgrades a plain connection (STARTTLS)', async (t)
   const loop = new UvEventLoop(uv);
   // The server says 'go', then both sides upgrade and echo.
   let serverSide: Promise<Transport> | undefined;
-  const server = await loop.createServer(() => {
-    const p: Protocol & { t?: Transport } = {
-      connectionMade(tr) {
-        p.t = tr;
-        tr.write('go');
-        // As with asyncio's start_tls, the app keeps the transport it returns.
-        let secure: Transport | undefined;
-        const echo: Protocol = { dataReceived: (d) => secure!.write(d) };
-        serverSide = loop.startTls(tr, echo, { key, cert }, { serverSide: true }).then((s) => (secure = s));
-      },
-    };
-    return p;
-  }, '127.0.0.1', 0);
+  const server = await loop.createServer(
+    () => {
+      const p: Protocol & { t?: Transport } = {
+        connectionMade(tr) {
+          p.t = tr;
+          tr.write('go');
+          // As with asyncio's start_tls, the app keeps the transport it returns.
+          let secure: Transport | undefined;
+          const echo: Protocol = { dataReceived: (d) => secure!.write(d) };
+          serverSide = loop
+            .startTls(tr, echo, { key, cert }, { serverSide: true })
+            .then((s) => (secure = s));
+        },
+      };
+      return p;
+    },
+    '127.0.0.1',
+    0,
+  );
   const port = (server.sockets()[0] as { port: number }).port;
   const go = new CollectProtocol();
   const [plain] = await loop.createConnection(() => go, '127.0.0.1', port);

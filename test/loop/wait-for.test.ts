@@ -21,7 +21,14 @@ test('settles as the work does when it is in time', async (t) => {
   const boom = new Error('boom');
   t.is(await t.throwsAsync(waitFor(Promise.reject(boom), 5)), boom);
   t.is(await t.throwsAsync(waitFor(() => Promise.reject(boom), 5)), boom);
-  t.is(await t.throwsAsync(waitFor(() => { throw boom; }, 5)), boom);
+  t.is(
+    await t.throwsAsync(
+      waitFor(() => {
+        throw boom;
+      }, 5),
+    ),
+    boom,
+  );
 });
 
 test('rejects with TimeoutError: an Error named like AbortSignal.timeout()s reason', async (t) => {
@@ -90,7 +97,10 @@ test.serial('leaves no timer behind once the work settles', async (t) => {
 
 test('what is not awaitable, and a bad timeout, are usage errors', async (t) => {
   await t.throwsAsync(waitFor(42 as never, 1), { code: 'ERR_INVALID_ARG_TYPE' });
-  await t.throwsAsync(waitFor(() => 42 as never, 1), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.throwsAsync(
+    waitFor(() => 42 as never, 1),
+    { code: 'ERR_INVALID_ARG_TYPE' },
+  );
   await t.throwsAsync(waitFor(Promise.resolve(), Number.NaN), { code: 'ERR_OUT_OF_RANGE' });
   await t.throwsAsync(waitFor(Promise.resolve(), '1' as never), { code: 'ERR_INVALID_ARG_TYPE' });
 });

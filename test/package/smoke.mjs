@@ -55,7 +55,10 @@ export async function smoke(lib, workerUrl) {
   uv.close();
 
   const node = new lib.NodeEventLoop();
-  assert.ok((await node.runUntilComplete(echoOn(node, payload))).equals(payload), 'NodeEventLoop echo');
+  assert.ok(
+    (await node.runUntilComplete(echoOn(node, payload))).equals(payload),
+    'NodeEventLoop echo',
+  );
   node.close();
 
   const mutex = new lib.Mutex();

@@ -11,10 +11,32 @@
 // Process; this covers every kind, and children spawned by Node too.)
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Async, FSEvent, FSPoll, Loop, Pipe, Poll, Process, Signal, TCP, Timer, UDP, UvEventLoop, fs, type SubprocessProtocol } from 'asyncuv';
+import {
+  Async,
+  FSEvent,
+  FSPoll,
+  Loop,
+  Pipe,
+  Poll,
+  Process,
+  Signal,
+  TCP,
+  Timer,
+  UDP,
+  UvEventLoop,
+  fs,
+  type SubprocessProtocol,
+} from 'asyncuv';
 import { deferred, waitFor, within } from '../helpers/loop-test.js';
 import { closeAll, connectTcp } from './tcp-peers.js';
 import { fdDiff, fdTable } from './fd-table.js';
@@ -58,7 +80,10 @@ test.serial('every fd the library creates has O_CLOEXEC and none reaches a child
 
   const loop = new Loop();
   const handles: Array<{ close(cb?: () => void): void; closed: boolean }> = [];
-  const keep = <H extends { close(cb?: () => void): void; closed: boolean }>(h: H): H => (handles.push(h), h);
+  const keep = <H extends { close(cb?: () => void): void; closed: boolean }>(h: H): H => (
+    handles.push(h),
+    h
+  );
 
   // TCP: a listener, a connection, and the accepted end.
   const accepted = deferred<TCP>();
@@ -99,32 +124,58 @@ test.serial('every fd the library creates has O_CLOEXEC and none reaches a child
   // A file opened through libuv's fs.
   const file = await fs.open(loop, watched, 'r');
   // A child with stdio pipes.
-  const piped = Process.spawn(loop, { file: 'sleep', args: ['30'], stdio: ['pipe', 'pipe', 'pipe'] });
+  const piped = Process.spawn(loop, {
+    file: 'sleep',
+    args: ['30'],
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   for (const p of piped.stdio) if (p !== null) keep(p);
 
   // The same through UvEventLoop on its own libuv loop.
   const uvloop = new Loop();
   const ev = new UvEventLoop(uvloop);
   const server = await ev.createServer(() => ({}), '127.0.0.1', 0);
-  const [conn] = await ev.createConnection(() => ({}), '127.0.0.1', (server.sockets()[0] as { port: number }).port);
+  const [conn] = await ev.createConnection(
+    () => ({}),
+    '127.0.0.1',
+    (server.sockets()[0] as { port: number }).port,
+  );
   const [dgram] = await ev.createDatagramEndpoint(() => ({}), { localAddr: ['127.0.0.1', 0] });
   const unixServer = await ev.createUnixServer(() => ({}), join(dir, 'u'));
   ev.addReader(udp.fileno(), () => {});
   const exited = deferred();
-  const [sub] = await ev.subprocessExec((): SubprocessProtocol => ({ connectionLost: () => exited.resolve() }), 'sleep', ['30']);
+  const [sub] = await ev.subprocessExec(
+    (): SubprocessProtocol => ({ connectionLost: () => exited.resolve() }),
+    'sleep',
+    ['30'],
+  );
 
   const created = fdDiff(before, fdTable()).map((e) => e.split(' -> ')[0]!);
   t.log(`${created.length} fds created: ${fdDiff(before, fdTable()).join(', ')}`);
   t.true(created.length >= 25, 'the handles above made their fds');
-  t.deepEqual(created.filter((fd) => !cloexec(fd)), [], 'every new fd has O_CLOEXEC');
+  t.deepEqual(
+    created.filter((fd) => !cloexec(fd)),
+    [],
+    'every new fd has O_CLOEXEC',
+  );
 
   // Children, spawned three ways while all of the above is open.
-  const expected = ['0', '1', '2', ...inheritedOpen.filter((fd) => Number(fd) > 2)].sort((a, b) => Number(a) - Number(b));
-  const ours = Process.spawn(loop, { file: 'sleep', args: ['30'], stdio: ['ignore', 'ignore', 'ignore'] });
+  const expected = ['0', '1', '2', ...inheritedOpen.filter((fd) => Number(fd) > 2)].sort(
+    (a, b) => Number(a) - Number(b),
+  );
+  const ours = Process.spawn(loop, {
+    file: 'sleep',
+    args: ['30'],
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
   const nodeChild = spawn('sleep', ['30'], { stdio: 'ignore' });
   await new Promise((r) => nodeChild.once('spawn', r));
   const ourTargets = new Set(fdDiff(before, fdTable()).map((e) => e.split(' -> ')[1]!));
-  for (const [name, pid] of [['Process.spawn', ours.pid], ['node:child_process', nodeChild.pid!], ['subprocessExec', sub.getPid()]] as const) {
+  for (const [name, pid] of [
+    ['Process.spawn', ours.pid],
+    ['node:child_process', nodeChild.pid!],
+    ['subprocessExec', sub.getPid()],
+  ] as const) {
     // Right after the exec the dynamic loader may still hold a library
     // open (a transient fd 3 on a loaded machine): wait for it to settle.
     await waitFor(() => childFds(pid).join() === expected.join(), 2000);
@@ -134,7 +185,9 @@ test.serial('every fd the library creates has O_CLOEXEC and none reaches a child
     // And by identity: no fd of the child (0-2 included) is one of the
     // sockets, pipes or inodes made above, except subprocessExec's own
     // stdio pipes, which are its 0-2 by design.
-    const leaked = childTargets(pid).slice(name === 'subprocessExec' ? 3 : 0).filter((target) => ourTargets.has(target) && !target.startsWith('/dev/'));
+    const leaked = childTargets(pid)
+      .slice(name === 'subprocessExec' ? 3 : 0)
+      .filter((target) => ourTargets.has(target) && !target.startsWith('/dev/'));
     t.deepEqual(leaked, [], `${name}: none of ours`);
   }
 
@@ -153,14 +206,24 @@ test.serial('every fd the library creates has O_CLOEXEC and none reaches a child
   await Promise.all([server.waitClosed(), unixServer.waitClosed()]);
   ev.close();
   await closeAll(...handles, ours, piped);
-  t.true(await waitFor(() => Object.keys(loop.handleCounts()).length === 0 && Object.keys(uvloop.handleCounts()).length === 0, 5000),
-    JSON.stringify([loop.handleCounts(), uvloop.handleCounts()]));
+  t.true(
+    await waitFor(
+      () =>
+        Object.keys(loop.handleCounts()).length === 0 &&
+        Object.keys(uvloop.handleCounts()).length === 0,
+      5000,
+    ),
+    JSON.stringify([loop.handleCounts(), uvloop.handleCounts()]),
+  );
   loop.close();
   uvloop.close();
   await closeAll(target);
   pollLoop.close();
   await new Promise((r) => setTimeout(r, 20));
   // Closing the loops gave back every fd they and their handles had.
-  t.deepEqual(fdDiff(before, fdTable()).filter((e) => !e.includes('/proc/')), []);
+  t.deepEqual(
+    fdDiff(before, fdTable()).filter((e) => !e.includes('/proc/')),
+    [],
+  );
   rmSync(dir, { recursive: true });
 });

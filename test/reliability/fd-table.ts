@@ -22,5 +22,7 @@ export function fdTable(): Map<string, string> {
 
 /** The entries of `after` that `before` lacks, as "fd -> target". */
 export function fdDiff(before: Map<string, string>, after: Map<string, string>): string[] {
-  return [...after].filter(([fd, target]) => before.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`);
+  return [...after]
+    .filter(([fd, target]) => before.get(fd) !== target)
+    .map(([fd, target]) => `${fd} -> ${target}`);
 }

@@ -27,7 +27,6 @@ function halfClosingPeer(port: number): Promise<number> {
   });
 }
 
-
 test('eofReceived() returning true: 16 MiB written after the peer EOF all arrive, then connectionLost(null) once', (t) =>
   onUvEventLoop(t, async (loop) => {
     const calls: string[] = [];
@@ -50,7 +49,11 @@ test('eofReceived() returning true: 16 MiB written after the peer EOF all arrive
       },
     };
     const server = await loop.createServer(() => protocol, '127.0.0.1', 0);
-    const got = await within(halfClosingPeer((server.sockets()[0] as { port: number }).port), 'the peer to read to EOF', 20_000);
+    const got = await within(
+      halfClosingPeer((server.sockets()[0] as { port: number }).port),
+      'the peer to read to EOF',
+      20_000,
+    );
     await within(lost.promise, 'connectionLost', 5000);
     t.is(got, 16 * MiB);
     t.deepEqual(calls, ['eof', 'lost:null']);
@@ -77,7 +80,11 @@ test('eofReceived() returning nothing closes, but the 8 MiB queued before the EO
       },
     };
     const server = await loop.createServer(() => protocol, '127.0.0.1', 0);
-    const got = await within(halfClosingPeer((server.sockets()[0] as { port: number }).port), 'the peer to read to EOF', 20_000);
+    const got = await within(
+      halfClosingPeer((server.sockets()[0] as { port: number }).port),
+      'the peer to read to EOF',
+      20_000,
+    );
     await within(lost.promise, 'connectionLost', 5000);
     t.is(got, 8 * MiB);
     t.deepEqual(calls, ['eof', 'lost:null']);
@@ -85,25 +92,32 @@ test('eofReceived() returning nothing closes, but the 8 MiB queued before the EO
     await server.waitClosed();
   }));
 
-loopTest('handle level: after reading EOF, 16 MiB more written and a shutdown reach the peer', async (t, loop) => {
-  const done = deferred<number>();
-  const server = listenTcp(loop, (peer) => {
-    peer.readStart((err, data) => {
-      if (err !== null || data !== null) return;
-      // EOF: the peer is half-closed; we still write.
-      peer.readStop();
-      const chunk = Buffer.alloc(MiB, 0x65);
-      let written = 0;
-      for (let i = 0; i < 16; i++) {
-        peer.write(chunk, (werr) => {
-          if (werr === null) written += chunk.byteLength;
-        });
-      }
-      peer.shutdown(() => peer.close(() => done.resolve(written)));
+loopTest(
+  'handle level: after reading EOF, 16 MiB more written and a shutdown reach the peer',
+  async (t, loop) => {
+    const done = deferred<number>();
+    const server = listenTcp(loop, (peer) => {
+      peer.readStart((err, data) => {
+        if (err !== null || data !== null) return;
+        // EOF: the peer is half-closed; we still write.
+        peer.readStop();
+        const chunk = Buffer.alloc(MiB, 0x65);
+        let written = 0;
+        for (let i = 0; i < 16; i++) {
+          peer.write(chunk, (werr) => {
+            if (werr === null) written += chunk.byteLength;
+          });
+        }
+        peer.shutdown(() => peer.close(() => done.resolve(written)));
+      });
     });
-  });
-  const got = await within(halfClosingPeer(server.getsockname().port), 'the peer to read to EOF', 20_000);
-  t.is(got, 16 * MiB);
-  t.is(await done.promise, 16 * MiB);
-  await closeAll(server);
-});
+    const got = await within(
+      halfClosingPeer(server.getsockname().port),
+      'the peer to read to EOF',
+      20_000,
+    );
+    t.is(got, 16 * MiB);
+    t.is(await done.promise, 16 * MiB);
+    await closeAll(server);
+  },
+);

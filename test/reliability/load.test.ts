@@ -10,7 +10,9 @@ const kBytes = kConns * 64 * 1024;
 
 test('1,000 concurrent connections echo 64 KiB each: every byte back, every checksum equal, nothing left open', async (t) => {
   const r = await runLoad({ conns: kConns, bytes: kBytes, seconds: 45, fdLimit: 4096 });
-  t.log(`${r.client.bytes} B in ${r.client.seconds.toFixed(2)} s (${r.client.mb_per_s.toFixed(1)} MB/s), server RSS peak ${(r.server.rssPeak / 2 ** 20).toFixed(1)} MiB`);
+  t.log(
+    `${r.client.bytes} B in ${r.client.seconds.toFixed(2)} s (${r.client.mb_per_s.toFixed(1)} MB/s), server RSS peak ${(r.server.rssPeak / 2 ** 20).toFixed(1)} MiB`,
+  );
   t.is(r.client.errors, 0, r.clientStderr);
   t.is(r.client.checksum_errors, 0);
   t.is(r.client.verified, kConns);

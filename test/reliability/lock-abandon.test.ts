@@ -11,7 +11,9 @@ import { within } from '../helpers/loop-test.js';
 import { exitOf, nextMessage } from '../sync/helpers/workers.js';
 
 function start(data: object): Worker {
-  return new Worker(new URL('../fixtures/lock-abandon-worker.js', import.meta.url), { workerData: data });
+  return new Worker(new URL('../fixtures/lock-abandon-worker.js', import.meta.url), {
+    workerData: data,
+  });
 }
 
 /** Starts blocked waiters; resolves once each has posted 'waiting'. */

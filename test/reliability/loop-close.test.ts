@@ -9,7 +9,15 @@ import { waitFor, within } from '../helpers/loop-test.js';
 import { onUvEventLoop } from '../helpers/event-loop-test.js';
 import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,13 +54,19 @@ test('Loop.close() with 16 MiB of writes queued: each write callback exactly onc
   await new Promise((r) => setTimeout(r, 20));
   t.deepEqual(calls, new Array<number>(16).fill(1));
   t.true(codes.includes('ECANCELED'));
-  t.true(codes.every((code) => code === null || code === 'ECANCELED'), codes.join(','));
+  t.true(
+    codes.every((code) => code === null || code === 'ECANCELED'),
+    codes.join(','),
+  );
 });
 
 test('Loop.close() with 50 lookups in flight waits for them: each settles once with its result', async (t) => {
   const loop = new Loop();
   const results = Array.from({ length: 50 }, (_, i) =>
-    (i % 2 === 0 ? dns.getaddrinfo(loop, 'localhost', 80) : dns.getnameinfo(loop, '127.0.0.1', 80)).then(
+    (i % 2 === 0
+      ? dns.getaddrinfo(loop, 'localhost', 80)
+      : dns.getnameinfo(loop, '127.0.0.1', 80)
+    ).then(
       (r) => (Array.isArray(r) ? r.length > 0 : typeof r.host === 'string'),
       (err: unknown) => String(err),
     ),
@@ -61,7 +75,6 @@ test('Loop.close() with 50 lookups in flight waits for them: each settles once w
   t.deepEqual(await Promise.all(results), new Array<boolean>(50).fill(true));
 });
 
-
 // A closed loop drops the callbacks scheduled on it, and connectionMade
 // (which resolves these promises) is scheduled after the connect or the
 // lookup completes: close() meanwhile must still settle them.
@@ -69,9 +82,15 @@ test('UvEventLoop.close() while createConnection() connects: rejects with ERR_LO
   onUvEventLoop(t, async (loop) => {
     const { port } = silentPeer(t);
     let made = 0;
-    const pending = loop.createConnection((): Protocol => ({ connectionMade: () => void made++ }), '127.0.0.1', port);
+    const pending = loop.createConnection(
+      (): Protocol => ({ connectionMade: () => void made++ }),
+      '127.0.0.1',
+      port,
+    );
     loop.close();
-    const err = await t.throwsAsync(within(pending, 'createConnection to settle', 5000), { instanceOf: UsageError });
+    const err = await t.throwsAsync(within(pending, 'createConnection to settle', 5000), {
+      instanceOf: UsageError,
+    });
     t.is(err?.code, 'ERR_LOOP_CLOSED');
     t.is(made, 0);
   }));
@@ -81,7 +100,9 @@ test('UvEventLoop.close() while createConnection() resolves a name: rejects with
     const { port } = silentPeer(t);
     const pending = loop.createConnection(() => ({}), 'localhost', port);
     loop.close();
-    const err = await t.throwsAsync(within(pending, 'createConnection to settle', 5000), { instanceOf: UsageError });
+    const err = await t.throwsAsync(within(pending, 'createConnection to settle', 5000), {
+      instanceOf: UsageError,
+    });
     t.is(err?.code, 'ERR_LOOP_CLOSED');
   }));
 
@@ -91,7 +112,9 @@ test('UvEventLoop.close() while createServer() / createDatagramEndpoint() resolv
     const endpoint = loop.createDatagramEndpoint(() => ({}), { remoteAddr: ['localhost', 9] });
     loop.close();
     for (const pending of [server, endpoint] as Array<Promise<unknown>>) {
-      const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), { instanceOf: UsageError });
+      const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), {
+        instanceOf: UsageError,
+      });
       t.is(err?.code, 'ERR_LOOP_CLOSED');
     }
   }));
@@ -102,9 +125,13 @@ test('UvEventLoop.close() while createServer() / createDatagramEndpoint() resolv
 test('UvEventLoop.close() right after subprocessExec(): rejects with ERR_LOOP_CLOSED, the child is killed, nothing left open', (t) =>
   onUvEventLoop(t, async (loop) => {
     let made = 0;
-    const pending = loop.subprocessExec(() => ({ connectionMade: () => void made++ }), 'sleep', ['30']);
+    const pending = loop.subprocessExec(() => ({ connectionMade: () => void made++ }), 'sleep', [
+      '30',
+    ]);
     loop.close();
-    const err = await t.throwsAsync(within(pending, 'subprocessExec to settle', 5000), { instanceOf: UsageError });
+    const err = await t.throwsAsync(within(pending, 'subprocessExec to settle', 5000), {
+      instanceOf: UsageError,
+    });
     t.is(err?.code, 'ERR_LOOP_CLOSED');
     t.is(made, 0);
     // onUvLoop then waits for the pipes and the process handle (closed once
@@ -125,7 +152,9 @@ test('UvEventLoop.close() right after connectReadPipe() / createDatagramEndpoint
     await new Promise((r) => setImmediate(r));
     loop.close();
     for (const pending of [reading, endpoint] as Array<Promise<unknown>>) {
-      const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), { instanceOf: UsageError });
+      const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), {
+        instanceOf: UsageError,
+      });
       t.is(err?.code, 'ERR_LOOP_CLOSED');
     }
     // onUvLoop then checks that the pipe and UDP handles (and so their
@@ -146,10 +175,14 @@ test('UvEventLoop.close() with 16 MiB queued: the transport closes with it, sile
   onUvEventLoop(t, async (loop) => {
     const { port } = silentPeer(t);
     const calls: string[] = [];
-    const [transport] = await loop.createConnection((): Protocol => ({
-      connectionLost: () => void calls.push('connectionLost'),
-      resumeWriting: () => void calls.push('resumeWriting'),
-    }), '127.0.0.1', port);
+    const [transport] = await loop.createConnection(
+      (): Protocol => ({
+        connectionLost: () => void calls.push('connectionLost'),
+        resumeWriting: () => void calls.push('resumeWriting'),
+      }),
+      '127.0.0.1',
+      port,
+    );
     for (let i = 0; i < 16; i++) transport.write(Buffer.alloc(MiB));
     t.true(transport.getWriteBufferSize() > 0);
     loop.close();
@@ -168,7 +201,10 @@ test('streams: UvEventLoop.close() with a drain() and a read() pending: both rej
     const { reader, writer } = await openConnection('127.0.0.1', port, { loop });
     writer.write(Buffer.alloc(16 * MiB));
     const settled = (p: Promise<unknown>): Promise<string> =>
-      p.then(() => 'resolved', (e: unknown) => `rejected:${(e as UsageError).code}`);
+      p.then(
+        () => 'resolved',
+        (e: unknown) => `rejected:${(e as UsageError).code}`,
+      );
     const drain = settled(writer.drain());
     const read = settled(reader.read(10));
     loop.close();
@@ -184,7 +220,9 @@ test('NodeEventLoop.close() right after subprocessExec() / createDatagramEndpoin
   const loop = new NodeEventLoop();
   let made = 0;
   const sub = loop.subprocessExec(() => ({ connectionMade: () => void made++ }), 'sleep', ['30']);
-  const endpoint = loop.createDatagramEndpoint(() => ({ connectionMade: () => void made++ }), { localAddr: ['127.0.0.1', 0] });
+  const endpoint = loop.createDatagramEndpoint(() => ({ connectionMade: () => void made++ }), {
+    localAddr: ['127.0.0.1', 0],
+  });
   // Node spawns synchronously: the child exists now, its transport's
   // connectionMade is scheduled, and close() comes first. The endpoint is
   // still binding: its transport is made on the closed loop.
@@ -192,7 +230,9 @@ test('NodeEventLoop.close() right after subprocessExec() / createDatagramEndpoin
   t.is(children.length >= 1, true);
   loop.close();
   for (const pending of [sub, endpoint] as Array<Promise<unknown>>) {
-    const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), { instanceOf: UsageError });
+    const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), {
+      instanceOf: UsageError,
+    });
     t.is(err?.code, 'ERR_LOOP_CLOSED');
   }
   t.is(made, 0);

@@ -9,7 +9,13 @@
 // scripts/slow-peer.ts). scripts/slow-peer.sh runs the same with 512 MiB
 // and 64 KiB every 10 ms.
 import test from 'ava';
-import { handleReader, handleWriter, transportReader, transportWriter, type SlowPeerResult } from '../../scripts/slow-peer.js';
+import {
+  handleReader,
+  handleWriter,
+  transportReader,
+  transportWriter,
+  type SlowPeerResult,
+} from '../../scripts/slow-peer.js';
 
 const MiB = 2 ** 20;
 const kBound = 64 * MiB;
@@ -31,28 +37,43 @@ function bounded(t: import('ava').ExecutionContext, r: SlowPeerResult, total: nu
   // Flow control was exercised, not just a fast path that never blocked.
   t.true(r.pauses > 0);
   t.true(r.heldGrowth < kBound, `${r.heldMeasure} grew by ${r.heldGrowth} bytes`);
-  t.true(r.externalGrowth < kBound, `external (arrayBuffers included) grew by ${r.externalGrowth} bytes`);
+  t.true(
+    r.externalGrowth < kBound,
+    `external (arrayBuffers included) grew by ${r.externalGrowth} bytes`,
+  );
   t.deepEqual(r.liveHandles, {});
 }
 
 // Serial: the memory of one case must not count in another's figures.
-test.serial('a transport writing 128 MiB to a slow reader honours pauseWriting and stays within 64 MiB', async (t) => {
-  const total = 128 * MiB;
-  bounded(t, await transportWriter({ bytes: total, readSize: 64 * 1024, intervalMs: 1 }), total);
-});
+test.serial(
+  'a transport writing 128 MiB to a slow reader honours pauseWriting and stays within 64 MiB',
+  async (t) => {
+    const total = 128 * MiB;
+    bounded(t, await transportWriter({ bytes: total, readSize: 64 * 1024, intervalMs: 1 }), total);
+  },
+);
 
-test.serial('a TCP handle writing 128 MiB to a slow reader through its write queue stays within 64 MiB', async (t) => {
-  const total = 128 * MiB;
-  bounded(t, await handleWriter({ bytes: total, readSize: 64 * 1024, intervalMs: 1 }), total);
-});
+test.serial(
+  'a TCP handle writing 128 MiB to a slow reader through its write queue stays within 64 MiB',
+  async (t) => {
+    const total = 128 * MiB;
+    bounded(t, await handleWriter({ bytes: total, readSize: 64 * 1024, intervalMs: 1 }), total);
+  },
+);
 
 // One read (up to the 256 KiB left in the loop's read slab) per 10 ms.
-test.serial('a transport reading 64 MiB, one read per 10 ms with pauseReading, against a fast writer stays within 64 MiB', async (t) => {
-  const total = 64 * MiB;
-  bounded(t, await transportReader({ bytes: total, intervalMs: 10 }), total);
-});
+test.serial(
+  'a transport reading 64 MiB, one read per 10 ms with pauseReading, against a fast writer stays within 64 MiB',
+  async (t) => {
+    const total = 64 * MiB;
+    bounded(t, await transportReader({ bytes: total, intervalMs: 10 }), total);
+  },
+);
 
-test.serial('a TCP handle reading 64 MiB, one read per 10 ms with readStop, against a fast writer stays within 64 MiB', async (t) => {
-  const total = 64 * MiB;
-  bounded(t, await handleReader({ bytes: total, intervalMs: 10 }), total);
-});
+test.serial(
+  'a TCP handle reading 64 MiB, one read per 10 ms with readStop, against a fast writer stays within 64 MiB',
+  async (t) => {
+    const total = 64 * MiB;
+    bounded(t, await handleReader({ bytes: total, intervalMs: 10 }), total);
+  },
+);

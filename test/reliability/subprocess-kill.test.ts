@@ -41,10 +41,14 @@ class Recorder implements SubprocessProtocol {
   }
 }
 
-
 test('subprocessExec: a child that SIGKILLs itself after 1.3 MB: all of it delivered, -9 once, pipes closed', (t) =>
   onUvEventLoop(t, async (loop) => {
-    const [transport, proto] = await loop.subprocessExec(() => new Recorder(), 'sh', ['-c', kScript], { stdin: 'ignore' });
+    const [transport, proto] = await loop.subprocessExec(
+      () => new Recorder(),
+      'sh',
+      ['-c', kScript],
+      { stdin: 'ignore' },
+    );
     await within(proto.done.promise, 'connectionLost', 20_000);
     t.is(transport.getReturncode(), -9);
     t.is(await transport.wait(), -9);
@@ -56,7 +60,10 @@ test('subprocessExec: a child that SIGKILLs itself after 1.3 MB: all of it deliv
     // order (a dead child's pipe may still hold data), then the loss, last.
     t.is(proto.events.at(-1), 'lost:null');
     t.is(proto.events.filter((e) => e === 'exited').length, 1);
-    t.deepEqual(proto.events.filter((e) => e.startsWith('pipe')).sort(), ['pipe1:null', 'pipe2:null']);
+    t.deepEqual(proto.events.filter((e) => e.startsWith('pipe')).sort(), [
+      'pipe1:null',
+      'pipe2:null',
+    ]);
     t.true((transport.getPipeTransport(1) as { isClosing(): boolean }).isClosing());
     transport.close(); // after the end: a no-op, not a second report
     await new Promise((r) => setTimeout(r, 20));
@@ -96,20 +103,28 @@ test('subprocessExec: kill() while the child is writing as fast as it can: -9 on
     t.true(line.startsWith(text.slice(whole * line.length)));
   }));
 
-loopTest('Process handle: a child SIGKILLed after 1.3 MB: onExit once with signal 9, the pipe reads everything to EOF', async (t, loop) => {
-  const exits: Array<[number, number]> = [];
-  const proc = Process.spawn(loop, { file: 'sh', args: ['-c', kScript], stdio: ['ignore', 'pipe', 'ignore'], onExit: (s, sig) => exits.push([s, sig]) });
-  const out = proc.stdio[1] as Pipe;
-  const parts: Buffer[] = [];
-  const eof = deferred<Error | null>();
-  out.readStart((err, data) => {
-    if (data !== null) parts.push(data);
-    else eof.resolve(err);
-  });
-  t.is(await within(eof.promise, 'EOF on stdout', 20_000), null);
-  t.true(await waitFor(() => exits.length > 0, 10_000));
-  await new Promise((r) => setTimeout(r, 20));
-  t.deepEqual(exits, [[0, 9]]);
-  t.true(Buffer.concat(parts).toString() === expected);
-  await closeAll(out, proc);
-});
+loopTest(
+  'Process handle: a child SIGKILLed after 1.3 MB: onExit once with signal 9, the pipe reads everything to EOF',
+  async (t, loop) => {
+    const exits: Array<[number, number]> = [];
+    const proc = Process.spawn(loop, {
+      file: 'sh',
+      args: ['-c', kScript],
+      stdio: ['ignore', 'pipe', 'ignore'],
+      onExit: (s, sig) => exits.push([s, sig]),
+    });
+    const out = proc.stdio[1] as Pipe;
+    const parts: Buffer[] = [];
+    const eof = deferred<Error | null>();
+    out.readStart((err, data) => {
+      if (data !== null) parts.push(data);
+      else eof.resolve(err);
+    });
+    t.is(await within(eof.promise, 'EOF on stdout', 20_000), null);
+    t.true(await waitFor(() => exits.length > 0, 10_000));
+    await new Promise((r) => setTimeout(r, 20));
+    t.deepEqual(exits, [[0, 9]]);
+    t.true(Buffer.concat(parts).toString() === expected);
+    await closeAll(out, proc);
+  },
+);

@@ -37,8 +37,12 @@ export function listenTcp(loop: Loop, onPeer: (peer: TCP) => void, backlog = 128
 }
 
 /** Closes handles and waits for their close callbacks. */
-export function closeAll(...handles: Array<{ close(cb?: () => void): void; closed: boolean } | undefined>): Promise<void> {
+export function closeAll(
+  ...handles: Array<{ close(cb?: () => void): void; closed: boolean } | undefined>
+): Promise<void> {
   return Promise.all(
-    handles.map((h) => (h === undefined || h.closed ? undefined : new Promise<void>((r) => h.close(r)))),
+    handles.map((h) =>
+      h === undefined || h.closed ? undefined : new Promise<void>((r) => h.close(r)),
+    ),
   ).then(() => undefined);
 }

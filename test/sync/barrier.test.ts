@@ -10,9 +10,20 @@ test('100 rounds x 4 threads: everyone arrives before anyone leaves, exactly one
   const arrived = new SharedArrayBuffer(4 * rounds);
   const winners = new SharedArrayBuffer(4 * rounds);
   const results = await Promise.all(
-    [0, 1, 2, 3].map(() => runWorker<{ early: number }>(fixture, { task: 'rounds', handle: barrier.handle, rounds, arrived, winners })),
+    [0, 1, 2, 3].map(() =>
+      runWorker<{ early: number }>(fixture, {
+        task: 'rounds',
+        handle: barrier.handle,
+        rounds,
+        arrived,
+        winners,
+      }),
+    ),
   );
-  t.deepEqual(results.map((r) => r.early), [0, 0, 0, 0]);
+  t.deepEqual(
+    results.map((r) => r.early),
+    [0, 0, 0, 0],
+  );
   t.deepEqual([...new Int32Array(winners)], new Array<number>(rounds).fill(1));
   t.deepEqual([...new Int32Array(arrived)], new Array<number>(rounds).fill(4));
 });
@@ -22,7 +33,15 @@ test('waitAsync on the main thread takes part in rounds with workers', async (t)
   const barrier = new Barrier(3);
   const arrived = new SharedArrayBuffer(4 * rounds);
   const winners = new SharedArrayBuffer(4 * rounds);
-  const workers = [0, 1].map(() => runWorker<{ early: number }>(fixture, { task: 'rounds', handle: barrier.handle, rounds, arrived, winners }));
+  const workers = [0, 1].map(() =>
+    runWorker<{ early: number }>(fixture, {
+      task: 'rounds',
+      handle: barrier.handle,
+      rounds,
+      arrived,
+      winners,
+    }),
+  );
   const a = new Int32Array(arrived);
   const w = new Int32Array(winners);
   for (let round = 0; round < rounds; round++) {
@@ -30,7 +49,10 @@ test('waitAsync on the main thread takes part in rounds with workers', async (t)
     if (await barrier.waitAsync()) Atomics.add(w, round, 1);
     t.is(Atomics.load(a, round), 3);
   }
-  t.deepEqual((await Promise.all(workers)).map((r) => r.early), [0, 0]);
+  t.deepEqual(
+    (await Promise.all(workers)).map((r) => r.early),
+    [0, 0],
+  );
   t.deepEqual([...w], new Array<number>(rounds).fill(1));
 });
 
@@ -51,6 +73,8 @@ test('bad counts and handles are typed errors', (t) => {
   t.throws(() => new Barrier(0), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => new Barrier(1.5), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => new Barrier('2' as never), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => Barrier.from({ asyncuvSync: 'Barrier' } as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  t.throws(() => Barrier.from({ asyncuvSync: 'Barrier' } as never), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
   t.is(Barrier.from(new Barrier(7).handle).count, 7);
 });

@@ -4,7 +4,11 @@ import { nextMessage, runWorker, startWorker } from './helpers/workers.js';
 
 const fixture = 'condition-tasks';
 
-function pair(): { mutex: Mutex; condition: Condition; handles: { mutex: unknown; condition: unknown } } {
+function pair(): {
+  mutex: Mutex;
+  condition: Condition;
+  handles: { mutex: unknown; condition: unknown };
+} {
   const mutex = new Mutex();
   const condition = new Condition();
   return { mutex, condition, handles: { mutex: mutex.handle, condition: condition.handle } };
@@ -16,7 +20,12 @@ test('producer/consumer over a 4-slot buffer: 20,000 items, in order, no lost wa
   const n = 20_000;
   const [produced, consumed] = await Promise.all([
     runWorker<{ timeouts: number }>(fixture, { task: 'produce', ...handles, ring, n }),
-    runWorker<{ timeouts: number; sum: number; inOrder: boolean }>(fixture, { task: 'consume', ...handles, ring, n }),
+    runWorker<{ timeouts: number; sum: number; inOrder: boolean }>(fixture, {
+      task: 'consume',
+      ...handles,
+      ring,
+      n,
+    }),
   ]);
   // A lost wake-up would leave a thread asleep until its 10 s timeout.
   t.is(produced.timeouts, 0);
@@ -28,7 +37,9 @@ test('producer/consumer over a 4-slot buffer: 20,000 items, in order, no lost wa
 test('notifyAll wakes every waiter, each holding the mutex again when it returns', async (t) => {
   const { mutex, condition, handles } = pair();
   const workers = [0, 1, 2].map(() => startWorker(fixture, { task: 'waitOnce', ...handles }));
-  const results = workers.map((w) => nextMessage<{ notified: boolean; owned: boolean }>(w, 'result'));
+  const results = workers.map((w) =>
+    nextMessage<{ notified: boolean; owned: boolean }>(w, 'result'),
+  );
   await Promise.all(workers.map((w) => nextMessage(w, 'waiting')));
   // Word 1 of the condition counts waiters (sync/condition.ts).
   const waiting = new Int32Array(condition.handle.buffer);
@@ -39,45 +50,54 @@ test('notifyAll wakes every waiter, each holding the mutex again when it returns
   for (const r of await Promise.all(results)) t.deepEqual(r, { notified: true, owned: true });
 });
 
-test.serial('wait(mutex, timeoutMs) returns false after the timeout with the mutex held again', (t) => {
-  const { mutex, condition } = pair();
-  mutex.lock();
-  const start = performance.now();
-  t.false(condition.wait(mutex, 50));
-  t.true(performance.now() - start >= 45);
-  t.true(mutex.owned);
-  mutex.unlock();
-});
+test.serial(
+  'wait(mutex, timeoutMs) returns false after the timeout with the mutex held again',
+  (t) => {
+    const { mutex, condition } = pair();
+    mutex.lock();
+    const start = performance.now();
+    t.false(condition.wait(mutex, 50));
+    t.true(performance.now() - start >= 45);
+    t.true(mutex.owned);
+    mutex.unlock();
+  },
+);
 
-test.serial('waitAsync is woken by notifyOne from a worker without blocking the thread', async (t) => {
-  const { mutex, condition, handles } = pair();
-  await mutex.lockAsync();
-  const notifier = runWorker(fixture, { task: 'notifyLater', ...handles });
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 5);
-  // The only notifier is the worker, so the first true is its notifyOne.
-  const notified = await condition.waitAsync(mutex, { timeoutMs: 10_000 });
-  clearInterval(timer);
-  t.true(notified);
-  t.is(await notifier, 'notified');
-  t.true(mutex.owned);
-  t.true(ticks > 0);
-  mutex.unlock();
-});
+test.serial(
+  'waitAsync is woken by notifyOne from a worker without blocking the thread',
+  async (t) => {
+    const { mutex, condition, handles } = pair();
+    await mutex.lockAsync();
+    const notifier = runWorker(fixture, { task: 'notifyLater', ...handles });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    // The only notifier is the worker, so the first true is its notifyOne.
+    const notified = await condition.waitAsync(mutex, { timeoutMs: 10_000 });
+    clearInterval(timer);
+    t.true(notified);
+    t.is(await notifier, 'notified');
+    t.true(mutex.owned);
+    t.true(ticks > 0);
+    mutex.unlock();
+  },
+);
 
-test.serial('an aborted waitAsync rejects with the reason, after taking the mutex back', async (t) => {
-  const { mutex, condition } = pair();
-  await mutex.lockAsync();
-  const controller = new AbortController();
-  const waiting = condition.waitAsync(mutex, { signal: controller.signal });
-  t.false(mutex.owned, 'the mutex is released while waiting');
-  setTimeout(() => controller.abort(new Error('stop')), 20);
-  await t.throwsAsync(waiting, { message: 'stop' });
-  t.true(mutex.owned);
-  t.false(await condition.waitAsync(mutex, { timeoutMs: 20 }));
-  t.true(mutex.owned);
-  mutex.unlock();
-});
+test.serial(
+  'an aborted waitAsync rejects with the reason, after taking the mutex back',
+  async (t) => {
+    const { mutex, condition } = pair();
+    await mutex.lockAsync();
+    const controller = new AbortController();
+    const waiting = condition.waitAsync(mutex, { signal: controller.signal });
+    t.false(mutex.owned, 'the mutex is released while waiting');
+    setTimeout(() => controller.abort(new Error('stop')), 20);
+    await t.throwsAsync(waiting, { message: 'stop' });
+    t.true(mutex.owned);
+    t.false(await condition.waitAsync(mutex, { timeoutMs: 20 }));
+    t.true(mutex.owned);
+    mutex.unlock();
+  },
+);
 
 test('waiting without holding the mutex throws ERR_LOCK_NOT_OWNED', async (t) => {
   const { mutex, condition } = pair();

@@ -10,7 +10,9 @@ async function countWith(workers: number, n: number): Promise<number> {
   const mutex = new Mutex();
   const counter = new SharedArrayBuffer(4);
   await Promise.all(
-    Array.from({ length: workers }, () => runWorker(fixture, { task: 'count', handle: mutex.handle, counter, n })),
+    Array.from({ length: workers }, () =>
+      runWorker(fixture, { task: 'count', handle: mutex.handle, counter, n }),
+    ),
   );
   return new Int32Array(counter)[0]!;
 }
@@ -34,7 +36,11 @@ test('tryLock fails while another thread holds the lock and succeeds after', asy
 test.serial('lock(timeoutMs) returns false once the timeout passes', async (t) => {
   const mutex = new Mutex();
   mutex.lock();
-  const r = await runWorker<{ got: boolean; ms: number }>(fixture, { task: 'lockTimeout', handle: mutex.handle, timeoutMs: 150 });
+  const r = await runWorker<{ got: boolean; ms: number }>(fixture, {
+    task: 'lockTimeout',
+    handle: mutex.handle,
+    timeoutMs: 150,
+  });
   t.false(r.got);
   t.true(r.ms >= 140, `waited ${r.ms} ms`);
   mutex.unlock();
@@ -43,7 +49,11 @@ test.serial('lock(timeoutMs) returns false once the timeout passes', async (t) =
 test('lock(timeoutMs) succeeds when the lock is released in time', async (t) => {
   const mutex = new Mutex();
   const holder = await holdInWorker(fixture, { task: 'hold', handle: mutex.handle });
-  const waiter = runWorker<{ got: boolean }>(fixture, { task: 'lockTimeout', handle: mutex.handle, timeoutMs: 20_000 });
+  const waiter = runWorker<{ got: boolean }>(fixture, {
+    task: 'lockTimeout',
+    handle: mutex.handle,
+    timeoutMs: 20_000,
+  });
   await new Promise((r) => setTimeout(r, 50));
   await holder.release();
   t.true((await waiter).got);
@@ -71,7 +81,10 @@ test('unlocking a free mutex throws ERR_LOCK_NOT_OWNED', (t) => {
 test('unlocking from a thread that does not hold the lock throws ERR_LOCK_NOT_OWNED and keeps it locked', async (t) => {
   const mutex = new Mutex();
   mutex.lock();
-  const r = await runWorker<{ code: string }>(fixture, { task: 'unlockForeign', handle: mutex.handle });
+  const r = await runWorker<{ code: string }>(fixture, {
+    task: 'unlockForeign',
+    handle: mutex.handle,
+  });
   t.is(r.code, 'ERR_LOCK_NOT_OWNED');
   t.true(mutex.owned);
   mutex.unlock();
@@ -115,27 +128,30 @@ test.serial('lockAsync tasks of one thread take turns', async (t) => {
   for (let i = 0; i < 6; i += 2) t.is(order[i + 1], order[i]!.replace(' in', ' out'));
 });
 
-test.serial('64 pending lockAsync waiters hold no threadpool thread, and each gets the lock in turn', async (t) => {
-  const mutex = new Mutex();
-  const holder = await holdInWorker(fixture, { task: 'hold', handle: mutex.handle });
-  let inside = 0;
-  let overlaps = 0;
-  const waiters = Array.from({ length: 64 }, async () => {
-    await mutex.lockAsync();
-    if (++inside > 1) overlaps++;
-    await new Promise((r) => setImmediate(r));
-    inside--;
-    mutex.unlock();
-  });
-  // libuv's threadpool has 4 threads: threadpool work still runs at once.
-  const start = performance.now();
-  await Promise.all(Array.from({ length: 8 }, () => readFile(new URL(import.meta.url))));
-  t.true(performance.now() - start < 5_000);
-  await holder.release();
-  await Promise.all(waiters);
-  t.is(overlaps, 0);
-  t.false(mutex.locked);
-});
+test.serial(
+  '64 pending lockAsync waiters hold no threadpool thread, and each gets the lock in turn',
+  async (t) => {
+    const mutex = new Mutex();
+    const holder = await holdInWorker(fixture, { task: 'hold', handle: mutex.handle });
+    let inside = 0;
+    let overlaps = 0;
+    const waiters = Array.from({ length: 64 }, async () => {
+      await mutex.lockAsync();
+      if (++inside > 1) overlaps++;
+      await new Promise((r) => setImmediate(r));
+      inside--;
+      mutex.unlock();
+    });
+    // libuv's threadpool has 4 threads: threadpool work still runs at once.
+    const start = performance.now();
+    await Promise.all(Array.from({ length: 8 }, () => readFile(new URL(import.meta.url))));
+    t.true(performance.now() - start < 5_000);
+    await holder.release();
+    await Promise.all(waiters);
+    t.is(overlaps, 0);
+    t.false(mutex.locked);
+  },
+);
 
 test('lockAsync rejects with the abort reason', async (t) => {
   const mutex = new Mutex();
@@ -156,17 +172,23 @@ test.serial('lockAsync rejects with ERR_SYNC_TIMEOUT after timeoutMs', async (t)
   const mutex = new Mutex();
   mutex.lock();
   const start = performance.now();
-  const err = await t.throwsAsync(mutex.lockAsync({ timeoutMs: 80 }), { instanceOf: SyncTimeoutError });
+  const err = await t.throwsAsync(mutex.lockAsync({ timeoutMs: 80 }), {
+    instanceOf: SyncTimeoutError,
+  });
   t.is(err?.code, 'ERR_SYNC_TIMEOUT');
   t.true(performance.now() - start >= 75);
   mutex.unlock();
 });
 
 test('a pending lockAsync keeps the process alive', (t) => {
-  const child = spawnSync(process.execPath, [new URL('./fixtures/mutex-keepalive.js', import.meta.url).pathname], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
+  const child = spawnSync(
+    process.execPath,
+    [new URL('./fixtures/mutex-keepalive.js', import.meta.url).pathname],
+    {
+      encoding: 'utf8',
+      timeout: 20_000,
+    },
+  );
   t.is(child.stderr, '');
   t.is(child.stdout.trim(), 'acquired');
   t.is(child.status, 0);
@@ -239,9 +261,12 @@ test.serial('worker.terminate() ends a worker blocked in lock() promptly', async
 test('bad arguments are typed errors', async (t) => {
   const mutex = new Mutex();
   t.throws(() => Mutex.from({} as never), { code: 'ERR_INVALID_ARG_TYPE' });
-  t.throws(() => Mutex.from({ asyncuvSync: 'Semaphore', buffer: new SharedArrayBuffer(64) } as never), {
-    code: 'ERR_INVALID_ARG_TYPE',
-  });
+  t.throws(
+    () => Mutex.from({ asyncuvSync: 'Semaphore', buffer: new SharedArrayBuffer(64) } as never),
+    {
+      code: 'ERR_INVALID_ARG_TYPE',
+    },
+  );
   t.throws(() => mutex.lock('1' as never), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => mutex.lock(-1), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => mutex.lock(NaN), { code: 'ERR_OUT_OF_RANGE' });

@@ -54,8 +54,14 @@ test('2 producers, 2 consumers, blocking beside abandoned async calls: in order'
   }
   t.is(queue.size, 0);
   // The mix did exercise abandoned waits on both sides.
-  t.true(produced.some((p) => p.retries > 0), 'some puts timed out or were aborted');
-  t.true(consumed.some((c) => c.retries > 0), 'some gets timed out or were aborted');
+  t.true(
+    produced.some((p) => p.retries > 0),
+    'some puts timed out or were aborted',
+  );
+  t.true(
+    consumed.some((c) => c.retries > 0),
+    'some gets timed out or were aborted',
+  );
 });
 
 test('ping-pong of 2,000 items, 2 workers, blocking beside abandoned async calls', async (t) => {
@@ -67,6 +73,9 @@ test('ping-pong of 2,000 items, 2 workers, blocking beside abandoned async calls
     { handle: back.handle, reply: there.handle, serve: false },
   ].map((side) => runWorker<number>(fixture, { task: 'pingPong', ...side, n }));
   const retries = await Promise.all(sides);
-  t.true(retries.every((r) => r > 0), 'both sides had waits that timed out or were aborted');
+  t.true(
+    retries.every((r) => r > 0),
+    'both sides had waits that timed out or were aborted',
+  );
   t.is(there.size + back.size, 0);
 });

@@ -12,7 +12,10 @@ test('100,000 items from 3 producers to 2 consumers: nothing lost, nothing dupli
     runWorker(fixture, { task: 'produce', handle: queue.handle, producer, n: perProducer }),
   );
   const consumers = [0, 1].map(() =>
-    runWorker<{ got: number[]; ordered: boolean }>(fixture, { task: 'consume', handle: queue.handle }),
+    runWorker<{ got: number[]; ordered: boolean }>(fixture, {
+      task: 'consume',
+      handle: queue.handle,
+    }),
   );
   await Promise.all(producers);
   await queue.putAsync(null);
@@ -24,7 +27,10 @@ test('100,000 items from 3 producers to 2 consumers: nothing lost, nothing dupli
   for (let p = 0; p < 3; p++) {
     t.is(all.filter((v) => Math.floor(v / 1e6) === p).length, perProducer, `producer ${p}`);
   }
-  t.true(results.every((r) => r.ordered), "each producer's items arrive in order");
+  t.true(
+    results.every((r) => r.ordered),
+    "each producer's items arrive in order",
+  );
   t.is(queue.size, 0);
 });
 
@@ -191,10 +197,13 @@ test('a value whose getter puts another value is queued whole', (t) => {
   t.deepEqual(queue.get(), { a: 'first', b: ['second', 2], c: [1, 2, 3] });
   t.deepEqual(log.get(), { read: 'b', nested: [1, 2] });
   // The same for a getter that puts while the value itself goes through v8.serialize.
-  const viaV8 = { m: new Map([[1, 2]]), get x() {
-    log.put('x read');
-    return 'x';
-  } };
+  const viaV8 = {
+    m: new Map([[1, 2]]),
+    get x() {
+      log.put('x read');
+      return 'x';
+    },
+  };
   queue.put(viaV8);
   t.deepEqual(queue.get(), { m: new Map([[1, 2]]), x: 'x' });
   t.is(log.get(), 'x read');

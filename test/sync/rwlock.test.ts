@@ -7,8 +7,14 @@ const fixture = 'rwlock-tasks';
 test('a writer never holds the lock together with a reader or another writer', async (t) => {
   const lock = new RWLock();
   const counters = new SharedArrayBuffer(16);
-  const run = (task: string, n: number): Promise<unknown> => runWorker(fixture, { task, handle: lock.handle, counters, n });
-  await Promise.all([run('reader', 100_000), run('reader', 100_000), run('writer', 50_000), run('writer', 50_000)]);
+  const run = (task: string, n: number): Promise<unknown> =>
+    runWorker(fixture, { task, handle: lock.handle, counters, n });
+  await Promise.all([
+    run('reader', 100_000),
+    run('reader', 100_000),
+    run('writer', 50_000),
+    run('writer', 50_000),
+  ]);
   const c = new Int32Array(counters);
   t.is(c[2], 0, 'exclusion violations');
   t.is(c[0], 0);
@@ -31,7 +37,9 @@ test.serial('readers share the lock', async (t) => {
 test('a stream of overlapping readers cannot starve a writer', async (t) => {
   const lock = new RWLock();
   const stop = new Flag();
-  const readers = [0, 1, 2].map(() => startWorker(fixture, { task: 'readStream', handle: lock.handle, flag: stop.buffer }));
+  const readers = [0, 1, 2].map(() =>
+    startWorker(fixture, { task: 'readStream', handle: lock.handle, flag: stop.buffer }),
+  );
   await Promise.all(readers.map((w) => nextMessage(w, 'started')));
   await new Promise((r) => setTimeout(r, 50));
   const writer = await runWorker<{ got: boolean; ms: number }>(fixture, {
@@ -52,8 +60,15 @@ test.serial('waiting writers hold back new readers; a writer giving up lets them
   const controller = new AbortController();
   // Registers as a waiting writer synchronously, before its first await.
   const writing = lock.writeLockAsync({ signal: controller.signal });
-  t.false(await runWorker(fixture, { task: 'tryRead', handle: lock.handle }), 'a new reader waits behind the writer');
-  const reader = runWorker<{ got: boolean }>(fixture, { task: 'readTimed', handle: lock.handle, timeoutMs: 20_000 });
+  t.false(
+    await runWorker(fixture, { task: 'tryRead', handle: lock.handle }),
+    'a new reader waits behind the writer',
+  );
+  const reader = runWorker<{ got: boolean }>(fixture, {
+    task: 'readTimed',
+    handle: lock.handle,
+    timeoutMs: 20_000,
+  });
   // Word 3 of the state counts sleepers (sync/rwlock.ts): the writer, then the reader.
   const state = new Int32Array(lock.handle.buffer);
   let settled = false;
@@ -65,21 +80,24 @@ test.serial('waiting writers hold back new readers; a writer giving up lets them
   await holder.release();
 });
 
-test.serial('timed locks give up: readLock behind a writer, writeLock behind a reader', async (t) => {
-  const lock = new RWLock();
-  let holder = await holdInWorker(fixture, { task: 'holdWrite', handle: lock.handle });
-  const start = performance.now();
-  t.false(lock.readLock(60));
-  t.true(performance.now() - start >= 55);
-  t.false(lock.writeLock(0));
-  await holder.release();
-  holder = await holdInWorker(fixture, { task: 'holdRead', handle: lock.handle });
-  t.false(lock.writeLock(60));
-  await t.throwsAsync(lock.writeLockAsync({ timeoutMs: 30 }), { code: 'ERR_SYNC_TIMEOUT' });
-  await holder.release();
-  t.true(lock.writeLock(0));
-  lock.writeUnlock();
-});
+test.serial(
+  'timed locks give up: readLock behind a writer, writeLock behind a reader',
+  async (t) => {
+    const lock = new RWLock();
+    let holder = await holdInWorker(fixture, { task: 'holdWrite', handle: lock.handle });
+    const start = performance.now();
+    t.false(lock.readLock(60));
+    t.true(performance.now() - start >= 55);
+    t.false(lock.writeLock(0));
+    await holder.release();
+    holder = await holdInWorker(fixture, { task: 'holdRead', handle: lock.handle });
+    t.false(lock.writeLock(60));
+    await t.throwsAsync(lock.writeLockAsync({ timeoutMs: 30 }), { code: 'ERR_SYNC_TIMEOUT' });
+    await holder.release();
+    t.true(lock.writeLock(0));
+    lock.writeUnlock();
+  },
+);
 
 test.serial('async read and write locks wait without blocking and honour abort', async (t) => {
   const lock = new RWLock();
@@ -109,16 +127,22 @@ test('misuse: unlocking what this thread does not hold, and relocking, are typed
   t.throws(() => lock.writeLock(), { code: 'ERR_LOCK_RECURSION' });
   t.throws(() => lock.readLock(), { code: 'ERR_LOCK_RECURSION' });
   t.throws(() => lock.readUnlock(), { code: 'ERR_LOCK_NOT_OWNED' });
-  const foreign = await runWorker<{ code: string }>(fixture, { task: 'writeUnlockForeign', handle: lock.handle });
+  const foreign = await runWorker<{ code: string }>(fixture, {
+    task: 'writeUnlockForeign',
+    handle: lock.handle,
+  });
   t.is(foreign.code, 'ERR_LOCK_NOT_OWNED');
   lock.writeUnlock();
   lock.readLock();
   t.throws(() => lock.writeLock(), { code: 'ERR_LOCK_RECURSION' }, 'upgrading would deadlock');
   t.throws(() => lock.writeUnlock(), { code: 'ERR_LOCK_NOT_OWNED' });
   lock.readUnlock();
-  t.throws(() => RWLock.from({ asyncuvSync: 'Mutex', buffer: new SharedArrayBuffer(64) } as never), {
-    code: 'ERR_INVALID_ARG_TYPE',
-  });
+  t.throws(
+    () => RWLock.from({ asyncuvSync: 'Mutex', buffer: new SharedArrayBuffer(64) } as never),
+    {
+      code: 'ERR_INVALID_ARG_TYPE',
+    },
+  );
 });
 
 test('a writer that dies holding the lock: the next reader gets LockAbandonedError holding a read lock', async (t) => {
@@ -150,7 +174,11 @@ test('a writer terminated while waiting no longer holds new readers back', async
   while (Atomics.load(state, 1) === 0) await new Promise((r) => setTimeout(r, 2));
   await writer.terminate();
   // The dead writer is still counted as waiting until a reader's slice expires and finds it dead.
-  const reader = await runWorker<{ got: boolean }>(fixture, { task: 'readTimed', handle: lock.handle, timeoutMs: 10_000 });
+  const reader = await runWorker<{ got: boolean }>(fixture, {
+    task: 'readTimed',
+    handle: lock.handle,
+    timeoutMs: 10_000,
+  });
   t.true(reader.got);
   t.is(Atomics.load(state, 1), 0);
   lock.readUnlock();

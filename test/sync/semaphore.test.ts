@@ -8,7 +8,9 @@ test('6 workers x 5,000 acquire/release never exceed a count of 3', async (t) =>
   const semaphore = new Semaphore(3);
   const counters = new SharedArrayBuffer(8);
   await Promise.all(
-    Array.from({ length: 6 }, () => runWorker(fixture, { task: 'use', handle: semaphore.handle, counters, n: 5_000 })),
+    Array.from({ length: 6 }, () =>
+      runWorker(fixture, { task: 'use', handle: semaphore.handle, counters, n: 5_000 }),
+    ),
   );
   const c = new Int32Array(counters);
   t.is(c[0], 0);
@@ -25,22 +27,33 @@ test('tryAcquire takes permits until none is left', (t) => {
   t.is(semaphore.value, 2);
 });
 
-test.serial('acquire(timeoutMs) gives up, and succeeds when a worker releases in time', async (t) => {
-  const semaphore = new Semaphore(0);
-  const start = performance.now();
-  t.false(semaphore.acquire(50));
-  t.true(performance.now() - start >= 45);
-  const releaser = runWorker(fixture, { task: 'releaseLater', handle: semaphore.handle, delayMs: 50 });
-  t.true(semaphore.acquire(20_000));
-  await releaser;
-  t.is(semaphore.value, 0);
-});
+test.serial(
+  'acquire(timeoutMs) gives up, and succeeds when a worker releases in time',
+  async (t) => {
+    const semaphore = new Semaphore(0);
+    const start = performance.now();
+    t.false(semaphore.acquire(50));
+    t.true(performance.now() - start >= 45);
+    const releaser = runWorker(fixture, {
+      task: 'releaseLater',
+      handle: semaphore.handle,
+      delayMs: 50,
+    });
+    t.true(semaphore.acquire(20_000));
+    await releaser;
+    t.is(semaphore.value, 0);
+  },
+);
 
 test.serial('acquireAsync waits without blocking, for a release from a worker', async (t) => {
   const semaphore = new Semaphore(0);
   let ticks = 0;
   const timer = setInterval(() => ticks++, 5);
-  const releaser = runWorker(fixture, { task: 'releaseLater', handle: semaphore.handle, delayMs: 100 });
+  const releaser = runWorker(fixture, {
+    task: 'releaseLater',
+    handle: semaphore.handle,
+    delayMs: 100,
+  });
   await semaphore.acquireAsync();
   clearInterval(timer);
   await releaser;
@@ -92,8 +105,11 @@ test('bad arguments are typed errors', (t) => {
   const semaphore = new Semaphore(1);
   t.throws(() => semaphore.release(0), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => semaphore.acquire(-1), { code: 'ERR_OUT_OF_RANGE' });
-  t.throws(() => Semaphore.from({ asyncuvSync: 'Mutex', buffer: new SharedArrayBuffer(64) } as never), {
-    code: 'ERR_INVALID_ARG_TYPE',
-  });
+  t.throws(
+    () => Semaphore.from({ asyncuvSync: 'Mutex', buffer: new SharedArrayBuffer(64) } as never),
+    {
+      code: 'ERR_INVALID_ARG_TYPE',
+    },
+  );
   t.is(semaphore.value, 1);
 });

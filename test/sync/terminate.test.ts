@@ -24,11 +24,14 @@ const held = new RWLock();
 held.readLock(); // the writer in the worker waits behind this read lock
 
 const cases: Array<[string, () => object]> = [
-  ['Mutex', () => {
-    const m = new Mutex();
-    m.lock();
-    return { handle: m.handle };
-  }],
+  [
+    'Mutex',
+    () => {
+      const m = new Mutex();
+      m.lock();
+      return { handle: m.handle };
+    },
+  ],
   ['RWLock', () => ({ handle: held.handle })],
   ['Condition', () => ({ handle: new Condition().handle, mutex: new Mutex().handle })],
   ['Barrier', () => ({ handle: new Barrier(2).handle })],

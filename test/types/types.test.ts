@@ -47,11 +47,14 @@ test('misuses fail with the expected error on each marked line, and nowhere else
   t.true(expected.size >= 10, `${expected.size} negative cases`);
   await mkdir(scratch, { recursive: true });
   await writeFile(`${scratch}must-not-compile.ts`, lines.join('\n'));
-  await writeFile(`${scratch}tsconfig.json`, JSON.stringify({
-    extends: `${root}test/types/tsconfig.user.json`,
-    compilerOptions: { noEmit: true },
-    files: ['must-not-compile.ts'],
-  }));
+  await writeFile(
+    `${scratch}tsconfig.json`,
+    JSON.stringify({
+      extends: `${root}test/types/tsconfig.user.json`,
+      compilerOptions: { noEmit: true },
+      files: ['must-not-compile.ts'],
+    }),
+  );
   const result = await tsc(`${scratch}tsconfig.json`, TSC_MS);
   const got = new Map(result.diagnostics.map((d) => [d.line, d.code]));
   t.deepEqual(got, expected, result.output);

@@ -38,7 +38,9 @@ import {
 type Closable = { close(cb?: () => void): void };
 
 function closed(...handles: Closable[]): Promise<void> {
-  return Promise.all(handles.map((h) => new Promise<void>((resolve) => h.close(resolve)))).then(() => {});
+  return Promise.all(handles.map((h) => new Promise<void>((resolve) => h.close(resolve)))).then(
+    () => {},
+  );
 }
 
 async function step(name: string, body: () => Promise<void>): Promise<void> {
@@ -100,7 +102,9 @@ async function main(): Promise<void> {
 
   await step('signal', async () => {
     const signal = new Signal(loop);
-    const got = new Promise<number>((resolve) => signal.start((signum) => resolve(signum), 'SIGUSR2'));
+    const got = new Promise<number>((resolve) =>
+      signal.start((signum) => resolve(signum), 'SIGUSR2'),
+    );
     process.kill(process.pid, 'SIGUSR2');
     assert.ok((await got) > 0);
     await closed(signal);
@@ -113,7 +117,9 @@ async function main(): Promise<void> {
     echoOnAccept(server, () => new TCP(loop), accepted);
     const client = new TCP(loop);
     await new Promise<void>((resolve, reject) =>
-      client.connect('127.0.0.1', server.getsockname().port, (err) => (err ? reject(err) : resolve())),
+      client.connect('127.0.0.1', server.getsockname().port, (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
     const payload = Buffer.alloc(300_000, 7);
     const got = readN(client, payload.length);
@@ -129,7 +135,9 @@ async function main(): Promise<void> {
     server.bind(path);
     echoOnAccept(server, () => new Pipe(loop), accepted);
     const client = new Pipe(loop);
-    await new Promise<void>((resolve, reject) => client.connect(path, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      client.connect(path, (err) => (err ? reject(err) : resolve())),
+    );
     const got = readN(client, 5);
     client.write('hello');
     assert.equal((await got).toString(), 'hello');
@@ -144,9 +152,13 @@ async function main(): Promise<void> {
     });
     const client = new UDP(loop);
     client.bind('127.0.0.1', 0);
-    const got = new Promise<string>((resolve) => client.recvStart((_err, data) => data && resolve(data.toString())));
+    const got = new Promise<string>((resolve) =>
+      client.recvStart((_err, data) => data && resolve(data.toString())),
+    );
     await new Promise<void>((resolve, reject) =>
-      client.send('datagram', '127.0.0.1', server.getsockname().port, (err) => (err ? reject(err) : resolve())),
+      client.send('datagram', '127.0.0.1', server.getsockname().port, (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
     assert.equal(await got, 'datagram');
     await closed(client, server);
@@ -164,7 +176,13 @@ async function main(): Promise<void> {
     const out = proc.stdio[1] as Pipe;
     const text = await new Promise<string>((resolve, reject) => {
       const parts: Buffer[] = [];
-      out.readStart((err, data) => (err ? reject(err) : data === null ? resolve(Buffer.concat(parts).toString()) : parts.push(data)));
+      out.readStart((err, data) =>
+        err
+          ? reject(err)
+          : data === null
+            ? resolve(Buffer.concat(parts).toString())
+            : parts.push(data),
+      );
     });
     assert.equal(text, 'from-child\n');
     assert.equal(await exit, 0);
@@ -184,11 +202,15 @@ async function main(): Promise<void> {
       conn.write('x');
     });
     const client = new Pipe(loop);
-    await new Promise<void>((resolve, reject) => client.connect(path, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      client.connect(path, (err) => (err ? reject(err) : resolve())),
+    );
     const other = new Loop();
     const poll = new Poll(other, client.fileno());
     await new Promise<void>((resolve, reject) =>
-      poll.start({ readable: true }, (err, events) => (err ? reject(err) : events.readable && resolve())),
+      poll.start({ readable: true }, (err, events) =>
+        err ? reject(err) : events.readable && resolve(),
+      ),
     );
     await closed(poll);
     other.close();
@@ -258,7 +280,11 @@ async function main(): Promise<void> {
     const port = address.port;
     let reply!: (data: string) => void;
     const replied = new Promise<string>((resolve) => (reply = resolve));
-    const [transport] = await aloop.createConnection(() => ({ dataReceived: (d: Buffer) => reply(String(d)) }), '127.0.0.1', port);
+    const [transport] = await aloop.createConnection(
+      () => ({ dataReceived: (d: Buffer) => reply(String(d)) }),
+      '127.0.0.1',
+      port,
+    );
     transport.write('ping');
     assert.equal(await replied, 'ping');
     transport.close();
@@ -266,7 +292,10 @@ async function main(): Promise<void> {
     await server.waitClosed();
     let exited!: () => void;
     const done = new Promise<void>((resolve) => (exited = resolve));
-    const [sub] = await aloop.subprocessExec(() => ({ processExited: () => exited() }), '/bin/true');
+    const [sub] = await aloop.subprocessExec(
+      () => ({ processExited: () => exited() }),
+      '/bin/true',
+    );
     await done;
     sub.close();
     await new Promise((r) => setTimeout(r, 20));
@@ -282,7 +311,12 @@ async function main(): Promise<void> {
     const async = new Async(loop, () => woken());
     await mutex.lockAsync();
     const worker = new Worker(new URL(import.meta.url), {
-      workerData: { async: async.handle, mutex: mutex.handle, semaphore: semaphore.handle, queue: queue.handle },
+      workerData: {
+        async: async.handle,
+        mutex: mutex.handle,
+        semaphore: semaphore.handle,
+        queue: queue.handle,
+      },
     });
     const exit = new Promise<number>((resolve) => worker.on('exit', resolve));
     worker.on('error', (e) => {

@@ -9,10 +9,14 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
     withLoop(t, makeLoop, async ({ loop }) => {
       const calls: Array<[string, number]> = [];
       const done = future();
-      for (let i = 0; i < 5; i++) loop.callSoon((tag: string, n: number) => calls.push([tag, n]), 'cb', i);
+      for (let i = 0; i < 5; i++)
+        loop.callSoon((tag: string, n: number) => calls.push([tag, n]), 'cb', i);
       loop.callSoon(done.resolve);
       await within(done.promise, 'callbacks');
-      t.deepEqual(calls, [0, 1, 2, 3, 4].map((i) => ['cb', i]));
+      t.deepEqual(
+        calls,
+        [0, 1, 2, 3, 4].map((i) => ['cb', i]),
+      );
     }));
 
   test(`${name}: callbacks scheduled by a callback run after the ones already queued`, (t) =>
@@ -45,23 +49,38 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       // because the whole test suite shares two cores (1.1 s was seen).
       t.true(t1 - t0 >= 0.08, `ran after ${t1 - t0} s`);
       t.true(t1 - t0 <= 2, `ran after ${t1 - t0} s`);
-    }));
+    }),
+  );
 
   test(`${name}: callLater orders by time, then by scheduling order`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const calls: string[] = [];
       const done = future();
-      loop.callLater(0.03, () => calls.push('c'));
-      loop.callLater(0.01, () => calls.push('a1'));
-      loop.callLater(0.02, () => calls.push('b'));
+      // Each callLater counts from loop.time() at its own call, so the order
+      // expected is that of the handles' when(), ties by scheduling order
+      // (a pause between the calls on a loaded machine can reorder them).
+      const later = [
+        { name: 'c', handle: loop.callLater(0.03, () => calls.push('c')) },
+        { name: 'a1', handle: loop.callLater(0.01, () => calls.push('a1')) },
+        { name: 'b', handle: loop.callLater(0.02, () => calls.push('b')) },
+      ];
+      const byWhen = [...later]
+        .sort((p, q) => p.handle.when() - q.handle.when())
+        .map((e) => e.name);
       const when = loop.time() + 0.01;
       loop.callAt(when, () => calls.push('x1'));
       loop.callAt(when, () => calls.push('x2'));
       loop.callAt(when, () => calls.push('x3'));
       loop.callLater(0.05, done.resolve);
       await within(done.promise, 'timers');
-      t.deepEqual(calls.filter((c) => c.startsWith('x')), ['x1', 'x2', 'x3']);
-      t.deepEqual(calls.filter((c) => !c.startsWith('x')), ['a1', 'b', 'c']);
+      t.deepEqual(
+        calls.filter((c) => c.startsWith('x')),
+        ['x1', 'x2', 'x3'],
+      );
+      t.deepEqual(
+        calls.filter((c) => !c.startsWith('x')),
+        byWhen,
+      );
     }));
 
   test(`${name}: callLater(0) and a negative delay run soon, after queued callSoon callbacks`, (t) =>
@@ -89,7 +108,8 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       // One millisecond of clock rounding is allowed, as asyncio's
       // clock resolution allows.
       t.true(ran >= when - 0.0011, `ran ${when - ran} s early`);
-    }));
+    }),
+  );
 
   test(`${name}: a cancelled callback does not run`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
@@ -119,7 +139,8 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       first.cancel();
       const ran = await within(done.promise, 'second timer');
       t.true(ran - t0 >= 0.045);
-    }));
+    }),
+  );
 
   test(`${name}: cancelling after the callback ran is a no-op`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
@@ -137,13 +158,15 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       loop.callSoonThreadsafe((n: number) => calls.push(n), 1);
       const running = loop.runForever();
       // From a Node callback, outside any callback of the loop.
-      setTimeout(() =>
-        loop.callSoonThreadsafe(() => {
-          calls.push(2);
-          loop.stop();
-          done.resolve();
-        }),
-      10);
+      setTimeout(
+        () =>
+          loop.callSoonThreadsafe(() => {
+            calls.push(2);
+            loop.stop();
+            done.resolve();
+          }),
+        10,
+      );
       await within(Promise.all([done.promise, running]), 'threadsafe callbacks');
       t.deepEqual(calls, [1, 2]);
     }));
@@ -171,5 +194,6 @@ export function callbacks(test: Test, makeLoop: MakeLoop, name: string): void {
       await sleep(50);
       const elapsed = loop.time() - t0;
       t.true(elapsed >= 0.045 && elapsed < 2, `elapsed ${elapsed}`);
-    }));
+    }),
+  );
 }

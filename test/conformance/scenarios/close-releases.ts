@@ -48,11 +48,15 @@ export function closeReleases(test: Test, makeLoop: MakeLoop, name: string): voi
       });
       try {
         const calls: string[] = [];
-        await loop.createConnection(() => ({
-          dataReceived: () => void calls.push('data'),
-          eofReceived: () => void calls.push('eof'),
-          connectionLost: () => void calls.push('lost'),
-        }), '127.0.0.1', peers.port);
+        await loop.createConnection(
+          () => ({
+            dataReceived: () => void calls.push('data'),
+            eofReceived: () => void calls.push('eof'),
+            connectionLost: () => void calls.push('lost'),
+          }),
+          '127.0.0.1',
+          peers.port,
+        );
         await until(() => calls.length > 0, 'the first data');
         const peer = peers.sockets[0]!;
         // The peer may see a reset (its ticks were unread): 'close' either way.
@@ -71,9 +75,13 @@ export function closeReleases(test: Test, makeLoop: MakeLoop, name: string): voi
   test(`${name}: close() stops a server and closes the connections it accepted`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const accepted: Transport[] = [];
-      const server = await loop.createServer(() => ({
-        connectionMade: (tr: Transport) => void accepted.push(tr),
-      }), '127.0.0.1', 0);
+      const server = await loop.createServer(
+        () => ({
+          connectionMade: (tr: Transport) => void accepted.push(tr),
+        }),
+        '127.0.0.1',
+        0,
+      );
       const port = (server.sockets()[0] as { port: number }).port;
       const client = net.connect(port, '127.0.0.1');
       client.on('error', () => {});
@@ -110,7 +118,8 @@ export function closeReleases(test: Test, makeLoop: MakeLoop, name: string): voi
       loop.close();
       await until(() => !processExists(pid), 'the child to be killed and reaped');
       t.false(proto.exited, 'processExited is not called by a closed loop');
-    }));
+    }),
+  );
 
   const streamsTitle = `${name}: close() with a subprocess stream's read and wait() pending`;
   testIf(test, makeLoop, 'subprocess', streamsTitle, (t) =>
@@ -122,7 +131,8 @@ export function closeReleases(test: Test, makeLoop: MakeLoop, name: string): voi
       await t.throwsAsync(within(read, 'the read'), { code: 'ERR_LOOP_CLOSED' });
       await t.throwsAsync(within(exit, 'wait()'), { code: 'ERR_LOOP_CLOSED' });
       await until(() => !processExists(proc.pid), 'the child to be killed and reaped');
-    }));
+    }),
+  );
 
   test(`${name}: close() with a stream read pending: the read rejects with ERR_LOOP_CLOSED`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {

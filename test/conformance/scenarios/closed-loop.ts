@@ -42,18 +42,45 @@ const table: Record<keyof AbstractEventLoop, Expectation> = {
   getaddrinfo: refuses((l) => l.getaddrinfo(bad, bad, bad)),
   getnameinfo: refuses((l) => l.getnameinfo(bad, bad)),
   startTls: refuses((l) => l.startTls(bad, bad, bad, bad)),
-  removeReader: answers((l) => l.removeReader(0), (v) => v === false),
-  removeWriter: answers((l) => l.removeWriter(0), (v) => v === false),
-  removeSignalHandler: answers((l) => l.removeSignalHandler('SIGUSR1'), (v) => v === false),
+  removeReader: answers(
+    (l) => l.removeReader(0),
+    (v) => v === false,
+  ),
+  removeWriter: answers(
+    (l) => l.removeWriter(0),
+    (v) => v === false,
+  ),
+  removeSignalHandler: answers(
+    (l) => l.removeSignalHandler('SIGUSR1'),
+    (v) => v === false,
+  ),
   stop: answers((l) => l.stop(), isUndefined),
   close: answers((l) => l.close(), isUndefined),
-  isRunning: answers((l) => l.isRunning(), (v) => v === false),
-  isClosed: answers((l) => l.isClosed(), (v) => v === true),
-  time: answers((l) => l.time(), (v) => typeof v === 'number' && v > 0),
-  getDebug: answers((l) => l.getDebug(), (v) => typeof v === 'boolean'),
+  isRunning: answers(
+    (l) => l.isRunning(),
+    (v) => v === false,
+  ),
+  isClosed: answers(
+    (l) => l.isClosed(),
+    (v) => v === true,
+  ),
+  time: answers(
+    (l) => l.time(),
+    (v) => typeof v === 'number' && v > 0,
+  ),
+  getDebug: answers(
+    (l) => l.getDebug(),
+    (v) => typeof v === 'boolean',
+  ),
   setDebug: answers((l) => l.setDebug(false), isUndefined),
-  liveResources: answers((l) => l.liveResources(), (v) => JSON.stringify(v) === '{}'),
-  getExceptionHandler: answers((l) => l.getExceptionHandler(), (v) => typeof v === 'function'),
+  liveResources: answers(
+    (l) => l.liveResources(),
+    (v) => JSON.stringify(v) === '{}',
+  ),
+  getExceptionHandler: answers(
+    (l) => l.getExceptionHandler(),
+    (v) => typeof v === 'function',
+  ),
   setExceptionHandler: answers((l) => l.setExceptionHandler(l.getExceptionHandler()), isUndefined),
   callExceptionHandler: answers(
     (l) => l.callExceptionHandler({ message: 'still reported' }),
@@ -90,7 +117,10 @@ export function closedLoop(test: Test, makeLoop: MakeLoop, name: string): void {
             t.true(expected.check(result), `${method}() on a closed loop: ${String(result)}`);
           }
         }
-        t.deepEqual(exceptions.map((c) => c.message), ['still reported']);
+        t.deepEqual(
+          exceptions.map((c) => c.message),
+          ['still reported'],
+        );
       },
       { expectExceptions: true },
     ));

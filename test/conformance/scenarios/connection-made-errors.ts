@@ -5,7 +5,12 @@
 import type { ExecutionContext } from 'ava';
 import type { AbstractEventLoop, DatagramProtocol, Protocol, Server } from 'asyncuv';
 import {
-  type LoopContext, type MakeLoop, type Test, testIf, withLoop, within,
+  type LoopContext,
+  type MakeLoop,
+  type Test,
+  testIf,
+  withLoop,
+  within,
 } from '../harness.js';
 
 /** A protocol whose connectionMade throws `boom`; `lost` settles with connectionLost's error. */
@@ -36,45 +41,62 @@ async function echoServer(loop: AbstractEventLoop): Promise<[Server, number]> {
 export function connectionMadeErrors(test: Test, makeLoop: MakeLoop, name: string): void {
   const connection = 'connectionMade throwing fails createConnection with it and closes it';
   test(`${name}: ${connection}`, (t) =>
-    withLoop(t, makeLoop, async (ctx) => {
-      const [server, port] = await echoServer(ctx.loop);
-      const boom = new Error('connectionMade failed');
-      const { protocol, lost } = throwingProtocol(boom);
-      const made = ctx.loop.createConnection(() => protocol, '127.0.0.1', port);
-      t.is(await t.throwsAsync(within(made, 'createConnection settles')), boom);
-      t.is(await within(lost, 'connectionLost'), boom);
-      assertReported(t, ctx, boom);
-      server.close();
-      await within(server.waitClosed(), 'waitClosed');
-    }, { expectExceptions: true }));
+    withLoop(
+      t,
+      makeLoop,
+      async (ctx) => {
+        const [server, port] = await echoServer(ctx.loop);
+        const boom = new Error('connectionMade failed');
+        const { protocol, lost } = throwingProtocol(boom);
+        const made = ctx.loop.createConnection(() => protocol, '127.0.0.1', port);
+        t.is(await t.throwsAsync(within(made, 'createConnection settles')), boom);
+        t.is(await within(lost, 'connectionLost'), boom);
+        assertReported(t, ctx, boom);
+        server.close();
+        await within(server.waitClosed(), 'waitClosed');
+      },
+      { expectExceptions: true },
+    ));
 
   const datagram = 'connectionMade throwing fails createDatagramEndpoint with it and closes it';
   testIf(test, makeLoop, 'datagram', `${name}: ${datagram}`, (t) =>
-    withLoop(t, makeLoop, async (ctx) => {
-      const boom = new Error('connectionMade failed');
-      const { protocol, lost } = throwingProtocol(boom);
-      const localAddr: [string, number] = ['127.0.0.1', 0];
-      const made = ctx.loop.createDatagramEndpoint(() => protocol, { localAddr });
-      t.is(await t.throwsAsync(within(made, 'createDatagramEndpoint settles')), boom);
-      t.is(await within(lost, 'connectionLost'), boom);
-      assertReported(t, ctx, boom);
-    }, { expectExceptions: true }));
+    withLoop(
+      t,
+      makeLoop,
+      async (ctx) => {
+        const boom = new Error('connectionMade failed');
+        const { protocol, lost } = throwingProtocol(boom);
+        const localAddr: [string, number] = ['127.0.0.1', 0];
+        const made = ctx.loop.createDatagramEndpoint(() => protocol, { localAddr });
+        t.is(await t.throwsAsync(within(made, 'createDatagramEndpoint settles')), boom);
+        t.is(await within(lost, 'connectionLost'), boom);
+        assertReported(t, ctx, boom);
+      },
+      { expectExceptions: true },
+    ),
+  );
 
   const subprocess = 'connectionMade throwing fails subprocessExec with it and kills the child';
   testIf(test, makeLoop, 'subprocess', `${name}: ${subprocess}`, (t) =>
-    withLoop(t, makeLoop, async (ctx) => {
-      const boom = new Error('connectionMade failed');
-      let exited!: () => void;
-      const done = new Promise<void>((resolve) => (exited = resolve));
-      const protocol = {
-        connectionMade: (): void => {
-          throw boom;
-        },
-        connectionLost: (): void => exited(),
-      };
-      const made = ctx.loop.subprocessExec(() => protocol, 'sleep', ['30']);
-      t.is(await t.throwsAsync(within(made, 'subprocessExec settles')), boom);
-      await within(done, 'connectionLost once the killed child is reaped');
-      assertReported(t, ctx, boom);
-    }, { expectExceptions: true }));
+    withLoop(
+      t,
+      makeLoop,
+      async (ctx) => {
+        const boom = new Error('connectionMade failed');
+        let exited!: () => void;
+        const done = new Promise<void>((resolve) => (exited = resolve));
+        const protocol = {
+          connectionMade: (): void => {
+            throw boom;
+          },
+          connectionLost: (): void => exited(),
+        };
+        const made = ctx.loop.subprocessExec(() => protocol, 'sleep', ['30']);
+        t.is(await t.throwsAsync(within(made, 'subprocessExec settles')), boom);
+        await within(done, 'connectionLost once the killed child is reaped');
+        assertReported(t, ctx, boom);
+      },
+      { expectExceptions: true },
+    ),
+  );
 }

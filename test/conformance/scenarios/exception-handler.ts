@@ -49,16 +49,21 @@ export function exceptionHandler(test: Test, makeLoop: MakeLoop, name: string): 
     }));
 
   test(`${name}: the loop keeps running callbacks after one throws`, (t) =>
-    withLoop(t, makeLoop, async ({ loop, exceptions }) => {
-      const done = future();
-      loop.callSoon(() => {
-        throw new Error('first');
-      });
-      loop.callSoon(done.resolve);
-      await within(done.promise, 'callback after a throwing one');
-      t.is(exceptions.length, 1);
-      t.is((exceptions[0]!.exception as Error).message, 'first');
-    }, { expectExceptions: true }));
+    withLoop(
+      t,
+      makeLoop,
+      async ({ loop, exceptions }) => {
+        const done = future();
+        loop.callSoon(() => {
+          throw new Error('first');
+        });
+        loop.callSoon(done.resolve);
+        await within(done.promise, 'callback after a throwing one');
+        t.is(exceptions.length, 1);
+        t.is((exceptions[0]!.exception as Error).message, 'first');
+      },
+      { expectExceptions: true },
+    ));
 
   test(`${name}: get/setExceptionHandler round-trip, null restores the default, non-functions are refused`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
@@ -88,7 +93,8 @@ export function exceptionHandler(test: Test, makeLoop: MakeLoop, name: string): 
       t.regex(output, /at failingCallback/, 'the stack is printed');
       t.regex(output, /custom-message-marker/);
       t.regex(output, /extraKey: extra-value/);
-    }));
+    }),
+  );
 
   test.serial(`${name}: an exception handler that throws falls back to the default handler`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
@@ -100,7 +106,8 @@ export function exceptionHandler(test: Test, makeLoop: MakeLoop, name: string): 
       });
       t.regex(output, /Unhandled error in exception handler/);
       t.regex(output, /handler-failure-marker/);
-    }));
+    }),
+  );
 
   test(`${name}: callExceptionHandler passes the context through unchanged`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {

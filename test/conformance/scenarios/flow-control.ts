@@ -31,7 +31,11 @@ export function flowControl(test: Test, makeLoop: MakeLoop, name: string): void 
       const server = await netServer();
       try {
         const accepted = server.nextSocket();
-        const [transport, proto] = await loop.createConnection(() => new Writer(), '127.0.0.1', server.port);
+        const [transport, proto] = await loop.createConnection(
+          () => new Writer(),
+          '127.0.0.1',
+          server.port,
+        );
         const peer = await within(accepted, 'accept');
         peer.pause();
         const high = 256 * 1024;
@@ -70,7 +74,11 @@ export function flowControl(test: Test, makeLoop: MakeLoop, name: string): void 
     withLoop(t, makeLoop, async ({ loop }) => {
       const server = await netServer();
       try {
-        const [transport, proto] = await loop.createConnection(() => new Writer(), '127.0.0.1', server.port);
+        const [transport, proto] = await loop.createConnection(
+          () => new Writer(),
+          '127.0.0.1',
+          server.port,
+        );
         t.deepEqual(transport.getWriteBufferLimits(), [16 * 1024, 64 * 1024]);
         t.is(transport.getWriteBufferSize(), 0);
         transport.setWriteBufferLimits({ high: 1000 });
@@ -81,10 +89,18 @@ export function flowControl(test: Test, makeLoop: MakeLoop, name: string): void 
         t.deepEqual(transport.getWriteBufferLimits(), [0, 0]);
         transport.setWriteBufferLimits();
         t.deepEqual(transport.getWriteBufferLimits(), [16 * 1024, 64 * 1024]);
-        t.throws(() => transport.setWriteBufferLimits({ high: 1, low: 2 }), { code: 'ERR_OUT_OF_RANGE' });
+        t.throws(() => transport.setWriteBufferLimits({ high: 1, low: 2 }), {
+          code: 'ERR_OUT_OF_RANGE',
+        });
         t.throws(() => transport.setWriteBufferLimits({ high: -1 }), { code: 'ERR_OUT_OF_RANGE' });
-        t.throws(() => transport.setWriteBufferLimits({ high: 'big' as never }), { code: 'ERR_INVALID_ARG_TYPE' });
-        t.deepEqual(transport.getWriteBufferLimits(), [16 * 1024, 64 * 1024], 'a refused setting changes nothing');
+        t.throws(() => transport.setWriteBufferLimits({ high: 'big' as never }), {
+          code: 'ERR_INVALID_ARG_TYPE',
+        });
+        t.deepEqual(
+          transport.getWriteBufferLimits(),
+          [16 * 1024, 64 * 1024],
+          'a refused setting changes nothing',
+        );
         t.deepEqual(proto.events, []);
         transport.close();
         await within(proto.lost.promise, 'connectionLost');
@@ -135,24 +151,29 @@ export function flowControl(test: Test, makeLoop: MakeLoop, name: string): void 
     }));
 
   test(`${name}: a BufferedProtocol whose getBuffer throws loses the connection with that error`, (t) =>
-    withLoop(t, makeLoop, async ({ loop, exceptions }) => {
-      const server = await netServer((s) => s.write('data'));
-      try {
-        const boom = new Error('no buffer');
-        const done = future<Error | null>();
-        const proto: BufferedProtocol = {
-          getBuffer() {
-            throw boom;
-          },
-          bufferUpdated() {},
-          connectionLost: (err) => done.resolve(err),
-        };
-        await loop.createConnection(() => proto, '127.0.0.1', server.port).catch(() => {});
-        t.is(await within(done.promise, 'connectionLost'), boom);
-        await until(() => exceptions.length > 0, 'exception handler');
-        t.is(exceptions[0]!.exception, boom);
-      } finally {
-        await server.close();
-      }
-    }, { expectExceptions: true }));
+    withLoop(
+      t,
+      makeLoop,
+      async ({ loop, exceptions }) => {
+        const server = await netServer((s) => s.write('data'));
+        try {
+          const boom = new Error('no buffer');
+          const done = future<Error | null>();
+          const proto: BufferedProtocol = {
+            getBuffer() {
+              throw boom;
+            },
+            bufferUpdated() {},
+            connectionLost: (err) => done.resolve(err),
+          };
+          await loop.createConnection(() => proto, '127.0.0.1', server.port).catch(() => {});
+          t.is(await within(done.promise, 'connectionLost'), boom);
+          await until(() => exceptions.length > 0, 'exception handler');
+          t.is(exceptions[0]!.exception, boom);
+        } finally {
+          await server.close();
+        }
+      },
+      { expectExceptions: true },
+    ));
 }

@@ -75,5 +75,6 @@ export function liveResources(test: Test, makeLoop: MakeLoop, name: string): voi
         loop.removeWriter(fifo.writeFd);
         fifo.dispose();
       }
-    }));
+    }),
+  );
 }

@@ -18,9 +18,16 @@ export function names(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: getaddrinfo of a name that cannot exist rejects with a resolver error`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const err = await t.throwsAsync(within(loop.getaddrinfo('no-such-host.invalid', 80), 'getaddrinfo', 10000));
+      const err = await t.throwsAsync(
+        within(loop.getaddrinfo('no-such-host.invalid', 80), 'getaddrinfo', 10000),
+      );
       // NXDOMAIN, or no resolver reachable in an offline sandbox.
-      t.true(['EAI_NONAME', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA'].includes((err as Error & { code: string }).code), String(err));
+      t.true(
+        ['EAI_NONAME', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA'].includes(
+          (err as Error & { code: string }).code,
+        ),
+        String(err),
+      );
     }));
 
   test(`${name}: getnameinfo gives [host, service]`, (t) =>
@@ -34,6 +41,8 @@ export function names(test: Test, makeLoop: MakeLoop, name: string): void {
   test(`${name}: a closed loop refuses name lookups`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       loop.close();
-      await t.throwsAsync(async () => loop.getaddrinfo('localhost', 80), { code: 'ERR_LOOP_CLOSED' });
+      await t.throwsAsync(async () => loop.getaddrinfo('localhost', 80), {
+        code: 'ERR_LOOP_CLOSED',
+      });
     }));
 }

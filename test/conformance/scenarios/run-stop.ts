@@ -85,8 +85,12 @@ export function runStop(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: runUntilComplete takes only a promise or a function returning one`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      await t.throwsAsync(async () => loop.runUntilComplete(42 as never), { code: 'ERR_INVALID_ARG_TYPE' });
-      await t.throwsAsync(async () => loop.runUntilComplete((() => 42) as never), { code: 'ERR_INVALID_ARG_TYPE' });
+      await t.throwsAsync(async () => loop.runUntilComplete(42 as never), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+      await t.throwsAsync(async () => loop.runUntilComplete((() => 42) as never), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
       t.false(loop.isRunning());
     }));
 
@@ -94,7 +98,9 @@ export function runStop(test: Test, makeLoop: MakeLoop, name: string): void {
     withLoop(t, makeLoop, async ({ loop }) => {
       const running = loop.runForever();
       await t.throwsAsync(async () => loop.runForever(), { code: 'ERR_LOOP_RUNNING' });
-      await t.throwsAsync(async () => loop.runUntilComplete(Promise.resolve()), { code: 'ERR_LOOP_RUNNING' });
+      await t.throwsAsync(async () => loop.runUntilComplete(Promise.resolve()), {
+        code: 'ERR_LOOP_RUNNING',
+      });
       loop.stop();
       await within(running, 'runForever');
     }));
@@ -123,7 +129,9 @@ export function runStop(test: Test, makeLoop: MakeLoop, name: string): void {
       t.throws(() => loop.callLater(0.01, () => {}), { code: 'ERR_LOOP_CLOSED' });
       t.throws(() => loop.callAt(loop.time(), () => {}), { code: 'ERR_LOOP_CLOSED' });
       await t.throwsAsync(async () => loop.runForever(), { code: 'ERR_LOOP_CLOSED' });
-      await t.throwsAsync(async () => loop.runUntilComplete(Promise.resolve()), { code: 'ERR_LOOP_CLOSED' });
+      await t.throwsAsync(async () => loop.runUntilComplete(Promise.resolve()), {
+        code: 'ERR_LOOP_CLOSED',
+      });
       await sleep(20);
       // Callbacks pending at close() are dropped, as in asyncio.
       t.deepEqual(pending, []);
@@ -139,11 +147,14 @@ export function runStop(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: run() runs main on the given loop and leaves it open`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const result = await run(async (l) => {
-        t.is(l, loop);
-        t.true(l.isRunning());
-        return 'done';
-      }, { loop });
+      const result = await run(
+        async (l) => {
+          t.is(l, loop);
+          t.true(l.isRunning());
+          return 'done';
+        },
+        { loop },
+      );
       t.is(result, 'done');
       t.false(loop.isClosed());
     }));

@@ -26,19 +26,23 @@ export function signals(test: Test, makeLoop: MakeLoop, name: string): void {
       process.kill(process.pid, 'SIGUSR2');
       t.deepEqual(await within(got.promise, 'signal handler'), ['a', 2]);
       t.true(loop.removeSignalHandler('SIGUSR2'));
-    }));
+    }),
+  );
 
-  test.serial(`${name}: signals are accepted by number too, and the handler runs once per delivery`, (t) =>
-    withLoop(t, makeLoop, async ({ loop }) => {
-      let calls = 0;
-      loop.addSignalHandler(constants.signals.SIGWINCH, () => calls++);
-      process.kill(process.pid, 'SIGWINCH');
-      for (let i = 0; i < 200 && calls === 0; i++) await sleep(5);
-      t.is(calls, 1);
-      process.kill(process.pid, 'SIGWINCH');
-      for (let i = 0; i < 200 && calls === 1; i++) await sleep(5);
-      t.is(calls, 2);
-    }));
+  test.serial(
+    `${name}: signals are accepted by number too, and the handler runs once per delivery`,
+    (t) =>
+      withLoop(t, makeLoop, async ({ loop }) => {
+        let calls = 0;
+        loop.addSignalHandler(constants.signals.SIGWINCH, () => calls++);
+        process.kill(process.pid, 'SIGWINCH');
+        for (let i = 0; i < 200 && calls === 0; i++) await sleep(5);
+        t.is(calls, 1);
+        process.kill(process.pid, 'SIGWINCH');
+        for (let i = 0; i < 200 && calls === 1; i++) await sleep(5);
+        t.is(calls, 2);
+      }),
+  );
 
   test.serial(`${name}: adding a handler again replaces the first one`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
@@ -53,25 +57,32 @@ export function signals(test: Test, makeLoop: MakeLoop, name: string): void {
       await within(got.promise, 'second handler');
       await sleep(20);
       t.deepEqual(calls, ['second']);
-    }));
+    }),
+  );
 
-  test.serial(`${name}: removeSignalHandler returns true once, then false; a removed handler is not called`, (t) =>
-    withLoop(t, makeLoop, async ({ loop }) => {
-      let calls = 0;
-      t.false(loop.removeSignalHandler('SIGWINCH'));
-      loop.addSignalHandler('SIGWINCH', () => calls++);
-      t.true(loop.removeSignalHandler('SIGWINCH'));
-      t.false(loop.removeSignalHandler('SIGWINCH'));
-      process.kill(process.pid, 'SIGWINCH');
-      await sleep(50);
-      t.is(calls, 0);
-    }));
+  test.serial(
+    `${name}: removeSignalHandler returns true once, then false; a removed handler is not called`,
+    (t) =>
+      withLoop(t, makeLoop, async ({ loop }) => {
+        let calls = 0;
+        t.false(loop.removeSignalHandler('SIGWINCH'));
+        loop.addSignalHandler('SIGWINCH', () => calls++);
+        t.true(loop.removeSignalHandler('SIGWINCH'));
+        t.false(loop.removeSignalHandler('SIGWINCH'));
+        process.kill(process.pid, 'SIGWINCH');
+        await sleep(50);
+        t.is(calls, 0);
+      }),
+  );
 
   test.serial(`${name}: SIGKILL and SIGSTOP cannot be handled`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       t.throws(() => loop.addSignalHandler('SIGKILL', () => {}), { code: 'ERR_INVALID_ARG_VALUE' });
-      t.throws(() => loop.addSignalHandler(constants.signals.SIGSTOP, () => {}), { code: 'ERR_INVALID_ARG_VALUE' });
-    }));
+      t.throws(() => loop.addSignalHandler(constants.signals.SIGSTOP, () => {}), {
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
+    }),
+  );
 
   test.serial(`${name}: bad signal numbers and names are errors`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
@@ -80,17 +91,23 @@ export function signals(test: Test, makeLoop: MakeLoop, name: string): void {
       t.throws(() => loop.addSignalHandler(1000, () => {}), { code: 'ERR_OUT_OF_RANGE' });
       t.throws(() => loop.addSignalHandler('SIGNOPE', () => {}), { code: 'ERR_UNKNOWN_SIGNAL' });
       t.throws(() => loop.removeSignalHandler(-1), { code: 'ERR_OUT_OF_RANGE' });
-      t.throws(() => loop.addSignalHandler('SIGUSR2', 'nope' as never), { code: 'ERR_INVALID_ARG_TYPE' });
-    }));
+      t.throws(() => loop.addSignalHandler('SIGUSR2', 'nope' as never), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    }),
+  );
 
-  test.serial(`${name}: closing the loop removes its signal handlers; a closed loop refuses new ones`, (t) =>
-    withLoop(t, makeLoop, async ({ loop }) => {
-      let calls = 0;
-      loop.addSignalHandler('SIGWINCH', () => calls++);
-      loop.close();
-      process.kill(process.pid, 'SIGWINCH');
-      await sleep(50);
-      t.is(calls, 0);
-      t.throws(() => loop.addSignalHandler('SIGWINCH', () => {}), { code: 'ERR_LOOP_CLOSED' });
-    }));
+  test.serial(
+    `${name}: closing the loop removes its signal handlers; a closed loop refuses new ones`,
+    (t) =>
+      withLoop(t, makeLoop, async ({ loop }) => {
+        let calls = 0;
+        loop.addSignalHandler('SIGWINCH', () => calls++);
+        loop.close();
+        process.kill(process.pid, 'SIGWINCH');
+        await sleep(50);
+        t.is(calls, 0);
+        t.throws(() => loop.addSignalHandler('SIGWINCH', () => {}), { code: 'ERR_LOOP_CLOSED' });
+      }),
+  );
 }

@@ -54,14 +54,18 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
       try {
         let calls = 0;
         let received = 0;
-        const [transport] = await loop.createConnection(() => ({
-          connectionMade: (tr: Transport) => tr.pauseReading(),
-          dataReceived: (data: Buffer) => {
-            calls++;
-            received += data.length;
-            if (calls === 1) loop.stop();
-          },
-        }), '127.0.0.1', peers.port);
+        const [transport] = await loop.createConnection(
+          () => ({
+            connectionMade: (tr: Transport) => tr.pauseReading(),
+            dataReceived: (data: Buffer) => {
+              calls++;
+              received += data.length;
+              if (calls === 1) loop.stop();
+            },
+          }),
+          '127.0.0.1',
+          peers.port,
+        );
         // Let the bytes pile up in the kernel so that reading resumes on a burst.
         const sent = (): boolean => (peers.sockets[0]?.writableLength ?? MiB) < MiB;
         await until(sent, 'the peer to send');
@@ -81,13 +85,17 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
       // it resumes: the transport must hold the rest once the loop stopped.
       const stream = new PassThrough();
       const chunks: string[] = [];
-      const [transport] = fromDuplex(stream, () => ({
-        connectionMade: (tr: Transport) => tr.pauseReading(),
-        dataReceived: (data: Buffer) => {
-          chunks.push(data.toString());
-          if (chunks.length === 1) loop.stop();
-        },
-      }), { loop: loop as unknown as BaseEventLoop });
+      const [transport] = fromDuplex(
+        stream,
+        () => ({
+          connectionMade: (tr: Transport) => tr.pauseReading(),
+          dataReceived: (data: Buffer) => {
+            chunks.push(data.toString());
+            if (chunks.length === 1) loop.stop();
+          },
+        }),
+        { loop: loop as unknown as BaseEventLoop },
+      );
       await within(new Promise<void>((resolve) => loop.callSoon(resolve)), 'connectionMade');
       for (const piece of ['a', 'b', 'c', 'd']) stream.write(piece);
       loop.callSoon(() => transport.resumeReading());
@@ -113,7 +121,8 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
       } finally {
         fifo.dispose();
       }
-    }));
+    }),
+  );
 
   testIf(test, makeLoop, 'addReader', `${name}: stop() in a reader: another reader waits`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
@@ -134,7 +143,8 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
       } finally {
         for (const fifo of fifos) fifo.dispose();
       }
-    }));
+    }),
+  );
 
   testIf(test, makeLoop, 'addReader', `${name}: stop() in a reader: its fd's writer waits`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
@@ -160,5 +170,6 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
         socket.close();
         await peers.close();
       }
-    }));
+    }),
+  );
 }

@@ -6,7 +6,16 @@ import { once } from 'node:events';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeSync } from 'node:fs';
-import { IncompleteReadError, LimitOverrunError, StreamReader, StreamReaderProtocol, openConnection, startServer, type Server, type StreamWriter } from 'asyncuv';
+import {
+  IncompleteReadError,
+  LimitOverrunError,
+  StreamReader,
+  StreamReaderProtocol,
+  openConnection,
+  startServer,
+  type Server,
+  type StreamWriter,
+} from 'asyncuv';
 import { makeFifo } from '../fifo.js';
 import { netServer, netConnect, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
@@ -52,7 +61,9 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
       // runUntilComplete starts the work while the loop is running.
       const server = await loop.runUntilComplete(() => startServer(lineEcho, '127.0.0.1', 0));
       t.is(server.getLoop(), loop);
-      const { reader, writer } = await loop.runUntilComplete(() => openConnection('127.0.0.1', portOf(server)));
+      const { reader, writer } = await loop.runUntilComplete(() =>
+        openConnection('127.0.0.1', portOf(server)),
+      );
       writer.write('on the running loop\n');
       t.is((await within(reader.readline(), 'echo')).toString(), 'on the running loop\n');
       writer.close();
@@ -75,7 +86,9 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
         t.is((await within(reader.readline(), 'line one')).toString(), 'line one\n');
         t.is((await within(reader.readline(), 'line two')).toString(), 'line two\n');
         t.is((await within(reader.readexactly(10), '10 bytes')).toString(), '1234567890');
-        const err = await t.throwsAsync(reader.readexactly(100), { instanceOf: IncompleteReadError });
+        const err = await t.throwsAsync(reader.readexactly(100), {
+          instanceOf: IncompleteReadError,
+        });
         t.is((err as IncompleteReadError).partial.toString(), 'tail');
         t.is((err as IncompleteReadError).expected, 100);
         t.true(reader.atEof());
@@ -117,7 +130,10 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
           writer.write(chunk);
           written += chunk.length;
           const drained = writer.drain();
-          const settled = await Promise.race([drained.then(() => true), sleep(20).then(() => false)]);
+          const settled = await Promise.race([
+            drained.then(() => true),
+            sleep(20).then(() => false),
+          ]);
           if (!settled) blocked = drained;
         }
         t.not(blocked, undefined, 'drain() blocked while the peer was not reading');
@@ -152,7 +168,10 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
             }
           })(),
         );
-        t.true(['ECONNRESET', 'EPIPE'].includes((err as Error & { code: string }).code), String(err));
+        t.true(
+          ['ECONNRESET', 'EPIPE'].includes((err as Error & { code: string }).code),
+          String(err),
+        );
         await t.throwsAsync(writer.waitClosed());
       } finally {
         await peer.close();
@@ -208,17 +227,25 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
       const { createHash, randomBytes } = await import('node:crypto');
       // Small reader limits and write marks make both sides pause and
       // resume many times: reader flow control and drain() together.
-      const server = await startServer(async (reader, writer) => {
-        writer.transport.setWriteBufferLimits({ high: 32 * 1024 });
-        for (;;) {
-          const data = await reader.read(8192);
-          if (data.length === 0) break;
-          writer.write(data);
-          await writer.drain();
-        }
-        writer.close();
-      }, '127.0.0.1', 0, { loop, limit: 4096 });
-      const { reader, writer } = await openConnection('127.0.0.1', portOf(server), { loop, limit: 4096 });
+      const server = await startServer(
+        async (reader, writer) => {
+          writer.transport.setWriteBufferLimits({ high: 32 * 1024 });
+          for (;;) {
+            const data = await reader.read(8192);
+            if (data.length === 0) break;
+            writer.write(data);
+            await writer.drain();
+          }
+          writer.close();
+        },
+        '127.0.0.1',
+        0,
+        { loop, limit: 4096 },
+      );
+      const { reader, writer } = await openConnection('127.0.0.1', portOf(server), {
+        loop,
+        limit: 4096,
+      });
       const payload = randomBytes(16 * 1024 * 1024);
       const sending = (async () => {
         for (let i = 0; i < payload.length; i += 100_000) {
@@ -244,30 +271,39 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
       await within(server.waitClosed(), 'server waitClosed');
     }));
 
-  testIf(test, makeLoop, 'pipes', `${name}: a StreamReader over connectReadPipe reads everything until the writer closes`, (t) =>
-    withLoop(t, makeLoop, async ({ loop }) => {
-      // test_streams.py: test_read_all_from_pipe_reader.
-      const fifo = makeFifo();
-      try {
-        const reader = new StreamReader({ limit: 1 });
-        const protocol = new StreamReaderProtocol(reader, undefined, loop);
-        await loop.connectReadPipe(() => protocol, fifo.readFd);
-        fifo.closeRead = () => {}; // the transport owns the read end now
-        writeSync(fifo.writeFd, 'line1\nline2\n');
-        fifo.closeWrite();
-        t.is((await within(reader.read(), 'read to EOF')).toString(), 'line1\nline2\n');
-        t.true(reader.atEof());
-        await within(protocol.closed, 'connectionLost');
-      } finally {
-        fifo.dispose();
-      }
-    }));
+  testIf(
+    test,
+    makeLoop,
+    'pipes',
+    `${name}: a StreamReader over connectReadPipe reads everything until the writer closes`,
+    (t) =>
+      withLoop(t, makeLoop, async ({ loop }) => {
+        // test_streams.py: test_read_all_from_pipe_reader.
+        const fifo = makeFifo();
+        try {
+          const reader = new StreamReader({ limit: 1 });
+          const protocol = new StreamReaderProtocol(reader, undefined, loop);
+          await loop.connectReadPipe(() => protocol, fifo.readFd);
+          fifo.closeRead = () => {}; // the transport owns the read end now
+          writeSync(fifo.writeFd, 'line1\nline2\n');
+          fifo.closeWrite();
+          t.is((await within(reader.read(), 'read to EOF')).toString(), 'line1\nline2\n');
+          t.true(reader.atEof());
+          await within(protocol.closed, 'connectionLost');
+        } finally {
+          fifo.dispose();
+        }
+      }),
+  );
 
   test(`${name}: a line longer than the limit is a LimitOverrunError; the stream goes on after it`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const peer = await netServer((s) => s.end(`${'x'.repeat(300)}\nshort\n`));
       try {
-        const { reader, writer } = await openConnection('127.0.0.1', peer.port, { loop, limit: 100 });
+        const { reader, writer } = await openConnection('127.0.0.1', peer.port, {
+          loop,
+          limit: 100,
+        });
         await t.throwsAsync(reader.readline(), { instanceOf: LimitOverrunError });
         t.is((await within(reader.readline(), 'next line')).toString(), 'short\n');
         writer.close();
@@ -278,34 +314,49 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
     }));
 
   test(`${name}: a client_connected callback that rejects reaches the exception handler and closes the connection`, (t) =>
-    withLoop(t, makeLoop, async ({ loop, exceptions }) => {
-      const boom = new Error('handler failed');
-      const server = await startServer(async (reader) => {
-        await reader.readline();
-        throw boom;
-      }, '127.0.0.1', 0, { loop });
-      const client: net.Socket = await netConnect(portOf(server));
-      const ended = readToEnd(client);
-      client.write('go\n');
-      await within(ended, 'connection closed by the server');
-      await until(() => exceptions.length > 0, 'exception handler');
-      t.is(exceptions[0]!.exception, boom);
-      t.true(String(exceptions[0]!.message).includes('client_connected_cb'));
-      client.destroy();
-      server.close();
-      await within(server.waitClosed(), 'server waitClosed');
-    }, { expectExceptions: true }));
+    withLoop(
+      t,
+      makeLoop,
+      async ({ loop, exceptions }) => {
+        const boom = new Error('handler failed');
+        const server = await startServer(
+          async (reader) => {
+            await reader.readline();
+            throw boom;
+          },
+          '127.0.0.1',
+          0,
+          { loop },
+        );
+        const client: net.Socket = await netConnect(portOf(server));
+        const ended = readToEnd(client);
+        client.write('go\n');
+        await within(ended, 'connection closed by the server');
+        await until(() => exceptions.length > 0, 'exception handler');
+        t.is(exceptions[0]!.exception, boom);
+        t.true(String(exceptions[0]!.message).includes('client_connected_cb'));
+        client.destroy();
+        server.close();
+        await within(server.waitClosed(), 'server waitClosed');
+      },
+      { expectExceptions: true },
+    ));
 
   test(`${name}: the server's writer sees the client's EOF through its reader and answers after it`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const done = future<string>();
-      const server = await startServer(async (reader, writer) => {
-        const all = await reader.read();
-        writer.write(`got ${all.length} bytes`);
-        writer.close();
-        await writer.waitClosed();
-        done.resolve(all.toString());
-      }, '127.0.0.1', 0, { loop });
+      const server = await startServer(
+        async (reader, writer) => {
+          const all = await reader.read();
+          writer.write(`got ${all.length} bytes`);
+          writer.close();
+          await writer.waitClosed();
+          done.resolve(all.toString());
+        },
+        '127.0.0.1',
+        0,
+        { loop },
+      );
       const client = await netConnect(portOf(server), '127.0.0.1', { allowHalfOpen: true });
       const reply = readToEnd(client);
       client.end('0123456789');

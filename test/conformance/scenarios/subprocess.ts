@@ -6,18 +6,34 @@ import { realpathSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import type { UvError, WriteTransport } from 'asyncuv';
 import { FlowSubprocessProtocol, MySubprocessProtocol } from '../protocols.js';
-import { type LoopContext, type MakeLoop, type Test, testIf, until, withLoop, within } from '../harness.js';
+import {
+  type LoopContext,
+  type MakeLoop,
+  type Test,
+  testIf,
+  until,
+  withLoop,
+  within,
+} from '../harness.js';
 
 const SIG = constants.signals;
 
 export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
-  const it = (title: string, body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>): void =>
-    testIf(test, makeLoop, 'subprocess', `${name}: ${title}`, (t) => withLoop(t, makeLoop, (ctx) => body(ctx, t)));
+  const it = (
+    title: string,
+    body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>,
+  ): void =>
+    testIf(test, makeLoop, 'subprocess', `${name}: ${title}`, (t) =>
+      withLoop(t, makeLoop, (ctx) => body(ctx, t)),
+    );
 
   it('subprocessExec: stdin to stdout through cat, then close() kills it', async ({ loop }, t) => {
     // The child outlives the EOF that close() gives its stdin (plain cat
     // could exit 0 before the kill lands), so the kill is what ends it.
-    const [transport, proto] = await loop.subprocessExec(() => new MySubprocessProtocol(), 'sh', ['-c', 'cat; exec sleep 30']);
+    const [transport, proto] = await loop.subprocessExec(() => new MySubprocessProtocol(), 'sh', [
+      '-c',
+      'cat; exec sleep 30',
+    ]);
     t.is(proto.state, 'CONNECTED');
     t.true(transport.getPid() > 0);
     t.is(transport.getReturncode(), null);
@@ -100,17 +116,29 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
     t.is(await within(transport.wait(), 'exit', 20000), 0);
     await within(proto.disconnected, 'connectionLost', 20000);
     t.is(proto.data[1]!.length, payload.length);
-    t.is(createHash('sha256').update(proto.data[1]!).digest('hex'), createHash('sha256').update(payload).digest('hex'));
+    t.is(
+      createHash('sha256').update(proto.data[1]!).digest('hex'),
+      createHash('sha256').update(payload).digest('hex'),
+    );
     transport.close();
   });
 
   it('subprocessExec refuses arguments that are not strings', async ({ loop }, t) => {
-    await t.throwsAsync(async () => loop.subprocessExec(() => new MySubprocessProtocol(), 'echo', [42 as never]), { code: 'ERR_INVALID_ARG_TYPE' });
-    await t.throwsAsync(async () => loop.subprocessExec(() => new MySubprocessProtocol(), 42 as never), { code: 'ERR_INVALID_ARG_TYPE' });
+    await t.throwsAsync(
+      async () => loop.subprocessExec(() => new MySubprocessProtocol(), 'echo', [42 as never]),
+      { code: 'ERR_INVALID_ARG_TYPE' },
+    );
+    await t.throwsAsync(
+      async () => loop.subprocessExec(() => new MySubprocessProtocol(), 42 as never),
+      { code: 'ERR_INVALID_ARG_TYPE' },
+    );
   });
 
   it('subprocessShell: output, empty stderr, return code 0', async ({ loop }, t) => {
-    const [transport, proto] = await loop.subprocessShell(() => new MySubprocessProtocol(), 'echo Python');
+    const [transport, proto] = await loop.subprocessShell(
+      () => new MySubprocessProtocol(),
+      'echo Python',
+    );
     await within(proto.completed, 'processExited');
     await within(proto.disconnected, 'connectionLost');
     t.is(proto.data[1]!.toString().trimEnd(), 'Python');
@@ -120,7 +148,10 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
   });
 
   it('the exit code becomes the return code', async ({ loop }, t) => {
-    const [transport, proto] = await loop.subprocessShell(() => new MySubprocessProtocol(), 'exit 7');
+    const [transport, proto] = await loop.subprocessShell(
+      () => new MySubprocessProtocol(),
+      'exit 7',
+    );
     t.is(await within(transport.wait(), 'exit'), 7);
     await within(proto.disconnected, 'connectionLost');
     t.is(transport.getReturncode(), 7);
@@ -128,9 +159,16 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
     transport.close();
   });
 
-  for (const [method, signum] of [['kill', SIG.SIGKILL], ['terminate', SIG.SIGTERM]] as const) {
+  for (const [method, signum] of [
+    ['kill', SIG.SIGKILL],
+    ['terminate', SIG.SIGTERM],
+  ] as const) {
     it(`${method}() ends the child; the return code is -signum`, async ({ loop }, t) => {
-      const [transport, proto] = await loop.subprocessExec(() => new MySubprocessProtocol(), 'sleep', ['30']);
+      const [transport, proto] = await loop.subprocessExec(
+        () => new MySubprocessProtocol(),
+        'sleep',
+        ['30'],
+      );
       transport[method]();
       await within(proto.completed, 'processExited');
       t.is(transport.getReturncode(), -signum);
@@ -140,7 +178,11 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
   }
 
   it('sendSignal(SIGHUP) gives return code -SIGHUP', async ({ loop }, t) => {
-    const [transport, proto] = await loop.subprocessExec(() => new MySubprocessProtocol(), 'sleep', ['30']);
+    const [transport, proto] = await loop.subprocessExec(
+      () => new MySubprocessProtocol(),
+      'sleep',
+      ['30'],
+    );
     transport.sendSignal('SIGHUP');
     t.is(await within(transport.wait(), 'exit'), -SIG.SIGHUP);
     await within(proto.disconnected, 'connectionLost');
@@ -150,7 +192,10 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
   });
 
   it('stderr arrives as fd 2', async ({ loop }, t) => {
-    const [transport, proto] = await loop.subprocessShell(() => new MySubprocessProtocol(), 'echo out; echo ERR:test >&2; exit 3');
+    const [transport, proto] = await loop.subprocessShell(
+      () => new MySubprocessProtocol(),
+      'echo out; echo ERR:test >&2; exit 3',
+    );
     await within(proto.disconnected, 'connectionLost');
     t.is(proto.data[1]!.toString(), 'out\n');
     t.is(proto.data[2]!.toString(), 'ERR:test\n');
@@ -159,7 +204,12 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
   });
 
   it("stderr: 'stdout' sends stderr to the stdout pipe", async ({ loop }, t) => {
-    const [transport, proto] = await loop.subprocessExec(() => new MySubprocessProtocol(), 'sh', ['-c', 'echo OUT; echo ERR >&2'], { stderr: 'stdout' });
+    const [transport, proto] = await loop.subprocessExec(
+      () => new MySubprocessProtocol(),
+      'sh',
+      ['-c', 'echo OUT; echo ERR >&2'],
+      { stderr: 'stdout' },
+    );
     await within(proto.disconnected, 'connectionLost');
     t.is(transport.getPipeTransport(2), null);
     t.deepEqual(proto.data[1]!.toString().split('\n').filter(Boolean).sort(), ['ERR', 'OUT']);
@@ -169,7 +219,11 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
   });
 
   it('stdio ignore leaves no pipe transport for that fd', async ({ loop }, t) => {
-    const [transport, proto] = await loop.subprocessShell(() => new MySubprocessProtocol(), 'echo hidden', { stdin: 'ignore', stdout: 'ignore' });
+    const [transport, proto] = await loop.subprocessShell(
+      () => new MySubprocessProtocol(),
+      'echo hidden',
+      { stdin: 'ignore', stdout: 'ignore' },
+    );
     t.is(transport.getPipeTransport(0), null);
     t.is(transport.getPipeTransport(1), null);
     t.not(transport.getPipeTransport(2), null);
@@ -180,21 +234,29 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
 
   it('env and cwd reach the child', async ({ loop }, t) => {
     const dir = realpathSync(tmpdir());
-    const [transport, proto] = await loop.subprocessShell(() => new MySubprocessProtocol(), 'echo "$ASYNCUV_TEST_VAR:$(pwd)"', {
-      env: { ASYNCUV_TEST_VAR: 'conformance', PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-      cwd: dir,
-    });
+    const [transport, proto] = await loop.subprocessShell(
+      () => new MySubprocessProtocol(),
+      'echo "$ASYNCUV_TEST_VAR:$(pwd)"',
+      {
+        env: { ASYNCUV_TEST_VAR: 'conformance', PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+        cwd: dir,
+      },
+    );
     await within(proto.disconnected, 'connectionLost');
     t.is(proto.data[1]!.toString().trim(), `conformance:${dir}`);
     transport.close();
   });
 
   it('a program that does not exist rejects with ENOENT', async ({ loop }, t) => {
-    const err = await t.throwsAsync(loop.subprocessExec(() => new MySubprocessProtocol(), '/nonexistent/asyncuv-program'));
+    const err = await t.throwsAsync(
+      loop.subprocessExec(() => new MySubprocessProtocol(), '/nonexistent/asyncuv-program'),
+    );
     t.is((err as UvError).code, 'ENOENT');
   });
 
-  it('the order is connectionMade, pipe events, processExited, then connectionLost last', async ({ loop }, t) => {
+  it('the order is connectionMade, pipe events, processExited, then connectionLost last', async ({
+    loop,
+  }, t) => {
     const order: string[] = [];
     const proto = new MySubprocessProtocol();
     const wrap = <K extends 'pipeConnectionLost' | 'processExited' | 'connectionLost'>(k: K) => {

@@ -2,7 +2,14 @@
 // test_create_connection_local_addr*, connection refused, cancellation).
 import { UvError, type Protocol, type Transport } from 'asyncuv';
 import { HTTP_REQUEST, MyProto } from '../protocols.js';
-import { HTTP_RESPONSE, freePort, hasIPv6, httpLikeServer, netConnect, netServer } from '../peers.js';
+import {
+  HTTP_RESPONSE,
+  freePort,
+  hasIPv6,
+  httpLikeServer,
+  netConnect,
+  netServer,
+} from '../peers.js';
 import { type MakeLoop, type Test, future, withLoop, within } from '../harness.js';
 
 export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): void {
@@ -10,7 +17,11 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
     withLoop(t, makeLoop, async ({ loop }) => {
       const server = await httpLikeServer();
       try {
-        const [transport, proto] = await loop.createConnection(() => new MyProto(), '127.0.0.1', server.port);
+        const [transport, proto] = await loop.createConnection(
+          () => new MyProto(),
+          '127.0.0.1',
+          server.port,
+        );
         t.true(proto instanceof MyProto);
         // connectionMade has run by the time createConnection resolves.
         t.is(proto.state, 'CONNECTED');
@@ -33,7 +44,11 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
       const server = await netServer();
       try {
         const accepted = server.nextSocket();
-        const [transport, proto] = await loop.createConnection(() => new MyProto(null), '127.0.0.1', server.port);
+        const [transport, proto] = await loop.createConnection(
+          () => new MyProto(null),
+          '127.0.0.1',
+          server.port,
+        );
         const peer = await within(accepted, 'accept');
         t.deepEqual(transport.getExtraInfo('peername'), ['127.0.0.1', server.port]);
         t.deepEqual(transport.getExtraInfo('sockname'), ['127.0.0.1', peer.remotePort]);
@@ -51,7 +66,11 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
     withLoop(t, makeLoop, async ({ loop }) => {
       const server = await httpLikeServer();
       try {
-        const [, proto] = await loop.createConnection(() => new MyProto(), 'localhost', server.port);
+        const [, proto] = await loop.createConnection(
+          () => new MyProto(),
+          'localhost',
+          server.port,
+        );
         await within(proto.done, 'connectionLost');
         t.is(proto.received(), HTTP_RESPONSE);
       } finally {
@@ -64,7 +83,11 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
       withLoop(t, makeLoop, async ({ loop }) => {
         const server = await netServer(() => {}, '::1');
         try {
-          const [transport, proto] = await loop.createConnection(() => new MyProto(null), '::1', server.port);
+          const [transport, proto] = await loop.createConnection(
+            () => new MyProto(null),
+            '::1',
+            server.port,
+          );
           t.deepEqual(transport.getExtraInfo('peername'), ['::1', server.port]);
           transport.close();
           await within(proto.done, 'connectionLost');
@@ -79,7 +102,11 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
       const port = await freePort();
       let made = 0;
       const err = await t.throwsAsync(
-        loop.createConnection(() => ({ connectionMade: () => void made++ }) as Protocol, '127.0.0.1', port),
+        loop.createConnection(
+          () => ({ connectionMade: () => void made++ }) as Protocol,
+          '127.0.0.1',
+          port,
+        ),
       );
       t.true(err instanceof UvError, String(err));
       t.is((err as UvError).code, 'ECONNREFUSED');
@@ -91,7 +118,12 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
       const server = await netServer();
       try {
         const port = await freePort();
-        const [transport, proto] = await loop.createConnection(() => new MyProto(null), '127.0.0.1', server.port, { localAddr: ['127.0.0.1', port] });
+        const [transport, proto] = await loop.createConnection(
+          () => new MyProto(null),
+          '127.0.0.1',
+          server.port,
+          { localAddr: ['127.0.0.1', port] },
+        );
         t.deepEqual(transport.getExtraInfo('sockname'), ['127.0.0.1', port]);
         transport.close();
         await within(proto.done, 'connectionLost');
@@ -104,7 +136,11 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
     withLoop(t, makeLoop, async ({ loop }) => {
       const server = await netServer();
       try {
-        const err = await t.throwsAsync(loop.createConnection(() => new MyProto(null), '127.0.0.1', server.port, { localAddr: ['127.0.0.1', server.port] }));
+        const err = await t.throwsAsync(
+          loop.createConnection(() => new MyProto(null), '127.0.0.1', server.port, {
+            localAddr: ['127.0.0.1', server.port],
+          }),
+        );
         t.is((err as UvError).code, 'EADDRINUSE');
       } finally {
         await server.close();
@@ -116,15 +152,23 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
       const server = await netServer();
       try {
         const already = AbortSignal.abort();
-        await t.throwsAsync(loop.createConnection(() => new MyProto(), '127.0.0.1', server.port, { signal: already }), { code: 'ABORT_ERR', name: 'AbortError' });
+        await t.throwsAsync(
+          loop.createConnection(() => new MyProto(), '127.0.0.1', server.port, { signal: already }),
+          { code: 'ABORT_ERR', name: 'AbortError' },
+        );
         // Aborted while the connection is under way (the name is still resolving).
         const controller = new AbortController();
         const made: MyProto[] = [];
-        const pending = loop.createConnection(() => {
-          const p = new MyProto();
-          made.push(p);
-          return p;
-        }, 'localhost', server.port, { signal: controller.signal });
+        const pending = loop.createConnection(
+          () => {
+            const p = new MyProto();
+            made.push(p);
+            return p;
+          },
+          'localhost',
+          server.port,
+          { signal: controller.signal },
+        );
         controller.abort();
         await t.throwsAsync(pending, { code: 'ABORT_ERR' });
         t.is(made.filter((p) => p.state !== 'INITIAL').length, 0, 'no protocol saw a connection');
@@ -135,34 +179,46 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
 
   test(`${name}: bad arguments to createConnection are usage errors`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      await t.throwsAsync(async () => loop.createConnection(() => new MyProto(), '127.0.0.1', 70000), { code: 'ERR_OUT_OF_RANGE' });
-      await t.throwsAsync(async () => loop.createConnection('nope' as never, '127.0.0.1', 80), { code: 'ERR_INVALID_ARG_TYPE' });
-      await t.throwsAsync(async () => loop.createConnection(() => new MyProto(), 42 as never, 80), { code: 'ERR_INVALID_ARG_TYPE' });
+      await t.throwsAsync(
+        async () => loop.createConnection(() => new MyProto(), '127.0.0.1', 70000),
+        { code: 'ERR_OUT_OF_RANGE' },
+      );
+      await t.throwsAsync(async () => loop.createConnection('nope' as never, '127.0.0.1', 80), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+      await t.throwsAsync(async () => loop.createConnection(() => new MyProto(), 42 as never, 80), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
     }));
 
   test(`${name}: a protocol that throws in dataReceived reaches the handler with transport and protocol, and the connection is closed`, (t) =>
-    withLoop(t, makeLoop, async ({ loop, exceptions }) => {
-      const server = await netServer((s) => s.write('trigger'));
-      try {
-        const lost = future<Error | null>();
-        const boom = new Error('protocol bug');
-        const proto: Protocol = {
-          dataReceived() {
-            throw boom;
-          },
-          connectionLost: (err) => lost.resolve(err),
-        };
-        const [transport] = await loop.createConnection(() => proto, '127.0.0.1', server.port);
-        const err = await within(lost.promise, 'connectionLost');
-        t.is(err, boom);
-        t.is(exceptions.length, 1);
-        t.is(exceptions[0]!.exception, boom);
-        t.is(exceptions[0]!.transport, transport);
-        t.is(exceptions[0]!.protocol, proto);
-      } finally {
-        await server.close();
-      }
-    }, { expectExceptions: true }));
+    withLoop(
+      t,
+      makeLoop,
+      async ({ loop, exceptions }) => {
+        const server = await netServer((s) => s.write('trigger'));
+        try {
+          const lost = future<Error | null>();
+          const boom = new Error('protocol bug');
+          const proto: Protocol = {
+            dataReceived() {
+              throw boom;
+            },
+            connectionLost: (err) => lost.resolve(err),
+          };
+          const [transport] = await loop.createConnection(() => proto, '127.0.0.1', server.port);
+          const err = await within(lost.promise, 'connectionLost');
+          t.is(err, boom);
+          t.is(exceptions.length, 1);
+          t.is(exceptions[0]!.exception, boom);
+          t.is(exceptions[0]!.transport, transport);
+          t.is(exceptions[0]!.protocol, proto);
+        } finally {
+          await server.close();
+        }
+      },
+      { expectExceptions: true },
+    ));
 
   test(`${name}: a server-side MyProto sees the client's bytes, then CLOSED after transport.close()`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {

@@ -35,11 +35,16 @@ async function recordingServer(
   opts: ServerOptions = {},
 ): Promise<{ server: Server; made: EchoProto[] }> {
   const made: EchoProto[] = [];
-  const server = await loop.createServer(() => {
-    const p = new EchoProto();
-    made.push(p);
-    return p;
-  }, '127.0.0.1', 0, opts);
+  const server = await loop.createServer(
+    () => {
+      const p = new EchoProto();
+      made.push(p);
+      return p;
+    },
+    '127.0.0.1',
+    0,
+    opts,
+  );
   return { server, made };
 }
 
@@ -64,7 +69,11 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       t.is(sockets.length, 1);
       const port = portOf(server);
       t.true(port > 0);
-      t.deepEqual(sockets[0], { address: '127.0.0.1', port, family: 'IPv4' }, 'the same shape as TCP.getsockname() on every loop');
+      t.deepEqual(
+        sockets[0],
+        { address: '127.0.0.1', port, family: 'IPv4' },
+        'the same shape as TCP.getsockname() on every loop',
+      );
       t.is(await within(echoOnce(port), 'echo'), 'ping');
       server.close();
       t.false(server.isServing());
@@ -79,7 +88,9 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       const port = portOf(server);
       server.close();
       await within(server.waitClosed(), 'waitClosed');
-      const err = await t.throwsAsync(loop.createConnection(() => new EchoProto(), '127.0.0.1', port));
+      const err = await t.throwsAsync(
+        loop.createConnection(() => new EchoProto(), '127.0.0.1', port),
+      );
       t.is((err as UvError).code, 'ECONNREFUSED');
     }));
 
@@ -87,8 +98,16 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
     withLoop(t, makeLoop, async ({ loop }) => {
       const server = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0);
       const port = portOf(server);
-      const replies = await within(Promise.all(Array.from({ length: 20 }, (_, i) => echoOnce(port, '127.0.0.1', `client ${i}`))), 'echoes');
-      t.deepEqual(replies, Array.from({ length: 20 }, (_, i) => `client ${i}`));
+      const replies = await within(
+        Promise.all(
+          Array.from({ length: 20 }, (_, i) => echoOnce(port, '127.0.0.1', `client ${i}`)),
+        ),
+        'echoes',
+      );
+      t.deepEqual(
+        replies,
+        Array.from({ length: 20 }, (_, i) => `client ${i}`),
+      );
       server.close();
       await within(server.waitClosed(), 'waitClosed');
     }));
@@ -120,19 +139,31 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       }));
   }
 
-  testIf(test, makeLoop, 'reusePort', `${name}: reusePort lets two servers share a port; without it the second fails with EADDRINUSE`, (t) =>
-    withLoop(t, makeLoop, async ({ loop }) => {
-      const first = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, { reusePort: true });
-      const port = portOf(first);
-      const second = await loop.createServer(() => new EchoProto(), '127.0.0.1', port, { reusePort: true });
-      t.is(portOf(second), port);
-      const err = await t.throwsAsync(loop.createServer(() => new EchoProto(), '127.0.0.1', port));
-      t.is((err as UvError).code, 'EADDRINUSE');
-      t.is(await within(echoOnce(port), 'echo'), 'ping');
-      first.close();
-      second.close();
-      await within(Promise.all([first.waitClosed(), second.waitClosed()]), 'waitClosed');
-    }));
+  testIf(
+    test,
+    makeLoop,
+    'reusePort',
+    `${name}: reusePort lets two servers share a port; without it the second fails with EADDRINUSE`,
+    (t) =>
+      withLoop(t, makeLoop, async ({ loop }) => {
+        const first = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, {
+          reusePort: true,
+        });
+        const port = portOf(first);
+        const second = await loop.createServer(() => new EchoProto(), '127.0.0.1', port, {
+          reusePort: true,
+        });
+        t.is(portOf(second), port);
+        const err = await t.throwsAsync(
+          loop.createServer(() => new EchoProto(), '127.0.0.1', port),
+        );
+        t.is((err as UvError).code, 'EADDRINUSE');
+        t.is(await within(echoOnce(port), 'echo'), 'ping');
+        first.close();
+        second.close();
+        await within(Promise.all([first.waitClosed(), second.waitClosed()]), 'waitClosed');
+      }),
+  );
 
   test(`${name}: startServing: false holds connections until startServing()`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
@@ -150,7 +181,9 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: serveForever resolves once the server is closed`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const server = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, { startServing: false });
+      const server = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, {
+        startServing: false,
+      });
       let settled = false;
       const forever = server.serveForever().then(() => {
         settled = true;
@@ -176,7 +209,9 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       });
       // Closing the server does not close its connections.
       client.write('still open');
-      const [echoed] = (await within(once(client, 'data'), 'echo after server.close()')) as [Buffer];
+      const [echoed] = (await within(once(client, 'data'), 'echo after server.close()')) as [
+        Buffer,
+      ];
       t.is(echoed.toString(), 'still open');
       t.false(closed);
       made[0]!.transport!.close();
@@ -217,23 +252,34 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
     }));
 
   test(`${name}: a protocol factory that throws reaches the exception handler and the connection is dropped`, (t) =>
-    withLoop(t, makeLoop, async ({ loop, exceptions }) => {
-      const boom = new Error('factory failed');
-      const server = await loop.createServer(() => {
-        throw boom;
-      }, '127.0.0.1', 0);
-      const client = await netConnect(portOf(server));
-      await within(once(client, 'close'), 'client sees the connection closed');
-      t.is(exceptions.length, 1);
-      t.is(exceptions[0]!.exception, boom);
-      server.close();
-      await within(server.waitClosed(), 'waitClosed');
-    }, { expectExceptions: true }));
+    withLoop(
+      t,
+      makeLoop,
+      async ({ loop, exceptions }) => {
+        const boom = new Error('factory failed');
+        const server = await loop.createServer(
+          () => {
+            throw boom;
+          },
+          '127.0.0.1',
+          0,
+        );
+        const client = await netConnect(portOf(server));
+        await within(once(client, 'close'), 'client sees the connection closed');
+        t.is(exceptions.length, 1);
+        t.is(exceptions[0]!.exception, boom);
+        server.close();
+        await within(server.waitClosed(), 'waitClosed');
+      },
+      { expectExceptions: true },
+    ));
 
   test(`${name}: a second server on a port in use fails with EADDRINUSE`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const first = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0);
-      const err = await t.throwsAsync(loop.createServer(() => new EchoProto(), '127.0.0.1', portOf(first)));
+      const err = await t.throwsAsync(
+        loop.createServer(() => new EchoProto(), '127.0.0.1', portOf(first)),
+      );
       t.is((err as UvError).code, 'EADDRINUSE');
       first.close();
       await within(first.waitClosed(), 'waitClosed');
@@ -241,7 +287,11 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
 
   test(`${name}: bad arguments to createServer are usage errors`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      await t.throwsAsync(async () => loop.createServer(() => new EchoProto(), '127.0.0.1', -1), { code: 'ERR_OUT_OF_RANGE' });
-      await t.throwsAsync(async () => loop.createServer(null as never, '127.0.0.1', 0), { code: 'ERR_INVALID_ARG_TYPE' });
+      await t.throwsAsync(async () => loop.createServer(() => new EchoProto(), '127.0.0.1', -1), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
+      await t.throwsAsync(async () => loop.createServer(null as never, '127.0.0.1', 0), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
     }));
 }

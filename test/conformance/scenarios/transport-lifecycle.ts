@@ -40,10 +40,17 @@ class Recorder implements Protocol {
 }
 
 /** Connects a Recorder to a fresh node:net server; returns both ends. */
-async function connected(loop: Parameters<Parameters<typeof withLoop>[2]>[0]['loop'], onServerSocket: (s: net.Socket) => void = () => {}) {
+async function connected(
+  loop: Parameters<Parameters<typeof withLoop>[2]>[0]['loop'],
+  onServerSocket: (s: net.Socket) => void = () => {},
+) {
   const server = await netServer(onServerSocket, '127.0.0.1', { allowHalfOpen: true });
   const accepted = server.nextSocket();
-  const [transport, proto] = await loop.createConnection(() => new Recorder(), '127.0.0.1', server.port);
+  const [transport, proto] = await loop.createConnection(
+    () => new Recorder(),
+    '127.0.0.1',
+    server.port,
+  );
   const peer = await within(accepted, 'accept');
   return { server, transport, proto, peer };
 }
@@ -125,14 +132,19 @@ export function transportLifecycle(test: Test, makeLoop: MakeLoop, name: string)
               lost.resolve(err);
             },
           };
-          const [transport] = await loop.createConnection(() => proto, '127.0.0.1', server.port).catch(() => {
-            // A loop may also report the connection as failed; connectionLost must still come.
-            calls.push('rejected');
-            return [undefined] as const;
-          });
+          const [transport] = await loop
+            .createConnection(() => proto, '127.0.0.1', server.port)
+            .catch(() => {
+              // A loop may also report the connection as failed; connectionLost must still come.
+              calls.push('rejected');
+              return [undefined] as const;
+            });
           t.is(await within(lost.promise, 'connectionLost'), null);
           await sleep(20);
-          t.deepEqual(calls.filter((c) => c !== 'rejected'), ['made', `after ${how}`, 'lost']);
+          t.deepEqual(
+            calls.filter((c) => c !== 'rejected'),
+            ['made', `after ${how}`, 'lost'],
+          );
           if (transport !== undefined) t.true(transport.isClosing());
         } finally {
           await server.close();
@@ -184,7 +196,9 @@ export function transportLifecycle(test: Test, makeLoop: MakeLoop, name: string)
       const proto = new Recorder();
       proto.keepOpenOnEof = true;
       const server = await loop.createServer(() => proto, '127.0.0.1', 0);
-      const client = await netConnect((server.sockets()[0] as { port: number }).port, '127.0.0.1', { allowHalfOpen: true });
+      const client = await netConnect((server.sockets()[0] as { port: number }).port, '127.0.0.1', {
+        allowHalfOpen: true,
+      });
       const reply = readToEnd(client);
       client.end('question');
       await until(() => proto.calls.includes('eof'), 'eofReceived');
@@ -250,7 +264,11 @@ export function transportLifecycle(test: Test, makeLoop: MakeLoop, name: string)
         const all = readToEnd(peer);
         transport.write('one ');
         transport.write(Buffer.from('two '));
-        transport.writelines(['three ', Buffer.from('four '), new Uint8Array([102, 105, 118, 101])]);
+        transport.writelines([
+          'three ',
+          Buffer.from('four '),
+          new Uint8Array([102, 105, 118, 101]),
+        ]);
         transport.write('');
         t.throws(() => transport.write(42 as never), { code: 'ERR_INVALID_ARG_TYPE' });
         t.throws(() => transport.writelines([null as never]), { code: 'ERR_INVALID_ARG_TYPE' });

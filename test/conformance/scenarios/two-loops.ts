@@ -56,7 +56,10 @@ export function twoLoops(test: Test, makeLoop: MakeLoop, name: string): void {
         t.is(byName.get('clientLater'), clientLoop);
         transport.close();
         server.close();
-        await within(Promise.all([clientLost.promise, serverLost.promise, server.waitClosed()]), 'both ends closed');
+        await within(
+          Promise.all([clientLost.promise, serverLost.promise, server.waitClosed()]),
+          'both ends closed',
+        );
         serverLoop.stop();
         clientLoop.stop();
         await within(Promise.all([serverRun, clientRun]), 'both loops stopped');

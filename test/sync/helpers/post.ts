@@ -6,7 +6,17 @@ export function post(type: string, value?: unknown): void {
 }
 
 /** What a caught error looks like in a 'result' message. */
-export function errorInfo(err: unknown): { name: string; code: unknown; message: string; previousOwner?: unknown } {
+export function errorInfo(err: unknown): {
+  name: string;
+  code: unknown;
+  message: string;
+  previousOwner?: unknown;
+} {
   const e = err as { name?: string; code?: unknown; message?: string; previousOwner?: unknown };
-  return { name: String(e.name), code: e.code, message: String(e.message), previousOwner: e.previousOwner };
+  return {
+    name: String(e.name),
+    code: e.code,
+    message: String(e.message),
+    previousOwner: e.previousOwner,
+  };
 }

@@ -231,7 +231,7 @@ export async function produce(
   n: number,
 ): Promise<{ retries: number }> {
   let retries = 0;
-  for (let seq = 0; seq < n; ) {
+  for (let seq = 0; seq < n;) {
     if (await putMixed(queue, itemFor(producer, seq), seq + retries)) seq++;
     else retries++;
   }

@@ -56,7 +56,10 @@ export async function runWorker<T = unknown>(name: string, data: object): Promis
  * Starts fixture `name` on a task that takes a lock, posts 'locked' and
  * holds it until the returned release() sets the flag it was given.
  */
-export async function holdInWorker(name: string, data: object): Promise<{ release: () => Promise<void> }> {
+export async function holdInWorker(
+  name: string,
+  data: object,
+): Promise<{ release: () => Promise<void> }> {
   const flag = new Flag();
   const worker = startWorker(name, { ...data, flag: flag.buffer });
   // Listen for the end before it can happen: 'exit' is not replayed.
