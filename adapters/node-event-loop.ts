@@ -276,7 +276,7 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     ssl: TlsOptions | true,
     opts: TlsUpgradeOptions,
   ): Promise<tls.TLSSocket> {
-    const untrack = this.track({ closeWithLoop: () => stream.destroy() });
+    const untrack = this.hold({ closeWithLoop: () => stream.destroy() });
     try {
       const secure = upgradeToTls(stream, ssl, opts);
       secure.then(untrack, untrack);

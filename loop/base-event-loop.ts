@@ -558,7 +558,7 @@ export abstract class BaseEventLoop<S = unknown>
     if (this.#fdWatchers === undefined) {
       const watchers = new FdWatchers(this.fdLoop(), this);
       this.#fdWatchers = watchers;
-      this.track({ closeWithLoop: () => watchers.closeAll() });
+      this.hold({ closeWithLoop: () => watchers.closeAll() });
     }
     return this.#fdWatchers;
   }
@@ -613,7 +613,7 @@ export abstract class BaseEventLoop<S = unknown>
     const stop = this.watchSignal(signum, () => {
       this.scheduleSoon(cb as Callback<unknown[]>, args);
     });
-    const release = this.track({ closeWithLoop: () => this.removeSignalHandler(signum) }, 'signal');
+    const release = this.hold({ closeWithLoop: () => this.removeSignalHandler(signum) }, 'signal');
     this.#signals.set(signum, () => {
       stop();
       release();

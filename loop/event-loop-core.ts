@@ -47,6 +47,8 @@ interface Registration {
   // Weak: a transport dropped unclosed may still be collected (and reported
   // in debug mode); one that is alive is released by close().
   readonly ref: WeakRef<LoopResource>;
+  // Strong, for what hold() registers: nothing else keeps it alive.
+  readonly held: LoopResource | undefined;
   readonly kind: ResourceKind | undefined;
 }
 
@@ -126,8 +128,26 @@ export abstract class EventLoopCore {
    * start is dropped instead.
    */
   track(resource: LoopResource, kind?: ResourceKind): () => void {
+    return this.#register(resource, undefined, kind);
+  }
+
+  /**
+   * @internal track() for a resource that nothing else references (a signal
+   * handler's or a handshake's closer, the fd watchers' release): the loop
+   * holds it strongly, since a weak entry could be collected before close()
+   * and what it releases (a listener, a keep-alive timer) would then stay.
+   */
+  hold(resource: LoopResource, kind?: ResourceKind): () => void {
+    return this.#register(resource, resource, kind);
+  }
+
+  #register(
+    resource: LoopResource,
+    held: LoopResource | undefined,
+    kind: ResourceKind | undefined,
+  ): () => void {
     if (this.#closed) return noop;
-    const entry: Registration = { ref: new WeakRef(resource), kind };
+    const entry: Registration = { ref: new WeakRef(resource), held, kind };
     this.#resources.add(entry);
     if (kind !== undefined) this.#live.set(kind, (this.#live.get(kind) ?? 0) + 1);
     return () => {

@@ -29,6 +29,24 @@ export function signals(test: Test, makeLoop: MakeLoop, name: string): void {
     }),
   );
 
+  test.serial(`${name}: close() removes a signal handler, also after a garbage collection`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc === undefined) return t.fail('needs node --expose-gc (ava runs with it)');
+      const listeners = process.listenerCount('SIGWINCH');
+      loop.addSignalHandler('SIGWINCH', () => {});
+      // Nothing but the loop references its record of the handler.
+      for (let i = 0; i < 3; i++) {
+        await sleep(1);
+        gc();
+      }
+      t.deepEqual(loop.liveResources(), { signal: 1 });
+      loop.close();
+      t.deepEqual(loop.liveResources(), {});
+      t.is(process.listenerCount('SIGWINCH'), listeners);
+    }),
+  );
+
   test.serial(
     `${name}: signals are accepted by number too, and the handler runs once per delivery`,
     (t) =>
