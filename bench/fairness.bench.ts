@@ -16,18 +16,12 @@
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import {
-  Loop,
-  UvEventLoop,
-  type AbstractEventLoop,
-  type BatchLimits,
-  type Protocol,
-  type Transport,
-} from 'asyncuv';
+import { Loop, type BatchLimits } from 'asyncuv';
 import { kNative } from '../handles/internal.js';
 import { formatTable, median, runCase, type BenchCase } from './harness.js';
 import { echoClientPath, pingPong } from './loadgen/echo-client.js';
 import { startNodeEchoServer, type EchoServer } from './loadgen/echo-servers.js';
+import { EchoProtocol, freshLoop } from './fresh-loop.js';
 
 const kSeconds = Number(process.env['FAIRNESS_SECONDS'] ?? 1.5);
 
@@ -92,25 +86,6 @@ async function probe(nodeServer: EchoServer): Promise<Probes> {
   };
 }
 
-/** A UvEventLoop on a fresh Loop with the given batch limits. */
-function freshLoop(limits: Partial<BatchLimits>): {
-  loop: AbstractEventLoop;
-  dispose(): Promise<void>;
-} {
-  const uvloop = new Loop();
-  uvloop.setBatchLimits(limits);
-  const loop = new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
-  return {
-    loop,
-    async dispose() {
-      loop.close();
-      for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++)
-        await new Promise((r) => setTimeout(r, 5));
-      uvloop.close();
-    },
-  };
-}
-
 /** The probes while a callSoon chain keeps `loop` busy; also the chain's rate. */
 async function underCallSoon(
   limits: Partial<BatchLimits>,
@@ -130,16 +105,6 @@ async function underCallSoon(
   running = false;
   await dispose();
   return { ...probes, ours };
-}
-
-class EchoProtocol implements Protocol {
-  #transport: Transport | undefined;
-  connectionMade(t: Transport): void {
-    this.#transport = t;
-  }
-  dataReceived(data: Buffer): void {
-    this.#transport!.write(data);
-  }
 }
 
 /** The probes while 50 connections of ping-pong keep a Protocol echo server on `loop` busy. */

@@ -12,15 +12,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
-import {
-  Loop,
-  UvEventLoop,
-  startServer,
-  type AbstractEventLoop,
-  type Protocol,
-  type Server,
-  type Transport,
-} from 'asyncuv';
+import { startServer, type AbstractEventLoop, type Server } from 'asyncuv';
 import {
   formatRows,
   formatTable,
@@ -32,27 +24,13 @@ import {
 } from './harness.js';
 import { echoClientPath, pingPong as nativePingPong } from './loadgen/echo-client.js';
 import { startNodeEchoServer, type EchoServer } from './loadgen/echo-servers.js';
+import { EchoProtocol, freshLoop } from './fresh-loop.js';
 
 const kChain = 200_000;
 const kTimers = 100_000;
 const kRoundTrips = 10_000;
 const kEchoSeconds = Number(process.env['ECHO_SECONDS'] ?? 2);
 const kMessage = Buffer.alloc(1024, 0x62);
-
-/** A UvEventLoop on its own private libuv loop, and how to dispose of both. */
-function freshLoop(): { loop: AbstractEventLoop; dispose(): Promise<void> } {
-  const uvloop = new Loop();
-  const loop = new UvEventLoop(uvloop);
-  return {
-    loop,
-    async dispose() {
-      loop.close();
-      for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++)
-        await new Promise((r) => setTimeout(r, 5));
-      uvloop.close();
-    },
-  };
-}
 
 async function callSoonChain(): Promise<void> {
   const { loop, dispose } = freshLoop();
@@ -124,16 +102,6 @@ async function inProcessPingPong(port: number, connections: number): Promise<voi
       socket.destroy();
     }),
   );
-}
-
-class EchoProtocol implements Protocol {
-  #transport: Transport | undefined;
-  connectionMade(t: Transport): void {
-    this.#transport = t;
-  }
-  dataReceived(data: Buffer): void {
-    this.#transport!.write(data);
-  }
 }
 
 const protocolServer = (loop: AbstractEventLoop): Promise<Server> =>

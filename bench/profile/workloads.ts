@@ -16,16 +16,9 @@
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
-import {
-  Idle,
-  Loop,
-  Timer,
-  UvEventLoop,
-  type AbstractEventLoop,
-  type Protocol,
-  type Transport,
-} from 'asyncuv';
+import { Idle, Timer } from 'asyncuv';
 import { pingPong } from '../loadgen/echo-client.js';
+import { EchoProtocol, freshLoop } from '../fresh-loop.js';
 
 interface Report {
   workload: string;
@@ -50,23 +43,8 @@ function idle(count: number): Promise<number> {
   });
 }
 
-/** A UvEventLoop on a private loop of its own, and how to close both. */
-function freshLoop(): { loop: AbstractEventLoop; close(): Promise<void> } {
-  const uvloop = new Loop();
-  const loop = new UvEventLoop(uvloop) as unknown as AbstractEventLoop;
-  return {
-    loop,
-    async close() {
-      loop.close();
-      while (Object.keys(uvloop.handleCounts()).length > 0)
-        await new Promise((r) => setTimeout(r, 1));
-      uvloop.close();
-    },
-  };
-}
-
 async function callSoon(count: number): Promise<number> {
-  const { loop, close } = freshLoop();
+  const { loop, dispose } = freshLoop();
   await new Promise<void>((resolve) => {
     let left = count;
     const step = (): void => {
@@ -75,7 +53,7 @@ async function callSoon(count: number): Promise<number> {
     };
     loop.callSoon(step);
   });
-  await close();
+  await dispose();
   return count;
 }
 
@@ -91,7 +69,7 @@ function timers(count: number): Promise<number> {
 }
 
 async function callLater(count: number): Promise<number> {
-  const { loop, close } = freshLoop();
+  const { loop, dispose } = freshLoop();
   await new Promise<void>((resolve) => {
     let left = count;
     const fired = (): void => {
@@ -99,29 +77,19 @@ async function callLater(count: number): Promise<number> {
     };
     for (let i = 0; i < count; i++) loop.callLater((i % 50) / 1000, fired);
   });
-  await close();
+  await dispose();
   return count;
-}
-
-class EchoProtocol implements Protocol {
-  #transport: Transport | undefined;
-  connectionMade(t: Transport): void {
-    this.#transport = t;
-  }
-  dataReceived(data: Buffer): void {
-    this.#transport!.write(data);
-  }
 }
 
 async function echo(seconds: number): Promise<number> {
   const conns = Number(process.argv[4] ?? 50);
-  const { loop, close } = freshLoop();
+  const { loop, dispose } = freshLoop();
   const server = await loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
   const port = (server.sockets()[0] as { port: number }).port;
   const report = await pingPong({ port, conns, size: 1024, seconds, warmup: 0.2 });
   server.close();
   await server.waitClosed();
-  await close();
+  await dispose();
   return report.total_roundtrips;
 }
 
