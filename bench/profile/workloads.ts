@@ -10,6 +10,8 @@
 // - echo S [C]:   a Protocol echo server on a UvEventLoop, C connections
 //                 (default 50) of 1 KiB ping-pong from the native client
 //                 (bench/loadgen) for S seconds;
+// - queue N:      N small objects put into a sync Queue and got back, on
+//                 this thread (the codec and ring copy of every item);
 // - none:         loads asyncuv and does nothing (the startup to subtract).
 //
 // Each prints one JSON line: the operations done and the process CPU time
@@ -17,6 +19,7 @@
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
 import { Idle, Timer } from 'asyncuv';
+import { Queue } from 'asyncuv/sync';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop } from '../fresh-loop.js';
 
@@ -93,12 +96,23 @@ async function echo(seconds: number): Promise<number> {
   return report.total_roundtrips;
 }
 
+// The item of bench/sync-worker.ts: what the worker -> worker case queues.
+async function queue(count: number): Promise<number> {
+  const q = new Queue();
+  for (let i = 0; i < count; i++) {
+    q.put({ id: i, name: 'item', tags: ['a', 'b'] });
+    q.get();
+  }
+  return count;
+}
+
 const workloads: Record<string, Workload> = {
   idle,
   callsoon: callSoon,
   timers,
   calllater: callLater,
   echo,
+  queue,
   none: async () => 0,
 };
 
