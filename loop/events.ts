@@ -9,6 +9,7 @@
 // closed loop refuses new work (ERR_LOOP_CLOSED).
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { AbortOptions } from './abort.js';
+import type { TimerQueue } from './timer-queue.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 import type {
   DatagramTransport,
@@ -49,18 +50,16 @@ export class CallbackHandle {
 
 /** A callback scheduled at a time (asyncio.TimerHandle). */
 export class TimerHandle extends CallbackHandle {
-  /** @internal position in the loop's timer heap, -1 when not in it. */
-  heapIndex = -1;
+  /** @internal the loop's timer queue while this waits in it, else undefined. */
+  queue: TimerQueue | undefined = undefined;
   /** @internal tie-breaker: equal times run in scheduling order. */
   readonly seq: number;
   /**
-   * @internal when(), as a plain field: the timer heap compares it millions
-   * of times when many timers come due, and a private field's brand check
+   * @internal when(), as a plain field: the timer queue compares it many
+   * times when many timers come due, and a private field's brand check
    * behind a method call cost about half of callLater's total time.
    */
   readonly at: number;
-  /** @internal set by the loop that owns the heap. */
-  onCancel: ((handle: TimerHandle) => void) | undefined;
 
   /** @internal */
   constructor(when: number, seq: number, callback: Callback<unknown[]>, args: unknown[]) {
@@ -75,7 +74,7 @@ export class TimerHandle extends CallbackHandle {
   }
 
   override cancel(): void {
-    if (!this.cancelled()) this.onCancel?.(this);
+    this.queue?.cancel(this);
     super.cancel();
   }
 }
