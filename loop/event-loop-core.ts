@@ -11,6 +11,7 @@ import { loopClosed, loopRunning } from './errors.js';
 import {
   type Callback,
   CallbackHandle,
+  kNoArgs,
   TimerHandle,
   type ExceptionContext,
   type ResourceKind,
@@ -196,7 +197,7 @@ export abstract class EventLoopCore {
   callSoon<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle {
     this.checkClosed();
     validateFunction(cb, 'callback');
-    return this.scheduleSoon(cb as Callback<unknown[]>, args);
+    return this.scheduleSoon(cb as Callback<unknown[]>, args.length === 0 ? kNoArgs : args);
   }
 
   callSoonThreadsafe<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle {
@@ -208,14 +209,20 @@ export abstract class EventLoopCore {
   callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle {
     this.checkClosed();
     validateNumber(delay, 'delay', -Infinity, Infinity);
-    return this.callAt(this.time() + Math.max(0, delay), cb, ...args);
+    validateFunction(cb, 'callback');
+    return this.#schedule(this.time() + Math.max(0, delay), cb as Callback<unknown[]>, args);
   }
 
   callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle {
     this.checkClosed();
     validateNumber(when, 'when', -Infinity, Infinity);
     validateFunction(cb, 'callback');
-    const handle = new TimerHandle(when, this.#seq++, cb as Callback<unknown[]>, args);
+    return this.#schedule(when, cb as Callback<unknown[]>, args);
+  }
+
+  #schedule(when: number, cb: Callback<unknown[]>, args: readonly unknown[]): TimerHandle {
+    // Most timers take no arguments: they share one empty list.
+    const handle = new TimerHandle(when, this.#seq++, cb, args.length === 0 ? kNoArgs : args);
     this.#timers.push(handle);
     if (when < this.#armedFor) this.#arm();
     return handle;
@@ -227,7 +234,7 @@ export abstract class EventLoopCore {
    * that finishes closing after its loop has nowhere left to run, and
    * throwing would only surface inside some stream or handle callback.
    */
-  scheduleSoon(cb: Callback<unknown[]>, args: unknown[], onDropped?: () => void): CallbackHandle {
+  scheduleSoon(cb: Callback<unknown[]>, args: readonly unknown[], onDropped?: () => void): CallbackHandle {
     const handle = new CallbackHandle(cb, args);
     if (this.#closed) {
       handle.cancel();
@@ -283,7 +290,9 @@ export abstract class EventLoopCore {
         handle.callback = undefined;
         const started = debug ? this.time() : 0;
         try {
-          cb(...handle.args);
+          const args = handle.args;
+          if (args.length === 0) cb();
+          else cb(...args);
         } catch (exception) {
           const message = `Exception in callback ${cb.name || 'anonymous'}`;
           this.callExceptionHandler({ message, exception, handle });

@@ -22,16 +22,22 @@ import type {
 /** A callback given to callSoon, callLater, addReader and friends, with its arguments. */
 export type Callback<A extends unknown[]> = (...args: A) => void;
 
+/**
+ * @internal The arguments of a callback that takes none, shared by every
+ * handle (frozen: nothing may add to it).
+ */
+export const kNoArgs: readonly unknown[] = Object.freeze([]);
+
 /** A scheduled callback (asyncio.Handle). */
 export class CallbackHandle {
   #cancelled = false;
   /** @internal */ callback: Callback<unknown[]> | undefined;
-  /** @internal */ args: unknown[];
+  /** @internal */ args: readonly unknown[];
   /** @internal Run by the loop's close() if it drops this callback before it ran. */
   onDropped: (() => void) | undefined;
 
   /** @internal */
-  constructor(callback: Callback<unknown[]>, args: unknown[]) {
+  constructor(callback: Callback<unknown[]>, args: readonly unknown[]) {
     this.callback = callback;
     this.args = args;
   }
@@ -40,7 +46,7 @@ export class CallbackHandle {
   cancel(): void {
     this.#cancelled = true;
     this.callback = undefined;
-    this.args = [];
+    this.args = kNoArgs;
   }
 
   cancelled(): boolean {
@@ -62,7 +68,7 @@ export class TimerHandle extends CallbackHandle {
   readonly at: number;
 
   /** @internal */
-  constructor(when: number, seq: number, callback: Callback<unknown[]>, args: unknown[]) {
+  constructor(when: number, seq: number, callback: Callback<unknown[]>, args: readonly unknown[]) {
     super(callback, args);
     this.at = when;
     this.seq = seq;
