@@ -63,7 +63,6 @@ export abstract class EventLoopCore {
   readonly #timers = new TimerQueue(() => {
     if (this.#armedFor !== Infinity) this.#arm();
   });
-  #seq = 0;
   #armedFor = Infinity;
   #runScheduled = false;
   #running = false;
@@ -222,7 +221,7 @@ export abstract class EventLoopCore {
 
   #schedule(when: number, cb: Callback<unknown[]>, args: readonly unknown[]): TimerHandle {
     // Most timers take no arguments: they share one empty list.
-    const handle = new TimerHandle(when, this.#seq++, cb, args.length === 0 ? kNoArgs : args);
+    const handle = new TimerHandle(when, cb, args.length === 0 ? kNoArgs : args);
     this.#timers.push(handle);
     if (when < this.#armedFor) this.#arm();
     return handle;
@@ -234,7 +233,11 @@ export abstract class EventLoopCore {
    * that finishes closing after its loop has nowhere left to run, and
    * throwing would only surface inside some stream or handle callback.
    */
-  scheduleSoon(cb: Callback<unknown[]>, args: readonly unknown[], onDropped?: () => void): CallbackHandle {
+  scheduleSoon(
+    cb: Callback<unknown[]>,
+    args: readonly unknown[],
+    onDropped?: () => void,
+  ): CallbackHandle {
     const handle = new CallbackHandle(cb, args);
     if (this.#closed) {
       handle.cancel();

@@ -58,8 +58,6 @@ export class CallbackHandle {
 export class TimerHandle extends CallbackHandle {
   /** @internal the loop's timer queue while this waits in it, else undefined. */
   queue: TimerQueue | undefined = undefined;
-  /** @internal tie-breaker: equal times run in scheduling order. */
-  readonly seq: number;
   /**
    * @internal when(), as a plain field: the timer queue compares it many
    * times when many timers come due, and a private field's brand check
@@ -68,10 +66,9 @@ export class TimerHandle extends CallbackHandle {
   readonly at: number;
 
   /** @internal */
-  constructor(when: number, seq: number, callback: Callback<unknown[]>, args: readonly unknown[]) {
+  constructor(when: number, callback: Callback<unknown[]>, args: readonly unknown[]) {
     super(callback, args);
     this.at = when;
-    this.seq = seq;
   }
 
   /** The loop time (seconds) the callback is scheduled for. */

@@ -9,8 +9,9 @@ class Bucket {
   items: TimerHandle[];
   // items[0, head) were taken already (and cleared); the rest wait.
   head = 0;
-  // items[head..] are in (when, seq) order. Appending keeps seq order, so
-  // only a `when` below the last one's unsorts them.
+  // items[head..] are in order of when, then of scheduling. Appending
+  // keeps scheduling order (the tie-breaker), so only a `when` below the
+  // last one's unsorts them.
   sorted = true;
   // A lower bound of the waiting items' when(): exact after a sort, and
   // left as it was when the earliest one is cancelled.
@@ -22,12 +23,13 @@ class Bucket {
   }
 }
 
-// A stable sort keeps scheduling (seq) order among equal whens.
+// A stable sort keeps scheduling order among equal whens.
 const byWhen = (a: TimerHandle, b: TimerHandle): number => a.at - b.at;
 
 /**
- * The loop's timers, by (when, seq): one bucket per millisecond of `when`,
- * and a binary min-heap of the buckets' millisecond keys. Scheduling
+ * The loop's timers, by when, then scheduling order (asyncio's rule): one
+ * bucket per millisecond of `when`, and a binary min-heap of the buckets'
+ * millisecond keys. Scheduling
  * appends to a bucket (O(1); the key heap grows only for a new
  * millisecond), and a bucket is sorted once, when it comes due, instead of
  * every timer sifting through a heap of all timers: the cost of a timer no
@@ -90,7 +92,7 @@ export class TimerQueue {
     return this.#buckets.get(this.#keys[0]!)!.min;
   }
 
-  /** Appends the timers with when() <= end to `out`, in (when, seq) order. */
+  /** Appends the timers with when() <= end to `out`, by when, then scheduling order. */
   takeDue(end: number, out: CallbackHandle[]): void {
     const keys = this.#keys;
     const endKey = Math.floor(end * 1000);

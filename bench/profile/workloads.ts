@@ -7,6 +7,11 @@
 // - callsoon N:   a callSoon chain of N callbacks on a UvEventLoop;
 // - timers N:     N one-shot 1 ms Timer handles, each closed when it fires;
 // - calllater N:  N callLater timers over 0-49 ms;
+// - callat N:     the same timers by callAt, with the whens callLater gives
+//                 when scheduling takes 0.5 us per timer: the timer queue
+//                 sees the same buckets however slowly the process runs
+//                 (under callgrind, calllater's whens spread over seconds,
+//                 one or two timers per millisecond);
 // - echo S [C]:   a Protocol echo server on a UvEventLoop, C connections
 //                 (default 50) of 1 KiB ping-pong from the native client
 //                 (bench/loadgen) for S seconds;
@@ -81,6 +86,24 @@ async function callLater(count: number): Promise<number> {
   return count;
 }
 
+// A fixed step per timer stands in for the time scheduling takes (between
+// 0.5 and several us per timer on the shared machine, with its load).
+const kModelStep = 0.5e-6;
+
+async function callAt(count: number): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  await new Promise<void>((resolve) => {
+    let left = count;
+    const fired = (): void => {
+      if (--left === 0) resolve();
+    };
+    const base = loop.time();
+    for (let i = 0; i < count; i++) loop.callAt(base + i * kModelStep + (i % 50) / 1000, fired);
+  });
+  await dispose();
+  return count;
+}
+
 async function echo(seconds: number): Promise<number> {
   const conns = Number(process.argv[4] ?? 50);
   const { loop, dispose } = freshLoop();
@@ -98,6 +121,7 @@ const workloads: Record<string, Workload> = {
   callsoon: callSoon,
   timers,
   calllater: callLater,
+  callat: callAt,
   echo,
   none: async () => 0,
 };
