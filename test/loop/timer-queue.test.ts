@@ -4,7 +4,7 @@
 // bounded by the compaction rule.
 import test from 'ava';
 import { TimerHandle } from '../../loop/events.js';
-import { TimerQueue } from '../../loop/timer-queue.js';
+import { TimerQueue, sortByWhen } from '../../loop/timer-queue.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -153,4 +153,19 @@ test('very large and past whens', (t) => {
   t.is(queue.nextWhen(), 1e300);
   t.deepEqual(take(queue, 1e299), []);
   t.deepEqual(take(queue, Number.MAX_VALUE), [far, farther]);
+});
+
+test('sortByWhen sorts by when and keeps the order of equal whens', (t) => {
+  const random = rng(7);
+  for (let round = 0; round < 300; round++) {
+    const n = Math.floor(random() * 200);
+    const runs = 1 + Math.floor(random() * 12);
+    // `runs` interleaved ascending sequences with ties, as delays make them.
+    const items = Array.from({ length: n }, (_, i) =>
+      timer(Math.floor(i / runs) * 0.0001 + (i % runs) * 0.00003 + (random() < 0.2 ? 0 : 1e-6)),
+    );
+    const expected = [...items].sort(order);
+    sortByWhen(items);
+    t.deepEqual(items.map(seq), expected.map(seq));
+  }
 });
