@@ -22,6 +22,20 @@ export function timers(test: Test, makeLoop: MakeLoop, name: string): void {
       t.deepEqual(calls, expected);
     }));
 
+  test(`${name}: callLater and callAt pass their callbacks' arguments, or none`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const calls: unknown[][] = [];
+      const done = future();
+      const record = (...args: unknown[]): void => void calls.push(args);
+      loop.callLater(0, record);
+      loop.callLater(0.001, record, 'a', 1, undefined);
+      loop.callAt(loop.time() + 0.002, record, null);
+      loop.callAt(loop.time() + 0.003, record);
+      loop.callLater(0.004, done.resolve);
+      await within(done.promise, 'timers with arguments');
+      t.deepEqual(calls, [[], ['a', 1, undefined], [null], []]);
+    }));
+
   test(`${name}: callAt in the past runs in the next iteration, in when order, after queued callbacks`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       const calls: string[] = [];
