@@ -214,6 +214,7 @@ export abstract class EventLoopCore {
     this.checkClosed();
     validateNumber(delay, 'delay', -Infinity, Infinity);
     validateFunction(cb, 'callback');
+    // eslint-disable-next-line prefer-rest-params -- no array per call (above)
     const args = arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : kNoArgs;
     return this.#schedule(this.time() + Math.max(0, delay), cb, args);
   }
@@ -223,6 +224,7 @@ export abstract class EventLoopCore {
     this.checkClosed();
     validateNumber(when, 'when', -Infinity, Infinity);
     validateFunction(cb, 'callback');
+    // eslint-disable-next-line prefer-rest-params -- no array per call (above)
     const args = arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : kNoArgs;
     return this.#schedule(when, cb, args);
   }
