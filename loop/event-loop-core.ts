@@ -205,32 +205,23 @@ export abstract class EventLoopCore {
     return handle;
   }
 
-  // callLater and callAt read their callback's arguments from `arguments`
-  // rather than a rest parameter: V8 allocates a rest array on every call,
-  // even an empty one, and most timers take no arguments (they share
-  // kNoArgs).
-  callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle;
-  callLater(delay: number, cb: Callback<unknown[]>): TimerHandle {
+  callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle {
     this.checkClosed();
     validateNumber(delay, 'delay', -Infinity, Infinity);
     validateFunction(cb, 'callback');
-    // eslint-disable-next-line prefer-rest-params -- no array per call (above)
-    const args = arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : kNoArgs;
-    return this.#schedule(this.time() + Math.max(0, delay), cb, args);
+    return this.#schedule(this.time() + Math.max(0, delay), cb as Callback<unknown[]>, args);
   }
 
-  callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle;
-  callAt(when: number, cb: Callback<unknown[]>): TimerHandle {
+  callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle {
     this.checkClosed();
     validateNumber(when, 'when', -Infinity, Infinity);
     validateFunction(cb, 'callback');
-    // eslint-disable-next-line prefer-rest-params -- no array per call (above)
-    const args = arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : kNoArgs;
-    return this.#schedule(when, cb, args);
+    return this.#schedule(when, cb as Callback<unknown[]>, args);
   }
 
   #schedule(when: number, cb: Callback<unknown[]>, args: readonly unknown[]): TimerHandle {
-    const handle = new TimerHandle(when, cb, args);
+    // Most timers take no arguments: they share one empty list.
+    const handle = new TimerHandle(when, cb, args.length === 0 ? kNoArgs : args);
     this.#timers.push(handle);
     if (when < this.#armedFor) this.#arm();
     return handle;
