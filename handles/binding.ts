@@ -43,7 +43,8 @@ export interface NativeLoop {
 }
 
 export interface NativeTimer extends NativeHandle {
-  init(loop: NativeLoop): Status;
+  /** Set by the constructor (which runs the init) only when the init failed. */
+  readonly initStatus?: Status;
   start(timeout: number, repeat: number): Status;
   stop(): Status;
   again(): Status;
@@ -83,7 +84,7 @@ export interface Binding {
   strerror(code: number): string;
   errors(): Record<string, number>;
   Loop: new () => NativeLoop;
-  Timer: new () => NativeTimer;
+  Timer: new (loop: NativeLoop) => NativeTimer;
   Idle: new () => NativeWatcher;
   Prepare: new () => NativeWatcher;
   Check: new () => NativeWatcher;

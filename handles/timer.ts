@@ -1,5 +1,5 @@
 import { binding, type NativeTimer } from './binding.js';
-import { Handle } from './handle.js';
+import { Handle, loopArg } from './handle.js';
 import { kNative, kTimersFiring } from './internal.js';
 import type { Loop } from './loop.js';
 import { check } from './uv-error.js';
@@ -31,8 +31,11 @@ export class Timer extends Handle<NativeTimer> {
   }
 
   constructor(loop?: Loop) {
-    const native = new binding.Timer();
-    super(loop, native, 'timer_init', (l) => native.init(l));
+    const l = loopArg(loop);
+    // The native constructor runs the init; it leaves initStatus only when
+    // the init failed.
+    const native = new binding.Timer(l[kNative]);
+    super(l, native, 'timer_init', native.initStatus ?? 0);
   }
 
   start(cb: TimerCallback, timeoutMs: number, repeatMs = 0): void {

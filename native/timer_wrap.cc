@@ -9,7 +9,6 @@ class TimerWrap : public HandleWrap<TimerWrap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
     auto methods = BaseMethods();
-    methods.push_back(InstanceMethod<&TimerWrap::JsInit>("init"));
     methods.push_back(InstanceMethod<&TimerWrap::Start>("start"));
     methods.push_back(InstanceMethod<&TimerWrap::Stop>("stop"));
     methods.push_back(InstanceMethod<&TimerWrap::Again>("again"));
@@ -19,12 +18,20 @@ class TimerWrap : public HandleWrap<TimerWrap> {
     exports.Set("Timer", DefineClass(env, "Timer", methods));
   }
 
-  explicit TimerWrap(const Napi::CallbackInfo& info) : Base(info) {}
+  // new Timer(loop) runs the init (one crossing and one unwrap fewer than an
+  // init method). The constructor cannot return a status: a failed init
+  // leaves it in `initStatus`, which JS checks; success stores nothing.
+  explicit TimerWrap(const Napi::CallbackInfo& info) : Base(info) {
+    if (IsEmpty()) return;  // orphaned (see Orphaned): acquire nothing
+    int rc = InitHandle<uv_timer_t>(info[0], UV_TIMER, uv_timer_init);
+    if (rc == 0) return;
+    napi_env env = info.Env();
+    napi_value status;
+    if (napi_create_int32(env, rc, &status) == napi_ok)
+      napi_set_named_property(env, info.This(), "initStatus", status);
+  }
 
  private:
-  Napi::Value JsInit(const Napi::CallbackInfo& info) {
-    return Code(InitHandle<uv_timer_t>(info[0], UV_TIMER, uv_timer_init));
-  }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
     int64_t timeout, repeat;
