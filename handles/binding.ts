@@ -43,8 +43,6 @@ export interface NativeLoop {
 }
 
 export interface NativeTimer extends NativeHandle {
-  /** Set by the constructor (which runs the init) only when the init failed. */
-  readonly initStatus?: Status;
   start(timeout: number, repeat: number): Status;
   stop(): Status;
   again(): Status;
@@ -84,7 +82,8 @@ export interface Binding {
   strerror(code: number): string;
   errors(): Record<string, number>;
   Loop: new () => NativeLoop;
-  Timer: new (loop: NativeLoop) => NativeTimer;
+  /** Timer functions: see handles/timer-native.ts. */
+  timer: unknown;
   Idle: new () => NativeWatcher;
   Prepare: new () => NativeWatcher;
   Check: new () => NativeWatcher;
