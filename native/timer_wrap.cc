@@ -170,11 +170,13 @@ struct SlotTable {
 thread_local SlotTable table;
 
 TimerSlot* TimerSlot::FindAny(const Napi::CallbackInfo& info) {
-  uint32_t id;
-  if (info.Length() < 1 || napi_get_value_uint32(info.Env(), info[0], &id) != napi_ok ||
-      id >= table.slots.size())
+  // A double, not napi_get_value_uint32, which wraps 2^32, -1 or 0.5 into
+  // the range: only an exact slot number finds a slot.
+  double id;
+  if (info.Length() < 1 || napi_get_value_double(info.Env(), info[0], &id) != napi_ok ||
+      !(id >= 0) || id >= static_cast<double>(table.slots.size()) || id != static_cast<size_t>(id))
     return nullptr;
-  return table.slots[id];
+  return table.slots[static_cast<size_t>(id)];
 }
 
 Napi::Value TimerSlot::New(const Napi::CallbackInfo& info) {
