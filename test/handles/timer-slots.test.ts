@@ -57,27 +57,30 @@ loopTest('a closed Timer throws and does not touch a new Timer', async (t, loop)
   live.close();
 });
 
-loopTest('the native functions give EBADF for a closed slot and for slot numbers no Timer has', (t, loop) => {
-  const timer = new Timer(loop);
-  const slot = slotOf(timer);
-  timer.close();
-  for (const bad of [slot, -1, 2 ** 32, 1e9, 0.5, Number.NaN, 'x', undefined, {}]) {
-    const s = bad as number;
-    t.is(native.start(s, 1, 0), UV_EBADF, `start(${String(bad)})`);
-    t.is(native.stop(s), UV_EBADF, `stop(${String(bad)})`);
-    t.is(native.again(s), UV_EBADF);
-    t.is(native.getRepeat(s), UV_EBADF);
-    t.is(native.setRepeat(s, 1), UV_EBADF);
-    t.is(native.getDueIn(s), UV_EBADF);
-    t.is(native.ref(s), UV_EBADF);
-    t.is(native.unref(s), UV_EBADF);
-    t.is(native.fileno(s), UV_EBADF);
-    t.false(native.hasRef(s));
-    t.false(native.isActive(s));
-    t.notThrows(() => native.close(s, false));
-  }
-  t.is(native.create(loop[kNative], undefined as never), binding.errors().EINVAL!);
-});
+loopTest(
+  'the native functions give EBADF for a closed slot and for slot numbers no Timer has',
+  (t, loop) => {
+    const timer = new Timer(loop);
+    const slot = slotOf(timer);
+    timer.close();
+    for (const bad of [slot, -1, 2 ** 32, 1e9, 0.5, Number.NaN, 'x', undefined, {}]) {
+      const s = bad as number;
+      t.is(native.start(s, 1, 0), UV_EBADF, `start(${String(bad)})`);
+      t.is(native.stop(s), UV_EBADF, `stop(${String(bad)})`);
+      t.is(native.again(s), UV_EBADF);
+      t.is(native.getRepeat(s), UV_EBADF);
+      t.is(native.setRepeat(s, 1), UV_EBADF);
+      t.is(native.getDueIn(s), UV_EBADF);
+      t.is(native.ref(s), UV_EBADF);
+      t.is(native.unref(s), UV_EBADF);
+      t.is(native.fileno(s), UV_EBADF);
+      t.false(native.hasRef(s));
+      t.false(native.isActive(s));
+      t.notThrows(() => native.close(s, false));
+    }
+    t.is(native.create(loop[kNative], undefined as never), binding.errors().EINVAL!);
+  },
+);
 
 test('slot numbers of collected Timers are reused; the table does not grow with each Timer', async (t) => {
   t.truthy(gc, 'ava runs with --expose-gc');
@@ -102,41 +105,47 @@ test('slot numbers of collected Timers are reused; the table does not grow with 
   loop.close();
 });
 
-loopTest('a one-shot Timer closed in its own callback, with and without a close callback', async (t, loop) => {
-  let closes = 0;
-  const seen: boolean[] = [];
-  for (const withCallback of [false, true]) {
-    const timer = new Timer(loop);
-    timer.start((h) => {
-      t.false(h.active, 'a fired one-shot timer is inactive in its callback');
-      if (withCallback) h.close(() => closes++);
-      else h.close();
-      seen.push(h.closed);
-      t.throws(() => h.start(() => {}, 1), { instanceOf: UsageError });
-    }, 1);
-  }
-  await until(() => seen.length === 2 && closes === 1, 'both callbacks and one close callback');
-  t.deepEqual(seen, [true, true]);
-  t.is(closes, 1);
-});
+loopTest(
+  'a one-shot Timer closed in its own callback, with and without a close callback',
+  async (t, loop) => {
+    let closes = 0;
+    const seen: boolean[] = [];
+    for (const withCallback of [false, true]) {
+      const timer = new Timer(loop);
+      timer.start((h) => {
+        t.false(h.active, 'a fired one-shot timer is inactive in its callback');
+        if (withCallback) h.close(() => closes++);
+        else h.close();
+        seen.push(h.closed);
+        t.throws(() => h.start(() => {}, 1), { instanceOf: UsageError });
+      }, 1);
+    }
+    await until(() => seen.length === 2 && closes === 1, 'both callbacks and one close callback');
+    t.deepEqual(seen, [true, true]);
+    t.is(closes, 1);
+  },
+);
 
-loopTest('a Timer closed from another Timer\'s callback never fires, and its slot stays its own', async (t, loop) => {
-  const victim = new Timer(loop);
-  victim.start(() => t.fail('the closed timer fired'), 5);
-  let replacement: Timer | undefined;
-  let fired = 0;
-  const closer = new Timer(loop);
-  closer.start(() => {
-    victim.close();
-    replacement = new Timer(loop);
-    replacement.start(() => fired++, 1);
-  }, 1);
-  await until(() => fired === 1, 'the replacement firing');
-  t.not(slotOf(replacement!), slotOf(victim));
-  t.true(victim.closed);
-  closer.close();
-  replacement!.close();
-});
+loopTest(
+  "a Timer closed from another Timer's callback never fires, and its slot stays its own",
+  async (t, loop) => {
+    const victim = new Timer(loop);
+    victim.start(() => t.fail('the closed timer fired'), 5);
+    let replacement: Timer | undefined;
+    let fired = 0;
+    const closer = new Timer(loop);
+    closer.start(() => {
+      victim.close();
+      replacement = new Timer(loop);
+      replacement.start(() => fired++, 1);
+    }, 1);
+    await until(() => fired === 1, 'the replacement firing');
+    t.not(slotOf(replacement!), slotOf(victim));
+    t.true(victim.closed);
+    closer.close();
+    replacement!.close();
+  },
+);
 
 test('Timers of a closed loop: construction throws ERR_LOOP_CLOSED, existing ones are closed', (t) => {
   const loop = new Loop();
@@ -158,23 +167,26 @@ test('Timers of a closed loop: construction throws ERR_LOOP_CLOSED, existing one
   t.is(error?.code, 'ERR_LOOP_CLOSED');
 });
 
-loopTest('again() and repeat on a Timer made after others were closed and collected', async (t, loop) => {
-  t.truthy(gc, 'ava runs with --expose-gc');
-  for (let i = 0; i < 20; i++) new Timer(loop).close();
-  await until(() => Object.keys(loop.handleCounts()).length === 0, 'the closes');
-  await collect();
-  const timer = new Timer(loop);
-  t.is(timer.repeat, 0, 'a reused slot starts with no repeat');
-  t.is(timer.dueIn, 0, 'and stopped');
-  t.false(timer.active);
-  let fired = 0;
-  timer.start(() => fired++, 10_000, 3);
-  t.is(timer.repeat, 3);
-  timer.again();
-  t.true(timer.dueIn <= 3, `due in ${timer.dueIn} ms after again()`);
-  await until(() => fired >= 2, 'two repeats');
-  timer.stop();
-  t.false(timer.active);
-  t.true(await waitFor(() => !timer.active));
-  timer.close();
-});
+loopTest(
+  'again() and repeat on a Timer made after others were closed and collected',
+  async (t, loop) => {
+    t.truthy(gc, 'ava runs with --expose-gc');
+    for (let i = 0; i < 20; i++) new Timer(loop).close();
+    await until(() => Object.keys(loop.handleCounts()).length === 0, 'the closes');
+    await collect();
+    const timer = new Timer(loop);
+    t.is(timer.repeat, 0, 'a reused slot starts with no repeat');
+    t.is(timer.dueIn, 0, 'and stopped');
+    t.false(timer.active);
+    let fired = 0;
+    timer.start(() => fired++, 10_000, 3);
+    t.is(timer.repeat, 3);
+    timer.again();
+    t.true(timer.dueIn <= 3, `due in ${timer.dueIn} ms after again()`);
+    await until(() => fired >= 2, 'two repeats');
+    timer.stop();
+    t.false(timer.active);
+    t.true(await waitFor(() => !timer.active));
+    timer.close();
+  },
+);
