@@ -182,20 +182,37 @@ void LoopWrap::RunBatch() {
     return;
   }
   if (!CanCallJs()) return;
+  napi_env env = data_->env;
+  // One handle scope for the whole batch: the values made between passes
+  // (the callback scopes' resource) live until it ends, and every callback
+  // opens its own scope for what it makes.
+  napi_handle_scope handle_scope;
+  if (napi_open_handle_scope(env, &handle_scope) != napi_ok) return;
+  // A terminated worker still runs Node's loop to close its handles before
+  // the cleanup hook: callbacks must not run then; the hook closes the loop.
+  // Once a batch has begun, a call that fails stops it (OnJsUnavailable).
+  if (!JsCallable()) {
+    skipped_js_++;
+    napi_close_handle_scope(env, handle_scope);
+    Rearm();
+    return;
+  }
   batches_++;
   in_batch_ = true;
   stopped_ = false;
+  napi_value resource = Value();
   uint64_t deadline = max_passes_ > 1 ? uv_hrtime() + budget_ns_ : 0;
   // Rule 8: more passes while the private loop would run one at once.
   bool light = false;
   for (int pass = 0; pass < max_passes_; ++pass) {
-    if (!RunPass(light)) break;
+    RunPass(light, resource);
     if (loop_ == nullptr || closing_ || stopped_ || pass + 1 == max_passes_) break;
     light = LightPassAllowed();
     if (!light && NextTimeout() != 0) break;
     if (uv_hrtime() >= deadline) break;
   }
   in_batch_ = false;
+  napi_close_handle_scope(env, handle_scope);
   Rearm();
 }
 
@@ -203,19 +220,10 @@ bool LoopWrap::LightPassAllowed() const {
   return !changed_ && phase_watchers_ == 0 && !idles_.empty() && light_run_ < kLightPerFull;
 }
 
-bool LoopWrap::RunPass(bool light) {
+void LoopWrap::RunPass(bool light, napi_value resource) {
   napi_env env = data_->env;
-  napi_handle_scope handle_scope;
-  if (napi_open_handle_scope(env, &handle_scope) != napi_ok) return false;
-  // A terminated worker still runs Node's loop to close its handles before
-  // the cleanup hook: callbacks must not run then; the hook closes the loop.
-  if (!JsCallable()) {
-    skipped_js_++;
-    napi_close_handle_scope(env, handle_scope);
-    return false;
-  }
   passes_++;
-  napi_open_callback_scope(env, Value(), async_context_, &batch_scope_);
+  napi_open_callback_scope(env, resource, async_context_, &batch_scope_);
   in_run_ = true;
   touched_ = false;
   if (light) {
@@ -238,8 +246,6 @@ bool LoopWrap::RunPass(bool light) {
   checkpoint_requested_ = false;
   if (batch_scope_ != nullptr) napi_close_callback_scope(env, batch_scope_);
   batch_scope_ = nullptr;
-  napi_close_handle_scope(env, handle_scope);
-  return true;
 }
 
 void LoopWrap::RunIdles() {
@@ -344,6 +350,7 @@ Napi::Value LoopWrap::Checkpoint(const Napi::CallbackInfo& info) {
 }
 
 void LoopWrap::OnJsUnavailable() {
+  stopped_ = true;  // no further pass in this batch (rule 8)
   if (loop_ != nullptr) uv_stop(loop_);
 }
 

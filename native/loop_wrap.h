@@ -40,7 +40,7 @@
 //    as any spurious wake-up is; run('once') does not return after one that
 //    called nothing back (Dispatched() counts what did).
 // 8. An embedded batch runs up to max_passes_ uv_run(UV_RUN_NOWAIT) passes,
-//    each in its own handle and callback scope (microtasks and
+//    each in its own callback scope, all in one handle scope (microtasks and
 //    process.nextTick drain after every pass), while the private loop would
 //    run its next pass at once (an active idle handle, which is how
 //    UvEventLoop's ready callbacks wait, pending or closing handles, a due
@@ -170,9 +170,9 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   void SetDriverRef(bool ref);
   void ArmFallback();
   void RunBatch();
-  // One pass of a batch. False, having run nothing, once JS cannot run.
+  // One pass of a batch, in its own callback scope on `resource`.
   // `light`: run the Idle callbacks only (rule 9).
-  bool RunPass(bool light);
+  void RunPass(bool light, napi_value resource);
   bool LightPassAllowed() const;
   void RunIdles();
   // Closes and reopens the batch's callback scope, which drains
