@@ -21,7 +21,7 @@
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
-import { Idle, Timer } from 'asyncuv';
+import { Idle, Timer, type AbstractEventLoop } from 'asyncuv';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop } from '../fresh-loop.js';
 
@@ -48,18 +48,35 @@ function idle(count: number): Promise<number> {
   });
 }
 
-async function callSoon(count: number): Promise<number> {
+/**
+ * Runs `start` on a fresh UvEventLoop until the `done` it gets was called
+ * `count` times (`done` returns whether more are wanted), then disposes of
+ * the loop.
+ */
+async function onFreshLoop(
+  count: number,
+  start: (loop: AbstractEventLoop, done: () => boolean) => void,
+): Promise<number> {
   const { loop, dispose } = freshLoop();
   await new Promise<void>((resolve) => {
     let left = count;
-    const step = (): void => {
-      if (--left === 0) resolve();
-      else loop.callSoon(step);
-    };
-    loop.callSoon(step);
+    start(loop, () => {
+      if (--left > 0) return true;
+      resolve();
+      return false;
+    });
   });
   await dispose();
   return count;
+}
+
+function callSoon(count: number): Promise<number> {
+  return onFreshLoop(count, (loop, done) => {
+    const step = (): void => {
+      if (done()) loop.callSoon(step);
+    };
+    loop.callSoon(step);
+  });
 }
 
 function timers(count: number): Promise<number> {
@@ -73,35 +90,21 @@ function timers(count: number): Promise<number> {
   });
 }
 
-async function callLater(count: number): Promise<number> {
-  const { loop, dispose } = freshLoop();
-  await new Promise<void>((resolve) => {
-    let left = count;
-    const fired = (): void => {
-      if (--left === 0) resolve();
-    };
+function callLater(count: number): Promise<number> {
+  return onFreshLoop(count, (loop, fired) => {
     for (let i = 0; i < count; i++) loop.callLater((i % 50) / 1000, fired);
   });
-  await dispose();
-  return count;
 }
 
 // A fixed step per timer stands in for the time scheduling takes (between
 // 0.5 and several us per timer on the shared machine, with its load).
 const kModelStep = 0.5e-6;
 
-async function callAt(count: number): Promise<number> {
-  const { loop, dispose } = freshLoop();
-  await new Promise<void>((resolve) => {
-    let left = count;
-    const fired = (): void => {
-      if (--left === 0) resolve();
-    };
+function callAt(count: number): Promise<number> {
+  return onFreshLoop(count, (loop, fired) => {
     const base = loop.time();
     for (let i = 0; i < count; i++) loop.callAt(base + i * kModelStep + (i % 50) / 1000, fired);
   });
-  await dispose();
-  return count;
 }
 
 async function echo(seconds: number): Promise<number> {
