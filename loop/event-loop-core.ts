@@ -11,11 +11,12 @@ import { loopClosed, loopRunning } from './errors.js';
 import {
   type Callback,
   CallbackHandle,
+  kNoArgs,
   TimerHandle,
   type ExceptionContext,
   type ResourceKind,
 } from './events.js';
-import { TimerHeap } from './timer-heap.js';
+import { TimerQueue } from './timer-queue.js';
 
 /** Callbacks slower than this (seconds) are reported in debug mode. */
 const SLOW_CALLBACK_DURATION = 0.1;
@@ -57,8 +58,11 @@ export abstract class EventLoopCore {
   // iteration, so callbacks scheduled by callbacks run in the next one.
   #ready: CallbackHandle[] = [];
   #readyHead = 0;
-  readonly #timers = new TimerHeap();
-  #seq = 0;
+  // The last cancel() disarms the concrete loop's timer: an armed timer
+  // with nothing left to run would keep the process alive.
+  readonly #timers = new TimerQueue(() => {
+    if (this.#armedFor !== Infinity) this.#arm();
+  });
   #armedFor = Infinity;
   #runScheduled = false;
   #running = false;
@@ -83,9 +87,6 @@ export abstract class EventLoopCore {
   // strongly: a resource collected without being released still counts.
   readonly #live = new Map<ResourceKind, number>();
   #debug = process.env['ASYNCUV_DEBUG'] !== undefined && process.env['ASYNCUV_DEBUG'] !== '';
-  readonly #cancelTimer = (handle: TimerHandle): void => {
-    this.#timers.remove(handle);
-  };
 
   /** Have runOnce() called soon (the next iteration of the underlying loop). */
   protected abstract scheduleRun(): void;
@@ -195,7 +196,7 @@ export abstract class EventLoopCore {
   callSoon<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle {
     this.checkClosed();
     validateFunction(cb, 'callback');
-    return this.scheduleSoon(cb as Callback<unknown[]>, args);
+    return this.scheduleSoon(cb as Callback<unknown[]>, args.length === 0 ? kNoArgs : args);
   }
 
   callSoonThreadsafe<A extends unknown[]>(cb: Callback<A>, ...args: A): CallbackHandle {
@@ -207,15 +208,20 @@ export abstract class EventLoopCore {
   callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle {
     this.checkClosed();
     validateNumber(delay, 'delay', -Infinity, Infinity);
-    return this.callAt(this.time() + Math.max(0, delay), cb, ...args);
+    validateFunction(cb, 'callback');
+    return this.#schedule(this.time() + Math.max(0, delay), cb as Callback<unknown[]>, args);
   }
 
   callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle {
     this.checkClosed();
     validateNumber(when, 'when', -Infinity, Infinity);
     validateFunction(cb, 'callback');
-    const handle = new TimerHandle(when, this.#seq++, cb as Callback<unknown[]>, args);
-    handle.onCancel = this.#cancelTimer;
+    return this.#schedule(when, cb as Callback<unknown[]>, args);
+  }
+
+  #schedule(when: number, cb: Callback<unknown[]>, args: readonly unknown[]): TimerHandle {
+    // Most timers take no arguments: they share one empty list.
+    const handle = new TimerHandle(when, cb, args.length === 0 ? kNoArgs : args);
     this.#timers.push(handle);
     if (when < this.#armedFor) this.#arm();
     return handle;
@@ -227,7 +233,11 @@ export abstract class EventLoopCore {
    * that finishes closing after its loop has nowhere left to run, and
    * throwing would only surface inside some stream or handle callback.
    */
-  scheduleSoon(cb: Callback<unknown[]>, args: unknown[], onDropped?: () => void): CallbackHandle {
+  scheduleSoon(
+    cb: Callback<unknown[]>,
+    args: readonly unknown[],
+    onDropped?: () => void,
+  ): CallbackHandle {
     const handle = new CallbackHandle(cb, args);
     if (this.#closed) {
       handle.cancel();
@@ -246,18 +256,17 @@ export abstract class EventLoopCore {
   }
 
   #arm(): void {
-    const top = this.#timers.peek();
-    if (top === undefined) {
-      this.#armedFor = Infinity;
+    const next = this.#timers.nextWhen();
+    this.#armedFor = next;
+    if (next === Infinity) {
       this.armTimer(null);
       return;
     }
-    this.#armedFor = top.when();
     // Clamped: a far deadline (callLater(1e300)) is beyond what Timer.start
     // and setTimeout take (Timer throws on it; setTimeout fires at once on
     // overflow). Firing early is harmless: nothing is due, and runOnce
     // re-arms for the rest.
-    const delayMs = Math.ceil((top.when() - this.time()) * 1000);
+    const delayMs = Math.ceil((next - this.time()) * 1000);
     this.armTimer(Math.min(kMaxArmMs, Math.max(0, delayMs)));
   }
 
@@ -265,15 +274,7 @@ export abstract class EventLoopCore {
   protected runOnce(): void {
     this.#runScheduled = false;
     const timers = this.#timers;
-    if (timers.size > 0) {
-      const end = this.time() + CLOCK_RESOLUTION;
-      let top = timers.peek();
-      while (top !== undefined && top.when() <= end) {
-        timers.pop();
-        this.#ready.push(top);
-        top = timers.peek();
-      }
-    }
+    if (timers.size > 0) timers.takeDue(this.time() + CLOCK_RESOLUTION, this.#ready);
     const ready = this.#ready;
     const stop = ready.length;
     const debug = this.#debug;
@@ -292,7 +293,9 @@ export abstract class EventLoopCore {
         handle.callback = undefined;
         const started = debug ? this.time() : 0;
         try {
-          cb(...handle.args);
+          const args = handle.args;
+          if (args.length === 0) cb();
+          else cb(...args);
         } catch (exception) {
           const message = `Exception in callback ${cb.name || 'anonymous'}`;
           this.callExceptionHandler({ message, exception, handle });
@@ -324,7 +327,7 @@ export abstract class EventLoopCore {
     }
     // Re-arm only when the earliest deadline changed (or the timer fired,
     // see timerFired): arming is a call into the native loop.
-    if ((timers.peek()?.when() ?? Infinity) !== this.#armedFor) this.#arm();
+    if (timers.nextWhen() !== this.#armedFor) this.#arm();
     if (this.#stopping || this.#stopAtReturn) this.#finishStop();
   }
 

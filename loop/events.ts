@@ -9,6 +9,7 @@
 // closed loop refuses new work (ERR_LOOP_CLOSED).
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { AbortOptions } from './abort.js';
+import type { TimerQueue } from './timer-queue.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 import type {
   DatagramTransport,
@@ -21,16 +22,22 @@ import type {
 /** A callback given to callSoon, callLater, addReader and friends, with its arguments. */
 export type Callback<A extends unknown[]> = (...args: A) => void;
 
+/**
+ * @internal The arguments of a callback that takes none, shared by every
+ * handle (frozen: nothing may add to it).
+ */
+export const kNoArgs: readonly unknown[] = Object.freeze([]);
+
 /** A scheduled callback (asyncio.Handle). */
 export class CallbackHandle {
   #cancelled = false;
   /** @internal */ callback: Callback<unknown[]> | undefined;
-  /** @internal */ args: unknown[];
+  /** @internal */ args: readonly unknown[];
   /** @internal Run by the loop's close() if it drops this callback before it ran. */
   onDropped: (() => void) | undefined;
 
   /** @internal */
-  constructor(callback: Callback<unknown[]>, args: unknown[]) {
+  constructor(callback: Callback<unknown[]>, args: readonly unknown[]) {
     this.callback = callback;
     this.args = args;
   }
@@ -39,7 +46,7 @@ export class CallbackHandle {
   cancel(): void {
     this.#cancelled = true;
     this.callback = undefined;
-    this.args = [];
+    this.args = kNoArgs;
   }
 
   cancelled(): boolean {
@@ -49,24 +56,19 @@ export class CallbackHandle {
 
 /** A callback scheduled at a time (asyncio.TimerHandle). */
 export class TimerHandle extends CallbackHandle {
-  /** @internal position in the loop's timer heap, -1 when not in it. */
-  heapIndex = -1;
-  /** @internal tie-breaker: equal times run in scheduling order. */
-  readonly seq: number;
+  /** @internal the loop's timer queue while this waits in it, else undefined. */
+  queue: TimerQueue | undefined = undefined;
   /**
-   * @internal when(), as a plain field: the timer heap compares it millions
-   * of times when many timers come due, and a private field's brand check
+   * @internal when(), as a plain field: the timer queue compares it many
+   * times when many timers come due, and a private field's brand check
    * behind a method call cost about half of callLater's total time.
    */
   readonly at: number;
-  /** @internal set by the loop that owns the heap. */
-  onCancel: ((handle: TimerHandle) => void) | undefined;
 
   /** @internal */
-  constructor(when: number, seq: number, callback: Callback<unknown[]>, args: unknown[]) {
+  constructor(when: number, callback: Callback<unknown[]>, args: readonly unknown[]) {
     super(callback, args);
     this.at = when;
-    this.seq = seq;
   }
 
   /** The loop time (seconds) the callback is scheduled for. */
@@ -75,7 +77,7 @@ export class TimerHandle extends CallbackHandle {
   }
 
   override cancel(): void {
-    if (!this.cancelled()) this.onCancel?.(this);
+    this.queue?.cancel(this);
     super.cancel();
   }
 }

@@ -14,7 +14,7 @@ const jsFiles: Array<[RegExp, string, string]> = [
     'JS base-event-loop (ready queue, runOnce, timers)',
     'asyncio loop (JS)',
   ],
-  [/\/loop\/timer-heap\.js/, 'JS timer-heap', 'asyncio loop (JS)'],
+  [/\/loop\/timer-queue\.js/, 'JS timer-queue', 'asyncio loop (JS)'],
   [/\/loop\/events\.js/, 'JS events (CallbackHandle, TimerHandle)', 'asyncio loop (JS)'],
   [/\/loop\/uv-event-loop\.js/, 'JS uv-event-loop (Idle/Timer glue)', 'asyncio loop (JS)'],
   [

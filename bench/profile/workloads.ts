@@ -7,6 +7,11 @@
 // - callsoon N:   a callSoon chain of N callbacks on a UvEventLoop;
 // - timers N:     N one-shot 1 ms Timer handles, each closed when it fires;
 // - calllater N:  N callLater timers over 0-49 ms;
+// - callat N:     the same timers by callAt, with the whens callLater gives
+//                 when scheduling takes 0.5 us per timer: the timer queue
+//                 sees the same buckets however slowly the process runs
+//                 (under callgrind, calllater's whens spread over seconds,
+//                 one or two timers per millisecond);
 // - echo S [C]:   a Protocol echo server on a UvEventLoop, C connections
 //                 (default 50) of 1 KiB ping-pong from the native client
 //                 (bench/loadgen) for S seconds;
@@ -18,7 +23,7 @@
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
-import { Idle, Timer } from 'asyncuv';
+import { Idle, Timer, type AbstractEventLoop } from 'asyncuv';
 import { Queue } from 'asyncuv/sync';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop } from '../fresh-loop.js';
@@ -46,18 +51,35 @@ function idle(count: number): Promise<number> {
   });
 }
 
-async function callSoon(count: number): Promise<number> {
+/**
+ * Runs `start` on a fresh UvEventLoop until the `done` it gets was called
+ * `count` times (`done` returns whether more are wanted), then disposes of
+ * the loop.
+ */
+async function onFreshLoop(
+  count: number,
+  start: (loop: AbstractEventLoop, done: () => boolean) => void,
+): Promise<number> {
   const { loop, dispose } = freshLoop();
   await new Promise<void>((resolve) => {
     let left = count;
-    const step = (): void => {
-      if (--left === 0) resolve();
-      else loop.callSoon(step);
-    };
-    loop.callSoon(step);
+    start(loop, () => {
+      if (--left > 0) return true;
+      resolve();
+      return false;
+    });
   });
   await dispose();
   return count;
+}
+
+function callSoon(count: number): Promise<number> {
+  return onFreshLoop(count, (loop, done) => {
+    const step = (): void => {
+      if (done()) loop.callSoon(step);
+    };
+    loop.callSoon(step);
+  });
 }
 
 function timers(count: number): Promise<number> {
@@ -71,17 +93,21 @@ function timers(count: number): Promise<number> {
   });
 }
 
-async function callLater(count: number): Promise<number> {
-  const { loop, dispose } = freshLoop();
-  await new Promise<void>((resolve) => {
-    let left = count;
-    const fired = (): void => {
-      if (--left === 0) resolve();
-    };
+function callLater(count: number): Promise<number> {
+  return onFreshLoop(count, (loop, fired) => {
     for (let i = 0; i < count; i++) loop.callLater((i % 50) / 1000, fired);
   });
-  await dispose();
-  return count;
+}
+
+// A fixed step per timer stands in for the time scheduling takes (between
+// 0.5 and several us per timer on the shared machine, with its load).
+const kModelStep = 0.5e-6;
+
+function callAt(count: number): Promise<number> {
+  return onFreshLoop(count, (loop, fired) => {
+    const base = loop.time();
+    for (let i = 0; i < count; i++) loop.callAt(base + i * kModelStep + (i % 50) / 1000, fired);
+  });
 }
 
 async function echo(seconds: number): Promise<number> {
@@ -111,6 +137,7 @@ const workloads: Record<string, Workload> = {
   callsoon: callSoon,
   timers,
   calllater: callLater,
+  callat: callAt,
   echo,
   queue,
   none: async () => 0,

@@ -15,6 +15,7 @@ import { readers } from './readers.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
 import { stopInCallback } from './stop-in-callback.js';
+import { timers } from './timers.js';
 import { streams } from './streams.js';
 import { subprocess } from './subprocess.js';
 import { subprocessStreams } from './subprocess-streams.js';
@@ -30,6 +31,7 @@ export const scenarios: Scenario[] = [
   closedLoop,
   closeReleases,
   callbacks,
+  timers,
   exceptionHandler,
   connectionMadeErrors,
   signals,
