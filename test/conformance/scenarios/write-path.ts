@@ -5,9 +5,8 @@
 // connection (selector_events._SelectorSocketTransport.write and
 // test_selector_events.py's write tests).
 import { randomBytes } from 'node:crypto';
-import type net from 'node:net';
 import type { Protocol, Transport } from 'asyncuv';
-import { netServer, readToEnd } from '../peers.js';
+import { connectedTo, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, until, withLoop, within } from '../harness.js';
 
 class Writer implements Protocol {
@@ -41,21 +40,10 @@ class Writer implements Protocol {
   }
 }
 
-async function connected(loop: Parameters<Parameters<typeof withLoop>[2]>[0]['loop']): Promise<{
-  server: Awaited<ReturnType<typeof netServer>>;
-  transport: Transport;
-  proto: Writer;
-  peer: net.Socket;
-}> {
-  const server = await netServer(() => {}, '127.0.0.1', { allowHalfOpen: true });
-  const accepted = server.nextSocket();
-  const [transport, proto] = await loop.createConnection(
-    () => new Writer(),
-    '127.0.0.1',
-    server.port,
-  );
-  const peer = await within(accepted, 'accept');
-  return { server, transport, proto, peer };
+function connected(
+  loop: Parameters<Parameters<typeof withLoop>[2]>[0]['loop'],
+): ReturnType<typeof connectedTo<Writer>> {
+  return connectedTo(loop, () => new Writer());
 }
 
 /** Small, joined, large and writev'd writes, in an order that mixes them. */
