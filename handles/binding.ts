@@ -43,7 +43,6 @@ export interface NativeLoop {
 }
 
 export interface NativeTimer extends NativeHandle {
-  init(loop: NativeLoop): Status;
   start(timeout: number, repeat: number): Status;
   stop(): Status;
   again(): Status;
@@ -87,7 +86,8 @@ export interface Binding {
   strerror(code: number): string;
   errors(): Record<string, number>;
   Loop: new () => NativeLoop;
-  Timer: new () => NativeTimer;
+  /** Timer functions: see handles/timer-native.ts. */
+  timer: unknown;
   Idle: new () => NativeWatcher;
   Prepare: new () => NativeWatcher;
   Check: new () => NativeWatcher;

@@ -1,4 +1,4 @@
-import type { NativeHandle, NativeLoop } from './binding.js';
+import type { NativeHandle, NativeLoop, Status } from './binding.js';
 import { kNative } from './internal.js';
 import { Loop } from './loop.js';
 import { UsageError } from '../errors/usage-error.js';
@@ -25,17 +25,21 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
   readonly [kNative]: N;
   #closed = false;
 
-  /** `init` runs the native three-phase init; its status is checked here. */
+  /**
+   * `init` runs the native three-phase init, or is the status of the one the
+   * native constructor already ran (Timer: one crossing instead of two, and
+   * no closure per handle); the status is checked here.
+   */
   protected constructor(
     loop: Loop | undefined,
     native: N,
     syscall: string,
-    init: (loop: NativeLoop) => number,
+    init: ((loop: NativeLoop) => Status) | Status,
   ) {
     this.loop = loopArg(loop);
     this[kNative] = native;
     native.owner = this;
-    check(init(this.loop[kNative]), syscall);
+    check(typeof init === 'number' ? init : init(this.loop[kNative]), syscall);
   }
 
   /**

@@ -1,6 +1,7 @@
-import { binding, type NativeTimer } from './binding.js';
-import { Handle } from './handle.js';
+import type { NativeTimer } from './binding.js';
+import { Handle, loopArg } from './handle.js';
 import { kNative, kTimersFiring } from './internal.js';
+import { TimerNative } from './timer-native.js';
 import type { Loop } from './loop.js';
 import { check } from './uv-error.js';
 import { validateFunction, validateInteger } from '../errors/validate.js';
@@ -12,10 +13,10 @@ export class Timer extends Handle<NativeTimer> {
   #cb: TimerCallback | undefined;
 
   static {
-    // One onevent for every Timer, on the native class's prototype, with the
-    // native wrap as `this`: a Timer then costs no closure and no property
+    // One onevent for every Timer, on its native half's prototype, with the
+    // native half as `this`: a Timer then costs no closure and no property
     // store of its own.
-    (binding.Timer.prototype as NativeTimer).onevent = function onevent(this: NativeTimer) {
+    TimerNative.prototype.onevent = function onevent(this: NativeTimer) {
       Timer.#fire(this.owner as Timer);
     };
   }
@@ -31,8 +32,10 @@ export class Timer extends Handle<NativeTimer> {
   }
 
   constructor(loop?: Loop) {
-    const native = new binding.Timer();
-    super(loop, native, 'timer_init', (l) => native.init(l));
+    const l = loopArg(loop);
+    // The native half's constructor runs the init.
+    const native = new TimerNative(l[kNative]);
+    super(l, native, 'timer_init', Math.min(native.slot, 0));
   }
 
   start(cb: TimerCallback, timeoutMs: number, repeatMs = 0): void {

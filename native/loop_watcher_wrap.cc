@@ -30,14 +30,37 @@ class LoopWatcherWrap : public HandleWrap<LoopWatcherWrap<H, kType, kInit, kStar
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
     if (!this->usable()) return this->Code(UV_EBADF);
+    bool was_active = uv_is_active(this->handle()) != 0;
     int rc = kStart(this->template As<H>(), OnFire);
+    if (rc == 0 && !was_active) Report(true);
     return this->StateChanged(rc);
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (!this->usable()) return this->Code(UV_EBADF);
+    bool was_active = uv_is_active(this->handle()) != 0;
     int rc = kStop(this->template As<H>());
+    if (was_active) Report(false);
     return this->StateChanged(rc);
+  }
+
+  // uv_close stops an active watcher.
+  void BeforeClose() override {
+    if (uv_is_active(this->handle())) Report(false);
+  }
+
+  // Tells the loop what its light passes need (rule 9 of loop_wrap.h).
+  void Report(bool active) {
+    LoopWrap* loop = this->loop();
+    if constexpr (kType == UV_IDLE) {
+      if (active) {
+        loop->IdleStarted(this->template As<H>(), OnFire);
+      } else {
+        loop->IdleStopped(this->template As<H>());
+      }
+    } else {
+      loop->PhaseWatchers(active ? 1 : -1);
+    }
   }
 
   static void OnFire(H* handle) {

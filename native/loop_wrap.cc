@@ -117,6 +117,7 @@ LoopWrap::~LoopWrap() {
 }
 
 void LoopWrap::Touch() {
+  changed_ = true;  // rule 9: the next pass is a full one
   // In a batch (a pass, or the microtasks between passes) the batch re-arms
   // once it ends.
   if (in_run_ || in_batch_ || touched_ || loop_ == nullptr) return;
@@ -181,47 +182,99 @@ void LoopWrap::RunBatch() {
     return;
   }
   if (!CanCallJs()) return;
-  batches_++;
-  in_batch_ = true;
-  stopped_ = false;
-  uint64_t deadline = max_passes_ > 1 ? uv_hrtime() + budget_ns_ : 0;
-  // Rule 8: more passes while the private loop would run one at once.
-  for (int pass = 0; pass < max_passes_; ++pass) {
-    if (!RunPass()) break;
-    if (loop_ == nullptr || closing_ || stopped_ || pass + 1 == max_passes_) break;
-    if (NextTimeout() != 0 || uv_hrtime() >= deadline) break;
-  }
-  in_batch_ = false;
-  Rearm();
-}
-
-bool LoopWrap::RunPass() {
   napi_env env = data_->env;
+  // One handle scope for the whole batch: the values made between passes
+  // (the callback scopes' resource) live until it ends, and every callback
+  // opens its own scope for what it makes.
   napi_handle_scope handle_scope;
-  if (napi_open_handle_scope(env, &handle_scope) != napi_ok) return false;
+  if (napi_open_handle_scope(env, &handle_scope) != napi_ok) return;
   // A terminated worker still runs Node's loop to close its handles before
   // the cleanup hook: callbacks must not run then; the hook closes the loop.
+  // Once a batch has begun, a call that fails stops it (OnJsUnavailable).
   if (!JsCallable()) {
     skipped_js_++;
     napi_close_handle_scope(env, handle_scope);
-    return false;
+    Rearm();
+    return;
   }
+  batches_++;
+  in_batch_ = true;
+  stopped_ = false;
+  napi_value resource = Value();
+  uint64_t deadline = max_passes_ > 1 ? uv_hrtime() + budget_ns_ : 0;
+  // Rule 8: more passes while the private loop would run one at once.
+  bool light = false;
+  for (int pass = 0; pass < max_passes_; ++pass) {
+    RunPass(light, resource);
+    if (loop_ == nullptr || closing_ || stopped_ || pass + 1 == max_passes_) break;
+    light = LightPassAllowed();
+    if (!light && NextTimeout() != 0) break;
+    if (uv_hrtime() >= deadline) break;
+  }
+  in_batch_ = false;
+  napi_close_handle_scope(env, handle_scope);
+  Rearm();
+}
+
+bool LoopWrap::LightPassAllowed() const {
+  return !changed_ && phase_watchers_ == 0 && !idles_.empty() && light_run_ < kLightPerFull;
+}
+
+void LoopWrap::RunPass(bool light, napi_value resource) {
+  napi_env env = data_->env;
   passes_++;
-  napi_open_callback_scope(env, Value(), async_context_, &batch_scope_);
+  napi_open_callback_scope(env, resource, async_context_, &batch_scope_);
   in_run_ = true;
   touched_ = false;
-  auto* keepalive = reinterpret_cast<uv_handle_t*>(&keepalive_);
-  uv_ref(keepalive);  // rule 2: run even if only unref'd handles are active
-  uv_run(loop_, UV_RUN_NOWAIT);
-  if (loop_ != nullptr) uv_unref(keepalive);
+  if (light) {
+    light_passes_++;
+    light_run_++;
+    in_light_pass_ = true;
+    RunIdles();
+    in_light_pass_ = false;
+  } else {
+    light_run_ = 0;
+    changed_ = false;
+    auto* keepalive = reinterpret_cast<uv_handle_t*>(&keepalive_);
+    uv_ref(keepalive);  // rule 2: run even if only unref'd handles are active
+    uv_run(loop_, UV_RUN_NOWAIT);
+    if (loop_ != nullptr) uv_unref(keepalive);
+  }
   in_run_ = false;
   // Closing the outermost callback scope drains process.nextTick and
   // microtasks: an async callback that awaits continues here, in this pass.
   checkpoint_requested_ = false;
   if (batch_scope_ != nullptr) napi_close_callback_scope(env, batch_scope_);
   batch_scope_ = nullptr;
-  napi_close_handle_scope(env, handle_scope);
-  return true;
+}
+
+void LoopWrap::RunIdles() {
+  // Rule 9, libuv's idle phase: the handles active when the phase begins,
+  // the one started last first (uv_idle_start inserts at the head of the
+  // loop's queue), each unless an earlier callback stopped it; a handle
+  // (re)started during the phase has a later sequence and waits for the next
+  // pass. idles_ stays sorted by sequence. A handle closed during the phase
+  // is stopped first, and only uv_run's closing phase frees it.
+  uint64_t cursor = idle_seq_;
+  for (;;) {
+    auto it = std::lower_bound(idles_.begin(), idles_.end(), cursor,
+                               [](const IdleEntry& e, uint64_t seq) { return e.seq < seq; });
+    if (it == idles_.begin()) break;
+    IdleEntry entry = *--it;
+    cursor = entry.seq;
+    entry.fire(entry.idle);
+    if (loop_ == nullptr || closing_) break;
+  }
+}
+
+void LoopWrap::IdleStarted(uv_idle_t* idle, uv_idle_cb fire) {
+  idles_.push_back({idle, fire, idle_seq_++});
+}
+
+void LoopWrap::IdleStopped(uv_idle_t* idle) {
+  auto it = std::find_if(idles_.begin(), idles_.end(),
+                         [idle](const IdleEntry& e) { return e.idle == idle; });
+  if (it != idles_.end()) idles_.erase(it);
 }
 
 int64_t LoopWrap::NextTimeout() {
@@ -297,6 +350,7 @@ Napi::Value LoopWrap::Checkpoint(const Napi::CallbackInfo& info) {
 }
 
 void LoopWrap::OnJsUnavailable() {
+  stopped_ = true;  // no further pass in this batch (rule 8)
   if (loop_ != nullptr) uv_stop(loop_);
 }
 
@@ -343,7 +397,9 @@ Napi::Value LoopWrap::Run(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value LoopWrap::Stop(const Napi::CallbackInfo& info) {
-  if (loop_ != nullptr) uv_stop(loop_);
+  // A light pass runs outside uv_run, where uv_stop's flag would stay set
+  // and make the next uv_run return at once, having run nothing.
+  if (loop_ != nullptr && !in_light_pass_) uv_stop(loop_);
   stopped_ = true;  // rule 8: no further pass in this batch
   return info.Env().Undefined();
 }
@@ -399,6 +455,8 @@ void LoopWrap::CloseLoop() {
   in_run_ = false;
   free(loop_);
   loop_ = nullptr;
+  idles_.clear();  // every wrap reported its stop from BeforeClose; defensive
+  phase_watchers_ = 0;
   StopDriver();
   // Released in env teardown too: the napi_env is still valid in the cleanup
   // hook, and neither call runs JavaScript. Skipping them there leaked the
@@ -516,6 +574,7 @@ Napi::Value LoopWrap::DriverState(const Napi::CallbackInfo& info) {
   state.Set("touched", touched_);
   state.Set("batches", static_cast<double>(batches_));
   state.Set("passes", static_cast<double>(passes_));
+  state.Set("lightPasses", static_cast<double>(light_passes_));
   state.Set("skippedBusy", static_cast<double>(skipped_busy_));
   state.Set("skippedJs", static_cast<double>(skipped_js_));
   state.Set("idleCalls", static_cast<double>(idle_calls_));

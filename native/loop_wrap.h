@@ -40,7 +40,7 @@
 //    as any spurious wake-up is; run('once') does not return after one that
 //    called nothing back (Dispatched() counts what did).
 // 8. An embedded batch runs up to max_passes_ uv_run(UV_RUN_NOWAIT) passes,
-//    each in its own handle and callback scope (microtasks and
+//    each in its own callback scope, all in one handle scope (microtasks and
 //    process.nextTick drain after every pass), while the private loop would
 //    run its next pass at once (an active idle handle, which is how
 //    UvEventLoop's ready callbacks wait, pending or closing handles, a due
@@ -50,12 +50,25 @@
 //    Node's own timers and I/O getting turns. stop() ends the batch.
 //    (Loop.setBatchLimits in handles/loop.ts; the defaults there are
 //    measured in bench/PROFILE.md.)
+// 9. Light passes: a pass after the first of a batch runs only the active
+//    Idle callbacks, without uv_run, when nothing else could be due: no JS
+//    call since the last full pass changed what the loop watches (Touch),
+//    no Prepare or Check handle is active (their phases would be skipped),
+//    and fewer than kLightPerFull light passes ran since the last full one.
+//    A full pass polls I/O (epoll_wait), runs timers, pending and closing
+//    callbacks; a light pass skips that syscall and libuv's phases, which
+//    are half of a pass's cost when UvEventLoop's ready queue is the only
+//    work. I/O and timers wait at most kLightPerFull light passes (a few
+//    microseconds) longer; a batch still begins with a full pass. Idle
+//    callbacks run as libuv runs them: the handle started last first, and a
+//    handle started or restarted during the phase waits for the next pass.
 #pragma once
 
 #include <napi.h>
 #include <uv.h>
 
 #include <array>
+#include <vector>
 
 #include "addon.h"
 
@@ -109,6 +122,13 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   // Counts a callback into JS or a settled Promise; see rule 7.
   void Dispatched() { dispatched_++; }
 
+  // Rule 9: Idle handles by start sequence, and how many Prepare/Check handles
+  // are active. The wraps report every start and stop, and a stop before
+  // close; `fire` is what libuv would call.
+  void IdleStarted(uv_idle_t* idle, uv_idle_cb fire);
+  void IdleStopped(uv_idle_t* idle);
+  void PhaseWatchers(int delta) { phase_watchers_ += delta; }
+
   // Live handles by type, from init until libuv's close callback.
   void CountHandle(uv_handle_type type, int delta) { live_[type] += delta; }
 
@@ -150,8 +170,11 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   void SetDriverRef(bool ref);
   void ArmFallback();
   void RunBatch();
-  // One pass of a batch. False, having run nothing, once JS cannot run.
-  bool RunPass();
+  // One pass of a batch, in its own callback scope on `resource`.
+  // `light`: run the Idle callbacks only (rule 9).
+  void RunPass(bool light, napi_value resource);
+  bool LightPassAllowed() const;
+  void RunIdles();
   // Closes and reopens the batch's callback scope, which drains
   // process.nextTick and microtasks; a no-op outside an embedded batch.
   void PerformCheckpoint();
@@ -193,7 +216,20 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   uint64_t budget_ns_ = 0;
   // Counters for DriverState(): batches and passes run, batches skipped by reason.
   uint64_t batches_ = 0, passes_ = 0, skipped_busy_ = 0, skipped_js_ = 0, idle_calls_ = 0;
-  uint64_t timer_calls_ = 0, poll_calls_ = 0;
+  uint64_t timer_calls_ = 0, poll_calls_ = 0, light_passes_ = 0;
+  // Rule 9. changed_: Touch() since the last full pass.
+  struct IdleEntry {
+    uv_idle_t* idle;
+    uv_idle_cb fire;
+    uint64_t seq;  // when it started; a pass runs the entries started before it
+  };
+  static constexpr int kLightPerFull = 7;
+  std::vector<IdleEntry> idles_;
+  uint64_t idle_seq_ = 0;
+  int phase_watchers_ = 0;
+  int light_run_ = 0;
+  bool changed_ = false;
+  bool in_light_pass_ = false;
   std::array<int, UV_HANDLE_TYPE_MAX> live_{};
   napi_ref slab_ = nullptr;
   char* slab_data_ = nullptr;
