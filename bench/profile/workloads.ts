@@ -15,6 +15,9 @@
 // - echo S [C]:   a Protocol echo server on a UvEventLoop, C connections
 //                 (default 50) of 1 KiB ping-pong from the native client
 //                 (bench/loadgen) for S seconds;
+// - resp N [P]:   the RESP example (examples/resp-server) on a UvEventLoop
+//                 under redis-benchmark: N GET requests from 50 clients,
+//                 pipelined P deep (default 16); ops are requests;
 // - none:         loads asyncuv and does nothing (the startup to subtract).
 //
 // Each prints one JSON line: the operations done and the process CPU time
@@ -24,6 +27,8 @@ import { loadavg } from 'node:os';
 import { Idle, Timer, type AbstractEventLoop } from 'asyncuv';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop } from '../fresh-loop.js';
+import { startRespServer } from '../../examples/resp-server/main.js';
+import { redisBenchmark } from '../resp.bench.js';
 
 interface Report {
   workload: string;
@@ -119,6 +124,17 @@ async function echo(seconds: number): Promise<number> {
   return report.total_roundtrips;
 }
 
+async function resp(requests: number): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const server = await startRespServer(loop, '127.0.0.1', 0);
+  const port = (server.sockets()[0] as { port: number }).port;
+  await redisBenchmark(port, 'get', Number(process.argv[4] ?? 16), requests);
+  server.close();
+  await server.waitClosed();
+  await dispose();
+  return requests;
+}
+
 const workloads: Record<string, Workload> = {
   idle,
   callsoon: callSoon,
@@ -126,6 +142,7 @@ const workloads: Record<string, Workload> = {
   calllater: callLater,
   callat: callAt,
   echo,
+  resp,
   none: async () => 0,
 };
 
