@@ -19,6 +19,7 @@ export function redisBenchmark(
   port: number,
   test: 'get' | 'set',
   pipeline: number,
+  count = requests,
 ): Promise<number> {
   const args = [
     '-h',
@@ -28,7 +29,7 @@ export function redisBenchmark(
     '-t',
     test,
     '-n',
-    String(requests),
+    String(count),
     '-c',
     '50',
     '-P',

@@ -78,6 +78,10 @@ export interface Binding {
   uvVersion: string;
   callbackNames(): string[];
   setEmitters(emitters: Array<(...args: unknown[]) => void>): Status;
+  /** A stream's writeBuffer(view), by the stream's id() (native/stream_wrap.h rule 4). */
+  streamWrite(id: number, view: Uint8Array): Status;
+  /** A stream's writev(views), by the stream's id(). */
+  streamWritev(id: number, views: Uint8Array[]): Status;
   errname(code: number): string;
   strerror(code: number): string;
   errors(): Record<string, number>;

@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "stream_ids.h"
+
 namespace asyncuv {
 
 class LoopWrap;
@@ -78,6 +80,7 @@ struct AddonData {
   napi_env env;
   std::vector<HandleClass> handle_classes;
   std::vector<LoopWrap*> loops;  // loops not yet closed, for env teardown
+  StreamIds stream_ids;          // stream_wrap.h rule 4
   bool tearing_down = false;     // no JS may run once this is set
   napi_async_cleanup_hook_handle cleanup_hook = nullptr;
   int drivers_closing = 0;  // driver handles on Node's loop still closing in teardown

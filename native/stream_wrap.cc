@@ -17,6 +17,109 @@ struct WriteReq {
 
 StreamBase::~StreamBase() {
   ReleaseReadBuffer();
+  ReleaseId();
+}
+
+double StreamBase::Id() {
+  if (id_ == 0 && usable()) {
+    id_owner_ = loop_->data();
+    id_ = id_owner_->stream_ids.Add(this);
+  }
+  return id_;
+}
+
+void StreamBase::ReleaseId() {
+  if (id_owner_ != nullptr) id_owner_->stream_ids.Remove(id_);
+  id_owner_ = nullptr;
+  id_ = 0;
+}
+
+namespace {
+
+// The bytes of a write argument: a Uint8Array (what the JS side passes) by
+// napi_get_typedarray_info alone; anything else through ArgBytes.
+bool WriteBytes(napi_env env, napi_value value, uv_buf_t* out) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) == napi_ok &&
+      (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array) &&
+      (data != nullptr || length == 0) && length <= UINT32_MAX) {
+    *out = uv_buf_init(static_cast<char*>(data), static_cast<unsigned>(length));
+    return true;
+  }
+  return ArgBytes(Napi::Value(env, value), out);
+}
+
+napi_value Status(napi_env env, int rc) {
+  napi_value result = nullptr;
+  napi_create_int32(env, rc, &result);
+  return result;
+}
+
+// The stream named by argument 0, with argument 1; `ids` is the function's data.
+StreamBase* StreamArgs(napi_env env, napi_callback_info info, napi_value* arg) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void* ids = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &ids) != napi_ok) return nullptr;
+  double id = 0;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &id) != napi_ok) return nullptr;
+  *arg = argv[1];
+  return static_cast<StreamIds*>(ids)->Find(id);
+}
+
+// streamWrite(id, view): as the instance method writeBuffer(view).
+napi_value StreamWrite(napi_env env, napi_callback_info info) {
+  napi_value view;
+  StreamBase* stream = StreamArgs(env, info, &view);
+  if (stream == nullptr) return Status(env, UV_EBADF);
+  uv_buf_t buf;
+  if (!WriteBytes(env, view, &buf)) return Status(env, UV_EINVAL);
+  return Status(env, stream->Write(&buf, 1, nullptr));
+}
+
+// streamWritev(id, views): as the instance method writev(views).
+napi_value StreamWritev(napi_env env, napi_callback_info info) {
+  napi_value array;
+  StreamBase* stream = StreamArgs(env, info, &array);
+  if (stream == nullptr) return Status(env, UV_EBADF);
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, array, &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, array, &n) != napi_ok) {
+    return Status(env, UV_EINVAL);
+  }
+  if (n == 0) return Status(env, 0);
+  uv_buf_t stack[64];
+  uv_buf_t* bufs = n <= 64 ? stack : static_cast<uv_buf_t*>(malloc(n * sizeof(uv_buf_t)));
+  if (bufs == nullptr) return Status(env, UV_ENOMEM);
+  int rc = 0;
+  for (uint32_t i = 0; i < n && rc == 0; ++i) {
+    napi_value item;
+    if (napi_get_element(env, array, i, &item) != napi_ok || !WriteBytes(env, item, &bufs[i])) {
+      rc = UV_EINVAL;
+    }
+  }
+  if (rc == 0) rc = stream->Write(bufs, n, nullptr);
+  if (bufs != stack) free(bufs);
+  return Status(env, rc);
+}
+
+}  // namespace
+
+void InitStreamFunctions(Napi::Env env, Napi::Object exports) {
+  StreamIds* ids = &AddonData::Get(env)->stream_ids;
+  struct Entry {
+    const char* name;
+    napi_callback cb;
+  };
+  for (Entry entry : {Entry{"streamWrite", StreamWrite}, Entry{"streamWritev", StreamWritev}}) {
+    napi_value fn;
+    if (napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.cb, ids, &fn) == napi_ok) {
+      napi_set_named_property(env, exports, entry.name, fn);
+    }
+  }
 }
 
 int StreamBase::Write(const uv_buf_t* bufs, size_t nbufs, uv_stream_t* send_handle) {

@@ -13,6 +13,12 @@
 //    errors are `onread(negative code)`.
 // 3. Every request (write, shutdown, connect) counts in pending_reqs, which
 //    keeps the wrap pinned until its callback has run.
+// 4. The hot write entry is by id, not by method: `id()` gives the stream a
+//    number (StreamIds) once, and the module functions streamWrite(id, view)
+//    and streamWritev(id, views) find the wrap by it, which is cheaper than
+//    the napi_unwrap of every instance method call. The id is forgotten
+//    when the handle starts closing (writes are EBADF from then on anyway)
+//    or when the wrap is destroyed, so it never finds a stale wrap.
 #pragma once
 
 #include "bytes_arg.h"
@@ -32,6 +38,8 @@ class StreamBase : public HandleBase {
   int Accept(HandleBase* client);
   // A Uint8Array to read into, or null/undefined to go back to the slab.
   int SetReadBuffer(Napi::Value view);
+  // Rule 4: this stream's id, given out on first use; 0 once it is closing.
+  double Id();
 
   // For subclasses that issue connect requests.
   static void OnConnect(uv_connect_t* req, int status);
@@ -43,7 +51,10 @@ class StreamBase : public HandleBase {
   // handle is closed, the loop may be closed and its wrap collected before
   // this wrap's finalizer runs, which then read a freed LoopWrap to find
   // the env (UBSan: invalid vptr in ReleaseReadBuffer from ~StreamBase).
-  void BeforeClose() override { ReleaseReadBuffer(); }
+  void BeforeClose() override {
+    ReleaseReadBuffer();
+    ReleaseId();
+  }
 
  private:
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -53,6 +64,7 @@ class StreamBase : public HandleBase {
   static void OnConnection(uv_stream_t* server, int status);
   void EmitStatus(Key key, int status);
   void ReleaseReadBuffer();
+  void ReleaseId();
 
   napi_ref read_buffer_ = nullptr;
   char* read_data_ = nullptr;
@@ -62,6 +74,10 @@ class StreamBase : public HandleBase {
   // IPC accept, which mark it readable and writable) arms POLLOUT there and
   // libuv aborts in uv__server_io. Those calls are ENOTCONN instead.
   bool listening_ = false;
+  // Rule 4. The ids' owner is kept apart from loop_: the loop may be gone
+  // before this wrap's finalizer runs, the env's addon data is not.
+  AddonData* id_owner_ = nullptr;
+  double id_ = 0;
 };
 
 template <typename T>
@@ -82,7 +98,6 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
     methods.push_back(W::InstanceMethod("setReadBuffer", static_cast<M>(&Self::JsSetReadBuffer)));
     methods.push_back(W::InstanceMethod("writeBuffer", static_cast<M>(&Self::JsWriteBuffer)));
     methods.push_back(W::InstanceMethod("writeString", static_cast<M>(&Self::JsWriteString)));
-    methods.push_back(W::InstanceMethod("writev", static_cast<M>(&Self::JsWritev)));
     methods.push_back(W::InstanceMethod("tryWrite", static_cast<M>(&Self::JsTryWrite)));
     methods.push_back(W::InstanceMethod("shutdown", static_cast<M>(&Self::JsShutdown)));
     methods.push_back(W::InstanceMethod("listen", static_cast<M>(&Self::JsListen)));
@@ -90,6 +105,7 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
     methods.push_back(W::InstanceMethod("writeQueueSize", static_cast<M>(&Self::JsWriteQueueSize)));
     methods.push_back(W::InstanceMethod("isReadable", static_cast<M>(&Self::JsIsReadable)));
     methods.push_back(W::InstanceMethod("isWritable", static_cast<M>(&Self::JsIsWritable)));
+    methods.push_back(W::InstanceMethod("id", static_cast<M>(&Self::JsId)));
     return methods;
   }
 
@@ -143,24 +159,6 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
     return this->Code(rc);
   }
 
-  // writev(array of views)
-  Napi::Value JsWritev(const Napi::CallbackInfo& info) {
-    if (!info[0].IsArray()) return this->Code(UV_EINVAL);
-    Napi::Array array = info[0].As<Napi::Array>();
-    uint32_t n = array.Length();
-    if (n == 0) return this->Code(0);
-    uv_buf_t stack[64];
-    uv_buf_t* bufs = n <= 64 ? stack : static_cast<uv_buf_t*>(malloc(n * sizeof(uv_buf_t)));
-    if (bufs == nullptr) return this->Code(UV_ENOMEM);
-    int rc = 0;
-    for (uint32_t i = 0; i < n && rc == 0; ++i) {
-      if (!ArgBytes(array.Get(i), &bufs[i])) rc = UV_EINVAL;
-    }
-    if (rc == 0) rc = this->Write(bufs, n, nullptr);
-    if (bufs != stack) free(bufs);
-    return this->Code(rc);
-  }
-
   // tryWrite(view): bytes written now, or a negative code (UV_EAGAIN: none).
   Napi::Value JsTryWrite(const Napi::CallbackInfo& info) {
     if (!this->usable()) return this->Code(UV_EBADF);
@@ -175,6 +173,9 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
   }
   Napi::Value JsIsReadable(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), this->usable() && uv_is_readable(this->stream()));
+  }
+  Napi::Value JsId(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), this->Id());
   }
   Napi::Value JsIsWritable(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), this->usable() && uv_is_writable(this->stream()));

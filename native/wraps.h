@@ -19,6 +19,7 @@ void InitFsPoll(Napi::Env env, Napi::Object exports);
 void InitFsEvent(Napi::Env env, Napi::Object exports);
 void InitPipe(Napi::Env env, Napi::Object exports);
 void InitTty(Napi::Env env, Napi::Object exports);
+void InitStreamFunctions(Napi::Env env, Napi::Object exports);
 void InitProcess(Napi::Env env, Napi::Object exports);
 #ifdef ASYNCUV_BENCH
 // Benchmark builds only (bench/native/bench_echo.cc): the C++-only echo
@@ -45,6 +46,7 @@ inline void InitWraps(Napi::Env env, Napi::Object exports) {
   InitFsEvent(env, exports);
   InitPipe(env, exports);
   InitTty(env, exports);
+  InitStreamFunctions(env, exports);
   InitProcess(env, exports);
 #ifdef ASYNCUV_BENCH
   InitBenchEcho(env, exports);

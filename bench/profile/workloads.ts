@@ -15,6 +15,9 @@
 // - echo S [C]:   a Protocol echo server on a UvEventLoop, C connections
 //                 (default 50) of 1 KiB ping-pong from the native client
 //                 (bench/loadgen) for S seconds;
+// - resp N [P]:   the RESP example (examples/resp-server) on a UvEventLoop
+//                 under redis-benchmark: N GET requests from 50 clients,
+//                 pipelined P deep (default 16); ops are requests;
 // - queue N:      N small objects put into a sync Queue and got back, on
 //                 this thread (the codec and ring copy of every item);
 // - none:         loads asyncuv and does nothing (the startup to subtract).
@@ -27,6 +30,8 @@ import { Idle, Timer, type AbstractEventLoop } from 'asyncuv';
 import { Queue } from 'asyncuv/sync';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop } from '../fresh-loop.js';
+import { startRespServer } from '../../examples/resp-server/main.js';
+import { redisBenchmark } from '../resp.bench.js';
 
 interface Report {
   workload: string;
@@ -122,6 +127,17 @@ async function echo(seconds: number): Promise<number> {
   return report.total_roundtrips;
 }
 
+async function resp(requests: number): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const server = await startRespServer(loop, '127.0.0.1', 0);
+  const port = (server.sockets()[0] as { port: number }).port;
+  await redisBenchmark(port, 'get', Number(process.argv[4] ?? 16), requests);
+  server.close();
+  await server.waitClosed();
+  await dispose();
+  return requests;
+}
+
 // The item of bench/sync-worker.ts: what the worker -> worker case queues.
 async function queue(count: number): Promise<number> {
   const q = new Queue();
@@ -139,6 +155,7 @@ const workloads: Record<string, Workload> = {
   calllater: callLater,
   callat: callAt,
   echo,
+  resp,
   queue,
   none: async () => 0,
 };

@@ -3,6 +3,8 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { networkInterfaces } from 'node:os';
+import type { AbstractEventLoop, Protocol, Transport } from 'asyncuv';
+import { within } from '../helpers/loop-test.js';
 
 export interface NetServer {
   port: number;
@@ -95,4 +97,21 @@ export function hasIPv6(): boolean {
   return Object.values(networkInterfaces()).some((list) =>
     list?.some((i) => i.family === 'IPv6' && i.internal),
   );
+}
+
+/**
+ * A transport of `make()`'s protocol on `loop`, connected to a fresh
+ * node:net server (half-open allowed) whose sockets `onSocket` sees; with
+ * the server's end of the connection.
+ */
+export async function connectedTo<P extends Protocol>(
+  loop: AbstractEventLoop,
+  make: () => P,
+  onSocket: (s: net.Socket) => void = () => {},
+): Promise<{ server: NetServer; transport: Transport; proto: P; peer: net.Socket }> {
+  const server = await netServer(onSocket, '127.0.0.1', { allowHalfOpen: true });
+  const accepted = server.nextSocket();
+  const [transport, proto] = await loop.createConnection(make, '127.0.0.1', server.port);
+  const peer = await within(accepted, 'accept');
+  return { server, transport, proto, peer };
 }

@@ -3,6 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Loop, TCP, UvError } from 'asyncuv';
 import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
+import { binding } from '../../handles/binding.js';
+import { kNative } from '../../handles/internal.js';
+import { errno } from '../../handles/uv-error.js';
 
 function listenEcho(loop: Loop, host = '127.0.0.1'): { server: TCP; port: number; clients: TCP[] } {
   const server = new TCP(loop);
@@ -395,5 +398,36 @@ test('open(fd, { duplicate }): handles on new fds of one listening socket accept
   t.throws(() => unused.open(0, { duplicate: notBoolean }), { code: 'ERR_INVALID_ARG_TYPE' });
   unused.close();
   t.throws(() => listeners[1]!.open(0, { duplicate: true }), { code: 'ERR_HANDLE_CLOSED' });
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('the write entry by id: a closed stream id is EBADF and never reaches a newer stream', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const first = await connect(loop, '127.0.0.1', port);
+  const staleId = first[kNative].id();
+  t.true(staleId > 0);
+  t.is(first[kNative].id(), staleId, 'one id per stream');
+  first.close();
+  t.is(first[kNative].id(), 0, 'a closing stream has no id');
+  // The freed slot serves the next stream, under a new generation.
+  const second = await connect(loop, '127.0.0.1', port);
+  const id = second[kNative].id();
+  t.not(id, staleId);
+  const EBADF = errno['EBADF']!;
+  t.is(binding.streamWrite(staleId, Buffer.from('x')), EBADF);
+  t.is(binding.streamWritev(staleId, [Buffer.from('x')]), EBADF);
+  for (const bad of [0, -1, 0.5, NaN, Infinity, 2 ** 60, id + 2 ** 24, '1', undefined, {}])
+    t.is(binding.streamWrite(bad as number, Buffer.from('x')), EBADF, String(bad));
+  t.is(binding.streamWrite(id, 'x' as unknown as Uint8Array), errno['EINVAL']!);
+  t.is(binding.streamWritev(id, ['x'] as unknown as Uint8Array[]), errno['EINVAL']!);
+  // Only the writes to the live id arrive, in order, as bytes of any view.
+  const got = readAll(second, 7);
+  t.is(binding.streamWrite(id, Buffer.from('ab')), 0);
+  t.is(binding.streamWritev(id, [new Uint8Array([0x63]), Buffer.from('de')]), 0);
+  second.write([Buffer.from('f'), Buffer.from('g')]);
+  t.is((await got).toString(), 'abcdefg');
+  second.close();
+  server.close();
   await assertNoHandlesAndClose(t, loop);
 });

@@ -24,6 +24,7 @@ import { tcpServer } from './tcp-server.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
+import { writePath } from './write-path.js';
 
 export const scenarios: Scenario[] = [
   runStop,
@@ -38,6 +39,7 @@ export const scenarios: Scenario[] = [
   tcpConnection,
   tcpServer,
   transportLifecycle,
+  writePath,
   flowControl,
   streams,
   cancellation,

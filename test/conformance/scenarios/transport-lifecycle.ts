@@ -4,7 +4,7 @@
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Protocol, Transport } from 'asyncuv';
-import { netConnect, netServer, readToEnd } from '../peers.js';
+import { connectedTo, netConnect, netServer, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, until, withLoop, within } from '../harness.js';
 
 /** Records the calls a transport makes, in order. */
@@ -40,19 +40,11 @@ class Recorder implements Protocol {
 }
 
 /** Connects a Recorder to a fresh node:net server; returns both ends. */
-async function connected(
+function connected(
   loop: Parameters<Parameters<typeof withLoop>[2]>[0]['loop'],
-  onServerSocket: (s: net.Socket) => void = () => {},
-) {
-  const server = await netServer(onServerSocket, '127.0.0.1', { allowHalfOpen: true });
-  const accepted = server.nextSocket();
-  const [transport, proto] = await loop.createConnection(
-    () => new Recorder(),
-    '127.0.0.1',
-    server.port,
-  );
-  const peer = await within(accepted, 'accept');
-  return { server, transport, proto, peer };
+  onServerSocket?: (s: net.Socket) => void,
+): ReturnType<typeof connectedTo<Recorder>> {
+  return connectedTo(loop, () => new Recorder(), onServerSocket);
 }
 
 const BIG = 8 * 1024 * 1024;
