@@ -24,6 +24,7 @@ import {
 } from './park.js';
 import { adopt, Adopted, threadIdOrThrow, type SyncHandle } from './shared-state.js';
 import { selfId } from './thread.js';
+import { copyFromRing, copyToRing, WordView } from './ring-copy.js';
 import { kAborted, lockWordAsync, lockWordSlow, tryLockWord, unlockWord } from './word-lock.js';
 
 export type QueueHandle = SyncHandle<'Queue'>;
@@ -53,16 +54,9 @@ const kGetSpinMs = 0.05;
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
-// Buffer's copy() without allocating a view for the source range.
-const copyBytes = (
-  from: Uint8Array,
-  start: number,
-  end: number,
-  to: Uint8Array,
-  at: number,
-): void => {
-  Buffer.prototype.copy.call(from, to, at, start, end);
-};
+// Word views of this thread's encoded bytes and decode buffer (ring-copy.ts).
+const sourceWords = new WordView();
+const targetWords = new WordView();
 
 export class Queue<T = unknown> {
   readonly #buffer: SharedArrayBuffer;
@@ -259,7 +253,7 @@ export class Queue<T = unknown> {
   // Under the lock: appends the record and unlocks, returning undefined; or,
   // when it does not fit, registers a sleeping putter, unlocks and returns
   // the notFull sequence to park on.
-  #tryPut(bytes: Uint8Array, length: number): number | undefined {
+  #tryPut(bytes: Buffer, length: number): number | undefined {
     const s = this.#s;
     const need = align4(4 + length);
     const count = s[kCount]!;
@@ -273,9 +267,11 @@ export class Queue<T = unknown> {
       return seq;
     }
     this.#words[offset >> 2] = length;
-    copyBytes(bytes, 0, length, this.#data, offset + 4);
+    copyToRing(bytes, sourceWords.of(bytes), length, this.#data, this.#words, offset + 4);
     s[kCount] = count + 1;
-    const wake = Atomics.load(s, kGetters) > 0;
+    // Getters register under the lock, so a plain read sees every one that
+    // registered before; one that has left since only costs a spare notify.
+    const wake = s[kGetters]! > 0;
     if (wake) Atomics.add(s, kNotEmpty, 1);
     this.#unlock();
     if (wake) Atomics.notify(s, kNotEmpty, 1);
@@ -338,14 +334,15 @@ export class Queue<T = unknown> {
       this.#unlock();
       throw corrupt(`a length of ${length} at offset ${head}`);
     }
-    this.#data.copy(decodeBuffer(length), 0, head + 4, head + 4 + length);
+    const to = decodeBuffer(align4(length));
+    copyFromRing(this.#data, this.#words, head + 4, length, to, targetWords.of(to));
     const need = align4(4 + length);
     used -= need;
     s[kHead] = used === 0 ? 0 : head + need;
     if (used === 0) s[kTail] = 0;
     s[kUsed] = used;
     s[kCount] = count - 1;
-    const wake = Atomics.load(s, kPutters) > 0;
+    const wake = s[kPutters]! > 0; // as kGetters in #tryPut
     if (wake) Atomics.add(s, kNotFull, 1);
     this.#unlock();
     if (wake) Atomics.notify(s, kNotFull, 1);

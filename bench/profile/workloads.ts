@@ -18,6 +18,8 @@
 // - resp N [P]:   the RESP example (examples/resp-server) on a UvEventLoop
 //                 under redis-benchmark: N GET requests from 50 clients,
 //                 pipelined P deep (default 16); ops are requests;
+// - queue N:      N small objects put into a sync Queue and got back, on
+//                 this thread (the codec and ring copy of every item);
 // - none:         loads asyncuv and does nothing (the startup to subtract).
 //
 // Each prints one JSON line: the operations done and the process CPU time
@@ -25,6 +27,7 @@
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
 import { Idle, Timer, type AbstractEventLoop } from 'asyncuv';
+import { Queue } from 'asyncuv/sync';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop } from '../fresh-loop.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
@@ -135,6 +138,16 @@ async function resp(requests: number): Promise<number> {
   return requests;
 }
 
+// The item of bench/sync-worker.ts: what the worker -> worker case queues.
+async function queue(count: number): Promise<number> {
+  const q = new Queue();
+  for (let i = 0; i < count; i++) {
+    q.put({ id: i, name: 'item', tags: ['a', 'b'] });
+    q.get();
+  }
+  return count;
+}
+
 const workloads: Record<string, Workload> = {
   idle,
   callsoon: callSoon,
@@ -143,6 +156,7 @@ const workloads: Record<string, Workload> = {
   callat: callAt,
   echo,
   resp,
+  queue,
   none: async () => 0,
 };
 
