@@ -351,7 +351,7 @@ Napi::Value LoopWrap::Checkpoint(const Napi::CallbackInfo& info) {
 
 void LoopWrap::OnJsUnavailable() {
   stopped_ = true;  // no further pass in this batch (rule 8)
-  if (loop_ != nullptr) uv_stop(loop_);
+  if (loop_ != nullptr && !in_light_pass_) uv_stop(loop_);  // see Stop()
 }
 
 namespace {
