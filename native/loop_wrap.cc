@@ -572,8 +572,8 @@ size_t LoopWrap::SlabCommit(size_t nread) {
 void LoopWrap::QueueRead(double id, ssize_t nread, size_t offset) {
   if (reads_.empty()) uv_check_start(&flush_check_, OnFlushCheck);
   if (nread > 0) slab_queued_ = true;
-  reads_.push_back({id, static_cast<double>(nread), static_cast<double>(offset),
-                    batch_slabs_.size()});
+  reads_.push_back(
+      {id, static_cast<double>(nread), static_cast<double>(offset), batch_slabs_.size()});
 }
 
 void LoopWrap::QueueResume(double id) {

@@ -103,7 +103,7 @@ class StreamBase : public HandleBase {
   double id_ = 0;
   bool registered_ = false;
   bool alloc_in_buffer_ = false;  // the last OnAlloc gave the caller's buffer
-  int batch_reads_ = 0;  // rule 2: reads of this stream in the loop's queue
+  int batch_reads_ = 0;           // rule 2: reads of this stream in the loop's queue
 };
 
 template <typename T>

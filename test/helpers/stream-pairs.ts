@@ -56,4 +56,3 @@ export async function connectPairs(loop: Loop, kind: Kind, n: number): Promise<P
   }
   return { servers: accepted, clients, listener };
 }
-
