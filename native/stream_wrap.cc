@@ -324,12 +324,15 @@ void StreamBase::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
   LoopWrap* loop = wrap->loop_;
   if (!loop->CanCallJs()) return;
   bool in_slab = nread > 0 && !wrap->alloc_in_buffer_ && buf->base != nullptr;
-  if (wrap->registered_ && (in_slab || nread < 0)) {  // rule 2
+  // Not an IPC pipe's: the handles a read carries are accepted from its
+  // callback, and a later read of the batch would queue more of them first.
+  bool ipc = stream->type == UV_NAMED_PIPE && reinterpret_cast<uv_pipe_t*>(stream)->ipc;
+  if (wrap->registered_ && !ipc && (in_slab || nread < 0)) {  // rule 2
     wrap->Queue(nread, in_slab ? loop->SlabCommit(static_cast<size_t>(nread)) : 0);
     return;
   }
-  // At once: a read into the caller's buffer, or a stream that is not
-  // registered (no dispatcher), after the reads queued before it.
+  // At once, after the reads queued before it: a read into the caller's
+  // buffer, an IPC pipe's, or a stream that is not registered (no dispatcher).
   loop->FlushReads();
   Napi::Env env(loop->env());
   Napi::HandleScope scope(env);

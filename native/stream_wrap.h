@@ -15,9 +15,10 @@
 //    env's read dispatcher, which finds the stream in the registry
 //    (stream_ids.h): a stream is registered from ReadStart until it is
 //    unpinned or closes, and each queued read pins it (a pending request).
-//    A read into a caller's buffer is delivered at once, after the queue; a
-//    stream with reads in the queue reads into the slab meanwhile, so the
-//    queue's bytes never overwrite a newer read. `onread(0)` is a resume
+//    A read into a caller's buffer, and an IPC pipe's read (the handles it
+//    carries are accepted from its callback), is delivered at once, after
+//    the queue; a stream with reads in the queue reads into the slab
+//    meanwhile, so the queue's bytes never overwrite a newer read. `onread(0)` is a resume
 //    that JS queued (readResume): the stream delivers what it held back
 //    while it was not reading.
 // 3. Every request (write, shutdown, connect) counts in pending_reqs, which
