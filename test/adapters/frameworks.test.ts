@@ -17,6 +17,7 @@ import Koa from 'koa';
 import { Agent, Pool, fetch, request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Loop, UvEventLoop, serveHttp, toDuplex } from 'asyncuv';
+import { closeEventLoop } from '../helpers/event-loop-test.js';
 
 interface Served {
   port: number;
@@ -34,12 +35,7 @@ async function onLoop(t: ExecutionContext, listener: http.RequestListener): Prom
     http: h.http,
     async close() {
       await h.close();
-      loop.close();
-      const deadline = Date.now() + 10_000;
-      while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 5));
-      t.deepEqual(uv.handleCounts(), {}, 'every handle of the loop closed');
-      uv.close();
+      await closeEventLoop(t, loop, uv);
     },
   };
 }
@@ -377,11 +373,6 @@ test("undici's client with its connections on our loop, as with net.connect", as
     t.is((ours as { answers: string[] }).answers[0], 'POST /r0 hash of the body');
   } finally {
     await server.close();
-    loop.close();
-    const deadline = Date.now() + 10_000;
-    while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 5));
-    t.deepEqual(uv.handleCounts(), {});
-    uv.close();
+    await closeEventLoop(t, loop, uv);
   }
 });
