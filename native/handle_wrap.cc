@@ -72,6 +72,24 @@ Napi::Value HandleBase::Owner() {
   return Napi::Value(env, owner);
 }
 
+int HandleBase::SetRef(bool ref) {
+  if (!usable()) return UV_EBADF;
+  if (ref) {
+    uv_ref(handle_);
+  } else {
+    uv_unref(handle_);
+  }
+  loop_->Touch();
+  return 0;
+}
+
+int HandleBase::Fileno() const {
+  if (!usable()) return UV_EBADF;
+  uv_os_fd_t fd;
+  int rc = uv_fileno(handle_, &fd);
+  return rc == 0 ? static_cast<int>(fd) : rc;
+}
+
 void HandleBase::OnClose(uv_handle_t* handle) {
   auto* wrap = static_cast<HandleBase*>(handle->data);
   auto* loop = static_cast<LoopWrap*>(handle->loop->data);

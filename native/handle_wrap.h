@@ -56,6 +56,15 @@ class HandleBase {
   // The JS object that owns this wrap (its `owner` property), or undefined.
   Napi::Value Owner();
 
+  // The bodies of the methods every handle has (HandleWrap's instance
+  // methods, the Timer functions of timer_wrap.cc): 0 or a negative libuv
+  // code, EBADF once closing; the answers are false once closing.
+  int SetRef(bool ref);
+  bool HasRef() const { return usable() && uv_has_ref(handle_); }
+  bool IsActive() const { return usable() && uv_is_active(handle_); }
+  // The fd, or a negative code.
+  int Fileno() const;
+
   // The wrap behind a uv handle's data. data holds a HandleBase*, which is
   // not the address of the (multiply inherited) wrap: always cast through it.
   template <typename W, typename H>
@@ -174,30 +183,15 @@ class HandleWrap : public Napi::ObjectWrap<T>, public B {
     this->Close(notify);
     return info.Env().Undefined();
   }
-  Napi::Value JsRef(const Napi::CallbackInfo& info) {
-    if (!this->usable()) return Code(UV_EBADF);
-    uv_ref(this->handle_);
-    this->loop_->Touch();
-    return Code(0);
-  }
-  Napi::Value JsUnref(const Napi::CallbackInfo& info) {
-    if (!this->usable()) return Code(UV_EBADF);
-    uv_unref(this->handle_);
-    this->loop_->Touch();
-    return Code(0);
-  }
+  Napi::Value JsRef(const Napi::CallbackInfo& info) { return Code(this->SetRef(true)); }
+  Napi::Value JsUnref(const Napi::CallbackInfo& info) { return Code(this->SetRef(false)); }
   Napi::Value JsHasRef(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), this->usable() && uv_has_ref(this->handle_));
+    return Napi::Boolean::New(info.Env(), this->HasRef());
   }
   Napi::Value JsIsActive(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), this->usable() && uv_is_active(this->handle_));
+    return Napi::Boolean::New(info.Env(), this->IsActive());
   }
-  Napi::Value JsFileno(const Napi::CallbackInfo& info) {
-    if (!this->usable()) return Code(UV_EBADF);
-    uv_os_fd_t fd;
-    int rc = uv_fileno(this->handle_, &fd);
-    return Code(rc == 0 ? static_cast<int>(fd) : rc);
-  }
+  Napi::Value JsFileno(const Napi::CallbackInfo& info) { return Code(this->Fileno()); }
 };
 
 // The path a uv_fs_event_t / uv_fs_poll_t watches (uv_*_getpath), or a

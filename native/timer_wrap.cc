@@ -77,33 +77,24 @@ class TimerSlot final : public HandleBase {
     return info.Env().Undefined();
   }
   static Napi::Value Ref(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    if (slot == nullptr) return Code(info, UV_EBADF);
-    uv_ref(slot->handle_);
-    slot->loop_->Touch();
-    return Code(info, 0);
+    TimerSlot* slot = FindAny(info);
+    return Code(info, slot == nullptr ? UV_EBADF : slot->SetRef(true));
   }
   static Napi::Value Unref(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    if (slot == nullptr) return Code(info, UV_EBADF);
-    uv_unref(slot->handle_);
-    slot->loop_->Touch();
-    return Code(info, 0);
+    TimerSlot* slot = FindAny(info);
+    return Code(info, slot == nullptr ? UV_EBADF : slot->SetRef(false));
   }
   static Napi::Value HasRef(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    return Napi::Boolean::New(info.Env(), slot != nullptr && uv_has_ref(slot->handle_));
+    TimerSlot* slot = FindAny(info);
+    return Napi::Boolean::New(info.Env(), slot != nullptr && slot->HandleBase::HasRef());
   }
   static Napi::Value IsActive(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    return Napi::Boolean::New(info.Env(), slot != nullptr && uv_is_active(slot->handle_));
+    TimerSlot* slot = FindAny(info);
+    return Napi::Boolean::New(info.Env(), slot != nullptr && slot->HandleBase::IsActive());
   }
   static Napi::Value Fileno(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    if (slot == nullptr) return Code(info, UV_EBADF);
-    uv_os_fd_t fd;
-    int rc = uv_fileno(slot->handle_, &fd);
-    return Code(info, rc == 0 ? static_cast<int>(fd) : rc);
+    TimerSlot* slot = FindAny(info);
+    return Code(info, slot == nullptr ? UV_EBADF : slot->HandleBase::Fileno());
   }
 
  protected:
