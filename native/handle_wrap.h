@@ -15,6 +15,10 @@
 // 6. Native methods never throw for runtime failures: they return 0 or a
 //    negative libuv error code, and the TS layer builds the error.
 // 7. Everything runs on the thread of the env that owns the loop.
+// 8. An internal handle (internal_: a loop's Timer-list driver) is a handle
+//    of the loop that no JS object owns: it is not counted, not listed and
+//    never calls JS. loop.close() closes it like any other, and libuv's close
+//    callback deletes it.
 #pragma once
 
 #include <napi.h>
@@ -61,7 +65,7 @@ class HandleBase {
   // code, EBADF once closing; the answers are false once closing.
   int SetRef(bool ref);
   bool HasRef() const { return usable() && uv_has_ref(handle_); }
-  bool IsActive() const { return usable() && uv_is_active(handle_); }
+  bool IsActive() const { return usable() && Active(); }
   // The fd, or a negative code.
   int Fileno() const;
 
@@ -80,10 +84,12 @@ class HandleBase {
 
  protected:
   int StartInit(Napi::Value loop_value, uv_handle_type type);
-  // All three phases around one `uv_<type>_init(loop, handle)` call.
-  template <typename H>
-  int InitHandle(Napi::Value loop_value, uv_handle_type type, int (*init)(uv_loop_t*, H*)) {
-    int rc = StartInit(loop_value, type);
+  int StartInit(LoopWrap* loop, uv_handle_type type);
+  // All three phases around one `uv_<type>_init(loop, handle)` call; `loop`
+  // is the JS Loop's native half or a LoopWrap*.
+  template <typename H, typename L>
+  int InitHandle(L loop, uv_handle_type type, int (*init)(uv_loop_t*, H*)) {
+    int rc = StartInit(loop, type);
     if (rc != 0) return rc;
     rc = init(loop_->uv(), As<H>());
     if (rc != 0) {
@@ -100,6 +106,8 @@ class HandleBase {
 
   // Runs once, when close starts, before uv_close.
   virtual void BeforeClose() {}
+  // What uv_is_active answers for this handle (a Timer answers from its list).
+  virtual bool Active() const { return uv_is_active(handle_) != 0; }
   virtual napi_value JsValue() = 0;
   virtual void SetPinned(bool pinned) = 0;
 
@@ -108,6 +116,7 @@ class HandleBase {
   State state_ = State::kUninitialized;
   bool pinned_ = false;
   bool notify_close_ = false;
+  bool internal_ = false;  // rule 8
 };
 
 // B is HandleBase or a subclass of it that holds shared non-template logic
