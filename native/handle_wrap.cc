@@ -6,9 +6,13 @@
 namespace asyncuv {
 
 int HandleBase::StartInit(Napi::Value loop_value, uv_handle_type type) {
-  if (state_ != State::kUninitialized) return UV_EALREADY;
   LoopWrap* loop = LoopWrap::FromValue(loop_value);
   if (loop == nullptr) return UV_EINVAL;
+  return StartInit(loop, type);
+}
+
+int HandleBase::StartInit(LoopWrap* loop, uv_handle_type type) {
+  if (state_ != State::kUninitialized) return UV_EALREADY;
   if (!loop->open()) return UV_EBADF;
   handle_ = static_cast<uv_handle_t*>(calloc(1, uv_handle_size(type)));
   if (handle_ == nullptr) return UV_ENOMEM;
@@ -25,7 +29,7 @@ void HandleBase::AbortInit() {
 void HandleBase::FinishInit() {
   handle_->data = this;
   state_ = State::kInitialized;
-  loop_->CountHandle(handle_->type, 1);
+  if (!internal_) loop_->CountHandle(handle_->type, 1);
   UpdatePin();  // some handles (async) are active from init
   loop_->Touch();
 }
@@ -42,7 +46,7 @@ void HandleBase::Close(bool notify) {
 
 void HandleBase::UpdatePin() {
   bool pin = state_ == State::kClosing ||
-             (state_ == State::kInitialized && (uv_is_active(handle_) || pending_reqs > 0));
+             (state_ == State::kInitialized && (Active() || pending_reqs > 0));
   if (pin == pinned_) return;
   pinned_ = pin;
   // In env teardown references are about to be deleted with the env.
@@ -65,16 +69,40 @@ void HandleBase::Emit(Key key, size_t argc, const napi_value* argv) {
 
 Napi::Value HandleBase::Owner() {
   napi_env env = loop_->env();
+  napi_value self = JsValue();
   napi_value owner;
-  if (napi_get_named_property(env, JsValue(), "owner", &owner) != napi_ok) {
+  if (self == nullptr || napi_get_named_property(env, self, "owner", &owner) != napi_ok) {
     return Napi::Env(env).Undefined();
   }
   return Napi::Value(env, owner);
 }
 
+int HandleBase::SetRef(bool ref) {
+  if (!usable()) return UV_EBADF;
+  if (ref) {
+    uv_ref(handle_);
+  } else {
+    uv_unref(handle_);
+  }
+  loop_->Touch();
+  return 0;
+}
+
+int HandleBase::Fileno() const {
+  if (!usable()) return UV_EBADF;
+  uv_os_fd_t fd;
+  int rc = uv_fileno(handle_, &fd);
+  return rc == 0 ? static_cast<int>(fd) : rc;
+}
+
 void HandleBase::OnClose(uv_handle_t* handle) {
   auto* wrap = static_cast<HandleBase*>(handle->data);
   auto* loop = static_cast<LoopWrap*>(handle->loop->data);
+  if (wrap != nullptr && wrap->internal_) {  // rule 8
+    free(handle);
+    delete wrap;
+    return;
+  }
   loop->CountHandle(handle->type, -1);
   loop->data()->FreeHandle(handle);  // held by a queued IPC write: freed later
   if (wrap == nullptr) return;

@@ -15,6 +15,10 @@
 // 6. Native methods never throw for runtime failures: they return 0 or a
 //    negative libuv error code, and the TS layer builds the error.
 // 7. Everything runs on the thread of the env that owns the loop.
+// 8. An internal handle (internal_: a loop's Timer-list driver) is a handle
+//    of the loop that no JS object owns: it is not counted, not listed and
+//    never calls JS. loop.close() closes it like any other, and libuv's close
+//    callback deletes it.
 #pragma once
 
 #include <napi.h>
@@ -56,6 +60,15 @@ class HandleBase {
   // The JS object that owns this wrap (its `owner` property), or undefined.
   Napi::Value Owner();
 
+  // The bodies of the methods every handle has (HandleWrap's instance
+  // methods, the Timer functions of timer_wrap.cc): 0 or a negative libuv
+  // code, EBADF once closing; the answers are false once closing.
+  int SetRef(bool ref);
+  bool HasRef() const { return usable() && uv_has_ref(handle_); }
+  bool IsActive() const { return usable() && Active(); }
+  // The fd, or a negative code.
+  int Fileno() const;
+
   // The wrap behind a uv handle's data. data holds a HandleBase*, which is
   // not the address of the (multiply inherited) wrap: always cast through it.
   template <typename W, typename H>
@@ -71,10 +84,12 @@ class HandleBase {
 
  protected:
   int StartInit(Napi::Value loop_value, uv_handle_type type);
-  // All three phases around one `uv_<type>_init(loop, handle)` call.
-  template <typename H>
-  int InitHandle(Napi::Value loop_value, uv_handle_type type, int (*init)(uv_loop_t*, H*)) {
-    int rc = StartInit(loop_value, type);
+  int StartInit(LoopWrap* loop, uv_handle_type type);
+  // All three phases around one `uv_<type>_init(loop, handle)` call; `loop`
+  // is the JS Loop's native half or a LoopWrap*.
+  template <typename H, typename L>
+  int InitHandle(L loop, uv_handle_type type, int (*init)(uv_loop_t*, H*)) {
+    int rc = StartInit(loop, type);
     if (rc != 0) return rc;
     rc = init(loop_->uv(), As<H>());
     if (rc != 0) {
@@ -91,6 +106,8 @@ class HandleBase {
 
   // Runs once, when close starts, before uv_close.
   virtual void BeforeClose() {}
+  // What uv_is_active answers for this handle (a Timer answers from its list).
+  virtual bool Active() const { return uv_is_active(handle_) != 0; }
   virtual napi_value JsValue() = 0;
   virtual void SetPinned(bool pinned) = 0;
 
@@ -99,6 +116,7 @@ class HandleBase {
   State state_ = State::kUninitialized;
   bool pinned_ = false;
   bool notify_close_ = false;
+  bool internal_ = false;  // rule 8
 };
 
 // B is HandleBase or a subclass of it that holds shared non-template logic
@@ -174,30 +192,15 @@ class HandleWrap : public Napi::ObjectWrap<T>, public B {
     this->Close(notify);
     return info.Env().Undefined();
   }
-  Napi::Value JsRef(const Napi::CallbackInfo& info) {
-    if (!this->usable()) return Code(UV_EBADF);
-    uv_ref(this->handle_);
-    this->loop_->Touch();
-    return Code(0);
-  }
-  Napi::Value JsUnref(const Napi::CallbackInfo& info) {
-    if (!this->usable()) return Code(UV_EBADF);
-    uv_unref(this->handle_);
-    this->loop_->Touch();
-    return Code(0);
-  }
+  Napi::Value JsRef(const Napi::CallbackInfo& info) { return Code(this->SetRef(true)); }
+  Napi::Value JsUnref(const Napi::CallbackInfo& info) { return Code(this->SetRef(false)); }
   Napi::Value JsHasRef(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), this->usable() && uv_has_ref(this->handle_));
+    return Napi::Boolean::New(info.Env(), this->HasRef());
   }
   Napi::Value JsIsActive(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), this->usable() && uv_is_active(this->handle_));
+    return Napi::Boolean::New(info.Env(), this->IsActive());
   }
-  Napi::Value JsFileno(const Napi::CallbackInfo& info) {
-    if (!this->usable()) return Code(UV_EBADF);
-    uv_os_fd_t fd;
-    int rc = uv_fileno(this->handle_, &fd);
-    return Code(rc == 0 ? static_cast<int>(fd) : rc);
-  }
+  Napi::Value JsFileno(const Napi::CallbackInfo& info) { return Code(this->Fileno()); }
 };
 
 // The path a uv_fs_event_t / uv_fs_poll_t watches (uv_*_getpath), or a

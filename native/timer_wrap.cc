@@ -17,15 +17,20 @@
 //    Timer keeps its slot, with state closed (every call gives EBADF).
 // 3. Everything runs on the thread of the env that made the slot; JS values
 //    never cross threads, so the table is per thread.
+// 4. A Timer is started in its loop's TimerLists (timer_lists.h), not in
+//    libuv's timer heap: its own uv_timer_t is never started, and answers
+//    only for what every handle has (ref flag, listing, counting, close).
+//    Start, stop, again, repeat and dueIn keep uv_timer_*'s semantics.
 #include <vector>
 
 #include "handle_wrap.h"
+#include "timer_lists.h"
 #include "wraps.h"
 
 namespace asyncuv {
 namespace {
 
-class TimerSlot final : public HandleBase {
+class TimerSlot final : public HandleBase, public TimerEntry {
  public:
   explicit TimerSlot(napi_env env) : env_(env) {}
   ~TimerSlot() override;
@@ -40,35 +45,42 @@ class TimerSlot final : public HandleBase {
     if (slot == nullptr) return Code(info, UV_EBADF);
     if (!ArgInt64(info, 1, &timeout) || !ArgInt64(info, 2, &repeat) || timeout < 0 || repeat < 0)
       return Code(info, UV_EINVAL);
-    return slot->StateChanged(info, uv_timer_start(slot->timer(), OnTimer, timeout, repeat));
+    slot->lists_->Start(slot, timeout, repeat);
+    return slot->StateChanged(info, 0);
   }
   static Napi::Value Stop(const Napi::CallbackInfo& info) {
     TimerSlot* slot = Find(info);
     if (slot == nullptr) return Code(info, UV_EBADF);
-    return slot->StateChanged(info, uv_timer_stop(slot->timer()));
+    slot->lists_->Stop(slot);
+    return slot->StateChanged(info, 0);
   }
+  // As uv_timer_again: EINVAL if never started, nothing without a repeat.
   static Napi::Value Again(const Napi::CallbackInfo& info) {
     TimerSlot* slot = Find(info);
     if (slot == nullptr) return Code(info, UV_EBADF);
-    return slot->StateChanged(info, uv_timer_again(slot->timer()));
+    if (!slot->started_once()) return Code(info, UV_EINVAL);
+    if (slot->repeat() != 0) slot->lists_->Start(slot, slot->repeat(), slot->repeat());
+    return slot->StateChanged(info, 0);
   }
   static Napi::Value GetRepeat(const Napi::CallbackInfo& info) {
     TimerSlot* slot = Find(info);
     if (slot == nullptr) return Code(info, UV_EBADF);
-    return Number(info, static_cast<double>(uv_timer_get_repeat(slot->timer())));
+    return Number(info, static_cast<double>(slot->repeat()));
   }
   static Napi::Value SetRepeat(const Napi::CallbackInfo& info) {
     TimerSlot* slot = Find(info);
     int64_t repeat;
     if (slot == nullptr) return Code(info, UV_EBADF);
     if (!ArgInt64(info, 1, &repeat) || repeat < 0) return Code(info, UV_EINVAL);
-    uv_timer_set_repeat(slot->timer(), repeat);
+    slot->set_repeat(static_cast<uint64_t>(repeat));
     return Code(info, 0);
   }
+  // As uv_timer_get_due_in: from the last start's due time, even once stopped.
   static Napi::Value GetDueIn(const Napi::CallbackInfo& info) {
     TimerSlot* slot = Find(info);
     if (slot == nullptr) return Code(info, UV_EBADF);
-    return Number(info, static_cast<double>(uv_timer_get_due_in(slot->timer())));
+    uint64_t now = uv_now(slot->loop_->uv());
+    return Number(info, static_cast<double>(slot->due() > now ? slot->due() - now : 0));
   }
   // close(slot, notify): `notify` true when JS set an onclose to call.
   static Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -76,37 +88,32 @@ class TimerSlot final : public HandleBase {
     if (slot != nullptr) slot->HandleBase::Close(ArgTruthy(info, 1));
     return info.Env().Undefined();
   }
-  static Napi::Value Ref(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    if (slot == nullptr) return Code(info, UV_EBADF);
-    uv_ref(slot->handle_);
-    slot->loop_->Touch();
-    return Code(info, 0);
-  }
-  static Napi::Value Unref(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    if (slot == nullptr) return Code(info, UV_EBADF);
-    uv_unref(slot->handle_);
-    slot->loop_->Touch();
-    return Code(info, 0);
-  }
+  static Napi::Value Ref(const Napi::CallbackInfo& info) { return SetRef(info, true); }
+  static Napi::Value Unref(const Napi::CallbackInfo& info) { return SetRef(info, false); }
   static Napi::Value HasRef(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    return Napi::Boolean::New(info.Env(), slot != nullptr && uv_has_ref(slot->handle_));
+    TimerSlot* slot = FindAny(info);
+    return Napi::Boolean::New(info.Env(), slot != nullptr && slot->HandleBase::HasRef());
   }
   static Napi::Value IsActive(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    return Napi::Boolean::New(info.Env(), slot != nullptr && uv_is_active(slot->handle_));
+    TimerSlot* slot = FindAny(info);
+    return Napi::Boolean::New(info.Env(), slot != nullptr && slot->HandleBase::IsActive());
   }
   static Napi::Value Fileno(const Napi::CallbackInfo& info) {
-    TimerSlot* slot = Find(info);
-    if (slot == nullptr) return Code(info, UV_EBADF);
-    uv_os_fd_t fd;
-    int rc = uv_fileno(slot->handle_, &fd);
-    return Code(info, rc == 0 ? static_cast<int>(fd) : rc);
+    TimerSlot* slot = FindAny(info);
+    return Code(info, slot == nullptr ? UV_EBADF : slot->HandleBase::Fileno());
   }
 
  protected:
+  bool Active() const override { return linked(); }
+  bool Refd() const override { return uv_has_ref(handle_) != 0; }
+  void OnDue() override {
+    Napi::HandleScope scope(loop_->env());
+    Emit(Key::kOnEvent);
+    UpdatePin();
+  }
+  void BeforeClose() override {
+    if (linked()) lists_->Stop(this);
+  }
   napi_value JsValue() override {
     napi_value value = nullptr;
     if (napi_get_reference_value(env_, ref_, &value) != napi_ok) return nullptr;
@@ -123,7 +130,15 @@ class TimerSlot final : public HandleBase {
   }
 
  private:
-  uv_timer_t* timer() const { return As<uv_timer_t>(); }
+  // HandleBase::SetRef, and the lists' count of ref'd started Timers.
+  static Napi::Value SetRef(const Napi::CallbackInfo& info, bool ref) {
+    TimerSlot* slot = FindAny(info);
+    if (slot == nullptr) return Code(info, UV_EBADF);
+    bool was = slot->HandleBase::HasRef();
+    int rc = slot->HandleBase::SetRef(ref);
+    if (rc == 0 && was != ref) slot->lists_->RefChanged(slot, ref);
+    return Code(info, rc);
+  }
 
   // The slot named by the first argument, if its timer may be used (not
   // closing or closed); FindAny also returns closing and closed ones.
@@ -146,13 +161,6 @@ class TimerSlot final : public HandleBase {
     return Code(info, rc);
   }
 
-  static void OnTimer(uv_timer_t* handle) {
-    auto* slot = FromHandle<TimerSlot>(handle);
-    Napi::HandleScope scope(slot->loop_->env());
-    slot->Emit(Key::kOnEvent);
-    slot->UpdatePin();
-  }
-
   static void Finalize(napi_env env, void* data, void* hint) {
     delete static_cast<TimerSlot*>(data);
   }
@@ -160,6 +168,7 @@ class TimerSlot final : public HandleBase {
   napi_env env_;
   napi_ref ref_ = nullptr;
   uint32_t id_ = 0;
+  TimerLists* lists_ = nullptr;  // the loop's, set by a successful init
 };
 
 // This thread's slots (rule 3), and the numbers free for reuse (rule 2).
@@ -200,6 +209,13 @@ Napi::Value TimerSlot::New(const Napi::CallbackInfo& info) {
   // A failed init leaves the slot uninitialized (every call gives EBADF);
   // the finalizer frees it as any other.
   int rc = slot->InitHandle<uv_timer_t>(info[0], UV_TIMER, uv_timer_init);
+  if (rc == 0) {
+    slot->lists_ = TimerLists::For(slot->loop_);
+    if (slot->lists_ == nullptr) {
+      slot->HandleBase::Close();
+      rc = UV_ENOMEM;
+    }
+  }
   return Code(info, rc == 0 ? static_cast<int>(slot->id_) : rc);
 }
 

@@ -1,0 +1,262 @@
+#include "timer_lists.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace asyncuv {
+
+struct TimerList {
+  uint64_t timeout;
+  TimerEntry* head = nullptr;
+  TimerEntry* tail = nullptr;
+  size_t heap_index = 0;
+};
+
+namespace {
+
+// Rule 2: libuv 1.48 gave uv__run_timers a ready queue.
+const bool kReadyQueue = uv_version() >= ((1u << 16) | (48u << 8));
+
+// Rule 6: this thread's drivers, one per open loop that ever had a Timer.
+thread_local std::vector<std::pair<LoopWrap*, TimerLists*>> drivers;
+
+}  // namespace
+
+TimerLists* TimerLists::For(LoopWrap* loop) {
+  for (const auto& d : drivers) {
+    if (d.first == loop) return d.second;
+  }
+  auto* lists = new TimerLists();
+  lists->internal_ = true;
+  int rc = lists->InitHandle<uv_timer_t>(loop, UV_TIMER, uv_timer_init);
+  if (rc != 0) {
+    delete lists;
+    return nullptr;
+  }
+  uv_unref(lists->handle_);
+  lists->driver_refd_ = false;
+  drivers.emplace_back(loop, lists);
+  return lists;
+}
+
+TimerLists::~TimerLists() {
+  for (auto& entry : lists_) delete entry.second;
+}
+
+void TimerLists::BeforeClose() {
+  // Rule 5: every Timer of the loop is being closed by the same walk.
+  for (TimerList* list : heap_) {
+    for (TimerEntry* e = list->head; e != nullptr;) {
+      TimerEntry* next = e->next_;
+      e->prev_ = e->next_ = nullptr;
+      e->list_ = nullptr;
+      e = next;
+    }
+    list->head = list->tail = nullptr;
+  }
+  heap_.clear();
+  refd_ = 0;
+  auto it = std::find_if(drivers.begin(), drivers.end(),
+                         [this](const auto& d) { return d.second == this; });
+  if (it != drivers.end()) drivers.erase(it);
+}
+
+void TimerLists::Start(TimerEntry* entry, uint64_t timeout, uint64_t repeat) {
+  if (entry->linked()) Unlink(entry);
+  entry->repeat_ = repeat;
+  entry->started_once_ = true;
+  Link(entry, timeout);
+  Arm();
+  SyncRef();
+}
+
+void TimerLists::Stop(TimerEntry* entry) {
+  if (!entry->linked()) return;
+  Unlink(entry);
+  Arm();
+  SyncRef();
+}
+
+void TimerLists::RefChanged(TimerEntry* entry, bool refd) {
+  if (!entry->linked()) return;
+  refd_ += refd ? 1 : -1;
+  SyncRef();
+}
+
+void TimerLists::Link(TimerEntry* entry, uint64_t timeout) {
+  uint64_t now = uv_now(loop_->uv());
+  uint64_t due = now + timeout;
+  if (due < timeout) due = UINT64_MAX;  // as libuv clamps
+  entry->due_ = due;
+  entry->seq_ = seq_++;
+  TimerList* list = ListFor(timeout);
+  entry->list_ = list;
+  entry->next_ = nullptr;
+  entry->prev_ = list->tail;
+  if (list->tail != nullptr) {
+    list->tail->next_ = entry;
+    list->tail = entry;
+  } else {
+    list->head = list->tail = entry;
+    HeapPush(list);
+  }
+  if (entry->Refd()) refd_++;
+}
+
+void TimerLists::Unlink(TimerEntry* entry) {
+  TimerList* list = entry->list_;
+  bool was_head = entry->prev_ == nullptr;
+  if (entry->prev_ != nullptr) {
+    entry->prev_->next_ = entry->next_;
+  } else {
+    list->head = entry->next_;
+  }
+  if (entry->next_ != nullptr) {
+    entry->next_->prev_ = entry->prev_;
+  } else {
+    list->tail = entry->prev_;
+  }
+  entry->prev_ = entry->next_ = nullptr;
+  entry->list_ = nullptr;
+  if (entry->Refd()) refd_--;
+  if (!was_head) return;
+  if (list->head == nullptr) {
+    HeapRemove(list);
+    if (list != last_) Drop(list);
+  } else {
+    HeapFix(list);
+  }
+}
+
+TimerList* TimerLists::ListFor(uint64_t timeout) {
+  if (last_ != nullptr && last_->timeout == timeout) return last_;
+  TimerList*& slot = lists_[timeout];
+  if (slot == nullptr) {
+    slot = new TimerList();
+    slot->timeout = timeout;
+  }
+  TimerList* previous = last_;
+  last_ = slot;
+  if (previous != nullptr && previous->head == nullptr) Drop(previous);
+  return last_;
+}
+
+void TimerLists::Drop(TimerList* list) {
+  lists_.erase(list->timeout);
+  delete list;
+}
+
+void TimerLists::OnDrive(uv_timer_t* handle) {
+  auto* self = FromHandle<TimerLists>(handle);
+  self->armed_ = false;
+  self->Drive();
+}
+
+void TimerLists::Drive() {
+  uv_loop_t* uv = loop_->uv();
+  const uint64_t start_time = uv_now(uv);
+  const uint64_t start_seq = seq_;
+  firing_ = true;
+  while (!heap_.empty()) {
+    TimerEntry* entry = heap_[0]->head;
+    if (kReadyQueue ? entry->due_ > start_time || entry->seq_ >= start_seq
+                    : entry->due_ > uv_now(uv)) {
+      break;
+    }
+    Unlink(entry);
+    if (entry->repeat_ != 0) Link(entry, entry->repeat_);  // rule 3
+    entry->OnDue();
+  }
+  firing_ = false;
+  Arm();
+  SyncRef();
+}
+
+void TimerLists::Arm() {
+  if (firing_ || state_ != State::kInitialized) return;
+  auto* timer = As<uv_timer_t>();
+  if (heap_.empty()) {
+    if (armed_) uv_timer_stop(timer);
+    armed_ = false;
+    return;
+  }
+  uint64_t due = heap_[0]->head->due_;
+  if (armed_ && due == armed_due_) return;
+  uint64_t now = uv_now(loop_->uv());
+  uv_timer_start(timer, OnDrive, due > now ? due - now : 0, 0);
+  armed_ = true;
+  armed_due_ = due;
+}
+
+void TimerLists::SyncRef() {
+  bool refd = refd_ > 0;
+  if (refd == driver_refd_ || state_ != State::kInitialized) return;
+  driver_refd_ = refd;
+  if (refd) {
+    uv_ref(handle_);
+  } else {
+    uv_unref(handle_);
+  }
+}
+
+bool TimerLists::Before(const TimerList* a, const TimerList* b) {
+  const TimerEntry* x = a->head;
+  const TimerEntry* y = b->head;
+  return x->due_ < y->due_ || (x->due_ == y->due_ && x->seq_ < y->seq_);
+}
+
+void TimerLists::Place(size_t i, TimerList* list) {
+  heap_[i] = list;
+  list->heap_index = i;
+}
+
+void TimerLists::HeapPush(TimerList* list) {
+  heap_.push_back(list);
+  list->heap_index = heap_.size() - 1;
+  SiftUp(list->heap_index);
+}
+
+void TimerLists::HeapRemove(TimerList* list) {
+  size_t i = list->heap_index;
+  TimerList* last = heap_.back();
+  heap_.pop_back();
+  if (last == list) return;
+  Place(i, last);
+  HeapFix(last);
+}
+
+void TimerLists::HeapFix(TimerList* list) {
+  size_t i = list->heap_index;
+  if (i > 0 && Before(list, heap_[(i - 1) / 2])) {
+    SiftUp(i);
+  } else {
+    SiftDown(i);
+  }
+}
+
+void TimerLists::SiftUp(size_t i) {
+  TimerList* list = heap_[i];
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!Before(list, heap_[parent])) break;
+    Place(i, heap_[parent]);
+    i = parent;
+  }
+  Place(i, list);
+}
+
+void TimerLists::SiftDown(size_t i) {
+  TimerList* list = heap_[i];
+  size_t n = heap_.size();
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && Before(heap_[child + 1], heap_[child])) child++;
+    if (!Before(heap_[child], list)) break;
+    Place(i, heap_[child]);
+    i = child;
+  }
+  Place(i, list);
+}
+
+}  // namespace asyncuv
