@@ -15,6 +15,8 @@
 // - echo S [C]:   a Protocol echo server on a UvEventLoop, C connections
 //                 (default 50) of 1 KiB ping-pong from the native client
 //                 (bench/loadgen) for S seconds;
+// - streams S [C]: the same load on the asyncio-style streams echo server
+//                 (startServer, StreamReader.read, StreamWriter.drain);
 // - resp N [P]:   the RESP example (examples/resp-server) on a UvEventLoop
 //                 under redis-benchmark: N GET requests from 50 clients,
 //                 pipelined P deep (default 16); ops are requests;
@@ -26,10 +28,10 @@
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
-import { Idle, Timer, type AbstractEventLoop } from 'asyncuv';
+import { Idle, Timer, type AbstractEventLoop, type Server } from 'asyncuv';
 import { Queue } from 'asyncuv/sync';
 import { pingPong } from '../loadgen/echo-client.js';
-import { EchoProtocol, freshLoop } from '../fresh-loop.js';
+import { EchoProtocol, freshLoop, streamsEchoServer } from '../fresh-loop.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
 import { redisBenchmark } from '../resp.bench.js';
 
@@ -115,10 +117,14 @@ function callAt(count: number): Promise<number> {
   });
 }
 
-async function echo(seconds: number): Promise<number> {
+/** Round trips of 1 KiB ping-pong on the server `make` starts, for `seconds`. */
+async function echoOn(
+  make: (loop: AbstractEventLoop) => Promise<Server>,
+  seconds: number,
+): Promise<number> {
   const conns = Number(process.argv[4] ?? 50);
   const { loop, dispose } = freshLoop();
-  const server = await loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
+  const server = await make(loop);
   const port = (server.sockets()[0] as { port: number }).port;
   const report = await pingPong({ port, conns, size: 1024, seconds, warmup: 0.2 });
   server.close();
@@ -126,6 +132,11 @@ async function echo(seconds: number): Promise<number> {
   await dispose();
   return report.total_roundtrips;
 }
+
+const echo = (seconds: number): Promise<number> =>
+  echoOn((loop) => loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0), seconds);
+
+const streams = (seconds: number): Promise<number> => echoOn(streamsEchoServer, seconds);
 
 async function resp(requests: number): Promise<number> {
   const { loop, dispose } = freshLoop();
@@ -155,6 +166,7 @@ const workloads: Record<string, Workload> = {
   calllater: callLater,
   callat: callAt,
   echo,
+  streams,
   resp,
   queue,
   none: async () => 0,
