@@ -17,6 +17,13 @@
 //                 (bench/loadgen) for S seconds;
 // - streams S [C]: the same load on the asyncio-style streams echo server
 //                 (startServer, StreamReader.read, StreamWriter.drain);
+// - echo-rt N [C], streams-rt N [C]: the same two servers for exactly N
+//                 round trips of a client in this process (TCP handles on
+//                 the default Loop, C connections, default 1): the count
+//                 callgrind needs (instructions.sh), since a client that
+//                 runs for S seconds makes as many round trips as the
+//                 server manages under valgrind, so runs of two sizes do not
+//                 differ by a steady state. Client and server both count.
 // - resp N [P]:   the RESP example (examples/resp-server) on a UvEventLoop
 //                 under redis-benchmark: N GET requests from 50 clients,
 //                 pipelined P deep (default 16); ops are requests;
@@ -28,7 +35,7 @@
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
-import { Idle, Timer, type AbstractEventLoop, type Server } from 'asyncuv';
+import { Idle, TCP, Timer, type AbstractEventLoop, type Server } from 'asyncuv';
 import { Queue } from 'asyncuv/sync';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop, streamsEchoServer } from '../fresh-loop.js';
@@ -133,10 +140,53 @@ async function echoOn(
   return report.total_roundtrips;
 }
 
-const echo = (seconds: number): Promise<number> =>
-  echoOn((loop) => loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0), seconds);
+const protocolEchoServer = (loop: AbstractEventLoop): Promise<Server> =>
+  loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
 
+const echo = (seconds: number): Promise<number> => echoOn(protocolEchoServer, seconds);
 const streams = (seconds: number): Promise<number> => echoOn(streamsEchoServer, seconds);
+
+/** `count` round trips of 1 KiB over C connections from TCP handles in this process. */
+function pingPongHere(port: number, count: number, conns: number): Promise<void> {
+  const message = Buffer.alloc(1024, 0x62);
+  let left = count;
+  let open = conns;
+  return new Promise((resolve, reject) => {
+    for (let i = 0; i < conns; i++) {
+      const tcp = new TCP();
+      let pending = message.length;
+      tcp.connect('127.0.0.1', port, (err) => {
+        if (err !== null) return reject(err);
+        tcp.setNoDelay(true);
+        tcp.readStart((readErr, data) => {
+          if (readErr !== null || data === null) return reject(readErr ?? new Error('EOF'));
+          pending -= data.length;
+          if (pending > 0) return;
+          pending = message.length;
+          if (--left >= conns) return tcp.write(message);
+          tcp.close(() => {
+            if (--open === 0) resolve();
+          });
+        });
+        tcp.write(message);
+      });
+    }
+  });
+}
+
+async function roundTripsOn(
+  make: (loop: AbstractEventLoop) => Promise<Server>,
+  count: number,
+): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const server = await make(loop);
+  const port = (server.sockets()[0] as { port: number }).port;
+  await pingPongHere(port, count, Number(process.argv[4] ?? 1));
+  server.close();
+  await server.waitClosed();
+  await dispose();
+  return count;
+}
 
 async function resp(requests: number): Promise<number> {
   const { loop, dispose } = freshLoop();
@@ -167,6 +217,8 @@ const workloads: Record<string, Workload> = {
   callat: callAt,
   echo,
   streams,
+  'echo-rt': (n) => roundTripsOn(protocolEchoServer, n),
+  'streams-rt': (n) => roundTripsOn(streamsEchoServer, n),
   resp,
   queue,
   none: async () => 0,
