@@ -164,14 +164,24 @@ export class StreamReader implements AsyncIterable<Buffer> {
     this.#end = size + n;
   }
 
-  /** Removes and returns the first n buffered bytes (n <= buffered). */
+  /**
+   * Removes and returns the first n buffered bytes (n <= buffered). Taking
+   * all of an adopted chunk hands out the chunk itself: it is the reader's
+   * (feedData), and no view over it is needed.
+   */
   #take(n: number): Buffer {
-    const chunk = this.#storage.subarray(this.#start, this.#start + n);
-    this.#start += n;
-    if (this.#start === this.#end) {
+    const storage = this.#storage;
+    const start = this.#start;
+    const end = start + n;
+    let chunk: Buffer;
+    if (end === this.#end) {
+      chunk = start === 0 && end === storage.length ? storage : storage.subarray(start, end);
       this.#storage = EMPTY;
       this.#owned = false;
       this.#start = this.#end = 0;
+    } else {
+      chunk = storage.subarray(start, end);
+      this.#start = end;
     }
     this.#maybeResume();
     return chunk;
