@@ -15,6 +15,7 @@ import {
 /** A UvEventLoop on a fresh Loop (with `limits`, if given), and how to dispose of both. */
 export function freshLoop(limits?: Partial<BatchLimits>): {
   loop: AbstractEventLoop;
+  uvloop: Loop;
   dispose(): Promise<void>;
 } {
   const uvloop = new Loop();
@@ -22,6 +23,7 @@ export function freshLoop(limits?: Partial<BatchLimits>): {
   const loop = new UvEventLoop(uvloop);
   return {
     loop,
+    uvloop,
     async dispose() {
       loop.close();
       for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++)

@@ -24,6 +24,13 @@
 //                 runs for S seconds makes as many round trips as the
 //                 server manages under valgrind, so runs of two sizes do not
 //                 differ by a steady state. Client and server both count.
+// - echo-layer N, streams-layer N: no socket: N echo round trips of 1 KiB
+//                 through the EchoProtocol, or through a StreamReaderProtocol
+//                 serving the streams echo, over a stand-in transport whose
+//                 write() makes the next chunk due, fed by an Idle handle
+//                 on the UvEventLoop's Loop once per pass (as a read would
+//                 be): the streams layer's own cost (the difference of the
+//                 two), without the kernel's noise.
 // - resp N [P]:   the RESP example (examples/resp-server) on a UvEventLoop
 //                 under redis-benchmark: N GET requests from 50 clients,
 //                 pipelined P deep (default 16); ops are requests;
@@ -35,7 +42,17 @@
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
-import { Idle, TCP, Timer, type AbstractEventLoop, type Server } from 'asyncuv';
+import {
+  Idle,
+  StreamReader,
+  StreamReaderProtocol,
+  TCP,
+  Timer,
+  type AbstractEventLoop,
+  type Protocol,
+  type Server,
+  type Transport,
+} from 'asyncuv';
 import { Queue } from 'asyncuv/sync';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop, streamsEchoServer } from '../fresh-loop.js';
@@ -174,6 +191,56 @@ function pingPongHere(port: number, count: number, conns: number): Promise<void>
   });
 }
 
+/**
+ * `count` round trips through `protocol` on a stand-in transport: each
+ * write makes the next 1 KiB chunk due, and an Idle handle of the loop
+ * delivers a due chunk in its pass, as a socket's read callback would.
+ */
+async function echoWithoutSocket(
+  make: (loop: AbstractEventLoop) => Protocol,
+  count: number,
+): Promise<number> {
+  const chunk = Buffer.alloc(1024, 0x62);
+  const { loop, uvloop, dispose } = freshLoop();
+  const protocol = make(loop);
+  let due = true;
+  let left = count;
+  const transport = {
+    write(): void {
+      due = true;
+    },
+    isClosing: () => false,
+    close(): void {},
+    pauseReading(): void {},
+    resumeReading(): void {},
+  };
+  protocol.connectionMade!(transport as unknown as Transport);
+  const reads = new Idle(uvloop);
+  await new Promise<void>((resolve) => {
+    reads.start(() => {
+      if (!due) return;
+      due = false;
+      if (left-- === 0) return reads.close(resolve);
+      protocol.dataReceived!(chunk);
+    });
+  });
+  await dispose();
+  return count;
+}
+
+const streamsEchoProtocol = (loop: AbstractEventLoop): Protocol =>
+  new StreamReaderProtocol(
+    new StreamReader(),
+    async (reader, writer) => {
+      for (;;) {
+        const data = await reader.read(65536);
+        writer.write(data);
+        await writer.drain();
+      }
+    },
+    loop,
+  );
+
 async function roundTripsOn(
   make: (loop: AbstractEventLoop) => Promise<Server>,
   count: number,
@@ -219,6 +286,8 @@ const workloads: Record<string, Workload> = {
   streams,
   'echo-rt': (n) => roundTripsOn(protocolEchoServer, n),
   'streams-rt': (n) => roundTripsOn(streamsEchoServer, n),
+  'echo-layer': (n) => echoWithoutSocket(() => new EchoProtocol(), n),
+  'streams-layer': (n) => echoWithoutSocket(streamsEchoProtocol, n),
   resp,
   queue,
   none: async () => 0,
