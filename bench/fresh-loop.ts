@@ -1,17 +1,21 @@
 // What several benchmarks share: a UvEventLoop on a private libuv loop of
-// its own (closed with everything on it), and the echo Protocol they serve.
+// its own (closed with everything on it), and the echo servers they run on
+// it (a Protocol, and asyncio-style streams).
 import {
   Loop,
   UvEventLoop,
+  startServer,
   type AbstractEventLoop,
   type BatchLimits,
   type Protocol,
+  type Server,
   type Transport,
 } from 'asyncuv';
 
 /** A UvEventLoop on a fresh Loop (with `limits`, if given), and how to dispose of both. */
 export function freshLoop(limits?: Partial<BatchLimits>): {
   loop: AbstractEventLoop;
+  uvloop: Loop;
   dispose(): Promise<void>;
 } {
   const uvloop = new Loop();
@@ -19,6 +23,7 @@ export function freshLoop(limits?: Partial<BatchLimits>): {
   const loop = new UvEventLoop(uvloop);
   return {
     loop,
+    uvloop,
     async dispose() {
       loop.close();
       for (let i = 0; i < 200 && Object.keys(uvloop.handleCounts()).length > 0; i++)
@@ -37,4 +42,32 @@ export class EchoProtocol implements Protocol {
   dataReceived(data: Buffer): void {
     this.#transport!.write(data);
   }
+}
+
+/**
+ * An echo server of asyncio-style streams on 127.0.0.1 (an ephemeral port):
+ * `data = await reader.read(65536); writer.write(data); await writer.drain()`.
+ */
+export function streamsEchoServer(loop: AbstractEventLoop): Promise<Server> {
+  return startServer(
+    async (reader, writer) => {
+      try {
+        for (;;) {
+          const data = await reader.read(65536);
+          if (data.length === 0) break;
+          writer.write(data);
+          await writer.drain();
+        }
+      } catch (err) {
+        // The native load generator ends its connections with a reset, as
+        // the node:net server beside this one sees too: the end of a run.
+        if ((err as { code?: unknown }).code !== 'ECONNRESET') throw err;
+      } finally {
+        writer.close();
+      }
+    },
+    '127.0.0.1',
+    0,
+    { loop },
+  );
 }

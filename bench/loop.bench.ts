@@ -12,7 +12,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
-import { startServer, type AbstractEventLoop, type Server } from 'asyncuv';
+import type { AbstractEventLoop, Server } from 'asyncuv';
 import {
   formatRows,
   formatTable,
@@ -24,7 +24,7 @@ import {
 } from './harness.js';
 import { echoClientPath, pingPong as nativePingPong } from './loadgen/echo-client.js';
 import { startNodeEchoServer, type EchoServer } from './loadgen/echo-servers.js';
-import { EchoProtocol, freshLoop } from './fresh-loop.js';
+import { EchoProtocol, freshLoop, streamsEchoServer } from './fresh-loop.js';
 
 const kChain = 200_000;
 const kTimers = 100_000;
@@ -106,29 +106,6 @@ async function inProcessPingPong(port: number, connections: number): Promise<voi
 
 const protocolServer = (loop: AbstractEventLoop): Promise<Server> =>
   loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
-
-const streamsServer = (loop: AbstractEventLoop): Promise<Server> =>
-  startServer(
-    async (reader, writer) => {
-      try {
-        for (;;) {
-          const data = await reader.read(65536);
-          if (data.length === 0) break;
-          writer.write(data);
-          await writer.drain();
-        }
-      } catch (err) {
-        // The native load generator ends its connections with a reset, as
-        // the node:net server beside this one sees too: the end of a run.
-        if ((err as { code?: unknown }).code !== 'ECONNRESET') throw err;
-      } finally {
-        writer.close();
-      }
-    },
-    '127.0.0.1',
-    0,
-    { loop },
-  );
 
 /** A server of ours on a fresh UvEventLoop, as an EchoServer. */
 async function startLoopServer(
@@ -233,7 +210,7 @@ export const cases: BenchCase[] = [
   },
   ...[1, 50].flatMap((connections): BenchCase[] => [
     echoCase('Protocol', connections, 'UvEventLoop Protocol', protocolServer),
-    echoCase('streams', connections, 'StreamReader/Writer', streamsServer),
+    echoCase('streams', connections, 'StreamReader/Writer', streamsEchoServer),
   ]),
 ];
 

@@ -10,6 +10,10 @@ function connectionLostError(): UvError {
   return new UvError(errno['ECONNRESET']!, 'write', '(connection lost)');
 }
 
+// What every drain() that need not wait returns: nothing can change a
+// settled promise, so one serves them all.
+const RESOLVED = Promise.resolve();
+
 interface DrainWaiter {
   resolve: () => void;
   reject: (err: Error) => void;
@@ -58,7 +62,7 @@ export class FlowControl {
   /** Resolves once writing may go on; rejects if the connection is gone, or on abort. */
   drain(signal?: AbortSignal): Promise<void> {
     if (this.#connectionLost) return Promise.reject(this.#lostError ?? connectionLostError());
-    if (!this.#paused) return Promise.resolve();
+    if (!this.#paused) return RESOLVED;
     let mine: DrainWaiter | undefined;
     return abortable<void>(
       signal,

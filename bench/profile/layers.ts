@@ -18,7 +18,12 @@ const jsFiles: Array<[RegExp, string, string]> = [
   [/\/loop\/events\.js/, 'JS events (CallbackHandle, TimerHandle)', 'asyncio loop (JS)'],
   [/\/loop\/uv-event-loop\.js/, 'JS uv-event-loop (Idle/Timer glue)', 'asyncio loop (JS)'],
   [
-    /\/loop\/(stream-transport|transports|write-flow|flow-control|base-server|server)\.js/,
+    /\/loop\/(stream-reader|stream-writer|streams|flow-control|abort)\.js/,
+    'JS streams (StreamReader, StreamWriter, drain)',
+    'streams layer (JS)',
+  ],
+  [
+    /\/loop\/(stream-transport|transports|write-flow|base-server|server)\.js/,
     'JS transport',
     'Protocol/transport (JS)',
   ],

@@ -15,6 +15,22 @@
 // - echo S [C]:   a Protocol echo server on a UvEventLoop, C connections
 //                 (default 50) of 1 KiB ping-pong from the native client
 //                 (bench/loadgen) for S seconds;
+// - streams S [C]: the same load on the asyncio-style streams echo server
+//                 (startServer, StreamReader.read, StreamWriter.drain);
+// - echo-rt N [C], streams-rt N [C]: the same two servers for exactly N
+//                 round trips of a client in this process (TCP handles on
+//                 the default Loop, C connections, default 1): the count
+//                 callgrind needs (instructions.sh), since a client that
+//                 runs for S seconds makes as many round trips as the
+//                 server manages under valgrind, so runs of two sizes do not
+//                 differ by a steady state. Client and server both count.
+// - echo-layer N, streams-layer N: no socket: N echo round trips of 1 KiB
+//                 through the EchoProtocol, or through a StreamReaderProtocol
+//                 serving the streams echo, over a stand-in transport whose
+//                 write() makes the next chunk due, fed by an Idle handle
+//                 on the UvEventLoop's Loop once per pass (as a read would
+//                 be): the streams layer's own cost (the difference of the
+//                 two), without the kernel's noise.
 // - resp N [P]:   the RESP example (examples/resp-server) on a UvEventLoop
 //                 under redis-benchmark: N GET requests from 50 clients,
 //                 pipelined P deep (default 16); ops are requests;
@@ -26,10 +42,20 @@
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
 import { loadavg } from 'node:os';
-import { Idle, Timer, type AbstractEventLoop } from 'asyncuv';
+import {
+  Idle,
+  StreamReader,
+  StreamReaderProtocol,
+  TCP,
+  Timer,
+  type AbstractEventLoop,
+  type Protocol,
+  type Server,
+  type Transport,
+} from 'asyncuv';
 import { Queue } from 'asyncuv/sync';
 import { pingPong } from '../loadgen/echo-client.js';
-import { EchoProtocol, freshLoop } from '../fresh-loop.js';
+import { EchoProtocol, freshLoop, streamsEchoServer } from '../fresh-loop.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
 import { redisBenchmark } from '../resp.bench.js';
 
@@ -115,16 +141,118 @@ function callAt(count: number): Promise<number> {
   });
 }
 
-async function echo(seconds: number): Promise<number> {
+/** Round trips of 1 KiB ping-pong on the server `make` starts, for `seconds`. */
+async function echoOn(
+  make: (loop: AbstractEventLoop) => Promise<Server>,
+  seconds: number,
+): Promise<number> {
   const conns = Number(process.argv[4] ?? 50);
   const { loop, dispose } = freshLoop();
-  const server = await loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
+  const server = await make(loop);
   const port = (server.sockets()[0] as { port: number }).port;
   const report = await pingPong({ port, conns, size: 1024, seconds, warmup: 0.2 });
   server.close();
   await server.waitClosed();
   await dispose();
   return report.total_roundtrips;
+}
+
+const protocolEchoServer = (loop: AbstractEventLoop): Promise<Server> =>
+  loop.createServer(() => new EchoProtocol(), '127.0.0.1', 0);
+
+const echo = (seconds: number): Promise<number> => echoOn(protocolEchoServer, seconds);
+const streams = (seconds: number): Promise<number> => echoOn(streamsEchoServer, seconds);
+
+/** `count` round trips of 1 KiB over C connections from TCP handles in this process. */
+function pingPongHere(port: number, count: number, conns: number): Promise<void> {
+  const message = Buffer.alloc(1024, 0x62);
+  let left = count;
+  let open = conns;
+  return new Promise((resolve, reject) => {
+    for (let i = 0; i < conns; i++) {
+      const tcp = new TCP();
+      let pending = message.length;
+      tcp.connect('127.0.0.1', port, (err) => {
+        if (err !== null) return reject(err);
+        tcp.setNoDelay(true);
+        tcp.readStart((readErr, data) => {
+          if (readErr !== null || data === null) return reject(readErr ?? new Error('EOF'));
+          pending -= data.length;
+          if (pending > 0) return;
+          pending = message.length;
+          if (--left >= conns) return tcp.write(message);
+          tcp.close(() => {
+            if (--open === 0) resolve();
+          });
+        });
+        tcp.write(message);
+      });
+    }
+  });
+}
+
+/**
+ * `count` round trips through `protocol` on a stand-in transport: each
+ * write makes the next 1 KiB chunk due, and an Idle handle of the loop
+ * delivers a due chunk in its pass, as a socket's read callback would.
+ */
+async function echoWithoutSocket(
+  make: (loop: AbstractEventLoop) => Protocol,
+  count: number,
+): Promise<number> {
+  const chunk = Buffer.alloc(1024, 0x62);
+  const { loop, uvloop, dispose } = freshLoop();
+  const protocol = make(loop);
+  let due = true;
+  let left = count;
+  const transport = {
+    write(): void {
+      due = true;
+    },
+    isClosing: () => false,
+    close(): void {},
+    pauseReading(): void {},
+    resumeReading(): void {},
+  };
+  protocol.connectionMade!(transport as unknown as Transport);
+  const reads = new Idle(uvloop);
+  await new Promise<void>((resolve) => {
+    reads.start(() => {
+      if (!due) return;
+      due = false;
+      if (left-- === 0) return reads.close(resolve);
+      protocol.dataReceived!(chunk);
+    });
+  });
+  await dispose();
+  return count;
+}
+
+const streamsEchoProtocol = (loop: AbstractEventLoop): Protocol =>
+  new StreamReaderProtocol(
+    new StreamReader(),
+    async (reader, writer) => {
+      for (;;) {
+        const data = await reader.read(65536);
+        writer.write(data);
+        await writer.drain();
+      }
+    },
+    loop,
+  );
+
+async function roundTripsOn(
+  make: (loop: AbstractEventLoop) => Promise<Server>,
+  count: number,
+): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const server = await make(loop);
+  const port = (server.sockets()[0] as { port: number }).port;
+  await pingPongHere(port, count, Number(process.argv[4] ?? 1));
+  server.close();
+  await server.waitClosed();
+  await dispose();
+  return count;
 }
 
 async function resp(requests: number): Promise<number> {
@@ -155,6 +283,11 @@ const workloads: Record<string, Workload> = {
   calllater: callLater,
   callat: callAt,
   echo,
+  streams,
+  'echo-rt': (n) => roundTripsOn(protocolEchoServer, n),
+  'streams-rt': (n) => roundTripsOn(streamsEchoServer, n),
+  'echo-layer': (n) => echoWithoutSocket(() => new EchoProtocol(), n),
+  'streams-layer': (n) => echoWithoutSocket(streamsEchoProtocol, n),
   resp,
   queue,
   none: async () => 0,
