@@ -8,7 +8,7 @@
 // Pipelined requests are answered with one write per read, encoded into
 // one shared Buffer (reply-writer.ts).
 import type { Protocol, Transport } from '../../loop/index.js';
-import { RespParser, RespProtocolError, reply } from './resp-parser.js';
+import { RespParser, RespProtocolError, reply, type CommandSink } from './resp-parser.js';
 import { ReplyWriter } from './reply-writer.js';
 import { REDIS_VERSION, type ServerState, infoText } from './server-info.js';
 import type { Store } from './store.js';
@@ -26,6 +26,30 @@ function upper(b: Buffer | undefined): string {
   return b === undefined ? '' : b.toString('latin1').toUpperCase();
 }
 
+/** A copy of `buf[start, end)` (the store keeps values past the read). */
+function copyOf(buf: Buffer, start: number, end: number): Buffer {
+  const n = end - start;
+  const copy = Buffer.allocUnsafe(n);
+  if (n < 32) for (let i = 0; i < n; i++) copy[i] = buf[start + i]!;
+  else buf.copy(copy, 0, start, end);
+  return copy;
+}
+
+// The commands by the length of their name, the frequent first.
+const COMMANDS = ['GET', 'SET', 'PING', 'INCR', 'MGET', 'DEL', 'EXISTS', 'ECHO', 'QUIT']
+  .concat(['DBSIZE', 'SELECT', 'INFO', 'HELLO', 'CLIENT', 'COMMAND', 'CONFIG'])
+  .reduce<string[][]>((byLength, name) => {
+    (byLength[name.length] ??= []).push(name);
+    return byLength;
+  }, []);
+
+/** The command's name as written here (uppercase), found without decoding it; or undefined. */
+function commandName(p: RespParser): string | undefined {
+  const candidates = COMMANDS[p.length(0)];
+  if (candidates !== undefined) for (const name of candidates) if (p.is(0, name)) return name;
+  return undefined;
+}
+
 function wrongArgs(cmd: string): string {
   return `ERR wrong number of arguments for '${cmd.toLowerCase()}' command`;
 }
@@ -33,13 +57,15 @@ function wrongArgs(cmd: string): string {
 /** The replies of every connection on this thread: each read's are written before the next. */
 const out = new ReplyWriter();
 
-export class RespProtocol implements Protocol {
+export class RespProtocol implements Protocol, CommandSink {
   readonly #store: Store;
   readonly #state: ServerState;
   readonly #parser = new RespParser();
   #transport: Transport | undefined;
   #id = 0;
   #name: Buffer | null = null;
+  /** QUIT or a protocol error: the transport closes after this read's replies. */
+  #quit = false;
 
   constructor(store: Store, state: ServerState) {
     this.#store = store;
@@ -57,80 +83,92 @@ export class RespProtocol implements Protocol {
   }
 
   dataReceived(data: Buffer): void {
-    let commands: Buffer[][];
+    out.begin();
     try {
-      commands = this.#parser.feed(data);
+      this.#parser.feed(data, this);
     } catch (err) {
       if (!(err instanceof RespProtocolError)) throw err;
-      out.begin();
+      // The replies to the commands before the malformed one go first.
       out.error(err.message);
-      out.flush(this.#transport!);
-      this.#transport!.close();
-      return;
-    }
-    out.begin();
-    let quit = false;
-    for (const args of commands) {
-      if (upper(args[0]) === 'QUIT') {
-        out.raw(OK);
-        quit = true;
-        break;
-      }
-      this.#execute(args);
+      this.#quit = true;
     }
     out.flush(this.#transport!);
-    if (quit) this.#transport!.close();
+    if (this.#quit) this.#transport!.close();
   }
 
-  #execute(args: Buffer[]): void {
-    const cmd = upper(args[0]);
+  /** Runs one parsed command (the parser's CommandSink); false after QUIT. */
+  command(p: RespParser): boolean {
     const store = this.#store;
-    const n = args.length;
+    const n = p.argc;
+    const cmd = commandName(p);
     switch (cmd) {
-      case 'PING':
-        if (n > 2) out.error(wrongArgs(cmd));
-        else if (n === 2) out.bulk(args[1]!);
-        else out.raw(PONG);
-        return;
-      case 'ECHO':
-        if (n !== 2) out.error(wrongArgs(cmd));
-        else out.bulk(args[1]!);
-        return;
       case 'GET':
         if (n !== 2) out.error(wrongArgs(cmd));
-        else out.bulk(store.get(args[1]!.toString('latin1')));
-        return;
+        else out.bulk(store.get(p.text(1)));
+        break;
       case 'SET':
-        return this.#set(args);
+        this.#set(p);
+        break;
+      case 'PING':
+        if (n > 2) out.error(wrongArgs(cmd));
+        else if (n === 2) out.bulk(p.buf, p.start(1), p.end(1));
+        else out.raw(PONG);
+        break;
+      case 'ECHO':
+        if (n !== 2) out.error(wrongArgs(cmd));
+        else out.bulk(p.buf, p.start(1), p.end(1));
+        break;
       case 'DEL':
       case 'EXISTS': {
-        if (n < 2) return out.error(wrongArgs(cmd));
+        if (n < 2) {
+          out.error(wrongArgs(cmd));
+          break;
+        }
         let count = 0;
         for (let i = 1; i < n; i++) {
-          const key = args[i]!.toString('latin1');
+          const key = p.text(i);
           if (cmd === 'DEL' ? store.delete(key) : store.has(key)) count++;
         }
         out.integer(count);
-        return;
+        break;
       }
-      case 'INCR': {
-        if (n !== 2) return out.error(wrongArgs(cmd));
-        const key = args[1]!.toString('latin1');
-        const current = store.get(key);
-        const text = current === null ? '0' : current.toString('latin1');
-        const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
-        if (!Number.isSafeInteger(value + 1)) return out.raw(NOT_AN_INTEGER);
-        store.set(key, Buffer.from(String(value + 1)));
-        out.integer(value + 1);
-        return;
-      }
+      case 'INCR':
+        if (n !== 2) out.error(wrongArgs(cmd));
+        else this.#incr(p.text(1));
+        break;
       case 'MGET':
-        if (n < 2) return out.error(wrongArgs(cmd));
+        if (n < 2) {
+          out.error(wrongArgs(cmd));
+          break;
+        }
         out.arrayHeader(n - 1);
-        for (let i = 1; i < n; i++) out.bulk(store.get(args[i]!.toString('latin1')));
-        return;
+        for (let i = 1; i < n; i++) out.bulk(store.get(p.text(i)));
+        break;
+      case 'QUIT':
+        out.raw(OK);
+        this.#quit = true;
+        return false;
+      default:
+        this.#other(cmd, p.all());
+    }
+    return true;
+  }
+
+  #incr(key: string): void {
+    const current = this.#store.get(key);
+    const text = current === null ? '0' : current.toString('latin1');
+    const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(value + 1)) return out.raw(NOT_AN_INTEGER);
+    this.#store.set(key, Buffer.from(String(value + 1)));
+    out.integer(value + 1);
+  }
+
+  /** The commands that are not on a hot path, on the arguments as Buffers. */
+  #other(cmd: string | undefined, args: Buffer[]): void {
+    const n = args.length;
+    switch (cmd) {
       case 'DBSIZE':
-        out.integer(store.size);
+        out.integer(this.#store.size);
         return;
       case 'SELECT': {
         // One keyspace: database 0 (a Redis server with `databases 1`).
@@ -144,8 +182,7 @@ export class RespProtocol implements Protocol {
       case 'INFO': {
         const local = this.#transport?.getExtraInfo('sockname');
         const port = Array.isArray(local) ? local[1] : 0;
-        const text = infoText(this.#state, store, port, args[1]?.toString('latin1'));
-        out.bulkText(text);
+        out.bulkText(infoText(this.#state, this.#store, port, args[1]?.toString('latin1')));
         return;
       }
       case 'HELLO':
@@ -219,26 +256,28 @@ export class RespProtocol implements Protocol {
     else out.error(`ERR unknown subcommand '${text(1)}'. Try CLIENT HELP.`);
   }
 
-  #set(args: Buffer[]): void {
-    if (args.length < 3) return out.error(wrongArgs('SET'));
-    const key = args[1]!.toString('latin1');
+  #set(p: RespParser): void {
+    const n = p.argc;
+    if (n < 3) return out.error(wrongArgs('SET'));
     let ttl: number | undefined;
     let nx = false;
     let xx = false;
-    for (let i = 3; i < args.length; i++) {
-      const opt = upper(args[i]);
+    for (let i = 3; i < n; i++) {
+      const opt = p.text(i).toUpperCase();
       if (opt === 'NX') nx = true;
       else if (opt === 'XX') xx = true;
-      else if ((opt === 'EX' || opt === 'PX') && i + 1 < args.length) {
-        const v = Number(args[++i]!.toString('latin1'));
-        if (!Number.isInteger(v) || v <= 0)
-          return out.error('ERR invalid expire time in set');
+      else if ((opt === 'EX' || opt === 'PX') && i + 1 < n) {
+        const v = Number(p.text(++i));
+        if (!Number.isInteger(v) || v <= 0) return out.error('ERR invalid expire time in set');
         ttl = opt === 'EX' ? v * 1000 : v;
       } else return out.error('ERR syntax error');
     }
-    const exists = this.#store.has(key);
-    if ((nx && exists) || (xx && !exists)) return out.bulk(null);
-    this.#store.set(key, args[2]!, ttl);
+    const key = p.text(1);
+    if (nx || xx) {
+      const exists = this.#store.has(key);
+      if ((nx && exists) || (xx && !exists)) return out.bulk(null);
+    }
+    this.#store.set(key, copyOf(p.buf, p.start(2), p.end(2)), ttl);
     out.raw(OK);
   }
 }
