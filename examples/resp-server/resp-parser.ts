@@ -31,6 +31,11 @@ const kMaxBulk = 512 * 1024 * 1024;
 const kKeepPending = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
+/** Node's Buffer method behind toString('latin1'), in every version, not in @types/node. */
+interface Latin1Slice {
+  latin1Slice(start: number, end: number): string;
+}
+
 /** Position of the first CRLF at or after `from` in `buf[.., end)`, or -1. */
 function findCrlf(buf: Buffer, from: number, end: number): number {
   for (let i = from; i < end - 1; i++) if (buf[i] === CR && buf[i + 1] === LF) return i;
@@ -82,7 +87,9 @@ export class RespParser {
 
   /** Argument i as latin1 text (one char per byte). */
   text(i: number): string {
-    return this.buf.toString('latin1', this.start(i), this.end(i));
+    // Buffer#latin1Slice is what toString('latin1', start, end) calls after
+    // checking its arguments, which the ranges need not.
+    return (this.buf as Buffer & Latin1Slice).latin1Slice(this.start(i), this.end(i));
   }
 
   /** Argument i as a view of `buf` (valid during the command only). */
