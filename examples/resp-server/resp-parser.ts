@@ -31,11 +31,6 @@ const kMaxBulk = 512 * 1024 * 1024;
 const kKeepPending = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
-// Recent keys by a hash of their bytes (RespParser#key): one string per slot.
-const kInternSlots = 1024;
-const kInternMax = 64;
-const interned: string[] = new Array<string>(kInternSlots).fill('');
-
 /** Node's Buffer method behind toString('latin1'), in every version, not in @types/node. */
 interface Latin1Slice {
   latin1Slice(start: number, end: number): string;
@@ -95,30 +90,6 @@ export class RespParser {
     // Buffer#latin1Slice is what toString('latin1', start, end) calls after
     // checking its arguments, which the ranges need not.
     return (this.buf as Buffer & Latin1Slice).latin1Slice(this.start(i), this.end(i));
-  }
-
-  /**
-   * Argument i as a key: latin1 text, the same string as last time when a
-   * recent key had these bytes. A string made once keeps the hash V8
-   * computed for it, so a hot key costs a byte compare instead of a new
-   * string and its hashing in the store's Map.
-   */
-  key(i: number): string {
-    const buf = this.buf;
-    const start = this.start(i);
-    const end = this.end(i);
-    const n = end - start;
-    if (n > kInternMax) return this.text(i);
-    let hash = n;
-    for (let k = start; k < end; k++) hash = Math.imul(hash ^ buf[k]!, 0x01000193);
-    const slot = hash & (kInternSlots - 1);
-    const seen = interned[slot]!;
-    if (seen.length === n) {
-      let k = 0;
-      while (k < n && seen.charCodeAt(k) === buf[start + k]) k++;
-      if (k === n) return seen;
-    }
-    return (interned[slot] = this.text(i));
   }
 
   /** Argument i as a view of `buf` (valid during the command only). */

@@ -104,7 +104,7 @@ export class RespProtocol implements Protocol, CommandSink {
     switch (cmd) {
       case 'GET':
         if (n !== 2) out.error(wrongArgs(cmd));
-        else out.bulk(store.get(p.key(1)));
+        else out.bulk(store.get(p.text(1)));
         break;
       case 'SET':
         this.#set(p);
@@ -126,7 +126,7 @@ export class RespProtocol implements Protocol, CommandSink {
         }
         let count = 0;
         for (let i = 1; i < n; i++) {
-          const key = p.key(i);
+          const key = p.text(i);
           if (cmd === 'DEL' ? store.delete(key) : store.has(key)) count++;
         }
         out.integer(count);
@@ -134,7 +134,7 @@ export class RespProtocol implements Protocol, CommandSink {
       }
       case 'INCR':
         if (n !== 2) out.error(wrongArgs(cmd));
-        else this.#incr(p.key(1));
+        else this.#incr(p.text(1));
         break;
       case 'MGET':
         if (n < 2) {
@@ -142,7 +142,7 @@ export class RespProtocol implements Protocol, CommandSink {
           break;
         }
         out.arrayHeader(n - 1);
-        for (let i = 1; i < n; i++) out.bulk(store.get(p.key(i)));
+        for (let i = 1; i < n; i++) out.bulk(store.get(p.text(i)));
         break;
       case 'QUIT':
         out.raw(OK);
@@ -272,7 +272,7 @@ export class RespProtocol implements Protocol, CommandSink {
         ttl = opt === 'EX' ? v * 1000 : v;
       } else return out.error('ERR syntax error');
     }
-    const key = p.key(1);
+    const key = p.text(1);
     if (nx || xx) {
       const exists = this.#store.has(key);
       if ((nx && exists) || (xx && !exists)) return out.bulk(null);

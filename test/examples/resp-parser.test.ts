@@ -163,23 +163,3 @@ test('a line without CRLF is an error past 64 KiB, and waits for more before', (
     commands: [['SET', 'k', word]],
   });
 });
-
-test('key() gives the text of the bytes, whether a recent key had them or not', (t) => {
-  const parser = new RespParser();
-  const keys: string[] = [];
-  // Many more keys than slots (slots collide), lengths around the intern
-  // limit, and keys equal but for one byte.
-  for (let i = 0; i < 5000; i++) keys.push(`k${i}`, `k${i}`.padEnd(60 + (i % 10), '\xff'));
-  keys.push('', 'a', 'A', '\x00', '\x00\x00');
-  const bytes = Buffer.concat(keys.map((k) => command('GET', k)));
-  let mismatches = 0;
-  const sink = {
-    command(p: RespParser): boolean {
-      if (p.key(1) !== p.text(1)) mismatches++;
-      return true;
-    },
-  };
-  parser.feed(bytes, sink);
-  parser.feed(bytes, sink);
-  t.is(mismatches, 0);
-});
