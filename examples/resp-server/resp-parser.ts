@@ -6,10 +6,10 @@
 // command is complete, with no string, Buffer or array made per command.
 // Rules:
 // - `buf` and the ranges are valid only during `CommandSink.command`: a
-//   sink keeps what it needs by copying (the store copies values).
+//   sink keeps what it needs by copying (the protocol copies values).
 // - A command split across reads is kept in a buffer of the parser's own,
 //   which grows by doubling, and its parsing resumes where it stopped: a
-//   large bulk string costs one copy of its bytes, not one per read.
+//   large bulk string costs about two copies of its bytes, not one per read.
 // - Numbers (counts, lengths) are read from the bytes when they are plain
 //   digits; anything else goes through `Number()` of the text, so every
 //   malformed header gets the error it always got.
@@ -197,10 +197,7 @@ export class RespParser {
       if (!Number.isInteger(n) || n < 0 || n > kMaxBulk)
         throw new RespProtocolError('Protocol error: invalid bulk length');
       const start = crlf + 2;
-      if (start + n + 2 > end) {
-        this.#need = start + n + 2;
-        return -at - 1;
-      }
+      if (start + n + 2 > end) return -at - 1;
       this.#push(start, start + n);
       at = start + n + 2;
     }
@@ -237,17 +234,12 @@ export class RespParser {
     this.#ranges[i + 1] = end;
   }
 
-  /** Bytes the incomplete bulk string needs, counted in the buffer parsed. */
-  #need = 0;
-
   /**
    * After a feed: keeps the incomplete command `buf[cmd, end)` at the start
    * of #pending (its ranges and resume point moved with it), or nothing.
    */
   #keep(buf: Buffer, data: Buffer, cmd: number, at: number, end: number): void {
     this.buf = EMPTY;
-    const need = this.#need - cmd;
-    this.#need = 0;
     if (cmd >= end) {
       this.#len = 0;
       this.#expected = -1;
@@ -261,9 +253,10 @@ export class RespParser {
     } else if (cmd > 0) {
       buf.copyWithin(0, cmd, end);
     }
+    // No room is reserved for the rest of a bulk string whose length is
+    // known: a header is no promise of bytes (Redis's CVE-2021-32675), and
+    // doubling as bytes arrive copies each byte about twice.
     this.#len = len;
-    // Room for all of an incomplete bulk string: the rest arrives without regrowing.
-    if (need > this.#pending.length) this.#grow(need);
     this.#at = at - cmd;
     if (cmd > 0) for (let i = 0; i < 2 * this.argc; i++) this.#ranges[i]! -= cmd;
   }

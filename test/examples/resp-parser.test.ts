@@ -163,3 +163,16 @@ test('a line without CRLF is an error past 64 KiB, and waits for more before', (
     commands: [['SET', 'k', word]],
   });
 });
+
+test('a bulk header alone reserves no memory for the bytes it announces', (t) => {
+  // 20 connections each announcing 512 MiB and sending 1 KiB: memory for what arrived only.
+  const before = process.memoryUsage().arrayBuffers;
+  const parsers = Array.from({ length: 20 }, () => new RespParser());
+  const sink = { command: () => true };
+  const start = Buffer.from(`*1\r\n$${512 * 1024 * 1024}\r\n`);
+  for (const p of parsers) {
+    p.feed(start, sink);
+    p.feed(Buffer.alloc(1024), sink);
+  }
+  t.true(process.memoryUsage().arrayBuffers - before < 16 * 1024 * 1024);
+});
