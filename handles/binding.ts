@@ -82,6 +82,10 @@ export interface Binding {
   streamWrite(id: number, view: Uint8Array): Status;
   /** A stream's writev(views), by the stream's id(). */
   streamWritev(id: number, views: Uint8Array[]): Status;
+  /** The function that delivers a loop's batch of stream reads (handles/stream.ts). */
+  setReadDispatcher(
+    fn: (batch: Float64Array, slab: ArrayBuffer | undefined, registry: never[]) => void,
+  ): Status;
   errname(code: number): string;
   strerror(code: number): string;
   errors(): Record<string, number>;

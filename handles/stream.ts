@@ -27,9 +27,41 @@ export interface NativeStream extends NativeHandle {
   isWritable(): boolean;
   /** The stream's number for binding.streamWrite/streamWritev; 0 once closing. */
   id(): number;
+  /** Queues `onread(0)`: deliver the reads held back while not reading. */
+  readResume(): number;
 }
 
 const { streamWrite, streamWritev } = binding;
+
+// Reads reach streams in batches (native/loop_wrap.h rule 10): one call per
+// batch, the reads as (slot, nread, offset) triples after a header of
+// count, cursor and stop. The cursor is advanced before each read's
+// callback, so that after a throw the native side knows which read threw
+// and calls again for the rest; stop is set when a checkpoint was asked for
+// (asyncio's loop.stop()), which must run before the next read's callback.
+const kCount = 0;
+const kCursor = 1;
+const kStop = 2;
+const kHeader = 4;
+
+function dispatchReads(
+  batch: Float64Array,
+  slab: ArrayBuffer | undefined,
+  registry: Array<NativeStream | undefined>,
+): void {
+  const count = batch[kCount]!;
+  for (let i = batch[kCursor]!; i < count; i++) {
+    batch[kCursor] = i + 1;
+    const at = kHeader + 3 * i;
+    // Empty once the stream closed (its slot is not reused during a batch).
+    registry[batch[at]!]?.onread?.(batch[at + 1]!, slab, batch[at + 2]!);
+    if (batch[kStop] !== 0) return;
+  }
+}
+
+if (binding.setReadDispatcher(dispatchReads) !== 0) {
+  throw new Error('asyncuv: the native addon refused its read dispatcher');
+}
 
 // Small parts are joined in JS and written as one buffer: a Buffer.concat
 // of parts of up to 1 KiB on average costs less than the Node-API calls the
@@ -50,6 +82,9 @@ export type ReadCallback = (err: UvError | null, data: Buffer | null) => void;
 export type ReadIntoCallback = (err: UvError | null, nread: number) => void;
 export type WriteCallback = (err: UvError | null) => void;
 export type WriteData = Uint8Array | string | ReadonlyArray<Uint8Array>;
+// A read held back while the stream was not reading: its bytes, or a
+// negative code (EOF or an error).
+type HeldRead = Buffer | number;
 
 const EOF = errno['EOF']!;
 const EAGAIN = errno['EAGAIN']!;
@@ -75,6 +110,12 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   #shutdownCb: WriteCallback | undefined;
   // The native id for the write entry, taken on the first write (0: not yet).
   #id = 0;
+  // Reads arrive in batches taken from the sockets before any callback of
+  // the batch ran: a read for a stream that an earlier callback stopped
+  // (readStop) waits here until readStart, as it would have waited in the
+  // socket; the native side then queues onread(0) to deliver it.
+  #reading = false;
+  #held: HeldRead[] | undefined;
 
   protected constructor(
     loop: Loop | undefined,
@@ -93,8 +134,13 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   }
 
   #onRead(nread: number, slab: ArrayBuffer | undefined, offset: number | undefined): void {
+    if (nread === 0 || !this.#reading || this.#held !== undefined) {
+      return this.#holdOrDrain(nread, slab, offset);
+    }
     if (this.#readIntoCb !== undefined) {
-      if (nread > 0) this.#readIntoCb(null, nread);
+      // Slab bytes in readInto mode: a read queued before the switch.
+      if (nread > 0 && slab !== undefined) this.#deliverBytes(Buffer.from(slab, offset!, nread));
+      else if (nread > 0) this.#readIntoCb(null, nread);
       else this.#readIntoCb(nread === EOF ? null : new UvError(nread, 'read'), 0);
       return;
     }
@@ -111,6 +157,56 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
       );
     } else if (nread === EOF) cb(null, null);
     else cb(new UvError(nread, 'read'), null);
+  }
+
+  /** A read while not reading or behind held reads (kept), or a resume (nread 0). */
+  #holdOrDrain(nread: number, slab: ArrayBuffer | undefined, offset: number | undefined): void {
+    if (this.closed) return;
+    if (nread !== 0) {
+      const read =
+        nread < 0
+          ? nread
+          : slab !== undefined
+            ? Buffer.from(slab, offset!, nread)
+            : Buffer.from(this.#readBuffer!.subarray(0, nread));
+      (this.#held ??= []).push(read);
+    }
+    let held = this.#held;
+    while (held !== undefined && held.length > 0 && this.#reading && !this.closed) {
+      const read = held.shift()!;
+      if (typeof read === 'number') this.#onReadFailed(read);
+      else this.#deliverBytes(read);
+      held = this.#held;
+    }
+    if (held !== undefined && held.length === 0) this.#held = undefined;
+  }
+
+  #onReadFailed(nread: number): void {
+    const err = nread === EOF ? null : new UvError(nread, 'read');
+    if (this.#readIntoCb !== undefined) this.#readIntoCb(err, 0);
+    else this.#readCb?.(err, null);
+  }
+
+  /** Bytes read earlier: as they are, or copied into the readStartInto buffer. */
+  #deliverBytes(data: Buffer): void {
+    let at = 0;
+    while (at < data.byteLength) {
+      const into = this.#readIntoCb;
+      const buffer = this.#readBuffer;
+      if (into === undefined || buffer === undefined) {
+        this.#readCb?.(null, at === 0 ? data : data.subarray(at));
+        return;
+      }
+      const n = Math.min(buffer.byteLength, data.byteLength - at);
+      buffer.set(data.subarray(at, at + n));
+      at += n;
+      into(null, n);
+      // What the callback did not take in time waits, in front.
+      if (at < data.byteLength && (!this.#reading || this.closed)) {
+        if (!this.closed) (this.#held ??= []).unshift(data.subarray(at));
+        return;
+      }
+    }
   }
 
   #onWrite(status: number): void {
@@ -164,8 +260,14 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
    * call that took effect must not throw.
    */
   #startReading(): void {
-    const status = this[kNative].readStart();
-    if (status !== EALREADY_READING) check(status, 'read_start');
+    const held = this.#held;
+    // After a held EOF or error the socket has nothing more to give.
+    if (held === undefined || typeof held[held.length - 1] !== 'number') {
+      const status = this[kNative].readStart();
+      if (status !== EALREADY_READING) check(status, 'read_start');
+    }
+    this.#reading = true;
+    if (held !== undefined) check(this[kNative].readResume(), 'read_start');
   }
 
   /** The buffer readStartInto reads land in from the next read on. */
@@ -185,7 +287,14 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
 
   readStop(): void {
     this.assertOpen();
+    this.#reading = false;
     this[kNative].readStop();
+  }
+
+  override close(cb?: () => void): void {
+    this.#reading = false;
+    this.#held = undefined;
+    super.close(cb);
   }
 
   /**

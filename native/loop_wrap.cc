@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "handle_wrap.h"
+#include "stream_wrap.h"
 
 namespace asyncuv {
 
@@ -86,6 +87,13 @@ LoopWrap::LoopWrap(const Napi::CallbackInfo& info)
   uv_timer_init(loop_, &watchdog_);
   watchdog_.data = nullptr;
   uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog_));
+  // Rule 10. The check is unref'd: it only runs reads already taken. The
+  // idle stays ref'd: held reads waiting for a resume are work to do.
+  uv_check_init(loop_, &flush_check_);
+  flush_check_.data = nullptr;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
+  uv_idle_init(loop_, &flush_idle_);
+  flush_idle_.data = nullptr;
 
   driver_poll_ = new uv_poll_t;
   driver_timer_ = new uv_timer_t;
@@ -309,7 +317,8 @@ void LoopWrap::Rearm() {
   }
 }
 
-void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
+bool LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
+  if (!reads_.empty() && !flushing_) FlushReads();  // rule 10: reads first
   napi_env env = data_->env;
   napi_value result;
   dispatched_++;
@@ -319,7 +328,7 @@ void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_va
   bool pending = false;
   if (status != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
     OnJsUnavailable();
-    return;
+    return false;
   }
   if (status == napi_pending_exception) {
     napi_value error;
@@ -330,6 +339,7 @@ void LoopWrap::CallJs(napi_value recv, napi_value fn, size_t argc, const napi_va
     }
   }
   if (checkpoint_requested_ && js_depth_ == 0) PerformCheckpoint();
+  return true;
 }
 
 void LoopWrap::PerformCheckpoint() {
@@ -436,6 +446,9 @@ void LoopWrap::CloseLoop() {
   closing_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&watchdog_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_idle_), nullptr);
+  reads_.clear();  // only resumes can wait outside a run; their streams close now
   uv_walk(
       loop_,
       [](uv_handle_t* handle, void* arg) {
@@ -465,6 +478,11 @@ void LoopWrap::CloseLoop() {
   if (slab_ != nullptr) napi_delete_reference(data_->env, slab_);
   slab_ = nullptr;
   slab_data_ = nullptr;
+  for (napi_ref ref : batch_slabs_) napi_delete_reference(data_->env, ref);
+  batch_slabs_.clear();
+  if (reads_array_ != nullptr) napi_delete_reference(data_->env, reads_array_);
+  reads_array_ = nullptr;
+  reads_data_ = nullptr;
   if (async_context_ != nullptr) napi_async_destroy(data_->env, async_context_);
   async_context_ = nullptr;
   auto it = std::find(data_->loops.begin(), data_->loops.end(), this);
@@ -526,7 +544,15 @@ uv_buf_t LoopWrap::SlabAlloc(size_t suggested) {
     void* data = nullptr;
     napi_get_typedarray_info(env, node_buffer, &type, &length, &data, &buffer, &byte_offset);
     if (byte_offset != 0) return uv_buf_init(nullptr, 0);  // never pooled at this size
-    if (slab_ != nullptr) napi_delete_reference(env, slab_);
+    if (slab_ != nullptr) {
+      // Rule 10: queued reads keep the slab they landed in until the flush.
+      if (slab_queued_) {
+        batch_slabs_.push_back(slab_);
+      } else {
+        napi_delete_reference(env, slab_);
+      }
+    }
+    slab_queued_ = false;
     napi_create_reference(env, buffer, 1, &slab_);
     slab_data_ = static_cast<char*>(mem);
     slab_size_ = kSlabSize;
@@ -541,6 +567,109 @@ size_t LoopWrap::SlabCommit(size_t nread) {
   slab_offset_ = (slab_offset_ + nread + 7) & ~static_cast<size_t>(7);
   if (slab_offset_ > slab_size_) slab_offset_ = slab_size_;
   return offset;
+}
+
+void LoopWrap::QueueRead(double id, ssize_t nread, size_t offset) {
+  if (reads_.empty()) uv_check_start(&flush_check_, OnFlushCheck);
+  if (nread > 0) slab_queued_ = true;
+  reads_.push_back(
+      {id, static_cast<double>(nread), static_cast<double>(offset), batch_slabs_.size()});
+}
+
+void LoopWrap::QueueResume(double id) {
+  if (reads_.empty()) uv_check_start(&flush_check_, OnFlushCheck);
+  uv_idle_start(&flush_idle_, OnFlushIdle);
+  reads_.push_back({id, 0, 0, batch_slabs_.size()});
+  Touch();
+}
+
+void LoopWrap::OnFlushCheck(uv_check_t* check) {
+  static_cast<LoopWrap*>(check->loop->data)->FlushReads();
+}
+
+void LoopWrap::OnFlushIdle(uv_idle_t* idle) {
+  static_cast<LoopWrap*>(idle->loop->data)->FlushReads();
+}
+
+namespace {
+
+// The stream of a delivered (or dropped) read: its pin for the read ends.
+void ReadDone(StreamIds& ids, double id) {
+  StreamBase* stream = ids.Find(id);
+  if (stream != nullptr) stream->ReadDelivered();
+}
+
+}  // namespace
+
+void LoopWrap::FlushReads() {
+  if (flushing_ || reads_.empty()) return;
+  flushing_ = true;
+  StreamIds& ids = data_->stream_ids;
+  ids.BeginFlush();
+  napi_env env = data_->env;
+  napi_handle_scope scope = nullptr;
+  bool js = CanCallJs() && napi_open_handle_scope(env, &scope) == napi_ok;
+  if (js && reads_array_ == nullptr) {
+    napi_value buffer, array;
+    void* data = nullptr;
+    size_t bytes = (kReadsHeader + 3 * kReadsChunk) * sizeof(double);
+    js = napi_create_arraybuffer(env, bytes, &data, &buffer) == napi_ok &&
+         napi_create_typedarray(env, napi_float64_array, bytes / sizeof(double), buffer, 0,
+                                &array) == napi_ok &&
+         napi_create_reference(env, array, 1, &reads_array_) == napi_ok;
+    if (js) reads_data_ = static_cast<double*>(data);
+  }
+  napi_value argv[3] = {nullptr, nullptr, ids.Registry()};
+  napi_value dispatcher = ids.Dispatcher();
+  if (js) js = napi_get_reference_value(env, reads_array_, &argv[0]) == napi_ok;
+  js = js && argv[0] != nullptr && argv[2] != nullptr && dispatcher != nullptr;
+  napi_value undefined = nullptr;
+  if (js) napi_get_undefined(env, &undefined);
+  // Reads appended meanwhile (resumes queued by callbacks) join this flush.
+  size_t next = 0;
+  while (next < reads_.size()) {
+    if (!js) {
+      ReadDone(ids, reads_[next++].id);
+      continue;
+    }
+    // One call per run of reads in the same slab, up to kReadsChunk.
+    size_t slab = reads_[next].slab;
+    size_t n = 0;
+    double* out = reads_data_ + kReadsHeader;
+    for (size_t i = next; i < reads_.size() && n < kReadsChunk && reads_[i].slab == slab; ++i) {
+      *out++ = StreamIds::SlotOf(reads_[i].id);
+      *out++ = reads_[i].nread;
+      *out++ = reads_[i].offset;
+      n++;
+    }
+    reads_data_[kReadsCount] = static_cast<double>(n);
+    reads_data_[kReadsCursor] = 0;
+    reads_data_[kReadsStop] = 0;
+    napi_ref slab_ref = slab < batch_slabs_.size() ? batch_slabs_[slab] : slab_;
+    argv[1] = undefined;
+    if (slab_ref != nullptr) napi_get_reference_value(env, slab_ref, &argv[1]);
+    if (argv[1] == nullptr) argv[1] = undefined;
+    js = CallJs(undefined, dispatcher, 3, argv);
+    // The dispatcher advances the cursor before each read's callback: after
+    // a throw it names the read that threw, which counts as delivered. A
+    // cursor that did not move (the dispatcher failed) skips one read, so
+    // that a flush always ends.
+    double cursor = reads_data_[kReadsCursor];
+    size_t done = cursor >= 1 && cursor <= static_cast<double>(n) ? static_cast<size_t>(cursor) : 1;
+    for (size_t i = 0; i < done; ++i) ReadDone(ids, reads_[next + i].id);
+    next += done;
+  }
+  reads_.clear();
+  for (napi_ref ref : batch_slabs_) napi_delete_reference(env, ref);
+  batch_slabs_.clear();
+  slab_queued_ = false;
+  if (loop_ != nullptr && !closing_) {
+    uv_check_stop(&flush_check_);
+    uv_idle_stop(&flush_idle_);
+  }
+  if (scope != nullptr) napi_close_handle_scope(env, scope);
+  ids.EndFlush();
+  flushing_ = false;
 }
 
 napi_value LoopWrap::SlabValue() {

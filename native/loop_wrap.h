@@ -62,6 +62,23 @@
 //    microseconds) longer; a batch still begins with a full pass. Idle
 //    callbacks run as libuv runs them: the handle started last first, and a
 //    handle started or restarted during the phase waits for the next pass.
+// 10. Stream reads reach JS in batches: a read that lands in the slab (and
+//     any EOF or error) is queued (QueueRead) instead of calling into JS, and
+//     FlushReads delivers the queue with one call of the env's read
+//     dispatcher (stream_ids.h) per slab it spans, the reads as (slot, nread,
+//     offset) triples in a Float64Array of this loop. Callbacks keep the
+//     order libuv gives them: the queue is flushed before any other call
+//     into JS of this loop (CallJs), and from a check handle started when
+//     the queue becomes non-empty: the check phase follows the poll phase in
+//     every iteration, embedded or blocking, so no read waits past the pass
+//     that read it. A read into a caller's buffer is delivered at once, after
+//     a flush. A flush calls the dispatcher again after a read whose callback
+//     threw (reported by CallJs, as for any callback) or asked for a
+//     checkpoint, until every read is delivered. The slabs of queued reads
+//     stay referenced until the flush ends, and each queued read pins its
+//     stream (a pending request). JS may queue a resume (QueueResume: the
+//     stream delivers reads it held back while paused); that also starts an
+//     idle handle, so that a pass runs soon and poll does not block first.
 #pragma once
 
 #include <napi.h>
@@ -105,13 +122,17 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   // Calls fn(recv, args) from inside a batch. An exception thrown by the
   // callback goes to Node's uncaughtException machinery, as in Node's own
   // callbacks; it never unwinds through libuv.
-  void CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv);
+  // Returns false when the env refused the call (see OnJsUnavailable).
+  bool CallJs(napi_value recv, napi_value fn, size_t argc, const napi_value* argv);
 
   // Asks for a microtask checkpoint as soon as the outermost JS call in
   // progress returns, instead of at the end of the batch: the code awaiting
   // a stopped asyncio loop's runForever() must resume before any other
   // callback of the batch runs (loop/base-event-loop.ts).
-  void RequestCheckpoint() { checkpoint_requested_ = true; }
+  void RequestCheckpoint() {
+    checkpoint_requested_ = true;
+    if (reads_data_ != nullptr) reads_data_[kReadsStop] = 1;  // rule 10: the dispatcher stops
+  }
 
   // A call into JS failed with no exception to report: the env is stopping
   // (worker.terminate()) and no JS will run again. Stops the current run so
@@ -143,6 +164,13 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   // Marks `nread` bytes at the last allocation as delivered.
   size_t SlabCommit(size_t nread);
   napi_value SlabValue();
+
+  // Rule 10: a read of the stream `id`; when nread > 0, its bytes are in the
+  // slab at `offset` (SlabCommit).
+  void QueueRead(double id, ssize_t nread, size_t offset);
+  // A resume (nread 0) for the stream `id`: it delivers the reads it held.
+  void QueueResume(double id);
+  void FlushReads();
 
  private:
   Napi::Value Run(const Napi::CallbackInfo& info);
@@ -231,6 +259,28 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   bool changed_ = false;
   bool in_light_pass_ = false;
   std::array<int, UV_HANDLE_TYPE_MAX> live_{};
+  static void OnFlushCheck(uv_check_t* check);
+  static void OnFlushIdle(uv_idle_t* idle);
+  // Rule 10: the batch and its layout in reads_data_ (Float64Array):
+  // count, cursor (the dispatcher's next read), stop (a checkpoint was
+  // asked for), then (slot, nread, offset) per read.
+  static constexpr int kReadsCount = 0, kReadsCursor = 1, kReadsStop = 2, kReadsHeader = 4;
+  static constexpr size_t kReadsChunk = 256;
+  struct QueuedRead {
+    double id;
+    double nread;
+    double offset;
+    size_t slab;  // index in batch_slabs_; batch_slabs_.size() is slab_
+  };
+  std::vector<QueuedRead> reads_;
+  std::vector<napi_ref> batch_slabs_;  // slabs replaced while queued reads use them
+  bool slab_queued_ = false;           // queued reads use slab_
+  bool flushing_ = false;
+  napi_ref reads_array_ = nullptr;
+  double* reads_data_ = nullptr;
+  // Like keepalive_, data is null: never walked as a user handle.
+  uv_check_t flush_check_;
+  uv_idle_t flush_idle_;
   napi_ref slab_ = nullptr;
   char* slab_data_ = nullptr;
   size_t slab_size_ = 0;

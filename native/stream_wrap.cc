@@ -28,6 +28,54 @@ double StreamBase::Id() {
   return id_;
 }
 
+void StreamBase::Register() {
+  if (registered_ || !usable() || !loop_->CanCallJs()) return;
+  double id = Id();
+  napi_env env = loop_->env();
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value registry = loop_->data()->stream_ids.Registry();
+  napi_value self = JsValue();
+  registered_ = registry != nullptr && self != nullptr &&
+                napi_set_element(env, registry, StreamIds::SlotOf(id), self) == napi_ok;
+  napi_close_handle_scope(env, scope);
+}
+
+void StreamBase::Unregister() {
+  if (!registered_) return;
+  registered_ = false;
+  // In env teardown the registry goes with the env.
+  if (loop_ == nullptr || !loop_->CanCallJs()) return;
+  napi_env env = loop_->env();
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value registry = loop_->data()->stream_ids.Registry();
+  napi_value undefined;
+  if (registry != nullptr && napi_get_undefined(env, &undefined) == napi_ok) {
+    napi_set_element(env, registry, StreamIds::SlotOf(id_), undefined);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+int StreamBase::ReadResume() {
+  if (!usable()) return UV_EBADF;
+  Register();
+  if (!registered_) return UV_ENOSYS;  // no dispatcher to deliver it
+  Queue(0, 0);
+  return 0;
+}
+
+void StreamBase::Queue(ssize_t nread, size_t offset) {
+  batch_reads_++;
+  pending_reqs++;  // rule 2: pinned, so registered, until delivered
+  UpdatePin();
+  if (nread == 0) {
+    loop_->QueueResume(id_);
+  } else {
+    loop_->QueueRead(id_, nread, offset);
+  }
+}
+
 void StreamBase::ReleaseId() {
   if (id_owner_ != nullptr) id_owner_->stream_ids.Remove(id_);
   id_owner_ = nullptr;
@@ -106,6 +154,18 @@ napi_value StreamWritev(napi_env env, napi_callback_info info) {
   return Status(env, rc);
 }
 
+// setReadDispatcher(fn): the function that delivers a loop's queued reads
+// (loop_wrap.h rule 10), once per env.
+napi_value SetReadDispatcher(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value fn;
+  void* ids = nullptr;
+  if (napi_get_cb_info(env, info, &argc, &fn, nullptr, &ids) != napi_ok || argc < 1) {
+    return Status(env, UV_EINVAL);
+  }
+  return Status(env, static_cast<StreamIds*>(ids)->SetDispatcher(env, fn) ? 0 : UV_EINVAL);
+}
+
 }  // namespace
 
 void InitStreamFunctions(Napi::Env env, Napi::Object exports) {
@@ -114,7 +174,8 @@ void InitStreamFunctions(Napi::Env env, Napi::Object exports) {
     const char* name;
     napi_callback cb;
   };
-  for (Entry entry : {Entry{"streamWrite", StreamWrite}, Entry{"streamWritev", StreamWritev}}) {
+  for (Entry entry : {Entry{"streamWrite", StreamWrite}, Entry{"streamWritev", StreamWritev},
+                      Entry{"setReadDispatcher", SetReadDispatcher}}) {
     napi_value fn;
     if (napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.cb, ids, &fn) == napi_ok) {
       napi_set_named_property(env, exports, entry.name, fn);
@@ -197,6 +258,7 @@ int StreamBase::ReadStart() {
   if (!usable()) return UV_EBADF;
   if (listening_) return UV_ENOTCONN;
   int rc = uv_read_start(stream(), OnAlloc, OnRead);
+  if (rc == 0 || rc == UV_EALREADY) Register();
   UpdatePin();
   loop_->Touch();
   return rc;
@@ -247,7 +309,9 @@ void StreamBase::ReleaseReadBuffer() {
 
 void StreamBase::OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) {
   auto* wrap = FromHandle<StreamBase>(handle);
-  if (wrap->read_data_ != nullptr) {
+  // Rule 2: not while queued reads, which JS copies into that buffer, wait.
+  wrap->alloc_in_buffer_ = wrap->read_data_ != nullptr && wrap->batch_reads_ == 0;
+  if (wrap->alloc_in_buffer_) {
     *buf = uv_buf_init(wrap->read_data_, static_cast<unsigned>(wrap->read_length_));
     return;
   }
@@ -259,9 +323,20 @@ void StreamBase::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
   auto* wrap = FromHandle<StreamBase>(stream);
   LoopWrap* loop = wrap->loop_;
   if (!loop->CanCallJs()) return;
+  bool in_slab = nread > 0 && !wrap->alloc_in_buffer_ && buf->base != nullptr;
+  // Not an IPC pipe's: the handles a read carries are accepted from its
+  // callback, and a later read of the batch would queue more of them first.
+  bool ipc = stream->type == UV_NAMED_PIPE && reinterpret_cast<uv_pipe_t*>(stream)->ipc;
+  if (wrap->registered_ && !ipc && (in_slab || nread < 0)) {  // rule 2
+    wrap->Queue(nread, in_slab ? loop->SlabCommit(static_cast<size_t>(nread)) : 0);
+    return;
+  }
+  // At once, after the reads queued before it: a read into the caller's
+  // buffer, an IPC pipe's, or a stream that is not registered (no dispatcher).
+  loop->FlushReads();
   Napi::Env env(loop->env());
   Napi::HandleScope scope(env);
-  if (nread > 0 && wrap->read_data_ == nullptr && buf->base != nullptr) {
+  if (in_slab) {
     size_t offset = loop->SlabCommit(static_cast<size_t>(nread));
     napi_value argv[] = {Napi::Number::New(env, static_cast<double>(nread)), loop->SlabValue(),
                          Napi::Number::New(env, static_cast<double>(offset))};

@@ -10,7 +10,17 @@
 //    slab, offset)`, and JS delivers a view of those bytes, which are never
 //    written again. With a caller-supplied buffer (SetReadBuffer) reads land
 //    there instead and `onread(nread)` carries only the count. EOF and
-//    errors are `onread(negative code)`.
+//    errors are `onread(negative code)`. Slab reads, EOF and errors are
+//    queued and reach `onread` in batches (loop_wrap.h rule 10), through the
+//    env's read dispatcher, which finds the stream in the registry
+//    (stream_ids.h): a stream is registered from ReadStart until it is
+//    unpinned or closes, and each queued read pins it (a pending request).
+//    A read into a caller's buffer, and an IPC pipe's read (the handles it
+//    carries are accepted from its callback), is delivered at once, after
+//    the queue; a stream with reads in the queue reads into the slab
+//    meanwhile, so the queue's bytes never overwrite a newer read. `onread(0)` is a resume
+//    that JS queued (readResume): the stream delivers what it held back
+//    while it was not reading.
 // 3. Every request (write, shutdown, connect) counts in pending_reqs, which
 //    keeps the wrap pinned until its callback has run.
 // 4. The hot write entry is by id, not by method: `id()` gives the stream a
@@ -40,6 +50,14 @@ class StreamBase : public HandleBase {
   int SetReadBuffer(Napi::Value view);
   // Rule 4: this stream's id, given out on first use; 0 once it is closing.
   double Id();
+  // Rule 2: queues a resume (onread(0)) and registers the stream.
+  int ReadResume();
+  // Rule 2: a queued read of this stream was delivered or dropped.
+  void ReadDelivered() {
+    batch_reads_--;
+    pending_reqs--;
+    UpdatePin();
+  }
 
   // For subclasses that issue connect requests.
   static void OnConnect(uv_connect_t* req, int status);
@@ -53,8 +71,13 @@ class StreamBase : public HandleBase {
   // the env (UBSan: invalid vptr in ReleaseReadBuffer from ~StreamBase).
   void BeforeClose() override {
     ReleaseReadBuffer();
+    Unregister();
     ReleaseId();
   }
+  // Rule 2: the registry entry, set while reading and cleared once the wrap
+  // may be collected (StreamWrap::SetPinned) or closes.
+  void Register();
+  void Unregister();
 
  private:
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -65,6 +88,7 @@ class StreamBase : public HandleBase {
   void EmitStatus(Key key, int status);
   void ReleaseReadBuffer();
   void ReleaseId();
+  void Queue(ssize_t nread, size_t offset);
 
   napi_ref read_buffer_ = nullptr;
   char* read_data_ = nullptr;
@@ -78,6 +102,9 @@ class StreamBase : public HandleBase {
   // before this wrap's finalizer runs, the env's addon data is not.
   AddonData* id_owner_ = nullptr;
   double id_ = 0;
+  bool registered_ = false;
+  bool alloc_in_buffer_ = false;  // the last OnAlloc gave the caller's buffer
+  int batch_reads_ = 0;           // rule 2: reads of this stream in the loop's queue
 };
 
 template <typename T>
@@ -106,16 +133,25 @@ class StreamWrap : public HandleWrap<T, StreamBase> {
     methods.push_back(W::InstanceMethod("isReadable", static_cast<M>(&Self::JsIsReadable)));
     methods.push_back(W::InstanceMethod("isWritable", static_cast<M>(&Self::JsIsWritable)));
     methods.push_back(W::InstanceMethod("id", static_cast<M>(&Self::JsId)));
+    methods.push_back(W::InstanceMethod("readResume", static_cast<M>(&Self::JsReadResume)));
     return methods;
   }
 
  protected:
+  void SetPinned(bool pinned) override {
+    Base::SetPinned(pinned);
+    if (!pinned) this->Unregister();  // rule 2: collectable again
+  }
+
   // The optional send handle of writes on IPC pipes: argument `index`.
   uv_stream_t* SendHandleArg(const Napi::CallbackInfo& info, size_t index, int* error);
 
  private:
   Napi::Value JsReadStart(const Napi::CallbackInfo& info) { return this->Code(this->ReadStart()); }
   Napi::Value JsReadStop(const Napi::CallbackInfo& info) { return this->Code(this->ReadStop()); }
+  Napi::Value JsReadResume(const Napi::CallbackInfo& info) {
+    return this->Code(this->ReadResume());
+  }
   Napi::Value JsSetReadBuffer(const Napi::CallbackInfo& info) {
     return this->Code(this->SetReadBuffer(info[0]));
   }
