@@ -5,15 +5,16 @@
 // (ioredis 6 and `redis-cli -3` ask for RESP3 and fall back to RESP2 on
 // NOPROTO), CLIENT SETINFO / SETNAME / GETNAME / ID, SELECT 0, and the
 // COMMAND/CONFIG/QUIT/DBSIZE replies redis-cli and redis-benchmark need.
-// Pipelined requests are answered with one write per read.
+// Pipelined requests are answered with one write per read, encoded into
+// one shared Buffer (reply-writer.ts).
 import type { Protocol, Transport } from '../../loop/index.js';
-import { RespParser, RespProtocolError, reply } from './resp-parser.js';
+import { RespParser, RespProtocolError, reply, type CommandSink } from './resp-parser.js';
+import { ReplyWriter } from './reply-writer.js';
 import { REDIS_VERSION, type ServerState, infoText } from './server-info.js';
 import type { Store } from './store.js';
 
 const OK = reply.simple('OK');
 const PONG = reply.simple('PONG');
-const NIL = reply.bulk(null);
 const NOT_AN_INTEGER = reply.error('ERR value is not an integer or out of range');
 const KNOWN_CLIENT = ['ID', 'GETNAME', 'SETNAME', 'SETINFO'];
 const BAD_PROTOCOL_VERSION = 'ERR Protocol version is not an integer or out of range';
@@ -25,17 +26,46 @@ function upper(b: Buffer | undefined): string {
   return b === undefined ? '' : b.toString('latin1').toUpperCase();
 }
 
-function wrongArgs(cmd: string): Buffer {
-  return reply.error(`ERR wrong number of arguments for '${cmd.toLowerCase()}' command`);
+/** A copy of `buf[start, end)` (the store keeps values past the read). */
+function copyOf(buf: Buffer, start: number, end: number): Buffer {
+  const n = end - start;
+  const copy = Buffer.allocUnsafe(n);
+  if (n < 32) for (let i = 0; i < n; i++) copy[i] = buf[start + i]!;
+  else buf.copy(copy, 0, start, end);
+  return copy;
 }
 
-export class RespProtocol implements Protocol {
+// The commands by the length of their name, the frequent first.
+const COMMANDS = ['GET', 'SET', 'PING', 'INCR', 'MGET', 'DEL', 'EXISTS', 'ECHO', 'QUIT']
+  .concat(['DBSIZE', 'SELECT', 'INFO', 'HELLO', 'CLIENT', 'COMMAND', 'CONFIG'])
+  .reduce<string[][]>((byLength, name) => {
+    (byLength[name.length] ??= []).push(name);
+    return byLength;
+  }, []);
+
+/** The command's name as written here (uppercase), found without decoding it; or undefined. */
+function commandName(p: RespParser): string | undefined {
+  const candidates = COMMANDS[p.length(0)];
+  if (candidates !== undefined) for (const name of candidates) if (p.is(0, name)) return name;
+  return undefined;
+}
+
+function wrongArgs(cmd: string): string {
+  return `ERR wrong number of arguments for '${cmd.toLowerCase()}' command`;
+}
+
+/** The replies of every connection on this thread: each read's are written before the next. */
+const out = new ReplyWriter();
+
+export class RespProtocol implements Protocol, CommandSink {
   readonly #store: Store;
   readonly #state: ServerState;
   readonly #parser = new RespParser();
   #transport: Transport | undefined;
   #id = 0;
   #name: Buffer | null = null;
+  /** QUIT or a protocol error: the transport closes after this read's replies. */
+  #quit = false;
 
   constructor(store: Store, state: ServerState) {
     this.#store = store;
@@ -53,111 +83,125 @@ export class RespProtocol implements Protocol {
   }
 
   dataReceived(data: Buffer): void {
-    let commands: Buffer[][];
+    out.begin();
     try {
-      commands = this.#parser.feed(data);
+      this.#parser.feed(data, this);
     } catch (err) {
       if (!(err instanceof RespProtocolError)) throw err;
-      this.#transport!.write(reply.error(err.message));
-      this.#transport!.close();
-      return;
+      // The replies to the commands before the malformed one go first.
+      out.error(err.message);
+      this.#quit = true;
     }
-    const out: Buffer[] = [];
-    let quit = false;
-    for (const args of commands) {
-      if (upper(args[0]) === 'QUIT') {
-        out.push(OK);
-        quit = true;
-        break;
-      }
-      this.#execute(args, out);
-    }
-    if (out.length > 0) this.#transport!.writelines(out);
-    if (quit) this.#transport!.close();
+    out.flush(this.#transport!);
+    if (this.#quit) this.#transport!.close();
   }
 
-  #execute(args: Buffer[], out: Buffer[]): void {
-    const cmd = upper(args[0]);
+  /** Runs one parsed command (the parser's CommandSink); false after QUIT. */
+  command(p: RespParser): boolean {
     const store = this.#store;
-    const n = args.length;
+    const n = p.argc;
+    const cmd = commandName(p);
     switch (cmd) {
-      case 'PING':
-        if (n > 2) out.push(wrongArgs(cmd));
-        else if (n === 2) out.push(...reply.bulk(args[1]!));
-        else out.push(PONG);
-        return;
-      case 'ECHO':
-        if (n !== 2) out.push(wrongArgs(cmd));
-        else out.push(...reply.bulk(args[1]!));
-        return;
       case 'GET':
-        if (n !== 2) out.push(wrongArgs(cmd));
-        else out.push(...reply.bulk(store.get(args[1]!.toString('latin1'))));
-        return;
+        if (n !== 2) out.error(wrongArgs(cmd));
+        else out.bulk(store.get(p.text(1)));
+        break;
       case 'SET':
-        return this.#set(args, out);
+        this.#set(p);
+        break;
+      case 'PING':
+        if (n > 2) out.error(wrongArgs(cmd));
+        else if (n === 2) out.bulk(p.buf, p.start(1), p.end(1));
+        else out.raw(PONG);
+        break;
+      case 'ECHO':
+        if (n !== 2) out.error(wrongArgs(cmd));
+        else out.bulk(p.buf, p.start(1), p.end(1));
+        break;
       case 'DEL':
       case 'EXISTS': {
-        if (n < 2) return void out.push(wrongArgs(cmd));
+        if (n < 2) {
+          out.error(wrongArgs(cmd));
+          break;
+        }
         let count = 0;
         for (let i = 1; i < n; i++) {
-          const key = args[i]!.toString('latin1');
+          const key = p.text(i);
           if (cmd === 'DEL' ? store.delete(key) : store.has(key)) count++;
         }
-        out.push(reply.integer(count));
-        return;
+        out.integer(count);
+        break;
       }
-      case 'INCR': {
-        if (n !== 2) return void out.push(wrongArgs(cmd));
-        const key = args[1]!.toString('latin1');
-        const current = store.get(key);
-        const text = current === null ? '0' : current.toString('latin1');
-        const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
-        if (!Number.isSafeInteger(value + 1)) return void out.push(NOT_AN_INTEGER);
-        store.set(key, Buffer.from(String(value + 1)));
-        out.push(reply.integer(value + 1));
-        return;
-      }
+      case 'INCR':
+        if (n !== 2) out.error(wrongArgs(cmd));
+        else this.#incr(p.text(1));
+        break;
       case 'MGET':
-        if (n < 2) return void out.push(wrongArgs(cmd));
-        out.push(reply.arrayHeader(n - 1));
-        for (let i = 1; i < n; i++) out.push(...reply.bulk(store.get(args[i]!.toString('latin1'))));
-        return;
+        if (n < 2) {
+          out.error(wrongArgs(cmd));
+          break;
+        }
+        out.arrayHeader(n - 1);
+        for (let i = 1; i < n; i++) out.bulk(store.get(p.text(i)));
+        break;
+      case 'QUIT':
+        out.raw(OK);
+        this.#quit = true;
+        return false;
+      default:
+        this.#other(cmd, p.all());
+    }
+    return true;
+  }
+
+  #incr(key: string): void {
+    const current = this.#store.get(key);
+    const text = current === null ? '0' : current.toString('latin1');
+    const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(value + 1)) return out.raw(NOT_AN_INTEGER);
+    this.#store.set(key, Buffer.from(String(value + 1)));
+    out.integer(value + 1);
+  }
+
+  /** The commands that are not on a hot path, on the arguments as Buffers. */
+  #other(cmd: string | undefined, args: Buffer[]): void {
+    const n = args.length;
+    switch (cmd) {
       case 'DBSIZE':
-        out.push(reply.integer(store.size));
+        out.integer(this.#store.size);
         return;
       case 'SELECT': {
         // One keyspace: database 0 (a Redis server with `databases 1`).
         const index = args[1]?.toString('latin1') ?? '';
-        if (n !== 2) out.push(wrongArgs(cmd));
-        else if (!/^-?\d+$/.test(index)) out.push(NOT_AN_INTEGER);
-        else out.push(Number(index) === 0 ? OK : reply.error('ERR DB index is out of range'));
+        if (n !== 2) out.error(wrongArgs(cmd));
+        else if (!/^-?\d+$/.test(index)) out.raw(NOT_AN_INTEGER);
+        else if (Number(index) === 0) out.raw(OK);
+        else out.error('ERR DB index is out of range');
         return;
       }
       case 'INFO': {
         const local = this.#transport?.getExtraInfo('sockname');
         const port = Array.isArray(local) ? local[1] : 0;
-        const text = infoText(this.#state, store, port, args[1]?.toString('latin1'));
-        out.push(...reply.bulk(Buffer.from(text)));
+        out.bulkText(infoText(this.#state, this.#store, port, args[1]?.toString('latin1')));
         return;
       }
       case 'HELLO':
-        return this.#hello(args, out);
+        return this.#hello(args);
       case 'CLIENT':
-        return this.#client(args, out);
+        return this.#client(args);
       case 'COMMAND':
       case 'CONFIG':
         // redis-cli and redis-benchmark ask these on connect: no data.
-        out.push(reply.arrayHeader(0));
+        out.arrayHeader(0);
         return;
       default:
-        out.push(reply.error(`ERR unknown command '${args[0]!.toString('latin1')}'`));
+        out.error(`ERR unknown command '${args[0]!.toString('latin1')}'`);
     }
   }
 
   /** HELLO [protover [SETNAME name]]: only RESP2 is spoken, so HELLO 3 is NOPROTO. */
-  #hello(args: Buffer[], out: Buffer[]): void {
-    const fail = (message: string): void => void out.push(reply.error(message));
+  #hello(args: Buffer[]): void {
+    const fail = (message: string): void => out.error(message);
     if (args.length >= 2) {
       const version = args[1]!.toString('latin1');
       if (!/^\d+$/.test(version)) return fail(BAD_PROTOCOL_VERSION);
@@ -170,63 +214,70 @@ export class RespProtocol implements Protocol {
       else return fail(`ERR Syntax error in HELLO option '${args[i]!.toString('latin1')}'`);
     }
     // Redis's HELLO map, as the flat array RESP2 has for maps.
-    const text = (value: string): Buffer[] => reply.bulk(Buffer.from(value));
-    const fields: Array<[string, Buffer[]]> = [
-      ['server', text('redis')],
-      ['version', text(REDIS_VERSION)],
-      ['proto', [reply.integer(2)]],
-      ['id', [reply.integer(this.#id)]],
-      ['mode', text('standalone')],
-      ['role', text('master')],
-      ['modules', [reply.arrayHeader(0)]],
+    const fields: Array<[string, string | number | null]> = [
+      ['server', 'redis'],
+      ['version', REDIS_VERSION],
+      ['proto', 2],
+      ['id', this.#id],
+      ['mode', 'standalone'],
+      ['role', 'master'],
+      ['modules', null],
     ];
-    out.push(reply.arrayHeader(fields.length * 2));
-    for (const [key, value] of fields) out.push(...text(key), ...value);
+    out.arrayHeader(fields.length * 2);
+    for (const [key, value] of fields) {
+      out.bulkText(key);
+      if (typeof value === 'string') out.bulkText(value);
+      else if (typeof value === 'number') out.integer(value);
+      else out.arrayHeader(0);
+    }
   }
 
   /** CLIENT SETINFO / SETNAME / GETNAME / ID: what client libraries send on connect. */
-  #client(args: Buffer[], out: Buffer[]): void {
+  #client(args: Buffer[]): void {
     const sub = upper(args[1]);
     const n = args.length;
     const text = (i: number): string => args[i]!.toString('latin1');
-    if (sub === 'ID' && n === 2) out.push(reply.integer(this.#id));
-    else if (sub === 'GETNAME' && n === 2) out.push(...reply.bulk(this.#name));
+    if (sub === 'ID' && n === 2) out.integer(this.#id);
+    else if (sub === 'GETNAME' && n === 2) out.bulk(this.#name);
     else if (sub === 'SETNAME' && n === 3) {
       // Redis refuses names with spaces, newlines or other control characters.
       // eslint-disable-next-line no-control-regex
-      if (/[\x00-\x20\x7f]/.test(text(2))) out.push(BAD_CLIENT_NAME);
+      if (/[\x00-\x20\x7f]/.test(text(2))) out.raw(BAD_CLIENT_NAME);
       else {
         this.#name = args[2]!.length === 0 ? null : Buffer.from(args[2]!);
-        out.push(OK);
+        out.raw(OK);
       }
     } else if (sub === 'SETINFO' && n === 4) {
       const known = ['LIB-NAME', 'LIB-VER'].includes(upper(args[2]));
-      out.push(known ? OK : reply.error(`ERR Unrecognized option '${text(2)}'`));
-    } else if (n < 2) out.push(wrongArgs('CLIENT'));
-    else if (KNOWN_CLIENT.includes(sub)) out.push(wrongArgs(`CLIENT|${sub}`));
-    else out.push(reply.error(`ERR unknown subcommand '${text(1)}'. Try CLIENT HELP.`));
+      if (known) out.raw(OK);
+      else out.error(`ERR Unrecognized option '${text(2)}'`);
+    } else if (n < 2) out.error(wrongArgs('CLIENT'));
+    else if (KNOWN_CLIENT.includes(sub)) out.error(wrongArgs(`CLIENT|${sub}`));
+    else out.error(`ERR unknown subcommand '${text(1)}'. Try CLIENT HELP.`);
   }
 
-  #set(args: Buffer[], out: Buffer[]): void {
-    if (args.length < 3) return void out.push(wrongArgs('SET'));
-    const key = args[1]!.toString('latin1');
+  #set(p: RespParser): void {
+    const n = p.argc;
+    if (n < 3) return out.error(wrongArgs('SET'));
     let ttl: number | undefined;
     let nx = false;
     let xx = false;
-    for (let i = 3; i < args.length; i++) {
-      const opt = upper(args[i]);
+    for (let i = 3; i < n; i++) {
+      const opt = p.text(i).toUpperCase();
       if (opt === 'NX') nx = true;
       else if (opt === 'XX') xx = true;
-      else if ((opt === 'EX' || opt === 'PX') && i + 1 < args.length) {
-        const v = Number(args[++i]!.toString('latin1'));
-        if (!Number.isInteger(v) || v <= 0)
-          return void out.push(reply.error('ERR invalid expire time in set'));
+      else if ((opt === 'EX' || opt === 'PX') && i + 1 < n) {
+        const v = Number(p.text(++i));
+        if (!Number.isInteger(v) || v <= 0) return out.error('ERR invalid expire time in set');
         ttl = opt === 'EX' ? v * 1000 : v;
-      } else return void out.push(reply.error('ERR syntax error'));
+      } else return out.error('ERR syntax error');
     }
-    const exists = this.#store.has(key);
-    if ((nx && exists) || (xx && !exists)) return void out.push(...NIL);
-    this.#store.set(key, args[2]!, ttl);
-    out.push(OK);
+    const key = p.text(1);
+    if (nx || xx) {
+      const exists = this.#store.has(key);
+      if ((nx && exists) || (xx && !exists)) return out.bulk(null);
+    }
+    this.#store.set(key, copyOf(p.buf, p.start(2), p.end(2)), ttl);
+    out.raw(OK);
   }
 }

@@ -4,35 +4,36 @@ export class Store {
   readonly #data = new Map<string, Buffer>();
   readonly #expires = new Map<string, number>();
 
-  #alive(key: string): boolean {
+  /** Drops the key if its time is up; whether it was. Keys without expiry cost no lookup. */
+  #expired(key: string): boolean {
+    if (this.#expires.size === 0) return false;
     const at = this.#expires.get(key);
-    if (at !== undefined && at <= Date.now()) {
-      this.#data.delete(key);
-      this.#expires.delete(key);
-      return false;
-    }
-    return this.#data.has(key);
+    if (at === undefined || at > Date.now()) return false;
+    this.#data.delete(key);
+    this.#expires.delete(key);
+    return true;
   }
 
   get(key: string): Buffer | null {
-    return this.#alive(key) ? this.#data.get(key)! : null;
+    const value = this.#data.get(key);
+    return value === undefined || this.#expired(key) ? null : value;
   }
 
+  /** Stores `value` itself: the caller gives a copy it will not change. */
   set(key: string, value: Buffer, ttlMs?: number): void {
-    // Copy: the value may be a view of a read buffer the loop reuses.
-    this.#data.set(key, Buffer.from(value));
-    if (ttlMs === undefined) this.#expires.delete(key);
-    else this.#expires.set(key, Date.now() + ttlMs);
+    this.#data.set(key, value);
+    if (ttlMs !== undefined) this.#expires.set(key, Date.now() + ttlMs);
+    else if (this.#expires.size > 0) this.#expires.delete(key);
   }
 
   has(key: string): boolean {
-    return this.#alive(key);
+    return this.#data.has(key) && !this.#expired(key);
   }
 
   delete(key: string): boolean {
-    const had = this.#alive(key);
+    const had = this.has(key);
     this.#data.delete(key);
-    this.#expires.delete(key);
+    if (this.#expires.size > 0) this.#expires.delete(key);
     return had;
   }
 

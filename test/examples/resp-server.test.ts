@@ -82,10 +82,8 @@ test('a command split across many reads is parsed once', (t) => {
   const parser = new RespParser();
   const bytes = Buffer.from(command('SET', 'key', 'x'.repeat(1000)));
   const seen: string[][] = [];
-  for (let i = 0; i < bytes.length; i += 7) {
-    for (const cmd of parser.feed(bytes.subarray(i, i + 7)))
-      seen.push(cmd.map((b) => b.toString()));
-  }
+  const sink = { command: (p: RespParser) => seen.push(p.all().map((b) => b.toString())) > 0 };
+  for (let i = 0; i < bytes.length; i += 7) parser.feed(bytes.subarray(i, i + 7), sink);
   t.deepEqual(seen, [['SET', 'key', 'x'.repeat(1000)]]);
 });
 
@@ -97,5 +95,88 @@ test('a malformed request gets an error and the connection is closed', async (t)
       (s) => s.startsWith('-ERR') || s.startsWith('-Protocol'),
     );
     t.regex(reply, /^-Protocol error/);
+  });
+});
+
+/** Sends raw bytes and resolves with the reply bytes once `done` says so. */
+function exchangeBytes(
+  port: number,
+  bytes: Buffer,
+  done: (got: Buffer) => boolean,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(bytes));
+    const chunks: Buffer[] = [];
+    sock.on('data', (d) => {
+      chunks.push(d);
+      const got = Buffer.concat(chunks);
+      if (done(got)) {
+        sock.destroy();
+        resolve(got);
+      }
+    });
+    sock.on('error', reject);
+  });
+}
+
+function bulk(bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n')]);
+}
+
+function binaryCommand(...args: Buffer[]): Buffer {
+  return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map(bulk)]);
+}
+
+test('binary keys and values, small and large, in one pipelined write', async (t) => {
+  await withServer(t, async (port) => {
+    const key = Buffer.from([0x00, 0x0d, 0x0a, 0xff, 0x20]);
+    const small = Buffer.from([0x0d, 0x0a, 0x00, 0xe9]);
+    const large = Buffer.alloc(1024 * 1024 + 3);
+    for (let i = 0; i < large.length; i++) large[i] = (i * 7) & 0xff;
+    const word = (s: string): Buffer => Buffer.from(s);
+    const req = Buffer.concat([
+      binaryCommand(word('SET'), key, small),
+      binaryCommand(word('SET'), word('big'), large),
+      binaryCommand(word('GET'), key),
+      binaryCommand(word('MGET'), word('big'), key, word('none')),
+      binaryCommand(word('ECHO'), large),
+      binaryCommand(word('PING')),
+    ]);
+    const expected = Buffer.concat([
+      word('+OK\r\n+OK\r\n'),
+      bulk(small),
+      word('*3\r\n'),
+      bulk(large),
+      bulk(small),
+      word('$-1\r\n'),
+      bulk(large),
+      word('+PONG\r\n'),
+    ]);
+    const got = await exchangeBytes(port, req, (b) => b.length >= expected.length);
+    t.true(got.equals(expected));
+  });
+});
+
+test('the commands before a malformed one are answered, then the error, then the close', async (t) => {
+  await withServer(t, async (port) => {
+    const req = command('SET', 'a', '1') + command('GET', 'a') + '*1\r\n$x\r\n' + command('PING');
+    // Everything the server sends until it closes the connection.
+    const got = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.write(req));
+      let text = '';
+      sock.on('data', (d) => (text += d.toString()));
+      sock.on('end', () => (sock.destroy(), resolve(text)));
+      sock.on('error', reject);
+    });
+    t.is(got, '+OK\r\n$1\r\n1\r\n-Protocol error: invalid bulk length\r\n');
+  });
+});
+
+test('an error naming what the client sent stays one line', async (t) => {
+  await withServer(t, async (port) => {
+    const got = await exchange(port, command('NO\r\nPE') + command('PING'), (s) =>
+      s.endsWith('+PONG\r\n'),
+    );
+    t.is(got, "-ERR unknown command 'NO  PE'\r\n+PONG\r\n");
   });
 });
