@@ -18,6 +18,10 @@
 // - resp N [P]:   the RESP example (examples/resp-server) on a UvEventLoop
 //                 under redis-benchmark: N GET requests from 50 clients,
 //                 pipelined P deep (default 16); ops are requests;
+// - http S [C]:  serveHttp on a UvEventLoop under wrk, C keep-alive
+//                 connections (default 50) for S seconds, the response of
+//                 bench/http.bench.ts; ops are requests;
+// - nodehttp S [C]: the same on a plain node:http server (the reference);
 // - queue N:      N small objects put into a sync Queue and got back, on
 //                 this thread (the codec and ring copy of every item);
 // - none:         loads asyncuv and does nothing (the startup to subtract).
@@ -25,13 +29,16 @@
 // Each prints one JSON line: the operations done and the process CPU time
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
+import http from 'node:http';
 import { loadavg } from 'node:os';
 import { Idle, Timer, type AbstractEventLoop } from 'asyncuv';
 import { Queue } from 'asyncuv/sync';
+import { serveHttp } from 'asyncuv/adapters';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop } from '../fresh-loop.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
 import { redisBenchmark } from '../resp.bench.js';
+import { wrk } from '../loadgen/wrk.js';
 
 interface Report {
   workload: string;
@@ -138,6 +145,27 @@ async function resp(requests: number): Promise<number> {
   return requests;
 }
 
+const httpListener: http.RequestListener = (_req, res) => res.end('hello from the benchmark\n');
+
+async function serveHttpWorkload(seconds: number): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
+  const report = await wrk({ port: h.port, seconds, conns: Number(process.argv[4] ?? 50) });
+  await h.close();
+  await dispose();
+  return report.requests;
+}
+
+async function nodeHttp(seconds: number): Promise<number> {
+  const server = http.createServer(httpListener);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const report = await wrk({ port, seconds, conns: Number(process.argv[4] ?? 50) });
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  return report.requests;
+}
+
 // The item of bench/sync-worker.ts: what the worker -> worker case queues.
 async function queue(count: number): Promise<number> {
   const q = new Queue();
@@ -156,6 +184,8 @@ const workloads: Record<string, Workload> = {
   callat: callAt,
   echo,
   resp,
+  http: serveHttpWorkload,
+  nodehttp: nodeHttp,
   queue,
   none: async () => 0,
 };
