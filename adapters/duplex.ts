@@ -114,10 +114,7 @@ class TransportDuplex extends Duplex {
       this.destroy(err);
       return;
     }
-    const gone = Object.assign(new Error('The transport is closed'), {
-      code: 'ERR_STREAM_DESTROYED',
-    });
-    this.#release(gone);
+    this.#release(transportClosed());
     // The readable side ends normally (buffered data is still read); the
     // duplex is destroyed once that end has been consumed.
     if (this.readableEnded) this.destroy();
@@ -143,32 +140,32 @@ class TransportDuplex extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
-    if (this.#lost)
-      return cb(
-        Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' }),
-      );
-    try {
-      this.transport.write(chunk);
-    } catch (err) {
-      return cb(err as Error);
-    }
-    this.#dispatched(chunk.length, cb);
+    this.#send(chunk, chunk.length, cb);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: WriteCallback): void {
-    if (this.#lost)
-      return cb(
-        Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' }),
-      );
+    // node:http ends a response with an empty write after the one holding
+    // its header and body: empty chunks are dropped, so that a single one
+    // left is written as it is (no array, no join into a new buffer).
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    for (const { chunk } of chunks) {
+      if (chunk.length === 0) continue;
+      parts.push(chunk);
+      bytes += chunk.length;
+    }
+    this.#send(parts.length === 1 ? parts[0]! : parts, bytes, cb);
+  }
+
+  #send(data: Buffer | Buffer[], bytes: number, cb: WriteCallback): void {
+    if (this.#lost) return cb(transportClosed());
     try {
-      this.transport.writelines(chunks.map((c) => c.chunk));
+      if (Array.isArray(data)) this.transport.writelines(data);
+      else this.transport.write(data);
     } catch (err) {
       return cb(err as Error);
     }
-    this.#dispatched(
-      chunks.reduce((n, c) => n + c.chunk.length, 0),
-      cb,
-    );
+    this.#dispatched(bytes, cb);
   }
 
   #dispatched(bytes: number, cb: WriteCallback): void {
@@ -312,6 +309,10 @@ class TransportDuplex extends Duplex {
     if (this.writable) return 'writeOnly';
     return 'closed';
   }
+}
+
+function transportClosed(): Error {
+  return Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' });
 }
 
 /** A stream.Duplex over `transport`, which from now on drives it (see TransportDuplex). */
