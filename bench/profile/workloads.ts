@@ -22,6 +22,9 @@
 //                 connections (default 50) for S seconds, the response of
 //                 bench/http.bench.ts; ops are requests;
 // - nodehttp S [C]: the same on a plain node:http server (the reference);
+// - httpn N [C]:  serveHttp under N keep-alive GETs over C connections
+//                 (default 50) from bench/loadgen/http-client.ts in a child
+//                 process: a fixed count, for instructions.sh;
 // - queue N:      N small objects put into a sync Queue and got back, on
 //                 this thread (the codec and ring copy of every item);
 // - none:         loads asyncuv and does nothing (the startup to subtract).
@@ -29,8 +32,10 @@
 // Each prints one JSON line: the operations done and the process CPU time
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Idle, Timer, type AbstractEventLoop } from 'asyncuv';
 import { Queue } from 'asyncuv/sync';
 import { serveHttp } from 'asyncuv/adapters';
@@ -166,6 +171,21 @@ async function nodeHttp(seconds: number): Promise<number> {
   return report.requests;
 }
 
+async function serveHttpCounted(requests: number): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
+  const client = fileURLToPath(new URL('../loadgen/http-client.js', import.meta.url));
+  const conns = process.argv[4] ?? '50';
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [client, String(h.port), conns, String(requests)], (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  await h.close();
+  await dispose();
+  return requests;
+}
+
 // The item of bench/sync-worker.ts: what the worker -> worker case queues.
 async function queue(count: number): Promise<number> {
   const q = new Queue();
@@ -186,6 +206,7 @@ const workloads: Record<string, Workload> = {
   resp,
   http: serveHttpWorkload,
   nodehttp: nodeHttp,
+  httpn: serveHttpCounted,
   queue,
   none: async () => 0,
 };
