@@ -59,10 +59,6 @@ export async function serveHttp(
   // alive through the young-generation GCs and made them cost 30-100 times
   // what node:http's cost (bench/PROFILE.md, "serveHttp").
   const connections = new Set<Duplex>();
-  let closing = false;
-  httpServer.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (closing) res.shouldKeepAlive = false;
-  });
   const server = await loop.createServer(
     () => ({
       connectionMade(transport: Transport) {
@@ -99,8 +95,14 @@ export async function serveHttp(
     server,
     port: bound.port,
     async close() {
-      closing = true;
       server.close();
+      // Requests that come after close() (pipelined, or on a connection
+      // still open) are answered with Connection: close. The listener only
+      // exists from now on: with a second 'request' listener node:http's
+      // emit copies its listener array on every request.
+      httpServer.prependListener('request', (_req: http.IncomingMessage, res) => {
+        res.shouldKeepAlive = false;
+      });
       // Connections with a request in flight end after their response
       // (Connection: close); those whose response is already on its way are
       // ended once idle. The idle ones end now (httpServer.close()).
