@@ -24,6 +24,21 @@ import {
 
 type WriteCallback = (err?: Error | null) => void;
 
+/** The fields of Readable's state that push() reads and sets on its 'data' path. */
+interface ReadableStateFlags {
+  flowing: boolean | null;
+  length: number;
+  sync: boolean;
+  ended: boolean;
+  destroyed: boolean;
+  errored: Error | null;
+  decoder: unknown;
+  reading: boolean;
+  dataEmitted: boolean;
+  multiAwaitDrain: boolean;
+  awaitDrainWriters: Set<unknown> | object | null;
+}
+
 /**
  * A Duplex driven by a transport through a protocol it installs with
  * setProtocol(). Backpressure runs both ways: a write's callback is held
@@ -63,7 +78,7 @@ class TransportDuplex extends Duplex {
       dataReceived: (data) => {
         this.#bytesRead += data.length;
         this.#idle.touch();
-        if (!this.push(data)) transport.pauseReading();
+        if (!this.#emitData(data) && !this.push(data)) transport.pauseReading();
       },
       eofReceived: () => {
         this.push(null);
@@ -85,6 +100,27 @@ class TransportDuplex extends Duplex {
     };
     transport.setProtocol(protocol);
     if (transport.isClosing()) queueMicrotask(() => this.#connectionLost(null));
+  }
+
+  /**
+   * push()'s own path for a flowing stream with nothing buffered: Readable
+   * emits 'data' at once then too, but also schedules a read(0) (a
+   * nextTick, then _read()) to ask for more, which a transport that keeps
+   * reading until pauseReading() does not need. Anything else (paused,
+   * buffered, ended, a decoder from setEncoding(), no 'data' listener)
+   * takes push().
+   */
+  #emitData(data: Buffer): boolean {
+    const rs = (this as unknown as { _readableState: ReadableStateFlags })._readableState;
+    if (rs.flowing !== true || rs.length !== 0 || rs.sync || rs.ended || rs.destroyed) return false;
+    if (rs.errored !== null || rs.decoder !== null || this.listenerCount('data') === 0) return false;
+    // What push() sets on its way to the same emit.
+    rs.reading = false;
+    rs.dataEmitted = true;
+    if (rs.multiAwaitDrain) (rs.awaitDrainWriters as Set<unknown>).clear();
+    else rs.awaitDrainWriters = null;
+    this.emit('data', data);
+    return true;
   }
 
   #release(err: Error | null): void {
