@@ -25,6 +25,7 @@
 // - httpn N [C]:  serveHttp under N keep-alive GETs over C connections
 //                 (default 50) from bench/loadgen/http-client.ts in a child
 //                 process: a fixed count, for instructions.sh;
+// - nodehttpn N [C]: the same load on a plain node:http server;
 // - queue N:      N small objects put into a sync Queue and got back, on
 //                 this thread (the codec and ring copy of every item);
 // - none:         loads asyncuv and does nothing (the startup to subtract).
@@ -171,18 +172,32 @@ async function nodeHttp(seconds: number): Promise<number> {
   return report.requests;
 }
 
-async function serveHttpCounted(requests: number): Promise<number> {
-  const { loop, dispose } = freshLoop();
-  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
+/** N keep-alive GETs on `port` from bench/loadgen/http-client.ts in a child process. */
+function httpLoad(port: number, requests: number): Promise<void> {
   const client = fileURLToPath(new URL('../loadgen/http-client.js', import.meta.url));
   const conns = process.argv[4] ?? '50';
-  await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [client, String(h.port), conns, String(requests)], (err) =>
+  return new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [client, String(port), conns, String(requests)], (err) =>
       err ? reject(err) : resolve(),
     ),
   );
+}
+
+async function serveHttpCounted(requests: number): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
+  await httpLoad(h.port, requests);
   await h.close();
   await dispose();
+  return requests;
+}
+
+async function nodeHttpCounted(requests: number): Promise<number> {
+  const server = http.createServer(httpListener);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await httpLoad((server.address() as { port: number }).port, requests);
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
   return requests;
 }
 
@@ -207,6 +222,7 @@ const workloads: Record<string, Workload> = {
   http: serveHttpWorkload,
   nodehttp: nodeHttp,
   httpn: serveHttpCounted,
+  nodehttpn: nodeHttpCounted,
   queue,
   none: async () => 0,
 };
