@@ -113,7 +113,8 @@ class TransportDuplex extends Duplex {
   #emitData(data: Buffer): boolean {
     const rs = (this as unknown as { _readableState: ReadableStateFlags })._readableState;
     if (rs.flowing !== true || rs.length !== 0 || rs.sync || rs.ended || rs.destroyed) return false;
-    if (rs.errored !== null || rs.decoder !== null || this.listenerCount('data') === 0) return false;
+    if (rs.errored !== null || rs.decoder !== null || this.listenerCount('data') === 0)
+      return false;
     // What push() sets on its way to the same emit.
     rs.reading = false;
     rs.dataEmitted = true;

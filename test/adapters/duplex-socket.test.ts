@@ -150,7 +150,7 @@ for (const kind of KINDS) {
     }
   });
 
-  test(`${name}: setTimeout(0) then the same delay again, as node:http does per request`, async (t) => {
+  test(`${name}: setTimeout(0), then the same delay again (node:http per request)`, async (t) => {
     const pair = await connectedPair(t, kind);
     try {
       const { server } = pair;
