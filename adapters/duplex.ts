@@ -24,6 +24,21 @@ import {
 
 type WriteCallback = (err?: Error | null) => void;
 
+/** The fields of Readable's state that push() reads and sets on its 'data' path. */
+interface ReadableStateFlags {
+  flowing: boolean | null;
+  length: number;
+  sync: boolean;
+  ended: boolean;
+  destroyed: boolean;
+  errored: Error | null;
+  decoder: unknown;
+  reading: boolean;
+  dataEmitted: boolean;
+  multiAwaitDrain: boolean;
+  awaitDrainWriters: Set<unknown> | object | null;
+}
+
 /**
  * A Duplex driven by a transport through a protocol it installs with
  * setProtocol(). Backpressure runs both ways: a write's callback is held
@@ -63,7 +78,7 @@ class TransportDuplex extends Duplex {
       dataReceived: (data) => {
         this.#bytesRead += data.length;
         this.#idle.touch();
-        if (!this.push(data)) transport.pauseReading();
+        if (!this.#emitData(data) && !this.push(data)) transport.pauseReading();
       },
       eofReceived: () => {
         this.push(null);
@@ -85,6 +100,28 @@ class TransportDuplex extends Duplex {
     };
     transport.setProtocol(protocol);
     if (transport.isClosing()) queueMicrotask(() => this.#connectionLost(null));
+  }
+
+  /**
+   * push()'s own path for a flowing stream with nothing buffered: Readable
+   * emits 'data' at once then too, but also schedules a read(0) (a
+   * nextTick, then _read()) to ask for more, which a transport that keeps
+   * reading until pauseReading() does not need. Anything else (paused,
+   * buffered, ended, a decoder from setEncoding(), no 'data' listener)
+   * takes push().
+   */
+  #emitData(data: Buffer): boolean {
+    const rs = (this as unknown as { _readableState: ReadableStateFlags })._readableState;
+    if (rs.flowing !== true || rs.length !== 0 || rs.sync || rs.ended || rs.destroyed) return false;
+    if (rs.errored !== null || rs.decoder !== null || this.listenerCount('data') === 0)
+      return false;
+    // What push() sets on its way to the same emit.
+    rs.reading = false;
+    rs.dataEmitted = true;
+    if (rs.multiAwaitDrain) (rs.awaitDrainWriters as Set<unknown>).clear();
+    else rs.awaitDrainWriters = null;
+    this.emit('data', data);
+    return true;
   }
 
   #release(err: Error | null): void {
@@ -114,10 +151,7 @@ class TransportDuplex extends Duplex {
       this.destroy(err);
       return;
     }
-    const gone = Object.assign(new Error('The transport is closed'), {
-      code: 'ERR_STREAM_DESTROYED',
-    });
-    this.#release(gone);
+    this.#release(transportClosed());
     // The readable side ends normally (buffered data is still read); the
     // duplex is destroyed once that end has been consumed.
     if (this.readableEnded) this.destroy();
@@ -143,32 +177,32 @@ class TransportDuplex extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
-    if (this.#lost)
-      return cb(
-        Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' }),
-      );
-    try {
-      this.transport.write(chunk);
-    } catch (err) {
-      return cb(err as Error);
-    }
-    this.#dispatched(chunk.length, cb);
+    this.#send(chunk, chunk.length, cb);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: WriteCallback): void {
-    if (this.#lost)
-      return cb(
-        Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' }),
-      );
+    // node:http ends a response with an empty write after the one holding
+    // its header and body: empty chunks are dropped, so that a single one
+    // left is written as it is (no array, no join into a new buffer).
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    for (const { chunk } of chunks) {
+      if (chunk.length === 0) continue;
+      parts.push(chunk);
+      bytes += chunk.length;
+    }
+    this.#send(parts.length === 1 ? parts[0]! : parts, bytes, cb);
+  }
+
+  #send(data: Buffer | Buffer[], bytes: number, cb: WriteCallback): void {
+    if (this.#lost) return cb(transportClosed());
     try {
-      this.transport.writelines(chunks.map((c) => c.chunk));
+      if (Array.isArray(data)) this.transport.writelines(data);
+      else this.transport.write(data);
     } catch (err) {
       return cb(err as Error);
     }
-    this.#dispatched(
-      chunks.reduce((n, c) => n + c.chunk.length, 0),
-      cb,
-    );
+    this.#dispatched(bytes, cb);
   }
 
   #dispatched(bytes: number, cb: WriteCallback): void {
@@ -312,6 +346,10 @@ class TransportDuplex extends Duplex {
     if (this.writable) return 'writeOnly';
     return 'closed';
   }
+}
+
+function transportClosed(): Error {
+  return Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' });
 }
 
 /** A stream.Duplex over `transport`, which from now on drives it (see TransportDuplex). */

@@ -5,8 +5,16 @@ import { validateFunction, validateNumber } from '../errors/validate.js';
 
 export class IdleTimeout {
   readonly #onIdle: () => void;
+  // Once created, the timer is kept while the idle time stays the same:
+  // node:http sets the keep-alive timeout after every response and turns
+  // it off (0) at the next request, and a disarmed timer that still fires
+  // into nothing costs less than a new timer per request. clear() drops it.
   #timer: NodeJS.Timeout | undefined;
+  #timerMs = 0;
   #ms = 0;
+  readonly #fire = (): void => {
+    if (this.#ms !== 0) this.#onIdle();
+  };
 
   constructor(onIdle: () => void) {
     this.#onIdle = onIdle;
@@ -20,20 +28,30 @@ export class IdleTimeout {
   /** Arms for `ms` of inactivity from now; 0 disarms. */
   set(ms: number): void {
     validateNumber(ms, 'msecs');
-    this.clear();
     // As net.Socket: beyond what a Node timer takes is the longest it takes.
     this.#ms = Math.min(Math.trunc(ms), 2 ** 31 - 1);
     if (this.#ms === 0) return;
-    this.#timer = setTimeout(this.#onIdle, this.#ms);
+    if (this.#timer !== undefined && this.#timerMs === this.#ms) {
+      this.#timer.refresh();
+      return;
+    }
+    this.#drop();
+    this.#timerMs = this.#ms;
+    this.#timer = setTimeout(this.#fire, this.#ms);
     this.#timer.unref();
   }
 
   /** Activity: the idle time starts again. */
   touch(): void {
-    this.#timer?.refresh();
+    if (this.#ms !== 0) this.#timer?.refresh();
   }
 
   clear(): void {
+    this.#ms = 0;
+    this.#drop();
+  }
+
+  #drop(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
   }

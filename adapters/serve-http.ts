@@ -3,6 +3,7 @@
 // transports (toDuplex), so keep-alive, pipelining, large bodies and
 // upgrades behave as in node:http.
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { UsageError } from '../errors/usage-error.js';
 import { validateFunction } from '../errors/validate.js';
 import type { SocketAddress } from '../handles/tcp.js';
@@ -52,24 +53,35 @@ export async function serveHttp(
     throw new UsageError('ERR_INVALID_ARG_TYPE', 'options.listen must be an object');
   }
   const httpServer = http.createServer(httpOptions, requestListener);
-  // Responses not yet sent, so that close() can end their connections after them.
-  const inFlight = new Set<http.ServerResponse>();
-  let closing = false;
-  httpServer.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (closing) res.shouldKeepAlive = false;
-    inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
-  });
+  // The open connections, so that close() finds the responses in flight.
+  // Tracked per connection, not per request: a per-request entry (a Set of
+  // responses and a 'close' listener each) kept every request's objects
+  // alive through the young-generation GCs and made them cost 30-100 times
+  // what node:http's cost (bench/PROFILE.md, "serveHttp").
+  const connections = new Set<Duplex>();
   const server = await loop.createServer(
     () => ({
       connectionMade(transport: Transport) {
-        httpServer.emit('connection', toDuplex(transport));
+        const socket = toDuplex(transport);
+        connections.add(socket);
+        socket.once('close', () => connections.delete(socket));
+        httpServer.emit('connection', socket);
       },
     }),
     host,
     port,
     { ...listen, startServing: true },
   );
+  // Ends `socket` after the response it is sending, or now if it is idle.
+  // node:http's ServerResponse is the socket's `_httpMessage` while it owns
+  // the socket; a pipelined response queued behind it takes over at once
+  // when it finishes, so the check repeats then.
+  const endAfterResponse = (socket: Duplex): void => {
+    const res = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (res === null || res === undefined) httpServer.closeIdleConnections();
+    else if (!res.headersSent) res.shouldKeepAlive = false;
+    else res.once('finish', () => setImmediate(() => endAfterResponse(socket)));
+  };
   const bound = server.sockets()[0]!;
   // node:http tracks its connections (which are idle, for
   // closeIdleConnections() and close(); which overran headersTimeout or
@@ -83,14 +95,19 @@ export async function serveHttp(
     server,
     port: bound.port,
     async close() {
-      closing = true;
       server.close();
+      // Requests that come after close() (pipelined, or on a connection
+      // still open) are answered with Connection: close. The listener only
+      // exists from now on: with a second 'request' listener node:http's
+      // emit copies its listener array on every request.
+      httpServer.prependListener('request', (_req: http.IncomingMessage, res) => {
+        res.shouldKeepAlive = false;
+      });
       // Connections with a request in flight end after their response
       // (Connection: close); those whose response is already on its way are
       // ended once idle. The idle ones end now (httpServer.close()).
-      for (const res of inFlight) {
-        if (!res.headersSent) res.shouldKeepAlive = false;
-        else res.once('finish', () => setImmediate(() => httpServer.closeIdleConnections()));
+      for (const socket of connections) {
+        if ((socket as { _httpMessage?: unknown })._httpMessage) endAfterResponse(socket);
       }
       httpServer.close();
       await server.waitClosed();

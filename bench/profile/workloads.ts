@@ -34,6 +34,14 @@
 // - resp N [P]:   the RESP example (examples/resp-server) on a UvEventLoop
 //                 under redis-benchmark: N GET requests from 50 clients,
 //                 pipelined P deep (default 16); ops are requests;
+// - http S [C]:  serveHttp on a UvEventLoop under wrk, C keep-alive
+//                 connections (default 50) for S seconds, the response of
+//                 bench/http.bench.ts; ops are requests;
+// - nodehttp S [C]: the same on a plain node:http server (the reference);
+// - httpn N [C]:  serveHttp under N keep-alive GETs over C connections
+//                 (default 50) from bench/loadgen/http-client.ts in a child
+//                 process: a fixed count, for instructions.sh;
+// - nodehttpn N [C]: the same load on a plain node:http server;
 // - queue N:      N small objects put into a sync Queue and got back, on
 //                 this thread (the codec and ring copy of every item);
 // - none:         loads asyncuv and does nothing (the startup to subtract).
@@ -41,7 +49,10 @@
 // Each prints one JSON line: the operations done and the process CPU time
 // per operation (user + system, this process only: the echo client is a
 // child of its own), with the 1-minute load average at the end.
+import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import {
   Idle,
   StreamReader,
@@ -54,10 +65,12 @@ import {
   type Transport,
 } from 'asyncuv';
 import { Queue } from 'asyncuv/sync';
+import { serveHttp } from 'asyncuv/adapters';
 import { pingPong } from '../loadgen/echo-client.js';
 import { EchoProtocol, freshLoop, streamsEchoServer } from '../fresh-loop.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
 import { redisBenchmark } from '../resp.bench.js';
+import { wrk } from '../loadgen/wrk.js';
 
 interface Report {
   workload: string;
@@ -266,6 +279,56 @@ async function resp(requests: number): Promise<number> {
   return requests;
 }
 
+const httpListener: http.RequestListener = (_req, res) => res.end('hello from the benchmark\n');
+
+async function serveHttpWorkload(seconds: number): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
+  const report = await wrk({ port: h.port, seconds, conns: Number(process.argv[4] ?? 50) });
+  await h.close();
+  await dispose();
+  return report.requests;
+}
+
+async function nodeHttp(seconds: number): Promise<number> {
+  const server = http.createServer(httpListener);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const report = await wrk({ port, seconds, conns: Number(process.argv[4] ?? 50) });
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  return report.requests;
+}
+
+/** N keep-alive GETs on `port` from bench/loadgen/http-client.ts in a child process. */
+function httpLoad(port: number, requests: number): Promise<void> {
+  const client = fileURLToPath(new URL('../loadgen/http-client.js', import.meta.url));
+  const conns = process.argv[4] ?? '50';
+  return new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [client, String(port), conns, String(requests)], (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+}
+
+async function serveHttpCounted(requests: number): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
+  await httpLoad(h.port, requests);
+  await h.close();
+  await dispose();
+  return requests;
+}
+
+async function nodeHttpCounted(requests: number): Promise<number> {
+  const server = http.createServer(httpListener);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await httpLoad((server.address() as { port: number }).port, requests);
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  return requests;
+}
+
 // The item of bench/sync-worker.ts: what the worker -> worker case queues.
 async function queue(count: number): Promise<number> {
   const q = new Queue();
@@ -289,6 +352,10 @@ const workloads: Record<string, Workload> = {
   'echo-layer': (n) => echoWithoutSocket(() => new EchoProtocol(), n),
   'streams-layer': (n) => echoWithoutSocket(streamsEchoProtocol, n),
   resp,
+  http: serveHttpWorkload,
+  nodehttp: nodeHttp,
+  httpn: serveHttpCounted,
+  nodehttpn: nodeHttpCounted,
   queue,
   none: async () => 0,
 };

@@ -150,6 +150,32 @@ for (const kind of KINDS) {
     }
   });
 
+  test(`${name}: setTimeout(0), then the same delay again (node:http per request)`, async (t) => {
+    const pair = await connectedPair(t, kind);
+    try {
+      const { server } = pair;
+      const timeouts: number[] = [];
+      let armed = 0;
+      server.on('timeout', () => timeouts.push(Date.now() - armed));
+      // node:http arms the keep-alive timeout after a response and turns it
+      // off at the next request: turned off, it never fires.
+      server.setTimeout(300);
+      server.setTimeout(0);
+      await sleep(600);
+      t.deepEqual(timeouts, [], 'disarmed');
+      armed = Date.now();
+      server.setTimeout(300);
+      await until(() => timeouts.length === 1, "the 'timeout' event");
+      t.true(timeouts[0]! >= 250, `fired ${timeouts[0]} ms after it was armed again`);
+      server.setTimeout(0);
+      server.write('z'); // activity while disarmed does not arm it
+      await sleep(600);
+      t.is(timeouts.length, 1, 'fired once');
+    } finally {
+      await pair.close();
+    }
+  });
+
   test(`${name}: setTimeout() refuses a negative or non-number delay`, async (t) => {
     const pair = await connectedPair(t, kind);
     try {

@@ -2,7 +2,8 @@ import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
+import { type Duplex, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import tls from 'node:tls';
 import { Loop, NodeEventLoop, UvEventLoop, fromDuplex, toDuplex, type Transport } from 'asyncuv';
 import { CollectProtocol } from './protocols.js';
@@ -142,6 +143,74 @@ serial(
     t.is(peerGot, written, 'every byte arrived, then EOF from end()');
     peer.end();
     await new Promise<void>((resolve) => duplex.once('close', () => resolve()).resume());
+    await closeUv(t, loop);
+    await assertNoLeaks(t, base);
+  },
+);
+
+serial(
+  "toDuplex: 'data' pausing, a slow pipe() and setEncoding() see every byte in order",
+  async (t) => {
+    const base = resourceCounts();
+    const loop = new UvEventLoop(new Loop());
+    const peers: net.Socket[] = [];
+    const srv = net.createServer((s) => peers.push(s));
+    const port = await nodeListen(srv);
+    const open = async (): Promise<[Duplex, net.Socket, Transport]> => {
+      const [transport] = await loop.createConnection(() => ({}), '127.0.0.1', port);
+      while (peers.length === 0) await new Promise((r) => setImmediate(r));
+      return [toDuplex(transport), peers.shift()!, transport];
+    };
+    const payload = randomBytes(2 * 1024 * 1024);
+    const text = 'é€'.repeat(200_000); // multi-byte characters split across reads
+
+    // A 'data' listener that pauses for a while on every 10th chunk.
+    const [paused, peer1] = await open();
+    const got: Buffer[] = [];
+    paused.on('data', (d: Buffer) => {
+      got.push(d);
+      if (got.length % 10 === 0) {
+        paused.pause();
+        setTimeout(() => paused.resume(), 5);
+      }
+    });
+    const ended1 = new Promise((r) => paused.once('end', r));
+    peer1.end(payload);
+    await ended1;
+    t.true(Buffer.concat(got).equals(payload), 'pause() in a data listener');
+
+    // pipe() into a writer that takes a tick per chunk and has a small buffer.
+    const [piped, peer2, transport2] = await open();
+    const sunk: Buffer[] = [];
+    let pausedReading = false;
+    const sink = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _enc, cb) {
+        sunk.push(chunk);
+        setImmediate(() => {
+          // Before this write completes, the duplex buffered the next reads.
+          if (!transport2.isReading()) pausedReading = true;
+          cb();
+        });
+      },
+    });
+    peer2.end(payload);
+    await pipeline(piped, sink);
+    t.true(Buffer.concat(sunk).equals(payload), 'pipe() into a slow writer');
+    t.true(pausedReading, 'the slow writer paused the transport reading');
+
+    // setEncoding(): strings, no character cut in two.
+    const [decoded, peer3] = await open();
+    decoded.setEncoding('utf8');
+    let str = '';
+    decoded.on('data', (s: string) => (str += s));
+    const ended3 = new Promise((r) => decoded.once('end', r));
+    peer3.end(Buffer.from(text));
+    await ended3;
+    t.is(str, text, 'setEncoding()');
+
+    for (const d of [paused, piped, decoded]) d.destroy();
+    srv.close();
     await closeUv(t, loop);
     await assertNoLeaks(t, base);
   },
