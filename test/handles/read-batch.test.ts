@@ -10,7 +10,7 @@
 //       process: read-batch-exceptions.test.ts.
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { Check, Loop, Timer, UDP } from 'asyncuv';
+import { Check, Loop, type Stream, Timer, UDP } from 'asyncuv';
 import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 import { type Kind, connectPairs } from '../helpers/stream-pairs.js';
 
@@ -25,7 +25,7 @@ async function drive(loop: Loop, mode: Mode, done: Promise<void>): Promise<void>
   await done;
 }
 
-function closeAll(...handles: Array<{ closed: boolean; close(): void }>): void {
+function closeAll(...handles: Closable[]): void {
   for (const h of handles) if (!h.closed) h.close();
 }
 
@@ -43,24 +43,49 @@ function guard(t: ExecutionContext, loop: Loop, onTimeout: () => void): Timer {
 const kinds: Kind[] = ['tcp', 'pipe'];
 const modes: Mode[] = ['embedded', 'blocking'];
 
+interface Scene {
+  loop: Loop;
+  servers: Stream[];
+  clients: Stream[];
+  events: string[];
+  /** Settles once end() ran. */
+  done: Promise<void>;
+  /** Closes every handle of the scene (own() ones too) and settles done. */
+  end(): void;
+  /** Adds a handle for end() to close. */
+  own<H extends Closable>(handle: H): H;
+}
+
+type Closable = { closed: boolean; close(): void };
+
+/** `n` connected pairs of `kind` on a new Loop, with a guard timer and an event log. */
+async function scene(t: ExecutionContext, kind: Kind, n: number): Promise<Scene> {
+  const loop = new Loop();
+  const { servers, clients, listener } = await connectPairs(loop, kind, n);
+  listener.close();
+  const owned: Closable[] = [];
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const end = (): void => {
+    closeAll(timer, ...owned, ...servers, ...clients);
+    finish();
+  };
+  const timer = guard(t, loop, end);
+  const own = <H extends Closable>(handle: H): H => {
+    owned.push(handle);
+    return handle;
+  };
+  return { loop, servers, clients, events: [], done, end, own };
+}
+
 for (const kind of kinds) {
   for (const mode of modes) {
     test(`${kind}, ${mode}: reads in libuv's order around another handle's callback and the check phase`, async (t) => {
-      const loop = new Loop();
-      const { servers, clients, listener } = await connectPairs(loop, kind, 2);
-      listener.close();
-      const udp = new UDP(loop);
+      const { loop, servers, clients, events, done, end, own } = await scene(t, kind, 2);
+      const udp = own(new UDP(loop));
       udp.bind('127.0.0.1', 0);
-      const sender = new UDP(loop);
-      const events: string[] = [];
-      let finish!: () => void;
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      const check = new Check(loop);
-      const end = (): void => {
-        closeAll(check, udp, sender, timer, ...servers, ...clients);
-        finish();
-      };
-      const timer = guard(t, loop, end);
+      const sender = own(new UDP(loop));
+      const check = own(new Check(loop));
       servers.forEach((s, i) =>
         s.readStart((err, data) => {
           if (err) throw err;
@@ -91,18 +116,8 @@ for (const kind of kinds) {
     });
 
     test(`${kind}, ${mode}: a stream stopped by an earlier read of its batch gets its read once it reads again`, async (t) => {
-      const loop = new Loop();
-      const { servers, clients, listener } = await connectPairs(loop, kind, 3);
-      listener.close();
-      const events: string[] = [];
-      let finish!: () => void;
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      const end = (): void => {
-        closeAll(timer, resume, ...servers, ...clients);
-        finish();
-      };
-      const timer = guard(t, loop, end);
-      const resume = new Timer(loop);
+      const { loop, servers, clients, events, done, end, own } = await scene(t, kind, 3);
+      const resume = own(new Timer(loop));
       const onRead =
         (i: number) =>
         (err: Error | null, data: Buffer | null): void => {
@@ -139,17 +154,7 @@ for (const kind of kinds) {
     });
 
     test(`${kind}, ${mode}: a stream closed by an earlier read of its batch gets no read`, async (t) => {
-      const loop = new Loop();
-      const { servers, clients, listener } = await connectPairs(loop, kind, 3);
-      listener.close();
-      const events: string[] = [];
-      let finish!: () => void;
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      const end = (): void => {
-        closeAll(timer, ...servers, ...clients);
-        finish();
-      };
-      const timer = guard(t, loop, end);
+      const { loop, servers, clients, events, done, end } = await scene(t, kind, 3);
       servers.forEach((s, i) =>
         s.readStart((err, data) => {
           if (err) throw err;
@@ -171,17 +176,7 @@ for (const kind of kinds) {
     });
 
     test(`${kind}, ${mode}: a read queued before a switch to readStartInto lands in the new buffer`, async (t) => {
-      const loop = new Loop();
-      const { servers, clients, listener } = await connectPairs(loop, kind, 2);
-      listener.close();
-      const events: string[] = [];
-      let finish!: () => void;
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      const end = (): void => {
-        closeAll(timer, ...servers, ...clients);
-        finish();
-      };
-      const timer = guard(t, loop, end);
+      const { loop, servers, clients, events, done, end } = await scene(t, kind, 2);
       // 3 bytes at a time: the 8 bytes queued for stream 1 take three reads.
       const into = Buffer.alloc(3);
       const payload = 'abcdefgh';
