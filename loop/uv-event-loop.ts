@@ -126,12 +126,22 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
   // iteration: it stays started while iterations keep scheduling work.
   #idleStarted = false;
   #rescheduled = false;
+  // Iterations in a row that scheduled nothing. The idle stops after the
+  // second, not the first: code resumed by an await runs after the pass
+  // (in its microtasks) and typically schedules again (callSoon after
+  // await), and a stop and start per iteration cost two native calls and
+  // made every pass a full one (a started or stopped handle ends light
+  // passes, native/loop_wrap.h rule 9).
+  #emptyRuns = 0;
   readonly #onIdle = (): void => {
     this.#rescheduled = false;
     this.runOnce();
     // close() from one of its callbacks has closed the idle handle.
     if (this.#idle.closed) return;
-    if (!this.#rescheduled && this.#idleStarted) {
+    if (this.#rescheduled) {
+      this.#emptyRuns = 0;
+    } else if (this.#idleStarted && ++this.#emptyRuns >= 2) {
+      this.#emptyRuns = 0;
       this.#idleStarted = false;
       this.#idle.stop();
     }
