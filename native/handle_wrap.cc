@@ -41,6 +41,7 @@ void HandleBase::Close(bool notify) {
   BeforeClose();
   UpdatePin();
   uv_close(handle_, OnClose);
+  loop_->NoteClose();
   loop_->Touch();
 }
 
@@ -56,15 +57,19 @@ void HandleBase::UpdatePin() {
 
 void HandleBase::Emit(Key key, size_t argc, const napi_value* argv) {
   if (!loop_->CanCallJs()) return;
-  napi_value recv = JsValue();
+  EmitTo(loop_, JsValue(), key, argc, argv);
+}
+
+void HandleBase::EmitTo(LoopWrap* loop, napi_value recv, Key key, size_t argc,
+                        const napi_value* argv) {
   // Null once the JS object was collected and its finalizer has not run yet
   // (a loop closing such a handle): there is nobody left to call.
-  if (recv == nullptr) return;
-  napi_value emitter = loop_->data()->Emitter(key);
+  if (recv == nullptr || !loop->CanCallJs()) return;
+  napi_value emitter = loop->data()->Emitter(key);
   if (emitter == nullptr) return;
   // A call the env refuses without an exception (a terminating worker) stops
   // the run: see LoopWrap::OnJsUnavailable.
-  loop_->CallJs(recv, emitter, argc, argv);
+  loop->CallJs(recv, emitter, argc, argv);
 }
 
 Napi::Value HandleBase::Owner() {
@@ -130,6 +135,7 @@ void HandleBase::Detach() {
     }
     handle_->data = nullptr;
     uv_close(handle_, OnDetachedClose);
+    loop_->NoteClose();
     loop_->Touch();
   } else if (state_ == State::kClosing) {
     // Only reachable when the env is torn down with the close in flight.
