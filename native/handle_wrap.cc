@@ -145,8 +145,10 @@ void HandleBase::Detach() {
 }
 
 bool ArgInt64(const Napi::CallbackInfo& info, size_t index, int64_t* out) {
-  if (index >= info.Length() || !info[index].IsNumber()) return false;
-  double value = info[index].As<Napi::Number>().DoubleValue();
+  // napi_get_value_double refuses anything but a number: no napi_typeof first.
+  double value;
+  if (index >= info.Length() || napi_get_value_double(info.Env(), info[index], &value) != napi_ok)
+    return false;
   if (!std::isfinite(value)) return false;
   *out = static_cast<int64_t>(value);
   return true;
@@ -157,6 +159,8 @@ bool ArgTruthy(const Napi::CallbackInfo& info, size_t index) {
   napi_env env = info.Env();
   napi_value boolean;
   bool value = false;
+  // A boolean (what the TS layer passes) is read as it is, without a coercion.
+  if (napi_get_value_bool(env, info[index], &value) == napi_ok) return value;
   if (napi_coerce_to_bool(env, info[index], &boolean) != napi_ok) return false;
   if (napi_get_value_bool(env, boolean, &value) != napi_ok) return false;
   return value;
