@@ -134,6 +134,8 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
     if (reads_data_ != nullptr) reads_data_[kReadsStop] = 1;  // rule 10: the dispatcher stops
   }
 
+  bool checkpoint_requested() const { return checkpoint_requested_; }
+
   // A call into JS failed with no exception to report: the env is stopping
   // (worker.terminate()) and no JS will run again. Stops the current run so
   // that a blocking run() returns and the thread can finish its teardown;

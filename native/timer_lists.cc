@@ -238,24 +238,77 @@ void TimerLists::OnDrive(uv_timer_t* handle) {
   self->Drive();
 }
 
+// Rule 9: the lists whose Drive runs now on this thread (a callback may run
+// another loop, whose Drive nests).
+thread_local TimerLists* driving = nullptr;
+
 void TimerLists::Drive() {
-  uv_loop_t* uv = loop_->uv();
-  const uint64_t start_time = uv_now(uv);
-  const uint64_t start_seq = seq_;
+  drive_time_ = uv_now(loop_->uv());
+  drive_seq_ = seq_;
   firing_ = true;
-  while (!heap_.empty()) {
-    TimerEntry* entry = heap_[0]->head;
-    if (kReadyQueue ? entry->due_ > start_time || entry->seq_ >= start_seq
-                    : entry->due_ > uv_now(uv)) {
-      break;
+  napi_value dispatcher = nullptr;
+  if (loop_->CanCallJs() && loop_->data()->timer_dispatcher != nullptr) {
+    napi_get_reference_value(loop_->env(), loop_->data()->timer_dispatcher, &dispatcher);
+  }
+  if (dispatcher != nullptr && DueEntry() != nullptr) {
+    TimerLists* outer = driving;
+    driving = this;
+    napi_env env = loop_->env();
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    // Again after a callback that threw or asked for a checkpoint.
+    bool js = true;
+    while (js && DueEntry() != nullptr) {
+      js = loop_->CallJs(undefined, dispatcher, 0, nullptr);
+      FinishDue();
     }
-    Unlink(entry);
-    if (entry->repeat_ != 0) Link(entry, entry->repeat_);  // rule 3
+    napi_close_handle_scope(env, scope);
+    driving = outer;
+  }
+  // Without JS (env teardown, a refused call) the due Timers still leave
+  // the lists or re-start, as libuv's would.
+  for (TimerEntry* entry = DueEntry(); entry != nullptr; entry = DueEntry()) {
+    TakeDue(entry);
     entry->OnDue();
   }
   firing_ = false;
   Arm();
   SyncRef();
+}
+
+TimerEntry* TimerLists::DueEntry() const {
+  if (heap_.empty()) return nullptr;
+  TimerEntry* entry = heap_[0]->head;
+  if (kReadyQueue ? entry->due_ > drive_time_ || entry->seq_ >= drive_seq_
+                  : entry->due_ > uv_now(loop_->uv())) {
+    return nullptr;
+  }
+  return entry;
+}
+
+void TimerLists::TakeDue(TimerEntry* entry) {
+  Unlink(entry);
+  if (entry->repeat_ != 0) Link(entry, entry->repeat_);  // rule 3
+}
+
+void TimerLists::FinishDue() {
+  TimerEntry* entry = fired_;
+  fired_ = nullptr;
+  if (entry != nullptr) entry->AfterDue();
+}
+
+napi_value TimerLists::NextDue() {
+  TimerLists* self = driving;
+  if (self == nullptr) return nullptr;
+  self->FinishDue();
+  if (self->loop_->checkpoint_requested()) return nullptr;
+  TimerEntry* entry = self->DueEntry();
+  if (entry == nullptr) return nullptr;
+  self->TakeDue(entry);
+  self->fired_ = entry;
+  return entry->JsObject();
 }
 
 void TimerLists::Arm() {

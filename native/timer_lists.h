@@ -40,6 +40,13 @@
 //    close callback finishes their closes, last first. A close of another
 //    handle in between starts a new carrier. A closing carrier keeps the loop
 //    alive and makes the next pass run at once, as a closing handle does.
+// 9. A Drive calls into JS once, not once per Timer: the env's timer
+//    dispatcher (handles/timer.ts) asks for each due Timer in turn
+//    (NextDue: taken out or re-started, then its JS half) and runs its
+//    callback, until none is due. A callback that throws ends the call (the
+//    error is reported as any callback's, LoopWrap::CallJs), and so does a
+//    checkpoint asked for (NextDue answers none); Drive calls the dispatcher
+//    again while Timers are due. Each Timer is re-pinned after its callback.
 #pragma once
 
 #pragma once
@@ -72,8 +79,11 @@ class TimerEntry {
 
  protected:
   ~TimerEntry() = default;
-  // Runs the callback (rule 2); the entry was unlinked or re-started before.
+  // Runs the callback without the dispatcher (rule 9); the entry was
+  // unlinked or re-started before.
   virtual void OnDue() = 0;
+  // The dispatcher ran the entry's callback (rule 9): re-pin.
+  virtual void AfterDue() = 0;
   // Whether the Timer is ref'd.
   virtual bool Refd() const = 0;
   // Closes the Timer without a callback: its loop is closing (rule 5).
@@ -126,6 +136,10 @@ class TimerLists final : public HandleBase {
   void Forget(TimerEntry* entry);
   // A Timer deleted while closing (env teardown): it leaves its carrier.
   static void ForgetClosing(TimerEntry* entry);
+  // Rule 9: the JS half of the next Timer due in the Drive running on this
+  // thread, taken out of the lists (or re-started), or nullptr when none is
+  // due or a checkpoint was asked for.
+  static napi_value NextDue();
 
  protected:
   napi_value JsValue() override { return nullptr; }
@@ -138,6 +152,10 @@ class TimerLists final : public HandleBase {
 
   static void OnDrive(uv_timer_t* handle);
   void Drive();
+  // Rule 9: the first entry if the running Drive fires it, or nullptr.
+  TimerEntry* DueEntry() const;
+  void TakeDue(TimerEntry* entry);
+  void FinishDue();
   // Arms the driver for the first entry, or stops it (rule 2).
   void Arm();
   void SyncRef();
@@ -168,6 +186,9 @@ class TimerLists final : public HandleBase {
   int refd_ = 0;  // started entries that are ref'd
   bool driver_refd_ = true;
   bool firing_ = false;
+  uint64_t drive_time_ = 0;  // the loop's time and seq_ when Drive began
+  uint64_t drive_seq_ = 0;
+  TimerEntry* fired_ = nullptr;  // rule 9: the entry whose callback ran last
   bool armed_ = false;
   uint64_t armed_due_ = 0;
 };

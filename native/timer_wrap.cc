@@ -121,6 +121,7 @@ class TimerSlot final : public TimerEntry {
     HandleBase::EmitTo(loop_, JsValue(), Key::kOnEvent);
     UpdatePin();
   }
+  void AfterDue() override { UpdatePin(); }
   void CloseByLoop() override { Close(false); }
   void OnClosed() override {
     loop_->CountHandle(UV_TIMER, -1);
@@ -285,6 +286,26 @@ TimerSlot::~TimerSlot() {
   }
 }
 
+// next(): the JS half of the next due Timer of the running Drive, or
+// undefined (timer_lists.h rule 9).
+Napi::Value NextDue(const Napi::CallbackInfo& info) {
+  napi_value next = TimerLists::NextDue();
+  return next != nullptr ? Napi::Value(info.Env(), next) : info.Env().Undefined();
+}
+
+// setDispatcher(fn): the function each Drive calls (timer_lists.h rule 9).
+Napi::Value SetDispatcher(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  AddonData* data = AddonData::Get(env);
+  if (info.Length() < 1 || !info[0].IsFunction()) return Napi::Number::New(env, UV_EINVAL);
+  napi_ref ref;
+  if (napi_create_reference(env, info[0], 1, &ref) != napi_ok)
+    return Napi::Number::New(env, UV_EINVAL);
+  if (data->timer_dispatcher != nullptr) napi_delete_reference(env, data->timer_dispatcher);
+  data->timer_dispatcher = ref;
+  return Napi::Number::New(env, 0);
+}
+
 }  // namespace
 
 void InitTimer(Napi::Env env, Napi::Object exports) {
@@ -305,6 +326,8 @@ void InitTimer(Napi::Env env, Napi::Object exports) {
   add("hasRef", TimerSlot::HasRef);
   add("isActive", TimerSlot::IsActive);
   add("fileno", TimerSlot::Fileno);
+  add("next", NextDue);
+  add("setDispatcher", SetDispatcher);
   exports.Set("timer", timer);
 }
 

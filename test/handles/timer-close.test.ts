@@ -141,3 +141,23 @@ test('loop.close() with Timers in every state', (t) => {
     t.notThrows(() => timer.close(() => t.fail('a second close calls nothing')));
   }
 });
+
+loopTest(
+  'a callback that stops or closes Timers due in the same phase: they do not fire',
+  (t, loop) => {
+    const fired: string[] = [];
+    const [a, b, c, d] = [0, 1, 2, 3].map(() => new Timer(loop)) as [Timer, Timer, Timer, Timer];
+    a.start(() => {
+      fired.push('a');
+      b.stop();
+      c.close();
+      a.start(() => fired.push('a again'), 0);
+    }, 1);
+    b.start(() => fired.push('b'), 1);
+    c.start(() => fired.push('c'), 1);
+    d.start(() => fired.push('d'), 1);
+    loop.run();
+    t.deepEqual(fired, ['a', 'd', 'a again']);
+    for (const timer of [a, b, d]) timer.close();
+  },
+);
