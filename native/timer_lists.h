@@ -49,7 +49,6 @@
 //    again while Timers are due. Each Timer is re-pinned after its callback.
 #pragma once
 
-
 #include <uv.h>
 
 #include <cstdint>
