@@ -1,3 +1,6 @@
+// Buffer is imported, not Node's global (an accessor since Node 20): every
+// read makes a Buffer, and the global cost a load and a getter call each.
+import { Buffer } from 'node:buffer';
 import { binding, type NativeHandle, type NativeLoop } from './binding.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';

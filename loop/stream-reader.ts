@@ -4,6 +4,11 @@
 // Every read takes `{ signal }`. A read consumes bytes only when it
 // returns, so an aborted read (and one that fails) leaves every byte in the
 // buffer for the next read.
+//
+// Buffer is imported, not Node's global: since Node 20 the global is an
+// accessor, and each use of it on the read path was a global load and a
+// getter call (bench/PROFILE.md, "Streams layer").
+import { Buffer } from 'node:buffer';
 import { UsageError } from '../errors/usage-error.js';
 import { invalidArgType, validateInteger } from '../errors/validate.js';
 import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
