@@ -271,7 +271,9 @@ export class StreamReader implements AsyncIterable<Buffer> {
     // resolved promise, and one that waits gets its bytes from the feed
     // (#wakeup) without another promise and turn in between.
     try {
-      validateInteger(n, 'n', -Infinity);
+      // An int32 is valid as it is; anything else gets the full check (a
+      // call that V8 did not inline: 60-75 instructions per read).
+      if (typeof n !== 'number' || (n | 0) !== n) validateInteger(n, 'n', -Infinity);
       const signal = signalOf(opts);
       throwIfAborted(signal);
       this.#throwIfFailed();
