@@ -16,9 +16,13 @@ export interface TimerFunctions {
   hasRef(slot: number): boolean;
   isActive(slot: number): boolean;
   fileno(slot: number): number;
+  /** The native half of the next due Timer of the timers phase running now, or undefined. */
+  next(): NativeTimer | undefined;
+  /** The function the timers phase calls to fire its due Timers (a status). */
+  setDispatcher(fire: () => void): Status;
 }
 
-const timer = binding.timer as TimerFunctions;
+export const timer = binding.timer as TimerFunctions;
 
 /**
  * The native half of a Timer: a plain object holding the slot number of its

@@ -94,6 +94,7 @@ AddonData::~AddonData() {
     if (ref != nullptr) napi_delete_reference(env, ref);
   }
   for (HandleClass& cls : handle_classes) napi_delete_reference(env, cls.ctor);
+  if (timer_dispatcher != nullptr) napi_delete_reference(env, timer_dispatcher);
 }
 
 void AddonData::RegisterHandleClass(napi_value ctor,

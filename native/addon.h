@@ -79,9 +79,10 @@ struct AddonData {
 
   napi_env env;
   std::vector<HandleClass> handle_classes;
-  std::vector<LoopWrap*> loops;  // loops not yet closed, for env teardown
-  StreamIds stream_ids;          // stream_wrap.h rule 4
-  bool tearing_down = false;     // no JS may run once this is set
+  std::vector<LoopWrap*> loops;         // loops not yet closed, for env teardown
+  StreamIds stream_ids;                 // stream_wrap.h rule 4
+  bool tearing_down = false;            // no JS may run once this is set
+  napi_ref timer_dispatcher = nullptr;  // timer_lists.h rule 9
   napi_async_cleanup_hook_handle cleanup_hook = nullptr;
   int drivers_closing = 0;  // driver handles on Node's loop still closing in teardown
   Napi::FunctionReference loop_ctor;

@@ -41,6 +41,7 @@ void HandleBase::Close(bool notify) {
   BeforeClose();
   UpdatePin();
   uv_close(handle_, OnClose);
+  loop_->NoteClose();
   loop_->Touch();
 }
 
@@ -56,15 +57,19 @@ void HandleBase::UpdatePin() {
 
 void HandleBase::Emit(Key key, size_t argc, const napi_value* argv) {
   if (!loop_->CanCallJs()) return;
-  napi_value recv = JsValue();
+  EmitTo(loop_, JsValue(), key, argc, argv);
+}
+
+void HandleBase::EmitTo(LoopWrap* loop, napi_value recv, Key key, size_t argc,
+                        const napi_value* argv) {
   // Null once the JS object was collected and its finalizer has not run yet
   // (a loop closing such a handle): there is nobody left to call.
-  if (recv == nullptr) return;
-  napi_value emitter = loop_->data()->Emitter(key);
+  if (recv == nullptr || !loop->CanCallJs()) return;
+  napi_value emitter = loop->data()->Emitter(key);
   if (emitter == nullptr) return;
   // A call the env refuses without an exception (a terminating worker) stops
   // the run: see LoopWrap::OnJsUnavailable.
-  loop_->CallJs(recv, emitter, argc, argv);
+  loop->CallJs(recv, emitter, argc, argv);
 }
 
 Napi::Value HandleBase::Owner() {
@@ -130,6 +135,7 @@ void HandleBase::Detach() {
     }
     handle_->data = nullptr;
     uv_close(handle_, OnDetachedClose);
+    loop_->NoteClose();
     loop_->Touch();
   } else if (state_ == State::kClosing) {
     // Only reachable when the env is torn down with the close in flight.
@@ -139,8 +145,10 @@ void HandleBase::Detach() {
 }
 
 bool ArgInt64(const Napi::CallbackInfo& info, size_t index, int64_t* out) {
-  if (index >= info.Length() || !info[index].IsNumber()) return false;
-  double value = info[index].As<Napi::Number>().DoubleValue();
+  // napi_get_value_double refuses anything but a number: no napi_typeof first.
+  double value;
+  if (index >= info.Length() || napi_get_value_double(info.Env(), info[index], &value) != napi_ok)
+    return false;
   if (!std::isfinite(value)) return false;
   *out = static_cast<int64_t>(value);
   return true;
@@ -151,6 +159,8 @@ bool ArgTruthy(const Napi::CallbackInfo& info, size_t index) {
   napi_env env = info.Env();
   napi_value boolean;
   bool value = false;
+  // A boolean (what the TS layer passes) is read as it is, without a coercion.
+  if (napi_get_value_bool(env, info[index], &value) == napi_ok) return value;
   if (napi_coerce_to_bool(env, info[index], &boolean) != napi_ok) return false;
   if (napi_get_value_bool(env, boolean, &value) != napi_ok) return false;
   return value;

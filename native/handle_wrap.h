@@ -57,6 +57,9 @@ class HandleBase {
   // Calls the JS function stored under `key` on this wrap's JS object. The
   // caller has opened a handle scope. Nothing happens in env teardown.
   void Emit(Key key, size_t argc = 0, const napi_value* argv = nullptr);
+  // The same for a handle of `loop` whose JS object is `recv` (null: none).
+  static void EmitTo(LoopWrap* loop, napi_value recv, Key key, size_t argc = 0,
+                     const napi_value* argv = nullptr);
   // The JS object that owns this wrap (its `owner` property), or undefined.
   Napi::Value Owner();
 
@@ -106,7 +109,7 @@ class HandleBase {
 
   // Runs once, when close starts, before uv_close.
   virtual void BeforeClose() {}
-  // What uv_is_active answers for this handle (a Timer answers from its list).
+  // What uv_is_active answers for this handle (the Timer-list driver: its uv timer).
   virtual bool Active() const { return uv_is_active(handle_) != 0; }
   virtual napi_value JsValue() = 0;
   virtual void SetPinned(bool pinned) = 0;

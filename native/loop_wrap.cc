@@ -5,6 +5,7 @@
 
 #include "handle_wrap.h"
 #include "stream_wrap.h"
+#include "timer_lists.h"
 
 namespace asyncuv {
 
@@ -454,6 +455,7 @@ void LoopWrap::CloseLoop() {
       [](uv_handle_t* handle, void* arg) {
         if (uv_is_closing(handle)) return;
         auto* wrap = static_cast<HandleBase*>(handle->data);
+        // A Timer-list driver closes its loop's Timers (timer_lists.h rule 5).
         if (wrap != nullptr) {
           wrap->Close();
         } else {
@@ -762,6 +764,17 @@ Napi::Value LoopWrap::Handles(const Napi::CallbackInfo& info) {
         if (!owner.IsUndefined()) w->out->Set(w->n++, owner);
       },
       &walk);
+  // Timers own no uv handle: their lists hold them (timer_lists.h rule 7).
+  TimerLists* timers = TimerLists::Find(this);
+  if (timers != nullptr) {
+    timers->ForEachOpen([&](TimerEntry* timer) {
+      napi_value self = timer->JsObject();
+      napi_value owner;
+      if (self == nullptr || napi_get_named_property(env, self, "owner", &owner) != napi_ok) return;
+      Napi::Value value(env, owner);
+      if (!value.IsUndefined()) walk.out->Set(walk.n++, value);
+    });
+  }
   return result;
 }
 

@@ -134,6 +134,8 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
     if (reads_data_ != nullptr) reads_data_[kReadsStop] = 1;  // rule 10: the dispatcher stops
   }
 
+  bool checkpoint_requested() const { return checkpoint_requested_; }
+
   // A call into JS failed with no exception to report: the env is stopping
   // (worker.terminate()) and no JS will run again. Stops the current run so
   // that a blocking run() returns and the thread can finish its teardown;
@@ -152,6 +154,12 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
 
   // Live handles by type, from init until libuv's close callback.
   void CountHandle(uv_handle_type type, int delta) { live_[type] += delta; }
+
+  // How many uv_close calls of handles with a wrap were made so far: a
+  // Timer's close callback keeps its place among theirs by it
+  // (timer_lists.h rule 8).
+  void NoteClose() { closes_++; }
+  uint64_t closes() const { return closes_; }
 
   // Env teardown: closes every handle and the loop without running JS.
   void Teardown();
@@ -259,6 +267,7 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   bool changed_ = false;
   bool in_light_pass_ = false;
   std::array<int, UV_HANDLE_TYPE_MAX> live_{};
+  uint64_t closes_ = 0;
   static void OnFlushCheck(uv_check_t* check);
   static void OnFlushIdle(uv_idle_t* idle);
   // Rule 10: the batch and its layout in reads_data_ (Float64Array):

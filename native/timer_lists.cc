@@ -12,6 +12,37 @@ struct TimerList {
   size_t heap_index = 0;
 };
 
+// Rule 8: one uv handle closed for a run of Timer closes. `queue` is
+// last-closed first, as libuv runs its closing handles.
+struct CloseCarrier {
+  uv_idle_t handle;
+  TimerEntry* queue = nullptr;
+  CloseCarrier** open = nullptr;  // the lists' carrier_, while Timers may join
+
+  static void OnClosed(uv_handle_t* handle) {
+    auto* carrier = reinterpret_cast<CloseCarrier*>(handle);
+    if (carrier->open != nullptr) *carrier->open = nullptr;
+    // A close callback may close more Timers: they go to a new carrier.
+    while (carrier->queue != nullptr) {
+      TimerEntry* entry = carrier->queue;
+      Remove(entry);
+      entry->OnClosed();
+    }
+    delete carrier;
+  }
+  static void Remove(TimerEntry* entry) {
+    CloseCarrier* carrier = entry->carrier_;
+    if (entry->member_prev_ != nullptr) {
+      entry->member_prev_->member_next_ = entry->member_next_;
+    } else {
+      carrier->queue = entry->member_next_;
+    }
+    if (entry->member_next_ != nullptr) entry->member_next_->member_prev_ = entry->member_prev_;
+    entry->member_prev_ = entry->member_next_ = nullptr;
+    entry->carrier_ = nullptr;
+  }
+};
+
 namespace {
 
 // Rule 2: libuv 1.48 gave uv__run_timers a ready queue.
@@ -39,26 +70,81 @@ TimerLists* TimerLists::For(LoopWrap* loop) {
   return lists;
 }
 
+TimerLists* TimerLists::Find(LoopWrap* loop) {
+  for (const auto& d : drivers) {
+    if (d.first == loop) return d.second;
+  }
+  return nullptr;
+}
+
 TimerLists::~TimerLists() {
   for (auto& entry : lists_) delete entry.second;
+  if (carrier_ != nullptr) carrier_->open = nullptr;
 }
 
 void TimerLists::BeforeClose() {
-  // Rule 5: every Timer of the loop is being closed by the same walk.
-  for (TimerList* list : heap_) {
-    for (TimerEntry* e = list->head; e != nullptr;) {
-      TimerEntry* next = e->next_;
-      e->prev_ = e->next_ = nullptr;
-      e->list_ = nullptr;
-      e = next;
-    }
-    list->head = list->tail = nullptr;
-  }
-  heap_.clear();
-  refd_ = 0;
+  // Rule 5: the loop is closing; every Timer closes with its lists. The
+  // carrier must not reach the lists, which libuv frees first.
+  while (first_open_ != nullptr) first_open_->CloseByLoop();
+  if (carrier_ != nullptr) carrier_->open = nullptr;
+  carrier_ = nullptr;
   auto it = std::find_if(drivers.begin(), drivers.end(),
                          [this](const auto& d) { return d.second == this; });
   if (it != drivers.end()) drivers.erase(it);
+}
+
+void TimerLists::Add(TimerEntry* entry) {
+  entry->member_prev_ = last_open_;
+  entry->member_next_ = nullptr;
+  if (last_open_ != nullptr) {
+    last_open_->member_next_ = entry;
+  } else {
+    first_open_ = entry;
+  }
+  last_open_ = entry;
+}
+
+void TimerLists::RemoveOpen(TimerEntry* entry) {
+  if (entry->member_prev_ != nullptr) {
+    entry->member_prev_->member_next_ = entry->member_next_;
+  } else {
+    first_open_ = entry->member_next_;
+  }
+  if (entry->member_next_ != nullptr) {
+    entry->member_next_->member_prev_ = entry->member_prev_;
+  } else {
+    last_open_ = entry->member_prev_;
+  }
+  entry->member_prev_ = entry->member_next_ = nullptr;
+}
+
+void TimerLists::CloseEntry(TimerEntry* entry) {
+  if (entry->linked()) Stop(entry);
+  RemoveOpen(entry);
+  uint64_t closes = loop_->closes();
+  if (carrier_ == nullptr || carrier_closes_ != closes) {
+    auto* carrier = new CloseCarrier();
+    uv_idle_init(loop_->uv(), &carrier->handle);
+    uv_close(reinterpret_cast<uv_handle_t*>(&carrier->handle), CloseCarrier::OnClosed);
+    if (carrier_ != nullptr) carrier_->open = nullptr;
+    carrier->open = &carrier_;
+    carrier_ = carrier;
+    carrier_closes_ = closes;
+  }
+  entry->carrier_ = carrier_;
+  entry->member_prev_ = nullptr;
+  entry->member_next_ = carrier_->queue;
+  if (carrier_->queue != nullptr) carrier_->queue->member_prev_ = entry;
+  carrier_->queue = entry;
+}
+
+void TimerLists::Forget(TimerEntry* entry) {
+  if (entry->linked()) Stop(entry);
+  RemoveOpen(entry);
+}
+
+void TimerLists::ForgetClosing(TimerEntry* entry) {
+  if (entry->carrier_ != nullptr) CloseCarrier::Remove(entry);
 }
 
 void TimerLists::Start(TimerEntry* entry, uint64_t timeout, uint64_t repeat) {
@@ -152,24 +238,77 @@ void TimerLists::OnDrive(uv_timer_t* handle) {
   self->Drive();
 }
 
+// Rule 9: the lists whose Drive runs now on this thread (a callback may run
+// another loop, whose Drive nests).
+thread_local TimerLists* driving = nullptr;
+
 void TimerLists::Drive() {
-  uv_loop_t* uv = loop_->uv();
-  const uint64_t start_time = uv_now(uv);
-  const uint64_t start_seq = seq_;
+  drive_time_ = uv_now(loop_->uv());
+  drive_seq_ = seq_;
   firing_ = true;
-  while (!heap_.empty()) {
-    TimerEntry* entry = heap_[0]->head;
-    if (kReadyQueue ? entry->due_ > start_time || entry->seq_ >= start_seq
-                    : entry->due_ > uv_now(uv)) {
-      break;
+  napi_value dispatcher = nullptr;
+  if (loop_->CanCallJs() && loop_->data()->timer_dispatcher != nullptr) {
+    napi_get_reference_value(loop_->env(), loop_->data()->timer_dispatcher, &dispatcher);
+  }
+  if (dispatcher != nullptr && DueEntry() != nullptr) {
+    TimerLists* outer = driving;
+    driving = this;
+    napi_env env = loop_->env();
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    // Again after a callback that threw or asked for a checkpoint.
+    bool js = true;
+    while (js && DueEntry() != nullptr) {
+      js = loop_->CallJs(undefined, dispatcher, 0, nullptr);
+      FinishDue();
     }
-    Unlink(entry);
-    if (entry->repeat_ != 0) Link(entry, entry->repeat_);  // rule 3
+    napi_close_handle_scope(env, scope);
+    driving = outer;
+  }
+  // Without JS (env teardown, a refused call) the due Timers still leave
+  // the lists or re-start, as libuv's would.
+  for (TimerEntry* entry = DueEntry(); entry != nullptr; entry = DueEntry()) {
+    TakeDue(entry);
     entry->OnDue();
   }
   firing_ = false;
   Arm();
   SyncRef();
+}
+
+TimerEntry* TimerLists::DueEntry() const {
+  if (heap_.empty()) return nullptr;
+  TimerEntry* entry = heap_[0]->head;
+  if (kReadyQueue ? entry->due_ > drive_time_ || entry->seq_ >= drive_seq_
+                  : entry->due_ > uv_now(loop_->uv())) {
+    return nullptr;
+  }
+  return entry;
+}
+
+void TimerLists::TakeDue(TimerEntry* entry) {
+  Unlink(entry);
+  if (entry->repeat_ != 0) Link(entry, entry->repeat_);  // rule 3
+}
+
+void TimerLists::FinishDue() {
+  TimerEntry* entry = fired_;
+  fired_ = nullptr;
+  if (entry != nullptr) entry->AfterDue();
+}
+
+napi_value TimerLists::NextDue() {
+  TimerLists* self = driving;
+  if (self == nullptr) return nullptr;
+  self->FinishDue();
+  if (self->loop_->checkpoint_requested()) return nullptr;
+  TimerEntry* entry = self->DueEntry();
+  if (entry == nullptr) return nullptr;
+  self->TakeDue(entry);
+  self->fired_ = entry;
+  return entry->JsObject();
 }
 
 void TimerLists::Arm() {

@@ -23,13 +23,30 @@
 //    uv_timer_again: due `repeat` after the loop's time, with a new seq.
 // 4. The driver is ref'd exactly while a started Timer is ref'd, so the loop
 //    is alive (uv_loop_alive, the process) exactly as with one uv timer per
-//    Timer. Each Timer keeps its own uv_timer_t, never started, which holds
-//    its ref flag and makes it a handle of the loop like any other (listed,
-//    counted, closed by loop.close(), fileno).
+//    Timer.
 // 5. The driver is an internal handle (handle_wrap.h rule 8). It is made
 //    with the loop's first Timer and lives until the loop closes; its close
-//    unlinks every Timer (all are being closed by the same walk).
+//    (loop.close()'s walk, env teardown) closes every Timer of the loop.
 // 6. Everything runs on the loop's thread; the table of drivers is per thread.
+// 7. A Timer has no uv handle of its own: the lists are its membership in
+//    the loop. They hold every open Timer (not closing, not closed) in init
+//    order, for loop.handles(); loop.handleCounts() counts a Timer from its
+//    init until its close callback, as any handle.
+// 8. A Timer's close callback runs where libuv would run a uv_timer_t's: in
+//    the closing phase, in libuv's order. libuv runs the handles closed
+//    before a closing phase last-closed first, so a run of Timer closes with
+//    no other close between them (LoopWrap::closes() unchanged) shares one
+//    carrier: a uv_idle_t made and uv_close'd for the first of them, whose
+//    close callback finishes their closes, last first. A close of another
+//    handle in between starts a new carrier. A closing carrier keeps the loop
+//    alive and makes the next pass run at once, as a closing handle does.
+// 9. A Drive calls into JS once, not once per Timer: the env's timer
+//    dispatcher (handles/timer.ts) asks for each due Timer in turn
+//    (NextDue: taken out or re-started, then its JS half) and runs its
+//    callback, until none is due. A callback that throws ends the call (the
+//    error is reported as any callback's, LoopWrap::CallJs), and so does a
+//    checkpoint asked for (NextDue answers none); Drive calls the dispatcher
+//    again while Timers are due. Each Timer is re-pinned after its callback.
 #pragma once
 
 #include <uv.h>
@@ -45,6 +62,8 @@ namespace asyncuv {
 class TimerLists;
 struct TimerList;
 
+struct CloseCarrier;
+
 // A Timer's place in the lists: what libuv keeps in a uv_timer_t.
 class TimerEntry {
  public:
@@ -53,16 +72,26 @@ class TimerEntry {
   uint64_t repeat() const { return repeat_; }
   void set_repeat(uint64_t repeat) { repeat_ = repeat; }
   bool started_once() const { return started_once_; }
+  // The JS half of the Timer (its `owner` is the Timer), or nullptr.
+  virtual napi_value JsObject() = 0;
 
  protected:
   ~TimerEntry() = default;
-  // Runs the callback (rule 2); the entry was unlinked or re-started before.
+  // Runs the callback without the dispatcher (rule 9); the entry was
+  // unlinked or re-started before.
   virtual void OnDue() = 0;
-  // Whether the Timer is ref'd (its own uv handle's flag).
+  // The dispatcher ran the entry's callback (rule 9): re-pin.
+  virtual void AfterDue() = 0;
+  // Whether the Timer is ref'd.
   virtual bool Refd() const = 0;
+  // Closes the Timer without a callback: its loop is closing (rule 5).
+  virtual void CloseByLoop() = 0;
+  // The close finished (rule 8): count, state, close callback, unpin.
+  virtual void OnClosed() = 0;
 
  private:
   friend class TimerLists;
+  friend struct CloseCarrier;
   TimerEntry* prev_ = nullptr;
   TimerEntry* next_ = nullptr;
   TimerList* list_ = nullptr;
@@ -70,6 +99,11 @@ class TimerEntry {
   uint64_t seq_ = 0;
   uint64_t repeat_ = 0;
   bool started_once_ = false;
+  // Rule 7: the lists' open Timers while open; the carrier's queue, with
+  // carrier_ set, while closing (rule 8).
+  TimerEntry* member_prev_ = nullptr;
+  TimerEntry* member_next_ = nullptr;
+  CloseCarrier* carrier_ = nullptr;
 };
 
 class TimerLists final : public HandleBase {
@@ -84,6 +118,27 @@ class TimerLists final : public HandleBase {
   // The entry's ref flag changed while it may be started (rule 4).
   void RefChanged(TimerEntry* entry, bool refd);
 
+  // The lists of `loop`, or nullptr if it never had a Timer or is closing.
+  static TimerLists* Find(LoopWrap* loop);
+  // Rule 7: a Timer opened, and every open Timer in init order.
+  void Add(TimerEntry* entry);
+  template <typename F>
+  void ForEachOpen(F fn) {
+    for (TimerEntry* e = first_open_; e != nullptr; e = e->member_next_) fn(e);
+  }
+  // Rule 8: `entry` starts closing (stopped, no longer open); its OnClosed
+  // runs in the closing phase.
+  void CloseEntry(TimerEntry* entry);
+  // A Timer deleted while open (collected unreferenced and inactive): it
+  // leaves the lists with no close callback.
+  void Forget(TimerEntry* entry);
+  // A Timer deleted while closing (env teardown): it leaves its carrier.
+  static void ForgetClosing(TimerEntry* entry);
+  // Rule 9: the JS half of the next Timer due in the Drive running on this
+  // thread, taken out of the lists (or re-started), or nullptr when none is
+  // due or a checkpoint was asked for.
+  static napi_value NextDue();
+
  protected:
   napi_value JsValue() override { return nullptr; }
   void SetPinned(bool pinned) override {}
@@ -95,6 +150,10 @@ class TimerLists final : public HandleBase {
 
   static void OnDrive(uv_timer_t* handle);
   void Drive();
+  // Rule 9: the first entry if the running Drive fires it, or nullptr.
+  TimerEntry* DueEntry() const;
+  void TakeDue(TimerEntry* entry);
+  void FinishDue();
   // Arms the driver for the first entry, or stops it (rule 2).
   void Arm();
   void SyncRef();
@@ -112,13 +171,22 @@ class TimerLists final : public HandleBase {
   void SiftDown(size_t i);
   void Place(size_t i, TimerList* list);
 
+  void RemoveOpen(TimerEntry* entry);
+
   std::unordered_map<uint64_t, TimerList*> lists_;
-  TimerList* last_ = nullptr;  // the list used last, kept while empty
+  TimerEntry* first_open_ = nullptr;  // rule 7
+  TimerEntry* last_open_ = nullptr;
+  CloseCarrier* carrier_ = nullptr;  // rule 8: the one Timer closes join now
+  uint64_t carrier_closes_ = 0;      // LoopWrap::closes() when it was made
+  TimerList* last_ = nullptr;        // the list used last, kept while empty
   std::vector<TimerList*> heap_;
   uint64_t seq_ = 0;
   int refd_ = 0;  // started entries that are ref'd
   bool driver_refd_ = true;
   bool firing_ = false;
+  uint64_t drive_time_ = 0;  // the loop's time and seq_ when Drive began
+  uint64_t drive_seq_ = 0;
+  TimerEntry* fired_ = nullptr;  // rule 9: the entry whose callback ran last
   bool armed_ = false;
   uint64_t armed_due_ = 0;
 };

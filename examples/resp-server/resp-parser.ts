@@ -204,23 +204,28 @@ export class RespParser {
     return at;
   }
 
-  /** An inline command at `at`: its words as arguments; the position after its CRLF, or -1. */
+  /**
+   * An inline command at `at`: its words as arguments; the position after its
+   * line end, or -1. As in Redis, the line ends at LF, with or without the CR
+   * before it (what `nc` and telnet users type).
+   */
   #inline(buf: Buffer, at: number, end: number): number {
-    const crlf = findCrlf(buf, at, end);
-    if (crlf < 0) {
+    const lf = buf.indexOf(LF, at);
+    if (lf < 0 || lf >= end) {
       tooLong(end - at);
       return -1;
     }
+    const stop = lf > at && buf[lf - 1] === CR ? lf - 1 : lf;
     this.argc = 0;
     let word = -1;
-    for (let i = at; i < crlf; i++) {
+    for (let i = at; i < stop; i++) {
       if (buf[i] === SPACE) {
         if (word >= 0) this.#push(word, i);
         word = -1;
       } else if (word < 0) word = i;
     }
-    if (word >= 0) this.#push(word, crlf);
-    return crlf + 2;
+    if (word >= 0) this.#push(word, stop);
+    return lf + 1;
   }
 
   #push(start: number, end: number): void {

@@ -1,7 +1,7 @@
 // A Redis-protocol (RESP2) server written once as an asyncio-style
 // Protocol: it runs unchanged on UvEventLoop and on NodeEventLoop.
-// Commands: PING, ECHO, SET (EX/PX/NX/XX), GET, DEL, INCR, EXISTS, MGET,
-// plus what clients send on connect: INFO (ioredis's ready check), HELLO
+// Commands: PING, ECHO, SET (EX/PX/NX/XX/KEEPTTL), GET, DEL, INCR (keeps the
+// expiry), EXISTS, MGET, TTL, PTTL, plus what clients send on connect: INFO (ioredis's ready check), HELLO
 // (ioredis 6 and `redis-cli -3` ask for RESP3 and fall back to RESP2 on
 // NOPROTO), CLIENT SETINFO / SETNAME / GETNAME / ID, SELECT 0, and the
 // COMMAND/CONFIG/QUIT/DBSIZE replies redis-cli and redis-benchmark need.
@@ -37,7 +37,7 @@ function copyOf(buf: Buffer, start: number, end: number): Buffer {
 
 // The commands by the length of their name, the frequent first.
 const COMMANDS = ['GET', 'SET', 'PING', 'INCR', 'MGET', 'DEL', 'EXISTS', 'ECHO', 'QUIT']
-  .concat(['DBSIZE', 'SELECT', 'INFO', 'HELLO', 'CLIENT', 'COMMAND', 'CONFIG'])
+  .concat(['DBSIZE', 'SELECT', 'INFO', 'HELLO', 'CLIENT', 'COMMAND', 'CONFIG', 'TTL', 'PTTL'])
   .reduce<string[][]>((byLength, name) => {
     (byLength[name.length] ??= []).push(name);
     return byLength;
@@ -159,7 +159,7 @@ export class RespProtocol implements Protocol, CommandSink {
     const text = current === null ? '0' : current.toString('latin1');
     const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(value + 1)) return out.raw(NOT_AN_INTEGER);
-    this.#store.set(key, Buffer.from(String(value + 1)));
+    this.#store.replace(key, Buffer.from(String(value + 1)));
     out.integer(value + 1);
   }
 
@@ -167,6 +167,13 @@ export class RespProtocol implements Protocol, CommandSink {
   #other(cmd: string | undefined, args: Buffer[]): void {
     const n = args.length;
     switch (cmd) {
+      case 'TTL':
+      case 'PTTL': {
+        if (n !== 2) return out.error(wrongArgs(cmd));
+        const ms = this.#store.pttl(args[1]!.toString('latin1'));
+        out.integer(ms < 0 || cmd === 'PTTL' ? ms : Math.round(ms / 1000));
+        return;
+      }
       case 'DBSIZE':
         out.integer(this.#store.size);
         return;
@@ -262,11 +269,14 @@ export class RespProtocol implements Protocol, CommandSink {
     let ttl: number | undefined;
     let nx = false;
     let xx = false;
+    let keepTtl = false;
+    // As Redis: NX with XX, or two of EX, PX and KEEPTTL, is a syntax error.
     for (let i = 3; i < n; i++) {
       const opt = p.text(i).toUpperCase();
-      if (opt === 'NX') nx = true;
-      else if (opt === 'XX') xx = true;
-      else if ((opt === 'EX' || opt === 'PX') && i + 1 < n) {
+      if (opt === 'NX' && !xx) nx = true;
+      else if (opt === 'XX' && !nx) xx = true;
+      else if (opt === 'KEEPTTL' && ttl === undefined) keepTtl = true;
+      else if ((opt === 'EX' || opt === 'PX') && i + 1 < n && ttl === undefined && !keepTtl) {
         const v = Number(p.text(++i));
         if (!Number.isInteger(v) || v <= 0) return out.error('ERR invalid expire time in set');
         ttl = opt === 'EX' ? v * 1000 : v;
@@ -277,7 +287,9 @@ export class RespProtocol implements Protocol, CommandSink {
       const exists = this.#store.has(key);
       if ((nx && exists) || (xx && !exists)) return out.bulk(null);
     }
-    this.#store.set(key, copyOf(p.buf, p.start(2), p.end(2)), ttl);
+    const value = copyOf(p.buf, p.start(2), p.end(2));
+    if (keepTtl && this.#store.has(key)) this.#store.replace(key, value);
+    else this.#store.set(key, value, ttl);
     out.raw(OK);
   }
 }

@@ -26,6 +26,11 @@ export class Store {
     else if (this.#expires.size > 0) this.#expires.delete(key);
   }
 
+  /** Stores `value` and keeps the key's expiry, if it has one (INCR, SET KEEPTTL). */
+  replace(key: string, value: Buffer): void {
+    this.#data.set(key, value);
+  }
+
   has(key: string): boolean {
     return this.#data.has(key) && !this.#expired(key);
   }
@@ -35,6 +40,13 @@ export class Store {
     this.#data.delete(key);
     if (this.#expires.size > 0) this.#expires.delete(key);
     return had;
+  }
+
+  /** Milliseconds until the key expires; -1 if it never does, -2 if there is no such key. */
+  pttl(key: string): number {
+    if (!this.has(key)) return -2;
+    const at = this.#expires.get(key);
+    return at === undefined ? -1 : Math.max(0, at - Date.now());
   }
 
   get size(): number {

@@ -22,6 +22,19 @@ test('a throw in a callback reaches uncaughtException and the loop keeps working
   );
 });
 
+test('a Timer that throws among Timers due together: reported before the next fires', async (t) => {
+  const child = await runFixture('driver-child.js', ['throw-among-timers']);
+  t.is(child.code, 0, child.stderr);
+  t.deepEqual(jsonLines(child.stdout), [
+    { fired: 0 },
+    { fired: 1 },
+    { caught: 'boom from timer 1' },
+    { fired: 2 },
+    { fired: 3 },
+    { alive: false },
+  ]);
+});
+
 test('an unhandled throw in a callback exits with code 1 and the stack, not an abort', async (t) => {
   const child = await runFixture('driver-child.js', ['throw-unhandled']);
   t.is(child.signal, null, 'not killed by a signal (SIGABRT, SIGSEGV)');

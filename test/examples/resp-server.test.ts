@@ -78,6 +78,35 @@ test('inline commands, ECHO, SET NX/XX/PX and errors', async (t) => {
   });
 });
 
+test('inline lines may end in a bare LF; INCR and SET KEEPTTL keep the expiry', async (t) => {
+  await withServer(t, async (port) => {
+    const reply = await exchange(
+      port,
+      'SET n 1 PX 100000\nINCR n\r\nPTTL n\nSET n 7 KEEPTTL\nTTL n\nSET n 8\nPTTL n\n' +
+        'PTTL none\nSET n 1 NX XX\nSET n 1 KEEPTTL EX 5\nGET n\nQUIT\n',
+      (s) => s.endsWith('+OK\r\n') && s.includes('$1\r\n8'),
+    );
+    const lines = reply.split('\r\n');
+    t.deepEqual(lines.slice(0, 2), ['+OK', ':2']);
+    const pttl = Number(lines[2]!.slice(1));
+    t.true(pttl > 90_000 && pttl <= 100_000, lines[2]);
+    t.is(lines[3], '+OK');
+    const ttl = Number(lines[4]!.slice(1));
+    t.true(ttl > 90 && ttl <= 100, lines[4]);
+    t.deepEqual(lines.slice(5), [
+      '+OK',
+      ':-1',
+      ':-2',
+      '-ERR syntax error',
+      '-ERR syntax error',
+      '$1',
+      '8',
+      '+OK',
+      '',
+    ]);
+  });
+});
+
 test('a command split across many reads is parsed once', (t) => {
   const parser = new RespParser();
   const bytes = Buffer.from(command('SET', 'key', 'x'.repeat(1000)));
