@@ -7,6 +7,8 @@ import { findAddonFile, platformName } from './addon-file.js';
 
 /** Every native method returns 0 or a negative libuv error code. */
 export type Status = number;
+/** A write by id: undefined when every byte was written now, else a Status. */
+export type WriteStatus = Status | undefined;
 
 /** The parts every native handle wrap has (native/handle_wrap.h). */
 export interface NativeHandle {
@@ -78,10 +80,14 @@ export interface Binding {
   uvVersion: string;
   callbackNames(): string[];
   setEmitters(emitters: Array<(...args: unknown[]) => void>): Status;
-  /** A stream's writeBuffer(view), by the stream's id() (native/stream_wrap.h rule 4). */
-  streamWrite(id: number, view: Uint8Array): Status;
-  /** A stream's writev(views), by the stream's id(). */
-  streamWritev(id: number, views: Uint8Array[]): Status;
+  /**
+   * A stream's writeBuffer(view), by the stream's id() (native/stream_wrap.h
+   * rule 4): undefined when every byte was written now, else 1 (queued) or
+   * a negative code.
+   */
+  streamWrite(id: number, view: Uint8Array): WriteStatus;
+  /** A stream's writev(views), by the stream's id(); returns as streamWrite. */
+  streamWritev(id: number, views: Uint8Array[]): WriteStatus;
   /** The function that delivers a loop's batch of stream reads (handles/stream.ts). */
   setReadDispatcher(
     fn: (batch: Float64Array, slab: ArrayBuffer | undefined, registry: never[]) => void,

@@ -1,7 +1,5 @@
-// Buffer is imported, not Node's global (an accessor since Node 20): every
-// read makes a Buffer, and the global cost a load and a getter call each.
 import { Buffer } from 'node:buffer';
-import { binding, type NativeHandle, type NativeLoop } from './binding.js';
+import { binding, type NativeHandle, type NativeLoop, type WriteStatus } from './binding.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -66,6 +64,19 @@ if (binding.setReadDispatcher(dispatchReads) !== 0) {
   throw new Error('asyncuv: the native addon refused its read dispatcher');
 }
 
+// A read's bytes as a Buffer over the slab, made by the class Buffer.from
+// makes (Buffer[Symbol.species], Node's FastBuffer): the same object, without
+// Buffer.from's checks of its argument, one of them a call into C++
+// (isAnyArrayBuffer), on every read. Buffer.from where the species makes
+// something else.
+type ViewClass = new (slab: ArrayBuffer, offset: number, length: number) => Buffer;
+const Species = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species] as ViewClass;
+const slabView: (slab: ArrayBuffer, offset: number, length: number) => Buffer =
+  typeof Species === 'function' &&
+  Object.getPrototypeOf(new Species(new ArrayBuffer(8), 0, 1)) === Buffer.prototype
+    ? (slab, offset, length) => new Species(slab, offset, length)
+    : (slab, offset, length) => Buffer.from(slab, offset, length);
+
 // Small parts are joined in JS and written as one buffer: a Buffer.concat
 // of parts of up to 1 KiB on average costs less than the Node-API calls the
 // writev entry makes per part (a pipelined RESP reply is dozens of parts of
@@ -73,7 +84,7 @@ if (binding.setReadDispatcher(dispatchReads) !== 0) {
 const kJoinPerPart = 1024;
 const kJoinMax = 16 * 1024;
 
-function writeParts(id: number, parts: Uint8Array[]): number {
+function writeParts(id: number, parts: Uint8Array[]): WriteStatus {
   let total = 0;
   for (const part of parts) total += part.byteLength;
   return total <= kJoinMax && total <= kJoinPerPart * parts.length
@@ -142,7 +153,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     }
     if (this.#readIntoCb !== undefined) {
       // Slab bytes in readInto mode: a read queued before the switch.
-      if (nread > 0 && slab !== undefined) this.#deliverBytes(Buffer.from(slab, offset!, nread));
+      if (nread > 0 && slab !== undefined) this.#deliverBytes(slabView(slab, offset!, nread));
       else if (nread > 0) this.#readIntoCb(null, nread);
       else this.#readIntoCb(nread === EOF ? null : new UvError(nread, 'read'), 0);
       return;
@@ -155,7 +166,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
       cb(
         null,
         slab !== undefined
-          ? Buffer.from(slab, offset!, nread)
+          ? slabView(slab, offset!, nread)
           : Buffer.from(this.#readBuffer!.subarray(0, nread)),
       );
     } else if (nread === EOF) cb(null, null);
@@ -170,7 +181,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
         nread < 0
           ? nread
           : slab !== undefined
-            ? Buffer.from(slab, offset!, nread)
+            ? slabView(slab, offset!, nread)
             : Buffer.from(this.#readBuffer!.subarray(0, nread));
       (this.#held ??= []).push(read);
     }
@@ -314,7 +325,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     this.assertOpen();
     if (cb !== undefined) validateFunction(cb, 'cb');
     const native = this[kNative];
-    let status: number;
+    let status: WriteStatus;
     if (data instanceof Uint8Array) {
       status =
         sendHandle === undefined
@@ -332,7 +343,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
       this.#writeCbs.push(cb);
       return;
     }
-    check(status, 'write');
+    if (status !== undefined) check(status, 'write');
     if (cb !== undefined) queueMicrotask(() => cb(null));
   }
 
@@ -345,6 +356,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     this.assertOpen();
     const id = this.#writeId();
     const status = Array.isArray(data) ? writeParts(id, data) : streamWrite(id, data);
+    if (status === undefined) return true;
     if (status === 1) {
       this.#writeCbs.push(onQueued);
       return false;

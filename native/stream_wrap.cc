@@ -84,14 +84,14 @@ void StreamBase::ReleaseId() {
 
 namespace {
 
-// The bytes of a write argument: a Uint8Array (what the JS side passes) by
-// napi_get_typedarray_info alone; anything else through ArgBytes.
+// The bytes of a write argument: any view (what the JS side passes is a
+// Uint8Array) by napi_get_buffer_info, which reads its byte length and data
+// without napi_get_typedarray_info's probe of the element type; an
+// ArrayBuffer through ArgBytes.
 bool WriteBytes(napi_env env, napi_value value, uv_buf_t* out) {
-  napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) == napi_ok &&
-      (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array) &&
+  if (napi_get_buffer_info(env, value, &data, &length) == napi_ok &&
       (data != nullptr || length == 0) && length <= UINT32_MAX) {
     *out = uv_buf_init(static_cast<char*>(data), static_cast<unsigned>(length));
     return true;
@@ -117,6 +117,12 @@ StreamBase* StreamArgs(napi_env env, napi_callback_info info, napi_value* arg) {
   return static_cast<StreamIds*>(ids)->Find(id);
 }
 
+// What a write by id returns: undefined when every byte was written now
+// (rule 4: no number to make in the common case), else Write's status.
+napi_value WriteStatus(napi_env env, int rc) {
+  return rc == 0 ? nullptr : Status(env, rc);
+}
+
 // streamWrite(id, view): as the instance method writeBuffer(view).
 napi_value StreamWrite(napi_env env, napi_callback_info info) {
   napi_value view;
@@ -124,7 +130,7 @@ napi_value StreamWrite(napi_env env, napi_callback_info info) {
   if (stream == nullptr) return Status(env, UV_EBADF);
   uv_buf_t buf;
   if (!WriteBytes(env, view, &buf)) return Status(env, UV_EINVAL);
-  return Status(env, stream->Write(&buf, 1, nullptr));
+  return WriteStatus(env, stream->Write(&buf, 1, nullptr));
 }
 
 // streamWritev(id, views): as the instance method writev(views).
@@ -138,7 +144,7 @@ napi_value StreamWritev(napi_env env, napi_callback_info info) {
       napi_get_array_length(env, array, &n) != napi_ok) {
     return Status(env, UV_EINVAL);
   }
-  if (n == 0) return Status(env, 0);
+  if (n == 0) return nullptr;
   uv_buf_t stack[64];
   uv_buf_t* bufs = n <= 64 ? stack : static_cast<uv_buf_t*>(malloc(n * sizeof(uv_buf_t)));
   if (bufs == nullptr) return Status(env, UV_ENOMEM);
@@ -151,7 +157,7 @@ napi_value StreamWritev(napi_env env, napi_callback_info info) {
   }
   if (rc == 0) rc = stream->Write(bufs, n, nullptr);
   if (bufs != stack) free(bufs);
-  return Status(env, rc);
+  return WriteStatus(env, rc);
 }
 
 // setReadDispatcher(fn): the function that delivers a loop's queued reads

@@ -26,7 +26,8 @@
 // 4. The hot write entry is by id, not by method: `id()` gives the stream a
 //    number (StreamIds) once, and the module functions streamWrite(id, view)
 //    and streamWritev(id, views) find the wrap by it, which is cheaper than
-//    the napi_unwrap of every instance method call. The id is forgotten
+//    the napi_unwrap of every instance method call. They return undefined
+//    when every byte was written now, else as rule 1 (1 or a negative code). The id is forgotten
 //    when the handle starts closing (writes are EBADF from then on anyway)
 //    or when the wrap is destroyed, so it never finds a stale wrap.
 #pragma once

@@ -15,6 +15,10 @@
 // - echo S [C]:   a Protocol echo server on a UvEventLoop, C connections
 //                 (default 50) of 1 KiB ping-pong from the native client
 //                 (bench/loadgen) for S seconds;
+// - echo-node S [C], echo-cxx S [C]: the same load on a node:net echo
+//                 server, and on the C++-only echo (bench/native/bench_echo.cc)
+//                 on a fresh Loop: the references, to tell what the
+//                 kernel costs per round trip from what our layers do;
 // - streams S [C]: the same load on the asyncio-style streams echo server
 //                 (startServer, StreamReader.read, StreamWriter.drain);
 // - echo-rt N [C], streams-rt N [C]: the same two servers for exactly N
@@ -55,6 +59,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   Idle,
+  Loop,
   StreamReader,
   StreamReaderProtocol,
   TCP,
@@ -67,6 +72,11 @@ import {
 import { Queue } from 'asyncuv/sync';
 import { serveHttp } from 'asyncuv/adapters';
 import { pingPong } from '../loadgen/echo-client.js';
+import {
+  startCeilingEchoServer,
+  startNodeEchoServer,
+  type EchoServer,
+} from '../loadgen/echo-servers.js';
 import { EchoProtocol, freshLoop, streamsEchoServer } from '../fresh-loop.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
 import { redisBenchmark } from '../resp.bench.js';
@@ -171,6 +181,22 @@ async function echoOn(
   await server.waitClosed();
   await dispose();
   return report.total_roundtrips;
+}
+
+/** The same load on one of the reference servers (node:net, the C++-only echo). */
+async function echoReference(start: () => Promise<EchoServer>, seconds: number): Promise<number> {
+  const conns = Number(process.argv[4] ?? 50);
+  const server = await start();
+  const report = await pingPong({ port: server.port, conns, size: 1024, seconds, warmup: 0.2 });
+  await server.close();
+  return report.total_roundtrips;
+}
+
+async function echoCxx(seconds: number): Promise<number> {
+  const uvloop = new Loop();
+  const n = await echoReference(async () => startCeilingEchoServer(uvloop), seconds);
+  uvloop.close();
+  return n;
 }
 
 const protocolEchoServer = (loop: AbstractEventLoop): Promise<Server> =>
@@ -350,6 +376,8 @@ const workloads: Record<string, Workload> = {
   callat: callAt,
   echo,
   streams,
+  'echo-node': (s) => echoReference(startNodeEchoServer, s),
+  'echo-cxx': echoCxx,
   'echo-rt': (n) => roundTripsOn(protocolEchoServer, n),
   'streams-rt': (n) => roundTripsOn(streamsEchoServer, n),
   'echo-layer': (n) => echoWithoutSocket(() => new EchoProtocol(), n),
