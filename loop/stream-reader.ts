@@ -4,6 +4,11 @@
 // Every read takes `{ signal }`. A read consumes bytes only when it
 // returns, so an aborted read (and one that fails) leaves every byte in the
 // buffer for the next read.
+//
+// Buffer is imported, not Node's global: since Node 20 the global is an
+// accessor, and each use of it on the read path was a global load and a
+// getter call (bench/PROFILE.md, "Streams layer").
+import { Buffer } from 'node:buffer';
 import { UsageError } from '../errors/usage-error.js';
 import { invalidArgType, validateInteger } from '../errors/validate.js';
 import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
@@ -35,15 +40,6 @@ function concurrentRead(what: string): UsageError {
 type Resolve = (data: Buffer | undefined) => void;
 type Reject = (err: Error) => void;
 
-// The executor of a waiting read's promise, without a closure per read: it
-// leaves the promise's resolve and reject here for the reader to take.
-let lastResolve: Resolve | null = null;
-let lastReject: Reject | null = null;
-function capture(resolve: Resolve, reject: Reject): void {
-  lastResolve = resolve;
-  lastReject = reject;
-}
-
 export class StreamReader implements AsyncIterable<Buffer> {
   readonly #limit: number;
   // The unread bytes are #storage[#start, #end). Slices handed out are never
@@ -64,6 +60,15 @@ export class StreamReader implements AsyncIterable<Buffer> {
   #resolve: Resolve | null = null;
   #reject: Reject | null = null;
   #want = 0;
+  // The executor of a waiting read's promise: made once per reader, so a
+  // wait allocates no closure, and its resolve and reject go straight to
+  // the reader (each store of a young function into the reader, old after a
+  // few reads, is a write-barrier call; a module-level executor storing into
+  // module variables made it four per wait instead of two).
+  readonly #capture = (resolve: Resolve, reject: Reject): void => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  };
   // A read(-1) is in progress: it takes nothing before EOF, so pausing the
   // transport would only stall it (EOF would never come).
   #readingToEof = false;
@@ -229,11 +234,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
       this.#transport?.resumeReading();
     }
     if (signal === undefined) {
-      const promise = new Promise<Buffer | undefined>(capture);
-      this.#resolve = lastResolve;
-      this.#reject = lastReject;
+      const promise = new Promise<Buffer | undefined>(this.#capture);
       this.#want = want;
-      lastResolve = lastReject = null;
       return promise;
     }
     let mine: Resolve | null = null;
@@ -269,7 +271,9 @@ export class StreamReader implements AsyncIterable<Buffer> {
     // resolved promise, and one that waits gets its bytes from the feed
     // (#wakeup) without another promise and turn in between.
     try {
-      validateInteger(n, 'n', -Infinity);
+      // An int32 is valid as it is; anything else gets the full check (a
+      // call that V8 did not inline: 60-75 instructions per read).
+      if (typeof n !== 'number' || (n | 0) !== n) validateInteger(n, 'n', -Infinity);
       const signal = signalOf(opts);
       throwIfAborted(signal);
       this.#throwIfFailed();

@@ -86,6 +86,9 @@ interface Report {
   workload: string;
   ops: number;
   cpuUsPerOp: number;
+  /** Its user and system parts: the kernel's (system) swings most with the machine's load. */
+  userUsPerOp: number;
+  sysUsPerOp: number;
   wallUsPerOp: number;
   load1: number;
   /** The measured window on the monotonic clock, in microseconds (for cpuprofile-breakdown). */
@@ -408,6 +411,8 @@ const report: Report = {
   workload: name,
   ops,
   cpuUsPerOp: ops > 0 ? (used.user + used.system) / ops : 0,
+  userUsPerOp: ops > 0 ? used.user / ops : 0,
+  sysUsPerOp: ops > 0 ? used.system / ops : 0,
   wallUsPerOp: ops > 0 ? wallUs / ops : 0,
   load1: loadavg()[0]!,
   startUs: Number(start / 1000n),

@@ -54,6 +54,23 @@ test('read(0) returns nothing and read(n) returns what is buffered up to n', asy
   t.is((await reader.read(1000)).toString(), '\nline2\nline3\n');
 });
 
+test('read(n) takes any integer n; anything else rejects and consumes nothing', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(DATA);
+  for (const bad of [1.5, Number.NaN, Infinity, 2 ** 53 + 2]) {
+    await t.throwsAsync(reader.read(bad), { code: 'ERR_OUT_OF_RANGE' }, String(bad));
+  }
+  for (const bad of ['5', 5n, null, {}]) {
+    await t.throwsAsync(reader.read(bad as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  t.is(reader.bufferedSize, DATA.length);
+  t.is((await reader.read(-0)).length, 0);
+  t.is((await reader.read(2 ** 31)).toString(), DATA.toString());
+  reader.feedData(DATA);
+  reader.feedEof();
+  t.deepEqual(await reader.read(-(2 ** 40)), DATA);
+});
+
 test('read waits for data fed later', async (t) => {
   const reader = new StreamReader();
   const pending = reader.read(30);
