@@ -2,6 +2,7 @@ import { binding, type NativeLoop } from './binding.js';
 import { kNative, kTimersFiring } from './internal.js';
 import { UsageError } from '../errors/usage-error.js';
 import { errno } from './uv-error.js';
+import { releaseTimersOf, timerById } from './timer-native.js';
 import type { Handle } from './handle.js';
 import { validateInteger, validateNumber } from '../errors/validate.js';
 
@@ -90,6 +91,7 @@ export class Loop {
       throw new UsageError('ERR_LOOP_RUNNING', 'Cannot close a loop from inside its own run');
     this.#closed = true;
     this[kNative].close();
+    releaseTimersOf(this);
     if (defaultLoop === this) defaultLoop = undefined;
   }
 
@@ -155,7 +157,13 @@ export class Loop {
 
   /** Live handles that have not started closing. */
   handles(): Handle[] {
-    return this[kNative].handles() as Handle[];
+    // Timers come as ids (native/timer_lists.h rule 7).
+    const handles: Handle[] = [];
+    for (const entry of this[kNative].handles()) {
+      const handle = typeof entry === 'number' ? timerById(entry) : entry;
+      if (handle !== undefined) handles.push(handle as Handle);
+    }
+    return handles;
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { NativeTimer } from './binding.js';
 import { Handle, loopArg } from './handle.js';
 import { kNative, kTimersFiring } from './internal.js';
-import { TimerNative, timer } from './timer-native.js';
+import { TimerNative, closedTimer, heldTimer, release, setActive, timer } from './timer-native.js';
 import type { Loop } from './loop.js';
 import { check } from './uv-error.js';
 import { validateFunction, validateInteger } from '../errors/validate.js';
@@ -13,21 +13,26 @@ export class Timer extends Handle<NativeTimer> {
   #cb: TimerCallback | undefined;
 
   static {
-    // One onevent for every Timer, on its native half's prototype, with the
-    // native half as `this`: a Timer then costs no closure and no property
-    // store of its own. Used only when the dispatcher cannot run.
-    TimerNative.prototype.onevent = function onevent(this: NativeTimer) {
-      Timer.#fire(this.owner as Timer);
-    };
     // The timers phase calls this once and it fires each due Timer, instead
     // of one call from C++ per Timer (native/timer_lists.h rule 9). A
     // callback that throws ends the call; the native side reports the error
-    // and calls again for the Timers still due.
+    // and calls again for the Timers still due. The closing phase calls it
+    // with a Timer's id to run its close callback (rule 10).
     const next = timer.next;
     check(
-      timer.setDispatcher(function fireDue() {
-        for (let native = next(); native !== undefined; native = next()) {
-          Timer.#fire(native.owner as Timer);
+      timer.setDispatcher(function fireDue(closed?: number) {
+        if (closed !== undefined) return closedTimer(closed);
+        for (let id = next(); id !== undefined; id = next()) {
+          if (id >= 0) {
+            Timer.#fire(heldTimer(id).owner as Timer);
+          } else {
+            // A one-shot timer is inactive now: let it go unless its
+            // callback starts or closes it.
+            const native = heldTimer(-1 - id);
+            setActive((-1 - id) & 0xffffff, false);
+            release(native);
+            Timer.#fire(native.owner as Timer);
+          }
         }
       }),
       'timer_dispatcher',

@@ -23,6 +23,7 @@ void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   // Teardown() removes the loop from data->loops; iterate over a copy.
   std::vector<LoopWrap*> loops = data->loops;
   for (LoopWrap* loop : loops) loop->Teardown();
+  ReleaseTimers(data->env);
   if (data->drivers_closing == 0) {
     data->cleanup_hook = nullptr;
     napi_remove_async_cleanup_hook(handle);

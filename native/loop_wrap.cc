@@ -767,10 +767,16 @@ Napi::Value LoopWrap::Handles(const Napi::CallbackInfo& info) {
   // Timers own no uv handle: their lists hold them (timer_lists.h rule 7).
   TimerLists* timers = TimerLists::Find(this);
   if (timers != nullptr) {
+    // A Timer watched for collection by its JS half, the others by their
+    // ids, which JS holds (handles/timer-native.ts).
     timers->ForEachOpen([&](TimerEntry* timer) {
       napi_value self = timer->JsObject();
+      if (self == nullptr) {
+        walk.out->Set(walk.n++, Napi::Number::New(env, timer->Id()));
+        return;
+      }
       napi_value owner;
-      if (self == nullptr || napi_get_named_property(env, self, "owner", &owner) != napi_ok) return;
+      if (napi_get_named_property(env, self, "owner", &owner) != napi_ok) return;
       Napi::Value value(env, owner);
       if (!value.IsUndefined()) walk.out->Set(walk.n++, value);
     });

@@ -299,7 +299,7 @@ void TimerLists::FinishDue() {
   if (entry != nullptr) entry->AfterDue();
 }
 
-napi_value TimerLists::NextDue() {
+TimerEntry* TimerLists::NextDue(bool* repeats) {
   TimerLists* self = driving;
   if (self == nullptr) return nullptr;
   self->FinishDue();
@@ -308,7 +308,22 @@ napi_value TimerLists::NextDue() {
   if (entry == nullptr) return nullptr;
   self->TakeDue(entry);
   self->fired_ = entry;
-  return entry->JsObject();
+  *repeats = entry->linked();
+  return entry;
+}
+
+void TimerLists::NotifyClosed(LoopWrap* loop, double id) {
+  if (!loop->CanCallJs() || loop->data()->timer_dispatcher == nullptr) return;
+  napi_env env = loop->env();
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value dispatcher, undefined, arg;
+  if (napi_get_reference_value(env, loop->data()->timer_dispatcher, &dispatcher) == napi_ok &&
+      dispatcher != nullptr && napi_get_undefined(env, &undefined) == napi_ok &&
+      napi_create_double(env, id, &arg) == napi_ok) {
+    loop->CallJs(undefined, dispatcher, 1, &arg);
+  }
+  napi_close_handle_scope(env, scope);
 }
 
 void TimerLists::Arm() {

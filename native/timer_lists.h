@@ -46,7 +46,9 @@
 //    callback, until none is due. A callback that throws ends the call (the
 //    error is reported as any callback's, LoopWrap::CallJs), and so does a
 //    checkpoint asked for (NextDue answers none); Drive calls the dispatcher
-//    again while Timers are due. Each Timer is re-pinned after its callback.
+//    again while Timers are due.
+// 10. A Timer's close callback, when JS set one, is called by the same
+//    dispatcher, given the Timer's id; JS finds the Timer by it.
 #pragma once
 
 #include <uv.h>
@@ -72,8 +74,11 @@ class TimerEntry {
   uint64_t repeat() const { return repeat_; }
   void set_repeat(uint64_t repeat) { repeat_ = repeat; }
   bool started_once() const { return started_once_; }
-  // The JS half of the Timer (its `owner` is the Timer), or nullptr.
-  virtual napi_value JsObject() = 0;
+  // The Timer's id, by which JS finds it (timer_wrap.cc rule 2).
+  virtual double Id() const = 0;
+  // The JS half of a Timer watched for collection (timer_wrap.cc rule 2),
+  // or nullptr: JS holds the others.
+  virtual napi_value JsObject() const = 0;
 
  protected:
   ~TimerEntry() = default;
@@ -134,10 +139,12 @@ class TimerLists final : public HandleBase {
   void Forget(TimerEntry* entry);
   // A Timer deleted while closing (env teardown): it leaves its carrier.
   static void ForgetClosing(TimerEntry* entry);
-  // Rule 9: the JS half of the next Timer due in the Drive running on this
-  // thread, taken out of the lists (or re-started), or nullptr when none is
+  // Rule 9: the next Timer due in the Drive running on this thread, taken
+  // out of the lists (or re-started: `repeats`), or nullptr when none is
   // due or a checkpoint was asked for.
-  static napi_value NextDue();
+  static TimerEntry* NextDue(bool* repeats);
+  // Rule 10: the dispatcher runs the close callback of the Timer `id`.
+  static void NotifyClosed(LoopWrap* loop, double id);
 
  protected:
   napi_value JsValue() override { return nullptr; }

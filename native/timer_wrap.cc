@@ -2,18 +2,20 @@
 // (timer_lists.h). Times are milliseconds, as in libuv.
 //
 // Rules:
-// 1. A Timer's native half is no ObjectWrap. napi_wrap cost a fifth of a
-//    one-shot Timer's life (v8::External::New and a private property per
-//    object) and node-addon-api unwrapped `this` on every method call. The
-//    JS half (handles/timer-native.ts) is a plain object holding a slot
-//    number; the functions below take that number first and find the
-//    TimerSlot in this thread's table (an index and a null check). A
-//    finalizer on the JS half (napi_add_finalizer) deletes the TimerSlot,
-//    and its reference is the one pinned (rule 6).
-// 2. A slot number is free again only once its TimerSlot is deleted, i.e.
-//    once the JS object holding the number was collected (or its env torn
-//    down): no live JS object ever reaches another Timer's slot. A closed
-//    Timer keeps its slot, with state closed (every call gives EBADF).
+// 1. A Timer's native half is no ObjectWrap and holds no Node-API
+//    reference: napi_wrap cost a fifth of a one-shot Timer's life, and a
+//    reference per Timer (a V8 global handle) made every scavenge walk
+//    100k handles. The JS half (handles/timer-native.ts) is a plain object
+//    holding the Timer's id; the functions below take that id first and
+//    find the TimerSlot in this thread's table (an index, a generation
+//    compare and a null check). JS keeps its Timers (handles/timer-pins.ts):
+//    strongly while native code may call back for them, weakly otherwise.
+// 2. An id is the slot's index plus its generation times 2^24. A slot is
+//    freed (its generation bumped) once its Timer is closed and, if JS
+//    watches it for collection (watch()), once JS reported its collection
+//    (collected()); an id of a freed slot finds nothing (EBADF), so no JS
+//    object reaches another Timer. A watched slot is never freed before
+//    its collection is reported, so a stale report cannot reach a new Timer.
 // 3. Everything runs on the thread of the env that made the slot; JS values
 //    never cross threads, so the table is per thread.
 // 4. A Timer owns no uv handle: its loop's TimerLists start it (timer_lists.h
@@ -23,11 +25,10 @@
 //    uv_timer_*'s semantics; a Timer is ref'd from init; fileno is EINVAL.
 // 5. State goes initialized -> closing -> closed, as any handle's
 //    (handle_wrap.h rule 2); every call but close gives EBADF once closing.
-// 6. Pinned (the finalizer's reference made strong) while started or
-//    closing, as any handle (handle_wrap.h rule 4). Collected while open
-//    (inactive, unreferenced), it leaves its lists and its count at once,
-//    with no close callback; deleted while closing (env teardown only), it
-//    leaves its carrier.
+// 6. Collected while open (inactive, unreferenced: the finalizer of watch()
+//    reports it), a Timer leaves its lists and its count at once, with no
+//    close callback. Env teardown closes every Timer with its loop, then
+//    frees the slots left (ReleaseTimers).
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -44,7 +45,6 @@ class TimerSlot final : public TimerEntry {
   enum class State { kUninitialized, kInitialized, kClosing, kClosed };
 
   explicit TimerSlot(napi_env env) : env_(env) {}
-  ~TimerSlot();
 
   // create(loop, object): the slot number (>= 0) of a Timer on `loop` whose JS half is
   // `object`, or a negative libuv code.
@@ -99,6 +99,19 @@ class TimerSlot final : public TimerEntry {
     if (slot != nullptr) slot->Close(ArgTruthy(info, 1));
     return info.Env().Undefined();
   }
+  // watch(slot, object): a finalizer on the Timer's JS half `object` will
+  // report its collection (rules 2 and 6).
+  static Napi::Value Watch(const Napi::CallbackInfo& info) {
+    TimerSlot* slot = FindAny(info);
+    if (slot == nullptr || slot->ref_ != nullptr || info.Length() < 2 || !info[1].IsObject())
+      return Code(info, UV_EINVAL);
+    // Refused once the env cannot run JS any more: teardown frees the slot.
+    if (napi_add_finalizer(info.Env(), info[1], slot, Collected, nullptr, &slot->ref_) != napi_ok)
+      return Code(info, UV_EBADF);
+    return Code(info, 0);
+  }
+  napi_value JsObject() const override;
+  static void Collected(napi_env env, void* data, void* hint);
   static Napi::Value Ref(const Napi::CallbackInfo& info) { return SetRef(info, true); }
   static Napi::Value Unref(const Napi::CallbackInfo& info) { return SetRef(info, false); }
   static Napi::Value HasRef(const Napi::CallbackInfo& info) {
@@ -116,21 +129,15 @@ class TimerSlot final : public TimerEntry {
 
  protected:
   bool Refd() const override { return refd_; }
-  void OnDue() override {
-    Napi::HandleScope scope(loop_->env());
-    HandleBase::EmitTo(loop_, JsValue(), Key::kOnEvent);
-    UpdatePin();
-  }
-  void AfterDue() override { UpdatePin(); }
+  // Without the dispatcher JS cannot run: nothing to call.
+  void OnDue() override {}
+  void AfterDue() override {}
   void CloseByLoop() override { Close(false); }
   void OnClosed() override {
     loop_->CountHandle(UV_TIMER, -1);
     state_ = State::kClosed;
-    if (notify_close_ && loop_->CanCallJs()) {
-      Napi::HandleScope scope(loop_->env());
-      HandleBase::EmitTo(loop_, JsValue(), Key::kOnClose);
-    }
-    UpdatePin();  // may let the slot be deleted: do not touch it after
+    if (notify_close_) TimerLists::NotifyClosed(loop_, Id());
+    if (ref_ == nullptr || collected_) Free(this);  // do not touch it after
   }
 
  private:
@@ -141,7 +148,6 @@ class TimerSlot final : public TimerEntry {
     state_ = State::kClosing;
     notify_close_ = notify;
     lists_->CloseEntry(this);
-    UpdatePin();
     loop_->Touch();
   }
 
@@ -156,30 +162,9 @@ class TimerSlot final : public TimerEntry {
     return Code(info, 0);
   }
 
-  // As HandleBase::UpdatePin (rule 6).
-  void UpdatePin() {
-    bool pin = state_ == State::kClosing || (state_ == State::kInitialized && linked());
-    if (pin == pinned_) return;
-    pinned_ = pin;
-    // In env teardown references are about to be deleted with the env.
-    if (!loop_->CanCallJs()) return;
-    // The C API, as HandleWrap::SetPinned and for the same reason.
-    uint32_t count = 0;
-    if (pin) {
-      napi_reference_ref(env_, ref_, &count);
-    } else {
-      napi_reference_unref(env_, ref_, &count);
-    }
-  }
-
-  napi_value JsValue() { return JsObject(); }
-
  public:
-  napi_value JsObject() override {
-    napi_value value = nullptr;
-    if (napi_get_reference_value(env_, ref_, &value) != napi_ok) return nullptr;
-    return value;
-  }
+  double Id() const override;
+  static void Free(TimerSlot* slot);
 
  private:
   // The slot named by the first argument, if its timer may be used (not
@@ -196,101 +181,129 @@ class TimerSlot final : public TimerEntry {
   static Napi::Value Number(const Napi::CallbackInfo& info, double value) {
     return Napi::Number::New(info.Env(), value);
   }
-  // As HandleWrap::StateChanged: re-pin, let the loop re-arm, the status.
+  // As HandleWrap::StateChanged: let the loop re-arm, the status.
   Napi::Value StateChanged(const Napi::CallbackInfo& info, int rc) {
-    UpdatePin();
     loop_->Touch();
     return Code(info, rc);
   }
 
-  static void Finalize(napi_env env, void* data, void* hint) {
-    delete static_cast<TimerSlot*>(data);
-  }
-
+ public:
   napi_env env_;
-  napi_ref ref_ = nullptr;
-  uint32_t id_ = 0;
+  uint32_t index_ = 0;
+
+ private:
   LoopWrap* loop_ = nullptr;
   TimerLists* lists_ = nullptr;  // the loop's, set by a successful init
   State state_ = State::kUninitialized;
   bool refd_ = true;
-  bool pinned_ = false;
   bool notify_close_ = false;
+  napi_ref ref_ = nullptr;  // a watched Timer's finalizer (rule 2)
+  bool collected_ = false;
 };
 
-// This thread's slots (rule 3), and the numbers free for reuse (rule 2).
+// This thread's slots (rule 3), their generations and the indexes free for
+// reuse (rule 2).
+constexpr double kIndexSpan = 16777216;  // 2^24 slots per thread
 struct SlotTable {
   std::vector<TimerSlot*> slots;
+  std::vector<double> generations;
   std::vector<uint32_t> free;
 };
 thread_local SlotTable table;
 
+double TimerSlot::Id() const {
+  return table.generations[index_] * kIndexSpan + index_;
+}
+
+void TimerSlot::Free(TimerSlot* slot) {
+  if (slot->ref_ != nullptr) napi_delete_reference(slot->env_, slot->ref_);
+  uint32_t index = slot->index_;
+  table.slots[index] = nullptr;
+  // Ids stay exact doubles (below 2^53): a generation wraps after 2^29 reuses.
+  double next = table.generations[index] + 1;
+  table.generations[index] = next < 536870912 ? next : 0;
+  table.free.push_back(index);
+  delete slot;
+}
+
 TimerSlot* TimerSlot::FindAny(const Napi::CallbackInfo& info) {
   // A double, not napi_get_value_uint32, which wraps 2^32, -1 or 0.5 into
-  // the range: only an exact slot number finds a slot.
+  // the range: only the exact id of a live slot finds it.
   double id;
   if (info.Length() < 1 || napi_get_value_double(info.Env(), info[0], &id) != napi_ok ||
-      !(id >= 0) || id >= static_cast<double>(table.slots.size()) || id != static_cast<size_t>(id))
+      !(id >= 0) || !(id < 9007199254740992.0) ||
+      id != static_cast<double>(static_cast<uint64_t>(id)))
     return nullptr;
-  return table.slots[static_cast<size_t>(id)];
+  auto whole = static_cast<uint64_t>(id);
+  auto index = static_cast<size_t>(whole % static_cast<uint64_t>(kIndexSpan));
+  if (index >= table.slots.size() ||
+      table.generations[index] != static_cast<double>(whole / static_cast<uint64_t>(kIndexSpan)))
+    return nullptr;
+  return table.slots[index];
 }
 
 Napi::Value TimerSlot::New(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   if (info.Length() < 2 || !info[1].IsObject()) return Code(info, UV_EINVAL);
-  auto* slot = new TimerSlot(env);
-  // Refused once the env cannot run JS any more (a worker being terminated
-  // while its JS still runs): nothing was acquired yet.
-  if (napi_add_finalizer(env, info[1], slot, Finalize, nullptr, &slot->ref_) != napi_ok) {
-    delete slot;
-    return Code(info, UV_EBADF);
-  }
-  if (table.free.empty()) {
-    slot->id_ = static_cast<uint32_t>(table.slots.size());
-    table.slots.push_back(slot);
-  } else {
-    slot->id_ = table.free.back();
-    table.free.pop_back();
-    table.slots[slot->id_] = slot;
-  }
-  // A failed init leaves the slot uninitialized (every call gives EBADF);
-  // the finalizer frees it as any other.
   LoopWrap* loop = LoopWrap::FromValue(info[0]);
   if (loop == nullptr) return Code(info, UV_EINVAL);
   if (!loop->open()) return Code(info, UV_EBADF);
-  slot->lists_ = TimerLists::For(loop);
-  if (slot->lists_ == nullptr) return Code(info, UV_ENOMEM);
+  TimerLists* lists = TimerLists::For(loop);
+  if (lists == nullptr) return Code(info, UV_ENOMEM);
+  uint32_t index;
+  if (table.free.empty()) {
+    if (table.slots.size() >= static_cast<size_t>(kIndexSpan)) return Code(info, UV_ENOMEM);
+    index = static_cast<uint32_t>(table.slots.size());
+    table.slots.push_back(nullptr);
+    table.generations.push_back(0);
+  } else {
+    index = table.free.back();
+    table.free.pop_back();
+  }
+  auto* slot = new TimerSlot(env);
+  slot->index_ = index;
+  table.slots[index] = slot;
+  slot->lists_ = lists;
   slot->loop_ = loop;
   slot->state_ = State::kInitialized;
-  slot->lists_->Add(slot);
+  lists->Add(slot);
   loop->CountHandle(UV_TIMER, 1);
-  return Code(info, static_cast<int>(slot->id_));
+  return Number(info, slot->Id());
 }
 
-TimerSlot::~TimerSlot() {
-  if (state_ == State::kInitialized) {
+napi_value TimerSlot::JsObject() const {
+  napi_value value = nullptr;
+  if (ref_ == nullptr || napi_get_reference_value(env_, ref_, &value) != napi_ok) return nullptr;
+  return value;
+}
+
+// The finalizer of a watched Timer's JS half (rule 6).
+void TimerSlot::Collected(napi_env env, void* data, void* hint) {
+  auto* slot = static_cast<TimerSlot*>(data);
+  if (slot->state_ == State::kInitialized) {
     if (getenv("ASYNCUV_DEBUG") != nullptr) {
       fprintf(stderr, "asyncuv: a timer handle was garbage-collected without close()\n");
     }
-    lists_->Forget(this);
-    loop_->CountHandle(UV_TIMER, -1);
-    loop_->Touch();
-  } else if (state_ == State::kClosing) {
-    TimerLists::ForgetClosing(this);
-    loop_->CountHandle(UV_TIMER, -1);
-  }
-  if (ref_ != nullptr) {
-    napi_delete_reference(env_, ref_);
-    table.slots[id_] = nullptr;
-    table.free.push_back(id_);
+    slot->lists_->Forget(slot);
+    slot->loop_->CountHandle(UV_TIMER, -1);
+    slot->loop_->Touch();
+    Free(slot);
+  } else if (slot->state_ == State::kClosing) {
+    slot->collected_ = true;  // OnClosed frees it
+  } else {
+    Free(slot);
   }
 }
 
-// next(): the JS half of the next due Timer of the running Drive, or
-// undefined (timer_lists.h rule 9).
+// next(): the id of the next due Timer of the running Drive, as `-1 - id`
+// if it was a one-shot timer (no longer active), or undefined (timer_lists.h
+// rule 9).
 Napi::Value NextDue(const Napi::CallbackInfo& info) {
-  napi_value next = TimerLists::NextDue();
-  return next != nullptr ? Napi::Value(info.Env(), next) : info.Env().Undefined();
+  bool repeats = false;
+  TimerEntry* next = TimerLists::NextDue(&repeats);
+  if (next == nullptr) return info.Env().Undefined();
+  double id = next->Id();
+  return Napi::Number::New(info.Env(), repeats ? id : -1 - id);
 }
 
 // setDispatcher(fn): the function each Drive calls (timer_lists.h rule 9).
@@ -308,6 +321,14 @@ Napi::Value SetDispatcher(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// Env teardown, after every loop of the env closed (rule 6): the slots left
+// are closed Timers whose collection JS will never report.
+void ReleaseTimers(napi_env env) {
+  for (TimerSlot* slot : table.slots) {
+    if (slot != nullptr && slot->env_ == env) TimerSlot::Free(slot);
+  }
+}
+
 void InitTimer(Napi::Env env, Napi::Object exports) {
   Napi::Object timer = Napi::Object::New(env);
   auto add = [&](const char* name, Napi::Function::Callback cb) {
@@ -321,6 +342,7 @@ void InitTimer(Napi::Env env, Napi::Object exports) {
   add("setRepeat", TimerSlot::SetRepeat);
   add("getDueIn", TimerSlot::GetDueIn);
   add("close", TimerSlot::Close);
+  add("watch", TimerSlot::Watch);
   add("ref", TimerSlot::Ref);
   add("unref", TimerSlot::Unref);
   add("hasRef", TimerSlot::HasRef);

@@ -7,6 +7,8 @@
 namespace asyncuv {
 
 void InitTimer(Napi::Env env, Napi::Object exports);
+// Frees the Timer slots of `env` left once its loops are closed.
+void ReleaseTimers(napi_env env);
 void InitLoopWatchers(Napi::Env env, Napi::Object exports);
 void InitSignal(Napi::Env env, Napi::Object exports);
 void InitAsync(Napi::Env env, Napi::Object exports);

@@ -12,8 +12,13 @@ function gc(): void {
   collect();
 }
 
-/** GCs until the predicate holds: finalizers run in a later tick. */
+/**
+ * GCs until the predicate holds: finalizers run in a later tick. A Timer
+ * made or stopped becomes collectable once its job has ended (docs/handles.md),
+ * hence the turn first.
+ */
 async function collectUntil(predicate: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  await new Promise((resolve) => setImmediate(resolve));
   return waitFor(
     () => {
       gc();

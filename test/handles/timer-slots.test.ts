@@ -1,7 +1,6 @@
-// Timer's native half is a slot number in a per-thread table
-// (native/timer_wrap.cc): a closed or collected Timer must never reach
-// another Timer's uv_timer_t, and a slot number is reused only once the
-// object holding it was collected.
+// Timer's native half is an id (a slot's index and generation) in a
+// per-thread table (native/timer_wrap.cc): a closed or collected Timer must
+// never reach another Timer, even once its slot is reused.
 import test from 'ava';
 import { loopTest, until, waitFor } from '../helpers/loop-test.js';
 import { binding } from '../../handles/binding.js';
@@ -11,6 +10,8 @@ import type { TimerFunctions, TimerNative } from '../../handles/timer-native.js'
 
 const native = binding.timer as TimerFunctions;
 const slotOf = (timer: Timer): number => (timer[kNative] as TimerNative).slot;
+/** The slot's index: an id is index + generation * 2^24 (native/timer_wrap.cc rule 2). */
+const indexOf = (timer: Timer): number => slotOf(timer) % 2 ** 24;
 const gc = (globalThis as { gc?: () => void }).gc;
 const UV_EBADF = binding.errors().EBADF!;
 
@@ -82,12 +83,12 @@ loopTest(
   },
 );
 
-test('slot numbers of collected Timers are reused; the table does not grow with each Timer', async (t) => {
+test('slots of closed Timers are reused; the table does not grow with each Timer', async (t) => {
   t.truthy(gc, 'ava runs with --expose-gc');
   const loop = new Loop();
   const highest = (): number => {
     const timers = Array.from({ length: 200 }, () => new Timer(loop));
-    const max = Math.max(...timers.map(slotOf));
+    const max = Math.max(...timers.map(indexOf));
     for (const timer of timers) timer.close();
     return max;
   };
@@ -100,7 +101,7 @@ test('slot numbers of collected Timers are reused; the table does not grow with 
   }
   // Each round's 200 Timers fit in the slots the earlier rounds freed; a
   // table that never reused slots would reach 6 * 200 here.
-  t.true(later < first + 400, `highest slot ${later} after 5 rounds, ${first} in the first`);
+  t.true(later < first + 400, `highest index ${later} after 5 rounds, ${first} in the first`);
   await until(() => Object.keys(loop.handleCounts()).length === 0, 'the closes');
   loop.close();
 });
@@ -190,3 +191,76 @@ loopTest(
     timer.close();
   },
 );
+
+// Serial: a concurrent test could take the freed slot first.
+loopTest.serial('a reused slot gets a new id: the old id finds nothing', async (t, loop) => {
+  const old = new Timer(loop);
+  const id = slotOf(old);
+  old.close();
+  await until(() => Object.keys(loop.handleCounts()).length === 0, 'the close');
+  // Closed and not watched: its slot is free at once, the Timer still referenced.
+  const fresh = Array.from({ length: 20 }, () => new Timer(loop));
+  const reused = fresh.find((timer) => indexOf(timer) === indexOf(old));
+  t.truthy(reused, 'a new Timer reuses the index of the closed one');
+  t.not(slotOf(reused!), id);
+  t.is(native.start(id, 1, 0), UV_EBADF, 'the old id does not reach the new Timer');
+  t.is(native.stop(id), UV_EBADF);
+  native.close(id, false);
+  t.false(reused!.closed);
+  t.false(reused!.active);
+  for (const timer of fresh) timer.close();
+});
+
+loopTest('a Timer left open and inactive is listed, then closed by the GC', async (t, loop) => {
+  t.truthy(gc, 'ava runs with --expose-gc');
+  let fired = 0;
+  const kept: { timer?: Timer } = { timer: new Timer(loop) };
+  // Fired, not closed: inactive and open once its callback returned.
+  kept.timer!.start(() => fired++, 1);
+  await until(() => fired === 1, 'the callback');
+  await new Promise((resolve) => setImmediate(resolve)); // past the sweep
+  gc!();
+  t.deepEqual(loop.handles(), [kept.timer], 'listed while referenced');
+  t.false(kept.timer!.active);
+  delete kept.timer;
+  await until(() => {
+    gc!();
+    return Object.keys(loop.handleCounts()).length === 0;
+  }, 'the collection');
+  t.deepEqual(loop.handles(), []);
+});
+
+loopTest('Timers with a close callback are kept until it ran, after gc()', async (t, loop) => {
+  t.truthy(gc, 'ava runs with --expose-gc');
+  let closes = 0;
+  (() => {
+    for (let i = 0; i < 50; i++) {
+      const timer = new Timer(loop);
+      timer.start(() => t.fail('a closed timer fired'), 1);
+      timer.close(() => closes++);
+    }
+  })();
+  gc!();
+  await until(() => closes === 50, 'every close callback');
+  t.is(closes, 50);
+});
+
+test('a closed loop lets go of its started Timers', async (t) => {
+  t.truthy(gc, 'ava runs with --expose-gc');
+  let collected = 0;
+  const registry = new FinalizationRegistry(() => collected++);
+  (() => {
+    const loop = new Loop();
+    for (let i = 0; i < 10; i++) {
+      const timer = new Timer(loop);
+      timer.start(() => {}, 10_000);
+      registry.register(timer, i);
+    }
+    loop.close();
+  })();
+  await until(() => {
+    gc!();
+    return collected === 10;
+  }, 'the collection of the Timers of a closed loop');
+  t.is(collected, 10);
+});
