@@ -8,7 +8,7 @@
 //    100k handles. The JS half (handles/timer-native.ts) is a plain object
 //    holding the Timer's id; the functions below take that id first and
 //    find the TimerSlot in this thread's table (an index, a generation
-//    compare and a null check). JS keeps its Timers (handles/timer-pins.ts):
+//    compare and a null check). JS keeps its Timers (handles/timer-native.ts):
 //    strongly while native code may call back for them, weakly otherwise.
 // 2. An id is the slot's index plus its generation times 2^24. A slot is
 //    freed (its generation bumped) once its Timer is closed and, if JS
@@ -46,7 +46,7 @@ class TimerSlot final : public TimerEntry {
 
   explicit TimerSlot(napi_env env) : env_(env) {}
 
-  // create(loop, object): the slot number (>= 0) of a Timer on `loop` whose JS half is
+  // create(loop, object): the id (>= 0) of a Timer on `loop` whose JS half is
   // `object`, or a negative libuv code.
   static Napi::Value New(const Napi::CallbackInfo& info);
 
