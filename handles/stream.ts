@@ -151,39 +151,30 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     if (nread === 0 || !this.#reading || this.#held !== undefined) {
       return this.#holdOrDrain(nread, slab, offset);
     }
+    if (nread < 0) return this.#onReadFailed(nread);
     if (this.#readIntoCb !== undefined) {
       // Slab bytes in readInto mode: a read queued before the switch.
-      if (nread > 0 && slab !== undefined) this.#deliverBytes(slabView(slab, offset!, nread));
-      else if (nread > 0) this.#readIntoCb(null, nread);
-      else this.#readIntoCb(nread === EOF ? null : new UvError(nread, 'read'), 0);
+      if (slab !== undefined) this.#deliverBytes(slabView(slab, offset!, nread));
+      else this.#readIntoCb(null, nread);
       return;
     }
-    const cb = this.#readCb;
-    if (cb === undefined) return;
-    if (nread > 0) {
-      // No slab: the read landed in the setReadBuffer() buffer (set while
-      // reading with readStart); hand out a copy, the caller's to keep.
-      cb(
-        null,
-        slab !== undefined
-          ? slabView(slab, offset!, nread)
-          : Buffer.from(this.#readBuffer!.subarray(0, nread)),
-      );
-    } else if (nread === EOF) cb(null, null);
-    else cb(new UvError(nread, 'read'), null);
+    // No slab: the read landed in the setReadBuffer() buffer (set while
+    // reading with readStart); hand out a copy, the caller's to keep.
+    this.#readCb?.(null, this.#bytesOf(nread, slab, offset));
+  }
+
+  /** The `nread` bytes of a read: a view of the slab, or a copy of the read buffer's. */
+  #bytesOf(nread: number, slab: ArrayBuffer | undefined, offset: number | undefined): Buffer {
+    return slab !== undefined
+      ? slabView(slab, offset!, nread)
+      : Buffer.from(this.#readBuffer!.subarray(0, nread));
   }
 
   /** A read while not reading or behind held reads (kept), or a resume (nread 0). */
   #holdOrDrain(nread: number, slab: ArrayBuffer | undefined, offset: number | undefined): void {
     if (this.closed) return;
     if (nread !== 0) {
-      const read =
-        nread < 0
-          ? nread
-          : slab !== undefined
-            ? slabView(slab, offset!, nread)
-            : Buffer.from(this.#readBuffer!.subarray(0, nread));
-      (this.#held ??= []).push(read);
+      (this.#held ??= []).push(nread < 0 ? nread : this.#bytesOf(nread, slab, offset));
     }
     let held = this.#held;
     while (held !== undefined && held.length > 0 && this.#reading && !this.closed) {

@@ -43,7 +43,7 @@ export const timer = binding.timer as TimerFunctions;
 // its own callback, costs no Node-API reference at all: one per Timer (a V8
 // global handle) made every scavenge walk them, 6-8 ms pauses with 100k
 // Timers started.
-const kIndexMask = 0xffffff; // timer_wrap.cc rule 2: ids are index + generation * 2^24
+export const kIndexMask = 0xffffff; // timer_wrap.cc rule 2: ids are index + generation * 2^24
 const held: (TimerNative | undefined)[] = [];
 // The indexes to look at in the next sweep: numbers, not objects, so that
 // the garbage collector has nothing to trace in them.

@@ -1,7 +1,15 @@
 import type { NativeTimer } from './binding.js';
 import { Handle, loopArg } from './handle.js';
 import { kNative, kTimersFiring } from './internal.js';
-import { TimerNative, closedTimer, heldTimer, release, setActive, timer } from './timer-native.js';
+import {
+  TimerNative,
+  closedTimer,
+  heldTimer,
+  kIndexMask,
+  release,
+  setActive,
+  timer,
+} from './timer-native.js';
 import type { Loop } from './loop.js';
 import { check } from './uv-error.js';
 import { validateFunction, validateInteger } from '../errors/validate.js';
@@ -29,7 +37,7 @@ export class Timer extends Handle<NativeTimer> {
             // A one-shot timer is inactive now: let it go unless its
             // callback starts or closes it.
             const native = heldTimer(-1 - id);
-            setActive((-1 - id) & 0xffffff, false);
+            setActive((-1 - id) & kIndexMask, false);
             release(native);
             Timer.#fire(native.owner as Timer);
           }

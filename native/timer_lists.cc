@@ -260,19 +260,13 @@ void TimerLists::Drive() {
     napi_get_undefined(env, &undefined);
     // Again after a callback that threw or asked for a checkpoint.
     bool js = true;
-    while (js && DueEntry() != nullptr) {
-      js = loop_->CallJs(undefined, dispatcher, 0, nullptr);
-      FinishDue();
-    }
+    while (js && DueEntry() != nullptr) js = loop_->CallJs(undefined, dispatcher, 0, nullptr);
     napi_close_handle_scope(env, scope);
     driving = outer;
   }
   // Without JS (env teardown, a refused call) the due Timers still leave
   // the lists or re-start, as libuv's would.
-  for (TimerEntry* entry = DueEntry(); entry != nullptr; entry = DueEntry()) {
-    TakeDue(entry);
-    entry->OnDue();
-  }
+  for (TimerEntry* entry = DueEntry(); entry != nullptr; entry = DueEntry()) TakeDue(entry);
   firing_ = false;
   Arm();
   SyncRef();
@@ -293,21 +287,13 @@ void TimerLists::TakeDue(TimerEntry* entry) {
   if (entry->repeat_ != 0) Link(entry, entry->repeat_);  // rule 3
 }
 
-void TimerLists::FinishDue() {
-  TimerEntry* entry = fired_;
-  fired_ = nullptr;
-  if (entry != nullptr) entry->AfterDue();
-}
-
 TimerEntry* TimerLists::NextDue(bool* repeats) {
   TimerLists* self = driving;
   if (self == nullptr) return nullptr;
-  self->FinishDue();
   if (self->loop_->checkpoint_requested()) return nullptr;
   TimerEntry* entry = self->DueEntry();
   if (entry == nullptr) return nullptr;
   self->TakeDue(entry);
-  self->fired_ = entry;
   *repeats = entry->linked();
   return entry;
 }

@@ -42,7 +42,7 @@
 //    alive and makes the next pass run at once, as a closing handle does.
 // 9. A Drive calls into JS once, not once per Timer: the env's timer
 //    dispatcher (handles/timer.ts) asks for each due Timer in turn
-//    (NextDue: taken out or re-started, then its JS half) and runs its
+//    (NextDue: taken out or re-started, then its id) and runs its
 //    callback, until none is due. A callback that throws ends the call (the
 //    error is reported as any callback's, LoopWrap::CallJs), and so does a
 //    checkpoint asked for (NextDue answers none); Drive calls the dispatcher
@@ -82,11 +82,6 @@ class TimerEntry {
 
  protected:
   ~TimerEntry() = default;
-  // Runs the callback without the dispatcher (rule 9); the entry was
-  // unlinked or re-started before.
-  virtual void OnDue() = 0;
-  // The dispatcher ran the entry's callback (rule 9): re-pin.
-  virtual void AfterDue() = 0;
   // Whether the Timer is ref'd.
   virtual bool Refd() const = 0;
   // Closes the Timer without a callback: its loop is closing (rule 5).
@@ -160,7 +155,6 @@ class TimerLists final : public HandleBase {
   // Rule 9: the first entry if the running Drive fires it, or nullptr.
   TimerEntry* DueEntry() const;
   void TakeDue(TimerEntry* entry);
-  void FinishDue();
   // Arms the driver for the first entry, or stops it (rule 2).
   void Arm();
   void SyncRef();
@@ -193,7 +187,6 @@ class TimerLists final : public HandleBase {
   bool firing_ = false;
   uint64_t drive_time_ = 0;  // the loop's time and seq_ when Drive began
   uint64_t drive_seq_ = 0;
-  TimerEntry* fired_ = nullptr;  // rule 9: the entry whose callback ran last
   bool armed_ = false;
   uint64_t armed_due_ = 0;
 };

@@ -129,9 +129,6 @@ class TimerSlot final : public TimerEntry {
 
  protected:
   bool Refd() const override { return refd_; }
-  // Without the dispatcher JS cannot run: nothing to call.
-  void OnDue() override {}
-  void AfterDue() override {}
   void CloseByLoop() override { Close(false); }
   void OnClosed() override {
     loop_->CountHandle(UV_TIMER, -1);
