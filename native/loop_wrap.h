@@ -88,6 +88,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "slab_pool.h"
 
 namespace asyncuv {
 
@@ -171,6 +172,9 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   uv_buf_t SlabAlloc(size_t suggested);
   // Marks `nread` bytes at the last allocation as delivered.
   size_t SlabCommit(size_t nread);
+  // Takes the next slab's memory ahead when the slab is nearly used up, so
+  // that mapping it in happens off a read's path (slab_pool.h rule 5).
+  void PrepareSlab();
   napi_value SlabValue();
 
   // Rule 10: a read of the stream `id`; when nread > 0, its bytes are in the
@@ -291,6 +295,9 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   uv_check_t flush_check_;
   uv_idle_t flush_idle_;
   napi_ref slab_ = nullptr;
+  // The slabs' memory (slab_pool.h); null once the loop is closed.
+  SlabPool* slab_pool_ = new SlabPool();
+  void* spare_slab_ = nullptr;  // PrepareSlab's, for the next SlabAlloc
   char* slab_data_ = nullptr;
   size_t slab_size_ = 0;
   size_t slab_offset_ = 0;

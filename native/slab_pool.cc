@@ -1,0 +1,69 @@
+#include "slab_pool.h"
+
+#include <cstdint>
+#include <cstdlib>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
+namespace asyncuv {
+
+void* SlabPool::Take() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    refs_++;
+    if (!free_.empty()) {
+      void* mem = free_.back();
+      free_.pop_back();
+      return mem;
+    }
+  }
+  void* mem = malloc(kSlabSize);
+  if (mem == nullptr) {
+    Give(nullptr);
+    return nullptr;
+  }
+#ifdef MADV_POPULATE_WRITE
+  // Rule 5; page-aligned inside the allocation. Older kernels refuse it
+  // (EINVAL), and then the reads fault the pages in as before.
+  const uintptr_t page = 4096;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(mem) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(mem) + kSlabSize) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+#endif
+  return mem;
+}
+
+void SlabPool::Give(void* mem) {
+  bool last;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (mem != nullptr && !released_ && free_.size() < kKeep) {
+      free_.push_back(mem);
+      mem = nullptr;
+    }
+    last = --refs_ == 0;
+  }
+  free(mem);
+  if (last) delete this;
+}
+
+void SlabPool::Finalize(napi_env /*env*/, void* data, void* hint) {
+  static_cast<SlabPool*>(hint)->Give(data);
+}
+
+void SlabPool::Release() {
+  std::vector<void*> drop;
+  bool last;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+    drop.swap(free_);
+    last = --refs_ == 0;
+  }
+  for (void* mem : drop) free(mem);
+  if (last) delete this;
+}
+
+}  // namespace asyncuv

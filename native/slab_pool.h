@@ -1,0 +1,62 @@
+// SlabPool: the memory of a loop's read slabs (LoopWrap::SlabAlloc), kept
+// for the next slab once V8 has collected every view of a slab.
+//
+// Rules:
+// 1. A slab is a Buffer over memory the pool hands out
+//    (napi_create_external_buffer). Its finalizer, which Node runs on the
+//    env's thread once the slab's ArrayBuffer and every view of it are
+//    collected, gives the memory back: no byte a JS view can still see is
+//    ever read into again (stream_wrap.h rule 2).
+// 2. Why: a new slab of fresh memory cost one page fault per 4 KiB of reads
+//    landing in it, inside read(2) on the echo's critical path (10-20 us
+//    each in this machine's VM; bench/PROFILE.md "Echo latency"). Memory the
+//    pool keeps stays mapped.
+// 3. The pool keeps at most kKeep free slabs and frees the rest. V8 still
+//    counts each slab as external memory, so the GC runs as before.
+// 4. The pool lives while its loop or any slab of it does (a count): a
+//    finalizer may run after the loop closed, and in env teardown. The
+//    loop's Release() frees the free slabs; a slab given back after it is
+//    freed at once. A mutex guards the pool, in case a runtime calls a
+//    finalizer off the env's thread.
+// 5. New memory is mapped in by Take() (MADV_POPULATE_WRITE: one call for
+//    the slab instead of one page fault per 4 KiB read), and the loop takes
+//    its next slab's memory ahead, at the end of a batch (LoopWrap
+//    PrepareSlab), so neither the mapping nor the faults fall between a
+//    read's wake-up and its reply.
+#pragma once
+
+#include <node_api.h>
+
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+namespace asyncuv {
+
+class SlabPool {
+ public:
+  static constexpr size_t kSlabSize = 256 * 1024;
+  static constexpr size_t kKeep = 128;
+
+  // Memory for one slab (kSlabSize bytes), or nullptr. Counts as handed out
+  // until Give() takes it back. Memory the pool did not have is mapped in
+  // here, in one call (rule 5).
+  void* Take();
+  // Memory from Take() that no slab uses (any more).
+  void Give(void* mem);
+  // A finalizer for napi_create_external_buffer; `hint` is the pool.
+  static void Finalize(napi_env env, void* data, void* hint);
+  // The loop is done with the pool (rule 4).
+  void Release();
+
+ private:
+  // Drops one count; true when the pool must be deleted.
+  bool Unref();
+
+  std::mutex mutex_;
+  std::vector<void*> free_;
+  size_t refs_ = 1;  // the loop's, and one per slab handed out
+  bool released_ = false;
+};
+
+}  // namespace asyncuv
