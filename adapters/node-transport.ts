@@ -7,6 +7,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { UsageError } from '../errors/usage-error.js';
+import { UvError, errno } from '../handles/uv-error.js';
 import {
   type AnyProtocol,
   type BufferedProtocol,
@@ -79,7 +80,13 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   readonly #onError = (err: Error): void => this.forceClose(toUvError(err));
   readonly #onClose = (): void => this.#closed();
   readonly #writtenNow = (): void => this.#written();
-  readonly #onWritten = (): void => this.loop.dispatch(this.#writtenNow, undefined);
+  // A queued write that fails (the stream was destroyed under it: Node
+  // destroys a child's stdin when the child exits) ends the transport with
+  // that error; it must not count as written, which would resume writing.
+  readonly #onWritten = (err?: Error | null): void => {
+    if (err) this.forceClose(writeError(err));
+    else this.loop.dispatch(this.#writtenNow, undefined);
+  };
   readonly #begin = (): void => {
     if (this.lost || this.closing) return;
     this.#started = true;
@@ -284,6 +291,15 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
       stream.write(bytes);
       if (stream.writableLength > 0) stream.write(EMPTY, this.#onWritten);
     }
+    // A write that failed at once (EPIPE from a child that has exited) has
+    // errored the stream already, though Node emits 'error' only later; a
+    // stream destroyed under us (Node destroys a child's stdin when the
+    // child exits, before 'close') dropped it. The transport is closing
+    // from now on, as asyncio's is after a send() that raised, so that
+    // drain() reports the error instead of resolving.
+    const failed = stream.errored;
+    if (failed instanceof Error) return this.forceClose(toUvError(failed));
+    if (stream.destroyed) return this.forceClose(brokenPipe());
     this.flow.maybePause();
   }
 
@@ -305,7 +321,9 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   }
 
   protected override bufferedBytes(): number {
-    return this.#stream.writableLength;
+    // A destroyed stream keeps counting what it dropped; once lost (abort,
+    // an error) nothing is buffered any more, as in asyncio.
+    return this.lost ? 0 : this.#stream.writableLength;
   }
 
   // --- closing --------------------------------------------------------------
@@ -377,6 +395,20 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     this.forget();
     return stream;
   }
+}
+
+/**
+ * A write's error as UvEventLoop reports it. A write dropped because the
+ * stream was destroyed with it queued could never go out: a broken pipe,
+ * as the write itself reports on UvEventLoop and in asyncio.
+ */
+function writeError(err: Error): Error {
+  const destroyed = (err as { code?: unknown }).code === 'ERR_STREAM_DESTROYED';
+  return destroyed ? brokenPipe() : toUvError(err);
+}
+
+function brokenPipe(): UvError {
+  return new UvError(errno['EPIPE']!, 'write', '(the stream was destroyed under the write)');
 }
 
 function isTls(stream: Duplex): boolean {

@@ -11,16 +11,19 @@ import { flowControl } from './flow-control.js';
 import { liveResources } from './live-resources.js';
 import { names } from './names.js';
 import { pipes } from './pipes.js';
+import { processLifecycle } from './process-lifecycle.js';
 import { readers } from './readers.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
+import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
 import { subprocess } from './subprocess.js';
 import { subprocessStreams } from './subprocess-streams.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
+import { transportEdges } from './transport-edges.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
@@ -39,15 +42,18 @@ export const scenarios: Scenario[] = [
   tcpConnection,
   tcpServer,
   transportLifecycle,
+  transportEdges,
   writePath,
   flowControl,
   streams,
+  streamEndings,
   cancellation,
   datagram,
   unix,
   pipes,
   subprocess,
   subprocessStreams,
+  processLifecycle,
   readers,
   names,
   twoLoops,
