@@ -8,10 +8,12 @@ import { connectionMadeErrors } from './connection-made-errors.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
+import { handlesInBatch } from './handles-in-batch.js';
 import { liveResources } from './live-resources.js';
 import { names } from './names.js';
 import { pipes } from './pipes.js';
 import { processLifecycle } from './process-lifecycle.js';
+import { protocolErrors } from './protocol-errors.js';
 import { readers } from './readers.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
@@ -36,7 +38,9 @@ export const scenarios: Scenario[] = [
   closeReleases,
   callbacks,
   timers,
+  handlesInBatch,
   exceptionHandler,
+  protocolErrors,
   connectionMadeErrors,
   signals,
   tcpConnection,
