@@ -6,6 +6,7 @@
 // watching a signal, and the transports over what it made (UvEventLoop on
 // asyncuv's libuv loop, NodeEventLoop on Node's modules). `S` is the
 // concrete loop's connected stream socket.
+import { rmSync, statSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { UsageError } from '../errors/usage-error.js';
 import {
@@ -418,6 +419,7 @@ export abstract class BaseEventLoop<S = unknown>
     const request = serveRequest(server, protocolFactory, opts.ssl, undefined);
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
+      await this.#removeStaleSocket(path);
       listeners.push(await this.listenUnix(path, backlog, serve));
     } catch (err) {
       server.close();
@@ -425,6 +427,28 @@ export abstract class BaseEventLoop<S = unknown>
     }
     if (opts.startServing !== false) await startOrClose(server);
     return server;
+  }
+
+  /**
+   * asyncio removes a socket file found at a server's path before binding:
+   * one a server left behind when it died. Only a stale one is removed
+   * here, as a refused connect shows; a path a server listens on stays
+   * its own, and binding fails with EADDRINUSE, as for any other file.
+   */
+  async #removeStaleSocket(path: string): Promise<void> {
+    try {
+      if (!statSync(path).isSocket()) return;
+    } catch {
+      return; // no such path (or none we may look at): bind decides
+    }
+    let sock: S;
+    try {
+      sock = await this.connectUnix(path, {}, {});
+    } catch (err) {
+      if (err instanceof UvError && err.code === 'ECONNREFUSED') rmSync(path, { force: true });
+      return;
+    }
+    this.discard(sock);
   }
 
   /**

@@ -29,6 +29,7 @@ import { transportEdges } from './transport-edges.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
+import { unixPaths } from './unix-paths.js';
 import { writePath } from './write-path.js';
 
 export const scenarios: Scenario[] = [
@@ -54,6 +55,7 @@ export const scenarios: Scenario[] = [
   cancellation,
   datagram,
   unix,
+  unixPaths,
   pipes,
   subprocess,
   subprocessStreams,

@@ -12,7 +12,9 @@ class Failing implements Protocol {
   transport: Transport | undefined;
   calls: string[] = [];
   readonly lost = future<Error | null>();
-  constructor(readonly fails: 'eofReceived' | 'connectionLost' | 'pauseWriting' | 'resumeWriting') {}
+  constructor(
+    readonly fails: 'eofReceived' | 'connectionLost' | 'pauseWriting' | 'resumeWriting',
+  ) {}
 
   #maybeThrow(method: string): void {
     this.calls.push(method);
