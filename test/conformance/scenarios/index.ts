@@ -10,6 +10,7 @@ import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
 import { handlesInBatch } from './handles-in-batch.js';
 import { liveResources } from './live-resources.js';
+import { loopRuns } from './loop-runs.js';
 import { names } from './names.js';
 import { pipes } from './pipes.js';
 import { processLifecycle } from './process-lifecycle.js';
@@ -34,6 +35,7 @@ import { writePath } from './write-path.js';
 
 export const scenarios: Scenario[] = [
   runStop,
+  loopRuns,
   stopInCallback,
   closedLoop,
   closeReleases,

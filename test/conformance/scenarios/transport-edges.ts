@@ -129,9 +129,9 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
       );
       try {
         transport.setWriteBufferLimits({ high: 256 * 1024 * 1024 });
-        const chunk = Buffer.alloc(1024 * 1024, 'w');
+        const chunk = Buffer.alloc(256 * 1024, 'w');
         let written = 0;
-        while (transport.getWriteBufferSize() < 1024 * 1024) {
+        while (transport.getWriteBufferSize() < 64 * 1024) {
           transport.write(chunk);
           written += chunk.length;
           await sleep(1);
@@ -162,7 +162,7 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
         (s) => s.pause(),
       );
       try {
-        const chunk = Buffer.alloc(1024 * 1024, 'a');
+        const chunk = Buffer.alloc(256 * 1024, 'a');
         while (transport.getWriteBufferSize() === 0) {
           transport.write(chunk);
           await sleep(1);
