@@ -24,6 +24,8 @@ export interface NodeTransportOptions extends TransportOptions<AnyProtocol> {
   readInto?: ReadIntoSlot | undefined;
   /** false for read-only pipes. */
   writable?: boolean | undefined;
+  /** false for write-only pipes (their writeEof() closes them, as asyncio's). */
+  readable?: boolean | undefined;
 }
 
 const STAGING_SIZE = 64 * 1024;
@@ -53,6 +55,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   readonly #stream: Duplex;
   readonly #slot: ReadIntoSlot | undefined;
   readonly #writable: boolean;
+  readonly #readable: boolean;
   readonly #callConnectionMade: boolean;
   #detached = false;
   #streamClosed = false;
@@ -103,6 +106,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     this.#stream = stream;
     this.#slot = opts.readInto;
     this.#writable = opts.writable !== false;
+    this.#readable = opts.readable !== false;
     this.#callConnectionMade = opts.callConnectionMade !== false;
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
@@ -312,6 +316,9 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   /** Sends EOF once the buffered writes are out (Node's end()). */
   writeEof(): void {
     if (this.closing || this.eofWritten) return;
+    // A write-only pipe has nothing left to do once its EOF is out: asyncio
+    // closes it (flushing first), so connectionLost(null) follows.
+    if (!this.#readable) return this.close();
     this.eofWritten = true;
     this.#stream.end();
   }

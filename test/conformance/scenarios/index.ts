@@ -12,6 +12,7 @@ import { handlesInBatch } from './handles-in-batch.js';
 import { liveResources } from './live-resources.js';
 import { loopRuns } from './loop-runs.js';
 import { names } from './names.js';
+import { pipeEnds } from './pipe-ends.js';
 import { pipes } from './pipes.js';
 import { processLifecycle } from './process-lifecycle.js';
 import { protocolErrors } from './protocol-errors.js';
@@ -59,6 +60,7 @@ export const scenarios: Scenario[] = [
   unix,
   unixPaths,
   pipes,
+  pipeEnds,
   subprocess,
   subprocessStreams,
   processLifecycle,
