@@ -106,12 +106,11 @@ export function protocolErrors(test: Test, makeLoop: MakeLoop, name: string): vo
           );
           try {
             transport.setWriteBufferLimits({ high: 1024, low: 0 });
-            const chunk = Buffer.alloc(256 * 1024, 'p');
+            const chunk = Buffer.alloc(1024 * 1024, 'p');
             let written = 0;
-            while (!proto.calls.includes('pauseWriting')) {
+            while (!proto.calls.includes('pauseWriting') && written < 64 * 1024 * 1024) {
               transport.write(chunk);
               written += chunk.length;
-              await new Promise((r) => setImmediate(r));
             }
             const all = readToEnd(peer);
             peer.resume();

@@ -64,12 +64,11 @@ export function streamEndings(test: Test, makeLoop: MakeLoop, name: string): voi
         const { writer } = await openConnection('127.0.0.1', peer.port, { loop });
         const socket = await within(accepted, 'accept');
         writer.transport.setWriteBufferLimits({ high: 64 * 1024 });
-        const chunk = Buffer.alloc(256 * 1024, 'd');
+        const chunk = Buffer.alloc(1024 * 1024, 'd');
         let written = 0;
-        while (writer.transport.getWriteBufferSize() <= 64 * 1024) {
+        while (writer.transport.getWriteBufferSize() <= 64 * 1024 && written < 64 * 1024 * 1024) {
           writer.write(chunk);
           written += chunk.length;
-          await sleep(1);
         }
         let drained = 0;
         const drains = Array.from({ length: 10 }, () => writer.drain().then(() => drained++));
