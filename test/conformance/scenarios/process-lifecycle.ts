@@ -117,7 +117,9 @@ export function processLifecycle(test: Test, makeLoop: MakeLoop, name: string): 
     t.is(output.returncode, 0);
   });
 
-  it('communicate() moves 4 MiB + 1 (PIPE_MAX_SIZE) through cat both ways without deadlock', async ({ loop }, t) => {
+  it('communicate() moves 4 MiB + 1 (PIPE_MAX_SIZE) through cat both ways without deadlock', async ({
+    loop,
+  }, t) => {
     const proc = await createSubprocessExec('cat', [], { loop, stdin: 'pipe', stdout: 'pipe' });
     const input = Buffer.alloc(4 * 1024 * 1024 + 1);
     for (let i = 0; i + 4 <= input.length; i += 4096) input.writeUInt32LE(i, i);
