@@ -1,5 +1,6 @@
 // Every conformance scenario, in the order they register.
 import type { Scenario } from '../harness.js';
+import { callbackErrors } from './callback-errors.js';
 import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
 import { closeReleases } from './close-releases.js';
@@ -44,6 +45,7 @@ export const scenarios: Scenario[] = [
   timers,
   handlesInBatch,
   exceptionHandler,
+  callbackErrors,
   protocolErrors,
   connectionMadeErrors,
   signals,

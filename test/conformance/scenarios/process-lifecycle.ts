@@ -3,7 +3,8 @@
 // test_close_dont_kill_finished, test_communicate with large data,
 // concurrent waits; test_events.py SubprocessTestsMixin:
 // test_subprocess_close_after_finish, test_subprocess_close_client_stream).
-import { constants } from 'node:os';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { createSubprocessExec, createSubprocessShell, type WriteTransport } from 'asyncuv';
 import { MySubprocessProtocol } from '../protocols.js';
@@ -143,6 +144,31 @@ export function processLifecycle(test: Test, makeLoop: MakeLoop, name: string): 
     const proc = await createSubprocessShell('kill -TERM $$; sleep 30', { loop });
     t.is(await within(proc.wait(), 'exit'), -SIG.SIGTERM);
     t.is(proc.returncode, -SIG.SIGTERM);
+  });
+
+  it('a cwd that does not exist, or a program that is not executable, rejects; nothing is left', async ({
+    loop,
+  }, t) => {
+    const noDir = join(tmpdir(), `asyncuv-no-such-dir-${process.pid}`);
+    await t.throwsAsync(
+      loop.subprocessExec(() => new MySubprocessProtocol(), 'true', [], { cwd: noDir }),
+      { code: 'ENOENT' },
+    );
+    await t.throwsAsync(createSubprocessExec('true', [], { loop, cwd: noDir }), {
+      code: 'ENOENT',
+    });
+    // A directory is found on the path given but cannot be executed.
+    await t.throwsAsync(
+      loop.subprocessExec(() => new MySubprocessProtocol(), tmpdir(), [], { stdin: 'pipe' }),
+      { code: 'EACCES' },
+    );
+  });
+
+  it('an empty env reaches the child as empty', async ({ loop }, t) => {
+    const proc = await createSubprocessExec('/usr/bin/env', [], { loop, env: {}, stdout: 'pipe' });
+    const [out] = await within(proc.communicate(), 'communicate');
+    t.is(out!.toString(), '');
+    t.is(proc.returncode, 0);
   });
 
   it('stdin closed early: the child sees EOF and the output so far comes back', async ({
