@@ -10,6 +10,7 @@ import { rmSync, statSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { UsageError } from '../errors/usage-error.js';
 import {
+  invalidArgType,
   toSignalNumber,
   validateFunction,
   validateInteger,
@@ -307,6 +308,7 @@ export abstract class BaseEventLoop<S = unknown>
   }
 
   #checkConnectionOptions(opts: ConnectionOptions): void {
+    if (opts.localAddr !== undefined) validateAddress(opts.localAddr, 'localAddr');
     if (opts.serverHostname !== undefined && !opts.ssl) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', 'serverHostname is only meaningful with ssl');
     }
@@ -486,6 +488,8 @@ export abstract class BaseEventLoop<S = unknown>
       const why = 'createDatagramEndpoint needs localAddr or remoteAddr';
       throw new UsageError('ERR_INVALID_ARG_VALUE', why);
     }
+    if (localAddr !== undefined) validateAddress(localAddr, 'localAddr');
+    if (remoteAddr !== undefined) validateAddress(remoteAddr, 'remoteAddr');
     const local = localAddr && (await this.#resolveOne(localAddr));
     const remote = remoteAddr && (await this.#resolveOne(remoteAddr));
     // Closed while resolving: connectionMade would be dropped (see createConnection).
@@ -661,6 +665,15 @@ function noop(): void {}
  * (libuv reports EADDRINUSE from listen, not bind), nobody could close it,
  * so it closes before the error is thrown.
  */
+/** An address of the loop layer: asyncio's (host, port) tuple, as [host, port]. */
+function validateAddress(value: unknown, name: string): void {
+  if (!Array.isArray(value) || value.length !== 2) {
+    throw invalidArgType(name, 'a [host, port] pair', value);
+  }
+  validateString(value[0], `${name}[0]`);
+  validateInteger(value[1], `${name}[1]`, 0, 65535);
+}
+
 async function startOrClose(server: StreamServer<ServerAddress>): Promise<void> {
   try {
     await server.startServing();

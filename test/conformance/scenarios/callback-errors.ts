@@ -5,7 +5,7 @@
 // registration stays).
 import { writeSync } from 'node:fs';
 import { makeFifo } from '../fifo.js';
-import { type MakeLoop, type Test, testIf, until, withLoop, within } from '../harness.js';
+import { type MakeLoop, type Test, testIf, until, withLoop } from '../harness.js';
 
 export function callbackErrors(test: Test, makeLoop: MakeLoop, name: string): void {
   // A real signal goes to the whole process: serial. SIGWINCH is ignored by

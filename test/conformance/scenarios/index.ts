@@ -5,6 +5,7 @@ import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
 import { closeReleases } from './close-releases.js';
 import { closedLoop } from './closed-loop.js';
+import { connectionArgs } from './connection-args.js';
 import { connectionMadeErrors } from './connection-made-errors.js';
 import { datagram } from './datagram.js';
 import { exceptionHandler } from './exception-handler.js';
@@ -50,6 +51,7 @@ export const scenarios: Scenario[] = [
   connectionMadeErrors,
   signals,
   tcpConnection,
+  connectionArgs,
   tcpServer,
   transportLifecycle,
   transportEdges,
