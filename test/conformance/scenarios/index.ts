@@ -19,6 +19,7 @@ import { pipes } from './pipes.js';
 import { processLifecycle } from './process-lifecycle.js';
 import { protocolErrors } from './protocol-errors.js';
 import { readers } from './readers.js';
+import { readingControl } from './reading-control.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
 import { stopInCallback } from './stop-in-callback.js';
@@ -55,6 +56,7 @@ export const scenarios: Scenario[] = [
   tcpServer,
   transportLifecycle,
   transportEdges,
+  readingControl,
   writePath,
   flowControl,
   streams,
