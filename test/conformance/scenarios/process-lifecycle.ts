@@ -171,6 +171,30 @@ export function processLifecycle(test: Test, makeLoop: MakeLoop, name: string): 
     t.is(proc.returncode, 0);
   });
 
+  it('pausing the stdout pipe transport holds the child back; resuming delivers every byte', async ({
+    loop,
+  }, t) => {
+    const size = 1024 * 1024;
+    const [transport, proto] = await loop.subprocessExec(() => new MySubprocessProtocol(), 'sh', [
+      '-c',
+      `head -c ${size} /dev/zero; echo done >&2`,
+    ]);
+    const stdout = transport.getPipeTransport(1)!;
+    stdout.pauseReading();
+    t.false(stdout.isReading());
+    await new Promise((r) => setTimeout(r, 50));
+    const held = proto.data[1]!.length;
+    t.true(held < size, `only what came before the pause: ${held}`);
+    t.is(transport.getReturncode(), null, 'the child waits on its full pipe');
+    t.is(proto.data[2]!.toString(), '');
+    stdout.resumeReading();
+    await within(proto.disconnected, 'connectionLost');
+    t.is(proto.data[1]!.length, size);
+    t.is(proto.data[2]!.toString(), 'done\n');
+    t.is(transport.getReturncode(), 0);
+    t.deepEqual(proto.violations, []);
+  });
+
   it('stdin closed early: the child sees EOF and the output so far comes back', async ({
     loop,
   }, t) => {
