@@ -8,6 +8,7 @@ import { closedLoop } from './closed-loop.js';
 import { connectionArgs } from './connection-args.js';
 import { connectionMadeErrors } from './connection-made-errors.js';
 import { datagram } from './datagram.js';
+import { debugAndIpv6 } from './debug-and-ipv6.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
 import { handlesInBatch } from './handles-in-batch.js';
@@ -63,6 +64,7 @@ export const scenarios: Scenario[] = [
   streamEndings,
   cancellation,
   datagram,
+  debugAndIpv6,
   unix,
   unixPaths,
   pipes,
