@@ -195,6 +195,34 @@ export function processLifecycle(test: Test, makeLoop: MakeLoop, name: string): 
     t.deepEqual(proto.violations, []);
   });
 
+  it('subprocessShell refuses a command that is not a string; bad stdio specs are usage errors', async ({
+    loop,
+  }, t) => {
+    const make = (): MySubprocessProtocol => new MySubprocessProtocol();
+    await t.throwsAsync(async () => loop.subprocessShell(make, 42 as never), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    await t.throwsAsync(async () => loop.subprocessShell(make, ['true'] as never), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    for (const opts of [
+      { stdin: 'bogus' },
+      { stdout: 'stdout' },
+      { stdin: 'stdout' },
+      { stderr: -1 },
+      { stdout: 1.5 },
+    ]) {
+      const err = await t.throwsAsync(async () =>
+        loop.subprocessShell(make, 'true', opts as never),
+      );
+      const code = (err as { code?: unknown } | undefined)?.code;
+      t.true(
+        code === 'ERR_INVALID_ARG_VALUE' || code === 'ERR_INVALID_ARG_TYPE',
+        `${JSON.stringify(opts)}: ${String(err)}`,
+      );
+    }
+  });
+
   it('stdin closed early: the child sees EOF and the output so far comes back', async ({
     loop,
   }, t) => {
