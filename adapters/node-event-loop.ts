@@ -470,8 +470,8 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     const protocol = newProtocol(protocolFactory, () => socket.destroy());
     return whenStarted(protocol, (ready) => {
       const extra = { socket, pipe: socket };
-      const opts = { protocol, extra, writable: !reads, kind: 'transport' as const, ready };
-      return new NodeTransport({ loop: this, stream: socket, ...opts });
+      const opts = { protocol, extra, writable: !reads, readable: reads, ready };
+      return new NodeTransport({ loop: this, stream: socket, kind: 'transport', ...opts });
     });
   }
 

@@ -42,6 +42,7 @@ export class NodeSubprocessTransport extends SubprocessTransportBase<ChildProces
         protocol: this.pipeProtocol(fd),
         extra: { pipe: stream },
         writable: fd === 0,
+        readable: fd !== 0,
       });
       this.addPipe(fd, transport);
     }

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { UsageError } from '../errors/usage-error.js';
+import { UvError, errno } from '../handles/uv-error.js';
 import {
   type AnyProtocol,
   type BufferedProtocol,
@@ -23,6 +24,8 @@ export interface NodeTransportOptions extends TransportOptions<AnyProtocol> {
   readInto?: ReadIntoSlot | undefined;
   /** false for read-only pipes. */
   writable?: boolean | undefined;
+  /** false for write-only pipes (their writeEof() closes them, as asyncio's). */
+  readable?: boolean | undefined;
 }
 
 const STAGING_SIZE = 64 * 1024;
@@ -52,6 +55,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   readonly #stream: Duplex;
   readonly #slot: ReadIntoSlot | undefined;
   readonly #writable: boolean;
+  readonly #readable: boolean;
   readonly #callConnectionMade: boolean;
   #detached = false;
   #streamClosed = false;
@@ -79,7 +83,13 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   readonly #onError = (err: Error): void => this.forceClose(toUvError(err));
   readonly #onClose = (): void => this.#closed();
   readonly #writtenNow = (): void => this.#written();
-  readonly #onWritten = (): void => this.loop.dispatch(this.#writtenNow, undefined);
+  // A queued write that fails (the stream was destroyed under it: Node
+  // destroys a child's stdin when the child exits) ends the transport with
+  // that error; it must not count as written, which would resume writing.
+  readonly #onWritten = (err?: Error | null): void => {
+    if (err) this.forceClose(writeError(err));
+    else this.loop.dispatch(this.#writtenNow, undefined);
+  };
   readonly #begin = (): void => {
     if (this.lost || this.closing) return;
     this.#started = true;
@@ -96,6 +106,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     this.#stream = stream;
     this.#slot = opts.readInto;
     this.#writable = opts.writable !== false;
+    this.#readable = opts.readable !== false;
     this.#callConnectionMade = opts.callConnectionMade !== false;
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
@@ -284,6 +295,15 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
       stream.write(bytes);
       if (stream.writableLength > 0) stream.write(EMPTY, this.#onWritten);
     }
+    // A write that failed at once (EPIPE from a child that has exited) has
+    // errored the stream already, though Node emits 'error' only later; a
+    // stream destroyed under us (Node destroys a child's stdin when the
+    // child exits, before 'close') dropped it. The transport is closing
+    // from now on, as asyncio's is after a send() that raised, so that
+    // drain() reports the error instead of resolving.
+    const failed = stream.errored;
+    if (failed instanceof Error) return this.forceClose(toUvError(failed));
+    if (stream.destroyed) return this.forceClose(brokenPipe());
     this.flow.maybePause();
   }
 
@@ -296,6 +316,9 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   /** Sends EOF once the buffered writes are out (Node's end()). */
   writeEof(): void {
     if (this.closing || this.eofWritten) return;
+    // A write-only pipe has nothing left to do once its EOF is out: asyncio
+    // closes it (flushing first), so connectionLost(null) follows.
+    if (!this.#readable) return this.close();
     this.eofWritten = true;
     this.#stream.end();
   }
@@ -305,7 +328,9 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   }
 
   protected override bufferedBytes(): number {
-    return this.#stream.writableLength;
+    // A destroyed stream keeps counting what it dropped; once lost (abort,
+    // an error) nothing is buffered any more, as in asyncio.
+    return this.lost ? 0 : this.#stream.writableLength;
   }
 
   // --- closing --------------------------------------------------------------
@@ -377,6 +402,20 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     this.forget();
     return stream;
   }
+}
+
+/**
+ * A write's error as UvEventLoop reports it. A write dropped because the
+ * stream was destroyed with it queued could never go out: a broken pipe,
+ * as the write itself reports on UvEventLoop and in asyncio.
+ */
+function writeError(err: Error): Error {
+  const destroyed = (err as { code?: unknown }).code === 'ERR_STREAM_DESTROYED';
+  return destroyed ? brokenPipe() : toUvError(err);
+}
+
+function brokenPipe(): UvError {
+  return new UvError(errno['EPIPE']!, 'write', '(the stream was destroyed under the write)');
 }
 
 function isTls(stream: Duplex): boolean {

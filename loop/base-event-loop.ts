@@ -6,9 +6,11 @@
 // watching a signal, and the transports over what it made (UvEventLoop on
 // asyncuv's libuv loop, NodeEventLoop on Node's modules). `S` is the
 // concrete loop's connected stream socket.
+import { rmSync, statSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { UsageError } from '../errors/usage-error.js';
 import {
+  invalidArgType,
   toSignalNumber,
   validateFunction,
   validateInteger,
@@ -306,6 +308,7 @@ export abstract class BaseEventLoop<S = unknown>
   }
 
   #checkConnectionOptions(opts: ConnectionOptions): void {
+    if (opts.localAddr !== undefined) validateAddress(opts.localAddr, 'localAddr');
     if (opts.serverHostname !== undefined && !opts.ssl) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', 'serverHostname is only meaningful with ssl');
     }
@@ -418,6 +421,7 @@ export abstract class BaseEventLoop<S = unknown>
     const request = serveRequest(server, protocolFactory, opts.ssl, undefined);
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
+      await this.#removeStaleSocket(path);
       listeners.push(await this.listenUnix(path, backlog, serve));
     } catch (err) {
       server.close();
@@ -425,6 +429,28 @@ export abstract class BaseEventLoop<S = unknown>
     }
     if (opts.startServing !== false) await startOrClose(server);
     return server;
+  }
+
+  /**
+   * asyncio removes a socket file found at a server's path before binding:
+   * one a server left behind when it died. Only a stale one is removed
+   * here, as a refused connect shows; a path a server listens on stays
+   * its own, and binding fails with EADDRINUSE, as for any other file.
+   */
+  async #removeStaleSocket(path: string): Promise<void> {
+    try {
+      if (!statSync(path).isSocket()) return;
+    } catch {
+      return; // no such path (or none we may look at): bind decides
+    }
+    let sock: S;
+    try {
+      sock = await this.connectUnix(path, {}, {});
+    } catch (err) {
+      if (err instanceof UvError && err.code === 'ECONNREFUSED') rmSync(path, { force: true });
+      return;
+    }
+    this.discard(sock);
   }
 
   /**
@@ -462,6 +488,8 @@ export abstract class BaseEventLoop<S = unknown>
       const why = 'createDatagramEndpoint needs localAddr or remoteAddr';
       throw new UsageError('ERR_INVALID_ARG_VALUE', why);
     }
+    if (localAddr !== undefined) validateAddress(localAddr, 'localAddr');
+    if (remoteAddr !== undefined) validateAddress(remoteAddr, 'remoteAddr');
     const local = localAddr && (await this.#resolveOne(localAddr));
     const remote = remoteAddr && (await this.#resolveOne(remoteAddr));
     // Closed while resolving: connectionMade would be dropped (see createConnection).
@@ -637,6 +665,15 @@ function noop(): void {}
  * (libuv reports EADDRINUSE from listen, not bind), nobody could close it,
  * so it closes before the error is thrown.
  */
+/** An address of the loop layer: asyncio's (host, port) tuple, as [host, port]. */
+function validateAddress(value: unknown, name: string): void {
+  if (!Array.isArray(value) || value.length !== 2) {
+    throw invalidArgType(name, 'a [host, port] pair', value);
+  }
+  validateString(value[0], `${name}[0]`);
+  validateInteger(value[1], `${name}[1]`, 0, 65535);
+}
+
 async function startOrClose(server: StreamServer<ServerAddress>): Promise<void> {
   try {
     await server.startServing();

@@ -73,6 +73,10 @@ export abstract class EventLoopCore {
   // that callback returns, and nothing else of the loop runs before the
   // code awaiting runForever() resumes.
   #stopAtReturn = false;
+  // stop() while not running: the next runForever() runs one iteration and
+  // returns (asyncio's pre-stopped loop). Kept apart from #stopping, which
+  // the iterations this loop runs while not running would spend.
+  #preStopped = false;
   // Callbacks of this loop on the stack: runOnce's, and I/O callbacks run
   // through dispatch().
   #depth = 0;
@@ -370,7 +374,17 @@ export abstract class EventLoopCore {
     if (this.#running) throw loopRunning();
     this.#running = true;
     runningCore = this;
-    return new Promise((resolve) => this.#stopWaiters.push(resolve));
+    const stopped = new Promise<void>((resolve) => this.#stopWaiters.push(resolve));
+    if (this.#preStopped) {
+      // As a stop() from outside: the callbacks already queued run first.
+      this.#preStopped = false;
+      this.#stopping = true;
+      if (!this.#runScheduled) {
+        this.#runScheduled = true;
+        this.scheduleRun();
+      }
+    }
+    return stopped;
   }
 
   /** Runs the loop until `work` settles; `signal` aborts the wait (AbortError), not the work. */
@@ -411,10 +425,16 @@ export abstract class EventLoopCore {
    * when that callback returns, and no other callback of the loop runs
    * before the code awaiting runForever() resumes (callbacks still queued
    * run after it). From anywhere else, the next iteration runs first (so
-   * callbacks queued before stop() run), as asyncio's stop() does.
+   * callbacks queued before stop() run), as asyncio's stop() does. On a
+   * loop that is not running, the next runForever() (or runUntilComplete)
+   * runs one iteration and returns, as asyncio's does after a stop().
    */
   stop(): void {
-    if (!this.#running || this.#stopAtReturn) return;
+    if (!this.#running) {
+      if (!this.#closed) this.#preStopped = true;
+      return;
+    }
+    if (this.#stopAtReturn) return;
     if (this.#depth > 0) {
       this.#stopAtReturn = true; // runOnce or dispatch() finishes it
       return;

@@ -108,7 +108,11 @@ export interface Server<A extends ServerAddress = ServerAddress> {
   waitClosed(opts?: AbortOptions): Promise<void>;
   isServing(): boolean;
   startServing(): Promise<void>;
-  /** Serves until close(); resolves then. Aborting `signal` closes the server and rejects. */
+  /**
+   * Serves until close(); resolves then. Aborting `signal` closes the server
+   * and rejects. Rejects with ERR_INVALID_STATE on a closed server, or while
+   * another serveForever() of it is waiting (as asyncio).
+   */
   serveForever(opts?: AbortOptions): Promise<void>;
   /** The listening addresses; empty once closed. */
   sockets(): A[];

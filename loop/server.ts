@@ -2,6 +2,7 @@
 // states, the connections it accepted (waitClosed waits for them),
 // serveForever and close. What it listens with is the concrete loop's: a
 // listener starts handing accepted connections to the loop, and stops.
+import { UsageError } from '../errors/usage-error.js';
 import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
 import type { LoopResource } from './event-loop-core.js';
 import type { AbstractEventLoop, Server, ServerAddress } from './events.js';
@@ -41,6 +42,8 @@ export class StreamServer<A extends ServerAddress = ServerAddress>
   #closed = false;
   #closedWaiters: Array<() => void> = [];
   #foreverWaiters: Array<() => void> = [];
+  // A serveForever() is in progress (set before its first await).
+  #servingForever = false;
   readonly #onClose: (() => void) | undefined;
   readonly #unwatch: () => void;
   #observer: ConnectionObserver | undefined;
@@ -107,9 +110,23 @@ export class StreamServer<A extends ServerAddress = ServerAddress>
   async serveForever(opts?: AbortOptions): Promise<void> {
     const signal = signalOf(opts);
     throwIfAborted(signal);
-    await this.startServing();
-    if (this.#closed) return;
-    await this.#wait(this.#foreverWaiters, signal, () => this.close());
+    // As asyncio: one serveForever() at a time, and none on a closed server
+    // (it would resolve at once, as if it had served).
+    if (this.#servingForever) {
+      throw new UsageError(
+        'ERR_INVALID_STATE',
+        'The server is already being awaited on serveForever()',
+      );
+    }
+    if (this.#closed) throw new UsageError('ERR_INVALID_STATE', 'The server is closed');
+    this.#servingForever = true;
+    try {
+      await this.startServing();
+      if (this.#closed) return;
+      await this.#wait(this.#foreverWaiters, signal, () => this.close());
+    } finally {
+      this.#servingForever = false;
+    }
   }
 
   /** Parks a waiter in `list` until it is released, or withdraws it on abort. */

@@ -129,6 +129,9 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
 
   writeEof(): void {
     if (this.closing || this.eofWritten) return;
+    // A write-only pipe has nothing left to do once its EOF is out: asyncio
+    // closes it (flushing first), so connectionLost(null) follows.
+    if (!this.#reads) return this.close();
     this.eofWritten = true;
     // libuv shuts down once the queued writes are out.
     this.#stream.shutdown(() => {});

@@ -192,8 +192,20 @@ export class StreamWriter {
 
   async #drainClosing(signal: AbortSignal | undefined): Promise<void> {
     // Let a pending connectionLost run first, so a lost connection is
-    // reported rather than the write silently dropped.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // reported rather than the write silently dropped (asyncio's sleep(0)
+    // there). With nothing left to flush, the transport's close is under
+    // way and connectionLost will come, but maybe later than one turn (Node
+    // reports a socket closed in a later callback): wait for it.
+    if (this.#transport.getWriteBufferSize() === 0) {
+      try {
+        await this.#flow.waitClosed(signal);
+      } catch {
+        // The error that ended the connection is drain()'s too (below).
+        throwIfAborted(signal);
+      }
+    } else {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     await this.#flow.drain(signal);
   }
 }

@@ -16,6 +16,17 @@
 //
 // Feature names used with testIf: 'datagram', 'unix', 'pipes',
 // 'subprocess', 'addReader', 'reusePort' (TCP servers).
+//
+// Where the cases come from: CPython's Lib/test/test_asyncio, read and
+// ported (never copied) to this API: camelCase, Promises for futures, an
+// AbortSignal for cancellation, seconds, [host, port] tuples. Each scenario
+// file's header names the CPython tests it draws from: test_events.py
+// (EventLoopTestsMixin, SubprocessTestsMixin), test_base_events.py,
+// test_selector_events.py, test_unix_events.py, test_streams.py,
+// test_subprocess.py, test_server.py, test_transports.py,
+// test_buffered_proto.py and test_waitfor.py / test_timeouts.py (waitFor).
+// A case that fails on either loop is a bug of that loop, fixed there; a
+// case with no equivalent in this API is left out, not skipped.
 import type { ExecutionContext, TestFn } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AbstractEventLoop, ExceptionContext } from 'asyncuv';

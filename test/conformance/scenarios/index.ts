@@ -1,53 +1,77 @@
 // Every conformance scenario, in the order they register.
 import type { Scenario } from '../harness.js';
+import { callbackErrors } from './callback-errors.js';
 import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
 import { closeReleases } from './close-releases.js';
 import { closedLoop } from './closed-loop.js';
+import { connectionArgs } from './connection-args.js';
 import { connectionMadeErrors } from './connection-made-errors.js';
 import { datagram } from './datagram.js';
+import { debugAndIpv6 } from './debug-and-ipv6.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
+import { handlesInBatch } from './handles-in-batch.js';
 import { liveResources } from './live-resources.js';
+import { loopRuns } from './loop-runs.js';
 import { names } from './names.js';
+import { pipeEnds } from './pipe-ends.js';
 import { pipes } from './pipes.js';
+import { processLifecycle } from './process-lifecycle.js';
+import { protocolErrors } from './protocol-errors.js';
 import { readers } from './readers.js';
+import { readingControl } from './reading-control.js';
 import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
+import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
 import { subprocess } from './subprocess.js';
 import { subprocessStreams } from './subprocess-streams.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
+import { transportEdges } from './transport-edges.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
+import { unixPaths } from './unix-paths.js';
 import { writePath } from './write-path.js';
 
 export const scenarios: Scenario[] = [
   runStop,
+  loopRuns,
   stopInCallback,
   closedLoop,
   closeReleases,
   callbacks,
   timers,
+  handlesInBatch,
   exceptionHandler,
+  callbackErrors,
+  protocolErrors,
   connectionMadeErrors,
   signals,
   tcpConnection,
+  connectionArgs,
   tcpServer,
   transportLifecycle,
+  transportEdges,
+  readingControl,
   writePath,
   flowControl,
   streams,
+  streamEndings,
   cancellation,
   datagram,
+  debugAndIpv6,
   unix,
+  unixPaths,
   pipes,
+  pipeEnds,
   subprocess,
   subprocessStreams,
+  processLifecycle,
   readers,
   names,
   twoLoops,

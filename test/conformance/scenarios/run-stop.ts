@@ -137,7 +137,7 @@ export function runStop(test: Test, makeLoop: MakeLoop, name: string): void {
       t.deepEqual(pending, []);
     }));
 
-  test(`${name}: stop() on a loop that is not running is a no-op`, (t) =>
+  test(`${name}: stop() on a loop that is not running leaves it not running; callbacks still run`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       loop.stop();
       t.false(loop.isRunning());
