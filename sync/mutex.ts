@@ -34,6 +34,11 @@ const kWords = 16;
 export class Mutex {
   readonly #buffer: SharedArrayBuffer;
   readonly #s: Int32Array;
+  // This thread's id, held by each Mutex: a Mutex object never leaves its
+  // thread (other threads rebuild their own from the handle). A constant
+  // field is one load that TurboFan keeps across the Atomics calls, where
+  // the imported binding is a module-cell load and a hole check per use.
+  readonly #me = selfId;
 
   constructor();
   /** @internal */
@@ -59,29 +64,31 @@ export class Mutex {
    */
   lock(timeoutMs?: number): boolean {
     if (timeoutMs === undefined) {
-      if (Atomics.compareExchange(this.#s, 0, 0, selfId) === 0) return true;
-      return this.#settle(lockWordSlow(this.#s, 0, selfId, Infinity));
+      if (Atomics.compareExchange(this.#s, 0, 0, this.#me) === 0) return true;
+      return this.#settle(lockWordSlow(this.#s, 0, this.#me, Infinity));
     }
     const timeout = timeoutArg(timeoutMs);
-    if (Atomics.compareExchange(this.#s, 0, 0, selfId) === 0) return true;
+    if (Atomics.compareExchange(this.#s, 0, 0, this.#me) === 0) return true;
     return this.#settle(
-      lockWordSlow(this.#s, 0, selfId, timeout === Infinity ? Infinity : now() + timeout),
+      lockWordSlow(this.#s, 0, this.#me, timeout === Infinity ? Infinity : now() + timeout),
     );
   }
 
   /** Takes the lock if it is free; never waits. */
   tryLock(): boolean {
-    const c = Atomics.compareExchange(this.#s, 0, 0, selfId);
+    const me = this.#me;
+    const c = Atomics.compareExchange(this.#s, 0, 0, me);
     if (c === 0) return true;
-    if ((c & kIdMask) === selfId) throw recursion('This Mutex');
+    if ((c & kIdMask) === me) throw recursion('This Mutex');
     return false;
   }
 
   /** Releases the lock; throws ERR_LOCK_NOT_OWNED unless this thread holds it. */
   unlock(): void {
-    const c = Atomics.compareExchange(this.#s, 0, selfId, 0);
-    if (c === selfId) return;
-    if (!unlockContended(this.#s, 0, selfId, c)) throw notOwned('This Mutex');
+    const me = this.#me;
+    const c = Atomics.compareExchange(this.#s, 0, me, 0);
+    if (c === me) return;
+    if (!unlockContended(this.#s, 0, me, c)) throw notOwned('This Mutex');
   }
 
   /**

@@ -48,6 +48,11 @@
 // - nodehttpn N [C]: the same load on a plain node:http server;
 // - queue N:      N small objects put into a sync Queue and got back, on
 //                 this thread (the codec and ring copy of every item);
+// - mutex N, futex N: N uncontended lock + increment + unlock on this
+//                 thread, of a sync Mutex and of the futex reference
+//                 (bench/futex-mutex.ts), in the loop of the sync bench's
+//                 uncontended case; one function each (a shared loop would
+//                 see both classes and compile polymorphic);
 // - none:         loads asyncuv and does nothing (the startup to subtract).
 //
 // Each prints one JSON line: the operations done and the process CPU time
@@ -69,7 +74,7 @@ import {
   type Server,
   type Transport,
 } from 'asyncuv';
-import { Queue } from 'asyncuv/sync';
+import { Mutex, Queue } from 'asyncuv/sync';
 import { serveHttp } from 'asyncuv/adapters';
 import { pingPong } from '../loadgen/echo-client.js';
 import {
@@ -78,6 +83,7 @@ import {
   type EchoServer,
 } from '../loadgen/echo-servers.js';
 import { EchoProtocol, freshLoop, streamsEchoServer } from '../fresh-loop.js';
+import { FutexMutex } from '../futex-mutex.js';
 import { startRespServer } from '../../examples/resp-server/main.js';
 import { redisBenchmark } from '../resp.bench.js';
 import { wrk } from '../loadgen/wrk.js';
@@ -368,6 +374,28 @@ async function queue(count: number): Promise<number> {
   return count;
 }
 
+function mutex(count: number): Promise<number> {
+  const m = new Mutex();
+  const counter = new Int32Array(1);
+  for (let i = 0; i < count; i++) {
+    m.lock();
+    counter[0]!++;
+    m.unlock();
+  }
+  return Promise.resolve(count);
+}
+
+function futex(count: number): Promise<number> {
+  const m = new FutexMutex();
+  const counter = new Int32Array(1);
+  for (let i = 0; i < count; i++) {
+    m.lock();
+    counter[0]!++;
+    m.unlock();
+  }
+  return Promise.resolve(count);
+}
+
 const workloads: Record<string, Workload> = {
   idle,
   callsoon: callSoon,
@@ -388,6 +416,8 @@ const workloads: Record<string, Workload> = {
   httpn: serveHttpCounted,
   nodehttpn: nodeHttpCounted,
   queue,
+  mutex,
+  futex,
   none: async () => 0,
 };
 

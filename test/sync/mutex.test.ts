@@ -284,3 +284,20 @@ test('Mutex.from(handle) on the same thread shares the lock', (t) => {
   b.unlock();
   t.false(a.locked);
 });
+
+test('every Mutex object of one thread carries that thread as owner', (t) => {
+  // Each Mutex object keeps its thread's id in a field (mutex.ts): two
+  // objects of one lock on the same thread are the same owner for lock,
+  // tryLock and unlock.
+  const a = new Mutex();
+  const b = Mutex.from(a.handle);
+  b.lock();
+  t.throws(() => a.lock(), { code: 'ERR_LOCK_RECURSION' });
+  t.throws(() => a.tryLock(), { code: 'ERR_LOCK_RECURSION' });
+  t.true(a.owned);
+  a.unlock();
+  t.throws(() => b.unlock(), { code: 'ERR_LOCK_NOT_OWNED' });
+  t.true(a.tryLock());
+  b.unlock();
+  t.false(a.locked);
+});
