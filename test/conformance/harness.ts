@@ -128,3 +128,22 @@ export function testIf(
   if (reason === undefined) test(title, impl);
   else test.skip(`${title} (unsupported on this loop: ${reason})`, impl);
 }
+
+/** The body of a case: the loop's context and ava's assertions. */
+export type CaseBody = (ctx: LoopContext, t: ExecutionContext) => Promise<void>;
+
+/**
+ * Returns `it(title, body)` for a scenario whose every case needs `feature`:
+ * each case is titled `${name}: ${title}`, gated by testIf and run withLoop.
+ */
+export function featureCases(
+  test: TestFn,
+  makeLoop: MakeLoop,
+  feature: string,
+  name: string,
+): (title: string, body: CaseBody) => void {
+  return (title, body) =>
+    testIf(test, makeLoop, feature, `${name}: ${title}`, (t) =>
+      withLoop(t, makeLoop, (ctx) => body(ctx, t)),
+    );
+}

@@ -64,6 +64,44 @@ export class MyProto implements Protocol {
   }
 }
 
+/**
+ * Records the order of a stream protocol's calls: 'made', 'data' (once per
+ * run of reads), 'eof', 'pause', 'resume', 'lost'; keeps the bytes and what
+ * connectionLost got. With `pauseAtOnce` it pauses reading inside
+ * connectionMade, before any byte can arrive.
+ */
+export class CallLog implements Protocol {
+  calls: string[] = [];
+  data: Buffer[] = [];
+  transport: Transport | undefined;
+  readonly lost = future<Error | null>();
+
+  constructor(readonly pauseAtOnce = false) {}
+
+  connectionMade(transport: Transport): void {
+    this.transport = transport;
+    this.calls.push('made');
+    if (this.pauseAtOnce) transport.pauseReading();
+  }
+  dataReceived(data: Buffer): void {
+    if (this.calls.at(-1) !== 'data') this.calls.push('data');
+    this.data.push(data);
+  }
+  eofReceived(): void {
+    this.calls.push('eof');
+  }
+  pauseWriting(): void {
+    this.calls.push('pause');
+  }
+  resumeWriting(): void {
+    this.calls.push('resume');
+  }
+  connectionLost(err: Error | null): void {
+    this.calls.push('lost');
+    this.lost.resolve(err);
+  }
+}
+
 /** INITIAL -> INITIALIZED -> CLOSED, counting datagram bytes. */
 export class MyDatagramProto {
   state: 'INITIAL' | 'INITIALIZED' | 'CLOSED' = 'INITIAL';

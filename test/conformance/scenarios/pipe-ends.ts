@@ -4,62 +4,20 @@
 // and resume_reading repeated, close; test_unix_events.py's
 // UnixWritePipeTransportTests and UnixReadPipeTransportTests behaviours).
 import { writeSync } from 'node:fs';
-import type { ExecutionContext } from 'ava';
-import type { Protocol } from 'asyncuv';
 import { makeFifo } from '../fifo.js';
-import {
-  type LoopContext,
-  type MakeLoop,
-  type Test,
-  future,
-  testIf,
-  until,
-  withLoop,
-  within,
-} from '../harness.js';
-
-class PipeProto implements Protocol {
-  calls: string[] = [];
-  data: Buffer[] = [];
-  readonly lost = future<Error | null>();
-  connectionMade(): void {
-    this.calls.push('made');
-  }
-  dataReceived(data: Buffer): void {
-    if (this.calls.at(-1) !== 'data') this.calls.push('data');
-    this.data.push(data);
-  }
-  eofReceived(): void {
-    this.calls.push('eof');
-  }
-  pauseWriting(): void {
-    this.calls.push('pause');
-  }
-  resumeWriting(): void {
-    this.calls.push('resume');
-  }
-  connectionLost(err: Error | null): void {
-    this.calls.push('lost');
-    this.lost.resolve(err);
-  }
-}
+import { featureCases, type MakeLoop, type Test, until, within } from '../harness.js';
+import { CallLog } from '../protocols.js';
 
 export function pipeEnds(test: Test, makeLoop: MakeLoop, name: string): void {
-  const it = (
-    title: string,
-    body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>,
-  ): void =>
-    testIf(test, makeLoop, 'pipes', `${name}: ${title}`, (t) =>
-      withLoop(t, makeLoop, (ctx) => body(ctx, t)),
-    );
+  const it = featureCases(test, makeLoop, 'pipes', name);
 
   it('a write pipe and a read pipe: writeEof() flushes, closes, and the reader sees EOF', async ({
     loop,
   }, t) => {
     const fifo = makeFifo();
     try {
-      const [reader, readProto] = await loop.connectReadPipe(() => new PipeProto(), fifo.readFd);
-      const [writer, writeProto] = await loop.connectWritePipe(() => new PipeProto(), fifo.writeFd);
+      const [reader, readProto] = await loop.connectReadPipe(() => new CallLog(), fifo.readFd);
+      const [writer, writeProto] = await loop.connectWritePipe(() => new CallLog(), fifo.writeFd);
       fifo.closeRead = fifo.closeWrite = () => {};
       const big = Buffer.alloc(512 * 1024, 'e');
       writer.write(big);
@@ -88,7 +46,7 @@ export function pipeEnds(test: Test, makeLoop: MakeLoop, name: string): void {
   }, t) => {
     const fifo = makeFifo();
     try {
-      const [writer, proto] = await loop.connectWritePipe(() => new PipeProto(), fifo.writeFd);
+      const [writer, proto] = await loop.connectWritePipe(() => new CallLog(), fifo.writeFd);
       fifo.closeWrite = () => {};
       writer.setWriteBufferLimits({ high: 16 * 1024, low: 1024 });
       const chunk = Buffer.alloc(64 * 1024, 'f');
@@ -119,7 +77,7 @@ export function pipeEnds(test: Test, makeLoop: MakeLoop, name: string): void {
   }, t) => {
     const fifo = makeFifo();
     try {
-      const [writer, proto] = await loop.connectWritePipe(() => new PipeProto(), fifo.writeFd);
+      const [writer, proto] = await loop.connectWritePipe(() => new CallLog(), fifo.writeFd);
       fifo.closeWrite = () => {};
       writer.write(Buffer.alloc(1024 * 1024, 'g'));
       t.true(writer.getWriteBufferSize() > 0, 'a full pipe leaves bytes queued');
@@ -137,7 +95,7 @@ export function pipeEnds(test: Test, makeLoop: MakeLoop, name: string): void {
   }, t) => {
     const fifo = makeFifo();
     try {
-      const [reader, proto] = await loop.connectReadPipe(() => new PipeProto(), fifo.readFd);
+      const [reader, proto] = await loop.connectReadPipe(() => new CallLog(), fifo.readFd);
       fifo.closeRead = () => {};
       reader.pauseReading();
       reader.pauseReading();

@@ -5,29 +5,14 @@
 // test_subprocess_close_after_finish, test_subprocess_close_client_stream).
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutionContext } from 'ava';
 import { createSubprocessExec, createSubprocessShell, type WriteTransport } from 'asyncuv';
 import { MySubprocessProtocol } from '../protocols.js';
-import {
-  type LoopContext,
-  type MakeLoop,
-  type Test,
-  testIf,
-  until,
-  withLoop,
-  within,
-} from '../harness.js';
+import { featureCases, type MakeLoop, type Test, until, within } from '../harness.js';
 
 const SIG = constants.signals;
 
 export function processLifecycle(test: Test, makeLoop: MakeLoop, name: string): void {
-  const it = (
-    title: string,
-    body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>,
-  ): void =>
-    testIf(test, makeLoop, 'subprocess', `${name}: ${title}`, (t) =>
-      withLoop(t, makeLoop, (ctx) => body(ctx, t)),
-    );
+  const it = featureCases(test, makeLoop, 'subprocess', name);
 
   it('no pipes: getPipeTransport is null for 0-2; close() after the exit keeps its code', async ({
     loop,

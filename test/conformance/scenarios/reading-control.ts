@@ -3,34 +3,9 @@
 // first bytes back, test_pause_resume_reading; _read_ready only runs while
 // reading, so EOF waits for resume_reading; get_extra_info('socket')).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Protocol, Transport } from 'asyncuv';
 import { connectedTo, netServer } from '../peers.js';
-import { type MakeLoop, type Test, future, until, withLoop, within } from '../harness.js';
-
-class Reader implements Protocol {
-  calls: string[] = [];
-  data: Buffer[] = [];
-  transport: Transport | undefined;
-  readonly lost = future<Error | null>();
-  constructor(readonly pauseAtOnce = false) {}
-
-  connectionMade(t: Transport): void {
-    this.transport = t;
-    this.calls.push('made');
-    if (this.pauseAtOnce) t.pauseReading();
-  }
-  dataReceived(data: Buffer): void {
-    if (this.calls.at(-1) !== 'data') this.calls.push('data');
-    this.data.push(data);
-  }
-  eofReceived(): void {
-    this.calls.push('eof');
-  }
-  connectionLost(err: Error | null): void {
-    this.calls.push('lost');
-    this.lost.resolve(err);
-  }
-}
+import { type MakeLoop, type Test, until, withLoop, within } from '../harness.js';
+import { CallLog } from '../protocols.js';
 
 export function readingControl(test: Test, makeLoop: MakeLoop, name: string): void {
   test(`${name}: pauseReading() inside connectionMade holds the peer's first bytes until resumeReading()`, (t) =>
@@ -38,7 +13,7 @@ export function readingControl(test: Test, makeLoop: MakeLoop, name: string): vo
       const server = await netServer((s) => s.write('first bytes'));
       try {
         const [transport, proto] = await loop.createConnection(
-          () => new Reader(true),
+          () => new CallLog(true),
           '127.0.0.1',
           server.port,
         );
@@ -56,7 +31,7 @@ export function readingControl(test: Test, makeLoop: MakeLoop, name: string): vo
 
   test(`${name}: EOF that arrives while reading is paused is delivered after resumeReading(), behind the data`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const { server, transport, proto, peer } = await connectedTo(loop, () => new Reader());
+      const { server, transport, proto, peer } = await connectedTo(loop, () => new CallLog());
       try {
         transport.pauseReading();
         peer.end('last words');
@@ -74,7 +49,7 @@ export function readingControl(test: Test, makeLoop: MakeLoop, name: string): vo
 
   test(`${name}: getExtraInfo('socket') is set for a TCP transport; the names outlive the connection`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const { server, transport, proto } = await connectedTo(loop, () => new Reader());
+      const { server, transport, proto } = await connectedTo(loop, () => new CallLog());
       try {
         t.not(transport.getExtraInfo('socket'), undefined);
         t.deepEqual(transport.getExtraInfo('peername'), ['127.0.0.1', server.port]);

@@ -5,7 +5,6 @@
 // as StreamWriter/StreamReaders.
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { ExecutionContext } from 'ava';
 import {
   CancelledError,
   NodeEventLoop,
@@ -16,15 +15,7 @@ import {
   createSubprocessShell,
   waitFor,
 } from 'asyncuv';
-import {
-  type LoopContext,
-  type MakeLoop,
-  type Test,
-  testIf,
-  until,
-  withLoop,
-  within,
-} from '../harness.js';
+import { featureCases, type MakeLoop, type Test, until, within } from '../harness.js';
 
 const SIG = constants.signals;
 
@@ -41,11 +32,7 @@ function procState(pid: number): string | undefined {
 }
 
 export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string): void {
-  type Body = (ctx: LoopContext, t: ExecutionContext) => Promise<void>;
-  const it = (title: string, body: Body): void =>
-    testIf(test, makeLoop, 'subprocess', `${name}: ${title}`, (t) =>
-      withLoop(t, makeLoop, (ctx) => body(ctx, t)),
-    );
+  const it = featureCases(test, makeLoop, 'subprocess', name);
 
   it('createSubprocessExec: communicate(input) via cat: [stdout, null]', async ({ loop }, t) => {
     const proc = await createSubprocessExec('cat', [], { loop, stdin: 'pipe', stdout: 'pipe' });

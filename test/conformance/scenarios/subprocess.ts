@@ -3,29 +3,14 @@
 // stderr, stderr to stdout, closing stdin, env and cwd).
 import { constants, tmpdir } from 'node:os';
 import { realpathSync } from 'node:fs';
-import type { ExecutionContext } from 'ava';
 import type { UvError, WriteTransport } from 'asyncuv';
 import { FlowSubprocessProtocol, MySubprocessProtocol } from '../protocols.js';
-import {
-  type LoopContext,
-  type MakeLoop,
-  type Test,
-  testIf,
-  until,
-  withLoop,
-  within,
-} from '../harness.js';
+import { featureCases, type MakeLoop, type Test, until, within } from '../harness.js';
 
 const SIG = constants.signals;
 
 export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
-  const it = (
-    title: string,
-    body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>,
-  ): void =>
-    testIf(test, makeLoop, 'subprocess', `${name}: ${title}`, (t) =>
-      withLoop(t, makeLoop, (ctx) => body(ctx, t)),
-    );
+  const it = featureCases(test, makeLoop, 'subprocess', name);
 
   it('subprocessExec: stdin to stdout through cat, then close() kills it', async ({ loop }, t) => {
     // The child outlives the EOF that close() gives its stdin (plain cat

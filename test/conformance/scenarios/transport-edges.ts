@@ -6,34 +6,10 @@
 // test_server.py: test_wait_closed_basic, serve_forever on a closed or
 // already served server).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Protocol, Server, Transport } from 'asyncuv';
+import type { Server } from 'asyncuv';
 import { connectedTo, netConnect, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, until, withLoop, within } from '../harness.js';
-
-/** Records connectionMade, the flow-control calls and connectionLost. */
-class Edges implements Protocol {
-  calls: string[] = [];
-  transport: Transport | undefined;
-  readonly lost = future<Error | null>();
-
-  connectionMade(t: Transport): void {
-    this.transport = t;
-    this.calls.push('made');
-  }
-  dataReceived(): void {
-    if (this.calls.at(-1) !== 'data') this.calls.push('data');
-  }
-  pauseWriting(): void {
-    this.calls.push('pause');
-  }
-  resumeWriting(): void {
-    this.calls.push('resume');
-  }
-  connectionLost(err: Error | null): void {
-    this.calls.push('lost');
-    this.lost.resolve(err);
-  }
-}
+import { CallLog } from '../protocols.js';
 
 function portOf(server: Server): number {
   return (server.sockets()[0] as { port: number }).port;
@@ -42,7 +18,7 @@ function portOf(server: Server): number {
 export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): void {
   test(`${name}: write() after writeEof() throws ERR_TRANSPORT_EOF; a second writeEof() is a no-op`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const { server, transport, proto, peer } = await connectedTo(loop, () => new Edges());
+      const { server, transport, proto, peer } = await connectedTo(loop, () => new CallLog());
       try {
         const got = readToEnd(peer);
         transport.write('before');
@@ -62,7 +38,7 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
 
   test(`${name}: empty writes send nothing and raise nothing; a Uint8Array is written as is`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const { server, transport, proto, peer } = await connectedTo(loop, () => new Edges());
+      const { server, transport, proto, peer } = await connectedTo(loop, () => new CallLog());
       try {
         const got = readToEnd(peer);
         transport.write('');
@@ -80,7 +56,7 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
 
   test(`${name}: pauseReading and resumeReading are idempotent, and no-ops after close()`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const { server, transport, proto, peer } = await connectedTo(loop, () => new Edges());
+      const { server, transport, proto, peer } = await connectedTo(loop, () => new CallLog());
       try {
         t.true(transport.isReading());
         transport.pauseReading();
@@ -107,7 +83,7 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
 
   test(`${name}: a paused transport still ends: close() while paused reading calls connectionLost`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const { server, transport, proto, peer } = await connectedTo(loop, () => new Edges());
+      const { server, transport, proto, peer } = await connectedTo(loop, () => new CallLog());
       try {
         transport.pauseReading();
         peer.end('unread');
@@ -124,7 +100,7 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
     withLoop(t, makeLoop, async ({ loop }) => {
       const { server, transport, proto, peer } = await connectedTo(
         loop,
-        () => new Edges(),
+        () => new CallLog(),
         (s) => s.pause(),
       );
       try {
@@ -158,7 +134,7 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
     withLoop(t, makeLoop, async ({ loop }) => {
       const { server, transport, proto } = await connectedTo(
         loop,
-        () => new Edges(),
+        () => new CallLog(),
         (s) => s.pause(),
       );
       try {
@@ -175,10 +151,10 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
 
   test(`${name}: an accepted transport's sockname is the server's address and peername the client's`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const accepted = future<Edges>();
+      const accepted = future<CallLog>();
       const server = await loop.createServer(
         () => {
-          const p = new Edges();
+          const p = new CallLog();
           queueMicrotask(() => accepted.resolve(p));
           return p;
         },
@@ -206,7 +182,7 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
 
   test(`${name}: server.waitClosed() waits while the server is open, even without connections`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const server = await loop.createServer(() => new Edges(), '127.0.0.1', 0);
+      const server = await loop.createServer(() => new CallLog(), '127.0.0.1', 0);
       t.is(server.getLoop(), loop);
       let settled = false;
       const waiting = server.waitClosed().then(() => (settled = true));
@@ -222,7 +198,7 @@ export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): vo
 
   test(`${name}: serveForever() on a closed server rejects; a second serveForever() rejects`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const server = await loop.createServer(() => new Edges(), '127.0.0.1', 0);
+      const server = await loop.createServer(() => new CallLog(), '127.0.0.1', 0);
       const first = server.serveForever();
       await until(() => server.isServing(), 'serving');
       await t.throwsAsync(within(server.serveForever(), 'second serveForever'), {
