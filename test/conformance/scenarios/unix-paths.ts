@@ -9,7 +9,16 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MyProto } from '../protocols.js';
-import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
+import type { ExecutionContext } from 'ava';
+import {
+  featureCases,
+  future,
+  type LoopContext,
+  type MakeLoop,
+  type Test,
+  until,
+  within,
+} from '../harness.js';
 
 function socketPath(tag: string): string {
   return join(
@@ -29,97 +38,80 @@ function staleSocket(path: string): void {
 }
 
 export function unixPaths(test: Test, makeLoop: MakeLoop, name: string): void {
-  testIf(test, makeLoop, 'unix', `${name}: a Unix server's close() removes its socket file`, (t) =>
-    withLoop(t, makeLoop, async ({ loop }) => {
-      const path = socketPath('cleanup');
+  const unixCase = featureCases(test, makeLoop, 'unix', name);
+  /** A case given a fresh socket path, removed afterwards whatever happened. */
+  const it = (
+    title: string,
+    tag: string,
+    body: (ctx: LoopContext, t: ExecutionContext, path: string) => Promise<void>,
+  ): void =>
+    unixCase(title, async (ctx, t) => {
+      const path = socketPath(tag);
       try {
-        const server = await loop.createUnixServer(() => new MyProto(null), path);
-        t.true(statSync(path).isSocket());
-        server.close();
-        await within(server.waitClosed(), 'waitClosed');
-        t.false(existsSync(path), 'the socket file is gone');
+        await body(ctx, t, path);
       } finally {
         rmSync(path, { force: true });
       }
-    }),
+    });
+
+  it("a Unix server's close() removes its socket file", 'cleanup', async ({ loop }, t, path) => {
+    const server = await loop.createUnixServer(() => new MyProto(null), path);
+    t.true(statSync(path).isSocket());
+    server.close();
+    await within(server.waitClosed(), 'waitClosed');
+    t.false(existsSync(path), 'the socket file is gone');
+  });
+
+  it(
+    'a stale socket file nobody listens on is replaced by createUnixServer',
+    'stale',
+    async ({ loop }, t, path) => {
+      staleSocket(path);
+      t.true(statSync(path).isSocket());
+      const server = await loop.createUnixServer(() => new MyProto(null), path);
+      const [transport, proto] = await loop.createUnixConnection(() => new MyProto(null), path);
+      t.is(proto.state, 'CONNECTED');
+      transport.close();
+      await within(proto.done, 'connectionLost');
+      server.close();
+      await within(server.waitClosed(), 'waitClosed');
+    },
   );
 
-  testIf(
-    test,
-    makeLoop,
-    'unix',
-    `${name}: a stale socket file nobody listens on is replaced by createUnixServer`,
-    (t) =>
-      withLoop(t, makeLoop, async ({ loop }) => {
-        const path = socketPath('stale');
-        try {
-          staleSocket(path);
-          t.true(statSync(path).isSocket());
-          const server = await loop.createUnixServer(() => new MyProto(null), path);
-          const [transport, proto] = await loop.createUnixConnection(() => new MyProto(null), path);
-          t.is(proto.state, 'CONNECTED');
-          transport.close();
-          await within(proto.done, 'connectionLost');
-          server.close();
-          await within(server.waitClosed(), 'waitClosed');
-        } finally {
-          rmSync(path, { force: true });
-        }
-      }),
+  it(
+    'a file that is not a socket at the path fails with EADDRINUSE and is kept',
+    'file',
+    async ({ loop }, t, path) => {
+      writeFileSync(path, 'not a socket');
+      await t.throwsAsync(
+        loop.createUnixServer(() => new MyProto(null), path),
+        { code: 'EADDRINUSE' },
+      );
+      t.is(readFileSync(path, 'utf8'), 'not a socket');
+    },
   );
 
-  testIf(
-    test,
-    makeLoop,
-    'unix',
-    `${name}: a file that is not a socket at the path fails with EADDRINUSE and is kept`,
-    (t) =>
-      withLoop(t, makeLoop, async ({ loop }) => {
-        const path = socketPath('file');
-        try {
-          writeFileSync(path, 'not a socket');
-          await t.throwsAsync(
-            loop.createUnixServer(() => new MyProto(null), path),
-            {
-              code: 'EADDRINUSE',
-            },
-          );
-          t.is(readFileSync(path, 'utf8'), 'not a socket');
-        } finally {
-          rmSync(path, { force: true });
-        }
-      }),
-  );
-
-  testIf(
-    test,
-    makeLoop,
-    'unix',
-    `${name}: a Unix connection's peername (client) and sockname (server side) are the path`,
-    (t) =>
-      withLoop(t, makeLoop, async ({ loop }) => {
-        const path = socketPath('names');
-        const accepted = future<MyProto>();
-        try {
-          const server = await loop.createUnixServer(() => {
-            const p = new MyProto(null);
-            queueMicrotask(() => accepted.resolve(p));
-            return p;
-          }, path);
-          const [transport, proto] = await loop.createUnixConnection(() => new MyProto(null), path);
-          t.is(transport.getExtraInfo('peername'), path);
-          const serverSide = await within(accepted.promise, 'accept');
-          await until(() => serverSide.transport !== undefined, 'connectionMade');
-          t.is(serverSide.transport!.getExtraInfo('sockname'), path);
-          t.true(transport.canWriteEof());
-          transport.writeEof();
-          await within(serverSide.done, 'the server side sees EOF and closes');
-          await within(proto.done, 'client connectionLost');
-          server.close();
-          await within(server.waitClosed(), 'waitClosed');
-        } finally {
-          rmSync(path, { force: true });
-        }
-      }),
+  it(
+    "a Unix connection's peername (client) and sockname (server side) are the path",
+    'names',
+    async ({ loop }, t, path) => {
+      const accepted = future<MyProto>();
+      const server = await loop.createUnixServer(() => {
+        const p = new MyProto(null);
+        queueMicrotask(() => accepted.resolve(p));
+        return p;
+      }, path);
+      const [transport, proto] = await loop.createUnixConnection(() => new MyProto(null), path);
+      t.is(transport.getExtraInfo('peername'), path);
+      const serverSide = await within(accepted.promise, 'accept');
+      await until(() => serverSide.transport !== undefined, 'connectionMade');
+      t.is(serverSide.transport!.getExtraInfo('sockname'), path);
+      t.true(transport.canWriteEof());
+      transport.writeEof();
+      await within(serverSide.done, 'the server side sees EOF and closes');
+      await within(proto.done, 'client connectionLost');
+      server.close();
+      await within(server.waitClosed(), 'waitClosed');
+    },
   );
 }
