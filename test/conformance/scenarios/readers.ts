@@ -103,36 +103,6 @@ export function readers(test: Test, makeLoop: MakeLoop, name: string): void {
     test,
     makeLoop,
     'addReader',
-    `${name}: a reader callback that throws reaches the exception handler`,
-    (t) =>
-      withLoop(
-        t,
-        makeLoop,
-        async ({ loop, exceptions }) => {
-          const fifo = makeFifo();
-          try {
-            const boom = new Error('reader failed');
-            loop.addReader(fifo.readFd, () => {
-              fifo.readNow();
-              throw boom;
-            });
-            writeSync(fifo.writeFd, 'x');
-            for (let i = 0; i < 400 && exceptions.length === 0; i++)
-              await new Promise((r) => setTimeout(r, 5));
-            t.is(exceptions[0]?.exception, boom);
-            t.true(loop.removeReader(fifo.readFd));
-          } finally {
-            fifo.dispose();
-          }
-        },
-        { expectExceptions: true },
-      ),
-  );
-
-  testIf(
-    test,
-    makeLoop,
-    'addReader',
     `${name}: bad fds and callbacks are usage errors; a closed loop refuses readers`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
