@@ -660,11 +660,6 @@ export abstract class BaseEventLoop<S = unknown>
 
 function noop(): void {}
 
-/**
- * Starts a server the caller has not received yet: if it cannot listen
- * (libuv reports EADDRINUSE from listen, not bind), nobody could close it,
- * so it closes before the error is thrown.
- */
 /** An address of the loop layer: asyncio's (host, port) tuple, as [host, port]. */
 function validateAddress(value: unknown, name: string): void {
   if (!Array.isArray(value) || value.length !== 2) {
@@ -674,6 +669,11 @@ function validateAddress(value: unknown, name: string): void {
   validateInteger(value[1], `${name}[1]`, 0, 65535);
 }
 
+/**
+ * Starts a server the caller has not received yet: if it cannot listen
+ * (libuv reports EADDRINUSE from listen, not bind), nobody could close it,
+ * so it closes before the error is thrown.
+ */
 async function startOrClose(server: StreamServer<ServerAddress>): Promise<void> {
   try {
     await server.startServing();
