@@ -12,15 +12,22 @@ namespace asyncuv {
 void* SlabPool::Take() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    refs_++;
     if (!free_.empty()) {
+      refs_++;
       void* mem = free_.back();
       free_.pop_back();
       return mem;
     }
+    if (owned_ >= kKeep) return nullptr;  // rule 3: the caller takes Node's memory
+    refs_++;
+    owned_++;
   }
   void* mem = malloc(kSlabSize);
   if (mem == nullptr) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      owned_--;
+    }
     Give(nullptr);
     return nullptr;
   }
@@ -39,9 +46,11 @@ void SlabPool::Give(void* mem) {
   bool last;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (mem != nullptr && !released_ && free_.size() < kKeep) {
+    if (mem != nullptr && !released_) {
       free_.push_back(mem);
       mem = nullptr;
+    } else if (mem != nullptr) {
+      owned_--;
     }
     last = --refs_ == 0;
   }
@@ -59,6 +68,7 @@ void SlabPool::Release() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     released_ = true;
+    owned_ -= free_.size();
     drop.swap(free_);
     last = --refs_ == 0;
   }

@@ -11,8 +11,13 @@
 //    landing in it, inside read(2) on the echo's critical path (10-20 us
 //    each in this machine's VM; bench/PROFILE.md "Echo latency"). Memory the
 //    pool keeps stays mapped.
-// 3. The pool keeps at most kKeep free slabs and frees the rest. V8 still
-//    counts each slab as external memory, so the GC runs as before.
+// 3. The pool owns at most kKeep slabs, handed out or free; past that,
+//    Take() gives nothing and the loop's slab is a Buffer of Node's. Why:
+//    V8 scavenges early (when array buffers outgrow the young generation)
+//    only when its allocator makes a buffer, not for memory it is handed,
+//    so with every slab from the pool twice as many dead slabs piled up
+//    before a collection (64 against 32 MiB at the peak of
+//    test/reliability/slow-reader.test.ts under ASan).
 // 4. The pool lives while its loop or any slab of it does (a count): a
 //    finalizer may run after the loop closed, and in env teardown. The
 //    loop's Release() frees the free slabs; a slab given back after it is
@@ -55,7 +60,8 @@ class SlabPool {
 
   std::mutex mutex_;
   std::vector<void*> free_;
-  size_t refs_ = 1;  // the loop's, and one per slab handed out
+  size_t refs_ = 1;   // the loop's, and one per slab handed out
+  size_t owned_ = 0;  // slabs of memory the pool made: handed out or free
   bool released_ = false;
 };
 
