@@ -32,9 +32,15 @@ export function validateNumber(
 ): asserts value is number {
   if (typeof value !== 'number') throw invalidArgType(name, 'a number', value);
   if (!Number.isFinite(value) || value < min || value > max) {
+    // NaN and the infinities fail even an unbounded range: say so, rather
+    // than "must be <= Infinity. Received Infinity".
+    const bounds = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : '']
+      .filter(Boolean)
+      .join(' and ');
+    const must = bounds === '' ? 'a finite number' : `a finite number ${bounds}`;
     throw new UsageError(
       'ERR_OUT_OF_RANGE',
-      `The value of "${name}" is out of range. It must be >= ${min} and <= ${max}. Received ${value}`,
+      `The value of "${name}" is out of range. It must be ${must}. Received ${value}`,
     );
   }
 }
