@@ -28,6 +28,7 @@ export function toUvError(err: unknown): Error {
       address?: unknown;
       port?: unknown;
       path?: unknown;
+      hostname?: unknown;
     };
     if (typeof sys.errno === 'number' && sys.errno < 0 && typeof sys.syscall === 'string') {
       const where =
@@ -35,7 +36,9 @@ export function toUvError(err: unknown): Error {
           ? sys.path
           : typeof sys.address === 'string'
             ? `${sys.address}${typeof sys.port === 'number' ? `:${sys.port}` : ''}`
-            : undefined;
+            : typeof sys.hostname === 'string'
+              ? sys.hostname // node:dns's lookup errors name the host there
+              : undefined;
       try {
         return new UvError(sys.errno, sys.syscall, where);
       } catch {
