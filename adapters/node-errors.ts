@@ -40,7 +40,9 @@ export function toUvError(err: unknown): Error {
               ? sys.hostname // node:dns's lookup errors name the host there
               : undefined;
       try {
-        return new UvError(sys.errno, sys.syscall, where);
+        // Node names the program in a spawn error's syscall ('spawn ls');
+        // libuv's syscall is 'spawn', with the program as the path.
+        return new UvError(sys.errno, sys.syscall.split(' ')[0]!, where);
       } catch {
         return err;
       }

@@ -232,11 +232,15 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
     transport.close();
   });
 
-  it('a program that does not exist rejects with ENOENT', async ({ loop }, t) => {
+  it('a program that does not exist rejects with ENOENT, syscall spawn, naming the program', async ({
+    loop,
+  }, t) => {
     const err = await t.throwsAsync(
       loop.subprocessExec(() => new MySubprocessProtocol(), '/nonexistent/asyncuv-program'),
     );
     t.is((err as UvError).code, 'ENOENT');
+    t.is((err as UvError).syscall, 'spawn');
+    t.regex(err!.message, /\/nonexistent\/asyncuv-program/);
   });
 
   it('the order is connectionMade, pipe events, processExited, then connectionLost last', async ({
