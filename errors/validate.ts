@@ -37,7 +37,7 @@ export function validateNumber(
     const bounds = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : '']
       .filter(Boolean)
       .join(' and ');
-    const must = bounds === '' ? 'a finite number' : `a finite number ${bounds}`;
+    const must = Number.isFinite(value) ? bounds : `a finite number${bounds && ` ${bounds}`}`;
     throw new UsageError(
       'ERR_OUT_OF_RANGE',
       `The value of "${name}" is out of range. It must be ${must}. Received ${value}`,
