@@ -280,7 +280,11 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     try {
       const secure = upgradeToTls(stream, ssl, opts);
       secure.then(untrack, untrack);
-      return secure;
+      // Cut short by close(): ERR_LOOP_CLOSED, as every start in flight.
+      return secure.catch((err: unknown) => {
+        this.checkClosed();
+        throw err;
+      });
     } catch (err) {
       untrack();
       throw err;
@@ -391,7 +395,7 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       (secure) => this.#serve(server, secure, protocolFactory, { ...extra, ...tlsExtra(secure) }),
       (exception) => {
         if (!this.getDebug()) return;
-        this.callExceptionHandler({ message: 'SSL handshake failed', exception });
+        this.callExceptionHandler({ message: 'TLS handshake failed', exception });
       },
     );
   }

@@ -15,6 +15,7 @@ registerTlsUpgrader(async (loop, raw, protocol, ssl, request) => {
     serverSide: request.serverSide,
     serverHostname: request.serverHostname,
     handshakeTimeout: request.handshakeTimeout,
+    signal: request.signal,
   });
   return new Promise((resolve, reject) => {
     const upgraded = new NodeTransport({

@@ -15,6 +15,8 @@ export interface TlsUpgradeRequest {
   handshakeTimeout?: number | undefined;
   /** True for new connections; false for startTls (the protocol already saw connectionMade). */
   callConnectionMade: boolean;
+  /** createConnection's signal: aborting it cancels the handshake too. */
+  signal?: AbortSignal | undefined;
 }
 
 /**

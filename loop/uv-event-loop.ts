@@ -284,13 +284,30 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
   ): Promise<[Transport, P]> {
     const raw = this.#transport(stream, {}, server);
     server?.attach(raw);
-    const secure = await tlsUpgrader()(this, raw, protocol, tls.ssl, {
-      serverSide: server !== undefined,
-      serverHostname: tls.serverHostname,
-      handshakeTimeout: tls.handshakeTimeout,
-      callConnectionMade: true,
-    });
+    const secure = await this.#handshake(
+      tlsUpgrader()(this, raw, protocol, tls.ssl, {
+        serverSide: server !== undefined,
+        serverHostname: tls.serverHostname,
+        handshakeTimeout: tls.handshakeTimeout,
+        signal: tls.signal,
+        callConnectionMade: true,
+      }),
+    );
     return [secure, protocol];
+  }
+
+  /**
+   * A handshake the loop's close() cut short (it closed the raw transport)
+   * fails as every start in flight does, with ERR_LOOP_CLOSED, not with
+   * the connection reset that node:tls saw.
+   */
+  async #handshake(upgrade: Promise<Transport>): Promise<Transport> {
+    try {
+      return await upgrade;
+    } catch (err) {
+      this.checkClosed();
+      throw err;
+    }
   }
 
   protected override checkTls(): void {
@@ -303,7 +320,9 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     ssl: TlsOptions,
     opts: { serverSide: boolean; serverHostname?: string | undefined; handshakeTimeout?: number },
   ): Promise<Transport> {
-    return tlsUpgrader()(this, transport, protocol, ssl, { ...opts, callConnectionMade: false });
+    return this.#handshake(
+      tlsUpgrader()(this, transport, protocol, ssl, { ...opts, callConnectionMade: false }),
+    );
   }
 
   // --- servers ---------------------------------------------------------------------
@@ -405,8 +424,11 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     }
     if (tls !== undefined) {
       // The raw transport stays attached to the server (waitClosed counts
-      // it); a failed handshake is reported, not thrown.
+      // it). A failed handshake is the client's business: as asyncio (an
+      // SSLError is an OSError there), it is reported in debug mode only,
+      // so that scanners and bad clients do not flood the handler.
       this.#startTls(stream, protocol, tls, server).catch((exception: unknown) => {
+        if (!this.getDebug()) return;
         this.callExceptionHandler({ message: 'TLS handshake failed', exception });
       });
       return;

@@ -25,6 +25,7 @@ import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
+import { tlsHandshake } from './tls-handshake.js';
 import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
 import { subprocess } from './subprocess.js';
@@ -55,6 +56,7 @@ export const scenarios: Scenario[] = [
   tcpConnection,
   connectionArgs,
   tcpServer,
+  tlsHandshake,
   transportLifecycle,
   transportEdges,
   readingControl,

@@ -1,0 +1,119 @@
+// A TLS handshake that does not complete, on both loops (asyncio's
+// sslproto.py and base_events.start_tls): the client's createConnection
+// rejects with a typed error and keeps nothing; its signal cancels the
+// handshake as it cancels the connect; a loop closed meanwhile fails it with
+// ERR_LOOP_CLOSED, as every start in flight; a server reports a failed
+// handshake only in debug mode (asyncio logs it, an SSLError being an
+// OSError, at debug level only).
+import net from 'node:net';
+import type { Protocol } from 'asyncuv';
+import { selfSignedCert } from '../../adapters/tls-cert.js';
+import { withPrograms } from '../../helpers/tools.js';
+import { type MakeLoop, type Test, until, withLoop } from '../harness.js';
+
+// A TCP peer that accepts and never answers the ClientHello.
+async function silentPeer(): Promise<{ port: number; close(): void }> {
+  const sockets: net.Socket[] = [];
+  const srv = net.createServer((s) => void sockets.push(s));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    close() {
+      for (const s of sockets) s.destroy();
+      srv.close();
+    },
+  };
+}
+
+const quiet = (): Protocol => ({});
+
+export function tlsHandshake(test: Test, makeLoop: MakeLoop, name: string): void {
+  // These cases make a certificate with openssl (test/adapters/tls-cert.ts).
+  const tlsTest = withPrograms(test, ['openssl']);
+
+  tlsTest(
+    `${name}: TLS: a failed server-side handshake reaches the exception handler in debug mode only`,
+    (t) =>
+      withLoop(
+        t,
+        makeLoop,
+        async ({ loop, exceptions }) => {
+          const { key, cert } = selfSignedCert();
+          let made = 0;
+          const server = await loop.createServer(
+            () => ({ connectionMade: () => void made++ }),
+            '127.0.0.1',
+            0,
+            { ssl: { key, cert } },
+          );
+          const port = (server.sockets()[0] as { port: number }).port;
+          // ssl: true does not trust the self-signed certificate.
+          await t.throwsAsync(loop.createConnection(quiet, '127.0.0.1', port, { ssl: true }), {
+            code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+          });
+          // The server sees the client give up a moment later; give it time
+          // to (not) report before debug mode goes on.
+          await new Promise((r) => setTimeout(r, 300));
+          t.deepEqual(exceptions, [], 'not reported outside debug mode');
+          loop.setDebug(true);
+          await t.throwsAsync(
+            loop.createConnection(quiet, '127.0.0.1', port, {
+              ssl: { ca: cert },
+              serverHostname: 'example.com',
+            }),
+            { code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+          );
+          await until(() => exceptions.length > 0, 'the debug-mode report');
+          await new Promise((r) => setTimeout(r, 50));
+          loop.setDebug(false);
+          t.deepEqual(
+            exceptions.map((c) => c.message),
+            ['TLS handshake failed'],
+            'once: the failure in debug mode',
+          );
+          t.is(made, 0, 'no connectionMade for a failed handshake');
+          server.close();
+          await server.waitClosed();
+        },
+        { expectExceptions: true },
+      ),
+  );
+
+  tlsTest(`${name}: TLS: createConnection's signal cancels the handshake`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const peer = await silentPeer();
+      try {
+        const started = Date.now();
+        await t.throwsAsync(
+          loop.createConnection(quiet, '127.0.0.1', peer.port, {
+            ssl: true,
+            sslHandshakeTimeout: 10,
+            signal: AbortSignal.timeout(50),
+          }),
+          { name: 'AbortError', code: 'ABORT_ERR' },
+        );
+        t.true(Date.now() - started < 5000, 'cancelled, not timed out');
+        await until(() => Object.keys(loop.liveResources()).length === 0, 'nothing held');
+      } finally {
+        peer.close();
+      }
+    }),
+  );
+
+  tlsTest(
+    `${name}: TLS: close() during the handshake fails createConnection with ERR_LOOP_CLOSED`,
+    (t) =>
+      withLoop(t, makeLoop, async ({ loop }) => {
+        const peer = await silentPeer();
+        try {
+          const connecting = loop.createConnection(quiet, '127.0.0.1', peer.port, { ssl: true });
+          // Connected and waiting for the ServerHello.
+          await new Promise((r) => setTimeout(r, 100));
+          loop.close();
+          await t.throwsAsync(connecting, { code: 'ERR_LOOP_CLOSED' });
+        } finally {
+          peer.close();
+        }
+      }),
+  );
+}
