@@ -52,7 +52,7 @@ import { NodeDatagramTransport } from './node-datagram-transport.js';
 import { notSupported, toUvError } from './node-errors.js';
 import { NodeListener } from './node-listener.js';
 import { NodeSubprocessTransport, type ChildPipes } from './node-subprocess-transport.js';
-import { tlsExtra, type TlsUpgradeOptions, upgradeToTls } from './node-tls.js';
+import { serverSecureContext, tlsExtra, type TlsUpgradeOptions, upgradeToTls } from './node-tls.js';
 import { NodeTransport, ReadIntoSlot } from './node-transport.js';
 import { whenStarted } from '../loop/transport-base.js';
 import { socketPair } from './socket-pair.js';
@@ -289,6 +289,10 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       untrack();
       throw err;
     }
+  }
+
+  protected override checkTls(serverSsl?: TlsOptions): void {
+    if (serverSsl !== undefined) serverSecureContext(serverSsl);
   }
 
   /**

@@ -3,7 +3,7 @@
 import { registerTlsUpgrader } from '../loop/tls-hook.js';
 import { toDuplex } from './duplex.js';
 import { NodeTransport } from './node-transport.js';
-import { tlsExtra, upgradeToTls } from './node-tls.js';
+import { serverSecureContext, tlsExtra, upgradeToTls } from './node-tls.js';
 
 registerTlsUpgrader(async (loop, raw, protocol, ssl, request) => {
   const extra = {
@@ -27,4 +27,4 @@ registerTlsUpgrader(async (loop, raw, protocol, ssl, request) => {
       ready: (err) => (err === null ? resolve(upgraded) : reject(err)),
     });
   });
-});
+}, serverSecureContext);

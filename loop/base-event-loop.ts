@@ -50,6 +50,8 @@ import { ANY_HOSTS, type ResolvedAddress, resolveWith, type SockType } from './r
 import {
   type AddrInfoQuery,
   backlogOf,
+  checkHandshakeTimeout,
+  checkTlsOptions,
   type ConnectOptions,
   type DatagramPlan,
   type ServeRequest,
@@ -161,8 +163,12 @@ export abstract class BaseEventLoop<S = unknown>
    * server has it, then its transport, attached to the server.
    */
   protected abstract serveAccepted(sock: S, request: ServeRequest): void;
-  /** Throws if this loop cannot do TLS now (before anything is opened). */
-  protected checkTls(): void {}
+  /**
+   * Throws if this loop cannot do TLS now (before anything is opened); for
+   * a server, also if its `ssl` cannot make a secure context (a bad key or
+   * certificate), as tls.createServer does.
+   */
+  protected checkTls(_serverSsl?: TlsOptions): void {}
   /** Throws for ServerOptions this loop cannot honour. */
   protected checkServerOptions(_opts: ServerOptions): void {}
   /** startTls's upgrade of an established transport. */
@@ -309,9 +315,7 @@ export abstract class BaseEventLoop<S = unknown>
 
   #checkConnectionOptions(opts: ConnectionOptions): void {
     if (opts.localAddr !== undefined) validateAddress(opts.localAddr, 'localAddr');
-    if (opts.serverHostname !== undefined && !opts.ssl) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', 'serverHostname is only meaningful with ssl');
-    }
+    checkTlsOptions(opts, 'client');
     const { signal } = opts;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new UsageError('ERR_INVALID_ARG_TYPE', 'The "signal" option must be an AbortSignal');
@@ -347,6 +351,24 @@ export abstract class BaseEventLoop<S = unknown>
     opts: { serverSide?: boolean; serverHostname?: string; sslHandshakeTimeout?: number } = {},
   ): Promise<Transport> {
     this.checkClosed();
+    // asyncio's start_tls refuses what is not a transport or an SSLContext
+    // with a TypeError; here a typed error, before anything is wrapped.
+    const t = transport as Partial<Transport> | null;
+    if (typeof t?.getExtraInfo !== 'function' || typeof t.setProtocol !== 'function') {
+      throw invalidArgType('transport', 'a Transport', transport);
+    }
+    // Nothing to upgrade: the handshake could only fail, later and less clearly.
+    if (transport.isClosing()) {
+      throw new UsageError('ERR_TRANSPORT_CLOSED', 'The transport is closing or closed');
+    }
+    if (typeof protocol !== 'object' || protocol === null) {
+      throw invalidArgType('protocol', 'a Protocol object', protocol);
+    }
+    if (typeof ssl !== 'object' || ssl === null) {
+      throw invalidArgType('ssl', 'an object of node:tls options', ssl);
+    }
+    if (opts.serverHostname !== undefined) validateString(opts.serverHostname, 'serverHostname');
+    checkHandshakeTimeout(opts.sslHandshakeTimeout);
     this.checkTls();
     return this.upgradeTls(transport, protocol, ssl, {
       serverSide: opts.serverSide === true,
@@ -369,7 +391,8 @@ export abstract class BaseEventLoop<S = unknown>
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(port, 'port', 0, 65535);
     this.checkServerOptions(opts);
-    if (opts.ssl) this.checkTls(); // fail now, not on the first connection
+    checkTlsOptions(opts, 'server');
+    if (opts.ssl) this.checkTls(opts.ssl); // fail now, not on the first connection
     const backlog = backlogOf(opts);
     const { sock } = opts;
     const addresses = sock === undefined ? await this.#serverAddresses(host) : [];
@@ -414,7 +437,8 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
-    if (opts.ssl) this.checkTls();
+    checkTlsOptions(opts, 'server');
+    if (opts.ssl) this.checkTls(opts.ssl);
     const backlog = backlogOf(opts);
     const listeners: Array<Listener<UnixServerAddress>> = [];
     const server = this.#newServer(listeners);

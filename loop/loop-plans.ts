@@ -2,7 +2,7 @@
 // resolved: the plans of connections, servers, datagram endpoints and
 // subprocesses, and the argument rules they share.
 import { UsageError } from '../errors/usage-error.js';
-import { validateInteger } from '../errors/validate.js';
+import { invalidArgType, validateInteger } from '../errors/validate.js';
 import type { ConnectionOptions, StdioSpec, TlsOptions } from './events.js';
 import type { AnyProtocol } from './protocols.js';
 import type { StreamServer } from './server.js';
@@ -51,14 +51,56 @@ export interface AddrInfoQuery {
   flags?: number | undefined;
 }
 
+/**
+ * The TLS options of a connection or a server, checked before anything is
+ * opened (asyncio raises at the call too): `ssl` is absent (undefined, null
+ * or false: no TLS), node:tls options, or for a connection `true` (the
+ * default context); a server needs its key and cert, so not `true`. The
+ * TLS-only options need `ssl`, and the handshake timeout is > 0 seconds.
+ */
+export function checkTlsOptions(
+  opts: { ssl?: unknown; sslHandshakeTimeout?: unknown; serverHostname?: unknown },
+  side: 'client' | 'server',
+): void {
+  const { ssl } = opts;
+  if (ssl === true && side === 'server') {
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      'A TLS server needs key and cert (or a secureContext) in ssl',
+    );
+  }
+  if (ssl !== undefined && ssl !== null && typeof ssl !== 'boolean' && typeof ssl !== 'object') {
+    const expected = side === 'client' ? 'a boolean or node:tls options' : 'node:tls options';
+    throw invalidArgType('ssl', expected, ssl);
+  }
+  for (const name of ['serverHostname', 'sslHandshakeTimeout'] as const) {
+    if (opts[name] !== undefined && !ssl) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', `${name} is only meaningful with ssl`);
+    }
+  }
+  checkHandshakeTimeout(opts.sslHandshakeTimeout);
+}
+
+/** sslHandshakeTimeout, when given: seconds, > 0 and finite. */
+export function checkHandshakeTimeout(timeout: unknown): void {
+  if (timeout === undefined) return;
+  if (typeof timeout !== 'number') throw invalidArgType('sslHandshakeTimeout', 'a number', timeout);
+  if (!(timeout > 0) || !Number.isFinite(timeout)) {
+    throw new UsageError(
+      'ERR_OUT_OF_RANGE',
+      `The value of "sslHandshakeTimeout" is out of range. It must be a finite number > 0. Received ${timeout}`,
+    );
+  }
+}
+
 /** An accepted connection's ServeRequest: TLS when the server has `ssl`. */
 export function serveRequest(
   server: StreamServer,
   protocolFactory: () => AnyProtocol,
-  ssl: TlsOptions | undefined,
+  ssl: TlsOptions | null | false | undefined,
   handshakeTimeout: number | undefined,
 ): ServeRequest {
-  const tls = ssl === undefined ? undefined : { ssl, handshakeTimeout };
+  const tls = ssl ? { ssl, handshakeTimeout } : undefined;
   return { server, protocolFactory, tls };
 }
 

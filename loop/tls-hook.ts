@@ -32,10 +32,20 @@ export type TlsUpgrader = (
   request: TlsUpgradeRequest,
 ) => Promise<Transport>;
 
-let upgrader: TlsUpgrader | undefined;
+/** Checks a server's `ssl` (and makes its context) when the server is created. */
+export type TlsServerPreparer = (ssl: TlsOptions) => void;
 
-export function registerTlsUpgrader(u: TlsUpgrader): void {
+let upgrader: TlsUpgrader | undefined;
+let preparer: TlsServerPreparer | undefined;
+
+export function registerTlsUpgrader(u: TlsUpgrader, prepareServer: TlsServerPreparer): void {
   upgrader = u;
+  preparer = prepareServer;
+}
+
+/** Runs the registered preparer (tlsUpgrader() has checked that there is one). */
+export function prepareTlsServer(ssl: TlsOptions): void {
+  preparer?.(ssl);
 }
 
 export function tlsUpgrader(): TlsUpgrader {

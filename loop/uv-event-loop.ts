@@ -39,7 +39,7 @@ import { type ResolvedAddress, type SockType, uvLookup } from './resolve.js';
 import type { Listener } from './server.js';
 import { StreamTransport } from './stream-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
-import { tlsUpgrader } from './tls-hook.js';
+import { prepareTlsServer, tlsUpgrader } from './tls-hook.js';
 import { type TransportOwner, whenStarted } from './transport-base.js';
 import type { DatagramTransport, SubprocessTransport, Transport } from './transports.js';
 
@@ -310,8 +310,9 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     }
   }
 
-  protected override checkTls(): void {
+  protected override checkTls(serverSsl?: TlsOptions): void {
     tlsUpgrader();
+    if (serverSsl !== undefined) prepareTlsServer(serverSsl);
   }
 
   protected upgradeTls(

@@ -25,6 +25,7 @@ import { runStop } from './run-stop.js';
 import { signals } from './signals.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
+import { tlsArguments } from './tls-arguments.js';
 import { tlsHandshake } from './tls-handshake.js';
 import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
@@ -57,6 +58,7 @@ export const scenarios: Scenario[] = [
   connectionArgs,
   tcpServer,
   tlsHandshake,
+  tlsArguments,
   transportLifecycle,
   transportEdges,
   readingControl,

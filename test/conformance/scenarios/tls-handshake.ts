@@ -2,7 +2,9 @@
 // sslproto.py and base_events.start_tls): the client's createConnection
 // rejects with a typed error and keeps nothing; its signal cancels the
 // handshake as it cancels the connect; a loop closed meanwhile fails it with
-// ERR_LOOP_CLOSED, as every start in flight; a server reports a failed
+// ERR_LOOP_CLOSED, as every start in flight; a peer that hangs up fails it
+// with ECONNRESET and nothing else; a client that closes at once is seen
+// to close by the server; a server reports a failed
 // handshake only in debug mode (asyncio logs it, an SSLError being an
 // OSError, at debug level only).
 import net from 'node:net';
@@ -98,6 +100,58 @@ export function tlsHandshake(test: Test, makeLoop: MakeLoop, name: string): void
         peer.close();
       }
     }),
+  );
+
+  test(`${name}: TLS: a peer that hangs up during the handshake fails createConnection with ECONNRESET, nothing uncaught`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      // Reads the ClientHello, then ends the connection.
+      const srv = net.createServer((s) => s.once('data', () => s.end()));
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      try {
+        const port = (srv.address() as net.AddressInfo).port;
+        await t.throwsAsync(loop.createConnection(quiet, '127.0.0.1', port, { ssl: true }), {
+          code: 'ECONNRESET',
+        });
+        // node:tls's own error for the same hang-up comes a tick later:
+        // it must not surface as an uncaught exception.
+        await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        srv.close();
+      }
+    }));
+
+  tlsTest(
+    `${name}: TLS: clients that close right after the handshake: the server sees each EOF and waitClosed resolves`,
+    (t) =>
+      withLoop(t, makeLoop, async ({ loop }) => {
+        const { key, cert } = selfSignedCert();
+        // The client's close_notify can come in the read that completes the
+        // server's handshake: its EOF must still reach the protocol.
+        const seen: string[] = [];
+        const server = await loop.createServer(
+          () => ({
+            eofReceived: () => void seen.push('eof'),
+            connectionLost: (e: Error | null) => void seen.push(`lost ${String(e)}`),
+          }),
+          '127.0.0.1',
+          0,
+          { ssl: { key, cert } },
+        );
+        const port = (server.sockets()[0] as { port: number }).port;
+        const n = 60;
+        for (let i = 0; i < n; i++) {
+          const [tr] = await loop.createConnection(quiet, '127.0.0.1', port, {
+            ssl: { ca: cert },
+            serverHostname: 'localhost',
+          });
+          tr.close();
+        }
+        await until(() => seen.length === 2 * n, `${n} server-side EOFs and connectionLost`);
+        t.is(seen.filter((s) => s === 'eof').length, n);
+        t.is(seen.filter((s) => s === 'lost null').length, n);
+        server.close();
+        await server.waitClosed();
+      }),
   );
 
   tlsTest(
