@@ -119,7 +119,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     // a TLS socket whose peer sent close_notify right after its Finished
     // ends between 'secure' and here. The EOF is delivered once reading
     // starts, as one that arrives before connectionMade.
-    if (stream.readableEnded) this.#endPending = true;
+    if (this.#readable && stream.readableEnded) this.#endPending = true;
     if (this.#slot !== undefined) this.#slot.transport = this;
     // Tracked (scheduleStart) once the stream has taken the listeners: a
     // constructor that throws leaves nothing for loop.close() to close.
