@@ -14,3 +14,23 @@ export function parseInt64(text: string): bigint | undefined {
   const value = BigInt(text);
   return value >= INT64_MIN && value <= INT64_MAX ? value : undefined;
 }
+
+/**
+ * `text` as a Number if it is such an integer of at most 15 characters
+ * (exact, and +1 cannot overflow), else NaN: the common case, read without
+ * a regular expression or a BigInt.
+ */
+export function smallInt(text: string): number {
+  const n = text.length;
+  if (n === 0 || n > 15) return NaN;
+  const negative = text.charCodeAt(0) === 0x2d; /* - */
+  let i = negative ? 1 : 0;
+  if (i === n || (text.charCodeAt(i) === 0x30 /* 0 */ && n > 1)) return NaN;
+  let value = 0;
+  for (; i < n; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return NaN;
+    value = value * 10 + d;
+  }
+  return negative ? -value : value;
+}

@@ -10,7 +10,7 @@
 import type { Protocol, Transport } from '../../loop/index.js';
 import { RespParser, RespProtocolError, reply, type CommandSink } from './resp-parser.js';
 import { ReplyWriter } from './reply-writer.js';
-import { INT64_MAX, parseInt64 } from './int64.js';
+import { INT64_MAX, parseInt64, smallInt } from './int64.js';
 import { REDIS_VERSION, type ServerState, infoText } from './server-info.js';
 import type { Store } from './store.js';
 
@@ -19,8 +19,6 @@ const PONG = reply.simple('PONG');
 const NOT_AN_INTEGER = reply.error('ERR value is not an integer or out of range');
 const INVALID_EXPIRE = reply.error("ERR invalid expire time in 'set' command");
 const OVERFLOW = reply.error('ERR increment or decrement would overflow');
-/** An integer of at most 15 digits, as Redis writes it: exact as a Number, and +1 cannot overflow. */
-const SMALL_INT = /^(?:0|-?[1-9][0-9]{0,14})$/;
 /** What redis-benchmark asks with CONFIG GET on connect (it warns without them): nothing persists. */
 const PERSISTENCE = new Map([
   ['save', ''],
@@ -78,11 +76,9 @@ function unknownCommand(args: Buffer[]): string {
  * integer, or not positive, or past the 64-bit clock once added to now.
  */
 function expireMs(unit: 'EX' | 'PX', text: string): number | Buffer {
-  if (text.length <= 15 && SMALL_INT.test(text)) {
-    const v = Number(text);
-    if (v <= 0) return INVALID_EXPIRE;
-    return unit === 'EX' ? v * 1000 : v;
-  }
+  const small = smallInt(text);
+  if (small <= 0) return INVALID_EXPIRE;
+  if (small > 0) return unit === 'EX' ? small * 1000 : small;
   const v = parseInt64(text);
   if (v === undefined) return NOT_AN_INTEGER;
   if (v <= 0n || (unit === 'EX' && v > INT64_MAX / 1000n)) return INVALID_EXPIRE;
@@ -194,9 +190,8 @@ export class RespProtocol implements Protocol, CommandSink {
   #incr(key: string): void {
     const current = this.#store.get(key);
     const text = current === null ? '0' : current.toString('latin1');
-    let next: number | bigint;
-    if (text.length <= 15 && SMALL_INT.test(text)) next = Number(text) + 1;
-    else {
+    let next: number | bigint = smallInt(text) + 1;
+    if (Number.isNaN(next)) {
       const value = parseInt64(text);
       if (value === undefined) return out.raw(NOT_AN_INTEGER);
       if (value === INT64_MAX) return out.raw(OVERFLOW);
