@@ -63,7 +63,7 @@ export class ReplyWriter {
     this.#line(0x2d /* - */, text.replace(/[\r\n]/g, ' '));
   }
 
-  integer(n: number): void {
+  integer(n: number | bigint): void {
     this.#header(0x3a /* : */, n);
   }
 
@@ -103,8 +103,8 @@ export class ReplyWriter {
   }
 
   /** `<type><n>\r\n`, the digits written here (no string for them). */
-  #header(type: number, n: number): void {
-    if (!Number.isSafeInteger(n)) return this.#line(type, String(n));
+  #header(type: number, n: number | bigint): void {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) return this.#line(type, String(n));
     this.#reserve(24);
     const buf = this.#buf;
     let pos = this.#pos;

@@ -23,7 +23,9 @@ export interface CommandSink {
 
 const CR = 0x0d;
 const LF = 0x0a;
-const SPACE = 0x20;
+const DQUOTE = 0x22;
+const SQUOTE = 0x27;
+const BACKSLASH = 0x5c;
 const kMaxLine = 64 * 1024;
 const kMaxArgs = 1024 * 1024;
 const kMaxBulk = 512 * 1024 * 1024;
@@ -35,6 +37,27 @@ const EMPTY = Buffer.alloc(0);
 interface Latin1Slice {
   latin1Slice(start: number, end: number): string;
 }
+
+/** C's isspace(): what separates the words of an inline command in Redis. */
+function isSpace(b: number | undefined): boolean {
+  return b === 0x20 || (b !== undefined && b >= 0x09 && b <= 0x0d);
+}
+
+function hexValue(b: number | undefined): number {
+  if (b === undefined) return -1;
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  const lower = b | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/** The byte a backslash escape in double quotes stands for (Redis's sdssplitargs). */
+const ESCAPES: Record<number, number> = {
+  0x6e: 0x0a,
+  0x72: 0x0d,
+  0x74: 0x09,
+  0x62: 0x08,
+  0x61: 0x07,
+};
 
 /** Position of the first CRLF at or after `from` in `buf[.., end)`, or -1. */
 function findCrlf(buf: Buffer, from: number, end: number): number {
@@ -72,6 +95,8 @@ export class RespParser {
   #expected = -1;
   /** Where parsing resumes in the current command (its own start if -1 above). */
   #at = 0;
+  /** The words of a quoted inline command, unquoted (their ranges point here). */
+  #words: Buffer = EMPTY;
 
   start(i: number): number {
     return this.#ranges[2 * i]!;
@@ -146,7 +171,10 @@ export class RespParser {
           const next = this.#inline(buf, at, end);
           if (next < 0) break;
           cmd = at = next;
-          if (this.argc > 0 && !sink.command(this)) {
+          // A quoted inline command's words are in #words, which #inline made `this.buf`.
+          const stop = this.argc > 0 && !sink.command(this);
+          this.buf = buf;
+          if (stop) {
             cmd = at = end;
             break;
           }
@@ -187,7 +215,10 @@ export class RespParser {
   #bulks(buf: Buffer, at: number, end: number): number {
     while (this.argc < this.#expected) {
       if (at >= end) return -at - 1;
-      if (buf[at] !== 0x24 /* $ */) throw new RespProtocolError("Protocol error: expected '$'");
+      if (buf[at] !== 0x24 /* $ */) {
+        const got = String.fromCharCode(buf[at]!);
+        throw new RespProtocolError(`Protocol error: expected '$', got '${got}'`);
+      }
       const crlf = findCrlf(buf, at + 1, end);
       if (crlf < 0) {
         tooLong(end - (at + 1));
@@ -207,7 +238,8 @@ export class RespParser {
   /**
    * An inline command at `at`: its words as arguments; the position after its
    * line end, or -1. As in Redis, the line ends at LF, with or without the CR
-   * before it (what `nc` and telnet users type).
+   * before it (what `nc` and telnet users type), and words are split at
+   * whitespace, or quoted as Redis's sdssplitargs() reads them (#quoted).
    */
   #inline(buf: Buffer, at: number, end: number): number {
     const lf = buf.indexOf(LF, at);
@@ -219,13 +251,81 @@ export class RespParser {
     this.argc = 0;
     let word = -1;
     for (let i = at; i < stop; i++) {
-      if (buf[i] === SPACE) {
+      const b = buf[i]!;
+      if (b === DQUOTE || b === SQUOTE) {
+        this.#quoted(buf, at, stop);
+        return lf + 1;
+      }
+      if (isSpace(b)) {
         if (word >= 0) this.#push(word, i);
         word = -1;
       } else if (word < 0) word = i;
     }
     if (word >= 0) this.#push(word, stop);
     return lf + 1;
+  }
+
+  /**
+   * The words of the line `buf[at, stop)` with quotes in it, unquoted into
+   * #words (made `this.buf` for the sink), as sdssplitargs() does: "double
+   * quotes" with \n \r \t \b \a \xHH and \<any> escapes, 'single
+   * quotes' with \' only, and a closing quote followed by whitespace or the
+   * end. Anything else is Redis's "unbalanced quotes" protocol error.
+   */
+  #quoted(buf: Buffer, at: number, stop: number): void {
+    this.argc = 0;
+    if (this.#words.length < stop - at) this.#words = Buffer.allocUnsafe(Math.max(256, stop - at));
+    const out = this.#words;
+    let n = 0;
+    let i = at;
+    for (;;) {
+      while (i < stop && isSpace(buf[i])) i++;
+      if (i >= stop) break;
+      const start = n;
+      let quote = 0;
+      for (;;) {
+        const b = buf[i];
+        if (quote === 0) {
+          if (i >= stop || isSpace(b)) break;
+          if (b === DQUOTE || b === SQUOTE) quote = b;
+          else out[n++] = b!;
+          i++;
+          continue;
+        }
+        if (i >= stop) throw new RespProtocolError('Protocol error: unbalanced quotes in request');
+        if (b === quote) {
+          // A closing quote must end the word.
+          if (i + 1 < stop && !isSpace(buf[i + 1]))
+            throw new RespProtocolError('Protocol error: unbalanced quotes in request');
+          i++;
+          break;
+        }
+        if (b === BACKSLASH && i + 1 < stop) {
+          const next = buf[i + 1]!;
+          if (quote === DQUOTE) {
+            const hi = next === 0x78 /* x */ && i + 3 < stop ? hexValue(buf[i + 2]) : -1;
+            const lo = hi >= 0 ? hexValue(buf[i + 3]) : -1;
+            if (lo >= 0) {
+              out[n++] = hi * 16 + lo;
+              i += 4;
+            } else {
+              out[n++] = ESCAPES[next] ?? next;
+              i += 2;
+            }
+            continue;
+          }
+          if (next === SQUOTE) {
+            out[n++] = SQUOTE;
+            i += 2;
+            continue;
+          }
+        }
+        out[n++] = b!;
+        i++;
+      }
+      this.#push(start, n);
+    }
+    this.buf = out;
   }
 
   #push(start: number, end: number): void {

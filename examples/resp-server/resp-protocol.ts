@@ -10,12 +10,20 @@
 import type { Protocol, Transport } from '../../loop/index.js';
 import { RespParser, RespProtocolError, reply, type CommandSink } from './resp-parser.js';
 import { ReplyWriter } from './reply-writer.js';
+import { INT64_MAX, parseInt64, smallInt } from './int64.js';
 import { REDIS_VERSION, type ServerState, infoText } from './server-info.js';
 import type { Store } from './store.js';
 
 const OK = reply.simple('OK');
 const PONG = reply.simple('PONG');
 const NOT_AN_INTEGER = reply.error('ERR value is not an integer or out of range');
+const INVALID_EXPIRE = reply.error("ERR invalid expire time in 'set' command");
+const OVERFLOW = reply.error('ERR increment or decrement would overflow');
+/** What redis-benchmark asks with CONFIG GET on connect (it warns without them): nothing persists. */
+const PERSISTENCE = new Map([
+  ['save', ''],
+  ['appendonly', 'no'],
+]);
 const KNOWN_CLIENT = ['ID', 'GETNAME', 'SETNAME', 'SETINFO'];
 const BAD_PROTOCOL_VERSION = 'ERR Protocol version is not an integer or out of range';
 const BAD_CLIENT_NAME = reply.error(
@@ -54,6 +62,30 @@ function wrongArgs(cmd: string): string {
   return `ERR wrong number of arguments for '${cmd.toLowerCase()}' command`;
 }
 
+/** Redis's reply to a command it does not know: the name and the first 128 bytes of arguments. */
+function unknownCommand(args: Buffer[]): string {
+  let quoted = '';
+  for (let i = 1; i < args.length && quoted.length < 128; i++)
+    quoted += `'${args[i]!.toString('latin1', 0, 128 - quoted.length)}' `;
+  const name = args[0]!.toString('latin1', 0, 128);
+  return `ERR unknown command '${name}', with args beginning with: ${quoted}`;
+}
+
+/**
+ * SET's EX/PX argument in milliseconds, or Redis's error reply: not an
+ * integer, or not positive, or past the 64-bit clock once added to now.
+ */
+function expireMs(unit: 'EX' | 'PX', text: string): number | Buffer {
+  const small = smallInt(text);
+  if (small <= 0) return INVALID_EXPIRE;
+  if (small > 0) return unit === 'EX' ? small * 1000 : small;
+  const v = parseInt64(text);
+  if (v === undefined) return NOT_AN_INTEGER;
+  if (v <= 0n || (unit === 'EX' && v > INT64_MAX / 1000n)) return INVALID_EXPIRE;
+  const ms = unit === 'EX' ? v * 1000n : v;
+  return ms + BigInt(Date.now()) > INT64_MAX ? INVALID_EXPIRE : Number(ms);
+}
+
 /** The replies of every connection on this thread: each read's are written before the next. */
 const out = new ReplyWriter();
 
@@ -89,7 +121,7 @@ export class RespProtocol implements Protocol, CommandSink {
     } catch (err) {
       if (!(err instanceof RespProtocolError)) throw err;
       // The replies to the commands before the malformed one go first.
-      out.error(err.message);
+      out.error(`ERR ${err.message}`);
       this.#quit = true;
     }
     out.flush(this.#transport!);
@@ -154,13 +186,19 @@ export class RespProtocol implements Protocol, CommandSink {
     return true;
   }
 
+  /** INCR on Redis's signed 64-bit integers; up to 15 digits without a BigInt. */
   #incr(key: string): void {
     const current = this.#store.get(key);
     const text = current === null ? '0' : current.toString('latin1');
-    const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
-    if (!Number.isSafeInteger(value + 1)) return out.raw(NOT_AN_INTEGER);
-    this.#store.replace(key, Buffer.from(String(value + 1)));
-    out.integer(value + 1);
+    let next: number | bigint = smallInt(text) + 1;
+    if (Number.isNaN(next)) {
+      const value = parseInt64(text);
+      if (value === undefined) return out.raw(NOT_AN_INTEGER);
+      if (value === INT64_MAX) return out.raw(OVERFLOW);
+      next = value + 1n;
+    }
+    this.#store.replace(key, Buffer.from(String(next)));
+    out.integer(next);
   }
 
   /** The commands that are not on a hot path, on the arguments as Buffers. */
@@ -175,7 +213,8 @@ export class RespProtocol implements Protocol, CommandSink {
         return;
       }
       case 'DBSIZE':
-        out.integer(this.#store.size);
+        if (n !== 1) out.error(wrongArgs(cmd));
+        else out.integer(this.#store.size);
         return;
       case 'SELECT': {
         // One keyspace: database 0 (a Redis server with `databases 1`).
@@ -196,13 +235,23 @@ export class RespProtocol implements Protocol, CommandSink {
         return this.#hello(args);
       case 'CLIENT':
         return this.#client(args);
+      case 'CONFIG': {
+        const param = n === 3 && upper(args[1]) === 'GET' ? upper(args[2]).toLowerCase() : '';
+        const value = PERSISTENCE.get(param);
+        if (value === undefined) out.arrayHeader(0);
+        else {
+          out.arrayHeader(2);
+          out.bulkText(param);
+          out.bulkText(value);
+        }
+        return;
+      }
       case 'COMMAND':
-      case 'CONFIG':
-        // redis-cli and redis-benchmark ask these on connect: no data.
+        // redis-cli asks COMMAND DOCS when it reads stdin: no data.
         out.arrayHeader(0);
         return;
       default:
-        out.error(`ERR unknown command '${args[0]!.toString('latin1')}'`);
+        out.error(unknownCommand(args));
     }
   }
 
@@ -266,7 +315,8 @@ export class RespProtocol implements Protocol, CommandSink {
   #set(p: RespParser): void {
     const n = p.argc;
     if (n < 3) return out.error(wrongArgs('SET'));
-    let ttl: number | undefined;
+    let unit: 'EX' | 'PX' | undefined;
+    let expire = '';
     let nx = false;
     let xx = false;
     let keepTtl = false;
@@ -275,12 +325,18 @@ export class RespProtocol implements Protocol, CommandSink {
       const opt = p.text(i).toUpperCase();
       if (opt === 'NX' && !xx) nx = true;
       else if (opt === 'XX' && !nx) xx = true;
-      else if (opt === 'KEEPTTL' && ttl === undefined) keepTtl = true;
-      else if ((opt === 'EX' || opt === 'PX') && i + 1 < n && ttl === undefined && !keepTtl) {
-        const v = Number(p.text(++i));
-        if (!Number.isInteger(v) || v <= 0) return out.error('ERR invalid expire time in set');
-        ttl = opt === 'EX' ? v * 1000 : v;
+      else if (opt === 'KEEPTTL' && unit === undefined) keepTtl = true;
+      else if ((opt === 'EX' || opt === 'PX') && i + 1 < n && unit === undefined && !keepTtl) {
+        unit = opt;
+        expire = p.text(++i);
       } else return out.error('ERR syntax error');
+    }
+    // As Redis: the options' syntax first, then the expire time's value.
+    let ttl: number | undefined;
+    if (unit !== undefined) {
+      const ms = expireMs(unit, expire);
+      if (typeof ms !== 'number') return out.raw(ms);
+      ttl = ms;
     }
     const key = p.text(1);
     if (nx || xx) {

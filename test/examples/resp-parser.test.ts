@@ -127,7 +127,7 @@ test('QUIT-style stop: the commands after the one the sink refused are not parse
 
 test('malformed input: the same errors, after the commands before it', (t) => {
   const cases: Array<[string, string]> = [
-    ['*1\r\n#bad\r\n', "Protocol error: expected '$'"],
+    ['*1\r\n#bad\r\n', "Protocol error: expected '$', got '#'"],
     ['*x\r\n', 'Protocol error: invalid multibulk length'],
     ['*1.5\r\n', 'Protocol error: invalid multibulk length'],
     ['*1048577\r\n', 'Protocol error: invalid multibulk length'],
@@ -144,6 +144,33 @@ test('malformed input: the same errors, after the commands before it', (t) => {
   }
   // Numbers other than plain digits are read as Number() reads them, as before.
   t.deepEqual(parse([Buffer.from('*01\r\n$0x3\r\nGET\r\n')]), { commands: [['GET']] });
+});
+
+test('inline words split at any whitespace and unquoted as Redis does, split at every byte', (t) => {
+  // resp-redis-server.test.ts checks the same against redis-server itself.
+  const bytes = Buffer.from(
+    'SET\tq  "two words"\r\nSET q \'it\\\'s\' ""\r\n' +
+      'SET q "a\\x41\\n\\"\\z\\xZZ" x"y z"\r\n' +
+      `${command('GET', 'after').toString('latin1')}PING\r\n`,
+    'latin1',
+  );
+  const expected = {
+    commands: [
+      ['SET', 'q', 'two words'],
+      ['SET', 'q', "it's", ''],
+      ['SET', 'q', 'aA\n"zxZZ', 'xy z'],
+      ['GET', 'after'],
+      ['PING'],
+    ],
+  };
+  for (let i = 0; i <= bytes.length; i++)
+    t.deepEqual(parse([bytes.subarray(0, i), bytes.subarray(i)]), expected, `split at ${i}`);
+  for (const bad of ['SET k "abc', "SET k 'abc", 'SET k "abc"d', "SET k 'a'b"]) {
+    t.deepEqual(parse([Buffer.from(`PING\r\n${bad}\r\nPING\r\n`)]), {
+      commands: [['PING']],
+      error: 'Protocol error: unbalanced quotes in request',
+    });
+  }
 });
 
 test('a line without CRLF is an error past 64 KiB, and waits for more before', (t) => {

@@ -73,7 +73,7 @@ test('inline commands, ECHO, SET NX/XX/PX and errors', async (t) => {
     );
     t.is(
       reply,
-      "+PONG\r\n$5\r\nhello\r\n+OK\r\n$-1\r\n+OK\r\n$1\r\nw\r\n-ERR value is not an integer or out of range\r\n-ERR unknown command 'NOPE'\r\n-ERR wrong number of arguments for 'get' command\r\n+OK\r\n",
+      "+PONG\r\n$5\r\nhello\r\n+OK\r\n$-1\r\n+OK\r\n$1\r\nw\r\n-ERR value is not an integer or out of range\r\n-ERR unknown command 'NOPE', with args beginning with: \r\n-ERR wrong number of arguments for 'get' command\r\n+OK\r\n",
     );
   });
 });
@@ -123,7 +123,7 @@ test('a malformed request gets an error and the connection is closed', async (t)
       '*1\r\n#bad\r\n',
       (s) => s.startsWith('-ERR') || s.startsWith('-Protocol'),
     );
-    t.regex(reply, /^-Protocol error/);
+    t.regex(reply, /^-ERR Protocol error: expected '\$', got '#'\r\n$/);
   });
 });
 
@@ -197,7 +197,7 @@ test('the commands before a malformed one are answered, then the error, then the
       sock.on('end', () => (sock.destroy(), resolve(text)));
       sock.on('error', reject);
     });
-    t.is(got, '+OK\r\n$1\r\n1\r\n-Protocol error: invalid bulk length\r\n');
+    t.is(got, '+OK\r\n$1\r\n1\r\n-ERR Protocol error: invalid bulk length\r\n');
   });
 });
 
@@ -206,6 +206,6 @@ test('an error naming what the client sent stays one line', async (t) => {
     const got = await exchange(port, command('NO\r\nPE') + command('PING'), (s) =>
       s.endsWith('+PONG\r\n'),
     );
-    t.is(got, "-ERR unknown command 'NO  PE'\r\n+PONG\r\n");
+    t.is(got, "-ERR unknown command 'NO  PE', with args beginning with: \r\n+PONG\r\n");
   });
 });

@@ -1,0 +1,182 @@
+// The RESP example against a real redis-server as the reference: the same
+// bytes go to both, and the replies must be the same bytes. The cases are
+// the ones where the example claims Redis's behaviour (README: its error
+// texts, integers, inline commands and protocol errors); what it documents
+// as its own (HELLO 3, SELECT 1, CLIENT SETINFO, commands it lacks) is left
+// out.
+import anyTest from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Loop } from '../../handles/index.js';
+import { UvEventLoop } from '../../loop/index.js';
+import { startRespServer } from '../../examples/resp-server/main.js';
+import { withPrograms } from '../helpers/tools.js';
+
+const test = withPrograms(anyTest.serial, ['redis-server']);
+
+function command(...args: string[]): string {
+  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+}
+
+type Where = net.NetConnectOpts;
+
+/**
+ * Sends `bytes` on a new connection; resolves with what came back until
+ * `done` or the close, or after 5 s of waiting for either (marked so).
+ */
+function exchange(where: Where, bytes: string, done?: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(where, () => sock.write(bytes, 'latin1'));
+    let got = '';
+    const finish = (text: string): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(text);
+    };
+    const timer = setTimeout(() => finish(`${got}[still open after 5 s]`), 5000);
+    sock.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (done?.(got)) finish(got);
+    });
+    sock.on('end', () => finish(got));
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+const END = command('ECHO', 'the end');
+const ended = (text: string): boolean => text.endsWith('$7\r\nthe end\r\n');
+
+/** One connection's commands, answered in order; each is a case of its own in the transcript. */
+const commands: string[] = [
+  // Unknown commands quote their first 128 bytes of arguments; arities.
+  command('FOOBAR'),
+  command('foobar', 'a', 'b c'),
+  command('NOPE', 'x'.repeat(100), 'y'.repeat(100)),
+  command('GET'),
+  command('GET', 'a', 'b'),
+  command('SET', 'k'),
+  command('PING', 'a', 'b'),
+  command('ECHO'),
+  command('DEL'),
+  command('EXISTS'),
+  command('MGET'),
+  command('INCR'),
+  command('TTL'),
+  command('PTTL', 'a', 'b'),
+  command('DBSIZE', 'x'),
+  command('SELECT'),
+  command('SELECT', 'x'),
+  command('CLIENT'),
+  command('CLIENT', 'BOGUS'),
+  command('CLIENT', 'SETNAME', 'a b'),
+  // SET's options and expire times: syntax first, then the value.
+  command('SET', 'k', 'v', 'NX', 'XX'),
+  command('SET', 'k', 'v', 'EX', '10', 'PX', '10'),
+  command('SET', 'k', 'v', 'EX', '0'),
+  command('SET', 'k', 'v', 'PX', '-5'),
+  command('SET', 'k', 'v', 'EX', 'abc'),
+  command('SET', 'k', 'v', 'EX', '1.5'),
+  command('SET', 'k', 'v', 'EX', '0', 'BOGUS'),
+  command('SET', 'k', 'v', 'EX', '9999999999999999'),
+  command('SET', 'k', 'v', 'PX', '9223372036854775807'),
+  command('SET', 'k', 'v', 'EX', '10000000000000000000'),
+  command('SET', 'k', 'v', 'EX', '100'),
+  command('TTL', 'k'),
+  // INCR on signed 64-bit integers written Redis's one way.
+  ...[
+    '9007199254740993',
+    '-9223372036854775808',
+    '9223372036854775807',
+    '01',
+    '-0',
+    '+1',
+    ' 1',
+    '',
+    '1e3',
+    '-1',
+  ].flatMap((v, i) => [command('SET', `n${i}`, v), command('INCR', `n${i}`)]),
+  command('MGET', 'n0', 'n1', 'n2', 'n9'),
+  // Inline commands: whitespace, quotes and escapes as sdssplitargs() reads them.
+  'SET\tq1  "two words"\r\nGET q1\r\n',
+  "SET q2 'it\\'s'\r\nGET q2\r\n",
+  'SET q3 "a\\x41\\n\\t\\"\\z"\r\nGET q3\r\n',
+  'SET q4 x"y z"\r\nGET q4\r\n',
+  '\r\n  \r\nEXISTS q1 q2 q3 q4\r\n',
+  END,
+];
+
+/** Each on a connection of its own: Redis answers with an error and closes. */
+const malformed = [
+  'SET k "abc\r\nPING\r\n',
+  'SET k "abc"d\r\nPING\r\n',
+  'SET k x""y\r\nPING\r\n',
+  "SET k 'abc\r\nPING\r\n",
+  `${command('PING')}*1\r\n#bad\r\n`,
+  '*x\r\nPING\r\n',
+  '*1\r\n$x\r\n',
+  '*1\r\n$-1\r\n',
+];
+
+async function transcript(where: Where): Promise<string[]> {
+  const out = [await exchange(where, commands.join(''), ended)];
+  for (const bytes of malformed) out.push(await exchange(where, bytes));
+  return out;
+}
+
+/** A redis-server of its own, on a Unix socket in a fresh directory, for `body`. */
+async function withRedisServer<T>(body: (where: Where) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'asyncuv-redis-'));
+  const path = join(dir, 'redis.sock');
+  const args = ['--port', '0', '--unixsocket', path, '--save', '', '--appendonly', 'no'];
+  const redis = spawn('redis-server', [...args, '--dir', dir], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => redis.once('exit', resolve));
+  try {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        if ((await exchange({ path }, 'PING\r\n', (s) => s.endsWith('\r\n'))) === '+PONG\r\n')
+          break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    return await body({ path });
+  } finally {
+    redis.kill();
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the RESP example answers errors, integers and inline commands as redis-server', async (t) => {
+  const expected = await withRedisServer(transcript);
+  const uv = new Loop();
+  const loop = new UvEventLoop(uv);
+  const server = await startRespServer(loop, '127.0.0.1', 0);
+  try {
+    const port = (server.sockets()[0] as { port: number }).port;
+    const got = await transcript({ host: '127.0.0.1', port });
+    // Reply by reply, so that a difference names its case.
+    const split = (text: string): string[] => text.split(/(?=^[-+:$*])/m);
+    t.true(ended(expected[0]!), 'redis-server answered every command');
+    t.deepEqual(split(got[0]!), split(expected[0]!));
+    for (let i = 0; i < malformed.length; i++)
+      t.is(got[i + 1], expected[i + 1], JSON.stringify(malformed[i]));
+  } finally {
+    server.close();
+    await server.waitClosed();
+    loop.close();
+  }
+  const deadline = Date.now() + 10_000;
+  while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
+  t.deepEqual(uv.handleCounts(), {}, 'every handle closed');
+  uv.close();
+});
