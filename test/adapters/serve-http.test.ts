@@ -1,13 +1,14 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { Loop, UvEventLoop, serveHttp } from 'asyncuv';
+import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 import { withPrograms } from '../helpers/tools.js';
 
 async function withHttp(
-  t: { deepEqual(a: unknown, b: unknown, m?: string): void },
+  t: ExecutionContext,
   listener: http.RequestListener,
   body: (port: number, h: Awaited<ReturnType<typeof serveHttp>>) => Promise<void>,
 ): Promise<void> {
@@ -19,11 +20,7 @@ async function withHttp(
   } finally {
     await h.close();
     loop.close();
-    const deadline = Date.now() + 10_000;
-    while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 5));
-    t.deepEqual(uv.handleCounts(), {}, 'every handle closed');
-    uv.close();
+    await assertNoHandlesAndClose(t, uv);
   }
 }
 

@@ -7,47 +7,12 @@
 import anyTest from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Loop } from '../../handles/index.js';
-import { UvEventLoop } from '../../loop/index.js';
-import { startRespServer } from '../../examples/resp-server/main.js';
+import { command, exchange, type Where, withRespServer } from './resp-fixture.js';
 import { withPrograms } from '../helpers/tools.js';
 
 const test = withPrograms(anyTest.serial, ['redis-server']);
-
-function command(...args: string[]): string {
-  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
-}
-
-type Where = net.NetConnectOpts;
-
-/**
- * Sends `bytes` on a new connection; resolves with what came back until
- * `done` or the close, or after 5 s of waiting for either (marked so).
- */
-function exchange(where: Where, bytes: string, done?: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(where, () => sock.write(bytes, 'latin1'));
-    let got = '';
-    const finish = (text: string): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(text);
-    };
-    const timer = setTimeout(() => finish(`${got}[still open after 5 s]`), 5000);
-    sock.on('data', (d: Buffer) => {
-      got += d.toString('latin1');
-      if (done?.(got)) finish(got);
-    });
-    sock.on('end', () => finish(got));
-    sock.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
 
 const END = command('ECHO', 'the end');
 const ended = (text: string): boolean => text.endsWith('$7\r\nthe end\r\n');
@@ -157,11 +122,7 @@ async function withRedisServer<T>(body: (where: Where) => Promise<T>): Promise<T
 
 test('the RESP example answers errors, integers and inline commands as redis-server', async (t) => {
   const expected = await withRedisServer(transcript);
-  const uv = new Loop();
-  const loop = new UvEventLoop(uv);
-  const server = await startRespServer(loop, '127.0.0.1', 0);
-  try {
-    const port = (server.sockets()[0] as { port: number }).port;
+  await withRespServer(t, async (port) => {
     const got = await transcript({ host: '127.0.0.1', port });
     // Reply by reply, so that a difference names its case.
     const split = (text: string): string[] => text.split(/(?=^[-+:$*])/m);
@@ -169,14 +130,5 @@ test('the RESP example answers errors, integers and inline commands as redis-ser
     t.deepEqual(split(got[0]!), split(expected[0]!));
     for (let i = 0; i < malformed.length; i++)
       t.is(got[i + 1], expected[i + 1], JSON.stringify(malformed[i]));
-  } finally {
-    server.close();
-    await server.waitClosed();
-    loop.close();
-  }
-  const deadline = Date.now() + 10_000;
-  while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 5));
-  t.deepEqual(uv.handleCounts(), {}, 'every handle closed');
-  uv.close();
+  });
 });

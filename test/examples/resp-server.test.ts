@@ -1,53 +1,13 @@
 import test from 'ava';
 import net from 'node:net';
-import { Loop } from '../../handles/index.js';
-import { UvEventLoop } from '../../loop/index.js';
-import { startRespServer } from '../../examples/resp-server/main.js';
+import { command, exchange as exchangeAt, withRespServer } from './resp-fixture.js';
 import { RespParser } from '../../examples/resp-server/resp-parser.js';
 
-function command(...args: string[]): string {
-  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
-}
-
-/** Sends raw bytes and resolves with the reply once `expectedEnd` arrives. */
-function exchange(port: number, bytes: string, done: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1', () => sock.write(bytes));
-    let got = '';
-    sock.on('data', (d) => {
-      got += d.toString();
-      if (done(got)) {
-        sock.destroy();
-        resolve(got);
-      }
-    });
-    sock.on('error', reject);
-  });
-}
-
-async function withServer(
-  t: { deepEqual(a: unknown, b: unknown, m?: string): void },
-  body: (port: number) => Promise<void>,
-): Promise<void> {
-  const uv = new Loop();
-  const loop = new UvEventLoop(uv);
-  const server = await startRespServer(loop, '127.0.0.1', 0);
-  try {
-    await body((server.sockets()[0] as { port: number }).port);
-  } finally {
-    server.close();
-    await server.waitClosed();
-    loop.close();
-    const deadline = Date.now() + 10_000;
-    while (Object.keys(uv.handleCounts()).length > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 5));
-    t.deepEqual(uv.handleCounts(), {}, 'every handle closed');
-    uv.close();
-  }
-}
+const exchange = (port: number, bytes: string, done: (text: string) => boolean): Promise<string> =>
+  exchangeAt({ host: '127.0.0.1', port }, bytes, done);
 
 test('SET, GET, INCR, EXISTS, MGET, DEL over one pipelined write', async (t) => {
-  await withServer(t, async (port) => {
+  await withRespServer(t, async (port) => {
     const req =
       command('SET', 'a', '1') +
       command('GET', 'a') +
@@ -65,7 +25,7 @@ test('SET, GET, INCR, EXISTS, MGET, DEL over one pipelined write', async (t) => 
 });
 
 test('inline commands, ECHO, SET NX/XX/PX and errors', async (t) => {
-  await withServer(t, async (port) => {
+  await withRespServer(t, async (port) => {
     const reply = await exchange(
       port,
       'PING\r\nECHO hello\r\nSET k v NX\r\nSET k w NX\r\nSET k w XX PX 100000\r\nGET k\r\nINCR k\r\nNOPE\r\nGET\r\nQUIT\r\n',
@@ -79,7 +39,7 @@ test('inline commands, ECHO, SET NX/XX/PX and errors', async (t) => {
 });
 
 test('inline lines may end in a bare LF; INCR and SET KEEPTTL keep the expiry', async (t) => {
-  await withServer(t, async (port) => {
+  await withRespServer(t, async (port) => {
     const reply = await exchange(
       port,
       'SET n 1 PX 100000\nINCR n\r\nPTTL n\nSET n 7 KEEPTTL\nTTL n\nSET n 8\nPTTL n\n' +
@@ -117,7 +77,7 @@ test('a command split across many reads is parsed once', (t) => {
 });
 
 test('a malformed request gets an error and the connection is closed', async (t) => {
-  await withServer(t, async (port) => {
+  await withRespServer(t, async (port) => {
     const reply = await exchange(
       port,
       '*1\r\n#bad\r\n',
@@ -157,7 +117,7 @@ function binaryCommand(...args: Buffer[]): Buffer {
 }
 
 test('binary keys and values, small and large, in one pipelined write', async (t) => {
-  await withServer(t, async (port) => {
+  await withRespServer(t, async (port) => {
     const key = Buffer.from([0x00, 0x0d, 0x0a, 0xff, 0x20]);
     const small = Buffer.from([0x0d, 0x0a, 0x00, 0xe9]);
     const large = Buffer.alloc(1024 * 1024 + 3);
@@ -187,7 +147,7 @@ test('binary keys and values, small and large, in one pipelined write', async (t
 });
 
 test('the commands before a malformed one are answered, then the error, then the close', async (t) => {
-  await withServer(t, async (port) => {
+  await withRespServer(t, async (port) => {
     const req = command('SET', 'a', '1') + command('GET', 'a') + '*1\r\n$x\r\n' + command('PING');
     // Everything the server sends until it closes the connection.
     const got = await new Promise<string>((resolve, reject) => {
@@ -202,7 +162,7 @@ test('the commands before a malformed one are answered, then the error, then the
 });
 
 test('an error naming what the client sent stays one line', async (t) => {
-  await withServer(t, async (port) => {
+  await withRespServer(t, async (port) => {
     const got = await exchange(port, command('NO\r\nPE') + command('PING'), (s) =>
       s.endsWith('+PONG\r\n'),
     );
