@@ -147,3 +147,30 @@ export function featureCases(
       withLoop(t, makeLoop, (ctx) => body(ctx, t)),
     );
 }
+
+/**
+ * featureCases whose every case gets a fresh resource from `open`, given to
+ * `close` afterwards whatever happened (a fifo, a socket path).
+ */
+export function featureCasesWith<R>(
+  test: TestFn,
+  makeLoop: MakeLoop,
+  feature: string,
+  name: string,
+  open: () => R,
+  close: (resource: R) => void,
+): (
+  title: string,
+  body: (ctx: LoopContext, t: ExecutionContext, resource: R) => Promise<void>,
+) => void {
+  const it = featureCases(test, makeLoop, feature, name);
+  return (title, body) =>
+    it(title, async (ctx, t) => {
+      const resource = open();
+      try {
+        await body(ctx, t, resource);
+      } finally {
+        close(resource);
+      }
+    });
+}

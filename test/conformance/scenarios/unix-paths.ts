@@ -9,21 +9,12 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MyProto } from '../protocols.js';
-import type { ExecutionContext } from 'ava';
-import {
-  featureCases,
-  future,
-  type LoopContext,
-  type MakeLoop,
-  type Test,
-  until,
-  within,
-} from '../harness.js';
+import { featureCasesWith, future, type MakeLoop, type Test, until, within } from '../harness.js';
 
-function socketPath(tag: string): string {
+function socketPath(): string {
   return join(
     tmpdir(),
-    `asyncuv-conf-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`,
+    `asyncuv-conf-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`,
   );
 }
 
@@ -38,23 +29,11 @@ function staleSocket(path: string): void {
 }
 
 export function unixPaths(test: Test, makeLoop: MakeLoop, name: string): void {
-  const unixCase = featureCases(test, makeLoop, 'unix', name);
-  /** A case given a fresh socket path, removed afterwards whatever happened. */
-  const it = (
-    title: string,
-    tag: string,
-    body: (ctx: LoopContext, t: ExecutionContext, path: string) => Promise<void>,
-  ): void =>
-    unixCase(title, async (ctx, t) => {
-      const path = socketPath(tag);
-      try {
-        await body(ctx, t, path);
-      } finally {
-        rmSync(path, { force: true });
-      }
-    });
+  const it = featureCasesWith(test, makeLoop, 'unix', name, socketPath, (path) =>
+    rmSync(path, { force: true }),
+  );
 
-  it("a Unix server's close() removes its socket file", 'cleanup', async ({ loop }, t, path) => {
+  it("a Unix server's close() removes its socket file", async ({ loop }, t, path) => {
     const server = await loop.createUnixServer(() => new MyProto(null), path);
     t.true(statSync(path).isSocket());
     server.close();
@@ -62,56 +41,50 @@ export function unixPaths(test: Test, makeLoop: MakeLoop, name: string): void {
     t.false(existsSync(path), 'the socket file is gone');
   });
 
-  it(
-    'a stale socket file nobody listens on is replaced by createUnixServer',
-    'stale',
-    async ({ loop }, t, path) => {
-      staleSocket(path);
-      t.true(statSync(path).isSocket());
-      const server = await loop.createUnixServer(() => new MyProto(null), path);
-      const [transport, proto] = await loop.createUnixConnection(() => new MyProto(null), path);
-      t.is(proto.state, 'CONNECTED');
-      transport.close();
-      await within(proto.done, 'connectionLost');
-      server.close();
-      await within(server.waitClosed(), 'waitClosed');
-    },
-  );
+  it('a stale socket file nobody listens on is replaced by createUnixServer', async ({
+    loop,
+  }, t, path) => {
+    staleSocket(path);
+    t.true(statSync(path).isSocket());
+    const server = await loop.createUnixServer(() => new MyProto(null), path);
+    const [transport, proto] = await loop.createUnixConnection(() => new MyProto(null), path);
+    t.is(proto.state, 'CONNECTED');
+    transport.close();
+    await within(proto.done, 'connectionLost');
+    server.close();
+    await within(server.waitClosed(), 'waitClosed');
+  });
 
-  it(
-    'a file that is not a socket at the path fails with EADDRINUSE and is kept',
-    'file',
-    async ({ loop }, t, path) => {
-      writeFileSync(path, 'not a socket');
-      await t.throwsAsync(
-        loop.createUnixServer(() => new MyProto(null), path),
-        { code: 'EADDRINUSE' },
-      );
-      t.is(readFileSync(path, 'utf8'), 'not a socket');
-    },
-  );
+  it('a file that is not a socket at the path fails with EADDRINUSE and is kept', async ({
+    loop,
+  }, t, path) => {
+    writeFileSync(path, 'not a socket');
+    await t.throwsAsync(
+      loop.createUnixServer(() => new MyProto(null), path),
+      { code: 'EADDRINUSE' },
+    );
+    t.is(readFileSync(path, 'utf8'), 'not a socket');
+  });
 
-  it(
-    "a Unix connection's peername (client) and sockname (server side) are the path",
-    'names',
-    async ({ loop }, t, path) => {
-      const accepted = future<MyProto>();
-      const server = await loop.createUnixServer(() => {
-        const p = new MyProto(null);
-        queueMicrotask(() => accepted.resolve(p));
-        return p;
-      }, path);
-      const [transport, proto] = await loop.createUnixConnection(() => new MyProto(null), path);
-      t.is(transport.getExtraInfo('peername'), path);
-      const serverSide = await within(accepted.promise, 'accept');
-      await until(() => serverSide.transport !== undefined, 'connectionMade');
-      t.is(serverSide.transport!.getExtraInfo('sockname'), path);
-      t.true(transport.canWriteEof());
-      transport.writeEof();
-      await within(serverSide.done, 'the server side sees EOF and closes');
-      await within(proto.done, 'client connectionLost');
-      server.close();
-      await within(server.waitClosed(), 'waitClosed');
-    },
-  );
+  it("a Unix connection's peername (client) and sockname (server side) are the path", async ({
+    loop,
+  }, t, path) => {
+    const accepted = future<MyProto>();
+    const server = await loop.createUnixServer(() => {
+      const p = new MyProto(null);
+      queueMicrotask(() => accepted.resolve(p));
+      return p;
+    }, path);
+    const [transport, proto] = await loop.createUnixConnection(() => new MyProto(null), path);
+    t.is(transport.getExtraInfo('peername'), path);
+    const serverSide = await within(accepted.promise, 'accept');
+    await until(() => serverSide.transport !== undefined, 'connectionMade');
+    t.is(serverSide.transport!.getExtraInfo('sockname'), path);
+    t.true(transport.canWriteEof());
+    transport.writeEof();
+    await within(serverSide.done, 'the server side sees EOF and closes');
+    await within(proto.done, 'client connectionLost');
+    server.close();
+    await within(server.waitClosed(), 'waitClosed');
+  });
 }
