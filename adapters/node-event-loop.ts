@@ -280,11 +280,7 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     try {
       const secure = upgradeToTls(stream, ssl, opts);
       secure.then(untrack, untrack);
-      // Cut short by close(): ERR_LOOP_CLOSED, as every start in flight.
-      return secure.catch((err: unknown) => {
-        this.checkClosed();
-        throw err;
-      });
+      return this.closedWins(secure);
     } catch (err) {
       untrack();
       throw err;

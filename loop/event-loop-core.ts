@@ -526,6 +526,20 @@ export abstract class EventLoopCore {
   protected checkClosed(): void {
     if (this.#closed) throw loopClosed();
   }
+
+  /**
+   * `start`, except that once close() was called its failure is
+   * ERR_LOOP_CLOSED, as every start in flight: close() cut it short (it
+   * closed what the start was using), whatever that reported (a reset).
+   */
+  protected async closedWins<T>(start: Promise<T>): Promise<T> {
+    try {
+      return await start;
+    } catch (err) {
+      this.checkClosed();
+      throw err;
+    }
+  }
 }
 
 function noop(): void {}

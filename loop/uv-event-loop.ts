@@ -284,7 +284,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
   ): Promise<[Transport, P]> {
     const raw = this.#transport(stream, {}, server);
     server?.attach(raw);
-    const secure = await this.#handshake(
+    const secure = await this.closedWins(
       tlsUpgrader()(this, raw, protocol, tls.ssl, {
         serverSide: server !== undefined,
         serverHostname: tls.serverHostname,
@@ -294,20 +294,6 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
       }),
     );
     return [secure, protocol];
-  }
-
-  /**
-   * A handshake the loop's close() cut short (it closed the raw transport)
-   * fails as every start in flight does, with ERR_LOOP_CLOSED, not with
-   * the connection reset that node:tls saw.
-   */
-  async #handshake(upgrade: Promise<Transport>): Promise<Transport> {
-    try {
-      return await upgrade;
-    } catch (err) {
-      this.checkClosed();
-      throw err;
-    }
   }
 
   protected override checkTls(serverSsl?: TlsOptions): void {
@@ -321,7 +307,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     ssl: TlsOptions,
     opts: { serverSide: boolean; serverHostname?: string | undefined; handshakeTimeout?: number },
   ): Promise<Transport> {
-    return this.#handshake(
+    return this.closedWins(
       tlsUpgrader()(this, transport, protocol, ssl, { ...opts, callConnectionMade: false }),
     );
   }
