@@ -284,7 +284,7 @@ tlsTest(
   'fromDuplex runs a Protocol over a tls.TLSSocket, with flow control both ways',
   async (t) => {
     const base = resourceCounts();
-    const { key, cert } = selfSignedCert();
+    const { key, cert } = await selfSignedCert();
     // A node:tls echo server that can stop reading.
     let serverSide!: tls.TLSSocket;
     const tlsServer = tls.createServer({ key, cert }, (s) => {
@@ -337,7 +337,7 @@ tlsTest(
 
 tlsTest('NodeEventLoop.startTls upgrades a UvEventLoop transport through toDuplex', async (t) => {
   const base = resourceCounts();
-  const { key, cert } = selfSignedCert();
+  const { key, cert } = await selfSignedCert();
   const tlsServer = tls.createServer({ key, cert }, (s) => s.pipe(s));
   const port = await nodeListen(tlsServer);
   const uvLoop = new UvEventLoop(new Loop());

@@ -17,7 +17,7 @@ tlsTest(
   'TLS round trip: ssl on createServer and createConnection, peercert and sslcontext',
   async (t) => {
     const base = resourceCounts();
-    const { key, cert } = selfSignedCert();
+    const { key, cert } = await selfSignedCert();
     const loop = new NodeEventLoop();
     const served: EchoProtocol[] = [];
     const server = await loop.createServer(
@@ -67,7 +67,7 @@ tlsTest(
   'an untrusted certificate fails the handshake; the connection attempt rejects',
   async (t) => {
     const base = resourceCounts();
-    const { key, cert } = selfSignedCert();
+    const { key, cert } = await selfSignedCert();
     const loop = new NodeEventLoop();
     let made = 0;
     const server = await loop.createServer(
@@ -136,7 +136,7 @@ serial(
 
 tlsTest('startTls upgrades a plain connection on both sides (STARTTLS)', async (t) => {
   const base = resourceCounts();
-  const { key, cert } = selfSignedCert();
+  const { key, cert } = await selfSignedCert();
   const loop = new NodeEventLoop();
   // The server answers "go" in clear, then upgrades and echoes in TLS.
   const serverLost: Promise<Error | null>[] = [];

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import net from 'node:net';
 import { constants, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -93,7 +94,7 @@ serial('a server made with startServing: false serves what arrived once started'
 async function fifo(): Promise<{ dir: string; readFd: number; writeFd: number }> {
   const dir = await tempDir();
   const path = join(dir, 'fifo');
-  execFileSync('mkfifo', [path]);
+  await promisify(execFile)('mkfifo', [path]);
   const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   const writeFd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
   return { dir, readFd, writeFd };

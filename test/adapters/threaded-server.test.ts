@@ -360,7 +360,7 @@ for (const balance of balances) {
   );
 
   test.serial(`${balance}: TLS on every thread, for protocols and for HTTPS`, async (t) => {
-    const { key, cert } = selfSignedCert();
+    const { key, cert } = await selfSignedCert();
     const secure = { ca: cert, servername: 'localhost' };
     const echo = await start(t, echoModule, { balance, ssl: { key, cert } });
     const client = await LineClient.connect(echo.port, secure);
@@ -532,7 +532,7 @@ test.serial('bad options are usage errors; a port in use is EADDRINUSE', async (
     code: 'ERR_INVALID_ARG_VALUE',
     message: /structured-cloneable/,
   });
-  const { key, cert } = selfSignedCert();
+  const { key, cert } = await selfSignedCert();
   await t.throwsAsync(
     start({ host: kHost, port: 0, ssl: { secureContext: tls.createSecureContext({ key, cert }) } }),
     { code: 'ERR_INVALID_ARG_VALUE', message: /SecureContext/ },

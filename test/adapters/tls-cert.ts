@@ -1,7 +1,8 @@
 // A self-signed certificate for localhost, made by openssl for the tests
 // that need one (no key material is kept in the repository).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,36 +11,44 @@ export interface TestCert {
   cert: Buffer;
 }
 
-let cached: TestCert | undefined;
+let cached: Promise<TestCert> | undefined;
 
-export function selfSignedCert(): TestCert {
-  if (cached !== undefined) return cached;
-  const dir = mkdtempSync(join(tmpdir(), 'asyncuv-cert-'));
+/**
+ * The certificate, made once per process. openssl runs without blocking
+ * the thread: tests start together, and a synchronous RSA key generation
+ * on a loaded machine kept the other tests' event loop away for seconds.
+ */
+export function selfSignedCert(): Promise<TestCert> {
+  cached ??= make();
+  return cached;
+}
+
+async function make(): Promise<TestCert> {
+  const dir = await mkdtemp(join(tmpdir(), 'asyncuv-cert-'));
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-days',
-        '1',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    cached = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-    return cached;
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ]);
+    const [key, cert] = await Promise.all([
+      readFile(join(dir, 'key.pem')),
+      readFile(join(dir, 'cert.pem')),
+    ]);
+    return { key, cert };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }

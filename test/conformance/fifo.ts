@@ -1,7 +1,7 @@
 // A named pipe (FIFO) as a pair of fds: Node has no os.pipe(), and a FIFO
 // gives the same kind of fd. The read end is opened first, non-blocking, so
 // that opening the write end does not block.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,19 +22,14 @@ function fifoPath(): string {
   return join(tmpdir(), `asyncuv-fifo-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
 }
 
-export function makeFifo(): Fifo {
-  const path = fifoPath();
-  execFileSync('mkfifo', [path]);
-  return openFifo(path);
-}
-
 /**
- * makeFifo() without blocking the thread while mkfifo runs: for loops of
- * thousands of cases (the fuzz properties), where execFileSync on a loaded
- * machine kept the thread from its event loop for seconds and tripped the
- * hang bounds of the properties running beside them.
+ * Makes a FIFO without blocking the thread while mkfifo runs. Tests start
+ * together, so a synchronous spawn per test (execFileSync) kept the event
+ * loop away for seconds on a loaded machine (under ASan, more than the 20 s
+ * hang bound of a test waiting on setImmediate), and a case that was not
+ * slow at all failed.
  */
-export async function makeFifoAsync(): Promise<Fifo> {
+export async function makeFifo(): Promise<Fifo> {
   const path = fifoPath();
   await promisify(execFile)('mkfifo', [path]);
   return openFifo(path);

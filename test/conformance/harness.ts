@@ -157,7 +157,7 @@ export function featureCasesWith<R>(
   makeLoop: MakeLoop,
   feature: string,
   name: string,
-  open: () => R,
+  open: () => R | Promise<R>,
   close: (resource: R) => void,
 ): (
   title: string,
@@ -166,7 +166,7 @@ export function featureCasesWith<R>(
   const it = featureCases(test, makeLoop, feature, name);
   return (title, body) =>
     it(title, async (ctx, t) => {
-      const resource = open();
+      const resource = await open();
       try {
         await body(ctx, t, resource);
       } finally {

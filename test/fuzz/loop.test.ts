@@ -539,7 +539,7 @@ for (const lk of loopKinds) {
     const tcpServer = await loop.createServer(() => new StreamRecorder(), '127.0.0.1', 0);
     const unixServer = await loop.createUnixServer(() => new StreamRecorder(), path);
     const port = (tcpServer.sockets()[0] as { port: number }).port;
-    const { makeFifoAsync } = await import('../conformance/fifo.js');
+    const { makeFifo } = await import('../conformance/fifo.js');
     try {
       await check(
         t,
@@ -552,7 +552,7 @@ for (const lk of loopKinds) {
           };
           const fifo =
             call === 'connectReadPipe' || call === 'connectWritePipe'
-              ? await makeFifoAsync()
+              ? await makeFifo()
               : undefined;
           const l = loop as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
           const args: Record<(typeof factoryCalls)[number], unknown[]> = {

@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import type { AbstractEventLoop, ExceptionContext } from '../../loop/events.js';
-import { makeFifoAsync } from '../conformance/fifo.js';
+import { makeFifo } from '../conformance/fifo.js';
 import {
   arg,
   attempt,
@@ -188,7 +188,7 @@ async function datagramPair(loop: AbstractEventLoop): Promise<Pair> {
 }
 
 async function pipePair(loop: AbstractEventLoop): Promise<Pair> {
-  const fifo = await makeFifoAsync();
+  const fifo = await makeFifo();
   const r = new StreamRecorder();
   const w = new StreamRecorder();
   const [tr] = await loop.connectReadPipe(() => r, fifo.readFd);

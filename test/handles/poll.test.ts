@@ -1,5 +1,6 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,10 +10,12 @@ import { assertNoHandlesAndClose, deferred, newLoop, within } from '../helpers/l
 import { connectedTcpFd } from '../helpers/socket-fd.js';
 
 /** Both ends of a FIFO, opened non-blocking: a real pipe no Node handle touches. */
-function fifo(t: { teardown(fn: () => void): void }): { readFd: number; writeFd: number } {
+async function fifo(t: {
+  teardown(fn: () => void): void;
+}): Promise<{ readFd: number; writeFd: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'asyncuv-poll-'));
   const path = join(dir, 'fifo');
-  execFileSync('mkfifo', [path]);
+  await promisify(execFile)('mkfifo', [path]);
   const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   const writeFd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
   t.teardown(() => {
@@ -41,7 +44,7 @@ function closed(poll: Poll): Promise<void> {
 
 test('a FIFO becomes readable when written to, and its write end is writable', async (t) => {
   const loop = newLoop(t);
-  const { readFd, writeFd } = fifo(t);
+  const { readFd, writeFd } = await fifo(t);
   const reader = new Poll(loop, readFd);
   const writer = new Poll(loop, writeFd);
   t.is(reader.fd, readFd);
@@ -101,7 +104,7 @@ test('a TCP socket reports readable, writable and disconnect', async (t) => {
 test('a second Poll on one fd and loop is a typed error', async (t) => {
   const loop = newLoop(t);
   const other: Loop = newLoop(t);
-  const { readFd } = fifo(t);
+  const { readFd } = await fifo(t);
   const first = new Poll(loop, readFd);
   const err = t.throws(() => new Poll(loop, readFd), { instanceOf: UvError, code: 'EEXIST' });
   t.is(err?.syscall, 'poll_init');
@@ -128,7 +131,7 @@ test('bad fds and bad events are typed errors', async (t) => {
   const fileFd = openSync(join(dir, 'plain'), 'w');
   t.teardown(() => closeSync(fileFd));
   t.throws(() => new Poll(loop, fileFd), { instanceOf: UvError, code: 'EPERM' });
-  const { readFd } = fifo(t);
+  const { readFd } = await fifo(t);
   const poll = new Poll(loop, readFd);
   t.throws(() => poll.start({}, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
   t.throws(() => poll.start({ readable: true }, 'cb' as unknown as () => void), {

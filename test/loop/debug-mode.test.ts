@@ -1,6 +1,6 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runCommand } from '../helpers/child.js';
 
 // In a child process: gc() and warnings are process-wide.
 const script = `
@@ -24,12 +24,15 @@ console.log(JSON.stringify({ warnings, slow }));
 process.exit(0);
 `;
 
-test('debug mode reports slow callbacks and servers collected unclosed', (t) => {
-  const out = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    cwd: fileURLToPath(new URL('.', import.meta.url)),
-  });
-  t.is(out.status, 0, out.stderr);
+test('debug mode reports slow callbacks and servers collected unclosed', async (t) => {
+  const out = await runCommand(
+    process.execPath,
+    ['--expose-gc', '--input-type=module', '-e', script],
+    {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+    },
+  );
+  t.is(out.code, 0, out.stderr);
   const { warnings, slow } = JSON.parse(out.stdout.trim().split('\n').pop()!) as {
     warnings: string[];
     slow: string[];

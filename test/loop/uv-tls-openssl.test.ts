@@ -21,7 +21,7 @@ const certDir = mkdtempSync(join(tmpdir(), 'asyncuv-openssl-'));
 // Without openssl every test below is skipped (or failed, in CI) unrun.
 const { key, cert } =
   missingPrograms(['openssl']).length === 0
-    ? selfSignedCert()
+    ? await selfSignedCert()
     : { key: Buffer.alloc(0), cert: Buffer.alloc(0) };
 const certFile = join(certDir, 'cert.pem');
 const keyFile = join(certDir, 'key.pem');

@@ -11,7 +11,7 @@ import { closeEventLoop } from '../helpers/event-loop-test.js';
 const tlsTest = withPrograms(test, ['openssl']);
 
 tlsTest('UvEventLoop: ssl on createServer and createConnection, 300 kB both ways', async (t) => {
-  const { key, cert } = selfSignedCert();
+  const { key, cert } = await selfSignedCert();
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
   const served: EchoProtocol[] = [];
@@ -49,7 +49,7 @@ tlsTest('UvEventLoop: ssl on createServer and createConnection, 300 kB both ways
 tlsTest(
   'UvEventLoop TLS server answers a node:tls client; an untrusted cert is refused',
   async (t) => {
-    const { key, cert } = selfSignedCert();
+    const { key, cert } = await selfSignedCert();
     const uv = new Loop();
     const loop = new UvEventLoop(uv);
     const reported: string[] = [];
@@ -87,7 +87,7 @@ tlsTest(
 );
 
 tlsTest('UvEventLoop.startTls upgrades a plain connection (STARTTLS)', async (t) => {
-  const { key, cert } = selfSignedCert();
+  const { key, cert } = await selfSignedCert();
   const uv = new Loop();
   const loop = new UvEventLoop(uv);
   // The server says 'go', then both sides upgrade and echo.

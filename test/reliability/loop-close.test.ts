@@ -8,7 +8,8 @@ import { Loop, NodeEventLoop, TCP, UsageError, dns, openConnection, type Protoco
 import { waitFor, within } from '../helpers/loop-test.js';
 import { onUvEventLoop } from '../helpers/event-loop-test.js';
 import { closeAll, connectTcp, listenTcp } from './tcp-peers.js';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   closeSync,
   constants,
@@ -139,17 +140,24 @@ test('UvEventLoop.close() right after subprocessExec(): rejects with ERR_LOOP_CL
   }));
 
 test('UvEventLoop.close() right after connectReadPipe() / createDatagramEndpoint(): ERR_LOOP_CLOSED, the pipe and the socket closed', (t) =>
-  onUvEventLoop(t, async (loop) => {
+  onUvEventLoop(t, async (loop, uvloop) => {
     // A FIFO gives a pipe fd (Node has no os.pipe()); the read end goes to
     // the transport, which owns and closes it.
     const dir = mkdtempSync(join(tmpdir(), 'asyncuv-fifo-'));
-    execFileSync('mkfifo', [join(dir, 'f')]);
+    await promisify(execFile)('mkfifo', [join(dir, 'f')]);
     const readFd = openSync(join(dir, 'f'), constants.O_RDONLY | constants.O_NONBLOCK);
     const writeFd = openSync(join(dir, 'f'), constants.O_WRONLY | constants.O_NONBLOCK);
     const reading = loop.connectReadPipe(() => ({}), readFd);
     const endpoint = loop.createDatagramEndpoint(() => ({}), { localAddr: ['127.0.0.1', 0] });
-    // Let both reach the point where only connectionMade is left to run.
-    await new Promise((r) => setImmediate(r));
+    // Let both reach the point where only connectionMade is left to run:
+    // both handles open. Microtasks only, so that no loop turn (which
+    // would run connectionMade) comes between.
+    const opened = (): boolean => {
+      const counts = uvloop.handleCounts();
+      return counts['pipe'] === 1 && counts['udp'] === 1;
+    };
+    for (let i = 0; i < 100 && !opened(); i++) await Promise.resolve();
+    t.true(opened(), 'both handles are open before close()');
     loop.close();
     for (const pending of [reading, endpoint] as Array<Promise<unknown>>) {
       const err = await t.throwsAsync(within(pending, 'the promise to settle', 5000), {

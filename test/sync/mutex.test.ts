@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import test from 'ava';
 import { LockAbandonedError, Mutex, SyncTimeoutError } from 'asyncuv/sync';
 import { holdInWorker, nextMessage, runWorker, startWorker } from './helpers/workers.js';
+import { runScript } from '../helpers/child.js';
 
 const fixture = 'mutex-tasks';
 
@@ -180,18 +180,12 @@ test.serial('lockAsync rejects with ERR_SYNC_TIMEOUT after timeoutMs', async (t)
   mutex.unlock();
 });
 
-test('a pending lockAsync keeps the process alive', (t) => {
-  const child = spawnSync(
-    process.execPath,
-    [new URL('./fixtures/mutex-keepalive.js', import.meta.url).pathname],
-    {
-      encoding: 'utf8',
-      timeout: 20_000,
-    },
-  );
+test('a pending lockAsync keeps the process alive', async (t) => {
+  const child = await runScript(new URL('./fixtures/mutex-keepalive.js', import.meta.url).pathname);
+  t.false(child.timedOut);
   t.is(child.stderr, '');
   t.is(child.stdout.trim(), 'acquired');
-  t.is(child.status, 0);
+  t.is(child.code, 0);
 });
 
 test('guard() releases on scope exit, guardAsync() with await using', async (t) => {

@@ -46,7 +46,7 @@ export function callbackErrors(test: Test, makeLoop: MakeLoop, name: string): vo
         t,
         makeLoop,
         async ({ loop, exceptions }) => {
-          const fifo = makeFifo();
+          const fifo = await makeFifo();
           try {
             const got: string[] = [];
             loop.addReader(fifo.readFd, () => {

@@ -85,7 +85,7 @@ export function handlesInBatch(test: Test, makeLoop: MakeLoop, name: string): vo
     `${name}: removeReader and removeWriter return false after the loop closed`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const fifo = makeFifo();
+        const fifo = await makeFifo();
         try {
           loop.addReader(fifo.readFd, () => {});
           loop.addWriter(fifo.writeFd, () => {});

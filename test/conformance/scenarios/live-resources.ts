@@ -63,7 +63,7 @@ export function liveResources(test: Test, makeLoop: MakeLoop, name: string): voi
   const watched = `${name}: liveResources() counts the fds watched by addReader and addWriter`;
   testIf(test, makeLoop, 'addReader', watched, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const fifo = makeFifo();
+      const fifo = await makeFifo();
       try {
         loop.addReader(fifo.readFd, () => {});
         loop.addWriter(fifo.writeFd, () => loop.removeWriter(fifo.writeFd));

@@ -52,7 +52,7 @@ export function pipes(test: Test, makeLoop: MakeLoop, name: string): void {
     `${name}: connectReadPipe reads what is written, then EOF and CLOSED when the writer closes`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const fifo = makeFifo();
+        const fifo = await makeFifo();
         try {
           const proto = new MyReadPipeProto();
           const [transport, p] = await loop.connectReadPipe(() => proto, fifo.readFd);
@@ -83,7 +83,7 @@ export function pipes(test: Test, makeLoop: MakeLoop, name: string): void {
     `${name}: connectReadPipe: pauseReading holds data back until resumeReading`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const fifo = makeFifo();
+        const fifo = await makeFifo();
         try {
           const proto = new MyReadPipeProto();
           const [transport] = await loop.connectReadPipe(() => proto, fifo.readFd);
@@ -110,7 +110,7 @@ export function pipes(test: Test, makeLoop: MakeLoop, name: string): void {
     `${name}: connectWritePipe writes in order and closes with CLOSED`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const fifo = makeFifo();
+        const fifo = await makeFifo();
         try {
           const proto = new MyWritePipeProto();
           const [transport, p] = await loop.connectWritePipe(() => proto, fifo.writeFd);
@@ -149,7 +149,7 @@ export function pipes(test: Test, makeLoop: MakeLoop, name: string): void {
     `${name}: a write pipe whose reader goes away loses its connection`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const fifo = makeFifo();
+        const fifo = await makeFifo();
         try {
           const proto = new MyWritePipeProto();
           const [transport] = await loop.connectWritePipe(() => proto, fifo.writeFd);

@@ -12,7 +12,7 @@ export function readers(test: Test, makeLoop: MakeLoop, name: string): void {
     `${name}: addReader calls back with its arguments while the fd is readable; removeReader stops it`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const fifo = makeFifo();
+        const fifo = await makeFifo();
         try {
           const got: Buffer[] = [];
           const all = future();
@@ -48,7 +48,7 @@ export function readers(test: Test, makeLoop: MakeLoop, name: string): void {
     `${name}: addWriter calls back while the fd is writable; removeWriter stops it`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const fifo = makeFifo();
+        const fifo = await makeFifo();
         try {
           let calls = 0;
           const called = future();
@@ -78,7 +78,7 @@ export function readers(test: Test, makeLoop: MakeLoop, name: string): void {
     `${name}: a reader and a writer on one fd are independent; adding again replaces the callback`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const fifo = makeFifo();
+        const fifo = await makeFifo();
         try {
           const calls: string[] = [];
           const second = future();

@@ -108,7 +108,7 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
 
   testIf(test, makeLoop, 'addReader', `${name}: stop() in a writer callback: it runs once`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const fifo = makeFifo();
+      const fifo = await makeFifo();
       try {
         let calls = 0;
         loop.addWriter(fifo.writeFd, () => {
@@ -126,7 +126,7 @@ export function stopInCallback(test: Test, makeLoop: MakeLoop, name: string): vo
 
   testIf(test, makeLoop, 'addReader', `${name}: stop() in a reader: another reader waits`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const fifos = [makeFifo(), makeFifo()];
+      const fifos = await Promise.all([makeFifo(), makeFifo()]);
       try {
         const calls: number[] = [];
         for (const [i, fifo] of fifos.entries()) {

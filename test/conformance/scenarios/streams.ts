@@ -279,7 +279,7 @@ export function streams(test: Test, makeLoop: MakeLoop, name: string): void {
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
         // test_streams.py: test_read_all_from_pipe_reader.
-        const fifo = makeFifo();
+        const fifo = await makeFifo();
         try {
           const reader = new StreamReader({ limit: 1 });
           const protocol = new StreamReaderProtocol(reader, undefined, loop);

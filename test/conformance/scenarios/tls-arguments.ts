@@ -75,7 +75,7 @@ export function tlsArguments(test: Test, makeLoop: MakeLoop, name: string): void
     `${name}: TLS options: a server's context is made once: a bad key fails createServer, connections share it`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const { key, cert } = selfSignedCert();
+        const { key, cert } = await selfSignedCert();
         const bad = await t.throwsAsync(
           loop.createServer(quiet, '127.0.0.1', 0, { ssl: { key: 'not a key', cert } }),
         );
@@ -107,7 +107,7 @@ export function tlsArguments(test: Test, makeLoop: MakeLoop, name: string): void
 
   tlsTest(`${name}: startTls refuses what it cannot upgrade, and the transport stays usable`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
-      const { cert } = selfSignedCert();
+      const { cert } = await selfSignedCert();
       let got = '';
       const server = await loop.createServer(
         () => ({ dataReceived: (d: Buffer) => void (got += d.toString()) }),

@@ -40,7 +40,7 @@ export function tlsHandshake(test: Test, makeLoop: MakeLoop, name: string): void
         t,
         makeLoop,
         async ({ loop, exceptions }) => {
-          const { key, cert } = selfSignedCert();
+          const { key, cert } = await selfSignedCert();
           let made = 0;
           const server = await loop.createServer(
             () => ({ connectionMade: () => void made++ }),
@@ -126,7 +126,7 @@ export function tlsHandshake(test: Test, makeLoop: MakeLoop, name: string): void
     `${name}: TLS: clients that close right after the handshake: the server sees each EOF and waitClosed resolves`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
-        const { key, cert } = selfSignedCert();
+        const { key, cert } = await selfSignedCert();
         // The client's close_notify can come in the read that completes the
         // server's handshake: its EOF must still reach the protocol.
         const seen: string[] = [];

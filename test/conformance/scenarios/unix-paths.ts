@@ -4,7 +4,8 @@
 // (test_unix_events.py / test_events.py: get_extra_info on both ends;
 // test_unix_events.py: test_create_unix_server_existing_path_sock and
 // _nonsock).
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +24,9 @@ function socketPath(): string {
  * server's): bound by a process that exits without unlinking it (libuv
  * and Node unlink the paths they bound on close).
  */
-function staleSocket(path: string): void {
+async function staleSocket(path: string): Promise<void> {
   const bind = 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])';
-  execFileSync('python3', ['-c', bind, path]);
+  await promisify(execFile)('python3', ['-c', bind, path]);
 }
 
 export function unixPaths(test: Test, makeLoop: MakeLoop, name: string): void {
@@ -44,7 +45,7 @@ export function unixPaths(test: Test, makeLoop: MakeLoop, name: string): void {
   it('a stale socket file nobody listens on is replaced by createUnixServer', async ({
     loop,
   }, t, path) => {
-    staleSocket(path);
+    await staleSocket(path);
     t.true(statSync(path).isSocket());
     const server = await loop.createUnixServer(() => new MyProto(null), path);
     const [transport, proto] = await loop.createUnixConnection(() => new MyProto(null), path);
