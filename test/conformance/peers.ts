@@ -81,6 +81,24 @@ export async function netConnect(
   return socket;
 }
 
+/**
+ * How a connect to 127.0.0.1:`port` ends: the error code, or 'connected'.
+ * A connection with itself (the kernel picked `port` as the client's own
+ * port: a TCP simultaneous open, possible only while nothing listens
+ * there) counts as 'ECONNREFUSED', the answer a listener's absence gives
+ * every other time.
+ */
+export async function connectOutcome(port: number): Promise<string> {
+  try {
+    const socket = await netConnect(port);
+    const self = socket.localPort === socket.remotePort;
+    socket.destroy();
+    return self ? 'ECONNREFUSED' : 'connected';
+  } catch (err) {
+    return String((err as NodeJS.ErrnoException).code);
+  }
+}
+
 /** Collects what a socket receives until it ends. */
 export function readToEnd(socket: net.Socket): Promise<Buffer> {
   const chunks: Buffer[] = [];

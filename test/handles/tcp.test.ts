@@ -215,8 +215,10 @@ test('connect to a closed port is ECONNREFUSED', async (t) => {
   const probe = new TCP(loop);
   probe.bind('127.0.0.1', 0);
   const port = probe.getsockname().port;
-  probe.close();
+  // Held bound, not listening, until the connect failed: a freed port
+  // could become the client's own (a connection with itself).
   const err = await t.throwsAsync(connect(loop, '127.0.0.1', port));
+  probe.close();
   t.true(err instanceof UvError);
   t.is((err as UvError).code, 'ECONNREFUSED');
   t.is((err as UvError).syscall, 'connect');

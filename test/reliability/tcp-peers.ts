@@ -14,13 +14,20 @@ export function connectTcp(loop: Loop, port: number, host = '127.0.0.1'): Promis
   );
 }
 
-/** A port nobody listens on: bound once, then released. */
-export async function closedPort(loop: Loop): Promise<number> {
-  const probe = new TCP(loop);
-  probe.bind('127.0.0.1', 0);
-  const port = probe.getsockname().port;
-  await new Promise<void>((r) => probe.close(r));
-  return port;
+/**
+ * A port nobody listens on, held bound (not listening) until `release()`:
+ * connects to it are refused, and while it is held neither another
+ * listener nor a client's own port can take it. A port merely freed could
+ * become a client's port (a connection with itself) or another test's
+ * listener within a storm of connects.
+ */
+export function closedPort(loop: Loop): { port: number; release(): Promise<void> } {
+  const holder = new TCP(loop);
+  holder.bind('127.0.0.1', 0);
+  return {
+    port: holder.getsockname().port,
+    release: () => new Promise<void>((r) => holder.close(r)),
+  };
 }
 
 /** A listener whose accepted connections go to `onPeer`. */

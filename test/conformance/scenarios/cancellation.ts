@@ -16,7 +16,7 @@ import {
   type StreamReader,
   type StreamWriter,
 } from 'asyncuv';
-import { netConnect, netServer, type NetServer } from '../peers.js';
+import { connectOutcome, netServer, type NetServer } from '../peers.js';
 import { type MakeLoop, type Test, until, withLoop, within } from '../harness.js';
 
 function portOf(server: Server): number {
@@ -218,7 +218,7 @@ export function cancellation(test: Test, makeLoop: MakeLoop, name: string): void
       t.false(server.isServing());
       t.deepEqual(server.sockets(), []);
       await within(server.waitClosed(), 'waitClosed');
-      await t.throwsAsync(netConnect(port), { code: 'ECONNREFUSED' });
+      t.is(await connectOutcome(port), 'ECONNREFUSED', 'nothing listens on the port');
     }));
 
   test(`${name}: runUntilComplete({ signal }) rejects on abort; the loop stops, is usable`, (t) =>
