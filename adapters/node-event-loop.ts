@@ -5,9 +5,9 @@
 //
 // Node cannot watch an arbitrary fd, so addReader/addWriter use asyncuv's
 // own Poll handle on Loop.default(), which runs embedded in Node's loop.
-// reusePort on TCP servers needs net's listen({ reusePort }) (Node >= 22.12);
-// before that Node silently ignores the flag, so the loop throws
-// ERR_NOT_SUPPORTED rather than pretend.
+// reusePort on TCP servers is net's listen({ reusePort }) from Node 22.12
+// on; before that (Node ignores the flag there) asyncuv's TCP handle makes
+// the listening socket and node:net is given its fd.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import dgram from 'node:dgram';
 import { lookup, lookupService } from 'node:dns/promises';
@@ -18,7 +18,7 @@ import type tls from 'node:tls';
 import { UsageError } from '../errors/usage-error.js';
 import * as dns from '../handles/dns.js';
 import { Loop } from '../handles/loop.js';
-import type { SocketAddress } from '../handles/tcp.js';
+import { type SocketAddress, TCP } from '../handles/tcp.js';
 import {
   type AddrInfoQuery,
   BaseEventLoop,
@@ -331,9 +331,6 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
   // --- servers --------------------------------------------------------------
 
   protected override checkServerOptions(opts: ServerOptions): void {
-    if (opts.reusePort && !kListenReusePort) {
-      throw notSupported('reusePort (SO_REUSEPORT) on a TCP server before Node 22.12');
-    }
     if (opts.sock !== undefined) throw notSupported('sock (a TCP handle of a UvEventLoop)');
   }
 
@@ -346,10 +343,15 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     const options = { allowHalfOpen: true, pauseOnConnect: true, noDelay: true };
     const listener = this.#listener<SocketAddress>(options, serve, tcpExtra);
     const { ipv6Only, reusePort, backlog } = opts;
-    await listener.listen(
-      { host, port, backlog, ipv6Only, ...(reusePort ? { reusePort: true } : {}) },
-      tcpAddress,
-    );
+    if (reusePort && !kListenReusePort) {
+      const fd = reusePortSocket(host, port, ipv6Only, backlog);
+      await listener.listen({ fd, backlog }, tcpAddress);
+    } else {
+      await listener.listen(
+        { host, port, backlog, ipv6Only, ...(reusePort ? { reusePort: true } : {}) },
+        tcpAddress,
+      );
+    }
     return listener;
   }
 
@@ -557,6 +559,26 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
 // versions ignore the flag.
 const [kNodeMajor = 0, kNodeMinor = 0] = process.versions.node.split('.').map(Number);
 const kListenReusePort = kNodeMajor > 22 || (kNodeMajor === 22 && kNodeMinor >= 12);
+
+/**
+ * The fd of a socket listening on host:port with SO_REUSEPORT, for
+ * net.Server's listen({ fd }), which owns it from then on. Made by a TCP
+ * handle of a private Loop: a taken port fails here (bind or listen), as
+ * net's own listen would. The handle's fd is closed with the loop before
+ * any pass of it, so no connection is accepted on it; the socket and its
+ * queue live on in the copy.
+ */
+function reusePortSocket(host: string, port: number, ipv6Only: boolean, backlog: number): number {
+  const loop = new Loop();
+  try {
+    const tcp = new TCP(loop);
+    tcp.bind(host, port, { ipv6Only, reusePort: true });
+    tcp.listen(backlog, () => {});
+    return tcp.dupFileno();
+  } finally {
+    loop.close();
+  }
+}
 
 /** A listening TCP server's address, as TCP.getsockname() gives it on UvEventLoop. */
 function tcpAddress(server: net.Server): SocketAddress {

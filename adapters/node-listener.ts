@@ -32,19 +32,26 @@ export class NodeListener<A extends ServerAddress> implements Listener<A> {
     this.#server = net.createServer(options, (socket) => dispatch(() => this.#connection(socket)));
   }
 
-  /** Listens; rejects with the UvError of a failed bind or listen. */
+  /**
+   * Listens; rejects with the UvError of a failed bind or listen. With
+   * `fd`, net takes over that listening socket (and closes it with the
+   * server); its backlog is `backlog` again, as net sets it anew.
+   */
   async listen(
-    options: net.ListenOptions & { reusePort?: boolean },
+    options: net.ListenOptions & { reusePort?: boolean; fd?: number },
     address: (server: net.Server) => A,
   ): Promise<void> {
     const server = this.#server;
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(options, () => {
+        const listening = (): void => {
           server.off('error', reject);
           resolve();
-        });
+        };
+        // net reads the backlog of a handle or fd from its arguments only.
+        if (options.fd !== undefined) server.listen({ fd: options.fd }, options.backlog, listening);
+        else server.listen(options, listening);
       });
     } catch (err) {
       throw toUvError(err);

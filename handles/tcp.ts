@@ -21,6 +21,7 @@ interface NativeTcp extends NativeStream {
   bind(host: string, port: number, ipv6Only: boolean, reusePort: boolean): number;
   connect(host: string, port: number): number;
   open(fd: number, duplicate: boolean): number;
+  dupFileno(): number;
   getsockname(): SocketAddress | number;
   getpeername(): SocketAddress | number;
   setNoDelay(on: boolean): number;
@@ -97,6 +98,17 @@ export class TCP extends Stream<NativeTcp> {
     validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
     if (opts.duplicate !== undefined) validateBoolean(opts.duplicate, 'duplicate');
     check(this[kNative].open(fd, opts.duplicate === true), 'tcp_open');
+  }
+
+  /**
+   * @internal A new fd (close-on-exec) for this handle's socket, the
+   * caller's to own and close: how NodeEventLoop hands node:net a socket
+   * bound with SO_REUSEPORT, which net's listen() cannot make before
+   * Node 22.12.
+   */
+  dupFileno(): number {
+    this.assertOpen();
+    return check(this[kNative].dupFileno(), 'dup');
   }
 
   getsockname(): SocketAddress {

@@ -6,11 +6,6 @@ import { NodeEventLoop } from 'asyncuv';
 import type { LoopFixture, MakeLoop } from './harness.js';
 import { scenarios } from './scenarios/index.js';
 
-function listenHasReusePort(): boolean {
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  return major > 22 || (major === 22 && minor >= 12);
-}
-
 const makeLoop: MakeLoop = Object.assign(
   (): LoopFixture => {
     const nodeLoop = new NodeEventLoop();
@@ -28,17 +23,7 @@ const makeLoop: MakeLoop = Object.assign(
       },
     };
   },
-  {
-    // net's listen({ reusePort }) exists from Node 22.12 on; before that
-    // NodeEventLoop's createServer throws ERR_NOT_SUPPORTED for it.
-    unsupported: listenHasReusePort()
-      ? {}
-      : {
-          reusePort:
-            `net.Server has no SO_REUSEPORT before Node 22.12 (this is ${process.version}; ` +
-            'createServer throws ERR_NOT_SUPPORTED)',
-        },
-  },
+  { unsupported: {} },
 );
 
 for (const scenario of scenarios) scenario(test, makeLoop, 'node');
