@@ -61,6 +61,7 @@ import {
   type TlsRequest,
 } from './loop-plans.js';
 import { type Listener, StreamServer } from './server.js';
+import { keepReplacedSocketFile } from './unix-socket-file.js';
 import type {
   DatagramTransport,
   ReadTransport,
@@ -446,7 +447,7 @@ export abstract class BaseEventLoop<S = unknown>
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
       await this.#removeStaleSocket(path);
-      listeners.push(await this.listenUnix(path, backlog, serve));
+      listeners.push(keepReplacedSocketFile(await this.listenUnix(path, backlog, serve), path));
     } catch (err) {
       server.close();
       throw err;

@@ -22,6 +22,7 @@ import { protocolErrors } from './protocol-errors.js';
 import { readers } from './readers.js';
 import { readingControl } from './reading-control.js';
 import { runStop } from './run-stop.js';
+import { serverLifecycle } from './server-lifecycle.js';
 import { signals } from './signals.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
@@ -29,6 +30,7 @@ import { tlsArguments } from './tls-arguments.js';
 import { tlsHandshake } from './tls-handshake.js';
 import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
+import { streamReads } from './stream-reads.js';
 import { subprocess } from './subprocess.js';
 import { subprocessStreams } from './subprocess-streams.js';
 import { tcpConnection } from './tcp-connection.js';
@@ -57,6 +59,7 @@ export const scenarios: Scenario[] = [
   tcpConnection,
   connectionArgs,
   tcpServer,
+  serverLifecycle,
   tlsHandshake,
   tlsArguments,
   transportLifecycle,
@@ -65,6 +68,7 @@ export const scenarios: Scenario[] = [
   writePath,
   flowControl,
   streams,
+  streamReads,
   streamEndings,
   cancellation,
   datagram,
