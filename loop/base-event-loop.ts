@@ -6,7 +6,7 @@
 // watching a signal, and the transports over what it made (UvEventLoop on
 // asyncuv's libuv loop, NodeEventLoop on Node's modules). `S` is the
 // concrete loop's connected stream socket.
-import { rmSync, statSync } from 'node:fs';
+import { fstatSync, rmSync, statSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { UsageError } from '../errors/usage-error.js';
 import {
@@ -558,6 +558,7 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
+    checkPipeFd(fd);
   }
 
   // --- subprocesses ------------------------------------------------------------------
@@ -711,4 +712,28 @@ async function startOrClose(server: StreamServer<ServerAddress>): Promise<void> 
 function describe(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);
   return `<${value.constructor?.name ?? 'Object'}>`;
+}
+
+/**
+ * The pipe transports take a pipe (FIFO) or a socket, as asyncio's
+ * ("Pipe transport is for pipes/sockets only"); each loop would refuse
+ * anything else its own way (libuv: EINVAL, net.Socket:
+ * ERR_INVALID_FD_TYPE), so the fd is looked at first, the same on both: a
+ * fd that is not open is EBADF, another kind of file (a regular file, a
+ * directory, a character device such as a TTY) ERR_INVALID_ARG_VALUE
+ * (asyncio's ValueError). The fd stays the caller's then.
+ */
+function checkPipeFd(fd: number): void {
+  let st;
+  try {
+    st = fstatSync(fd);
+  } catch {
+    throw new UvError(errno['EBADF']!, 'fstat', `(fd ${fd})`);
+  }
+  if (!st.isFIFO() && !st.isSocket()) {
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `Pipe transport is for pipes and sockets only (fd ${fd} is not one)`,
+    );
+  }
 }

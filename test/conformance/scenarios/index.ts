@@ -13,6 +13,7 @@ import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
 import { handlesInBatch } from './handles-in-batch.js';
 import { liveResources } from './live-resources.js';
+import { loopEdges } from './loop-edges.js';
 import { loopRuns } from './loop-runs.js';
 import { names } from './names.js';
 import { pipeEnds } from './pipe-ends.js';
@@ -33,6 +34,7 @@ import { streams } from './streams.js';
 import { streamReads } from './stream-reads.js';
 import { subprocess } from './subprocess.js';
 import { subprocessStreams } from './subprocess-streams.js';
+import { subprocessEdges } from './subprocess-edges.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
 import { transportEdges } from './transport-edges.js';
@@ -80,8 +82,10 @@ export const scenarios: Scenario[] = [
   subprocess,
   subprocessStreams,
   processLifecycle,
+  subprocessEdges,
   readers,
   names,
   twoLoops,
   liveResources,
+  loopEdges,
 ];
