@@ -7,6 +7,7 @@
 // asyncuv's libuv loop, NodeEventLoop on Node's modules). `S` is the
 // concrete loop's connected stream socket.
 import { fstatSync, rmSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { constants as os } from 'node:os';
 import { UsageError } from '../errors/usage-error.js';
 import {
@@ -245,6 +246,7 @@ export abstract class BaseEventLoop<S = unknown>
 
   /** `host`'s addresses, each once: the IP literal itself, or what the resolver finds. */
   protected resolveHost(host: string, socktype: SockType = 'stream'): Promise<ResolvedAddress[]> {
+    if (host === '') return Promise.reject(emptyHost());
     return resolveWith((h, t) => this.lookupHost(h, t), host, socktype);
   }
 
@@ -255,6 +257,7 @@ export abstract class BaseEventLoop<S = unknown>
   ): Promise<AddrInfo[]> {
     this.checkClosed();
     validateString(host, 'host');
+    if (host === '') throw emptyHost();
     const family = opts.family === 4 || opts.family === 6 ? opts.family : 0;
     return this.lookupAddrInfo(host, port, { ...opts, family });
   }
@@ -263,6 +266,11 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateString(addr, 'addr');
     validateInteger(port, 'port', 0, 65535);
+    // libuv refuses a name here before any lookup; node:dns with a TypeError.
+    if (isIP(addr) === 0) {
+      const why = `The "address" argument must be a numeric IP address. Received ${addr}`;
+      throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+    }
     return this.lookupName(addr, port);
   }
 
@@ -308,6 +316,7 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
+    checkSocketPath(path, 'connect');
     this.#checkConnectionOptions(opts);
     const protocol = newProtocol(protocolFactory);
     const sock = await this.connectUnix(path, opts, protocol);
@@ -438,6 +447,7 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
+    checkSocketPath(path, 'bind');
     checkTlsOptions(opts, 'server');
     if (opts.ssl) this.checkTls(opts.ssl);
     const backlog = backlogOf(opts);
@@ -514,7 +524,12 @@ export abstract class BaseEventLoop<S = unknown>
       throw new UsageError('ERR_INVALID_ARG_VALUE', why);
     }
     if (localAddr !== undefined) validateAddress(localAddr, 'localAddr');
-    if (remoteAddr !== undefined) validateAddress(remoteAddr, 'remoteAddr');
+    if (remoteAddr !== undefined) {
+      validateAddress(remoteAddr, 'remoteAddr');
+      // A UDP socket can be connected to port 0 (libuv does), not one of
+      // node:dgram; nothing could be sent there anyway (EINVAL).
+      validateInteger(remoteAddr[1], 'remoteAddr[1]', 1, 65535);
+    }
     const local = localAddr && (await this.#resolveOne(localAddr));
     const remote = remoteAddr && (await this.#resolveOne(remoteAddr));
     // Closed while resolving: connectionMade would be dropped (see createConnection).
@@ -735,5 +750,24 @@ function checkPipeFd(fd: number): void {
       'ERR_INVALID_ARG_VALUE',
       `Pipe transport is for pipes and sockets only (fd ${fd} is not one)`,
     );
+  }
+}
+
+/** getaddrinfo of '' (libuv: EINVAL; node:dns would answer nothing, deprecated). */
+function emptyHost(): UvError {
+  return new UvError(errno['EINVAL']!, 'getaddrinfo');
+}
+
+// sockaddr_un's sun_path, with its terminating NUL.
+const SUN_PATH_SIZE = process.platform === 'linux' ? 108 : 104;
+
+/**
+ * A socket path too long for sockaddr_un fails with EINVAL, as libuv's bind
+ * and connect do; net.Server would otherwise bind a truncated path (leaving
+ * a file of another name behind) and net.Socket report ENOENT.
+ */
+function checkSocketPath(path: string, syscall: 'bind' | 'connect'): void {
+  if (Buffer.byteLength(path) >= SUN_PATH_SIZE) {
+    throw new UvError(errno['EINVAL']!, syscall, `"${path}"`);
   }
 }

@@ -1,5 +1,6 @@
 // Every conformance scenario, in the order they register.
 import type { Scenario } from '../harness.js';
+import { addressEdges } from './address-edges.js';
 import { callbackErrors } from './callback-errors.js';
 import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
@@ -88,4 +89,5 @@ export const scenarios: Scenario[] = [
   twoLoops,
   liveResources,
   loopEdges,
+  addressEdges,
 ];
