@@ -18,6 +18,7 @@ import {
   validateString,
 } from '../errors/validate.js';
 import type { Loop } from '../handles/loop.js';
+import { validateSpawnTarget } from '../handles/process.js';
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import { errno, UvError } from '../handles/uv-error.js';
 import { CancelledError } from './errors.js';
@@ -216,6 +217,7 @@ export abstract class BaseEventLoop<S = unknown>
   }
 
   defaultExceptionHandler(context: ExceptionContext): void {
+    checkContext(context);
     const { message, exception, ...rest } = context;
     const lines = [message || 'Unhandled exception in event loop'];
     for (const [key, value] of Object.entries(rest)) {
@@ -229,6 +231,7 @@ export abstract class BaseEventLoop<S = unknown>
   }
 
   callExceptionHandler(context: ExceptionContext): void {
+    checkContext(context);
     const handler = this.#exceptionHandler;
     if (handler === null) {
       this.defaultExceptionHandler(context);
@@ -616,6 +619,10 @@ export abstract class BaseEventLoop<S = unknown>
       stdout: stdioSpec(opts.stdout, 1),
       stderr: opts.stderr === 'stdout' ? 'stdout' : stdioSpec(opts.stderr, 2),
     };
+    // The same checks as libuv's spawn, before anything: on NodeEventLoop
+    // child_process would throw TypeErrors of its own, or stringify a
+    // non-string env value and run the child.
+    validateSpawnTarget(file, args, opts.env, opts.cwd);
     // Before the spawn: a factory that throws must not leave a child behind.
     const protocol = newProtocol(protocolFactory);
     return this.spawnSubprocess(protocol, file, args, stdio, { env: opts.env, cwd: opts.cwd });
@@ -769,5 +776,12 @@ const SUN_PATH_SIZE = process.platform === 'linux' ? 108 : 104;
 function checkSocketPath(path: string, syscall: 'bind' | 'connect'): void {
   if (Buffer.byteLength(path) >= SUN_PATH_SIZE) {
     throw new UvError(errno['EINVAL']!, syscall, `"${path}"`);
+  }
+}
+
+/** An exception context is an object (asyncio's dict); anything else is the caller's error. */
+function checkContext(context: unknown): void {
+  if (typeof context !== 'object' || context === null) {
+    throw invalidArgType('context', 'an object', context);
   }
 }

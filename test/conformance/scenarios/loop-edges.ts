@@ -214,4 +214,15 @@ export function loopEdges(test: Test, makeLoop: MakeLoop, name: string): void {
       }
     },
   );
+
+  it('callExceptionHandler and defaultExceptionHandler take a context object; anything else is a usage error', async ({
+    loop,
+    exceptions,
+  }, t) => {
+    for (const bad of [null, undefined, 'message', 42]) {
+      t.throws(() => loop.callExceptionHandler(bad as never), { code: 'ERR_INVALID_ARG_TYPE' });
+      t.throws(() => loop.defaultExceptionHandler(bad as never), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    t.is(exceptions.length, 0, 'the handler was not called');
+  });
 }

@@ -4,7 +4,8 @@
 // (SubprocessTransportTests), test_communicate with output larger than a
 // pipe on both streams, a child that closes its stdout early; and the
 // readers' limit checked before the spawn, as test_streams.py's
-// test_invalid_limit).
+// test_invalid_limit; test_events.py: test_subprocess_exec_invalid_args,
+// with subprocess.Popen's checks of NUL bytes and env values).
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -140,6 +141,60 @@ export function subprocessEdges(test: Test, makeLoop: MakeLoop, name: string): v
       await t.throwsAsync(createSubprocessShell('exit 0', { loop, stdout: 'pipe', limit }), {
         code: 'ERR_OUT_OF_RANGE',
       });
+    }
+    t.deepEqual(loop.liveResources(), {}, 'no child was started');
+  });
+
+  it('program, args, env and cwd are checked before the spawn: typed errors, no child', async ({
+    loop,
+  }, t) => {
+    const make = (): MySubprocessProtocol => new MySubprocessProtocol();
+    const cases: Array<[string, () => Promise<unknown>, string]> = [
+      ['empty program', () => loop.subprocessExec(make, '', []), 'ERR_INVALID_ARG_VALUE'],
+      [
+        'NUL in an argument',
+        () => loop.subprocessExec(make, 'echo', ['a\0b']),
+        'ERR_INVALID_ARG_VALUE',
+      ],
+      [
+        'NUL in the program',
+        () => loop.subprocessExec(make, 'ec\0ho', []),
+        'ERR_INVALID_ARG_VALUE',
+      ],
+      [
+        'NUL in a shell command',
+        () => loop.subprocessShell(make, 'echo a\0b'),
+        'ERR_INVALID_ARG_VALUE',
+      ],
+      [
+        'an env value that is a number',
+        () => loop.subprocessExec(make, 'true', [], { env: { A: 1 as never } }),
+        'ERR_INVALID_ARG_TYPE',
+      ],
+      [
+        'NUL in an env value',
+        () => loop.subprocessExec(make, 'true', [], { env: { A: 'x\0y' } }),
+        'ERR_INVALID_ARG_VALUE',
+      ],
+      [
+        "'=' in an env name",
+        () => loop.subprocessExec(make, 'true', [], { env: { 'A=B': 'x' } }),
+        'ERR_INVALID_ARG_VALUE',
+      ],
+      [
+        'NUL in cwd',
+        () => loop.subprocessExec(make, 'true', [], { cwd: '/\0tmp' }),
+        'ERR_INVALID_ARG_VALUE',
+      ],
+      [
+        'env value through createSubprocessExec',
+        () => createSubprocessExec('true', [], { loop, env: { N: 2 as never } }),
+        'ERR_INVALID_ARG_TYPE',
+      ],
+    ];
+    for (const [what, start, code] of cases) {
+      const err = await t.throwsAsync(start(), { code }, what);
+      t.is(err?.constructor.name, 'UsageError', what);
     }
     t.deepEqual(loop.liveResources(), {}, 'no child was started');
   });
