@@ -2,15 +2,25 @@
 // protocol method is optional; test_base_events.py: test_time_and_call_at,
 // test_create_server_empty_host; test_events.py: test_timeout_rounding;
 // unix_events' pipe transports: "Pipe transport is for pipes/sockets
-// only").
+// only", and a read pipe transport has no write side;
+// transports' set_protocol).
 import { once } from 'node:events';
-import { closeSync, fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import dgram from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeFifo } from '../fifo.js';
+import { MyProto, MySubprocessProtocol } from '../protocols.js';
 import { netConnect, readToEnd } from '../peers.js';
 import {
   type LoopContext,
@@ -23,6 +33,13 @@ import {
   within,
 } from '../harness.js';
 import type { ExecutionContext } from 'ava';
+
+/** The write side a read pipe transport does not have. */
+interface WriteSide {
+  write(data: string): void;
+  canWriteEof(): boolean;
+  writeEof(): void;
+}
 
 export function loopEdges(test: Test, makeLoop: MakeLoop, name: string): void {
   const it = (
@@ -224,5 +241,80 @@ export function loopEdges(test: Test, makeLoop: MakeLoop, name: string): void {
       t.throws(() => loop.defaultExceptionHandler(bad as never), { code: 'ERR_INVALID_ARG_TYPE' });
     }
     t.is(exceptions.length, 0, 'the handler was not called');
+  });
+
+  itIf(
+    'pipes',
+    'a read pipe transport has no write side: write() throws, canWriteEof() is false, writeEof() does nothing',
+    async ({ loop }, t) => {
+      const fifo = await makeFifo();
+      // The read end opened for writing too: the fd could be written, the
+      // transport still only reads (asyncio's read pipe transport has no write()).
+      const rdwr = openSync(fifo.path, 'r+');
+      try {
+        for (const fd of [fifo.readFd, rdwr]) {
+          const [transport, proto] = await loop.connectReadPipe(() => new MyProto(null), fd);
+          if (fd === fifo.readFd) fifo.closeRead = () => {}; // the transport's now
+          // Not in ReadTransport's type; a plain JavaScript caller may still try.
+          const writer = transport as unknown as WriteSide;
+          t.throws(() => writer.write('x'), { code: 'ERR_TRANSPORT_NOT_WRITABLE' });
+          t.false(writer.canWriteEof());
+          writer.writeEof();
+          t.false(transport.isClosing(), 'neither closed it');
+          writeSync(fifo.writeFd, 'still reads');
+          await until(() => proto.received() === 'still reads', 'the data');
+          transport.close();
+          await within(proto.done, 'connectionLost');
+        }
+      } finally {
+        fifo.dispose();
+      }
+    },
+  );
+
+  itIf(
+    'subprocess',
+    "a child's stdout pipe transport refuses writes the same way",
+    async ({ loop }, t) => {
+      const [transport, proto] = await loop.subprocessShell(
+        () => new MySubprocessProtocol(),
+        'read x',
+        {
+          stdin: 'pipe',
+          stdout: 'pipe',
+          stderr: 'ignore',
+        },
+      );
+      const stdout = transport.getPipeTransport(1)! as unknown as {
+        write(d: string): void;
+        canWriteEof(): boolean;
+      };
+      t.throws(() => stdout.write('x'), { code: 'ERR_TRANSPORT_NOT_WRITABLE' });
+      t.false(stdout.canWriteEof());
+      transport.getPipeTransport(0)!.write('go\n');
+      await within(proto.disconnected, 'connectionLost');
+      t.is(transport.getReturncode(), 0);
+      t.deepEqual(proto.violations, []);
+    },
+  );
+
+  it('setProtocol takes an object; null or a function is refused and the protocol kept', async ({
+    loop,
+  }, t) => {
+    const server = await loop.createServer(() => ({}), '127.0.0.1', 0);
+    const proto = new MyProto(null);
+    const [transport] = await loop.createConnection(
+      () => proto,
+      '127.0.0.1',
+      (server.sockets()[0] as { port: number }).port,
+    );
+    for (const bad of [null, undefined, 42, () => {}]) {
+      t.throws(() => transport.setProtocol(bad as never), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    t.is(transport.getProtocol(), proto);
+    transport.close();
+    await within(proto.done, 'connectionLost');
+    server.close();
+    await within(server.waitClosed(), 'waitClosed');
   });
 }
