@@ -4,23 +4,30 @@
 import { Loop } from '../handles/index.js';
 import { steps } from './tour/steps.js';
 
-const WATCHDOG_MS = 30_000;
+// About 6 s on a quiet machine; generous, since the test suite runs the tour
+// beside many other processes on two cores.
+const WATCHDOG_MS = 45_000;
 
 let shown = 0;
+// The step running and its last progress message, for the watchdog.
+let current = 'starting';
 function progress(message: string): void {
+  if (message !== '') current = message;
   if (!process.stderr.isTTY) return; // keep logs and pipes clean
   process.stderr.write(`\r${message.padEnd(shown)}`);
   shown = message.length;
 }
 
+const report: string[] = [];
+
 // If a step ever hangs, say so and fail instead of running forever. Unref'd:
 // it must not be what keeps the tour alive.
 setTimeout(() => {
-  console.error(`\ntour: still running after ${WATCHDOG_MS} ms, giving up`);
+  console.error(`\ntour: still running after ${WATCHDOG_MS} ms, giving up in: ${current}`);
+  if (report.length > 0) console.error(`steps done:\n${report.join('\n')}`);
   process.exit(1);
 }, WATCHDOG_MS).unref();
 
-const report: string[] = [];
 const started = performance.now();
 for (const [i, step] of steps.entries()) {
   const prefix = `[${i + 1}/${steps.length}] `;

@@ -31,6 +31,8 @@ export interface NativeLoop {
   close(): Status;
   now(): number;
   updateTime(): void;
+  /** updateTime, unless a pass of the loop runs (native/loop_wrap.h). */
+  renewTime(): void;
   alive(): boolean;
   running(): boolean;
   /** See Loop.setBatchLimits; the budget in nanoseconds. */

@@ -9,3 +9,10 @@ export const kNative: unique symbol = Symbol('asyncuv.native');
  * WeakMap from loops to counts cost a hash lookup each time.
  */
 export const kTimersFiring: unique symbol = Symbol('asyncuv.timersFiring');
+
+/**
+ * Whether a Timer start of this job already renewed the Loop's time (see
+ * Timer.start): true until the job's microtasks run, so that the Timers a
+ * job starts with one timeout share one due time, as in a libuv callback.
+ */
+export const kTimeRenewed: unique symbol = Symbol('asyncuv.timeRenewed');

@@ -1,5 +1,5 @@
 import { binding, type NativeLoop } from './binding.js';
-import { kNative, kTimersFiring } from './internal.js';
+import { kNative, kTimeRenewed, kTimersFiring } from './internal.js';
 import { UsageError } from '../errors/usage-error.js';
 import { errno } from './uv-error.js';
 import { releaseTimersOf, timerById } from './timer-native.js';
@@ -39,6 +39,8 @@ export class Loop {
   readonly [kNative]: NativeLoop;
   /** @internal */
   [kTimersFiring] = 0;
+  /** @internal */
+  [kTimeRenewed] = false;
   #closed = false;
 
   constructor() {

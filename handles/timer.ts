@@ -1,6 +1,6 @@
 import type { NativeTimer } from './binding.js';
 import { Handle, loopArg } from './handle.js';
-import { kNative, kTimersFiring } from './internal.js';
+import { kNative, kTimeRenewed, kTimersFiring } from './internal.js';
 import {
   TimerNative,
   closedTimer,
@@ -15,6 +15,27 @@ import { check } from './uv-error.js';
 import { validateFunction, validateInteger } from '../errors/validate.js';
 
 export type TimerCallback = (timer: Timer) => void;
+
+// The loops whose time a start renewed in this job (kTimeRenewed).
+let renewedLoops: Loop[] = [];
+
+function forgetRenewed(): void {
+  for (const loop of renewedLoops) loop[kTimeRenewed] = false;
+  renewedLoops = [];
+}
+
+/**
+ * The first Timer start of a job renews the loop's time
+ * (native/loop_wrap.h, RenewTime), so that a timeout counts from the call
+ * even when the embedded loop has not run for a while; the others of the
+ * job share its time, and so Timers started together with one timeout are
+ * due together, as in a libuv callback.
+ */
+function renewTime(loop: Loop): void {
+  loop[kTimeRenewed] = true;
+  if (renewedLoops.push(loop) === 1) queueMicrotask(forgetRenewed);
+  loop[kNative].renewTime();
+}
 
 /** uv_timer_t: fires after `timeoutMs`, then every `repeatMs` if non-zero. */
 export class Timer extends Handle<NativeTimer> {
@@ -75,7 +96,9 @@ export class Timer extends Handle<NativeTimer> {
     // so a callback that restarts itself with 0 never let the loop go on:
     // the thread hung (found by the fuzz tests through the rel facade's
     // timeout(0, () => true)). From there, 0 waits 1 ms, as Node's setTimeout(0).
-    const due = timeoutMs === 0 && this.loop[kTimersFiring] > 0 ? 1 : timeoutMs;
+    const loop = this.loop;
+    const due = timeoutMs === 0 && loop[kTimersFiring] > 0 ? 1 : timeoutMs;
+    if (!loop[kTimeRenewed]) renewTime(loop);
     check(this[kNative].start(due, repeatMs), 'timer_start');
   }
 
@@ -87,6 +110,8 @@ export class Timer extends Handle<NativeTimer> {
   /** Restarts a repeating timer with its repeat as the timeout (uv_timer_again). */
   again(): void {
     this.assertOpen();
+    const loop = this.loop;
+    if (!loop[kTimeRenewed]) renewTime(loop);
     check(this[kNative].again(), 'timer_again');
   }
 

@@ -16,8 +16,8 @@ void LoopWrap::Init(Napi::Env env, Napi::Object exports) {
       {InstanceMethod<&LoopWrap::Run>("run"), InstanceMethod<&LoopWrap::Stop>("stop"),
        InstanceMethod<&LoopWrap::Close>("close"), InstanceMethod<&LoopWrap::Now>("now"),
        InstanceMethod<&LoopWrap::UpdateTime>("updateTime"),
-       InstanceMethod<&LoopWrap::Alive>("alive"), InstanceMethod<&LoopWrap::Fileno>("fileno"),
-       InstanceMethod<&LoopWrap::Handles>("handles"),
+       InstanceMethod<&LoopWrap::RenewTime>("renewTime"), InstanceMethod<&LoopWrap::Alive>("alive"),
+       InstanceMethod<&LoopWrap::Fileno>("fileno"), InstanceMethod<&LoopWrap::Handles>("handles"),
        InstanceMethod<&LoopWrap::HandleCounts>("handleCounts"),
        InstanceMethod<&LoopWrap::Running>("running"),
        InstanceMethod<&LoopWrap::SetBatchLimits>("setBatchLimits"),
@@ -716,6 +716,11 @@ Napi::Value LoopWrap::Now(const Napi::CallbackInfo& info) {
 
 Napi::Value LoopWrap::UpdateTime(const Napi::CallbackInfo& info) {
   if (loop_ != nullptr) uv_update_time(loop_);
+  return info.Env().Undefined();
+}
+
+Napi::Value LoopWrap::RenewTime(const Napi::CallbackInfo& info) {
+  if (loop_ != nullptr && !in_run_) uv_update_time(loop_);
   return info.Env().Undefined();
 }
 

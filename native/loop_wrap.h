@@ -190,6 +190,15 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Now(const Napi::CallbackInfo& info);
   Napi::Value UpdateTime(const Napi::CallbackInfo& info);
+  // uv_update_time, unless a pass of the loop runs. libuv counts a timeout
+  // from the time cached when the loop last woke, which in a loop of its
+  // own is at most the callbacks of one pass old; an embedded loop is not
+  // woken while JS runs in Node's callbacks or while it has nothing to do,
+  // so its cached time can be seconds old, and a 1000 ms Timer started then
+  // fired at once. The first Timer start of a job calls this (the others of
+  // the job share its time, as the Timers one libuv callback starts do);
+  // inside a pass the cached time is kept, as libuv keeps it.
+  Napi::Value RenewTime(const Napi::CallbackInfo& info);
   Napi::Value Alive(const Napi::CallbackInfo& info);
   Napi::Value Fileno(const Napi::CallbackInfo& info);
   Napi::Value Handles(const Napi::CallbackInfo& info);

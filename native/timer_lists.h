@@ -49,6 +49,10 @@
 //    again while Timers are due.
 // 10. A Timer's close callback, when JS set one, is called by the same
 //    dispatcher, given the Timer's id; JS finds the Timer by it.
+// 11. Start counts from the loop's cached time, as uv_timer_start. The
+//    first Timer start of a JS job renews that time first
+//    (LoopWrap::RenewTime, called from handles/timer.ts), except inside a
+//    pass: see loop_wrap.h.
 #pragma once
 
 #include <uv.h>

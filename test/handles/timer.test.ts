@@ -43,6 +43,61 @@ loopTest('a timer does not fire before its timeout', (t, loop) => {
   timer.close();
 });
 
+loopTest('a timer started on a loop left idle waits its whole timeout', async (t, loop) => {
+  // The loop runs no pass while it has nothing to do, so the time it last
+  // cached is old here; a start from outside its callbacks counts from now.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const timer = new Timer(loop);
+  const start = performance.now();
+  let firedAfter = -1;
+  timer.start(() => (firedAfter = performance.now() - start), 200);
+  t.true(timer.dueIn >= 199, `due in ${timer.dueIn} ms`);
+  t.true(await waitFor(() => firedAfter >= 0, 10_000), 'the timer fired');
+  t.true(firedAfter >= 199, `fired after ${firedAfter.toFixed(1)} ms`);
+  timer.close();
+});
+
+loopTest('Timers started in one job share the time; the next job renews it', async (t, loop) => {
+  const [a, b, c] = [new Timer(loop), new Timer(loop), new Timer(loop)];
+  const fired: string[] = [];
+  a.start(() => fired.push('a'), 40);
+  const spinUntil = performance.now() + 10;
+  while (performance.now() < spinUntil);
+  b.start(() => fired.push('b'), 40);
+  t.is(a.dueIn, b.dueIn, 'started in one job with one timeout: due together');
+  await new Promise((resolve) => setTimeout(resolve, 15));
+  c.start(() => fired.push('c'), 40);
+  t.true(c.dueIn - a.dueIn >= 10, `a due in ${a.dueIn} ms, c in ${c.dueIn} ms`);
+  t.true(await waitFor(() => fired.length === 3, 10_000));
+  t.deepEqual(fired, ['a', 'b', 'c']);
+  for (const timer of [a, b, c]) timer.close();
+});
+
+loopTest(
+  'inside a callback of the loop, a timeout counts from the time the pass began',
+  (t, loop) => {
+    // As libuv: the loop's time is cached per pass, and updateTime() renews it.
+    const outer = new Timer(loop);
+    const inner = new Timer(loop);
+    let cachedDue = -1;
+    let renewedDue = -1;
+    outer.start(() => {
+      const spinUntil = performance.now() + 30;
+      while (performance.now() < spinUntil);
+      inner.start(() => {}, 100);
+      cachedDue = inner.dueIn;
+      loop.updateTime();
+      renewedDue = inner.dueIn;
+      inner.stop();
+    }, 0);
+    loop.run();
+    t.true(cachedDue >= 99, `due in ${cachedDue} ms by the pass's time`);
+    t.true(renewedDue <= 75, `due in ${renewedDue} ms once the time is renewed`);
+    outer.close();
+    inner.close();
+  },
+);
+
 loopTest('timers with the same timeout fire in start order', (t, loop) => {
   const order: number[] = [];
   const timers = [0, 1, 2, 3].map((i) => {
