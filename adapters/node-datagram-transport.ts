@@ -4,6 +4,8 @@
 // cancel them) and the write-buffer limits can pause and resume the
 // protocol on the socket's send queue.
 import type dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import { UvError, errno } from '../handles/uv-error.js';
 import {
   DatagramTransportBase,
   type DatagramTransportOptions,
@@ -70,6 +72,12 @@ export class NodeDatagramTransport extends DatagramTransportBase {
   }
 
   protected send(bytes: Uint8Array, addr: Address | undefined): void {
+    let to = addr;
+    if (addr !== undefined) {
+      const checked = this.#destination(addr);
+      if (checked instanceof Error) return this.#error(checked);
+      to = checked;
+    }
     this.#sending++;
     this.#queuedBytes += bytes.byteLength;
     const done = (err: Error | null): void => {
@@ -79,9 +87,37 @@ export class NodeDatagramTransport extends DatagramTransportBase {
       this.flow.maybeResume();
       if (this.closing && this.#sending === 0) this.#finishClose(null);
     };
-    if (addr === undefined) this.#socket.send(bytes, done);
-    else this.#socket.send(bytes, addr[1], addr[0], done);
+    try {
+      if (to === undefined) this.#socket.send(bytes, done);
+      else this.#socket.send(bytes, to[1], to[0], done);
+    } catch (err) {
+      // Never sent: not counted, and reported as UvEventLoop reports a send
+      // that fails at once.
+      this.#sending--;
+      this.#queuedBytes -= bytes.byteLength;
+      return this.#error(err as Error);
+    }
     this.flow.maybePause();
+  }
+
+  /**
+   * Where a datagram for `addr` goes, or the error libuv's send gives at
+   * once (UvEventLoop reports it to errorReceived during sendto): a host
+   * that is not an IP address is EINVAL (dgram would resolve it, libuv
+   * sends to addresses only), port 0 is EINVAL (dgram throws a RangeError),
+   * an IPv6 address from an IPv4 socket EAFNOSUPPORT. An IPv4 address from
+   * an IPv6 socket is sent to its v4-mapped form, as libuv does (dgram's
+   * udp6 lookup refuses it with EINVAL, so a dual-stack endpoint could not
+   * reach IPv4 peers).
+   */
+  #destination([host, port]: Address): Address | UvError {
+    const target = `${host}:${port}`;
+    const family = isIP(host);
+    if (family === 0 || port === 0) return new UvError(errno['EINVAL']!, 'send', target);
+    const ipv6Socket = this.#socket.address().family === 'IPv6';
+    if (!ipv6Socket && family === 6) return new UvError(errno['EAFNOSUPPORT']!, 'send', target);
+    if (ipv6Socket && family === 4) return [`::ffff:${host}`, port];
+    return [host, port];
   }
 
   /** Bytes handed to Node and not yet sent. */

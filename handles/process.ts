@@ -81,6 +81,43 @@ function validateCString(value: unknown, name: string): asserts value is string 
   }
 }
 
+/**
+ * @internal What spawn() checks of the program, its arguments, environment
+ * and working directory, needing no loop: the loop layer runs the same
+ * checks before it spawns on either loop (node:child_process would throw
+ * its own TypeErrors, and turn non-string env values into strings).
+ * Returns the environment as `KEY=value` strings, or null to inherit it.
+ */
+export function validateSpawnTarget(
+  file: unknown,
+  args: unknown,
+  env: unknown,
+  cwd: unknown,
+): string[] | null {
+  validateCString(file, 'file');
+  if (file.length === 0)
+    throw new UsageError('ERR_INVALID_ARG_VALUE', 'The "file" argument must not be empty');
+  if (!Array.isArray(args)) throw invalidArgType('args', 'an array of strings', args);
+  args.forEach((arg, i) => validateCString(arg, `args[${i}]`));
+  let envList: string[] | null = null;
+  if (env !== undefined) {
+    if (typeof env !== 'object' || env === null) throw invalidArgType('env', 'an object', env);
+    envList = [];
+    for (const [key, value] of Object.entries(env)) {
+      validateCString(value, `env.${key}`);
+      if (key.length === 0 || key.includes('=') || key.includes('\0')) {
+        throw new UsageError(
+          'ERR_INVALID_ARG_VALUE',
+          `Invalid environment variable name: ${JSON.stringify(key)}`,
+        );
+      }
+      envList.push(`${key}=${value}`);
+    }
+  }
+  if (cwd !== undefined) validateCString(cwd, 'cwd');
+  return envList;
+}
+
 function isOpen(stream: Stream): boolean {
   return stream[kNative].fileno() >= 0;
 }
@@ -142,28 +179,8 @@ export class Process extends Handle<NativeProcess> {
       stdio = [],
       onExit,
     } = opts;
-    validateCString(file, 'file');
-    if (file.length === 0)
-      throw new UsageError('ERR_INVALID_ARG_VALUE', 'The "file" argument must not be empty');
-    if (!Array.isArray(args)) throw invalidArgType('args', 'an array of strings', args);
-    args.forEach((arg, i) => validateCString(arg, `args[${i}]`));
+    const envList = validateSpawnTarget(file, args, env, cwd);
     validateCString(argv0, 'argv0');
-    let envList: string[] | null = null;
-    if (env !== undefined) {
-      if (typeof env !== 'object' || env === null) throw invalidArgType('env', 'an object', env);
-      envList = [];
-      for (const [key, value] of Object.entries(env)) {
-        validateCString(value, `env.${key}`);
-        if (key.length === 0 || key.includes('=') || key.includes('\0')) {
-          throw new UsageError(
-            'ERR_INVALID_ARG_VALUE',
-            `Invalid environment variable name: ${JSON.stringify(key)}`,
-          );
-        }
-        envList.push(`${key}=${value}`);
-      }
-    }
-    if (cwd !== undefined) validateCString(cwd, 'cwd');
     if (uid !== undefined) validateInteger(uid, 'uid', 0, 2 ** 32 - 2);
     if (gid !== undefined) validateInteger(gid, 'gid', 0, 2 ** 32 - 2);
     validateBoolean(detached, 'detached');

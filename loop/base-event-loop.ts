@@ -6,7 +6,8 @@
 // watching a signal, and the transports over what it made (UvEventLoop on
 // asyncuv's libuv loop, NodeEventLoop on Node's modules). `S` is the
 // concrete loop's connected stream socket.
-import { rmSync, statSync } from 'node:fs';
+import { fstatSync, rmSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { constants as os } from 'node:os';
 import { UsageError } from '../errors/usage-error.js';
 import {
@@ -17,6 +18,7 @@ import {
   validateString,
 } from '../errors/validate.js';
 import type { Loop } from '../handles/loop.js';
+import { validateSpawnTarget } from '../handles/process.js';
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import { errno, UvError } from '../handles/uv-error.js';
 import { CancelledError } from './errors.js';
@@ -61,6 +63,7 @@ import {
   type TlsRequest,
 } from './loop-plans.js';
 import { type Listener, StreamServer } from './server.js';
+import { keepReplacedSocketFile } from './unix-socket-file.js';
 import type {
   DatagramTransport,
   ReadTransport,
@@ -214,6 +217,7 @@ export abstract class BaseEventLoop<S = unknown>
   }
 
   defaultExceptionHandler(context: ExceptionContext): void {
+    checkContext(context);
     const { message, exception, ...rest } = context;
     const lines = [message || 'Unhandled exception in event loop'];
     for (const [key, value] of Object.entries(rest)) {
@@ -227,6 +231,7 @@ export abstract class BaseEventLoop<S = unknown>
   }
 
   callExceptionHandler(context: ExceptionContext): void {
+    checkContext(context);
     const handler = this.#exceptionHandler;
     if (handler === null) {
       this.defaultExceptionHandler(context);
@@ -244,6 +249,7 @@ export abstract class BaseEventLoop<S = unknown>
 
   /** `host`'s addresses, each once: the IP literal itself, or what the resolver finds. */
   protected resolveHost(host: string, socktype: SockType = 'stream'): Promise<ResolvedAddress[]> {
+    if (host === '') return Promise.reject(emptyHost());
     return resolveWith((h, t) => this.lookupHost(h, t), host, socktype);
   }
 
@@ -254,6 +260,7 @@ export abstract class BaseEventLoop<S = unknown>
   ): Promise<AddrInfo[]> {
     this.checkClosed();
     validateString(host, 'host');
+    if (host === '') throw emptyHost();
     const family = opts.family === 4 || opts.family === 6 ? opts.family : 0;
     return this.lookupAddrInfo(host, port, { ...opts, family });
   }
@@ -262,6 +269,11 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateString(addr, 'addr');
     validateInteger(port, 'port', 0, 65535);
+    // libuv refuses a name here before any lookup; node:dns with a TypeError.
+    if (isIP(addr) === 0) {
+      const why = `The "address" argument must be a numeric IP address. Received ${addr}`;
+      throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+    }
     return this.lookupName(addr, port);
   }
 
@@ -307,6 +319,7 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
+    checkSocketPath(path, 'connect');
     this.#checkConnectionOptions(opts);
     const protocol = newProtocol(protocolFactory);
     const sock = await this.connectUnix(path, opts, protocol);
@@ -437,6 +450,7 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(path, 'path');
+    checkSocketPath(path, 'bind');
     checkTlsOptions(opts, 'server');
     if (opts.ssl) this.checkTls(opts.ssl);
     const backlog = backlogOf(opts);
@@ -446,7 +460,7 @@ export abstract class BaseEventLoop<S = unknown>
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
       await this.#removeStaleSocket(path);
-      listeners.push(await this.listenUnix(path, backlog, serve));
+      listeners.push(keepReplacedSocketFile(await this.listenUnix(path, backlog, serve), path));
     } catch (err) {
       server.close();
       throw err;
@@ -513,7 +527,12 @@ export abstract class BaseEventLoop<S = unknown>
       throw new UsageError('ERR_INVALID_ARG_VALUE', why);
     }
     if (localAddr !== undefined) validateAddress(localAddr, 'localAddr');
-    if (remoteAddr !== undefined) validateAddress(remoteAddr, 'remoteAddr');
+    if (remoteAddr !== undefined) {
+      validateAddress(remoteAddr, 'remoteAddr');
+      // A UDP socket can be connected to port 0 (libuv does), not one of
+      // node:dgram; nothing could be sent there anyway (EINVAL).
+      validateInteger(remoteAddr[1], 'remoteAddr[1]', 1, 65535);
+    }
     const local = localAddr && (await this.#resolveOne(localAddr));
     const remote = remoteAddr && (await this.#resolveOne(remoteAddr));
     // Closed while resolving: connectionMade would be dropped (see createConnection).
@@ -557,6 +576,7 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
+    checkPipeFd(fd);
   }
 
   // --- subprocesses ------------------------------------------------------------------
@@ -599,6 +619,10 @@ export abstract class BaseEventLoop<S = unknown>
       stdout: stdioSpec(opts.stdout, 1),
       stderr: opts.stderr === 'stdout' ? 'stdout' : stdioSpec(opts.stderr, 2),
     };
+    // The same checks as libuv's spawn, before anything: on NodeEventLoop
+    // child_process would throw TypeErrors of its own, or stringify a
+    // non-string env value and run the child.
+    validateSpawnTarget(file, args, opts.env, opts.cwd);
     // Before the spawn: a factory that throws must not leave a child behind.
     const protocol = newProtocol(protocolFactory);
     return this.spawnSubprocess(protocol, file, args, stdio, { env: opts.env, cwd: opts.cwd });
@@ -710,4 +734,54 @@ async function startOrClose(server: StreamServer<ServerAddress>): Promise<void> 
 function describe(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);
   return `<${value.constructor?.name ?? 'Object'}>`;
+}
+
+/**
+ * The pipe transports take a pipe (FIFO) or a socket, as asyncio's
+ * ("Pipe transport is for pipes/sockets only"); each loop would refuse
+ * anything else its own way (libuv: EINVAL, net.Socket:
+ * ERR_INVALID_FD_TYPE), so the fd is looked at first, the same on both: a
+ * fd that is not open is EBADF, another kind of file (a regular file, a
+ * directory, a character device such as a TTY) ERR_INVALID_ARG_VALUE
+ * (asyncio's ValueError). The fd stays the caller's then.
+ */
+function checkPipeFd(fd: number): void {
+  let st;
+  try {
+    st = fstatSync(fd);
+  } catch {
+    throw new UvError(errno['EBADF']!, 'fstat', `(fd ${fd})`);
+  }
+  if (!st.isFIFO() && !st.isSocket()) {
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `Pipe transport is for pipes and sockets only (fd ${fd} is not one)`,
+    );
+  }
+}
+
+/** getaddrinfo of '' (libuv: EINVAL; node:dns would answer nothing, deprecated). */
+function emptyHost(): UvError {
+  return new UvError(errno['EINVAL']!, 'getaddrinfo');
+}
+
+// sockaddr_un's sun_path, with its terminating NUL.
+const SUN_PATH_SIZE = process.platform === 'linux' ? 108 : 104;
+
+/**
+ * A socket path too long for sockaddr_un fails with EINVAL, as libuv's bind
+ * and connect do; net.Server would otherwise bind a truncated path (leaving
+ * a file of another name behind) and net.Socket report ENOENT.
+ */
+function checkSocketPath(path: string, syscall: 'bind' | 'connect'): void {
+  if (Buffer.byteLength(path) >= SUN_PATH_SIZE) {
+    throw new UvError(errno['EINVAL']!, syscall, `"${path}"`);
+  }
+}
+
+/** An exception context is an object (asyncio's dict); anything else is the caller's error. */
+function checkContext(context: unknown): void {
+  if (typeof context !== 'object' || context === null) {
+    throw invalidArgType('context', 'an object', context);
+  }
 }

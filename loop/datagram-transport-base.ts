@@ -2,6 +2,7 @@
 // sendto()'s checks, abort(), the write-buffer size, the protocol's type.
 // What every transport shares is in transport-base.ts.
 import { UsageError } from '../errors/usage-error.js';
+import { invalidArgType, validateInteger } from '../errors/validate.js';
 import type { Address, AnyProtocol, DatagramProtocol } from './protocols.js';
 import { TransportBase, type TransportOptions } from './transport-base.js';
 import type { DatagramExtraInfo, DatagramTransport } from './transports.js';
@@ -28,6 +29,7 @@ export abstract class DatagramTransportBase
   /** Sends one datagram; `addr` is required unless the endpoint is connected. */
   sendto(data: Uint8Array | string, addr?: Address): void {
     const bytes = this.toBytes(data, 'data');
+    if (addr !== undefined) validateSendAddress(addr);
     const remote = this.#remote;
     if (remote === undefined && addr === undefined) {
       const why = 'sendto() needs an address on an unconnected endpoint';
@@ -64,4 +66,17 @@ export abstract class DatagramTransportBase
 
 function sameAddress(a: Address, b: Address): boolean {
   return a[0] === b[0] && a[1] === b[1];
+}
+
+/**
+ * A [host, port] pair with a port that fits 16 bits, or a usage error
+ * thrown by sendto() on every loop (asyncio's sendto raises there too: a
+ * TypeError or OverflowError, not an OSError for error_received). Whether
+ * the host can be sent to is the socket's answer, given to errorReceived.
+ */
+function validateSendAddress(addr: unknown): void {
+  if (!Array.isArray(addr) || addr.length !== 2 || typeof addr[0] !== 'string') {
+    throw invalidArgType('addr', 'a [host, port] pair', addr);
+  }
+  validateInteger(addr[1], 'addr[1]', 0, 65535);
 }

@@ -3,6 +3,7 @@
 // every transport shares is in transport-base.ts; this is the mechanics:
 // reads started and stopped on the handle, writes tried at once and queued
 // by libuv, EOF by shutdown, close through the handle's close callback.
+import { UsageError } from '../errors/usage-error.js';
 import type { Stream } from '../handles/stream.js';
 import type { UvError } from '../handles/uv-error.js';
 import {
@@ -25,7 +26,9 @@ export interface StreamTransportOptions extends TransportOptions<AnyProtocol> {
 export class StreamTransport extends WriteTransportBase<AnyProtocol> implements Transport {
   readonly #stream: Stream;
   readonly #reads: boolean;
-  // False for read-only pipes: there is no write side to keep open at EOF.
+  // False for read pipes (connectReadPipe, a child's stdout and stderr),
+  // whatever the fd's mode: they have no write side (asyncio's read pipe
+  // transport has no write()), nothing to keep open at EOF.
   readonly #writes: boolean;
   #eofSeen = false; // EOF was read: reading never resumes
   #reading = false;
@@ -43,7 +46,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     super(opts);
     this.#stream = opts.stream;
     this.#reads = opts.reads !== false;
-    this.#writes = opts.stream.writable;
+    this.#writes = opts.reads === true ? false : opts.stream.writable;
     this.scheduleStart('A StreamTransport');
   }
 
@@ -106,6 +109,9 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
   }
 
   protected send(data: Uint8Array | Uint8Array[]): void {
+    if (!this.#writes) {
+      throw new UsageError('ERR_TRANSPORT_NOT_WRITABLE', 'This transport is read-only');
+    }
     let done: boolean;
     try {
       done = this.#stream.writeNow(data, this.#onQueuedDone);
@@ -128,7 +134,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
   }
 
   writeEof(): void {
-    if (this.closing || this.eofWritten) return;
+    if (this.closing || this.eofWritten || !this.#writes) return;
     // A write-only pipe has nothing left to do once its EOF is out: asyncio
     // closes it (flushing first), so connectionLost(null) follows.
     if (!this.#reads) return this.close();
@@ -138,7 +144,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
   }
 
   canWriteEof(): boolean {
-    return true;
+    return this.#writes;
   }
 
   /** Stops reading, flushes queued writes, closes; connectionLost(null) follows. */

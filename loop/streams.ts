@@ -1,6 +1,6 @@
 // asyncio.streams: connections and servers as StreamReader/StreamWriter
 // pairs instead of protocols.
-import { validateFunction } from '../errors/validate.js';
+import { validateFunction, validateInteger } from '../errors/validate.js';
 import { getRunningLoop } from './base-event-loop.js';
 import type { SocketAddress } from '../handles/tcp.js';
 import type {
@@ -44,11 +44,16 @@ function loopFrom(opts: StreamOptions): AbstractEventLoop {
   return defaultLoop;
 }
 
-/** @internal Separates the stream options from the loop's own. */
+/**
+ * @internal Separates the stream options from the loop's own. The limit is
+ * checked here, before anything is opened: a server or child whose readers
+ * could not be made would fail every connection (or the spawn) instead.
+ */
 export function split<T extends StreamOptions>(
   opts: T,
 ): [AbstractEventLoop, StreamOptions['limit'], Omit<T, 'loop' | 'limit'>] {
   const { loop: _loop, limit, ...rest } = opts;
+  if (limit !== undefined) validateInteger(limit, 'limit', 1);
   return [loopFrom(opts), limit, rest];
 }
 
@@ -66,7 +71,7 @@ async function connectWith(
 }
 
 /** Connects to host:port; asyncio.open_connection. */
-export function openConnection(
+export async function openConnection(
   host: string,
   port: number,
   opts: StreamOptions & ConnectionOptions = {},
@@ -76,7 +81,7 @@ export function openConnection(
 }
 
 /** Connects to a Unix domain socket; asyncio.open_unix_connection. */
-export function openUnixConnection(
+export async function openUnixConnection(
   path: string,
   opts: StreamOptions & ConnectionOptions = {},
 ): Promise<StreamPair> {
@@ -98,7 +103,7 @@ function serverFactory(
  * Serves host:port, calling `cb(reader, writer)` for each connection
  * (it may be async); asyncio.start_server.
  */
-export function startServer(
+export async function startServer(
   cb: ClientConnectedCallback,
   host: string | string[] | null,
   port: number,
@@ -109,7 +114,7 @@ export function startServer(
 }
 
 /** Serves a Unix domain socket; asyncio.start_unix_server. */
-export function startUnixServer(
+export async function startUnixServer(
   cb: ClientConnectedCallback,
   path: string,
   opts: StreamOptions & UnixServerOptions = {},

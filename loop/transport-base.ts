@@ -14,6 +14,7 @@
 // A loop that closes before it ran drops it: the socket closes, nobody is
 // told, and `ready` gets ERR_LOOP_CLOSED.
 import { UsageError } from '../errors/usage-error.js';
+import { invalidArgType } from '../errors/validate.js';
 import type { EventLoopCore } from './event-loop-core.js';
 import { loopClosed } from './errors.js';
 import type { ResourceKind } from './events.js';
@@ -283,6 +284,10 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
   }
 
   setProtocol(protocol: P): void {
+    // Every later event would fail on it, reported as the protocol's error.
+    if (typeof protocol !== 'object' || protocol === null) {
+      throw invalidArgType('protocol', 'an object', protocol);
+    }
     this.#protocol = protocol;
   }
 

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface Fifo {
+  /** The FIFO's path (removed by dispose()). */
+  path: string;
   readFd: number;
   writeFd: number;
   /** Reads what is there now (non-blocking); empty if nothing. */
@@ -39,6 +41,7 @@ function openFifo(path: string): Fifo {
   let readFd: number | undefined = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   let writeFd: number | undefined = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
   return {
+    path,
     readFd,
     writeFd,
     readNow() {

@@ -1,5 +1,6 @@
 // Every conformance scenario, in the order they register.
 import type { Scenario } from '../harness.js';
+import { addressEdges } from './address-edges.js';
 import { callbackErrors } from './callback-errors.js';
 import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
@@ -13,6 +14,7 @@ import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
 import { handlesInBatch } from './handles-in-batch.js';
 import { liveResources } from './live-resources.js';
+import { loopEdges } from './loop-edges.js';
 import { loopRuns } from './loop-runs.js';
 import { names } from './names.js';
 import { pipeEnds } from './pipe-ends.js';
@@ -22,6 +24,7 @@ import { protocolErrors } from './protocol-errors.js';
 import { readers } from './readers.js';
 import { readingControl } from './reading-control.js';
 import { runStop } from './run-stop.js';
+import { serverLifecycle } from './server-lifecycle.js';
 import { signals } from './signals.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
@@ -29,8 +32,10 @@ import { tlsArguments } from './tls-arguments.js';
 import { tlsHandshake } from './tls-handshake.js';
 import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
+import { streamReads } from './stream-reads.js';
 import { subprocess } from './subprocess.js';
 import { subprocessStreams } from './subprocess-streams.js';
+import { subprocessEdges } from './subprocess-edges.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
 import { transportEdges } from './transport-edges.js';
@@ -57,6 +62,7 @@ export const scenarios: Scenario[] = [
   tcpConnection,
   connectionArgs,
   tcpServer,
+  serverLifecycle,
   tlsHandshake,
   tlsArguments,
   transportLifecycle,
@@ -65,6 +71,7 @@ export const scenarios: Scenario[] = [
   writePath,
   flowControl,
   streams,
+  streamReads,
   streamEndings,
   cancellation,
   datagram,
@@ -76,8 +83,11 @@ export const scenarios: Scenario[] = [
   subprocess,
   subprocessStreams,
   processLifecycle,
+  subprocessEdges,
   readers,
   names,
   twoLoops,
   liveResources,
+  loopEdges,
+  addressEdges,
 ];
