@@ -15,6 +15,7 @@ import net from 'node:net';
 import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
+import { isatty } from 'node:tty';
 import { UsageError } from '../errors/usage-error.js';
 import * as dns from '../handles/dns.js';
 import { Loop } from '../handles/loop.js';
@@ -467,6 +468,9 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     fd: number,
     reads: boolean,
   ): Promise<[Transport, P]> {
+    // net.Socket takes pipes and sockets only; tty.ReadStream would read a
+    // terminal through a file libuv reopens, leaving the fd given open.
+    if (isatty(fd)) throw notSupported('a terminal (TTY) as a pipe transport');
     let socket: net.Socket;
     try {
       socket = new net.Socket({ fd, readable: reads, writable: !reads, allowHalfOpen: true });

@@ -9,6 +9,7 @@
 import { fstatSync, rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { constants as os } from 'node:os';
+import { isatty } from 'node:tty';
 import { UsageError } from '../errors/usage-error.js';
 import {
   invalidArgType,
@@ -737,13 +738,15 @@ function describe(value: unknown): string {
 }
 
 /**
- * The pipe transports take a pipe (FIFO) or a socket, as asyncio's
- * ("Pipe transport is for pipes/sockets only"); each loop would refuse
- * anything else its own way (libuv: EINVAL, net.Socket:
+ * The pipe transports take a pipe (FIFO), a socket or a terminal, as
+ * asyncio's ("Pipe transport is for pipes/sockets only", character devices
+ * allowed: `connect_read_pipe(proto, sys.stdin)` on a terminal); each loop
+ * would refuse anything else its own way (libuv: EINVAL, net.Socket:
  * ERR_INVALID_FD_TYPE), so the fd is looked at first, the same on both: a
  * fd that is not open is EBADF, another kind of file (a regular file, a
- * directory, a character device such as a TTY) ERR_INVALID_ARG_VALUE
- * (asyncio's ValueError). The fd stays the caller's then.
+ * directory, a character device that is not a terminal, such as /dev/null,
+ * which epoll cannot watch) ERR_INVALID_ARG_VALUE (asyncio's ValueError).
+ * The fd stays the caller's then.
  */
 function checkPipeFd(fd: number): void {
   let st;
@@ -752,10 +755,10 @@ function checkPipeFd(fd: number): void {
   } catch {
     throw new UvError(errno['EBADF']!, 'fstat', `(fd ${fd})`);
   }
-  if (!st.isFIFO() && !st.isSocket()) {
+  if (!st.isFIFO() && !st.isSocket() && !isatty(fd)) {
     throw new UsageError(
       'ERR_INVALID_ARG_VALUE',
-      `Pipe transport is for pipes and sockets only (fd ${fd} is not one)`,
+      `Pipe transport is for pipes, sockets and terminals only (fd ${fd} is none of them)`,
     );
   }
 }

@@ -209,7 +209,7 @@ export function loopEdges(test: Test, makeLoop: MakeLoop, name: string): void {
             for (const connect of connects) {
               await t.throwsAsync(connect(), {
                 code: 'ERR_INVALID_ARG_VALUE',
-                message: /pipes and sockets only/,
+                message: /pipes, sockets and terminals only/,
               });
               t.notThrows(() => fstatSync(fd), 'the fd is still open');
             }
