@@ -175,6 +175,19 @@ export function testIf(
 export type CaseBody = (ctx: LoopContext, t: ExecutionContext) => Promise<void>;
 
 /**
+ * Returns `it(title, body)` for a scenario's cases: each is titled
+ * `${name}: ${title}` and run withLoop.
+ */
+export function cases(
+  test: TestFn,
+  makeLoop: MakeLoop,
+  name: string,
+): (title: string, body: CaseBody) => void {
+  return (title, body) =>
+    test(`${name}: ${title}`, (t) => withLoop(t, makeLoop, (ctx) => body(ctx, t)));
+}
+
+/**
  * Returns `it(title, body)` for a scenario whose every case needs `feature`:
  * each case is titled `${name}: ${title}`, gated by testIf and run withLoop.
  */

@@ -14,25 +14,18 @@ import { UvError, UsageError } from 'asyncuv';
 import { MyDatagramProto } from '../protocols.js';
 import { hasIPv6 } from '../peers.js';
 import {
-  type LoopContext,
+  type CaseBody,
+  featureCases,
   type MakeLoop,
   type Test,
-  testIf,
   until,
   withLoop,
   within,
 } from '../harness.js';
-import type { ExecutionContext } from 'ava';
 
 export function addressEdges(test: Test, makeLoop: MakeLoop, name: string): void {
-  const itIf = (
-    feature: string,
-    title: string,
-    body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>,
-  ): void =>
-    testIf(test, makeLoop, feature, `${name}: ${title}`, (t) =>
-      withLoop(t, makeLoop, (ctx) => body(ctx, t)),
-    );
+  const itIf = (feature: string, title: string, body: CaseBody): void =>
+    featureCases(test, makeLoop, feature, name)(title, body);
 
   itIf(
     'datagram',

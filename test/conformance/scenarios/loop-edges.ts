@@ -23,16 +23,15 @@ import { makeFifo } from '../fifo.js';
 import { MyProto, MySubprocessProtocol } from '../protocols.js';
 import { netConnect, readToEnd } from '../peers.js';
 import {
-  type LoopContext,
+  type CaseBody,
+  cases,
+  featureCases,
   type MakeLoop,
   type Test,
   future,
-  testIf,
   until,
-  withLoop,
   within,
 } from '../harness.js';
-import type { ExecutionContext } from 'ava';
 
 /** The write side a read pipe transport does not have. */
 interface WriteSide {
@@ -42,18 +41,9 @@ interface WriteSide {
 }
 
 export function loopEdges(test: Test, makeLoop: MakeLoop, name: string): void {
-  const it = (
-    title: string,
-    body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>,
-  ): void => test(`${name}: ${title}`, (t) => withLoop(t, makeLoop, (ctx) => body(ctx, t)));
-  const itIf = (
-    feature: string,
-    title: string,
-    body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>,
-  ): void =>
-    testIf(test, makeLoop, feature, `${name}: ${title}`, (t) =>
-      withLoop(t, makeLoop, (ctx) => body(ctx, t)),
-    );
+  const it = cases(test, makeLoop, name);
+  const itIf = (feature: string, title: string, body: CaseBody): void =>
+    featureCases(test, makeLoop, feature, name)(title, body);
 
   it('a protocol with no methods at all serves a TCP connection both ways, to its end', async ({
     loop,

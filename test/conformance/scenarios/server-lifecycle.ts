@@ -18,16 +18,14 @@ import {
 } from 'asyncuv';
 import { netConnect, readToEnd } from '../peers.js';
 import {
-  type LoopContext,
+  cases,
   type MakeLoop,
   type Test,
   featureCasesWith,
   future,
   until,
-  withLoop,
   within,
 } from '../harness.js';
-import type { ExecutionContext } from 'ava';
 
 function portOf(server: Server): number {
   return (server.sockets()[0] as { port: number }).port;
@@ -55,10 +53,7 @@ async function readThenClose(reader: StreamReader, writer: StreamWriter): Promis
 }
 
 export function serverLifecycle(test: Test, makeLoop: MakeLoop, name: string): void {
-  const it = (
-    title: string,
-    body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>,
-  ): void => test(`${name}: server: ${title}`, (t) => withLoop(t, makeLoop, (ctx) => body(ctx, t)));
+  const it = cases(test, makeLoop, `${name}: server`);
 
   it('serveForever on a server made with startServing false starts it; a handler cancels it; closed after', async ({
     loop,

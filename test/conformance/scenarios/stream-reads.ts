@@ -20,15 +20,14 @@ import {
 } from 'asyncuv';
 import { netServer } from '../peers.js';
 import {
+  cases,
   type LoopContext,
   type MakeLoop,
   type Test,
   future,
   until,
-  withLoop,
   within,
 } from '../harness.js';
-import type { ExecutionContext } from 'ava';
 
 interface Conn {
   reader: StreamReader;
@@ -77,11 +76,7 @@ async function trickle(peer: net.Socket, pieces: string[]): Promise<void> {
 }
 
 export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void {
-  const it = (
-    title: string,
-    body: (ctx: LoopContext, t: ExecutionContext) => Promise<void>,
-  ): void =>
-    test(`${name}: streams: ${title}`, (t) => withLoop(t, makeLoop, (ctx) => body(ctx, t)));
+  const it = cases(test, makeLoop, `${name}: streams`);
 
   it('read(0) and readexactly(0) return empty at once and consume nothing; readexactly(-1) is refused', async (ctx, t) =>
     withConnection(ctx, undefined, async ({ reader, peer }) => {
