@@ -131,7 +131,7 @@ void LoopWrap::Touch() {
   changed_ = true;  // rule 9: the next pass is a full one
   // In a batch (a pass, or the microtasks between passes) the batch re-arms
   // once it ends.
-  if (in_run_ || in_batch_ || touched_ || loop_ == nullptr) return;
+  if (in_run_ || in_batch_ || touched_ || loop_ == nullptr || driver_idle_ == nullptr) return;
   touched_ = true;
   // Ref'd so that a handle started from top-level code gets its first run
   // even if nothing else keeps Node's loop alive; Rearm() fixes the ref.
@@ -466,6 +466,12 @@ void LoopWrap::CloseLoop() {
         }
       },
       nullptr);
+  // The driver's poll leaves Node's loop while the fd it watches is still
+  // open: uv_poll_stop removes the fd from Node's epoll set by its number,
+  // which after uv_loop_close may be another file's (any thread may take
+  // the number), and a closed epoll fd that a forking child still holds
+  // stays in Node's set under that number.
+  StopDriver();
   // Close callbacks (and write callbacks cancelled by the closes) run here.
   // Requests on the threadpool cannot be cancelled once running: wait for them.
   in_run_ = true;
@@ -475,7 +481,6 @@ void LoopWrap::CloseLoop() {
   loop_ = nullptr;
   idles_.clear();  // every wrap reported its stop from BeforeClose; defensive
   phase_watchers_ = 0;
-  StopDriver();
   // Released in env teardown too: the napi_env is still valid in the cleanup
   // hook, and neither call runs JavaScript. Skipping them there leaked the
   // reference and the async context (LeakSanitizer, for every loop still open

@@ -39,6 +39,12 @@ export interface LoopFixture {
    * handleCounts() is {}).
    */
   settle(t: ExecutionContext): Promise<void>;
+  /**
+   * How the loop's machinery stands (UvEventLoop: the libuv loop's handles
+   * and its driver on Node's loop), logged when a case fails, so a hang
+   * seen once in CI says where it was.
+   */
+  describe?(): string;
 }
 
 /**
@@ -117,6 +123,9 @@ async function runWithLoop(
   });
   try {
     await body({ loop, exceptions });
+  } catch (err) {
+    if (fixture.describe !== undefined) t.log(`loop at the failure: ${fixture.describe()}`);
+    throw err;
   } finally {
     if (loop.isRunning()) {
       loop.stop();
@@ -141,7 +150,7 @@ async function runWithLoop(
   }
 }
 
-export { until, within } from '../helpers/loop-test.js';
+export { until, untilStalled, within } from '../helpers/loop-test.js';
 
 /** A promise with its resolve/reject outside (asyncio's loop.create_future()). */
 export function future<T = void>(): {

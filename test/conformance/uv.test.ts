@@ -2,6 +2,7 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Loop, UvEventLoop } from 'asyncuv';
+import { kNative } from '../../handles/internal.js';
 import type { LoopFixture } from './harness.js';
 import { scenarios } from './scenarios/index.js';
 
@@ -10,6 +11,8 @@ function makeLoop(): LoopFixture {
   const loop = new UvEventLoop(uvloop);
   return {
     loop,
+    describe: () =>
+      `handles ${JSON.stringify(uvloop.handleCounts())}, driver ${JSON.stringify(uvloop[kNative].driverState())}`,
     async settle(t) {
       // Close callbacks run in later batches of the libuv loop.
       for (let i = 0; i < 400 && Object.keys(uvloop.handleCounts()).length > 0; i++) await sleep(5);

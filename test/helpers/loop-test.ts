@@ -79,18 +79,60 @@ export async function assertNoHandlesAndClose(
 }
 
 /**
+ * The longest one step of a hang bound may count. A step (a poll, or the
+ * gap between two) that took longer means the thread could not run: the
+ * process was not scheduled (a loaded machine, ASan beside the worker
+ * stress) or something blocked the thread. Such time does not use up a
+ * hang bound: a loop under test that stalls is still caught, since the
+ * bound's own timer keeps coming on time while it does, but a test does
+ * not fail because the whole process was held up, which is how CI once saw
+ * three bulk-transfer cases of one file time out together. How long the
+ * thread was held up goes into the message when a bound does run out.
+ */
+const kMaxStepMs = 250;
+
+/** A hang bound of `ms` that counts only time in which this thread ran. */
+export class HangBound {
+  readonly #ms: number;
+  #spent = 0;
+  #heldUp = 0;
+  #last = performance.now();
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+  /** Counts the time since the last call; true once the bound has run out. */
+  expired(): boolean {
+    const now = performance.now();
+    const step = now - this.#last;
+    this.#last = now;
+    this.#spent += Math.min(step, kMaxStepMs);
+    this.#heldUp += Math.max(0, step - kMaxStepMs);
+    return this.#spent >= this.#ms;
+  }
+  /** The error a bound that ran out waiting for `what` rejects with. */
+  error(what: string): Error {
+    const held =
+      this.#heldUp > 0
+        ? ` (and ${Math.round(this.#heldUp)} ms in which the thread was held up)`
+        : '';
+    return new Error(`timed out after ${this.#ms} ms${held} waiting for ${what}`);
+  }
+}
+
+/**
  * Polls `predicate` every few milliseconds with Node's own timers (so both
- * loops keep running) until it is true or `timeoutMs` passes. Resolves to
- * the predicate's last value; the caller asserts it.
+ * loops keep running) until it is true or `timeoutMs` passes (a HangBound:
+ * time in which the thread was held up does not count). Resolves to the
+ * predicate's last value; the caller asserts it.
  */
 export async function waitFor(
   predicate: () => boolean,
   timeoutMs = 5000,
   stepMs = 5,
 ): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  const bound = new HangBound(timeoutMs);
   while (!predicate()) {
-    if (Date.now() >= deadline) return false;
+    if (bound.expired()) return false;
     await sleep(stepMs);
   }
   return true;
@@ -120,15 +162,23 @@ export function deferred<T = void>(): Deferred<T> {
  */
 export const HANG_MS = 20_000;
 
+/** How often `within` looks at its bound. */
+const kCheckMs = 50;
+
 /**
- * Settles as `promise` does, or rejects after `ms` with a message naming
- * `what`, so a callback that never comes fails the test quickly instead of
- * hitting ava's global timeout.
+ * Settles as `promise` does, or rejects after `ms` (a HangBound) with a
+ * message naming `what`, so a callback that never comes fails the test
+ * quickly instead of hitting ava's global timeout.
  */
 export async function within<T>(promise: Promise<T>, what: string, ms = HANG_MS): Promise<T> {
+  const bound = new HangBound(ms);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    const check = (): void => {
+      if (bound.expired()) reject(bound.error(what));
+      else timer = setTimeout(check, kCheckMs);
+    };
+    timer = setTimeout(check, kCheckMs);
   });
   try {
     return await Promise.race([promise, timeout]);
@@ -139,9 +189,30 @@ export async function within<T>(promise: Promise<T>, what: string, ms = HANG_MS)
 
 /**
  * Polls `cond` on Node's own timers (independent of the loop under test)
- * until it is true; throws after `ms`, naming `what`.
+ * until it is true; throws after `ms` (a HangBound), naming `what`.
  */
 export async function until(cond: () => boolean, what: string, ms = HANG_MS): Promise<void> {
-  if (!(await waitFor(cond, ms, 2)))
-    throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  const bound = new HangBound(ms);
+  while (!cond()) {
+    if (bound.expired()) throw bound.error(what);
+    await sleep(2);
+  }
+}
+
+/**
+ * Waits while `progress()` keeps changing: throws once it has stayed the
+ * same for `ms` (a HangBound), naming `what` and the last progress seen.
+ * For bulk transfers, where what is tested is that every byte arrives, not
+ * how fast a loaded machine moves them.
+ */
+export async function untilStalled(
+  done: () => boolean,
+  progress: () => unknown,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
+  while (!done()) {
+    const seen = progress();
+    await until(() => done() || progress() !== seen, `${what} (stuck at ${String(seen)})`, ms);
+  }
 }

@@ -17,7 +17,7 @@ import {
   type StreamWriter,
 } from 'asyncuv';
 import { connectOutcome, netServer, type NetServer } from '../peers.js';
-import { type MakeLoop, type Test, until, withLoop, within } from '../harness.js';
+import { type MakeLoop, type Test, until, untilStalled, withLoop, within } from '../harness.js';
 
 function portOf(server: Server): number {
   return (server.sockets()[0] as { port: number }).port;
@@ -174,18 +174,25 @@ export function cancellation(test: Test, makeLoop: MakeLoop, name: string): void
         let received = 0;
         socket.on('data', (d: Buffer) => (received += d.length));
         socket.resume();
-        await within(drained, 'drain once the peer reads', 10000);
-        // Every byte arrives. What fails is 10 s without a new byte (a
-        // stall), not a loaded machine (ASan beside the worker stress) that
-        // is slow to move the ~10 MB the kernel's buffers held.
-        while (received !== written) {
-          const seen = received;
-          await until(
-            () => received !== seen,
-            `more bytes after ${seen} of ${written} (drain had resolved)`,
-            10000,
-          );
-        }
+        // What fails is 10 s without a new byte (a stall), not a loaded
+        // machine (ASan beside the worker stress) that is slow to move the
+        // ~10 MB the kernel's buffers held.
+        let drainSettled = false;
+        const settle = (): void => {
+          drainSettled = true;
+        };
+        drained.then(settle, settle);
+        await untilStalled(
+          () => drainSettled,
+          () => received,
+          'drain once the peer reads',
+        );
+        await drained;
+        await untilStalled(
+          () => received === written,
+          () => received,
+          `every byte of ${written} (drain had resolved)`,
+        );
         t.is(received, written);
         writer.close();
         await within(writer.waitClosed(), 'waitClosed');

@@ -4,7 +4,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { BufferedProtocol, Protocol, Transport } from 'asyncuv';
 import { netServer } from '../peers.js';
-import { type MakeLoop, type Test, future, until, withLoop, within } from '../harness.js';
+import {
+  type MakeLoop,
+  type Test,
+  future,
+  until,
+  untilStalled,
+  withLoop,
+  within,
+} from '../harness.js';
 
 class Writer implements Protocol {
   transport: Transport | undefined;
@@ -61,7 +69,11 @@ export function flowControl(test: Test, makeLoop: MakeLoop, name: string): void 
         const [kind2, sizeAtResume] = proto.events[1]!;
         t.is(kind2, 'resume');
         t.true(sizeAtResume <= low, `resumed at ${sizeAtResume}`);
-        await until(() => received === written, 'every byte', 10000);
+        await untilStalled(
+          () => received === written,
+          () => received,
+          `every byte of ${written}`,
+        );
         t.is(transport.getWriteBufferSize(), 0);
         transport.close();
         await within(proto.lost.promise, 'connectionLost');

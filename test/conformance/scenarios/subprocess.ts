@@ -5,7 +5,7 @@ import { constants, tmpdir } from 'node:os';
 import { realpathSync } from 'node:fs';
 import type { UvError, WriteTransport } from 'asyncuv';
 import { FlowSubprocessProtocol, MySubprocessProtocol } from '../protocols.js';
-import { featureCases, type MakeLoop, type Test, until, within } from '../harness.js';
+import { featureCases, type MakeLoop, type Test, until, untilStalled, within } from '../harness.js';
 
 const SIG = constants.signals;
 
@@ -98,8 +98,16 @@ export function subprocess(test: Test, makeLoop: MakeLoop, name: string): void {
     const stdin = transport.getPipeTransport(0) as WriteTransport;
     for (let i = 0; i < payload.length; i += 65536) stdin.write(payload.subarray(i, i + 65536));
     stdin.close();
-    t.is(await within(transport.wait(), 'exit', 20000), 0);
-    await within(proto.disconnected, 'connectionLost', 20000);
+    // What fails is 10 s in which no byte comes back (a stall), not a loaded
+    // machine that is slow to move 4 MiB each way.
+    let lost = false;
+    void proto.disconnected.then(() => (lost = true));
+    await untilStalled(
+      () => lost,
+      () => proto.data[1]!.length,
+      'connectionLost',
+    );
+    t.is(await within(transport.wait(), 'exit'), 0);
     t.is(proto.data[1]!.length, payload.length);
     t.is(
       createHash('sha256').update(proto.data[1]!).digest('hex'),
