@@ -34,7 +34,6 @@ import type {
   AbstractEventLoop,
   AddrInfo,
   ServerAddress,
-  ServerOptions,
   TlsOptions,
   UnixServerAddress,
 } from '../loop/events.js';
@@ -48,6 +47,7 @@ import {
 } from '../loop/protocols.js';
 import type { ResolvedAddress } from '../loop/resolve.js';
 import type { Listener, StreamServer } from '../loop/server.js';
+import { serverSockAddress } from '../loop/server-sock.js';
 import type { DatagramTransport, SubprocessTransport, Transport } from '../loop/transports.js';
 import { NodeDatagramTransport } from './node-datagram-transport.js';
 import { notSupported, toUvError } from './node-errors.js';
@@ -331,10 +331,6 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
 
   // --- servers --------------------------------------------------------------
 
-  protected override checkServerOptions(opts: ServerOptions): void {
-    if (opts.sock !== undefined) throw notSupported('sock (a TCP handle of a UvEventLoop)');
-  }
-
   protected async listenTcp(
     host: string,
     port: number,
@@ -356,8 +352,29 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     return listener;
   }
 
-  protected listenOn(): never {
-    throw notSupported('sock (a TCP handle of a UvEventLoop)');
+  /**
+   * createServer's `sock`: the net.Server listens on a duplicate of the
+   * handle's fd (net takes an fd, not one of our handles), and the handle,
+   * which no Loop of ours ever listens on, closes with the server.
+   */
+  protected async listenOn(
+    sock: TCP,
+    host: unknown,
+    port: number,
+    backlog: number,
+    serve: (connection: Connection) => void,
+  ): Promise<Listener<SocketAddress>> {
+    serverSockAddress(sock, host, port);
+    const options = { allowHalfOpen: true, pauseOnConnect: true, noDelay: true };
+    const listener = this.#listener<SocketAddress>(options, serve, tcpExtra);
+    try {
+      // From here on the server owns sock, as on UvEventLoop, where a
+      // listen that fails closes the server and its socket.
+      await listener.listen({ fd: sock.dupFileno(), backlog }, tcpAddress);
+    } finally {
+      sock.close();
+    }
+    return listener;
   }
 
   protected async listenUnix(

@@ -147,14 +147,18 @@ export abstract class BaseEventLoop<S = unknown>
     opts: { ipv6Only: boolean; reusePort: boolean; backlog: number },
     serve: (sock: S) => void,
   ): Promise<Listener<SocketAddress>>;
-  /** A listener on a TCP handle bound already (createServer's `sock`); host null, port 0. */
+  /**
+   * A listener on a TCP handle bound already (createServer's `sock`); host
+   * null, port 0. From then on the server owns the handle and closes it,
+   * unless this throws a UsageError (then it stays the caller's).
+   */
   protected abstract listenOn(
     sock: TCP,
     host: unknown,
     port: number,
     backlog: number,
     serve: (sock: S) => void,
-  ): Listener<SocketAddress>;
+  ): Listener<SocketAddress> | Promise<Listener<SocketAddress>>;
   /** A listener on a Unix socket path. */
   protected abstract listenUnix(
     path: string,
@@ -417,7 +421,7 @@ export abstract class BaseEventLoop<S = unknown>
     const request = serveRequest(server, protocolFactory, opts.ssl, opts.sslHandshakeTimeout);
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
-      if (sock !== undefined) listeners.push(this.listenOn(sock, host, port, backlog, serve));
+      if (sock !== undefined) listeners.push(await this.listenOn(sock, host, port, backlog, serve));
       for (const { address, family } of addresses) {
         // With several addresses the v6 one must not also claim v4.
         const ipv6Only = family === 6 && addresses.length > 1;

@@ -153,9 +153,11 @@ export interface ServerOptions {
   startServing?: boolean;
   sslHandshakeTimeout?: number;
   /**
-   * Serve this bound TCP handle of the loop's own libuv loop instead of
-   * binding (asyncio's `sock`); host must be null and port 0. The server
-   * owns it and closes it. UvEventLoop only.
+   * Serve this bound TCP handle instead of binding (asyncio's `sock`); host
+   * must be null and port 0. The server owns it and closes it, also when
+   * its listen fails. UvEventLoop takes a handle of its own libuv loop;
+   * NodeEventLoop one of any Loop of the thread, and listens on a duplicate
+   * of its fd (the handle closes once the server listens).
    */
   sock?: TCP;
 }

@@ -3,7 +3,6 @@
 // Timer handle drive the ready queue, and TCP, Pipe, UDP, Process and
 // Signal handles do the I/O.
 import { UsageError } from '../errors/usage-error.js';
-import { invalidArgType } from '../errors/validate.js';
 import { Async } from '../handles/async.js';
 import * as dns from '../handles/dns.js';
 import { Idle } from '../handles/idle.js';
@@ -37,6 +36,7 @@ import {
 } from './protocols.js';
 import { type ResolvedAddress, type SockType, uvLookup } from './resolve.js';
 import type { Listener } from './server.js';
+import { serverSockAddress } from './server-sock.js';
 import { StreamTransport } from './stream-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { prepareTlsServer, tlsUpgrader } from './tls-hook.js';
@@ -338,22 +338,9 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     backlog: number,
     serve: (stream: Stream) => void,
   ): Listener<SocketAddress> {
-    if (!(sock instanceof TCP)) throw invalidArgType('sock', 'a TCP handle', sock);
-    if (host !== null || port !== 0) {
-      const why = 'With sock, host must be null and port 0: the socket is already bound';
-      throw new UsageError('ERR_INVALID_ARG_VALUE', why);
-    }
+    const address = serverSockAddress(sock, host, port);
     if (sock.loop !== this.uvloop) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', "sock must be a TCP of this loop's Loop");
-    }
-    let address: SocketAddress | undefined;
-    try {
-      address = sock.getsockname();
-    } catch (err) {
-      if (!(err instanceof UvError)) throw err; // a closed handle says so itself
-    }
-    if (address === undefined || address.port === 0) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', 'sock must be bound (bind or open it first)');
     }
     return this.#listener(sock, address, backlog, serve);
   }
