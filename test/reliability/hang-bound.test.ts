@@ -15,7 +15,11 @@ function block(ms: number): void {
 
 test.serial('within rejects after its bound, naming what it waited for', async (t) => {
   const err = await t.throwsAsync(within(new Promise(() => {}), 'a callback', 100));
-  t.is(err?.message, 'timed out after 100 ms waiting for a callback');
+  // A loaded machine may hold the thread up here too: then the message says so.
+  t.regex(
+    err?.message ?? '',
+    /^timed out after 100 ms( \(and \d+ ms in which the thread was held up\))? waiting for a callback$/,
+  );
 });
 
 test.serial('time in which the thread was held up does not use up a bound', async (t) => {
@@ -62,5 +66,9 @@ test.serial('untilStalled waits while progress is made and fails once it stops',
       100,
     ),
   );
-  t.is(err?.message, `timed out after 100 ms waiting for more ticks (stuck at ${stuck})`);
+  t.regex(
+    err?.message ?? '',
+    /^timed out after 100 ms( \(and \d+ ms in which the thread was held up\))? waiting for more ticks \(stuck at \d+\)$/,
+  );
+  t.true(err?.message.endsWith(`(stuck at ${stuck})`));
 });
