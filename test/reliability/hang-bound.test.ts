@@ -36,11 +36,11 @@ test.serial('time in which the thread was held up does not use up a bound', asyn
 test.serial('a condition met after the thread was held up is seen in time', async (t) => {
   let ready = false;
   setTimeout(() => {
-    block(600);
+    block(2000);
     setTimeout(() => (ready = true), 20);
   }, 10);
-  await until(() => ready, 'ready', 300);
-  t.true(await waitFor(() => ready, 300));
+  await until(() => ready, 'ready', 1000);
+  t.true(await waitFor(() => ready, 1000));
 });
 
 test.serial('untilStalled waits while progress is made and fails once it stops', async (t) => {
