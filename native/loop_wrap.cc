@@ -107,6 +107,7 @@ LoopWrap::LoopWrap(const Napi::CallbackInfo& info)
   driver_timer_->data = this;
   driver_idle_->data = this;
   uv_poll_start(driver_poll_, UV_READABLE, OnDriverPoll);
+  slab_pool_->Notify(OnSlabsSpare, this);  // rule 11
   SetDriverRef(false);
 
   napi_value name;
@@ -142,6 +143,7 @@ void LoopWrap::Touch() {
 
 void LoopWrap::ArmFallback() {
   // Rule 6: the idle handle is the fast path; this timer is the guarantee.
+  trim_armed_ = false;
   uv_ref(reinterpret_cast<uv_handle_t*>(driver_timer_));
   uv_timer_start(driver_timer_, OnDriverTimer, 1, 0);
 }
@@ -165,8 +167,38 @@ void LoopWrap::OnDriverPoll(uv_poll_t* poll, int status, int events) {
 }
 
 void LoopWrap::OnDriverTimer(uv_timer_t* timer) {
-  static_cast<LoopWrap*>(timer->data)->timer_calls_++;
-  static_cast<LoopWrap*>(timer->data)->RunBatch();
+  auto* self = static_cast<LoopWrap*>(timer->data);
+  self->timer_calls_++;
+  // Rule 11: armed for a trim, with nothing of the private loop due.
+  if (self->trim_armed_ && !self->changed_ && self->loop_ != nullptr && !self->closing_ &&
+      !self->in_run_ && self->NextTimeout() != 0) {
+    self->TrimSlabs();
+    self->Rearm();
+    return;
+  }
+  self->RunBatch();
+}
+
+void LoopWrap::OnSlabsSpare(void* self_ptr) {
+  auto* self = static_cast<LoopWrap*>(self_ptr);
+  // A batch that runs or is due re-arms anyway (Rearm), as does a Touch.
+  if (self->in_batch_ || self->in_run_ || self->touched_ || self->closing_ ||
+      self->loop_ == nullptr || self->driver_timer_ == nullptr)
+    return;
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(self->driver_idle_))) return;
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(self->driver_timer_)) &&
+      uv_timer_get_due_in(self->driver_timer_) <= kTrimMs)
+    return;
+  self->trim_armed_ = true;
+  uv_timer_start(self->driver_timer_, OnDriverTimer, kTrimMs, 0);
+}
+
+void LoopWrap::TrimSlabs() {
+  if (slab_pool_ == nullptr) return;
+  uint64_t now = uv_hrtime();
+  if (now - last_trim_ns_ < kTrimMs * 1000000) return;
+  last_trim_ns_ = now;
+  slab_pool_->Trim();
 }
 
 void LoopWrap::OnDriverIdle(uv_idle_t* idle) {
@@ -225,6 +257,7 @@ void LoopWrap::RunBatch() {
   in_batch_ = false;
   napi_close_handle_scope(env, handle_scope);
   PrepareSlab();  // slab_pool.h rule 5: after the replies, not before
+  TrimSlabs();
   Rearm();
 }
 
@@ -309,11 +342,16 @@ void LoopWrap::Rearm() {
   int64_t timeout = NextTimeout();
   SetDriverRef(alive);
   if (timeout == 0) {  // rules 3 and 6
+    trim_armed_ = false;
     uv_idle_start(driver_idle_, OnDriverIdle);
     uv_timer_start(driver_timer_, OnDriverTimer, 1, 0);
     return;
   }
   uv_idle_stop(driver_idle_);
+  // Rule 11.
+  trim_armed_ = slab_pool_ != nullptr && slab_pool_->Trimmable() &&
+                (timeout < 0 || static_cast<uint64_t>(timeout) > kTrimMs);
+  if (trim_armed_) timeout = static_cast<int64_t>(kTrimMs);
   if (timeout < 0) {
     uv_timer_stop(driver_timer_);
   } else {
@@ -777,6 +815,10 @@ Napi::Value LoopWrap::DriverState(const Napi::CallbackInfo& info) {
   if (loop_ != nullptr) {
     state.Set("alive", uv_loop_alive(loop_) != 0);
     state.Set("backendTimeout", uv_backend_timeout(loop_));
+  }
+  if (slab_pool_ != nullptr) {  // rule 11
+    state.Set("slabsFree", static_cast<double>(slab_pool_->FreeCount()));
+    state.Set("trimArmed", trim_armed_);
   }
   return state;
 }

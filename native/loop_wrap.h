@@ -79,6 +79,15 @@
 //     stream (a pending request). JS may queue a resume (QueueResume: the
 //     stream delivers reads it held back while paused); that also starts an
 //     idle handle, so that a pass runs soon and poll does not block first.
+// 11. Free read slabs that stayed unused go back to the system (slab_pool.h
+//     rule 6): TrimSlabs() runs at the end of a batch at most every
+//     kTrimMs, and while the pool holds more than it keeps when idle, the
+//     driver's timer is due within kTrimMs even if the private loop waits
+//     longer or for I/O only. Such a firing with nothing due on the private
+//     loop trims and re-arms without a batch, so an idle loop runs no pass
+//     for it; the timer stays unref'd unless the loop is alive (rule 2).
+//     Slabs that V8 gives back after the loop went idle arm it too
+//     (OnSlabsSpare).
 #pragma once
 
 #include <napi.h>
@@ -307,6 +316,15 @@ class LoopWrap : public Napi::ObjectWrap<LoopWrap> {
   // The slabs' memory (slab_pool.h); null once the loop is closed.
   SlabPool* slab_pool_ = new SlabPool();
   void* spare_slab_ = nullptr;  // PrepareSlab's, for the next SlabAlloc
+  // Rule 11.
+  static constexpr uint64_t kTrimMs = 2000;
+  uint64_t last_trim_ns_ = 0;
+  bool trim_armed_ = false;  // the driver's timer is set for a trim, not for the loop
+  void TrimSlabs();
+  // A slab came back (SlabPool::Notify) and the pool keeps more than it
+  // needs when idle: arms the driver's timer for a trim if nothing else will
+  // run a batch or a trim within kTrimMs.
+  static void OnSlabsSpare(void* self);
   char* slab_data_ = nullptr;
   size_t slab_size_ = 0;
   size_t slab_offset_ = 0;

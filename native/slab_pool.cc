@@ -16,6 +16,7 @@ void* SlabPool::Take() {
       refs_++;
       void* mem = free_.back();
       free_.pop_back();
+      Counted();
       return mem;
     }
     if (owned_ >= kKeep) return nullptr;  // rule 3: the caller takes Node's memory
@@ -44,18 +45,37 @@ void* SlabPool::Take() {
 
 void SlabPool::Give(void* mem) {
   bool last;
+  void (*spare)(void*) = nullptr;
+  void* owner = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (mem != nullptr && !released_) {
       free_.push_back(mem);
+      Counted();
       mem = nullptr;
+      if (free_.size() == kKeepIdle + 1 && spare_ != nullptr &&
+          owner_thread_ == std::this_thread::get_id()) {
+        spare = spare_;
+        owner = owner_;
+      }
     } else if (mem != nullptr) {
       owned_--;
     }
     last = --refs_ == 0;
   }
   free(mem);
+  // Not under the lock: the loop may Take() or Trim() from it. The loop is
+  // still open (Release() clears spare_ on this same thread first), and
+  // `last` is false while it is (it holds a count).
+  if (spare != nullptr) spare(owner);
   if (last) delete this;
+}
+
+void SlabPool::Notify(void (*spare)(void*), void* owner) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  spare_ = spare;
+  owner_ = owner;
+  owner_thread_ = std::this_thread::get_id();
 }
 
 void SlabPool::Finalize(napi_env /*env*/, void* data, void* hint) {
@@ -68,12 +88,38 @@ void SlabPool::Release() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     released_ = true;
+    spare_ = nullptr;
+    owner_ = nullptr;
     owned_ -= free_.size();
     drop.swap(free_);
+    Counted();
     last = --refs_ == 0;
   }
   for (void* mem : drop) free(mem);
   if (last) delete this;
+}
+
+void SlabPool::Trim() {
+  std::vector<void*> drop;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (low_water_ > kKeepIdle && !released_) {
+      // The oldest free slabs: the front of free_.
+      size_t n = low_water_ - kKeepIdle;
+      drop.assign(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(n));
+      free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(n));
+      owned_ -= n;
+    }
+    low_water_ = free_.size();
+    free_count_.store(free_.size(), std::memory_order_relaxed);
+  }
+  for (void* mem : drop) free(mem);
+}
+
+void SlabPool::Counted() {
+  size_t n = free_.size();
+  if (n < low_water_) low_water_ = n;
+  free_count_.store(n, std::memory_order_relaxed);
 }
 
 }  // namespace asyncuv

@@ -28,12 +28,22 @@
 //    its next slab's memory ahead, at the end of a batch (LoopWrap
 //    PrepareSlab), so neither the mapping nor the faults fall between a
 //    read's wake-up and its reply.
+// 6. Free slabs that no Take() needed for a whole interval between two
+//    Trim() calls, beyond kKeepIdle, go back to the system (the oldest
+//    first): after a burst a loop keeps 1 MiB ready, not up to 32 MiB until
+//    it closes. The loop calls Trim() at most every kTrimMs (LoopWrap rule
+//    11), so memory a busy loop reuses is never given up. Slabs come back
+//    when V8 collects them, often after the loop went idle: the Give() that
+//    leaves more than kKeepIdle free tells the loop (on its own thread,
+//    while it is open), so that it arms a trim.
 #pragma once
 
 #include <node_api.h>
 
+#include <atomic>
 #include <cstddef>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace asyncuv {
@@ -42,6 +52,7 @@ class SlabPool {
  public:
   static constexpr size_t kSlabSize = 256 * 1024;
   static constexpr size_t kKeep = 128;
+  static constexpr size_t kKeepIdle = 4;  // rule 6
 
   // Memory for one slab (kSlabSize bytes), or nullptr. Counts as handed out
   // until Give() takes it back. Memory the pool did not have is mapped in
@@ -53,13 +64,32 @@ class SlabPool {
   static void Finalize(napi_env env, void* data, void* hint);
   // The loop is done with the pool (rule 4).
   void Release();
+  // Rule 6: `spare(owner)` runs on the calling thread when a Give() on that
+  // thread leaves more than kKeepIdle slabs free, until Release().
+  void Notify(void (*spare)(void*), void* owner);
+  // Rule 6: frees the free slabs beyond kKeepIdle that were free since the
+  // last call, and starts the next interval.
+  void Trim();
+  // Whether Trim() may free something once the interval has passed: there
+  // are free slabs beyond kKeepIdle. Read without the lock (a hint).
+  bool Trimmable() const { return FreeCount() > kKeepIdle; }
+  size_t FreeCount() const { return free_count_.load(std::memory_order_relaxed); }
 
  private:
   // Drops one count; true when the pool must be deleted.
   bool Unref();
+  // After free_ changed, under the lock: the low-water mark and the count.
+  void Counted();
 
   std::mutex mutex_;
-  std::vector<void*> free_;
+  std::vector<void*> free_;  // the most recently given back last
+  // The fewest free slabs since the last Trim() (rule 6), and free_.size()
+  // for Trimmable().
+  size_t low_water_ = 0;
+  std::atomic<size_t> free_count_{0};
+  void (*spare_)(void*) = nullptr;
+  void* owner_ = nullptr;
+  std::thread::id owner_thread_;
   size_t refs_ = 1;   // the loop's, and one per slab handed out
   size_t owned_ = 0;  // slabs of memory the pool made: handed out or free
   bool released_ = false;
