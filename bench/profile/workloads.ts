@@ -156,6 +156,28 @@ function timers(count: number): Promise<number> {
   });
 }
 
+/** Node's counterpart of `timers`: setTimeout's instructions per timer. */
+function setTimeouts(count: number): Promise<number> {
+  return new Promise((resolve) => {
+    let fired = 0;
+    const onFire = (): void => {
+      if (++fired === count) resolve(count);
+    };
+    for (let i = 0; i < count; i++) setTimeout(onFire, 1);
+  });
+}
+
+/** Node's counterpart of `calllater`: setTimeout over 0-49 ms. */
+function setTimeoutsSpread(count: number): Promise<number> {
+  return new Promise((resolve) => {
+    let fired = 0;
+    const onFire = (): void => {
+      if (++fired === count) resolve(count);
+    };
+    for (let i = 0; i < count; i++) setTimeout(onFire, i % 50);
+  });
+}
+
 function callLater(count: number): Promise<number> {
   return onFreshLoop(count, (loop, fired) => {
     for (let i = 0; i < count; i++) loop.callLater((i % 50) / 1000, fired);
@@ -400,7 +422,9 @@ const workloads: Record<string, Workload> = {
   idle,
   callsoon: callSoon,
   timers,
+  settimeout: setTimeouts,
   calllater: callLater,
+  'settimeout-spread': setTimeoutsSpread,
   callat: callAt,
   echo,
   streams,
