@@ -207,6 +207,10 @@ struct SlotTable {
   std::vector<uint32_t> free;
 };
 thread_local SlotTable table;
+// Each function reads `table` once, through a reference: every access to a
+// thread_local of a shared library is a call (__tls_get_addr, and the
+// initialization check of a variable with a constructor), which the
+// compiler repeats after any call in between.
 
 double TimerSlot::Id() const {
   return table.generations[index_] * kIndexSpan + index_;
@@ -215,11 +219,12 @@ double TimerSlot::Id() const {
 void TimerSlot::Free(TimerSlot* slot) {
   if (slot->ref_ != nullptr) napi_delete_reference(slot->env_, slot->ref_);
   uint32_t index = slot->index_;
-  table.slots[index] = nullptr;
+  SlotTable& t = table;
+  t.slots[index] = nullptr;
   // Ids stay exact doubles (below 2^53): a generation wraps after 2^29 reuses.
-  double next = table.generations[index] + 1;
-  table.generations[index] = next < 536870912 ? next : 0;
-  table.free.push_back(index);
+  double next = t.generations[index] + 1;
+  t.generations[index] = next < 536870912 ? next : 0;
+  t.free.push_back(index);
   delete slot;
 }
 
@@ -233,10 +238,11 @@ TimerSlot* TimerSlot::FindAny(const Napi::CallbackInfo& info) {
     return nullptr;
   auto whole = static_cast<uint64_t>(id);
   auto index = static_cast<size_t>(whole % static_cast<uint64_t>(kIndexSpan));
-  if (index >= table.slots.size() ||
-      table.generations[index] != static_cast<double>(whole / static_cast<uint64_t>(kIndexSpan)))
+  SlotTable& t = table;
+  if (index >= t.slots.size() ||
+      t.generations[index] != static_cast<double>(whole / static_cast<uint64_t>(kIndexSpan)))
     return nullptr;
-  return table.slots[index];
+  return t.slots[index];
 }
 
 Napi::Value TimerSlot::New(const Napi::CallbackInfo& info) {
@@ -248,18 +254,19 @@ Napi::Value TimerSlot::New(const Napi::CallbackInfo& info) {
   TimerLists* lists = TimerLists::For(loop);
   if (lists == nullptr) return Code(info, UV_ENOMEM);
   uint32_t index;
-  if (table.free.empty()) {
-    if (table.slots.size() >= static_cast<size_t>(kIndexSpan)) return Code(info, UV_ENOMEM);
-    index = static_cast<uint32_t>(table.slots.size());
-    table.slots.push_back(nullptr);
-    table.generations.push_back(0);
+  SlotTable& t = table;
+  if (t.free.empty()) {
+    if (t.slots.size() >= static_cast<size_t>(kIndexSpan)) return Code(info, UV_ENOMEM);
+    index = static_cast<uint32_t>(t.slots.size());
+    t.slots.push_back(nullptr);
+    t.generations.push_back(0);
   } else {
-    index = table.free.back();
-    table.free.pop_back();
+    index = t.free.back();
+    t.free.pop_back();
   }
   auto* slot = new TimerSlot(env);
   slot->index_ = index;
-  table.slots[index] = slot;
+  t.slots[index] = slot;
   slot->lists_ = lists;
   slot->loop_ = loop;
   slot->state_ = State::kInitialized;
