@@ -47,7 +47,7 @@ import {
 } from '../loop/protocols.js';
 import type { ResolvedAddress } from '../loop/resolve.js';
 import type { Listener, StreamServer } from '../loop/server.js';
-import { serverSockAddress } from '../loop/server-sock.js';
+import { connectedSock, serverSockAddress } from '../loop/server-sock.js';
 import type { DatagramTransport, SubprocessTransport, Transport } from '../loop/transports.js';
 import { NodeDatagramTransport } from './node-datagram-transport.js';
 import { notSupported, toUvError } from './node-errors.js';
@@ -235,6 +235,25 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     return { socket, slot, extra: { socket, peername: path, sockname: '' } };
   }
 
+  /**
+   * connectAcceptedSocket: a net.Socket over a duplicate of the handle's fd
+   * (net takes an fd, not one of our handles); the handle closes at once.
+   */
+  protected adoptTcp(sock: TCP): Connection {
+    connectedSock(sock);
+    let socket: net.Socket;
+    try {
+      socket = new net.Socket({ fd: sock.dupFileno(), allowHalfOpen: true });
+    } catch (err) {
+      throw toUvError(err);
+    } finally {
+      sock.close();
+    }
+    socket.pause();
+    socket.setNoDelay(true);
+    return { socket, extra: tcpExtra(socket) };
+  }
+
   protected discard({ socket }: Connection): void {
     socket.destroy();
   }
@@ -246,7 +265,7 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
   ): Promise<[Transport, P]> {
     if (tls === undefined) return this.#transport(socket, protocol, extra, slot);
     const tlsSocket = await this.#handshake(socket, tls.ssl, {
-      serverSide: false,
+      serverSide: tls.serverSide === true,
       serverHostname: tls.serverHostname,
       handshakeTimeout: tls.handshakeTimeout,
       signal: tls.signal,

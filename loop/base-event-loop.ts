@@ -26,6 +26,7 @@ import { CancelledError } from './errors.js';
 import { currentLoop, EventLoopCore } from './event-loop-core.js';
 import type {
   AbstractEventLoop,
+  AcceptedSocketOptions,
   AddrInfo,
   Callback,
   ConnectionOptions,
@@ -129,6 +130,12 @@ export abstract class BaseEventLoop<S = unknown>
     opts: ConnectOptions,
     protocol: AnyProtocol,
   ): Promise<S>;
+  /**
+   * connectAcceptedSocket's connection over a connected TCP handle, checked
+   * (serverSockAddress's rules, and connected): a UsageError leaves the
+   * handle the caller's; from then on the connection owns it.
+   */
+  protected abstract adoptTcp(sock: TCP): S;
   /** Closes a connected socket that will not get a transport. */
   protected abstract discard(sock: S): void;
   /** The transport of a connection it made (over TLS with `tls`), once connectionMade ran. */
@@ -329,6 +336,29 @@ export abstract class BaseEventLoop<S = unknown>
     const protocol = newProtocol(protocolFactory);
     const sock = await this.connectUnix(path, opts, protocol);
     return this.#start(sock, protocol, opts, opts.serverHostname);
+  }
+
+  async connectAcceptedSocket<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    sock: TCP,
+    opts: AcceptedSocketOptions = {},
+  ): Promise<[Transport, P]> {
+    this.checkClosed();
+    validateFunction(protocolFactory, 'protocolFactory');
+    checkTlsOptions(opts, 'server');
+    if (opts.ssl) this.checkTls(opts.ssl);
+    const connection = this.adoptTcp(sock);
+    let protocol: P;
+    try {
+      protocol = newProtocol(protocolFactory);
+    } catch (err) {
+      this.discard(connection);
+      throw err;
+    }
+    const tls: TlsRequest | undefined = opts.ssl
+      ? { ssl: opts.ssl, handshakeTimeout: opts.sslHandshakeTimeout, serverSide: true }
+      : undefined;
+    return this.startConnection(connection, protocol, tls);
   }
 
   #checkConnectionOptions(opts: ConnectionOptions): void {

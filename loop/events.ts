@@ -162,6 +162,13 @@ export interface ServerOptions {
   sock?: TCP;
 }
 
+/** connectAcceptedSocket's options: server-side TLS, as createServer's. */
+export interface AcceptedSocketOptions {
+  ssl?: TlsOptions | null;
+  /** Seconds (asyncio's default: 60). */
+  sslHandshakeTimeout?: number;
+}
+
 export interface UnixServerOptions {
   backlog?: number;
   ssl?: TlsOptions;
@@ -242,6 +249,21 @@ export interface AbstractEventLoop {
     path: string,
     opts?: UnixServerOptions,
   ): Promise<Server<UnixServerAddress>>;
+  /**
+   * asyncio's connect_accepted_socket: a transport and protocol over a TCP
+   * handle that is connected already (accepted by code of your own, or
+   * passed from another thread or process), as a server's connection: with
+   * `ssl` the handshake is the server's. The transport owns the handle from
+   * then on, also when the handshake fails; a handle this throws a
+   * UsageError for stays the caller's. UvEventLoop takes a handle of its
+   * own libuv loop; NodeEventLoop one of any Loop of the thread, and reads
+   * and writes a duplicate of its fd (the handle closes at once).
+   */
+  connectAcceptedSocket<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    sock: TCP,
+    opts?: AcceptedSocketOptions,
+  ): Promise<[Transport, P]>;
   createDatagramEndpoint<P extends DatagramProtocol>(
     protocolFactory: () => P,
     opts: DatagramOptions,

@@ -4,6 +4,7 @@ export type {
   Callback,
   AbstractEventLoop,
   AddrInfo as LoopAddrInfo,
+  AcceptedSocketOptions,
   ConnectionOptions,
   DatagramOptions,
   ExceptionContext,

@@ -14,6 +14,8 @@ export interface TlsRequest {
   /** Seconds; asyncio's default is 60. */
   handshakeTimeout?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** The server's side of the handshake (connectAcceptedSocket); else the client's. */
+  serverSide?: boolean | undefined;
 }
 
 /** What connecting takes of ConnectionOptions: TLS is made later, over the connection. */

@@ -1,8 +1,10 @@
 // createServer's `sock` (asyncio's sock=): a TCP handle bound already,
-// which the server then listens on, accepts from and closes. The checks
-// every loop makes before it takes one.
+// which the server then listens on, accepts from and closes; and
+// connectAcceptedSocket's, one connected already. The checks every loop
+// makes before it takes one.
 import { UsageError } from '../errors/usage-error.js';
 import { invalidArgType } from '../errors/validate.js';
+import type { Loop } from '../handles/loop.js';
 import { type SocketAddress, TCP } from '../handles/tcp.js';
 import { UvError } from '../handles/uv-error.js';
 
@@ -27,4 +29,24 @@ export function serverSockAddress(sock: unknown, host: unknown, port: number): S
     throw new UsageError('ERR_INVALID_ARG_VALUE', 'sock must be bound (bind or open it first)');
   }
   return address;
+}
+
+/**
+ * Checks connectAcceptedSocket's `sock`: a TCP handle (of `loop`, when
+ * given) that is connected. Throws a UsageError, leaving it the caller's.
+ */
+export function connectedSock(sock: unknown, loop?: Loop): asserts sock is TCP {
+  if (!(sock instanceof TCP)) throw invalidArgType('sock', 'a TCP handle', sock);
+  if (loop !== undefined && sock.loop !== loop) {
+    throw new UsageError('ERR_INVALID_ARG_VALUE', "sock must be a TCP of this loop's Loop");
+  }
+  try {
+    sock.getpeername();
+  } catch (err) {
+    if (!(err instanceof UvError)) throw err; // a closed handle says so itself
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      'sock must be connected (accept or connect it first)',
+    );
+  }
 }

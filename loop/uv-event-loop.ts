@@ -36,7 +36,7 @@ import {
 } from './protocols.js';
 import { type ResolvedAddress, type SockType, uvLookup } from './resolve.js';
 import type { Listener } from './server.js';
-import { serverSockAddress } from './server-sock.js';
+import { connectedSock, serverSockAddress } from './server-sock.js';
 import { StreamTransport } from './stream-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { prepareTlsServer, tlsUpgrader } from './tls-hook.js';
@@ -247,6 +247,13 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     return connectStream(pipe, (cb) => pipe.connect(path, cb), opts.signal);
   }
 
+  protected adoptTcp(sock: TCP): Stream {
+    connectedSock(sock, this.uvloop);
+    // asyncio sets TCP_NODELAY on every TCP connection it makes or accepts.
+    sock.setNoDelay(true);
+    return sock;
+  }
+
   protected discard(stream: Stream): void {
     if (!stream.closed) stream.close();
   }
@@ -286,7 +293,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     server?.attach(raw);
     const secure = await this.closedWins(
       tlsUpgrader()(this, raw, protocol, tls.ssl, {
-        serverSide: server !== undefined,
+        serverSide: server !== undefined || tls.serverSide === true,
         serverHostname: tls.serverHostname,
         handshakeTimeout: tls.handshakeTimeout,
         signal: tls.signal,

@@ -31,6 +31,7 @@ const table: Record<keyof AbstractEventLoop, Expectation> = {
   createServer: refuses((l) => l.createServer(bad, bad, bad, bad)),
   createUnixConnection: refuses((l) => l.createUnixConnection(bad, bad, bad)),
   createUnixServer: refuses((l) => l.createUnixServer(bad, bad, bad)),
+  connectAcceptedSocket: refuses((l) => l.connectAcceptedSocket(bad, bad, bad)),
   createDatagramEndpoint: refuses((l) => l.createDatagramEndpoint(bad, bad)),
   connectReadPipe: refuses((l) => l.connectReadPipe(bad, bad)),
   connectWritePipe: refuses((l) => l.connectWritePipe(bad, bad)),
