@@ -131,9 +131,10 @@ export abstract class BaseEventLoop<S = unknown>
     protocol: AnyProtocol,
   ): Promise<S>;
   /**
-   * connectAcceptedSocket's connection over a connected TCP handle, checked
-   * (serverSockAddress's rules, and connected): a UsageError leaves the
-   * handle the caller's; from then on the connection owns it.
+   * connectAcceptedSocket's connection over a TCP handle, checked first
+   * (connectedSock: a TCP handle, connected; UvEventLoop: of its own Loop):
+   * a UsageError leaves the handle the caller's; from then on the
+   * connection owns it.
    */
   protected abstract adoptTcp(sock: TCP): S;
   /** Closes a connected socket that will not get a transport. */
