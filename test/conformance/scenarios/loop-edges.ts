@@ -33,6 +33,9 @@ import {
   within,
 } from '../harness.js';
 
+/** The loops' clock resolution, in seconds, with room for float rounding. */
+const kResolution = 0.0011;
+
 /** The write side a read pipe transport does not have. */
 interface WriteSide {
   write(data: string): void;
@@ -124,7 +127,7 @@ export function loopEdges(test: Test, makeLoop: MakeLoop, name: string): void {
     }
   });
 
-  it('callAt(time() + 0.1) runs no earlier than its when, by loop.time() and by the wall clock', async ({
+  it('callAt(time() + 0.1) runs no earlier than its when (within the clock resolution), by loop.time() and by the wall clock', async ({
     loop,
   }, t) => {
     const delay = 0.1;
@@ -135,12 +138,16 @@ export function loopEdges(test: Test, makeLoop: MakeLoop, name: string): void {
     const handle = loop.callAt(when, () => ran.resolve([loop.time(), performance.now()]));
     t.is(handle.when(), when);
     const [t1, w1] = await within(ran.promise, 'the timer');
-    t.true(t1 >= when, `loop.time() ${t1} >= when ${when}`);
-    // A millisecond's tolerance between the two clocks' readings.
-    t.true(w1 - w0 >= delay * 1000 - 1, `wall clock: ${w1 - w0} ms`);
+    // A timer due within the clock resolution (1 ms: the timers under
+    // both loops count whole milliseconds) runs in the iteration at hand,
+    // as asyncio runs those due within its clock's resolution.
+    t.true(t1 >= when - kResolution, `loop.time() ${t1} >= when ${when} - ${kResolution}`);
+    t.true(w1 - w0 >= (delay - kResolution) * 1000 - 0.1, `wall clock: ${w1 - w0} ms`);
   });
 
-  it('timers with delays down to 1e-10 s each run, none before its when', async ({ loop }, t) => {
+  it('timers with delays down to 1e-10 s each run, none before its when (within the clock resolution)', async ({
+    loop,
+  }, t) => {
     // test_timeout_rounding: sleeps of 1e-2 ... 1e-10 s one after another.
     const early: string[] = [];
     const delays = [1e-2, 1e-3, 1.5e-3, 1e-4, 1e-6, 1e-8, 1e-10, 0];
@@ -148,12 +155,12 @@ export function loopEdges(test: Test, makeLoop: MakeLoop, name: string): void {
       const fired = future();
       const handle = loop.callLater(delay, () => {
         const late = loop.time() - handle.when();
-        if (late < 0) early.push(`${delay}: ${late}`);
+        if (late < -kResolution) early.push(`${delay}: ${late}`);
         fired.resolve();
       });
       await within(fired.promise, `callLater(${delay})`, 2000);
     }
-    t.deepEqual(early, [], 'no timer ran before loop.time() reached its when');
+    t.deepEqual(early, [], 'no timer ran more than the clock resolution before its when');
   });
 
   it("createServer with host '' listens where host null does: every interface", async ({
