@@ -374,7 +374,8 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
   /**
    * createServer's `sock`: the net.Server listens on a duplicate of the
    * handle's fd (net takes an fd, not one of our handles), and the handle,
-   * which no Loop of ours ever listens on, closes with the server.
+   * which no Loop of ours ever listens on, is closed once the server
+   * listens on the copy or fails to.
    */
   protected async listenOn(
     sock: TCP,
