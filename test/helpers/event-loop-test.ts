@@ -2,9 +2,11 @@
 // its own libuv Loop, closed at the end, with every handle of that Loop
 // checked closed, even when the test body failed.
 import type { ExecutionContext } from 'ava';
+import { NodeEventLoop } from '../../adapters/index.js';
 import { Loop } from '../../handles/index.js';
+import type { AbstractEventLoop } from '../../loop/index.js';
 import { UvEventLoop } from '../../loop/index.js';
-import { LEAK_CHECK_MS, waitFor } from './loop-test.js';
+import { assertNoHandlesAndClose, LEAK_CHECK_MS, waitFor } from './loop-test.js';
 
 /**
  * Closes `loop` (if the test did not), waits for the close callbacks of
@@ -37,3 +39,30 @@ export async function onUvEventLoop(
     await closeEventLoop(t, loop, uvloop);
   }
 }
+
+/** Runs `body` with an event loop and a Loop for the handles the test gives it. */
+export type OnEventLoop = (
+  t: ExecutionContext,
+  body: (loop: AbstractEventLoop, uvloop: Loop) => Promise<void>,
+) => Promise<void>;
+
+/**
+ * A NodeEventLoop, and a fresh Loop for the asyncuv handles given to it
+ * (createServer's sock, connectAcceptedSocket), checked and closed after.
+ */
+export const onNodeEventLoop: OnEventLoop = async (t, body) => {
+  const uvloop = new Loop();
+  const loop = new NodeEventLoop();
+  try {
+    await body(loop, uvloop);
+  } finally {
+    loop.close();
+    await assertNoHandlesAndClose(t, uvloop);
+  }
+};
+
+/** Both loops, by name, for tests that run once on each. */
+export const bothEventLoops: ReadonlyArray<readonly [string, OnEventLoop]> = [
+  ['UvEventLoop', onUvEventLoop],
+  ['NodeEventLoop', onNodeEventLoop],
+];

@@ -1,38 +1,16 @@
 // connectAcceptedSocket (asyncio's connect_accepted_socket) on both loops:
 // a transport over a TCP handle accepted by code of the user's own, plain or
 // with the server's side of a TLS handshake. The transport owns the handle.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Loop, NodeEventLoop, TCP, type AbstractEventLoop } from 'asyncuv';
+import { Loop, TCP } from 'asyncuv';
 import { EchoProtocol } from '../adapters/protocols.js';
 import { selfSignedCert } from '../adapters/tls-cert.js';
-import { onUvEventLoop } from '../helpers/event-loop-test.js';
+import { bothEventLoops, onUvEventLoop } from '../helpers/event-loop-test.js';
 import { assertNoHandlesAndClose, within } from '../helpers/loop-test.js';
 import { withPrograms } from '../helpers/tools.js';
-
-type OnLoop = (
-  t: ExecutionContext,
-  body: (loop: AbstractEventLoop, uvloop: Loop) => Promise<void>,
-) => Promise<void>;
-
-/** A NodeEventLoop, and a Loop for the TCP handles given to it. */
-const onNodeEventLoop: OnLoop = async (t, body) => {
-  const uvloop = new Loop();
-  const loop = new NodeEventLoop();
-  try {
-    await body(loop, uvloop);
-  } finally {
-    loop.close();
-    await assertNoHandlesAndClose(t, uvloop);
-  }
-};
-
-const loops: Array<[string, OnLoop]> = [
-  ['UvEventLoop', onUvEventLoop],
-  ['NodeEventLoop', onNodeEventLoop],
-];
 
 /** A TCP handle listening on `uvloop`; accepted() gives the next connection's handle. */
 function listener(uvloop: Loop): { port: number; accepted: () => Promise<TCP>; close(): void } {
@@ -54,7 +32,7 @@ function listener(uvloop: Loop): { port: number; accepted: () => Promise<TCP>; c
 
 const tlsTest = withPrograms(test, ['openssl']);
 
-for (const [name, onLoop] of loops) {
+for (const [name, onLoop] of bothEventLoops) {
   test(`${name}: connectAcceptedSocket serves an accepted TCP handle, and owns it`, (t) =>
     onLoop(t, async (loop, uvloop) => {
       const server = listener(uvloop);

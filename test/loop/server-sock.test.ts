@@ -1,18 +1,11 @@
 // createServer's `sock` (asyncio's sock=) on both loops: serving a TCP
 // handle that is already bound, such as a duplicate of a listening socket
 // that several loops (threads) accept from. The server owns the handle.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import net from 'node:net';
 import { once } from 'node:events';
-import {
-  Loop,
-  NodeEventLoop,
-  TCP,
-  type AbstractEventLoop,
-  type Protocol,
-  type Transport,
-} from 'asyncuv';
-import { onUvEventLoop } from '../helpers/event-loop-test.js';
+import { Loop, TCP, type Protocol, type Transport } from 'asyncuv';
+import { bothEventLoops, onNodeEventLoop, onUvEventLoop } from '../helpers/event-loop-test.js';
 import { assertNoHandlesAndClose, within } from '../helpers/loop-test.js';
 
 /** Answers every chunk with `name`. */
@@ -34,29 +27,7 @@ async function ask(port: number): Promise<string> {
   return data.toString();
 }
 
-type OnLoop = (
-  t: ExecutionContext,
-  body: (loop: AbstractEventLoop, uvloop: Loop) => Promise<void>,
-) => Promise<void>;
-
-/** A NodeEventLoop, and a Loop for the TCP handles given to it. */
-const onNodeEventLoop: OnLoop = async (t, body) => {
-  const uvloop = new Loop();
-  const loop = new NodeEventLoop();
-  try {
-    await body(loop, uvloop);
-  } finally {
-    loop.close();
-    await assertNoHandlesAndClose(t, uvloop);
-  }
-};
-
-const loops: Array<[string, OnLoop]> = [
-  ['UvEventLoop', onUvEventLoop],
-  ['NodeEventLoop', onNodeEventLoop],
-];
-
-for (const [name, onLoop] of loops) {
+for (const [name, onLoop] of bothEventLoops) {
   test(`${name}: createServer serves a bound TCP handle given as sock, and owns it`, (t) =>
     onLoop(t, async (loop, uvloop) => {
       const sock = new TCP(uvloop);
