@@ -348,10 +348,13 @@ void LoopWrap::Rearm() {
     return;
   }
   uv_idle_stop(driver_idle_);
-  // Rule 11.
-  trim_armed_ = slab_pool_ != nullptr && slab_pool_->Trimmable() &&
-                (timeout < 0 || static_cast<uint64_t>(timeout) > kTrimMs);
-  if (trim_armed_) timeout = static_cast<int64_t>(kTrimMs);
+  // Rule 11. A trim timer already set stays as it is: a busy loop re-arms
+  // once per batch, and each uv_timer_start moves Node's timer heap.
+  bool trim = slab_pool_ != nullptr && slab_pool_->Trimmable() &&
+              (timeout < 0 || static_cast<uint64_t>(timeout) > kTrimMs);
+  if (trim && trim_armed_ && uv_is_active(reinterpret_cast<uv_handle_t*>(driver_timer_))) return;
+  trim_armed_ = trim;
+  if (trim) timeout = static_cast<int64_t>(kTrimMs);
   if (timeout < 0) {
     uv_timer_stop(driver_timer_);
   } else {
