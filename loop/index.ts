@@ -57,6 +57,7 @@ export {
   StreamReaderProtocol,
   StreamWriter,
   type ClientConnectedCallback,
+  type StartTlsOptions,
 } from './stream-writer.js';
 export {
   openConnection,
