@@ -6,7 +6,7 @@
 import { closeSync } from 'node:fs';
 import { UsageError } from '../errors/usage-error.js';
 import { binding } from '../handles/binding.js';
-import { Poll } from '../handles/poll.js';
+import { Poll, pollOwnsFd } from '../handles/poll.js';
 import type { Stream } from '../handles/stream.js';
 import { TCP } from '../handles/tcp.js';
 import { UvError } from '../handles/uv-error.js';
@@ -252,12 +252,19 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     if (this.closing) throw closedDuring(null);
     const socket = (this.#stream as TCP).dupFileno();
     let poll: Poll | undefined;
+    try {
+      poll = new Poll(this.#stream.loop, socket);
+      pollOwnsFd(poll); // closes the duplicate, also if a worker's teardown ends this
+    } catch (err) {
+      poll?.close();
+      closeSync(socket);
+      throw err;
+    }
     const wasReading = this.isReading();
     this.pauseReading();
     this.#sendingFile = true;
     let sent = 0;
     try {
-      poll = new Poll(this.#stream.loop, socket);
       while (offset + sent < end) {
         const n = send(socket, fd, offset + sent, end - offset - sent);
         if (n === 0) break; // the file got shorter
@@ -275,8 +282,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
       return sent;
     } finally {
       this.#sendingFile = false;
-      poll?.close();
-      closeSync(socket);
+      poll.close(); // and the duplicate with it
       if (wasReading) this.resumeReading();
     }
   }

@@ -8,12 +8,13 @@ import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { Worker } from 'node:worker_threads';
 import {
   type AbstractEventLoop,
   CancelledError,
@@ -367,4 +368,34 @@ test('UvEventLoop: the zero-copy path refuses writes while it sends, and NodeEve
       await peer.close();
     }
   });
+});
+
+test('a worker terminated in the middle of a zero-copy sendfile leaves no fd behind', async (t) => {
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+  const accepted: net.Socket[] = [];
+  // A peer that never reads: the worker's sendfile waits for its socket.
+  const server = net.createServer((s) => {
+    s.pause();
+    accepted.push(s);
+  });
+  await once(server.listen(0, '127.0.0.1'), 'listening');
+  try {
+    const before = fds();
+    const port = (server.address() as net.AddressInfo).port;
+    const worker = new Worker(new URL('../fixtures/sendfile-worker.js', import.meta.url), {
+      workerData: { port },
+    });
+    const exited = once(worker, 'exit');
+    const [message] = (await within(once(worker, 'message'), 'the worker sending')) as [string];
+    t.is(message, 'sending');
+    await worker.terminate();
+    await within(exited, 'the worker exits');
+    for (const s of accepted) s.destroy();
+    // The accepted socket closed here; the worker's file, socket and the
+    // socket's duplicate closed with the worker.
+    await until(() => fds() <= before, `the fds back to ${before} (now ${fds()})`);
+    t.true(fds() <= before);
+  } finally {
+    server.close();
+  }
 });
