@@ -8,6 +8,7 @@ import type {
   ConnectionOptions,
   Server,
   ServerOptions,
+  UnixConnectionOptions,
   UnixServerAddress,
   UnixServerOptions,
 } from './events.js';
@@ -83,7 +84,7 @@ export async function openConnection(
 /** Connects to a Unix domain socket; asyncio.open_unix_connection. */
 export async function openUnixConnection(
   path: string,
-  opts: StreamOptions & ConnectionOptions = {},
+  opts: StreamOptions & UnixConnectionOptions = {},
 ): Promise<StreamPair> {
   const [loop, limit, rest] = split(opts);
   return connectWith(loop, limit, (factory) => loop.createUnixConnection(factory, path, rest));
