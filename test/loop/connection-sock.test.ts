@@ -7,7 +7,15 @@ import test from 'ava';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Loop, Pipe, TCP, UvEventLoop } from 'asyncuv';
+import {
+  Loop,
+  openConnection,
+  openUnixConnection,
+  Pipe,
+  startUnixServer,
+  TCP,
+  UvEventLoop,
+} from 'asyncuv';
 import { CollectProtocol } from '../adapters/protocols.js';
 import { selfSignedCert } from '../adapters/tls-cert.js';
 import { bothEventLoops, onUvEventLoop } from '../helpers/event-loop-test.js';
@@ -250,6 +258,46 @@ for (const [name, onLoop] of bothEventLoops) {
         ipc.close();
         await closeServer(server);
         await closeServer(unixServer);
+        dir.remove();
+      }
+    }));
+
+  test(`${name}: the stream functions take sock too (open_connection, start_unix_server...)`, (t) =>
+    onLoop(t, async (loop, uvloop) => {
+      const dir = tempDir();
+      const path = dir.path('streams.sock');
+      const tcpServer = await echoServer();
+      try {
+        const bound = new Pipe(uvloop);
+        bound.bind(path);
+        const server = await startUnixServer(
+          async (reader, writer) => {
+            writer.write(await reader.readline());
+            await writer.drain();
+            writer.close();
+          },
+          null,
+          { loop, sock: bound },
+        );
+        const pipe = await connectedPipe(uvloop, path);
+        const unix = await openUnixConnection(null, { loop, sock: pipe });
+        unix.writer.write('over unix\n');
+        t.is((await within(unix.reader.readline(), 'a line')).toString(), 'over unix\n');
+        unix.writer.close();
+        await within(unix.writer.waitClosed(), 'waitClosed');
+        t.true(pipe.closed);
+        server.close();
+        await within(server.waitClosed(), 'the server closing');
+        t.true(bound.closed);
+        const tcp = await connectedTcp(uvloop, portOf(tcpServer));
+        const { reader, writer } = await openConnection(null, null, { loop, sock: tcp });
+        writer.write('over tcp\n');
+        t.is((await within(reader.readline(), 'a line')).toString(), 'over tcp\n');
+        writer.close();
+        await within(writer.waitClosed(), 'waitClosed');
+        t.true(tcp.closed);
+      } finally {
+        await closeServer(tcpServer);
         dir.remove();
       }
     }));
