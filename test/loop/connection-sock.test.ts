@@ -68,9 +68,12 @@ function closeServer(server: net.Server): Promise<unknown> {
 
 // Serial: the count is of the whole process, and runs before the other tests.
 test.serial(
-  'createConnection with sock leaves no fd behind over 50 cycles on both loops',
+  'createConnection and createUnixConnection with sock leave no fd behind over 50 cycles on both loops',
   async (t) => {
+    const dir = tempDir();
+    const path = dir.path('cycles.sock');
     const server = await echoServer();
+    const unixServer = await echoServer(path);
     try {
       for (const [name, onLoop] of bothEventLoops) {
         await onLoop(t, async (loop, uvloop) => {
@@ -78,23 +81,32 @@ test.serial(
           // Cycle 0 warms up (lazily made fds); the count is taken after it.
           for (let i = 0; i <= 50; i++) {
             if (i === 1) before = await quietFdCount();
-            const sock = await connectedTcp(uvloop, portOf(server));
+            const tcp = await connectedTcp(uvloop, portOf(server));
             const [transport, proto] = await loop.createConnection(
               () => new CollectProtocol(),
               null,
               null,
-              { sock },
+              { sock: tcp },
+            );
+            const pipe = await connectedPipe(uvloop, path);
+            const [unixTransport, unixProto] = await loop.createUnixConnection(
+              () => new CollectProtocol(),
+              null,
+              { sock: pipe },
             );
             transport.close();
-            await within(proto.lost, 'connectionLost');
-            t.true(sock.closed);
+            unixTransport.close();
+            await within(Promise.all([proto.lost, unixProto.lost]), 'connectionLost');
+            t.true(tcp.closed && pipe.closed);
           }
-          // The server's ends close once it reads the EOF.
+          // The servers' ends close once they read the EOF.
           t.is(await settledFdCount(before), before, `${name}: the fd count is back where it was`);
         });
       }
     } finally {
       await closeServer(server);
+      await closeServer(unixServer);
+      dir.remove();
     }
   },
 );
