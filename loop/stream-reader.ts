@@ -103,6 +103,16 @@ export class StreamReader implements AsyncIterable<Buffer> {
     this.#transport = transport;
   }
 
+  /**
+   * @internal StreamWriter.startTls: flow control moves to the upgraded
+   * transport (the TLS layer drives the old one from now on). A pause in
+   * force carries over.
+   */
+  replaceTransport(transport: ReadTransport): void {
+    this.#transport = transport;
+    if (this.#paused) transport.pauseReading();
+  }
+
   /** Ends the stream with an error: the waiting read and every later one reject with it. */
   setException(err: Error): void {
     this.#exception = err;
