@@ -362,7 +362,7 @@ export interface AbstractEventLoop {
    * FileHandle; null count: to the end) from `offset` through `transport`,
    * and resolves with the bytes sent once the last is handed to the
    * transport. Reading is paused meanwhile. UvEventLoop hands a regular
-   * file and a TCP transport to the kernel (zero-copy, write() refused
+   * file and a TCP or Unix socket transport to the kernel (zero-copy, write() refused
    * meanwhile); otherwise, unless `fallback` is false, the file is read in
    * blocks and written, honouring the write-buffer limits. The file's own
    * position is neither used nor moved.

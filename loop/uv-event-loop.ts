@@ -519,7 +519,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     return () => handle.close();
   }
 
-  /** sendfile's zero-copy path: a StreamTransport over a TCP handle (StreamTransport.sendfile). */
+  /** sendfile's zero-copy path: a StreamTransport over a TCP or Unix socket (StreamTransport.sendfile). */
   protected override sendfileNative(
     transport: Transport,
   ): ((request: SendfileRequest, size: number) => Promise<number>) | undefined {
