@@ -25,7 +25,6 @@ import { validateSpawnTarget } from '../handles/process.js';
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { UDP } from '../handles/udp.js';
 import { errno, UvError } from '../handles/uv-error.js';
-import { CancelledError } from './errors.js';
 import { currentLoop, EventLoopCore } from './event-loop-core.js';
 import type {
   AbstractEventLoop,
@@ -46,6 +45,7 @@ import type {
   UnixServerAddress,
   UnixServerOptions,
 } from './events.js';
+import { attemptOrder, checkAttemptOptions, connectFirst } from './connect-attempts.js';
 import { FdWatchers } from './fd-watchers.js';
 import {
   type Address,
@@ -98,6 +98,24 @@ import type {
 export function getRunningLoop(): AbstractEventLoop | undefined {
   const loop = currentLoop();
   return loop instanceof BaseEventLoop ? loop : undefined;
+}
+
+/**
+ * createServer's addresses of `family` only (asyncio's family=): for every
+ * interface (host null) that is one wildcard; a name with none of that
+ * family fails as getaddrinfo does.
+ */
+function serverFamily(
+  addresses: readonly ResolvedAddress[],
+  family: 4 | 6 | undefined,
+  host: unknown,
+): readonly ResolvedAddress[] {
+  if (family === undefined) return addresses;
+  const of = addresses.filter((a) => a.family === family);
+  if (of.length === 0) {
+    throw new UvError(errno['EAI_ADDRFAMILY']!, 'getaddrinfo', String(host));
+  }
+  return of;
 }
 
 /** What createConnection and createUnixConnection share, beside their `sock`. */
@@ -377,25 +395,28 @@ export abstract class BaseEventLoop<S = unknown>
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
     this.#checkConnectionOptions(opts);
-    const addresses = await this.resolveHost(host);
+    checkAttemptOptions(opts);
+    const addresses = attemptOrder(await this.resolveHost(host), opts, host);
     // Closed while resolving: a closed loop drops the callbacks it is given
     // (connectionMade, and with it this promise), so fail now instead.
     this.checkClosed();
     const protocol = newProtocol(protocolFactory);
-    let lastError: Error | undefined;
-    for (const { address } of addresses) {
-      let sock: S;
-      try {
-        sock = await this.connectTcp(address, port, opts, protocol);
-      } catch (err) {
-        if (err instanceof CancelledError || this.isClosed()) throw err;
-        lastError = err as Error;
-        continue;
-      }
-      const serverHostname = opts.serverHostname ?? host;
-      return this.#start(sock, protocol, opts, serverHostname);
-    }
-    throw lastError ?? new UvError(errno['EHOSTUNREACH']!, 'connect', host);
+    const { signal } = opts;
+    const sock = await connectFirst<S>(addresses, opts, host, {
+      connect: ({ address }, mine) => {
+        // An attempt stops on the caller's abort and on losing the race.
+        const either = mine && signal ? AbortSignal.any([signal, mine]) : (mine ?? signal);
+        const attempt = either === undefined ? opts : { ...opts, signal: either };
+        return this.connectTcp(address, port, attempt, protocol);
+      },
+      discard: (late) => this.discard(late),
+      after: (seconds, cb) => {
+        const timer = this.callLater(seconds, cb);
+        return () => timer.cancel();
+      },
+      stopped: () => signal?.aborted === true || this.isClosed(),
+    });
+    return this.#start(sock, protocol, opts, opts.serverHostname ?? host);
   }
 
   async createUnixConnection<P extends AnyProtocol>(
@@ -588,7 +609,11 @@ export abstract class BaseEventLoop<S = unknown>
     if (opts.ssl) this.checkTls(opts.ssl); // fail now, not on the first connection
     const backlog = backlogOf(opts);
     const { sock } = opts;
-    const addresses = sock === undefined ? await this.#serverAddresses(host) : [];
+    if (opts.family !== undefined && opts.family !== 4 && opts.family !== 6) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'family must be 4 or 6');
+    }
+    const addresses =
+      sock === undefined ? serverFamily(await this.#serverAddresses(host), opts.family, host) : [];
     // Closed while resolving: a server made now would outlive the loop.
     this.checkClosed();
     const listeners: Array<Listener<SocketAddress>> = [];

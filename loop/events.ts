@@ -11,6 +11,7 @@ import type { Pipe } from '../handles/pipe.js';
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { UDP } from '../handles/udp.js';
 import type { AbortOptions } from './abort.js';
+import type { AttemptOptions } from './connect-attempts.js';
 import type { SendfileFile, SendfileOptions } from './sendfile.js';
 import type { TimerQueue } from './timer-queue.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
@@ -139,7 +140,7 @@ export interface TlsOptions {
   [key: string]: unknown;
 }
 
-export interface ConnectionOptions {
+export interface ConnectionOptions extends AttemptOptions {
   localAddr?: Address;
   ssl?: boolean | TlsOptions;
   serverHostname?: string;
@@ -170,6 +171,8 @@ export interface UnixConnectionOptions extends Omit<ConnectionOptions, 'sock'> {
 
 export interface ServerOptions {
   backlog?: number;
+  /** Listen on addresses of this family only (asyncio's family=AF_INET / AF_INET6). */
+  family?: 4 | 6;
   reusePort?: boolean;
   ssl?: TlsOptions;
   /** Start accepting now (default true). */
