@@ -334,20 +334,27 @@ function validateId(id: unknown, name: string): asserts id is number {
 }
 
 /** Sets a file's owner and group; -1 leaves one as it is. */
-export async function chown(
+export function chown(
   loop: Loop | undefined,
   path: string,
   uid: number,
   gid: number,
 ): Promise<void> {
-  validatePath(path);
-  validateId(uid, 'uid');
-  validateId(gid, 'gid');
-  await settle(native.chown(nativeLoop(loop), path, uid, gid), 'chown', quote(path));
+  return ownPath('chown', loop, path, uid, gid);
 }
 
 /** Like chown, but a symbolic link's own owner changes, not its target's. */
-export async function lchown(
+export function lchown(
+  loop: Loop | undefined,
+  path: string,
+  uid: number,
+  gid: number,
+): Promise<void> {
+  return ownPath('lchown', loop, path, uid, gid);
+}
+
+async function ownPath(
+  call: 'chown' | 'lchown',
   loop: Loop | undefined,
   path: string,
   uid: number,
@@ -356,7 +363,7 @@ export async function lchown(
   validatePath(path);
   validateId(uid, 'uid');
   validateId(gid, 'gid');
-  await settle(native.lchown(nativeLoop(loop), path, uid, gid), 'lchown', quote(path));
+  await settle(native[call](nativeLoop(loop), path, uid, gid), call, quote(path));
 }
 
 export async function fchown(
@@ -431,19 +438,27 @@ function toSeconds(time: unknown, name: string): number {
 }
 
 /** Sets a file's access and modification times (seconds since the epoch, or Dates). */
-export async function utime(
+export function utime(
   loop: Loop | undefined,
   path: string,
   atime: FileTime,
   mtime: FileTime,
 ): Promise<void> {
-  validatePath(path);
-  const [a, m] = [toSeconds(atime, 'atime'), toSeconds(mtime, 'mtime')];
-  await settle(native.utime(nativeLoop(loop), path, a, m), 'utime', quote(path));
+  return timePath('utime', loop, path, atime, mtime);
 }
 
 /** Like utime, but a symbolic link's own times change, not its target's. */
-export async function lutime(
+export function lutime(
+  loop: Loop | undefined,
+  path: string,
+  atime: FileTime,
+  mtime: FileTime,
+): Promise<void> {
+  return timePath('lutime', loop, path, atime, mtime);
+}
+
+async function timePath(
+  call: 'utime' | 'lutime',
   loop: Loop | undefined,
   path: string,
   atime: FileTime,
@@ -451,7 +466,7 @@ export async function lutime(
 ): Promise<void> {
   validatePath(path);
   const [a, m] = [toSeconds(atime, 'atime'), toSeconds(mtime, 'mtime')];
-  await settle(native.lutime(nativeLoop(loop), path, a, m), 'lutime', quote(path));
+  await settle(native[call](nativeLoop(loop), path, a, m), call, quote(path));
 }
 
 export async function futime(

@@ -22,7 +22,7 @@ import { UsageError } from '../errors/usage-error.js';
 import { invalidArgType, validateInteger } from '../errors/validate.js';
 import * as fs from '../handles/fs.js';
 import type { Loop } from '../handles/loop.js';
-import { type AbortOptions, signalOf, throwIfAborted } from './abort.js';
+import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
 import type { AnyProtocol, Protocol } from './protocols.js';
 import type { Transport } from './transports.js';
 
@@ -161,16 +161,12 @@ class FallbackProtocol implements Protocol {
   /** Resolves once the transport takes more; rejects once it is gone, or on abort. */
   async drain(signal: AbortSignal | undefined): Promise<void> {
     while (this.#paused && !this.#lost) {
-      await new Promise<void>((resolve) => {
-        const onAbort = (): void => resolve();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.#wake = () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        };
-      });
+      await abortable<void>(
+        signal,
+        (resolve) => (this.#wake = resolve),
+        () => (this.#wake = undefined),
+      );
       this.#wake = undefined;
-      throwIfAborted(signal);
     }
     if (this.#lost || this.#transport.isClosing()) throw closedDuring(this.#lostError);
   }

@@ -11,7 +11,7 @@ import { Poll, pollOwnsFd } from '../handles/poll.js';
 import type { Stream } from '../handles/stream.js';
 import { TCP } from '../handles/tcp.js';
 import { UvError } from '../handles/uv-error.js';
-import { throwIfAborted } from './abort.js';
+import { abortable, throwIfAborted } from './abort.js';
 import {
   type AnyProtocol,
   type BufferedProtocol,
@@ -306,48 +306,37 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
    * says how) or the transport closes; rejects on abort.
    */
   #writable(poll: Poll, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        this.#wakeSendfile = undefined;
-        signal?.removeEventListener('abort', onAbort);
-        if (!poll.closed) poll.stop();
-      };
-      const onAbort = (): void => {
-        done();
-        try {
-          throwIfAborted(signal);
-        } catch (err) {
-          reject(err);
-        }
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#wakeSendfile = () => {
-        done();
-        resolve();
-      };
-      poll.start({ writable: true }, this.#wakeSendfile);
-    });
+    const done = (): void => {
+      this.#wakeSendfile = undefined;
+      if (!poll.closed) poll.stop();
+    };
+    return abortable<void>(
+      signal,
+      (resolve) => {
+        this.#wakeSendfile = () => {
+          done();
+          resolve();
+        };
+        poll.start({ writable: true }, this.#wakeSendfile);
+      },
+      done,
+    );
   }
 
+  /** Resolves once libuv holds no queued write; rejects if the transport closes, or on abort. */
   #waitFlushed(signal: AbortSignal | undefined): Promise<void> {
     if (this.#queued === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#flushed = undefined;
-        try {
-          throwIfAborted(signal);
-        } catch (err) {
-          reject(err);
-        }
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#flushed = () => {
-        this.#flushed = undefined;
-        signal?.removeEventListener('abort', onAbort);
-        if (this.closing) reject(closedDuring(null));
-        else resolve();
-      };
-    });
+    return abortable<void>(
+      signal,
+      (resolve, reject) => {
+        this.#flushed = () => {
+          this.#flushed = undefined;
+          if (this.closing) reject(closedDuring(null));
+          else resolve();
+        };
+      },
+      () => (this.#flushed = undefined),
+    );
   }
 }
 
