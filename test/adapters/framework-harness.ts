@@ -2,7 +2,7 @@
 // UvEventLoop and by a plain node:http server (the reference), the client
 // script both must answer the same (undici's fetch and a pipelining Pool,
 // axios), and the bodies it sends and expects.
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -55,7 +55,7 @@ export async function onNode(app: App): Promise<Served> {
 /** Runs `client` against the app on both servers; the transcripts must be equal. */
 export async function sideBySide<T>(
   t: ExecutionContext,
-  listener: () => Promise<{ listener: App; close?: () => Promise<void> }>,
+  listener: AppFactory,
   client: (port: number) => Promise<T>,
 ): Promise<T> {
   const results: T[] = [];
@@ -71,6 +71,34 @@ export async function sideBySide<T>(
   }
   t.deepEqual(results[0], results[1], 'serveHttp answers as node:http does');
   return results[0]!;
+}
+
+/** An app of the framework `name`: its /json answers `{ hello: name in lowercase, x }`. */
+export type AppFactory = () => Promise<{ listener: App; close?: () => Promise<void> }>;
+
+/** The framework's two tests: httpClient's requests, and pooled()'s, side by side. */
+export function frameworkTests(name: string, app: AppFactory): void {
+  test(`${name} on serveHttp answers undici and axios as on node:http`, async (t) => {
+    const result = (await sideBySide(t, app, httpClient)) as Record<string, unknown[]>;
+    const hello = name.toLowerCase();
+    t.is(result['json']![0], 200);
+    t.deepEqual(result['json']![2], { hello, x: '1' });
+    t.deepEqual(result['echo'], [200, { a: [1, 2, 3], b: 'ü' }]);
+    t.is(result['stream']![0], 200);
+    t.is(result['stream']![2], result['streamExpected']);
+    t.is(result['upload']![1], result['upload']![2], 'the 3 MiB upload arrived intact');
+    t.is(result['missing']![0], 404);
+    t.deepEqual(result['axios'], [200, { hello, x: '2' }, 200, { n: 42 }]);
+  });
+
+  test(`${name} on serveHttp: 120 requests over a pipelining undici Pool`, async (t) => {
+    const answers = (await sideBySide(t, app, pooled)) as [number, { x: string }][];
+    t.is(answers.length, 120);
+    answers.forEach(([status, body], i) => {
+      t.is(status, 200);
+      t.is(body.x, String(i));
+    });
+  });
 }
 
 export const upload = randomBytes(3 * 1024 * 1024 + 17);
