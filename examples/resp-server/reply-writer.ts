@@ -88,8 +88,7 @@ export class ReplyWriter {
 
   /** A bulk string of `bytes[start, end)`, or the null (bulk string) for null. */
   bulk(bytes: Uint8Array | null, start = 0, end = bytes === null ? 0 : bytes.length): void {
-    if (bytes === null)
-      return this.resp3 ? this.#line(0x5f /* _ */, '') : this.#header(0x24 /* $ */, -1);
+    if (bytes === null) return this.#null();
     const n = end - start;
     this.#header(0x24 /* $ */, n);
     if (n < kPassThrough) this.#copy(bytes, start, end);
@@ -101,6 +100,12 @@ export class ReplyWriter {
     this.#reserve(2);
     this.#buf[this.#pos++] = CR;
     this.#buf[this.#pos++] = LF;
+  }
+
+  /** RESP3's null, or RESP2's null bulk string. */
+  #null(): void {
+    if (this.resp3) this.#line(0x5f /* _ */, '');
+    else this.#header(0x24 /* $ */, -1);
   }
 
   /** A bulk string of a JS string's UTF-8 bytes. */
