@@ -273,9 +273,12 @@ export async function scandir(loop: Loop | undefined, path: string): Promise<Dir
 
 /**
  * Copies `length` bytes of `inFd` from `offset` to `outFd` (a file or a
- * socket) inside the kernel. Resolves with the bytes transferred, which may
- * be fewer than asked (at the end of the input, or when a non-blocking
- * socket is full). The input file's own position is not moved.
+ * socket), libuv's uv_fs_sendfile in the thread pool. Resolves with the
+ * bytes transferred, which may be fewer than asked at the end of the
+ * input. The input file's own position is not moved. Between files the
+ * kernel copies (copy_file_range); to a socket libuv reads and writes
+ * through a buffer, and waits in the thread pool while the socket is full
+ * (loop.sendfile of the loop layer hands sockets to the kernel instead).
  */
 export async function sendfile(
   loop: Loop | undefined,

@@ -25,6 +25,7 @@ interface NativePoll extends NativeHandle {
   init(loop: NativeLoop, fd: number): Status;
   start(events: number): Status;
   stop(): Status;
+  ownFd(): Status;
 }
 
 const NativePollCtor = binding['Poll'] as new () => NativePoll;
@@ -121,4 +122,13 @@ export class Poll extends Handle<NativePoll> {
       if (fds?.get(this.fd)?.deref() === this) fds.delete(this.fd);
     }
   }
+}
+
+/**
+ * @internal Hands `poll`'s fd to it: closed when the Poll closes, also by
+ * its Loop's close (a worker's teardown), once it has left the epoll set.
+ * For fds the library makes for itself (sendfile's duplicate of a socket).
+ */
+export function pollOwnsFd(poll: Poll): void {
+  check(poll[kNative].ownFd(), 'poll_own_fd');
 }

@@ -65,6 +65,16 @@ import {
   type TlsRequest,
 } from './loop-plans.js';
 import { type Listener, StreamServer } from './server.js';
+import {
+  regularFileSize,
+  type SendfileFile,
+  type SendfileOptions,
+  SendfileNotAvailableError,
+  type SendfileRequest,
+  sendfileFallback,
+  sendfileRequest,
+} from './sendfile.js';
+import { WriteTransportBase } from './transport-base.js';
 import { keepReplacedSocketFile } from './unix-socket-file.js';
 import type {
   DatagramTransport,
@@ -100,6 +110,8 @@ export abstract class BaseEventLoop<S = unknown>
   readonly #signals = new Map<number, () => void>();
   // Made on first use: a loop that never watches an fd never touches a Poll.
   #fdWatchers: FdWatchers | undefined;
+  // Transports a sendfile is writing to.
+  readonly #sending = new WeakSet<object>();
 
   // --- mechanics: what a concrete loop supplies ---------------------------
 
@@ -215,8 +227,18 @@ export abstract class BaseEventLoop<S = unknown>
   ): Promise<[SubprocessTransport, P]>;
   /** Calls `fire` whenever `signum` arrives (a catchable signal); returns what stops it. */
   protected abstract watchSignal(signum: number, fire: () => void): () => void;
-  /** The libuv loop the fd watchers' Polls run on. */
+  /** The libuv loop the fd watchers' Polls run on, and sendfile's file reads. */
   protected abstract fdLoop(): Loop;
+  /**
+   * sendfile's zero-copy path for `transport`, if the loop has one: sends
+   * the request's bytes of a regular file of `size` bytes.
+   */
+  protected sendfileNative(
+    transport: Transport,
+  ): ((request: SendfileRequest, size: number) => Promise<number>) | undefined {
+    void transport;
+    return undefined;
+  }
 
   // --- the exception handler --------------------------------------------------
 
@@ -426,6 +448,46 @@ export abstract class BaseEventLoop<S = unknown>
         ? { handshakeTimeout: opts.sslHandshakeTimeout }
         : {}),
     });
+  }
+
+  // --- sendfile -----------------------------------------------------------------
+
+  async sendfile(
+    transport: Transport,
+    file: SendfileFile,
+    offset = 0,
+    count: number | null = null,
+    opts?: SendfileOptions,
+  ): Promise<number> {
+    this.checkClosed();
+    const request = sendfileRequest(transport, file, offset, count, opts);
+    // Two at once would interleave their bytes, and stand in for each
+    // other's protocol.
+    if (this.#sending.has(transport)) {
+      throw new UsageError('ERR_INVALID_STATE', 'A sendfile on this transport is in progress');
+    }
+    this.#sending.add(transport);
+    try {
+      const native = this.sendfileNative(transport);
+      if (native !== undefined) {
+        const size = await regularFileSize(this.fdLoop(), request.fd);
+        if (size !== null) return await native(request, size);
+      }
+      if (opts?.fallback === false) {
+        throw new SendfileNotAvailableError(
+          native === undefined
+            ? 'This loop has no zero-copy sendfile for this transport'
+            : 'Only a regular file goes through the zero-copy sendfile',
+        );
+      }
+      // A transport of ours knows whether it paused its protocol; of any
+      // other, assume not (waiting for a resumeWriting that never comes
+      // would hang, writing into a paused one only fills its buffer).
+      const paused = transport instanceof WriteTransportBase && transport.writingPaused;
+      return await sendfileFallback(this.fdLoop(), transport, request, paused);
+    } finally {
+      this.#sending.delete(transport);
+    }
   }
 
   // --- servers ----------------------------------------------------------------

@@ -9,6 +9,7 @@
 // closed loop refuses new work (ERR_LOOP_CLOSED).
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { AbortOptions } from './abort.js';
+import type { SendfileFile, SendfileOptions } from './sendfile.js';
 import type { TimerQueue } from './timer-queue.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 import type {
@@ -309,6 +310,24 @@ export interface AbstractEventLoop {
     ssl: TlsOptions,
     opts?: { serverSide?: boolean; serverHostname?: string; sslHandshakeTimeout?: number },
   ): Promise<Transport>;
+
+  /**
+   * asyncio's loop.sendfile: sends `count` bytes of `file` (an fd or a
+   * FileHandle; null count: to the end) from `offset` through `transport`,
+   * and resolves with the bytes sent once the last is handed to the
+   * transport. Reading is paused meanwhile. UvEventLoop hands a regular
+   * file and a TCP transport to the kernel (zero-copy, write() refused
+   * meanwhile); otherwise, unless `fallback` is false, the file is read in
+   * blocks and written, honouring the write-buffer limits. The file's own
+   * position is neither used nor moved.
+   */
+  sendfile(
+    transport: Transport,
+    file: SendfileFile,
+    offset?: number,
+    count?: number | null,
+    opts?: SendfileOptions,
+  ): Promise<number>;
 
   setExceptionHandler(handler: ExceptionHandler | null): void;
   getExceptionHandler(): ExceptionHandler | null;

@@ -46,6 +46,7 @@ export { defineProtocol } from './define-protocol.js';
 export { UvEventLoop } from './uv-event-loop.js';
 export { IncompleteReadError, LimitOverrunError, CancelledError, TimeoutError } from './errors.js';
 export type { AbortOptions } from './abort.js';
+export { SendfileNotAvailableError, type SendfileFile, type SendfileOptions } from './sendfile.js';
 export { waitFor } from './wait-for.js';
 // The errors of every layer: connection failures are UvErrors, misuse UsageErrors.
 export { UsageError, type UsageErrorCode } from '../errors/usage-error.js';
@@ -56,6 +57,7 @@ export {
   StreamReaderProtocol,
   StreamWriter,
   type ClientConnectedCallback,
+  type StartTlsOptions,
 } from './stream-writer.js';
 export {
   openConnection,

@@ -19,16 +19,30 @@ import type { ReadTransport } from './transports.js';
 export const DEFAULT_LIMIT = 2 ** 16;
 
 const EMPTY = Buffer.alloc(0);
-const NEWLINE = Buffer.from('\n');
+const NEWLINES: readonly Buffer[] = [Buffer.from('\n')];
 
-function toSeparator(sep: Uint8Array | string): Buffer {
-  const bytes =
-    typeof sep === 'string'
-      ? Buffer.from(sep)
-      : Buffer.from(sep.buffer, sep.byteOffset, sep.byteLength);
+function toSeparator(sep: unknown): Buffer {
+  let bytes: Buffer;
+  if (typeof sep === 'string') bytes = Buffer.from(sep);
+  else if (sep instanceof Uint8Array)
+    bytes = Buffer.from(sep.buffer, sep.byteOffset, sep.byteLength);
+  else throw invalidArgType('separator', 'a Uint8Array, a string or an array of them', sep);
   if (bytes.length === 0)
     throw new UsageError('ERR_INVALID_ARG_VALUE', 'Separator should be at least one-byte string');
   return bytes;
+}
+
+/**
+ * readuntil's separators, shortest first (asyncio 3.13 takes a tuple of
+ * them: of two matches that end at the same byte the shorter, which
+ * starts later, wins).
+ */
+function toSeparators(sep: unknown): Buffer[] {
+  if (!Array.isArray(sep)) return [toSeparator(sep)];
+  if (sep.length === 0) {
+    throw new UsageError('ERR_INVALID_ARG_VALUE', 'Separator should contain at least one element');
+  }
+  return sep.map(toSeparator).sort((a, b) => a.length - b.length);
 }
 
 /** `what` is the read the caller made (readline(), not the readuntil() under it). */
@@ -101,6 +115,16 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (this.#transport !== null)
       throw new UsageError('ERR_INVALID_STATE', 'Transport already set');
     this.#transport = transport;
+  }
+
+  /**
+   * @internal StreamWriter.startTls: flow control moves to the upgraded
+   * transport (the TLS layer drives the old one from now on). A pause in
+   * force carries over.
+   */
+  replaceTransport(transport: ReadTransport): void {
+    this.#transport = transport;
+    if (this.#paused) transport.pauseReading();
   }
 
   /** Ends the stream with an error: the waiting read and every later one reject with it. */
@@ -324,29 +348,45 @@ export class StreamReader implements AsyncIterable<Buffer> {
   }
 
   /**
-   * Bytes up to and including `separator`. Throws LimitOverrunError when no
-   * separator appears within the limit (the data stays buffered), and
-   * IncompleteReadError at EOF (the data is consumed into `partial`).
+   * Bytes up to and including `separator`, or with an array of separators
+   * (asyncio 3.13's tuple), up to and including the match that ends first.
+   * Throws LimitOverrunError when no separator appears within the limit
+   * (the data stays buffered), and IncompleteReadError at EOF (the data is
+   * consumed into `partial`).
    */
-  async readuntil(separator: Uint8Array | string = '\n', opts?: AbortOptions): Promise<Buffer> {
-    return this.#readuntil(toSeparator(separator), signalOf(opts), 'readuntil()');
+  async readuntil(
+    separator: Uint8Array | string | ReadonlyArray<Uint8Array | string> = '\n',
+    opts?: AbortOptions,
+  ): Promise<Buffer> {
+    return this.#readuntil(toSeparators(separator), signalOf(opts), 'readuntil()');
   }
 
-  async #readuntil(sep: Buffer, signal: AbortSignal | undefined, what: string): Promise<Buffer> {
+  async #readuntil(
+    seps: readonly Buffer[],
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<Buffer> {
     throwIfAborted(signal);
     this.#throwIfFailed();
+    const shortest = seps[0]!.length;
+    const longest = seps[seps.length - 1]!.length;
     // Where to resume searching: bytes before it were already searched.
     let offset = 0;
-    let found: number;
+    let start = -1; // the match's first byte
+    let end = -1; // the byte after it
     for (;;) {
       const size = this.#end - this.#start;
-      if (size - offset >= sep.length) {
-        const at = this.#storage.subarray(this.#start, this.#end).indexOf(sep, offset);
-        if (at !== -1) {
-          found = at;
-          break;
+      if (size - offset >= shortest) {
+        const buffered = this.#storage.subarray(this.#start, this.#end);
+        for (const sep of seps) {
+          const at = buffered.indexOf(sep, offset);
+          if (at !== -1 && (end === -1 || at + sep.length < end)) {
+            start = at;
+            end = at + sep.length;
+          }
         }
-        offset = size + 1 - sep.length;
+        if (end !== -1) break;
+        offset = Math.max(0, size + 1 - longest);
         if (offset > this.#limit) {
           throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
         }
@@ -357,10 +397,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
       await this.#waitForData(what, signal);
       this.#throwIfFailed();
     }
-    if (found > this.#limit) {
-      throw new LimitOverrunError('Separator is found, but chunk is longer than limit', found);
+    if (start > this.#limit) {
+      throw new LimitOverrunError('Separator is found, but chunk is longer than limit', start);
     }
-    return this.#take(found + sep.length);
+    return this.#take(end);
   }
 
   /**
@@ -374,7 +414,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   async #readline(signal: AbortSignal | undefined, what: string): Promise<Buffer> {
     try {
-      return await this.#readuntil(NEWLINE, signal, what);
+      return await this.#readuntil(NEWLINES, signal, what);
     } catch (err) {
       if (err instanceof IncompleteReadError) return err.partial;
       if (err instanceof LimitOverrunError) {

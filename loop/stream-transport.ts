@@ -3,19 +3,30 @@
 // every transport shares is in transport-base.ts; this is the mechanics:
 // reads started and stopped on the handle, writes tried at once and queued
 // by libuv, EOF by shutdown, close through the handle's close callback.
+import { closeSync } from 'node:fs';
 import { UsageError } from '../errors/usage-error.js';
+import { binding } from '../handles/binding.js';
+import { Poll, pollOwnsFd } from '../handles/poll.js';
 import type { Stream } from '../handles/stream.js';
-import type { UvError } from '../handles/uv-error.js';
+import { TCP } from '../handles/tcp.js';
+import { UvError } from '../handles/uv-error.js';
+import { throwIfAborted } from './abort.js';
 import {
   type AnyProtocol,
   type BufferedProtocol,
   type Protocol,
   isBufferedProtocol,
 } from './protocols.js';
+import { closedDuring, type SendfileRequest } from './sendfile.js';
 import { type TransportOptions, WriteTransportBase } from './transport-base.js';
 import type { Transport } from './transports.js';
 
 export { DEFAULT_HIGH_WATER } from './write-flow.js';
+
+// native/fs_wrap.cc: sendfile(2) now, on this thread; bytes sent or a
+// negative code (EAGAIN: the socket is full). Linux only.
+const trySendfile = (binding['fs'] as { trySendfile?: TrySendfile }).trySendfile;
+type TrySendfile = (outFd: number, inFd: number, offset: number, length: number) => number;
 
 export interface StreamTransportOptions extends TransportOptions<AnyProtocol> {
   stream: Stream;
@@ -37,6 +48,15 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
   #started = false;
   #pauseRequested = false;
   #queued = 0; // writes libuv still holds
+  // sendfile's zero-copy path is writing the socket: write() is refused
+  // meanwhile, as asyncio refuses it, since its bytes would land in the
+  // middle of the file's.
+  #sendingFile = false;
+  #flushed: (() => void) | undefined; // sendfile waits for the queue to empty
+  // sendfile waits for its socket to take more: a close must end that
+  // wait, since the socket's duplicate keeps it open for a peer that may
+  // never read again.
+  #wakeSendfile: (() => void) | undefined;
   readonly #onQueuedDone = (err: UvError | null): void => this.#writeDone(err);
   readonly #onRead = (err: UvError | null, data: Buffer | null): void => this.#read(err, data);
   readonly #onReadInto = (err: UvError | null, n: number): void => this.#readInto(err, n);
@@ -112,6 +132,9 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     if (!this.#writes) {
       throw new UsageError('ERR_TRANSPORT_NOT_WRITABLE', 'This transport is read-only');
     }
+    if (this.#sendingFile) {
+      throw new UsageError('ERR_INVALID_STATE', 'Unable to write: sendfile is in progress');
+    }
     let done: boolean;
     try {
       done = this.#stream.writeNow(data, this.#onQueuedDone);
@@ -127,10 +150,12 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     this.#queued--;
     if (err !== null) {
       if (err.code !== 'ECANCELED') this.forceClose(err);
-      return;
+    } else {
+      this.flow.maybeResume();
     }
-    this.flow.maybeResume();
-    if (this.#queued === 0 && this.closing && !this.lost) this.#finishClose(null);
+    if (this.#queued !== 0) return;
+    this.#flushed?.();
+    if (err === null && this.closing && !this.lost) this.#finishClose(null);
   }
 
   writeEof(): void {
@@ -166,6 +191,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
   }
 
   #finishClose(err: Error | null): void {
+    this.#wakeSendfile?.();
     this.lost = true;
     this.lostError = err;
     const stream = this.#stream;
@@ -203,4 +229,122 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
   protected override bufferedBytes(): number {
     return this.#stream.writeQueueSize;
   }
+
+  /** @internal Whether loop.sendfile can hand this transport's socket to the kernel. */
+  canSendfile(): boolean {
+    return trySendfile !== undefined && this.#writes && this.#stream instanceof TCP;
+  }
+
+  /**
+   * @internal loop.sendfile's zero-copy path (asyncio's _sendfile_native):
+   * once the queued writes are out, the kernel copies the file to the
+   * socket (sendfile(2), native/fs_wrap.cc), with reading paused and
+   * write() refused meanwhile. A full socket answers EAGAIN, and a Poll on
+   * a duplicate of its fd (libuv watches an fd once per loop; the stream
+   * has the original) waits until it takes more. `size` is the file's.
+   */
+  async sendfile(request: SendfileRequest, size: number): Promise<number> {
+    const send = trySendfile!;
+    const { fd, offset, signal } = request;
+    const end = request.count === null ? size : Math.min(size, offset + request.count);
+    await this.#waitFlushed(signal);
+    throwIfAborted(signal);
+    if (this.closing) throw closedDuring(null);
+    const socket = (this.#stream as TCP).dupFileno();
+    let poll: Poll | undefined;
+    try {
+      poll = new Poll(this.#stream.loop, socket);
+      pollOwnsFd(poll); // closes the duplicate, also if a worker's teardown ends this
+    } catch (err) {
+      poll?.close();
+      closeSync(socket);
+      throw err;
+    }
+    const wasReading = this.isReading();
+    this.pauseReading();
+    this.#sendingFile = true;
+    let sent = 0;
+    try {
+      while (offset + sent < end) {
+        const n = send(socket, fd, offset + sent, end - offset - sent);
+        if (n === 0) break; // the file got shorter
+        if (n > 0) {
+          sent += n;
+        } else {
+          const err = new UvError(n, 'sendfile');
+          if (err.code !== 'EAGAIN') throw this.#sendFailed(err);
+        }
+        // Less than asked: the socket is full. Waiting for it also lets
+        // the loop's other work run between the socket's fills.
+        if (offset + sent < end) await this.#writable(poll, signal);
+        if (this.closing) throw closedDuring(null);
+      }
+      return sent;
+    } finally {
+      this.#sendingFile = false;
+      poll.close(); // and the duplicate with it
+      if (wasReading) this.resumeReading();
+    }
+  }
+
+  /**
+   * A write error of the file's bytes is the transport's, as any write
+   * error; one of the file's own (EBADF, EINVAL for a file sendfile cannot
+   * read) is the caller's alone.
+   */
+  #sendFailed(err: UvError): UvError {
+    if (kSocketErrors.has(err.code)) this.forceClose(err);
+    return err;
+  }
+
+  /**
+   * Resolves once `poll`'s fd is writable (or failed: the next sendfile
+   * says how) or the transport closes; rejects on abort.
+   */
+  #writable(poll: Poll, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        this.#wakeSendfile = undefined;
+        signal?.removeEventListener('abort', onAbort);
+        if (!poll.closed) poll.stop();
+      };
+      const onAbort = (): void => {
+        done();
+        try {
+          throwIfAborted(signal);
+        } catch (err) {
+          reject(err);
+        }
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#wakeSendfile = () => {
+        done();
+        resolve();
+      };
+      poll.start({ writable: true }, this.#wakeSendfile);
+    });
+  }
+
+  #waitFlushed(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#queued === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#flushed = undefined;
+        try {
+          throwIfAborted(signal);
+        } catch (err) {
+          reject(err);
+        }
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#flushed = () => {
+        this.#flushed = undefined;
+        signal?.removeEventListener('abort', onAbort);
+        if (this.closing) reject(closedDuring(null));
+        else resolve();
+      };
+    });
+  }
 }
+
+const kSocketErrors = new Set(['EPIPE', 'ECONNRESET', 'ENOTCONN', 'ETIMEDOUT', 'EHOSTUNREACH']);

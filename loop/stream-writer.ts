@@ -1,9 +1,10 @@
 // StreamReaderProtocol and StreamWriter (asyncio.streams): the protocol
 // feeds a StreamReader and tracks the transport's write pressure, and the
 // writer wraps the transport with drain() and waitClosed().
+import { UsageError } from '../errors/usage-error.js';
 import { type AbortOptions, signalOf, throwIfAborted } from './abort.js';
 import { FlowControl } from './flow-control.js';
-import type { AbstractEventLoop } from './events.js';
+import type { AbstractEventLoop, TlsOptions } from './events.js';
 import { loopClosed } from './errors.js';
 import { kLoopClosed, type Protocol } from './protocols.js';
 import type { StreamReader } from './stream-reader.js';
@@ -89,6 +90,34 @@ export class StreamReaderProtocol implements Protocol {
     this.#flow.resumeWriting();
   }
 
+  /**
+   * @internal StreamWriter.startTls: the connection upgraded in place
+   * (loop.startTls with this protocol, the server's side for a server's
+   * connection); reads and flow control go on over the new transport.
+   */
+  async upgradeTls(ssl: TlsOptions, opts: StartTlsOptions): Promise<Transport> {
+    const transport = this.#transport;
+    if (transport === null) {
+      throw new UsageError('ERR_INVALID_STATE', 'The stream has no connection to upgrade');
+    }
+    let upgraded: Transport;
+    try {
+      upgraded = await this.#loop.startTls(transport, this, ssl, {
+        ...opts,
+        serverSide: this.#clientConnected !== undefined,
+      });
+    } catch (err) {
+      // The connection closes under the TLS layer, which the raw
+      // transport's events go to now: nothing would end the streams.
+      transport.abort();
+      this.connectionLost(err as Error);
+      throw err;
+    }
+    this.#transport = upgraded;
+    this.#reader.replaceTransport(upgraded);
+    return upgraded;
+  }
+
   /** @internal What the StreamWriter's drain() and waitClosed() wait on. */
   get flowControl(): FlowControl {
     return this.#flow;
@@ -105,9 +134,24 @@ export class StreamReaderProtocol implements Protocol {
   }
 }
 
+/** StreamWriter.startTls's options (asyncio's server_hostname, ssl_handshake_timeout). */
+export interface StartTlsOptions {
+  /** The name the server's certificate must carry (client side); default: none checked by name. */
+  serverHostname?: string;
+  /** Seconds the handshake may take; default 60. */
+  sslHandshakeTimeout?: number;
+}
+
+/** What a StreamWriter writes for: its flow control, and the TLS upgrade of a connection's. */
+interface WriterProtocol {
+  readonly flowControl: FlowControl;
+  upgradeTls?(ssl: TlsOptions, opts: StartTlsOptions): Promise<Transport>;
+}
+
 /** The write half of a stream connection (asyncio.StreamWriter). */
 export class StreamWriter {
-  readonly #transport: Transport;
+  #transport: Transport;
+  readonly #protocol: WriterProtocol;
   readonly #flow: FlowControl;
   readonly #reader: StreamReader | null;
 
@@ -115,12 +159,9 @@ export class StreamWriter {
    * @internal Made by openConnection, startServer and the subprocess
    * functions (asyncio also advises against making one by hand).
    */
-  constructor(
-    transport: Transport,
-    protocol: { readonly flowControl: FlowControl },
-    reader: StreamReader | null,
-  ) {
+  constructor(transport: Transport, protocol: WriterProtocol, reader: StreamReader | null) {
     this.#transport = transport;
+    this.#protocol = protocol;
     this.#flow = protocol.flowControl;
     this.#reader = reader;
   }
@@ -151,6 +192,24 @@ export class StreamWriter {
 
   isClosing(): boolean {
     return this.#transport.isClosing();
+  }
+
+  /**
+   * asyncio's StreamWriter.start_tls: upgrades the connection to TLS in
+   * place, once what is written is drained: the client's side of the
+   * handshake for openConnection's streams, the server's for startServer's.
+   * `reader` and this writer go on over the encrypted connection, and
+   * `transport` is the new one. Bytes the reader had already received stay
+   * readable before the decrypted ones. A failed handshake rejects, and the
+   * connection is closed.
+   */
+  async startTls(ssl: TlsOptions, opts: StartTlsOptions = {}): Promise<void> {
+    const upgrade = this.#protocol.upgradeTls;
+    if (upgrade === undefined) {
+      throw new UsageError('ERR_INVALID_STATE', "Only a connection's StreamWriter can start TLS");
+    }
+    await this.drain();
+    this.#transport = await upgrade.call(this.#protocol, ssl, opts);
   }
 
   /**

@@ -328,6 +328,11 @@ export abstract class WriteTransportBase<P extends object> extends TransportBase
     return this.bufferedBytes();
   }
 
+  /** @internal The protocol was told pauseWriting and not yet resumeWriting. */
+  get writingPaused(): boolean {
+    return this.flow.paused;
+  }
+
   setWriteBufferLimits(limits: WriteBufferLimits = {}): void {
     this.flow.setLimits(limits);
   }

@@ -37,6 +37,7 @@ import {
 import { type ResolvedAddress, type SockType, uvLookup } from './resolve.js';
 import type { Listener } from './server.js';
 import { connectedSock, serverSockAddress } from './server-sock.js';
+import type { SendfileRequest } from './sendfile.js';
 import { StreamTransport } from './stream-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { prepareTlsServer, tlsUpgrader } from './tls-hook.js';
@@ -485,6 +486,14 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
   protected watchSignal(signum: number, fire: () => void): () => void {
     const handle = bound(new Signal(this.uvloop), (h) => h.start(fire, signum));
     return () => handle.close();
+  }
+
+  /** sendfile's zero-copy path: a StreamTransport over a TCP handle (StreamTransport.sendfile). */
+  protected override sendfileNative(
+    transport: Transport,
+  ): ((request: SendfileRequest, size: number) => Promise<number>) | undefined {
+    if (!(transport instanceof StreamTransport) || !transport.canSendfile()) return undefined;
+    return (request, size) => transport.sendfile(request, size);
   }
 
   protected fdLoop(): Loop {

@@ -9,8 +9,13 @@
 // A request in flight keeps the loop alive, pins the buffer it reads into
 // or writes from (a reference released on completion), and is waited for by
 // loop.close(). In env teardown the Promise is left unsettled: no JS may run.
+#include <cerrno>
 #include <cstring>
 #include <string>
+
+#ifdef __linux__
+#include <sys/sendfile.h>
+#endif
 
 #include "bytes_arg.h"
 #include "loop_wrap.h"
@@ -225,6 +230,30 @@ Napi::Value Sendfile(const Napi::CallbackInfo& info) {
   });
 }
 
+#ifdef __linux__
+// trySendfile(outFd, inFd, offset, length) -> bytes sent now, or a negative
+// code (UV_EAGAIN: the non-blocking socket is full). sendfile(2) itself, on
+// the calling thread: uv_fs_sendfile tries copy_file_range first, which a
+// socket refuses with EINVAL, and then emulates with reads and writes that
+// wait in the thread pool (poll) whenever the socket is full. Reading a
+// file that is not cached blocks the thread as a read would, which is
+// asyncio's and nginx's trade for zero-copy on the loop's thread.
+Napi::Value TrySendfile(const Napi::CallbackInfo& info) {
+  int64_t out_fd, in_fd, offset, length;
+  if (!ArgInt(info, 0, 0, kMaxFd, &out_fd) || !ArgInt(info, 1, 0, kMaxFd, &in_fd) ||
+      !ArgInt(info, 2, 0, kMaxPosition, &offset) || !ArgInt(info, 3, 0, kMaxPosition, &length))
+    return Code(info.Env(), UV_EINVAL);
+  off_t off = static_cast<off_t>(offset);
+  ssize_t n;
+  do {
+    n = sendfile(static_cast<int>(out_fd), static_cast<int>(in_fd), &off,
+                 static_cast<size_t>(length));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Code(info.Env(), uv_translate_sys_error(errno));
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+#endif
+
 }  // namespace
 
 void InitFs(Napi::Env env, Napi::Object exports) {
@@ -244,6 +273,9 @@ void InitFs(Napi::Env env, Napi::Object exports) {
   fs.Set("rename", Napi::Function::New(env, Rename, "rename"));
   fs.Set("mkdir", Napi::Function::New(env, Mkdir, "mkdir"));
   fs.Set("sendfile", Napi::Function::New(env, Sendfile, "sendfile"));
+#ifdef __linux__
+  fs.Set("trySendfile", Napi::Function::New(env, TrySendfile, "trySendfile"));
+#endif
   exports.Set("fs", fs);
 }
 

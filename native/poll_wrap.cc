@@ -6,6 +6,13 @@
 // TS layer therefore tracks fds per loop; here, arguments are validated so
 // that libuv's asserts (an unknown event bit, a closing handle) are never
 // reached.
+//
+// ownFd() hands the fd to the Poll: it is closed when the Poll closes, also
+// when its Loop closes it (a worker's teardown included), after the poll
+// has left the loop's epoll set. For fds the library makes for itself
+// (sendfile's duplicate of a socket), which nothing else would close then.
+#include <unistd.h>
+
 #include "handle_wrap.h"
 #include "wraps.h"
 
@@ -19,12 +26,31 @@ class PollWrap : public HandleWrap<PollWrap> {
     methods.push_back(InstanceMethod<&PollWrap::JsInit>("init"));
     methods.push_back(InstanceMethod<&PollWrap::Start>("start"));
     methods.push_back(InstanceMethod<&PollWrap::Stop>("stop"));
+    methods.push_back(InstanceMethod<&PollWrap::OwnFd>("ownFd"));
     exports.Set("Poll", DefineClass(env, "Poll", methods));
   }
 
   explicit PollWrap(const Napi::CallbackInfo& info) : Base(info) {}
 
+ protected:
+  void BeforeClose() override {
+    if (owned_fd_ < 0) return;
+    uv_poll_stop(As<uv_poll_t>());  // out of the epoll set while the fd is open
+    ::close(owned_fd_);
+    owned_fd_ = -1;
+  }
+
  private:
+  int owned_fd_ = -1;
+
+  Napi::Value OwnFd(const Napi::CallbackInfo& info) {
+    if (!usable()) return Code(UV_EBADF);
+    uv_os_fd_t fd;
+    int rc = uv_fileno(handle_, &fd);
+    if (rc == 0) owned_fd_ = fd;
+    return Code(rc);
+  }
+
   // init(loop, fd)
   Napi::Value JsInit(const Napi::CallbackInfo& info) {
     int64_t fd;

@@ -172,6 +172,49 @@ test('readuntil leaves the data buffered when the separator is beyond the limit'
   t.is(err2.message, 'Separator is found, but chunk is longer than limit');
 });
 
+// asyncio 3.13's readuntil with a tuple of separators (test_streams.py's
+// test_readuntil_multi_chunks_1 and the separator tests around it).
+test('readuntil with several separators takes the match that ends first', async (t) => {
+  const reader = new StreamReader();
+  reader.feedData(Buffer.from('one\r\ntwo\nthree;'));
+  const seps = ['\r\n', '\n', Buffer.from(';')];
+  t.is((await reader.readuntil(seps)).toString(), 'one\r\n');
+  t.is((await reader.readuntil(seps)).toString(), 'two\n');
+  t.is((await reader.readuntil(seps)).toString(), 'three;');
+  // Across chunks: the longer separator completes later than the shorter one.
+  const pending = reader.readuntil(['AAA', 'AB']);
+  reader.feedData(Buffer.from('xAA'));
+  reader.feedData(Buffer.from('B-'));
+  t.is((await pending).toString(), 'xAAB');
+  t.is((await reader.read(1)).toString(), '-');
+  // Two matches that end at the same byte: the shorter one (asyncio's rule).
+  reader.feedData(Buffer.from('abc'));
+  t.is((await reader.readuntil(['bc', 'abc'])).toString(), 'abc');
+  t.is(reader.bufferedSize, 0);
+});
+
+test('readuntil with several separators: errors, EOF and the limit', async (t) => {
+  const reader = new StreamReader({ limit: 4 });
+  await t.throwsAsync(reader.readuntil([]), { code: 'ERR_INVALID_ARG_VALUE' });
+  await t.throwsAsync(reader.readuntil(['x', '']), { code: 'ERR_INVALID_ARG_VALUE' });
+  await t.throwsAsync(reader.readuntil([1 as never]), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.throwsAsync(reader.readuntil(5 as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  reader.feedData(Buffer.from('abcdefgh'));
+  const over = await t.throwsAsync(reader.readuntil(['XY', 'Z']), {
+    instanceOf: LimitOverrunError,
+  });
+  t.true(over.consumed > 4);
+  t.is(reader.bufferedSize, 8, 'the data stays buffered');
+  // A fresh reader: over its limit, that error comes first, also at EOF (asyncio too).
+  const ended = new StreamReader();
+  ended.feedData(Buffer.from('abcdefgh'));
+  ended.feedEof();
+  const err = await t.throwsAsync(ended.readuntil(['XY', 'Z']), {
+    instanceOf: IncompleteReadError,
+  });
+  t.is(err.partial.toString(), 'abcdefgh');
+});
+
 test('readexactly waits for n bytes; zero and negative sizes', async (t) => {
   const reader = new StreamReader();
   t.is((await reader.readexactly(0)).length, 0);

@@ -43,6 +43,7 @@ const table: Record<keyof AbstractEventLoop, Expectation> = {
   getaddrinfo: refuses((l) => l.getaddrinfo(bad, bad, bad)),
   getnameinfo: refuses((l) => l.getnameinfo(bad, bad)),
   startTls: refuses((l) => l.startTls(bad, bad, bad, bad)),
+  sendfile: refuses((l) => l.sendfile(bad, bad, bad, bad, bad)),
   removeReader: answers(
     (l) => l.removeReader(0),
     (v) => v === false,
