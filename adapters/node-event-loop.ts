@@ -19,7 +19,9 @@ import { isatty } from 'node:tty';
 import { UsageError } from '../errors/usage-error.js';
 import * as dns from '../handles/dns.js';
 import { Loop } from '../handles/loop.js';
+import { Pipe } from '../handles/pipe.js';
 import { type SocketAddress, TCP } from '../handles/tcp.js';
+import type { UDP } from '../handles/udp.js';
 import {
   type AddrInfoQuery,
   BaseEventLoop,
@@ -47,7 +49,8 @@ import {
 } from '../loop/protocols.js';
 import type { ResolvedAddress } from '../loop/resolve.js';
 import type { Listener, StreamServer } from '../loop/server.js';
-import { connectedSock, serverSockAddress } from '../loop/server-sock.js';
+import { serverSockAddress } from '../loop/server-sock.js';
+import { closeKeepingSocketFile, removeSocketFileOnClose } from '../loop/unix-socket-file.js';
 import type { DatagramTransport, SubprocessTransport, Transport } from '../loop/transports.js';
 import { NodeDatagramTransport } from './node-datagram-transport.js';
 import { notSupported, toUvError } from './node-errors.js';
@@ -236,11 +239,13 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
   }
 
   /**
+   * A `sock` given to createConnection, createUnixConnection or
    * connectAcceptedSocket: a net.Socket over a duplicate of the handle's fd
    * (net takes an fd, not one of our handles); the handle closes at once.
+   * A Unix socket's names are the handle's (net.Socket has none).
    */
-  protected adoptTcp(sock: TCP): Connection {
-    connectedSock(sock);
+  protected adoptStream(sock: TCP | Pipe): Connection {
+    const names = sock instanceof Pipe ? pipeNames(sock) : undefined;
     let socket: net.Socket;
     try {
       socket = new net.Socket({ fd: sock.dupFileno(), allowHalfOpen: true });
@@ -250,6 +255,7 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       sock.close();
     }
     socket.pause();
+    if (names !== undefined) return { socket, extra: { socket, ...names } };
     socket.setNoDelay(true);
     return { socket, extra: tcpExtra(socket) };
   }
@@ -402,13 +408,43 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     backlog: number,
     serve: (connection: Connection) => void,
   ): Promise<Listener<UnixServerAddress>> {
+    const listener = this.#unixListener(path, serve);
+    await listener.listen({ path, backlog }, () => ({ path }));
+    return listener;
+  }
+
+  /**
+   * createUnixServer's `sock`: the net.Server listens on a duplicate of the
+   * handle's fd, and the handle closes once it listens (or fails to, as
+   * listenOn). Its socket file stays while the server listens, and goes
+   * when the server closes if the handle's own close would have taken it
+   * (unix-socket-file.ts).
+   */
+  protected async listenUnixOn(
+    sock: Pipe,
+    path: string,
+    backlog: number,
+    serve: (connection: Connection) => void,
+  ): Promise<Listener<UnixServerAddress>> {
+    const listener = this.#unixListener(path, serve);
+    try {
+      await listener.listen({ fd: sock.dupFileno(), backlog }, () => ({ path }));
+    } catch (err) {
+      sock.close();
+      throw err;
+    }
+    return closeKeepingSocketFile(sock, path) ? removeSocketFileOnClose(listener, path) : listener;
+  }
+
+  #unixListener(
+    path: string,
+    serve: (connection: Connection) => void,
+  ): NodeListener<UnixServerAddress> {
     const extraOf = (socket: net.Socket): Record<string, unknown> => {
       return { socket, peername: '', sockname: path };
     };
     const options = { allowHalfOpen: true, pauseOnConnect: true };
-    const listener = this.#listener<UnixServerAddress>(options, serve, extraOf);
-    await listener.listen({ path, backlog }, () => ({ path }));
-    return listener;
+    return this.#listener<UnixServerAddress>(options, serve, extraOf);
   }
 
   #listener<A extends ServerAddress>(
@@ -492,10 +528,60 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       socket.close();
       throw toUvError(err);
     }
+    return this.#datagram(protocolFactory, socket, remote && [remote.address, remote.port]);
+  }
+
+  /**
+   * createDatagramEndpoint's `sock`: a dgram socket bound to a duplicate of
+   * the handle's fd (dgram's bind({ fd })); the handle closes at once. A
+   * connected handle's socket is disconnected and connected again to its
+   * peer through dgram, which must know of it to send without an address.
+   */
+  protected async openDatagramOn<P extends DatagramProtocol>(
+    protocolFactory: () => P,
+    sock: UDP,
+    remote: Address | undefined,
+  ): Promise<[DatagramTransport, P]> {
+    const type = sock.getsockname().family === 'IPv6' ? 'udp6' : 'udp4';
+    let fd: number;
+    try {
+      // libuv marks a socket that is connected already as such, and dgram
+      // (which does not know) could then neither connect it nor send on it.
+      if (remote) sock.disconnect();
+      fd = sock.dupFileno();
+    } finally {
+      sock.close();
+    }
+    const socket = dgram.createSocket({ type });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind({ fd }, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      if (remote) {
+        await new Promise<void>((resolve, reject) => {
+          socket.connect(remote[1], remote[0], (err?: Error) => (err ? reject(err) : resolve()));
+        });
+      }
+    } catch (err) {
+      socket.close();
+      throw toUvError(err);
+    }
+    return this.#datagram(protocolFactory, socket, remote);
+  }
+
+  /** The transport of a bound (and maybe connected) dgram socket, which it owns. */
+  #datagram<P extends DatagramProtocol>(
+    protocolFactory: () => P,
+    socket: dgram.Socket,
+    remote: Address | undefined,
+  ): Promise<[DatagramTransport, P]> {
     const protocol = newProtocol(protocolFactory, () => socket.close());
-    const peer: Address | undefined = remote && [remote.address, remote.port];
     return whenStarted(protocol, (ready) => {
-      return new NodeDatagramTransport({ loop: this, socket, protocol, remote: peer, ready });
+      return new NodeDatagramTransport({ loop: this, socket, protocol, remote, ready });
     });
   }
 
@@ -619,6 +705,11 @@ function reusePortSocket(host: string, port: number, ipv6Only: boolean, backlog:
   } finally {
     loop.close();
   }
+}
+
+/** A connected Unix socket's names, as getExtraInfo() gives them on UvEventLoop. */
+function pipeNames(sock: Pipe): { sockname: string; peername: string } {
+  return { sockname: sock.getsockname(), peername: sock.getpeername() };
 }
 
 /** A listening TCP server's address, as TCP.getsockname() gives it on UvEventLoop. */

@@ -53,6 +53,22 @@ interface NativeFs {
     offset: number,
     length: number,
   ): Pending<number>;
+  fdatasync(loop: NativeLoop, fd: number): Pending<number>;
+  chmod(loop: NativeLoop, path: string, mode: number): Pending<number>;
+  fchmod(loop: NativeLoop, fd: number, mode: number): Pending<number>;
+  chown(loop: NativeLoop, path: string, uid: number, gid: number): Pending<number>;
+  lchown(loop: NativeLoop, path: string, uid: number, gid: number): Pending<number>;
+  fchown(loop: NativeLoop, fd: number, uid: number, gid: number): Pending<number>;
+  link(loop: NativeLoop, existing: string, path: string): Pending<number>;
+  symlink(loop: NativeLoop, target: string, path: string): Pending<number>;
+  readlink(loop: NativeLoop, path: string): Pending<string | number>;
+  realpath(loop: NativeLoop, path: string): Pending<string | number>;
+  mkdtemp(loop: NativeLoop, template: string): Pending<string | number>;
+  utime(loop: NativeLoop, path: string, atime: number, mtime: number): Pending<number>;
+  lutime(loop: NativeLoop, path: string, atime: number, mtime: number): Pending<number>;
+  futime(loop: NativeLoop, fd: number, atime: number, mtime: number): Pending<number>;
+  access(loop: NativeLoop, path: string, mode: number): Pending<number>;
+  copyfile(loop: NativeLoop, from: string, to: string, flags: number): Pending<number>;
 }
 
 const native = binding['fs'] as NativeFs;
@@ -292,4 +308,196 @@ export async function sendfile(
   validateInteger(offset, 'offset');
   validateInteger(length, 'length');
   return settle(native.sendfile(nativeLoop(loop), outFd, inFd, offset, length), 'sendfile');
+}
+
+/** Like fsync, without flushing metadata that reading the data back does not need. */
+export async function fdatasync(loop: Loop | undefined, fd: number): Promise<void> {
+  validateFd(fd);
+  await settle(native.fdatasync(nativeLoop(loop), fd), 'fdatasync');
+}
+
+/** Sets a file's permission bits (`mode`, e.g. 0o644). */
+export async function chmod(loop: Loop | undefined, path: string, mode: number): Promise<void> {
+  validatePath(path);
+  validateInteger(mode, 'mode', 0, 0o7777);
+  await settle(native.chmod(nativeLoop(loop), path, mode), 'chmod', quote(path));
+}
+
+export async function fchmod(loop: Loop | undefined, fd: number, mode: number): Promise<void> {
+  validateFd(fd);
+  validateInteger(mode, 'mode', 0, 0o7777);
+  await settle(native.fchmod(nativeLoop(loop), fd, mode), 'fchmod');
+}
+
+function validateId(id: unknown, name: string): asserts id is number {
+  validateInteger(id, name, -1, 2 ** 32 - 1);
+}
+
+/** Sets a file's owner and group; -1 leaves one as it is. */
+export async function chown(
+  loop: Loop | undefined,
+  path: string,
+  uid: number,
+  gid: number,
+): Promise<void> {
+  validatePath(path);
+  validateId(uid, 'uid');
+  validateId(gid, 'gid');
+  await settle(native.chown(nativeLoop(loop), path, uid, gid), 'chown', quote(path));
+}
+
+/** Like chown, but a symbolic link's own owner changes, not its target's. */
+export async function lchown(
+  loop: Loop | undefined,
+  path: string,
+  uid: number,
+  gid: number,
+): Promise<void> {
+  validatePath(path);
+  validateId(uid, 'uid');
+  validateId(gid, 'gid');
+  await settle(native.lchown(nativeLoop(loop), path, uid, gid), 'lchown', quote(path));
+}
+
+export async function fchown(
+  loop: Loop | undefined,
+  fd: number,
+  uid: number,
+  gid: number,
+): Promise<void> {
+  validateFd(fd);
+  validateId(uid, 'uid');
+  validateId(gid, 'gid');
+  await settle(native.fchown(nativeLoop(loop), fd, uid, gid), 'fchown');
+}
+
+/** A new hard link `path` to the file at `existing`. */
+export async function link(loop: Loop | undefined, existing: string, path: string): Promise<void> {
+  validatePath(existing, 'existing');
+  validatePath(path);
+  await settle(
+    native.link(nativeLoop(loop), existing, path),
+    'link',
+    `${quote(existing)} -> ${quote(path)}`,
+  );
+}
+
+/** A symbolic link at `path` that points to `target` (not resolved now: it may dangle). */
+export async function symlink(loop: Loop | undefined, target: string, path: string): Promise<void> {
+  validatePath(target, 'target');
+  validatePath(path);
+  await settle(
+    native.symlink(nativeLoop(loop), target, path),
+    'symlink',
+    `${quote(target)} -> ${quote(path)}`,
+  );
+}
+
+/** What the symbolic link at `path` points to, as stored. */
+export async function readlink(loop: Loop | undefined, path: string): Promise<string> {
+  validatePath(path);
+  return (await settle(native.readlink(nativeLoop(loop), path), 'readlink', quote(path))) as string;
+}
+
+/** The canonical absolute path: symbolic links, `.` and `..` resolved. */
+export async function realpath(loop: Loop | undefined, path: string): Promise<string> {
+  validatePath(path);
+  return (await settle(native.realpath(nativeLoop(loop), path), 'realpath', quote(path))) as string;
+}
+
+/**
+ * Makes a new directory named `prefix` and six random characters, and
+ * resolves with its path (as node:fs's mkdtemp).
+ */
+export async function mkdtemp(loop: Loop | undefined, prefix: string): Promise<string> {
+  validatePath(prefix, 'prefix');
+  const template = `${prefix}XXXXXX`;
+  return (await settle(
+    native.mkdtemp(nativeLoop(loop), template),
+    'mkdtemp',
+    quote(template),
+  )) as string;
+}
+
+/** A time for utime: seconds since the epoch, or a Date. */
+export type FileTime = number | Date;
+
+function toSeconds(time: unknown, name: string): number {
+  if (time instanceof Date) time = time.getTime() / 1000;
+  if (typeof time !== 'number' || !Number.isFinite(time)) {
+    throw invalidArgType(name, 'a finite number of seconds or a Date', time);
+  }
+  return time;
+}
+
+/** Sets a file's access and modification times (seconds since the epoch, or Dates). */
+export async function utime(
+  loop: Loop | undefined,
+  path: string,
+  atime: FileTime,
+  mtime: FileTime,
+): Promise<void> {
+  validatePath(path);
+  const [a, m] = [toSeconds(atime, 'atime'), toSeconds(mtime, 'mtime')];
+  await settle(native.utime(nativeLoop(loop), path, a, m), 'utime', quote(path));
+}
+
+/** Like utime, but a symbolic link's own times change, not its target's. */
+export async function lutime(
+  loop: Loop | undefined,
+  path: string,
+  atime: FileTime,
+  mtime: FileTime,
+): Promise<void> {
+  validatePath(path);
+  const [a, m] = [toSeconds(atime, 'atime'), toSeconds(mtime, 'mtime')];
+  await settle(native.lutime(nativeLoop(loop), path, a, m), 'lutime', quote(path));
+}
+
+export async function futime(
+  loop: Loop | undefined,
+  fd: number,
+  atime: FileTime,
+  mtime: FileTime,
+): Promise<void> {
+  validateFd(fd);
+  const [a, m] = [toSeconds(atime, 'atime'), toSeconds(mtime, 'mtime')];
+  await settle(native.futime(nativeLoop(loop), fd, a, m), 'futime');
+}
+
+/**
+ * Resolves if the process may access `path` as `mode` asks (node:fs's
+ * constants F_OK, R_OK, W_OK, X_OK, or'ed; default F_OK: it exists), and
+ * rejects with the reason (ENOENT, EACCES) otherwise.
+ */
+export async function access(
+  loop: Loop | undefined,
+  path: string,
+  mode: number = constants.F_OK,
+): Promise<void> {
+  validatePath(path);
+  validateInteger(mode, 'mode', 0, 7);
+  await settle(native.access(nativeLoop(loop), path, mode), 'access', quote(path));
+}
+
+/**
+ * Copies the file at `from` to `to`. `flags` are node:fs's constants:
+ * COPYFILE_EXCL (fail if `to` exists), COPYFILE_FICLONE (a copy-on-write
+ * clone where the file system can, else a copy), COPYFILE_FICLONE_FORCE
+ * (a clone or a failure).
+ */
+export async function copyfile(
+  loop: Loop | undefined,
+  from: string,
+  to: string,
+  flags = 0,
+): Promise<void> {
+  validatePath(from, 'from');
+  validatePath(to, 'to');
+  validateInteger(flags, 'flags', 0, 7);
+  await settle(
+    native.copyfile(nativeLoop(loop), from, to, flags),
+    'copyfile',
+    `${quote(from)} -> ${quote(to)}`,
+  );
 }

@@ -28,7 +28,7 @@ export {
 } from './udp.js';
 export { Stats } from './stats.js';
 export * as fs from './fs.js';
-export type { Dirent, DirentType, OpenFlags } from './fs.js';
+export type { Dirent, DirentType, FileTime, OpenFlags } from './fs.js';
 export * as dns from './dns.js';
 export type { AddrInfo, AddrInfoHints, DnsConstants, NameInfo } from './dns.js';
 export { Poll, type PollCallback, type PollEvents } from './poll.js';

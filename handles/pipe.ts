@@ -25,6 +25,7 @@ export interface NativePipe extends NativeStream {
   pendingCount(): number;
   pendingType(): PendingType | null;
   isIpc(): boolean;
+  dupFileno(): number;
 }
 
 /** The kind of handle waiting to be accepted on an IPC pipe. */
@@ -162,6 +163,16 @@ export class Pipe extends Stream<NativePipe> {
       );
     }
     check(this[kNative].chmod(flags), 'chmod');
+  }
+
+  /**
+   * @internal A new fd (close-on-exec) for this handle's socket, the
+   * caller's to own and close: how NodeEventLoop hands node:net a Unix
+   * socket given as `sock`.
+   */
+  dupFileno(): number {
+    this.assertOpen();
+    return check(this[kNative].dupFileno(), 'dup');
   }
 
   /** The bound name ('' if unbound); abstract names keep their leading '\0'. */

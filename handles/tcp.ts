@@ -104,7 +104,7 @@ export class TCP extends Stream<NativeTcp> {
    * @internal A new fd (close-on-exec) for this handle's socket, the
    * caller's to own and close: how NodeEventLoop hands node:net a socket
    * bound with SO_REUSEPORT, which net's listen() cannot make before
-   * Node 22.12.
+   * Node 22.12, or a TCP handle given as `sock`.
    */
   dupFileno(): number {
     this.assertOpen();

@@ -55,6 +55,7 @@ interface NativeUDP extends NativeHandle {
   sendQueueSize(): number;
   sendQueueCount(): number;
   bufferSize(which: number, value: number): Status;
+  dupFileno(): Status;
 }
 
 // Mirrors the option numbers and flags of native/udp_wrap.cc and uv.h.
@@ -273,6 +274,16 @@ export class UDP extends Handle<NativeUDP> {
     validateString(group, 'group');
     if (iface !== undefined) validateString(iface, 'iface');
     check(this[kNative].setMembership(group, iface, join), 'setsockopt', group);
+  }
+
+  /**
+   * @internal A new fd (close-on-exec) for this handle's socket, the
+   * caller's to own and close: how NodeEventLoop hands node:dgram a UDP
+   * socket given as `sock`.
+   */
+  dupFileno(): number {
+    this.assertOpen();
+    return check(this[kNative].dupFileno(), 'dup');
   }
 
   getsockname(): UdpAddress {

@@ -18,9 +18,12 @@ import {
   validateInteger,
   validateString,
 } from '../errors/validate.js';
+import type { Handle } from '../handles/handle.js';
 import type { Loop } from '../handles/loop.js';
+import type { Pipe } from '../handles/pipe.js';
 import { validateSpawnTarget } from '../handles/process.js';
 import type { SocketAddress, TCP } from '../handles/tcp.js';
+import type { UDP } from '../handles/udp.js';
 import { errno, UvError } from '../handles/uv-error.js';
 import { CancelledError } from './errors.js';
 import { currentLoop, EventLoopCore } from './event-loop-core.js';
@@ -39,6 +42,7 @@ import type {
   ServerOptions,
   SubprocessOptions,
   TlsOptions,
+  UnixConnectionOptions,
   UnixServerAddress,
   UnixServerOptions,
 } from './events.js';
@@ -66,6 +70,12 @@ import {
 } from './loop-plans.js';
 import { type Listener, StreamServer } from './server.js';
 import {
+  checkNoAddressWithSock,
+  connectedSock,
+  datagramSock,
+  unixServerSockPath,
+} from './server-sock.js';
+import {
   regularFileSize,
   type SendfileFile,
   type SendfileOptions,
@@ -89,6 +99,9 @@ export function getRunningLoop(): AbstractEventLoop | undefined {
   const loop = currentLoop();
   return loop instanceof BaseEventLoop ? loop : undefined;
 }
+
+/** What createConnection and createUnixConnection share, beside their `sock`. */
+type ClientOptions = Omit<ConnectionOptions, 'sock'>;
 
 const kUncatchable = new Set([os.signals.SIGKILL, os.signals.SIGSTOP]);
 
@@ -143,12 +156,17 @@ export abstract class BaseEventLoop<S = unknown>
     protocol: AnyProtocol,
   ): Promise<S>;
   /**
-   * connectAcceptedSocket's connection over a TCP handle, checked first
-   * (connectedSock: a TCP handle, connected; UvEventLoop: of its own Loop):
-   * a UsageError leaves the handle the caller's; from then on the
+   * The connection over a connected TCP handle or Unix socket given as
+   * `sock` (createConnection, createUnixConnection, connectAcceptedSocket),
+   * checked already (connectedSock, checkSock); from then on the
    * connection owns it.
    */
-  protected abstract adoptTcp(sock: TCP): S;
+  protected abstract adoptStream(sock: TCP | Pipe): S;
+  /**
+   * Throws a UsageError for a `sock` handle this loop cannot take, before
+   * anything is done with it (UvEventLoop: one of another Loop).
+   */
+  protected checkSock(_sock: Handle): void {}
   /** Closes a connected socket that will not get a transport. */
   protected abstract discard(sock: S): void;
   /** The transport of a connection it made (over TLS with `tls`), once connectionMade ran. */
@@ -186,6 +204,17 @@ export abstract class BaseEventLoop<S = unknown>
     serve: (sock: S) => void,
   ): Promise<Listener<UnixServerAddress>>;
   /**
+   * A listener on a bound Unix socket (createUnixServer's `sock`, checked
+   * already: bound to `path`): the server owns and closes it from then on,
+   * and its socket file goes as the handle's own close() would take it.
+   */
+  protected abstract listenUnixOn(
+    sock: Pipe,
+    path: string,
+    backlog: number,
+    serve: (sock: S) => void,
+  ): Promise<Listener<UnixServerAddress>>;
+  /**
    * An accepted connection: its protocol from the factory (a factory that
    * throws is reported and the connection dropped), over TLS when the
    * server has it, then its transport, attached to the server.
@@ -210,6 +239,16 @@ export abstract class BaseEventLoop<S = unknown>
   protected abstract openDatagram<P extends DatagramProtocol>(
     protocolFactory: () => P,
     plan: DatagramPlan,
+  ): Promise<[DatagramTransport, P]>;
+  /**
+   * A datagram endpoint over a bound UDP handle (createDatagramEndpoint's
+   * `sock`, checked already), which it owns from now on, also when the
+   * protocol factory throws; `remote` is the peer of a connected one.
+   */
+  protected abstract openDatagramOn<P extends DatagramProtocol>(
+    protocolFactory: () => P,
+    sock: UDP,
+    remote: Address | undefined,
   ): Promise<[DatagramTransport, P]>;
   /** A transport over `fd`, which it owns from now on: it reads (`reads`) or writes it. */
   protected abstract openPipe<P extends AnyProtocol>(
@@ -316,12 +355,25 @@ export abstract class BaseEventLoop<S = unknown>
 
   async createConnection<P extends AnyProtocol>(
     protocolFactory: () => P,
-    host: string,
-    port: number,
+    host: string | null | undefined,
+    port: number | null | undefined,
     opts: ConnectionOptions = {},
   ): Promise<[Transport, P]> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
+    if (opts.sock !== undefined) {
+      const { sock, localAddr } = opts;
+      checkNoAddressWithSock({ host, port, localAddr }, 'createConnection');
+      this.#checkConnectionOptions(opts);
+      // asyncio: "You must set server_hostname when using ssl without a host".
+      if (opts.ssl && opts.serverHostname === undefined) {
+        const why =
+          'With sock and ssl, serverHostname must be given: there is no host to take it from';
+        throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+      }
+      this.#checkConnectedSock(sock, 'tcp');
+      return this.#adopt(protocolFactory, sock, this.#clientTls(opts, opts.serverHostname));
+    }
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
     this.#checkConnectionOptions(opts);
@@ -348,11 +400,18 @@ export abstract class BaseEventLoop<S = unknown>
 
   async createUnixConnection<P extends AnyProtocol>(
     protocolFactory: () => P,
-    path: string,
-    opts: ConnectionOptions = {},
+    path: string | null | undefined,
+    opts: UnixConnectionOptions = {},
   ): Promise<[Transport, P]> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
+    if (opts.sock !== undefined) {
+      const { sock, localAddr } = opts;
+      checkNoAddressWithSock({ path, localAddr }, 'createUnixConnection');
+      this.#checkConnectionOptions(opts);
+      this.#checkConnectedSock(sock, 'unix');
+      return this.#adopt(protocolFactory, sock, this.#clientTls(opts, opts.serverHostname));
+    }
     validateString(path, 'path');
     checkSocketPath(path, 'connect');
     this.#checkConnectionOptions(opts);
@@ -363,14 +422,37 @@ export abstract class BaseEventLoop<S = unknown>
 
   async connectAcceptedSocket<P extends AnyProtocol>(
     protocolFactory: () => P,
-    sock: TCP,
+    sock: TCP | Pipe,
     opts: AcceptedSocketOptions = {},
   ): Promise<[Transport, P]> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     checkTlsOptions(opts, 'server');
     if (opts.ssl) this.checkTls(opts.ssl);
-    const connection = this.adoptTcp(sock);
+    this.#checkConnectedSock(sock, 'either');
+    const tls: TlsRequest | undefined = opts.ssl
+      ? { ssl: opts.ssl, handshakeTimeout: opts.sslHandshakeTimeout, serverSide: true }
+      : undefined;
+    return this.#adopt(protocolFactory, sock, tls);
+  }
+
+  /** A connected `sock` of the kind asked for that this loop can take; else a UsageError. */
+  #checkConnectedSock(sock: unknown, kind: 'tcp' | 'unix' | 'either'): asserts sock is TCP | Pipe {
+    connectedSock(sock, kind);
+    this.checkSock(sock);
+  }
+
+  /**
+   * The transport over a `sock` checked already: the connection owns the
+   * handle from here on, and closes it if the protocol factory throws or
+   * the TLS handshake fails.
+   */
+  #adopt<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    sock: TCP | Pipe,
+    tls: TlsRequest | undefined,
+  ): Promise<[Transport, P]> {
+    const connection = this.adoptStream(sock);
     let protocol: P;
     try {
       protocol = newProtocol(protocolFactory);
@@ -378,13 +460,21 @@ export abstract class BaseEventLoop<S = unknown>
       this.discard(connection);
       throw err;
     }
-    const tls: TlsRequest | undefined = opts.ssl
-      ? { ssl: opts.ssl, handshakeTimeout: opts.sslHandshakeTimeout, serverSide: true }
-      : undefined;
     return this.startConnection(connection, protocol, tls);
   }
 
-  #checkConnectionOptions(opts: ConnectionOptions): void {
+  /** The client side of TLS for a connection, when opts.ssl asks for it. */
+  #clientTls(opts: ClientOptions, serverHostname: string | undefined): TlsRequest | undefined {
+    if (!opts.ssl) return undefined;
+    return {
+      ssl: opts.ssl,
+      serverHostname,
+      handshakeTimeout: opts.sslHandshakeTimeout,
+      signal: opts.signal,
+    };
+  }
+
+  #checkConnectionOptions(opts: ClientOptions): void {
     if (opts.localAddr !== undefined) validateAddress(opts.localAddr, 'localAddr');
     checkTlsOptions(opts, 'client');
     const { signal } = opts;
@@ -398,21 +488,13 @@ export abstract class BaseEventLoop<S = unknown>
   #start<P extends AnyProtocol>(
     sock: S,
     protocol: P,
-    opts: ConnectionOptions,
+    opts: ClientOptions,
     serverHostname: string | undefined,
   ): Promise<[Transport, P]> {
     // Closed while connecting: connectionMade would be dropped (see createConnection).
     if (this.isClosed()) this.discard(sock);
     this.checkClosed();
-    const tls: TlsRequest | undefined = opts.ssl
-      ? {
-          ssl: opts.ssl,
-          serverHostname,
-          handshakeTimeout: opts.sslHandshakeTimeout,
-          signal: opts.signal,
-        }
-      : undefined;
-    return this.startConnection(sock, protocol, tls);
+    return this.startConnection(sock, protocol, this.#clientTls(opts, serverHostname));
   }
 
   async startTls(
@@ -542,23 +624,36 @@ export abstract class BaseEventLoop<S = unknown>
 
   async createUnixServer(
     protocolFactory: () => AnyProtocol,
-    path: string,
+    path: string | null | undefined,
     opts: UnixServerOptions = {},
   ): Promise<Server<UnixServerAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
-    validateString(path, 'path');
-    checkSocketPath(path, 'bind');
+    const { sock } = opts;
+    if (sock === undefined) {
+      validateString(path, 'path');
+      checkSocketPath(path, 'bind');
+    }
     checkTlsOptions(opts, 'server');
     if (opts.ssl) this.checkTls(opts.ssl);
     const backlog = backlogOf(opts);
+    let bound: string | undefined;
+    if (sock !== undefined) {
+      bound = unixServerSockPath(sock, path);
+      this.checkSock(sock);
+    }
     const listeners: Array<Listener<UnixServerAddress>> = [];
     const server = this.#newServer(listeners);
     const request = serveRequest(server, protocolFactory, opts.ssl, undefined);
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
-      await this.#removeStaleSocket(path);
-      listeners.push(keepReplacedSocketFile(await this.listenUnix(path, backlog, serve), path));
+      if (sock !== undefined && bound !== undefined) {
+        listeners.push(await this.listenUnixOn(sock, bound, backlog, serve));
+      } else {
+        const at = path as string;
+        await this.#removeStaleSocket(at);
+        listeners.push(keepReplacedSocketFile(await this.listenUnix(at, backlog, serve), at));
+      }
     } catch (err) {
       server.close();
       throw err;
@@ -618,6 +713,12 @@ export abstract class BaseEventLoop<S = unknown>
     validateFunction(protocolFactory, 'protocolFactory');
     if (typeof opts !== 'object' || opts === null) {
       throw new UsageError('ERR_INVALID_ARG_TYPE', 'opts must be an object');
+    }
+    if (opts.sock !== undefined) {
+      const { sock, ...rest } = opts;
+      const { remote } = datagramSock(sock, rest);
+      this.checkSock(sock);
+      return this.openDatagramOn(protocolFactory, sock, remote && [remote.address, remote.port]);
     }
     const { localAddr, remoteAddr } = opts;
     if (localAddr === undefined && remoteAddr === undefined) {

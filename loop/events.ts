@@ -7,7 +7,9 @@
 // stop() or until the awaited work settles, and the usual rules hold: a
 // running loop cannot be run again or closed (ERR_LOOP_RUNNING), and a
 // closed loop refuses new work (ERR_LOOP_CLOSED).
+import type { Pipe } from '../handles/pipe.js';
 import type { SocketAddress, TCP } from '../handles/tcp.js';
+import type { UDP } from '../handles/udp.js';
 import type { AbortOptions } from './abort.js';
 import type { SendfileFile, SendfileOptions } from './sendfile.js';
 import type { TimerQueue } from './timer-queue.js';
@@ -144,6 +146,26 @@ export interface ConnectionOptions {
   signal?: AbortSignal;
   /** Seconds for the TLS handshake; default 60. */
   sslHandshakeTimeout?: number;
+  /**
+   * Use this connected TCP handle instead of connecting (asyncio's `sock`);
+   * host, port and localAddr must be absent (null or undefined), and with
+   * `ssl`, serverHostname must be given (there is no host to take it
+   * from). The transport owns the handle and closes it, also when the TLS
+   * handshake fails. UvEventLoop takes a handle of its own libuv loop;
+   * NodeEventLoop one of any Loop of the thread, and reads and writes a
+   * duplicate of its fd (the handle closes at once).
+   */
+  sock?: TCP;
+}
+
+/** createUnixConnection's options: ConnectionOptions, with a Pipe as `sock`. */
+export interface UnixConnectionOptions extends Omit<ConnectionOptions, 'sock'> {
+  /**
+   * Use this connected Unix socket (a Pipe, not IPC) instead of connecting
+   * (asyncio's `sock`); path must be absent. Owned as ConnectionOptions'
+   * `sock`.
+   */
+  sock?: Pipe;
 }
 
 export interface ServerOptions {
@@ -174,6 +196,16 @@ export interface UnixServerOptions {
   backlog?: number;
   ssl?: TlsOptions;
   startServing?: boolean;
+  /**
+   * Serve this bound Unix socket (a Pipe, not IPC) instead of binding
+   * (asyncio's `sock`); path must be absent. The server owns the handle
+   * and closes it. The socket file goes with it as it would with the
+   * handle's own close(): a Pipe bound with bind() removes its file (if it
+   * is still the one bound, as every Unix server's), one opened from an fd
+   * never does. NodeEventLoop listens on a duplicate of its fd (the handle
+   * closes once the server listens; the file stays until the server closes).
+   */
+  sock?: Pipe;
 }
 
 export interface DatagramOptions {
@@ -182,6 +214,16 @@ export interface DatagramOptions {
   reusePort?: boolean;
   allowBroadcast?: boolean;
   family?: 4 | 6;
+  /**
+   * Use this bound UDP handle instead of making one (asyncio's `sock`);
+   * localAddr, remoteAddr, reusePort, allowBroadcast and family must be
+   * absent. A connected handle's peer is the endpoint's remote address.
+   * The transport owns the handle and closes it. UvEventLoop takes a
+   * handle of its own libuv loop; NodeEventLoop one of any Loop of the
+   * thread, and binds a dgram socket to a duplicate of its fd (the handle
+   * closes at once).
+   */
+  sock?: UDP;
 }
 
 export type StdioSpec = 'pipe' | 'inherit' | 'ignore' | number;
@@ -228,10 +270,11 @@ export interface AbstractEventLoop {
   callLater<A extends unknown[]>(delay: number, cb: Callback<A>, ...args: A): TimerHandle;
   callAt<A extends unknown[]>(when: number, cb: Callback<A>, ...args: A): TimerHandle;
 
+  /** host and port: where to connect; both null (or undefined) with `sock`. */
   createConnection<P extends AnyProtocol>(
     protocolFactory: () => P,
-    host: string,
-    port: number,
+    host: string | null | undefined,
+    port: number | null | undefined,
     opts?: ConnectionOptions,
   ): Promise<[Transport, P]>;
   createServer(
@@ -240,19 +283,22 @@ export interface AbstractEventLoop {
     port: number,
     opts?: ServerOptions,
   ): Promise<Server<SocketAddress>>;
+  /** path: null (or undefined) with `sock`. */
   createUnixConnection<P extends AnyProtocol>(
     protocolFactory: () => P,
-    path: string,
-    opts?: ConnectionOptions,
+    path: string | null | undefined,
+    opts?: UnixConnectionOptions,
   ): Promise<[Transport, P]>;
+  /** path: null (or undefined) with `sock`. */
   createUnixServer(
     protocolFactory: () => AnyProtocol,
-    path: string,
+    path: string | null | undefined,
     opts?: UnixServerOptions,
   ): Promise<Server<UnixServerAddress>>;
   /**
    * asyncio's connect_accepted_socket: a transport and protocol over a TCP
-   * handle that is connected already (accepted by code of your own, or
+   * handle or a Unix socket (a Pipe, not IPC) that is connected already
+   * (accepted by code of your own, or
    * passed from another thread or process), as a server's connection: with
    * `ssl` the handshake is the server's. The transport owns the handle from
    * then on, also when the handshake fails; a handle this throws a
@@ -262,7 +308,7 @@ export interface AbstractEventLoop {
    */
   connectAcceptedSocket<P extends AnyProtocol>(
     protocolFactory: () => P,
-    sock: TCP,
+    sock: TCP | Pipe,
     opts?: AcceptedSocketOptions,
   ): Promise<[Transport, P]>;
   createDatagramEndpoint<P extends DatagramProtocol>(
@@ -316,7 +362,7 @@ export interface AbstractEventLoop {
    * FileHandle; null count: to the end) from `offset` through `transport`,
    * and resolves with the bytes sent once the last is handed to the
    * transport. Reading is paused meanwhile. UvEventLoop hands a regular
-   * file and a TCP transport to the kernel (zero-copy, write() refused
+   * file and a TCP or Unix socket transport to the kernel (zero-copy, write() refused
    * meanwhile); otherwise, unless `fallback` is false, the file is read in
    * blocks and written, honouring the write-buffer limits. The file's own
    * position is neither used nor moved.

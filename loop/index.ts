@@ -16,6 +16,7 @@ export type {
   StdioSpec,
   SubprocessOptions,
   TlsOptions,
+  UnixConnectionOptions,
   UnixServerAddress,
   UnixServerOptions,
 } from './events.js';

@@ -6,6 +6,7 @@
 import { closeSync } from 'node:fs';
 import { UsageError } from '../errors/usage-error.js';
 import { binding } from '../handles/binding.js';
+import { Pipe } from '../handles/pipe.js';
 import { Poll, pollOwnsFd } from '../handles/poll.js';
 import type { Stream } from '../handles/stream.js';
 import { TCP } from '../handles/tcp.js';
@@ -232,7 +233,10 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
 
   /** @internal Whether loop.sendfile can hand this transport's socket to the kernel. */
   canSendfile(): boolean {
-    return trySendfile !== undefined && this.#writes && this.#stream instanceof TCP;
+    const stream = this.#stream;
+    // An IPC pipe frames what it carries: the kernel's bytes would not fit.
+    const socket = stream instanceof TCP || (stream instanceof Pipe && !stream.ipc);
+    return trySendfile !== undefined && this.#writes && socket;
   }
 
   /**
@@ -250,7 +254,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     await this.#waitFlushed(signal);
     throwIfAborted(signal);
     if (this.closing) throw closedDuring(null);
-    const socket = (this.#stream as TCP).dupFileno();
+    const socket = (this.#stream as TCP | Pipe).dupFileno();
     let poll: Poll | undefined;
     try {
       poll = new Poll(this.#stream.loop, socket);

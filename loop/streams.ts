@@ -8,6 +8,7 @@ import type {
   ConnectionOptions,
   Server,
   ServerOptions,
+  UnixConnectionOptions,
   UnixServerAddress,
   UnixServerOptions,
 } from './events.js';
@@ -70,20 +71,20 @@ async function connectWith(
   return { reader, writer: new StreamWriter(transport, protocol, reader) };
 }
 
-/** Connects to host:port; asyncio.open_connection. */
+/** Connects to host:port (both null with opts.sock); asyncio.open_connection. */
 export async function openConnection(
-  host: string,
-  port: number,
+  host: string | null,
+  port: number | null,
   opts: StreamOptions & ConnectionOptions = {},
 ): Promise<StreamPair> {
   const [loop, limit, rest] = split(opts);
   return connectWith(loop, limit, (factory) => loop.createConnection(factory, host, port, rest));
 }
 
-/** Connects to a Unix domain socket; asyncio.open_unix_connection. */
+/** Connects to a Unix domain socket (path null with opts.sock); asyncio.open_unix_connection. */
 export async function openUnixConnection(
-  path: string,
-  opts: StreamOptions & ConnectionOptions = {},
+  path: string | null,
+  opts: StreamOptions & UnixConnectionOptions = {},
 ): Promise<StreamPair> {
   const [loop, limit, rest] = split(opts);
   return connectWith(loop, limit, (factory) => loop.createUnixConnection(factory, path, rest));
@@ -113,10 +114,10 @@ export async function startServer(
   return loop.createServer(serverFactory(cb, loop, limit), host, port, rest);
 }
 
-/** Serves a Unix domain socket; asyncio.start_unix_server. */
+/** Serves a Unix domain socket (path null with opts.sock); asyncio.start_unix_server. */
 export async function startUnixServer(
   cb: ClientConnectedCallback,
-  path: string,
+  path: string | null,
   opts: StreamOptions & UnixServerOptions = {},
 ): Promise<Server<UnixServerAddress>> {
   const [loop, limit, rest] = split(opts);

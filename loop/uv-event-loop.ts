@@ -2,9 +2,9 @@
 // algorithms are BaseEventLoop's; this is the mechanics: an Idle and a
 // Timer handle drive the ready queue, and TCP, Pipe, UDP, Process and
 // Signal handles do the I/O.
-import { UsageError } from '../errors/usage-error.js';
 import { Async } from '../handles/async.js';
 import * as dns from '../handles/dns.js';
+import type { Handle } from '../handles/handle.js';
 import { Idle } from '../handles/idle.js';
 import { Loop } from '../handles/loop.js';
 import { Pipe } from '../handles/pipe.js';
@@ -36,8 +36,9 @@ import {
 } from './protocols.js';
 import { type ResolvedAddress, type SockType, uvLookup } from './resolve.js';
 import type { Listener } from './server.js';
-import { connectedSock, serverSockAddress } from './server-sock.js';
+import { checkSockLoop, serverSockAddress } from './server-sock.js';
 import type { SendfileRequest } from './sendfile.js';
+import { keepReplacedSocketFile } from './unix-socket-file.js';
 import { StreamTransport } from './stream-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
 import { prepareTlsServer, tlsUpgrader } from './tls-hook.js';
@@ -248,10 +249,14 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     return connectStream(pipe, (cb) => pipe.connect(path, cb), opts.signal);
   }
 
-  protected adoptTcp(sock: TCP): Stream {
-    connectedSock(sock, this.uvloop);
+  /** A `sock` of this loop's Loop: its callbacks run in this loop's batches. */
+  protected override checkSock(sock: Handle): void {
+    checkSockLoop(sock, this.uvloop);
+  }
+
+  protected adoptStream(sock: TCP | Pipe): Stream {
     // asyncio sets TCP_NODELAY on every TCP connection it makes or accepts.
-    sock.setNoDelay(true);
+    if (sock instanceof TCP) sock.setNoDelay(true);
     return sock;
   }
 
@@ -347,10 +352,23 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     serve: (stream: Stream) => void,
   ): Listener<SocketAddress> {
     const address = serverSockAddress(sock, host, port);
-    if (sock.loop !== this.uvloop) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', "sock must be a TCP of this loop's Loop");
-    }
+    this.checkSock(sock);
     return this.#listener(sock, address, backlog, serve);
+  }
+
+  /**
+   * createUnixServer's `sock`: the server listens on the handle and closes
+   * it, and the handle's close takes its socket file as it would anyway
+   * (libuv unlinks the path of a Pipe bound with bind(), not of one opened
+   * from an fd), unless another file replaced it (as every Unix server's).
+   */
+  protected async listenUnixOn(
+    sock: Pipe,
+    path: string,
+    backlog: number,
+    serve: (stream: Stream) => void,
+  ): Promise<Listener<UnixServerAddress>> {
+    return keepReplacedSocketFile(this.#listener(sock, { path }, backlog, serve), path);
   }
 
   protected async listenUnix(
@@ -440,6 +458,19 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     });
   }
 
+  protected openDatagramOn<P extends DatagramProtocol>(
+    protocolFactory: () => P,
+    udp: UDP,
+    remote: Address | undefined,
+  ): Promise<[DatagramTransport, P]> {
+    const protocol = newProtocol(protocolFactory, () => udp.close());
+    const extra: Record<string, unknown> = { socket: udp, sockname: addrTuple(udp.getsockname()) };
+    if (remote !== undefined) extra['peername'] = remote;
+    return whenStarted(protocol, (ready) => {
+      return new UdpTransport({ loop: this, udp, protocol, extra, remote, ready });
+    });
+  }
+
   protected openPipe<P extends AnyProtocol>(
     protocolFactory: () => P,
     fd: number,
@@ -488,7 +519,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     return () => handle.close();
   }
 
-  /** sendfile's zero-copy path: a StreamTransport over a TCP handle (StreamTransport.sendfile). */
+  /** sendfile's zero-copy path: a StreamTransport over a TCP or Unix socket (StreamTransport.sendfile). */
   protected override sendfileNative(
     transport: Transport,
   ): ((request: SendfileRequest, size: number) => Promise<number>) | undefined {

@@ -25,7 +25,8 @@
 namespace asyncuv {
 namespace {
 
-enum class Result { kNumber, kStat, kScandir };
+// kString: readlink's and realpath's result (req->ptr); kPath: mkdtemp's (req->path).
+enum class Result { kNumber, kStat, kScandir, kString, kPath };
 
 struct FsReq {
   uv_fs_t req;  // first: the uv_fs_t* libuv hands back is this FsReq
@@ -69,6 +70,10 @@ void OnFsDone(uv_fs_t* uv_req) {
       napi_create_double(env, static_cast<double>(uv_req->result), &result);
     } else if (r->kind == Result::kStat) {
       result = StatToJs(env, &uv_req->statbuf);
+    } else if (r->kind == Result::kString || r->kind == Result::kPath) {
+      const char* text =
+          r->kind == Result::kString ? static_cast<const char*>(uv_req->ptr) : uv_req->path;
+      napi_create_string_utf8(env, text != nullptr ? text : "", NAPI_AUTO_LENGTH, &result);
     } else {
       result = ScandirToJs(env, uv_req);
     }
@@ -218,6 +223,126 @@ Napi::Value Mkdir(const Napi::CallbackInfo& info) {
   });
 }
 
+// chmod(loop, path, mode) / fchmod(loop, fd, mode)
+Napi::Value Chmod(const Napi::CallbackInfo& info) {
+  std::string path;
+  int64_t mode;
+  if (!ArgPath(info, 1, &path) || !ArgInt(info, 2, 0, 07777, &mode))
+    return Code(info.Env(), UV_EINVAL);
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return uv_fs_chmod(loop, req, path.c_str(), static_cast<int>(mode), OnFsDone);
+  });
+}
+
+Napi::Value Fchmod(const Napi::CallbackInfo& info) {
+  int64_t fd, mode;
+  if (!ArgInt(info, 1, 0, kMaxFd, &fd) || !ArgInt(info, 2, 0, 07777, &mode))
+    return Code(info.Env(), UV_EINVAL);
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return uv_fs_fchmod(loop, req, static_cast<uv_file>(fd), static_cast<int>(mode), OnFsDone);
+  });
+}
+
+// chown/lchown(loop, path, uid, gid), fchown(loop, fd, uid, gid); -1 keeps an id.
+template <int (*kOp)(uv_loop_t*, uv_fs_t*, const char*, uv_uid_t, uv_gid_t, uv_fs_cb)>
+Napi::Value PathChown(const Napi::CallbackInfo& info) {
+  std::string path;
+  int64_t uid, gid;
+  if (!ArgPath(info, 1, &path) || !ArgInt(info, 2, -1, UINT32_MAX, &uid) ||
+      !ArgInt(info, 3, -1, UINT32_MAX, &gid))
+    return Code(info.Env(), UV_EINVAL);
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return kOp(loop, req, path.c_str(), static_cast<uv_uid_t>(uid), static_cast<uv_gid_t>(gid),
+               OnFsDone);
+  });
+}
+
+Napi::Value Fchown(const Napi::CallbackInfo& info) {
+  int64_t fd, uid, gid;
+  if (!ArgInt(info, 1, 0, kMaxFd, &fd) || !ArgInt(info, 2, -1, UINT32_MAX, &uid) ||
+      !ArgInt(info, 3, -1, UINT32_MAX, &gid))
+    return Code(info.Env(), UV_EINVAL);
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return uv_fs_fchown(loop, req, static_cast<uv_file>(fd), static_cast<uv_uid_t>(uid),
+                        static_cast<uv_gid_t>(gid), OnFsDone);
+  });
+}
+
+// link(loop, existing, new) / symlink(loop, target, path)
+Napi::Value Link(const Napi::CallbackInfo& info) {
+  std::string from, to;
+  if (!ArgPath(info, 1, &from) || !ArgPath(info, 2, &to)) return Code(info.Env(), UV_EINVAL);
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return uv_fs_link(loop, req, from.c_str(), to.c_str(), OnFsDone);
+  });
+}
+
+Napi::Value Symlink(const Napi::CallbackInfo& info) {
+  std::string target, path;
+  if (!ArgPath(info, 1, &target) || !ArgPath(info, 2, &path)) return Code(info.Env(), UV_EINVAL);
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return uv_fs_symlink(loop, req, target.c_str(), path.c_str(), 0, OnFsDone);
+  });
+}
+
+int Readlink(uv_loop_t* loop, uv_fs_t* req, const char* path, uv_fs_cb cb) {
+  return uv_fs_readlink(loop, req, path, cb);
+}
+
+int Realpath(uv_loop_t* loop, uv_fs_t* req, const char* path, uv_fs_cb cb) {
+  return uv_fs_realpath(loop, req, path, cb);
+}
+
+int Mkdtemp(uv_loop_t* loop, uv_fs_t* req, const char* tpl, uv_fs_cb cb) {
+  return uv_fs_mkdtemp(loop, req, tpl, cb);
+}
+
+// utime/lutime(loop, path, atime, mtime), futime(loop, fd, atime, mtime): seconds.
+template <int (*kOp)(uv_loop_t*, uv_fs_t*, const char*, double, double, uv_fs_cb)>
+Napi::Value PathUtime(const Napi::CallbackInfo& info) {
+  std::string path;
+  if (!ArgPath(info, 1, &path) || info.Length() < 4 || !info[2].IsNumber() || !info[3].IsNumber())
+    return Code(info.Env(), UV_EINVAL);
+  double atime = info[2].As<Napi::Number>().DoubleValue();
+  double mtime = info[3].As<Napi::Number>().DoubleValue();
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return kOp(loop, req, path.c_str(), atime, mtime, OnFsDone);
+  });
+}
+
+Napi::Value Futime(const Napi::CallbackInfo& info) {
+  int64_t fd;
+  if (!ArgInt(info, 1, 0, kMaxFd, &fd) || info.Length() < 4 || !info[2].IsNumber() ||
+      !info[3].IsNumber())
+    return Code(info.Env(), UV_EINVAL);
+  double atime = info[2].As<Napi::Number>().DoubleValue();
+  double mtime = info[3].As<Napi::Number>().DoubleValue();
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return uv_fs_futime(loop, req, static_cast<uv_file>(fd), atime, mtime, OnFsDone);
+  });
+}
+
+// access(loop, path, mode): 0 or the failure (F_OK, R_OK, W_OK, X_OK bits).
+Napi::Value Access(const Napi::CallbackInfo& info) {
+  std::string path;
+  int64_t mode;
+  if (!ArgPath(info, 1, &path) || !ArgInt(info, 2, 0, 7, &mode)) return Code(info.Env(), UV_EINVAL);
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return uv_fs_access(loop, req, path.c_str(), static_cast<int>(mode), OnFsDone);
+  });
+}
+
+// copyfile(loop, from, to, flags): UV_FS_COPYFILE_EXCL | _FICLONE | _FICLONE_FORCE.
+Napi::Value Copyfile(const Napi::CallbackInfo& info) {
+  std::string from, to;
+  int64_t flags;
+  if (!ArgPath(info, 1, &from) || !ArgPath(info, 2, &to) || !ArgInt(info, 3, 0, 7, &flags))
+    return Code(info.Env(), UV_EINVAL);
+  return Submit(info, Result::kNumber, Napi::Value(), [&](uv_loop_t* loop, uv_fs_t* req) {
+    return uv_fs_copyfile(loop, req, from.c_str(), to.c_str(), static_cast<int>(flags), OnFsDone);
+  });
+}
+
 // sendfile(loop, outFd, inFd, offset, length) -> bytes transferred
 Napi::Value Sendfile(const Napi::CallbackInfo& info) {
   int64_t out_fd, in_fd, offset, length;
@@ -273,6 +398,23 @@ void InitFs(Napi::Env env, Napi::Object exports) {
   fs.Set("rename", Napi::Function::New(env, Rename, "rename"));
   fs.Set("mkdir", Napi::Function::New(env, Mkdir, "mkdir"));
   fs.Set("sendfile", Napi::Function::New(env, Sendfile, "sendfile"));
+  fs.Set("fdatasync",
+         Napi::Function::New(env, FdOp<uv_fs_fdatasync, Result::kNumber>, "fdatasync"));
+  fs.Set("chmod", Napi::Function::New(env, Chmod, "chmod"));
+  fs.Set("fchmod", Napi::Function::New(env, Fchmod, "fchmod"));
+  fs.Set("chown", Napi::Function::New(env, PathChown<uv_fs_chown>, "chown"));
+  fs.Set("lchown", Napi::Function::New(env, PathChown<uv_fs_lchown>, "lchown"));
+  fs.Set("fchown", Napi::Function::New(env, Fchown, "fchown"));
+  fs.Set("link", Napi::Function::New(env, Link, "link"));
+  fs.Set("symlink", Napi::Function::New(env, Symlink, "symlink"));
+  fs.Set("readlink", Napi::Function::New(env, PathOp<Readlink, Result::kString>, "readlink"));
+  fs.Set("realpath", Napi::Function::New(env, PathOp<Realpath, Result::kString>, "realpath"));
+  fs.Set("mkdtemp", Napi::Function::New(env, PathOp<Mkdtemp, Result::kPath>, "mkdtemp"));
+  fs.Set("utime", Napi::Function::New(env, PathUtime<uv_fs_utime>, "utime"));
+  fs.Set("lutime", Napi::Function::New(env, PathUtime<uv_fs_lutime>, "lutime"));
+  fs.Set("futime", Napi::Function::New(env, Futime, "futime"));
+  fs.Set("access", Napi::Function::New(env, Access, "access"));
+  fs.Set("copyfile", Napi::Function::New(env, Copyfile, "copyfile"));
 #ifdef __linux__
   fs.Set("trySendfile", Napi::Function::New(env, TrySendfile, "trySendfile"));
 #endif

@@ -1,5 +1,8 @@
 #include "handle_wrap.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 
@@ -98,6 +101,13 @@ int HandleBase::Fileno() const {
   uv_os_fd_t fd;
   int rc = uv_fileno(handle_, &fd);
   return rc == 0 ? static_cast<int>(fd) : rc;
+}
+
+int HandleBase::DupFileno() const {
+  int fd = Fileno();
+  if (fd < 0) return fd;
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return copy < 0 ? uv_translate_sys_error(errno) : copy;
 }
 
 void HandleBase::OnClose(uv_handle_t* handle) {

@@ -71,6 +71,12 @@ class HandleBase {
   bool IsActive() const { return usable() && Active(); }
   // The fd, or a negative code.
   int Fileno() const;
+  // A new fd (F_DUPFD_CLOEXEC) for the handle's socket, the caller's to own
+  // and close (the handle keeps its own), or a negative code: how a socket
+  // handle of asyncuv is handed to node:net or node:dgram, which close the
+  // fd they are given. Registered by the socket wraps (TCP, Pipe, UDP)
+  // with DupFilenoMethod().
+  int DupFileno() const;
 
   // The wrap behind a uv handle's data. data holds a HandleBase*, which is
   // not the address of the (multiply inherited) wrap: always cast through it.
@@ -158,6 +164,13 @@ class HandleWrap : public Napi::ObjectWrap<T>, public B {
             W::InstanceMethod("fileno", static_cast<M>(&Base::JsFileno))};
   }
 
+  // dupFileno(), for the wraps of sockets.
+  static typename Napi::ObjectWrap<T>::PropertyDescriptor DupFilenoMethod() {
+    using W = Napi::ObjectWrap<T>;
+    using M = typename W::InstanceMethodCallback;
+    return W::InstanceMethod("dupFileno", static_cast<M>(&Base::JsDupFileno));
+  }
+
  protected:
   napi_value JsValue() override { return this->Value(); }
   // The C API, not Ref()/Unref(): between a collection and its finalizer
@@ -204,6 +217,7 @@ class HandleWrap : public Napi::ObjectWrap<T>, public B {
     return Napi::Boolean::New(info.Env(), this->IsActive());
   }
   Napi::Value JsFileno(const Napi::CallbackInfo& info) { return Code(this->Fileno()); }
+  Napi::Value JsDupFileno(const Napi::CallbackInfo& info) { return Code(this->DupFileno()); }
 };
 
 // The path a uv_fs_event_t / uv_fs_poll_t watches (uv_*_getpath), or a

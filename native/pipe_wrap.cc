@@ -86,6 +86,7 @@ class PipeWrap : public StreamWrap<PipeWrap> {
     methods.push_back(InstanceMethod("pendingCount", static_cast<M>(&PipeWrap::PendingCount)));
     methods.push_back(InstanceMethod("pendingType", static_cast<M>(&PipeWrap::PendingType)));
     methods.push_back(InstanceMethod("isIpc", static_cast<M>(&PipeWrap::IsIpc)));
+    methods.push_back(DupFilenoMethod());
     Napi::Function ctor = DefineClass(env, "Pipe", methods);
     Register(env, ctor);
     exports.Set("Pipe", ctor);

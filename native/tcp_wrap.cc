@@ -20,7 +20,7 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     methods.push_back(InstanceMethod("bind", static_cast<M>(&TcpWrap::Bind)));
     methods.push_back(InstanceMethod("connect", static_cast<M>(&TcpWrap::Connect)));
     methods.push_back(InstanceMethod("open", static_cast<M>(&TcpWrap::Open)));
-    methods.push_back(InstanceMethod("dupFileno", static_cast<M>(&TcpWrap::DupFileno)));
+    methods.push_back(DupFilenoMethod());
     methods.push_back(InstanceMethod("getsockname", static_cast<M>(&TcpWrap::GetSockName)));
     methods.push_back(InstanceMethod("getpeername", static_cast<M>(&TcpWrap::GetPeerName)));
     methods.push_back(InstanceMethod("setNoDelay", static_cast<M>(&TcpWrap::SetNoDelay)));
@@ -108,20 +108,6 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     int rc = uv_tcp_open(As<uv_tcp_t>(), copy);
     if (rc != 0) ::close(copy);
     return Code(rc);
-  }
-
-  // dupFileno(): a new fd (F_DUPFD_CLOEXEC) for this handle's socket, the
-  // caller's to own and close; the handle keeps its own. How a socket made
-  // here (bound with SO_REUSEPORT, listening) is handed to node:net, which
-  // closes the fd it is given.
-  Napi::Value DupFileno(const Napi::CallbackInfo& info) {
-    if (!usable()) return Code(UV_EBADF);
-    uv_os_fd_t fd;
-    int rc = uv_fileno(handle_, &fd);
-    if (rc != 0) return Code(rc);
-    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (copy < 0) return Code(uv_translate_sys_error(errno));
-    return Napi::Number::New(info.Env(), copy);
   }
 
   Napi::Value GetSockName(const Napi::CallbackInfo& info) { return Name(info, uv_tcp_getsockname); }

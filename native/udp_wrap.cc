@@ -47,6 +47,7 @@ class UdpWrap : public HandleWrap<UdpWrap> {
     methods.push_back(InstanceMethod<&UdpWrap::SendQueueSize>("sendQueueSize"));
     methods.push_back(InstanceMethod<&UdpWrap::SendQueueCount>("sendQueueCount"));
     methods.push_back(InstanceMethod<&UdpWrap::BufferSize>("bufferSize"));
+    methods.push_back(DupFilenoMethod());
     Napi::Function ctor = DefineClass(env, "UDP", methods);
     // Registered so that IPC pipes can send UDP handles and accept them.
     Register(env, ctor);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -56,6 +56,76 @@ test('write, read back at offsets, stat, rename, scandir, unlink', async (t) => 
   await fs.rmdir(loop, join(dir, 'sub'));
   await fs.unlink(loop, renamed);
   t.deepEqual(await fs.scandir(loop, dir), []);
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('links, real paths, temporary directories, modes, owners, times, access, copies', async (t) => {
+  const loop = newLoop(t);
+  const dir = await fs.realpath(loop, tempDir(t));
+  const file = join(dir, 'file');
+  writeFileSync(file, 'content');
+
+  await fs.symlink(loop, 'file', join(dir, 'soft'));
+  t.is(await fs.readlink(loop, join(dir, 'soft')), 'file');
+  t.true((await fs.lstat(loop, join(dir, 'soft'))).isSymbolicLink());
+  t.is(await fs.realpath(loop, join(dir, '.', 'soft')), file);
+  await fs.link(loop, file, join(dir, 'hard'));
+  t.is((await fs.stat(loop, file)).nlink, 2);
+  t.is(readFileSync(join(dir, 'hard'), 'utf8'), 'content');
+
+  const made = await fs.mkdtemp(loop, join(dir, 'tmp-'));
+  t.regex(made, /\/tmp-[A-Za-z0-9]{6}$/);
+  t.true((await fs.stat(loop, made)).isDirectory());
+
+  await fs.chmod(loop, file, 0o640);
+  t.is((await fs.stat(loop, file)).mode & 0o777, 0o640);
+  const fd = await fs.open(loop, file, 'r+');
+  await fs.fchmod(loop, fd, 0o600);
+  t.is((await fs.fstat(loop, fd)).mode & 0o777, 0o600);
+  const { uid, gid } = await fs.stat(loop, file);
+  await fs.chown(loop, file, -1, -1); // -1 keeps both
+  await fs.fchown(loop, fd, uid, gid);
+  await fs.lchown(loop, join(dir, 'soft'), uid, gid);
+  t.is((await fs.stat(loop, file)).uid, uid);
+
+  await fs.utime(loop, file, 1_000_000, new Date(2_000_000_500));
+  const times = await fs.stat(loop, file);
+  t.is(times.atimeMs, 1_000_000_000);
+  t.is(times.mtimeMs, 2_000_000_500);
+  await fs.futime(loop, fd, 5, 6.25);
+  t.is((await fs.fstat(loop, fd)).mtimeMs, 6250);
+  await fs.lutime(loop, join(dir, 'soft'), 7, 8);
+  t.is((await fs.lstat(loop, join(dir, 'soft'))).mtimeMs, 8000);
+  t.is((await fs.stat(loop, file)).mtimeMs, 6250, 'the target kept its times');
+  await fs.fdatasync(loop, fd);
+  await fs.close(loop, fd);
+
+  await fs.access(loop, file);
+  await fs.access(loop, file, constants.R_OK | constants.W_OK);
+  await t.throwsAsync(fs.access(loop, join(dir, 'missing')), {
+    instanceOf: UvError,
+    code: 'ENOENT',
+    message: /^access/,
+  });
+
+  await fs.copyfile(loop, file, join(dir, 'copy'));
+  t.is(readFileSync(join(dir, 'copy'), 'utf8'), 'content');
+  await t.throwsAsync(fs.copyfile(loop, file, join(dir, 'copy'), constants.COPYFILE_EXCL), {
+    instanceOf: UvError,
+    code: 'EEXIST',
+  });
+  await fs.copyfile(loop, file, join(dir, 'clone'), constants.COPYFILE_FICLONE);
+  t.is(readFileSync(join(dir, 'clone'), 'utf8'), 'content');
+
+  await t.throwsAsync(fs.readlink(loop, file), { instanceOf: UvError, code: 'EINVAL' });
+  await t.throwsAsync(fs.realpath(loop, join(dir, 'missing')), { code: 'ENOENT' });
+  await t.throwsAsync(fs.link(loop, file, join(dir, 'hard')), { code: 'EEXIST' });
+  await t.throwsAsync(fs.mkdtemp(loop, join(dir, 'missing', 'x')), { code: 'ENOENT' });
+  await t.throwsAsync(fs.utime(loop, file, Number.NaN, 0), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.throwsAsync(fs.chmod(loop, file, 0o10000), { code: 'ERR_OUT_OF_RANGE' });
+  await t.throwsAsync(fs.chown(loop, file, -2, 0), { code: 'ERR_OUT_OF_RANGE' });
+  await t.throwsAsync(fs.access(loop, file, 8), { code: 'ERR_OUT_OF_RANGE' });
+  await t.throwsAsync(fs.copyfile(loop, file, 'x\0y'), { code: 'ERR_INVALID_ARG_VALUE' });
   await assertNoHandlesAndClose(t, loop);
 });
 

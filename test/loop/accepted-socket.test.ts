@@ -1,15 +1,17 @@
 // connectAcceptedSocket (asyncio's connect_accepted_socket) on both loops:
-// a transport over a TCP handle accepted by code of the user's own, plain or
-// with the server's side of a TLS handshake. The transport owns the handle.
+// a transport over a TCP handle or a Unix socket (a Pipe) accepted by code
+// of the user's own, plain or with the server's side of a TLS handshake.
+// The transport owns the handle.
 import test from 'ava';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Loop, TCP } from 'asyncuv';
+import { Loop, Pipe, TCP } from 'asyncuv';
 import { EchoProtocol } from '../adapters/protocols.js';
 import { selfSignedCert } from '../adapters/tls-cert.js';
 import { bothEventLoops, onUvEventLoop } from '../helpers/event-loop-test.js';
 import { assertNoHandlesAndClose, within } from '../helpers/loop-test.js';
+import { tempDir } from '../helpers/sock-test.js';
 import { withPrograms } from '../helpers/tools.js';
 
 /** A TCP handle listening on `uvloop`; accepted() gives the next connection's handle. */
@@ -27,6 +29,33 @@ function listener(uvloop: Loop): { port: number; accepted: () => Promise<TCP>; c
     port: server.getsockname().port,
     accepted: () => within(new Promise<TCP>((resolve) => waiting.push(resolve)), 'accept'),
     close: () => server.close(),
+  };
+}
+
+/** A Pipe listening at a fresh path on `uvloop`; accepted() gives the next connection's Pipe. */
+function unixListener(uvloop: Loop): {
+  path: string;
+  accepted: () => Promise<Pipe>;
+  close(): void;
+} {
+  const dir = tempDir();
+  const path = dir.path('s.sock');
+  const server = new Pipe(uvloop);
+  server.bind(path);
+  const waiting: Array<(pipe: Pipe) => void> = [];
+  server.listen(8, (err) => {
+    if (err !== null) return;
+    const pipe = new Pipe(uvloop);
+    server.accept(pipe);
+    waiting.shift()?.(pipe);
+  });
+  return {
+    path,
+    accepted: () => within(new Promise<Pipe>((resolve) => waiting.push(resolve)), 'accept'),
+    close: () => {
+      server.close();
+      dir.remove();
+    },
   };
 }
 
@@ -54,6 +83,52 @@ for (const [name, onLoop] of bothEventLoops) {
         client.destroy();
       } finally {
         server.close();
+      }
+    }));
+
+  test(`${name}: connectAcceptedSocket serves an accepted Unix socket, and owns it`, (t) =>
+    onLoop(t, async (loop, uvloop) => {
+      const server = unixListener(uvloop);
+      try {
+        const next = server.accepted();
+        const client = net.connect(server.path);
+        await within(once(client, 'connect'), 'connect');
+        const sock = await next;
+        const [transport, proto] = await loop.connectAcceptedSocket(() => new EchoProtocol(), sock);
+        t.is(transport.getExtraInfo('sockname'), server.path);
+        t.is(transport.getExtraInfo('peername'), '');
+        client.write('ping');
+        const [echo] = (await within(once(client, 'data'), 'the echo')) as [Buffer];
+        t.is(echo.toString(), 'ping');
+        transport.close();
+        await within(once(client, 'end'), 'the EOF');
+        t.is(await within(proto.lost, 'connectionLost'), null);
+        t.true(sock.closed, 'the transport closed the handle');
+        client.destroy();
+      } finally {
+        server.close();
+      }
+    }));
+
+  test(`${name}: an IPC or unconnected Pipe is a usage error and stays the caller's`, (t) =>
+    onLoop(t, async (loop, uvloop) => {
+      const ipc = new Pipe(uvloop, true);
+      const unconnected = new Pipe(uvloop);
+      try {
+        const make = () => new EchoProtocol();
+        await t.throwsAsync(loop.connectAcceptedSocket(make, ipc), {
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: /IPC/,
+        });
+        await t.throwsAsync(loop.connectAcceptedSocket(make, unconnected), {
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: /must be connected/,
+        });
+        t.false(ipc.closed);
+        t.false(unconnected.closed);
+      } finally {
+        ipc.close();
+        unconnected.close();
       }
     }));
 

@@ -12,7 +12,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } 
 import { open as openFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import {
@@ -103,6 +103,23 @@ async function connected(
       await within(server.waitClosed(), 'the server closed');
     },
   };
+}
+
+/**
+ * Resolves once the first bytes reached the client, which stops reading
+ * then: the sendfile under way cannot finish (the file is larger than what
+ * the sockets buffer), however slowly the machine got it started.
+ */
+function stallAfterFirstBytes(peer: Peer): Promise<void> {
+  return within(
+    new Promise<void>((resolve) =>
+      peer.client.once('data', () => {
+        peer.client.pause();
+        resolve();
+      }),
+    ),
+    'the first bytes',
+  );
 }
 
 for (const [name, onLoop] of bothEventLoops) {
@@ -212,10 +229,11 @@ for (const [name, onLoop] of bothEventLoops) {
       const fd = openFd(t, path);
       const peer = await connected(loop);
       try {
-        peer.client.pause();
+        const stalled = stallAfterFirstBytes(peer);
         const ac = new AbortController();
         const sending = loop.sendfile(peer.transport, fd, 0, null, { signal: ac.signal });
-        await new Promise((r) => setTimeout(r, 100));
+        sending.catch(() => {}); // awaited below
+        await stalled;
         ac.abort(new Error('enough'));
         const err = await t.throwsAsync(within(sending, 'the abort'), {
           instanceOf: CancelledError,
@@ -236,9 +254,10 @@ for (const [name, onLoop] of bothEventLoops) {
       const fd = openFd(t, path);
       const peer = await connected(loop);
       try {
-        peer.client.pause();
+        const stalled = stallAfterFirstBytes(peer);
         const sending = loop.sendfile(peer.transport, fd);
-        await new Promise((r) => setTimeout(r, 100));
+        sending.catch(() => {}); // awaited below
+        await stalled;
         peer.client.resetAndDestroy();
         const err = await t.throwsAsync(within(sending, 'the failure'));
         t.true(err instanceof Error, String(err));
@@ -256,9 +275,10 @@ for (const [name, onLoop] of bothEventLoops) {
       const fd = openFd(t, path);
       const peer = await connected(loop);
       try {
-        peer.client.pause();
+        const stalled = stallAfterFirstBytes(peer);
         const sending = loop.sendfile(peer.transport, fd);
-        await new Promise((r) => setTimeout(r, 100));
+        sending.catch(() => {}); // awaited below
+        await stalled;
         const ended = once(peer.client, 'end');
         peer.transport.close();
         const stopped = { code: 'ERR_TRANSPORT_CLOSED' };
@@ -311,6 +331,46 @@ for (const [name, onLoop] of bothEventLoops) {
     }));
 }
 
+test('sendfile over a Unix socket: zero-copy on UvEventLoop, the fallback on NodeEventLoop', async (t) => {
+  for (const [name, onLoop] of bothEventLoops) {
+    await onLoop(t, async (loop) => {
+      const { path, data } = tempFile(t, 3_000_000);
+      const fd = openFd(t, path);
+      const socketPath = join(mkdtempSync(join(tmpdir(), 'asyncuv-sendfile-')), 's');
+      t.teardown(() => rmSync(dirname(socketPath), { recursive: true, force: true }));
+      const made = deferred<CollectProtocol>();
+      const server = await loop.createUnixServer(() => {
+        const p = new CollectProtocol();
+        made.resolve(p);
+        return p;
+      }, socketPath);
+      const client = net.connect(socketPath);
+      const chunks: Buffer[] = [];
+      client.on('data', (d: Buffer) => chunks.push(d));
+      try {
+        const protocol = await within(made.promise, 'the connection');
+        await until(() => protocol.transport !== undefined, 'connectionMade');
+        const transport = protocol.transport!;
+        const zeroCopy = loop instanceof UvEventLoop;
+        if (!zeroCopy) {
+          await t.throwsAsync(loop.sendfile(transport, fd, 0, null, { fallback: false }), {
+            instanceOf: SendfileNotAvailableError,
+          });
+        }
+        const sending = loop.sendfile(transport, fd, 0, null, { fallback: !zeroCopy });
+        t.is(await within(sending, `${name}: sendfile`), data.length);
+        transport.close();
+        await within(once(client, 'end'), 'EOF');
+        t.true(Buffer.concat(chunks).equals(data), `${name}: the bytes`);
+      } finally {
+        client.destroy();
+        server.close();
+        await within(server.waitClosed(), 'the server closed');
+      }
+    });
+  }
+});
+
 withPrograms(test, ['openssl'])(
   'sendfile over TLS takes the fallback, on both loops',
   async (t) => {
@@ -336,7 +396,9 @@ withPrograms(test, ['openssl'])(
 );
 
 test('UvEventLoop: the zero-copy path refuses writes while it sends, and NodeEventLoop has none', async (t) => {
-  const { path, data } = tempFile(t, 8 * 1024 * 1024);
+  // More than the sockets' buffers take, so that the sendfile is still
+  // waiting when write() is tried.
+  const { path, data } = tempFile(t, 64 * 1024 * 1024);
   const [, onUv] = bothEventLoops[0]!;
   const [, onNode] = bothEventLoops[1]!;
   await onUv(t, async (loop) => {
@@ -344,9 +406,10 @@ test('UvEventLoop: the zero-copy path refuses writes while it sends, and NodeEve
     const fd = openFd(t, path);
     const peer = await connected(loop);
     try {
-      peer.client.pause();
+      const stalled = stallAfterFirstBytes(peer);
       const sending = loop.sendfile(peer.transport, fd, 0, null, { fallback: false });
-      await new Promise((r) => setTimeout(r, 50));
+      sending.catch(() => {}); // awaited below; a failed assertion must not leave it unhandled
+      await stalled;
       t.throws(() => peer.transport.write('x'), { code: 'ERR_INVALID_STATE' });
       peer.client.resume();
       t.is(await within(sending, 'sendfile'), data.length);

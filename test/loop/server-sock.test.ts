@@ -4,28 +4,10 @@
 import test from 'ava';
 import net from 'node:net';
 import { once } from 'node:events';
-import { Loop, TCP, type Protocol, type Transport } from 'asyncuv';
+import { Loop, TCP } from 'asyncuv';
 import { bothEventLoops, onNodeEventLoop, onUvEventLoop } from '../helpers/event-loop-test.js';
 import { assertNoHandlesAndClose, within } from '../helpers/loop-test.js';
-
-/** Answers every chunk with `name`. */
-function naming(name: string): () => Protocol {
-  return () => {
-    let transport: Transport;
-    return {
-      connectionMade: (t: Transport) => (transport = t),
-      dataReceived: () => transport.write(name),
-    };
-  };
-}
-
-async function ask(port: number): Promise<string> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.write('?');
-  const [data] = (await within(once(socket, 'data'), 'an answer', 5000)) as [Buffer];
-  socket.destroy();
-  return data.toString();
-}
+import { ask, naming } from '../helpers/sock-test.js';
 
 for (const [name, onLoop] of bothEventLoops) {
   test(`${name}: createServer serves a bound TCP handle given as sock, and owns it`, (t) =>

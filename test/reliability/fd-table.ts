@@ -7,6 +7,36 @@ export function fdCount(): number {
   return readdirSync('/proc/self/fd').length - 1;
 }
 
+/**
+ * The descriptor count once it is back to `target`, or what it is after
+ * `ms`: the far ends of closed connections close a little later.
+ */
+export async function settledFdCount(target: number, ms = 5000): Promise<number> {
+  const deadline = Date.now() + ms;
+  while (fdCount() !== target && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return fdCount();
+}
+
+/**
+ * The descriptor count once it has held still for 100 ms (at most `ms`):
+ * a baseline taken after a warm-up cycle, whose far ends close a little
+ * later.
+ */
+export async function quietFdCount(ms = 2000): Promise<number> {
+  const deadline = Date.now() + ms;
+  let last = fdCount();
+  let still = 0;
+  while (still < 5 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = fdCount();
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
 /** fd -> what it points at, for naming the fds a test left open. */
 export function fdTable(): Map<string, string> {
   const table = new Map<string, string>();
