@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { UsageError } from '../errors/usage-error.js';
-import { validateFunction } from '../errors/validate.js';
+import { invalidArgType } from '../errors/validate.js';
 import type { SocketAddress } from '../handles/tcp.js';
 import type { AbstractEventLoop, Server, ServerOptions } from '../loop/events.js';
 import type { Transport } from '../loop/transports.js';
@@ -37,22 +37,39 @@ export interface ServeHttpOptions extends http.ServerOptions {
  * Serves `requestListener` on `loop`: node:http's server code over the
  * loop's connections. `host` and `port` are createServer's (null and 0 with
  * `options.listen.sock`); the other options are node:http's.
+ *
+ * `requestListener` may instead be an `http.Server` that does not listen,
+ * made by the caller: serveHttp then serves it as `server.listen()` would.
+ * Frameworks that attach to a server before it listens (hapi's `listener`
+ * option waits for its 'listening' event) need that: serveHttp emits
+ * 'listening' before it resolves, too late for a server it made itself.
  */
 export async function serveHttp(
   loop: AbstractEventLoop,
-  requestListener: http.RequestListener,
+  requestListener: http.RequestListener | http.Server,
   host: string | null,
   port: number,
   options: ServeHttpOptions = {},
 ): Promise<HttpOnLoop> {
-  validateFunction(requestListener, 'requestListener');
+  const given = requestListener instanceof http.Server;
+  if (!given && typeof requestListener !== 'function')
+    throw invalidArgType('requestListener', 'a function or an http.Server', requestListener);
   if (typeof options !== 'object' || options === null)
     throw new UsageError('ERR_INVALID_ARG_TYPE', 'options must be an object');
   const { listen = {}, ...httpOptions } = options;
   if (typeof listen !== 'object' || listen === null) {
     throw new UsageError('ERR_INVALID_ARG_TYPE', 'options.listen must be an object');
   }
-  const httpServer = http.createServer(httpOptions, requestListener);
+  if (given && requestListener.listening)
+    throw new UsageError('ERR_INVALID_ARG_VALUE', 'the http.Server given already listens');
+  if (given && Object.keys(httpOptions).length > 0) {
+    const names = Object.keys(httpOptions).join(', ');
+    throw new UsageError(
+      'ERR_INVALID_ARG_VALUE',
+      `node:http options (${names}) are http.createServer()'s: give them to the http.Server given`,
+    );
+  }
+  const httpServer = given ? requestListener : http.createServer(httpOptions, requestListener);
   // The open connections, so that close() finds the responses in flight.
   // Tracked per connection, not per request: a per-request entry (a Set of
   // responses and a 'close' listener each) kept every request's objects
@@ -82,6 +99,10 @@ export async function serveHttp(
     else if (!res.headersSent) res.shouldKeepAlive = false;
     else res.once('finish', () => setImmediate(() => endAfterResponse(socket)));
   };
+  // http.close() (a framework's own stop, such as hapi's server.stop())
+  // stops accepting, as it closes a listening node:http server's socket;
+  // the connections already open stay, as there.
+  httpServer.once('close', () => server.close());
   const bound = server.sockets()[0]!;
   // node:http tracks its connections (which are idle, for
   // closeIdleConnections() and close(); which overran headersTimeout or

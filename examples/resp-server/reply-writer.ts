@@ -1,4 +1,4 @@
-// RESP2 replies encoded into one reusable Buffer: the replies to all the
+// RESP2 and RESP3 replies encoded into one reusable Buffer: the replies to all the
 // commands of one read go out as one transport write, with no Buffer, string
 // or array per reply (a pipelined read of 16 GETs was 48 small Buffers and a
 // Buffer.concat before; bench/PROFILE.md "RESP example").
@@ -8,6 +8,11 @@
 // contract), so the scratch is reused by the next read, of any connection.
 // Bulk values of kPassThrough bytes or more are not copied: they go to the
 // transport as their own part of the same write.
+//
+// The two protocols differ here only where a reply has a RESP3 type of its
+// own: the null (`_` for RESP2's `$-1`), maps (`%n` for a flat `*2n`
+// array) and verbatim text (`=n` with a `txt:` prefix for a bulk string).
+// The connection's protocol is given to begin() and changed by HELLO.
 import type { Transport } from '../../loop/index.js';
 
 const CR = 0x0d;
@@ -27,8 +32,12 @@ export class ReplyWriter {
   /** Parts of a write with large values in it, else empty. */
   #parts: Uint8Array[] = [];
 
-  /** Starts the replies to one read. */
-  begin(): void {
+  /** RESP3 (after HELLO 3) instead of RESP2, for the replies until the next begin(). */
+  resp3 = false;
+
+  /** Starts the replies to one read of a connection that speaks RESP3 or RESP2. */
+  begin(resp3: boolean): void {
+    this.resp3 = resp3;
     this.#pos = 0;
     this.#mark = 0;
     if (this.#parts.length > 0) this.#parts = [];
@@ -71,9 +80,15 @@ export class ReplyWriter {
     this.#header(0x2a /* * */, n);
   }
 
-  /** A bulk string of `bytes[start, end)`, or the null bulk string for null. */
+  /** A map of `pairs` keys and values (which follow): RESP2 has a flat array for it. */
+  mapHeader(pairs: number): void {
+    if (this.resp3) this.#header(0x25 /* % */, pairs);
+    else this.#header(0x2a /* * */, pairs * 2);
+  }
+
+  /** A bulk string of `bytes[start, end)`, or the null (bulk string) for null. */
   bulk(bytes: Uint8Array | null, start = 0, end = bytes === null ? 0 : bytes.length): void {
-    if (bytes === null) return this.#header(0x24 /* $ */, -1);
+    if (bytes === null) return this.#null();
     const n = end - start;
     this.#header(0x24 /* $ */, n);
     if (n < kPassThrough) this.#copy(bytes, start, end);
@@ -87,9 +102,26 @@ export class ReplyWriter {
     this.#buf[this.#pos++] = LF;
   }
 
+  /** RESP3's null, or RESP2's null bulk string. */
+  #null(): void {
+    if (this.resp3) this.#line(0x5f /* _ */, '');
+    else this.#header(0x24 /* $ */, -1);
+  }
+
   /** A bulk string of a JS string's UTF-8 bytes. */
   bulkText(text: string): void {
     this.bulk(Buffer.from(text));
+  }
+
+  /** Plain text (INFO's): RESP3's verbatim string of format `txt`, else a bulk string. */
+  verbatim(text: string): void {
+    if (!this.resp3) return this.bulkText(text);
+    const bytes = Buffer.from(`txt:${text}`);
+    this.#header(0x3d /* = */, bytes.length);
+    this.#copy(bytes, 0, bytes.length);
+    this.#reserve(2);
+    this.#buf[this.#pos++] = CR;
+    this.#buf[this.#pos++] = LF;
   }
 
   #line(type: number, text: string): void {

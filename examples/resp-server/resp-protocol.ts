@@ -1,9 +1,9 @@
-// A Redis-protocol (RESP2) server written once as an asyncio-style
-// Protocol: it runs unchanged on UvEventLoop and on NodeEventLoop.
+// A Redis-protocol (RESP2, and RESP3 after HELLO 3) server written once as an
+// asyncio-style Protocol: it runs unchanged on UvEventLoop and on NodeEventLoop.
 // Commands: PING, ECHO, SET (EX/PX/NX/XX/KEEPTTL), GET, DEL, INCR (keeps the
 // expiry), EXISTS, MGET, TTL, PTTL, plus what clients send on connect: INFO (ioredis's ready check), HELLO
-// (ioredis 6 and `redis-cli -3` ask for RESP3 and fall back to RESP2 on
-// NOPROTO), CLIENT SETINFO / SETNAME / GETNAME / ID, SELECT 0, and the
+// (node-redis 6, ioredis 6 and `redis-cli -3` ask for RESP3; node-redis has
+// no fallback to RESP2), CLIENT SETINFO / SETNAME / GETNAME / ID, SELECT 0, and the
 // COMMAND/CONFIG/QUIT/DBSIZE replies redis-cli and redis-benchmark need.
 // Pipelined requests are answered with one write per read, encoded into
 // one shared Buffer (reply-writer.ts).
@@ -96,6 +96,8 @@ export class RespProtocol implements Protocol, CommandSink {
   #transport: Transport | undefined;
   #id = 0;
   #name: Buffer | null = null;
+  /** The connection speaks RESP3: HELLO 3 switched it (HELLO 2 switches back). */
+  #resp3 = false;
   /** QUIT or a protocol error: the transport closes after this read's replies. */
   #quit = false;
 
@@ -115,7 +117,7 @@ export class RespProtocol implements Protocol, CommandSink {
   }
 
   dataReceived(data: Buffer): void {
-    out.begin();
+    out.begin(this.#resp3);
     try {
       this.#parser.feed(data, this);
     } catch (err) {
@@ -228,7 +230,7 @@ export class RespProtocol implements Protocol, CommandSink {
       case 'INFO': {
         const local = this.#transport?.getExtraInfo('sockname');
         const port = Array.isArray(local) ? local[1] : 0;
-        out.bulkText(infoText(this.#state, this.#store, port, args[1]?.toString('latin1')));
+        out.verbatim(infoText(this.#state, this.#store, port, args[1]?.toString('latin1')));
         return;
       }
       case 'HELLO':
@@ -238,30 +240,36 @@ export class RespProtocol implements Protocol, CommandSink {
       case 'CONFIG': {
         const param = n === 3 && upper(args[1]) === 'GET' ? upper(args[2]).toLowerCase() : '';
         const value = PERSISTENCE.get(param);
-        if (value === undefined) out.arrayHeader(0);
+        if (value === undefined) out.mapHeader(0);
         else {
-          out.arrayHeader(2);
+          out.mapHeader(1);
           out.bulkText(param);
           out.bulkText(value);
         }
         return;
       }
       case 'COMMAND':
-        // redis-cli asks COMMAND DOCS when it reads stdin: no data.
-        out.arrayHeader(0);
+        // redis-cli asks COMMAND DOCS when it reads stdin: no data (a map in Redis).
+        if (upper(args[1]) === 'DOCS') out.mapHeader(0);
+        else out.arrayHeader(0);
         return;
       default:
         out.error(unknownCommand(args));
     }
   }
 
-  /** HELLO [protover [SETNAME name]]: only RESP2 is spoken, so HELLO 3 is NOPROTO. */
+  /**
+   * HELLO [protover [SETNAME name]]: 2 or 3 switch the connection's protocol,
+   * from this reply on (as in Redis); no version keeps it; others are NOPROTO.
+   */
   #hello(args: Buffer[]): void {
     const fail = (message: string): void => out.error(message);
+    let resp3 = this.#resp3;
     if (args.length >= 2) {
       const version = args[1]!.toString('latin1');
       if (!/^\d+$/.test(version)) return fail(BAD_PROTOCOL_VERSION);
-      if (version !== '2') return fail('NOPROTO unsupported protocol version');
+      if (version !== '2' && version !== '3') return fail('NOPROTO unsupported protocol version');
+      resp3 = version === '3';
     }
     for (let i = 2; i < args.length; i++) {
       const opt = upper(args[i]);
@@ -269,17 +277,17 @@ export class RespProtocol implements Protocol, CommandSink {
       else if (opt === 'AUTH') return fail('ERR this server has no authentication');
       else return fail(`ERR Syntax error in HELLO option '${args[i]!.toString('latin1')}'`);
     }
-    // Redis's HELLO map, as the flat array RESP2 has for maps.
+    this.#resp3 = out.resp3 = resp3;
     const fields: Array<[string, string | number | null]> = [
       ['server', 'redis'],
       ['version', REDIS_VERSION],
-      ['proto', 2],
+      ['proto', resp3 ? 3 : 2],
       ['id', this.#id],
       ['mode', 'standalone'],
       ['role', 'master'],
       ['modules', null],
     ];
-    out.arrayHeader(fields.length * 2);
+    out.mapHeader(fields.length);
     for (const [key, value] of fields) {
       out.bulkText(key);
       if (typeof value === 'string') out.bulkText(value);

@@ -9,12 +9,12 @@ import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
-import { Loop, NodeEventLoop, UvEventLoop, toDuplex, type AbstractEventLoop } from 'asyncuv';
+import { Loop, NodeEventLoop, UvEventLoop } from 'asyncuv';
 import { runFixture } from '../helpers/child.js';
 import { until } from '../helpers/loop-test.js';
 import { KINDS, type Kind, connectedPair } from './side-by-side.js';
+import { LoopAgent } from './loop-agent.js';
 
 const DEADLINE_MS = 15_000;
 
@@ -258,30 +258,8 @@ for (const kind of KINDS) {
   });
 }
 
-// The node:http client over toDuplex(): an Agent whose connections are
-// transports of our loops, against the same client on Node's own sockets.
-class LoopAgent extends http.Agent {
-  constructor(
-    readonly loop: AbstractEventLoop,
-    options: http.AgentOptions,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: http.ClientRequestArgs,
-    oncreate?: (err: Error | null, stream: Duplex) => void,
-  ): undefined {
-    this.loop
-      .createConnection(() => ({}), options.host ?? '127.0.0.1', Number(options.port))
-      .then(
-        ([transport]) => oncreate?.(null, toDuplex(transport)),
-        (err: Error) => oncreate?.(err, undefined as never),
-      );
-    return undefined;
-  }
-}
-
+// The node:http client over toDuplex() (LoopAgent), against the same client
+// on Node's own sockets.
 interface ClientAgent {
   agent: http.Agent;
   close: () => void;

@@ -5,152 +5,27 @@
 // axios, the ws client) runs against both, and the two transcripts must be
 // equal: node:http on net.Socket is the reference behaviour.
 import test, { type ExecutionContext } from 'ava';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import axios from 'axios';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
-import { Agent, Pool, fetch, request } from 'undici';
+import { Agent, fetch } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Loop, UvEventLoop, serveHttp, toDuplex } from 'asyncuv';
+import { Loop, UvEventLoop, toDuplex } from 'asyncuv';
 import { closeEventLoop } from '../helpers/event-loop-test.js';
-
-interface Served {
-  port: number;
-  http: http.Server;
-  close(): Promise<void>;
-}
-
-/** `listener` served by serveHttp on a private Loop; close() checks that no handle is left. */
-async function onLoop(t: ExecutionContext, listener: http.RequestListener): Promise<Served> {
-  const uv = new Loop();
-  const loop = new UvEventLoop(uv);
-  const h = await serveHttp(loop, listener, '127.0.0.1', 0);
-  return {
-    port: h.port,
-    http: h.http,
-    async close() {
-      await h.close();
-      await closeEventLoop(t, loop, uv);
-    },
-  };
-}
-
-/** The reference: the same listener on node:http. */
-async function onNode(listener: http.RequestListener): Promise<Served> {
-  const server = http.createServer(listener);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as AddressInfo).port,
-    http: server,
-    async close() {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
-
-/** Runs `client` against the app on both servers; the transcripts must be equal. */
-async function sideBySide<T>(
-  t: ExecutionContext,
-  listener: () => Promise<{ listener: http.RequestListener; close?: () => Promise<void> }>,
-  client: (port: number) => Promise<T>,
-): Promise<T> {
-  const results: T[] = [];
-  for (const where of ['loop', 'node'] as const) {
-    const app = await listener();
-    const served = where === 'loop' ? await onLoop(t, app.listener) : await onNode(app.listener);
-    try {
-      results.push(await client(served.port));
-    } finally {
-      await served.close();
-      await app.close?.();
-    }
-  }
-  t.deepEqual(results[0], results[1], 'serveHttp answers as node:http does');
-  return results[0]!;
-}
-
-const upload = randomBytes(3 * 1024 * 1024 + 17);
-const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
-const chunks = Array.from({ length: 200 }, (_, i) => `chunk ${i};`.repeat(20));
-
-/** The routes every app implements, and what each client checks of them. */
-async function httpClient(port: number): Promise<unknown> {
-  const base = `http://127.0.0.1:${port}`;
-  const dispatcher = new Agent({ keepAliveTimeout: 1000 });
-  try {
-    const json = await fetch(`${base}/json?x=1`, { dispatcher });
-    const echo = await fetch(`${base}/echo`, {
-      dispatcher,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ a: [1, 2, 3], b: 'ü' }),
-    });
-    const stream = await fetch(`${base}/stream`, { dispatcher });
-    const streamText = await stream.text();
-    const hashed = await fetch(`${base}/upload`, {
-      dispatcher,
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: upload,
-    });
-    const missing = await fetch(`${base}/missing`, { dispatcher });
-    const viaAxios = await axios.get<unknown>(`${base}/json?x=2`);
-    const axiosPost = await axios.post<unknown>(`${base}/echo`, { n: 42 });
-    return {
-      json: [json.status, json.headers.get('content-type'), await json.json()],
-      echo: [echo.status, await echo.json()],
-      stream: [stream.status, stream.headers.get('transfer-encoding'), sha256(streamText)],
-      streamExpected: sha256(chunks.join('')),
-      upload: [hashed.status, await hashed.text(), sha256(upload)],
-      missing: [missing.status, (await missing.text()).length > 0],
-      axios: [viaAxios.status, viaAxios.data, axiosPost.status, axiosPost.data],
-    };
-  } finally {
-    await dispatcher.close();
-  }
-}
-
-/** 120 requests over a keep-alive undici Pool: 4 connections, 4 requests pipelined on each. */
-async function pooled(port: number): Promise<unknown> {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4, pipelining: 4 });
-  try {
-    const answers = await Promise.all(
-      Array.from({ length: 120 }, async (_, i) => {
-        const { statusCode, body } = await request(`http://127.0.0.1:${port}/json?x=${i}`, {
-          dispatcher: pool,
-        });
-        return [statusCode, await body.json()];
-      }),
-    );
-    return answers;
-  } finally {
-    await pool.close();
-  }
-}
-
-function hashBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    req.on('data', (d: Buffer) => hash.update(d));
-    req.on('end', () => resolve(hash.digest('hex')));
-    req.on('error', reject);
-  });
-}
-
-async function writeChunks(res: http.ServerResponse): Promise<void> {
-  for (const chunk of chunks) {
-    if (!res.write(chunk)) await once(res, 'drain');
-  }
-  res.end();
-}
+import {
+  frameworkTests,
+  hashBody,
+  onLoop,
+  onNode,
+  type Served,
+  sha256,
+  writeChunks,
+} from './framework-harness.js';
 
 function expressApp(): Promise<{ listener: http.RequestListener }> {
   const app = express();
@@ -186,6 +61,7 @@ function koaApp(): Promise<{ listener: http.RequestListener }> {
       ctx.body = JSON.parse(text) as unknown;
     } else if (ctx.path === '/stream') {
       ctx.respond = false;
+      ctx.status = 200;
       ctx.res.setHeader('content-type', 'text/plain');
       await writeChunks(ctx.res);
     } else if (ctx.path === '/upload') {
@@ -222,31 +98,9 @@ async function fastifyApp(): Promise<{
   return { listener: handler!, close: () => app.close() };
 }
 
-for (const [name, app] of [
-  ['Express', expressApp],
-  ['Koa', koaApp],
-  ['Fastify', fastifyApp],
-] as const) {
-  test(`${name} on serveHttp answers undici and axios as on node:http`, async (t) => {
-    const result = (await sideBySide(t, app, httpClient)) as Record<string, unknown[]>;
-    t.is(result['json']![0], 200);
-    t.is((result['json']![2] as { x: string }).x, '1');
-    t.deepEqual(result['echo'], [200, { a: [1, 2, 3], b: 'ü' }]);
-    t.is(result['stream']![2], result['streamExpected']);
-    t.is(result['upload']![1], result['upload']![2], 'the 3 MiB upload arrived intact');
-    t.is(result['missing']![0], 404);
-    t.deepEqual(result['axios']!.slice(2), [200, { n: 42 }]);
-  });
-
-  test(`${name} on serveHttp: 120 requests over a pipelining undici Pool`, async (t) => {
-    const answers = (await sideBySide(t, app, pooled)) as [number, { x: string }][];
-    t.is(answers.length, 120);
-    answers.forEach(([status, body], i) => {
-      t.is(status, 200);
-      t.is(body.x, String(i));
-    });
-  });
-}
+frameworkTests('Express', expressApp);
+frameworkTests('Koa', koaApp);
+frameworkTests('Fastify', fastifyApp);
 
 /** A ws server on the served http server: echoes, answers pings, closes on 'bye'. */
 const big = randomBytes(1024 * 1024 + 3);

@@ -1,47 +1,14 @@
 // The RESP example against ioredis with its default options, on both loops.
-// On connect ioredis 6 sends HELLO 3 (answered NOPROTO: the server speaks
-// RESP2, and ioredis falls back to it), CLIENT SETINFO LIB-VER / LIB-NAME,
+// On connect ioredis 6 sends HELLO 3 (the connection speaks RESP3 from
+// then on; a server without it answers NOPROTO, and ioredis falls back to
+// RESP2), CLIENT SETINFO LIB-VER / LIB-NAME,
 // and INFO as its ready check (it waits while `loading` is not 0); with
 // `db` and `connectionName` also SELECT and CLIENT SETNAME. A client that
 // reaches 'ready' and runs commands has had every one of those answered.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { Loop, NodeEventLoop, UvEventLoop, type AbstractEventLoop } from 'asyncuv';
-import { startRespServer } from '../../examples/resp-server/main.js';
-import { waitFor } from '../helpers/loop-test.js';
-
-const loops: Record<string, () => { loop: AbstractEventLoop; uvloop?: Loop }> = {
-  UvEventLoop: () => {
-    const uvloop = new Loop();
-    return { loop: new UvEventLoop(uvloop), uvloop };
-  },
-  NodeEventLoop: () => ({ loop: new NodeEventLoop() }),
-};
-
-/** Runs `body` against a fresh server on the loop, then checks that nothing is left open. */
-async function withServer(
-  t: ExecutionContext,
-  make: () => { loop: AbstractEventLoop; uvloop?: Loop },
-  body: (port: number) => Promise<void>,
-): Promise<void> {
-  const { loop, uvloop } = make();
-  const server = await startRespServer(loop, '127.0.0.1', 0);
-  try {
-    await body(server.sockets()[0]!.port);
-  } finally {
-    server.close();
-    await server.waitClosed();
-    loop.close();
-  }
-  const live = (): object => loop.liveResources();
-  t.true(await waitFor(() => Object.keys(live()).length === 0), JSON.stringify(live()));
-  if (uvloop !== undefined) {
-    const handles = (): object => uvloop.handleCounts();
-    t.true(await waitFor(() => Object.keys(handles()).length === 0), JSON.stringify(handles()));
-    uvloop.close();
-  }
-}
+import { respLoops, withRespServerOn } from './resp-fixture.js';
 
 /** ioredis's defaults, except that it gives up instead of reconnecting forever. */
 type Extra = { db?: number; connectionName?: string; enableReadyCheck?: boolean };
@@ -52,9 +19,9 @@ async function connect(port: number, errors: string[], extra: Extra = {}): Promi
   return redis;
 }
 
-for (const [name, make] of Object.entries(loops)) {
+for (const [name, make] of Object.entries(respLoops)) {
   test(`ioredis with its defaults connects and runs commands on ${name}`, (t) =>
-    withServer(t, make, async (port) => {
+    withRespServerOn(t, make, async (port) => {
       const errors: string[] = [];
       const redis = await connect(port, errors);
       t.is(await redis.set('greeting', 'hello'), 'OK');
@@ -85,29 +52,20 @@ for (const [name, make] of Object.entries(loops)) {
     }));
 
   test(`the RESP example answers HELLO, CLIENT and SELECT as Redis does on ${name}`, (t) =>
-    withServer(t, make, async (port) => {
+    withRespServerOn(t, make, async (port) => {
       const errors: string[] = [];
       const redis = await connect(port, errors, { enableReadyCheck: false });
       try {
         const fails = (args: string[], message: string | RegExp): Promise<unknown> =>
           t.throwsAsync(redis.call(args[0]!, ...args.slice(1)), { message });
-        await fails(['HELLO', '3'], 'NOPROTO unsupported protocol version');
-        t.deepEqual(await redis.call('HELLO', '2', 'SETNAME', 'me'), [
-          'server',
-          'redis',
-          'version',
-          '7.0.0',
-          'proto',
-          2,
-          'id',
-          1,
-          'mode',
-          'standalone',
-          'role',
-          'master',
-          'modules',
-          [],
-        ]);
+        await fails(['HELLO', '4'], 'NOPROTO unsupported protocol version');
+        const hello = (proto: number): unknown[] => [
+          ...['server', 'redis', 'version', '7.0.0', 'proto', proto, 'id', 1],
+          ...['mode', 'standalone', 'role', 'master', 'modules', []],
+        ];
+        // Redis's map: RESP3's own type, a flat array in RESP2.
+        t.deepEqual(await redis.call('HELLO', '3'), hello(3));
+        t.deepEqual(await redis.call('HELLO', '2', 'SETNAME', 'me'), hello(2));
         t.is(await redis.client('GETNAME'), 'me');
         await fails(['HELLO', 'x'], 'ERR Protocol version is not an integer or out of range');
         await fails(['SELECT', '1'], 'ERR DB index is out of range');

@@ -46,11 +46,14 @@ for (const [name, make] of Object.entries(loops)) {
       t.is(await cli(port, 'MGET', 'greeting', 'nope', 'counter'), 'hello world\n\n2');
       t.is(await cli(port, 'DEL', 'greeting', 'nope'), '1');
       t.is(await cli(port, 'ECHO', 'over redis-cli'), 'over redis-cli');
-      // What redis-cli sends on connect: SELECT for -n, HELLO 3 for -3
-      // (refused with NOPROTO: it carries on in RESP2), COMMAND DOCS when
-      // it reads commands from stdin.
+      // What redis-cli sends on connect: SELECT for -n, HELLO 3 for -3 (the
+      // replies are RESP3's: a verbatim INFO, a map, the null), COMMAND DOCS
+      // when it reads commands from stdin.
       t.is(await cli(port, '-n', '0', 'PING'), 'PONG');
       t.is(await cli(port, '-3', 'PING'), 'PONG');
+      t.regex(await cli(port, '-3', 'INFO', 'persistence'), /^# Persistence\r\nloading:0\r?$/);
+      t.is(await cli(port, '-3', 'CONFIG', 'GET', 'save'), 'save');
+      t.is(await cli(port, '-3', '--no-raw', 'MGET', 'counter', 'nope'), '1) "2"\n2) (nil)');
       t.regex(await cli(port, 'INFO', 'server'), /^# Server\r\nredis_version:7\.0\.0\r\n/);
       t.is(
         (
