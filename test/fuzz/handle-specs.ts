@@ -3,7 +3,7 @@
 // handles-args.test.ts calls them one at a time on fresh and closed
 // handles; handles-order.test.ts calls them in random sequences.
 import fc from 'fast-check';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Loop } from '../../handles/loop.js';
@@ -52,6 +52,7 @@ export function closeEnv(env: Env): void {
   env.timer.close();
   env.foreignTcp.close();
   env.foreign.close();
+  rmSync(env.dir, { recursive: true, force: true });
 }
 
 // Arguments that name something of the Env; resolved when the call is made.

@@ -4,7 +4,7 @@
 // Serial: fs calls get an fd of this test, which no concurrent test may reuse.
 import test from 'ava';
 import fc from 'fast-check';
-import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { types } from 'node:util';
@@ -43,6 +43,7 @@ import {
 test.after.always(() => console.log(totalLine('handles-fns')));
 
 const dir = mkdtempSync(join(tmpdir(), 'asyncuv-fuzz-fns-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 const file = join(dir, 'file');
 writeFileSync(file, 'hello fuzz');
 let seq = 0;

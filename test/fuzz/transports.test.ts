@@ -7,7 +7,7 @@
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import type { AbstractEventLoop, ExceptionContext } from '../../loop/events.js';
@@ -135,6 +135,7 @@ interface Pair {
 
 let unixSeq = 0;
 const unixDir = mkdtempSync(join(tmpdir(), 'asyncuv-fuzz-unix-'));
+test.after.always(() => rmSync(unixDir, { recursive: true, force: true }));
 
 async function streamPair(loop: AbstractEventLoop, unix: boolean): Promise<Pair> {
   const serverSide = new StreamRecorder(true);
@@ -189,6 +190,7 @@ async function datagramPair(loop: AbstractEventLoop): Promise<Pair> {
 
 async function pipePair(loop: AbstractEventLoop): Promise<Pair> {
   const fifo = await makeFifo();
+  rmSync(fifo.path); // both ends are open: the transports own them, the name is not needed
   const r = new StreamRecorder();
   const w = new StreamRecorder();
   const [tr] = await loop.connectReadPipe(() => r, fifo.readFd);
