@@ -418,6 +418,7 @@ export async function realpath(loop: Loop | undefined, path: string): Promise<st
  */
 export async function mkdtemp(loop: Loop | undefined, prefix: string): Promise<string> {
   validatePath(prefix, 'prefix');
+  // mkdtemp(3)'s template: libuv has the six trailing X's replaced.
   const template = `${prefix}XXXXXX`;
   return (await settle(
     native.mkdtemp(nativeLoop(loop), template),

@@ -572,8 +572,10 @@ export abstract class BaseEventLoop<S = unknown>
     this.#sending.add(transport);
     try {
       const native = this.sendfileNative(transport);
+      // The file's size, null for no regular file; looked up once.
+      let size: number | null | undefined;
       if (native !== undefined) {
-        const size = await regularFileSize(this.fdLoop(), request.fd);
+        size = await regularFileSize(this.fdLoop(), request.fd);
         if (size !== null) return await native(request, size);
       }
       if (opts?.fallback === false) {
@@ -587,7 +589,8 @@ export abstract class BaseEventLoop<S = unknown>
       // other, assume not (waiting for a resumeWriting that never comes
       // would hang, writing into a paused one only fills its buffer).
       const paused = transport instanceof WriteTransportBase && transport.writingPaused;
-      return await sendfileFallback(this.fdLoop(), transport, request, paused);
+      size ??= await regularFileSize(this.fdLoop(), request.fd);
+      return await sendfileFallback(this.fdLoop(), transport, request, paused, size !== null);
     } finally {
       this.#sending.delete(transport);
     }

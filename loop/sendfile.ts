@@ -190,17 +190,18 @@ export function closedDuring(err: Error | null): Error {
 /**
  * asyncio's _sendfile_fallback: blocks of up to 64 KiB read and written in
  * turn, waiting for resumeWriting while the transport is paused.
- * `writingPaused` is the transport's pause state now; `loop` reads the file.
+ * `writingPaused` is the transport's pause state now; `seekable`: the
+ * file is a regular file (regularFileSize); `loop` reads the file.
  */
 export async function sendfileFallback(
   loop: Loop,
   transport: Transport,
   request: SendfileRequest,
   writingPaused: boolean,
+  seekable: boolean,
 ): Promise<number> {
   const { fd, offset, count, signal } = request;
   // A pipe or socket is read from where it is; only a file has offsets.
-  const seekable = (await regularFileSize(loop, fd)) !== null;
   if (!seekable && offset !== 0) {
     throw new UsageError(
       'ERR_INVALID_ARG_VALUE',

@@ -70,15 +70,11 @@ export function keepReplacedSocketFile(
   path: string,
 ): Listener<UnixServerAddress> {
   const ours = identity(path);
-  return {
-    address: listener.address,
-    start: () => listener.start(),
-    close: () => {
-      const now = identity(path);
-      if (now === null || now === ours) listener.close();
-      else closeKeepingFile(path, () => listener.close());
-    },
-  };
+  return withClose(listener, () => {
+    const now = identity(path);
+    if (now === null || now === ours) listener.close();
+    else closeKeepingFile(path, () => listener.close());
+  });
 }
 
 /**
@@ -102,12 +98,16 @@ export function removeSocketFileOnClose(
   path: string,
 ): Listener<UnixServerAddress> {
   const ours = identity(path);
-  return {
-    address: listener.address,
-    start: () => listener.start(),
-    close: () => {
-      listener.close();
-      if (ours !== null && identity(path) === ours) rmSync(path, { force: true });
-    },
-  };
+  return withClose(listener, () => {
+    listener.close();
+    if (ours !== null && identity(path) === ours) rmSync(path, { force: true });
+  });
+}
+
+/** `listener` with another close(). */
+function withClose(
+  listener: Listener<UnixServerAddress>,
+  close: () => void,
+): Listener<UnixServerAddress> {
+  return { address: listener.address, start: () => listener.start(), close };
 }

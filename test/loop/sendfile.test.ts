@@ -19,6 +19,7 @@ import {
   type AbstractEventLoop,
   CancelledError,
   SendfileNotAvailableError,
+  type SendfileOptions,
   type Transport,
   UvEventLoop,
 } from 'asyncuv';
@@ -106,12 +107,19 @@ async function connected(
 }
 
 /**
- * Resolves once the first bytes reached the client, which stops reading
- * then: the sendfile under way cannot finish (the file is larger than what
- * the sockets buffer), however slowly the machine got it started.
+ * Starts a sendfile of `fd` to `peer` and returns it once the first bytes
+ * reached the client, which stops reading then: the sendfile cannot finish
+ * (the file is larger than what the sockets buffer), however slowly the
+ * machine got it started. Its promise is the caller's to await; a failed
+ * assertion before that does not leave it unhandled.
  */
-function stallAfterFirstBytes(peer: Peer): Promise<void> {
-  return within(
+async function sendUntilStalled(
+  loop: AbstractEventLoop,
+  peer: Peer,
+  fd: number,
+  opts?: SendfileOptions,
+): Promise<{ sending: Promise<number> }> {
+  const stalled = within(
     new Promise<void>((resolve) =>
       peer.client.once('data', () => {
         peer.client.pause();
@@ -120,6 +128,10 @@ function stallAfterFirstBytes(peer: Peer): Promise<void> {
     ),
     'the first bytes',
   );
+  const sending = loop.sendfile(peer.transport, fd, 0, null, opts);
+  sending.catch(() => {});
+  await stalled;
+  return { sending }; // wrapped: an async function returning it would wait for it
 }
 
 for (const [name, onLoop] of bothEventLoops) {
@@ -229,11 +241,8 @@ for (const [name, onLoop] of bothEventLoops) {
       const fd = openFd(t, path);
       const peer = await connected(loop);
       try {
-        const stalled = stallAfterFirstBytes(peer);
         const ac = new AbortController();
-        const sending = loop.sendfile(peer.transport, fd, 0, null, { signal: ac.signal });
-        sending.catch(() => {}); // awaited below
-        await stalled;
+        const { sending } = await sendUntilStalled(loop, peer, fd, { signal: ac.signal });
         ac.abort(new Error('enough'));
         const err = await t.throwsAsync(within(sending, 'the abort'), {
           instanceOf: CancelledError,
@@ -254,10 +263,7 @@ for (const [name, onLoop] of bothEventLoops) {
       const fd = openFd(t, path);
       const peer = await connected(loop);
       try {
-        const stalled = stallAfterFirstBytes(peer);
-        const sending = loop.sendfile(peer.transport, fd);
-        sending.catch(() => {}); // awaited below
-        await stalled;
+        const { sending } = await sendUntilStalled(loop, peer, fd);
         peer.client.resetAndDestroy();
         const err = await t.throwsAsync(within(sending, 'the failure'));
         t.true(err instanceof Error, String(err));
@@ -275,10 +281,7 @@ for (const [name, onLoop] of bothEventLoops) {
       const fd = openFd(t, path);
       const peer = await connected(loop);
       try {
-        const stalled = stallAfterFirstBytes(peer);
-        const sending = loop.sendfile(peer.transport, fd);
-        sending.catch(() => {}); // awaited below
-        await stalled;
+        const { sending } = await sendUntilStalled(loop, peer, fd);
         const ended = once(peer.client, 'end');
         peer.transport.close();
         const stopped = { code: 'ERR_TRANSPORT_CLOSED' };
@@ -406,10 +409,7 @@ test('UvEventLoop: the zero-copy path refuses writes while it sends, and NodeEve
     const fd = openFd(t, path);
     const peer = await connected(loop);
     try {
-      const stalled = stallAfterFirstBytes(peer);
-      const sending = loop.sendfile(peer.transport, fd, 0, null, { fallback: false });
-      sending.catch(() => {}); // awaited below; a failed assertion must not leave it unhandled
-      await stalled;
+      const { sending } = await sendUntilStalled(loop, peer, fd, { fallback: false });
       t.throws(() => peer.transport.write('x'), { code: 'ERR_INVALID_STATE' });
       peer.client.resume();
       t.is(await within(sending, 'sendfile'), data.length);
