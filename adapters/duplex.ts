@@ -12,7 +12,7 @@ import type { Transport } from '../loop/transports.js';
 import { NodeEventLoop } from './node-event-loop.js';
 import { NodeTransport } from './node-transport.js';
 import { tlsExtra } from './node-tls.js';
-import { invalidArgType } from '../errors/validate.js';
+import { invalidArgType, validateBoolean } from '../errors/validate.js';
 import { IdleTimeout, validateTimeoutCallback } from './idle-timeout.js';
 import {
   type AddressInfo,
@@ -69,10 +69,12 @@ class TransportDuplex extends Duplex {
   #lastQueued = 0;
   readonly #idle = new IdleTimeout(() => this.#onIdle());
 
-  constructor(transport: Transport) {
-    // allowHalfOpen: the transport's eofReceived keeps it open for writing,
-    // and end() sends our EOF only when the user ends.
-    super({ allowHalfOpen: true });
+  constructor(transport: Transport, allowHalfOpen: boolean) {
+    // The transport's eofReceived always keeps it open for writing: whether
+    // our side ends after the peer's EOF is the Duplex's allowHalfOpen
+    // (false: Duplex calls end() once 'end' is emitted, which flushes what
+    // was written and sends our EOF; the transport then closes).
+    super({ allowHalfOpen });
     this.transport = transport;
     const protocol: Protocol & { [kLoopClosed](): void } = {
       dataReceived: (data) => {
@@ -352,9 +354,23 @@ function transportClosed(): Error {
   return Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' });
 }
 
+/** Options of {@link toDuplex}. */
+export interface ToDuplexOptions {
+  /**
+   * As `net.Socket`'s, and false by default as there: the stream ends its
+   * own side (after flushing what was written) once the peer's EOF has been
+   * read, and the transport then closes. `true` leaves the writing side
+   * open until `end()`, for protocols that answer after the peer's EOF.
+   */
+  allowHalfOpen?: boolean;
+}
+
 /** A stream.Duplex over `transport`, which from now on drives it (see TransportDuplex). */
-export function toDuplex(transport: Transport): Duplex {
-  return new TransportDuplex(transport);
+export function toDuplex(transport: Transport, opts: ToDuplexOptions = {}): Duplex {
+  if (typeof opts !== 'object' || opts === null) throw invalidArgType('opts', 'an object', opts);
+  const allowHalfOpen = opts.allowHalfOpen ?? false;
+  validateBoolean(allowHalfOpen, 'opts.allowHalfOpen');
+  return new TransportDuplex(transport, allowHalfOpen);
 }
 
 let defaultLoop: NodeEventLoop | undefined;

@@ -4,7 +4,7 @@ export { NodeEventLoop } from './node-event-loop.js';
 export { NodeTransport } from './node-transport.js';
 export { NodeDatagramTransport } from './node-datagram-transport.js';
 export { NodeSubprocessTransport } from './node-subprocess-transport.js';
-export { toDuplex, fromDuplex } from './duplex.js';
+export { toDuplex, fromDuplex, type ToDuplexOptions } from './duplex.js';
 export { serveHttp, type HttpOnLoop, type ServeHttpOptions } from './serve-http.js';
 export { notSupported } from './node-errors.js';
 export {

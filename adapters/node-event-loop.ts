@@ -338,7 +338,8 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     if (transport instanceof NodeTransport) stream = transport.detachStream();
     else {
       const { toDuplex } = await import('./duplex.js');
-      stream = toDuplex(transport);
+      // Half-open: the TLS socket above decides when the raw side ends.
+      stream = toDuplex(transport, { allowHalfOpen: true });
     }
     const tlsSocket = await this.#handshake(stream, ssl, opts);
     return new Promise((resolve, reject) => {

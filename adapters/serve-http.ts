@@ -79,7 +79,9 @@ export async function serveHttp(
   const server = await loop.createServer(
     () => ({
       connectionMade(transport: Transport) {
-        const socket = toDuplex(transport);
+        // Half-open, as the sockets of node:http's own net.Server: node:http
+        // ends a socket itself after the peer's EOF (httpAllowHalfOpen).
+        const socket = toDuplex(transport, { allowHalfOpen: true });
         connections.add(socket);
         socket.once('close', () => connections.delete(socket));
         httpServer.emit('connection', socket);

@@ -11,7 +11,8 @@ registerTlsUpgrader(async (loop, raw, protocol, ssl, request) => {
     peername: raw.getExtraInfo('peername'),
     sockname: raw.getExtraInfo('sockname'),
   };
-  const tlsSocket = await upgradeToTls(toDuplex(raw), ssl, {
+  // Half-open: the TLS socket above decides when the raw side ends.
+  const tlsSocket = await upgradeToTls(toDuplex(raw, { allowHalfOpen: true }), ssl, {
     serverSide: request.serverSide,
     serverHostname: request.serverHostname,
     handshakeTimeout: request.handshakeTimeout,

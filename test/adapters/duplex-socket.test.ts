@@ -205,6 +205,51 @@ for (const kind of KINDS) {
     }
   });
 
+  test(`${name}: the peer's EOF ends our side after what was written, then 'close' (allowHalfOpen false, the default)`, async (t) => {
+    const pair = await connectedPair(t, kind);
+    try {
+      const { server, client } = pair;
+      let got = 0;
+      client.on('data', (d: Buffer) => (got += d.length));
+      const clientEnded = once(client, 'end');
+      const serverEnded = once(server, 'end');
+      const closed = once(server, 'close');
+      server.resume();
+      server.write(Buffer.alloc(512 * 1024));
+      client.end();
+      await serverEnded;
+      await clientEnded;
+      t.is(got, 512 * 1024, 'what was written before the EOF arrived, all of it');
+      await closed;
+      t.false(server.writable);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  test(`${name}: allowHalfOpen: true answers after the peer's EOF`, async (t) => {
+    const pair = await connectedPair(t, kind, { allowHalfOpen: true });
+    try {
+      const { server, client } = pair;
+      const chunks: Buffer[] = [];
+      server.on('data', (d: Buffer) => chunks.push(d));
+      server.once('end', () => {
+        t.true(server.writable, 'still writable after the peer ended');
+        server.end(`got ${Buffer.concat(chunks).toString()}`);
+      });
+      const answer: Buffer[] = [];
+      client.on('data', (d: Buffer) => answer.push(d));
+      const clientEnded = once(client, 'end');
+      const closed = once(server, 'close');
+      client.end('question');
+      await clientEnded;
+      t.is(Buffer.concat(answer).toString(), 'got question');
+      await closed;
+    } finally {
+      await pair.close();
+    }
+  });
+
   test(`${name}: setKeepAlive() turns probes on, the delay in seconds, and off`, async (t) => {
     const pair = await connectedPair(t, kind);
     try {

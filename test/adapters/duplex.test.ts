@@ -374,3 +374,31 @@ test('fromDuplex refuses what is not a Duplex with ERR_INVALID_ARG_TYPE and trac
   t.deepEqual(loop.liveResources(), {});
   loop.close();
 });
+
+test('toDuplex refuses options that are not an object or an allowHalfOpen that is not a boolean, and leaves the transport as it was', async (t) => {
+  const loop = new NodeEventLoop();
+  // The client may close before reading 'hello': the reset is expected.
+  const server = net.createServer((s) => s.on('error', () => {}).end('hello'));
+  const port = await nodeListen(server);
+  const [transport, protocol] = await loop.createConnection(
+    () => new CollectProtocol(),
+    '127.0.0.1',
+    port,
+  );
+  for (const bad of [null, 1, 'yes']) {
+    t.throws(() => toDuplex(transport, bad as never), {
+      code: 'ERR_INVALID_ARG_TYPE',
+      name: 'UsageError',
+    });
+  }
+  t.throws(() => toDuplex(transport, { allowHalfOpen: 1 as never }), {
+    code: 'ERR_INVALID_ARG_TYPE',
+    name: 'UsageError',
+  });
+  t.is(transport.getProtocol(), protocol, 'the protocol was not replaced');
+  transport.close();
+  await protocol.lost;
+  await new Promise((resolve) => server.close(resolve));
+  t.deepEqual(loop.liveResources(), {});
+  loop.close();
+});

@@ -74,14 +74,22 @@ export interface Pair {
   close(): Promise<void>;
 }
 
-/** A connection accepted by a `kind` server from a node:net client on 127.0.0.1. */
-export async function connectedPair(t: ExecutionContext, kind: Kind): Promise<Pair> {
+/**
+ * A connection accepted by a `kind` server from a node:net client on
+ * 127.0.0.1; `allowHalfOpen` goes to net.createServer or toDuplex (both
+ * default to false).
+ */
+export async function connectedPair(
+  t: ExecutionContext,
+  kind: Kind,
+  opts: { allowHalfOpen?: boolean } = {},
+): Promise<Pair> {
   let accepted!: (s: ServerSocket) => void;
   const serverSide = new Promise<ServerSocket>((resolve) => (accepted = resolve));
   let port: number;
   let stop: () => Promise<void>;
   if (kind === 'net') {
-    const server = net.createServer((s) => accepted(s)).listen(0, '127.0.0.1');
+    const server = net.createServer(opts, (s) => accepted(s)).listen(0, '127.0.0.1');
     await once(server, 'listening');
     port = (server.address() as net.AddressInfo).port;
     stop = () => new Promise((resolve) => server.close(() => resolve()));
@@ -89,7 +97,8 @@ export async function connectedPair(t: ExecutionContext, kind: Kind): Promise<Pa
     const under = loopOf(kind);
     const server = await under.loop.createServer(
       () => ({
-        connectionMade: (transport: Transport) => accepted(toDuplex(transport) as ServerSocket),
+        connectionMade: (transport: Transport) =>
+          accepted(toDuplex(transport, opts) as ServerSocket),
       }),
       '127.0.0.1',
       0,
