@@ -479,6 +479,10 @@ export abstract class EventLoopCore {
     for (const resolve of waiters) resolve();
   }
 
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   close(): void {
     if (this.#running) {
       throw new UsageError('ERR_LOOP_RUNNING', 'Cannot close a running event loop');

@@ -125,6 +125,12 @@ export interface Server<A extends ServerAddress = ServerAddress> {
   closeClients(): void;
   /** Aborts every connection the server accepted (nothing is flushed), as asyncio 3.13. */
   abortClients(): void;
+  /**
+   * `await using server = await loop.createServer(...)`: close(), then
+   * waitClosed(), as asyncio's `async with server`. The connections still
+   * open are waited for too (call closeClients() first not to).
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export interface AddrInfo {
@@ -263,6 +269,8 @@ export interface AbstractEventLoop {
   runUntilComplete<T>(work: Promise<T> | (() => Promise<T>), opts?: AbortOptions): Promise<T>;
   stop(): void;
   close(): void;
+  /** `using loop = newEventLoop()`: close() at the end of the scope (ERR_LOOP_RUNNING if it runs). */
+  [Symbol.dispose](): void;
   isRunning(): boolean;
   isClosed(): boolean;
   /** Monotonic seconds. */

@@ -154,6 +154,11 @@ export class StreamServer<A extends ServerAddress = ServerAddress>
     return this.#closed ? [] : this.#listeners.map((l) => l.address);
   }
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+
   /** Stops listening. Connections already accepted stay open. */
   close(): void {
     if (this.#closed) return;

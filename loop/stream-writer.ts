@@ -190,6 +190,16 @@ export class StreamWriter {
     this.#transport.close();
   }
 
+  /**
+   * `await using writer`: close(), then waits until the connection is gone.
+   * The connection's error, if it failed, is not thrown here: disposing
+   * releases, and the reads and drain() have reported it.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed().catch(() => {});
+  }
+
   isClosing(): boolean {
     return this.#transport.isClosing();
   }

@@ -58,6 +58,7 @@ const table: Record<keyof AbstractEventLoop, Expectation> = {
   ),
   stop: answers((l) => l.stop(), isUndefined),
   close: answers((l) => l.close(), isUndefined),
+  [Symbol.dispose]: answers((l) => l[Symbol.dispose](), isUndefined),
   isRunning: answers(
     (l) => l.isRunning(),
     (v) => v === false,
@@ -108,7 +109,10 @@ export function closedLoop(test: Test, makeLoop: MakeLoop, name: string): void {
       makeLoop,
       async ({ loop, exceptions }) => {
         loop.close();
-        for (const [method, expected] of Object.entries(table)) {
+        // Reflect.ownKeys: the symbol-keyed members too (Symbol.dispose).
+        for (const key of Reflect.ownKeys(table) as Array<keyof AbstractEventLoop>) {
+          const method = String(key);
+          const expected = table[key];
           if ('refuses' in expected) {
             // Synchronous methods throw, Promise-returning ones reject: either way.
             const message = `${method}() on a closed loop`;

@@ -10,6 +10,7 @@ import { connectionArgs } from './connection-args.js';
 import { connectionMadeErrors } from './connection-made-errors.js';
 import { datagram } from './datagram.js';
 import { debugAndIpv6 } from './debug-and-ipv6.js';
+import { dispose } from './dispose.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
 import { handlesInBatch } from './handles-in-batch.js';
@@ -63,6 +64,7 @@ export const scenarios: Scenario[] = [
   connectionArgs,
   tcpServer,
   serverLifecycle,
+  dispose,
   tlsHandshake,
   tlsArguments,
   transportLifecycle,
