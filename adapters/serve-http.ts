@@ -48,7 +48,7 @@ export async function serveHttp(
   loop: AbstractEventLoop,
   requestListener: http.RequestListener | http.Server,
   host: string | null,
-  port: number,
+  port: number | string,
   options: ServeHttpOptions = {},
 ): Promise<HttpOnLoop> {
   const given = requestListener instanceof http.Server;

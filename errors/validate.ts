@@ -60,6 +60,23 @@ export function validateInteger(
   }
 }
 
+/**
+ * A port where asyncio and node:net take a number or its decimal string
+ * (what `URL.port` gives): as a number. Other strings are refused here,
+ * not looked up as service names.
+ */
+export function toPort(value: unknown, name: string): number {
+  if (typeof value === 'string') {
+    if (!/^\d{1,5}$/.test(value)) {
+      const why = `The "${name}" argument must be an integer from 0 to 65535 or its decimal string. Received '${value}'`;
+      throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+    }
+    value = Number(value);
+  }
+  validateInteger(value, name, 0, 65535);
+  return value;
+}
+
 export function validateBoolean(value: unknown, name: string): asserts value is boolean {
   if (typeof value !== 'boolean') throw invalidArgType(name, 'a boolean', value);
 }

@@ -14,6 +14,7 @@ import { UsageError } from '../errors/usage-error.js';
 import {
   invalidArgType,
   toSignalNumber,
+  toPort,
   validateFunction,
   validateInteger,
   validateString,
@@ -374,7 +375,7 @@ export abstract class BaseEventLoop<S = unknown>
   async createConnection<P extends AnyProtocol>(
     protocolFactory: () => P,
     host: string | null | undefined,
-    port: number | null | undefined,
+    port: number | string | null | undefined,
     opts: ConnectionOptions = {},
   ): Promise<[Transport, P]> {
     this.checkClosed();
@@ -393,7 +394,7 @@ export abstract class BaseEventLoop<S = unknown>
       return this.#adopt(protocolFactory, sock, this.#clientTls(opts, opts.serverHostname));
     }
     validateString(host, 'host');
-    validateInteger(port, 'port', 0, 65535);
+    const tcpPort = toPort(port, 'port');
     this.#checkConnectionOptions(opts);
     checkAttemptOptions(opts);
     const addresses = attemptOrder(await this.resolveHost(host), opts, host);
@@ -407,7 +408,7 @@ export abstract class BaseEventLoop<S = unknown>
         // An attempt stops on the caller's abort and on losing the race.
         const either = mine && signal ? AbortSignal.any([signal, mine]) : (mine ?? signal);
         const attempt = either === undefined ? opts : { ...opts, signal: either };
-        return this.connectTcp(address, port, attempt, protocol);
+        return this.connectTcp(address, tcpPort, attempt, protocol);
       },
       discard: (late) => this.discard(late),
       after: (seconds, cb) => {
@@ -601,12 +602,12 @@ export abstract class BaseEventLoop<S = unknown>
   async createServer(
     protocolFactory: () => AnyProtocol,
     host: string | string[] | null,
-    port: number,
+    port: number | string,
     opts: ServerOptions = {},
   ): Promise<Server<SocketAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
-    validateInteger(port, 'port', 0, 65535);
+    let bindPort = toPort(port, 'port');
     this.checkServerOptions(opts);
     checkTlsOptions(opts, 'server');
     if (opts.ssl) this.checkTls(opts.ssl); // fail now, not on the first connection
@@ -624,16 +625,17 @@ export abstract class BaseEventLoop<S = unknown>
     const request = serveRequest(server, protocolFactory, opts.ssl, opts.sslHandshakeTimeout);
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
-      if (sock !== undefined) listeners.push(await this.listenOn(sock, host, port, backlog, serve));
+      if (sock !== undefined)
+        listeners.push(await this.listenOn(sock, host, bindPort, backlog, serve));
       for (const { address, family } of addresses) {
         // With several addresses the v6 one must not also claim v4.
         const ipv6Only = family === 6 && addresses.length > 1;
         const reusePort = opts.reusePort === true;
         const bind = { ipv6Only, reusePort, backlog };
-        const listener = await this.listenTcp(address, port, bind, serve);
+        const listener = await this.listenTcp(address, bindPort, bind, serve);
         listeners.push(listener);
         // Port 0 with several hosts: the first bound port is used for all.
-        if (port === 0 && addresses.length > 1) port = listener.address.port;
+        if (bindPort === 0 && addresses.length > 1) bindPort = listener.address.port;
       }
     } catch (err) {
       server.close();

@@ -285,13 +285,14 @@ export interface AbstractEventLoop {
   createConnection<P extends AnyProtocol>(
     protocolFactory: () => P,
     host: string | null | undefined,
-    port: number | null | undefined,
+    port: number | string | null | undefined,
     opts?: ConnectionOptions,
   ): Promise<[Transport, P]>;
+  /** port: a number, or its decimal string (as `URL.port` gives it), also for createConnection. */
   createServer(
     protocolFactory: () => AnyProtocol,
     host: string | string[] | null,
-    port: number,
+    port: number | string,
     opts?: ServerOptions,
   ): Promise<Server<SocketAddress>>;
   /** path: null (or undefined) with `sock`. */

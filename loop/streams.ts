@@ -74,7 +74,7 @@ async function connectWith(
 /** Connects to host:port (both null with opts.sock); asyncio.open_connection. */
 export async function openConnection(
   host: string | null,
-  port: number | null,
+  port: number | string | null,
   opts: StreamOptions & ConnectionOptions = {},
 ): Promise<StreamPair> {
   const [loop, limit, rest] = split(opts);
@@ -107,7 +107,7 @@ function serverFactory(
 export async function startServer(
   cb: ClientConnectedCallback,
   host: string | string[] | null,
-  port: number,
+  port: number | string,
   opts: StreamOptions & ServerOptions = {},
 ): Promise<Server<SocketAddress>> {
   const [loop, limit, rest] = split(opts);

@@ -1,8 +1,9 @@
 // got, an HTTP client nobody here wrote, against serveHttp and against
 // node:http (the reference), and with its connections on our loops (an
 // http.Agent over toDuplex, LoopAgent); and node:http's own client given
-// a `createConnection` that connects on our loops, without an Agent. Each
-// case runs the same script both ways and requires the same transcript.
+// a `createConnection` that connects on our loops, without an Agent; the
+// ws client the same way (its `createConnection` option). Each case runs
+// the same script both ways and requires the same transcript.
 import test from 'ava';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -11,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import got, { HTTPError } from 'got';
+import { WebSocket, WebSocketServer } from 'ws';
 import { toDuplex, type AbstractEventLoop } from 'asyncuv';
 import { bothEventLoops } from '../helpers/event-loop-test.js';
 import {
@@ -126,7 +128,8 @@ function connectOn(loop: AbstractEventLoop) {
     cb: (err: Error | null, socket: Duplex) => void,
   ): undefined => {
     loop
-      .createConnection(() => ({}), options.host ?? '127.0.0.1', Number(options.port))
+      // options.port as node:http and ws give it: a number or a decimal string.
+      .createConnection(() => ({}), options.host ?? '127.0.0.1', options.port ?? 80)
       .then(
         ([transport]) => cb(null, toDuplex(transport)),
         (err: Error) => cb(err, undefined as never),
@@ -210,6 +213,44 @@ for (const [name, onEventLoop] of bothEventLoops) {
         t.is(made.length, 6, 'a connection per request (no Agent), each closed');
       } finally {
         await server.close();
+      }
+    }));
+
+  test(`the ws client with its connection on ${name} (createConnection) talks to a ws server as over net`, (t) =>
+    onEventLoop(t, async (loop) => {
+      const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      await once(wss, 'listening');
+      wss.on('connection', (ws) => {
+        ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `echo ${String(data)}`));
+      });
+      const { port } = wss.address() as AddressInfo;
+      const script = async (createConnection?: ReturnType<typeof connectOn>): Promise<unknown> => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/`, {
+          ...(createConnection === undefined
+            ? {}
+            : { createConnection: createConnection as never }),
+        });
+        const received: unknown[] = [];
+        ws.on('message', (data: Buffer, isBinary) =>
+          received.push(isBinary ? data.length : String(data)),
+        );
+        await once(ws, 'open');
+        ws.send('hello');
+        ws.send(Buffer.alloc(300_000, 7)); // frames over several reads
+        while (received.length < 2) await once(ws, 'message');
+        const closed = once(ws, 'close');
+        ws.close(1000, 'done');
+        const [code, reason] = (await closed) as [number, Buffer];
+        return [received, code, String(reason)];
+      };
+      try {
+        const ours = await script(connectOn(loop));
+        const reference = await script();
+        t.deepEqual(ours, reference);
+        t.deepEqual(ours, [['echo hello', 300_000], 1000, 'done']);
+      } finally {
+        for (const client of wss.clients) client.terminate();
+        await new Promise((resolve) => wss.close(resolve));
       }
     }));
 }

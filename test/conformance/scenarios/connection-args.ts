@@ -28,6 +28,45 @@ export function connectionArgs(test: Test, makeLoop: MakeLoop, name: string): vo
       );
     }));
 
+  test(`${name}: a port as a decimal string (URL.port) connects and listens; other strings are usage errors`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      const server = await loop.createServer(() => new MyProto(null), '127.0.0.1', '0');
+      try {
+        const { port } = server.sockets()[0] as { port: number };
+        t.true(port > 0, 'port "0": any free port');
+        const [transport] = await loop.createConnection(
+          () => new MyProto(null),
+          '127.0.0.1',
+          String(port),
+        );
+        t.deepEqual(transport.getExtraInfo('peername'), ['127.0.0.1', port]);
+        transport.close();
+        const refusals: Array<[string, string]> = [
+          ['http', 'ERR_INVALID_ARG_VALUE'],
+          [' 80', 'ERR_INVALID_ARG_VALUE'],
+          ['-1', 'ERR_INVALID_ARG_VALUE'],
+          ['8.5', 'ERR_INVALID_ARG_VALUE'],
+          ['', 'ERR_INVALID_ARG_VALUE'],
+          ['65536', 'ERR_OUT_OF_RANGE'],
+        ];
+        for (const [bad, code] of refusals) {
+          const connect = async (): Promise<unknown> =>
+            loop.createConnection(() => new MyProto(null), '127.0.0.1', bad);
+          await t.throwsAsync(
+            connect,
+            { code, name: 'UsageError' },
+            `createConnection port '${bad}'`,
+          );
+          const listen = async (): Promise<unknown> =>
+            loop.createServer(() => new MyProto(null), '127.0.0.1', bad);
+          await t.throwsAsync(listen, { code, name: 'UsageError' }, `createServer port '${bad}'`);
+        }
+      } finally {
+        server.close();
+        await server.waitClosed();
+      }
+    }));
+
   test(`${name}: serverHostname without ssl is a usage error, before any connect`, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {
       await t.throwsAsync(
