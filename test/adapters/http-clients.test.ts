@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import got, { HTTPError } from 'got';
 import { WebSocket, WebSocketServer } from 'ws';
 import { toDuplex, type AbstractEventLoop } from 'asyncuv';
-import { bothEventLoops } from '../helpers/event-loop-test.js';
+import { assertNothingLive, bothEventLoops } from '../helpers/event-loop-test.js';
 import {
   chunks,
   hashBody,
@@ -252,5 +252,6 @@ for (const [name, onEventLoop] of bothEventLoops) {
         for (const client of wss.clients) client.terminate();
         await new Promise((resolve) => wss.close(resolve));
       }
+      await assertNothingLive(t, loop);
     }));
 }

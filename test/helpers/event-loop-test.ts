@@ -26,6 +26,18 @@ export async function closeEventLoop(
   }
 }
 
+/**
+ * Waits until `loop` holds nothing (liveResources() is {}) and asserts it:
+ * for the end of a body, before close() would release what leaked.
+ */
+export async function assertNothingLive(
+  t: ExecutionContext,
+  loop: AbstractEventLoop,
+): Promise<void> {
+  await waitFor(() => Object.keys(loop.liveResources()).length === 0, LEAK_CHECK_MS);
+  t.deepEqual(loop.liveResources(), {}, 'nothing left open on the loop');
+}
+
 /** Runs `body` with a fresh UvEventLoop on a fresh Loop, then closeEventLoop(). */
 export async function onUvEventLoop(
   t: ExecutionContext,
