@@ -123,6 +123,12 @@ async function runWithLoop(
   });
   try {
     await body({ loop, exceptions });
+    // Before close(), which releases whatever is left: what the case
+    // opened it must have closed itself.
+    if (!loop.isClosed()) {
+      for (let i = 0; i < 400 && Object.keys(loop.liveResources()).length > 0; i++) await sleep(5);
+      t.deepEqual(loop.liveResources(), {}, 'the case closed everything it opened');
+    }
   } catch (err) {
     if (fixture.describe !== undefined) t.log(`loop at the failure: ${fixture.describe()}`);
     throw err;

@@ -47,6 +47,7 @@ export async function onUvEventLoop(
   const loop = new UvEventLoop(uvloop);
   try {
     await body(loop, uvloop);
+    if (!loop.isClosed()) await assertNothingLive(t, loop);
   } finally {
     await closeEventLoop(t, loop, uvloop);
   }
@@ -67,6 +68,7 @@ export const onNodeEventLoop: OnEventLoop = async (t, body) => {
   const loop = new NodeEventLoop();
   try {
     await body(loop, uvloop);
+    if (!loop.isClosed()) await assertNothingLive(t, loop);
   } finally {
     loop.close();
     await assertNoHandlesAndClose(t, uvloop);

@@ -59,6 +59,7 @@ export function signals(test: Test, makeLoop: MakeLoop, name: string): void {
         process.kill(process.pid, 'SIGWINCH');
         for (let i = 0; i < 200 && calls === 1; i++) await sleep(5);
         t.is(calls, 2);
+        t.true(loop.removeSignalHandler('SIGWINCH'), 'removed by name');
       }),
   );
 
@@ -75,6 +76,8 @@ export function signals(test: Test, makeLoop: MakeLoop, name: string): void {
       await within(got.promise, 'second handler');
       await sleep(20);
       t.deepEqual(calls, ['second']);
+      t.true(loop.removeSignalHandler('SIGUSR2'));
+      t.false(loop.removeSignalHandler('SIGUSR2'), 'one handler, the second, was installed');
     }),
   );
 
