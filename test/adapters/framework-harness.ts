@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import { Agent, Pool, fetch, request } from 'undici';
 import { Loop, UvEventLoop, serveHttp } from 'asyncuv';
-import { closeEventLoop } from '../helpers/event-loop-test.js';
+import { assertNothingLive, closeEventLoop } from '../helpers/event-loop-test.js';
 
 export interface Served {
   port: number;
@@ -31,6 +31,8 @@ export async function onLoop(t: ExecutionContext, app: App): Promise<Served> {
     http: h.http,
     async close() {
       await h.close();
+      // serveHttp's close() ends every connection: nothing may be left.
+      await assertNothingLive(t, loop);
       await closeEventLoop(t, loop, uv);
     },
   };

@@ -83,10 +83,11 @@ export async function withRespServerOn(
   } finally {
     server.close();
     await server.waitClosed();
+    // Before close(), which would release what is left: the clients quit.
+    const live = (): object => loop.liveResources();
+    t.true(await waitFor(() => Object.keys(live()).length === 0), JSON.stringify(live()));
     loop.close();
   }
-  const live = (): object => loop.liveResources();
-  t.true(await waitFor(() => Object.keys(live()).length === 0), JSON.stringify(live()));
   if (uvloop !== undefined) {
     const handles = (): object => uvloop.handleCounts();
     t.true(await waitFor(() => Object.keys(handles()).length === 0), JSON.stringify(handles()));
