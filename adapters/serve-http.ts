@@ -105,7 +105,12 @@ export async function serveHttp(
   // stops accepting, as it closes a listening node:http server's socket;
   // the connections already open stay, as there.
   httpServer.once('close', () => server.close());
-  const bound = server.sockets()[0]!;
+  const bound = server.sockets()[0];
+  if (bound === undefined) {
+    // createServer gives none without one; a server serving nothing would leak here.
+    server.close();
+    throw new UsageError('ERR_INVALID_STATE', 'serveHttp: the server has no listening address');
+  }
   // node:http tracks its connections (which are idle, for
   // closeIdleConnections() and close(); which overran headersTimeout or
   // requestTimeout) from its 'listening' event on: a server fed connections

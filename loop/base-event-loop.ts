@@ -648,6 +648,10 @@ export abstract class BaseEventLoop<S = unknown>
   async #serverAddresses(host: string | string[] | null): Promise<readonly ResolvedAddress[]> {
     if (host === null || host === '') return ANY_HOSTS;
     if (!Array.isArray(host)) return this.resolveHost(host);
+    // asyncio would make a server with no socket at all, serving nothing.
+    if (host.length === 0) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'host: a list of hosts must name one at least');
+    }
     const each = await Promise.all(host.map((h) => this.resolveHost(h)));
     return each.flat();
   }

@@ -68,9 +68,10 @@ test('toDuplex, fromDuplex and serveHttp with wrong arguments throw or reject ty
     ),
     60,
   );
-  loop.close();
+  // Before close(), which would release anything a case left open.
   for (let i = 0; i < 200 && Object.keys(loop.liveResources()).length > 0; i++) await sleep(5);
   t.deepEqual(loop.liveResources(), {});
+  loop.close();
 });
 
 // Operations on a Duplex made by toDuplex(), in any order.
@@ -272,9 +273,10 @@ test('fromDuplex over a socket pair or a PassThrough: random transport operation
     ),
     40,
   );
-  loop.close();
+  // Before close(), which would release anything a case left open.
   for (let i = 0; i < 200 && Object.keys(loop.liveResources()).length > 0; i++) await sleep(5);
   t.deepEqual(loop.liveResources(), {});
+  loop.close();
 });
 
 // --- rel facade ---------------------------------------------------------------

@@ -24,7 +24,13 @@ export const loopKinds: LoopKind[] = [
       return {
         loop,
         async settle(t) {
-          if (!loop.isClosed()) loop.close();
+          // Before close(), which would release what a case left open.
+          if (!loop.isClosed()) {
+            for (let i = 0; i < 400 && Object.keys(loop.liveResources()).length > 0; i++)
+              await sleep(5);
+            t.deepEqual(loop.liveResources(), {}, 'the case closed everything it opened');
+            loop.close();
+          }
           for (let i = 0; i < 400 && Object.keys(uvloop.handleCounts()).length > 0; i++)
             await sleep(5);
           try {
@@ -44,7 +50,13 @@ export const loopKinds: LoopKind[] = [
       return {
         loop,
         async settle(t) {
-          if (!loop.isClosed()) loop.close();
+          // Before close(), which would release what a case left open.
+          if (!loop.isClosed()) {
+            for (let i = 0; i < 400 && Object.keys(loop.liveResources()).length > 0; i++)
+              await sleep(5);
+            t.deepEqual(loop.liveResources(), {}, 'the case closed everything it opened');
+            loop.close();
+          }
           for (let i = 0; i < 400 && Object.keys(nodeLoop.liveResources()).length > 0; i++)
             await sleep(5);
           t.deepEqual(

@@ -112,6 +112,17 @@ export function tcpServer(test: Test, makeLoop: MakeLoop, name: string): void {
       await within(server.waitClosed(), 'waitClosed');
     }));
 
+  test(`${name}: createServer with an empty list of hosts is a usage error; nothing is left listening`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      await t.throwsAsync(
+        loop.createServer(() => new EchoProto(), [], 0),
+        {
+          name: 'UsageError',
+          code: 'ERR_INVALID_ARG_VALUE',
+        },
+      );
+    }));
+
   if (hasIPv6()) {
     test(`${name}: createServer on several hosts listens on each, on one port`, (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
