@@ -10,10 +10,13 @@
 //
 // The rules, asyncio's (selector_events.py), with libuv's reads:
 // - A receive takes at most what it asks for. libuv reads up to 64 KiB at a
-//   time: what a read brings beyond the request stays here for the next
-//   receive, and reading stops between calls (readStop / recvStop), so the
-//   kernel's buffer fills and the peer is held back, as with a socket
-//   nobody reads. Receives on one socket are served in call order.
+//   time: what a read brings beyond the request goes back to the stream
+//   (Stream.unread), in front of the reads it holds, for the next receive,
+//   or for whoever reads the handle next (a transport it is given to, a
+//   readStart of the caller's), and reading stops between calls (readStop /
+//   recvStop), so the kernel's buffer fills and the peer is held back, as
+//   with a socket nobody reads. Receives on one socket are served in call
+//   order.
 // - A receive takes bytes only when it returns: an abort (CancelledError)
 //   or the loop's close (ERR_LOOP_CLOSED) withdraws it before its rejection
 //   is seen, and every byte stays for the next call.
@@ -164,9 +167,6 @@ interface SendJob {
 /** The sock operations' state of a TCP or Pipe handle: its reads, sends and accepts. */
 class StreamState {
   readonly sock: StreamSock;
-  // Bytes read and not taken yet, oldest first, and their total.
-  #chunks: Buffer[] = [];
-  #buffered = 0;
   // undefined while the stream goes on; null after EOF; the read error.
   #end: UvError | null | undefined;
   #reads: StreamRead[] = [];
@@ -200,23 +200,42 @@ class StreamState {
     };
   }
 
+  /**
+   * A read: the receives in line take what they ask of it, in order; what
+   * is left goes back to the stream (Stream.unread), in front of whatever
+   * it holds, with reading stopped, for the next receive or whoever reads
+   * the handle next (a transport it is given to). Nothing is kept here.
+   */
   readonly #onRead = (err: UvError | null, data: Buffer | null): void => {
-    if (data !== null) {
-      this.#chunks.push(data);
-      this.#buffered += data.byteLength;
-    } else this.#end = err;
+    if (data === null) {
+      this.#end = err;
+      this.#pumpReads();
+      return;
+    }
+    let at = 0;
+    while (at < data.byteLength && this.#reads.length > 0) {
+      const { want, into, settle } = this.#reads.shift()!;
+      const n = Math.min(into === undefined ? want : into.byteLength, data.byteLength - at);
+      const bytes = n === data.byteLength ? data : data.subarray(at, at + n);
+      at += n;
+      if (into === undefined) settle.resolve(bytes);
+      else {
+        into.set(bytes);
+        settle.resolve(n);
+      }
+    }
     this.#pumpReads();
+    if (at < data.byteLength) this.sock.unread(data.subarray(at));
   };
 
-  /** Serves the receives in line from what is buffered; reads while one still waits. */
+  /** Answers the receives in line after EOF or an error; reads while one waits. */
   #pumpReads(): void {
-    while (this.#reads.length > 0 && (this.#buffered > 0 || this.#end !== undefined)) {
+    while (this.#reads.length > 0 && this.#end !== undefined) {
       const read = this.#reads.shift()!;
-      if (this.#buffered > 0) read.settle.resolve(this.#take(read));
-      else if (this.#end === null) read.settle.resolve(read.into === undefined ? kEmpty : 0);
+      if (this.#end === null) read.settle.resolve(read.into === undefined ? kEmpty : 0);
       else read.settle.reject(this.#end);
     }
-    const want = this.#reads.length > 0 && this.#end === undefined;
+    const want = this.#reads.length > 0;
     if (want === this.#reading || this.sock.closed) return;
     if (!want) {
       this.sock.readStop();
@@ -230,32 +249,6 @@ class StreamState {
       // Not readable now (ENOTCONN: not connected yet): the receives waiting fail.
       for (const read of this.#reads.splice(0)) read.settle.reject(err);
     }
-  }
-
-  /** Takes up to what `read` asks for from the buffered bytes. */
-  #take({ want, into }: StreamRead): Buffer | number {
-    const n = Math.min(into === undefined ? want : into.byteLength, this.#buffered);
-    this.#buffered -= n;
-    const first = this.#chunks[0]!;
-    if (into === undefined && first.byteLength >= n) {
-      // One read holds it all: a view of it, no copy.
-      if (n === first.byteLength) {
-        this.#chunks.shift();
-        return first;
-      }
-      this.#chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const target = into ?? Buffer.allocUnsafe(n);
-    for (let at = 0; at < n;) {
-      const chunk = this.#chunks[0]!;
-      const k = Math.min(chunk.byteLength, n - at);
-      target.set(k === chunk.byteLength ? chunk : chunk.subarray(0, k), at);
-      at += k;
-      if (k < chunk.byteLength) this.#chunks[0] = chunk.subarray(k);
-      else this.#chunks.shift();
-    }
-    return into === undefined ? (target as Buffer) : n;
   }
 
   // --- sending
@@ -350,7 +343,7 @@ class StreamState {
     }
   }
 
-  /** The caller closed the handle: every pending call fails; what was read goes with it. */
+  /** The caller closed the handle: every pending call fails; what the stream held goes with it. */
   #closed(): void {
     const err = handleClosed(this.sock);
     const pendingCalls = [...this.#reads, ...this.#sends];
@@ -358,8 +351,6 @@ class StreamState {
     this.#reads = [];
     this.#sends = [];
     this.#accepts = [];
-    this.#chunks = [];
-    this.#buffered = 0;
     this.#reading = false;
     this.#listening = false;
     for (const call of pendingCalls) call.settle.reject(err);

@@ -27,7 +27,7 @@ import {
 import { assertNoHandlesAndClose } from '../../helpers/loop-test.js';
 import { tempDir } from '../../helpers/sock-test.js';
 import { quietFdCount, settledFdCount } from '../../reliability/fd-table.js';
-import { cases, type MakeLoop, type Test, withLoop, within } from '../harness.js';
+import { cases, type MakeLoop, type Test, until, withLoop, within } from '../harness.js';
 import {
   freePort,
   hasIPv6,
@@ -609,6 +609,32 @@ export function sockOps(test: Test, makeLoop: MakeLoop, name: string): void {
         t.is((await recvAll(loop, sock)).toString(), 'still works');
         sock.close();
         udp.close();
+      } finally {
+        await server.close();
+      }
+    }));
+
+  it('bytes read beyond a sockRecv go to the transport the handle is given to next', async ({
+    loop,
+  }, t) =>
+    withHandles(t, loop, async (uvloop) => {
+      const server = await netServer();
+      try {
+        const [sock, peer] = await connectedPeer(loop, uvloop, server);
+        peer.write('hello world');
+        // One read brings all of it; the receive takes two bytes.
+        t.is((await within(loop.sockRecv(sock, 2), 'sockRecv')).toString(), 'he');
+        const got: Buffer[] = [];
+        const [transport] = await loop.createConnection(
+          () => ({ dataReceived: (data: Buffer) => void got.push(Buffer.from(data)) }),
+          null,
+          null,
+          { sock },
+        );
+        peer.write('!');
+        await until(() => Buffer.concat(got).length >= 10, 'the transport reading');
+        t.is(Buffer.concat(got).toString(), 'llo world!');
+        transport.close();
       } finally {
         await server.close();
       }
