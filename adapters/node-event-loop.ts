@@ -246,6 +246,9 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
    */
   protected adoptStream(sock: TCP | Pipe): Connection {
     const names = sock instanceof Pipe ? pipeNames(sock) : undefined;
+    // Bytes the handle read and nobody took (beyond a sockRecv's request):
+    // the transport's first.
+    const unread = sock.takeUnread();
     let socket: net.Socket;
     try {
       socket = new net.Socket({ fd: sock.dupFileno(), allowHalfOpen: true });
@@ -255,6 +258,7 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       sock.close();
     }
     socket.pause();
+    if (unread.length > 0) socket.unshift(Buffer.concat(unread));
     if (names !== undefined) return { socket, extra: { socket, ...names } };
     socket.setNoDelay(true);
     return { socket, extra: tcpExtra(socket) };

@@ -1,5 +1,5 @@
 import type { NativeHandle, NativeLoop, Status } from './binding.js';
-import { kNative } from './internal.js';
+import { kNative, kOnClose } from './internal.js';
 import { Loop } from './loop.js';
 import { UsageError } from '../errors/usage-error.js';
 import { check } from './uv-error.js';
@@ -13,6 +13,14 @@ export function loopArg(loop: unknown): Loop {
   return loop;
 }
 
+/** @internal Runs `handle`'s close hook (internal.ts's kOnClose), once. */
+export function runCloseHook(handle: Handle): void {
+  const hook = handle[kOnClose];
+  if (hook === undefined) return;
+  handle[kOnClose] = undefined;
+  hook();
+}
+
 /**
  * What every libuv handle has. Lifetime: initialized -> closing -> closed.
  * `closed` is true from the moment close() is called; every other method
@@ -23,6 +31,8 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
   readonly loop: Loop;
   /** @internal */
   readonly [kNative]: N;
+  /** @internal Runs once when the handle closes (internal.ts). */
+  declare [kOnClose]: (() => void) | undefined;
   #closed = false;
 
   /**
@@ -53,6 +63,7 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
     // The native side calls onclose only when told there is one to call.
     if (cb !== undefined) this[kNative].onclose = cb;
     this[kNative].close(cb !== undefined);
+    runCloseHook(this);
   }
 
   ref(): void {

@@ -16,3 +16,12 @@ export const kTimersFiring: unique symbol = Symbol('asyncuv.timersFiring');
  * job starts with one timeout share one due time, as in a libuv callback.
  */
 export const kTimeRenewed: unique symbol = Symbol('asyncuv.timeRenewed');
+
+/**
+ * Called once when a Handle closes, by its close() or by its Loop's close()
+ * (which closes the Loop's handles natively): how the loop layer's sock
+ * operations (loop/sock-ops.ts) learn that the caller closed a socket under
+ * a pending call, which libuv reports to no read or listen callback. One
+ * slot per handle, set by whoever waits on it.
+ */
+export const kOnClose: unique symbol = Symbol('asyncuv.onClose');

@@ -1,5 +1,5 @@
 import { binding, type NativeLoop } from './binding.js';
-import { kNative, kTimeRenewed, kTimersFiring } from './internal.js';
+import { kNative, kOnClose, kTimeRenewed, kTimersFiring } from './internal.js';
 import { UsageError } from '../errors/usage-error.js';
 import { errno } from './uv-error.js';
 import { releaseTimersOf, timerById } from './timer-native.js';
@@ -92,7 +92,14 @@ export class Loop {
     if (this[kNative].running())
       throw new UsageError('ERR_LOOP_RUNNING', 'Cannot close a loop from inside its own run');
     this.#closed = true;
+    // Each handle's close hook, before they go (their close() is not called).
+    const waited = this.handles().filter((h) => h[kOnClose] !== undefined);
     this[kNative].close();
+    for (const handle of waited) {
+      const hook = handle[kOnClose]!;
+      handle[kOnClose] = undefined;
+      hook();
+    }
     releaseTimersOf(this);
     if (defaultLoop === this) defaultLoop = undefined;
   }

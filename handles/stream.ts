@@ -296,6 +296,29 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     this[kNative].readStop();
   }
 
+  /**
+   * @internal Puts bytes a reader took and did not use back in front of the
+   * reads held for the next reader, while not reading: the next readStart
+   * (of whoever reads next) delivers them first. How the loop layer's
+   * sockRecv keeps what a read brought beyond the bytes asked for.
+   */
+  unread(data: Buffer): void {
+    if (this.closed || this.#reading || data.byteLength === 0) return;
+    (this.#held ??= []).unshift(data);
+  }
+
+  /**
+   * @internal Takes the bytes held for the next reader (unread ones, and
+   * reads that came while not reading), for a reader that is not this
+   * handle: NodeEventLoop's transport over a duplicate of its fd. A held
+   * EOF is dropped: the socket reports it again.
+   */
+  takeUnread(): Buffer[] {
+    const held = this.#held;
+    this.#held = undefined;
+    return held?.filter((read): read is Buffer => typeof read !== 'number') ?? [];
+  }
+
   override close(cb?: () => void): void {
     this.#reading = false;
     this.#held = undefined;

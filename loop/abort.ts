@@ -26,7 +26,7 @@ export function signalOf(opts: AbortOptions | undefined): AbortSignal | undefine
 }
 
 /** The error an aborted wait rejects with. */
-function abortError(signal: AbortSignal): CancelledError {
+export function abortError(signal: AbortSignal): CancelledError {
   return new CancelledError('The operation was aborted', { cause: signal.reason });
 }
 

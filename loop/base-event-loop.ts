@@ -85,6 +85,9 @@ import {
   sendfileFallback,
   sendfileRequest,
 } from './sendfile.js';
+import type { AbortOptions } from './abort.js';
+import * as sockOps from './sock-ops.js';
+import type { SockData, SockHost } from './sock-ops.js';
 import { WriteTransportBase } from './transport-base.js';
 import { keepReplacedSocketFile } from './unix-socket-file.js';
 import type {
@@ -595,6 +598,73 @@ export abstract class BaseEventLoop<S = unknown>
     } finally {
       this.#sending.delete(transport);
     }
+  }
+
+  // --- sockets used directly (asyncio's sock_* methods: sock-ops.ts) ------------
+
+  #sockHostMade: SockHost | undefined;
+
+  /** What the sock operations need of this loop. */
+  #sockHost(): SockHost {
+    return (this.#sockHostMade ??= {
+      checkSock: (sock) => this.checkSock(sock),
+      resolve: (host, socktype) => this.resolveHost(host, socktype),
+      hold: (resource) => this.hold(resource),
+      checkClosed: () => this.checkClosed(),
+    });
+  }
+
+  sockRecv(sock: TCP | Pipe, nbytes: number, opts?: AbortOptions): Promise<Buffer> {
+    return sockOps.sockRecv(this.#sockHost(), sock, nbytes, opts);
+  }
+
+  sockRecvInto(sock: TCP | Pipe, buf: Uint8Array, opts?: AbortOptions): Promise<number> {
+    return sockOps.sockRecvInto(this.#sockHost(), sock, buf, opts);
+  }
+
+  sockRecvfrom(sock: UDP, bufsize: number, opts?: AbortOptions): Promise<[Buffer, Address]> {
+    return sockOps.sockRecvfrom(this.#sockHost(), sock, bufsize, opts);
+  }
+
+  sockRecvfromInto(
+    sock: UDP,
+    buf: Uint8Array,
+    nbytes = 0,
+    opts?: AbortOptions,
+  ): Promise<[number, Address]> {
+    return sockOps.sockRecvfromInto(this.#sockHost(), sock, buf, nbytes, opts);
+  }
+
+  sockSendall(sock: TCP | Pipe, data: SockData, opts?: AbortOptions): Promise<void> {
+    return sockOps.sockSendall(this.#sockHost(), sock, data, opts);
+  }
+
+  sockSendto(sock: UDP, data: SockData, address: Address, opts?: AbortOptions): Promise<number> {
+    return sockOps.sockSendto(this.#sockHost(), sock, data, address, opts);
+  }
+
+  sockConnect(sock: TCP, address: Address, opts?: AbortOptions): Promise<void>;
+  sockConnect(sock: Pipe, path: string, opts?: AbortOptions): Promise<void>;
+  sockConnect(sock: TCP | Pipe, address: Address | string, opts?: AbortOptions): Promise<void>;
+  sockConnect(sock: TCP | Pipe, address: Address | string, opts?: AbortOptions): Promise<void> {
+    return sockOps.sockConnect(this.#sockHost(), sock, address, opts);
+  }
+
+  sockAccept(sock: TCP, opts?: AbortOptions): Promise<[TCP, Address]>;
+  sockAccept(sock: Pipe, opts?: AbortOptions): Promise<[Pipe, string]>;
+  sockAccept(sock: TCP | Pipe, opts?: AbortOptions): Promise<[TCP | Pipe, Address | string]>;
+  sockAccept(sock: TCP | Pipe, opts?: AbortOptions): Promise<[TCP | Pipe, Address | string]> {
+    return sockOps.sockAccept(this.#sockHost(), sock, opts);
+  }
+
+  sockSendfile(
+    sock: TCP | Pipe,
+    file: SendfileFile,
+    offset = 0,
+    count: number | null = null,
+    opts?: SendfileOptions,
+  ): Promise<number> {
+    return sockOps.sockSendfile(this.#sockHost(), sock, file, offset, count, opts);
   }
 
   // --- servers ----------------------------------------------------------------

@@ -6,6 +6,7 @@ import type { UDP, UdpAddress } from '../handles/udp.js';
 import type { UvError } from '../handles/uv-error.js';
 import { DatagramTransportBase, type DatagramTransportOptions } from './datagram-transport-base.js';
 import type { Address } from './protocols.js';
+import { claimSock } from './server-sock.js';
 
 export interface UdpTransportOptions extends DatagramTransportOptions {
   udp: UDP;
@@ -24,6 +25,7 @@ export class UdpTransport extends DatagramTransportBase {
   constructor(opts: UdpTransportOptions) {
     super(opts);
     this.#udp = opts.udp;
+    claimSock(opts.udp);
     this.scheduleStart('A datagram transport');
   }
 

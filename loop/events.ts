@@ -13,6 +13,7 @@ import type { UDP } from '../handles/udp.js';
 import type { AbortOptions } from './abort.js';
 import type { AttemptOptions } from './connect-attempts.js';
 import type { SendfileFile, SendfileOptions } from './sendfile.js';
+import type { SockData } from './sock-ops.js';
 import type { TimerQueue } from './timer-queue.js';
 import type { Address, AnyProtocol, DatagramProtocol, SubprocessProtocol } from './protocols.js';
 import type {
@@ -381,6 +382,52 @@ export interface AbstractEventLoop {
    */
   sendfile(
     transport: Transport,
+    file: SendfileFile,
+    offset?: number,
+    count?: number | null,
+    opts?: SendfileOptions,
+  ): Promise<number>;
+
+  // asyncio's "working with socket objects directly": a socket is a TCP or
+  // Pipe handle (Unix socket) for the stream calls, a UDP handle for the
+  // datagram ones, the caller's throughout (docs/loop.md, "Sockets used
+  // directly"). Each takes `{ signal }`; a receive aborted loses no data.
+
+  /** Up to `nbytes` bytes (what is there, waiting for some); an empty Buffer at EOF. */
+  sockRecv(sock: TCP | Pipe, nbytes: number, opts?: AbortOptions): Promise<Buffer>;
+  /** Reads into `buf`; the count (0 at EOF). */
+  sockRecvInto(sock: TCP | Pipe, buf: Uint8Array, opts?: AbortOptions): Promise<number>;
+  /** One datagram, cut to `bufsize` bytes, and its sender. */
+  sockRecvfrom(sock: UDP, bufsize: number, opts?: AbortOptions): Promise<[Buffer, Address]>;
+  /** One datagram into `buf` (its first `nbytes`; 0: all of it): the count and the sender. */
+  sockRecvfromInto(
+    sock: UDP,
+    buf: Uint8Array,
+    nbytes?: number,
+    opts?: AbortOptions,
+  ): Promise<[number, Address]>;
+  /** Sends all of `data` (sendalls on one socket in call order), or rejects. */
+  sockSendall(sock: TCP | Pipe, data: SockData, opts?: AbortOptions): Promise<void>;
+  /** Sends one datagram to `address` (a name is resolved); the bytes sent. */
+  sockSendto(sock: UDP, data: SockData, address: Address, opts?: AbortOptions): Promise<number>;
+  /** Connects a TCP handle to [host, port] (a name is resolved) or a Pipe to a path. */
+  sockConnect(sock: TCP, address: Address, opts?: AbortOptions): Promise<void>;
+  sockConnect(sock: Pipe, path: string, opts?: AbortOptions): Promise<void>;
+  sockConnect(sock: TCP | Pipe, address: Address | string, opts?: AbortOptions): Promise<void>;
+  /**
+   * The next connection of a listening (or bound: it listens first) handle:
+   * a new handle of the same Loop, the caller's, and its peer's address.
+   */
+  sockAccept(sock: TCP, opts?: AbortOptions): Promise<[TCP, Address]>;
+  sockAccept(sock: Pipe, opts?: AbortOptions): Promise<[Pipe, string]>;
+  sockAccept(sock: TCP | Pipe, opts?: AbortOptions): Promise<[TCP | Pipe, Address | string]>;
+  /**
+   * Sends `count` bytes of `file` from `offset` (null: to the end) through
+   * the socket, read in blocks (there is no zero-copy path for a handle:
+   * `fallback: false` rejects with SendfileNotAvailableError); the bytes sent.
+   */
+  sockSendfile(
+    sock: TCP | Pipe,
     file: SendfileFile,
     offset?: number,
     count?: number | null,

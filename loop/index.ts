@@ -48,6 +48,7 @@ export { UvEventLoop } from './uv-event-loop.js';
 export { IncompleteReadError, LimitOverrunError, CancelledError, TimeoutError } from './errors.js';
 export type { AbortOptions } from './abort.js';
 export { SendfileNotAvailableError, type SendfileFile, type SendfileOptions } from './sendfile.js';
+export type { SockData } from './sock-ops.js';
 export { waitFor } from './wait-for.js';
 // The errors of every layer: connection failures are UvErrors, misuse UsageErrors.
 export { UsageError, type UsageErrorCode } from '../errors/usage-error.js';

@@ -57,7 +57,7 @@ export interface SendfileRequest {
 }
 
 /** The file's fd: an integer fd or an object with one. */
-function fileDescriptor(file: unknown): number {
+export function fileDescriptor(file: unknown): number {
   const fd = typeof file === 'object' && file !== null ? (file as { fd?: unknown }).fd : file;
   if (typeof fd !== 'number') throw invalidArgType('file', 'an fd or a FileHandle', file);
   // A closed FileHandle has fd -1.

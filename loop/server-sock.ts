@@ -35,8 +35,24 @@ function askSocket<T>(query: () => T): T | undefined {
   }
 }
 
+// Handles a transport or server of a loop uses (given as `sock` or made by
+// the loop): the sock operations (sock-ops.ts) refuse them, since they would
+// fight the transport over the read callback. Weak: a handle is marked once
+// and forgotten with it.
+const claimed = new WeakSet<Handle>();
+
+/** Marks `handle` as used by a transport or server of a loop, for good. */
+export function claimSock(handle: Handle): void {
+  claimed.add(handle);
+}
+
+/** Whether a transport or server of a loop uses `handle` (claimSock). */
+export function isClaimed(handle: Handle): boolean {
+  return claimed.has(handle);
+}
+
 /** Pipes that pass handles are not sockets of a stream transport or server. */
-function checkNotIpc(sock: Pipe): void {
+export function checkNotIpc(sock: Pipe): void {
   // getsockname first: a closed Pipe says so itself (ipc is false once closed).
   askSocket(() => sock.getsockname());
   if (sock.ipc) throw invalid('sock must not be an IPC pipe (new Pipe(loop, true))');

@@ -19,6 +19,7 @@ import {
   isBufferedProtocol,
 } from './protocols.js';
 import { closedDuring, type SendfileRequest } from './sendfile.js';
+import { claimSock } from './server-sock.js';
 import { type TransportOptions, WriteTransportBase } from './transport-base.js';
 import type { Transport } from './transports.js';
 
@@ -66,6 +67,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
   constructor(opts: StreamTransportOptions) {
     super(opts);
     this.#stream = opts.stream;
+    claimSock(opts.stream);
     this.#reads = opts.reads !== false;
     this.#writes = opts.reads === true ? false : opts.stream.writable;
     this.scheduleStart('A StreamTransport');

@@ -36,7 +36,7 @@ import {
 } from './protocols.js';
 import { type ResolvedAddress, type SockType, uvLookup } from './resolve.js';
 import type { Listener } from './server.js';
-import { checkSockLoop, serverSockAddress } from './server-sock.js';
+import { checkSockLoop, claimSock, serverSockAddress } from './server-sock.js';
 import type { SendfileRequest } from './sendfile.js';
 import { keepReplacedSocketFile } from './unix-socket-file.js';
 import { StreamTransport } from './stream-transport.js';
@@ -387,6 +387,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     backlog: number,
     serve: (stream: Stream) => void,
   ): Listener<A> {
+    claimSock(stream);
     return {
       address,
       start: () => stream.listen(backlog, (err) => this.#accept(stream, err, serve)),

@@ -27,6 +27,7 @@ import { readingControl } from './reading-control.js';
 import { runStop } from './run-stop.js';
 import { serverLifecycle } from './server-lifecycle.js';
 import { signals } from './signals.js';
+import { sockOps } from './sock-ops.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
 import { tlsArguments } from './tls-arguments.js';
@@ -92,4 +93,5 @@ export const scenarios: Scenario[] = [
   liveResources,
   loopEdges,
   addressEdges,
+  sockOps,
 ];
