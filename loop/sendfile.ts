@@ -57,7 +57,7 @@ export interface SendfileRequest {
 }
 
 /** The file's fd: an integer fd or an object with one. */
-export function fileDescriptor(file: unknown): number {
+function fileDescriptor(file: unknown): number {
   const fd = typeof file === 'object' && file !== null ? (file as { fd?: unknown }).fd : file;
   if (typeof fd !== 'number') throw invalidArgType('file', 'an fd or a FileHandle', file);
   // A closed FileHandle has fd -1.
@@ -87,15 +87,30 @@ export function sendfileRequest(
   ) {
     throw invalidArgType('transport', 'a stream Transport', transport);
   }
+  const request = fileRequest(file, offset, count, opts);
+  if (t.isClosing?.() === true) {
+    throw new UsageError('ERR_TRANSPORT_CLOSED', 'The transport is closing or closed');
+  }
+  return request;
+}
+
+/**
+ * The checks of the file's side, shared with sockSendfile: an open file,
+ * an integer offset >= 0, a count that is null or a positive integer, a
+ * boolean fallback.
+ */
+export function fileRequest(
+  file: unknown,
+  offset: unknown,
+  count: unknown,
+  opts: SendfileOptions | undefined,
+): SendfileRequest {
   const fd = fileDescriptor(file);
   validateInteger(offset, 'offset', 0);
   if (count !== null && count !== undefined) validateInteger(count, 'count', 1);
   const signal = signalOf(opts);
   if (opts?.fallback !== undefined && typeof opts.fallback !== 'boolean') {
     throw invalidArgType('fallback', 'a boolean', opts.fallback);
-  }
-  if (t.isClosing?.() === true) {
-    throw new UsageError('ERR_TRANSPORT_CLOSED', 'The transport is closing or closed');
   }
   return { fd, offset, count: count ?? null, signal };
 }

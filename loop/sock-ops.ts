@@ -51,7 +51,7 @@ import type { LoopResource } from './event-loop-core.js';
 import type { Address } from './protocols.js';
 import type { ResolvedAddress, SockType } from './resolve.js';
 import {
-  fileDescriptor,
+  fileRequest,
   regularFileSize,
   type SendfileFile,
   SendfileNotAvailableError,
@@ -741,13 +741,7 @@ export async function sockSendfile(
 ): Promise<number> {
   host.checkClosed();
   checkStreamSock(sock, host);
-  const fd = fileDescriptor(file);
-  validateInteger(offset, 'offset', 0);
-  if (count !== null && count !== undefined) validateInteger(count, 'count', 1);
-  const signal = signalOf(opts);
-  if (opts?.fallback !== undefined && typeof opts.fallback !== 'boolean') {
-    throw invalidArgType('fallback', 'a boolean', opts.fallback);
-  }
+  const { fd, signal } = fileRequest(file, offset, count, opts);
   if (opts?.fallback === false) {
     throw new SendfileNotAvailableError('There is no zero-copy sendfile for a handle');
   }
