@@ -30,6 +30,7 @@ import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
 import { tlsArguments } from './tls-arguments.js';
 import { tlsHandshake } from './tls-handshake.js';
+import { tlsPort } from './tls-port.js';
 import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
 import { streamReads } from './stream-reads.js';
@@ -65,6 +66,7 @@ export const scenarios: Scenario[] = [
   serverLifecycle,
   tlsHandshake,
   tlsArguments,
+  tlsPort,
   transportLifecycle,
   transportEdges,
   readingControl,
