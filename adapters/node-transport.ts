@@ -96,6 +96,8 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   readonly #onError = (err: Error): void => this.forceClose(toUvError(err));
   readonly #onClose = (): void => this.#closed();
   readonly #writtenNow = (): void => this.#written();
+  readonly #shutdownEof = (): void =>
+    this.callProtocol('eofReceived', () => void this.protocol.eofReceived?.());
   // A queued write that fails (the stream was destroyed under it: Node
   // destroys a child's stdin when the child exits) ends the transport with
   // that error; it must not count as written, which would resume writing.
@@ -402,10 +404,20 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
    * the connection aborted, and connectionLost gets a TimeoutError, as
    * asyncio's _check_shutdown_timeout. The timer is the loop's: it counts
    * in liveResources() while it waits, and goes with the stream.
+   *
+   * The peer's close_notify (or EOF) is the end of its data: a protocol
+   * that had no eofReceived yet gets it then, before connectionLost, as
+   * asyncio's _do_shutdown calls eof_received (its answer cannot keep a
+   * closing transport open).
    */
   #shutdownTls(stream: Duplex): void {
     const finish = (): void => {
-      if (stream.readableEnded && stream.writableFinished) stream.destroy();
+      if (!stream.readableEnded || !stream.writableFinished) return;
+      if (!this.#eofReceived) {
+        this.#eofReceived = true;
+        this.loop.scheduleSoon(this.#shutdownEof, []);
+      }
+      stream.destroy();
     };
     if (this.loop.isClosed()) return void stream.destroy();
     this.#shutdownTimer = this.loop.callLater(this.#shutdownTimeout, () => {

@@ -607,7 +607,8 @@ export function tlsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       });
       tr.close();
       await until(() => log.includes('lost null'), 'connectionLost');
-      t.deepEqual(log, ['made', 'lost null']);
+      // The peer's EOF ends the shutdown: eofReceived, as asyncio's _do_shutdown.
+      t.deepEqual(log, ['made', 'eof', 'lost null']);
       // The shutdown timer (30 s) went with the connection.
       await nothingHeld(loop);
     } finally {
@@ -845,7 +846,13 @@ export function tlsPort(test: Test, makeLoop: MakeLoop, name: string): void {
         // Would never answer a close_notify: only an abort ends this at once.
         const secure = await serverTls(raw, key, cert);
         secure.resume();
-        await closed(raw);
+        await within(
+          new Promise((resolve) => {
+            raw.once('end', resolve);
+            raw.once('close', resolve);
+          }),
+          'the connection ended',
+        );
       },
       { allowHalfOpen: true },
     );
@@ -1100,4 +1107,235 @@ export function tlsPort(test: Test, makeLoop: MakeLoop, name: string): void {
     },
     { expectExceptions: true },
   );
+
+  it("test_shutdown_while_pause_reading (uvloop): close() while paused: eofReceived at the peer's close_notify, then connectionLost", async ({
+    loop,
+  }, t) => {
+    const { key, cert } = await selfSignedCert();
+    let gotCloseNotify = false;
+    const peer = await tcpPeer(
+      async (raw) => {
+        const secure = await serverTls(raw, key, cert);
+        secure.write('trailing data');
+        // Our close_notify, then the peer's own (sslobj.unwrap()).
+        await new Bytes(secure).all();
+        gotCloseNotify = true;
+        secure.end();
+        await closed(raw);
+      },
+      { allowHalfOpen: true },
+    );
+    try {
+      const log: string[] = [];
+      let transport: Transport | undefined;
+      const made = signal();
+      const proto = recorder(log, {
+        connectionMade(tr) {
+          log.push('made');
+          transport = tr;
+          made.set();
+        },
+      });
+      await loop.createConnection(() => proto, HOST, peer.port, clientSsl(cert));
+      await made.wait('connectionMade');
+      transport!.pauseReading();
+      transport!.close();
+      await until(() => log.includes('lost null'), 'connectionLost');
+      // The trailing data is dropped: the transport was closing.
+      t.deepEqual(log, ['made', 'eof', 'lost null']);
+      await peer.served(1);
+      t.true(gotCloseNotify);
+      await nothingHeld(loop);
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('loop.close() during a TLS shutdown closes the connection at once', async ({ loop }, t) => {
+    const { key, cert } = await selfSignedCert();
+    const peer = await tcpPeer(
+      async (raw) => {
+        const secure = await serverTls(raw, key, cert);
+        secure.resume();
+        await closed(raw);
+      },
+      { allowHalfOpen: true },
+    );
+    try {
+      const lost: unknown[] = [];
+      const [tr] = await loop.createConnection(
+        () => ({ connectionLost: (e: Error | null) => void lost.push(e) }),
+        HOST,
+        peer.port,
+        { ...clientSsl(cert), sslShutdownTimeout: 60 },
+      );
+      tr.close();
+      t.is(loop.liveResources().transport, 1, 'waiting for the peer');
+      const secure = tr.getExtraInfo('ssl_object') as tls.TLSSocket;
+      loop.close();
+      // Gone with the loop (no connectionLost from a closed loop), not
+      // after the 60 s wait: the TLS socket and the connection under it
+      // are destroyed.
+      await until(() => secure.destroyed, 'the TLS socket destroyed', 5000);
+      t.deepEqual(lost, []);
+    } finally {
+      peer.close();
+    }
+  });
+
+  it("set_protocol between a BufferedProtocol and a Protocol while reading, without TLS (test_start_tls_client_buf_proto_1's switch)", async ({
+    loop,
+  }, t) => {
+    const chunks = ['one', 'two', 'three', 'four'];
+    let serverTr: Transport | undefined;
+    const server = await loop.createServer(
+      () => ({ connectionMade: (tr: Transport) => void (serverTr = tr) }),
+      HOST,
+      0,
+    );
+    try {
+      const got: string[] = [];
+      const buf = new Uint8Array(64);
+      let transport: Transport | undefined;
+      const plain: Protocol = {
+        dataReceived(d) {
+          got.push(`plain ${d.toString()}`);
+          transport!.setProtocol(buffered as never);
+        },
+      };
+      const buffered: BufferedProtocol = {
+        connectionMade: (tr) => void (transport = tr),
+        getBuffer: () => buf,
+        bufferUpdated(n) {
+          got.push(`buffered ${Buffer.from(buf.subarray(0, n)).toString()}`);
+          transport!.setProtocol(plain);
+        },
+      };
+      await loop.createConnection(
+        () => buffered,
+        HOST,
+        (server.sockets()[0] as { port: number }).port,
+      );
+      await until(() => serverTr !== undefined, 'the server side');
+      for (const [i, chunk] of chunks.entries()) {
+        serverTr!.write(chunk);
+        await until(() => got.length === i + 1, `chunk ${chunk}`);
+      }
+      t.deepEqual(got, ['buffered one', 'plain two', 'buffered three', 'plain four']);
+      transport!.close();
+    } finally {
+      server.close();
+      await server.waitClosed();
+    }
+    await nothingHeld(loop);
+  });
+
+  it('test_create_server_ssl_over_ssl: startTls over a TLS transport (TLS in TLS) on the server side', async ({
+    loop,
+  }, t) => {
+    const { key, cert } = await selfSignedCert();
+    const A = Buffer.alloc(64 * 1024, 'A');
+    const B = Buffer.alloc(64 * 1024, 'B');
+    let count = 0;
+    const server = await loop.createServer(
+      () => {
+        const reply: Protocol & { tr?: Transport; data: Buffer } = {
+          data: Buffer.alloc(0),
+          dataReceived(d) {
+            reply.data = Buffer.concat([reply.data, d]);
+            if (reply.data.length === A.length) reply.tr!.write('OK');
+            if (reply.data.length === A.length + B.length) {
+              t.true(reply.data.equals(Buffer.concat([A, B])));
+              reply.tr!.write('SPAM');
+              reply.tr!.close();
+              count++;
+            }
+          },
+        };
+        return {
+          connectionMade(outer: Transport) {
+            outer.pauseReading();
+            void loop
+              .startTls(outer, reply, { key, cert }, { serverSide: true })
+              .then((inner) => (reply.tr = inner));
+          },
+        };
+      },
+      HOST,
+      0,
+      { ssl: { key, cert } },
+    );
+    const port = (server.sockets()[0] as { port: number }).port;
+    const client = async (): Promise<void> => {
+      const raw = net.connect(port, HOST);
+      raw.on('error', () => {});
+      const outer = await clientTls(raw, cert);
+      const inner = await clientTls(outer, cert);
+      const bytes = new Bytes(inner);
+      inner.write(A);
+      t.is((await bytes.take(2)).toString(), 'OK');
+      inner.write(B);
+      t.is((await bytes.all()).toString(), 'SPAM');
+      inner.end();
+      await closed(raw);
+    };
+    try {
+      await within(Promise.all(Array.from({ length: 3 }, client)), 'the clients');
+      t.is(count, 3);
+    } finally {
+      server.close();
+      await server.waitClosed();
+    }
+    await nothingHeld(loop);
+  });
+
+  it('StreamWriter.startTls: its signal cancels the handshake, its sslShutdownTimeout bounds the close', async ({
+    loop,
+  }, t) => {
+    const { key, cert } = await selfSignedCert();
+    const waiting = signal();
+    const upgraded = signal();
+    const peer = await tcpPeer(
+      async (raw) => {
+        const plain = new Bytes(raw);
+        const first = (await plain.take(5)).toString();
+        if (first === 'stuck') {
+          waiting.set();
+          await plain.all();
+          return;
+        }
+        // 'hello': answer the handshake, then never answer close_notify.
+        const secure = await serverTls(relay(raw, plain.detach()), key, cert);
+        upgraded.set();
+        secure.resume();
+        await closed(raw);
+      },
+      { allowHalfOpen: true },
+    );
+    try {
+      const first = await openConnection(HOST, peer.port, { loop });
+      first.writer.write('stuck');
+      await waiting.wait('the peer in the handshake');
+      await t.throwsAsync(
+        waitFor(
+          (signal) => first.writer.startTls({ ca: cert }, { serverHostname: 'localhost', signal }),
+          0.2,
+        ),
+        { name: 'TimeoutError' },
+      );
+      await t.throwsAsync(first.writer.waitClosed());
+      const second = await openConnection(HOST, peer.port, { loop });
+      second.writer.write('hello');
+      await second.writer.startTls(
+        { ca: cert },
+        { serverHostname: 'localhost', sslShutdownTimeout: 0.2 },
+      );
+      await upgraded.wait('the upgrade');
+      second.writer.close();
+      await t.throwsAsync(second.writer.waitClosed(), { name: 'TimeoutError' });
+      await nothingHeld(loop);
+    } finally {
+      peer.close();
+    }
+  });
 }
