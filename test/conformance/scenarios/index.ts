@@ -31,6 +31,7 @@ import { timers } from './timers.js';
 import { tlsArguments } from './tls-arguments.js';
 import { tlsHandshake } from './tls-handshake.js';
 import { tlsPort } from './tls-port.js';
+import { tlsShutdown } from './tls-shutdown.js';
 import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
 import { streamReads } from './stream-reads.js';
@@ -67,6 +68,7 @@ export const scenarios: Scenario[] = [
   tlsHandshake,
   tlsArguments,
   tlsPort,
+  tlsShutdown,
   transportLifecycle,
   transportEdges,
   readingControl,

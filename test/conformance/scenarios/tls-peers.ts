@@ -7,7 +7,10 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { within } from '../harness.js';
+import type { ExecutionContext } from 'ava';
+import { type AbstractEventLoop, Loop, type Protocol, TCP, UvEventLoop } from 'asyncuv';
+import { withPrograms } from '../../helpers/tools.js';
+import { type LoopContext, type MakeLoop, type Test, until, within, withLoop } from '../harness.js';
 
 /** Bytes read from a Node stream, taken by count (asyncio's recv_all) or to its end. */
 export class Bytes {
@@ -187,4 +190,80 @@ export function signal(): { set(): void; wait(what: string): Promise<void> } {
   let set!: () => void;
   const promise = new Promise<void>((resolve) => (set = resolve));
   return { set, wait: (what) => within(promise, what) };
+}
+
+// --- what the cases share ---
+
+/** A case's body: the loop's context and ava's assertions. */
+export type Body = (ctx: LoopContext, t: ExecutionContext) => Promise<void>;
+
+export const HOST = '127.0.0.1';
+/** test_ssl.py's PAYLOAD_SIZE. */
+export const PAYLOAD = 100 * 1024;
+export const quiet = (): Protocol => ({});
+
+/** The client's TLS options: our test certificate trusted, for localhost. */
+export const clientSsl = (cert: Buffer) => ({ ssl: { ca: cert }, serverHostname: 'localhost' });
+
+/** Nothing left on the loop: no transport, no handshake or shutdown timer. */
+export async function nothingHeld(loop: AbstractEventLoop): Promise<void> {
+  await until(() => Object.keys(loop.liveResources()).length === 0, 'nothing held by the loop');
+}
+
+/** A Loop a `sock` handle for `loop` can live on (UvEventLoop: its own). */
+export function handleLoop(loop: AbstractEventLoop): Loop {
+  return loop instanceof UvEventLoop ? loop.uvloop : Loop.default();
+}
+
+/** A TCP handle connected to port (asyncio's socket.connect before sock=). */
+export async function connectedTcp(loop: AbstractEventLoop, port: number): Promise<TCP> {
+  const tcp = new TCP(handleLoop(loop));
+  await within(
+    new Promise<void>((resolve, reject) =>
+      tcp.connect(HOST, port, (err) => (err === null ? resolve() : reject(err))),
+    ),
+    'the TCP connect',
+  );
+  return tcp;
+}
+
+/** A peer that reads and never answers; `gone()` counts the connections that went. */
+export async function silentPeer(): Promise<Peer & { gone(): number }> {
+  let gone = 0;
+  const peer = await tcpPeer(async (raw) => {
+    raw.resume();
+    await closed(raw);
+    gone++;
+  });
+  return { ...peer, gone: () => gone };
+}
+
+/** A protocol that records its callbacks in order, as MyBaseProto's states. */
+export function recorder(log: string[], extra: Partial<Protocol> = {}): Protocol {
+  return {
+    connectionMade: () => void log.push('made'),
+    dataReceived: (d) => void log.push(`data ${d.toString()}`),
+    eofReceived: () => void log.push('eof'),
+    connectionLost: (e) => void log.push(`lost ${e === null ? 'null' : (e as Error).name}`),
+    ...extra,
+  };
+}
+
+/**
+ * The cases of a TLS scenario: `it(title, body)` registers `${name}: title`,
+ * run withLoop, on a machine with openssl (the certificate is made with it:
+ * test/adapters/tls-cert.ts); `tlsTest` is the bare registration.
+ */
+export function tlsCases(
+  test: Test,
+  makeLoop: MakeLoop,
+  name: string,
+): {
+  it: (title: string, body: Body, opts?: { expectExceptions?: boolean }) => void;
+  tlsTest: ReturnType<typeof withPrograms<unknown>>;
+} {
+  const tlsTest = withPrograms(test, ['openssl']);
+  const it = (title: string, body: Body, opts?: { expectExceptions?: boolean }): void =>
+    tlsTest(`${name}: ${title}`, (t) => withLoop(t, makeLoop, (ctx) => body(ctx, t), opts));
+  return { it, tlsTest };
 }
