@@ -30,6 +30,7 @@ import {
   type ServeRequest,
   type StdioPlan,
   type TlsRequest,
+  type UpgradeTlsOptions,
 } from '../loop/base-event-loop.js';
 import { CancelledError } from '../loop/errors.js';
 import type {
@@ -280,7 +281,8 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       handshakeTimeout: tls.handshakeTimeout,
       signal: tls.signal,
     });
-    return this.#transport(tlsSocket, protocol, { ...extra, ...tlsExtra(tlsSocket) });
+    const tlsInfo = { ...extra, ...tlsExtra(tlsSocket) };
+    return this.#transport(tlsSocket, protocol, tlsInfo, undefined, tls.shutdownTimeout);
   }
 
   /** A transport whose connectionMade has run; rejects if it failed or the peer left first. */
@@ -289,9 +291,11 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     protocol: P,
     extra: Record<string, unknown>,
     slot?: ReadIntoSlot,
+    shutdownTimeout?: number,
   ): Promise<[Transport, P]> {
     return whenStarted(protocol, (ready) => {
-      const opts = { protocol, extra, kind: 'transport' as const, readInto: slot, ready };
+      const kind = 'transport' as const;
+      const opts = { protocol, extra, kind, readInto: slot, ready, shutdownTimeout };
       return new NodeTransport({ loop: this, stream, ...opts });
     });
   }
@@ -304,11 +308,11 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
   #handshake(
     stream: Duplex,
     ssl: TlsOptions | true,
-    opts: TlsUpgradeOptions,
+    opts: Omit<TlsUpgradeOptions, 'loop'>,
   ): Promise<tls.TLSSocket> {
     const untrack = this.hold({ closeWithLoop: () => stream.destroy() });
     try {
-      const secure = upgradeToTls(stream, ssl, opts);
+      const secure = upgradeToTls(stream, ssl, { ...opts, loop: this });
       secure.then(untrack, untrack);
       return this.closedWins(secure);
     } catch (err) {
@@ -331,7 +335,7 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     transport: Transport,
     protocol: AnyProtocol,
     ssl: TlsOptions,
-    opts: { serverSide: boolean; serverHostname?: string | undefined; handshakeTimeout?: number },
+    opts: UpgradeTlsOptions,
   ): Promise<Transport> {
     const extra = {
       socket: transport.getExtraInfo('socket'),
@@ -354,6 +358,7 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
         extra: { ...extra, ...tlsExtra(tlsSocket) },
         callConnectionMade: false,
         kind: 'transport',
+        shutdownTimeout: opts.shutdownTimeout,
         ready: (err) => (err === null ? resolve(upgraded) : reject(err)),
       });
     });
@@ -471,9 +476,16 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     if (tls === undefined) return this.#serve(server, socket, protocolFactory, extra);
     // Handshake failures are the client's business; asyncio reports
     // them only in debug mode.
-    const { handshakeTimeout } = tls;
+    const { handshakeTimeout, shutdownTimeout } = tls;
     this.#handshake(socket, tls.ssl, { serverSide: true, handshakeTimeout }).then(
-      (secure) => this.#serve(server, secure, protocolFactory, { ...extra, ...tlsExtra(secure) }),
+      (secure) =>
+        this.#serve(
+          server,
+          secure,
+          protocolFactory,
+          { ...extra, ...tlsExtra(secure) },
+          shutdownTimeout,
+        ),
       (exception) => {
         if (!this.getDebug()) return;
         this.callExceptionHandler({ message: 'TLS handshake failed', exception });
@@ -486,6 +498,7 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     stream: Duplex,
     protocolFactory: () => AnyProtocol,
     extra: Record<string, unknown>,
+    shutdownTimeout?: number,
   ): void {
     let protocol: AnyProtocol;
     try {
@@ -499,7 +512,9 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     // option), so a BufferedProtocol here is fed by copying.
     const owner = server;
     const kind = 'transport';
-    server.attach(new NodeTransport({ loop: this, stream, protocol, extra, owner, kind }));
+    server.attach(
+      new NodeTransport({ loop: this, stream, protocol, extra, owner, kind, shutdownTimeout }),
+    );
   }
 
   // --- datagrams, pipes, subprocesses, signals ----------------------------------

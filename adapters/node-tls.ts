@@ -11,12 +11,23 @@ import type { TlsOptions } from '../loop/events.js';
 /** asyncio's default ssl_handshake_timeout, in seconds. */
 const DEFAULT_HANDSHAKE_TIMEOUT = 60;
 
+/** What the TLS code needs of the loop it runs for: its timers. */
+export interface TlsTimers {
+  callLater(delay: number, cb: () => void): { cancel(): void };
+}
+
 export interface TlsUpgradeOptions {
   serverSide: boolean;
   serverHostname?: string | undefined;
   /** Seconds. */
   handshakeTimeout?: number | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * The loop the handshake's timer runs on: a loop timer, as asyncio's
+   * call_later, so that liveResources() counts it while the handshake
+   * lasts and shows one left behind.
+   */
+  loop: TlsTimers;
 }
 
 // The context each TLS socket was made with, for getExtraInfo('sslcontext').
@@ -89,7 +100,7 @@ export function upgradeToTls(
   contexts.set(socket, secureContext);
   return new Promise((resolve, reject) => {
     const done = (err: Error | null): void => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.off('error', done);
       socket.off('close', onClose);
       socket.off('end', onClose);
@@ -118,7 +129,7 @@ export function upgradeToTls(
       );
     const onAbort = (): void =>
       done(new CancelledError('The TLS handshake was aborted', { cause: opts.signal?.reason }));
-    const timer = setTimeout(() => {
+    const timer = opts.loop.callLater(timeout, () => {
       done(
         Object.assign(
           new Error(
@@ -127,7 +138,7 @@ export function upgradeToTls(
           { code: 'ERR_SSL_HANDSHAKE_TIMEOUT' },
         ),
       );
-    }, timeout * 1000);
+    });
     socket.once('error', done);
     socket.once('close', onClose);
     socket.once('end', onClose);

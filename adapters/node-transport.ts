@@ -16,6 +16,8 @@ import {
 } from '../loop/protocols.js';
 import { type TransportOptions, WriteTransportBase } from '../loop/transport-base.js';
 import type { Transport } from '../loop/transports.js';
+import { TimeoutError } from '../loop/errors.js';
+import type { TimerHandle } from '../loop/events.js';
 import { toUvError } from './node-errors.js';
 
 export interface NodeTransportOptions extends TransportOptions<AnyProtocol> {
@@ -26,7 +28,15 @@ export interface NodeTransportOptions extends TransportOptions<AnyProtocol> {
   writable?: boolean | undefined;
   /** false for write-only pipes (their writeEof() closes them, as asyncio's). */
   readable?: boolean | undefined;
+  /**
+   * TLS streams: seconds close() waits for the peer's close_notify once
+   * ours is out (asyncio's ssl_shutdown_timeout); default 30.
+   */
+  shutdownTimeout?: number | undefined;
 }
+
+/** asyncio's default ssl_shutdown_timeout, in seconds. */
+const DEFAULT_SHUTDOWN_TIMEOUT = 30;
 
 const STAGING_SIZE = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -57,6 +67,9 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   readonly #writable: boolean;
   readonly #readable: boolean;
   readonly #callConnectionMade: boolean;
+  readonly #shutdownTimeout: number;
+  // A TLS close waiting for the peer's close_notify (see #shutdownTls).
+  #shutdownTimer: TimerHandle | undefined;
   #detached = false;
   #streamClosed = false;
   #eofReceived = false;
@@ -83,6 +96,8 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   readonly #onError = (err: Error): void => this.forceClose(toUvError(err));
   readonly #onClose = (): void => this.#closed();
   readonly #writtenNow = (): void => this.#written();
+  readonly #shutdownEof = (): void =>
+    this.callProtocol('eofReceived', () => void this.protocol.eofReceived?.());
   // A queued write that fails (the stream was destroyed under it: Node
   // destroys a child's stdin when the child exits) ends the transport with
   // that error; it must not count as written, which would resume writing.
@@ -108,6 +123,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     this.#writable = opts.writable !== false;
     this.#readable = opts.readable !== false;
     this.#callConnectionMade = opts.callConnectionMade !== false;
+    this.#shutdownTimeout = opts.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
     stream.pause();
@@ -364,10 +380,13 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
       return;
     }
     // A socket is closed at once (libuv's close, as StreamTransport does).
-    // Other duplexes (TLS, user streams) are ended first so that their
-    // own shutdown (close_notify) goes out, then destroyed.
+    // TLS shuts down as asyncio's SSL transports do (#shutdownTls). Other
+    // duplexes (user streams) are ended first so that their own shutdown
+    // goes out, then destroyed.
     const socket = stream instanceof net.Socket && !isTls(stream);
-    if (!graceful || socket || stream.writableFinished || !stream.writable) {
+    if (graceful && isTls(stream) && !stream.destroyed) {
+      this.#shutdownTls(stream);
+    } else if (!graceful || socket || stream.writableFinished || !stream.writable) {
       stream.destroy();
     } else {
       stream.once('finish', () => stream.destroy());
@@ -375,9 +394,59 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     }
   }
 
+  /**
+   * asyncio's SSL shutdown (sslproto's FLUSHING and SHUTDOWN states): our
+   * close_notify goes out after what is buffered, then the peer's
+   * close_notify (or its EOF) is awaited before the connection closes, so
+   * that neither side takes the close for a truncation. Reading resumes
+   * to see it; what the peer still sends is dropped (the transport is
+   * closing). A peer that does not answer within sslShutdownTimeout has
+   * the connection aborted, and connectionLost gets a TimeoutError, as
+   * asyncio's _check_shutdown_timeout. The timer is the loop's: it counts
+   * in liveResources() while it waits, and goes with the stream.
+   *
+   * The peer's close_notify (or EOF) is the end of its data: a protocol
+   * that had no eofReceived yet gets it then, before connectionLost, as
+   * asyncio's _do_shutdown calls eof_received (its answer cannot keep a
+   * closing transport open).
+   */
+  #shutdownTls(stream: Duplex): void {
+    const finish = (): void => {
+      if (!stream.readableEnded || !stream.writableFinished) return;
+      if (!this.#eofReceived) {
+        this.#eofReceived = true;
+        this.loop.scheduleSoon(this.#shutdownEof, []);
+      }
+      stream.destroy();
+    };
+    if (this.loop.isClosed()) return void stream.destroy();
+    this.#shutdownTimer = this.loop.callLater(this.#shutdownTimeout, () => {
+      this.#shutdownTimer = undefined;
+      this.lostError = new TimeoutError('SSL shutdown timed out');
+      stream.destroy();
+    });
+    if (!stream.readableEnded) {
+      stream.once('end', finish);
+      stream.resume();
+    }
+    if (!stream.writableFinished) {
+      stream.once('finish', finish);
+      if (!stream.writableEnded) stream.end();
+    }
+    finish();
+  }
+
+  /** @internal The loop closed: a TLS shutdown in progress stops waiting for the peer. */
+  override closeWithLoop(): void {
+    if (this.#shutdownTimer !== undefined) this.#stream.destroy();
+    super.closeWithLoop();
+  }
+
   /** The stream emitted 'close': it and its fd are gone. */
   #closed(): void {
     this.#streamClosed = true;
+    this.#shutdownTimer?.cancel();
+    this.#shutdownTimer = undefined;
     if (this.#detached) return;
     // Gone now: the stream is (connectionLost may never run if the loop
     // closes meanwhile).

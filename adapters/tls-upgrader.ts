@@ -17,6 +17,7 @@ registerTlsUpgrader(async (loop, raw, protocol, ssl, request) => {
     serverHostname: request.serverHostname,
     handshakeTimeout: request.handshakeTimeout,
     signal: request.signal,
+    loop,
   });
   return new Promise((resolve, reject) => {
     const upgraded = new NodeTransport({
@@ -25,6 +26,7 @@ registerTlsUpgrader(async (loop, raw, protocol, ssl, request) => {
       protocol,
       extra: { ...extra, ...tlsExtra(tlsSocket) },
       callConnectionMade: request.callConnectionMade,
+      shutdownTimeout: request.shutdownTimeout,
       ready: (err) => (err === null ? resolve(upgraded) : reject(err)),
     });
   });

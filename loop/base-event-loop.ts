@@ -41,6 +41,7 @@ import type {
   ServerAddress,
   ServerOptions,
   SubprocessOptions,
+  StartTlsLoopOptions,
   TlsOptions,
   UnixConnectionOptions,
   UnixServerAddress,
@@ -61,6 +62,7 @@ import {
   backlogOf,
   checkHandshakeTimeout,
   checkTlsOptions,
+  checkTlsTimeout,
   type ConnectOptions,
   type DatagramPlan,
   type ServeRequest,
@@ -68,6 +70,7 @@ import {
   type StdioPlan,
   stdioSpec,
   type TlsRequest,
+  type UpgradeTlsOptions,
 } from './loop-plans.js';
 import { type Listener, StreamServer } from './server.js';
 import {
@@ -134,6 +137,7 @@ export type {
   ServeRequest,
   StdioPlan,
   TlsRequest,
+  UpgradeTlsOptions,
 } from './loop-plans.js';
 
 export abstract class BaseEventLoop<S = unknown>
@@ -255,7 +259,7 @@ export abstract class BaseEventLoop<S = unknown>
     transport: Transport,
     protocol: AnyProtocol,
     ssl: TlsOptions,
-    opts: { serverSide: boolean; serverHostname?: string | undefined; handshakeTimeout?: number },
+    opts: UpgradeTlsOptions,
   ): Promise<Transport>;
   /** A datagram endpoint as planned; its protocol from the factory once the socket is bound. */
   protected abstract openDatagram<P extends DatagramProtocol>(
@@ -456,7 +460,12 @@ export abstract class BaseEventLoop<S = unknown>
     if (opts.ssl) this.checkTls(opts.ssl);
     this.#checkConnectedSock(sock, 'either');
     const tls: TlsRequest | undefined = opts.ssl
-      ? { ssl: opts.ssl, handshakeTimeout: opts.sslHandshakeTimeout, serverSide: true }
+      ? {
+          ssl: opts.ssl,
+          handshakeTimeout: opts.sslHandshakeTimeout,
+          shutdownTimeout: opts.sslShutdownTimeout,
+          serverSide: true,
+        }
       : undefined;
     return this.#adopt(protocolFactory, sock, tls);
   }
@@ -495,6 +504,7 @@ export abstract class BaseEventLoop<S = unknown>
       ssl: opts.ssl,
       serverHostname,
       handshakeTimeout: opts.sslHandshakeTimeout,
+      shutdownTimeout: opts.sslShutdownTimeout,
       signal: opts.signal,
     };
   }
@@ -526,7 +536,7 @@ export abstract class BaseEventLoop<S = unknown>
     transport: Transport,
     protocol: AnyProtocol,
     ssl: TlsOptions,
-    opts: { serverSide?: boolean; serverHostname?: string; sslHandshakeTimeout?: number } = {},
+    opts: StartTlsLoopOptions = {},
   ): Promise<Transport> {
     this.checkClosed();
     // asyncio's start_tls refuses what is not a transport or an SSLContext
@@ -547,13 +557,18 @@ export abstract class BaseEventLoop<S = unknown>
     }
     if (opts.serverHostname !== undefined) validateString(opts.serverHostname, 'serverHostname');
     checkHandshakeTimeout(opts.sslHandshakeTimeout);
+    checkTlsTimeout(opts.sslShutdownTimeout, 'sslShutdownTimeout');
+    const { signal } = opts;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new UsageError('ERR_INVALID_ARG_TYPE', 'The "signal" option must be an AbortSignal');
+    }
     this.checkTls();
     return this.upgradeTls(transport, protocol, ssl, {
       serverSide: opts.serverSide === true,
       serverHostname: opts.serverHostname,
-      ...(opts.sslHandshakeTimeout !== undefined
-        ? { handshakeTimeout: opts.sslHandshakeTimeout }
-        : {}),
+      handshakeTimeout: opts.sslHandshakeTimeout,
+      shutdownTimeout: opts.sslShutdownTimeout,
+      signal,
     });
   }
 
@@ -692,7 +707,13 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     const listeners: Array<Listener<SocketAddress>> = [];
     const server = this.#newServer(listeners);
-    const request = serveRequest(server, protocolFactory, opts.ssl, opts.sslHandshakeTimeout);
+    const request = serveRequest(
+      server,
+      protocolFactory,
+      opts.ssl,
+      opts.sslHandshakeTimeout,
+      opts.sslShutdownTimeout,
+    );
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
       if (sock !== undefined)
@@ -748,7 +769,13 @@ export abstract class BaseEventLoop<S = unknown>
     }
     const listeners: Array<Listener<UnixServerAddress>> = [];
     const server = this.#newServer(listeners);
-    const request = serveRequest(server, protocolFactory, opts.ssl, undefined);
+    const request = serveRequest(
+      server,
+      protocolFactory,
+      opts.ssl,
+      opts.sslHandshakeTimeout,
+      opts.sslShutdownTimeout,
+    );
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
       if (sock !== undefined && bound !== undefined) {

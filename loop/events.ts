@@ -147,6 +147,23 @@ export interface TlsOptions {
   [key: string]: unknown;
 }
 
+/** loop.startTls's options (asyncio's server_side, server_hostname, ssl_*_timeout). */
+export interface StartTlsLoopOptions {
+  /** The server's side of the handshake (default: the client's). */
+  serverSide?: boolean;
+  /** The name the server's certificate must carry (client side). */
+  serverHostname?: string;
+  /** Seconds for the handshake; default 60. */
+  sslHandshakeTimeout?: number;
+  /** Seconds a closing TLS transport waits for the peer's close_notify; default 30. */
+  sslShutdownTimeout?: number;
+  /**
+   * Cancels the handshake (asyncio: cancelling the start_tls task): the
+   * call rejects with a CancelledError and the connection is closed.
+   */
+  signal?: AbortSignal;
+}
+
 export interface ConnectionOptions extends AttemptOptions {
   localAddr?: Address;
   ssl?: boolean | TlsOptions;
@@ -154,6 +171,12 @@ export interface ConnectionOptions extends AttemptOptions {
   signal?: AbortSignal;
   /** Seconds for the TLS handshake; default 60. */
   sslHandshakeTimeout?: number;
+  /**
+   * Seconds a closing TLS transport waits for the peer's close_notify
+   * before aborting the connection (connectionLost then gets a
+   * TimeoutError); default 30, as asyncio's ssl_shutdown_timeout.
+   */
+  sslShutdownTimeout?: number;
   /**
    * Use this connected TCP handle instead of connecting (asyncio's `sock`);
    * host, port and localAddr must be absent (null or undefined), and with
@@ -185,6 +208,8 @@ export interface ServerOptions {
   /** Start accepting now (default true). */
   startServing?: boolean;
   sslHandshakeTimeout?: number;
+  /** Seconds a closing TLS connection waits for the client's close_notify; default 30. */
+  sslShutdownTimeout?: number;
   /**
    * Serve this bound TCP handle instead of binding (asyncio's `sock`); host
    * must be null and port 0. The server owns it and closes it, also when
@@ -200,11 +225,17 @@ export interface AcceptedSocketOptions {
   ssl?: TlsOptions | null;
   /** Seconds (asyncio's default: 60). */
   sslHandshakeTimeout?: number;
+  /** Seconds a closing TLS transport waits for the peer's close_notify (default 30). */
+  sslShutdownTimeout?: number;
 }
 
 export interface UnixServerOptions {
   backlog?: number;
   ssl?: TlsOptions;
+  /** Seconds for the TLS handshake; default 60. */
+  sslHandshakeTimeout?: number;
+  /** Seconds a closing TLS connection waits for the client's close_notify; default 30. */
+  sslShutdownTimeout?: number;
   startServing?: boolean;
   /**
    * Serve this bound Unix socket (a Pipe, not IPC) instead of binding
@@ -367,7 +398,7 @@ export interface AbstractEventLoop {
     transport: Transport,
     protocol: AnyProtocol,
     ssl: TlsOptions,
-    opts?: { serverSide?: boolean; serverHostname?: string; sslHandshakeTimeout?: number },
+    opts?: StartTlsLoopOptions,
   ): Promise<Transport>;
 
   /**

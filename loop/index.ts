@@ -16,6 +16,7 @@ export type {
   StdioSpec,
   SubprocessOptions,
   TlsOptions,
+  StartTlsLoopOptions,
   UnixConnectionOptions,
   UnixServerAddress,
   UnixServerOptions,

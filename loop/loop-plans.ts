@@ -13,9 +13,20 @@ export interface TlsRequest {
   serverHostname?: string | undefined;
   /** Seconds; asyncio's default is 60. */
   handshakeTimeout?: number | undefined;
+  /** Seconds a closing TLS transport waits for the peer's close_notify; asyncio's default is 30. */
+  shutdownTimeout?: number | undefined;
   signal?: AbortSignal | undefined;
   /** The server's side of the handshake (connectAcceptedSocket); else the client's. */
   serverSide?: boolean | undefined;
+}
+
+/** startTls's request, as a concrete loop's upgradeTls gets it (checked). */
+export interface UpgradeTlsOptions {
+  serverSide: boolean;
+  serverHostname?: string | undefined;
+  handshakeTimeout?: number | undefined;
+  shutdownTimeout?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** What connecting takes of ConnectionOptions: TLS is made later, over the connection. */
@@ -61,7 +72,12 @@ export interface AddrInfoQuery {
  * TLS-only options need `ssl`, and the handshake timeout is > 0 seconds.
  */
 export function checkTlsOptions(
-  opts: { ssl?: unknown; sslHandshakeTimeout?: unknown; serverHostname?: unknown },
+  opts: {
+    ssl?: unknown;
+    sslHandshakeTimeout?: unknown;
+    sslShutdownTimeout?: unknown;
+    serverHostname?: unknown;
+  },
   side: 'client' | 'server',
 ): void {
   const { ssl } = opts;
@@ -75,22 +91,31 @@ export function checkTlsOptions(
     const expected = side === 'client' ? 'a boolean or node:tls options' : 'node:tls options';
     throw invalidArgType('ssl', expected, ssl);
   }
-  for (const name of ['serverHostname', 'sslHandshakeTimeout'] as const) {
+  for (const name of ['serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout'] as const) {
     if (opts[name] !== undefined && !ssl) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', `${name} is only meaningful with ssl`);
     }
   }
   checkHandshakeTimeout(opts.sslHandshakeTimeout);
+  checkTlsTimeout(opts.sslShutdownTimeout, 'sslShutdownTimeout');
 }
 
 /** sslHandshakeTimeout, when given: seconds, > 0 and finite. */
 export function checkHandshakeTimeout(timeout: unknown): void {
+  checkTlsTimeout(timeout, 'sslHandshakeTimeout');
+}
+
+/**
+ * A TLS timeout (sslHandshakeTimeout, sslShutdownTimeout), when given:
+ * seconds, > 0 and finite (asyncio raises ValueError for <= 0).
+ */
+export function checkTlsTimeout(timeout: unknown, name: string): void {
   if (timeout === undefined) return;
-  if (typeof timeout !== 'number') throw invalidArgType('sslHandshakeTimeout', 'a number', timeout);
+  if (typeof timeout !== 'number') throw invalidArgType(name, 'a number', timeout);
   if (!(timeout > 0) || !Number.isFinite(timeout)) {
     throw new UsageError(
       'ERR_OUT_OF_RANGE',
-      `The value of "sslHandshakeTimeout" is out of range. It must be a finite number > 0. Received ${timeout}`,
+      `The value of "${name}" is out of range. It must be a finite number > 0. Received ${timeout}`,
     );
   }
 }
@@ -101,8 +126,9 @@ export function serveRequest(
   protocolFactory: () => AnyProtocol,
   ssl: TlsOptions | null | false | undefined,
   handshakeTimeout: number | undefined,
+  shutdownTimeout: number | undefined,
 ): ServeRequest {
-  const tls = ssl ? { ssl, handshakeTimeout } : undefined;
+  const tls = ssl ? { ssl, handshakeTimeout, shutdownTimeout } : undefined;
   return { server, protocolFactory, tls };
 }
 

@@ -113,7 +113,8 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     } catch (exception) {
       return this.fatal(exception, 'Fatal error: protocol.bufferUpdated() call failed.');
     }
-    if (this.closing || !this.#reading) return;
+    // Switched to another protocol meanwhile: setProtocol chose its reads.
+    if (this.closing || !this.#reading || this.protocol !== protocol) return;
     const next = this.bufferFrom(protocol, -1);
     if (next !== undefined && next !== this.#stream.readBuffer) this.#stream.setReadBuffer(next);
   }
@@ -202,6 +203,21 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     // always deferred, and runs exactly once.
     if (stream.closed) this.deliverLost(err);
     else stream.close(() => this.connectionLost(err));
+  }
+
+  /**
+   * asyncio's set_protocol on a socket transport switches between
+   * get_buffer() and data_received() reads (selector_events): a read
+   * started for the other kind of protocol restarts for this one (libuv
+   * switches the mode of a stream that reads), so no byte goes to a
+   * method the new protocol lacks.
+   */
+  override setProtocol(protocol: AnyProtocol): void {
+    const wasBuffered = isBufferedProtocol(this.protocol);
+    super.setProtocol(protocol);
+    if (this.#reading && !this.closing && isBufferedProtocol(protocol) !== wasBuffered) {
+      this.#startReading();
+    }
   }
 
   isReading(): boolean {

@@ -140,6 +140,10 @@ export interface StartTlsOptions {
   serverHostname?: string;
   /** Seconds the handshake may take; default 60. */
   sslHandshakeTimeout?: number;
+  /** Seconds a close waits for the peer's close_notify (asyncio's ssl_shutdown_timeout); default 30. */
+  sslShutdownTimeout?: number;
+  /** Cancels the handshake: startTls rejects with a CancelledError and the connection closes. */
+  signal?: AbortSignal;
 }
 
 /** What a StreamWriter writes for: its flow control, and the TLS upgrade of a connection's. */

@@ -13,6 +13,8 @@ export interface TlsUpgradeRequest {
   serverHostname?: string | undefined;
   /** Seconds; asyncio's default is 60. */
   handshakeTimeout?: number | undefined;
+  /** Seconds a closing transport waits for the peer's close_notify; asyncio's default is 30. */
+  shutdownTimeout?: number | undefined;
   /** True for new connections; false for startTls (the protocol already saw connectionMade). */
   callConnectionMade: boolean;
   /** createConnection's signal: aborting it cancels the handshake too. */

@@ -23,6 +23,7 @@ import {
   type ServeRequest,
   type StdioPlan,
   type TlsRequest,
+  type UpgradeTlsOptions,
 } from './base-event-loop.js';
 import { CancelledError } from './errors.js';
 import type { AbstractEventLoop, AddrInfo, TlsOptions, UnixServerAddress } from './events.js';
@@ -302,6 +303,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
         serverSide: server !== undefined || tls.serverSide === true,
         serverHostname: tls.serverHostname,
         handshakeTimeout: tls.handshakeTimeout,
+        shutdownTimeout: tls.shutdownTimeout,
         signal: tls.signal,
         callConnectionMade: true,
       }),
@@ -318,7 +320,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     transport: Transport,
     protocol: AnyProtocol,
     ssl: TlsOptions,
-    opts: { serverSide: boolean; serverHostname?: string | undefined; handshakeTimeout?: number },
+    opts: UpgradeTlsOptions,
   ): Promise<Transport> {
     return this.closedWins(
       tlsUpgrader()(this, transport, protocol, ssl, { ...opts, callConnectionMade: false }),

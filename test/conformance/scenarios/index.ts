@@ -32,6 +32,8 @@ import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
 import { tlsArguments } from './tls-arguments.js';
 import { tlsHandshake } from './tls-handshake.js';
+import { tlsPort } from './tls-port.js';
+import { tlsShutdown } from './tls-shutdown.js';
 import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
 import { streamReads } from './stream-reads.js';
@@ -68,6 +70,8 @@ export const scenarios: Scenario[] = [
   dispose,
   tlsHandshake,
   tlsArguments,
+  tlsPort,
+  tlsShutdown,
   transportLifecycle,
   transportEdges,
   readingControl,
