@@ -133,3 +133,19 @@ export async function connectedTo<P extends Protocol>(
   const peer = await within(accepted, 'accept');
   return { server, transport, proto, peer };
 }
+
+/** The port a TCP server listens on (its first address). */
+export function portOf(server: { sockets(): unknown[] }): number {
+  return (server.sockets()[0] as { port: number }).port;
+}
+
+/** Whether `promise` has settled, after the callbacks queued now have run. */
+export async function settledSoon(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return settled;
+}

@@ -11,17 +11,12 @@ import {
   startServer,
   waitFor,
   type AbstractEventLoop,
-  type Server,
   type StreamPair,
   type StreamReader,
   type StreamWriter,
 } from 'asyncuv';
-import { connectOutcome, netServer, type NetServer } from '../peers.js';
+import { connectOutcome, type NetServer, netServer, portOf } from '../peers.js';
 import { type MakeLoop, type Test, until, untilStalled, withLoop, within } from '../harness.js';
-
-function portOf(server: Server): number {
-  return (server.sockets()[0] as { port: number }).port;
-}
 
 /** A read to abort: what arrives before the abort, what after, and what the next read returns. */
 interface ReadCase {

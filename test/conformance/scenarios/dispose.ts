@@ -10,23 +10,8 @@ import {
   openConnection,
   startServer,
 } from 'asyncuv';
-import { netConnect } from '../peers.js';
+import { netConnect, portOf, settledSoon } from '../peers.js';
 import { cases, type MakeLoop, type Test, future, within } from '../harness.js';
-
-function portOf(server: Server): number {
-  return (server.sockets()[0] as { port: number }).port;
-}
-
-/** Whether `promise` has settled, after the callbacks queued now have run. */
-async function settledSoon(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return settled;
-}
 
 export function dispose(test: Test, makeLoop: MakeLoop, name: string): void {
   const it = cases(test, makeLoop, `${name}: dispose`);

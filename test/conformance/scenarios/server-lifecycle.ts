@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CancelledError,
-  type Server,
   type StreamReader,
   type StreamWriter,
   openConnection,
   startServer,
   startUnixServer,
 } from 'asyncuv';
-import { netConnect, readToEnd } from '../peers.js';
+import { netConnect, portOf, readToEnd, settledSoon } from '../peers.js';
 import {
   cases,
   type MakeLoop,
@@ -26,21 +25,6 @@ import {
   until,
   within,
 } from '../harness.js';
-
-function portOf(server: Server): number {
-  return (server.sockets()[0] as { port: number }).port;
-}
-
-/** Whether `promise` has settled, after the callbacks queued now have run. */
-async function settledSoon(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await new Promise((resolve) => setImmediate(resolve));
-  return settled;
-}
 
 /** test_server.py's handler: reads to EOF, then closes its side. */
 async function readThenClose(reader: StreamReader, writer: StreamWriter): Promise<void> {

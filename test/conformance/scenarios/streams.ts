@@ -13,16 +13,11 @@ import {
   StreamReaderProtocol,
   openConnection,
   startServer,
-  type Server,
   type StreamWriter,
 } from 'asyncuv';
 import { makeFifo } from '../fifo.js';
-import { netServer, netConnect, readToEnd } from '../peers.js';
+import { netConnect, netServer, portOf, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
-
-function portOf(server: Server): number {
-  return (server.sockets()[0] as { port: number }).port;
-}
 
 /** startServer's callback: echoes lines until EOF, then closes. */
 async function lineEcho(reader: StreamReader, writer: StreamWriter): Promise<void> {

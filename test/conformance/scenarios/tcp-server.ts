@@ -11,7 +11,7 @@ import type {
   Transport,
   UvError,
 } from 'asyncuv';
-import { hasIPv6, netConnect, readToEnd } from '../peers.js';
+import { hasIPv6, netConnect, portOf, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
 
 /** A protocol that echoes and remembers its transport. */
@@ -46,10 +46,6 @@ async function recordingServer(
     opts,
   );
   return { server, made };
-}
-
-function portOf(server: Server): number {
-  return (server.sockets()[0] as { port: number }).port;
 }
 
 async function echoOnce(port: number, host = '127.0.0.1', payload = 'ping'): Promise<string> {

@@ -6,14 +6,9 @@
 // test_server.py: test_wait_closed_basic, serve_forever on a closed or
 // already served server).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Server } from 'asyncuv';
-import { connectedTo, netConnect, readToEnd } from '../peers.js';
+import { connectedTo, netConnect, portOf, readToEnd } from '../peers.js';
 import { type MakeLoop, type Test, future, until, withLoop, within } from '../harness.js';
 import { CallLog } from '../protocols.js';
-
-function portOf(server: Server): number {
-  return (server.sockets()[0] as { port: number }).port;
-}
 
 export function transportEdges(test: Test, makeLoop: MakeLoop, name: string): void {
   test(`${name}: write() after writeEof() throws ERR_TRANSPORT_EOF; a second writeEof() is a no-op`, (t) =>
