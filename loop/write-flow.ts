@@ -21,7 +21,10 @@ export class WriteFlow {
 
   /** `size` is the transport's buffered bytes; `protocol` its current protocol. */
   constructor(
-    private readonly loop: { callExceptionHandler(context: ExceptionContext): void },
+    private readonly loop: {
+      callExceptionHandler(context: ExceptionContext): void;
+      isClosed(): boolean;
+    },
     private readonly transport: object,
     private readonly size: () => number,
     private readonly protocol: () => FlowProtocol,
@@ -68,6 +71,9 @@ export class WriteFlow {
   }
 
   #call(method: 'pauseWriting' | 'resumeWriting'): void {
+    // Nothing of a closed loop runs: libuv still completes, at the handle's
+    // close, the writes that finished before the loop closed.
+    if (this.loop.isClosed()) return;
     const protocol = this.protocol();
     try {
       protocol[method]?.();
