@@ -27,7 +27,9 @@ import {
   BaseEventLoop,
   type ConnectOptions,
   type DatagramPlan,
+  passedFdsStdio,
   type ServeRequest,
+  type SpawnPlan,
   type StdioPlan,
   type TlsRequest,
   type UpgradeTlsOptions,
@@ -633,24 +635,30 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     program: string,
     args: string[],
     { stdin, stdout, stderr }: StdioPlan,
-    opts: { env?: Record<string, string> | undefined; cwd?: string | undefined },
+    plan: SpawnPlan,
   ): Promise<[SubprocessTransport, P]> {
     // stderr 'stdout' (asyncio.STDOUT) means the child's fd 2 is its fd 1.
     // With a piped stdout that is one pipe on two fds, which Node can only
     // build from a stream it can pass twice: a Unix socket pair.
     let merged: [net.Socket, net.Socket] | undefined;
-    let stdio: StdioOptions;
+    let stdio: Extract<StdioOptions, unknown[]>;
     if (stderr === 'stdout') {
       if (stdout === 'pipe') {
         merged = await socketPair();
         stdio = [stdin, merged[1], merged[1]];
       } else stdio = [stdin, stdout, stdout];
     } else stdio = [stdin, stdout, stderr];
+    stdio.push(...passedFdsStdio(plan.passFds));
     let child: ChildProcess;
     try {
-      const env = opts.env ? { env: opts.env } : {};
-      const cwd = opts.cwd ? { cwd: opts.cwd } : {};
-      child = spawn(program, args, { stdio, ...env, ...cwd });
+      const env = plan.env ? { env: plan.env } : {};
+      const cwd = plan.cwd ? { cwd: plan.cwd } : {};
+      const uid = plan.uid !== undefined ? { uid: plan.uid } : {};
+      const gid = plan.gid !== undefined ? { gid: plan.gid } : {};
+      // detached is only the setsid here too: Node refs the child until
+      // child.unref(), which is never called, so the exit is still awaited.
+      const detached = plan.startNewSession;
+      child = spawn(program, args, { stdio, detached, ...env, ...cwd, ...uid, ...gid });
     } catch (err) {
       merged?.forEach((s) => s.destroy());
       throw toUvError(err);

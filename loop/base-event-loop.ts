@@ -15,6 +15,7 @@ import {
   invalidArgType,
   toSignalNumber,
   toPort,
+  validateBoolean,
   validateFunction,
   validateInteger,
   validateString,
@@ -67,6 +68,7 @@ import {
   type DatagramPlan,
   type ServeRequest,
   serveRequest,
+  type SpawnPlan,
   type StdioPlan,
   stdioSpec,
   type TlsRequest,
@@ -135,10 +137,12 @@ export type {
   ConnectOptions,
   DatagramPlan,
   ServeRequest,
+  SpawnPlan,
   StdioPlan,
   TlsRequest,
   UpgradeTlsOptions,
 } from './loop-plans.js';
+export { passedFdsStdio } from './loop-plans.js';
 
 export abstract class BaseEventLoop<S = unknown>
   extends EventLoopCore
@@ -288,7 +292,7 @@ export abstract class BaseEventLoop<S = unknown>
     file: string,
     args: string[],
     stdio: StdioPlan,
-    opts: { env?: Record<string, string> | undefined; cwd?: string | undefined },
+    plan: SpawnPlan,
   ): Promise<[SubprocessTransport, P]>;
   /** Calls `fire` whenever `signum` arrives (a catchable signal); returns what stops it. */
   protected abstract watchSignal(signum: number, fire: () => void): () => void;
@@ -953,9 +957,10 @@ export abstract class BaseEventLoop<S = unknown>
     // child_process would throw TypeErrors of its own, or stringify a
     // non-string env value and run the child.
     validateSpawnTarget(file, args, opts.env, opts.cwd);
+    const plan = spawnPlan(opts);
     // Before the spawn: a factory that throws must not leave a child behind.
     const protocol = newProtocol(protocolFactory);
-    return this.spawnSubprocess(protocol, file, args, stdio, { env: opts.env, cwd: opts.cwd });
+    return this.spawnSubprocess(protocol, file, args, stdio, plan);
   }
 
   // --- fd watchers -------------------------------------------------------------------
@@ -1090,6 +1095,45 @@ function checkPipeFd(fd: number): void {
       `Pipe transport is for pipes, sockets and terminals only (fd ${fd} is none of them)`,
     );
   }
+}
+
+/**
+ * The spawn options past stdio, program and arguments, checked on both loops
+ * before anything is spawned. uid and gid stop at 2^31 - 1 as
+ * node:child_process's int32 does; whether we may use them is the spawn's
+ * answer (EPERM). A passed fd must be open now (EBADF, as checkPipeFd):
+ * libuv would fail in the forked child, and Node then throws.
+ */
+function spawnPlan(opts: SubprocessOptions): SpawnPlan {
+  const { startNewSession = false, passFds = [], uid, gid } = opts;
+  validateBoolean(startNewSession, 'startNewSession');
+  if (uid !== undefined) validateInteger(uid, 'uid', 0, 2 ** 31 - 1);
+  if (gid !== undefined) validateInteger(gid, 'gid', 0, 2 ** 31 - 1);
+  if (!Array.isArray(passFds)) throw invalidArgType('passFds', 'an array of fds', passFds);
+  const seen = new Set<number>();
+  passFds.forEach((fd: unknown, i) => {
+    // 0-2 are the child's stdin, stdout and stderr: their own options say what they are.
+    validateInteger(fd, `passFds[${i}]`, 3, 2 ** 31 - 1);
+    if (seen.has(fd)) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', `passFds repeats fd ${fd}`);
+    }
+    seen.add(fd);
+  });
+  for (const fd of seen) {
+    try {
+      fstatSync(fd);
+    } catch {
+      throw new UvError(errno['EBADF']!, 'fstat', `(passFds: fd ${fd})`);
+    }
+  }
+  return {
+    env: opts.env,
+    cwd: opts.cwd,
+    startNewSession,
+    passFds: [...seen].sort((a, b) => a - b),
+    uid,
+    gid,
+  };
 }
 
 /** getaddrinfo of '' (libuv: EINVAL; node:dns would answer nothing, deprecated). */

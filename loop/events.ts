@@ -276,6 +276,26 @@ export interface SubprocessOptions {
   stderr?: StdioSpec | 'stdout';
   env?: Record<string, string>;
   cwd?: string;
+  /**
+   * Runs the child in a session of its own (setsid; Popen's
+   * start_new_session), so a signal to our process group or terminal does
+   * not reach it. The loop still kills a running child when it closes, and
+   * still waits for its exit.
+   */
+  startNewSession?: boolean;
+  /**
+   * Fds of ours that stay open in the child under the same numbers
+   * (Popen's pass_fds): integers from 3 (0-2 are stdin, stdout and stderr's
+   * options), no repeats, each open (else a UvError EBADF before anything
+   * is spawned). The fds from 3 not listed are not given to the child:
+   * libuv and Node open every fd close-on-exec (an fd opened without
+   * O_CLOEXEC by other code would be inherited; asyncio closes all others).
+   */
+  passFds?: readonly number[];
+  /** The child's user id (Popen's user, as a number); EPERM (a UvError) unless we may. */
+  uid?: number;
+  /** The child's group id (Popen's group, as a number); EPERM (a UvError) unless we may. */
+  gid?: number;
 }
 
 /**

@@ -56,6 +56,31 @@ export interface StdioPlan {
   stderr: StdioSpec | 'stdout';
 }
 
+/** The rest of a child's spawn options, checked (BaseEventLoop's spawnPlan). */
+export interface SpawnPlan {
+  env: Record<string, string> | undefined;
+  cwd: string | undefined;
+  startNewSession: boolean;
+  /** Ascending, each from 3 and open when checked. */
+  passFds: readonly number[];
+  uid: number | undefined;
+  gid: number | undefined;
+}
+
+/**
+ * The child's fds from 3 for `passFds` (ascending), as libuv's and
+ * node:child_process's stdio arrays take them: each passed fd under its own
+ * number, 'ignore' for the numbers between (libuv leaves an ignored fd from
+ * 3 alone in the child, so it is closed there by its close-on-exec flag).
+ */
+export function passedFdsStdio(passFds: readonly number[]): Array<number | 'ignore'> {
+  const last = passFds.at(-1);
+  if (last === undefined) return [];
+  const out = Array.from({ length: last - 2 }, (): number | 'ignore' => 'ignore');
+  for (const fd of passFds) out[fd - 3] = fd;
+  return out;
+}
+
 /** getaddrinfo()'s hints, normalised: family 0 (either), 4 or 6. */
 export interface AddrInfoQuery {
   family: 0 | 4 | 6;

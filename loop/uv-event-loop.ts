@@ -20,7 +20,9 @@ import {
   BaseEventLoop,
   type ConnectOptions,
   type DatagramPlan,
+  passedFdsStdio,
   type ServeRequest,
+  type SpawnPlan,
   type StdioPlan,
   type TlsRequest,
   type UpgradeTlsOptions,
@@ -492,9 +494,14 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     file: string,
     args: string[],
     { stdin, stdout, stderr }: StdioPlan,
-    opts: { env?: Record<string, string> | undefined; cwd?: string | undefined },
+    plan: SpawnPlan,
   ): Promise<[SubprocessTransport, P]> {
-    const stdio: StdioOption[] = [stdin, stdout, stderr === 'stdout' ? 'ignore' : stderr];
+    const stdio: StdioOption[] = [
+      stdin,
+      stdout,
+      stderr === 'stdout' ? 'ignore' : stderr,
+      ...passedFdsStdio(plan.passFds),
+    ];
     if (stderr === 'stdout') {
       // libuv cannot point the child's fd 2 at the pipe it makes for fd 1,
       // so a shell does the dup (asyncio.STDOUT), then execs the program.
@@ -505,8 +512,13 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     const process = Process.spawn(this.uvloop, {
       file,
       args,
-      ...(opts.env !== undefined ? { env: opts.env } : {}),
-      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      ...(plan.env !== undefined ? { env: plan.env } : {}),
+      ...(plan.cwd !== undefined ? { cwd: plan.cwd } : {}),
+      ...(plan.uid !== undefined ? { uid: plan.uid } : {}),
+      ...(plan.gid !== undefined ? { gid: plan.gid } : {}),
+      // UV_PROCESS_DETACHED is only the setsid: the handle stays referenced,
+      // so the loop still waits for the exit, and close() still kills it.
+      detached: plan.startNewSession,
       stdio,
       // libuv reports the exit from a later callback, never from spawn().
       onExit: (status, signal) => transport?.onExit(status, signal),

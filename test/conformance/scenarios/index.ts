@@ -40,6 +40,7 @@ import { streamReads } from './stream-reads.js';
 import { subprocess } from './subprocess.js';
 import { subprocessStreams } from './subprocess-streams.js';
 import { subprocessEdges } from './subprocess-edges.js';
+import { subprocessOptions } from './subprocess-options.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
 import { transportEdges } from './transport-edges.js';
@@ -91,6 +92,7 @@ export const scenarios: Scenario[] = [
   subprocessStreams,
   processLifecycle,
   subprocessEdges,
+  subprocessOptions,
   readers,
   names,
   twoLoops,
