@@ -288,12 +288,15 @@ export function tlsShutdown(test: Test, makeLoop: MakeLoop, name: string): void 
         // Would never answer a close_notify: only an abort ends this at once.
         // The handshake is not awaited here: the client may abort before its
         // Finished has left, and then it never completes on this side.
-        const gone = new Promise((resolve) => {
-          raw.once('end', resolve);
-          raw.once('close', resolve);
-        });
         const secure = new tls.TLSSocket(raw, { isServer: true, key, cert });
         secure.on('error', () => {});
+        // The TLS socket takes over raw's handle: its events are the ones seen.
+        const gone = new Promise((resolve) => {
+          for (const stream of [raw, secure]) {
+            stream.once('end', resolve);
+            stream.once('close', resolve);
+          }
+        });
         secure.resume();
         await within(gone, 'the connection ended');
       },
