@@ -22,7 +22,11 @@ export function subprocessEdges(test: Test, makeLoop: MakeLoop, name: string): v
   it('a small limit pauses the stdout pipe: the child waits on it; communicate() gets every byte', async ({
     loop,
   }, t) => {
-    const proc = await createSubprocessExec('head', ['-c', String(MiB), '/dev/zero'], {
+    // 8 MiB: more than the pipe holds plus what libuv reads from it in one
+    // wake-up (up to 32 reads of 64 KiB, held by the transport once paused),
+    // so that head must be left waiting on its full pipe.
+    const size = 8 * MiB;
+    const proc = await createSubprocessExec('head', ['-c', String(size), '/dev/zero'], {
       loop,
       stdout: 'pipe',
       limit: 10,
@@ -30,10 +34,10 @@ export function subprocessEdges(test: Test, makeLoop: MakeLoop, name: string): v
     await until(() => proc.stdout!.bufferedSize > 20, 'output above twice the limit');
     await sleep(100);
     // Unpaused, the reader would have taken all of it and head would have exited.
-    t.true(proc.stdout!.bufferedSize < MiB, `buffered ${proc.stdout!.bufferedSize}`);
+    t.true(proc.stdout!.bufferedSize < size, `buffered ${proc.stdout!.bufferedSize}`);
     t.is(proc.returncode, null, 'head waits on its full pipe');
     const [stdout] = await within(proc.communicate(), 'communicate', 10000);
-    t.is(stdout!.length, MiB);
+    t.is(stdout!.length, size);
     t.is(proc.returncode, 0);
   });
 
