@@ -11,6 +11,7 @@ import { connectionMadeErrors } from './connection-made-errors.js';
 import { datagram } from './datagram.js';
 import { debugAndIpv6 } from './debug-and-ipv6.js';
 import { dispose } from './dispose.js';
+import { eventsPort } from './events-port.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
 import { handlesInBatch } from './handles-in-batch.js';
@@ -100,4 +101,5 @@ export const scenarios: Scenario[] = [
   loopEdges,
   addressEdges,
   sockOps,
+  eventsPort,
 ];
