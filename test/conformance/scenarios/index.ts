@@ -1,6 +1,7 @@
 // Every conformance scenario, in the order they register.
 import type { Scenario } from '../harness.js';
 import { addressEdges } from './address-edges.js';
+import { baseEventsPort } from './base-events-port.js';
 import { callbackErrors } from './callback-errors.js';
 import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
@@ -102,4 +103,5 @@ export const scenarios: Scenario[] = [
   addressEdges,
   sockOps,
   eventsPort,
+  baseEventsPort,
 ];
