@@ -1,7 +1,9 @@
 // Cases of CPython's test_events.py (EventLoopTestsMixin,
 // SubprocessTestsMixin) that had no counterpart in this suite:
 // test_read_pty_output, test_write_pty, test_bidirectional_pty,
-// test_run_until_complete_nesting, test_call_soon_threadsafe_same_thread,
+// test_run_until_complete_nesting, test_run_until_complete_stopped,
+// test_datagram_send_to_non_listening_address,
+// test_call_soon_threadsafe_same_thread,
 // test_create_connection_local_addr_skip_different_family,
 // test_subprocess_wait_no_same_group, and the Popen options of
 // test_subprocess_exec_invalid_args / test_subprocess_shell_invalid_args.
@@ -22,6 +24,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type AbstractEventLoop,
+  type Address,
+  type DatagramProtocol,
+  type DatagramTransport,
   NodeEventLoop,
   type Protocol,
   type ReadTransport,
@@ -55,8 +60,8 @@ interface PtyRelay {
   end(): Promise<void>;
 }
 
-async function ptyRelay(echo = false): Promise<PtyRelay> {
-  const child: ChildProcess = spawn('python3', [relayScript, ...(echo ? ['--echo'] : [])], {
+async function ptyRelay(): Promise<PtyRelay> {
+  const child: ChildProcess = spawn('python3', [relayScript], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
@@ -182,6 +187,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       relay.type('2345');
       await until(() => proto.data.length >= 5, 'five bytes');
       t.is(proto.data, '12345');
+      t.not(transport.getExtraInfo('pipe'), undefined, 'extra info is available');
       // The master closes: the terminal side hangs up and the transport ends.
       await relay.end();
       hangUp(t, await within(proto.lost.promise, 'connectionLost after the hang-up'));
@@ -211,6 +217,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       transport.write(Buffer.from('2345'));
       await until(() => relay.output().length >= 5, 'five bytes at the master');
       t.is(relay.output(), '12345');
+      t.not(transport.getExtraInfo('pipe'), undefined, 'extra info is available');
       transport.close();
       t.true(transport.isClosing());
       t.is(await within(proto.lost.promise, 'connectionLost'), null);
@@ -221,10 +228,10 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
     }
   });
 
-  it('test_bidirectional_pty: a read and a write transport on one terminal, the far side echoing', async ({
+  it('test_bidirectional_pty: a read and a write transport on one terminal, each way in turn', async ({
     loop,
   }, t) => {
-    const relay = await ptyRelay(true);
+    const relay = await ptyRelay();
     try {
       const readFd = openTerminal(relay.path);
       const writeFd = openTerminal(relay.path);
@@ -246,16 +253,27 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       t.deepEqual(reader.state, ['INITIAL', 'CONNECTED']);
       t.is(writer.state, 'CONNECTED');
       writeTransport.write('1');
-      await until(() => reader.data.length >= 1, 'the echo of one byte');
+      await until(() => relay.output().length >= 1, 'one byte at the master');
+      t.is(relay.output(), '1');
+      relay.type('a');
+      await until(() => reader.data.length >= 1, 'one byte typed');
+      t.is(reader.data, 'a');
       writeTransport.write('2345');
-      await until(() => reader.data.length >= 5, 'the echo of five bytes');
-      t.is(reader.data, '12345');
+      await until(() => relay.output().length >= 5, 'five bytes at the master');
       t.is(relay.output(), '12345');
-      writeTransport.close();
-      t.is(await within(writer.lost.promise, 'writer connectionLost'), null);
+      relay.type('bcde');
+      await until(() => reader.data.length >= 5, 'five bytes typed');
+      t.is(reader.data, 'abcde');
+      t.deepEqual(reader.state, ['INITIAL', 'CONNECTED']);
+      t.is(writer.state, 'CONNECTED');
+      t.not(readTransport.getExtraInfo('pipe'), undefined);
+      t.not(writeTransport.getExtraInfo('pipe'), undefined);
       readTransport.close();
       t.is(await within(reader.lost.promise, 'reader connectionLost'), null);
       t.deepEqual(reader.state, ['INITIAL', 'CONNECTED', 'CLOSED']);
+      writeTransport.close();
+      t.is(await within(writer.lost.promise, 'writer connectionLost'), null);
+      t.is(writer.state, 'CLOSED');
       t.false(isOpen(readFd) || isOpen(writeFd), 'each transport closed its fd');
     } finally {
       await relay.end();
@@ -274,6 +292,66 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
     });
     t.is(await within(outer, 'the outer run'), 'outer');
     t.false(loop.isRunning());
+  });
+
+  it('test_run_until_complete_stopped: work that calls stop() and goes on waiting: runUntilComplete rejects with ERR_LOOP_STOPPED', async ({
+    loop,
+  }, t) => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await t.throwsAsync(
+      within(
+        loop.runUntilComplete(async () => {
+          loop.stop();
+          await held;
+        }),
+        'runUntilComplete',
+      ),
+      { code: 'ERR_LOOP_STOPPED' },
+    );
+    t.false(loop.isRunning());
+    release();
+  });
+
+  it('test_datagram_send_to_non_listening_address: an endpoint that sent to a closed port still receives', async ({
+    loop,
+  }, t) => {
+    /** Keeps what arrives; errorReceived (an ICMP refusal) is allowed. */
+    class Keep implements DatagramProtocol {
+      got: string[] = [];
+      readonly lost = future<Error | null>();
+      datagramReceived(data: Buffer): void {
+        this.got.push(data.toString());
+      }
+      errorReceived(): void {}
+      connectionLost(err: Error | null): void {
+        this.lost.resolve(err);
+      }
+    }
+    const open = async (): Promise<[DatagramTransport, Keep, Address]> => {
+      const [tr, p] = await loop.createDatagramEndpoint(() => new Keep(), {
+        localAddr: ['127.0.0.1', 0],
+      });
+      return [tr, p, tr.getExtraInfo('sockname') as Address];
+    };
+    const [t1, p1, addr1] = await open();
+    const [t2, p2, addr2] = await open();
+    const [t3, p3, addr3] = await open();
+    t3.abort();
+    await within(p3.lost.promise, 'the third endpoint closed');
+    t1.sendto('a', addr2);
+    await until(() => p2.got.length === 1, 'a at 2');
+    t2.sendto('b', addr1);
+    await until(() => p1.got.length === 1, 'b at 1');
+    // Nobody listens at addr3 any more.
+    t1.sendto('c', addr3);
+    t2.sendto('d', addr1);
+    await until(() => p1.got.length === 2, 'd at 1');
+    t.deepEqual(p1.got, ['b', 'd']);
+    t.deepEqual(p2.got, ['a']);
+    t1.close();
+    t2.close();
+    await within(Promise.all([p1.lost.promise, p2.lost.promise]), 'both closed');
   });
 
   it('test_call_soon_threadsafe_same_thread: callSoon and callSoonThreadsafe share one FIFO', async ({
