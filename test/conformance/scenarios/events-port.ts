@@ -5,7 +5,9 @@
 // test_datagram_send_to_non_listening_address,
 // test_call_soon_threadsafe_same_thread,
 // test_create_connection_local_addr_skip_different_family,
-// test_subprocess_wait_no_same_group, and the Popen options of
+// test_subprocess_wait_no_same_group, PolicyTests' test_set_event_loop_policy
+// and test_new_event_loop (setEventLoopFactory, newEventLoop), and the Popen
+// options of
 // test_subprocess_exec_invalid_args / test_subprocess_shell_invalid_args.
 //
 // The pty cases: a pseudo-terminal comes from test/fixtures/pty-relay.py
@@ -27,10 +29,13 @@ import {
   type Address,
   type DatagramProtocol,
   type DatagramTransport,
+  newEventLoop,
   NodeEventLoop,
   type Protocol,
+  setEventLoopFactory,
   type ReadTransport,
   type Transport,
+  UvEventLoop,
   type WriteTransport,
 } from 'asyncuv';
 import { MySubprocessProtocol } from '../protocols.js';
@@ -352,6 +357,26 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
     t1.close();
     t2.close();
     await within(Promise.all([p1.lost.promise, p2.lost.promise]), 'both closed');
+  });
+
+  it('test_set_event_loop_policy, test_new_event_loop: setEventLoopFactory refuses a non-function; newEventLoop() makes the factory’s loop', async ({
+    loop,
+  }, t) => {
+    // The factory is the process's: set and restored in one synchronous
+    // stretch, so no other case can see this one's.
+    t.throws(() => setEventLoopFactory({} as never), { code: 'ERR_INVALID_ARG_TYPE' });
+    const made = newEventLoop();
+    t.true(made instanceof UvEventLoop, 'the default factory: a UvEventLoop, still in force');
+    made.close();
+    setEventLoopFactory(() => loop);
+    try {
+      t.is(newEventLoop(), loop);
+    } finally {
+      setEventLoopFactory(() => new UvEventLoop());
+    }
+    const again = newEventLoop();
+    t.not(again, loop);
+    again.close();
   });
 
   it('test_call_soon_threadsafe_same_thread: callSoon and callSoonThreadsafe share one FIFO', async ({
