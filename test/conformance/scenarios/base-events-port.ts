@@ -1,6 +1,8 @@
 // Cases of CPython's test_base_events.py (BaseEventLoopTests,
 // BaseEventLoopWithSelectorTests: the public behaviour) that had no
 // counterpart in this suite: test_set_exc_handler_broken,
+// test_call_later / test_time_and_call_at (a None delay or when),
+// test_run_until_complete_baseexception, test_create_datagram_endpoint_connect_err,
 // test_default_exc_handler_broken, test_call_coroutine (an async function
 // as a callback), test_create_datagram_endpoint_addr_error,
 // test_create_datagram_endpoint_no_matching_family, the family= of
@@ -141,10 +143,55 @@ export function baseEventsPort(test: Test, makeLoop: MakeLoop, name: string): vo
     exceptions.length = 0;
   });
 
-  it('test_create_datagram_endpoint_addr_error: a localAddr that is not a [host, port] pair is a usage error', async ({
+  it('test_call_later, test_time_and_call_at: a delay or a when that is not a finite number is a usage error, nothing scheduled', async ({
+    loop,
+  }, t) => {
+    const cb = (): void => t.fail('nothing was scheduled');
+    for (const bad of [null, undefined, '1']) {
+      t.throws(() => loop.callLater(bad as never, cb), { code: 'ERR_INVALID_ARG_TYPE' });
+      t.throws(() => loop.callAt(bad as never, cb), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      t.throws(() => loop.callLater(bad, cb), { code: 'ERR_OUT_OF_RANGE' });
+      t.throws(() => loop.callAt(bad, cb), { code: 'ERR_OUT_OF_RANGE' });
+    }
+    t.deepEqual(loop.liveResources(), {});
+  });
+
+  it('test_run_until_complete_baseexception: a failed runUntilComplete leaves no stop behind for the next run', async ({
+    loop,
+  }, t) => {
+    await t.throwsAsync(
+      within(
+        loop.runUntilComplete(async () => {
+          throw new Error('interrupt');
+        }),
+        'runUntilComplete',
+      ),
+      { message: 'interrupt' },
+    );
+    // The next run goes on until a callback two iterations later stops it.
+    let called = false;
+    loop.callSoon(() =>
+      loop.callSoon(() => {
+        called = true;
+        loop.stop();
+      }),
+    );
+    await within(loop.runForever(), 'runForever');
+    t.true(called);
+  });
+
+  it('test_create_datagram_endpoint_addr_error, test_create_datagram_endpoint_connect_err: a localAddr that is not a [host, port] pair, a remote port 0: usage errors', async ({
     loop,
   }, t) => {
     const P = (): MyDatagramProto => new MyDatagramProto();
+    // asyncio's connect() to port 0 fails with OSError; here it is refused
+    // before any socket (docs/loop.md: a remote port from 1).
+    await t.throwsAsync(
+      async () => loop.createDatagramEndpoint(P, { remoteAddr: ['127.0.0.1', 0] }),
+      { code: 'ERR_OUT_OF_RANGE' },
+    );
     for (const localAddr of ['localhost', ['localhost', 1, 2, 3], ['localhost'], [1, 2]]) {
       await t.throwsAsync(
         async () => loop.createDatagramEndpoint(P, { localAddr: localAddr as never }),
