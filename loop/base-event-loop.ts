@@ -771,7 +771,11 @@ export abstract class BaseEventLoop<S = unknown>
       throw new UsageError('ERR_INVALID_ARG_VALUE', 'host: a list of hosts must name one at least');
     }
     const each = await Promise.all(host.map((h) => this.resolveHost(h)));
-    return each.flat();
+    // asyncio serves each address once (its getaddrinfo results go through
+    // a set): a host given twice, or two names of one address, would
+    // otherwise bind it twice and fail with EADDRINUSE.
+    const seen = new Set<string>();
+    return each.flat().filter(({ address }) => !seen.has(address) && !!seen.add(address));
   }
 
   async createUnixServer(

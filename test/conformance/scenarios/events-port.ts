@@ -5,6 +5,8 @@
 // test_datagram_send_to_non_listening_address,
 // test_call_soon_threadsafe_same_thread,
 // test_create_connection_local_addr_skip_different_family,
+// test_create_connection_local_addr_in_use and test_create_server_addr_in_use
+// (the address in the error), test_create_server_multiple_hosts_ipv4,
 // test_subprocess_wait_no_same_group, PolicyTests' test_set_event_loop_policy
 // and test_new_event_loop (setEventLoopFactory, newEventLoop), and the Popen
 // options of
@@ -35,6 +37,7 @@ import {
   setEventLoopFactory,
   type ReadTransport,
   type Transport,
+  type UvError,
   UvEventLoop,
   type WriteTransport,
 } from 'asyncuv';
@@ -413,6 +416,51 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
     } finally {
       await server.close();
     }
+  });
+
+  it('test_create_connection_local_addr_in_use, test_create_server_addr_in_use: EADDRINUSE from bind, naming the address', async ({
+    loop,
+  }, t) => {
+    const server = await echoServer('127.0.0.1');
+    try {
+      const inUse = `127.0.0.1:${server.port}`;
+      const connect = await t.throwsAsync<UvError>(
+        within(
+          loop.createConnection(() => ({}), '127.0.0.1', server.port, {
+            localAddr: ['127.0.0.1', server.port],
+          }),
+          'createConnection',
+        ),
+      );
+      t.is(connect?.code, 'EADDRINUSE');
+      t.is(connect?.syscall, 'bind');
+      t.true(connect?.message.includes(inUse), connect?.message);
+      const listen = await t.throwsAsync<UvError>(
+        within(
+          loop.createServer(() => ({}), '127.0.0.1', server.port),
+          'createServer',
+        ),
+      );
+      t.is(listen?.code, 'EADDRINUSE');
+      t.is(listen?.syscall, 'bind');
+      t.true(listen?.message.includes(inUse), listen?.message);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('test_create_server_multiple_hosts_ipv4: each address is served once, hosts given twice or not', async ({
+    loop,
+  }, t) => {
+    const server = await within(
+      loop.createServer(() => ({}), ['127.0.0.1', '127.0.0.2', '127.0.0.1', 'localhost'], 0),
+      'createServer',
+    );
+    const sockets = server.sockets();
+    t.deepEqual(sockets.map((s) => s.address).sort(), ['127.0.0.1', '127.0.0.2']);
+    t.is(new Set(sockets.map((s) => s.port)).size, 1, 'one port for all');
+    server.close();
+    await within(server.waitClosed(), 'waitClosed');
   });
 
   it('test_subprocess_wait_no_same_group: a child in a session of its own: exit code 7, processExited', async ({
