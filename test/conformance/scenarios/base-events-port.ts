@@ -3,12 +3,20 @@
 // counterpart in this suite: test_set_exc_handler_broken,
 // test_call_later / test_time_and_call_at (a None delay or when),
 // test_run_until_complete_baseexception, test_create_datagram_endpoint_connect_err,
+// test_env_var_debug (ASYNCUV_DEBUG),
 // test_default_exc_handler_broken, test_call_coroutine (an async function
 // as a callback), test_create_datagram_endpoint_addr_error,
 // test_create_datagram_endpoint_no_matching_family, the family= of
 // test_create_datagram_endpoint_socket_err / _cant_bind, and
 // test_create_connection_ssl_server_hostname_errors.
-import type { ExceptionContext, UvError } from 'asyncuv';
+import {
+  type AbstractEventLoop,
+  type ExceptionContext,
+  Loop,
+  NodeEventLoop,
+  type UvError,
+  UvEventLoop,
+} from 'asyncuv';
 import { MyDatagramProto } from '../protocols.js';
 import { cases, future, type MakeLoop, type Test, within } from '../harness.js';
 
@@ -180,6 +188,36 @@ export function baseEventsPort(test: Test, makeLoop: MakeLoop, name: string): vo
     );
     await within(loop.runForever(), 'runForever');
     t.true(called);
+  });
+
+  it('test_env_var_debug: ASYNCUV_DEBUG (PYTHONASYNCIODEBUG) set and not empty turns debug mode on for a new loop', async ({
+    loop,
+  }, t) => {
+    // A loop of the same kind as the one under test; made, read and
+    // closed while the variable is set, in one synchronous stretch.
+    const fresh = (): AbstractEventLoop =>
+      loop instanceof NodeEventLoop ? new NodeEventLoop() : new UvEventLoop(new Loop());
+    const saved = process.env['ASYNCUV_DEBUG'];
+    const debugWith = (value: string | undefined): boolean => {
+      if (value === undefined) delete process.env['ASYNCUV_DEBUG'];
+      else process.env['ASYNCUV_DEBUG'] = value;
+      const made = fresh();
+      try {
+        return made.getDebug();
+      } finally {
+        made.close();
+        if (made instanceof UvEventLoop) made.uvloop.close();
+      }
+    };
+    try {
+      t.false(debugWith(undefined));
+      t.false(debugWith(''));
+      t.true(debugWith('1'));
+    } finally {
+      if (saved === undefined) delete process.env['ASYNCUV_DEBUG'];
+      else process.env['ASYNCUV_DEBUG'] = saved;
+    }
+    t.is(loop.getDebug(), saved !== undefined && saved !== '', 'the loop under test is untouched');
   });
 
   it('test_create_datagram_endpoint_addr_error, test_create_datagram_endpoint_connect_err: a localAddr that is not a [host, port] pair, a remote port 0: usage errors', async ({
