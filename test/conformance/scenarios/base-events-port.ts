@@ -3,7 +3,7 @@
 // counterpart in this suite: test_set_exc_handler_broken,
 // test_call_later / test_time_and_call_at (a None delay or when),
 // test_run_until_complete_baseexception, test_create_datagram_endpoint_connect_err,
-// test_env_var_debug (ASYNCUV_DEBUG),
+// test_env_var_debug (ASYNCUV_DEBUG), test_create_server_ipv6,
 // test_default_exc_handler_broken, test_call_coroutine (an async function
 // as a callback), test_create_datagram_endpoint_addr_error,
 // test_create_datagram_endpoint_no_matching_family, the family= of
@@ -14,6 +14,8 @@ import {
   type ExceptionContext,
   Loop,
   NodeEventLoop,
+  openConnection,
+  startServer,
   type UvError,
   UvEventLoop,
 } from 'asyncuv';
@@ -292,6 +294,37 @@ export function baseEventsPort(test: Test, makeLoop: MakeLoop, name: string): vo
     t.is((transport.getExtraInfo('sockname') as [string, number])[0], '127.0.0.1');
     transport.close();
     await within(proto.done, 'connectionLost');
+  });
+
+  it('test_create_server_ipv6: startServer on ::1 listens there and serves a stream client', async ({
+    loop,
+  }, t) => {
+    const server = await within(
+      startServer(
+        async (reader, writer) => {
+          writer.write(await reader.readline());
+          writer.close();
+        },
+        '::1',
+        0,
+        { loop },
+      ),
+      'startServer',
+    );
+    const [socket] = server.sockets();
+    t.is(server.sockets().length, 1);
+    t.is(socket!.address, '::1');
+    t.is(socket!.family, 'IPv6');
+    const { reader, writer } = await within(
+      openConnection('::1', socket!.port, { loop }),
+      'openConnection',
+    );
+    writer.write('six\n');
+    t.is((await within(reader.read(), 'the echo')).toString(), 'six\n');
+    writer.close();
+    await within(writer.waitClosed(), 'the client closed');
+    server.close();
+    await within(server.waitClosed(), 'waitClosed');
   });
 
   it('test_create_connection_ssl_server_hostname_errors: ssl with no host: a usage error; with an empty host: EINVAL before any connect', async ({
