@@ -22,6 +22,7 @@ import { Loop } from '../handles/loop.js';
 import { Pipe } from '../handles/pipe.js';
 import { type SocketAddress, TCP } from '../handles/tcp.js';
 import type { UDP } from '../handles/udp.js';
+import { UvError } from '../handles/uv-error.js';
 import {
   type AddrInfoQuery,
   BaseEventLoop,
@@ -381,10 +382,19 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       const fd = reusePortSocket(host, port, ipv6Only, backlog);
       await listener.listen({ fd, backlog }, tcpAddress);
     } else {
-      await listener.listen(
-        { host, port, backlog, ipv6Only, ...(reusePort ? { reusePort: true } : {}) },
-        tcpAddress,
-      );
+      try {
+        await listener.listen(
+          { host, port, backlog, ipv6Only, ...(reusePort ? { reusePort: true } : {}) },
+          tcpAddress,
+        );
+      } catch (err) {
+        // net.Server binds and listens in one call and names the failed
+        // bind 'listen'; asyncio's error is the bind's, as UvEventLoop's.
+        if (!(err instanceof UvError) || err.code !== 'EADDRINUSE' || err.syscall !== 'listen') {
+          throw err;
+        }
+        throw new UvError(err.errno, 'bind', `${host}:${port}`);
+      }
     }
     return listener;
   }

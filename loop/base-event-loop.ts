@@ -338,14 +338,32 @@ export abstract class BaseEventLoop<S = unknown>
     checkContext(context);
     const handler = this.#exceptionHandler;
     if (handler === null) {
-      this.defaultExceptionHandler(context);
+      this.#callDefault(context, false);
       return;
     }
     try {
       handler(this, context);
     } catch (exception) {
       const message = 'Unhandled error in exception handler';
-      this.defaultExceptionHandler({ message, exception, context });
+      this.#callDefault({ message, exception, context }, true);
+    }
+  }
+
+  /**
+   * defaultExceptionHandler (a subclass's or an instance's own may throw):
+   * what it throws is logged and goes no further, as asyncio's
+   * call_exception_handler does ("Exception in default exception
+   * handler"), so a broken handler cannot end the callback batch that
+   * reported the error and stall the callbacks queued behind it.
+   */
+  #callDefault(context: ExceptionContext, custom: boolean): void {
+    try {
+      this.defaultExceptionHandler(context);
+    } catch (exception) {
+      const message =
+        'Exception in default exception handler' +
+        (custom ? ' while handling an unexpected error in custom exception handler' : '');
+      console.error(message, exception);
     }
   }
 
@@ -409,17 +427,22 @@ export abstract class BaseEventLoop<S = unknown>
     this.#checkConnectionOptions(opts);
     checkAttemptOptions(opts);
     const addresses = attemptOrder(await this.resolveHost(host), opts, host);
+    const locals = opts.localAddr && (await this.resolveHost(opts.localAddr[0]));
     // Closed while resolving: a closed loop drops the callbacks it is given
     // (connectionMade, and with it this promise), so fail now instead.
     this.checkClosed();
     const protocol = newProtocol(protocolFactory);
     const { signal } = opts;
     const sock = await connectFirst<S>(addresses, opts, host, {
-      connect: ({ address }, mine) => {
+      connect: (target, mine) => {
         // An attempt stops on the caller's abort and on losing the race.
         const either = mine && signal ? AbortSignal.any([signal, mine]) : (mine ?? signal);
         const attempt = either === undefined ? opts : { ...opts, signal: either };
-        return this.connectTcp(address, tcpPort, attempt, protocol);
+        const bound =
+          locals === undefined
+            ? attempt
+            : { ...attempt, localAddr: localFor(locals, target, opts.localAddr![1]) };
+        return this.connectTcp(target.address, tcpPort, bound, protocol);
       },
       discard: (late) => this.discard(late),
       after: (seconds, cb) => {
@@ -748,7 +771,11 @@ export abstract class BaseEventLoop<S = unknown>
       throw new UsageError('ERR_INVALID_ARG_VALUE', 'host: a list of hosts must name one at least');
     }
     const each = await Promise.all(host.map((h) => this.resolveHost(h)));
-    return each.flat();
+    // asyncio serves each address once (its getaddrinfo results go through
+    // a set): a host given twice, or two names of one address, would
+    // otherwise bind it twice and fail with EADDRINUSE.
+    const seen = new Set<string>();
+    return each.flat().filter(({ address }) => !seen.has(address) && !!seen.add(address));
   }
 
   async createUnixServer(
@@ -867,23 +894,35 @@ export abstract class BaseEventLoop<S = unknown>
       // node:dgram; nothing could be sent there anyway (EINVAL).
       validateInteger(remoteAddr[1], 'remoteAddr[1]', 1, 65535);
     }
-    const local = localAddr && (await this.#resolveOne(localAddr));
-    const remote = remoteAddr && (await this.#resolveOne(remoteAddr));
+    const { family } = opts;
+    if (family !== undefined && family !== 4 && family !== 6) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', 'family must be 4 or 6');
+    }
+    const locals = localAddr && (await this.#resolveAll(localAddr, family));
+    const remotes = remoteAddr && (await this.#resolveAll(remoteAddr, family));
+    // asyncio pairs a local and a remote address of one family, and
+    // refuses with ValueError when there is none: here a usage error,
+    // before any socket (the loops' sockets would fail differently).
+    const [local, remote] = datagramPair(locals, remotes);
     // Closed while resolving: connectionMade would be dropped (see createConnection).
     this.checkClosed();
     return this.openDatagram(protocolFactory, {
       local,
       remote,
-      family: local?.family ?? remote?.family ?? opts.family ?? 4,
+      family: local?.family ?? remote?.family ?? family ?? 4,
       reusePort: opts.reusePort === true,
       allowBroadcast: opts.allowBroadcast === true,
     });
   }
 
-  async #resolveOne([host, port]: Address): Promise<DatagramPlan['local']> {
-    const [first] = await this.resolveHost(host, 'dgram');
-    if (first === undefined) throw new UvError(errno['EAI_NONAME']!, 'getaddrinfo', host);
-    return { ...first, port };
+  /** `[host, port]`'s addresses, of `family` only when given (asyncio's family=). */
+  async #resolveAll(
+    [host, port]: Address,
+    family: 4 | 6 | undefined,
+  ): Promise<Array<NonNullable<DatagramPlan['local']>>> {
+    const all = await this.resolveHost(host, 'dgram');
+    if (all.length === 0) throw new UvError(errno['EAI_NONAME']!, 'getaddrinfo', host);
+    return serverFamily(all, family, host).map((a) => ({ ...a, port }));
   }
 
   // --- pipes ----------------------------------------------------------------------
@@ -928,6 +967,7 @@ export abstract class BaseEventLoop<S = unknown>
       throw new UsageError('ERR_INVALID_ARG_TYPE', 'args must be an array of strings');
     }
     for (const a of args) validateString(a, 'args[i]');
+    checkBytesOnly(opts, false);
     return this.#spawn(protocolFactory, program, args, opts);
   }
 
@@ -939,6 +979,7 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
     validateString(cmd, 'cmd');
+    checkBytesOnly(opts, true);
     return this.#spawn(protocolFactory, '/bin/sh', ['-c', cmd], opts);
   }
 
@@ -1104,6 +1145,36 @@ function checkPipeFd(fd: number): void {
  * answer (EPERM). A passed fd must be open now (EBADF, as checkPipeFd):
  * libuv would fail in the forked child, and Node then throws.
  */
+/**
+ * asyncio's subprocess_exec and subprocess_shell refuse the Popen options
+ * that would change what they are: the pipes carry bytes (text,
+ * universal_newlines, encoding and errors must be unset, bufsize 0), and
+ * exec runs no shell, shell always one (shell False, resp. True). A
+ * caller used to node:child_process may pass `shell` or `encoding`, which
+ * would otherwise be ignored without a word.
+ */
+function checkBytesOnly(opts: unknown, shell: boolean): void {
+  if (typeof opts !== 'object' || opts === null) return; // stdioSpec and the rest report it
+  const given = opts as Record<string, unknown>;
+  const refuse = (why: string): never => {
+    throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+  };
+  if (given['shell'] !== undefined && given['shell'] !== shell) {
+    refuse(`shell must be ${shell}: use ${shell ? 'subprocessExec' : 'subprocessShell'}`);
+  }
+  for (const name of ['universalNewlines', 'text']) {
+    if (given[name] !== undefined && given[name] !== false) {
+      refuse(`${name} must be false: the pipes carry bytes`);
+    }
+  }
+  for (const name of ['encoding', 'errors']) {
+    if (given[name] !== undefined && given[name] !== null) {
+      refuse(`${name} must be unset: the pipes carry bytes`);
+    }
+  }
+  if (given['bufsize'] !== undefined && given['bufsize'] !== 0) refuse('bufsize must be 0');
+}
+
 function spawnPlan(opts: SubprocessOptions): SpawnPlan {
   const { startNewSession = false, passFds = [], uid, gid } = opts;
   validateBoolean(startNewSession, 'startNewSession');
@@ -1134,6 +1205,41 @@ function spawnPlan(opts: SubprocessOptions): SpawnPlan {
     uid,
     gid,
   };
+}
+
+/**
+ * The first local address, and the first remote one of its family; with
+ * only one side given, its first address. No pair of one family: a usage
+ * error (asyncio's ValueError, "can not get address information").
+ */
+function datagramPair<A extends ResolvedAddress>(
+  locals: readonly A[] | undefined,
+  remotes: readonly A[] | undefined,
+): [A | undefined, A | undefined] {
+  if (locals === undefined || remotes === undefined) return [locals?.[0], remotes?.[0]];
+  for (const local of locals) {
+    const remote = remotes.find((r) => r.family === local.family);
+    if (remote !== undefined) return [local, remote];
+  }
+  throw new UsageError(
+    'ERR_INVALID_ARG_VALUE',
+    'localAddr and remoteAddr have no address of one family in common',
+  );
+}
+
+/**
+ * The local address an attempt to `remote` binds to: asyncio resolves
+ * local_addr and binds each attempt to an address of the remote's family
+ * (a name such as 'localhost' may resolve to ::1 first). With none of
+ * that family, the first: its bind fails with the loop's UvError.
+ */
+function localFor(
+  locals: readonly ResolvedAddress[],
+  remote: ResolvedAddress,
+  port: number,
+): Address {
+  const local = locals.find((l) => l.family === remote.family) ?? locals[0]!;
+  return [local.address, port];
 }
 
 /** getaddrinfo of '' (libuv: EINVAL; node:dns would answer nothing, deprecated). */

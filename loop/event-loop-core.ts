@@ -298,8 +298,13 @@ export abstract class EventLoopCore {
         const started = debug ? this.time() : 0;
         try {
           const args = handle.args;
-          if (args.length === 0) cb();
-          else cb(...args);
+          const result: unknown = args.length === 0 ? cb() : cb(...args);
+          // asyncio refuses coroutine functions as callbacks (TypeError);
+          // an async function is an ordinary callback in JavaScript, so its
+          // rejection is its exception: the handler gets it, as asyncio's
+          // gets a task's never-retrieved exception, instead of the process
+          // an unhandled rejection.
+          if (result !== undefined && isThenable(result)) this.#reportRejection(result, cb, handle);
         } catch (exception) {
           const message = `Exception in callback ${cb.name || 'anonymous'}`;
           this.callExceptionHandler({ message, exception, handle });
@@ -524,6 +529,13 @@ export abstract class EventLoopCore {
       }
     }
     this.closeScheduling();
+  }
+
+  #reportRejection(result: unknown, cb: Callback<unknown[]>, handle: CallbackHandle): void {
+    (result as PromiseLike<unknown>).then(undefined, (exception: unknown) => {
+      const message = `Exception in callback ${cb.name || 'anonymous'}`;
+      this.callExceptionHandler({ message, exception, handle });
+    });
   }
 
   /** Throws ERR_LOOP_CLOSED once close() was called. */

@@ -110,6 +110,18 @@ function streamExtra(stream: Stream): Record<string, unknown> {
 }
 
 /** A handle that closes once it is bound, if binding throws. */
+/**
+ * libuv defers a TCP bind's EADDRINUSE to the next call on the handle
+ * (getsockname, listen or connect), which then reports it under its own
+ * name without the address. asyncio's message names the address it could
+ * not bind ("error while attempting to bind on address"), and
+ * NodeEventLoop's is "bind EADDRINUSE: ... host:port": the same here.
+ */
+function bindError(err: unknown, host: string, port: number): unknown {
+  if (!(err instanceof UvError) || err.code !== 'EADDRINUSE' || err.syscall === 'bind') return err;
+  return new UvError(err.errno, 'bind', `${host}:${port}`);
+}
+
 function bound<H extends { close(): void }>(handle: H, bind: (h: H) => void): H {
   try {
     bind(handle);
@@ -241,7 +253,11 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
       tcp.close();
       throw err;
     }
-    await connectStream(tcp, (cb) => tcp.connect(address, port, cb), opts.signal);
+    try {
+      await connectStream(tcp, (cb) => tcp.connect(address, port, cb), opts.signal);
+    } catch (err) {
+      throw localAddr ? bindError(err, localAddr[0], localAddr[1]) : err;
+    }
     // asyncio sets TCP_NODELAY on every TCP connection it makes.
     tcp.setNoDelay(true);
     return tcp;
@@ -341,8 +357,12 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     // libuv defers a bind's EADDRINUSE to the next call (getsockname or
     // listen): the handle closes if either throws.
     const tcp = bound(new TCP(this.uvloop), (t) => {
-      t.bind(address, port, { reusePort: opts.reusePort, ipv6Only: opts.ipv6Only });
-      sockname = t.getsockname();
+      try {
+        t.bind(address, port, { reusePort: opts.reusePort, ipv6Only: opts.ipv6Only });
+        sockname = t.getsockname();
+      } catch (err) {
+        throw bindError(err, address, port);
+      }
     });
     return this.#listener(tcp, sockname, opts.backlog, serve);
   }

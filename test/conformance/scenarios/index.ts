@@ -1,6 +1,7 @@
 // Every conformance scenario, in the order they register.
 import type { Scenario } from '../harness.js';
 import { addressEdges } from './address-edges.js';
+import { baseEventsPort } from './base-events-port.js';
 import { callbackErrors } from './callback-errors.js';
 import { callbacks } from './callbacks.js';
 import { cancellation } from './cancellation.js';
@@ -11,6 +12,7 @@ import { connectionMadeErrors } from './connection-made-errors.js';
 import { datagram } from './datagram.js';
 import { debugAndIpv6 } from './debug-and-ipv6.js';
 import { dispose } from './dispose.js';
+import { eventsPort } from './events-port.js';
 import { exceptionHandler } from './exception-handler.js';
 import { flowControl } from './flow-control.js';
 import { handlesInBatch } from './handles-in-batch.js';
@@ -100,4 +102,6 @@ export const scenarios: Scenario[] = [
   loopEdges,
   addressEdges,
   sockOps,
+  eventsPort,
+  baseEventsPort,
 ];
