@@ -1139,13 +1139,6 @@ function checkPipeFd(fd: number): void {
 }
 
 /**
- * The spawn options past stdio, program and arguments, checked on both loops
- * before anything is spawned. uid and gid stop at 2^31 - 1 as
- * node:child_process's int32 does; whether we may use them is the spawn's
- * answer (EPERM). A passed fd must be open now (EBADF, as checkPipeFd):
- * libuv would fail in the forked child, and Node then throws.
- */
-/**
  * asyncio's subprocess_exec and subprocess_shell refuse the Popen options
  * that would change what they are: the pipes carry bytes (text,
  * universal_newlines, encoding and errors must be unset, bufsize 0), and
@@ -1175,6 +1168,13 @@ function checkBytesOnly(opts: unknown, shell: boolean): void {
   if (given['bufsize'] !== undefined && given['bufsize'] !== 0) refuse('bufsize must be 0');
 }
 
+/**
+ * The spawn options past stdio, program and arguments, checked on both loops
+ * before anything is spawned. uid and gid stop at 2^31 - 1 as
+ * node:child_process's int32 does; whether we may use them is the spawn's
+ * answer (EPERM). A passed fd must be open now (EBADF, as checkPipeFd):
+ * libuv would fail in the forked child, and Node then throws.
+ */
 function spawnPlan(opts: SubprocessOptions): SpawnPlan {
   const { startNewSession = false, passFds = [], uid, gid } = opts;
   validateBoolean(startNewSession, 'startNewSession');

@@ -109,7 +109,6 @@ function streamExtra(stream: Stream): Record<string, unknown> {
   return extra;
 }
 
-/** A handle that closes once it is bound, if binding throws. */
 /**
  * libuv defers a TCP bind's EADDRINUSE to the next call on the handle
  * (getsockname, listen or connect), which then reports it under its own
@@ -122,6 +121,7 @@ function bindError(err: unknown, host: string, port: number): unknown {
   return new UvError(err.errno, 'bind', `${host}:${port}`);
 }
 
+/** A handle that closes once it is bound, if binding throws. */
 function bound<H extends { close(): void }>(handle: H, bind: (h: H) => void): H {
   try {
     bind(handle);

@@ -28,6 +28,9 @@
 //                 runs for S seconds makes as many round trips as the
 //                 server manages under valgrind, so runs of two sizes do not
 //                 differ by a steady state. Client and server both count.
+// - net-rt N [C]: the same client against node:net's echo server, so that
+//                 echo-rt minus net-rt is our server's instructions over
+//                 Node's, per round trip (also across Node versions).
 // - echo-layer N, streams-layer N: no socket: N echo round trips of 1 KiB
 //                 through the EchoProtocol, or through a StreamReaderProtocol
 //                 serving the streams echo, over a stand-in transport whose
@@ -325,6 +328,14 @@ async function roundTripsOn(
   return count;
 }
 
+/** The same round trips against node:net's echo server: the reference for `echo-rt`. */
+async function netRoundTrips(count: number): Promise<number> {
+  const server = await startNodeEchoServer();
+  await pingPongHere(server.port, count, Number(process.argv[4] ?? 1));
+  await server.close();
+  return count;
+}
+
 async function resp(requests: number): Promise<number> {
   const { loop, dispose } = freshLoop();
   const server = await startRespServer(loop, '127.0.0.1', 0);
@@ -431,6 +442,7 @@ const workloads: Record<string, Workload> = {
   'echo-node': (s) => echoReference(startNodeEchoServer, s),
   'echo-cxx': echoCxx,
   'echo-rt': (n) => roundTripsOn(protocolEchoServer, n),
+  'net-rt': netRoundTrips,
   'streams-rt': (n) => roundTripsOn(streamsEchoServer, n),
   'echo-layer': (n) => echoWithoutSocket(() => new EchoProtocol(), n),
   'streams-layer': (n) => echoWithoutSocket(streamsEchoProtocol, n),
