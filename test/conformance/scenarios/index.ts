@@ -30,6 +30,7 @@ import { runStop } from './run-stop.js';
 import { serverLifecycle } from './server-lifecycle.js';
 import { signals } from './signals.js';
 import { sockOps } from './sock-ops.js';
+import { streamsPort } from './streams-port.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
 import { tlsArguments } from './tls-arguments.js';
@@ -104,4 +105,5 @@ export const scenarios: Scenario[] = [
   sockOps,
   eventsPort,
   baseEventsPort,
+  streamsPort,
 ];
