@@ -30,6 +30,7 @@ import { runStop } from './run-stop.js';
 import { serverLifecycle } from './server-lifecycle.js';
 import { signals } from './signals.js';
 import { sockOps } from './sock-ops.js';
+import { sockPort } from './sock-port.js';
 import { streamsPort } from './streams-port.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
@@ -106,4 +107,5 @@ export const scenarios: Scenario[] = [
   eventsPort,
   baseEventsPort,
   streamsPort,
+  sockPort,
 ];
