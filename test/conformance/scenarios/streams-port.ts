@@ -12,7 +12,7 @@
 // closes its stdin early, wait() beside communicate(), a child killed
 // while a read waits, and wait_for / timeout edges (a deadline of 0 on a
 // read, nested deadlines).
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ import {
   TimeoutError,
   UvError,
   createSubprocessExec,
+  createSubprocessShell,
   openConnection,
   openUnixConnection,
   startServer,
@@ -447,6 +448,72 @@ export function streamsPort(test: Test, makeLoop: MakeLoop, name: string): void 
     await within(waiting, 'server waitClosed');
   });
 
+  it('test_close_race: the server closes between accepting a connection and handling it; waitClosed resolves once it ends', async ({
+    loop,
+  }, t) => {
+    const events: string[] = [];
+    const lost = future<Error | null>();
+    // The factory runs at an accept, after `server` is set.
+    const server: Awaited<ReturnType<AbstractEventLoop['createServer']>> = await loop.createServer(
+      () => {
+        // The protocol factory runs at the accept; connectionMade comes later.
+        server.close();
+        events.push('accepted, server closed');
+        return {
+          connectionMade: (tr: { write(d: string): void; close(): void }) => {
+            events.push('connectionMade');
+            tr.write('served');
+            tr.close();
+          },
+          connectionLost: (err: Error | null) => lost.resolve(err),
+        };
+      },
+      '127.0.0.1',
+      0,
+    );
+    const port = portOf(server);
+    const client = await netConnect(port);
+    const answer = readToEnd(client);
+    t.is(await within(lost.promise, 'the connection ending'), null);
+    t.is((await within(answer, 'the client')).toString(), 'served');
+    t.deepEqual(events, ['accepted, server closed', 'connectionMade']);
+    await within(server.waitClosed(), 'waitClosed');
+    t.false(server.isServing());
+    client.destroy();
+  });
+
+  itUnix(
+    'test_start_unix_server_1: startServing, then serveForever cancelled by a handler; sockets() empty and serveForever refused after',
+    async ({ loop }, t, path) => {
+      const controller = new AbortController();
+      const server = await startUnixServer(
+        async (reader, writer) => {
+          await reader.readline();
+          controller.abort();
+          writer.write('1');
+          writer.close();
+          await writer.waitClosed();
+        },
+        path,
+        { loop, startServing: false },
+      );
+      t.false(server.isServing());
+      await server.startServing();
+      t.true(server.isServing());
+      const forever = server.serveForever({ signal: controller.signal });
+      const { reader, writer } = await openUnixConnection(path, { loop });
+      writer.write(`${'1'.repeat(5 * 1024)}\n`);
+      t.is((await within(reader.read(), 'the answer')).toString(), '1');
+      await t.throwsAsync(within(forever, 'serveForever'), { name: 'AbortError' });
+      writer.close();
+      await within(writer.waitClosed(), 'client waitClosed');
+      await within(server.waitClosed(), 'server waitClosed');
+      t.deepEqual(server.sockets(), []);
+      t.false(server.isServing());
+      await t.throwsAsync(server.serveForever());
+    },
+  );
+
   // --- subprocess streams ----------------------------------------------------
 
   itSub(
@@ -530,6 +597,51 @@ export function streamsPort(test: Test, makeLoop: MakeLoop, name: string): void 
       t.is(((await line) as Error).name, 'UsageError', 'a second read while one waits is refused');
       t.is(await within(proc.wait(), 'wait'), -9);
       t.true(proc.stdout!.atEof());
+    },
+  );
+
+  itSub(
+    'test_create_subprocess_exec_text_mode_fails (and _shell_): text, encoding, errors are refused before the spawn',
+    async ({ loop }, t) => {
+      const marker = join(tmpdir(), `asyncuv-sp-text-${process.pid}-${Date.now()}`);
+      const script = `touch ${marker}`;
+      for (const extra of [
+        { text: true },
+        { encoding: 'utf-8' },
+        { errors: 'strict' },
+        { universal_newlines: true },
+      ]) {
+        const opts = { loop, stdout: 'pipe', ...extra } as Parameters<
+          typeof createSubprocessExec
+        >[2];
+        const what = JSON.stringify(extra);
+        await t.throwsAsync(
+          createSubprocessExec('sh', ['-c', script], opts),
+          {
+            code: 'ERR_INVALID_ARG_VALUE',
+          },
+          `exec ${what}`,
+        );
+        await t.throwsAsync(
+          createSubprocessShell(script, opts),
+          {
+            code: 'ERR_INVALID_ARG_VALUE',
+          },
+          `shell ${what}`,
+        );
+        await t.throwsAsync(
+          loop.subprocessExec(() => ({}), 'sh', ['-c', script], extra as never),
+          { code: 'ERR_INVALID_ARG_VALUE' },
+          `loop.subprocessExec ${what}`,
+        );
+      }
+      t.false(existsSync(marker), 'no child ran');
+      // asyncio's defaults pass.
+      const proc = await createSubprocessExec('true', [], {
+        loop,
+        ...({ text: false, encoding: null, errors: undefined } as object),
+      });
+      t.is(await within(proc.wait(), 'wait'), 0);
     },
   );
 
