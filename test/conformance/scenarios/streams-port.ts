@@ -647,10 +647,15 @@ export function streamsPort(test: Test, makeLoop: MakeLoop, name: string): void 
 
   // --- wait_for / timeout ------------------------------------------------------
 
-  it('test_wait_for_timeout_less_then_0_or_0: a read whose bytes are buffered wins; one that must wait times out and loses nothing', async ({
+  it('test_wait_for_timeout_less_then_0_or_0_future_done and test_timeout_zero: a read whose bytes are buffered wins a deadline of 0; one that must wait times out and loses nothing', async ({
     loop,
   }, t) =>
     withConnection(loop, undefined, async ({ reader, peer }) => {
+      // A promise settled already (asyncio: a future done) wins.
+      await arrive(peer, reader, 'ready\n');
+      t.is((await waitFor(reader.readline(), 0)).toString(), 'ready\n');
+      // A function is an asyncio.timeout(0) block: it runs, and work that
+      // settles before the deadline's callback wins.
       await arrive(peer, reader, 'ready\n');
       for (const deadline of [0, -1]) {
         // Each call takes the bytes buffered (a read with data settles at once).
