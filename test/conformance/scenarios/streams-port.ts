@@ -301,6 +301,31 @@ export function streamsPort(test: Test, makeLoop: MakeLoop, name: string): void 
     await within(server.waitClosed(), 'server waitClosed');
   });
 
+  it('test_unhandled_cancel: a client_connected callback that ends by an abort closes the connection, and nothing is reported', async ({
+    loop,
+  }, t) => {
+    const controller = new AbortController();
+    const server = await startServer(
+      async (reader, writer) => {
+        writer.write('x');
+        await writer.drain();
+        // Cancelled while it waits (asyncio: the handler task cancelled).
+        setImmediate(() => controller.abort());
+        await reader.readline({ signal: controller.signal });
+      },
+      '127.0.0.1',
+      0,
+      { loop },
+    );
+    const { reader, writer } = await openConnection('127.0.0.1', portOf(server), { loop });
+    t.is((await within(reader.read(), 'to EOF')).toString(), 'x', 'then the server closed');
+    writer.close();
+    await within(writer.waitClosed(), 'waitClosed');
+    server.close();
+    await within(server.waitClosed(), 'server waitClosed');
+    // The harness checks that the exception handler got nothing.
+  });
+
   it('waitClosed() twice at once, before close: both resolve once the connection is gone', async ({
     loop,
   }, t) =>
