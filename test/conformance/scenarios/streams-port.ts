@@ -698,6 +698,58 @@ export function streamsPort(test: Test, makeLoop: MakeLoop, name: string): void 
       t.is((await within(reader.readline(), 'the line')).toString(), 'late\n');
     }));
 
+  it('test_nested_timeouts_loop_busy, test_waiter_cancelled, test_nested_timeout_in_finally: an inner deadline caught, then the outer one interrupts a later wait; a fresh deadline works in cleanup', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, undefined, async ({ reader, peer }) => {
+      const seen: string[] = [];
+      // A sleep on the loop's own timer that an abort cancels.
+      const loopSleep = (sec: number, signal: AbortSignal): Promise<void> =>
+        new Promise((resolve, reject) => {
+          const handle = loop.callLater(sec, resolve);
+          signal.addEventListener(
+            'abort',
+            () => {
+              handle.cancel();
+              reject(signal.reason as Error);
+            },
+            { once: true },
+          );
+        });
+      const outer = await t.throwsAsync(
+        waitFor(async (outerSignal) => {
+          // (2): the inner deadline expires first and is caught.
+          const inner = await waitFor(
+            (s) => reader.readline({ signal: AbortSignal.any([outerSignal, s]) }),
+            0.01,
+          ).catch((err: Error) => err);
+          seen.push(`inner ${(inner as Error).name}`);
+          try {
+            // (1): this wait is the outer deadline's to end.
+            await loopSleep(30, outerSignal);
+          } catch (err) {
+            // The work sees its abort first (asyncio: CancelledError in the block).
+            seen.push(`outer abort seen: ${(err as Error).name}`);
+            // A fresh deadline in the cleanup still works (and ends in time).
+            const cleanup = await waitFor((s) => reader.readline({ signal: s }), 0.01).catch(
+              (e: Error) => e,
+            );
+            seen.push(`cleanup ${(cleanup as Error).name}`);
+            throw err;
+          }
+        }, 0.2),
+      );
+      t.true(outer instanceof TimeoutError);
+      await until(() => seen.length === 3, 'the cleanup');
+      t.deepEqual(seen, [
+        'inner TimeoutError',
+        'outer abort seen: TimeoutError',
+        'cleanup TimeoutError',
+      ]);
+      await arrive(peer, reader, 'after\n');
+      t.is((await reader.readline()).toString(), 'after\n', 'no read took a byte');
+    }));
+
   it('test_nested_timeouts: an outer deadline shorter than the inner ends both; the bytes stay for the next read', async ({
     loop,
   }, t) =>
