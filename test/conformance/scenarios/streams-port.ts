@@ -14,7 +14,8 @@
 // read, nested deadlines).
 import { existsSync, rmSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import type net from 'node:net';
+import net from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -342,6 +343,46 @@ export function streamsPort(test: Test, makeLoop: MakeLoop, name: string): void 
     }));
 
   // --- servers ---------------------------------------------------------------
+
+  itUnix(
+    'test_open_unix_connection and test_open_unix_connection_error: an HTTP-like exchange over a path; a lost connection fails the reads',
+    async ({ loop }, t, path) => {
+      const sockets: net.Socket[] = [];
+      const httpd = net.createServer((s) => {
+        sockets.push(s);
+        s.on('error', () => {});
+        let got = '';
+        s.on('data', (d: Buffer) => {
+          got += d.toString();
+          if (got.includes('\r\n\r\n'))
+            s.end('HTTP/1.0 200 OK\r\nServer: test\r\n\r\nTest message');
+        });
+      });
+      httpd.listen(path);
+      await within(once(httpd, 'listening'), 'the node:net Unix server');
+      try {
+        const { reader, writer } = await openUnixConnection(path, { loop });
+        writer.write('GET / HTTP/1.0\r\n\r\n');
+        t.is((await within(reader.readline(), 'status')).toString(), 'HTTP/1.0 200 OK\r\n');
+        t.true(
+          (await within(reader.read(), 'the rest')).toString().endsWith('\r\n\r\nTest message'),
+        );
+        writer.close();
+        await within(writer.waitClosed(), 'waitClosed');
+
+        const second = await openUnixConnection(path, { loop });
+        const boom = new Error('ZeroDivisionError');
+        // As the test: the protocol learns of the loss.
+        second.writer.transport.getProtocol().connectionLost?.(boom);
+        t.is(await t.throwsAsync(second.reader.read()), boom);
+        await t.throwsAsync(second.writer.drain(), { is: boom });
+        second.writer.transport.abort();
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => httpd.close(() => resolve()));
+      }
+    },
+  );
 
   itUnix(
     'test_start_unix_server with limit: both ends read lines within their limit',
