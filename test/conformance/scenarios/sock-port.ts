@@ -571,6 +571,60 @@ export function sockPort(test: Test, makeLoop: MakeLoop, name: string): void {
     }
   });
 
+  it('getBuffer() handing out a different buffer each time: each read lands in the last one handed out; eofReceived returning true keeps the transport open for writing', async ({
+    loop,
+  }, t) => {
+    const payload = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < payload.length; i += 4) payload.writeUInt32LE(i, i);
+    const peer = future<net.Socket>();
+    const server = await netServer(
+      (s) => {
+        peer.resolve(s);
+        s.end(payload);
+      },
+      '127.0.0.1',
+      { allowHalfOpen: true },
+    );
+    try {
+      const buffers = [new Uint8Array(3000), new Uint8Array(5000), new Uint8Array(7000)];
+      let last: Uint8Array | undefined;
+      let calls = 0;
+      const parts: Buffer[] = [];
+      let transport: Transport | undefined;
+      const eof = future();
+      const lost = future<Error | null>();
+      const proto: BufferedProtocol = {
+        connectionMade: (tr) => void (transport = tr),
+        getBuffer() {
+          last = buffers[calls++ % buffers.length]!;
+          return last;
+        },
+        bufferUpdated(n) {
+          t.true(n <= last!.byteLength);
+          parts.push(Buffer.from(last!.subarray(0, n)));
+        },
+        eofReceived() {
+          eof.resolve();
+          return true;
+        },
+        connectionLost: (err) => lost.resolve(err),
+      };
+      await loop.createConnection(() => proto, '127.0.0.1', server.port);
+      await within(eof.promise, 'eofReceived');
+      t.true(Buffer.concat(parts).equals(payload), 'every byte, in order');
+      t.true(calls > 2, 'several buffers were used');
+      t.false(transport!.isClosing(), 'open after EOF');
+      const socket = await peer.promise;
+      const answer = readToEnd(socket);
+      transport!.write('after EOF');
+      transport!.close();
+      t.is((await within(answer, 'the peer')).toString(), 'after EOF');
+      t.is(await within(lost.promise, 'connectionLost'), null);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('a protocol switch in every bufferUpdated (and back in dataReceived) under 4 MiB: no byte lost or reordered', async ({
     loop,
   }, t) => {
