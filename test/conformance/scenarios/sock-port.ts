@@ -5,12 +5,16 @@
 // test_huge_content_recvinto, test_cancel_sock_accept,
 // test_sock_sendfile_zero_size, test_sock_sendfile_mix_with_regular_send,
 // test_sendfile_not_supported, test_sendfile_force_unsupported_native,
-// test_sendfile_close_peer_after_receiving, test_sendfile_pre_and_post_data
+// test_sendfile_close_peer_after_receiving,
+// test_sendfile_fallback_close_peer_in_the_middle_of_receiving,
+// test_sendfile_pre_and_post_data
 // with the protocol paused, test_buffered_proto_create_connection, and a
 // get_buffer() that returns an empty buffer, a buffer_updated() that
 // raises, a protocol switch in buffer_updated().
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,12 +141,10 @@ async function withSendfilePair(
 async function withPipeFile<T>(data: Buffer, body: (fd: number) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'asyncuv-sock-port-'));
   const fifo = join(dir, 'fifo');
-  const { execFileSync } = await import('node:child_process');
   execFileSync('mkfifo', [fifo]);
   try {
     // Opening a fifo's read end without O_NONBLOCK waits for a writer:
     // open the read end non-blocking, then the writer.
-    const { constants } = await import('node:fs');
     const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const wfd = openSync(fifo, 'w');
@@ -456,6 +458,42 @@ export function sockPort(test: Test, makeLoop: MakeLoop, name: string): void {
       t.is(client.events.at(-1), 'resume');
       t.true(client.events.every((e, i) => e === (i % 2 === 0 ? 'pause' : 'resume')));
     });
+  });
+
+  it('test_sendfile_fallback_close_peer_in_the_middle_of_receiving: a fifo through the fallback; the peer closes after 1 KiB; sendfile rejects, the transport closes', async ({
+    loop,
+  }, t) => {
+    const sink = new SendfileSink(1024);
+    const dir = mkdtempSync(join(tmpdir(), 'asyncuv-sock-port-'));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // More than the kernel's socket buffers take, fed by another process:
+    // the fallback (a fifo is no regular file) reads it block by block.
+    const feeder = spawn('sh', ['-c', `head -c 67108864 /dev/zero > '${fifo}'`], {
+      stdio: 'ignore',
+    });
+    const fed = once(feeder, 'exit');
+    // Returns once the feeder has opened its end.
+    const fd = openSync(fifo, 'r');
+    try {
+      await withSendfilePair(loop, sink, async (client) => {
+        const err = await t.throwsAsync(within(loop.sendfile(client.transport!, fd), 'sendfile'));
+        // The peer's close reaches the transport as EOF (it closes: its
+        // protocol does not keep it open) or as a failed write: asyncio's
+        // ConnectionError is ERR_TRANSPORT_CLOSED or the UvError here.
+        const code = (err as { code?: string }).code;
+        t.true(['ERR_TRANSPORT_CLOSED', 'EPIPE', 'ECONNRESET'].includes(String(code)), String(err));
+        t.true(client.transport!.isClosing());
+        t.not(await within(client.lost.promise, 'client connectionLost'), undefined);
+        t.true(sink.nbytes >= 1024);
+        t.true(sink.nbytes < 64 * 1024 * 1024, 'far from all of it');
+      });
+    } finally {
+      closeSync(fd);
+      feeder.kill();
+      await within(fed, 'the feeder exits');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   // --- BufferedProtocol ------------------------------------------------------------------
