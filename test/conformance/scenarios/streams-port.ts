@@ -6,12 +6,16 @@
 // of read (the error coming from the connection), feed_data after
 // feed_eof, readexactly withdrawn mid-way, the end of async iteration,
 // drain() raising the reader's exception, get_extra_info through the
-// writer, start_unix_server with a limit, a server closed while clients
-// connect, serve_forever cancelled with a client connected, the stdin of a
-// child drained under a large input, communicate() with a child that
-// closes its stdin early, wait() beside communicate(), a child killed
-// while a read waits, and wait_for / timeout edges (a deadline of 0 on a
-// read, nested deadlines).
+// writer, test_unhandled_cancel, test_open_unix_connection(_error),
+// start_unix_server with a limit, test_start_unix_server_1,
+// test_close_race, a server closed while clients connect, serve_forever
+// cancelled with a client connected, the stdin of a child drained under a
+// large input, communicate() with a child that closes its stdin early,
+// wait() beside communicate(), a child killed while a read waits,
+// test_create_subprocess_exec/shell_text_mode_fails, and wait_for /
+// timeout edges (a deadline of 0 on a read, nested deadlines,
+// test_nested_timeouts_loop_busy, test_waiter_cancelled,
+// test_nested_timeout_in_finally).
 import { existsSync, rmSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
