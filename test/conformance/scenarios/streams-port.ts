@@ -671,7 +671,7 @@ export function streamsPort(test: Test, makeLoop: MakeLoop, name: string): void 
   );
 
   itSub(
-    'test_create_subprocess_exec_text_mode_fails (and _shell_): text, encoding, errors are refused before the spawn',
+    'test_create_subprocess_exec_text_mode_fails (and _shell_): text, encoding, errors, universalNewlines, bufsize are refused before the spawn',
     async ({ loop }, t) => {
       const marker = join(tmpdir(), `asyncuv-sp-text-${process.pid}-${Date.now()}`);
       const script = `touch ${marker}`;
@@ -679,7 +679,8 @@ export function streamsPort(test: Test, makeLoop: MakeLoop, name: string): void 
         { text: true },
         { encoding: 'utf-8' },
         { errors: 'strict' },
-        { universal_newlines: true },
+        { universalNewlines: true },
+        { bufsize: 1 },
       ]) {
         const opts = { loop, stdout: 'pipe', ...extra } as Parameters<
           typeof createSubprocessExec
