@@ -182,10 +182,21 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     }
   }
 
-  /** BufferedProtocol fed from bytes that arrived elsewhere: copy them in. */
-  #copyInto(protocol: BufferedProtocol, chunk: Uint8Array): void {
+  /**
+   * BufferedProtocol fed from bytes that arrived elsewhere: copy them in,
+   * a buffer at a time. Each piece goes to the protocol in force when it is
+   * delivered, as in asyncio, where every read goes to the protocol of that
+   * moment: a setProtocol() inside bufferUpdated() sends the rest of the
+   * chunk to the new protocol (a plain one gets it as one Buffer).
+   */
+  #copyInto(first: BufferedProtocol, chunk: Uint8Array): void {
+    let protocol: AnyProtocol = first;
     let offset = 0;
-    while (offset < chunk.byteLength && !this.lost) {
+    while (offset < chunk.byteLength && !this.lost && !this.closing) {
+      if (!isBufferedProtocol(protocol)) {
+        this.#deliver(protocol, Buffer.from(chunk.subarray(offset)));
+        return;
+      }
       const remaining = chunk.byteLength - offset;
       const buffer = this.bufferFrom(protocol, remaining);
       if (buffer === undefined) return;
@@ -198,6 +209,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
         this.fatal(exception, 'Fatal error: protocol.bufferUpdated() call failed.');
         return;
       }
+      protocol = this.protocol;
     }
   }
 

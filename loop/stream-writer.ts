@@ -42,6 +42,14 @@ export class StreamReaderProtocol implements Protocol {
     if (cb === undefined) return;
     const writer = new StreamWriter(transport, this, this.#reader);
     const fail = (exception: unknown): void => {
+      // asyncio closes the connection of a cancelled handler task without
+      // a report (streams.py: task.cancelled()); a cancellation here is an
+      // abort: the callback ends with an AbortError (CancelledError, or
+      // Node's and the DOM's of the same name).
+      if ((exception as Error | null)?.name === 'AbortError') {
+        transport.close();
+        return;
+      }
       this.#loop.callExceptionHandler({
         message: 'Unhandled exception in client_connected_cb',
         exception,

@@ -30,6 +30,8 @@ import { runStop } from './run-stop.js';
 import { serverLifecycle } from './server-lifecycle.js';
 import { signals } from './signals.js';
 import { sockOps } from './sock-ops.js';
+import { sockPort } from './sock-port.js';
+import { streamsPort } from './streams-port.js';
 import { stopInCallback } from './stop-in-callback.js';
 import { timers } from './timers.js';
 import { tlsArguments } from './tls-arguments.js';
@@ -104,4 +106,6 @@ export const scenarios: Scenario[] = [
   sockOps,
   eventsPort,
   baseEventsPort,
+  streamsPort,
+  sockPort,
 ];

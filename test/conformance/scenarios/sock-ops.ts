@@ -43,7 +43,7 @@ import {
  * takes no other), or a fresh one (NodeEventLoop takes any), checked for
  * live handles and closed after.
  */
-async function withHandles(
+export async function withHandles(
   t: ExecutionContext,
   loop: AbstractEventLoop,
   body: (uvloop: Loop) => Promise<void>,
@@ -58,7 +58,7 @@ async function withHandles(
 }
 
 /** A TCP handle connected to 127.0.0.1:`port` with sockConnect. */
-async function connected(loop: AbstractEventLoop, uvloop: Loop, port: number): Promise<TCP> {
+export async function connected(loop: AbstractEventLoop, uvloop: Loop, port: number): Promise<TCP> {
   const sock = new TCP(uvloop);
   try {
     await within(loop.sockConnect(sock, ['127.0.0.1', port]), 'sockConnect');
@@ -70,7 +70,11 @@ async function connected(loop: AbstractEventLoop, uvloop: Loop, port: number): P
 }
 
 /** Every byte until EOF, with sockRecv of `n` at a time. */
-async function recvAll(loop: AbstractEventLoop, sock: TCP | Pipe, n = 65536): Promise<Buffer> {
+export async function recvAll(
+  loop: AbstractEventLoop,
+  sock: TCP | Pipe,
+  n = 65536,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for (;;) {
     const data = await within(loop.sockRecv(sock, n), 'sockRecv');
@@ -81,7 +85,7 @@ async function recvAll(loop: AbstractEventLoop, sock: TCP | Pipe, n = 65536): Pr
 }
 
 /** A TCP handle connected to `server` with sockConnect, and the server's end. */
-async function connectedPeer(
+export async function connectedPeer(
   loop: AbstractEventLoop,
   uvloop: Loop,
   server: NetServer,
