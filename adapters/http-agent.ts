@@ -157,10 +157,26 @@ function connectOn(
     );
   }
   const s = socket as Duplex & Pick<Socket, 'setTimeout' | 'setNoDelay' | 'setKeepAlive'>;
-  if (idleTimeout && options.timeout) s.setTimeout(options.timeout);
-  if (typeof options.noDelay === 'boolean') s.setNoDelay(options.noDelay);
-  if (options.keepAlive) s.setKeepAlive(true, options.keepAliveInitialDelay ?? 0);
-  return socket;
+  return settingUp(socket, () => {
+    if (idleTimeout && options.timeout) s.setTimeout(options.timeout);
+    if (typeof options.noDelay === 'boolean') s.setNoDelay(options.noDelay);
+    if (options.keepAlive) s.setKeepAlive(true, options.keepAliveInitialDelay ?? 0);
+    return socket;
+  });
+}
+
+/**
+ * `setUp()`'s result; if it throws (a bad option found once the connection
+ * was started), `connecting` is destroyed first, without an error to emit
+ * (nobody listens yet), so that the connection does not go on unowned.
+ */
+function settingUp<T>(connecting: Duplex, setUp: () => T): T {
+  try {
+    return setUp();
+  } catch (err) {
+    connecting.destroy();
+    throw err;
+  }
 }
 
 /** TLS sessions by connection key, the oldest dropped first beyond `max` (https.Agent's cache). */
@@ -222,13 +238,14 @@ function tlsOver(
     stream.unref?.();
     return unref.call(this);
   };
-  // The loop's error (ECONNREFUSED...) is the TLS socket's error: node:tls
-  // would only see its stream close.
-  const failed = (err: Error): void => {
-    secure.destroy(err);
-  };
-  socket.once('error', failed);
-  secure.once('secureConnect', () => socket.removeListener('error', failed));
+  // The loop's errors (ECONNREFUSED, ECONNRESET...) are the TLS socket's:
+  // node:tls would only see its stream close. And the TLS socket's end is
+  // its stream's: destroyed while connecting, node:tls leaves the stream
+  // to connect on.
+  socket.on('error', (err: Error) => secure.destroy(err));
+  secure.once('close', () => {
+    if (!socket.destroyed) socket.destroy();
+  });
   secure.on('session', (s: Buffer) => sessions.set(key, s));
   secure.once('close', (hadError: boolean) => {
     if (hadError) sessions.delete(key);
@@ -295,7 +312,9 @@ export class LoopHttpsAgent extends https.Agent {
   ): Duplex {
     const given = options as LoopConnectOptions & tls.ConnectionOptions;
     const socket = connectOn(this.loop, given, true, false);
-    return tlsOver(socket, given, hostOf(given), this.#sessions, this.getName(options));
+    return settingUp(socket, () =>
+      tlsOver(socket, given, hostOf(given), this.#sessions, this.getName(options)),
+    );
   }
 }
 
@@ -328,8 +347,12 @@ export function loopConnector(
       const merged = { ...tlsDefaults, ...(given as tls.ConnectionOptions) };
       const tunnel = given.httpSocket;
       const port = String(given.port ?? '');
-      const under = tunnel ?? connectOn(loop, given, true, false);
-      socket = tlsOver(under, merged, host, sessions, `${merged.servername ?? host}:${port}`);
+      const key = `${merged.servername ?? host}:${port}`;
+      if (tunnel !== undefined) socket = tlsOver(tunnel, merged, host, sessions, key);
+      else {
+        const under = connectOn(loop, given, true, false);
+        socket = settingUp(under, () => tlsOver(under, merged, host, sessions, key));
+      }
     } else socket = connectOn(loop, given, false, true);
     if (callback !== undefined) {
       const ready = secure ? 'secureConnect' : 'connect';
