@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createConnection, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -682,17 +682,85 @@ for (const [name, onEventLoop] of bothEventLoops) {
       await Promise.all([1, 2, 3].map((i) => get({ ...at, path: `/${i}` })));
       t.is(Object.values(agent.freeSockets).flat().length, 3, 'three free keep-alive sockets');
       t.is(loop.liveResources().transport, 3);
-      // A request whose connection is still being made when destroy() comes.
-      const late = http.get({ ...at, path: '/late', agent: new LoopAgent(loop) });
-      const failed = once(late, 'error');
-      (late as unknown as { agent: http.Agent }).agent.destroy();
-      const [err] = (await failed) as [Error];
-      t.is((err as { code?: string }).code, 'ECONNRESET');
       agent.destroy();
       await until(() => Object.keys(loop.liveResources()).length === 0, 'every transport closed');
       t.deepEqual(loop.liveResources(), {});
     } finally {
       agent.destroy();
+      await server.close();
+    }
+  });
+
+  loopTest(
+    'destroyed while connecting (agent or request): as with Node, nothing left',
+    async (t, loop) => {
+      const server = await httpServer();
+      const secure = await httpsServer();
+      const { cert } = await selfSignedCert();
+      try {
+        // The request is made and destroyed in the same tick: its connection
+        // is still being made (net's, and the loop's).
+        const script = async (
+          mod: typeof http | typeof https,
+          agent: http.Agent,
+          port: number,
+          by: 'agent' | 'request',
+        ): Promise<unknown> => {
+          const events: string[] = [];
+          const req = mod.get({ host: '127.0.0.1', port, path: '/late', agent, ca: cert });
+          req.on('error', (err) => events.push(`error ${errorOf(err)[0]}`));
+          const closed = new Promise((resolve) => req.on('close', resolve));
+          if (by === 'agent') agent.destroy();
+          else req.destroy();
+          await closed;
+          return events;
+        };
+        for (const by of ['agent', 'request'] as const) {
+          const plain = await bothAgents([new LoopAgent(loop), new http.Agent()], (agent) =>
+            script(http, agent, server.port, by),
+          );
+          const tls = await bothAgents(
+            [new LoopHttpsAgent(loop, { ca: cert }), new https.Agent({ ca: cert })],
+            (agent) => script(https, agent, secure.port, by),
+          );
+          t.deepEqual(plain[0], plain[1], `http, ${by}`);
+          t.deepEqual(tls[0], tls[1], `https, ${by}`);
+        }
+        await until(() => Object.keys(loop.liveResources()).length === 0, 'every connection gone');
+        t.deepEqual(loop.liveResources(), {});
+      } finally {
+        await server.close();
+        await secure.close();
+      }
+    },
+  );
+
+  loopTest("a connector's socket is connecting, then 'connect', as net's", async (t, loop) => {
+    const server = await httpServer();
+    try {
+      const script = async (socket: Duplex): Promise<unknown> => {
+        const s = socket as Socket;
+        const before = [s.connecting, s.pending, s.readyState];
+        // Written while connecting: sent once connected.
+        s.write(`GET /early HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        await once(s, 'connect');
+        const after = [s.connecting, s.pending, s.readyState, s.remotePort === server.port];
+        const parts: Buffer[] = [];
+        for await (const chunk of s) parts.push(chunk as Buffer);
+        const text = Buffer.concat(parts).toString();
+        return [before, after, text.split('\r\n')[0], text.endsWith('hi /early')];
+      };
+      const at = { host: '127.0.0.1', port: server.port };
+      const ours = await script(loopConnector(loop)(at));
+      const node = await script(createConnection(at));
+      t.deepEqual(ours, node);
+      t.deepEqual(ours, [
+        [true, true, 'opening'],
+        [false, false, 'open', true],
+        'HTTP/1.1 200 OK',
+        true,
+      ]);
+    } finally {
       await server.close();
     }
   });
