@@ -57,12 +57,10 @@ class TransportDuplex extends Duplex {
   #transport: Transport | undefined;
   /** The last setTimeout() value (undefined before any call), as net.Socket's. */
   timeout: number | undefined;
-  /**
-   * The protocol that drives this stream: installed with setProtocol() on
-   * a transport given at once, or made the connection's own protocol (its
-   * connectionMade attaches the transport) by connectingDuplex().
-   */
-  readonly protocol: Protocol & { [kLoopClosed](): void };
+  // The protocol that drives this stream: installed with setProtocol() on
+  // a transport given at once, or made the connection's own protocol (its
+  // connectionMade attaches the transport) by TransportDuplex.connecting().
+  readonly #protocol: Protocol & { [kLoopClosed](): void };
   // While connecting: what waits for the transport (writes, end(), socket
   // options), in call order; each is run with null once connected, or
   // with the error when the stream is destroyed first.
@@ -89,8 +87,8 @@ class TransportDuplex extends Duplex {
     // (false: Duplex calls end() once 'end' is emitted, which flushes what
     // was written and sends our EOF; the transport then closes).
     super({ allowHalfOpen });
-    this.protocol = {
-      connectionMade: (t) => this.attach(t),
+    this.#protocol = {
+      connectionMade: (t) => this.#attach(t),
       dataReceived: (data) => {
         this.#bytesRead += data.length;
         this.#idle.touch();
@@ -116,7 +114,7 @@ class TransportDuplex extends Duplex {
     };
     if (transport !== undefined) {
       this.#transport = transport;
-      transport.setProtocol(this.protocol);
+      transport.setProtocol(this.#protocol);
       if (transport.isClosing()) queueMicrotask(() => this.#connectionLost(null));
     }
   }
@@ -131,7 +129,7 @@ class TransportDuplex extends Duplex {
    * 'ready', as a net.Socket emits them. A stream destroyed while it
    * connected closes the transport at once instead.
    */
-  attach(transport: Transport): void {
+  #attach(transport: Transport): void {
     if (this.#transport !== undefined) return;
     this.#cancelConnect = undefined;
     if (this.destroyed) {
@@ -139,7 +137,7 @@ class TransportDuplex extends Duplex {
       return;
     }
     this.#transport = transport;
-    if (transport.getProtocol() !== this.protocol) transport.setProtocol(this.protocol);
+    if (transport.getProtocol() !== this.#protocol) transport.setProtocol(this.#protocol);
     const waiting = this.#waiting;
     this.#waiting = [];
     for (const run of waiting) run(null);
@@ -147,9 +145,29 @@ class TransportDuplex extends Duplex {
     this.emit('ready');
   }
 
-  /** Sets what cancels the connection in progress, run if the stream is destroyed first. */
-  onCancelConnect(cancel: () => void): void {
-    this.#cancelConnect = cancel;
+  /**
+   * A stream whose transport `connect(protocolFactory, signal)` makes (see
+   * connectingDuplex()): the connection's protocol is the stream's own, and
+   * destroying the stream first aborts `signal`.
+   */
+  static connecting(
+    connect: (
+      protocolFactory: () => Protocol,
+      signal: AbortSignal,
+    ) => Promise<[Transport, unknown]>,
+    allowHalfOpen: boolean,
+  ): TransportDuplex {
+    const duplex = new TransportDuplex(undefined, allowHalfOpen);
+    const cancel = new AbortController();
+    duplex.#cancelConnect = () => cancel.abort();
+    connect(() => duplex.#protocol, cancel.signal).then(
+      ([transport]) => duplex.#attach(transport),
+      (err: Error) => {
+        // A cancelled connection was the stream's own destroy().
+        if (!duplex.destroyed) duplex.destroy(err);
+      },
+    );
+    return duplex;
   }
 
   /** Runs `op` once connected (now, if connected); `failed` gets the error if destroyed first. */
@@ -298,7 +316,7 @@ class TransportDuplex extends Duplex {
     const transport = this.#transport;
     if (transport === undefined) {
       // Destroyed while connecting: the connection is cancelled (one that
-      // completes anyway is closed by attach()), and what waited fails.
+      // completes anyway is closed by #attach()), and what waited fails.
       const waiting = this.#waiting;
       this.#waiting = [];
       for (const fail of waiting) fail(why);
@@ -520,15 +538,5 @@ export function connectingDuplex(
 ): Duplex {
   const allowHalfOpen = opts.allowHalfOpen ?? false;
   validateBoolean(allowHalfOpen, 'opts.allowHalfOpen');
-  const duplex = new TransportDuplex(undefined, allowHalfOpen);
-  const cancel = new AbortController();
-  duplex.onCancelConnect(() => cancel.abort());
-  connect(() => duplex.protocol, cancel.signal).then(
-    ([transport]) => duplex.attach(transport),
-    (err: Error) => {
-      // A cancelled connection was the stream's own destroy().
-      if (!duplex.destroyed) duplex.destroy(err);
-    },
-  );
-  return duplex;
+  return TransportDuplex.connecting(connect, allowHalfOpen);
 }

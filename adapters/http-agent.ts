@@ -15,7 +15,7 @@ import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { UsageError } from '../errors/usage-error.js';
-import { invalidArgType, toPort, validateString } from '../errors/validate.js';
+import { invalidArgType, toPort, validateInteger, validateString } from '../errors/validate.js';
 import { BaseEventLoop } from '../loop/base-event-loop.js';
 import type { AbstractEventLoop } from '../loop/events.js';
 import { connectingDuplex } from './duplex.js';
@@ -49,7 +49,7 @@ export interface LoopConnectOptions {
   httpSocket?: Duplex | undefined;
 }
 
-/** The ways a connect function reports its socket. */
+/** node:http's `oncreate` callback: the socket once connected, or the error. */
 export type LoopConnectCallback = (err: Error | null, socket: Duplex) => void;
 
 /**
@@ -300,9 +300,11 @@ export class LoopHttpsAgent extends https.Agent {
   constructor(loop: AbstractEventLoop, options?: https.AgentOptions) {
     checkLoop(loop);
     checkOptions(options, 'options');
+    const maxCachedSessions = options?.maxCachedSessions ?? 100;
+    validateInteger(maxCachedSessions, 'options.maxCachedSessions');
     super(options);
     this.loop = loop;
-    this.#sessions = new SessionCache(options?.maxCachedSessions ?? 100);
+    this.#sessions = new SessionCache(maxCachedSessions);
   }
 
   /** The TLS socket for a request, over the loop's connection (as https.Agent's tls.connect()). */
@@ -333,10 +335,14 @@ export function loopConnector(
   checkLoop(loop);
   checkOptions(options, 'options');
   const { maxCachedSessions = 100, ...tlsDefaults } = options;
+  validateInteger(maxCachedSessions, 'options.maxCachedSessions');
   const sessions = new SessionCache(maxCachedSessions);
-  const connect = (given: LoopConnectOptions, callback?: LoopConnectCallback): Duplex => {
-    checkOptions(given, 'options');
-    if (given === undefined) throw invalidArgType('options', 'an object', given);
+  // Both callers' callbacks in one: undici's takes null for the socket of an error.
+  type Callback = (err: Error | null, socket: Duplex | null) => void;
+  const connect = (given: LoopConnectOptions, callback?: Callback): Duplex => {
+    if (typeof given !== 'object' || given === null) {
+      throw invalidArgType('options', 'an object', given);
+    }
     if (callback !== undefined && typeof callback !== 'function') {
       throw invalidArgType('callback', 'a function', callback);
     }
@@ -362,7 +368,7 @@ export function loopConnector(
       };
       const onError = (err: Error): void => {
         socket.removeListener(ready, onReady);
-        callback(err, null as never);
+        callback(err, null);
       };
       socket.once(ready, onReady);
       socket.once('error', onError);
