@@ -27,6 +27,7 @@ import {
   loopConnector,
   type AbstractEventLoop,
 } from 'asyncuv';
+import { runFixture } from '../helpers/child.js';
 import { bothEventLoops } from '../helpers/event-loop-test.js';
 import { until } from '../helpers/loop-test.js';
 import { selfSignedCert } from './tls-cert.js';
@@ -156,6 +157,18 @@ test('argument errors are UsageErrors', (t) => {
   t.throws(() => new LoopHttpsAgent(loop), type);
   t.throws(() => loopConnector(loop), type);
 });
+
+for (const kind of ['uv', 'node', 'net'] as const) {
+  for (const proto of ['http', 'https'] as const) {
+    const agent = kind === 'net' ? `Node's ${proto}.Agent` : `the ${proto} agent on ${kind}`;
+    test(`${agent}: a free keep-alive socket lets the process exit`, async (t) => {
+      const run = await runFixture('agent-unref.js', [kind, proto], { timeoutMs: 15_000 });
+      t.false(run.timedOut, `exited by itself: ${run.stdout}${run.stderr}`);
+      t.is(run.code, 0, run.stderr);
+      t.is(run.stdout, 'answered hello, 1 free\n');
+    });
+  }
+}
 
 for (const [name, onEventLoop] of bothEventLoops) {
   const loopTest = (
