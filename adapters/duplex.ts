@@ -52,9 +52,21 @@ interface ReadableStateFlags {
  * address properties, bytesRead/bytesWritten, destroySoon.
  */
 class TransportDuplex extends Duplex {
-  readonly transport: Transport;
+  // Undefined while connecting (connectingDuplex()): the stream exists
+  // before its transport, as a net.Socket exists before it connects.
+  #transport: Transport | undefined;
   /** The last setTimeout() value (undefined before any call), as net.Socket's. */
   timeout: number | undefined;
+  // The protocol that drives this stream: installed with setProtocol() on
+  // a transport given at once, or made the connection's own protocol (its
+  // connectionMade attaches the transport) by TransportDuplex.connecting().
+  readonly #protocol: Protocol & { [kLoopClosed](): void };
+  // While connecting: what waits for the transport (writes, end(), socket
+  // options), in call order; each is run with null once connected, or
+  // with the error when the stream is destroyed first.
+  #waiting: Array<(err: Error | null) => void> = [];
+  // Cancels the connection in progress (connectingDuplex()).
+  #cancelConnect: (() => void) | undefined;
   #writePaused = false;
   #heldCallbacks: WriteCallback[] = [];
   #lost = false;
@@ -69,18 +81,18 @@ class TransportDuplex extends Duplex {
   #lastQueued = 0;
   readonly #idle = new IdleTimeout(() => this.#onIdle());
 
-  constructor(transport: Transport, allowHalfOpen: boolean) {
+  constructor(transport: Transport | undefined, allowHalfOpen: boolean) {
     // The transport's eofReceived always keeps it open for writing: whether
     // our side ends after the peer's EOF is the Duplex's allowHalfOpen
     // (false: Duplex calls end() once 'end' is emitted, which flushes what
     // was written and sends our EOF; the transport then closes).
     super({ allowHalfOpen });
-    this.transport = transport;
-    const protocol: Protocol & { [kLoopClosed](): void } = {
+    this.#protocol = {
+      connectionMade: (t) => this.#attach(t),
       dataReceived: (data) => {
         this.#bytesRead += data.length;
         this.#idle.touch();
-        if (!this.#emitData(data) && !this.push(data)) transport.pauseReading();
+        if (!this.#emitData(data) && !this.push(data)) this.#transport?.pauseReading();
       },
       eofReceived: () => {
         this.push(null);
@@ -100,8 +112,68 @@ class TransportDuplex extends Duplex {
       // release their state and timers).
       [kLoopClosed]: () => this.#loopClosed(),
     };
-    transport.setProtocol(protocol);
-    if (transport.isClosing()) queueMicrotask(() => this.#connectionLost(null));
+    if (transport !== undefined) {
+      this.#transport = transport;
+      transport.setProtocol(this.#protocol);
+      if (transport.isClosing()) queueMicrotask(() => this.#connectionLost(null));
+    }
+  }
+
+  /** The transport (undefined while connecting). */
+  get transport(): Transport | undefined {
+    return this.#transport;
+  }
+
+  /**
+   * The connection is made: what waited for it runs, then 'connect' and
+   * 'ready', as a net.Socket emits them. A stream destroyed while it
+   * connected closes the transport at once instead.
+   */
+  #attach(transport: Transport): void {
+    if (this.#transport !== undefined) return;
+    this.#cancelConnect = undefined;
+    if (this.destroyed) {
+      transport.abort();
+      return;
+    }
+    this.#transport = transport;
+    if (transport.getProtocol() !== this.#protocol) transport.setProtocol(this.#protocol);
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const run of waiting) run(null);
+    this.emit('connect');
+    this.emit('ready');
+  }
+
+  /**
+   * A stream whose transport `connect(protocolFactory, signal)` makes (see
+   * connectingDuplex()): the connection's protocol is the stream's own, and
+   * destroying the stream first aborts `signal`.
+   */
+  static connecting(
+    connect: (
+      protocolFactory: () => Protocol,
+      signal: AbortSignal,
+    ) => Promise<[Transport, unknown]>,
+    allowHalfOpen: boolean,
+  ): TransportDuplex {
+    const duplex = new TransportDuplex(undefined, allowHalfOpen);
+    const cancel = new AbortController();
+    duplex.#cancelConnect = () => cancel.abort();
+    connect(() => duplex.#protocol, cancel.signal).then(
+      ([transport]) => duplex.#attach(transport),
+      (err: Error) => {
+        // A cancelled connection was the stream's own destroy().
+        if (!duplex.destroyed) duplex.destroy(err);
+      },
+    );
+    return duplex;
+  }
+
+  /** Runs `op` once connected (now, if connected); `failed` gets the error if destroyed first. */
+  #whenConnected(op: () => void, failed?: (err: Error) => void): void {
+    if (this.#transport !== undefined) op();
+    else this.#waiting.push((err) => (err === null ? op() : failed?.(err)));
   }
 
   /**
@@ -134,7 +206,7 @@ class TransportDuplex extends Duplex {
   }
 
   #onIdle(): void {
-    const queued = this.#lost ? 0 : this.transport.getWriteBufferSize();
+    const queued = this.#lost ? 0 : (this.#transport?.getWriteBufferSize() ?? 0);
     if (queued > 0 && queued !== this.#lastQueued) {
       this.#lastQueued = queued;
       this.#idle.touch();
@@ -175,7 +247,7 @@ class TransportDuplex extends Duplex {
   }
 
   override _read(): void {
-    if (!this.#lost) this.transport.resumeReading();
+    if (!this.#lost) this.#transport?.resumeReading();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
@@ -198,9 +270,13 @@ class TransportDuplex extends Duplex {
 
   #send(data: Buffer | Buffer[], bytes: number, cb: WriteCallback): void {
     if (this.#lost) return cb(transportClosed());
+    const transport = this.#transport;
+    // Written while connecting: the callback waits for the connection, so
+    // the writes after it stay in the Writable's buffer meanwhile.
+    if (transport === undefined) return this.#whenConnected(() => this.#send(data, bytes, cb), cb);
     try {
-      if (Array.isArray(data)) this.transport.writelines(data);
-      else this.transport.write(data);
+      if (Array.isArray(data)) transport.writelines(data);
+      else transport.write(data);
     } catch (err) {
       return cb(err as Error);
     }
@@ -217,9 +293,12 @@ class TransportDuplex extends Duplex {
   }
 
   override _final(cb: WriteCallback): void {
-    if (!this.#lost) {
-      if (this.transport.canWriteEof()) this.transport.writeEof();
-      else this.transport.close();
+    const transport = this.#transport;
+    if (transport === undefined && !this.#lost)
+      return this.#whenConnected(() => this._final(cb), cb);
+    if (transport !== undefined && !this.#lost) {
+      if (transport.canWriteEof()) transport.writeEof();
+      else transport.close();
     }
     cb();
   }
@@ -231,12 +310,22 @@ class TransportDuplex extends Duplex {
    */
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     this.#idle.clear();
-    this.#release(
-      err ?? Object.assign(new Error('The stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' }),
-    );
-    if (!this.#lost && !this.transport.isClosing()) {
-      if (err === null && this.writableFinished) this.transport.close();
-      else this.transport.abort();
+    const why =
+      err ?? Object.assign(new Error('The stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' });
+    this.#release(why);
+    const transport = this.#transport;
+    if (transport === undefined) {
+      // Destroyed while connecting: the connection is cancelled (one that
+      // completes anyway is closed by #attach()), and what waited fails.
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      for (const fail of waiting) fail(why);
+      const cancel = this.#cancelConnect;
+      this.#cancelConnect = undefined;
+      cancel?.();
+    } else if (!this.#lost && !transport.isClosing()) {
+      if (err === null && this.writableFinished) transport.close();
+      else transport.abort();
     }
     cb(err);
   }
@@ -260,29 +349,40 @@ class TransportDuplex extends Duplex {
     return this;
   }
 
+  // Socket options given while connecting apply once connected, as net.Socket's.
+
   /** TCP_NODELAY on the transport's socket (asyncuv's TCP transports start with it on). */
   setNoDelay(noDelay = true): this {
-    if (!this.#lost) setNoDelay(this.transport, Boolean(noDelay));
+    this.#whenConnected(() => {
+      if (!this.#lost) setNoDelay(this.#transport!, Boolean(noDelay));
+    });
     return this;
   }
 
   /** SO_KEEPALIVE on the transport's socket; the delay is in ms, rounded down to seconds (net). */
   setKeepAlive(enable = false, initialDelay = 0): this {
-    if (this.#lost) return this;
-    const delayMs = Number(initialDelay) || 0;
-    this.#keepAliveSec = setKeepAlive(this.transport, Boolean(enable), delayMs, this.#keepAliveSec);
+    this.#whenConnected(() => {
+      if (this.#lost) return;
+      const delayMs = Number(initialDelay) || 0;
+      const previous = this.#keepAliveSec;
+      this.#keepAliveSec = setKeepAlive(this.#transport!, Boolean(enable), delayMs, previous);
+    });
     return this;
   }
 
   /** The transport's socket keeps the process alive (the default). */
   ref(): this {
-    if (!this.#lost) setRef(this.transport, true);
+    this.#whenConnected(() => {
+      if (!this.#lost) setRef(this.#transport!, true);
+    });
     return this;
   }
 
   /** The transport's socket no longer keeps the process alive. */
   unref(): this {
-    if (!this.#lost) setRef(this.transport, false);
+    this.#whenConnected(() => {
+      if (!this.#lost) setRef(this.#transport!, false);
+    });
     return this;
   }
 
@@ -295,19 +395,19 @@ class TransportDuplex extends Duplex {
 
   /** The local address, as net.Socket#address() ({} for a Unix socket or a pipe). */
   address(): AddressInfo {
-    return addressInfo(this.transport.getExtraInfo('sockname'));
+    return addressInfo(this.#transport?.getExtraInfo('sockname'));
   }
 
   get remoteAddress(): string | undefined {
-    return addressInfo(this.transport.getExtraInfo('peername')).address;
+    return addressInfo(this.#transport?.getExtraInfo('peername')).address;
   }
 
   get remotePort(): number | undefined {
-    return addressInfo(this.transport.getExtraInfo('peername')).port;
+    return addressInfo(this.#transport?.getExtraInfo('peername')).port;
   }
 
   get remoteFamily(): string | undefined {
-    return addressInfo(this.transport.getExtraInfo('peername')).family;
+    return addressInfo(this.#transport?.getExtraInfo('peername')).family;
   }
 
   get localAddress(): string | undefined {
@@ -332,17 +432,19 @@ class TransportDuplex extends Duplex {
     return this.#bytesDispatched + this.writableLength - this.#bytesHeld;
   }
 
-  /** Always false: the transport is connected before the stream exists. */
+  /** True while the connection is being made (connectingDuplex()), as net.Socket's. */
   get connecting(): boolean {
-    return false;
+    return this.#transport === undefined && !this.destroyed;
   }
 
+  /** True while connecting (net.Socket's: no connected socket yet). */
   get pending(): boolean {
-    return false;
+    return this.connecting;
   }
 
-  /** net.Socket's readyState: 'open', 'readOnly', 'writeOnly' or 'closed'. */
-  get readyState(): 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+  /** net.Socket's readyState: 'opening', 'open', 'readOnly', 'writeOnly' or 'closed'. */
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
     if (this.readable && this.writable) return 'open';
     if (this.readable) return 'readOnly';
     if (this.writable) return 'writeOnly';
@@ -418,4 +520,23 @@ export function fromDuplex<P extends AnyProtocol>(
   if (duplex instanceof tls.TLSSocket) Object.assign(extra, tlsExtra(duplex));
   const transport = new NodeTransport({ loop, stream: duplex, protocol, extra });
   return [transport, protocol];
+}
+
+/**
+ * A Duplex that connects, as `net.createConnection()` returns a socket
+ * before it is connected: `connect(protocolFactory, signal)` makes the
+ * connection (a loop's createConnection or createUnixConnection) with the
+ * stream's own protocol. Until then the stream is `connecting`, holds what
+ * is written (and end()), and applies socket options once connected; then
+ * it emits 'connect' and 'ready'. A failed connection destroys it with the
+ * error ('error', then 'close'); destroying it cancels the connection
+ * through `signal`.
+ */
+export function connectingDuplex(
+  connect: (protocolFactory: () => Protocol, signal: AbortSignal) => Promise<[Transport, unknown]>,
+  opts: ToDuplexOptions = {},
+): Duplex {
+  const allowHalfOpen = opts.allowHalfOpen ?? false;
+  validateBoolean(allowHalfOpen, 'opts.allowHalfOpen');
+  return TransportDuplex.connecting(connect, allowHalfOpen);
 }

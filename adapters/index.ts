@@ -6,6 +6,16 @@ export { NodeDatagramTransport } from './node-datagram-transport.js';
 export { NodeSubprocessTransport } from './node-subprocess-transport.js';
 export { toDuplex, fromDuplex, type ToDuplexOptions } from './duplex.js';
 export { serveHttp, type HttpOnLoop, type ServeHttpOptions } from './serve-http.js';
+export {
+  LoopAgent,
+  LoopHttpsAgent,
+  loopConnector,
+  type LoopConnectCallback,
+  type LoopConnectOptions,
+  type LoopConnector,
+  type LoopConnectorOptions,
+  type UndiciConnectOptions,
+} from './http-agent.js';
 export { notSupported } from './node-errors.js';
 export {
   startThreadedServer,

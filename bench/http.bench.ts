@@ -1,12 +1,17 @@
 // HTTP: serveHttp (node:http over UvEventLoop transports) vs a plain
 // node:http server, driven by wrk (Debian's package) in a child process,
-// 50 connections, keep-alive, a small response.
+// 50 connections, keep-alive, a small response. And the client side:
+// node:http's client with a LoopAgent on a UvEventLoop vs Node's own Agent,
+// keep-alive, against a node:http server in a child process (so that only
+// the client runs in this one).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Loop } from '../handles/index.js';
 import { UvEventLoop } from '../loop/index.js';
-import { serveHttp } from '../adapters/index.js';
-import { formatTable, runCase, type BenchCase } from './harness.js';
+import { LoopAgent, serveHttp } from '../adapters/index.js';
+import { formatTable, perSecond, runCase, type BenchCase } from './harness.js';
 import { wrk } from './loadgen/wrk.js';
 
 const seconds = Number(process.env['HTTP_SECONDS'] ?? 2);
@@ -14,6 +19,42 @@ const listener: http.RequestListener = (_req, res) => res.end('hello from the be
 
 async function wrkOn(port: number): Promise<number> {
   return (await wrk({ port, seconds })).rate;
+}
+
+// The client case's server: node:http in a child process, on a port it prints.
+let serverChild: ChildProcess | undefined;
+let serverPort = 0;
+const serverCode = `
+const http = require('node:http');
+const server = http.createServer((req, res) => res.end('hello from the benchmark\\n'));
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+/** CLIENT_REQUESTS requests, CLIENT_CONNS at a time, each connection kept alive by `agent`. */
+const clientRequests = Number(process.env['CLIENT_REQUESTS'] ?? 5000);
+const clientConns = 8;
+async function clientRun(agent: http.Agent): Promise<number> {
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: serverPort, path: '/', agent }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+  try {
+    return await perSecond(clientRequests, async () => {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next++ < clientRequests) await one();
+      };
+      await Promise.all(Array.from({ length: clientConns }, worker));
+    });
+  } finally {
+    agent.destroy();
+  }
 }
 
 export const cases: BenchCase[] = [
@@ -49,6 +90,41 @@ export const cases: BenchCase[] = [
           await new Promise((r) => server.close(r));
         }
       },
+    },
+  },
+  {
+    name: `http client keep-alive, ${clientConns} conns (node:http client)`,
+    unit: 'req',
+    async setup() {
+      serverChild = spawn(process.execPath, ['-e', serverCode], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const [line] = (await once(serverChild.stdout!, 'data')) as [Buffer];
+      serverPort = Number(String(line).trim());
+    },
+    async teardown() {
+      serverChild?.kill();
+      if (serverChild !== undefined && serverChild.exitCode === null)
+        await once(serverChild, 'exit');
+      serverChild = undefined;
+    },
+    ours: {
+      label: 'LoopAgent on UvEventLoop',
+      async run() {
+        const uv = new Loop();
+        const loop = new UvEventLoop(uv);
+        try {
+          return await clientRun(new LoopAgent(loop, { keepAlive: true, maxSockets: clientConns }));
+        } finally {
+          loop.close();
+          await new Promise((r) => setTimeout(r, 50));
+          uv.close();
+        }
+      },
+    },
+    theirs: {
+      label: "node:http's Agent",
+      run: () => clientRun(new http.Agent({ keepAlive: true, maxSockets: clientConns })),
     },
   },
 ];

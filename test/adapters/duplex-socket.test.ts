@@ -10,11 +10,10 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
-import { Loop, NodeEventLoop, UvEventLoop } from 'asyncuv';
+import { LoopAgent, Loop, NodeEventLoop, UvEventLoop } from 'asyncuv';
 import { runFixture } from '../helpers/child.js';
 import { until } from '../helpers/loop-test.js';
 import { KINDS, type Kind, connectedPair } from './side-by-side.js';
-import { LoopAgent } from './loop-agent.js';
 
 const DEADLINE_MS = 15_000;
 
@@ -303,7 +302,7 @@ for (const kind of KINDS) {
   });
 }
 
-// The node:http client over toDuplex() (LoopAgent), against the same client
+// The node:http client over toDuplex() (the public LoopAgent), against the same client
 // on Node's own sockets.
 interface ClientAgent {
   agent: http.Agent;

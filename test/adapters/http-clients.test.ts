@@ -1,6 +1,6 @@
 // got, an HTTP client nobody here wrote, against serveHttp and against
 // node:http (the reference), and with its connections on our loops (an
-// http.Agent over toDuplex, LoopAgent); and node:http's own client given
+// the public LoopAgent); and node:http's own client given
 // a `createConnection` that connects on our loops, without an Agent; the
 // ws client the same way (its `createConnection` option). Each case runs
 // the same script both ways and requires the same transcript.
@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import got, { HTTPError } from 'got';
 import { WebSocket, WebSocketServer } from 'ws';
-import { toDuplex, type AbstractEventLoop } from 'asyncuv';
+import { LoopAgent, toDuplex, type AbstractEventLoop } from 'asyncuv';
 import { assertNothingLive, bothEventLoops } from '../helpers/event-loop-test.js';
 import {
   chunks,
@@ -24,7 +24,6 @@ import {
   upload,
   writeChunks,
 } from './framework-harness.js';
-import { LoopAgent } from './loop-agent.js';
 
 /** JSON, an echo, a chunked stream, an upload's hash, a redirect and a 404. */
 const app: http.RequestListener = (req, res) => {

@@ -9,6 +9,7 @@ import { Loop } from '../../handles/loop.js';
 import { NodeEventLoop } from '../../adapters/node-event-loop.js';
 import { fromDuplex, toDuplex } from '../../adapters/duplex.js';
 import { serveHttp } from '../../adapters/serve-http.js';
+import { LoopAgent, LoopHttpsAgent, loopConnector } from '../../adapters/http-agent.js';
 import { Registrar, rel } from '../../adapters/rel.js';
 import { socketPair } from '../../adapters/socket-pair.js';
 import type { Transport } from '../../loop/transports.js';
@@ -70,6 +71,80 @@ test('toDuplex, fromDuplex and serveHttp with wrong arguments throw or reject ty
   );
   // Before close(), which would release anything a case left open.
   for (let i = 0; i < 200 && Object.keys(loop.liveResources()).length > 0; i++) await sleep(5);
+  t.deepEqual(loop.liveResources(), {});
+  loop.close();
+});
+
+test('LoopAgent, LoopHttpsAgent and loopConnector with wrong arguments throw typed, and leak nothing', async (t) => {
+  const loop = new NodeEventLoop();
+  const made: Duplex[] = [];
+  // Fields of a request's options, each absent or (one time in five) of any value.
+  const field = fc.oneof(
+    { weight: 4, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: garbage },
+  );
+  const requestOptions = fc.record(
+    {
+      host: fc.oneof(field, fc.constant('127.0.0.1')),
+      hostname: field,
+      port: fc.oneof(field, fc.constant(1)),
+      protocol: fc.oneof(field, fc.constantFrom('http:', 'https:', 'wss:')),
+      servername: field,
+      localAddress: field,
+      family: field,
+      socketPath: field,
+      timeout: field,
+      noDelay: field,
+      keepAlive: field,
+      ca: field,
+    },
+    { requiredKeys: [] },
+  );
+  await check(
+    t,
+    'http-agent args',
+    fc.property(
+      fc.constantFrom('LoopAgent', 'LoopHttpsAgent', 'loopConnector', 'connect'),
+      garbage,
+      fc.oneof(garbage, requestOptions),
+      (fn, a, options) => {
+        if (fn === 'LoopAgent') {
+          attempt(`new LoopAgent(${show(a)})`, () => new LoopAgent(a as never))?.destroy();
+          attempt(
+            `new LoopAgent(loop, ${show(options)})`,
+            () => new LoopAgent(loop, options as never),
+          )?.destroy();
+        } else if (fn === 'LoopHttpsAgent') {
+          attempt(
+            `new LoopHttpsAgent(loop, ${show(options)})`,
+            () => new LoopHttpsAgent(loop, options as never),
+          )?.destroy();
+        } else if (fn === 'loopConnector') {
+          attempt(`loopConnector(${show(a)})`, () => loopConnector(a as never));
+          attempt(`loopConnector(loop, ${show(options)})`, () =>
+            loopConnector(loop, options as never),
+          );
+        } else {
+          // A connection that was started fails or is cancelled: no leak either way.
+          // Garbage options (the callback is checked first when given).
+          const socket =
+            attempt(`connect(${show(options)})`, () => loopConnector(loop)(options as never)) ??
+            attempt(`connect({ port: 1 }, ${show(a)})`, () =>
+              loopConnector(loop)({ host: '127.0.0.1', port: 1 }, a as never),
+            );
+          if (socket !== undefined) {
+            socket.on('error', () => {});
+            made.push(socket);
+            socket.destroy();
+          }
+        }
+      },
+    ),
+    100,
+  );
+  t.true(made.length > 0, 'some connections were started');
+  // Before close(), which would release anything a case left open.
+  for (let i = 0; i < 400 && Object.keys(loop.liveResources()).length > 0; i++) await sleep(5);
   t.deepEqual(loop.liveResources(), {});
   loop.close();
 });
