@@ -125,7 +125,7 @@ export class Pipe extends Stream<NativePipe> {
       // the callback still runs later, never inside connect().
       const [status, connectStatus] = this[kNative].connectAbstract(path);
       check(status, 'connect', JSON.stringify(path));
-      queueMicrotask(() => cb(errorOf(connectStatus, 'connect')));
+      queueMicrotask(() => cb(errorOf(connectStatus, 'connect', JSON.stringify(path))));
       return;
     }
     // libuv 1.46 takes a second connect on a connecting pipe and drops the
@@ -133,7 +133,7 @@ export class Pipe extends Stream<NativePipe> {
     if (this.#connecting) throw new UvError(errno['EALREADY']!, 'connect', JSON.stringify(path));
     this[kNative].onconnect = (status) => {
       this.#connecting = false;
-      cb(errorOf(status, 'connect'));
+      cb(errorOf(status, 'connect', JSON.stringify(path)));
     };
     check(this[kNative].connect(path), 'connect', JSON.stringify(path));
     this.#connecting = true;

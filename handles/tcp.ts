@@ -84,8 +84,10 @@ export class TCP extends Stream<NativeTcp> {
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
     validateFunction(cb, 'cb');
-    this[kNative].onconnect = (status) => cb(errorOf(status, 'connect'));
-    check(this[kNative].connect(host, port), 'connect', `${host}:${port}`);
+    // A failed connect names the address, as node:net's 'connect ECONNREFUSED 127.0.0.1:80'.
+    const address = `${host}:${port}`;
+    this[kNative].onconnect = (status) => cb(errorOf(status, 'connect', address));
+    check(this[kNative].connect(host, port), 'connect', address);
   }
 
   /**

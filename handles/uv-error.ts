@@ -41,6 +41,6 @@ export function check(status: number, syscall: string, detail?: string): number 
 }
 
 /** A UvError for a negative status, null otherwise (for callbacks). */
-export function errorOf(status: number, syscall: string): UvError | null {
-  return status < 0 ? new UvError(status, syscall) : null;
+export function errorOf(status: number, syscall: string, detail?: string): UvError | null {
+  return status < 0 ? new UvError(status, syscall, detail) : null;
 }

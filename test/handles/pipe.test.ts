@@ -182,6 +182,7 @@ test('connect to a missing path is ENOENT, to a socket nobody listens on ECONNRE
   const refused = new Pipe(loop);
   const err2 = await new Promise<UvError | null>((resolve) => refused.connect(path, resolve));
   t.is(err2?.code, 'ECONNREFUSED');
+  t.true(err2!.message.includes(JSON.stringify(path)), 'the message names the path');
   // One connect at a time: a second one while the first is pending is
   // EALREADY (libuv would drop the first and never finish it).
   const twice = new Pipe(loop);

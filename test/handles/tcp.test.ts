@@ -222,6 +222,10 @@ test('connect to a closed port is ECONNREFUSED', async (t) => {
   t.true(err instanceof UvError);
   t.is((err as UvError).code, 'ECONNREFUSED');
   t.is((err as UvError).syscall, 'connect');
+  t.regex(
+    (err as UvError).message,
+    new RegExp(`^connect ECONNREFUSED: .* 127\\.0\\.0\\.1:${port}$`),
+  );
   await assertNoHandlesAndClose(t, loop);
 });
 

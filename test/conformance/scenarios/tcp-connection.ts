@@ -110,6 +110,9 @@ export function tcpConnection(test: Test, makeLoop: MakeLoop, name: string): voi
       );
       t.true(err instanceof UvError, String(err));
       t.is((err as UvError).code, 'ECONNREFUSED');
+      t.is((err as UvError).syscall, 'connect');
+      // The address, as node:net's 'connect ECONNREFUSED 127.0.0.1:<port>'.
+      t.true((err as UvError).message.includes(`127.0.0.1:${port}`), (err as UvError).message);
       t.is(made, 0);
     }));
 
