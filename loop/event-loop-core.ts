@@ -299,12 +299,12 @@ export abstract class EventLoopCore {
         try {
           const args = handle.args;
           const result: unknown = args.length === 0 ? cb() : cb(...args);
-          // asyncio refuses coroutine functions as callbacks (TypeError);
-          // an async function is an ordinary callback in JavaScript, so its
-          // rejection is its exception: the handler gets it, as asyncio's
-          // gets a task's never-retrieved exception, instead of the process
-          // an unhandled rejection.
-          if (result !== undefined && isThenable(result)) this.#reportRejection(result, cb, handle);
+          if (result !== undefined) {
+            watchAsyncOutcome(cb, result, (exception) => {
+              const message = `Exception in callback ${cb.name || 'anonymous'}`;
+              this.callExceptionHandler({ message, exception, handle });
+            });
+          }
         } catch (exception) {
           const message = `Exception in callback ${cb.name || 'anonymous'}`;
           this.callExceptionHandler({ message, exception, handle });
@@ -531,13 +531,6 @@ export abstract class EventLoopCore {
     this.closeScheduling();
   }
 
-  #reportRejection(result: unknown, cb: Callback<unknown[]>, handle: CallbackHandle): void {
-    (result as PromiseLike<unknown>).then(undefined, (exception: unknown) => {
-      const message = `Exception in callback ${cb.name || 'anonymous'}`;
-      this.callExceptionHandler({ message, exception, handle });
-    });
-  }
-
   /** Throws ERR_LOOP_CLOSED once close() was called. */
   protected checkClosed(): void {
     if (this.#closed) throw loopClosed();
@@ -559,6 +552,29 @@ export abstract class EventLoopCore {
 }
 
 function noop(): void {}
+
+/** The constructor of async functions (not a global); bound ones inherit it. */
+const AsyncFunction = (async () => {}).constructor;
+
+/**
+ * A loop callback's async outcome: the Promise an async function returns is
+ * the callback's own, so its rejection is the callback's exception and goes
+ * to `report` (asyncio refuses coroutine functions as callbacks; in
+ * JavaScript an async function is an ordinary one, and its rejection would
+ * otherwise be the process's unhandled rejection). A plain function that
+ * returns a promise hands back one that its maker may handle elsewhere
+ * (`() => writer.drain()`): that one is left to its maker, as it would be
+ * without the loop.
+ */
+export function watchAsyncOutcome(
+  cb: (...args: never[]) => unknown,
+  result: unknown,
+  report: (exception: unknown) => void,
+): void {
+  if (result instanceof Promise && cb.constructor === AsyncFunction) {
+    result.then(undefined, report);
+  }
+}
 
 function isThenable(value: unknown): boolean {
   if (value instanceof Promise) return true;

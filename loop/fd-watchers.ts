@@ -7,6 +7,7 @@ import { Poll } from '../handles/poll.js';
 import { validateFunction, validateInteger } from '../errors/validate.js';
 import type { BaseEventLoop } from './base-event-loop.js';
 import type { Callback, ResourceKind } from './events.js';
+import { watchAsyncOutcome } from './event-loop-core.js';
 
 type Entry = [Callback<unknown[]>, unknown[]];
 
@@ -113,10 +114,13 @@ export class FdWatchers {
 
   #fire(fd: number, entry: Entry | undefined): void {
     if (entry === undefined) return;
-    try {
-      entry[0](...entry[1]);
-    } catch (exception) {
+    const report = (exception: unknown): void =>
       this.#loop.callExceptionHandler({ message: `Exception in callback for fd ${fd}`, exception });
+    try {
+      const result: unknown = entry[0](...entry[1]);
+      if (result !== undefined) watchAsyncOutcome(entry[0], result, report);
+    } catch (exception) {
+      report(exception);
     }
   }
 }

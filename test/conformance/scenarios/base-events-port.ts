@@ -20,7 +20,9 @@ import {
   UvEventLoop,
 } from 'asyncuv';
 import { MyDatagramProto } from '../protocols.js';
-import { cases, future, type MakeLoop, type Test, within } from '../harness.js';
+import { writeSync } from 'node:fs';
+import { makeFifo } from '../fifo.js';
+import { cases, future, type MakeLoop, type Test, until, within } from '../harness.js';
 
 /**
  * Calls `body` with console.error's calls whose first argument starts
@@ -151,6 +153,39 @@ export function baseEventsPort(test: Test, makeLoop: MakeLoop, name: string): vo
     );
     t.is(exceptions[1]!.message, 'Exception in callback asyncCallback');
     exceptions.length = 0;
+  });
+
+  it('an async fd callback’s rejection is reported too; a promise a plain callback hands back is its maker’s', async ({
+    loop,
+    exceptions,
+  }, t) => {
+    const fifo = await makeFifo();
+    try {
+      const boom = new Error('async reader boom');
+      loop.addReader(fifo.readFd, async () => {
+        fifo.readNow();
+        loop.removeReader(fifo.readFd);
+        await Promise.resolve();
+        throw boom;
+      });
+      writeSync(fifo.writeFd, 'x');
+      // A plain arrow handing back a promise its maker handles: not reported.
+      const handled = future<string>();
+      const shared = Promise.reject(new Error('handled by its maker'));
+      shared.catch((err: Error) => handled.resolve(err.message));
+      loop.callSoon(() => shared);
+      t.is(await within(handled.promise, 'the maker’s catch'), 'handled by its maker');
+      await until(() => exceptions.length >= 1, 'the reader’s rejection reported');
+      // A turn more for a report of the handed-back promise, were there one.
+      await new Promise<void>((resolve) => loop.callLater(0.02, resolve));
+      t.is(exceptions.length, 1, String(exceptions.map((c) => c.exception)));
+      t.is(exceptions[0]!.exception, boom);
+      t.is(exceptions[0]!.message, `Exception in callback for fd ${fifo.readFd}`);
+      exceptions.length = 0;
+    } finally {
+      loop.removeReader(fifo.readFd);
+      fifo.dispose();
+    }
   });
 
   it('test_call_later, test_time_and_call_at: a delay or a when that is not a finite number is a usage error, nothing scheduled', async ({
