@@ -84,7 +84,7 @@ export class TCP extends Stream<NativeTcp> {
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
     validateFunction(cb, 'cb');
-    // A failed connect names the address, as node:net's 'connect ECONNREFUSED 127.0.0.1:80'.
+    // A failed connect names the address at the end of its message, as node:net's does.
     const address = `${host}:${port}`;
     this[kNative].onconnect = (status) => cb(errorOf(status, 'connect', address));
     check(this[kNative].connect(host, port), 'connect', address);

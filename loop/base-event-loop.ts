@@ -426,8 +426,13 @@ export abstract class BaseEventLoop<S = unknown>
     const tcpPort = toPort(port, 'port');
     this.#checkConnectionOptions(opts);
     checkAttemptOptions(opts);
-    const addresses = attemptOrder(await this.resolveHost(host), opts, host);
-    const locals = opts.localAddr && (await this.resolveHost(opts.localAddr[0]));
+    const remotes = attemptOrder(await this.resolveHost(host), opts, host);
+    const localHost = opts.localAddr?.[0];
+    const locals =
+      localHost === undefined
+        ? undefined
+        : serverFamily(await this.resolveHost(localHost), opts.family, localHost);
+    const addresses = locals === undefined ? remotes : withLocalFamily(remotes, locals, localHost!);
     // Closed while resolving: a closed loop drops the callbacks it is given
     // (connectionMade, and with it this promise), so fail now instead.
     this.checkClosed();
@@ -1228,17 +1233,36 @@ function datagramPair<A extends ResolvedAddress>(
 }
 
 /**
+ * The remote addresses a local address of the same family can bind for:
+ * asyncio skips, attempt by attempt, a remote address with no local one
+ * of its family, and with none left fails with OSError ("no matching
+ * local address with family=..."). Here that is known before any socket:
+ * a UvError EAFNOSUPPORT from bind, naming the local host, the same on
+ * both loops (their binds would fail differently: EINVAL from connect or
+ * from bind).
+ */
+function withLocalFamily(
+  remotes: readonly ResolvedAddress[],
+  locals: readonly ResolvedAddress[],
+  localHost: string,
+): ResolvedAddress[] {
+  const left = remotes.filter((r) => locals.some((l) => l.family === r.family));
+  if (left.length === 0) throw new UvError(errno['EAFNOSUPPORT']!, 'bind', localHost);
+  return left;
+}
+
+/**
  * The local address an attempt to `remote` binds to: asyncio resolves
  * local_addr and binds each attempt to an address of the remote's family
- * (a name such as 'localhost' may resolve to ::1 first). With none of
- * that family, the first: its bind fails with the loop's UvError.
+ * (a name such as 'localhost' may resolve to ::1 first); withLocalFamily()
+ * left only remotes that have one.
  */
 function localFor(
   locals: readonly ResolvedAddress[],
   remote: ResolvedAddress,
   port: number,
 ): Address {
-  const local = locals.find((l) => l.family === remote.family) ?? locals[0]!;
+  const local = locals.find((l) => l.family === remote.family)!;
   return [local.address, port];
 }
 

@@ -8,7 +8,8 @@
 // as a callback), test_create_datagram_endpoint_addr_error,
 // test_create_datagram_endpoint_no_matching_family, the family= of
 // test_create_datagram_endpoint_socket_err / _cant_bind, and
-// test_create_connection_ssl_server_hostname_errors.
+// test_create_connection_ssl_server_hostname_errors,
+// test_create_connection_local_addr_nomatch_family (localAddr by name).
 import {
   type AbstractEventLoop,
   type ExceptionContext,
@@ -16,7 +17,7 @@ import {
   NodeEventLoop,
   openConnection,
   startServer,
-  type UvError,
+  UvError,
   UvEventLoop,
 } from 'asyncuv';
 import { MyDatagramProto } from '../protocols.js';
@@ -376,5 +377,44 @@ export function baseEventsPort(test: Test, makeLoop: MakeLoop, name: string): vo
     );
     t.is(err?.code, 'EINVAL');
     t.deepEqual(loop.liveResources(), {});
+  });
+
+  it('test_create_connection_local_addr_nomatch_family, by name: a localAddr with no address of the remote’s family is EAFNOSUPPORT from bind before any socket, alike on both loops; family= filters it', async ({
+    loop,
+  }, t) => {
+    const server = await loop.createServer(() => ({}), '127.0.0.1', 0);
+    try {
+      const { port } = server.sockets()[0] as { port: number };
+      const before = loop.liveResources();
+      // asyncio skips each remote with no local address of its family and
+      // fails (OSError) once none is left; here that is known before any
+      // socket, and both loops say it alike.
+      const err = await t.throwsAsync<UvError>(async () =>
+        loop.createConnection(() => ({}), '127.0.0.1', port, { localAddr: ['::1', 0] }),
+      );
+      t.true(err instanceof UvError, String(err));
+      t.is(err?.code, 'EAFNOSUPPORT');
+      t.is(err?.syscall, 'bind');
+      t.regex(err!.message, /::1$/);
+      t.deepEqual(loop.liveResources(), before, 'no socket was made');
+      // family 6 for the local name too: nothing of that family is left for it.
+      await t.throwsAsync(
+        async () =>
+          loop.createConnection(() => ({}), '127.0.0.1', port, {
+            localAddr: ['127.0.0.1', 0],
+            family: 6,
+          }),
+        { code: 'EAI_ADDRFAMILY' },
+      );
+      const [transport] = await loop.createConnection(() => ({}), '127.0.0.1', port, {
+        localAddr: ['127.0.0.1', 0],
+        family: 4,
+      });
+      t.is((transport.getExtraInfo('sockname') as [string, number])[0], '127.0.0.1');
+      transport.close();
+    } finally {
+      server.close();
+      await server.waitClosed();
+    }
   });
 }
