@@ -259,7 +259,7 @@ function tlsOver(
   // setNoDelay() to a handle it does not have: they reach the loop's
   // stream here, so that a free keep-alive socket (which the Agent unrefs,
   // with SO_KEEPALIVE) lets the process exit and is probed, as with
-  // https.Agent. A stream without them (undici's tunnel) is left alone.
+  // https.Agent. A stream without them (a user Duplex) is left alone.
   type Options = Pick<Socket, 'ref' | 'unref' | 'setKeepAlive' | 'setNoDelay'>;
   const stream = socket as Duplex & Partial<Options>;
   const { ref, unref, setKeepAlive, setNoDelay } = secure;
