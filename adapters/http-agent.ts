@@ -35,6 +35,8 @@ export interface LoopConnectOptions {
   protocol?: string | null | undefined;
   servername?: string | null | undefined;
   localAddress?: string | null | undefined;
+  /** The local port to bind (net.connect's `localPort`), from localAddress or the any-address. */
+  localPort?: number | null | undefined;
   family?: number | undefined;
   /** A Unix socket to connect to, in place of host and port. */
   socketPath?: string | null | undefined;
@@ -49,7 +51,13 @@ export interface LoopConnectOptions {
   httpSocket?: Duplex | undefined;
 }
 
-/** node:http's `oncreate` callback: the socket once connected, or the error. */
+/**
+ * node:http's `oncreate` callback: the socket once connected, or the
+ * error. With an error the socket is `null`, though the type says `Duplex`:
+ * node:http's `createConnection` option types its callback so, and a
+ * connector whose callback took `Duplex | null` would not be assignable to
+ * it (node:http itself only reads the socket when there is no error).
+ */
 export type LoopConnectCallback = (err: Error | null, socket: Duplex) => void;
 
 /**
@@ -141,17 +149,20 @@ function connectOn(
     const host = hostOf(options);
     const portGiven = options.port ?? '';
     const port = toPort(portGiven === '' ? (secure ? 443 : 80) : portGiven, 'options.port');
-    const { localAddress, family } = options;
+    const { localAddress, localPort, family } = options;
     if (localAddress !== undefined && localAddress !== null) {
       validateString(localAddress, 'options.localAddress');
     }
+    // net.connect's: 0 or absent leaves the port to the kernel.
+    const bindPort = localPort ? toPort(localPort, 'options.localPort') : 0;
     if (family !== undefined && family !== 0 && family !== 4 && family !== 6) {
       throw new UsageError('ERR_INVALID_ARG_VALUE', 'options.family must be 4, 6 or 0');
     }
+    const localAddr = localAddrOf(localAddress, bindPort, family, host);
     socket = connectingDuplex((factory, signal) =>
       loop.createConnection(factory, host, port, {
         signal,
-        ...(localAddress ? { localAddr: [localAddress, 0] as [string, number] } : {}),
+        ...(localAddr === undefined ? {} : { localAddr }),
         ...(family === 4 || family === 6 ? { family } : {}),
       }),
     );
@@ -163,6 +174,25 @@ function connectOn(
     if (options.keepAlive) s.setKeepAlive(true, options.keepAliveInitialDelay ?? 0);
     return socket;
   });
+}
+
+/**
+ * The address to bind before connecting: `localAddress` (any port, as
+ * net.connect's), or with a `localPort` alone the any-address of the
+ * family the connection will have: `family`'s, else the host's when it is
+ * an IP, else IPv4's (net.connect picks it after the lookup, which the
+ * loop does later: a host name to reach over IPv6 needs `family: 6`).
+ */
+function localAddrOf(
+  localAddress: string | null | undefined,
+  port: number,
+  family: number | undefined,
+  host: string,
+): [string, number] | undefined {
+  if (localAddress) return [localAddress, port];
+  if (port === 0) return undefined;
+  const v6 = family === 6 || (family !== 4 && isIP(host) === 6);
+  return [v6 ? '::' : '0.0.0.0', port];
 }
 
 /**
@@ -225,11 +255,14 @@ function tlsOver(
     ...(session === undefined ? {} : { session }),
     socket,
   });
-  // A TLSSocket over a Duplex proxies ref()/unref() to nothing: they reach
-  // the loop's stream here, so that a free keep-alive socket (which the
-  // Agent unrefs) lets the process exit, as with https.Agent.
-  const stream = socket as Duplex & Partial<Pick<Socket, 'ref' | 'unref'>>;
-  const { ref, unref } = secure;
+  // A TLSSocket over a Duplex proxies ref()/unref(), setKeepAlive() and
+  // setNoDelay() to a handle it does not have: they reach the loop's
+  // stream here, so that a free keep-alive socket (which the Agent unrefs,
+  // with SO_KEEPALIVE) lets the process exit and is probed, as with
+  // https.Agent. A stream without them (a user Duplex) is left alone.
+  type Options = Pick<Socket, 'ref' | 'unref' | 'setKeepAlive' | 'setNoDelay'>;
+  const stream = socket as Duplex & Partial<Options>;
+  const { ref, unref, setKeepAlive, setNoDelay } = secure;
   secure.ref = function (this: tls.TLSSocket) {
     stream.ref?.();
     return ref.call(this);
@@ -237,6 +270,14 @@ function tlsOver(
   secure.unref = function (this: tls.TLSSocket) {
     stream.unref?.();
     return unref.call(this);
+  };
+  secure.setKeepAlive = function (this: tls.TLSSocket, enable?: boolean, initialDelay?: number) {
+    stream.setKeepAlive?.(enable, initialDelay);
+    return setKeepAlive.call(this, enable, initialDelay);
+  };
+  secure.setNoDelay = function (this: tls.TLSSocket, noDelay?: boolean) {
+    stream.setNoDelay?.(noDelay);
+    return setNoDelay.call(this, noDelay);
   };
   // The loop's errors (ECONNREFUSED, ECONNRESET...) are the TLS socket's:
   // node:tls would only see its stream close. And the TLS socket's end is
@@ -337,6 +378,11 @@ export function loopConnector(
   const { maxCachedSessions = 100, ...tlsDefaults } = options;
   validateInteger(maxCachedSessions, 'options.maxCachedSessions');
   const sessions = new SessionCache(maxCachedSessions);
+  // The session cache's key is https.Agent's connection name: host, port
+  // and every TLS option that changes the connection (ca, cert, key, pfx,
+  // rejectUnauthorized, servername, ciphers...), so that a session made
+  // under one client identity or trust is never offered under another.
+  const naming = new https.Agent({ maxCachedSessions: 0 });
   // Both callers' callbacks in one: undici's takes null for the socket of an error.
   type Callback = (err: Error | null, socket: Duplex | null) => void;
   const connect = (given: LoopConnectOptions, callback?: Callback): Duplex => {
@@ -352,8 +398,7 @@ export function loopConnector(
       const host = hostOf(given);
       const merged = { ...tlsDefaults, ...(given as tls.ConnectionOptions) };
       const tunnel = given.httpSocket;
-      const port = String(given.port ?? '');
-      const key = `${merged.servername ?? host}:${port}`;
+      const key = naming.getName({ ...merged, host, port: given.port || 443 });
       if (tunnel !== undefined) socket = tlsOver(tunnel, merged, host, sessions, key);
       else {
         const under = connectOn(loop, given, true, false);

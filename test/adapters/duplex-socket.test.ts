@@ -302,8 +302,8 @@ for (const kind of KINDS) {
   });
 }
 
-// The node:http client over toDuplex() (the public LoopAgent), against the same client
-// on Node's own sockets.
+// The node:http client with a LoopAgent (its sockets are toDuplex() streams),
+// against the same client with Node's own Agent.
 interface ClientAgent {
   agent: http.Agent;
   close: () => void;

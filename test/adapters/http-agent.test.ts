@@ -5,14 +5,16 @@
 // reference, and requires the same transcript; every case ends with
 // nothing left on the loop (liveResources() is {}).
 import test, { type ExecutionContext } from 'ava';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { createConnection, type AddressInfo, type Socket } from 'node:net';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import axios from 'axios';
@@ -30,6 +32,7 @@ import {
 import { runFixture } from '../helpers/child.js';
 import { bothEventLoops } from '../helpers/event-loop-test.js';
 import { until } from '../helpers/loop-test.js';
+import { withPrograms } from '../helpers/tools.js';
 import { selfSignedCert } from './tls-cert.js';
 
 const MiB = 1024 * 1024;
@@ -149,6 +152,29 @@ const errorOf = (err: unknown): [string | undefined, boolean] => [
   (err as { code?: string }).code,
   err instanceof UvError,
 ];
+
+/** A port nothing listens on now (the kernel's pick, released). */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** The keep-alive timer ss(8) shows for the connection from local `port`, in seconds, or null. */
+async function keepAliveTimer(port: number): Promise<number | null> {
+  const args = ['-tnoH', 'state', 'established', `( sport = :${port} )`];
+  const { stdout } = await promisify(execFile)('ss', args);
+  // iproute2 6.1 prints the remaining time as e.g. 'keepalive,9.876ms' for
+  // 9.876 s: only the number is read.
+  const match = /timer:\(keepalive,(?:(\d+)min)?([\d.]+)/.exec(stdout);
+  if (match === null) return null;
+  return Number(match[1] ?? 0) * 60 + Number(match[2]);
+}
+
+const withSs = withPrograms(test, ['ss']);
 
 test('argument errors are UsageErrors', (t) => {
   const loop = { not: 'a loop' } as unknown as AbstractEventLoop;
@@ -493,6 +519,110 @@ for (const [name, onEventLoop] of bothEventLoops) {
       t.deepEqual(kept[0], [[false, false, false], 1], 'one connection, one handshake');
       t.deepEqual(fresh[0], fresh[1]);
       t.deepEqual(fresh[0], [[false, true, true], 3], 'a connection each, the session resumed');
+    } finally {
+      await server.close();
+    }
+  });
+
+  loopTest(
+    'loopConnector: a TLS session is resumed under the same TLS options only, as https.Agent',
+    async (t, loop) => {
+      const server = await httpsServer({ maxVersion: 'TLSv1.2' });
+      const { cert } = await selfSignedCert();
+      try {
+        // The second request trusts differently (rejectUnauthorized: false):
+        // it must not be offered the first one's session; the third, as the
+        // first, resumes it.
+        const script = async (via: https.RequestOptions): Promise<boolean[]> => {
+          const resumed: boolean[] = [];
+          for (const options of [{}, { rejectUnauthorized: false }, {}]) {
+            const answer = await fetchWith(https, {
+              host: 'localhost',
+              port: server.port,
+              ca: cert,
+              ...options,
+              ...via,
+            });
+            resumed.push((answer.socket as TLSSocket).isSessionReused());
+            await until(() => answer.socket.destroyed, 'the socket closed');
+          }
+          return resumed;
+        };
+        const ours = await script({ createConnection: loopConnector(loop) });
+        const agent = new https.Agent();
+        const node = await script({ agent }).finally(() => agent.destroy());
+        t.deepEqual(ours, node);
+        t.deepEqual(ours, [false, false, true]);
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  withSs(`${name}: HTTPS: the TLS socket's setKeepAlive() reaches the loop's connection`, (t) =>
+    onEventLoop(t, async (loop) => {
+      const server = await httpsServer();
+      const peers: number[] = [];
+      server.server.on('connection', (s: Socket) => peers.push(s.remotePort!));
+      const { cert } = await selfSignedCert();
+      try {
+        const options = { ca: cert, keepAlive: true, keepAliveMsecs: 10_000 };
+        const [ours, node] = await bothAgents(
+          [new LoopHttpsAgent(loop, options), new https.Agent(options)],
+          async (agent) => {
+            const { socket } = await fetchWith(https, {
+              host: 'localhost',
+              port: server.port,
+              agent,
+            });
+            // The Agent sets SO_KEEPALIVE on a socket as it frees it.
+            await until(() => Object.values(agent.freeSockets).flat().length === 1, 'freed');
+            const port = peers.at(-1)!;
+            // The delays less the time ss took to look.
+            const freed = await keepAliveTimer(port);
+            (socket as TLSSocket).setKeepAlive(false);
+            const off = await keepAliveTimer(port);
+            (socket as TLSSocket).setKeepAlive(true, 20_000);
+            const on = await keepAliveTimer(port);
+            return [freed !== null && freed > 3 && freed <= 10, off, on !== null && on > 13];
+          },
+        );
+        t.deepEqual(ours, node);
+        t.deepEqual(ours, [true, null, true], 'keepAliveMsecs; off; 20 s');
+      } finally {
+        await server.close();
+      }
+    }),
+  );
+
+  loopTest('localPort: the connection is made from that port, as with net', async (t, loop) => {
+    const server = await httpServer();
+    const peers: number[] = [];
+    server.server.on('connection', (s: Socket) => peers.push(s.remotePort!));
+    try {
+      const script = async (via: http.RequestOptions): Promise<boolean> => {
+        const localPort = await freePort();
+        await get({ host: '127.0.0.1', port: server.port, localPort, ...via });
+        return peers.at(-1) === localPort;
+      };
+      const agent = new LoopAgent(loop);
+      const results = [
+        await script({ agent }).finally(() => agent.destroy()),
+        await script({ createConnection: loopConnector(loop) }),
+        await script({ agent: new http.Agent() }),
+      ];
+      t.deepEqual(results, [true, true, true]);
+      const bad = new LoopAgent(loop);
+      try {
+        const at = { host: '127.0.0.1', port: server.port, agent: bad };
+        t.throws(() => http.get({ ...at, localPort: 70000 }), {
+          instanceOf: UsageError,
+          code: 'ERR_OUT_OF_RANGE',
+        });
+      } finally {
+        bad.destroy();
+      }
+      t.deepEqual(loop.liveResources(), {});
     } finally {
       await server.close();
     }

@@ -1,6 +1,6 @@
 // got, an HTTP client nobody here wrote, against serveHttp and against
-// node:http (the reference), and with its connections on our loops (an
-// the public LoopAgent); and node:http's own client given
+// node:http (the reference), and with its connections on our loops (a
+// LoopAgent); and node:http's own client given
 // a `createConnection` that connects on our loops, without an Agent; the
 // ws client the same way (its `createConnection` option). Each case runs
 // the same script both ways and requires the same transcript.

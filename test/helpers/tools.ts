@@ -16,6 +16,7 @@ const packages: Record<string, string> = {
   openssl: 'openssl',
   python3: 'python3',
   wrk: 'wrk',
+  ss: 'iproute2',
 };
 
 function onPath(program: string): boolean {
