@@ -43,6 +43,7 @@ import {
 } from 'asyncuv';
 import { MySubprocessProtocol } from '../protocols.js';
 import { echoServer } from '../peers.js';
+import { resolveDualStack, V4_FIRST, V6_FIRST } from '../dual-stack.js';
 import {
   type CaseBody,
   cases,
@@ -398,23 +399,43 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
     t.deepEqual(calls, [1, 2, 3, 4]);
   });
 
-  it('test_create_connection_local_addr_skip_different_family: a localAddr host name is resolved, and bound in the remote’s family', async ({
+  it('test_create_connection_local_addr_skip_different_family: a localAddr host name is resolved, and each attempt binds its address of the remote’s family', async ({
     loop,
   }, t) => {
-    const server = await echoServer('127.0.0.1');
+    resolveDualStack(loop);
+    const loopbacks = { 4: '127.0.0.1', 6: '::1' } as const;
+    const servers = { 4: await echoServer(loopbacks[4]), 6: await echoServer(loopbacks[6]) };
     try {
-      const [transport] = await within(
-        loop.createConnection(() => ({}), '127.0.0.1', server.port, {
-          localAddr: ['localhost', 0],
-        }),
-        'createConnection',
-      );
-      const [host, port] = transport.getExtraInfo('sockname') as [string, number];
-      t.is(host, '127.0.0.1', 'localhost in the family of 127.0.0.1');
-      t.true(port > 0);
-      transport.close();
+      /** What a connection to the loopback of `family` binds, with localAddr [`local`, 0]. */
+      const boundTo = async (local: string, family: 4 | 6): Promise<string> => {
+        const [transport] = await within(
+          loop.createConnection(() => ({}), loopbacks[family], servers[family].port, {
+            localAddr: [local, 0],
+          }),
+          `createConnection to ${loopbacks[family]} from ${local}`,
+        );
+        const [host, port] = transport.getExtraInfo('sockname') as [string, number];
+        t.true(port > 0);
+        transport.close();
+        return host;
+      };
+      // The rule: a name of both families binds the remote's, whichever
+      // comes first. Without it, each remote would get the first address
+      // of one of the two names, of the other family, and fail to bind.
+      for (const name of [V6_FIRST, V4_FIRST]) {
+        t.is(await boundTo(name, 4), '127.0.0.1', `${name} to 127.0.0.1`);
+        t.is(await boundTo(name, 6), '::1', `${name} to ::1`);
+      }
+      // A real name, through the loop's resolver: to each family that
+      // localhost has here, bound to its first address of that family.
+      const localhost = await within(loop.getaddrinfo('localhost', 0), 'getaddrinfo localhost');
+      for (const family of [4, 6] as const) {
+        const first = localhost.find((a) => a.family === family);
+        if (first !== undefined) t.is(await boundTo('localhost', family), first.address);
+      }
     } finally {
-      await server.close();
+      await servers[4].close();
+      await servers[6].close();
     }
   });
 
