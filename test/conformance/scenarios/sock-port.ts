@@ -469,15 +469,34 @@ export function sockPort(test: Test, makeLoop: MakeLoop, name: string): void {
     execFileSync('mkfifo', [fifo]);
     // More than the kernel's socket buffers take, fed by another process:
     // the fallback (a fifo is no regular file) reads it block by block.
-    const feeder = spawn('sh', ['-c', `head -c 67108864 /dev/zero > '${fifo}'`], {
-      stdio: 'ignore',
-    });
+    // The feeder opens the fifo read-write, which does not wait for a
+    // reader, and says so; only then is the read end opened here, and that
+    // open returns at once (a writer is there) instead of blocking this
+    // thread past every timeout if the feeder never came. The read end
+    // stays blocking: the fallback's reads wait for data instead of
+    // failing with EAGAIN. `exec head` makes the feeder's pid head's, so
+    // that kill() ends the writer (holding a read end too, it would not
+    // get EPIPE).
+    const feeder = spawn(
+      'sh',
+      ['-c', 'exec 3<>"$0" && echo open && exec head -c 67108864 /dev/zero >&3', fifo],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     const fed = once(feeder, 'exit');
-    // Returns once the feeder has opened its end.
-    const fd = openSync(fifo, 'r');
+    const opened = new Promise<void>((resolve, reject) => {
+      feeder.once('error', reject);
+      feeder.stdout!.once('data', () => resolve());
+      feeder.once('exit', (code) => reject(new Error(`the feeder exited (${code}) first`)));
+    });
+    let fd: number | undefined;
     try {
+      await within(opened, 'the feeder opens the fifo');
+      const readEnd = openSync(fifo, 'r');
+      fd = readEnd;
       await withSendfilePair(loop, sink, async (client) => {
-        const err = await t.throwsAsync(within(loop.sendfile(client.transport!, fd), 'sendfile'));
+        const err = await t.throwsAsync(
+          within(loop.sendfile(client.transport!, readEnd), 'sendfile'),
+        );
         // The peer's close reaches the transport as EOF (it closes: its
         // protocol does not keep it open) or as a failed write: asyncio's
         // ConnectionError is ERR_TRANSPORT_CLOSED or the UvError here.
@@ -489,7 +508,7 @@ export function sockPort(test: Test, makeLoop: MakeLoop, name: string): void {
         t.true(sink.nbytes < 64 * 1024 * 1024, 'far from all of it');
       });
     } finally {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
       feeder.kill();
       await within(fed, 'the feeder exits');
       rmSync(dir, { recursive: true, force: true });
