@@ -11,6 +11,7 @@
 // with the protocol paused, test_buffered_proto_create_connection, and a
 // get_buffer() that returns an empty buffer, a buffer_updated() that
 // raises, a protocol switch in buffer_updated().
+import type { ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -33,6 +34,7 @@ import { netServer, readToEnd } from '../peers.js';
 import {
   cases,
   type CaseBody,
+  type LoopContext,
   type MakeLoop,
   type Test,
   future,
@@ -156,6 +158,39 @@ async function withPipeFile<T>(data: Buffer, body: (fd: number) => Promise<T>): 
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Connects a BufferedProtocol of `parts` to a node:net peer that `onSocket`
+ * drives, waits for its connectionLost and runs `body` with the error it
+ * got and the transport, the peer still there. Then checks the one report
+ * the loop's exception handler got (asyncio's 'Fatal error:
+ * protocol.<method>() call failed.', with that same error) and clears it:
+ * the harness fails a case whose handler got anything.
+ */
+async function fatalProtocolCall(
+  { loop, exceptions }: LoopContext,
+  t: ExecutionContext,
+  method: 'getBuffer' | 'bufferUpdated',
+  onSocket: (socket: net.Socket) => void,
+  parts: Omit<BufferedProtocol, 'connectionLost'>,
+  body: (err: Error | null, transport: Transport) => Promise<void>,
+): Promise<void> {
+  const server = await netServer(onSocket);
+  try {
+    const lost = future<Error | null>();
+    const proto: BufferedProtocol = { ...parts, connectionLost: (err) => lost.resolve(err) };
+    const [transport] = await loop.createConnection(() => proto, '127.0.0.1', server.port);
+    const err = await within(lost.promise, 'connectionLost');
+    await body(err, transport);
+    await until(() => exceptions.length > 0, 'the exception handler');
+    t.is(exceptions.length, 1);
+    t.is(exceptions[0]!.message, `Fatal error: protocol.${method}() call failed.`);
+    t.is(exceptions[0]!.exception, err);
+    exceptions.length = 0;
+  } finally {
+    await server.close();
   }
 }
 
@@ -567,69 +602,48 @@ export function sockPort(test: Test, makeLoop: MakeLoop, name: string): void {
     ['an empty buffer', () => new Uint8Array(0)],
     ['no Uint8Array (an ArrayBuffer)', () => new ArrayBuffer(16) as unknown as Uint8Array],
   ] as const) {
-    it(`getBuffer() returning ${what}: a fatal error, connectionLost with a typed error`, async ({
-      loop,
-      exceptions,
-    }, t) => {
-      const server = await netServer((s) => s.write('data'));
-      try {
-        const lost = future<Error | null>();
-        let updated = 0;
-        const proto: BufferedProtocol = {
-          getBuffer: bad,
-          bufferUpdated: () => void updated++,
-          connectionLost: (err) => lost.resolve(err),
-        };
-        await loop.createConnection(() => proto, '127.0.0.1', server.port);
-        const err = await within(lost.promise, 'connectionLost');
-        t.is((err as { code?: string } | null)?.code, 'ERR_INVALID_RETURN_VALUE');
-        t.is(updated, 0);
-        await until(() => exceptions.length > 0, 'the exception handler');
-        t.is(exceptions[0]!.message, 'Fatal error: protocol.getBuffer() call failed.');
-        t.is(exceptions[0]!.exception, err);
-        // Expected: cleared so that the harness's check passes.
-        // Expected: cleared so that the harness's check passes.
-        exceptions.length = 0;
-      } finally {
-        await server.close();
-      }
+    it(`getBuffer() returning ${what}: a fatal error, connectionLost with a typed error`, async (ctx, t) => {
+      let updated = 0;
+      await fatalProtocolCall(
+        ctx,
+        t,
+        'getBuffer',
+        (s) => s.write('data'),
+        { getBuffer: bad, bufferUpdated: () => void updated++ },
+        async (err) => {
+          t.is((err as { code?: string } | null)?.code, 'ERR_INVALID_RETURN_VALUE');
+          t.is(updated, 0);
+        },
+      );
     });
   }
 
-  it('bufferUpdated() that throws: a fatal error, connectionLost with that error, no further call', async ({
-    loop,
-    exceptions,
-  }, t) => {
-    const server = await netServer((s) => {
-      s.write('first');
-      setTimeout(() => s.write('second'), 20);
-    });
-    try {
-      const lost = future<Error | null>();
-      const boom = new Error('bad update');
-      const buffer = new Uint8Array(64);
-      let calls = 0;
-      const proto: BufferedProtocol = {
+  it('bufferUpdated() that throws: a fatal error, connectionLost with that error, no further call', async (ctx, t) => {
+    const boom = new Error('bad update');
+    const buffer = new Uint8Array(64);
+    let calls = 0;
+    await fatalProtocolCall(
+      ctx,
+      t,
+      'bufferUpdated',
+      (s) => {
+        s.write('first');
+        setTimeout(() => s.write('second'), 20);
+      },
+      {
         getBuffer: () => buffer,
         bufferUpdated() {
           calls++;
           throw boom;
         },
-        connectionLost: (err) => lost.resolve(err),
-      };
-      const [transport] = await loop.createConnection(() => proto, '127.0.0.1', server.port);
-      t.is(await within(lost.promise, 'connectionLost'), boom);
-      t.true(transport.isClosing());
-      await sleep(40);
-      t.is(calls, 1);
-      t.is(exceptions.length, 1);
-      t.is(exceptions[0]!.message, 'Fatal error: protocol.bufferUpdated() call failed.');
-      t.is(exceptions[0]!.exception, boom);
-      // Expected: cleared so that the harness's check passes.
-      exceptions.length = 0;
-    } finally {
-      await server.close();
-    }
+      },
+      async (err, transport) => {
+        t.is(err, boom);
+        t.true(transport.isClosing());
+        await sleep(40);
+        t.is(calls, 1);
+      },
+    );
   });
 
   it('getBuffer() handing out a different buffer each time: each read lands in the last one handed out; eofReceived returning true keeps the transport open for writing', async ({
