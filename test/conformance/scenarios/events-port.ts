@@ -95,19 +95,32 @@ async function ptyRelay(): Promise<PtyRelay> {
   };
 }
 
-/** The terminal side, opened as a program's stdin would be: read-write, not our controlling terminal. */
-function openTerminal(path: string): number {
-  return openSync(path, constants.O_RDWR | constants.O_NOCTTY);
+/** An fd of the terminal side, and whether it is still open. */
+interface Terminal {
+  fd: number;
+  /**
+   * True while `fd` is open on this terminal. Cases run concurrently in
+   * this process, and a closed fd's number is soon another case's socket
+   * or pipe: open on something else counts as closed.
+   */
+  isOpen(): boolean;
 }
 
-/** True while `fd` is open in this process. */
-function isOpen(fd: number): boolean {
-  try {
-    fstatSync(fd);
-    return true;
-  } catch {
-    return false;
-  }
+/** The terminal side, opened as a program's stdin would be: read-write, not our controlling terminal. */
+function openTerminal(path: string): Terminal {
+  const fd = openSync(path, constants.O_RDWR | constants.O_NOCTTY);
+  const { rdev } = fstatSync(fd);
+  return {
+    fd,
+    isOpen() {
+      try {
+        const now = fstatSync(fd);
+        return now.isCharacterDevice() && now.rdev === rdev;
+      } catch {
+        return false;
+      }
+    },
+  };
 }
 
 /** CPython's MyReadPipeProto: INITIAL, CONNECTED, EOF, CLOSED, and the bytes. */
@@ -155,13 +168,13 @@ class WritePipeProto implements Protocol {
 async function refusedOnNode(
   loop: AbstractEventLoop,
   t: Parameters<CaseBody>[1],
-  fd: number,
+  terminal: Terminal,
   connect: () => Promise<unknown>,
 ): Promise<boolean> {
   if (!(loop instanceof NodeEventLoop)) return false;
   await t.throwsAsync(connect(), { code: 'ERR_NOT_SUPPORTED' });
-  t.true(isOpen(fd), 'a refused fd stays the caller’s');
-  closeSync(fd);
+  t.true(terminal.isOpen(), 'a refused fd stays the caller’s');
+  closeSync(terminal.fd);
   return true;
 }
 
@@ -182,9 +195,11 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
   }, t) => {
     const relay = await ptyRelay();
     try {
-      const fd = openTerminal(relay.path);
+      const terminal = openTerminal(relay.path);
+      const { fd } = terminal;
       const proto = new ReadPipeProto();
-      if (await refusedOnNode(loop, t, fd, () => loop.connectReadPipe(() => proto, fd))) return;
+      if (await refusedOnNode(loop, t, terminal, () => loop.connectReadPipe(() => proto, fd)))
+        return;
       const [transport] = await within(
         loop.connectReadPipe(() => proto, fd),
         'connectReadPipe',
@@ -202,7 +217,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       hangUp(t, await within(proto.lost.promise, 'connectionLost after the hang-up'));
       t.is(proto.state.at(-1), 'CLOSED');
       t.is(proto.state.filter((s) => s === 'CLOSED').length, 1);
-      t.false(isOpen(fd), 'the transport closed its fd');
+      t.false(terminal.isOpen(), 'the transport closed its fd');
     } finally {
       await relay.end();
     }
@@ -213,9 +228,11 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
   }, t) => {
     const relay = await ptyRelay();
     try {
-      const fd = openTerminal(relay.path);
+      const terminal = openTerminal(relay.path);
+      const { fd } = terminal;
       const proto = new WritePipeProto();
-      if (await refusedOnNode(loop, t, fd, () => loop.connectWritePipe(() => proto, fd))) return;
+      if (await refusedOnNode(loop, t, terminal, () => loop.connectWritePipe(() => proto, fd)))
+        return;
       const [transport] = await within(
         loop.connectWritePipe(() => proto, fd),
         'connectWritePipe',
@@ -231,7 +248,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       t.true(transport.isClosing());
       t.is(await within(proto.lost.promise, 'connectionLost'), null);
       t.is(proto.state, 'CLOSED');
-      t.false(isOpen(fd), 'the transport closed its fd');
+      t.false(terminal.isOpen(), 'the transport closed its fd');
     } finally {
       await relay.end();
     }
@@ -242,13 +259,16 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
   }, t) => {
     const relay = await ptyRelay();
     try {
-      const readFd = openTerminal(relay.path);
-      const writeFd = openTerminal(relay.path);
+      const readTerminal = openTerminal(relay.path);
+      const writeTerminal = openTerminal(relay.path);
+      const [readFd, writeFd] = [readTerminal.fd, writeTerminal.fd];
       const reader = new ReadPipeProto();
       const writer = new WritePipeProto();
       if (loop instanceof NodeEventLoop) {
         closeSync(writeFd);
-        await refusedOnNode(loop, t, readFd, () => loop.connectReadPipe(() => reader, readFd));
+        await refusedOnNode(loop, t, readTerminal, () =>
+          loop.connectReadPipe(() => reader, readFd),
+        );
         return;
       }
       const [readTransport] = await within(
@@ -283,7 +303,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       writeTransport.close();
       t.is(await within(writer.lost.promise, 'writer connectionLost'), null);
       t.is(writer.state, 'CLOSED');
-      t.false(isOpen(readFd) || isOpen(writeFd), 'each transport closed its fd');
+      t.false(readTerminal.isOpen() || writeTerminal.isOpen(), 'each transport closed its fd');
     } finally {
       await relay.end();
     }
