@@ -426,10 +426,13 @@ export function baseEventsPort(test: Test, makeLoop: MakeLoop, name: string): vo
       t.is(err?.syscall, 'bind');
       t.regex(err!.message, /::1$/);
       t.deepEqual(loop.liveResources(), before, 'no socket was made');
-      // family 6 for the local name too: nothing of that family is left for it.
+      // family 6 for the local name too: nothing of that family is left for
+      // it. The remote is of family 6, so that only the local filter can
+      // refuse (a remote 127.0.0.1 fails family 6 by itself; unfiltered, the
+      // local address would be EAFNOSUPPORT's).
       await t.throwsAsync(
         async () =>
-          loop.createConnection(() => ({}), '127.0.0.1', port, {
+          loop.createConnection(() => ({}), '::1', port, {
             localAddr: ['127.0.0.1', 0],
             family: 6,
           }),
