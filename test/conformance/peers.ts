@@ -3,7 +3,14 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { networkInterfaces } from 'node:os';
-import type { AbstractEventLoop, Protocol, Transport } from 'asyncuv';
+import {
+  type AbstractEventLoop,
+  openConnection,
+  type Protocol,
+  type StreamReader,
+  type StreamWriter,
+  type Transport,
+} from 'asyncuv';
 import { within } from '../helpers/loop-test.js';
 
 export interface NetServer {
@@ -40,6 +47,45 @@ export async function netServer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A stream connection of the loop's and the node:net peer at its other end. */
+export interface StreamConn {
+  reader: StreamReader;
+  writer: StreamWriter;
+  /** The peer's end (node:net). */
+  peer: net.Socket;
+}
+
+/**
+ * Runs `body` with a connection from openConnection({ limit }) to a
+ * node:net peer the body writes through; closes both afterwards.
+ */
+export async function withConnection(
+  loop: AbstractEventLoop,
+  limit: number | undefined,
+  body: (c: StreamConn) => Promise<void>,
+): Promise<void> {
+  const server = await netServer();
+  try {
+    const accepted = server.nextSocket();
+    const { reader, writer } = await openConnection('127.0.0.1', server.port, {
+      loop,
+      ...(limit === undefined ? {} : { limit }),
+    });
+    const peer = await within(accepted, 'accept');
+    try {
+      await body({ reader, writer, peer });
+    } finally {
+      writer.close();
+      await within(
+        writer.waitClosed().catch(() => {}),
+        'waitClosed',
+      );
+    }
+  } finally {
+    await server.close();
+  }
 }
 
 /** Answers an HTTP/1.0-looking request with a fixed response and closes (CPython's test server). */

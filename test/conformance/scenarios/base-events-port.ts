@@ -23,6 +23,7 @@ import {
 import { MyDatagramProto } from '../protocols.js';
 import { writeSync } from 'node:fs';
 import { makeFifo } from '../fifo.js';
+import { resolveDualStack, V4_FIRST, V6_FIRST } from '../dual-stack.js';
 import { cases, future, type MakeLoop, type Test, until, within } from '../harness.js';
 
 /**
@@ -298,14 +299,31 @@ export function baseEventsPort(test: Test, makeLoop: MakeLoop, name: string): vo
       { code: 'ERR_INVALID_ARG_VALUE' },
     );
     t.deepEqual(loop.liveResources(), {});
-    // A name that has an address of the other's family is paired by it.
-    const [transport, proto] = await within(
-      loop.createDatagramEndpoint(P, { localAddr: ['localhost', 0], remoteAddr: ['127.0.0.1', 9] }),
-      'a localhost endpoint',
-    );
-    t.is((transport.getExtraInfo('sockname') as [string, number])[0], '127.0.0.1');
-    transport.close();
-    await within(proto.done, 'connectionLost');
+    // A name that has an address of the other side's family is paired by
+    // it, on either side and whichever of its addresses comes first.
+    // Without the pairing each side's first address is taken: for each
+    // loopback, one of the two names has the other family first, and the
+    // socket fails.
+    resolveDualStack(loop);
+    for (const loopback of ['127.0.0.1', '::1']) {
+      for (const name of [V6_FIRST, V4_FIRST]) {
+        const pairs: Array<[string, string]> = [
+          [name, loopback],
+          [loopback, name],
+        ];
+        for (const [local, remote] of pairs) {
+          const what = `${local} to ${remote}`;
+          const [transport, proto] = await within(
+            loop.createDatagramEndpoint(P, { localAddr: [local, 0], remoteAddr: [remote, 9] }),
+            `an endpoint from ${what}`,
+          );
+          t.is((transport.getExtraInfo('sockname') as [string, number])[0], loopback, what);
+          t.deepEqual(transport.getExtraInfo('peername'), [loopback, 9], what);
+          transport.close();
+          await within(proto.done, 'connectionLost');
+        }
+      }
+    }
   });
 
   it('createDatagramEndpoint family (asyncio family=): checked, and only addresses of it are used', async ({
@@ -323,13 +341,24 @@ export function baseEventsPort(test: Test, makeLoop: MakeLoop, name: string): vo
     );
     t.is(err?.code, 'EAI_ADDRFAMILY');
     t.deepEqual(loop.liveResources(), {});
-    const [transport, proto] = await within(
-      loop.createDatagramEndpoint(P, { localAddr: ['localhost', 0], family: 4 }),
-      'a family 4 endpoint',
-    );
-    t.is((transport.getExtraInfo('sockname') as [string, number])[0], '127.0.0.1');
-    transport.close();
-    await within(proto.done, 'connectionLost');
+    // A name of both families: only its address of `family` is used,
+    // whichever comes first.
+    resolveDualStack(loop);
+    for (const [family, loopback] of [
+      [4, '127.0.0.1'],
+      [6, '::1'],
+    ] as const) {
+      for (const name of [V6_FIRST, V4_FIRST]) {
+        const [transport, proto] = await within(
+          loop.createDatagramEndpoint(P, { localAddr: [name, 0], family }),
+          `a family ${family} endpoint on ${name}`,
+        );
+        const [host] = transport.getExtraInfo('sockname') as [string, number];
+        t.is(host, loopback, `${name}, family ${family}`);
+        transport.close();
+        await within(proto.done, 'connectionLost');
+      }
+    }
   });
 
   it('test_create_server_ipv6: startServer on ::1 listens there and serves a stream client', async ({
@@ -397,10 +426,13 @@ export function baseEventsPort(test: Test, makeLoop: MakeLoop, name: string): vo
       t.is(err?.syscall, 'bind');
       t.regex(err!.message, /::1$/);
       t.deepEqual(loop.liveResources(), before, 'no socket was made');
-      // family 6 for the local name too: nothing of that family is left for it.
+      // family 6 for the local name too: nothing of that family is left for
+      // it. The remote is of family 6, so that only the local filter can
+      // refuse (a remote 127.0.0.1 fails family 6 by itself; unfiltered, the
+      // local address would be EAFNOSUPPORT's).
       await t.throwsAsync(
         async () =>
-          loop.createConnection(() => ({}), '127.0.0.1', port, {
+          loop.createConnection(() => ({}), '::1', port, {
             localAddr: ['127.0.0.1', 0],
             family: 6,
           }),

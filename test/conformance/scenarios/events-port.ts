@@ -43,6 +43,7 @@ import {
 } from 'asyncuv';
 import { MySubprocessProtocol } from '../protocols.js';
 import { echoServer } from '../peers.js';
+import { resolveDualStack, V4_FIRST, V6_FIRST } from '../dual-stack.js';
 import {
   type CaseBody,
   cases,
@@ -94,19 +95,32 @@ async function ptyRelay(): Promise<PtyRelay> {
   };
 }
 
-/** The terminal side, opened as a program's stdin would be: read-write, not our controlling terminal. */
-function openTerminal(path: string): number {
-  return openSync(path, constants.O_RDWR | constants.O_NOCTTY);
+/** An fd of the terminal side, and whether it is still open. */
+interface Terminal {
+  fd: number;
+  /**
+   * True while `fd` is open on this terminal. Cases run concurrently in
+   * this process, and a closed fd's number is soon another case's socket
+   * or pipe: open on something else counts as closed.
+   */
+  isOpen(): boolean;
 }
 
-/** True while `fd` is open in this process. */
-function isOpen(fd: number): boolean {
-  try {
-    fstatSync(fd);
-    return true;
-  } catch {
-    return false;
-  }
+/** The terminal side, opened as a program's stdin would be: read-write, not our controlling terminal. */
+function openTerminal(path: string): Terminal {
+  const fd = openSync(path, constants.O_RDWR | constants.O_NOCTTY);
+  const { rdev } = fstatSync(fd);
+  return {
+    fd,
+    isOpen() {
+      try {
+        const now = fstatSync(fd);
+        return now.isCharacterDevice() && now.rdev === rdev;
+      } catch {
+        return false;
+      }
+    },
+  };
 }
 
 /** CPython's MyReadPipeProto: INITIAL, CONNECTED, EOF, CLOSED, and the bytes. */
@@ -154,13 +168,13 @@ class WritePipeProto implements Protocol {
 async function refusedOnNode(
   loop: AbstractEventLoop,
   t: Parameters<CaseBody>[1],
-  fd: number,
+  terminal: Terminal,
   connect: () => Promise<unknown>,
 ): Promise<boolean> {
   if (!(loop instanceof NodeEventLoop)) return false;
   await t.throwsAsync(connect(), { code: 'ERR_NOT_SUPPORTED' });
-  t.true(isOpen(fd), 'a refused fd stays the caller’s');
-  closeSync(fd);
+  t.true(terminal.isOpen(), 'a refused fd stays the caller’s');
+  closeSync(terminal.fd);
   return true;
 }
 
@@ -181,9 +195,11 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
   }, t) => {
     const relay = await ptyRelay();
     try {
-      const fd = openTerminal(relay.path);
+      const terminal = openTerminal(relay.path);
+      const { fd } = terminal;
       const proto = new ReadPipeProto();
-      if (await refusedOnNode(loop, t, fd, () => loop.connectReadPipe(() => proto, fd))) return;
+      if (await refusedOnNode(loop, t, terminal, () => loop.connectReadPipe(() => proto, fd)))
+        return;
       const [transport] = await within(
         loop.connectReadPipe(() => proto, fd),
         'connectReadPipe',
@@ -201,7 +217,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       hangUp(t, await within(proto.lost.promise, 'connectionLost after the hang-up'));
       t.is(proto.state.at(-1), 'CLOSED');
       t.is(proto.state.filter((s) => s === 'CLOSED').length, 1);
-      t.false(isOpen(fd), 'the transport closed its fd');
+      t.false(terminal.isOpen(), 'the transport closed its fd');
     } finally {
       await relay.end();
     }
@@ -212,9 +228,11 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
   }, t) => {
     const relay = await ptyRelay();
     try {
-      const fd = openTerminal(relay.path);
+      const terminal = openTerminal(relay.path);
+      const { fd } = terminal;
       const proto = new WritePipeProto();
-      if (await refusedOnNode(loop, t, fd, () => loop.connectWritePipe(() => proto, fd))) return;
+      if (await refusedOnNode(loop, t, terminal, () => loop.connectWritePipe(() => proto, fd)))
+        return;
       const [transport] = await within(
         loop.connectWritePipe(() => proto, fd),
         'connectWritePipe',
@@ -230,7 +248,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       t.true(transport.isClosing());
       t.is(await within(proto.lost.promise, 'connectionLost'), null);
       t.is(proto.state, 'CLOSED');
-      t.false(isOpen(fd), 'the transport closed its fd');
+      t.false(terminal.isOpen(), 'the transport closed its fd');
     } finally {
       await relay.end();
     }
@@ -241,13 +259,16 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
   }, t) => {
     const relay = await ptyRelay();
     try {
-      const readFd = openTerminal(relay.path);
-      const writeFd = openTerminal(relay.path);
+      const readTerminal = openTerminal(relay.path);
+      const writeTerminal = openTerminal(relay.path);
+      const [readFd, writeFd] = [readTerminal.fd, writeTerminal.fd];
       const reader = new ReadPipeProto();
       const writer = new WritePipeProto();
       if (loop instanceof NodeEventLoop) {
         closeSync(writeFd);
-        await refusedOnNode(loop, t, readFd, () => loop.connectReadPipe(() => reader, readFd));
+        await refusedOnNode(loop, t, readTerminal, () =>
+          loop.connectReadPipe(() => reader, readFd),
+        );
         return;
       }
       const [readTransport] = await within(
@@ -282,7 +303,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       writeTransport.close();
       t.is(await within(writer.lost.promise, 'writer connectionLost'), null);
       t.is(writer.state, 'CLOSED');
-      t.false(isOpen(readFd) || isOpen(writeFd), 'each transport closed its fd');
+      t.false(readTerminal.isOpen() || writeTerminal.isOpen(), 'each transport closed its fd');
     } finally {
       await relay.end();
     }
@@ -398,23 +419,43 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
     t.deepEqual(calls, [1, 2, 3, 4]);
   });
 
-  it('test_create_connection_local_addr_skip_different_family: a localAddr host name is resolved, and bound in the remote’s family', async ({
+  it('test_create_connection_local_addr_skip_different_family: a localAddr host name is resolved, and each attempt binds its address of the remote’s family', async ({
     loop,
   }, t) => {
-    const server = await echoServer('127.0.0.1');
+    resolveDualStack(loop);
+    const loopbacks = { 4: '127.0.0.1', 6: '::1' } as const;
+    const servers = { 4: await echoServer(loopbacks[4]), 6: await echoServer(loopbacks[6]) };
     try {
-      const [transport] = await within(
-        loop.createConnection(() => ({}), '127.0.0.1', server.port, {
-          localAddr: ['localhost', 0],
-        }),
-        'createConnection',
-      );
-      const [host, port] = transport.getExtraInfo('sockname') as [string, number];
-      t.is(host, '127.0.0.1', 'localhost in the family of 127.0.0.1');
-      t.true(port > 0);
-      transport.close();
+      /** What a connection to the loopback of `family` binds, with localAddr [`local`, 0]. */
+      const boundTo = async (local: string, family: 4 | 6): Promise<string> => {
+        const [transport] = await within(
+          loop.createConnection(() => ({}), loopbacks[family], servers[family].port, {
+            localAddr: [local, 0],
+          }),
+          `createConnection to ${loopbacks[family]} from ${local}`,
+        );
+        const [host, port] = transport.getExtraInfo('sockname') as [string, number];
+        t.true(port > 0);
+        transport.close();
+        return host;
+      };
+      // The rule: a name of both families binds the remote's, whichever
+      // comes first. Without it, each remote would get the first address
+      // of one of the two names, of the other family, and fail to bind.
+      for (const name of [V6_FIRST, V4_FIRST]) {
+        t.is(await boundTo(name, 4), '127.0.0.1', `${name} to 127.0.0.1`);
+        t.is(await boundTo(name, 6), '::1', `${name} to ::1`);
+      }
+      // A real name, through the loop's resolver: to each family that
+      // localhost has here, bound to its first address of that family.
+      const localhost = await within(loop.getaddrinfo('localhost', 0), 'getaddrinfo localhost');
+      for (const family of [4, 6] as const) {
+        const first = localhost.find((a) => a.family === family);
+        if (first !== undefined) t.is(await boundTo('localhost', family), first.address);
+      }
     } finally {
-      await server.close();
+      await servers[4].close();
+      await servers[6].close();
     }
   });
 
@@ -452,12 +493,16 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
   it('test_create_server_multiple_hosts_ipv4: each address is served once, hosts given twice or not', async ({
     loop,
   }, t) => {
+    // What localhost resolves to is the machine's (/etc/hosts): 127.0.0.1
+    // here, ::1 too on stock Debian. Each address once, whatever it is.
+    const localhost = await within(loop.getaddrinfo('localhost', 0), 'getaddrinfo localhost');
+    const expected = new Set(['127.0.0.1', '127.0.0.2', ...localhost.map((a) => a.address)]);
     const server = await within(
       loop.createServer(() => ({}), ['127.0.0.1', '127.0.0.2', '127.0.0.1', 'localhost'], 0),
       'createServer',
     );
     const sockets = server.sockets();
-    t.deepEqual(sockets.map((s) => s.address).sort(), ['127.0.0.1', '127.0.0.2']);
+    t.deepEqual(sockets.map((s) => s.address).sort(), [...expected].sort());
     t.is(new Set(sockets.map((s) => s.port)).size, 1, 'one port for all');
     server.close();
     await within(server.waitClosed(), 'waitClosed');

@@ -10,62 +10,9 @@
 // loop is tested in test/loop/stream-reader.test.ts.
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  IncompleteReadError,
-  LimitOverrunError,
-  type StreamReader,
-  type StreamWriter,
-  openConnection,
-  startServer,
-} from 'asyncuv';
-import { netServer } from '../peers.js';
-import {
-  cases,
-  type LoopContext,
-  type MakeLoop,
-  type Test,
-  future,
-  until,
-  within,
-} from '../harness.js';
-
-interface Conn {
-  reader: StreamReader;
-  writer: StreamWriter;
-  /** The peer's end (node:net). */
-  peer: net.Socket;
-}
-
-/**
- * Runs `body` with a connection from openConnection({ limit }) to a
- * node:net peer the body writes through; closes both afterwards.
- */
-async function withConnection(
-  { loop }: LoopContext,
-  limit: number | undefined,
-  body: (c: Conn) => Promise<void>,
-): Promise<void> {
-  const server = await netServer();
-  try {
-    const accepted = server.nextSocket();
-    const { reader, writer } = await openConnection('127.0.0.1', server.port, {
-      loop,
-      ...(limit === undefined ? {} : { limit }),
-    });
-    const peer = await within(accepted, 'accept');
-    try {
-      await body({ reader, writer, peer });
-    } finally {
-      writer.close();
-      await within(
-        writer.waitClosed().catch(() => {}),
-        'waitClosed',
-      );
-    }
-  } finally {
-    await server.close();
-  }
-}
+import { IncompleteReadError, LimitOverrunError, openConnection, startServer } from 'asyncuv';
+import { netServer, withConnection } from '../peers.js';
+import { cases, type MakeLoop, type Test, future, until, within } from '../harness.js';
 
 /** Writes each piece as its own segment, a little apart. */
 async function trickle(peer: net.Socket, pieces: string[]): Promise<void> {
@@ -78,8 +25,10 @@ async function trickle(peer: net.Socket, pieces: string[]): Promise<void> {
 export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void {
   const it = cases(test, makeLoop, `${name}: streams`);
 
-  it('read(0) and readexactly(0) return empty at once and consume nothing; readexactly(-1) is refused', async (ctx, t) =>
-    withConnection(ctx, undefined, async ({ reader, peer }) => {
+  it('read(0) and readexactly(0) return empty at once and consume nothing; readexactly(-1) is refused', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, undefined, async ({ reader, peer }) => {
       // Nothing buffered: neither waits.
       t.is((await within(reader.read(0), 'read(0) with nothing buffered', 1000)).length, 0);
       t.is((await within(reader.readexactly(0), 'readexactly(0)', 1000)).length, 0);
@@ -92,8 +41,10 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
       t.is((await reader.readexactly(12)).toString(), 'line1\nline2\n');
     }));
 
-  it('read(n) and readexactly(n) above the limit take n bytes (the limit bounds lines only)', async (ctx, t) =>
-    withConnection(ctx, 3, async ({ reader, peer }) => {
+  it('read(n) and readexactly(n) above the limit take n bytes (the limit bounds lines only)', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, 3, async ({ reader, peer }) => {
       peer.write('chunk');
       t.is((await within(reader.readexactly(5), 'readexactly(5)')).toString(), 'chunk');
       peer.write('CHUNK');
@@ -102,8 +53,10 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
       t.is(reader.bufferedSize, 0);
     }));
 
-  it('readuntil over the limit: "not found" keeps the data, "is found" too; reads go on', async (ctx, t) =>
-    withConnection(ctx, 3, async ({ reader, peer }) => {
+  it('readuntil over the limit: "not found" keeps the data, "is found" too; reads go on', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, 3, async ({ reader, peer }) => {
       peer.write('some dataAA');
       await until(() => reader.bufferedSize === 11, 'the data');
       const notFound = await t.throwsAsync(reader.readuntil('AAA'), {
@@ -128,8 +81,10 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
       t.is((await reader.read(100)).toString(), 'some dataAAA');
     }));
 
-  it('readuntil at EOF without the separator: IncompleteReadError, expected null, the rest as partial', async (ctx, t) =>
-    withConnection(ctx, undefined, async ({ reader, peer }) => {
+  it('readuntil at EOF without the separator: IncompleteReadError, expected null, the rest as partial', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, undefined, async ({ reader, peer }) => {
       peer.end('some dataAA');
       const err = await t.throwsAsync(within(reader.readuntil('AAA'), 'readuntil'), {
         instanceOf: IncompleteReadError,
@@ -141,8 +96,8 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
       t.is((await reader.readuntil('AAA').catch((e: IncompleteReadError) => e.partial)).length, 0);
     }));
 
-  it('readuntil finds a separator split across segments', async (ctx, t) =>
-    withConnection(ctx, undefined, async ({ reader, peer }) => {
+  it('readuntil finds a separator split across segments', async ({ loop }, t) =>
+    withConnection(loop, undefined, async ({ reader, peer }) => {
       const rounds: Array<[string[], string]> = [
         [['QWEaa', 'XYaa', 'a'], 'QWEaaXYaaa'],
         [['QWEaa', 'XYa', 'aa'], 'QWEaaXYaaa'],
@@ -159,8 +114,10 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
       await t.throwsAsync(reader.readuntil(''), { code: 'ERR_INVALID_ARG_VALUE' });
     }));
 
-  it('readexactly at an early EOF: IncompleteReadError with what came and the asyncio message', async (ctx, t) =>
-    withConnection(ctx, undefined, async ({ reader, peer }) => {
+  it('readexactly at an early EOF: IncompleteReadError with what came and the asyncio message', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, undefined, async ({ reader, peer }) => {
       const data = 'line1\nline2\nline3\n';
       const read = reader.readexactly(2 * data.length);
       await trickle(peer, [data]);
@@ -174,8 +131,10 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
       t.true(reader.atEof());
     }));
 
-  it('readline over the limit discards the long line; with no newline, all that was buffered', async (ctx, t) =>
-    withConnection(ctx, 3, async ({ reader, peer }) => {
+  it('readline over the limit discards the long line; with no newline, all that was buffered', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, 3, async ({ reader, peer }) => {
       peer.write('li');
       await until(() => reader.bufferedSize === 2, 'li');
       peer.write('ne1\nline2\n');
@@ -195,8 +154,10 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
       t.is((await within(reader.readline(), 'the next line')).toString(), 'ok\n');
     }));
 
-  it('readline then read(n) count bytes across lines; atEof only once EOF came and all was read', async (ctx, t) =>
-    withConnection(ctx, undefined, async ({ reader, peer }) => {
+  it('readline then read(n) count bytes across lines; atEof only once EOF came and all was read', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, undefined, async ({ reader, peer }) => {
       t.false(reader.atEof());
       peer.write('line1\nline2\nline3\n');
       t.is((await within(reader.readline(), 'readline')).toString(), 'line1\n');
@@ -210,8 +171,10 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
       t.true(reader.atEof());
     }));
 
-  it('setException on a connected reader: a waiting read rejects with it, later reads too', async (ctx, t) =>
-    withConnection(ctx, undefined, async ({ reader, peer }) => {
+  it('setException on a connected reader: a waiting read rejects with it, later reads too', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, undefined, async ({ reader, peer }) => {
       t.is(reader.exception(), null);
       peer.write('line\n');
       await until(() => reader.bufferedSize === 5, 'line');
@@ -228,8 +191,10 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
       t.is(await t.throwsAsync(reader.readexactly(2)), boom);
     }));
 
-  it('setException after an aborted read: nothing unhandled, the next read rejects with it', async (ctx, t) =>
-    withConnection(ctx, undefined, async ({ reader }) => {
+  it('setException after an aborted read: nothing unhandled, the next read rejects with it', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, undefined, async ({ reader }) => {
       const controller = new AbortController();
       const read = reader.readline({ signal: controller.signal });
       await sleep(1);
@@ -262,8 +227,10 @@ export function streamReads(test: Test, makeLoop: MakeLoop, name: string): void 
     }
   });
 
-  it('isClosing() is false until close(); close() and waitClosed() twice are harmless', async (ctx, t) =>
-    withConnection(ctx, undefined, async ({ reader, writer, peer }) => {
+  it('isClosing() is false until close(); close() and waitClosed() twice are harmless', async ({
+    loop,
+  }, t) =>
+    withConnection(loop, undefined, async ({ reader, writer, peer }) => {
       peer.end('HTTP/1.0 200 OK\r\n\r\nTest message');
       t.is((await within(reader.readline(), 'status')).toString(), 'HTTP/1.0 200 OK\r\n');
       t.is((await within(reader.read(), 'rest')).toString(), '\r\nTest message');

@@ -39,7 +39,7 @@ import {
   startUnixServer,
   waitFor,
 } from 'asyncuv';
-import { netConnect, netServer, portOf, readToEnd } from '../peers.js';
+import { netConnect, portOf, readToEnd, withConnection } from '../peers.js';
 import {
   cases,
   featureCases,
@@ -50,44 +50,6 @@ import {
   until,
   within,
 } from '../harness.js';
-
-interface Conn {
-  reader: StreamReader;
-  writer: StreamWriter;
-  /** The peer's end (node:net). */
-  peer: net.Socket;
-}
-
-/**
- * Runs `body` with a connection from openConnection({ limit }) to a
- * node:net peer; closes both afterwards.
- */
-async function withConnection(
-  loop: AbstractEventLoop,
-  limit: number | undefined,
-  body: (c: Conn) => Promise<void>,
-): Promise<void> {
-  const server = await netServer();
-  try {
-    const accepted = server.nextSocket();
-    const { reader, writer } = await openConnection('127.0.0.1', server.port, {
-      loop,
-      ...(limit === undefined ? {} : { limit }),
-    });
-    const peer = await within(accepted, 'accept');
-    try {
-      await body({ reader, writer, peer });
-    } finally {
-      writer.close();
-      await within(
-        writer.waitClosed().catch(() => {}),
-        'waitClosed',
-      );
-    }
-  } finally {
-    await server.close();
-  }
-}
 
 /** Writes `data` from the peer and waits until the reader holds it all. */
 async function arrive(peer: net.Socket, reader: StreamReader, data: string): Promise<void> {
