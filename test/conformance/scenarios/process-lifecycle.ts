@@ -159,7 +159,10 @@ export function processLifecycle(test: Test, makeLoop: MakeLoop, name: string): 
   it('pausing the stdout pipe transport holds the child back; resuming delivers every byte', async ({
     loop,
   }, t) => {
-    const size = 1024 * 1024;
+    // More than the pipe can hand over before pauseReading() runs: libuv
+    // reads up to 32 x 64 KiB in one wake-up, and the child writes from
+    // its spawn on, so a slow first turn could let a 1 MiB child finish.
+    const size = 8 * 1024 * 1024;
     const [transport, proto] = await loop.subprocessExec(() => new MySubprocessProtocol(), 'sh', [
       '-c',
       `head -c ${size} /dev/zero; echo done >&2`,
