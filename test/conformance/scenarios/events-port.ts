@@ -212,12 +212,20 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       await until(() => proto.data.length >= 5, 'five bytes');
       t.is(proto.data, '12345');
       t.not(transport.getExtraInfo('pipe'), undefined, 'extra info is available');
-      // The master closes: the terminal side hangs up and the transport ends.
-      await relay.end();
-      hangUp(t, await within(proto.lost.promise, 'connectionLost after the hang-up'));
-      t.is(proto.state.at(-1), 'CLOSED');
-      t.is(proto.state.filter((s) => s === 'CLOSED').length, 1);
-      t.false(terminal.isOpen(), 'the transport closed its fd');
+      // A second fd on the terminal keeps its pty number taken until the
+      // check below: freed, a concurrent case's new pty could get the same
+      // number, and its terminal the fd number ours had.
+      const keeper = openTerminal(relay.path);
+      try {
+        // The master closes: the terminal side hangs up and the transport ends.
+        await relay.end();
+        hangUp(t, await within(proto.lost.promise, 'connectionLost after the hang-up'));
+        t.is(proto.state.at(-1), 'CLOSED');
+        t.is(proto.state.filter((s) => s === 'CLOSED').length, 1);
+        t.false(terminal.isOpen(), 'the transport closed its fd');
+      } finally {
+        closeSync(keeper.fd);
+      }
     } finally {
       await relay.end();
     }
