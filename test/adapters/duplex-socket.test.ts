@@ -4,16 +4,16 @@
 // UvEventLoop and a NodeEventLoop transport (test/adapters/side-by-side.ts).
 // Timings are asserted only as lower bounds; waits are for events.
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { promisify } from 'node:util';
 import { LoopAgent, Loop, NodeEventLoop, UvEventLoop } from 'asyncuv';
 import { runFixture } from '../helpers/child.js';
 import { until } from '../helpers/loop-test.js';
 import { KINDS, type Kind, connectedPair } from './side-by-side.js';
+import { keepAliveTimer } from '../helpers/keepalive-timer.js';
 
 const DEADLINE_MS = 15_000;
 
@@ -41,17 +41,6 @@ function stillRunningAfterConnect(args: string[], ms: number): Promise<boolean> 
     });
     child.on('close', () => resolve(false));
   });
-}
-
-/** The keep-alive timer ss(8) shows for the connection from local `port`, in seconds, or null. */
-async function keepAliveTimer(port: number): Promise<number | null> {
-  const args = ['-tnoH', 'state', 'established', `( sport = :${port} )`];
-  const { stdout } = await promisify(execFile)('ss', args);
-  // iproute2 6.1 prints the remaining time as e.g. 'keepalive,9.876ms' for
-  // 9.876 s: only the number is read.
-  const match = /timer:\(keepalive,(?:(\d+)min)?([\d.]+)/.exec(stdout);
-  if (match === null) return null;
-  return Number(match[1] ?? 0) * 60 + Number(match[2]);
 }
 
 for (const kind of KINDS) {

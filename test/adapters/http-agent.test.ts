@@ -5,7 +5,6 @@
 // reference, and requires the same transcript; every case ends with
 // nothing left on the loop (liveResources() is {}).
 import test, { type ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,7 +13,6 @@ import https from 'node:https';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import axios from 'axios';
@@ -34,6 +32,7 @@ import { bothEventLoops } from '../helpers/event-loop-test.js';
 import { until } from '../helpers/loop-test.js';
 import { withPrograms } from '../helpers/tools.js';
 import { selfSignedCert } from './tls-cert.js';
+import { keepAliveTimer } from '../helpers/keepalive-timer.js';
 
 const MiB = 1024 * 1024;
 /** 1 MiB that is not all one byte, so that a misplaced chunk shows in the hash. */
@@ -161,17 +160,6 @@ async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
-}
-
-/** The keep-alive timer ss(8) shows for the connection from local `port`, in seconds, or null. */
-async function keepAliveTimer(port: number): Promise<number | null> {
-  const args = ['-tnoH', 'state', 'established', `( sport = :${port} )`];
-  const { stdout } = await promisify(execFile)('ss', args);
-  // iproute2 6.1 prints the remaining time as e.g. 'keepalive,9.876ms' for
-  // 9.876 s: only the number is read.
-  const match = /timer:\(keepalive,(?:(\d+)min)?([\d.]+)/.exec(stdout);
-  if (match === null) return null;
-  return Number(match[1] ?? 0) * 60 + Number(match[2]);
 }
 
 const withSs = withPrograms(test, ['ss']);

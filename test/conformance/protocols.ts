@@ -9,6 +9,7 @@ import type {
   SubprocessProtocol,
   SubprocessTransport,
   Transport,
+  WriteTransport,
 } from 'asyncuv';
 import { future } from './harness.js';
 
@@ -205,5 +206,20 @@ export class FlowSubprocessProtocol extends MySubprocessProtocol {
   /** Resolves at once, or once resumeWriting() follows a pauseWriting(). */
   writable(): Promise<void> {
     return this.#resumed?.promise ?? Promise.resolve();
+  }
+}
+
+/** CPython's MyWritePipeProto: INITIAL -> CONNECTED -> CLOSED. */
+export class MyWritePipeProto implements Protocol {
+  state = 'INITIAL';
+  transport: WriteTransport | undefined;
+  readonly lost = future<Error | null>();
+  connectionMade(t: Transport): void {
+    this.transport = t;
+    this.state = 'CONNECTED';
+  }
+  connectionLost(err: Error | null): void {
+    this.state = 'CLOSED';
+    this.lost.resolve(err);
   }
 }

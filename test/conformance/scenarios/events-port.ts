@@ -39,9 +39,8 @@ import {
   type Transport,
   type UvError,
   UvEventLoop,
-  type WriteTransport,
 } from 'asyncuv';
-import { MySubprocessProtocol } from '../protocols.js';
+import { MySubprocessProtocol, MyWritePipeProto } from '../protocols.js';
 import { echoServer } from '../peers.js';
 import { resolveDualStack, V4_FIRST, V6_FIRST } from '../dual-stack.js';
 import {
@@ -145,21 +144,6 @@ class ReadPipeProto implements Protocol {
   }
 }
 
-/** CPython's MyWritePipeProto: INITIAL -> CONNECTED -> CLOSED. */
-class WritePipeProto implements Protocol {
-  state = 'INITIAL';
-  transport: WriteTransport | undefined;
-  readonly lost = future<Error | null>();
-  connectionMade(t: Transport): void {
-    this.transport = t;
-    this.state = 'CONNECTED';
-  }
-  connectionLost(err: Error | null): void {
-    this.state = 'CLOSED';
-    this.lost.resolve(err);
-  }
-}
-
 /**
  * On NodeEventLoop (docs/adapters.md): `connect` of a terminal fd refuses
  * with ERR_NOT_SUPPORTED, before any transport, and the fd stays open, the
@@ -238,7 +222,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
     try {
       const terminal = openTerminal(relay.path);
       const { fd } = terminal;
-      const proto = new WritePipeProto();
+      const proto = new MyWritePipeProto();
       if (await refusedOnNode(loop, t, terminal, () => loop.connectWritePipe(() => proto, fd)))
         return;
       const [transport] = await within(
@@ -271,7 +255,7 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
       const writeTerminal = openTerminal(relay.path);
       const [readFd, writeFd] = [readTerminal.fd, writeTerminal.fd];
       const reader = new ReadPipeProto();
-      const writer = new WritePipeProto();
+      const writer = new MyWritePipeProto();
       if (loop instanceof NodeEventLoop) {
         closeSync(writeFd);
         await refusedOnNode(loop, t, readTerminal, () =>

@@ -4,6 +4,7 @@
 import { writeSync } from 'node:fs';
 import type { Protocol, Transport } from 'asyncuv';
 import { makeFifo } from '../fifo.js';
+import { MyWritePipeProto } from '../protocols.js';
 import { type MakeLoop, type Test, future, testIf, until, withLoop, within } from '../harness.js';
 
 /** CPython's MyReadPipeProto: states as a list, INITIAL, CONNECTED, EOF, CLOSED. */
@@ -25,21 +26,6 @@ class MyReadPipeProto implements Protocol {
   connectionLost(err: Error | null): void {
     if (!this.state.includes('EOF')) this.state.push('EOF');
     this.state.push('CLOSED');
-    this.lost.resolve(err);
-  }
-}
-
-/** CPython's MyWritePipeProto: INITIAL -> CONNECTED -> CLOSED. */
-class MyWritePipeProto implements Protocol {
-  state = 'INITIAL';
-  transport: Transport | undefined;
-  readonly lost = future<Error | null>();
-  connectionMade(t: Transport): void {
-    this.transport = t;
-    this.state = 'CONNECTED';
-  }
-  connectionLost(err: Error | null): void {
-    this.state = 'CLOSED';
     this.lost.resolve(err);
   }
 }
