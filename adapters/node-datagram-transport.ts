@@ -25,7 +25,7 @@ export class NodeDatagramTransport extends DatagramTransportBase {
 
   /** @internal NodeEventLoop.createDatagramEndpoint makes these. */
   constructor(opts: NodeDatagramOptions) {
-    const { socket, remote, loop } = opts;
+    const { socket, remote } = opts;
     const local = socket.address();
     const extra: Record<string, unknown> = { socket, sockname: [local.address, local.port] };
     if (remote !== undefined) {
@@ -36,9 +36,9 @@ export class NodeDatagramTransport extends DatagramTransportBase {
     this.#socket = socket;
     // Through the loop's dispatch(): a stop() inside takes effect when the callback returns.
     socket.on('message', (data, from) => {
-      loop.dispatch(() => this.#message(data, from), undefined);
+      this.dispatch(() => this.#message(data, from), undefined);
     });
-    socket.on('error', (err) => loop.dispatch((e) => this.#error(e), err));
+    socket.on('error', (err) => this.dispatch((e) => this.#error(e), err));
     this.scheduleStart('A NodeDatagramTransport');
   }
 

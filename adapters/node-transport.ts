@@ -89,9 +89,9 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   readonly #dataNow = (chunk: Buffer | string): void => {
     this.#data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   };
-  readonly #onData = (chunk: Buffer | string): void => this.loop.dispatch(this.#dataNow, chunk);
+  readonly #onData = (chunk: Buffer | string): void => this.dispatch(this.#dataNow, chunk);
   readonly #endNow = (): void => this.#end();
-  readonly #onEnd = (): void => this.loop.dispatch(this.#endNow, undefined);
+  readonly #onEnd = (): void => this.dispatch(this.#endNow, undefined);
   // System errors become the UvError that UvEventLoop's transports report.
   readonly #onError = (err: Error): void => this.forceClose(toUvError(err));
   readonly #onClose = (): void => this.#closed();
@@ -103,7 +103,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   // that error; it must not count as written, which would resume writing.
   readonly #onWritten = (err?: Error | null): void => {
     if (err) this.forceClose(writeError(err));
-    else this.loop.dispatch(this.#writtenNow, undefined);
+    else this.dispatch(this.#writtenNow, undefined);
   };
   readonly #begin = (): void => {
     if (this.lost || this.closing) return;
@@ -226,7 +226,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
 
   /** @internal onread mode: `nread` bytes landed at the start of `buf`. */
   readInto(nread: number, buf: Uint8Array): boolean {
-    return this.loop.dispatch((n) => this.#readInto(n, buf), nread);
+    return this.dispatch((n) => this.#readInto(n, buf), nread);
   }
 
   #readInto(nread: number, buf: Uint8Array): boolean {

@@ -1,4 +1,5 @@
 import { binding, type NativeAsync, type NativeAsyncSender } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import { Loop } from './loop.js';
@@ -29,7 +30,8 @@ export class Async extends Handle<NativeAsync> {
     validateFunction(cb, 'cb');
     const native = new binding.Async();
     super(loop, native, 'async_init', (l) => native.init(l));
-    this.#cb = cb;
+    // Fired from any thread's send(), run in the context that created it.
+    this.#cb = bindToContext(cb, 'asyncuv.Async')!;
     native.onevent = () => this.#cb(this);
   }
 

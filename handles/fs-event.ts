@@ -1,4 +1,5 @@
 import { binding, type NativeHandle, type NativeLoop, type Status } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -88,7 +89,7 @@ export class FSEvent extends Handle<NativeFSEvent> {
         flags |= UV_FS_EVENT_RECURSIVE;
       }
     }
-    this.#cb = cb;
+    this.#cb = bindToContext(cb, 'asyncuv.FSEvent');
     check(this[kNative].start(path, flags), 'fs_event_start', `'${path}'`);
   }
 

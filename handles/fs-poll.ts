@@ -1,4 +1,5 @@
 import { binding, type NativeHandle, type NativeLoop, type Status } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -53,7 +54,7 @@ export class FSPoll extends Handle<NativeFSPoll> {
       );
     validateInteger(intervalMs, 'intervalMs', 1, 2 ** 32 - 1);
     validateFunction(cb, 'cb');
-    this.#cb = cb;
+    this.#cb = bindToContext(cb, 'asyncuv.FSPoll');
     check(this[kNative].start(path, intervalMs), 'fs_poll_start', `'${path}'`);
   }
 

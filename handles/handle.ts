@@ -1,4 +1,5 @@
 import type { NativeHandle, NativeLoop, Status } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { kNative, kOnClose } from './internal.js';
 import { Loop } from './loop.js';
 import { UsageError } from '../errors/usage-error.js';
@@ -61,7 +62,7 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
     if (cb !== undefined) validateFunction(cb, 'cb');
     this.#closed = true;
     // The native side calls onclose only when told there is one to call.
-    if (cb !== undefined) this[kNative].onclose = cb;
+    if (cb !== undefined) this[kNative].onclose = bindToContext(cb, 'asyncuv.HandleClose');
     this[kNative].close(cb !== undefined);
     runCloseHook(this);
   }

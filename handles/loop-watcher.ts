@@ -1,4 +1,5 @@
 import type { NativeWatcher } from './binding.js';
+import { type AsyncContext, captureContext } from './async-context.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -12,18 +13,24 @@ import { validateFunction } from '../errors/validate.js';
  */
 export abstract class LoopWatcher extends Handle<NativeWatcher> {
   #cb: ((handle: this) => void) | undefined;
+  // start()'s async context, entered for each call (async-context.ts).
+  #context: AsyncContext | undefined;
   readonly #kind: string;
 
   protected constructor(loop: Loop | undefined, native: NativeWatcher, kind: string) {
     super(loop, native, `${kind}_init`, (l) => native.init(l));
     this.#kind = kind;
-    native.onevent = () => this.#cb?.(this);
+    native.onevent = () => {
+      const cb = this.#cb;
+      if (cb !== undefined) this.#context!.runInAsyncScope(cb, undefined, this);
+    };
   }
 
   start(cb: (handle: this) => void): void {
     this.assertOpen();
     validateFunction(cb, 'cb');
     this.#cb = cb;
+    this.#context = captureContext(`asyncuv.${this.#kind}`);
     check(this[kNative].start(), `${this.#kind}_start`);
   }
 

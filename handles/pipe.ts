@@ -1,4 +1,5 @@
 import { binding } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -131,9 +132,10 @@ export class Pipe extends Stream<NativePipe> {
     // libuv 1.46 takes a second connect on a connecting pipe and drops the
     // first request, which then keeps the loop alive forever: refuse it.
     if (this.#connecting) throw new UvError(errno['EALREADY']!, 'connect', JSON.stringify(path));
+    const done = bindToContext(cb, 'asyncuv.PipeConnect')!;
     this[kNative].onconnect = (status) => {
       this.#connecting = false;
-      cb(errorOf(status, 'connect', JSON.stringify(path)));
+      done(errorOf(status, 'connect', JSON.stringify(path)));
     };
     check(this[kNative].connect(path), 'connect', JSON.stringify(path));
     this.#connecting = true;

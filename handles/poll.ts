@@ -1,4 +1,5 @@
 import { binding, type NativeHandle, type NativeLoop, type Status } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { Handle, loopArg } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -104,7 +105,7 @@ export class Poll extends Handle<NativePoll> {
       (events.prioritized ? UV_PRIORITIZED : 0);
     if (mask === 0)
       throw invalidArgType('events', 'an object asking for at least one event', events);
-    this.#cb = cb;
+    this.#cb = bindToContext(cb, 'asyncuv.Poll');
     check(this[kNative].start(mask), 'poll_start');
   }
 

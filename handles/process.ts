@@ -1,4 +1,5 @@
 import { binding, type NativeHandle } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { Handle, loopArg } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -150,7 +151,7 @@ export class Process extends Handle<NativeProcess> {
     });
     if (status < 0) throw new UvError(status, 'spawn', file);
     this.#stdio = stdio;
-    this.#exitCb = exitCb;
+    this.#exitCb = bindToContext(exitCb, 'asyncuv.Process');
     this.#pid = native.pid();
     native.onexit = (exitStatus, termSignal) => {
       this.#exitStatus = exitStatus;

@@ -1,4 +1,5 @@
 import { binding, type NativeSignal } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -26,7 +27,7 @@ export class Signal extends Handle<NativeSignal> {
     this.assertOpen();
     validateFunction(cb, 'cb');
     const signum = toSignalNumber(signal);
-    this.#cb = cb;
+    this.#cb = bindToContext(cb, 'asyncuv.Signal');
     check(this[kNative].start(signum), 'signal_start');
     this.#signum = signum;
   }

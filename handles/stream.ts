@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { type AsyncContext, bindToContext, captureContext } from './async-context.js';
 import { binding, type NativeHandle, type NativeLoop, type WriteStatus } from './binding.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
@@ -117,6 +118,9 @@ const EALREADY_READING = errno['EALREADY']!;
 export abstract class Stream<N extends NativeStream = NativeStream> extends Handle<N> {
   #readCb: ReadCallback | undefined;
   #readIntoCb: ReadIntoCallback | undefined;
+  // The async context of the last readStart / readStartInto: reads are
+  // delivered in it (async-context.ts).
+  #readContext: AsyncContext | undefined;
   #readBuffer: Uint8Array | undefined;
   // Callbacks of queued writes, completed in order (a deque: head index).
   #writeCbs: Array<WriteCallback | undefined> = [];
@@ -138,7 +142,11 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     init: (loop: NativeLoop) => number,
   ) {
     super(loop, native, syscall, init);
-    native.onread = (nread, slab, offset) => this.#onRead(nread, slab, offset);
+    native.onread = (nread, slab, offset) => {
+      const context = this.#readContext;
+      if (context === undefined) this.#onRead(nread, slab, offset);
+      else context.runInAsyncScope(this.#onRead, this, nread, slab, offset);
+    };
     native.onwrite = (status) => this.#onWrite(status);
     native.onshutdown = (status) => {
       const cb = this.#shutdownCb;
@@ -241,6 +249,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
       this[kNative].setReadBuffer(null);
     }
     this.#readCb = cb;
+    this.#readContext = captureContext('asyncuv.StreamRead');
     this.#startReading();
   }
 
@@ -255,6 +264,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     this.setReadBuffer(buffer);
     this.#readCb = undefined;
     this.#readIntoCb = cb;
+    this.#readContext = captureContext('asyncuv.StreamRead');
     this.#startReading();
   }
 
@@ -354,7 +364,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
       else status = writeParts(this.#writeId(), data as Uint8Array[]);
     } else throw invalidArgType('data', 'a Uint8Array, a string or an array of Uint8Array', data);
     if (status === 1) {
-      this.#writeCbs.push(cb);
+      this.#writeCbs.push(bindToContext(cb, 'asyncuv.StreamWrite'));
       return;
     }
     if (status !== undefined) check(status, 'write');
@@ -364,15 +374,19 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   /**
    * @internal The transports' write: returns true when everything was
    * written now, in which case `onQueued` is never called; otherwise it is
-   * the write's callback.
+   * the write's callback, run in `context` (the transport's).
    */
-  writeNow(data: Uint8Array | Uint8Array[], onQueued: WriteCallback): boolean {
+  writeNow(
+    data: Uint8Array | Uint8Array[],
+    onQueued: WriteCallback,
+    context: AsyncContext,
+  ): boolean {
     this.assertOpen();
     const id = this.#writeId();
     const status = Array.isArray(data) ? writeParts(id, data) : streamWrite(id, data);
     if (status === undefined) return true;
     if (status === 1) {
-      this.#writeCbs.push(onQueued);
+      this.#writeCbs.push((err) => context.runInAsyncScope(onQueued, undefined, err));
       return false;
     }
     check(status, 'write');
@@ -401,7 +415,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     if (this.#shutdownCb !== undefined)
       throw new UsageError('ERR_SHUTDOWN_PENDING', 'A shutdown is already pending');
     check(this[kNative].shutdown(), 'shutdown');
-    this.#shutdownCb = cb ?? (() => {});
+    this.#shutdownCb = bindToContext(cb, 'asyncuv.StreamShutdown') ?? (() => {});
   }
 
   /** Bytes queued and not yet written. */
@@ -426,7 +440,8 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   protected listenWith(backlog: number, cb: (err: UvError | null) => void): void {
     this.assertOpen();
     validateFunction(cb, 'cb');
-    this[kNative].onconnection = (status) => cb(errorOf(status, 'listen'));
+    const onConnection = bindToContext(cb, 'asyncuv.StreamListen')!;
+    this[kNative].onconnection = (status) => onConnection(errorOf(status, 'listen'));
     check(this[kNative].listen(backlog), 'listen');
   }
 

@@ -1,4 +1,5 @@
 import { binding } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Stream, type NativeStream } from './stream.js';
@@ -86,7 +87,8 @@ export class TCP extends Stream<NativeTcp> {
     validateFunction(cb, 'cb');
     // A failed connect names the address at the end of its message, as node:net's does.
     const address = `${host}:${port}`;
-    this[kNative].onconnect = (status) => cb(errorOf(status, 'connect', address));
+    const done = bindToContext(cb, 'asyncuv.TCPConnect')!;
+    this[kNative].onconnect = (status) => done(errorOf(status, 'connect', address));
     check(this[kNative].connect(host, port), 'connect', address);
   }
 

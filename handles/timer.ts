@@ -1,4 +1,5 @@
 import type { NativeTimer } from './binding.js';
+import { type AsyncContext, captureContext } from './async-context.js';
 import { Handle, loopArg } from './handle.js';
 import { kNative, kTimeRenewed, kTimersFiring } from './internal.js';
 import {
@@ -40,6 +41,8 @@ function renewTime(loop: Loop): void {
 /** uv_timer_t: fires after `timeoutMs`, then every `repeatMs` if non-zero. */
 export class Timer extends Handle<NativeTimer> {
   #cb: TimerCallback | undefined;
+  // start()'s async context, entered for each call (async-context.ts).
+  #context: AsyncContext | undefined;
 
   static {
     // The timers phase calls this once and it fires each due Timer, instead
@@ -72,7 +75,8 @@ export class Timer extends Handle<NativeTimer> {
     const loop = timer.loop;
     loop[kTimersFiring]++;
     try {
-      timer.#cb?.(timer);
+      const cb = timer.#cb;
+      if (cb !== undefined) timer.#context!.runInAsyncScope(cb, undefined, timer);
     } finally {
       loop[kTimersFiring]--;
     }
@@ -91,6 +95,7 @@ export class Timer extends Handle<NativeTimer> {
     validateInteger(timeoutMs, 'timeoutMs');
     validateInteger(repeatMs, 'repeatMs');
     this.#cb = cb;
+    this.#context = captureContext('asyncuv.Timer');
     // libuv 1.46 runs a timer started with 0 from a timer callback again in
     // the same pass (uv__run_timers loops while the earliest timer is due),
     // so a callback that restarts itself with 0 never let the loop go on:

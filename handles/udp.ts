@@ -1,4 +1,5 @@
 import { binding, type NativeHandle, type NativeLoop, type Status } from './binding.js';
+import { bindToContext } from './async-context.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -191,7 +192,7 @@ export class UDP extends Handle<NativeUDP> {
     if (status < 0)
       throw new UvError(status, 'send', host === undefined ? undefined : `${host}:${port}`);
     if (status === 1) {
-      this.#sendCbs.push(cb);
+      this.#sendCbs.push(bindToContext(cb, 'asyncuv.UDPSend'));
     } else if (cb !== undefined) {
       queueMicrotask(() => cb(null));
     }
@@ -219,7 +220,7 @@ export class UDP extends Handle<NativeUDP> {
   recvStart(cb: UdpRecvCallback): void {
     this.assertOpen();
     validateFunction(cb, 'cb');
-    this.#recvCb = cb;
+    this.#recvCb = bindToContext(cb, 'asyncuv.UDP');
     check(this[kNative].recvStart(), 'recv_start');
   }
 

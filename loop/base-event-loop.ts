@@ -6,6 +6,7 @@
 // watching a signal, and the transports over what it made (UvEventLoop on
 // asyncuv's libuv loop, NodeEventLoop on Node's modules). `S` is the
 // concrete loop's connected stream socket.
+import { captureContext } from '../handles/async-context.js';
 import { fstatSync, rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { constants as os } from 'node:os';
@@ -867,7 +868,7 @@ export abstract class BaseEventLoop<S = unknown>
 
   #accepted(sock: S, request: ServeRequest): void {
     if (this.isClosed()) this.discard(sock);
-    else this.serveAccepted(sock, request);
+    else request.server.context.runInAsyncScope(this.serveAccepted, this, sock, request);
   }
 
   // --- datagrams -----------------------------------------------------------------
@@ -1067,8 +1068,10 @@ export abstract class BaseEventLoop<S = unknown>
       throw new UsageError('ERR_INVALID_ARG_VALUE', `Signal ${signal} cannot be caught`);
     }
     this.removeSignalHandler(signum);
+    // Each delivery runs in the context of this call, as a callSoon from here would.
+    const context = captureContext('asyncuv.SignalHandler');
     const stop = this.watchSignal(signum, () => {
-      this.scheduleSoon(cb as Callback<unknown[]>, args);
+      this.scheduleSoon(cb as Callback<unknown[]>, args, undefined, context);
     });
     const release = this.hold({ closeWithLoop: () => this.removeSignalHandler(signum) }, 'signal');
     this.#signals.set(signum, () => {

@@ -4,6 +4,7 @@
 // concrete loop supplies how to get called back (scheduleRun, armTimer,
 // wakeup). BaseEventLoop builds the I/O algorithms on top of this.
 import { performance } from 'node:perf_hooks';
+import type { AsyncContext } from '../handles/async-context.js';
 import { UsageError } from '../errors/usage-error.js';
 import { validateFunction, validateNumber } from '../errors/validate.js';
 import { type AbortOptions, raceAbort, signalOf, throwIfAborted } from './abort.js';
@@ -236,13 +237,16 @@ export abstract class EventLoopCore {
    * closed loop the callback is dropped (returned cancelled): a transport
    * that finishes closing after its loop has nowhere left to run, and
    * throwing would only surface inside some stream or handle callback.
+   * `context`: the async context to run in (a transport's), else the
+   * current one, as callSoon's.
    */
   scheduleSoon(
     cb: Callback<unknown[]>,
     args: readonly unknown[],
     onDropped?: () => void,
+    context?: AsyncContext,
   ): CallbackHandle {
-    const handle = new CallbackHandle(cb, args);
+    const handle = new CallbackHandle(cb, args, context);
     if (this.#closed) {
       handle.cancel();
       onDropped?.();
@@ -298,7 +302,10 @@ export abstract class EventLoopCore {
         const started = debug ? this.time() : 0;
         try {
           const args = handle.args;
-          const result: unknown = args.length === 0 ? cb() : cb(...args);
+          const result: unknown =
+            args.length === 0
+              ? handle.context.runInAsyncScope(cb)
+              : handle.context.runInAsyncScope(cb, undefined, ...args);
           if (result !== undefined) {
             watchAsyncOutcome(cb, result, (exception) => {
               const message = `Exception in callback ${cb.name || 'anonymous'}`;
@@ -343,12 +350,13 @@ export abstract class EventLoopCore {
   /**
    * @internal Runs an I/O callback of this loop (a socket event of
    * NodeEventLoop's transports): a stop() inside it takes effect when it
-   * returns, as for the ready queue's callbacks.
+   * returns, as for the ready queue's callbacks. It runs in `context` (the
+   * transport's) when given.
    */
-  dispatch<T, R>(fn: (arg: T) => R, arg: T): R {
+  dispatch<T, R>(fn: (arg: T) => R, arg: T, context?: AsyncContext): R {
     this.#depth++;
     try {
-      return fn(arg);
+      return context === undefined ? fn(arg) : context.runInAsyncScope(fn, undefined, arg);
     } finally {
       if (--this.#depth === 0 && this.#stopAtReturn) this.#finishStop();
     }

@@ -7,6 +7,7 @@
 // stop() or until the awaited work settles, and the usual rules hold: a
 // running loop cannot be run again or closed (ERR_LOOP_RUNNING), and a
 // closed loop refuses new work (ERR_LOOP_CLOSED).
+import { type AsyncContext, captureContext } from '../handles/async-context.js';
 import type { Pipe } from '../handles/pipe.js';
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { UDP } from '../handles/udp.js';
@@ -38,13 +39,19 @@ export class CallbackHandle {
   #cancelled = false;
   /** @internal */ callback: Callback<unknown[]> | undefined;
   /** @internal */ args: readonly unknown[];
+  /**
+   * @internal The async context of the call that scheduled the callback: it
+   * runs in it (handles/async-context.ts rule 3).
+   */
+  readonly context: AsyncContext;
   /** @internal Run by the loop's close() if it drops this callback before it ran. */
   onDropped: (() => void) | undefined;
 
-  /** @internal */
-  constructor(callback: Callback<unknown[]>, args: readonly unknown[]) {
+  /** @internal `context`: the one to run in, else the current one. */
+  constructor(callback: Callback<unknown[]>, args: readonly unknown[], context?: AsyncContext) {
     this.callback = callback;
     this.args = args;
+    this.context = context ?? captureContext('asyncuv.Callback');
   }
 
   /** The callback will not run; a no-op if it already ran. */

@@ -2,6 +2,7 @@
 // libuv loop the event loop runs on (UvEventLoop: its own; NodeEventLoop:
 // Loop.default(), which runs embedded in Node's loop). Node has no fd
 // watcher of its own, so both loops share this one.
+import { type AsyncContext, captureContext } from '../handles/async-context.js';
 import type { Loop } from '../handles/loop.js';
 import { Poll } from '../handles/poll.js';
 import { validateFunction, validateInteger } from '../errors/validate.js';
@@ -9,7 +10,8 @@ import type { BaseEventLoop } from './base-event-loop.js';
 import type { Callback, ResourceKind } from './events.js';
 import { watchAsyncOutcome } from './event-loop-core.js';
 
-type Entry = [Callback<unknown[]>, unknown[]];
+// The callback runs in the async context of its addReader / addWriter call.
+type Entry = [Callback<unknown[]>, unknown[], AsyncContext];
 
 interface FdWatch {
   poll: Poll;
@@ -61,7 +63,7 @@ export class FdWatchers {
       watch = { poll: new Poll(this.#uvloop, fd), reader: undefined, writer: undefined };
       this.#fds.set(fd, watch);
     }
-    watch[kind] = [cb, args];
+    watch[kind] = [cb, args, captureContext('asyncuv.FdWatch')];
     this.#restart(fd, watch);
   }
 
@@ -117,7 +119,7 @@ export class FdWatchers {
     const report = (exception: unknown): void =>
       this.#loop.callExceptionHandler({ message: `Exception in callback for fd ${fd}`, exception });
     try {
-      const result: unknown = entry[0](...entry[1]);
+      const result: unknown = entry[2].runInAsyncScope(entry[0], undefined, ...entry[1]);
       if (result !== undefined) watchAsyncOutcome(entry[0], result, report);
     } catch (exception) {
       report(exception);

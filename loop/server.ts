@@ -2,6 +2,7 @@
 // states, the connections it accepted (waitClosed waits for them),
 // serveForever and close. What it listens with is the concrete loop's: a
 // listener starts handing accepted connections to the loop, and stops.
+import { type AsyncContext, captureContext } from '../handles/async-context.js';
 import { UsageError } from '../errors/usage-error.js';
 import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
 import type { LoopResource } from './event-loop-core.js';
@@ -47,6 +48,12 @@ export class StreamServer<A extends ServerAddress = ServerAddress>
   readonly #onClose: (() => void) | undefined;
   readonly #unwatch: () => void;
   #observer: ConnectionObserver | undefined;
+  /**
+   * @internal The async context of the createServer call: its accepting,
+   * its protocol factory and its connections' protocols run in it
+   * (handles/async-context.ts), whoever calls startServing().
+   */
+  readonly context: AsyncContext = captureContext('asyncuv.Server');
 
   /** @internal The loops' createServer and createUnixServer make servers. */
   constructor(
@@ -98,7 +105,9 @@ export class StreamServer<A extends ServerAddress = ServerAddress>
   async startServing(): Promise<void> {
     if (this.#serving || this.#closed) return;
     this.#serving = true;
-    for (const listener of this.#listeners) listener.start();
+    this.context.runInAsyncScope(() => {
+      for (const listener of this.#listeners) listener.start();
+    });
   }
 
   /**

@@ -82,7 +82,9 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     if (!this.#stream.closed) this.#stream.close();
   }
 
-  #startReading(): void {
+  // Reads arrive in the async context the read started in: the
+  // transport's, also when the caller's resumeReading() restarts it.
+  readonly #startReading = (): void => {
     this.#reading = true;
     const protocol = this.protocol;
     if (isBufferedProtocol(protocol)) {
@@ -92,7 +94,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     } else {
       this.#stream.readStart(this.#onRead);
     }
-  }
+  };
 
   #read(err: UvError | null, data: Buffer | null): void {
     if (err !== null) return this.forceClose(err);
@@ -141,7 +143,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     }
     let done: boolean;
     try {
-      done = this.#stream.writeNow(data, this.#onQueuedDone);
+      done = this.#stream.writeNow(data, this.#onQueuedDone, this.context);
     } catch (err) {
       return this.forceClose(err as Error);
     }
@@ -216,7 +218,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     const wasBuffered = isBufferedProtocol(this.protocol);
     super.setProtocol(protocol);
     if (this.#reading && !this.closing && isBufferedProtocol(protocol) !== wasBuffered) {
-      this.#startReading();
+      this.inContext(this.#startReading);
     }
   }
 
@@ -242,7 +244,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     // Not after EOF (a half-open transport whose protocol kept it open):
     // reading again would make libuv report EOF again.
     if (this.closing || this.#reading || !this.#reads || this.#eofSeen) return;
-    this.#startReading();
+    this.inContext(this.#startReading);
   }
 
   protected override bufferedBytes(): number {

@@ -87,12 +87,17 @@ export abstract class SubprocessTransportBase<C>
       return true;
     }
     // asyncio calls process_exited from a later callback too.
-    this.loop.scheduleSoon(() => {
-      const protocol = this.protocol;
-      this.callProtocol('processExited', () => protocol.processExited?.());
-      this.#waiters.resolve(returncode);
-      this.#maybeLost();
-    }, []);
+    this.loop.scheduleSoon(
+      () => {
+        const protocol = this.protocol;
+        this.callProtocol('processExited', () => protocol.processExited?.());
+        this.#waiters.resolve(returncode);
+        this.#maybeLost();
+      },
+      [],
+      undefined,
+      this.context,
+    );
     return false;
   }
 

@@ -14,6 +14,7 @@
 // A loop that closes before it ran drops it: the socket closes, nobody is
 // told, and `ready` gets ERR_LOOP_CLOSED.
 import { UsageError } from '../errors/usage-error.js';
+import { type AsyncContext, captureContext } from '../handles/async-context.js';
 import { invalidArgType } from '../errors/validate.js';
 import type { EventLoopCore } from './event-loop-core.js';
 import { loopClosed } from './errors.js';
@@ -43,6 +44,12 @@ export interface TransportOptions<P extends object> {
   ready?: ((err: Error | null) => void) | undefined;
   /** false when the protocol already saw connectionMade (startTls). */
   callConnectionMade?: boolean | undefined;
+  /**
+   * The async context its protocol's methods run in: the server's for the
+   * connections it accepts; by default the current one (the call that
+   * made the transport).
+   */
+  context?: AsyncContext | undefined;
 }
 
 /** The protocol methods every transport calls. */
@@ -94,6 +101,10 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
   /** What closed the transport before connectionMade ran, for `ready`. */
   protected lostError: Error | null = null;
   #flow: WriteFlow | undefined;
+  // Every protocol method runs in it (handles/async-context.ts): what
+  // AsyncLocalStorage held where the connection was made, whichever
+  // callback of the loop or the caller's code leads to the call.
+  readonly #context: AsyncContext;
   #lostWith: Error | null = null;
   readonly #lostNow = (): void => this.connectionLost(this.#lostWith);
   readonly #detach = (): void => this.#owner?.detach(this);
@@ -106,6 +117,22 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
     this.#ready = opts.ready;
     this.#callConnectionMade = opts.callConnectionMade !== false;
     this.#kind = opts.kind;
+    this.#context = opts.context ?? captureContext('asyncuv.Transport');
+  }
+
+  /** @internal The async context its protocol's methods run in. */
+  get context(): AsyncContext {
+    return this.#context;
+  }
+
+  /** An I/O callback, through the loop's dispatch(), in the transport's context. */
+  protected dispatch<T, R>(fn: (arg: T) => R, arg: T): R {
+    return this.loop.dispatch(fn, arg, this.#context);
+  }
+
+  /** `fn` run in the transport's context (for callbacks of the caller's calls). */
+  protected inContext(fn: () => void): void {
+    this.#context.runInAsyncScope(fn, this);
   }
 
   /**
@@ -120,6 +147,7 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
       () => this.#start(),
       [],
       () => this.#dropped(),
+      this.#context,
     );
   }
 
@@ -199,7 +227,7 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
   /** Calls the protocol; an exception goes to the loop's handler ('protocol.<what>() failed'). */
   protected callProtocol(what: string, call: () => void): void {
     try {
-      call();
+      this.#context.runInAsyncScope(call);
     } catch (exception) {
       this.report(`protocol.${what}() failed`, exception);
     }
@@ -240,7 +268,7 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
   protected deliverLost(err: Error | null): void {
     this.release();
     this.#lostWith = err;
-    this.loop.scheduleSoon(this.#lostNow, [], this.#detach);
+    this.loop.scheduleSoon(this.#lostNow, [], this.#detach, this.#context);
   }
 
   /** Bytes written and not yet sent: what the write-buffer limits measure. */
@@ -252,7 +280,8 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
   protected get flow(): WriteFlow {
     if (this.#flow === undefined) {
       const protocol = (): CommonProtocol => this.#protocol as CommonProtocol;
-      this.#flow = new WriteFlow(this.loop, this, () => this.bufferedBytes(), protocol);
+      const size = (): number => this.bufferedBytes();
+      this.#flow = new WriteFlow(this.loop, this, size, protocol, this.#context);
     }
     return this.#flow;
   }

@@ -2,6 +2,7 @@
 // limits (default high 64 KiB, low = high / 4), pauseWriting() once the
 // buffer is strictly above high and resumeWriting() once it is at or below
 // low, each called once per crossing, their exceptions reported to the loop.
+import type { AsyncContext } from '../handles/async-context.js';
 import { UsageError } from '../errors/usage-error.js';
 import { validateInteger } from '../errors/validate.js';
 import type { ExceptionContext } from './events.js';
@@ -28,6 +29,9 @@ export class WriteFlow {
     private readonly transport: object,
     private readonly size: () => number,
     private readonly protocol: () => FlowProtocol,
+    // The transport's: pauseWriting runs inside the caller's write(),
+    // resumeWriting inside a write's completion, both in the transport's.
+    private readonly context: AsyncContext,
   ) {}
 
   get paused(): boolean {
@@ -76,7 +80,7 @@ export class WriteFlow {
     if (this.loop.isClosed()) return;
     const protocol = this.protocol();
     try {
-      protocol[method]?.();
+      this.context.runInAsyncScope(() => protocol[method]?.());
     } catch (exception) {
       this.loop.callExceptionHandler({
         message: `protocol.${method}() failed`,

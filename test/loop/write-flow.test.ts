@@ -3,6 +3,7 @@
 // low or below, and nothing at all once the loop is closed (libuv completes
 // at a handle's close the writes that finished before the loop closed: the
 // protocol must not hear of them).
+import { AsyncResource } from 'node:async_hooks';
 import test from 'ava';
 import type { ExceptionContext } from 'asyncuv';
 import { WriteFlow } from '../../loop/write-flow.js';
@@ -32,6 +33,7 @@ function flow(): {
       {},
       () => size,
       () => protocol,
+      new AsyncResource('test'),
     ),
     calls,
     setSize: (n) => (size = n),

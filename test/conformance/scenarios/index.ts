@@ -48,6 +48,7 @@ import { subprocessOptions } from './subprocess-options.js';
 import { tcpConnection } from './tcp-connection.js';
 import { tcpServer } from './tcp-server.js';
 import { transportEdges } from './transport-edges.js';
+import { asyncContext } from './async-context.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
@@ -62,6 +63,7 @@ export const scenarios: Scenario[] = [
   closeReleases,
   callbacks,
   timers,
+  asyncContext,
   handlesInBatch,
   exceptionHandler,
   callbackErrors,
