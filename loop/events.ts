@@ -7,7 +7,8 @@
 // stop() or until the awaited work settles, and the usual rules hold: a
 // running loop cannot be run again or closed (ERR_LOOP_RUNNING), and a
 // closed loop refuses new work (ERR_LOOP_CLOSED).
-import { type AsyncContext, captureContext } from '../handles/async-context.js';
+import { AsyncResource } from 'node:async_hooks';
+import type { AsyncContext } from '../handles/async-context.js';
 import type { Pipe } from '../handles/pipe.js';
 import type { SocketAddress, TCP } from '../handles/tcp.js';
 import type { UDP } from '../handles/udp.js';
@@ -34,8 +35,13 @@ export type Callback<A extends unknown[]> = (...args: A) => void;
  */
 export const kNoArgs: readonly unknown[] = Object.freeze([]);
 
-/** A scheduled callback (asyncio.Handle). */
-export class CallbackHandle {
+/**
+ * A scheduled callback (asyncio.Handle). It is the AsyncResource of the
+ * call that scheduled it: the callback runs in that call's async context
+ * (what AsyncLocalStorage held there), as asyncio's Handle runs in the
+ * contextvars context it copied (its get_context()).
+ */
+export class CallbackHandle extends AsyncResource {
   #cancelled = false;
   /** @internal */ callback: Callback<unknown[]> | undefined;
   /** @internal */ args: readonly unknown[];
@@ -47,11 +53,17 @@ export class CallbackHandle {
   /** @internal Run by the loop's close() if it drops this callback before it ran. */
   onDropped: (() => void) | undefined;
 
-  /** @internal `context`: the one to run in, else the current one. */
+  /**
+   * @internal `context`: the one to run in, else this handle's own (the
+   * current one). One object for both: a separate AsyncResource per
+   * pending timer tripled the collector's work (bench/PROFILE.md, "Async
+   * context").
+   */
   constructor(callback: Callback<unknown[]>, args: readonly unknown[], context?: AsyncContext) {
+    super('asyncuv.Callback');
     this.callback = callback;
     this.args = args;
-    this.context = context ?? captureContext('asyncuv.Callback');
+    this.context = context ?? this;
   }
 
   /** The callback will not run; a no-op if it already ran. */

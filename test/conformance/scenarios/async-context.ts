@@ -74,6 +74,13 @@ export function asyncContext(test: Test, makeLoop: MakeLoop, name: string): void
     t.true(allIn(seen, 'at-b', 'b'));
     t.true(allIn(seen, 'nested-b', 'b'));
     t.deepEqual(seen.get('soon-none'), [undefined]);
+    // The handle is that context (asyncio's Handle.get_context()).
+    const handle = als.run('handle', () => loop.callLater(60, () => {}));
+    t.is(
+      handle.runInAsyncScope(() => als.getStore()),
+      'handle',
+    );
+    handle.cancel();
   });
 
   it('a server: the protocol factory and every protocol method of its connections run in the createServer context (test_create_server_protocol_factory_context)', async ({
