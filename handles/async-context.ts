@@ -7,34 +7,38 @@
 // their own, and a request id kept in an AsyncLocalStorage would be lost at
 // the first read, timer or callSoon.
 //
-// The rules, the same as Node's for its own handles and requests:
-// 1. A handle's events (reads, connections, timer, poll, signal, exit ...)
-//    run in the context where the handle was created (its [kContext]).
-// 2. A request's callback (write, shutdown, connect, send, close) runs in
-//    the context of the call that made the request.
-// 3. The loop layer's callSoon / callLater / callAt callbacks run in the
-//    context of that call (asyncio's call_soon copies the current
-//    contextvars the same way).
+// The rules:
+// 1. Handles: each callback runs in the context of the call that gave it
+//    (start, readStart, listen, connect, write, shutdown, send, close,
+//    spawn's onExit, new Async), as setTimeout's and a socket request's do
+//    in Node. A restart from another context moves it there.
+// 2. The loop layer: a callSoon / callLater / callAt / addReader /
+//    addWriter / addSignalHandler callback runs in the context of that
+//    call (asyncio's call_soon copies the current contextvars the same
+//    way); a CallbackHandle is the AsyncResource of its call.
+// 3. Transports: every protocol method of a connection runs in the context
+//    where its transport was made (a server's connections: the
+//    createServer call), whichever callback or caller leads to it
+//    (uvloop's rule; loop/transport-base.ts).
 //
-// An AsyncResource is what carries a context in every Node version we
-// serve (async hooks in Node 20-22, AsyncContextFrame from 24): about 30-50
-// ns to make and 15-20 ns to enter, where AsyncLocalStorage.snapshot() took
-// microseconds (it defines properties on a bound function).
+// An AsyncResource carries a context in every Node version we serve (async
+// hooks in Node 20-22, AsyncContextFrame from 24): about 430 instructions
+// to make, where AsyncLocalStorage.snapshot() took microseconds (it
+// defines properties on a bound function). What entering one per pass
+// costs is in bench/PROFILE.md, "Async context".
 import { AsyncResource } from 'node:async_hooks';
 
 export type AsyncContext = AsyncResource;
 
-/** The async context of the current call, for rules 1 and 2 (named as async_hooks shows it). */
+/** The async context of the current call (`type`: the name async_hooks shows for it). */
 export function captureContext(type: string): AsyncContext {
   return new AsyncResource(type);
 }
 
-/** The handle's context (rule 1), set by the Handle constructor. */
-export const kContext: unique symbol = Symbol('asyncuv.context');
-
 /**
- * `cb` bound to the current context (rule 2), or undefined for no callback:
- * for request callbacks, which are rare next to the events of rule 1.
+ * `cb` bound to the current context, or undefined for no callback: for
+ * callbacks that run once or rarely (a hot path keeps the context beside
+ * its callback and enters it itself, as Stream's reads and Timer do).
  */
 export function bindToContext<A extends unknown[]>(
   cb: ((...args: A) => void) | undefined,

@@ -1,5 +1,5 @@
 import { binding, type NativeHandle, type NativeLoop, type Status } from './binding.js';
-import { bindToContext } from './async-context.js';
+import { type AsyncContext, bindToContext, captureContext } from './async-context.js';
 import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -92,6 +92,8 @@ function address(result: UdpAddress | Status, syscall: string): UdpAddress {
  */
 export class UDP extends Handle<NativeUDP> {
   #recvCb: UdpRecvCallback | undefined;
+  // recvStart()'s async context, entered for each datagram (async-context.ts).
+  #recvContext: AsyncContext | undefined;
   // Callbacks of queued sends, in libuv's completion order (FIFO).
   #sendCbs: Array<UdpSendCallback | undefined> = [];
   #sendHead = 0;
@@ -108,17 +110,18 @@ export class UDP extends Handle<NativeUDP> {
     ) => {
       const cb = this.#recvCb;
       if (cb === undefined) return;
+      const context = this.#recvContext!;
       if (nread < 0) {
-        cb(new UvError(nread, 'recv'), null, null, this);
+        context.runInAsyncScope(cb, undefined, new UvError(nread, 'recv'), null, null, this);
         return;
       }
       const data = Buffer.from(slab!, offset!, nread);
-      cb(
-        null,
-        data,
-        { address: host!, port: port!, family: host!.includes(':') ? 'IPv6' : 'IPv4' },
-        this,
-      );
+      const from: UdpAddress = {
+        address: host!,
+        port: port!,
+        family: host!.includes(':') ? 'IPv6' : 'IPv4',
+      };
+      context.runInAsyncScope(cb, undefined, null, data, from, this);
     };
     native.onsend = (status: number) => {
       const cb = this.#sendCbs[this.#sendHead];
@@ -220,7 +223,8 @@ export class UDP extends Handle<NativeUDP> {
   recvStart(cb: UdpRecvCallback): void {
     this.assertOpen();
     validateFunction(cb, 'cb');
-    this.#recvCb = bindToContext(cb, 'asyncuv.UDP');
+    this.#recvCb = cb;
+    this.#recvContext = captureContext('asyncuv.UDP');
     check(this[kNative].recvStart(), 'recv_start');
   }
 
