@@ -147,14 +147,18 @@ export function asyncContext(test: Test, makeLoop: MakeLoop, name: string): void
     loop,
   }, t) => {
     const { seen, at } = recorder();
+    // The server reads nothing until the client's writing has paused, so
+    // the client's 16 MiB (more than both sockets' buffers hold) must queue.
+    const serverSide = future<Transport>();
     const server = await loop.createServer(
       (): Protocol => {
         let tr: Transport;
         return {
           connectionMade(x) {
             tr = x;
+            tr.pauseReading();
+            serverSide.resolve(tr);
           },
-          // Sends back more than the client's write-buffer limit allows at once.
           dataReceived(d) {
             tr.write(d);
           },
@@ -195,9 +199,10 @@ export function asyncContext(test: Test, makeLoop: MakeLoop, name: string): void
     als.run('writer', () => {
       transport.setWriteBufferLimits({ high: 0 });
       transport.pauseReading();
-      transport.write(Buffer.alloc(4 << 20, 1));
+      transport.write(Buffer.alloc(16 << 20, 1));
     });
     await within(paused.promise, 'pauseWriting');
+    (await within(serverSide.promise, 'server side')).resumeReading();
     als.run('reader', () => transport.resumeReading());
     await within(gotData.promise, 'data');
     await within(resumed.promise, 'resumeWriting');
