@@ -29,6 +29,7 @@ import {
 } from './base-event-loop.js';
 import { CancelledError } from './errors.js';
 import type { AbstractEventLoop, AddrInfo, TlsOptions, UnixServerAddress } from './events.js';
+import { kernelKeepAliveSec } from './keep-alive.js';
 import { UdpTransport } from './datagram-transport.js';
 import {
   type Address,
@@ -218,11 +219,11 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
   }
 
   protected async lookupAddrInfo(
-    host: string,
+    host: string | null,
     port: number | null,
     query: AddrInfoQuery,
   ): Promise<AddrInfo[]> {
-    const results = await dns.getaddrinfo(this.uvloop, host, port ?? undefined, {
+    const results = await dns.getaddrinfo(this.uvloop, host ?? undefined, port ?? undefined, {
       family: query.family,
       ...(query.type !== undefined ? { socktype: query.type } : {}),
       ...(query.proto !== undefined ? { protocol: query.proto } : {}),
@@ -438,7 +439,21 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     serve(client);
   }
 
-  protected serveAccepted(stream: Stream, { server, protocolFactory, tls }: ServeRequest): void {
+  protected serveAccepted(
+    stream: Stream,
+    { server, protocolFactory, tls, keepAlive }: ServeRequest,
+  ): void {
+    if (keepAlive === true && stream instanceof TCP) {
+      try {
+        // SO_KEEPALIVE, the idle time left at the kernel's (asyncio sets
+        // the option alone); uv_tcp_keepalive sets TCP_KEEPIDLE with it.
+        stream.setKeepAlive(true, kernelKeepAliveSec());
+      } catch (exception) {
+        stream.close();
+        this.callExceptionHandler({ message: 'Error on accept', exception });
+        return;
+      }
+    }
     let protocol: AnyProtocol;
     try {
       protocol = newProtocol(protocolFactory);

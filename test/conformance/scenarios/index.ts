@@ -53,6 +53,7 @@ import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 import { unixPaths } from './unix-paths.js';
 import { writePath } from './write-path.js';
+import { serverOptions } from './server-options.js';
 
 export const scenarios: Scenario[] = [
   runStop,
@@ -108,4 +109,5 @@ export const scenarios: Scenario[] = [
   baseEventsPort,
   streamsPort,
   sockPort,
+  serverOptions,
 ];
