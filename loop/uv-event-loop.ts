@@ -27,7 +27,7 @@ import {
   type TlsRequest,
   type UpgradeTlsOptions,
 } from './base-event-loop.js';
-import { CancelledError } from './errors.js';
+import { CancelledError, loopClosed } from './errors.js';
 import type { AbstractEventLoop, AddrInfo, TlsOptions, UnixServerAddress } from './events.js';
 import { kernelKeepAliveSec } from './keep-alive.js';
 import { UdpTransport } from './datagram-transport.js';
@@ -317,7 +317,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
   ): Promise<[Transport, P]> {
     const raw = this.#transport(stream, {}, server);
     server?.attach(raw);
-    const secure = await this.closedWins(
+    const secure = await this.#beforeClose(
       tlsUpgrader()(this, raw, protocol, tls.ssl, {
         serverSide: server !== undefined || tls.serverSide === true,
         serverHostname: tls.serverHostname,
@@ -328,6 +328,26 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
       }),
     );
     return [secure, protocol];
+  }
+
+  /**
+   * A TLS handshake, or ERR_LOOP_CLOSED once the loop closes. The loop's
+   * close closes the raw transport under the handshake and tells nobody
+   * (no connectionLost: a closed loop runs nothing), and drops the
+   * handshake's timer, so node:tls above it would wait forever.
+   */
+  async #beforeClose<T>(handshake: Promise<T>): Promise<T> {
+    let closed!: (err: Error) => void;
+    const onClose = new Promise<never>((_, reject) => (closed = reject));
+    const release = this.hold({ closeWithLoop: () => closed(loopClosed()) });
+    try {
+      return await this.closedWins(Promise.race([handshake, onClose]));
+    } finally {
+      release();
+      // Whatever the handshake does later is nobody's business.
+      handshake.catch(() => {});
+      onClose.catch(() => {});
+    }
   }
 
   protected override checkTls(serverSsl?: TlsOptions): void {
@@ -341,7 +361,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     ssl: TlsOptions,
     opts: UpgradeTlsOptions,
   ): Promise<Transport> {
-    return this.closedWins(
+    return this.#beforeClose(
       tlsUpgrader()(this, transport, protocol, ssl, { ...opts, callConnectionMade: false }),
     );
   }
