@@ -13,6 +13,7 @@
 // follows, as asyncio orders them), and `ready` the error that closed it.
 // A loop that closes before it ran drops it: the socket closes, nobody is
 // told, and `ready` gets ERR_LOOP_CLOSED.
+import { Socket as NetSocket } from 'node:net';
 import { UsageError } from '../errors/usage-error.js';
 import { invalidArgType } from '../errors/validate.js';
 import type { EventLoopCore } from './event-loop-core.js';
@@ -81,21 +82,25 @@ const liveTransports = new WeakMap<EventLoopCore, Set<TransportBase<object, unkn
 
 /**
  * The fd under a transport's 'socket': a handles/ TCP, Pipe or UDP
- * (UvEventLoop) that is not closed, or a node:net socket's handle
- * (NodeEventLoop); undefined for anything else.
+ * (UvEventLoop) that is not closed, or a net.Socket's handle
+ * (NodeEventLoop; Node shows no fd otherwise, and a dgram socket's
+ * _handle is deprecated: its fd is not looked at); undefined for
+ * anything else.
  */
 function fdOf(socket: unknown): number | undefined {
-  if (typeof socket !== 'object' || socket === null) return undefined;
-  const s = socket as { closed?: unknown; fileno?: unknown; _handle?: { fd?: unknown } | null };
-  if (typeof s.fileno === 'function' && s.closed === false) {
+  if (socket instanceof NetSocket) {
+    const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  }
+  const s = socket as { closed?: unknown; fileno?: unknown } | null;
+  if (typeof s?.fileno === 'function' && s.closed === false) {
     try {
       return (s.fileno as () => number).call(socket);
     } catch {
       return undefined;
     }
   }
-  const fd = s._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  return undefined;
 }
 
 /**
