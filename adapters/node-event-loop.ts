@@ -183,27 +183,42 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
   }
 
   protected async lookupAddrInfo(
-    host: string,
+    host: string | null,
     port: number | null,
     query: AddrInfoQuery,
   ): Promise<AddrInfo[]> {
-    let results;
-    try {
-      const hints = query.flags ? { hints: query.flags } : {};
-      results = await lookup(host, { all: true, family: query.family, verbatim: true, ...hints });
-    } catch (err) {
-      throw toUvError(err);
+    let results: Array<{ address: string; family: number }>;
+    if (host === null) {
+      // getaddrinfo(3) with no host: the loopback addresses, IPv6 first
+      // (with AI_PASSIVE: the wildcard ones, IPv4 first), where
+      // node:dns would answer nothing.
+      const passive = ((query.flags ?? 0) & dns.constants.AI_PASSIVE) !== 0;
+      const v4 = { address: passive ? '0.0.0.0' : '127.0.0.1', family: 4 };
+      const v6 = { address: passive ? '::' : '::1', family: 6 };
+      results = (passive ? [v4, v6] : [v6, v4]).filter(
+        (r) => query.family === 0 || r.family === query.family,
+      );
+    } else {
+      try {
+        const hints = query.flags ? { hints: query.flags } : {};
+        results = await lookup(host, { all: true, family: query.family, verbatim: true, ...hints });
+      } catch (err) {
+        throw toUvError(err);
+      }
     }
-    // node:dns answers addresses only: one entry per address, with the
-    // socket type and protocol asked for (stream/TCP by default), where
-    // libuv's getaddrinfo lists each address once per socket type.
-    return results.map((r) => ({
-      family: r.family === 6 ? 6 : 4,
-      socktype: query.type ?? dns.constants.SOCK_STREAM,
-      protocol: query.proto ?? dns.constants.IPPROTO_TCP,
-      address: r.address,
-      port: port ?? 0,
-    }));
+    // node:dns answers addresses only; getaddrinfo(3) (UvEventLoop's, and
+    // asyncio's) lists each address once per socket type the query
+    // allows: stream, datagram and raw when it names none.
+    const kinds = socketKinds(query.type, query.proto);
+    return results.flatMap((r) =>
+      kinds.map(([socktype, protocol]) => ({
+        family: r.family === 6 ? 6 : 4,
+        socktype,
+        protocol,
+        address: r.address,
+        port: port ?? 0,
+      })),
+    );
   }
 
   protected async lookupName(addr: string, port: number): Promise<[string, string]> {
@@ -211,7 +226,14 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       const { hostname, service } = await lookupService(addr, port);
       return [hostname, service];
     } catch (err) {
-      throw toUvError(err);
+      // node:dns asks getnameinfo(3) with NI_NAMEREQD: an address with no
+      // name fails. asyncio's (flags 0) answers its numeric form then; so
+      // does libuv's getnameinfo, here on Loop.default() (which runs
+      // inside Node's loop, as the fd watchers' Polls).
+      const uvErr = toUvError(err);
+      if (!(uvErr instanceof UvError) || uvErr.code !== 'EAI_NONAME') throw uvErr;
+      const info = await dns.getnameinfo(Loop.default(), addr, port);
+      return [info.host, info.service];
     }
   }
 
@@ -483,8 +505,10 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
 
   protected serveAccepted(
     { socket, extra }: Connection,
-    { server, protocolFactory, tls }: ServeRequest,
+    { server, protocolFactory, tls, keepAlive }: ServeRequest,
   ): void {
+    // SO_KEEPALIVE; a delay of 0 leaves the idle time at the kernel's.
+    if (keepAlive === true) socket.setKeepAlive(true, 0);
     if (tls === undefined) return this.#serve(server, socket, protocolFactory, extra);
     // Handshake failures are the client's business; asyncio reports
     // them only in debug mode.
@@ -733,6 +757,22 @@ const kListenReusePort = kNodeMajor > 22 || (kNodeMajor === 22 && kNodeMinor >= 
  * any pass of it, so no connection is accepted on it; the socket and its
  * queue live on in the copy.
  */
+/**
+ * The [socktype, protocol] pairs getaddrinfo(3) (glibc) lists for each
+ * address: those of stream/TCP, datagram/UDP and raw that the query's
+ * type and protocol (0 or absent: any) allow.
+ */
+function socketKinds(type: number | undefined, proto: number | undefined): Array<[number, number]> {
+  const { SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, IPPROTO_TCP, IPPROTO_UDP } = dns.constants;
+  if (type === SOCK_RAW) return [[SOCK_RAW, proto ?? 0]];
+  const all: Array<[number, number]> = [
+    [SOCK_STREAM, IPPROTO_TCP],
+    [SOCK_DGRAM, IPPROTO_UDP],
+    [SOCK_RAW, 0],
+  ];
+  return all.filter(([t, p]) => (!type || t === type) && (!proto || p === proto));
+}
+
 function reusePortSocket(host: string, port: number, ipv6Only: boolean, backlog: number): number {
   const loop = new Loop();
   try {

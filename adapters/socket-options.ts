@@ -4,10 +4,10 @@
 // net.Socket (NodeEventLoop; on TLS transports the TCP socket under the
 // TLS layer, as in asyncio). Anything else (a user Duplex) has no such
 // options, and the calls do nothing, as net.Socket's do on a pipe.
-import { readFileSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
 import { Handle } from '../handles/handle.js';
 import { TCP } from '../handles/tcp.js';
+import { kernelKeepAliveSec } from '../loop/keep-alive.js';
 import type { Transport } from '../loop/transports.js';
 
 /** net.Socket's address(): { address, family, port }, or {} for a socket with no IP address. */
@@ -39,21 +39,6 @@ export function setNoDelay(transport: Transport, on: boolean): void {
   }
 }
 
-let kernelKeepAliveSec: number | undefined;
-
-/** The kernel's idle time before the first keep-alive probe (Linux), else the usual 2 hours. */
-function defaultKeepAliveSec(): number {
-  if (kernelKeepAliveSec === undefined) {
-    try {
-      const text = readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8');
-      kernelKeepAliveSec = Number.parseInt(text, 10) || 7200;
-    } catch {
-      kernelKeepAliveSec = 7200;
-    }
-  }
-  return kernelKeepAliveSec;
-}
-
 /**
  * SO_KEEPALIVE (net.Socket#setKeepAlive): `initialDelayMs` is rounded
  * down to seconds; 0 leaves the delay as it was (at first the kernel's).
@@ -69,7 +54,7 @@ export function setKeepAlive(
   const delaySec = Math.trunc(initialDelayMs / 1000) || previousSec;
   if (socket instanceof TCP) {
     if (socket.closed) return previousSec;
-    const sec = delaySec ?? defaultKeepAliveSec();
+    const sec = delaySec ?? kernelKeepAliveSec();
     socket.setKeepAlive(enable, sec);
     return sec;
   }

@@ -58,10 +58,18 @@ import {
   newProtocol,
   type SubprocessProtocol,
 } from './protocols.js';
-import { ANY_HOSTS, type ResolvedAddress, resolveWith, type SockType } from './resolve.js';
+import {
+  ANY_HOSTS,
+  type ResolvedAddress,
+  resolverError,
+  resolveWith,
+  type SockType,
+} from './resolve.js';
 import {
   type AddrInfoQuery,
   backlogOf,
+  checkServerFlags,
+  checkUnixServerFlags,
   checkHandshakeTimeout,
   checkTlsOptions,
   checkTlsTimeout,
@@ -91,11 +99,11 @@ import {
   sendfileFallback,
   sendfileRequest,
 } from './sendfile.js';
-import type { AbortOptions } from './abort.js';
+import { abortError, type AbortOptions, throwIfAborted } from './abort.js';
 import * as sockOps from './sock-ops.js';
 import type { SockData, SockHost } from './sock-ops.js';
-import { WriteTransportBase } from './transport-base.js';
-import { keepReplacedSocketFile } from './unix-socket-file.js';
+import { transportOfFd, WriteTransportBase } from './transport-base.js';
+import { keepReplacedSocketFile, keepSocketFile } from './unix-socket-file.js';
 import type {
   DatagramTransport,
   ReadTransport,
@@ -163,7 +171,8 @@ export abstract class BaseEventLoop<S = unknown>
   protected abstract lookupHost(host: string, socktype: SockType): Promise<ResolvedAddress[]>;
   /** getaddrinfo: one entry per address (and socket type, where the resolver says). */
   protected abstract lookupAddrInfo(
-    host: string,
+    /** null: the loopback addresses (with AI_PASSIVE in flags: the wildcard ones). */
+    host: string | null,
     port: number | null,
     query: AddrInfoQuery,
   ): Promise<AddrInfo[]>;
@@ -377,15 +386,31 @@ export abstract class BaseEventLoop<S = unknown>
   }
 
   async getaddrinfo(
-    host: string,
+    host: string | null,
     port: number | null,
     opts: { family?: number; type?: number; proto?: number; flags?: number } = {},
   ): Promise<AddrInfo[]> {
     this.checkClosed();
-    validateString(host, 'host');
+    if (host !== null) validateString(host, 'host');
     if (host === '') throw emptyHost();
-    const family = opts.family === 4 || opts.family === 6 ? opts.family : 0;
-    return this.lookupAddrInfo(host, port, { ...opts, family });
+    // asyncio (getaddrinfo(3)): no host and no port names nothing.
+    if (host === null && port === null) {
+      throw new UvError(errno['EAI_NONAME']!, 'getaddrinfo');
+    }
+    const { family = 0 } = opts;
+    if (typeof family !== 'number') throw invalidArgType('family', 'a number', family);
+    // asyncio takes any AF_* and getaddrinfo fails with EAI_FAMILY for one
+    // it does not know; here the families are 4 and 6 (0: either), and
+    // another number (socket.AF_INET's 2 included) is refused, not
+    // answered as if it were 0.
+    if (family !== 0 && family !== 4 && family !== 6) {
+      throw new UsageError('ERR_INVALID_ARG_VALUE', `family must be 0, 4 or 6. Received ${family}`);
+    }
+    try {
+      return await this.lookupAddrInfo(host, port, { ...opts, family });
+    } catch (err) {
+      throw resolverError(err, host ?? '');
+    }
   }
 
   async getnameinfo(addr: string, port: number): Promise<[string, string]> {
@@ -421,7 +446,11 @@ export abstract class BaseEventLoop<S = unknown>
         throw new UsageError('ERR_INVALID_ARG_VALUE', why);
       }
       this.#checkConnectedSock(sock, 'tcp');
-      return this.#adopt(protocolFactory, sock, this.#clientTls(opts, opts.serverHostname));
+      throwIfAborted(opts.signal); // the sock stays the caller's
+      return this.#abortableStart(
+        this.#adopt(protocolFactory, sock, this.#clientTls(opts, opts.serverHostname)),
+        opts.signal,
+      );
     }
     validateString(host, 'host');
     const tcpPort = toPort(port, 'port');
@@ -472,7 +501,11 @@ export abstract class BaseEventLoop<S = unknown>
       checkNoAddressWithSock({ path, localAddr }, 'createUnixConnection');
       this.#checkConnectionOptions(opts);
       this.#checkConnectedSock(sock, 'unix');
-      return this.#adopt(protocolFactory, sock, this.#clientTls(opts, opts.serverHostname));
+      throwIfAborted(opts.signal); // the sock stays the caller's
+      return this.#abortableStart(
+        this.#adopt(protocolFactory, sock, this.#clientTls(opts, opts.serverHostname)),
+        opts.signal,
+      );
     }
     validateString(path, 'path');
     checkSocketPath(path, 'connect');
@@ -562,7 +595,27 @@ export abstract class BaseEventLoop<S = unknown>
     // Closed while connecting: connectionMade would be dropped (see createConnection).
     if (this.isClosed()) this.discard(sock);
     this.checkClosed();
-    return this.startConnection(sock, protocol, this.#clientTls(opts, serverHostname));
+    const start = this.startConnection(sock, protocol, this.#clientTls(opts, serverHostname));
+    return this.#abortableStart(start, opts.signal);
+  }
+
+  /**
+   * A connection's start, which the caller's signal still aborts: asyncio
+   * closes the transport when create_connection is cancelled while it
+   * waits for connection_made (uvloop: test_create_connection_sock_cancel_
+   * detaches). connectionMade has run by then, so the protocol sees
+   * connectionLost(null) after it; the call rejects with the AbortError.
+   */
+  async #abortableStart<P extends AnyProtocol>(
+    start: Promise<[Transport, P]>,
+    signal: AbortSignal | undefined,
+  ): Promise<[Transport, P]> {
+    const started = await start;
+    if (signal?.aborted) {
+      started[0].abort();
+      throw abortError(signal);
+    }
+    return started;
   }
 
   async startTls(
@@ -720,13 +773,15 @@ export abstract class BaseEventLoop<S = unknown>
   async createServer(
     protocolFactory: () => AnyProtocol,
     host: string | string[] | null,
-    port: number | string,
+    port: number | string | null,
     opts: ServerOptions = {},
   ): Promise<Server<SocketAddress>> {
     this.checkClosed();
     validateFunction(protocolFactory, 'protocolFactory');
-    let bindPort = toPort(port, 'port');
+    // asyncio binds a free port for port None, as for 0.
+    let bindPort = toPort(port ?? 0, 'port');
     this.checkServerOptions(opts);
+    const { keepAlive } = checkServerFlags(opts);
     checkTlsOptions(opts, 'server');
     if (opts.ssl) this.checkTls(opts.ssl); // fail now, not on the first connection
     const backlog = backlogOf(opts);
@@ -740,13 +795,16 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     const listeners: Array<Listener<SocketAddress>> = [];
     const server = this.#newServer(listeners);
-    const request = serveRequest(
-      server,
-      protocolFactory,
-      opts.ssl,
-      opts.sslHandshakeTimeout,
-      opts.sslShutdownTimeout,
-    );
+    const request = {
+      ...serveRequest(
+        server,
+        protocolFactory,
+        opts.ssl,
+        opts.sslHandshakeTimeout,
+        opts.sslShutdownTimeout,
+      ),
+      keepAlive,
+    };
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
       if (sock !== undefined)
@@ -796,6 +854,7 @@ export abstract class BaseEventLoop<S = unknown>
       validateString(path, 'path');
       checkSocketPath(path, 'bind');
     }
+    const { cleanupSocket } = checkUnixServerFlags(opts);
     checkTlsOptions(opts, 'server');
     if (opts.ssl) this.checkTls(opts.ssl);
     const backlog = backlogOf(opts);
@@ -816,11 +875,15 @@ export abstract class BaseEventLoop<S = unknown>
     const serve = (sock: S): void => this.#accepted(sock, request);
     try {
       if (sock !== undefined && bound !== undefined) {
-        listeners.push(await this.listenUnixOn(sock, bound, backlog, serve));
+        const listener = await this.listenUnixOn(sock, bound, backlog, serve);
+        listeners.push(cleanupSocket ? listener : keepSocketFile(listener, bound));
       } else {
         const at = path as string;
         await this.#removeStaleSocket(at);
-        listeners.push(keepReplacedSocketFile(await this.listenUnix(at, backlog, serve), at));
+        const listener = await this.listenUnix(at, backlog, serve);
+        listeners.push(
+          cleanupSocket ? keepReplacedSocketFile(listener, at) : keepSocketFile(listener, at),
+        );
       }
     } catch (err) {
       server.close();
@@ -889,8 +952,12 @@ export abstract class BaseEventLoop<S = unknown>
       return this.openDatagramOn(protocolFactory, sock, remote && [remote.address, remote.port]);
     }
     const { localAddr, remoteAddr } = opts;
-    if (localAddr === undefined && remoteAddr === undefined) {
-      const why = 'createDatagramEndpoint needs localAddr or remoteAddr';
+    // asyncio makes an endpoint of `family` with neither address (one
+    // that sends to any address; the first sendto binds it to the
+    // wildcard address and a free port, where this binds at once), and
+    // refuses one with no family either (ValueError).
+    if (localAddr === undefined && remoteAddr === undefined && opts.family === undefined) {
+      const why = 'createDatagramEndpoint needs localAddr, remoteAddr or family';
       throw new UsageError('ERR_INVALID_ARG_VALUE', why);
     }
     if (localAddr !== undefined) validateAddress(localAddr, 'localAddr');
@@ -1024,21 +1091,37 @@ export abstract class BaseEventLoop<S = unknown>
   /** Calls `cb(...args)` whenever `fd` is readable; replaces an earlier reader of `fd`. */
   addReader<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
     this.checkClosed();
+    this.#checkNoTransport(fd);
     this.#fds().add(fd, 'reader', cb as Callback<unknown[]>, args);
   }
 
   removeReader(fd: number): boolean {
+    this.#checkNoTransport(fd);
     return this.#fdWatchers?.remove(fd, 'reader') ?? false;
   }
 
   /** Calls `cb(...args)` whenever `fd` is writable; replaces an earlier writer of `fd`. */
   addWriter<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
     this.checkClosed();
+    this.#checkNoTransport(fd);
     this.#fds().add(fd, 'writer', cb as Callback<unknown[]>, args);
   }
 
   removeWriter(fd: number): boolean {
+    this.#checkNoTransport(fd);
     return this.#fdWatchers?.remove(fd, 'writer') ?? false;
+  }
+
+  /**
+   * asyncio's _ensure_fd_no_transport: an fd a transport of this loop
+   * reads and writes is refused, as a watcher on it would take the
+   * transport's events (on UvEventLoop's own libuv loop it fails with
+   * EEXIST; on NodeEventLoop both would be woken).
+   */
+  #checkNoTransport(fd: number): void {
+    if (typeof fd !== 'number' || transportOfFd(this, fd) === undefined) return;
+    const why = `File descriptor ${fd} is used by a transport of this loop`;
+    throw new UsageError('ERR_INVALID_STATE', why);
   }
 
   protected countOthers(out: Partial<Record<ResourceKind, number>>): void {
@@ -1269,9 +1352,13 @@ function localFor(
   return [local.address, port];
 }
 
-/** getaddrinfo of '' (libuv: EINVAL; node:dns would answer nothing, deprecated). */
+/**
+ * getaddrinfo of '': EAI_NONAME, as asyncio's socket.getaddrinfo('') gets
+ * from getaddrinfo(3) (libuv would say EINVAL; node:dns would answer
+ * nothing, deprecated).
+ */
 function emptyHost(): UvError {
-  return new UvError(errno['EINVAL']!, 'getaddrinfo');
+  return new UvError(errno['EAI_NONAME']!, 'getaddrinfo');
 }
 
 // sockaddr_un's sun_path, with its terminating NUL.

@@ -223,6 +223,19 @@ export interface ServerOptions {
   /** Listen on addresses of this family only (asyncio's family=AF_INET / AF_INET6). */
   family?: 4 | 6;
   reusePort?: boolean;
+  /**
+   * SO_KEEPALIVE on every connection the server accepts (asyncio 3.13's
+   * `keep_alive`; default false): the kernel probes a connection idle for
+   * its keep-alive time (net.ipv4.tcp_keepalive_time, left as it is) and
+   * ends one whose peer is gone with ETIMEDOUT.
+   */
+  keepAlive?: boolean;
+  /**
+   * asyncio's `reuse_address`: SO_REUSEADDR on the listening sockets.
+   * `true` or absent only: libuv (under both loops) sets it on every TCP
+   * socket it binds on Unix, so `false` is refused with ERR_NOT_SUPPORTED.
+   */
+  reuseAddress?: boolean;
   ssl?: TlsOptions;
   /** Start accepting now (default true). */
   startServing?: boolean;
@@ -256,6 +269,13 @@ export interface UnixServerOptions {
   /** Seconds a closing TLS connection waits for the client's close_notify; default 30. */
   sslShutdownTimeout?: number;
   startServing?: boolean;
+  /**
+   * Remove the socket file when the server closes (asyncio 3.13's
+   * `cleanup_socket`; default true): only while it is still the file the
+   * server bound. `false` leaves it at its path, also the file of a `sock`
+   * whose close would remove it.
+   */
+  cleanupSocket?: boolean;
   /**
    * Serve this bound Unix socket (a Pipe, not IPC) instead of binding
    * (asyncio's `sock`); path must be absent. The server owns the handle
@@ -360,10 +380,11 @@ export interface AbstractEventLoop {
     opts?: ConnectionOptions,
   ): Promise<[Transport, P]>;
   /** port: a number, or its decimal string (as `URL.port` gives it), also for createConnection. */
+  /** port: a number or its decimal string; 0 or null (asyncio's None) for a free one. */
   createServer(
     protocolFactory: () => AnyProtocol,
     host: string | string[] | null,
-    port: number | string,
+    port: number | string | null,
     opts?: ServerOptions,
   ): Promise<Server<SocketAddress>>;
   /** path: null (or undefined) with `sock`. */
@@ -426,8 +447,15 @@ export interface AbstractEventLoop {
   addSignalHandler<A extends unknown[]>(signal: number | string, cb: Callback<A>, ...args: A): void;
   removeSignalHandler(signal: number | string): boolean;
 
+  /**
+   * Host and port to addresses (asyncio's getaddrinfo): one entry per
+   * address and socket type (stream, datagram, raw unless `type` or
+   * `proto` picks one), as getaddrinfo(3) answers. A null host is the
+   * loopback addresses (with AI_PASSIVE in `flags`, the wildcard ones);
+   * `family` is 0 (either), 4 or 6.
+   */
   getaddrinfo(
-    host: string,
+    host: string | null,
     port: number | null,
     opts?: { family?: number; type?: number; proto?: number; flags?: number },
   ): Promise<AddrInfo[]>;

@@ -2,8 +2,14 @@
 // resolved: the plans of connections, servers, datagram endpoints and
 // subprocesses, and the argument rules they share.
 import { UsageError } from '../errors/usage-error.js';
-import { invalidArgType, validateInteger } from '../errors/validate.js';
-import type { ConnectionOptions, StdioSpec, TlsOptions } from './events.js';
+import { invalidArgType, validateBoolean, validateInteger } from '../errors/validate.js';
+import type {
+  ConnectionOptions,
+  ServerOptions,
+  StdioSpec,
+  TlsOptions,
+  UnixServerOptions,
+} from './events.js';
 import type { AnyProtocol } from './protocols.js';
 import type { StreamServer } from './server.js';
 
@@ -37,6 +43,8 @@ export interface ServeRequest {
   server: StreamServer;
   protocolFactory: () => AnyProtocol;
   tls: TlsRequest | undefined;
+  /** SO_KEEPALIVE on every connection accepted (createServer's keepAlive). */
+  keepAlive?: boolean;
 }
 
 /** Where a datagram endpoint binds and what it connects to, resolved. */
@@ -155,6 +163,31 @@ export function serveRequest(
 ): ServeRequest {
   const tls = ssl ? { ssl, handshakeTimeout, shutdownTimeout } : undefined;
   return { server, protocolFactory, tls };
+}
+
+/** Checks createServer's flags (each a boolean or absent); returns keepAlive. */
+export function checkServerFlags(opts: ServerOptions): { keepAlive: boolean } {
+  for (const name of ['reusePort', 'startServing', 'keepAlive', 'reuseAddress'] as const) {
+    if (opts[name] !== undefined) validateBoolean(opts[name], name);
+  }
+  // libuv's uv_tcp_bind sets SO_REUSEADDR on every TCP socket it binds on
+  // Unix, and Node's net.Server binds through it: a server without it
+  // cannot be made on either loop (asyncio's default there is true too).
+  if (opts.reuseAddress === false) {
+    const why =
+      'reuseAddress: false is not supported: libuv (under both loops) sets SO_REUSEADDR on ' +
+      'every TCP socket it binds on Unix';
+    throw new UsageError('ERR_NOT_SUPPORTED', why);
+  }
+  return { keepAlive: opts.keepAlive === true };
+}
+
+/** Checks createUnixServer's flags (each a boolean or absent); returns cleanupSocket. */
+export function checkUnixServerFlags(opts: UnixServerOptions): { cleanupSocket: boolean } {
+  for (const name of ['startServing', 'cleanupSocket'] as const) {
+    if (opts[name] !== undefined) validateBoolean(opts[name], name);
+  }
+  return { cleanupSocket: opts.cleanupSocket !== false };
 }
 
 /** A server's listen backlog: asyncio's default of 100, or a checked opts.backlog. */

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import * as dns from '../handles/dns.js';
 import type { Loop } from '../handles/loop.js';
+import { errno, UvError } from '../handles/uv-error.js';
 
 export interface ResolvedAddress {
   address: string;
@@ -28,7 +29,13 @@ export async function resolveWith(
   if (family !== 0) return [{ address: host, family: family as 4 | 6 }];
   const seen = new Set<string>();
   const out: ResolvedAddress[] = [];
-  for (const found of await lookup(host, socktype)) {
+  let all: ResolvedAddress[];
+  try {
+    all = await lookup(host, socktype);
+  } catch (err) {
+    throw resolverError(err, host);
+  }
+  for (const found of all) {
     if (seen.has(found.address)) continue;
     seen.add(found.address);
     out.push(found);
@@ -60,3 +67,16 @@ export const ANY_HOSTS: readonly ResolvedAddress[] = [
   { address: '0.0.0.0', family: 4 },
   { address: '::', family: 6 },
 ];
+
+/**
+ * A lookup's error as getaddrinfo(3) gives it to asyncio: libuv (under
+ * both loops) fails with EINVAL a name its IDNA conversion refuses (a
+ * label over 63 characters, a name over 255), one getaddrinfo(3) answers
+ * with EAI_NONAME; anything else is as it came.
+ */
+export function resolverError(err: unknown, host: string): unknown {
+  if (err instanceof UvError && err.code === 'EINVAL' && err.syscall === 'getaddrinfo') {
+    return new UvError(errno['EAI_NONAME']!, 'getaddrinfo', host);
+  }
+  return err;
+}

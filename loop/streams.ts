@@ -107,7 +107,7 @@ function serverFactory(
 export async function startServer(
   cb: ClientConnectedCallback,
   host: string | string[] | null,
-  port: number | string,
+  port: number | string | null,
   opts: StreamOptions & ServerOptions = {},
 ): Promise<Server<SocketAddress>> {
   const [loop, limit, rest] = split(opts);

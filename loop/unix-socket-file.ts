@@ -104,6 +104,19 @@ export function removeSocketFileOnClose(
   });
 }
 
+/**
+ * A listener whose close() leaves the socket file at `path`, whatever the
+ * close of the handle under it would do (asyncio's cleanup_socket=False).
+ */
+export function keepSocketFile(
+  listener: Listener<UnixServerAddress>,
+  path: string,
+): Listener<UnixServerAddress> {
+  return withClose(listener, () => {
+    closeKeepingFile(path, () => listener.close());
+  });
+}
+
 /** `listener` with another close(). */
 function withClose(
   listener: Listener<UnixServerAddress>,

@@ -27,8 +27,9 @@ import {
   type TlsRequest,
   type UpgradeTlsOptions,
 } from './base-event-loop.js';
-import { CancelledError } from './errors.js';
+import { CancelledError, loopClosed } from './errors.js';
 import type { AbstractEventLoop, AddrInfo, TlsOptions, UnixServerAddress } from './events.js';
+import { kernelKeepAliveSec } from './keep-alive.js';
 import { UdpTransport } from './datagram-transport.js';
 import {
   type Address,
@@ -218,11 +219,11 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
   }
 
   protected async lookupAddrInfo(
-    host: string,
+    host: string | null,
     port: number | null,
     query: AddrInfoQuery,
   ): Promise<AddrInfo[]> {
-    const results = await dns.getaddrinfo(this.uvloop, host, port ?? undefined, {
+    const results = await dns.getaddrinfo(this.uvloop, host ?? undefined, port ?? undefined, {
       family: query.family,
       ...(query.type !== undefined ? { socktype: query.type } : {}),
       ...(query.proto !== undefined ? { protocol: query.proto } : {}),
@@ -316,7 +317,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
   ): Promise<[Transport, P]> {
     const raw = this.#transport(stream, {}, server);
     server?.attach(raw);
-    const secure = await this.closedWins(
+    const secure = await this.#beforeClose(
       tlsUpgrader()(this, raw, protocol, tls.ssl, {
         serverSide: server !== undefined || tls.serverSide === true,
         serverHostname: tls.serverHostname,
@@ -327,6 +328,26 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
       }),
     );
     return [secure, protocol];
+  }
+
+  /**
+   * A TLS handshake, or ERR_LOOP_CLOSED once the loop closes. The loop's
+   * close closes the raw transport under the handshake and tells nobody
+   * (no connectionLost: a closed loop runs nothing), and drops the
+   * handshake's timer, so node:tls above it would wait forever.
+   */
+  async #beforeClose<T>(handshake: Promise<T>): Promise<T> {
+    let closed!: (err: Error) => void;
+    const onClose = new Promise<never>((_, reject) => (closed = reject));
+    const release = this.hold({ closeWithLoop: () => closed(loopClosed()) });
+    try {
+      return await this.closedWins(Promise.race([handshake, onClose]));
+    } finally {
+      release();
+      // Whatever the handshake does later is nobody's business.
+      handshake.catch(() => {});
+      onClose.catch(() => {});
+    }
   }
 
   protected override checkTls(serverSsl?: TlsOptions): void {
@@ -340,7 +361,7 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     ssl: TlsOptions,
     opts: UpgradeTlsOptions,
   ): Promise<Transport> {
-    return this.closedWins(
+    return this.#beforeClose(
       tlsUpgrader()(this, transport, protocol, ssl, { ...opts, callConnectionMade: false }),
     );
   }
@@ -438,7 +459,21 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     serve(client);
   }
 
-  protected serveAccepted(stream: Stream, { server, protocolFactory, tls }: ServeRequest): void {
+  protected serveAccepted(
+    stream: Stream,
+    { server, protocolFactory, tls, keepAlive }: ServeRequest,
+  ): void {
+    if (keepAlive === true && stream instanceof TCP) {
+      try {
+        // SO_KEEPALIVE, the idle time left at the kernel's (asyncio sets
+        // the option alone); uv_tcp_keepalive sets TCP_KEEPIDLE with it.
+        stream.setKeepAlive(true, kernelKeepAliveSec());
+      } catch (exception) {
+        stream.close();
+        this.callExceptionHandler({ message: 'Error on accept', exception });
+        return;
+      }
+    }
     let protocol: AnyProtocol;
     try {
       protocol = newProtocol(protocolFactory);

@@ -41,8 +41,15 @@ serial(
 serial('getaddrinfo resolves localhost and literals with asyncio-shaped entries', async (t) => {
   const base = resourceCounts();
   const loop = new NodeEventLoop();
+  // One entry per socket type, as getaddrinfo(3) answers asyncio (and UvEventLoop).
   const v4: LoopAddrInfo[] = await loop.getaddrinfo('127.0.0.1', 80);
-  t.deepEqual(v4, [{ family: 4, socktype: 1, protocol: 6, address: '127.0.0.1', port: 80 }]);
+  t.deepEqual(v4, [
+    { family: 4, socktype: 1, protocol: 6, address: '127.0.0.1', port: 80 },
+    { family: 4, socktype: 2, protocol: 17, address: '127.0.0.1', port: 80 },
+    { family: 4, socktype: 3, protocol: 0, address: '127.0.0.1', port: 80 },
+  ]);
+  const stream: LoopAddrInfo[] = await loop.getaddrinfo('127.0.0.1', 80, { type: 1 });
+  t.deepEqual(stream, [{ family: 4, socktype: 1, protocol: 6, address: '127.0.0.1', port: 80 }]);
   const local = await loop.getaddrinfo('localhost', null);
   t.true(local.length > 0);
   t.true(
@@ -51,7 +58,7 @@ serial('getaddrinfo resolves localhost and literals with asyncio-shaped entries'
         (a.family === 4 && a.address.includes('.')) || (a.family === 6 && a.address.includes(':')),
     ),
   );
-  const only6 = await loop.getaddrinfo('::1', 443, { family: 6 });
+  const only6 = await loop.getaddrinfo('::1', 443, { family: 6, type: 1 });
   t.deepEqual(
     only6.map((a) => [a.address, a.port, a.family]),
     [['::1', 443, 6]],

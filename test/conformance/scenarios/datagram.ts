@@ -210,7 +210,7 @@ export function datagram(test: Test, makeLoop: MakeLoop, name: string): void {
     test,
     makeLoop,
     'datagram',
-    `${name}: a datagram endpoint needs a local or a remote address`,
+    `${name}: a datagram endpoint needs a local or a remote address, or a family`,
     (t) =>
       withLoop(t, makeLoop, async ({ loop }) => {
         await t.throwsAsync(

@@ -54,6 +54,11 @@ import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 import { unixPaths } from './unix-paths.js';
 import { writePath } from './write-path.js';
+import { serverOptions } from './server-options.js';
+import { uvloopTcpPort } from './uvloop-tcp-port.js';
+import { uvloopUnixPort } from './uvloop-unix-port.js';
+import { uvloopUdpPort } from './uvloop-udp-port.js';
+import { uvloopDnsPort } from './uvloop-dns-port.js';
 
 export const scenarios: Scenario[] = [
   runStop,
@@ -110,4 +115,9 @@ export const scenarios: Scenario[] = [
   baseEventsPort,
   streamsPort,
   sockPort,
+  serverOptions,
+  uvloopTcpPort,
+  uvloopUnixPort,
+  uvloopUdpPort,
+  uvloopDnsPort,
 ];

@@ -11,7 +11,7 @@ import net from 'node:net';
 import type { Protocol } from 'asyncuv';
 import { selfSignedCert } from '../../adapters/tls-cert.js';
 import { withPrograms } from '../../helpers/tools.js';
-import { type MakeLoop, type Test, until, withLoop } from '../harness.js';
+import { type MakeLoop, type Test, until, withLoop, within } from '../harness.js';
 
 // A TCP peer that accepts and never answers the ClientHello.
 async function silentPeer(): Promise<{ port: number; close(): void }> {
@@ -171,5 +171,31 @@ export function tlsHandshake(test: Test, makeLoop: MakeLoop, name: string): void
           peer.close();
         }
       }),
+  );
+
+  tlsTest(
+    `${name}: TLS: close() at any moment of the connect and the handshake: createConnection settles with ERR_LOOP_CLOSED`,
+    async (t) => {
+      // UvEventLoop's handshake ran over a raw transport that the loop's
+      // close() closes without telling anyone, and node:tls above it
+      // waited forever (about 1 close in 12, a millisecond or two in).
+      const peer = await silentPeer();
+      try {
+        for (let i = 0; i < 24; i++) {
+          const fixture = makeLoop();
+          const { loop } = fixture;
+          const connecting = loop.createConnection(quiet, '127.0.0.1', peer.port, { ssl: true });
+          connecting.catch(() => {});
+          // Not a wait for an event: the moment of the close is what varies.
+          await new Promise((r) => setTimeout(r, i % 4));
+          loop.close();
+          const err = await t.throwsAsync(within(connecting, `createConnection (${i % 4} ms)`));
+          t.is((err as { code?: string } | undefined)?.code, 'ERR_LOOP_CLOSED');
+          await fixture.settle(t);
+        }
+      } finally {
+        peer.close();
+      }
+    },
   );
 }
