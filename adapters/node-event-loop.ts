@@ -63,6 +63,7 @@ import { NodeSubprocessTransport, type ChildPipes } from './node-subprocess-tran
 import { serverSecureContext, tlsExtra, type TlsUpgradeOptions, upgradeToTls } from './node-tls.js';
 import { NodeTransport, ReadIntoSlot } from './node-transport.js';
 import { whenStarted } from '../loop/transport-base.js';
+import { readerGone, watchReaderGone } from '../loop/reader-gone.js';
 import { socketPair } from './socket-pair.js';
 
 const signalNames = new Map<number, NodeJS.Signals>(
@@ -626,17 +627,28 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     // net.Socket takes pipes and sockets only; tty.ReadStream would read a
     // terminal through a file libuv reopens, leaving the fd given open.
     if (isatty(fd)) throw notSupported('a terminal (TTY) as a pipe transport');
+    // A write pipe learns that its reader went away (loop/reader-gone.ts),
+    // through a Poll on the fd watchers' loop.
+    let transport: NodeTransport | undefined;
+    const owner = reads
+      ? undefined
+      : watchReaderGone(this.fdLoop(), fd, () => readerGone(transport));
     let socket: net.Socket;
     try {
       socket = new net.Socket({ fd, readable: reads, writable: !reads, allowHalfOpen: true });
     } catch (err) {
+      owner?.detach();
       throw toUvError(err);
     }
-    const protocol = newProtocol(protocolFactory, () => socket.destroy());
+    const protocol = newProtocol(protocolFactory, () => {
+      owner?.detach();
+      socket.destroy();
+    });
     return whenStarted(protocol, (ready) => {
       const extra = { socket, pipe: socket };
-      const opts = { protocol, extra, writable: !reads, readable: reads, ready };
-      return new NodeTransport({ loop: this, stream: socket, kind: 'transport', ...opts });
+      const opts = { protocol, extra, writable: !reads, readable: reads, ready, owner };
+      transport = new NodeTransport({ loop: this, stream: socket, kind: 'transport', ...opts });
+      return transport;
     });
   }
 

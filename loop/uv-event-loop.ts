@@ -41,6 +41,7 @@ import { type ResolvedAddress, type SockType, uvLookup } from './resolve.js';
 import type { Listener } from './server.js';
 import { checkSockLoop, claimSock, serverSockAddress } from './server-sock.js';
 import type { SendfileRequest } from './sendfile.js';
+import { readerGone, watchReaderGone } from './reader-gone.js';
 import { keepReplacedSocketFile } from './unix-socket-file.js';
 import { StreamTransport } from './stream-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
@@ -501,11 +502,24 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     fd: number,
     reads: boolean,
   ): Promise<[Transport, P]> {
-    const pipe = bound(new Pipe(this.uvloop), (p) => p.open(fd));
-    const protocol = newProtocol(protocolFactory, () => pipe.close());
+    // A write pipe learns that its reader went away (loop/reader-gone.ts).
+    let transport: StreamTransport | undefined;
+    const owner = reads ? undefined : watchReaderGone(this.uvloop, fd, () => readerGone(transport));
+    let pipe: Pipe;
+    try {
+      pipe = bound(new Pipe(this.uvloop), (p) => p.open(fd));
+    } catch (err) {
+      owner?.detach();
+      throw err;
+    }
+    const protocol = newProtocol(protocolFactory, () => {
+      owner?.detach();
+      pipe.close();
+    });
     return whenStarted(protocol, (ready) => {
-      const opts = { protocol, extra: { pipe }, kind: 'transport' as const, reads, ready };
-      return new StreamTransport({ loop: this, stream: pipe, ...opts });
+      const opts = { protocol, extra: { pipe }, kind: 'transport' as const, reads, ready, owner };
+      transport = new StreamTransport({ loop: this, stream: pipe, ...opts });
+      return transport;
     });
   }
 

@@ -52,6 +52,7 @@ import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 import { unixPaths } from './unix-paths.js';
+import { uvloopPipesPort } from './uvloop-pipes-port.js';
 import { writePath } from './write-path.js';
 
 export const scenarios: Scenario[] = [
@@ -108,4 +109,5 @@ export const scenarios: Scenario[] = [
   baseEventsPort,
   streamsPort,
   sockPort,
+  uvloopPipesPort,
 ];
