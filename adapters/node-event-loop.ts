@@ -661,14 +661,15 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
   ): Promise<[SubprocessTransport, P]> {
     // stderr 'stdout' (asyncio.STDOUT) means the child's fd 2 is its fd 1.
     // With a piped stdout that is one pipe on two fds, which Node can only
-    // build from a stream it can pass twice: a Unix socket pair.
+    // build from a stream it can pass twice: a Unix socket pair. 'inherit'
+    // for both means our fd 1, not our fd 2.
     let merged: [net.Socket, net.Socket] | undefined;
     let stdio: Extract<StdioOptions, unknown[]>;
     if (stderr === 'stdout') {
       if (stdout === 'pipe') {
         merged = await socketPair();
         stdio = [stdin, merged[1], merged[1]];
-      } else stdio = [stdin, stdout, stdout];
+      } else stdio = [stdin, stdout, stdout === 'inherit' ? 1 : stdout];
     } else stdio = [stdin, stdout, stderr];
     stdio.push(...passedFdsStdio(plan.passFds));
     let child: ChildProcess;

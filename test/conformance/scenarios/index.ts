@@ -53,6 +53,7 @@ import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 import { unixPaths } from './unix-paths.js';
 import { uvloopPipesPort } from './uvloop-pipes-port.js';
+import { uvloopSignalsPort } from './uvloop-signals-port.js';
 import { writePath } from './write-path.js';
 
 export const scenarios: Scenario[] = [
@@ -110,4 +111,5 @@ export const scenarios: Scenario[] = [
   streamsPort,
   sockPort,
   uvloopPipesPort,
+  uvloopSignalsPort,
 ];
