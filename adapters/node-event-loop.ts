@@ -681,7 +681,17 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       // detached is only the setsid here too: Node refs the child until
       // child.unref(), which is never called, so the exit is still awaited.
       const detached = plan.startNewSession;
-      child = spawn(program, args, { stdio, detached, ...env, ...cwd, ...uid, ...gid });
+      // The file run is `executable` if given; `program` stays argv[0].
+      const argv0 = program;
+      child = spawn(plan.executable ?? program, args, {
+        stdio,
+        detached,
+        argv0,
+        ...env,
+        ...cwd,
+        ...uid,
+        ...gid,
+      });
     } catch (err) {
       merged?.forEach((s) => s.destroy());
       throw toUvError(err);

@@ -1181,7 +1181,17 @@ function checkBytesOnly(opts: unknown, shell: boolean): void {
  * libuv would fail in the forked child, and Node then throws.
  */
 function spawnPlan(opts: SubprocessOptions): SpawnPlan {
-  const { startNewSession = false, passFds = [], uid, gid } = opts;
+  const { executable, startNewSession = false, passFds = [], uid, gid } = opts;
+  if (executable !== undefined) {
+    validateString(executable, 'executable');
+    // An empty name would run nothing; a NUL would cut the name short in execvp.
+    if (executable.length === 0 || executable.includes('\0')) {
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        `executable must be a file name without NUL bytes: ${JSON.stringify(executable)}`,
+      );
+    }
+  }
   validateBoolean(startNewSession, 'startNewSession');
   if (uid !== undefined) validateInteger(uid, 'uid', 0, 2 ** 31 - 1);
   if (gid !== undefined) validateInteger(gid, 'gid', 0, 2 ** 31 - 1);
@@ -1203,6 +1213,7 @@ function spawnPlan(opts: SubprocessOptions): SpawnPlan {
     }
   }
   return {
+    executable,
     env: opts.env,
     cwd: opts.cwd,
     startNewSession,

@@ -536,8 +536,8 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     // that stderr shares is a pipe of ours: its write end becomes the
     // child's fd 1 and fd 2, its read end is the stdout pipe transport's.
     // The child is the program itself (no shell in between), so a missing
-    // program fails the spawn and its pid is the program's. 'inherit' for
-    // both means our fd 1, not our fd 2.
+    // program fails the spawn, its pid is the program's, and `executable`
+    // keeps its argv[0]. 'inherit' for both means our fd 1, not our fd 2.
     let merged: [number, number] | undefined;
     let childStdout: StdioOption = stdout;
     let childStderr: StdioOption;
@@ -565,7 +565,9 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
         }
       }
       process = Process.spawn(this.uvloop, {
-        file,
+        // The file run is `executable` if given; `file` stays argv[0].
+        file: plan.executable ?? file,
+        argv0: file,
         args,
         ...(plan.env !== undefined ? { env: plan.env } : {}),
         ...(plan.cwd !== undefined ? { cwd: plan.cwd } : {}),

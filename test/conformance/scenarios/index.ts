@@ -53,6 +53,7 @@ import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 import { unixPaths } from './unix-paths.js';
 import { uvloopPipesPort } from './uvloop-pipes-port.js';
+import { uvloopProcessPort } from './uvloop-process-port.js';
 import { uvloopSignalsPort } from './uvloop-signals-port.js';
 import { writePath } from './write-path.js';
 
@@ -111,5 +112,6 @@ export const scenarios: Scenario[] = [
   streamsPort,
   sockPort,
   uvloopPipesPort,
+  uvloopProcessPort,
   uvloopSignalsPort,
 ];
