@@ -52,6 +52,7 @@ import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
 import { unixPaths } from './unix-paths.js';
+import { uvloopBasePort } from './uvloop-base-port.js';
 import { uvloopPipesPort } from './uvloop-pipes-port.js';
 import { uvloopProcessPort } from './uvloop-process-port.js';
 import { uvloopSignalsPort } from './uvloop-signals-port.js';
@@ -111,6 +112,7 @@ export const scenarios: Scenario[] = [
   baseEventsPort,
   streamsPort,
   sockPort,
+  uvloopBasePort,
   uvloopPipesPort,
   uvloopProcessPort,
   uvloopSignalsPort,
