@@ -1,14 +1,44 @@
 // Cases of uvloop's tests/test_pipes.py (copied there from asyncio, run on
 // both uvloop and asyncio's loop) that had no counterpart in this suite:
 // test_write_buffer_full (the reader closes while the writer holds a full
-// buffer) and test_write_pipe_disconnect_on_close (the reader closes while
-// nothing is being written: asyncio's write pipe transport watches its fd
+// buffer) and test_write_pipe_disconnect_on_close (a socket pair there, a fifo
+// and a Unix socket here: the reader closes while nothing is being written: asyncio's write pipe transport watches its fd
 // for the hang-up, and ends with connection_lost(None)). test_read_pipe,
 // test_write_pipe and the pty cases are in pipes.ts and events-port.ts.
-import type { UvError } from 'asyncuv';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Loop, Pipe, type UvError } from 'asyncuv';
 import { makeFifo } from '../fifo.js';
 import { MyWritePipeProto } from '../protocols.js';
-import { featureCasesWith, type MakeLoop, type Test, until, within } from '../harness.js';
+import {
+  featureCases,
+  featureCasesWith,
+  type MakeLoop,
+  type Test,
+  until,
+  within,
+} from '../harness.js';
+
+/**
+ * A connected Unix socket: our end as an fd of our own (a duplicate, the
+ * handle that connected it closed), the peer's as a net.Socket.
+ */
+async function socketFd(path: string, server: net.Server): Promise<[number, net.Socket]> {
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const client = new Pipe(Loop.default());
+  try {
+    await new Promise<void>((resolve, reject) =>
+      client.connect(path, (err) => (err === null ? resolve() : reject(err))),
+    );
+    const [peer] = await within(accepted, 'the connection');
+    return [client.dupFileno(), peer];
+  } finally {
+    client.close();
+  }
+}
 
 /** MyWritePipeProto with pause_writing / resume_writing. */
 class FlowWritePipeProto extends MyWritePipeProto {
@@ -56,4 +86,30 @@ export function uvloopPipesPort(test: Test, makeLoop: MakeLoop, name: string): v
     t.is(proto.state, 'CLOSED');
     t.true(transport.isClosing());
   });
+
+  const plain = featureCases(test, makeLoop, 'pipes', `${name}: uvloop`);
+  plain(
+    'test_write_pipe_disconnect_on_close over a Unix socket: the peer closes while nothing is written: connectionLost(null)',
+    async ({ loop }, t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'asyncuv-wpipe-'));
+      const server = net.createServer();
+      try {
+        const path = join(dir, 's');
+        await new Promise<void>((resolve) => server.listen(path, resolve));
+        const [fd, peer] = await socketFd(path, server);
+        const proto = new MyWritePipeProto();
+        const [transport] = await loop.connectWritePipe(() => proto, fd);
+        transport.write('1');
+        const [first] = (await within(once(peer, 'data'), 'the byte at the peer')) as [Buffer];
+        t.is(first.toString(), '1');
+        t.is(proto.state, 'CONNECTED');
+        peer.destroy();
+        t.is(await within(proto.lost.promise, 'connectionLost without a write'), null);
+        t.is(proto.state, 'CLOSED');
+      } finally {
+        server.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 }
