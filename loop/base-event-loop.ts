@@ -1023,21 +1023,38 @@ export abstract class BaseEventLoop<S = unknown>
   /** Calls `cb(...args)` whenever `fd` is readable; replaces an earlier reader of `fd`. */
   addReader<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
     this.checkClosed();
+    this.#checkNoTransport(fd);
     this.#fds().add(fd, 'reader', cb as Callback<unknown[]>, args);
   }
 
   removeReader(fd: number): boolean {
+    this.#checkNoTransport(fd);
     return this.#fdWatchers?.remove(fd, 'reader') ?? false;
   }
 
   /** Calls `cb(...args)` whenever `fd` is writable; replaces an earlier writer of `fd`. */
   addWriter<A extends unknown[]>(fd: number, cb: Callback<A>, ...args: A): void {
     this.checkClosed();
+    this.#checkNoTransport(fd);
     this.#fds().add(fd, 'writer', cb as Callback<unknown[]>, args);
   }
 
   removeWriter(fd: number): boolean {
+    this.#checkNoTransport(fd);
     return this.#fdWatchers?.remove(fd, 'writer') ?? false;
+  }
+
+  /**
+   * An fd a transport of this loop uses (not closing) is the transport's:
+   * a watcher of ours would take its events (NodeEventLoop) or fail with
+   * libuv's EEXIST only while it reads (UvEventLoop). asyncio refuses it
+   * (RuntimeError "File descriptor ... is used by transport"), in the
+   * removes too.
+   */
+  #checkNoTransport(fd: number): void {
+    if (typeof fd === 'number' && this.resourceUsingFd(fd) !== undefined) {
+      throw new UsageError('ERR_INVALID_STATE', `File descriptor ${fd} is used by a transport`);
+    }
   }
 
   protected countOthers(out: Partial<Record<ResourceKind, number>>): void {

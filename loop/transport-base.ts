@@ -275,6 +275,11 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
     return this.closing;
   }
 
+  /** @internal True while this transport is open and its I/O uses `fd` (addReader refuses it). */
+  usesFd(_fd: number): boolean {
+    return false;
+  }
+
   getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<Info, K, D> {
     return extraInfo<Info, K, D>(this.#extra, name, dflt);
   }

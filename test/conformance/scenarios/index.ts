@@ -51,6 +51,7 @@ import { transportEdges } from './transport-edges.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
+import { unixEventsPort } from './unix-events-port.js';
 import { unixPaths } from './unix-paths.js';
 import { uvloopBasePort } from './uvloop-base-port.js';
 import { uvloopPipesPort } from './uvloop-pipes-port.js';
@@ -112,6 +113,7 @@ export const scenarios: Scenario[] = [
   baseEventsPort,
   streamsPort,
   sockPort,
+  unixEventsPort,
   uvloopBasePort,
   uvloopPipesPort,
   uvloopProcessPort,
