@@ -12,7 +12,7 @@
 // arguments and shell quoting reaching the child unchanged, stdio as an fd
 // of a file or of a fifo.
 //
-// The children are sh and coreutils where uvloop's are python, except
+// The children are sh, coreutils and perl where uvloop's are python, except
 // where the child must handle a signal mid-read (python3): a python3 that
 // pyenv starts is slow enough, under ASan, to hit a case's hang bound.
 import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -100,8 +100,14 @@ class Collect implements Protocol {
 }
 
 // uvloop's _test_communicate_large_stdout: a child that copies its stdin
-// to its stdout one byte at a time (uvloop issue #363).
-const COPY_BY_BYTE = ['dd', 'bs=1', 'status=none'];
+// to its stdout one byte at a time (uvloop issue #363). perl, not dd
+// bs=1: dd asks aligned_alloc for 1 byte aligned to 4096, which the ASan
+// runtime that test-asan.sh preloads into every child refuses.
+const COPY_BY_BYTE = [
+  'perl',
+  '-e',
+  'binmode STDIN; binmode STDOUT; while (read(STDIN, my $c, 1)) { print $c }',
+];
 
 // uvloop's _test_write_huge_stdin: counts the lines up to END. GNU sed
 // takes each line as it comes (awk would wait for a full buffer) and
