@@ -63,6 +63,7 @@ import { NodeSubprocessTransport, type ChildPipes } from './node-subprocess-tran
 import { serverSecureContext, tlsExtra, type TlsUpgradeOptions, upgradeToTls } from './node-tls.js';
 import { NodeTransport, ReadIntoSlot } from './node-transport.js';
 import { whenStarted } from '../loop/transport-base.js';
+import { readerGone, watchReaderGone } from '../loop/reader-gone.js';
 import { socketPair } from './socket-pair.js';
 
 const signalNames = new Map<number, NodeJS.Signals>(
@@ -650,17 +651,28 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     // net.Socket takes pipes and sockets only; tty.ReadStream would read a
     // terminal through a file libuv reopens, leaving the fd given open.
     if (isatty(fd)) throw notSupported('a terminal (TTY) as a pipe transport');
+    // A write pipe learns that its reader went away (loop/reader-gone.ts),
+    // through a Poll on the fd watchers' loop.
+    let transport: NodeTransport | undefined;
+    const owner = reads
+      ? undefined
+      : watchReaderGone(this.fdLoop(), fd, () => readerGone(transport));
     let socket: net.Socket;
     try {
       socket = new net.Socket({ fd, readable: reads, writable: !reads, allowHalfOpen: true });
     } catch (err) {
+      owner?.detach();
       throw toUvError(err);
     }
-    const protocol = newProtocol(protocolFactory, () => socket.destroy());
+    const protocol = newProtocol(protocolFactory, () => {
+      owner?.detach();
+      socket.destroy();
+    });
     return whenStarted(protocol, (ready) => {
       const extra = { socket, pipe: socket };
-      const opts = { protocol, extra, writable: !reads, readable: reads, ready };
-      return new NodeTransport({ loop: this, stream: socket, kind: 'transport', ...opts });
+      const opts = { protocol, extra, writable: !reads, readable: reads, ready, owner };
+      transport = new NodeTransport({ loop: this, stream: socket, kind: 'transport', ...opts });
+      return transport;
     });
   }
 
@@ -673,14 +685,15 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
   ): Promise<[SubprocessTransport, P]> {
     // stderr 'stdout' (asyncio.STDOUT) means the child's fd 2 is its fd 1.
     // With a piped stdout that is one pipe on two fds, which Node can only
-    // build from a stream it can pass twice: a Unix socket pair.
+    // build from a stream it can pass twice: a Unix socket pair. 'inherit'
+    // for both means our fd 1, not our fd 2.
     let merged: [net.Socket, net.Socket] | undefined;
     let stdio: Extract<StdioOptions, unknown[]>;
     if (stderr === 'stdout') {
       if (stdout === 'pipe') {
         merged = await socketPair();
         stdio = [stdin, merged[1], merged[1]];
-      } else stdio = [stdin, stdout, stdout];
+      } else stdio = [stdin, stdout, stdout === 'inherit' ? 1 : stdout];
     } else stdio = [stdin, stdout, stderr];
     stdio.push(...passedFdsStdio(plan.passFds));
     let child: ChildProcess;
@@ -692,7 +705,17 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
       // detached is only the setsid here too: Node refs the child until
       // child.unref(), which is never called, so the exit is still awaited.
       const detached = plan.startNewSession;
-      child = spawn(program, args, { stdio, detached, ...env, ...cwd, ...uid, ...gid });
+      // The file run is `executable` if given; `program` stays argv[0].
+      const argv0 = program;
+      child = spawn(plan.executable ?? program, args, {
+        stdio,
+        detached,
+        argv0,
+        ...env,
+        ...cwd,
+        ...uid,
+        ...gid,
+      });
     } catch (err) {
       merged?.forEach((s) => s.destroy());
       throw toUvError(err);

@@ -280,6 +280,13 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     }, []);
   }
 
+  override usesFd(fd: number): boolean {
+    // net.Socket does not say its fd but through its libuv handle (a
+    // TLSSocket's or a Duplex's has none: it uses no fd of its own).
+    const handle = (this.#stream as { _handle?: { fd?: unknown } | null })._handle;
+    return !this.closing && handle?.fd === fd;
+  }
+
   isReading(): boolean {
     return !this.#paused && !this.closing && !this.#eofReceived;
   }

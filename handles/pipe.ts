@@ -32,6 +32,18 @@ export interface NativePipe extends NativeStream {
 /** The kind of handle waiting to be accepted on an IPC pipe. */
 export type PendingType = 'tcp' | 'pipe' | 'udp';
 
+/**
+ * @internal A close-on-exec duplicate of `fd` (the same open file), the
+ * caller's to close: a second watcher of a file whose fd a handle of the
+ * same libuv loop uses (libuv keeps one watcher per fd and loop). A
+ * UvError EBADF for an fd that is not open.
+ */
+export function duplicateFd(fd: number): number {
+  const dup = (binding['dup'] as (fd: number) => number)(fd);
+  if (dup < 0) throw new UvError(dup, 'dup');
+  return dup;
+}
+
 /** Who may connect to a bound pipe, for chmod(). */
 export type PipeMode = 'r' | 'w' | 'rw';
 

@@ -119,6 +119,19 @@ export function validateSpawnTarget(
   return envList;
 }
 
+/**
+ * @internal A new pipe's [read fd, write fd], both close-on-exec and
+ * blocking, the caller's to close (a UvError if the system has no fds
+ * left). For a child whose stdout and stderr share one pipe (asyncio's
+ * stderr=STDOUT): pass the write fd as both, close it once spawned, and
+ * read the other end (`new Pipe(loop).open(readFd)`).
+ */
+export function childPipe(): [number, number] {
+  const made = (binding['pipe'] as () => [number, number] | number)();
+  if (typeof made === 'number') throw new UvError(made, 'pipe');
+  return made;
+}
+
 function isOpen(stream: Stream): boolean {
   return stream[kNative].fileno() >= 0;
 }

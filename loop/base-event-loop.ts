@@ -102,7 +102,7 @@ import {
 import { abortError, type AbortOptions, throwIfAborted } from './abort.js';
 import * as sockOps from './sock-ops.js';
 import type { SockData, SockHost } from './sock-ops.js';
-import { transportOfFd, WriteTransportBase } from './transport-base.js';
+import { WriteTransportBase } from './transport-base.js';
 import { keepReplacedSocketFile, keepSocketFile } from './unix-socket-file.js';
 import type {
   DatagramTransport,
@@ -1119,7 +1119,7 @@ export abstract class BaseEventLoop<S = unknown>
    * EEXIST; on NodeEventLoop both would be woken).
    */
   #checkNoTransport(fd: number): void {
-    if (typeof fd !== 'number' || transportOfFd(this, fd) === undefined) return;
+    if (typeof fd !== 'number' || this.resourceUsingFd(fd) === undefined) return;
     const why = `File descriptor ${fd} is used by a transport of this loop`;
     throw new UsageError('ERR_INVALID_STATE', why);
   }
@@ -1267,7 +1267,17 @@ function checkBytesOnly(opts: unknown, shell: boolean): void {
  * libuv would fail in the forked child, and Node then throws.
  */
 function spawnPlan(opts: SubprocessOptions): SpawnPlan {
-  const { startNewSession = false, passFds = [], uid, gid } = opts;
+  const { executable, startNewSession = false, passFds = [], uid, gid } = opts;
+  if (executable !== undefined) {
+    validateString(executable, 'executable');
+    // An empty name would run nothing; a NUL would cut the name short in execvp.
+    if (executable.length === 0 || executable.includes('\0')) {
+      throw new UsageError(
+        'ERR_INVALID_ARG_VALUE',
+        `executable must be a file name without NUL bytes: ${JSON.stringify(executable)}`,
+      );
+    }
+  }
   validateBoolean(startNewSession, 'startNewSession');
   if (uid !== undefined) validateInteger(uid, 'uid', 0, 2 ** 31 - 1);
   if (gid !== undefined) validateInteger(gid, 'gid', 0, 2 ** 31 - 1);
@@ -1289,6 +1299,7 @@ function spawnPlan(opts: SubprocessOptions): SpawnPlan {
     }
   }
   return {
+    executable,
     env: opts.env,
     cwd: opts.cwd,
     startNewSession,

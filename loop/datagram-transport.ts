@@ -37,6 +37,15 @@ export class UdpTransport extends DatagramTransportBase {
     if (!this.#udp.closed) this.#udp.close();
   }
 
+  override usesFd(fd: number): boolean {
+    if (this.closing || this.#udp.closed) return false;
+    try {
+      return this.#udp.fileno() === fd;
+    } catch {
+      return false; // no fd (EBADF): not bound yet
+    }
+  }
+
   #received(err: UvError | null, data: Buffer | null, from: UdpAddress | null): void {
     if (err !== null) {
       this.#errorReceived(err);

@@ -43,6 +43,8 @@ export function currentLoop(): EventLoopCore | undefined {
  */
 export interface LoopResource {
   closeWithLoop(): void;
+  /** True while its I/O uses `fd` (a transport that is not closing). */
+  usesFd?(fd: number): boolean;
 }
 
 interface Registration {
@@ -145,6 +147,18 @@ export abstract class EventLoopCore {
    */
   hold(resource: LoopResource, kind?: ResourceKind): () => void {
     return this.#register(resource, resource, kind);
+  }
+
+  /**
+   * @internal The live resource whose I/O uses `fd` (a transport that is
+   * not closing), if any: asyncio's _ensure_fd_no_transport.
+   */
+  protected resourceUsingFd(fd: number): LoopResource | undefined {
+    for (const entry of this.#resources) {
+      const resource = entry.ref.deref();
+      if (resource?.usesFd?.(fd) === true) return resource;
+    }
+    return undefined;
   }
 
   #register(

@@ -316,6 +316,14 @@ export interface SubprocessOptions {
   env?: Record<string, string>;
   cwd?: string;
   /**
+   * The program file to run (Popen's executable=), searched in PATH when
+   * it has no slash; the program given to subprocessExec (the shell,
+   * `/bin/sh`, for subprocessShell) stays the argv[0] the child sees. A
+   * non-empty string without NUL bytes (else a UsageError); a file that
+   * does not exist rejects with a UvError ENOENT naming it.
+   */
+  executable?: string;
+  /**
    * Runs the child in a session of its own (setsid; Popen's
    * start_new_session), so a signal to our process group or terminal does
    * not reach it. The loop still kills a running child when it closes, and

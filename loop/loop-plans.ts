@@ -66,6 +66,8 @@ export interface StdioPlan {
 
 /** The rest of a child's spawn options, checked (BaseEventLoop's spawnPlan). */
 export interface SpawnPlan {
+  /** The file to run, when not the program (which stays argv[0]): `executable`, checked. */
+  executable: string | undefined;
   env: Record<string, string> | undefined;
   cwd: string | undefined;
   startNewSession: boolean;

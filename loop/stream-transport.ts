@@ -222,6 +222,15 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     }
   }
 
+  override usesFd(fd: number): boolean {
+    if (this.closing || this.#stream.closed) return false;
+    try {
+      return this.#stream.fileno() === fd;
+    } catch {
+      return false; // no fd (EBADF): not one yet
+    }
+  }
+
   isReading(): boolean {
     return this.#reading && !this.closing;
   }

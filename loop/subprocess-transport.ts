@@ -13,6 +13,12 @@ import {
 export interface UvSubprocessOptions extends SubprocessTransportOptions {
   /** The spawned child; its onExit must call the transport's onExit. */
   process: Process;
+  /**
+   * The read end of the pipe the child's stdout and stderr share (stderr
+   * 'stdout'), which is not one of the Process's own pipes; the
+   * transport owns it.
+   */
+  stdoutPipe?: Pipe | undefined;
 }
 
 export class UvSubprocessTransport extends SubprocessTransportBase<Process> {
@@ -22,8 +28,10 @@ export class UvSubprocessTransport extends SubprocessTransportBase<Process> {
   constructor(opts: UvSubprocessOptions) {
     super({ ...opts, extra: { subprocess: opts.process } });
     this.#process = opts.process;
-    opts.process.stdio.forEach((pipe, fd) => {
-      if (pipe !== null && fd <= 2) this.#pipe(pipe, fd);
+    const pipes = opts.process.stdio.slice(0, 3);
+    if (opts.stdoutPipe !== undefined) pipes[1] = opts.stdoutPipe;
+    pipes.forEach((pipe, fd) => {
+      if (pipe !== null) this.#pipe(pipe, fd);
     });
     this.scheduleStart('A subprocess transport');
   }

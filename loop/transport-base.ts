@@ -13,7 +13,6 @@
 // follows, as asyncio orders them), and `ready` the error that closed it.
 // A loop that closes before it ran drops it: the socket closes, nobody is
 // told, and `ready` gets ERR_LOOP_CLOSED.
-import { Socket as NetSocket } from 'node:net';
 import { UsageError } from '../errors/usage-error.js';
 import { type AsyncContext, captureContext } from '../handles/async-context.js';
 import { invalidArgType } from '../errors/validate.js';
@@ -84,44 +83,6 @@ export function whenStarted<T, P>(
   });
 }
 
-// The transports of each loop that are not gone yet, for transportOfFd.
-const liveTransports = new WeakMap<EventLoopCore, Set<TransportBase<object, unknown>>>();
-
-/**
- * The fd under a transport's 'socket': a handles/ TCP, Pipe or UDP
- * (UvEventLoop) that is not closed, or a net.Socket's handle
- * (NodeEventLoop; Node shows no fd otherwise, and a dgram socket's
- * _handle is deprecated: its fd is not looked at); undefined for
- * anything else.
- */
-function fdOf(socket: unknown): number | undefined {
-  if (socket instanceof NetSocket) {
-    const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-  }
-  const s = socket as { closed?: unknown; fileno?: unknown } | null;
-  if (typeof s?.fileno === 'function' && s.closed === false) {
-    try {
-      return (s.fileno as () => number).call(socket);
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-/**
- * A transport of `loop` whose socket is `fd`, if any: asyncio's
- * _ensure_fd_no_transport refuses fd watchers on such an fd, which would
- * take the transport's events (or, on libuv, fail with EEXIST).
- */
-export function transportOfFd(loop: EventLoopCore, fd: number): object | undefined {
-  for (const transport of liveTransports.get(loop) ?? []) {
-    if (fdOf(transport.getExtraInfo('socket' as never)) === fd) return transport;
-  }
-  return undefined;
-}
-
 /** `P`: the protocol it drives; `Info`: what getExtraInfo() answers. */
 export abstract class TransportBase<P extends object, Info = ExtraInfo> {
   protected readonly loop: EventLoopCore;
@@ -180,14 +141,7 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
    * loop the start is dropped at once, and dropping closes the socket.
    */
   protected scheduleStart(what: string): void {
-    const untrack = this.loop.track(this, this.#kind);
-    let live = liveTransports.get(this.loop);
-    if (live === undefined) liveTransports.set(this.loop, (live = new Set()));
-    live.add(this as TransportBase<object, unknown>);
-    this.#release = () => {
-      untrack();
-      liveTransports.get(this.loop)?.delete(this as TransportBase<object, unknown>);
-    };
+    this.#release = this.loop.track(this, this.#kind);
     this.#unwatch = watchUnclosed(this.loop.getDebug(), this, what);
     this.loop.scheduleSoon(
       () => this.#start(),
@@ -348,6 +302,11 @@ export abstract class TransportBase<P extends object, Info = ExtraInfo> {
 
   isClosing(): boolean {
     return this.closing;
+  }
+
+  /** @internal True while this transport is open and its I/O uses `fd` (addReader refuses it). */
+  usesFd(_fd: number): boolean {
+    return false;
   }
 
   getExtraInfo<K extends string, D = undefined>(name: K, dflt?: D): ExtraInfoValue<Info, K, D> {

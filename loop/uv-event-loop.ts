@@ -2,13 +2,14 @@
 // algorithms are BaseEventLoop's; this is the mechanics: an Idle and a
 // Timer handle drive the ready queue, and TCP, Pipe, UDP, Process and
 // Signal handles do the I/O.
+import { closeSync } from 'node:fs';
 import { Async } from '../handles/async.js';
 import * as dns from '../handles/dns.js';
 import type { Handle } from '../handles/handle.js';
 import { Idle } from '../handles/idle.js';
 import { Loop } from '../handles/loop.js';
 import { Pipe } from '../handles/pipe.js';
-import { Process, type StdioOption } from '../handles/process.js';
+import { childPipe, Process, type StdioOption } from '../handles/process.js';
 import { Signal } from '../handles/signal.js';
 import type { Stream } from '../handles/stream.js';
 import { type SocketAddress, TCP } from '../handles/tcp.js';
@@ -42,6 +43,7 @@ import { type ResolvedAddress, type SockType, uvLookup } from './resolve.js';
 import type { Listener } from './server.js';
 import { checkSockLoop, claimSock, serverSockAddress } from './server-sock.js';
 import type { SendfileRequest } from './sendfile.js';
+import { readerGone, watchReaderGone } from './reader-gone.js';
 import { keepReplacedSocketFile } from './unix-socket-file.js';
 import { StreamTransport } from './stream-transport.js';
 import { UvSubprocessTransport } from './subprocess-transport.js';
@@ -536,11 +538,24 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     fd: number,
     reads: boolean,
   ): Promise<[Transport, P]> {
-    const pipe = bound(new Pipe(this.uvloop), (p) => p.open(fd));
-    const protocol = newProtocol(protocolFactory, () => pipe.close());
+    // A write pipe learns that its reader went away (loop/reader-gone.ts).
+    let transport: StreamTransport | undefined;
+    const owner = reads ? undefined : watchReaderGone(this.uvloop, fd, () => readerGone(transport));
+    let pipe: Pipe;
+    try {
+      pipe = bound(new Pipe(this.uvloop), (p) => p.open(fd));
+    } catch (err) {
+      owner?.detach();
+      throw err;
+    }
+    const protocol = newProtocol(protocolFactory, () => {
+      owner?.detach();
+      pipe.close();
+    });
     return whenStarted(protocol, (ready) => {
-      const opts = { protocol, extra: { pipe }, kind: 'transport' as const, reads, ready };
-      return new StreamTransport({ loop: this, stream: pipe, ...opts });
+      const opts = { protocol, extra: { pipe }, kind: 'transport' as const, reads, ready, owner };
+      transport = new StreamTransport({ loop: this, stream: pipe, ...opts });
+      return transport;
     });
   }
 
@@ -551,35 +566,65 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     { stdin, stdout, stderr }: StdioPlan,
     plan: SpawnPlan,
   ): Promise<[SubprocessTransport, P]> {
-    const stdio: StdioOption[] = [
-      stdin,
-      stdout,
-      stderr === 'stdout' ? 'ignore' : stderr,
-      ...passedFdsStdio(plan.passFds),
-    ];
-    if (stderr === 'stdout') {
-      // libuv cannot point the child's fd 2 at the pipe it makes for fd 1,
-      // so a shell does the dup (asyncio.STDOUT), then execs the program.
-      args = ['-c', 'exec "$@" 2>&1', 'sh', file, ...args];
-      file = '/bin/sh';
-    }
+    // stderr 'stdout' (asyncio.STDOUT): the child's fd 2 is what its fd 1
+    // is. libuv creates a pipe for one child fd only, so a piped stdout
+    // that stderr shares is a pipe of ours: its write end becomes the
+    // child's fd 1 and fd 2, its read end is the stdout pipe transport's.
+    // The child is the program itself (no shell in between), so a missing
+    // program fails the spawn, its pid is the program's, and `executable`
+    // keeps its argv[0]. 'inherit' for both means our fd 1, not our fd 2.
+    let merged: [number, number] | undefined;
+    let childStdout: StdioOption = stdout;
+    let childStderr: StdioOption;
+    if (stderr !== 'stdout') childStderr = stderr;
+    else if (stdout === 'pipe') {
+      merged = childPipe();
+      childStdout = childStderr = merged[1];
+    } else childStderr = stdout === 'inherit' ? 1 : stdout;
+    const stdio: StdioOption[] = [stdin, childStdout, childStderr, ...passedFdsStdio(plan.passFds)];
+    let stdoutPipe: Pipe | undefined;
     let transport: UvSubprocessTransport | undefined;
-    const process = Process.spawn(this.uvloop, {
-      file,
-      args,
-      ...(plan.env !== undefined ? { env: plan.env } : {}),
-      ...(plan.cwd !== undefined ? { cwd: plan.cwd } : {}),
-      ...(plan.uid !== undefined ? { uid: plan.uid } : {}),
-      ...(plan.gid !== undefined ? { gid: plan.gid } : {}),
-      // UV_PROCESS_DETACHED is only the setsid: the handle stays referenced,
-      // so the loop still waits for the exit, and close() still kills it.
-      detached: plan.startNewSession,
-      stdio,
-      // libuv reports the exit from a later callback, never from spawn().
-      onExit: (status, signal) => transport?.onExit(status, signal),
-    });
+    let process: Process;
+    try {
+      if (merged !== undefined) {
+        // Before the spawn: once the child runs, nothing may fail that
+        // would leave it without a transport.
+        stdoutPipe = new Pipe(this.uvloop);
+        const readEnd = merged[0];
+        merged[0] = -1; // the Pipe owns it now, even if open() fails
+        try {
+          stdoutPipe.open(readEnd);
+        } catch (err) {
+          closeSync(readEnd);
+          throw err;
+        }
+      }
+      process = Process.spawn(this.uvloop, {
+        // The file run is `executable` if given; `file` stays argv[0].
+        file: plan.executable ?? file,
+        argv0: file,
+        args,
+        ...(plan.env !== undefined ? { env: plan.env } : {}),
+        ...(plan.cwd !== undefined ? { cwd: plan.cwd } : {}),
+        ...(plan.uid !== undefined ? { uid: plan.uid } : {}),
+        ...(plan.gid !== undefined ? { gid: plan.gid } : {}),
+        // UV_PROCESS_DETACHED is only the setsid: the handle stays referenced,
+        // so the loop still waits for the exit, and close() still kills it.
+        detached: plan.startNewSession,
+        stdio,
+        // libuv reports the exit from a later callback, never from spawn().
+        onExit: (status, signal) => transport?.onExit(status, signal),
+      });
+    } catch (err) {
+      stdoutPipe?.close();
+      if (merged !== undefined && merged[0] >= 0) closeSync(merged[0]);
+      throw err;
+    } finally {
+      // The child has its own copies of the write end (or never came).
+      if (merged !== undefined) closeSync(merged[1]);
+    }
     return whenStarted(protocol, (ready) => {
-      transport = new UvSubprocessTransport({ loop: this, process, protocol, ready });
+      transport = new UvSubprocessTransport({ loop: this, process, protocol, ready, stdoutPipe });
       return transport;
     });
   }

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -283,8 +284,27 @@ class PipeWrap : public StreamWrap<PipeWrap> {
 
 }  // namespace
 
+namespace {
+
+// dup(fd): a close-on-exec duplicate of `fd` (the same open file), or a
+// negative libuv code. A second watcher on a file whose fd a handle of the
+// same libuv loop already uses needs an fd of its own: libuv keeps one
+// watcher per fd and loop.
+Napi::Value DupFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return Napi::Number::New(env, UV_EINVAL);
+  int64_t fd = info[0].As<Napi::Number>().Int64Value();
+  if (fd < 0 || fd > INT_MAX) return Napi::Number::New(env, UV_EBADF);
+  int dup = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return Napi::Number::New(env, uv_translate_sys_error(errno));
+  return Napi::Number::New(env, dup);
+}
+
+}  // namespace
+
 void InitPipe(Napi::Env env, Napi::Object exports) {
   PipeWrap::Init(env, exports);
+  exports.Set("dup", Napi::Function::New(env, DupFd, "dup"));
 }
 
 }  // namespace asyncuv

@@ -206,10 +206,25 @@ class ProcessWrap : public HandleWrap<ProcessWrap> {
   }
 };
 
+// pipe(): [readFd, writeFd] of a new pipe, both close-on-exec and
+// blocking (uv_pipe with no flags), or a negative libuv code. The one pipe
+// a child's stdout and stderr share (asyncio's stderr=STDOUT): libuv can
+// create a pipe for one of the child's fds only, and the other cannot name it.
+Napi::Value MakePipe(const Napi::CallbackInfo& info) {
+  uv_file fds[2];
+  int rc = uv_pipe(fds, 0, 0);
+  if (rc != 0) return Napi::Number::New(info.Env(), rc);
+  Napi::Array pair = Napi::Array::New(info.Env(), 2);
+  pair.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  pair.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return pair;
+}
+
 }  // namespace
 
 void InitProcess(Napi::Env env, Napi::Object exports) {
   ProcessWrap::Init(env, exports);
+  exports.Set("pipe", Napi::Function::New(env, MakePipe, "pipe"));
 }
 
 }  // namespace asyncuv

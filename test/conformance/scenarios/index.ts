@@ -52,7 +52,12 @@ import { asyncContext } from './async-context.js';
 import { transportLifecycle } from './transport-lifecycle.js';
 import { twoLoops } from './two-loops.js';
 import { unix } from './unix.js';
+import { unixEventsPort } from './unix-events-port.js';
 import { unixPaths } from './unix-paths.js';
+import { uvloopBasePort } from './uvloop-base-port.js';
+import { uvloopPipesPort } from './uvloop-pipes-port.js';
+import { uvloopProcessPort } from './uvloop-process-port.js';
+import { uvloopSignalsPort } from './uvloop-signals-port.js';
 import { writePath } from './write-path.js';
 import { serverOptions } from './server-options.js';
 import { uvloopTcpPort } from './uvloop-tcp-port.js';
@@ -120,4 +125,9 @@ export const scenarios: Scenario[] = [
   uvloopUnixPort,
   uvloopUdpPort,
   uvloopDnsPort,
+  unixEventsPort,
+  uvloopBasePort,
+  uvloopPipesPort,
+  uvloopProcessPort,
+  uvloopSignalsPort,
 ];
