@@ -223,3 +223,15 @@ export class MyWritePipeProto implements Protocol {
     this.lost.resolve(err);
   }
 }
+
+/** Collects what it reads as text, and settles `lost` with connectionLost's error. */
+export class Collect implements Protocol {
+  data = '';
+  readonly lost = future<Error | null>();
+  dataReceived(data: Buffer): void {
+    this.data += data.toString();
+  }
+  connectionLost(err: Error | null): void {
+    this.lost.resolve(err);
+  }
+}

@@ -10,29 +10,11 @@
 import type { ExecutionContext } from 'ava';
 import { once } from 'node:events';
 import net from 'node:net';
-import type { AbstractEventLoop, Protocol } from 'asyncuv';
+import type { AbstractEventLoop } from 'asyncuv';
 import { makeFifo } from '../fifo.js';
 import { MyWritePipeProto } from '../protocols.js';
-import {
-  cases,
-  featureCasesWith,
-  future,
-  type MakeLoop,
-  type Test,
-  until,
-  within,
-} from '../harness.js';
-
-class Collect implements Protocol {
-  data = '';
-  readonly lost = future<Error | null>();
-  dataReceived(data: Buffer): void {
-    this.data += data.toString();
-  }
-  connectionLost(err: Error | null): void {
-    this.lost.resolve(err);
-  }
-}
+import { cases, featureCasesWith, type MakeLoop, type Test, until, within } from '../harness.js';
+import { Collect } from '../protocols.js';
 
 /** What asyncio raises for each of the four calls on a transport's fd: here ERR_INVALID_STATE. */
 function refusesAll(t: ExecutionContext, loop: AbstractEventLoop, fd: number): void {

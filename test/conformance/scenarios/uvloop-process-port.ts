@@ -21,7 +21,6 @@ import { join } from 'node:path';
 import {
   createSubprocessExec,
   createSubprocessShell,
-  type Protocol,
   type ReadTransport,
   type SubprocessProtocol,
   type SubprocessTransport,
@@ -40,6 +39,7 @@ import {
   withLoop,
   within,
 } from '../harness.js';
+import { Collect } from '../protocols.js';
 
 const SIG = constants.signals;
 
@@ -88,17 +88,6 @@ class StagesProto implements SubprocessProtocol {
 }
 
 /** A read protocol that collects the bytes until the end. */
-class Collect implements Protocol {
-  data = '';
-  readonly lost = future<Error | null>();
-  dataReceived(data: Buffer): void {
-    this.data += data.toString();
-  }
-  connectionLost(err: Error | null): void {
-    this.lost.resolve(err);
-  }
-}
-
 // uvloop's _test_communicate_large_stdout: a child that copies its stdin
 // to its stdout one byte at a time (uvloop issue #363). perl, not dd
 // bs=1: dd asks aligned_alloc for 1 byte aligned to 4096, which the ASan
