@@ -38,10 +38,12 @@ async function script(socket: Socket, RESP?: 2): Promise<unknown> {
     nx: [await client.set('greeting', 'x', { condition: 'NX' }), await client.get('greeting')],
     ex: await client.set('lasting', 'v', { expiration: { type: 'EX', value: 100 } }),
     ttl: await client.ttl('lasting'),
-    px: await client.set('short', 'v', { expiration: { type: 'PX', value: 40 } }),
+    // 500 ms: the GET right after must come before the expiry also on a
+    // loaded machine (under ASan, 40 ms once did not).
+    px: await client.set('short', 'v', { expiration: { type: 'PX', value: 500 } }),
     beforeExpiry: await client.get('short'),
   };
-  await new Promise((resolve) => setTimeout(resolve, 120));
+  await new Promise((resolve) => setTimeout(resolve, 600));
   const later = { afterExpiry: await client.get('short'), exists: await client.exists('short') };
   // A batch in one write, and 200 commands of one tick (node-redis pipelines those too).
   const batch = await client
