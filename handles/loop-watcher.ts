@@ -16,10 +16,13 @@ export abstract class LoopWatcher extends Handle<NativeWatcher> {
   // start()'s async context, entered for each call (async-context.ts).
   #context: AsyncContext | undefined;
   readonly #kind: string;
+  // The async_hooks type of start()'s context, made once per handle.
+  readonly #contextType: string;
 
   protected constructor(loop: Loop | undefined, native: NativeWatcher, kind: string) {
     super(loop, native, `${kind}_init`, (l) => native.init(l));
     this.#kind = kind;
+    this.#contextType = `asyncuv.${kind}`;
     native.onevent = () => {
       const cb = this.#cb;
       if (cb !== undefined) this.#context!.runInAsyncScope(cb, undefined, this);
@@ -30,7 +33,7 @@ export abstract class LoopWatcher extends Handle<NativeWatcher> {
     this.assertOpen();
     validateFunction(cb, 'cb');
     this.#cb = cb;
-    this.#context = captureContext(`asyncuv.${this.#kind}`);
+    this.#context = captureContext(this.#contextType);
     check(this[kNative].start(), `${this.#kind}_start`);
   }
 
