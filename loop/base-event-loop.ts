@@ -7,16 +7,14 @@
 // asyncuv's libuv loop, NodeEventLoop on Node's modules). `S` is the
 // concrete loop's connected stream socket.
 import { captureContext } from '../handles/async-context.js';
-import { fstatSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { constants as os } from 'node:os';
-import { isatty } from 'node:tty';
 import { UsageError } from '../errors/usage-error.js';
 import {
   invalidArgType,
   toSignalNumber,
   toPort,
-  validateBoolean,
   validateFunction,
   validateInteger,
   validateString,
@@ -103,6 +101,16 @@ import { abortError, type AbortOptions, throwIfAborted } from './abort.js';
 import * as sockOps from './sock-ops.js';
 import type { SockData, SockHost } from './sock-ops.js';
 import { WriteTransportBase } from './transport-base.js';
+import {
+  checkSocketPath,
+  datagramPair,
+  emptyHost,
+  localFor,
+  serverFamily,
+  validateAddress,
+  withLocalFamily,
+} from './address-rules.js';
+import { checkBytesOnly, checkPipeFd, spawnPlan } from './spawn-checks.js';
 import { keepReplacedSocketFile, keepSocketFile } from './unix-socket-file.js';
 import type {
   DatagramTransport,
@@ -116,24 +124,6 @@ import type {
 export function getRunningLoop(): AbstractEventLoop | undefined {
   const loop = currentLoop();
   return loop instanceof BaseEventLoop ? loop : undefined;
-}
-
-/**
- * createServer's addresses of `family` only (asyncio's family=): for every
- * interface (host null) that is one wildcard; a name with none of that
- * family fails as getaddrinfo does.
- */
-function serverFamily(
-  addresses: readonly ResolvedAddress[],
-  family: 4 | 6 | undefined,
-  host: unknown,
-): readonly ResolvedAddress[] {
-  if (family === undefined) return addresses;
-  const of = addresses.filter((a) => a.family === family);
-  if (of.length === 0) {
-    throw new UvError(errno['EAI_ADDRFAMILY']!, 'getaddrinfo', String(host));
-  }
-  return of;
 }
 
 /** What createConnection and createUnixConnection share, beside their `sock`. */
@@ -1175,15 +1165,6 @@ export abstract class BaseEventLoop<S = unknown>
 
 function noop(): void {}
 
-/** An address of the loop layer: asyncio's (host, port) tuple, as [host, port]. */
-function validateAddress(value: unknown, name: string): void {
-  if (!Array.isArray(value) || value.length !== 2) {
-    throw invalidArgType(name, 'a [host, port] pair', value);
-  }
-  validateString(value[0], `${name}[0]`);
-  validateInteger(value[1], `${name}[1]`, 0, 65535);
-}
-
 /**
  * Starts a server the caller has not received yet: if it cannot listen
  * (libuv reports EADDRINUSE from listen, not bind), nobody could close it,
@@ -1201,189 +1182,6 @@ async function startOrClose(server: StreamServer<ServerAddress>): Promise<void> 
 function describe(value: unknown): string {
   if (value === null || typeof value !== 'object') return String(value);
   return `<${value.constructor?.name ?? 'Object'}>`;
-}
-
-/**
- * The pipe transports take a pipe (FIFO), a socket or a terminal, as
- * asyncio's ("Pipe transport is for pipes/sockets only", character devices
- * allowed: `connect_read_pipe(proto, sys.stdin)` on a terminal); each loop
- * would refuse anything else its own way (libuv: EINVAL, net.Socket:
- * ERR_INVALID_FD_TYPE), so the fd is looked at first, the same on both: a
- * fd that is not open is EBADF, another kind of file (a regular file, a
- * directory, a character device that is not a terminal, such as /dev/null,
- * which epoll cannot watch) ERR_INVALID_ARG_VALUE (asyncio's ValueError).
- * The fd stays the caller's then.
- */
-function checkPipeFd(fd: number): void {
-  let st;
-  try {
-    st = fstatSync(fd);
-  } catch {
-    throw new UvError(errno['EBADF']!, 'fstat', `(fd ${fd})`);
-  }
-  if (!st.isFIFO() && !st.isSocket() && !isatty(fd)) {
-    throw new UsageError(
-      'ERR_INVALID_ARG_VALUE',
-      `Pipe transport is for pipes, sockets and terminals only (fd ${fd} is none of them)`,
-    );
-  }
-}
-
-/**
- * asyncio's subprocess_exec and subprocess_shell refuse the Popen options
- * that would change what they are: the pipes carry bytes (text,
- * universal_newlines, encoding and errors must be unset, bufsize 0), and
- * exec runs no shell, shell always one (shell False, resp. True). A
- * caller used to node:child_process may pass `shell` or `encoding`, which
- * would otherwise be ignored without a word.
- */
-function checkBytesOnly(opts: unknown, shell: boolean): void {
-  if (typeof opts !== 'object' || opts === null) return; // stdioSpec and the rest report it
-  const given = opts as Record<string, unknown>;
-  const refuse = (why: string): never => {
-    throw new UsageError('ERR_INVALID_ARG_VALUE', why);
-  };
-  if (given['shell'] !== undefined && given['shell'] !== shell) {
-    refuse(`shell must be ${shell}: use ${shell ? 'subprocessExec' : 'subprocessShell'}`);
-  }
-  for (const name of ['universalNewlines', 'text']) {
-    if (given[name] !== undefined && given[name] !== false) {
-      refuse(`${name} must be false: the pipes carry bytes`);
-    }
-  }
-  for (const name of ['encoding', 'errors']) {
-    if (given[name] !== undefined && given[name] !== null) {
-      refuse(`${name} must be unset: the pipes carry bytes`);
-    }
-  }
-  if (given['bufsize'] !== undefined && given['bufsize'] !== 0) refuse('bufsize must be 0');
-}
-
-/**
- * The spawn options past stdio, program and arguments, checked on both loops
- * before anything is spawned. uid and gid stop at 2^31 - 1 as
- * node:child_process's int32 does; whether we may use them is the spawn's
- * answer (EPERM). A passed fd must be open now (EBADF, as checkPipeFd):
- * libuv would fail in the forked child, and Node then throws.
- */
-function spawnPlan(opts: SubprocessOptions): SpawnPlan {
-  const { executable, startNewSession = false, passFds = [], uid, gid } = opts;
-  if (executable !== undefined) {
-    validateString(executable, 'executable');
-    // An empty name would run nothing; a NUL would cut the name short in execvp.
-    if (executable.length === 0 || executable.includes('\0')) {
-      throw new UsageError(
-        'ERR_INVALID_ARG_VALUE',
-        `executable must be a file name without NUL bytes: ${JSON.stringify(executable)}`,
-      );
-    }
-  }
-  validateBoolean(startNewSession, 'startNewSession');
-  if (uid !== undefined) validateInteger(uid, 'uid', 0, 2 ** 31 - 1);
-  if (gid !== undefined) validateInteger(gid, 'gid', 0, 2 ** 31 - 1);
-  if (!Array.isArray(passFds)) throw invalidArgType('passFds', 'an array of fds', passFds);
-  const seen = new Set<number>();
-  passFds.forEach((fd: unknown, i) => {
-    // 0-2 are the child's stdin, stdout and stderr: their own options say what they are.
-    validateInteger(fd, `passFds[${i}]`, 3, 2 ** 31 - 1);
-    if (seen.has(fd)) {
-      throw new UsageError('ERR_INVALID_ARG_VALUE', `passFds repeats fd ${fd}`);
-    }
-    seen.add(fd);
-  });
-  for (const fd of seen) {
-    try {
-      fstatSync(fd);
-    } catch {
-      throw new UvError(errno['EBADF']!, 'fstat', `(passFds: fd ${fd})`);
-    }
-  }
-  return {
-    executable,
-    env: opts.env,
-    cwd: opts.cwd,
-    startNewSession,
-    passFds: [...seen].sort((a, b) => a - b),
-    uid,
-    gid,
-  };
-}
-
-/**
- * The first local address, and the first remote one of its family; with
- * only one side given, its first address. No pair of one family: a usage
- * error (asyncio's ValueError, "can not get address information").
- */
-function datagramPair<A extends ResolvedAddress>(
-  locals: readonly A[] | undefined,
-  remotes: readonly A[] | undefined,
-): [A | undefined, A | undefined] {
-  if (locals === undefined || remotes === undefined) return [locals?.[0], remotes?.[0]];
-  for (const local of locals) {
-    const remote = remotes.find((r) => r.family === local.family);
-    if (remote !== undefined) return [local, remote];
-  }
-  throw new UsageError(
-    'ERR_INVALID_ARG_VALUE',
-    'localAddr and remoteAddr have no address of one family in common',
-  );
-}
-
-/**
- * The remote addresses a local address of the same family can bind for:
- * asyncio skips, attempt by attempt, a remote address with no local one
- * of its family, and with none left fails with OSError ("no matching
- * local address with family=..."). Here that is known before any socket:
- * a UvError EAFNOSUPPORT from bind, naming the local host, the same on
- * both loops (their binds would fail differently: EINVAL from connect or
- * from bind).
- */
-function withLocalFamily(
-  remotes: readonly ResolvedAddress[],
-  locals: readonly ResolvedAddress[],
-  localHost: string,
-): ResolvedAddress[] {
-  const left = remotes.filter((r) => locals.some((l) => l.family === r.family));
-  if (left.length === 0) throw new UvError(errno['EAFNOSUPPORT']!, 'bind', localHost);
-  return left;
-}
-
-/**
- * The local address an attempt to `remote` binds to: asyncio resolves
- * local_addr and binds each attempt to an address of the remote's family
- * (a name such as 'localhost' may resolve to ::1 first); withLocalFamily()
- * left only remotes that have one.
- */
-function localFor(
-  locals: readonly ResolvedAddress[],
-  remote: ResolvedAddress,
-  port: number,
-): Address {
-  const local = locals.find((l) => l.family === remote.family)!;
-  return [local.address, port];
-}
-
-/**
- * getaddrinfo of '': EAI_NONAME, as asyncio's socket.getaddrinfo('') gets
- * from getaddrinfo(3) (libuv would say EINVAL; node:dns would answer
- * nothing, deprecated).
- */
-function emptyHost(): UvError {
-  return new UvError(errno['EAI_NONAME']!, 'getaddrinfo');
-}
-
-// sockaddr_un's sun_path, with its terminating NUL.
-const SUN_PATH_SIZE = process.platform === 'linux' ? 108 : 104;
-
-/**
- * A socket path too long for sockaddr_un fails with EINVAL, as libuv's bind
- * and connect do; net.Server would otherwise bind a truncated path (leaving
- * a file of another name behind) and net.Socket report ENOENT.
- */
-function checkSocketPath(path: string, syscall: 'bind' | 'connect'): void {
-  if (Buffer.byteLength(path) >= SUN_PATH_SIZE) {
-    throw new UvError(errno['EINVAL']!, syscall, `"${path}"`);
-  }
 }
 
 /** An exception context is an object (asyncio's dict); anything else is the caller's error. */
