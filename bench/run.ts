@@ -71,14 +71,21 @@ async function main(): Promise<void> {
   await writeFile(`${target}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
   await rename(`${target}.tmp`, target);
   console.log(`\nwrote ${target}`);
-  // The chart the README shows: only a full run (no filter) replaces it.
+  // The chart the README shows: only a full run (no filter) replaces it. A
+  // full run is also kept per Node major (node22.json), so the versions
+  // users run can be compared without rerunning the others.
   if (filters.length === 0) {
+    const major = process.versions.node.split('.')[0]!;
+    const perVersion = join(resultsDir, `node${major}.json`);
+    await writeFile(`${perVersion}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+    await rename(`${perVersion}.tmp`, perVersion);
+    console.log(`wrote ${perVersion}`);
     const chart = join(here, '..', '..', 'docs', 'bench.svg');
     await writeFile(
       chart,
       ratioChart(
         results,
-        `asyncuv vs Node, ${report.date.slice(0, 10)} (ours / theirs; above 1 is faster)`,
+        `asyncuv vs Node ${process.version}, ${report.date.slice(0, 10)} (ours / theirs; above 1 is faster)`,
       ),
     );
     console.log(`wrote ${chart}`);
