@@ -31,6 +31,9 @@
 // - net-rt N [C]: the same client against node:net's echo server, so that
 //                 echo-rt minus net-rt is our server's instructions over
 //                 Node's, per round trip (also across Node versions).
+// - node-rt N [C]: the same client against the EchoProtocol on a
+//                 NodeEventLoop (node:net underneath), so that node-rt
+//                 minus net-rt is what the adapter adds over node:net.
 // - echo-layer N, streams-layer N: no socket: N echo round trips of 1 KiB
 //                 through the EchoProtocol, or through a StreamReaderProtocol
 //                 serving the streams echo, over a stand-in transport whose
@@ -68,6 +71,7 @@ import { fileURLToPath } from 'node:url';
 import {
   Idle,
   Loop,
+  NodeEventLoop,
   StreamReader,
   StreamReaderProtocol,
   TCP,
@@ -328,6 +332,18 @@ async function roundTripsOn(
   return count;
 }
 
+/** The same round trips against the EchoProtocol on a NodeEventLoop. */
+async function nodeLoopRoundTrips(count: number): Promise<number> {
+  const loop = new NodeEventLoop();
+  const server = await protocolEchoServer(loop);
+  const port = (server.sockets()[0] as { port: number }).port;
+  await pingPongHere(port, count, Number(process.argv[4] ?? 1));
+  server.close();
+  await server.waitClosed();
+  loop.close();
+  return count;
+}
+
 /** The same round trips against node:net's echo server: the reference for `echo-rt`. */
 async function netRoundTrips(count: number): Promise<number> {
   const server = await startNodeEchoServer();
@@ -443,6 +459,7 @@ const workloads: Record<string, Workload> = {
   'echo-cxx': echoCxx,
   'echo-rt': (n) => roundTripsOn(protocolEchoServer, n),
   'net-rt': netRoundTrips,
+  'node-rt': nodeLoopRoundTrips,
   'streams-rt': (n) => roundTripsOn(streamsEchoServer, n),
   'echo-layer': (n) => echoWithoutSocket(() => new EchoProtocol(), n),
   'streams-layer': (n) => echoWithoutSocket(streamsEchoProtocol, n),
