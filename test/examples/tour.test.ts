@@ -28,7 +28,7 @@ test('the tour runs every step and exits by itself with code 0', async (t) => {
   t.regex(result.stdout, /^Async from a worker \(\d+ ms\)$/m);
   t.regex(result.stdout, /^Locks across 3 workers and the main thread \(\d+ ms\)$/m);
   t.regex(result.stdout, /counter 600,200 \(expected 600,200, exact\)/);
-  t.regex(result.stdout, /2000\/2000 GETs answered correctly/);
+  t.regex(result.stdout, /3000\/3000 GETs answered correctly/);
   t.regex(result.stdout, /the server's sha256 matches the client's/);
   t.regex(
     result.stdout,
