@@ -12,6 +12,7 @@ import { loopClosed, loopRunning } from './errors.js';
 import {
   type Callback,
   CallbackHandle,
+  ContextHandle,
   kNoArgs,
   TimerHandle,
   type ExceptionContext,
@@ -260,15 +261,20 @@ export abstract class EventLoopCore {
     onDropped?: () => void,
     context?: AsyncContext,
   ): CallbackHandle {
-    const handle = new CallbackHandle(cb, args, context);
+    // A plain CallbackHandle unless there is a context or onDropped to keep:
+    // every handle is as small as what it needs.
+    const handle =
+      context === undefined && onDropped === undefined
+        ? new CallbackHandle(cb, args)
+        : new ContextHandle(cb, args, context, onDropped);
     if (this.#closed) {
       handle.cancel();
       onDropped?.();
       return handle;
     }
     // A transport's start (connectionMade, then the promise that waits for
-    // it) must learn that close() dropped it, or that promise never settles.
-    if (onDropped !== undefined) handle.onDropped = onDropped;
+    // it) must learn that close() dropped it (onDropped), or that promise
+    // never settles.
     this.#ready.push(handle);
     if (!this.#runScheduled) {
       this.#runScheduled = true;
@@ -316,10 +322,13 @@ export abstract class EventLoopCore {
         const started = debug ? this.time() : 0;
         try {
           const args = handle.args;
+          // A ContextHandle's context, else the handle's own (it is the
+          // AsyncResource of the call that scheduled it).
+          const context = (handle as ContextHandle).context ?? handle;
           const result: unknown =
             args.length === 0
-              ? handle.context.runInAsyncScope(cb)
-              : handle.context.runInAsyncScope(cb, undefined, ...args);
+              ? context.runInAsyncScope(cb)
+              : context.runInAsyncScope(cb, undefined, ...args);
           if (result !== undefined) {
             watchAsyncOutcome(cb, result, (exception) => {
               const message = `Exception in callback ${cb.name || 'anonymous'}`;
@@ -520,9 +529,8 @@ export abstract class EventLoopCore {
     for (let i = this.#readyHead; i < this.#ready.length; i++) {
       const handle = this.#ready[i];
       if (handle === undefined) continue;
-      if (handle.onDropped !== undefined && handle.callback !== undefined) {
-        dropped.push(handle.onDropped);
-      }
+      const onDropped = (handle as ContextHandle).onDropped;
+      if (onDropped !== undefined && handle.callback !== undefined) dropped.push(onDropped);
       handle.cancel();
     }
     this.#ready = [];

@@ -42,39 +42,59 @@ export const kNoArgs: readonly unknown[] = Object.freeze([]);
  * contextvars context it copied (its get_context()).
  */
 export class CallbackHandle extends AsyncResource {
-  #cancelled = false;
   /** @internal */ callback: Callback<unknown[]> | undefined;
-  /** @internal */ args: readonly unknown[];
-  /**
-   * @internal The async context of the call that scheduled the callback: it
-   * runs in it (handles/async-context.ts rule 3).
-   */
-  readonly context: AsyncContext;
-  /** @internal Run by the loop's close() if it drops this callback before it ran. */
-  onDropped: (() => void) | undefined;
+  /** @internal kCancelled once cancel() was called (asyncio's _cancelled, without a field of its own). */
+  args: readonly unknown[];
 
-  /**
-   * @internal `context`: the one to run in, else this handle's own (the
-   * current one). One object for both: a separate AsyncResource per
-   * pending timer tripled the collector's work (bench/PROFILE.md, "Async
-   * context").
-   */
-  constructor(callback: Callback<unknown[]>, args: readonly unknown[], context?: AsyncContext) {
+  // Two fields and the AsyncResource's: a pending timer is one of these
+  // objects, and the collector copies every byte of each while it waits
+  // (bench/PROFILE.md, "callLater on Node 24"). What only the loop's own
+  // callbacks need (a transport's context, onDropped) is in ContextHandle.
+  /** @internal */
+  constructor(callback: Callback<unknown[]>, args: readonly unknown[]) {
     super('asyncuv.Callback');
     this.callback = callback;
     this.args = args;
-    this.context = context ?? this;
   }
 
   /** The callback will not run; a no-op if it already ran. */
   cancel(): void {
-    this.#cancelled = true;
     this.callback = undefined;
-    this.args = kNoArgs;
+    this.args = kCancelled;
   }
 
   cancelled(): boolean {
-    return this.#cancelled;
+    return this.args === kCancelled;
+  }
+}
+
+/**
+ * @internal What cancel() leaves in `args`: cancelled() is true from then on,
+ * whether or not the callback had run (asyncio's rule).
+ */
+const kCancelled: readonly unknown[] = Object.freeze([]);
+
+/**
+ * @internal A callback of the loop's own (scheduleSoon) that runs in another
+ * context than the current one (a transport's), or whose dropping by close()
+ * must be reported. It is an AsyncResource too, but runs in `context` when
+ * one was given.
+ */
+export class ContextHandle extends CallbackHandle {
+  /** The async context to run in (handles/async-context.ts rule 3), else this handle's own. */
+  readonly context: AsyncContext | undefined;
+  /** Run by the loop's close() if it drops this callback before it ran. */
+  onDropped: (() => void) | undefined;
+
+  constructor(
+    callback: Callback<unknown[]>,
+    args: readonly unknown[],
+    context: AsyncContext | undefined,
+    onDropped: (() => void) | undefined,
+  ) {
+    super(callback, args);
+    this.context = context;
+    this.onDropped = onDropped;
   }
 }
 

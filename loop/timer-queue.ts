@@ -38,8 +38,13 @@ export function sortByWhen(items: TimerHandle[]): void {
   for (let i = 1; i < n; i++) if (items[i]!.at < items[i - 1]!.at) bounds.push(i);
   if (bounds.length === 1) return;
   bounds.push(n);
+  // A bucket larger than kMaxScratch gets an array of its own, which is
+  // not kept: the scratch array never holds more than 512 KiB.
+  const own = n > kMaxScratch;
+  if (!own && scratch.length < n) scratch = new Array<TimerHandle>(n);
+  const spare = own ? new Array<TimerHandle>(n) : scratch;
   let src = items;
-  let dst = new Array<TimerHandle>(n);
+  let dst = spare;
   while (bounds.length > 2) {
     const merged = [0];
     let r = 0;
@@ -56,7 +61,18 @@ export function sortByWhen(items: TimerHandle[]): void {
     [src, dst] = [dst, src];
   }
   if (src !== items) for (let i = 0; i < n; i++) items[i] = src[i]!;
+  // The scratch array must not keep fired timers (and what their callbacks
+  // hold) alive until the next sort.
+  if (!own) scratch.fill(undefined as never, 0, n);
 }
+
+/**
+ * The merge's second array, kept from sort to sort (empty between them): a
+ * new one per bucket was 8 bytes of garbage per timer, a twentieth of what
+ * a callLater allocates.
+ */
+let scratch: TimerHandle[] = [];
+const kMaxScratch = 65536;
 
 /** Merges src[lo, mid) and src[mid, hi), both sorted, into dst[lo, hi); ties from the left. */
 function merge(src: TimerHandle[], dst: TimerHandle[], lo: number, mid: number, hi: number): void {
@@ -151,41 +167,52 @@ export class TimerQueue {
     while (keys.length > 0 && keys[0]! <= endKey) {
       const key = keys[0]!;
       const bucket = this.#buckets.get(key)!;
-      let items = bucket.items;
       if (!bucket.sorted) {
-        if (bucket.head > 0) items = bucket.items = items.slice(bucket.head);
+        if (bucket.head > 0) bucket.items = bucket.items.slice(bucket.head);
         bucket.head = 0;
-        sortByWhen(items);
+        sortByWhen(bucket.items);
         bucket.sorted = true;
       }
-      const n = items.length;
-      let i = bucket.head;
       // floor(at * 1000) is monotonic in at: a bucket below endKey is due
       // as a whole; in endKey's own bucket each when() is compared.
-      const limit = key < endKey ? Infinity : end;
-      for (; i < n; i++) {
-        const handle = items[i]!;
-        if (handle.at > limit) break;
-        if (handle.queue === this) {
-          handle.queue = undefined;
-          out.push(handle);
-          this.#live--;
-        } else {
-          this.#cancelled--;
-        }
-      }
-      if (i < n) {
-        // Partly due: keep the rest, and let go of what was taken.
-        for (let j = bucket.head; j < i; j++) items[j] = undefined as never;
-        bucket.head = i;
-        bucket.min = items[i]!.at;
-        break;
-      }
+      if (!this.#drain(bucket, key < endKey ? Infinity : end, out)) break;
       this.#buckets.delete(key);
       popKey(keys);
     }
     // Taking live timers can leave the cancelled ones the majority.
     if (this.#cancelled > 0) this.#settle();
+  }
+
+  /**
+   * Moves the bucket's timers with when() <= limit to `out` (the cancelled
+   * ones are dropped); true if that emptied it. A function of its own, not
+   * a loop inside takeDue's: Node 24's V8 compiles a hot inner loop on its
+   * own (on-stack replacement) and deoptimizes at every exit from it, once
+   * per bucket (bench/PROFILE.md, "callLater on Node 24").
+   */
+  #drain(bucket: Bucket, limit: number, out: CallbackHandle[]): boolean {
+    const items = bucket.items;
+    const n = items.length;
+    const head = bucket.head;
+    let i = head;
+    let taken = 0;
+    for (; i < n; i++) {
+      const handle = items[i]!;
+      if (handle.at > limit) break;
+      if (handle.queue === this) {
+        handle.queue = undefined;
+        out.push(handle);
+        taken++;
+      }
+    }
+    this.#live -= taken;
+    this.#cancelled -= i - head - taken;
+    if (i === n) return true;
+    // Partly due: keep the rest, and let go of what was taken.
+    for (let j = head; j < i; j++) items[j] = undefined as never;
+    bucket.head = i;
+    bucket.min = items[i]!.at;
+    return false;
   }
 
   /** Called by TimerHandle.cancel() while the handle is in this queue. */
