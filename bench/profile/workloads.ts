@@ -31,6 +31,8 @@
 // - net-rt N [C]: the same client against node:net's echo server, so that
 //                 echo-rt minus net-rt is our server's instructions over
 //                 Node's, per round trip (also across Node versions).
+// - echo-nodeloop S [C]: the echo load on the EchoProtocol on a
+//                 NodeEventLoop: against echo-node, what the adapter adds;
 // - node-rt N [C]: the same client against the EchoProtocol on a
 //                 NodeEventLoop (node:net underneath), so that node-rt
 //                 minus net-rt is what the adapter adds over node:net.
@@ -215,6 +217,19 @@ async function echoOn(
   server.close();
   await server.waitClosed();
   await dispose();
+  return report.total_roundtrips;
+}
+
+/** The same load on the EchoProtocol on a NodeEventLoop (node:net underneath). */
+async function echoNodeLoop(seconds: number): Promise<number> {
+  const conns = Number(process.argv[4] ?? 50);
+  const loop = new NodeEventLoop();
+  const server = await protocolEchoServer(loop);
+  const port = (server.sockets()[0] as { port: number }).port;
+  const report = await pingPong({ port, conns, size: 1024, seconds, warmup: 0.2 });
+  server.close();
+  await server.waitClosed();
+  loop.close();
   return report.total_roundtrips;
 }
 
@@ -456,6 +471,7 @@ const workloads: Record<string, Workload> = {
   echo,
   streams,
   'echo-node': (s) => echoReference(startNodeEchoServer, s),
+  'echo-nodeloop': echoNodeLoop,
   'echo-cxx': echoCxx,
   'echo-rt': (n) => roundTripsOn(protocolEchoServer, n),
   'net-rt': netRoundTrips,
