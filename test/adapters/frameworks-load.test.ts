@@ -12,6 +12,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import Hapi from '@hapi/hapi';
+import { runFixture } from '../helpers/child.js';
 import { withPrograms } from '../helpers/tools.js';
 import { type App, onLoop, onNode } from './framework-harness.js';
 import { runWrk, type WrkRun } from './wrk-run.js';
@@ -103,6 +104,19 @@ for (const [name, factory] of Object.entries(apps)) {
             ` ratio ${(ours / reference).toFixed(2)}`,
         );
       }
+    },
+  );
+}
+
+for (const how of ['serveHttp', 'threads'] as const) {
+  withWrk(
+    `Express on ${how === 'threads' ? 'startThreadedServer' : 'serveHttp'}, loaded by wrk and closed: the process exits by itself`,
+    async (t) => {
+      const result = await runFixture('serve-load-exits.js', [how], { timeoutMs: 30_000 });
+      t.false(result.timedOut, 'the process exited by itself');
+      t.is(result.code, 0, result.stderr);
+      const clean = 'some requests, socket errors none, non-2xx 0';
+      t.is(result.stdout, `${clean}\n${clean}\n`);
     },
   );
 }
