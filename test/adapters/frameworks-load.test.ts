@@ -7,14 +7,20 @@
 // servers are logged side by side (a shared machine makes them too noisy
 // to assert on; bench/http.bench.ts measures them).
 import test, { type ExecutionContext } from 'ava';
+import { once } from 'node:events';
 import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import Hapi from '@hapi/hapi';
+import { Loop, UvEventLoop, serveHttp } from 'asyncuv';
 import { runFixture } from '../helpers/child.js';
+import { assertNothingLive, closeEventLoop } from '../helpers/event-loop-test.js';
 import { withPrograms } from '../helpers/tools.js';
 import { type App, onLoop, onNode } from './framework-harness.js';
+import { selfSignedCert } from './tls-cert.js';
 import { runWrk, type WrkRun } from './wrk-run.js';
 
 type Factory = () => Promise<{ listener: App; close?: () => Promise<void> }>;
@@ -120,3 +126,55 @@ for (const how of ['serveHttp', 'threads'] as const) {
     },
   );
 }
+
+/** wrk over https against `port`; asserts a clean run and returns the rate. */
+async function httpsLoad(t: ExecutionContext, port: number, close: boolean): Promise<number> {
+  const r = await runWrk({
+    url: `https://127.0.0.1:${port}/json`,
+    expect: '"hello":"express"',
+    close,
+  });
+  t.true(r.requests > 0, r.output);
+  t.deepEqual(r.socketErrors, { connect: 0, read: 0, write: 0, timeout: 0 }, r.output);
+  t.is(r.non2xx, 0, r.output);
+  t.is(r.wrongBodies, 0, r.output);
+  return r.rate;
+}
+
+withWrk('Express over TLS under wrk on serveHttp (listen.ssl) and on node:https', async (t) => {
+  const { key, cert } = await selfSignedCert();
+  const rates: Record<string, number[]> = { keepAlive: [], close: [] };
+  const app = (await apps['Express']!()).listener as http.RequestListener;
+  const uv = new Loop();
+  const loop = new UvEventLoop(uv);
+  try {
+    const web = await serveHttp(loop, app, '127.0.0.1', 0, { listen: { ssl: { key, cert } } });
+    try {
+      rates['keepAlive']!.push(await httpsLoad(t, web.port, false));
+      rates['close']!.push(await httpsLoad(t, web.port, true));
+    } finally {
+      await web.close();
+    }
+    await assertNothingLive(t, loop);
+  } finally {
+    await closeEventLoop(t, loop, uv);
+  }
+  const reference = https.createServer({ key, cert }, app);
+  reference.listen(0, '127.0.0.1');
+  await once(reference, 'listening');
+  try {
+    const port = (reference.address() as AddressInfo).port;
+    rates['keepAlive']!.push(await httpsLoad(t, port, false));
+    rates['close']!.push(await httpsLoad(t, port, true));
+  } finally {
+    reference.closeAllConnections();
+    reference.close();
+    await once(reference, 'close');
+  }
+  for (const [mode, [ours, theirs]] of Object.entries(rates)) {
+    t.log(
+      `${mode}: serveHttp ${ours!.toFixed(0)} req/s, node:https ${theirs!.toFixed(0)} req/s,` +
+        ` ratio ${(ours! / theirs!).toFixed(2)}`,
+    );
+  }
+});
