@@ -405,6 +405,16 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     const socket = stream instanceof net.Socket && !isTls(stream);
     if (graceful && isTls(stream) && !stream.destroyed) {
       this.#shutdownTls(stream);
+    } else if (!graceful && isTls(stream) && !stream.destroyed && stream.writableLength > 0) {
+      // An abort right after a write (node:http's 400 and 431 before it
+      // destroys the socket, an app's `res.end(); socket.destroy()`): the
+      // write in progress is already encrypted, but node:tls sends it only
+      // once the previous record's write completes (a setImmediate, when
+      // the TLS socket runs over a JS stream as on UvEventLoop). A TLS
+      // socket over a TCP handle sends it at once, so destroy() after
+      // write() delivers it there; one turn later it has gone out here too.
+      // What is still queued behind it is dropped, as abort() drops it.
+      setImmediate(() => stream.destroy());
     } else if (!graceful || socket || stream.writableFinished || !stream.writable) {
       stream.destroy();
     } else {

@@ -25,10 +25,14 @@ export interface HttpOnLoop {
   close(): Promise<void>;
 }
 
+/** The backlog of node:http (net.Server.listen()'s default), serveHttp's too. */
+const kNodeBacklog = 511;
+
 export interface ServeHttpOptions extends http.ServerOptions {
   /**
-   * How the loop listens (createServer's options): backlog, reusePort,
-   * ssl (then it is HTTPS), sslHandshakeTimeout, sock.
+   * How the loop listens (createServer's options): backlog (default 511,
+   * node:http's), reusePort, ssl (then it is HTTPS), sslHandshakeTimeout,
+   * sock.
    */
   listen?: Omit<ServerOptions, 'startServing'>;
 }
@@ -89,7 +93,11 @@ export async function serveHttp(
     }),
     host,
     port,
-    { ...listen, startServing: true },
+    // node:http's backlog (net.Server's 511), not createServer's 100: a
+    // burst of connections (200 WebSocket clients opening at once, a load
+    // generator's ramp) overflowed 100, and each dropped handshake cost its
+    // client a 1 s SYN retransmission, or a reset of a request already sent.
+    { ...listen, backlog: listen.backlog ?? kNodeBacklog, startServing: true },
   );
   // Ends `socket` after the response it is sending, or now if it is idle.
   // node:http's ServerResponse is the socket's `_httpMessage` while it owns

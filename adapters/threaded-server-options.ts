@@ -19,7 +19,11 @@ export interface ThreadedServerOptions {
   port: number;
   /** How many threads serve; default: the number of cores (os.availableParallelism()). */
   threads?: number;
-  /** The listen backlog (of each thread's socket with 'reuseport'); default createServer's, 100. */
+  /**
+   * The listen backlog (of each thread's socket with 'reuseport'); default
+   * createServer's, 100, for a protocolFactory, and serveHttp's, 511 (as
+   * node:http), for a requestListener.
+   */
   backlog?: number;
   /**
    * TLS on every thread: node:tls options (key, cert, ca, ... as strings or

@@ -3,6 +3,7 @@
 // counts connections in the shared counters, and on the supervisor's close
 // message stops accepting, lets the connections finish (aborting them at the
 // deadline) and ends the thread.
+import http from 'node:http';
 import tls from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TCP } from '../handles/tcp.js';
@@ -63,11 +64,14 @@ async function importModule(): Promise<ThreadedServerModule> {
   const mod = (await import(data.moduleUrl)) as ThreadedServerModule;
   const name = data.moduleUrl.slice(0, 200);
   const hasFactory = typeof mod.protocolFactory === 'function';
-  const hasListener = typeof mod.requestListener === 'function';
+  // serveHttp's two forms: a listener, or an http.Server that does not listen.
+  const hasListener =
+    typeof mod.requestListener === 'function' || mod.requestListener instanceof http.Server;
   if (hasFactory === hasListener) {
     throw new UsageError(
       'ERR_INVALID_ARG_VALUE',
       `The module ${name} must export either protocolFactory() or requestListener(req, res)` +
+        ' (or requestListener as an http.Server)' +
         (hasFactory ? ', not both' : ''),
     );
   }
@@ -128,8 +132,8 @@ async function serve(mod: ThreadedServerModule, loop: UvEventLoop): Promise<Serv
       },
     };
   }
-  const http = await serveHttp(loop, mod.requestListener!, host, portNumber, { listen: opts });
-  return { server: http.server, close: () => http.close() };
+  const web = await serveHttp(loop, mod.requestListener!, host, portNumber, { listen: opts });
+  return { server: web.server, close: () => web.close() };
 }
 
 async function start(loop: UvEventLoop): Promise<Served> {

@@ -57,8 +57,13 @@ export interface ThreadContext {
 export interface ThreadedServerModule {
   /** Served with loop.createServer on each thread's UvEventLoop. */
   protocolFactory?(): AnyProtocol;
-  /** Served with serveHttp on each thread's UvEventLoop. */
-  requestListener?: http.RequestListener;
+  /**
+   * Served with serveHttp on each thread's UvEventLoop: a listener, or an
+   * http.Server the module made (each thread imports the module, so each
+   * has its own), for what attaches to the server: a WebSocket server's
+   * 'upgrade', hapi's `listener`, socket.io.
+   */
+  requestListener?: http.RequestListener | http.Server;
   /** Awaited once per thread, before it serves; gets opts.shared. */
   setup?(shared: unknown, thread: ThreadContext): unknown;
 }

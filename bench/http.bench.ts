@@ -3,10 +3,13 @@
 // 50 connections, keep-alive, a small response. And the client side:
 // node:http's client with a LoopAgent on a UvEventLoop vs Node's own Agent,
 // keep-alive, against a node:http server in a child process (so that only
-// the client runs in this one).
+// the client runs in this one). And a framework: Express on serveHttp vs
+// Express on node:http, keep-alive and with `Connection: close` (a new
+// connection per request), the cost a user of a framework sees.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
+import express from 'express';
 import { pathToFileURL } from 'node:url';
 import { Loop } from '../handles/index.js';
 import { UvEventLoop } from '../loop/index.js';
@@ -17,8 +20,54 @@ import { wrk } from './loadgen/wrk.js';
 const seconds = Number(process.env['HTTP_SECONDS'] ?? 2);
 const listener: http.RequestListener = (_req, res) => res.end('hello from the benchmark\n');
 
-async function wrkOn(port: number): Promise<number> {
-  return (await wrk({ port, seconds })).rate;
+async function wrkOn(port: number, path = '/', connectionClose = false): Promise<number> {
+  return (await wrk({ port, seconds, path, connectionClose })).rate;
+}
+
+/** An Express app with one JSON route, /json. */
+function expressApp(): http.RequestListener {
+  const app = express();
+  app.get('/json', (_req, res) => void res.json({ hello: 'from the benchmark' }));
+  return app;
+}
+
+/** Express served by serveHttp on a fresh UvEventLoop, or by node:http, under wrk. */
+function expressCase(connectionClose: boolean): BenchCase {
+  return {
+    name: `Express ${connectionClose ? 'Connection: close' : 'keep-alive'}, 50 conns (wrk)`,
+    unit: 'req',
+    rounds: 3,
+    ours: {
+      label: 'Express on serveHttp (UvEventLoop)',
+      async run() {
+        const uv = new Loop();
+        const loop = new UvEventLoop(uv);
+        const h = await serveHttp(loop, expressApp(), '127.0.0.1', 0);
+        try {
+          return await wrkOn(h.port, '/json', connectionClose);
+        } finally {
+          await h.close();
+          loop.close();
+          await new Promise((r) => setTimeout(r, 50));
+          uv.close();
+        }
+      },
+    },
+    theirs: {
+      label: 'Express on node:http',
+      async run() {
+        const server = http.createServer(expressApp());
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        try {
+          const port = (server.address() as { port: number }).port;
+          return await wrkOn(port, '/json', connectionClose);
+        } finally {
+          server.closeAllConnections();
+          await new Promise((r) => server.close(r));
+        }
+      },
+    },
+  };
 }
 
 // The client case's server: node:http in a child process, on a port it prints.
@@ -92,6 +141,8 @@ export const cases: BenchCase[] = [
       },
     },
   },
+  expressCase(false),
+  expressCase(true),
   {
     name: `http client keep-alive, ${clientConns} conns (node:http client)`,
     unit: 'req',
@@ -131,6 +182,9 @@ export const cases: BenchCase[] = [
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
   const results = [];
-  for (const c of cases) results.push(await runCase(c, (m) => process.stderr.write(`${m}\n`)));
+  // HTTP_CASE=<part of a name> runs only the cases whose name holds it.
+  const only = process.env['HTTP_CASE'];
+  for (const c of cases.filter((k) => only === undefined || k.name.includes(only)))
+    results.push(await runCase(c, (m) => process.stderr.write(`${m}\n`)));
   console.log(formatTable(results));
 }

@@ -11,6 +11,8 @@ export interface WrkOptions {
   /** wrk threads (default 1). */
   threads?: number;
   path?: string;
+  /** Sends `Connection: close`: one connection per request. */
+  connectionClose?: boolean;
 }
 
 export interface WrkReport {
@@ -25,6 +27,7 @@ export function wrk(o: WrkOptions): Promise<WrkReport> {
     `-t${o.threads ?? 1}`,
     `-c${o.conns ?? 50}`,
     `-d${o.seconds}s`,
+    ...(o.connectionClose === true ? ['-H', 'Connection: close'] : []),
     `http://127.0.0.1:${o.port}${o.path ?? '/'}`,
   ];
   return new Promise((resolve, reject) =>
