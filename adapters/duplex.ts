@@ -198,11 +198,19 @@ class TransportDuplex extends Duplex {
     return true;
   }
 
-  #release(err: Error | null): void {
+  /**
+   * Settles the write callbacks held while writing was paused. The error is
+   * built only when one waits: every connection ends through here, and an
+   * Error's stack costs more than the rest of this (a function, not an
+   * Error, for the closing paths).
+   */
+  #release(err: Error | null | (() => Error)): void {
     const held = this.#heldCallbacks;
+    if (held.length === 0) return;
     this.#heldCallbacks = [];
     this.#bytesHeld = 0;
-    for (const cb of held) cb(err);
+    const error = typeof err === 'function' ? err() : err;
+    for (const cb of held) cb(error);
   }
 
   #onIdle(): void {
@@ -225,7 +233,7 @@ class TransportDuplex extends Duplex {
       this.destroy(err);
       return;
     }
-    this.#release(transportClosed());
+    this.#release(transportClosed);
     // The readable side ends normally (buffered data is still read); the
     // duplex is destroyed once that end has been consumed.
     if (this.readableEnded) this.destroy();
@@ -310,8 +318,7 @@ class TransportDuplex extends Duplex {
    */
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     this.#idle.clear();
-    const why =
-      err ?? Object.assign(new Error('The stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' });
+    const why = err ?? streamDestroyed;
     this.#release(why);
     const transport = this.#transport;
     if (transport === undefined) {
@@ -319,7 +326,8 @@ class TransportDuplex extends Duplex {
       // completes anyway is closed by #attach()), and what waited fails.
       const waiting = this.#waiting;
       this.#waiting = [];
-      for (const fail of waiting) fail(why);
+      const error = typeof why === 'function' ? why() : why;
+      for (const fail of waiting) fail(error);
       const cancel = this.#cancelConnect;
       this.#cancelConnect = undefined;
       cancel?.();
@@ -454,6 +462,10 @@ class TransportDuplex extends Duplex {
 
 function transportClosed(): Error {
   return Object.assign(new Error('The transport is closed'), { code: 'ERR_STREAM_DESTROYED' });
+}
+
+function streamDestroyed(): Error {
+  return Object.assign(new Error('The stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' });
 }
 
 /** Options of {@link toDuplex}. */

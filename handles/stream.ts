@@ -125,6 +125,11 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   // Callbacks of queued writes, completed in order (a deque: head index).
   #writeCbs: Array<WriteCallback | undefined> = [];
   #writeHead = 0;
+  // A shutdown is pending; its callback, if one was given (without one, no
+  // error is built for nobody: a connection closed with its shutdown
+  // pending, as every Connection: close of node:http is, made an ECANCELED
+  // UvError, stack and all, that nothing read).
+  #shuttingDown = false;
   #shutdownCb: WriteCallback | undefined;
   // The native id for the write entry, taken on the first write (0: not yet).
   #id = 0;
@@ -150,6 +155,7 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
     native.onwrite = (status) => this.#onWrite(status);
     native.onshutdown = (status) => {
       const cb = this.#shutdownCb;
+      this.#shuttingDown = false;
       this.#shutdownCb = undefined;
       cb?.(errorOf(status, 'shutdown'));
     };
@@ -412,10 +418,11 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   shutdown(cb?: WriteCallback): void {
     this.assertOpen();
     if (cb !== undefined) validateFunction(cb, 'cb');
-    if (this.#shutdownCb !== undefined)
+    if (this.#shuttingDown)
       throw new UsageError('ERR_SHUTDOWN_PENDING', 'A shutdown is already pending');
     check(this[kNative].shutdown(), 'shutdown');
-    this.#shutdownCb = bindToContext(cb, 'asyncuv.StreamShutdown') ?? (() => {});
+    this.#shuttingDown = true;
+    this.#shutdownCb = bindToContext(cb, 'asyncuv.StreamShutdown');
   }
 
   /** Bytes queued and not yet written. */

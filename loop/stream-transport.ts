@@ -170,8 +170,9 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     // closes it (flushing first), so connectionLost(null) follows.
     if (!this.#reads) return this.close();
     this.eofWritten = true;
-    // libuv shuts down once the queued writes are out.
-    this.#stream.shutdown(() => {});
+    // libuv shuts down once the queued writes are out; nothing waits for it
+    // (a failure shows as a read or write error, as in asyncio).
+    this.#stream.shutdown();
   }
 
   canWriteEof(): boolean {
