@@ -125,10 +125,10 @@ export abstract class Stream<N extends NativeStream = NativeStream> extends Hand
   // Callbacks of queued writes, completed in order (a deque: head index).
   #writeCbs: Array<WriteCallback | undefined> = [];
   #writeHead = 0;
-  // A shutdown is pending; its callback, if one was given (without one, no
-  // error is built for nobody: a connection closed with its shutdown
-  // pending, as every Connection: close of node:http is, made an ECANCELED
-  // UvError, stack and all, that nothing read).
+  // A shutdown is pending, and its callback if one was given: without one,
+  // no error is built when the shutdown ends, since a handle closed with
+  // its shutdown pending (node:http's Connection: close closes so) ends it
+  // with ECANCELED, and an error's stack is the dearest part of a close.
   #shuttingDown = false;
   #shutdownCb: WriteCallback | undefined;
   // The native id for the write entry, taken on the first write (0: not yet).
