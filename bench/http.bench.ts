@@ -24,6 +24,41 @@ async function wrkOn(port: number, path = '/', connectionClose = false): Promise
   return (await wrk({ port, seconds, path, connectionClose })).rate;
 }
 
+/** wrk against `app` served by serveHttp on a fresh UvEventLoop of its own Loop. */
+async function wrkOnServeHttp(
+  app: http.RequestListener,
+  path = '/',
+  connectionClose = false,
+): Promise<number> {
+  const uv = new Loop();
+  const loop = new UvEventLoop(uv);
+  const h = await serveHttp(loop, app, '127.0.0.1', 0);
+  try {
+    return await wrkOn(h.port, path, connectionClose);
+  } finally {
+    await h.close();
+    loop.close();
+    await new Promise((r) => setTimeout(r, 50));
+    uv.close();
+  }
+}
+
+/** The same wrk load against `app` on a plain node:http server. */
+async function wrkOnNodeHttp(
+  app: http.RequestListener,
+  path = '/',
+  connectionClose = false,
+): Promise<number> {
+  const server = http.createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    return await wrkOn((server.address() as { port: number }).port, path, connectionClose);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}
+
 /** An Express app with one JSON route, /json. */
 function expressApp(): http.RequestListener {
   const app = express();
@@ -39,33 +74,11 @@ function expressCase(connectionClose: boolean): BenchCase {
     rounds: 3,
     ours: {
       label: 'Express on serveHttp (UvEventLoop)',
-      async run() {
-        const uv = new Loop();
-        const loop = new UvEventLoop(uv);
-        const h = await serveHttp(loop, expressApp(), '127.0.0.1', 0);
-        try {
-          return await wrkOn(h.port, '/json', connectionClose);
-        } finally {
-          await h.close();
-          loop.close();
-          await new Promise((r) => setTimeout(r, 50));
-          uv.close();
-        }
-      },
+      run: () => wrkOnServeHttp(expressApp(), '/json', connectionClose),
     },
     theirs: {
       label: 'Express on node:http',
-      async run() {
-        const server = http.createServer(expressApp());
-        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-        try {
-          const port = (server.address() as { port: number }).port;
-          return await wrkOn(port, '/json', connectionClose);
-        } finally {
-          server.closeAllConnections();
-          await new Promise((r) => server.close(r));
-        }
-      },
+      run: () => wrkOnNodeHttp(expressApp(), '/json', connectionClose),
     },
   };
 }
@@ -113,32 +126,11 @@ export const cases: BenchCase[] = [
     rounds: 3,
     ours: {
       label: 'serveHttp on UvEventLoop',
-      async run() {
-        const uv = new Loop();
-        const loop = new UvEventLoop(uv);
-        const h = await serveHttp(loop, listener, '127.0.0.1', 0);
-        try {
-          return await wrkOn(h.port);
-        } finally {
-          await h.close();
-          loop.close();
-          await new Promise((r) => setTimeout(r, 50));
-          uv.close();
-        }
-      },
+      run: () => wrkOnServeHttp(listener),
     },
     theirs: {
       label: 'node:http',
-      async run() {
-        const server = http.createServer(listener);
-        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-        try {
-          return await wrkOn((server.address() as { port: number }).port);
-        } finally {
-          server.closeAllConnections();
-          await new Promise((r) => server.close(r));
-        }
-      },
+      run: () => wrkOnNodeHttp(listener),
     },
   },
   expressCase(false),
