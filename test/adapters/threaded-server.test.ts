@@ -524,7 +524,14 @@ test.serial('bad options are usage errors; a port in use is EADDRINUSE', async (
   });
   await t.throwsAsync(start({ port: 0 }), { code: 'ERR_INVALID_ARG_TYPE', message: /opts\.host/ });
   await t.throwsAsync(start({ host: kHost, port: 70000 }), { code: 'ERR_OUT_OF_RANGE' });
+  // docs/threads.md: a package name would resolve from asyncuv's folder, not
+  // the caller's, so it is refused as a relative path is; threads 1 to 1024.
+  await t.throwsAsync(start({ host: kHost, port: 0 }, 'some-package'), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /moduleUrl/,
+  });
   await t.throwsAsync(start({ host: kHost, port: 0, threads: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+  await t.throwsAsync(start({ host: kHost, port: 0, threads: 1025 }), { code: 'ERR_OUT_OF_RANGE' });
   await t.throwsAsync(start({ host: kHost, port: 0, balance: 'round-robin' }), {
     code: 'ERR_INVALID_ARG_VALUE',
   });
