@@ -90,6 +90,7 @@ import {
 } from './server-sock.js';
 import {
   regularFileSize,
+  regularFileSizeNow,
   type SendfileFile,
   type SendfileOptions,
   SendfileNotAvailableError,
@@ -675,7 +676,9 @@ export abstract class BaseEventLoop<S = unknown>
       // The file's size, null for no regular file; looked up once.
       let size: number | null | undefined;
       if (native !== undefined) {
-        size = await regularFileSize(this.fdLoop(), request.fd);
+        // Known now, not after an await: the zero-copy path refuses write()
+        // from the call on, and the fallback allows it throughout.
+        size = regularFileSizeNow(request.fd);
         if (size !== null) return await native(request, size);
       }
       if (opts?.fallback === false) {
