@@ -218,6 +218,22 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
     t.is(proc.returncode, 0);
   });
 
+  // docs/streams.md: a limit below 1 is refused before anything is opened,
+  // as by the stream functions: no child is started.
+  it('a limit below 1 or not an integer is ERR_OUT_OF_RANGE, and no child starts', async ({
+    loop,
+  }, t) => {
+    for (const limit of [0, -1, 1.5]) {
+      await t.throwsAsync(createSubprocessExec('true', [], { loop, stdout: 'pipe', limit }), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
+      await t.throwsAsync(createSubprocessShell('true', { loop, stdout: 'pipe', limit }), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
+    }
+    t.deepEqual(loop.liveResources(), {}, 'nothing was spawned');
+  });
+
   it('the limit option bounds the readers', async ({ loop }, t) => {
     const proc = await sh('printf "%s\\n" 0123456789abcdef', { loop, stdout: 'pipe', limit: 8 });
     t.is(proc.stdout!.limit, 8);
