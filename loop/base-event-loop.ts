@@ -90,6 +90,7 @@ import {
 } from './server-sock.js';
 import {
   regularFileSize,
+  regularFileSizeNow,
   type SendfileFile,
   type SendfileOptions,
   SendfileNotAvailableError,
@@ -458,24 +459,29 @@ export abstract class BaseEventLoop<S = unknown>
     this.checkClosed();
     const protocol = newProtocol(protocolFactory);
     const { signal } = opts;
-    const sock = await connectFirst<S>(addresses, opts, host, {
-      connect: (target, mine) => {
-        // An attempt stops on the caller's abort and on losing the race.
-        const either = mine && signal ? AbortSignal.any([signal, mine]) : (mine ?? signal);
-        const attempt = either === undefined ? opts : { ...opts, signal: either };
-        const bound =
-          locals === undefined
-            ? attempt
-            : { ...attempt, localAddr: localFor(locals, target, opts.localAddr![1]) };
-        return this.connectTcp(target.address, tcpPort, bound, protocol);
-      },
-      discard: (late) => this.discard(late),
-      after: (seconds, cb) => {
-        const timer = this.callLater(seconds, cb);
-        return () => timer.cancel();
-      },
-      stopped: () => signal?.aborted === true || this.isClosed(),
-    });
+    // A close() during the connect fails it with ERR_LOOP_CLOSED, as every
+    // start in flight, whatever the connect reports after it (a connect to
+    // the loop's own server is reset when close() closes that server).
+    const sock = await this.closedWins(
+      connectFirst<S>(addresses, opts, host, {
+        connect: (target, mine) => {
+          // An attempt stops on the caller's abort and on losing the race.
+          const either = mine && signal ? AbortSignal.any([signal, mine]) : (mine ?? signal);
+          const attempt = either === undefined ? opts : { ...opts, signal: either };
+          const bound =
+            locals === undefined
+              ? attempt
+              : { ...attempt, localAddr: localFor(locals, target, opts.localAddr![1]) };
+          return this.connectTcp(target.address, tcpPort, bound, protocol);
+        },
+        discard: (late) => this.discard(late),
+        after: (seconds, cb) => {
+          const timer = this.callLater(seconds, cb);
+          return () => timer.cancel();
+        },
+        stopped: () => signal?.aborted === true || this.isClosed(),
+      }),
+    );
     return this.#start(sock, protocol, opts, opts.serverHostname ?? host);
   }
 
@@ -501,7 +507,7 @@ export abstract class BaseEventLoop<S = unknown>
     checkSocketPath(path, 'connect');
     this.#checkConnectionOptions(opts);
     const protocol = newProtocol(protocolFactory);
-    const sock = await this.connectUnix(path, opts, protocol);
+    const sock = await this.closedWins(this.connectUnix(path, opts, protocol));
     return this.#start(sock, protocol, opts, opts.serverHostname);
   }
 
@@ -670,7 +676,9 @@ export abstract class BaseEventLoop<S = unknown>
       // The file's size, null for no regular file; looked up once.
       let size: number | null | undefined;
       if (native !== undefined) {
-        size = await regularFileSize(this.fdLoop(), request.fd);
+        // Known now, not after an await: the zero-copy path refuses write()
+        // from the call on, and the fallback allows it throughout.
+        size = regularFileSizeNow(request.fd);
         if (size !== null) return await native(request, size);
       }
       if (opts?.fallback === false) {

@@ -20,7 +20,9 @@
 // NodeEventLoop's Loop.default()), so its errors are UvErrors.
 import { UsageError } from '../errors/usage-error.js';
 import { invalidArgType, validateInteger } from '../errors/validate.js';
+import { fstatSync } from 'node:fs';
 import * as fs from '../handles/fs.js';
+import { UvError } from '../handles/uv-error.js';
 import type { Loop } from '../handles/loop.js';
 import { type AbortOptions, abortable, signalOf, throwIfAborted } from './abort.js';
 import type { AnyProtocol, Protocol } from './protocols.js';
@@ -118,6 +120,22 @@ export function fileRequest(
 /** The size of `fd`'s file; null if it is no regular file (only those have offsets, and go through the kernel's sendfile). */
 export async function regularFileSize(loop: Loop, fd: number): Promise<number | null> {
   const stats = await fs.fstat(loop, fd);
+  return stats.isFile() ? stats.size : null;
+}
+
+/**
+ * regularFileSize, answered now: the zero-copy path must refuse write()
+ * from the call on (asyncio's empty waiter is set before its first await),
+ * and only a regular file takes it. fstat(2) of an open fd does no I/O.
+ */
+export function regularFileSizeNow(fd: number): number | null {
+  let stats;
+  try {
+    stats = fstatSync(fd);
+  } catch (err) {
+    const { errno } = err as NodeJS.ErrnoException;
+    throw typeof errno === 'number' ? new UvError(errno, 'fstat') : err;
+  }
   return stats.isFile() ? stats.size : null;
 }
 

@@ -337,12 +337,15 @@ export class StreamReader implements AsyncIterable<Buffer> {
     throwIfAborted(signal);
     this.#throwIfFailed();
     if (n === 0) return EMPTY;
+    // The error is checked before each wait, not after it: bytes fed before
+    // setException that complete the read are its own (as in asyncio, and as
+    // read(n) takes them), and the error fails the next read.
     while (this.#end - this.#start < n) {
+      this.#throwIfFailed();
       if (this.#eof) {
         throw new IncompleteReadError(this.#take(this.#end - this.#start), n);
       }
       await this.#waitForData('readexactly()', signal);
-      this.#throwIfFailed();
     }
     return this.#take(n);
   }
@@ -387,15 +390,17 @@ export class StreamReader implements AsyncIterable<Buffer> {
         }
         if (end !== -1) break;
         offset = Math.max(0, size + 1 - longest);
-        if (offset > this.#limit) {
-          throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
-        }
+      }
+      // As in readexactly: the error fails the read only if what was fed
+      // before it does not complete the read.
+      this.#throwIfFailed();
+      if (offset > this.#limit) {
+        throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
       }
       if (this.#eof) {
         throw new IncompleteReadError(this.#take(size), null);
       }
       await this.#waitForData(what, signal);
-      this.#throwIfFailed();
     }
     if (start > this.#limit) {
       throw new LimitOverrunError('Separator is found, but chunk is longer than limit', start);

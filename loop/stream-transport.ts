@@ -281,24 +281,28 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
     const send = trySendfile!;
     const { fd, offset, signal } = request;
     const end = request.count === null ? size : Math.min(size, offset + request.count);
-    await this.#waitFlushed(signal);
-    throwIfAborted(signal);
-    if (this.closing) throw closedDuring(null);
-    const socket = (this.#stream as TCP | Pipe).dupFileno();
-    let poll: Poll | undefined;
-    try {
-      poll = new Poll(this.#stream.loop, socket);
-      pollOwnsFd(poll); // closes the duplicate, also if a worker's teardown ends this
-    } catch (err) {
-      poll?.close();
-      closeSync(socket);
-      throw err;
-    }
-    const wasReading = this.isReading();
-    this.pauseReading();
+    // write() is refused from the call on (asyncio's empty waiter): a write
+    // made while the queued ones flush would land among the file's bytes.
     this.#sendingFile = true;
-    let sent = 0;
+    let poll: Poll | undefined;
+    let wasReading = false;
     try {
+      await this.#waitFlushed(signal);
+      throwIfAborted(signal);
+      if (this.closing) throw closedDuring(null);
+      const socket = (this.#stream as TCP | Pipe).dupFileno();
+      try {
+        poll = new Poll(this.#stream.loop, socket);
+        pollOwnsFd(poll); // closes the duplicate, also if a worker's teardown ends this
+      } catch (err) {
+        poll?.close();
+        poll = undefined;
+        closeSync(socket);
+        throw err;
+      }
+      wasReading = this.isReading();
+      this.pauseReading();
+      let sent = 0;
       while (offset + sent < end) {
         const n = send(socket, fd, offset + sent, end - offset - sent);
         if (n === 0) break; // the file got shorter
@@ -316,7 +320,7 @@ export class StreamTransport extends WriteTransportBase<AnyProtocol> implements 
       return sent;
     } finally {
       this.#sendingFile = false;
-      poll.close(); // and the duplicate with it
+      poll?.close(); // and the duplicate with it
       if (wasReading) this.resumeReading();
     }
   }

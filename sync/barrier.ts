@@ -7,7 +7,8 @@
 // arrived in, so a thread that races ahead into the next round can never be
 // confused with a late one of the previous round.
 import { validateInteger } from '../errors/validate.js';
-import { abortReason, asyncOptions, park, parkAsync, type AsyncWaitOptions } from './park.js';
+import { SyncTimeoutError } from './errors.js';
+import { abortReason, asyncOptions, now, park, parkAsync, type AsyncWaitOptions } from './park.js';
 import { adopt, Adopted, newState, type SyncHandle } from './shared-state.js';
 
 export type BarrierHandle = SyncHandle<'Barrier'>;
@@ -65,16 +66,20 @@ export class Barrier {
 
   /**
    * The async wait: never blocks the thread. An abort rejects with
-   * `signal.reason`, but the arrival cannot be taken back: the round still
+   * `signal.reason`, and `timeoutMs` with a SyncTimeoutError (the options of
+   * every async wait), but the arrival cannot be taken back: the round still
    * counts this thread, as with a thread that arrived and then went away.
    */
-  async waitAsync(opts?: Pick<AsyncWaitOptions, 'signal'>): Promise<boolean> {
-    const { signal } = asyncOptions(opts);
+  async waitAsync(opts?: AsyncWaitOptions): Promise<boolean> {
+    const { signal, timeoutMs } = asyncOptions(opts);
     if (signal?.aborted) throw abortReason(signal);
     const generation = Atomics.load(this.#s, kGeneration);
     if (this.#arrive(generation)) return true;
+    const deadline = timeoutMs === Infinity ? Infinity : now() + timeoutMs;
     while (Atomics.load(this.#s, kGeneration) === generation) {
-      if ((await parkAsync(this.#s, kGeneration, generation, Infinity, signal)) === 'aborted') {
+      const remaining = deadline === Infinity ? Infinity : deadline - now();
+      if (remaining <= 0) throw new SyncTimeoutError('Barrier.waitAsync', timeoutMs);
+      if ((await parkAsync(this.#s, kGeneration, generation, remaining, signal)) === 'aborted') {
         throw abortReason(signal);
       }
     }

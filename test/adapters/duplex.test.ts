@@ -10,6 +10,7 @@ import { CollectProtocol } from './protocols.js';
 import { assertNoLeaks, resourceCounts } from './resources.js';
 import { selfSignedCert } from './tls-cert.js';
 import { withPrograms } from '../helpers/tools.js';
+import { bothEventLoops } from '../helpers/event-loop-test.js';
 
 // These tests make a certificate with openssl (test/adapters/tls-cert.ts).
 const tlsTest = withPrograms(test.serial, ['openssl']);
@@ -402,3 +403,30 @@ test('toDuplex refuses options that are not an object or an allowHalfOpen that i
   t.deepEqual(loop.liveResources(), {});
   loop.close();
 });
+
+// docs/loop.md, "Closing", and docs/adapters.md, toDuplex: a Node stream from
+// toDuplex() is destroyed at once when its transport's loop closes (the
+// transport is closed without connectionLost, which would otherwise be what
+// ends the stream), with no error, and emits 'close'.
+for (const [name, onLoop] of bothEventLoops) {
+  serial(`toDuplex on ${name}: the loop's close() destroys the stream at once`, (t) =>
+    onLoop(t, async (loop) => {
+      const peer = net.createServer((socket) => socket.on('error', () => {}));
+      const port = await nodeListen(peer);
+      try {
+        const [transport] = await loop.createConnection(() => ({}), '127.0.0.1', port);
+        const duplex = toDuplex(transport);
+        const errors: unknown[] = [];
+        duplex.on('error', (err) => errors.push(err));
+        const closed = new Promise<void>((resolve) => duplex.once('close', () => resolve()));
+        loop.close();
+        t.true(duplex.destroyed, 'destroyed within close()');
+        t.true(transport.isClosing());
+        await closed;
+        t.deepEqual(errors, []);
+      } finally {
+        await new Promise((resolve) => peer.close(resolve));
+      }
+    }),
+  );
+}

@@ -8,6 +8,8 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   Loop,
   Mutex,
@@ -21,6 +23,7 @@ import {
 import { waitFor, within } from '../helpers/loop-test.js';
 import { jsonLines, runFixture } from '../helpers/child.js';
 import { selfSignedCert } from './tls-cert.js';
+import { withPrograms } from '../helpers/tools.js';
 
 const echoModule = new URL('../fixtures/threaded-echo.js', import.meta.url);
 const httpModule = new URL('../fixtures/threaded-http.js', import.meta.url);
@@ -515,6 +518,46 @@ test.serial(
   },
 );
 
+/** The backlog of each socket listening on `port`, as ss(8) shows it (Send-Q). */
+async function backlogsOf(port: number): Promise<number[]> {
+  const { stdout } = await promisify(execFile)('ss', ['-ltnH', `( sport = :${port} )`]);
+  // State Recv-Q Send-Q Local:Port Peer:Port, one line per listening socket.
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => Number(line.trim().split(/\s+/)[2]));
+}
+
+// docs/threads.md, the options: backlog per listening socket (one per thread
+// with 'reuseport', the one shared with 'shared-socket'), by default
+// createServer's 100 for a protocolFactory and node:http's 511 for a
+// requestListener; a given backlog wins. The supervisor's own socket on the
+// port never listens, so it is not among them.
+withPrograms(test.serial, ['ss'])(
+  'backlog: 100 for a protocolFactory, 511 for a requestListener, or the one given',
+  async (t) => {
+    const cases: Array<[URL, Balance, number | undefined, number[]]> = [
+      [echoModule, 'reuseport', undefined, [100, 100]],
+      [httpModule, 'reuseport', undefined, [511, 511]],
+      [echoModule, 'reuseport', 64, [64, 64]],
+      [echoModule, 'shared-socket', undefined, [100]],
+      [httpModule, 'shared-socket', 32, [32]],
+    ];
+    for (const [module, balance, backlog, expected] of cases) {
+      const shared = { mutex: new Mutex().handle, counter: new SharedArrayBuffer(4) };
+      const server = await start(t, module, {
+        balance,
+        shared,
+        ...(backlog === undefined ? {} : { backlog }),
+      });
+      const what = `${module.pathname.split('/').pop()!}, ${balance}, backlog ${String(backlog)}`;
+      t.deepEqual(await backlogsOf(server.port), expected, what);
+      await closeAndCheck(t, server);
+    }
+  },
+);
+
 test.serial('bad options are usage errors; a port in use is EADDRINUSE', async (t) => {
   const start = (opts: unknown, url: unknown = echoModule): Promise<ThreadedServer> =>
     startThreadedServer(url as URL, opts as ThreadedServerOptions);
@@ -524,7 +567,14 @@ test.serial('bad options are usage errors; a port in use is EADDRINUSE', async (
   });
   await t.throwsAsync(start({ port: 0 }), { code: 'ERR_INVALID_ARG_TYPE', message: /opts\.host/ });
   await t.throwsAsync(start({ host: kHost, port: 70000 }), { code: 'ERR_OUT_OF_RANGE' });
+  // docs/threads.md: a package name would resolve from asyncuv's folder, not
+  // the caller's, so it is refused as a relative path is; threads 1 to 1024.
+  await t.throwsAsync(start({ host: kHost, port: 0 }, 'some-package'), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /moduleUrl/,
+  });
   await t.throwsAsync(start({ host: kHost, port: 0, threads: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+  await t.throwsAsync(start({ host: kHost, port: 0, threads: 1025 }), { code: 'ERR_OUT_OF_RANGE' });
   await t.throwsAsync(start({ host: kHost, port: 0, balance: 'round-robin' }), {
     code: 'ERR_INVALID_ARG_VALUE',
   });

@@ -46,3 +46,32 @@ test('debug mode reports slow callbacks and servers collected unclosed', async (
     JSON.stringify(warnings),
   );
 });
+
+// docs/loop.md, "Scheduling": `setDebug(true)` or ASYNCUV_DEBUG=1 turns debug
+// mode on, for loops of either kind made afterwards; unset or empty, it is off.
+test('ASYNCUV_DEBUG=1 starts both loops in debug mode; empty (or unset), neither', async (t) => {
+  const probe = `
+import { NodeEventLoop, UvEventLoop } from ${JSON.stringify(new URL('../../index.js', import.meta.url).href)};
+const modes = [UvEventLoop, NodeEventLoop].map((Make) => {
+  const loop = new Make();
+  const debug = loop.getDebug();
+  loop.close();
+  return debug;
+});
+console.log(JSON.stringify(modes));
+`;
+  for (const [value, expected] of [
+    ['1', [true, true]],
+    ['', [false, false]],
+  ] as const) {
+    // The child inherits this process's environment, so "unset" is the
+    // empty value here: the rule treats both alike.
+    const env = { ASYNCUV_DEBUG: value };
+    const out = await runCommand(process.execPath, ['--input-type=module', '-e', probe], {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+      env,
+    });
+    t.is(out.code, 0, out.stderr);
+    t.deepEqual(JSON.parse(out.stdout.trim()), expected, `ASYNCUV_DEBUG=${String(value)}`);
+  }
+});

@@ -433,6 +433,48 @@ test('UvEventLoop: the zero-copy path refuses writes while it sends, and NodeEve
   });
 });
 
+// docs/loop.md, "Sending a file": on the zero-copy path write() throws
+// ERR_INVALID_STATE until the call settles, from the call on (asyncio sets
+// its empty waiter before the first await), also while the writes queued
+// before it flush; on the fallback (a pipe as the file) write() stays allowed
+// throughout, its bytes going out between blocks.
+test('UvEventLoop: write() is refused from the sendfile call on (zero-copy), allowed on the fallback', (t) =>
+  bothEventLoops[0]![1](t, async (loop) => {
+    const { path, data } = tempFile(t, 300_000);
+    const fd = openFd(t, path);
+    const peer = await connected(loop);
+    try {
+      peer.transport.write('head');
+      const sending = loop.sendfile(peer.transport, fd);
+      t.throws(() => peer.transport.write('x'), { code: 'ERR_INVALID_STATE' });
+      t.is(await within(sending, 'sendfile'), data.length);
+      peer.transport.write('tail');
+      await peer.arrived(data.length + 8, 'every byte');
+      t.true(
+        peer.received().equals(Buffer.concat([Buffer.from('head'), data, Buffer.from('tail')])),
+      );
+
+      const dir = mkdtempSync(join(tmpdir(), 'asyncuv-sendfile-'));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const writer = spawn('sh', ['-c', `head -c 1000 /dev/zero > '${fifo}'`]);
+      const exited = once(writer, 'exit');
+      const pipeFd = openFd(t, fifo); // returns once the writer opened its end
+      try {
+        const fallback = loop.sendfile(peer.transport, pipeFd);
+        t.notThrows(() => peer.transport.write('more'));
+        t.is(await within(fallback, 'the fallback sendfile'), 1000);
+        await peer.arrived(data.length + 8 + 1004, 'the pipe and the write');
+      } finally {
+        writer.kill();
+        await within(exited, 'the writer exits');
+      }
+    } finally {
+      await peer.close();
+    }
+  }));
+
 test('a worker terminated in the middle of a zero-copy sendfile leaves no fd behind', async (t) => {
   const fds = (): number => readdirSync('/proc/self/fd').length;
   const accepted: net.Socket[] = [];

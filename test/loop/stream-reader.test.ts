@@ -408,3 +408,61 @@ test('an abort while waiting withdraws the read: the next read may start at once
   reader.feedData(Buffer.from('cd'));
   t.is((await second).toString(), 'abcd');
 });
+
+// docs/streams.md: a waiting read takes the bytes fed before setException in
+// the same turn, and the error fails the next read (asyncio's feed_data
+// wakes the read before set_exception can reach it). readline, readuntil and
+// readexactly as read(n); read() to EOF fails, as asyncio's read(-1) does.
+test('bytes fed before setException complete a waiting read; the error fails the next one', async (t) => {
+  const boom = new Error('boom');
+  const reads: Array<[string, (r: StreamReader) => Promise<Buffer>, string]> = [
+    ['read(10)', (r) => r.read(10), 'ab\ncd'],
+    ['readline()', (r) => r.readline(), 'ab\n'],
+    ['readuntil()', (r) => r.readuntil('\n'), 'ab\n'],
+    ['readexactly(4)', (r) => r.readexactly(4), 'ab\nc'],
+  ];
+  for (const [what, read, expected] of reads) {
+    const reader = new StreamReader();
+    const waiting = read(reader);
+    reader.feedData(Buffer.from('ab\ncd'));
+    reader.setException(boom);
+    t.is(String(await waiting), expected, what);
+    t.is(await t.throwsAsync(reader.read(1)), boom, `${what}: the next read`);
+  }
+  // Not enough for the read: the error is its answer.
+  const short = new StreamReader();
+  const waiting = short.readexactly(10);
+  short.feedData(Buffer.from('ab'));
+  short.setException(boom);
+  t.is(await t.throwsAsync(waiting), boom);
+  const toEof = new StreamReader();
+  const all = toEof.read();
+  toEof.feedData(Buffer.from('ab'));
+  toEof.setException(boom);
+  t.is(await t.throwsAsync(all), boom);
+});
+
+// docs/streams.md: a read that takes all of one fed chunk returns that
+// Buffer itself, with no copy (the memory became the reader's in feedData).
+test('a read that takes all of one fed chunk returns that Buffer itself', async (t) => {
+  const reads: Array<[string, (r: StreamReader) => Promise<Buffer>]> = [
+    ['read(n)', (r) => r.read(100)],
+    ['read()', (r) => r.read()],
+    ['readline()', (r) => r.readline()],
+    ['readuntil()', (r) => r.readuntil('\n')],
+    ['readexactly()', (r) => r.readexactly(4)],
+  ];
+  for (const [what, read] of reads) {
+    const reader = new StreamReader();
+    const chunk = Buffer.from('abc\n');
+    const waiting = read(reader);
+    reader.feedData(chunk);
+    reader.feedEof();
+    t.is(await waiting, chunk, `${what}, waiting`);
+    const ready = new StreamReader();
+    const fed = Buffer.from('abc\n');
+    ready.feedData(fed);
+    ready.feedEof();
+    t.is(await read(ready), fed, `${what}, buffered`);
+  }
+});

@@ -1,11 +1,13 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { Loop, UvEventLoop, type Protocol, type Transport } from 'asyncuv';
 import { CollectProtocol, EchoProtocol } from '../adapters/protocols.js';
 import { selfSignedCert } from '../adapters/tls-cert.js';
 import { withPrograms } from '../helpers/tools.js';
 import { closeEventLoop } from '../helpers/event-loop-test.js';
+import { runCommand } from '../helpers/child.js';
 
 // These tests make a certificate with openssl (test/adapters/tls-cert.ts).
 const tlsTest = withPrograms(test, ['openssl']);
@@ -128,4 +130,40 @@ tlsTest('UvEventLoop.startTls upgrades a plain connection (STARTTLS)', async (t)
   server.close();
   await server.waitClosed();
   await closeEventLoop(t, loop, uv);
+});
+
+// docs/loop.md, TLS: the loop layer does not depend on adapters/, which
+// registers the TLS upgrader when it loads; with only asyncuv/loop loaded,
+// `ssl` and startTls throw ERR_TLS_UNAVAILABLE (a process of its own: this
+// one has loaded asyncuv). Nothing is opened first, so the loop closes clean.
+test('with only asyncuv/loop loaded, ssl and startTls fail with ERR_TLS_UNAVAILABLE', async (t) => {
+  const probe = `
+import { UvEventLoop, openConnection, startServer } from 'asyncuv/loop';
+const loop = new UvEventLoop();
+const server = await loop.createServer(() => ({}), '127.0.0.1', 0);
+const { port } = server.sockets()[0];
+const [plain] = await loop.createConnection(() => ({}), '127.0.0.1', port);
+const codes = [];
+for (const call of [
+  () => loop.createConnection(() => ({}), '127.0.0.1', port, { ssl: true }),
+  () => loop.createServer(() => ({}), '127.0.0.1', 0, { ssl: {} }),
+  () => openConnection('127.0.0.1', port, { loop, ssl: true }),
+  () => startServer(() => {}, '127.0.0.1', 0, { loop, ssl: {} }),
+  () => loop.startTls(plain, plain.getProtocol(), {}),
+]) {
+  codes.push(await call().then(() => 'resolved', (err) => err.code));
+}
+plain.close();
+server.close();
+await server.waitClosed();
+console.log(JSON.stringify({ codes, live: loop.liveResources() }));
+loop.close();
+`;
+  const out = await runCommand(process.execPath, ['--input-type=module', '-e', probe], {
+    cwd: fileURLToPath(new URL('.', import.meta.url)),
+  });
+  t.is(out.code, 0, out.stderr);
+  const { codes, live } = JSON.parse(out.stdout.trim()) as { codes: string[]; live: object };
+  t.deepEqual(codes, Array(5).fill('ERR_TLS_UNAVAILABLE'));
+  t.deepEqual(live, {});
 });

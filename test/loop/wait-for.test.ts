@@ -3,6 +3,7 @@
 // stream reads it cancels over real connections are in the conformance
 // suite (scenarios/cancellation.ts), on both loops.
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { types } from 'node:util';
 import { TimeoutError, waitFor } from 'asyncuv';
@@ -103,4 +104,61 @@ test('what is not awaitable, and a bad timeout, are usage errors', async (t) => 
   );
   await t.throwsAsync(waitFor(Promise.resolve(), Number.NaN), { code: 'ERR_OUT_OF_RANGE' });
   await t.throwsAsync(waitFor(Promise.resolve(), '1' as never), { code: 'ERR_INVALID_ARG_TYPE' });
+});
+
+// docs/loop.md: as asyncio's wait_for, a deadline of 0 lets settled work
+// win; unlike it, the function is still called, and its signal aborted just
+// after (cancellation is the work's choice here, not injected at an await).
+test('a deadline of 0 calls the function, then aborts its signal', async (t) => {
+  let called = false;
+  let abortedAtCall: boolean | undefined;
+  let signal: AbortSignal | undefined;
+  const err = await t.throwsAsync(
+    waitFor((s) => {
+      called = true;
+      signal = s;
+      abortedAtCall = s.aborted;
+      return never();
+    }, 0),
+    { instanceOf: TimeoutError },
+  );
+  t.true(called);
+  t.false(abortedAtCall, 'not aborted yet when the function runs');
+  t.true(signal!.aborted);
+  t.is(signal!.reason, err, 'the signal was aborted with the TimeoutError');
+});
+
+// docs/loop.md: the deadline is final: waitFor rejects when it passes,
+// without waiting for work that ignores the signal, and what that work does
+// afterwards is not reported.
+test('the deadline is final: work that ignores the signal does not hold it', async (t) => {
+  let settleLate!: (v: string) => void;
+  const late = new Promise<string>((resolve) => (settleLate = resolve));
+  await t.throwsAsync(
+    waitFor(() => late, 0.02),
+    { instanceOf: TimeoutError },
+  );
+  // It rejected while the work was still pending; what the work does now is
+  // not reported anywhere.
+  settleLate('too late');
+  t.is(await late, 'too late');
+});
+
+// docs/loop.md: waitFor's timer keeps the process alive until the work
+// settles (where AbortSignal.timeout()'s does not): a program awaiting
+// nothing else still gets its TimeoutError. In a child process, whose exit
+// is what is observed.
+test('the deadline keeps the process alive until it passes', async (t) => {
+  const program = `
+import { waitFor } from ${JSON.stringify(new URL('../../index.js', import.meta.url).href)};
+await waitFor(new Promise(() => {}), 0.1).catch((err) => console.log(err.name));
+`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += String(d)));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  t.is(output.trim(), 'TimeoutError');
+  t.is(code, 0);
 });

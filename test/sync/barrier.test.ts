@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Barrier } from 'asyncuv/sync';
+import { Barrier, SyncTimeoutError } from 'asyncuv/sync';
 import { runWorker } from './helpers/workers.js';
 
 const fixture = 'barrier-tasks';
@@ -67,6 +67,21 @@ test('an aborted waitAsync rejects with the reason', async (t) => {
   const waiting = barrier.waitAsync({ signal: controller.signal });
   setTimeout(() => controller.abort(new Error('stop')), 20);
   await t.throwsAsync(waiting, { message: 'stop' });
+});
+
+// docs/sync.md: every async method takes { signal?, timeoutMs? }, a timeout
+// rejecting with SyncTimeoutError; like an abort, it cannot take the
+// arrival back, so the round still counts the thread that gave up.
+test('a timed-out waitAsync rejects with SyncTimeoutError; its arrival still counts', async (t) => {
+  const barrier = new Barrier(2);
+  await t.throwsAsync(barrier.waitAsync({ timeoutMs: 20 }), {
+    instanceOf: SyncTimeoutError,
+    code: 'ERR_SYNC_TIMEOUT',
+  });
+  t.true(barrier.wait(), 'the second arrival completes the round at once');
+  await t.throwsAsync(barrier.waitAsync({ timeoutMs: 0 }), { code: 'ERR_SYNC_TIMEOUT' });
+  t.true(await barrier.waitAsync({ timeoutMs: 0 }), 'the last to arrive never waits');
+  await t.throwsAsync(barrier.waitAsync({ timeoutMs: -1 }), { code: 'ERR_OUT_OF_RANGE' });
 });
 
 test('bad counts and handles are typed errors', (t) => {

@@ -120,6 +120,40 @@ test('an uncloneable value throws ERR_DATA_CLONE and leaves the queue usable', (
   t.is(queue.get(), 'ok');
 });
 
+// docs/sync.md, "Queue": v8.serialize's answers where it differs from
+// postMessage (a Buffer stays a Buffer; a SharedArrayBuffer is refused
+// rather than shared), a Proxy refused as postMessage refuses it, the
+// fast path's one knowing difference, and the defaults: a 1 MiB ring, and
+// maxSize 0 for no item limit.
+test('Queue values: Buffer, SharedArrayBuffer, Proxy, array properties; the defaults', (t) => {
+  const queue = new Queue();
+  queue.put(Buffer.from('ab'));
+  const buffer = queue.get();
+  t.true(Buffer.isBuffer(buffer));
+  t.is(String(buffer), 'ab');
+  for (const value of [
+    new SharedArrayBuffer(8),
+    { inner: new SharedArrayBuffer(8) },
+    new Proxy({}, {}),
+  ]) {
+    t.throws(() => queue.put(value), { code: 'ERR_DATA_CLONE', name: 'DataCloneError' });
+  }
+  t.is(queue.size, 0, 'nothing refused was queued');
+  const tagged = Object.assign([1, 2], { note: 'dropped' });
+  queue.put(tagged);
+  const copy = queue.get() as unknown[] & { note?: string };
+  t.deepEqual([...copy], [1, 2]);
+  t.is(copy.note, undefined, 'non-index properties of an array are not copied on the fast path');
+  // The default ring is 1 MiB: a value just under it fits, one above it does not.
+  queue.put('x'.repeat(1_000_000));
+  t.is((queue.get() as string).length, 1_000_000);
+  t.throws(() => queue.put('x'.repeat(1_100_000)), { code: 'ERR_QUEUE_ITEM_TOO_LARGE' });
+  const unbounded = new Queue<number>({ maxSize: 0, bytes: 64 * 1024 });
+  for (let i = 0; i < 5000; i++) unbounded.put(i, 0);
+  t.is(unbounded.size, 5000, 'maxSize 0: no item limit, only the ring');
+  for (let i = 0; i < 5000; i++) t.is(unbounded.get(0), i);
+});
+
 test('an item larger than the ring throws ERR_QUEUE_ITEM_TOO_LARGE; bad options are typed errors', (t) => {
   const queue = new Queue({ bytes: 256 });
   t.throws(() => queue.put('x'.repeat(300)), { code: 'ERR_QUEUE_ITEM_TOO_LARGE' });

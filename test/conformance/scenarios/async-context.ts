@@ -83,6 +83,24 @@ export function asyncContext(test: Test, makeLoop: MakeLoop, name: string): void
     handle.cancel();
   });
 
+  // docs/loop.md, "Async context": asyncio's call_soon(cb, context=ctx) is
+  // callSoon(AsyncLocalStorage.snapshot(), cb, ...args): the snapshot, taken
+  // where the callback should run, is called with the callback and its
+  // arguments, whatever context schedules it.
+  it("callSoon(AsyncLocalStorage.snapshot(), cb, ...args) runs cb in the snapshot's context", async ({
+    loop,
+  }, t) => {
+    const snapshot = als.run('chosen', () => AsyncLocalStorage.snapshot());
+    const soon = future<[string | undefined, number]>();
+    const later = future<[string | undefined, number]>();
+    als.run('scheduler', () => {
+      loop.callSoon(snapshot, (n: number) => soon.resolve([als.getStore(), n]), 1);
+      loop.callLater(0.001, snapshot, (n: number) => later.resolve([als.getStore(), n]), 2);
+    });
+    t.deepEqual(await within(soon.promise, 'callSoon'), ['chosen', 1]);
+    t.deepEqual(await within(later.promise, 'callLater'), ['chosen', 2]);
+  });
+
   it('a server: the protocol factory and every protocol method of its connections run in the createServer context (test_create_server_protocol_factory_context)', async ({
     loop,
   }, t) => {

@@ -121,6 +121,36 @@ export function closeReleases(test: Test, makeLoop: MakeLoop, name: string): voi
     }),
   );
 
+  // docs/loop.md, "Closing": a start in flight rejects with ERR_LOOP_CLOSED.
+  // A connect to the loop's own server is the hard case: close() closes the
+  // listener with the connection still in its backlog, and the kernel
+  // resets it, so the connect's own failure (ECONNRESET) arrives after
+  // close() and must not be what the caller sees.
+  test(`${name}: close() while createConnection reaches the loop's own server: ERR_LOOP_CLOSED, never the reset`, async (t) => {
+    for (let i = 0; i < 32; i++) {
+      const fixture = makeLoop();
+      const { loop } = fixture;
+      const server = await loop.createServer(() => ({}), '127.0.0.1', 0);
+      const connecting = loop.createConnection(() => ({}), '127.0.0.1', server.sockets()[0]!.port);
+      connecting.catch(() => {});
+      // Not a wait for an event: the moment of the close is what varies.
+      for (let turn = 0; turn < i % 4; turn++) await new Promise((r) => setImmediate(r));
+      loop.close();
+      const outcome = await within(
+        connecting.then(
+          () => 'connected before close()',
+          (err: { code?: string }) => err.code,
+        ),
+        `createConnection (${i % 4} turns)`,
+      );
+      t.true(
+        outcome === 'ERR_LOOP_CLOSED' || outcome === 'connected before close()',
+        `${i % 4} turns: ${String(outcome)}`,
+      );
+      await fixture.settle(t);
+    }
+  });
+
   const streamsTitle = `${name}: close() with a subprocess stream's read and wait() pending`;
   testIf(test, makeLoop, 'subprocess', streamsTitle, (t) =>
     withLoop(t, makeLoop, async ({ loop }) => {

@@ -3,7 +3,7 @@
 // test_send_signal, test_stdin_broken_pipe, test_stdout_stderr_to_stdout,
 // test_cancel_wait, test_cancel_communicate): real children, their pipes
 // as StreamWriter/StreamReaders.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import {
   CancelledError,
@@ -45,6 +45,38 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
     t.is(stdout!.toString(), 'Python The Winner');
     t.is(stderr, null);
     t.is(proc.returncode, 0);
+  });
+
+  // docs/streams.md: as in asyncio, a stream that is not asked for is
+  // inherited (the child's fd is ours), 'ignore' is /dev/null; and every
+  // pipe is closed once communicate() resolves, whatever input type it got.
+  it('a stream not asked for is inherited; communicate() closes every pipe', async ({
+    loop,
+  }, t) => {
+    const target = (pid: number | 'self', fd: number): string =>
+      readlinkSync(`/proc/${pid}/fd/${fd}`);
+    const inherited = await createSubprocessExec('sleep', ['30'], { loop, stdout: 'ignore' });
+    try {
+      t.is(target(inherited.pid, 0), target('self', 0));
+      t.is(target(inherited.pid, 1), '/dev/null');
+      t.is(target(inherited.pid, 2), target('self', 2));
+    } finally {
+      inherited.kill();
+    }
+    t.is(await within(inherited.wait(), 'exit'), -SIG.SIGKILL);
+    for (const input of ['text', Buffer.from('text'), new Uint8Array(Buffer.from('text'))]) {
+      const proc = await createSubprocessExec('cat', [], {
+        loop,
+        stdin: 'pipe',
+        stdout: 'pipe',
+        stderr: 'pipe',
+      });
+      const [stdout, stderr] = await within(proc.communicate(input), 'communicate');
+      t.is(stdout!.toString(), 'text');
+      t.is(stderr!.length, 0);
+      t.true(proc.stdin!.transport.isClosing(), 'stdin closed');
+      t.true(proc.stdout!.atEof() && proc.stderr!.atEof(), 'stdout and stderr at EOF');
+    }
   });
 
   it('stdout and stderr are separate readers; the exit code is returncode', async ({ loop }, t) => {
@@ -184,6 +216,22 @@ export function subprocessStreams(test: Test, makeLoop: MakeLoop, name: string):
     t.throws(() => proc.sendSignal('SIGNOPE'), { code: 'ERR_UNKNOWN_SIGNAL' });
     await within(proc.communicate(), 'exit');
     t.is(proc.returncode, 0);
+  });
+
+  // docs/streams.md: a limit below 1 is refused before anything is opened,
+  // as by the stream functions: no child is started.
+  it('a limit below 1 or not an integer is ERR_OUT_OF_RANGE, and no child starts', async ({
+    loop,
+  }, t) => {
+    for (const limit of [0, -1, 1.5]) {
+      await t.throwsAsync(createSubprocessExec('true', [], { loop, stdout: 'pipe', limit }), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
+      await t.throwsAsync(createSubprocessShell('true', { loop, stdout: 'pipe', limit }), {
+        code: 'ERR_OUT_OF_RANGE',
+      });
+    }
+    t.deepEqual(loop.liveResources(), {}, 'nothing was spawned');
   });
 
   it('the limit option bounds the readers', async ({ loop }, t) => {
