@@ -77,8 +77,10 @@ export abstract class Handle<N extends NativeHandle = NativeHandle> {
     this[kNative].unref();
   }
 
+  /** Whether the handle keeps its loop alive when active; ERR_HANDLE_CLOSED once closed, as every method but close(). */
   hasRef(): boolean {
-    return !this.closed && this[kNative].hasRef();
+    this.assertOpen();
+    return this[kNative].hasRef();
   }
 
   get active(): boolean {

@@ -368,12 +368,7 @@ export const ttyMethods: MethodSpec[] = [
   method('getWinsize'),
 ];
 
-/** On a closed handle these return (no-ops and state queries); every other method throws. */
+/** On a closed handle these return (the no-op close and the property getters); every other method throws. */
 export function mayReturnWhenClosed(spec: MethodSpec): boolean {
-  return (
-    spec.name.startsWith('get ') ||
-    spec.name === 'close' ||
-    spec.name === 'closeReset' ||
-    spec.name === 'hasRef'
-  );
+  return spec.name.startsWith('get ') || spec.name === 'close' || spec.name === 'closeReset';
 }

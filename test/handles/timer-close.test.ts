@@ -137,7 +137,7 @@ test('loop.close() with Timers in every state', (t) => {
   for (const timer of [fresh, started, unrefd, stopped, fired, closed, closing]) {
     t.true(timer.closed);
     t.false(timer.active);
-    t.false(timer.hasRef());
+    t.throws(() => timer.hasRef(), { code: 'ERR_HANDLE_CLOSED' });
     t.notThrows(() => timer.close(() => t.fail('a second close calls nothing')));
   }
 });

@@ -157,7 +157,7 @@ test('Timers of a closed loop: construction throws ERR_LOOP_CLOSED, existing one
   for (const timer of [idle, started]) {
     t.true(timer.closed);
     t.false(timer.active);
-    t.false(timer.hasRef());
+    t.throws(() => timer.hasRef(), { code: 'ERR_HANDLE_CLOSED' });
     const error = t.throws(() => timer.start(() => {}, 1), { instanceOf: UsageError });
     t.is(error?.code, 'ERR_HANDLE_CLOSED');
     t.notThrows(() => timer.close());

@@ -262,7 +262,7 @@ loopTest('methods of a closed timer throw ERR_HANDLE_CLOSED', (t, loop) => {
     t.is(error?.code, 'ERR_HANDLE_CLOSED', name);
   }
   t.false(timer.active);
-  t.false(timer.hasRef());
+  t.throws(() => timer.hasRef(), { code: 'ERR_HANDLE_CLOSED' });
   loop.run();
 });
 
