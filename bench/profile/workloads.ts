@@ -50,6 +50,12 @@
 //                 connections (default 50) for S seconds, the response of
 //                 bench/http.bench.ts; ops are requests;
 // - nodehttp S [C]: the same on a plain node:http server (the reference);
+// - httpclose S [C], nodehttpclose S [C]: the same two with wrk's
+//                 `Connection: close` (a connection per request);
+// - express S [C], nodeexpress S [C], expressclose S [C],
+//                 nodeexpressclose S [C]: bench/http.bench.ts's Express app
+//                 (GET /json) on serveHttp and on node:http, keep-alive and
+//                 with `Connection: close`;
 // - httpn N [C]:  serveHttp under N keep-alive GETs over C connections
 //                 (default 50) from bench/loadgen/http-client.ts in a child
 //                 process: a fixed count, for instructions.sh;
@@ -68,6 +74,7 @@
 // child of its own), with the 1-minute load average at the end.
 import { execFile } from 'node:child_process';
 import http from 'node:http';
+import express from 'express';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -380,23 +387,46 @@ async function resp(requests: number): Promise<number> {
 
 const httpListener: http.RequestListener = (_req, res) => res.end('hello from the benchmark\n');
 
-async function serveHttpWorkload(seconds: number): Promise<number> {
-  const { loop, dispose } = freshLoop();
-  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
-  const report = await wrk({ port: h.port, seconds, conns: Number(process.argv[4] ?? 50) });
-  await h.close();
-  await dispose();
-  return report.requests;
+/** An Express app with one JSON route, /json: bench/http.bench.ts's. */
+function expressApp(): http.RequestListener {
+  const app = express();
+  app.get('/json', (_req, res) => void res.json({ hello: 'from the benchmark' }));
+  return app;
 }
 
-async function nodeHttp(seconds: number): Promise<number> {
-  const server = http.createServer(httpListener);
+/** wrk for `seconds` on `port`: C connections (argv[4], default 50), keep-alive or not. */
+async function wrkRequests(port: number, seconds: number, path: string, close: boolean) {
+  const conns = Number(process.argv[4] ?? 50);
+  return (await wrk({ port, seconds, conns, path, connectionClose: close })).requests;
+}
+
+async function serveHttpWorkload(
+  seconds: number,
+  app = httpListener,
+  path = '/',
+  close = false,
+): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const h = await serveHttp(loop, app, '127.0.0.1', 0);
+  const requests = await wrkRequests(h.port, seconds, path, close);
+  await h.close();
+  await dispose();
+  return requests;
+}
+
+async function nodeHttp(
+  seconds: number,
+  app = httpListener,
+  path = '/',
+  close = false,
+): Promise<number> {
+  const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  const report = await wrk({ port, seconds, conns: Number(process.argv[4] ?? 50) });
+  const requests = await wrkRequests(port, seconds, path, close);
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
-  return report.requests;
+  return requests;
 }
 
 /** N keep-alive GETs on `port` from bench/loadgen/http-client.ts in a child process. */
@@ -482,6 +512,12 @@ const workloads: Record<string, Workload> = {
   resp,
   http: serveHttpWorkload,
   nodehttp: nodeHttp,
+  httpclose: (s) => serveHttpWorkload(s, httpListener, '/', true),
+  nodehttpclose: (s) => nodeHttp(s, httpListener, '/', true),
+  express: (s) => serveHttpWorkload(s, expressApp(), '/json'),
+  nodeexpress: (s) => nodeHttp(s, expressApp(), '/json'),
+  expressclose: (s) => serveHttpWorkload(s, expressApp(), '/json', true),
+  nodeexpressclose: (s) => nodeHttp(s, expressApp(), '/json', true),
   httpn: serveHttpCounted,
   nodehttpn: nodeHttpCounted,
   queue,
