@@ -60,6 +60,8 @@
 //                 (default 50) from bench/loadgen/http-client.ts in a child
 //                 process: a fixed count, for instructions.sh;
 // - nodehttpn N [C]: the same load on a plain node:http server;
+// - httpclosen N [C], nodehttpclosen N [C]: the same two with a connection
+//                 per request (`Connection: close`), C at a time;
 // - queue N:      N small objects put into a sync Queue and got back, on
 //                 this thread (the codec and ring copy of every item);
 // - mutex N, futex N: N uncontended lock + increment + unlock on this
@@ -430,29 +432,28 @@ async function nodeHttp(
 }
 
 /** N keep-alive GETs on `port` from bench/loadgen/http-client.ts in a child process. */
-function httpLoad(port: number, requests: number): Promise<void> {
+function httpLoad(port: number, requests: number, close = false): Promise<void> {
   const client = fileURLToPath(new URL('../loadgen/http-client.js', import.meta.url));
   const conns = process.argv[4] ?? '50';
+  const args = [client, String(port), conns, String(requests), ...(close ? ['close'] : [])];
   return new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [client, String(port), conns, String(requests)], (err) =>
-      err ? reject(err) : resolve(),
-    ),
+    execFile(process.execPath, args, (err) => (err ? reject(err) : resolve())),
   );
 }
 
-async function serveHttpCounted(requests: number): Promise<number> {
+async function serveHttpCounted(requests: number, close = false): Promise<number> {
   const { loop, dispose } = freshLoop();
   const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
-  await httpLoad(h.port, requests);
+  await httpLoad(h.port, requests, close);
   await h.close();
   await dispose();
   return requests;
 }
 
-async function nodeHttpCounted(requests: number): Promise<number> {
+async function nodeHttpCounted(requests: number, close = false): Promise<number> {
   const server = http.createServer(httpListener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  await httpLoad((server.address() as { port: number }).port, requests);
+  await httpLoad((server.address() as { port: number }).port, requests, close);
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
   return requests;
@@ -520,6 +521,8 @@ const workloads: Record<string, Workload> = {
   nodeexpressclose: (s) => nodeHttp(s, expressApp(), '/json', true),
   httpn: serveHttpCounted,
   nodehttpn: nodeHttpCounted,
+  httpclosen: (n) => serveHttpCounted(n, true),
+  nodehttpclosen: (n) => nodeHttpCounted(n, true),
   queue,
   mutex,
   futex,
