@@ -25,6 +25,7 @@ interface NativeTcp extends NativeStream {
   dupFileno(): number;
   getsockname(): SocketAddress | number;
   getpeername(): SocketAddress | number;
+  names(): [[string, number] | undefined, [string, number] | undefined] | number;
   setNoDelay(on: boolean): number;
   setKeepAlive(on: boolean, delaySec: number): number;
   closeReset(): number;
@@ -123,6 +124,18 @@ export class TCP extends Stream<NativeTcp> {
   getpeername(): SocketAddress {
     this.assertOpen();
     return address(this[kNative].getpeername(), 'getpeername');
+  }
+
+  /**
+   * @internal The peer's and the local [address, port], each undefined
+   * where it has none (not connected): both names in one native call, as
+   * a transport records them when it is made.
+   */
+  names(): [[string, number] | undefined, [string, number] | undefined] {
+    this.assertOpen();
+    const names = this[kNative].names();
+    if (typeof names === 'number') throw new UvError(names, 'getpeername');
+    return names;
   }
 
   setNoDelay(on: boolean): void {

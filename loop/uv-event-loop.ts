@@ -98,15 +98,14 @@ function streamExtra(stream: Stream): Record<string, unknown> {
       // a pipe from an fd has no names
     }
   } else if (stream instanceof TCP) {
+    // One native call for both: a name the socket has not (not connected
+    // yet) is left out, as asyncio leaves it None.
     try {
-      extra['peername'] = addrTuple(stream.getpeername());
+      const [peer, sock] = stream.names();
+      if (peer !== undefined) extra['peername'] = peer;
+      if (sock !== undefined) extra['sockname'] = sock;
     } catch {
-      // not connected (yet): no peername
-    }
-    try {
-      extra['sockname'] = addrTuple(stream.getsockname());
-    } catch {
-      // no sockname
+      // a handle no longer usable: no names
     }
   }
   return extra;

@@ -60,6 +60,13 @@ for (const host of ['127.0.0.1', '::1']) {
     const c = await connect(loop, host, port);
     t.is(c.getpeername().port, port);
     t.is(c.getpeername().family, host.includes(':') ? 'IPv6' : 'IPv4');
+    // names(): both ends as [address, port], the same as the two calls.
+    const peer = c.getpeername();
+    const sock = c.getsockname();
+    t.deepEqual(c.names(), [
+      [peer.address, peer.port],
+      [sock.address, sock.port],
+    ]);
     const payload = randomBytes(100_000);
     const got = readAll(c, payload.length);
     c.write(payload);
@@ -286,9 +293,13 @@ test('misuse throws typed errors', async (t) => {
   t.throws(() => c.accept({} as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
   // No socket yet: libuv says EBADF; a bound, unconnected one: ENOTCONN.
   t.throws(() => c.getpeername(), { code: 'EBADF' } as never);
+  t.deepEqual(c.names(), [undefined, undefined]);
   c.bind('127.0.0.1', 0);
   t.throws(() => c.getpeername(), { code: 'ENOTCONN' } as never);
+  // names() leaves out the name a socket has not (no peer while unconnected).
+  t.deepEqual(c.names(), [undefined, ['127.0.0.1', c.getsockname().port]]);
   c.close();
+  t.throws(() => c.names(), { code: 'ERR_HANDLE_CLOSED' } as never);
   t.throws(() => c.write('x'), { code: 'ERR_HANDLE_CLOSED' } as never);
   t.throws(() => c.readStart(() => {}), { code: 'ERR_HANDLE_CLOSED' } as never);
   t.notThrows(() => c.close());
