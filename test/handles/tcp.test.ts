@@ -53,7 +53,8 @@ function readAll(c: TCP, until: number): Promise<Buffer> {
   );
 }
 
-for (const host of ['127.0.0.1', '::1']) {
+// 127.100.20.3: a loopback address with one-, two- and three-digit parts for names().
+for (const host of ['127.0.0.1', '127.100.20.3', '::1']) {
   test(`echo over ${host}`, async (t) => {
     const loop = new Loop();
     const { server, port } = listenEcho(loop, host);
