@@ -12,7 +12,7 @@ import { Pipe } from '../handles/pipe.js';
 import { childPipe, Process, type StdioOption } from '../handles/process.js';
 import { Signal } from '../handles/signal.js';
 import type { Stream } from '../handles/stream.js';
-import { type SocketAddress, TCP } from '../handles/tcp.js';
+import { type SocketAddress, TCP, tcpNames } from '../handles/tcp.js';
 import { Timer } from '../handles/timer.js';
 import { UDP } from '../handles/udp.js';
 import { UvError } from '../handles/uv-error.js';
@@ -101,7 +101,7 @@ function streamExtra(stream: Stream): Record<string, unknown> {
     // One native call for both: a name the socket has not (not connected
     // yet) is left out, as asyncio leaves it None.
     try {
-      const [peer, sock] = stream.names();
+      const [peer, sock] = tcpNames(stream);
       if (peer !== undefined) extra['peername'] = peer;
       if (sock !== undefined) extra['sockname'] = sock;
     } catch {

@@ -226,7 +226,6 @@ export const tcpMethods: MethodSpec[] = [
   method('open', badFd),
   method('getsockname'),
   method('getpeername'),
-  method('names'),
   method('setNoDelay', bool),
   method('setKeepAlive', bool, arg(fc.integer({ min: 1, max: 100 }))),
   method('closeReset', arg(fc.constant(undefined), cb)),
