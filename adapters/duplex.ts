@@ -79,7 +79,53 @@ class TransportDuplex extends Duplex {
   // The write buffer when the idle timer last fired: a buffer that is still
   // draining is activity, as in net.Socket.
   #lastQueued = 0;
-  readonly #idle = new IdleTimeout(() => this.#onIdle());
+  // Made by the first setTimeout(): a connection that never sets one (a
+  // request with Connection: close) pays for no timer and no closure.
+  #idle: IdleTimeout | undefined;
+
+  /**
+   * The protocol that drives the stream: one object per stream whose
+   * methods are shared (a class in the class body, so that it reaches the
+   * private state), where an object of seven arrow functions cost seven
+   * closures per connection.
+   */
+  static readonly #Protocol = class implements Protocol {
+    readonly #duplex: TransportDuplex;
+    constructor(duplex: TransportDuplex) {
+      this.#duplex = duplex;
+    }
+    connectionMade(t: Transport): void {
+      this.#duplex.#attach(t);
+    }
+    dataReceived(data: Buffer): void {
+      const d = this.#duplex;
+      d.#bytesRead += data.length;
+      d.#idle?.touch();
+      if (!d.#emitData(data) && !d.push(data)) d.#transport?.pauseReading();
+    }
+    eofReceived(): boolean {
+      this.#duplex.push(null);
+      return true;
+    }
+    pauseWriting(): void {
+      this.#duplex.#writePaused = true;
+    }
+    resumeWriting(): void {
+      const d = this.#duplex;
+      d.#writePaused = false;
+      d.#idle?.touch();
+      d.#release(null);
+    }
+    connectionLost(err: Error | null): void {
+      this.#duplex.#connectionLost(err);
+    }
+    // The transport's loop closed and took the transport with it: nothing
+    // more will come, so the stream goes now (node:http, node:tls over it
+    // release their state and timers).
+    [kLoopClosed](): void {
+      this.#duplex.#loopClosed();
+    }
+  };
 
   constructor(transport: Transport | undefined, allowHalfOpen: boolean) {
     // The transport's eofReceived always keeps it open for writing: whether
@@ -87,31 +133,7 @@ class TransportDuplex extends Duplex {
     // (false: Duplex calls end() once 'end' is emitted, which flushes what
     // was written and sends our EOF; the transport then closes).
     super({ allowHalfOpen });
-    this.#protocol = {
-      connectionMade: (t) => this.#attach(t),
-      dataReceived: (data) => {
-        this.#bytesRead += data.length;
-        this.#idle.touch();
-        if (!this.#emitData(data) && !this.push(data)) this.#transport?.pauseReading();
-      },
-      eofReceived: () => {
-        this.push(null);
-        return true;
-      },
-      pauseWriting: () => {
-        this.#writePaused = true;
-      },
-      resumeWriting: () => {
-        this.#writePaused = false;
-        this.#idle.touch();
-        this.#release(null);
-      },
-      connectionLost: (err) => this.#connectionLost(err),
-      // The transport's loop closed and took the transport with it: nothing
-      // more will come, so the stream goes now (node:http, node:tls over it
-      // release their state and timers).
-      [kLoopClosed]: () => this.#loopClosed(),
-    };
+    this.#protocol = new TransportDuplex.#Protocol(this);
     if (transport !== undefined) {
       this.#transport = transport;
       transport.setProtocol(this.#protocol);
@@ -217,7 +239,7 @@ class TransportDuplex extends Duplex {
     const queued = this.#lost ? 0 : (this.#transport?.getWriteBufferSize() ?? 0);
     if (queued > 0 && queued !== this.#lastQueued) {
       this.#lastQueued = queued;
-      this.#idle.touch();
+      this.#idle?.touch();
       return;
     }
     this.#lastQueued = queued;
@@ -227,13 +249,16 @@ class TransportDuplex extends Duplex {
   #connectionLost(err: Error | null): void {
     if (this.#lost) return;
     this.#lost = true;
-    this.#idle.clear();
+    this.#idle?.clear();
     if (err !== null) {
       this.#release(err);
       this.destroy(err);
       return;
     }
     this.#release(transportClosed);
+    // Destroyed already (node:http destroys a socket once its last
+    // response is written): nothing is left to end.
+    if (this.destroyed) return;
     // The readable side ends normally (buffered data is still read); the
     // duplex is destroyed once that end has been consumed.
     if (this.readableEnded) this.destroy();
@@ -246,7 +271,7 @@ class TransportDuplex extends Duplex {
   #loopClosed(): void {
     if (this.#lost) return;
     this.#lost = true;
-    this.#idle.clear();
+    this.#idle?.clear();
     const gone = Object.assign(new Error('The transport closed with its event loop'), {
       code: 'ERR_STREAM_DESTROYED',
     });
@@ -293,7 +318,7 @@ class TransportDuplex extends Duplex {
 
   #dispatched(bytes: number, cb: WriteCallback): void {
     this.#bytesDispatched += bytes;
-    this.#idle.touch();
+    this.#idle?.touch();
     if (this.#writePaused) {
       this.#bytesHeld += bytes;
       this.#heldCallbacks.push(cb);
@@ -317,7 +342,7 @@ class TransportDuplex extends Duplex {
    * that what was written before end() is still flushed.
    */
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
-    this.#idle.clear();
+    this.#idle?.clear();
     const why = err ?? streamDestroyed;
     this.#release(why);
     const transport = this.#transport;
@@ -347,6 +372,7 @@ class TransportDuplex extends Duplex {
    */
   setTimeout(msecs: number, callback?: () => void): this {
     validateTimeoutCallback(callback);
+    this.#idle ??= new IdleTimeout(() => this.#onIdle());
     this.#idle.set(msecs);
     if (this.destroyed) this.#idle.clear();
     this.timeout = msecs;

@@ -80,17 +80,24 @@ export async function serveHttp(
   // alive through the young-generation GCs and made them cost 30-100 times
   // what node:http's cost (bench/PROFILE.md, "serveHttp").
   const connections = new Set<Duplex>();
+  // One listener for every connection ('close' comes once per socket):
+  // no closure and no once() wrapper per connection.
+  function forget(this: Duplex): void {
+    connections.delete(this);
+  }
+  // One protocol for every connection: it only hands the transport over.
+  const handOver = {
+    connectionMade(transport: Transport) {
+      // Half-open, as the sockets of node:http's own net.Server: node:http
+      // ends a socket itself after the peer's EOF (httpAllowHalfOpen).
+      const socket = toDuplex(transport, { allowHalfOpen: true });
+      connections.add(socket);
+      socket.on('close', forget);
+      httpServer.emit('connection', socket);
+    },
+  };
   const server = await loop.createServer(
-    () => ({
-      connectionMade(transport: Transport) {
-        // Half-open, as the sockets of node:http's own net.Server: node:http
-        // ends a socket itself after the peer's EOF (httpAllowHalfOpen).
-        const socket = toDuplex(transport, { allowHalfOpen: true });
-        connections.add(socket);
-        socket.once('close', () => connections.delete(socket));
-        httpServer.emit('connection', socket);
-      },
-    }),
+    () => handOver,
     host,
     port,
     // node:http's backlog (net.Server's 511), not createServer's 100: a

@@ -1,4 +1,5 @@
 import { binding } from './binding.js';
+import { UsageError } from '../errors/usage-error.js';
 import { bindToContext } from './async-context.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
@@ -25,6 +26,7 @@ interface NativeTcp extends NativeStream {
   dupFileno(): number;
   getsockname(): SocketAddress | number;
   getpeername(): SocketAddress | number;
+  names(): [[string, number] | undefined, [string, number] | undefined] | number;
   setNoDelay(on: boolean): number;
   setKeepAlive(on: boolean, delaySec: number): number;
   closeReset(): number;
@@ -168,4 +170,17 @@ export class TCP extends Stream<NativeTcp> {
     validateInteger(bytes, 'recvBufferSize', 1, 2 ** 31 - 1);
     check(this[kNative].bufferSize(1, bytes), 'recv_buffer_size');
   }
+}
+
+/**
+ * @internal The peer's and the local [address, port] of `tcp`, each
+ * undefined where it has none (not connected): both names in one native
+ * call, as a transport records them when it is made. A function of the
+ * module, not a method, so that TCP's type stays what users see.
+ */
+export function tcpNames(tcp: TCP): [[string, number] | undefined, [string, number] | undefined] {
+  if (tcp.closed) throw new UsageError('ERR_HANDLE_CLOSED', 'This TCP handle is closed');
+  const names = tcp[kNative].names();
+  if (typeof names === 'number') throw new UvError(names, 'getpeername');
+  return names;
 }

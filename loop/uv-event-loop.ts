@@ -12,7 +12,7 @@ import { Pipe } from '../handles/pipe.js';
 import { childPipe, Process, type StdioOption } from '../handles/process.js';
 import { Signal } from '../handles/signal.js';
 import type { Stream } from '../handles/stream.js';
-import { type SocketAddress, TCP } from '../handles/tcp.js';
+import { type SocketAddress, TCP, tcpNames } from '../handles/tcp.js';
 import { Timer } from '../handles/timer.js';
 import { UDP } from '../handles/udp.js';
 import { UvError } from '../handles/uv-error.js';
@@ -98,15 +98,14 @@ function streamExtra(stream: Stream): Record<string, unknown> {
       // a pipe from an fd has no names
     }
   } else if (stream instanceof TCP) {
+    // One native call for both: a name the socket has not (not connected
+    // yet) is left out, as asyncio leaves it None.
     try {
-      extra['peername'] = addrTuple(stream.getpeername());
+      const [peer, sock] = tcpNames(stream);
+      if (peer !== undefined) extra['peername'] = peer;
+      if (sock !== undefined) extra['sockname'] = sock;
     } catch {
-      // not connected (yet): no peername
-    }
-    try {
-      extra['sockname'] = addrTuple(stream.getsockname());
-    } catch {
-      // no sockname
+      // a handle no longer usable: no names
     }
   }
   return extra;

@@ -63,6 +63,6 @@ for (const [dir, list] of runs) {
   const load = list.map((r) => r.load1);
   console.log(
     `  ${dir}: CPU ${fmt(median(cpu))} us/op (${fmt(Math.min(...cpu))}-${fmt(Math.max(...cpu))}), ` +
-      `wall ${fmt(median(wall))} us/op, load ${Math.min(...load).toFixed(1)}-${Math.max(...load).toFixed(1)}`,
+      `wall ${fmt(median(wall))} us/op (${(1e6 / median(wall)).toFixed(0)} ops/s), load ${Math.min(...load).toFixed(1)}-${Math.max(...load).toFixed(1)}`,
   );
 }

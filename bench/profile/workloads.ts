@@ -50,10 +50,18 @@
 //                 connections (default 50) for S seconds, the response of
 //                 bench/http.bench.ts; ops are requests;
 // - nodehttp S [C]: the same on a plain node:http server (the reference);
+// - httpclose S [C], nodehttpclose S [C]: the same two with wrk's
+//                 `Connection: close` (a connection per request);
+// - express S [C], nodeexpress S [C], expressclose S [C],
+//                 nodeexpressclose S [C]: bench/http.bench.ts's Express app
+//                 (GET /json) on serveHttp and on node:http, keep-alive and
+//                 with `Connection: close`;
 // - httpn N [C]:  serveHttp under N keep-alive GETs over C connections
 //                 (default 50) from bench/loadgen/http-client.ts in a child
 //                 process: a fixed count, for instructions.sh;
 // - nodehttpn N [C]: the same load on a plain node:http server;
+// - httpclosen N [C], nodehttpclosen N [C]: the same two with a connection
+//                 per request (`Connection: close`), C at a time;
 // - queue N:      N small objects put into a sync Queue and got back, on
 //                 this thread (the codec and ring copy of every item);
 // - mutex N, futex N: N uncontended lock + increment + unlock on this
@@ -68,6 +76,7 @@
 // child of its own), with the 1-minute load average at the end.
 import { execFile } from 'node:child_process';
 import http from 'node:http';
+import express from 'express';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
@@ -380,49 +389,71 @@ async function resp(requests: number): Promise<number> {
 
 const httpListener: http.RequestListener = (_req, res) => res.end('hello from the benchmark\n');
 
-async function serveHttpWorkload(seconds: number): Promise<number> {
+/** An Express app with one JSON route, /json: bench/http.bench.ts's. */
+function expressApp(): http.RequestListener {
+  const app = express();
+  app.get('/json', (_req, res) => void res.json({ hello: 'from the benchmark' }));
+  return app;
+}
+
+/** wrk for `seconds` on `port`: C connections (argv[4], default 50), keep-alive or not. */
+async function wrkRequests(port: number, seconds: number, path: string, close: boolean) {
+  const conns = Number(process.argv[4] ?? 50);
+  return (await wrk({ port, seconds, conns, path, connectionClose: close })).requests;
+}
+
+async function serveHttpWorkload(
+  seconds: number,
+  app = httpListener,
+  path = '/',
+  close = false,
+): Promise<number> {
   const { loop, dispose } = freshLoop();
-  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
-  const report = await wrk({ port: h.port, seconds, conns: Number(process.argv[4] ?? 50) });
-  await h.close();
-  await dispose();
-  return report.requests;
-}
-
-async function nodeHttp(seconds: number): Promise<number> {
-  const server = http.createServer(httpListener);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const report = await wrk({ port, seconds, conns: Number(process.argv[4] ?? 50) });
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  return report.requests;
-}
-
-/** N keep-alive GETs on `port` from bench/loadgen/http-client.ts in a child process. */
-function httpLoad(port: number, requests: number): Promise<void> {
-  const client = fileURLToPath(new URL('../loadgen/http-client.js', import.meta.url));
-  const conns = process.argv[4] ?? '50';
-  return new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [client, String(port), conns, String(requests)], (err) =>
-      err ? reject(err) : resolve(),
-    ),
-  );
-}
-
-async function serveHttpCounted(requests: number): Promise<number> {
-  const { loop, dispose } = freshLoop();
-  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
-  await httpLoad(h.port, requests);
+  const h = await serveHttp(loop, app, '127.0.0.1', 0);
+  const requests = await wrkRequests(h.port, seconds, path, close);
   await h.close();
   await dispose();
   return requests;
 }
 
-async function nodeHttpCounted(requests: number): Promise<number> {
+async function nodeHttp(
+  seconds: number,
+  app = httpListener,
+  path = '/',
+  close = false,
+): Promise<number> {
+  const server = http.createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const requests = await wrkRequests(port, seconds, path, close);
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  return requests;
+}
+
+/** N keep-alive GETs on `port` from bench/loadgen/http-client.ts in a child process. */
+function httpLoad(port: number, requests: number, close = false): Promise<void> {
+  const client = fileURLToPath(new URL('../loadgen/http-client.js', import.meta.url));
+  const conns = process.argv[4] ?? '50';
+  const args = [client, String(port), conns, String(requests), ...(close ? ['close'] : [])];
+  return new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, args, (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+async function serveHttpCounted(requests: number, close = false): Promise<number> {
+  const { loop, dispose } = freshLoop();
+  const h = await serveHttp(loop, httpListener, '127.0.0.1', 0);
+  await httpLoad(h.port, requests, close);
+  await h.close();
+  await dispose();
+  return requests;
+}
+
+async function nodeHttpCounted(requests: number, close = false): Promise<number> {
   const server = http.createServer(httpListener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  await httpLoad((server.address() as { port: number }).port, requests);
+  await httpLoad((server.address() as { port: number }).port, requests, close);
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
   return requests;
@@ -482,8 +513,16 @@ const workloads: Record<string, Workload> = {
   resp,
   http: serveHttpWorkload,
   nodehttp: nodeHttp,
+  httpclose: (s) => serveHttpWorkload(s, httpListener, '/', true),
+  nodehttpclose: (s) => nodeHttp(s, httpListener, '/', true),
+  express: (s) => serveHttpWorkload(s, expressApp(), '/json'),
+  nodeexpress: (s) => nodeHttp(s, expressApp(), '/json'),
+  expressclose: (s) => serveHttpWorkload(s, expressApp(), '/json', true),
+  nodeexpressclose: (s) => nodeHttp(s, expressApp(), '/json', true),
   httpn: serveHttpCounted,
   nodehttpn: nodeHttpCounted,
+  httpclosen: (n) => serveHttpCounted(n, true),
+  nodehttpclosen: (n) => nodeHttpCounted(n, true),
   queue,
   mutex,
   futex,

@@ -5,6 +5,7 @@ import { Loop, TCP, UvError } from 'asyncuv';
 import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 import { binding } from '../../handles/binding.js';
 import { kNative } from '../../handles/internal.js';
+import { tcpNames } from '../../handles/tcp.js';
 import { errno } from '../../handles/uv-error.js';
 
 function listenEcho(loop: Loop, host = '127.0.0.1'): { server: TCP; port: number; clients: TCP[] } {
@@ -53,13 +54,21 @@ function readAll(c: TCP, until: number): Promise<Buffer> {
   );
 }
 
-for (const host of ['127.0.0.1', '::1']) {
+// 127.100.20.3: a loopback address with one-, two- and three-digit parts for tcpNames().
+for (const host of ['127.0.0.1', '127.100.20.3', '::1']) {
   test(`echo over ${host}`, async (t) => {
     const loop = new Loop();
     const { server, port } = listenEcho(loop, host);
     const c = await connect(loop, host, port);
     t.is(c.getpeername().port, port);
     t.is(c.getpeername().family, host.includes(':') ? 'IPv6' : 'IPv4');
+    // tcpNames(): both ends as [address, port], the same as the two calls.
+    const peer = c.getpeername();
+    const sock = c.getsockname();
+    t.deepEqual(tcpNames(c), [
+      [peer.address, peer.port],
+      [sock.address, sock.port],
+    ]);
     const payload = randomBytes(100_000);
     const got = readAll(c, payload.length);
     c.write(payload);
@@ -286,9 +295,13 @@ test('misuse throws typed errors', async (t) => {
   t.throws(() => c.accept({} as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
   // No socket yet: libuv says EBADF; a bound, unconnected one: ENOTCONN.
   t.throws(() => c.getpeername(), { code: 'EBADF' } as never);
+  t.deepEqual(tcpNames(c), [undefined, undefined]);
   c.bind('127.0.0.1', 0);
   t.throws(() => c.getpeername(), { code: 'ENOTCONN' } as never);
+  // tcpNames() leaves out the name a socket has not (no peer while unconnected).
+  t.deepEqual(tcpNames(c), [undefined, ['127.0.0.1', c.getsockname().port]]);
   c.close();
+  t.throws(() => tcpNames(c), { code: 'ERR_HANDLE_CLOSED' } as never);
   t.throws(() => c.write('x'), { code: 'ERR_HANDLE_CLOSED' } as never);
   t.throws(() => c.readStart(() => {}), { code: 'ERR_HANDLE_CLOSED' } as never);
   t.notThrows(() => c.close());
