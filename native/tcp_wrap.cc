@@ -136,40 +136,11 @@ class TcpWrap : public StreamWrap<TcpWrap> {
     return result;
   }
 
-  // Dotted decimal, as uv_ip4_name writes it, without its snprintf (one
-  // per connection accepted, in a server's profile).
-  static void FormatIp4(in_addr a, char* out) {
-    const auto* b = reinterpret_cast<const unsigned char*>(&a.s_addr);
-    for (int i = 0; i < 4; i++) {
-      unsigned v = b[i];
-      if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
-      if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
-      *out++ = static_cast<char>('0' + v % 10);
-      *out++ = i < 3 ? '.' : '\0';
-    }
-  }
-
   Napi::Value NameTuple(Napi::Env env, int (*fn)(const uv_tcp_t*, sockaddr*, int*)) {
     sockaddr_storage addr;
     int len = sizeof(addr);
     if (fn(As<uv_tcp_t>(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return env.Undefined();
-    char ip[INET6_ADDRSTRLEN] = {0};
-    int port;
-    if (addr.ss_family == AF_INET) {
-      auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
-      FormatIp4(in->sin_addr, ip);
-      port = ntohs(in->sin_port);
-    } else if (addr.ss_family == AF_INET6) {
-      auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
-      uv_ip6_name(in6, ip, sizeof(ip));
-      port = ntohs(in6->sin6_port);
-    } else {
-      return env.Undefined();
-    }
-    Napi::Array tuple = Napi::Array::New(env, 2);
-    tuple.Set(0u, Napi::String::New(env, ip));
-    tuple.Set(1u, Napi::Number::New(env, port));
-    return tuple;
+    return SockaddrToTuple(env, reinterpret_cast<sockaddr*>(&addr));
   }
 
   Napi::Value SetNoDelay(const Napi::CallbackInfo& info) {
