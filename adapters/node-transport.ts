@@ -56,6 +56,7 @@ class WriteSlab {
   static readonly MAX_COPY = 16 * 1024;
   #buffer: Buffer | undefined;
   #offset = 0;
+  #view: Buffer | undefined;
 
   /** `bytes` copied into the slab's free part, or undefined when too large. */
   copy(bytes: Uint8Array): Buffer | undefined {
@@ -67,7 +68,14 @@ class WriteSlab {
       this.#offset = 0;
     }
     buffer.set(bytes, this.#offset);
-    return buffer.subarray(this.#offset, this.#offset + n);
+    // The last view again when it covers the same bytes (a ping-pong's
+    // writes have one size): a view is never changed, and a write that
+    // completed at once holds none.
+    const last = this.#view;
+    if (last?.buffer === buffer.buffer && last.byteOffset === buffer.byteOffset + this.#offset) {
+      if (last.byteLength === n) return last;
+    }
+    return (this.#view = buffer.subarray(this.#offset, this.#offset + n));
   }
 
   /** `chunk` (the last copy) is still in use: later copies go after it. */
