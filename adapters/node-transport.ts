@@ -57,6 +57,8 @@ class WriteSlab {
   #buffer: Buffer | undefined;
   #offset = 0;
   #view: Buffer | undefined;
+  #viewOf: Buffer | undefined;
+  #viewAt = 0;
 
   /** `bytes` copied into the slab's free part, or undefined when too large. */
   copy(bytes: Uint8Array): Buffer | undefined {
@@ -71,10 +73,14 @@ class WriteSlab {
     // The last view again when it covers the same bytes (a ping-pong's
     // writes have one size): a view is never changed, and a write that
     // completed at once holds none.
+    // (Compared by the slab and offset it was made from: a view's `buffer`
+    // getter is a call into the runtime.)
     const last = this.#view;
-    if (last?.buffer === buffer.buffer && last.byteOffset === buffer.byteOffset + this.#offset) {
-      if (last.byteLength === n) return last;
+    if (last !== undefined && this.#viewAt === this.#offset && last.byteLength === n) {
+      if (this.#viewOf === buffer) return last;
     }
+    this.#viewOf = buffer;
+    this.#viewAt = this.#offset;
     return (this.#view = buffer.subarray(this.#offset, this.#offset + n));
   }
 
