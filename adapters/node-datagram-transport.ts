@@ -45,6 +45,10 @@ export class NodeDatagramTransport extends DatagramTransportBase {
   /** Node delivers messages as soon as the socket is bound. */
   protected beginIo(): void {}
 
+  override usesFd(fd: number): boolean {
+    return !this.closing && dgramFd(this.#socket) === fd;
+  }
+
   protected closeAtOnce(): void {
     this.#socket.close();
   }
@@ -146,3 +150,24 @@ export class NodeDatagramTransport extends DatagramTransportBase {
     this.#socket.close(() => this.deliverLost(err));
   }
 }
+
+/**
+ * The fd of a bound dgram socket, or undefined (closed, or a Node whose
+ * dgram keeps it elsewhere). dgram shows its UDP handle only through the
+ * deprecated `_handle` getter, which warns (DEP0112) on first use; the
+ * getter returns the `handle` of the socket's state, kept under a symbol
+ * named 'state symbol' in every Node from 20 to 26, read here directly.
+ * addReader's check needs it (asyncio's _ensure_fd_no_transport): a
+ * watcher on the fd dgram reads would take its datagrams.
+ */
+function dgramFd(socket: dgram.Socket): number | undefined {
+  stateKey ??= Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  if (stateKey === undefined) return undefined;
+  const state = (socket as unknown as Record<symbol, { handle?: { fd?: unknown } | null }>)[
+    stateKey
+  ];
+  const fd = state?.handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+let stateKey: symbol | undefined;

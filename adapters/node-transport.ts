@@ -42,6 +42,58 @@ const STAGING_SIZE = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * Where writes to Node's sockets copy the caller's bytes (#sendIdle): one
+ * slab for every transport of the thread, reused from its start while
+ * each write completes at once (a ping-pong protocol's case), so that a
+ * write costs a memcpy instead of a new Buffer (and, every few writes, a
+ * new pool ArrayBuffer for the collector). A write that stays queued
+ * keeps its bytes: later copies go after them, and a full slab is left to
+ * the writes that still use it and replaced.
+ */
+class WriteSlab {
+  static readonly SIZE = 64 * 1024;
+  /** Larger writes get a Buffer of their own: the allocation is small beside the copy. */
+  static readonly MAX_COPY = 16 * 1024;
+  #buffer: Buffer | undefined;
+  #offset = 0;
+  #view: Buffer | undefined;
+  #viewOf: Buffer | undefined;
+  #viewAt = 0;
+
+  /** `bytes` copied into the slab's free part, or undefined when too large. */
+  copy(bytes: Uint8Array): Buffer | undefined {
+    const n = bytes.byteLength;
+    if (n > WriteSlab.MAX_COPY) return undefined;
+    let buffer = this.#buffer;
+    if (buffer === undefined || this.#offset + n > WriteSlab.SIZE) {
+      buffer = this.#buffer = Buffer.allocUnsafe(WriteSlab.SIZE);
+      this.#offset = 0;
+    }
+    buffer.set(bytes, this.#offset);
+    // The last view again when it covers the same bytes (a ping-pong's
+    // writes have one size): a view is never changed, and a write that
+    // completed at once holds none.
+    // (Compared by the slab and offset it was made from: a view's `buffer`
+    // getter is a call into the runtime.)
+    const last = this.#view;
+    if (last !== undefined && this.#viewAt === this.#offset && last.byteLength === n) {
+      if (this.#viewOf === buffer) return last;
+    }
+    this.#viewOf = buffer;
+    this.#viewAt = this.#offset;
+    return (this.#view = buffer.subarray(this.#offset, this.#offset + n));
+  }
+
+  /** `chunk` (the last copy) is still in use: later copies go after it. */
+  keep(chunk: Buffer): void {
+    // 8-byte aligned, as Node's own pool keeps its slices.
+    this.#offset += (chunk.byteLength + 7) & ~7;
+  }
+}
+
+const writeSlab = new WriteSlab();
+
+/**
  * net.Socket's `onread` option (reads land in memory we supply, with no
  * Buffer per read), wired to a transport that exists only after connect.
  * Node asks for the next buffer after every read, which is exactly when
@@ -68,6 +120,10 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   readonly #readable: boolean;
   readonly #callConnectionMade: boolean;
   readonly #shutdownTimeout: number;
+  // A net.Socket over a libuv handle of Node's (not TLS, not a user
+  // Duplex): a write it reports done at once keeps no reference to the
+  // chunk (#sendIdle).
+  readonly #ownSocket: boolean;
   // A TLS close waiting for the peer's close_notify (see #shutdownTls).
   #shutdownTimer: TimerHandle | undefined;
   #detached = false;
@@ -80,6 +136,8 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
   #endPending = false;
   // The buffer the BufferedProtocol gave for the next read (onread mode).
   #protocolBuffer: Uint8Array | undefined;
+  // The buffer of the read being delivered (onread mode).
+  #readBuffer: Uint8Array | undefined;
   // The loop stopped in the middle of a burst of events: the rest is
   // delivered from the ready queue, after the awaiting code resumed.
   #deliverLater = false;
@@ -90,6 +148,11 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     this.#data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   };
   readonly #onData = (chunk: Buffer | string): void => this.dispatch(this.#dataNow, chunk);
+  readonly #readIntoNow = (nread: number): boolean => {
+    const buf = this.#readBuffer!;
+    this.#readBuffer = undefined;
+    return this.#readInto(nread, buf);
+  };
   readonly #endNow = (): void => this.#end();
   readonly #onEnd = (): void => this.dispatch(this.#endNow, undefined);
   // System errors become the UvError that UvEventLoop's transports report.
@@ -124,6 +187,7 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     this.#readable = opts.readable !== false;
     this.#callConnectionMade = opts.callConnectionMade !== false;
     this.#shutdownTimeout = opts.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    this.#ownSocket = stream instanceof net.Socket && !isTls(stream);
     // Paused before the 'data' listener goes on: nothing is delivered
     // before connectionMade, and Node keeps what arrives meanwhile.
     stream.pause();
@@ -226,7 +290,9 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
 
   /** @internal onread mode: `nread` bytes landed at the start of `buf`. */
   readInto(nread: number, buf: Uint8Array): boolean {
-    return this.dispatch((n) => this.#readInto(n, buf), nread);
+    // The buffer goes by a field, not a closure: no allocation per read.
+    this.#readBuffer = buf;
+    return this.dispatch(this.#readIntoNow, nread);
   }
 
   #readInto(nread: number, buf: Uint8Array): boolean {
@@ -309,31 +375,22 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
 
   // --- writing --------------------------------------------------------------
 
-  /**
-   * A copy, always: Node keeps a reference to a Buffer it could not write
-   * at once, and asyncio lets the caller reuse its memory after write().
-   */
-  protected override toBytes(data: Uint8Array | string, what: string): Uint8Array {
-    const bytes = super.toBytes(data, what);
-    return typeof data === 'string' ? bytes : Buffer.from(bytes);
-  }
-
   protected send(data: Uint8Array | Uint8Array[]): void {
     if (!this.#writable) {
       throw new UsageError('ERR_TRANSPORT_NOT_WRITABLE', 'This transport is read-only');
     }
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
     // Node's own high-water mark (the return value) is ignored: asyncio's
     // limits, on the same writableLength, decide when to pause.
     const stream = this.#stream;
     if (stream.writableLength > 0) {
-      stream.write(bytes, this.#onWritten);
+      // Queued behind other writes: Node keeps the chunk until it goes out,
+      // and asyncio lets the caller reuse its memory after write(), so the
+      // chunk is a copy of its own (writelines' concat is one already).
+      stream.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data), this.#onWritten);
+    } else if (Array.isArray(data)) {
+      this.#sendIdle(stream, Buffer.concat(data), false);
     } else {
-      // The common case: an idle socket takes the whole write at once. A
-      // callback per write would cost a nextTick each; only a write that
-      // stayed queued gets an (empty, ordered) write to report its end.
-      stream.write(bytes);
-      if (stream.writableLength > 0) stream.write(EMPTY, this.#onWritten);
+      this.#sendIdle(stream, data, true);
     }
     // A write that failed at once (EPIPE from a child that has exited) has
     // errored the stream already, though Node emits 'error' only later; a
@@ -344,7 +401,33 @@ export class NodeTransport extends WriteTransportBase<AnyProtocol> implements Tr
     const failed = stream.errored;
     if (failed instanceof Error) return this.forceClose(toUvError(failed));
     if (stream.destroyed) return this.forceClose(brokenPipe());
-    this.flow.maybePause();
+    if (stream.writableLength > 0) this.flow.maybePause();
+  }
+
+  /**
+   * The common case: an idle socket takes the whole write at once. A
+   * callback per write would cost a nextTick each; only a write that
+   * stayed queued gets an (empty, ordered) write to report its end.
+   *
+   * The caller's bytes (`borrowed`) are copied first, as asyncio lets the
+   * caller reuse its memory after write(): on a socket of Node's own
+   * (#ownSocket) into the shared WriteSlab, which a write that completed
+   * at once leaves free for the next copy (no allocation per write); on
+   * any other stream into a Buffer of its own, since a Duplex may keep the
+   * chunk (a PassThrough hands it to its reader) even when it reports the
+   * write done at once.
+   */
+  #sendIdle(stream: Duplex, bytes: Uint8Array, borrowed: boolean): void {
+    let chunk = bytes;
+    const slab = borrowed && this.#ownSocket ? writeSlab.copy(bytes) : undefined;
+    if (slab !== undefined) chunk = slab;
+    else if (borrowed) chunk = Buffer.from(bytes);
+    stream.write(chunk);
+    if (stream.writableLength === 0) return;
+    // Still queued (the kernel's buffer is full, or the socket connects):
+    // libuv writes the rest from this memory later.
+    if (slab !== undefined) writeSlab.keep(slab);
+    stream.write(EMPTY, this.#onWritten);
   }
 
   #written(): void {

@@ -3,7 +3,8 @@
 // a protocol callback and from outside the loop; writeEof and close behind
 // queued bytes; flow control with queued writes; a write into a reset
 // connection (selector_events._SelectorSocketTransport.write and
-// test_selector_events.py's write tests).
+// test_selector_events.py's write tests); the caller's memory is its own
+// again once write() returns.
 import { randomBytes } from 'node:crypto';
 import type { Protocol, Transport } from 'asyncuv';
 import { connectedTo, readToEnd } from '../peers.js';
@@ -170,6 +171,83 @@ export function writePath(test: Test, makeLoop: MakeLoop, name: string): void {
         t.is(proto.lostCount, 1);
       } finally {
         await server.close();
+      }
+    }));
+
+  test(`${name}: the caller may rewrite its buffer once write() returns: the bytes sent are those of the call, whether they went out at once, in part or were queued`, (t) =>
+    withLoop(t, makeLoop, async ({ loop }) => {
+      // Three connections: writes copied for one must not land in memory
+      // that a write still waiting on another uses.
+      const conns = [await connected(loop), await connected(loop), await connected(loop)];
+      try {
+        const small = Buffer.alloc(1000);
+        const medium = Buffer.alloc(16 * 1024);
+        const large = Buffer.alloc(40 * 1024);
+        let n = 0;
+        const sides = conns.map(({ transport, peer }) => {
+          const side = {
+            transport,
+            peer,
+            expected: [] as Buffer[],
+            got: [] as Buffer[],
+            sent: 0,
+            read: 0,
+          };
+          peer.on('data', (d: Buffer) => {
+            side.got.push(d);
+            side.read += d.length;
+          });
+          return side;
+        });
+        // One buffer of each size, rewritten before every write.
+        const write = (side: (typeof sides)[number], buf: Buffer): void => {
+          buf.fill(n++ & 0xff);
+          side.transport.write(buf);
+          side.expected.push(Buffer.from(buf));
+          side.sent += buf.length;
+        };
+        const [a, b, c] = sides as [(typeof sides)[0], (typeof sides)[0], (typeof sides)[0]];
+        // The peers read: writes go out at once.
+        for (const side of sides)
+          for (let i = 0; i < 10; i++) write(side, i % 5 === 4 ? large : small);
+        await until(
+          () => sides.every((s) => s.read === s.sent),
+          'the writes that went out at once',
+        );
+        // a's and c's peers stop reading: their sockets' buffers fill, a
+        // write goes out in part (a: 16 KiB ones, c: 40 KiB ones) and the
+        // rest waits, with writes queued behind it; b goes on meanwhile.
+        for (const [side, buf] of [
+          [a, medium],
+          [c, large],
+        ] as const) {
+          side.peer.pause();
+          for (let i = 0; i < 100_000 && side.transport.getWriteBufferSize() === 0; i++) {
+            write(side, buf);
+          }
+          t.true(side.transport.getWriteBufferSize() > 0, 'a write stayed queued');
+          for (let i = 0; i < 5; i++) write(side, i % 2 === 0 ? small : large);
+          for (let i = 0; i < 10; i++) write(b, i % 3 === 2 ? medium : small);
+        }
+        for (const buf of [small, medium, large]) buf.fill(0xee);
+        a.peer.resume();
+        c.peer.resume();
+        await until(
+          () => sides.every((s) => s.transport.getWriteBufferSize() === 0),
+          'the queues drain',
+        );
+        // Idle again: more writes after the ones that waited.
+        for (const side of sides)
+          for (let i = 0; i < 10; i++) write(side, i % 5 === 4 ? large : small);
+        for (const buf of [small, medium, large]) buf.fill(0xdd);
+        await until(() => sides.every((s) => s.read >= s.sent), 'every byte');
+        for (const [i, side] of sides.entries()) {
+          t.true(Buffer.concat(side.got).equals(Buffer.concat(side.expected)), `connection ${i}`);
+          side.transport.close();
+        }
+        for (const { proto } of conns) await within(proto.lost.promise, 'connectionLost');
+      } finally {
+        for (const { server } of conns) await server.close();
       }
     }));
 }
