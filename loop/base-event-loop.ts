@@ -90,7 +90,6 @@ import {
 } from './server-sock.js';
 import {
   regularFileSize,
-  regularFileSizeNow,
   type SendfileFile,
   type SendfileOptions,
   SendfileNotAvailableError,
@@ -673,14 +672,11 @@ export abstract class BaseEventLoop<S = unknown>
     this.#sending.add(transport);
     try {
       const native = this.sendfileNative(transport);
-      // The file's size, null for no regular file; looked up once.
-      let size: number | null | undefined;
-      if (native !== undefined) {
-        // Known now, not after an await: the zero-copy path refuses write()
-        // from the call on, and the fallback allows it throughout.
-        size = regularFileSizeNow(request.fd);
-        if (size !== null) return await native(request, size);
-      }
+      // The file's size, null for no regular file; looked up once: at the
+      // call when the zero-copy path may take it (it refuses write() from
+      // then on), else only once the fallback is allowed.
+      const size = native === undefined ? undefined : regularFileSize(request.fd);
+      if (native !== undefined && size !== null) return await native(request, size!);
       if (opts?.fallback === false) {
         throw new SendfileNotAvailableError(
           native === undefined
@@ -692,8 +688,8 @@ export abstract class BaseEventLoop<S = unknown>
       // other, assume not (waiting for a resumeWriting that never comes
       // would hang, writing into a paused one only fills its buffer).
       const paused = transport instanceof WriteTransportBase && transport.writingPaused;
-      size ??= await regularFileSize(this.fdLoop(), request.fd);
-      return await sendfileFallback(this.fdLoop(), transport, request, paused, size !== null);
+      const seekable = (size === undefined ? regularFileSize(request.fd) : size) !== null;
+      return await sendfileFallback(this.fdLoop(), transport, request, paused, seekable);
     } finally {
       this.#sending.delete(transport);
     }

@@ -117,18 +117,14 @@ export function fileRequest(
   return { fd, offset, count: count ?? null, signal };
 }
 
-/** The size of `fd`'s file; null if it is no regular file (only those have offsets, and go through the kernel's sendfile). */
-export async function regularFileSize(loop: Loop, fd: number): Promise<number | null> {
-  const stats = await fs.fstat(loop, fd);
-  return stats.isFile() ? stats.size : null;
-}
-
 /**
- * regularFileSize, answered now: the zero-copy path must refuse write()
- * from the call on (asyncio's empty waiter is set before its first await),
- * and only a regular file takes it. fstat(2) of an open fd does no I/O.
+ * The size of `fd`'s file; null if it is no regular file (only those have
+ * offsets, and go through the kernel's sendfile). Answered at once, not
+ * after an await: the zero-copy path refuses write() from the call on
+ * (asyncio's empty waiter is set before its first await); fstat(2) of an
+ * open fd does no I/O.
  */
-export function regularFileSizeNow(fd: number): number | null {
+export function regularFileSize(fd: number): number | null {
   let stats;
   try {
     stats = fstatSync(fd);

@@ -361,7 +361,7 @@ export async function sockSendfile(
   if (opts?.fallback === false) {
     throw new SendfileNotAvailableError('There is no zero-copy sendfile for a handle');
   }
-  const seekable = (await regularFileSize(sock.loop, fd)) !== null;
+  const seekable = regularFileSize(fd) !== null;
   if (!seekable && offset !== 0) {
     throw new UsageError(
       'ERR_INVALID_ARG_VALUE',
