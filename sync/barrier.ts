@@ -8,7 +8,15 @@
 // confused with a late one of the previous round.
 import { validateInteger } from '../errors/validate.js';
 import { SyncTimeoutError } from './errors.js';
-import { abortReason, asyncOptions, now, park, parkAsync, type AsyncWaitOptions } from './park.js';
+import {
+  abortReason,
+  asyncOptions,
+  deadlineOf,
+  park,
+  parkAsync,
+  remainingUntil,
+  type AsyncWaitOptions,
+} from './park.js';
 import { adopt, Adopted, newState, type SyncHandle } from './shared-state.js';
 
 export type BarrierHandle = SyncHandle<'Barrier'>;
@@ -75,9 +83,9 @@ export class Barrier {
     if (signal?.aborted) throw abortReason(signal);
     const generation = Atomics.load(this.#s, kGeneration);
     if (this.#arrive(generation)) return true;
-    const deadline = timeoutMs === Infinity ? Infinity : now() + timeoutMs;
+    const deadline = deadlineOf(timeoutMs);
     while (Atomics.load(this.#s, kGeneration) === generation) {
-      const remaining = deadline === Infinity ? Infinity : deadline - now();
+      const remaining = remainingUntil(deadline);
       if (remaining <= 0) throw new SyncTimeoutError('Barrier.waitAsync', timeoutMs);
       if ((await parkAsync(this.#s, kGeneration, generation, remaining, signal)) === 'aborted') {
         throw abortReason(signal);

@@ -3,7 +3,13 @@
 // is one Atomics.compareExchange to lock and one to unlock.
 import { LockAbandonedError, notOwned, recursion, SyncTimeoutError } from './errors.js';
 import { LockGuard } from './guard.js';
-import { abortReason, asyncOptions, now, timeoutArg, type AsyncWaitOptions } from './park.js';
+import {
+  abortReason,
+  asyncOptions,
+  deadlineOf,
+  timeoutArg,
+  type AsyncWaitOptions,
+} from './park.js';
 import { adopt, Adopted, newState, type SyncHandle } from './shared-state.js';
 import { selfId } from './thread.js';
 import {
@@ -69,9 +75,7 @@ export class Mutex {
     }
     const timeout = timeoutArg(timeoutMs);
     if (Atomics.compareExchange(this.#s, 0, 0, this.#me) === 0) return true;
-    return this.#settle(
-      lockWordSlow(this.#s, 0, this.#me, timeout === Infinity ? Infinity : now() + timeout),
-    );
+    return this.#settle(lockWordSlow(this.#s, 0, this.#me, deadlineOf(timeout)));
   }
 
   /** Takes the lock if it is free; never waits. */
@@ -100,7 +104,7 @@ export class Mutex {
     const { signal, timeoutMs } = asyncOptions(opts);
     if (signal?.aborted) throw abortReason(signal);
     if (Atomics.compareExchange(this.#s, 0, 0, selfId) === 0) return;
-    const deadline = timeoutMs === Infinity ? Infinity : now() + timeoutMs;
+    const deadline = deadlineOf(timeoutMs);
     const r = await lockWordAsync(this.#s, 0, selfId, deadline, signal);
     if (r === kAborted) throw abortReason(signal);
     if (r === kTimedOut) throw new SyncTimeoutError('Mutex.lockAsync', timeoutMs);

@@ -31,6 +31,16 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 export const now = (): number => performance.now();
 
+/** When a wait of `timeoutMs` from now ends (Infinity: never). */
+export function deadlineOf(timeoutMs: number): number {
+  return timeoutMs === Infinity ? Infinity : now() + timeoutMs;
+}
+
+/** The ms left until `deadline` (Infinity: no deadline; <= 0: passed). */
+export function remainingUntil(deadline: number): number {
+  return deadline === Infinity ? Infinity : deadline - now();
+}
+
 /** Validates an optional timeout in ms (>= 0, Infinity allowed); undefined = forever. */
 export function timeoutArg(value: unknown, name = 'timeoutMs'): number {
   if (value === undefined) return Infinity;

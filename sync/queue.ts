@@ -16,9 +16,11 @@ import { SyncTimeoutError } from './errors.js';
 import {
   abortReason,
   asyncOptions,
+  deadlineOf,
   now,
   park,
   parkAsync,
+  remainingUntil,
   timeoutArg,
   type AsyncWaitOptions,
 } from './park.js';
@@ -122,12 +124,12 @@ export class Queue<T = unknown> {
   put(value: T, timeoutMs?: number): void {
     const timeout = timeoutArg(timeoutMs);
     const { bytes, length } = this.#encode(value);
-    const deadline = timeout === Infinity ? Infinity : now() + timeout;
+    const deadline = deadlineOf(timeout);
     for (;;) {
       this.#lock();
       const seq = this.#tryPut(bytes, length);
       if (seq === undefined) return;
-      const remaining = deadline === Infinity ? Infinity : deadline - now();
+      const remaining = remainingUntil(deadline);
       if (remaining <= 0) {
         Atomics.sub(this.#s, kPutters, 1);
         throw new SyncTimeoutError('Queue.put', timeout);
@@ -143,14 +145,14 @@ export class Queue<T = unknown> {
    */
   get(timeoutMs?: number): T {
     const timeout = timeoutArg(timeoutMs);
-    const deadline = timeout === Infinity ? Infinity : now() + timeout;
+    const deadline = deadlineOf(timeout);
     for (;;) {
       if (timeout !== 0 && Atomics.load(this.#s, kCount) === 0) this.#spinWhileEmpty();
       this.#lock();
       const r = this.#tryGet();
       if (r >= 0) return decode(decodeBuffer(0), r) as T;
       const seq = this.#seq;
-      const remaining = deadline === Infinity ? Infinity : deadline - now();
+      const remaining = remainingUntil(deadline);
       if (remaining <= 0) {
         Atomics.sub(this.#s, kGetters, 1);
         throw new SyncTimeoutError('Queue.get', timeout);
@@ -169,13 +171,13 @@ export class Queue<T = unknown> {
     // put of any task overwrites while this one awaits: keep a copy of our own.
     const length = encoded.length;
     const bytes = ownCopy(encoded.bytes, length);
-    const deadline = timeoutMs === Infinity ? Infinity : now() + timeoutMs;
+    const deadline = deadlineOf(timeoutMs);
     for (;;) {
       if (!this.#tryLock() && !(await this.#lockAsync(signal))) throw abortReason(signal);
       const seq = this.#tryPut(bytes, length);
       if (seq === undefined) return;
       try {
-        const remaining = deadline === Infinity ? Infinity : deadline - now();
+        const remaining = remainingUntil(deadline);
         if (remaining <= 0) throw new SyncTimeoutError('Queue.putAsync', timeoutMs);
         if ((await parkAsync(this.#s, kNotFull, seq, remaining, signal)) === 'aborted')
           throw abortReason(signal);
@@ -189,14 +191,14 @@ export class Queue<T = unknown> {
   async getAsync(opts?: AsyncWaitOptions): Promise<T> {
     const { signal, timeoutMs } = asyncOptions(opts);
     if (signal?.aborted) throw abortReason(signal);
-    const deadline = timeoutMs === Infinity ? Infinity : now() + timeoutMs;
+    const deadline = deadlineOf(timeoutMs);
     for (;;) {
       if (!this.#tryLock() && !(await this.#lockAsync(signal))) throw abortReason(signal);
       const r = this.#tryGet();
       if (r >= 0) return decode(decodeBuffer(0), r) as T;
       const seq = this.#seq;
       try {
-        const remaining = deadline === Infinity ? Infinity : deadline - now();
+        const remaining = remainingUntil(deadline);
         if (remaining <= 0) throw new SyncTimeoutError('Queue.getAsync', timeoutMs);
         if ((await parkAsync(this.#s, kNotEmpty, seq, remaining, signal)) === 'aborted')
           throw abortReason(signal);

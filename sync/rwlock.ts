@@ -25,10 +25,11 @@ import { LockGuard } from './guard.js';
 import {
   abortReason,
   asyncOptions,
+  deadlineOf,
   kOwnerCheckMs,
-  now,
   park,
   parkAsync,
+  remainingUntil,
   timeoutArg,
   type AsyncWaitOptions,
 } from './park.js';
@@ -213,7 +214,7 @@ export class RWLock {
       for (;;) {
         const seq = Atomics.load(s, kSeq);
         if (this.#attempt(write, false)) return kAcquired;
-        const remaining = deadline === Infinity ? Infinity : deadline - now();
+        const remaining = remainingUntil(deadline);
         if (remaining <= 0) return kTimedOut;
         if (park(s, kSeq, seq, Math.min(remaining, kOwnerCheckMs)) === 'timed-out') {
           const dead = this.#recoverFromDeadThreads(write);
@@ -236,7 +237,7 @@ export class RWLock {
       for (;;) {
         const seq = Atomics.load(s, kSeq);
         if (this.#attempt(write, true)) return kAcquired;
-        const remaining = deadline === Infinity ? Infinity : deadline - now();
+        const remaining = remainingUntil(deadline);
         if (remaining <= 0) return kTimedOut;
         const r = await parkAsync(s, kSeq, seq, Math.min(remaining, kOwnerCheckMs), signal);
         if (r === 'aborted') return kAborted;
@@ -345,8 +346,4 @@ export class RWLock {
       );
     this.#settle(write, r);
   }
-}
-
-function deadlineOf(timeoutMs: number): number {
-  return timeoutMs === Infinity ? Infinity : now() + timeoutMs;
 }

@@ -13,9 +13,10 @@ import { LockGuard } from './guard.js';
 import {
   abortReason,
   asyncOptions,
-  now,
+  deadlineOf,
   park,
   parkAsync,
+  remainingUntil,
   timeoutArg,
   type AsyncWaitOptions,
 } from './park.js';
@@ -89,13 +90,13 @@ export class Semaphore {
   acquire(timeoutMs?: number): boolean {
     const timeout = timeoutArg(timeoutMs);
     if (this.tryAcquire()) return true;
-    const deadline = timeout === Infinity ? Infinity : now() + timeout;
+    const deadline = deadlineOf(timeout);
     const s = this.#s;
     Atomics.add(s, kSleepers, 1);
     try {
       for (;;) {
         if (this.tryAcquire()) return true;
-        const remaining = deadline === Infinity ? Infinity : deadline - now();
+        const remaining = remainingUntil(deadline);
         if (remaining <= 0) return false;
         park(s, kCount, 0, remaining);
       }
@@ -112,13 +113,13 @@ export class Semaphore {
     const { signal, timeoutMs } = asyncOptions(opts);
     if (signal?.aborted) throw abortReason(signal);
     if (this.tryAcquire()) return;
-    const deadline = timeoutMs === Infinity ? Infinity : now() + timeoutMs;
+    const deadline = deadlineOf(timeoutMs);
     const s = this.#s;
     Atomics.add(s, kSleepers, 1);
     try {
       for (;;) {
         if (this.tryAcquire()) return;
-        const remaining = deadline === Infinity ? Infinity : deadline - now();
+        const remaining = remainingUntil(deadline);
         if (remaining <= 0) throw new SyncTimeoutError('Semaphore.acquireAsync', timeoutMs);
         if ((await parkAsync(s, kCount, 0, remaining, signal)) === 'aborted')
           throw abortReason(signal);

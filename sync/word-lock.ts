@@ -5,7 +5,7 @@
 // unlock are one compareExchange each and never leave JavaScript; only a
 // waiter whose sleep slice expired asks the addon whether the owner lives.
 import { isThreadAlive } from './thread.js';
-import { kOwnerCheckMs, now, park, parkAsync } from './park.js';
+import { kOwnerCheckMs, park, parkAsync, remainingUntil } from './park.js';
 
 export const kWaiters = 1 << 30;
 export const kIdMask = kWaiters - 1;
@@ -57,7 +57,7 @@ export function lockWordSlow(s: Int32Array, i: number, me: number, deadline: num
     if ((c & kWaiters) === 0 && Atomics.compareExchange(s, i, c, c | kWaiters) !== c) continue;
     const seen = c | kWaiters;
     // Leaving here is safe: the word is held, and its owner will wake a waiter.
-    const remaining = deadline === Infinity ? Infinity : deadline - now();
+    const remaining = remainingUntil(deadline);
     if (remaining <= 0) return kTimedOut;
     parked = true;
     if (
@@ -89,7 +89,7 @@ export async function lockWordAsync(
     }
     if ((c & kWaiters) === 0 && Atomics.compareExchange(s, i, c, c | kWaiters) !== c) continue;
     const seen = c | kWaiters;
-    const remaining = deadline === Infinity ? Infinity : deadline - now();
+    const remaining = remainingUntil(deadline);
     if (remaining <= 0) return kTimedOut;
     const r = await parkAsync(s, i, seen, Math.min(remaining, kOwnerCheckMs), signal);
     if (r === 'aborted') return kAborted;
