@@ -6,7 +6,7 @@
 // test_call_soon_threadsafe_same_thread,
 // test_create_connection_local_addr_skip_different_family,
 // test_create_connection_local_addr_in_use and test_create_server_addr_in_use
-// (the address in the error), test_create_server_multiple_hosts_ipv4,
+// (the address in the error), test_create_server_multiple_hosts_ipv4 and _ipv6,
 // test_subprocess_wait_no_same_group, PolicyTests' test_set_event_loop_policy
 // and test_new_event_loop (setEventLoopFactory, newEventLoop), and the Popen
 // options of
@@ -24,6 +24,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -41,7 +42,7 @@ import {
   UvEventLoop,
 } from 'asyncuv';
 import { MySubprocessProtocol, MyWritePipeProto } from '../protocols.js';
-import { echoServer } from '../peers.js';
+import { echoServer, hasIPv6 } from '../peers.js';
 import { resolveDualStack, V4_FIRST, V6_FIRST } from '../dual-stack.js';
 import {
   type CaseBody,
@@ -499,6 +500,31 @@ export function eventsPort(test: Test, makeLoop: MakeLoop, name: string): void {
     server.close();
     await within(server.waitClosed(), 'waitClosed');
   });
+
+  if (hasIPv6()) {
+    it('test_create_server_multiple_hosts_ipv6: each IPv6 address is served once, ::1 given twice', async ({
+      loop,
+    }, t) => {
+      // asyncio's case feeds made-up addresses through a mocked
+      // getaddrinfo; here they are this machine's: ::1 and every other
+      // IPv6 address of its interfaces that is not link-local (a link-local
+      // one needs a scope).
+      const own = Object.values(networkInterfaces())
+        .flat()
+        .filter((i) => i !== undefined && i.family === 'IPv6' && !i.address.startsWith('fe80:'))
+        .map((i) => i!.address);
+      const hosts = ['::1', ...own, '::1'];
+      const server = await within(
+        loop.createServer(() => ({}), hosts, 0),
+        'createServer',
+      );
+      const sockets = server.sockets();
+      t.deepEqual(sockets.map((s) => s.address).sort(), [...new Set(hosts)].sort());
+      t.is(new Set(sockets.map((s) => s.port)).size, 1, 'one port for all');
+      server.close();
+      await within(server.waitClosed(), 'waitClosed');
+    });
+  }
 
   it('test_subprocess_wait_no_same_group: a child in a session of its own: exit code 7, processExited', async ({
     loop,

@@ -38,6 +38,7 @@ import { tlsArguments } from './tls-arguments.js';
 import { tlsHandshake } from './tls-handshake.js';
 import { tlsPort } from './tls-port.js';
 import { tlsShutdown } from './tls-shutdown.js';
+import { tlsVerify } from './tls-verify.js';
 import { streamEndings } from './stream-endings.js';
 import { streams } from './streams.js';
 import { streamReads } from './stream-reads.js';
@@ -89,6 +90,7 @@ export const scenarios: Scenario[] = [
   tlsArguments,
   tlsPort,
   tlsShutdown,
+  tlsVerify,
   transportLifecycle,
   transportEdges,
   readingControl,

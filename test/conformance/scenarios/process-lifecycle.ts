@@ -2,7 +2,8 @@
 // test_read_stdout_after_process_exit, test_empty_input, test_devnull_*,
 // test_close_dont_kill_finished, test_communicate with large data,
 // concurrent waits; test_events.py SubprocessTestsMixin:
-// test_subprocess_close_after_finish, test_subprocess_close_client_stream).
+// test_subprocess_close_after_finish, test_subprocess_close_client_stream;
+// test_subprocess.py: test_subprocess_communicate_stdout).
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSubprocessExec, createSubprocessShell, type WriteTransport } from 'asyncuv';
@@ -221,5 +222,22 @@ export function processLifecycle(test: Test, makeLoop: MakeLoop, name: string): 
     await within(proc.stdin!.waitClosed(), 'stdin waitClosed');
     t.is((await within(proc.stdout!.read(), 'read to EOF')).toString(), 'abc');
     t.is(await within(proc.wait(), 'exit'), 0);
+  });
+
+  it('test_subprocess_communicate_stdout: ten children at once, each communicate() gets its own output', async ({
+    loop,
+  }, t) => {
+    const outputs = Array.from({ length: 10 }, (_, i) => `foo${i}`);
+    const results = await within(
+      Promise.all(
+        outputs.map(async (word) => {
+          const proc = await createSubprocessExec('echo', [word], { loop, stdout: 'pipe' });
+          const [out] = await proc.communicate();
+          return out!.toString().trim();
+        }),
+      ),
+      'ten communicate() calls',
+    );
+    t.deepEqual(results, outputs);
   });
 }
