@@ -143,6 +143,20 @@ export type {
 } from './loop-plans.js';
 export { passedFdsStdio } from './loop-plans.js';
 
+/**
+ * TLS over a Unix socket checks the certificate against serverHostname,
+ * which must be given: a path names no host to take it from (asyncio's
+ * create_unix_connection: "you have to pass server_hostname when using
+ * ssl"). Without it node:tls would check the name 'localhost', which
+ * nobody asked for.
+ */
+function checkUnixServerHostname(opts: { ssl?: unknown; serverHostname?: string }): void {
+  if (opts.ssl && opts.serverHostname === undefined) {
+    const why = 'With ssl over a Unix socket, serverHostname must be given: a path names no host';
+    throw new UsageError('ERR_INVALID_ARG_VALUE', why);
+  }
+}
+
 export abstract class BaseEventLoop<S = unknown>
   extends EventLoopCore
   implements AbstractEventLoop
@@ -495,6 +509,7 @@ export abstract class BaseEventLoop<S = unknown>
       const { sock, localAddr } = opts;
       checkNoAddressWithSock({ path, localAddr }, 'createUnixConnection');
       this.#checkConnectionOptions(opts);
+      checkUnixServerHostname(opts);
       this.#checkConnectedSock(sock, 'unix');
       throwIfAborted(opts.signal); // the sock stays the caller's
       return this.#abortableStart(
@@ -505,6 +520,7 @@ export abstract class BaseEventLoop<S = unknown>
     validateString(path, 'path');
     checkSocketPath(path, 'connect');
     this.#checkConnectionOptions(opts);
+    checkUnixServerHostname(opts);
     const protocol = newProtocol(protocolFactory);
     const sock = await this.closedWins(this.connectUnix(path, opts, protocol));
     return this.#start(sock, protocol, opts, opts.serverHostname);

@@ -233,7 +233,8 @@ export interface UnixConnectionOptions extends Omit<ConnectionOptions, 'sock'> {
   /**
    * Use this connected Unix socket (a Pipe, not IPC) instead of connecting
    * (asyncio's `sock`); path must be absent. Owned as ConnectionOptions'
-   * `sock`.
+   * `sock`. With `ssl`, serverHostname must be given, with a sock or a
+   * path (a path names no host to check the certificate against).
    */
   sock?: Pipe;
 }

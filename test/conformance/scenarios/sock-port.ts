@@ -8,7 +8,9 @@
 // test_sendfile_close_peer_after_receiving,
 // test_sendfile_fallback_close_peer_in_the_middle_of_receiving,
 // test_sendfile_pre_and_post_data
-// with the protocol paused, test_buffered_proto_create_connection, and a
+// with the protocol paused, test_sendfile_ssl_pre_and_post_data,
+// test_sendfile_ssl_partial and test_sendfile_ssl_close_peer_after_receiving
+// (over TLS, the fallback), test_buffered_proto_create_connection, and a
 // get_buffer() that returns an empty buffer, a buffer_updated() that
 // raises, a protocol switch in buffer_updated().
 import type { ExecutionContext } from 'ava';
@@ -42,6 +44,8 @@ import {
   within,
 } from '../harness.js';
 import { connected, connectedPeer, withHandles } from './sock-ops.js';
+import { selfSignedCert } from '../../adapters/tls-cert.js';
+import { clientSsl, tlsCases } from './tls-peers.js';
 
 // test_sendfile.py's DATA: 128 KiB and a bit, so no block size divides it.
 const DATA = Buffer.from('SendfileBaseData'.repeat(1024 * 8 + 1));
@@ -116,11 +120,17 @@ async function withSendfilePair(
   loop: AbstractEventLoop,
   sink: SendfileSink,
   body: (client: PausingClient) => Promise<void>,
+  tls?: { key: Buffer; cert: Buffer },
 ): Promise<void> {
-  const server = await loop.createServer(() => sink, '127.0.0.1', 0);
+  const server = await loop.createServer(() => sink, '127.0.0.1', 0, tls && { ssl: tls });
   try {
     const { port } = server.sockets()[0] as { port: number };
-    const [, client] = await loop.createConnection(() => new PausingClient(), '127.0.0.1', port);
+    const [, client] = await loop.createConnection(
+      () => new PausingClient(),
+      '127.0.0.1',
+      port,
+      tls && clientSsl(tls.cert),
+    );
     await until(() => sink.transport !== undefined, 'the server side');
     try {
       await body(client);
@@ -498,6 +508,68 @@ export function sockPort(test: Test, makeLoop: MakeLoop, name: string): void {
       t.true(client.events.every((e, i) => e === (i % 2 === 0 ? 'pause' : 'resume')));
     });
   });
+
+  const { it: tlsIt } = tlsCases(test, makeLoop, `${name}: sock port`);
+  tlsIt(
+    'test_sendfile_ssl_pre_and_post_data, _ssl_partial, _ssl_close_peer_after_receiving: over TLS (the fallback), in order, a slice, and a peer that closes once it has all',
+    async ({ loop }, t) => {
+      const tls = await selfSignedCert();
+      const prefix = Buffer.from('PREFIX__'.repeat(1024)); // 8 KiB
+      const suffix = Buffer.from('--SUFFIX'.repeat(1024));
+      // Prefix, the whole file, suffix: each byte once, in order.
+      const sink = new SendfileSink();
+      await withSendfilePair(
+        loop,
+        sink,
+        async (client) => {
+          const tr = client.transport!;
+          tr.write(prefix);
+          await withFile(DATA, async ({ fd }) => {
+            t.is(await within(loop.sendfile(tr, fd), 'sendfile'), DATA.length);
+          });
+          tr.write(suffix);
+          const total = prefix.length + DATA.length + suffix.length;
+          await until(() => sink.nbytes === total, 'every byte');
+          t.true(sink.received().equals(Buffer.concat([prefix, DATA, suffix])));
+        },
+        tls,
+      );
+      // offset 1000, count 100: those 100 bytes and no more.
+      const partial = new SendfileSink();
+      await withSendfilePair(
+        loop,
+        partial,
+        async (client) => {
+          await withFile(DATA, async ({ fd }) => {
+            t.is(await within(loop.sendfile(client.transport!, fd, 1000, 100), 'sendfile'), 100);
+          });
+          client.transport!.write('END');
+          await until(() => partial.nbytes === 103, 'the slice and the marker');
+          t.true(
+            partial
+              .received()
+              .equals(Buffer.concat([DATA.subarray(1000, 1100), Buffer.from('END')])),
+          );
+        },
+        tls,
+      );
+      // The peer closes once it has everything: sendfile still resolves whole.
+      const closer = new SendfileSink(DATA.length);
+      await withSendfilePair(
+        loop,
+        closer,
+        async (client) => {
+          await withFile(DATA, async ({ fd }) => {
+            t.is(await within(loop.sendfile(client.transport!, fd), 'sendfile'), DATA.length);
+          });
+          t.is(await within(closer.done.promise, 'the peer closing'), null);
+          t.true(closer.received().equals(DATA));
+          t.is(await within(client.lost.promise, 'client connectionLost'), null);
+        },
+        tls,
+      );
+    },
+  );
 
   it('test_sendfile_fallback_close_peer_in_the_middle_of_receiving: a fifo through the fallback; the peer closes after 1 KiB; sendfile rejects, the transport closes', async ({
     loop,

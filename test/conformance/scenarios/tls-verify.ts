@@ -2,19 +2,26 @@
 // (test_events.py: test_create_server_ssl_verified,
 // test_create_server_ssl_verify_failed, test_create_server_ssl_match_failed,
 // test_create_unix_server_ssl_verified and
-// test_create_unix_server_ssl_verify_failed). tls-port.ts checks our client
+// test_create_unix_server_ssl_verify_failed; test_unix_events.py's
+// test_create_unix_connection_ssl_noserverhost). tls-port.ts checks our client
 // against node:tls servers; here both ends are the loop's, so what the
 // server's protocol sees is ours too. As asyncio: a client that trusts the
 // certificate and names its host connects and reports the peer's
 // certificate; one that does not trust it, or names another host, fails
 // with the verification error, and the server's protocol is never
 // connected (the handshake failed before connectionMade).
-import type { AbstractEventLoop, Server, Transport } from 'asyncuv';
+import {
+  type AbstractEventLoop,
+  openUnixConnection,
+  Pipe,
+  type Server,
+  type Transport,
+} from 'asyncuv';
 import { selfSignedCert } from '../../adapters/tls-cert.js';
 import { tempDir } from '../../helpers/sock-test.js';
 import { MyProto } from '../protocols.js';
 import { type MakeLoop, type Test, until, within } from '../harness.js';
-import { clientSsl, HOST, nothingHeld, tlsCases } from './tls-peers.js';
+import { clientSsl, handleLoop, HOST, nothingHeld, tlsCases } from './tls-peers.js';
 
 /** The server's protocols, one per connection it made, and the server. */
 interface Served {
@@ -198,6 +205,54 @@ export function tlsVerify(test: Test, makeLoop: MakeLoop, name: string): void {
         await closeServer(served);
       }
       t.is(served.protos.filter((p) => p.state !== 'INITIAL').length, 1);
+      await nothingHeld(loop);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('test_create_unix_connection_ssl_noserverhost: ssl over a Unix socket needs serverHostname (a path names no host); nothing is opened', async ({
+    loop,
+  }, t) => {
+    const dir = tempDir();
+    try {
+      const { key, cert } = await selfSignedCert();
+      const path = dir.path('tls.sock');
+      const served = await tlsServer(loop, { path }, { key, cert });
+      try {
+        // asyncio: ValueError('you have to pass server_hostname when using
+        // ssl'). Without the check, the name checked against the
+        // certificate would be one nobody gave (node:tls takes 'localhost').
+        const refused = { code: 'ERR_INVALID_ARG_VALUE', message: /serverHostname/ };
+        await t.throwsAsync(
+          loop.createUnixConnection(() => ({}), path, { ssl: { ca: cert } }),
+          refused,
+        );
+        await t.throwsAsync(openUnixConnection(path, { loop, ssl: { ca: cert } }), refused);
+        // The same with a connected sock: it stays the caller's.
+        const sock = new Pipe(handleLoop(loop));
+        try {
+          await within(
+            new Promise<void>((resolve, reject) =>
+              sock.connect(path, (err) => (err ? reject(err) : resolve())),
+            ),
+            'the Pipe connect',
+          );
+          await t.throwsAsync(
+            loop.createUnixConnection(() => ({}), null, { sock, ssl: { ca: cert } }),
+            refused,
+          );
+          t.false(sock.closed, "the sock stays the caller's");
+        } finally {
+          sock.close();
+        }
+        t.true(
+          served.protos.every((p) => p.state === 'INITIAL'),
+          'no server protocol connected',
+        );
+      } finally {
+        await closeServer(served);
+      }
       await nothingHeld(loop);
     } finally {
       dir.remove();
