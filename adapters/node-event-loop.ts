@@ -10,6 +10,7 @@
 // the listening socket and node:net is given its fd.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import dgram from 'node:dgram';
+import { closeSync } from 'node:fs';
 import { lookup, lookupService } from 'node:dns/promises';
 import net from 'node:net';
 import { constants } from 'node:os';
@@ -64,7 +65,7 @@ import { serverSecureContext, tlsExtra, type TlsUpgradeOptions, upgradeToTls } f
 import { NodeTransport, ReadIntoSlot } from './node-transport.js';
 import { whenStarted } from '../loop/transport-base.js';
 import { readerGone, watchReaderGone } from '../loop/reader-gone.js';
-import { socketPair } from './socket-pair.js';
+import { childPipe } from '../handles/process.js';
 
 const signalNames = new Map<number, NodeJS.Signals>(
   Object.entries(constants.signals).map(([name, num]) => [num, name as NodeJS.Signals]),
@@ -712,21 +713,45 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
     { stdin, stdout, stderr }: StdioPlan,
     plan: SpawnPlan,
   ): Promise<[SubprocessTransport, P]> {
-    // stderr 'stdout' (asyncio.STDOUT) means the child's fd 2 is its fd 1.
-    // With a piped stdout that is one pipe on two fds, which Node can only
-    // build from a stream it can pass twice: a Unix socket pair. 'inherit'
-    // for both means our fd 1, not our fd 2.
-    let merged: [net.Socket, net.Socket] | undefined;
-    let stdio: Extract<StdioOptions, unknown[]>;
-    if (stderr === 'stdout') {
-      if (stdout === 'pipe') {
-        merged = await socketPair();
-        stdio = [stdin, merged[1], merged[1]];
-      } else stdio = [stdin, stdout, stdout === 'inherit' ? 1 : stdout];
-    } else stdio = [stdin, stdout, stderr];
-    stdio.push(...passedFdsStdio(plan.passFds));
+    // Every piped fd of the child is a pipe(2) of ours, as Popen's are
+    // (asyncio on Linux): child_process would make a Unix socket pair,
+    // which the child cannot open again by name (/dev/stdin, /dev/stdout:
+    // ENXIO). The child's end is given as its fd, our end becomes a
+    // net.Socket over the fd (as openPipe's). stderr 'stdout'
+    // (asyncio.STDOUT): the child's fd 2 is what its fd 1 is, the same
+    // pipe. 'inherit' for both means our fd 1, not our fd 2.
+    const pipes: ChildPipes = {};
+    const theirs: number[] = [];
+    /** A pipe for the child's `fd`: ours as a net.Socket in `pipes`, the child's end returned. */
+    const pipeFor = (fd: 0 | 1 | 2): number => {
+      const [readFd, writeFd] = childPipe();
+      const [mine, child] = fd === 0 ? [writeFd, readFd] : [readFd, writeFd];
+      theirs.push(child);
+      try {
+        pipes[fd] = new net.Socket({
+          fd: mine,
+          readable: fd !== 0,
+          writable: fd === 0,
+          allowHalfOpen: true,
+        });
+      } catch (err) {
+        closeSync(mine);
+        throw toUvError(err);
+      }
+      return child;
+    };
+    const destroyPipes = (): void => {
+      for (const fd of [0, 1, 2] as const) pipes[fd]?.destroy();
+    };
     let child: ChildProcess;
     try {
+      const childStdin = stdin === 'pipe' ? pipeFor(0) : stdin;
+      const childStdout = stdout === 'pipe' ? pipeFor(1) : stdout;
+      let childStderr: StdioPlan['stdout'];
+      if (stderr === 'stdout') childStderr = stdout === 'inherit' ? 1 : childStdout;
+      else childStderr = stderr === 'pipe' ? pipeFor(2) : stderr;
+      const stdio: Extract<StdioOptions, unknown[]> = [childStdin, childStdout, childStderr];
+      stdio.push(...passedFdsStdio(plan.passFds));
       const env = plan.env ? { env: plan.env } : {};
       const cwd = plan.cwd ? { cwd: plan.cwd } : {};
       const uid = plan.uid !== undefined ? { uid: plan.uid } : {};
@@ -746,23 +771,19 @@ export class NodeEventLoop extends BaseEventLoop<Connection> implements Abstract
         ...gid,
       });
     } catch (err) {
-      merged?.forEach((s) => s.destroy());
-      throw toUvError(err);
+      destroyPipes();
+      throw err instanceof UvError || err instanceof UsageError ? err : toUvError(err);
+    } finally {
+      // The child has its own copies of its ends (or never came).
+      for (const fd of theirs) closeSync(fd);
     }
-    merged?.[1].destroy(); // the child has its own copy
     if (child.pid === undefined) {
-      merged?.[0].destroy();
+      destroyPipes();
       // Node reports a failed spawn (ENOENT...) as an 'error' event.
       throw await new Promise<Error>((resolve) => {
         child.once('error', (err) => resolve(toUvError(err)));
       });
     }
-    const pipes: ChildPipes = {};
-    // Node types them as one-way streams; they are net.Sockets over pipes.
-    if (child.stdin) pipes[0] = child.stdin as unknown as Duplex;
-    if (merged) pipes[1] = merged[0];
-    else if (child.stdout) pipes[1] = child.stdout as unknown as Duplex;
-    if (child.stderr) pipes[2] = child.stderr as unknown as Duplex;
     return whenStarted(protocol, (ready) => {
       return new NodeSubprocessTransport({ loop: this, child, protocol, pipes, ready });
     });

@@ -11,7 +11,7 @@ import {
 } from '../loop/subprocess-transport-base.js';
 import { NodeTransport } from './node-transport.js';
 
-/** The parent's ends of the child's pipes, by child fd. */
+/** The parent's ends of the child's pipes, by child fd (net.Sockets over pipes of ours). */
 export type ChildPipes = Partial<Record<0 | 1 | 2, Duplex>>;
 
 export interface NodeSubprocessOptions extends SubprocessTransportOptions {
@@ -31,7 +31,14 @@ export class NodeSubprocessTransport extends SubprocessTransportBase<ChildProces
     const child = opts.child;
     this.#child = child;
     child.on('exit', (code, signal) => {
-      this.exited(code ?? -((signal !== null ? signalNumbers[signal] : undefined) ?? 0));
+      if (this.exited(code ?? -((signal !== null ? signalNumbers[signal] : undefined) ?? 0)))
+        return;
+      // Nobody reads the child's stdin any more. asyncio learns this from
+      // the pipe's hang-up; the pipe is ours, not the ChildProcess's (which
+      // destroys its own stdin at the exit), and a write-only pipe is
+      // watched only while a write waits: close it here, as UvEventLoop
+      // does (queued bytes, if any, then fail with EPIPE as they would there).
+      this.getPipeTransport(0)?.close();
     });
     for (const fd of [0, 1, 2] as const) {
       const stream = opts.pipes[fd];

@@ -14,11 +14,10 @@ export interface UvSubprocessOptions extends SubprocessTransportOptions {
   /** The spawned child; its onExit must call the transport's onExit. */
   process: Process;
   /**
-   * The read end of the pipe the child's stdout and stderr share (stderr
-   * 'stdout'), which is not one of the Process's own pipes; the
-   * transport owns it.
+   * Our ends of the child's piped fds, by fd (pipes of ours, not the
+   * Process's own, which would be socket pairs); the transport owns them.
    */
-  stdoutPipe?: Pipe | undefined;
+  pipes?: ReadonlyArray<Pipe | undefined>;
 }
 
 export class UvSubprocessTransport extends SubprocessTransportBase<Process> {
@@ -29,7 +28,9 @@ export class UvSubprocessTransport extends SubprocessTransportBase<Process> {
     super({ ...opts, extra: { subprocess: opts.process } });
     this.#process = opts.process;
     const pipes = opts.process.stdio.slice(0, 3);
-    if (opts.stdoutPipe !== undefined) pipes[1] = opts.stdoutPipe;
+    opts.pipes?.forEach((pipe, fd) => {
+      if (pipe !== undefined && fd < 3) pipes[fd] = pipe;
+    });
     pipes.forEach((pipe, fd) => {
       if (pipe !== null) this.#pipe(pipe, fd);
     });

@@ -565,39 +565,47 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
     { stdin, stdout, stderr }: StdioPlan,
     plan: SpawnPlan,
   ): Promise<[SubprocessTransport, P]> {
-    // stderr 'stdout' (asyncio.STDOUT): the child's fd 2 is what its fd 1
-    // is. libuv creates a pipe for one child fd only, so a piped stdout
-    // that stderr shares is a pipe of ours: its write end becomes the
-    // child's fd 1 and fd 2, its read end is the stdout pipe transport's.
-    // The child is the program itself (no shell in between), so a missing
-    // program fails the spawn, its pid is the program's, and `executable`
-    // keeps its argv[0]. 'inherit' for both means our fd 1, not our fd 2.
-    let merged: [number, number] | undefined;
-    let childStdout: StdioOption = stdout;
-    let childStderr: StdioOption;
-    if (stderr !== 'stdout') childStderr = stderr;
-    else if (stdout === 'pipe') {
-      merged = childPipe();
-      childStdout = childStderr = merged[1];
-    } else childStderr = stdout === 'inherit' ? 1 : stdout;
-    const stdio: StdioOption[] = [stdin, childStdout, childStderr, ...passedFdsStdio(plan.passFds)];
-    let stdoutPipe: Pipe | undefined;
+    // Every piped fd of the child is a pipe(2) of ours, as Popen's are
+    // (asyncio on Linux): libuv would make a Unix socket pair, which the
+    // child cannot open again by name (/dev/stdin, /dev/stdout: ENXIO). The
+    // child's end is given as its fd, our end becomes the pipe transport's
+    // Pipe. stderr 'stdout' (asyncio.STDOUT): the child's fd 2 is what its
+    // fd 1 is, the same pipe. The child is the program itself (no shell in
+    // between), so a missing program fails the spawn, its pid is the
+    // program's, and `executable` keeps its argv[0]. 'inherit' for both
+    // means our fd 1, not our fd 2.
+    const ours: Array<Pipe | undefined> = [];
+    const theirs: number[] = [];
+    /** A pipe for the child's `fd`: ours opened in a Pipe, the child's end returned. */
+    const pipeFor = (fd: 0 | 1 | 2): number => {
+      const [readFd, writeFd] = childPipe();
+      const [mine, child] = fd === 0 ? [writeFd, readFd] : [readFd, writeFd];
+      theirs.push(child);
+      try {
+        const pipe = new Pipe(this.uvloop);
+        ours[fd] = pipe;
+        pipe.open(mine);
+      } catch (err) {
+        // The Pipe owns nothing until open() succeeds.
+        closeSync(mine);
+        throw err;
+      }
+      return child;
+    };
     let transport: UvSubprocessTransport | undefined;
     let process: Process;
     try {
-      if (merged !== undefined) {
-        // Before the spawn: once the child runs, nothing may fail that
-        // would leave it without a transport.
-        stdoutPipe = new Pipe(this.uvloop);
-        const readEnd = merged[0];
-        merged[0] = -1; // the Pipe owns it now, even if open() fails
-        try {
-          stdoutPipe.open(readEnd);
-        } catch (err) {
-          closeSync(readEnd);
-          throw err;
-        }
-      }
+      const childStdin = stdin === 'pipe' ? pipeFor(0) : stdin;
+      const childStdout = stdout === 'pipe' ? pipeFor(1) : stdout;
+      let childStderr: StdioOption;
+      if (stderr === 'stdout') childStderr = stdout === 'inherit' ? 1 : childStdout;
+      else childStderr = stderr === 'pipe' ? pipeFor(2) : stderr;
+      const stdio: StdioOption[] = [
+        childStdin,
+        childStdout,
+        childStderr,
+        ...passedFdsStdio(plan.passFds),
+      ];
       process = Process.spawn(this.uvloop, {
         // The file run is `executable` if given; `file` stays argv[0].
         file: plan.executable ?? file,
@@ -615,15 +623,14 @@ export class UvEventLoop extends BaseEventLoop<Stream> implements AbstractEventL
         onExit: (status, signal) => transport?.onExit(status, signal),
       });
     } catch (err) {
-      stdoutPipe?.close();
-      if (merged !== undefined && merged[0] >= 0) closeSync(merged[0]);
+      for (const pipe of ours) pipe?.close();
       throw err;
     } finally {
-      // The child has its own copies of the write end (or never came).
-      if (merged !== undefined) closeSync(merged[1]);
+      // The child has its own copies of its ends (or never came).
+      for (const fd of theirs) closeSync(fd);
     }
     return whenStarted(protocol, (ready) => {
-      transport = new UvSubprocessTransport({ loop: this, process, protocol, ready, stdoutPipe });
+      transport = new UvSubprocessTransport({ loop: this, process, protocol, ready, pipes: ours });
       return transport;
     });
   }

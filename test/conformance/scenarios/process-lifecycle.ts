@@ -3,7 +3,7 @@
 // test_close_dont_kill_finished, test_communicate with large data,
 // concurrent waits; test_events.py SubprocessTestsMixin:
 // test_subprocess_close_after_finish, test_subprocess_close_client_stream;
-// test_subprocess.py: test_subprocess_communicate_stdout).
+// test_subprocess.py: test_devstdin_input, test_subprocess_communicate_stdout).
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSubprocessExec, createSubprocessShell, type WriteTransport } from 'asyncuv';
@@ -222,6 +222,40 @@ export function processLifecycle(test: Test, makeLoop: MakeLoop, name: string): 
     await within(proc.stdin!.waitClosed(), 'stdin waitClosed');
     t.is((await within(proc.stdout!.read(), 'read to EOF')).toString(), 'abc');
     t.is(await within(proc.wait(), 'exit'), 0);
+  });
+
+  it('test_devstdin_input: the piped fds are pipes, which the child can open again by name (/dev/stdin, /dev/stdout, /dev/stderr)', async ({
+    loop,
+  }, t) => {
+    // asyncio's children get Popen's os.pipe() on Linux. A Unix socket
+    // pair (what libuv and Node make for a piped fd) cannot be opened
+    // through /proc/self/fd: ENXIO, and `cmd < /dev/stdin`, `tee
+    // /dev/stderr` or `echo > /dev/stdout` fail in the child.
+    const script = 'wc -c < /dev/stdin; echo out > /dev/stdout; echo err > /dev/stderr';
+    const proc = await createSubprocessExec('sh', ['-c', script], {
+      loop,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    const [out, err] = await within(proc.communicate(Buffer.from('abc')), 'communicate');
+    t.is(err!.toString(), 'err\n');
+    t.is(out!.toString().replace(/^ +/, ''), '3\nout\n');
+    t.is(proc.returncode, 0);
+    // stderr 'stdout' (asyncio.STDOUT): the one pipe, opened by both names.
+    const merged = await createSubprocessExec(
+      'sh',
+      ['-c', 'echo a > /dev/stdout; echo b > /dev/stderr'],
+      {
+        loop,
+        stdin: 'ignore',
+        stdout: 'pipe',
+        stderr: 'stdout',
+      },
+    );
+    const [both] = await within(merged.communicate(), 'communicate (merged)');
+    t.is(both!.toString(), 'a\nb\n');
+    t.is(merged.returncode, 0);
   });
 
   it('test_subprocess_communicate_stdout: ten children at once, each communicate() gets its own output', async ({
