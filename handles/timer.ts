@@ -134,6 +134,9 @@ export class Timer extends Handle<NativeTimer> {
   /** Milliseconds until the timer fires; 0 if it is due or stopped. */
   get dueIn(): number {
     this.assertOpen();
-    return this[kNative].getDueIn();
+    // A stopped Timer keeps the due time of its last start (as uv_timer_t
+    // keeps its timeout): answered as is, a Timer stopped before it fired
+    // would still count down to a call that never comes.
+    return this[kNative].isActive() ? this[kNative].getDueIn() : 0;
   }
 }
