@@ -9,6 +9,8 @@ import {
   validateBoolean,
   validateFunction,
   validateInteger,
+  validateOptionalBoolean,
+  validateOptions,
   validateString,
 } from '../errors/validate.js';
 
@@ -64,6 +66,9 @@ export class TCP extends Stream<NativeTcp> {
     this.assertOpen();
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
+    validateOptions(opts, 'opts');
+    validateOptionalBoolean(opts.ipv6Only, 'opts.ipv6Only');
+    validateOptionalBoolean(opts.reusePort, 'opts.reusePort');
     check(
       this[kNative].bind(host, port, opts.ipv6Only === true, opts.reusePort === true),
       'bind',
@@ -102,7 +107,8 @@ export class TCP extends Stream<NativeTcp> {
   open(fd: number, opts: TcpOpenOptions = {}): void {
     this.assertOpen();
     validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
-    if (opts.duplicate !== undefined) validateBoolean(opts.duplicate, 'duplicate');
+    validateOptions(opts, 'opts');
+    validateOptionalBoolean(opts.duplicate, 'opts.duplicate');
     check(this[kNative].open(fd, opts.duplicate === true), 'tcp_open');
   }
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Loop, TCP, UvError } from 'asyncuv';
+import { Loop, TCP, UsageError, UvError } from 'asyncuv';
 import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 import { binding } from '../../handles/binding.js';
 import { kNative } from '../../handles/internal.js';
@@ -293,6 +293,21 @@ test('misuse throws typed errors', async (t) => {
   t.throws(() => c.write(42 as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
   t.throws(() => c.readStart('x' as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
   t.throws(() => c.accept({} as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
+  // Options: an object of booleans. null failed as a TypeError, and a
+  // non-boolean option was taken as false.
+  for (const opts of [null, 5, 'reusePort', { reusePort: 'yes' }, { ipv6Only: 1 }]) {
+    t.throws(() => c.bind('127.0.0.1', 0, opts as never), {
+      instanceOf: UsageError,
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  for (const opts of [null, 5, { duplicate: 'yes' }]) {
+    t.throws(() => c.open(999_999, opts as never), {
+      instanceOf: UsageError,
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  t.throws(() => c.getsockname(), { code: 'EBADF' } as never, 'the refused calls bound nothing');
   // No socket yet: libuv says EBADF; a bound, unconnected one: ENOTCONN.
   t.throws(() => c.getpeername(), { code: 'EBADF' } as never);
   t.deepEqual(tcpNames(c), [undefined, undefined]);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { networkInterfaces } from 'node:os';
-import { type Loop, UDP, UvError } from 'asyncuv';
+import { type Loop, UDP, UsageError, UvError } from 'asyncuv';
 import { assertNoHandlesAndClose, deferred, newLoop, within } from '../helpers/loop-test.js';
 
 function closeAll(...handles: UDP[]): Promise<void[]> {
@@ -235,6 +235,12 @@ test('bad arguments are typed errors', async (t) => {
   const udp = new UDP(loop);
   t.throws(() => udp.bind('localhost', 0), { instanceOf: UvError, code: 'EINVAL' });
   t.throws(() => udp.bind('127.0.0.1', 70000), { code: 'ERR_OUT_OF_RANGE' });
+  for (const opts of [null, 5, 'reuseAddr', { reuseAddr: 'yes' }, { ipv6Only: 1 }]) {
+    t.throws(() => udp.bind('127.0.0.1', 0, opts as never), {
+      instanceOf: UsageError,
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
   t.throws(() => udp.send(42 as unknown as string, '127.0.0.1', 9), {
     code: 'ERR_INVALID_ARG_TYPE',
   });
