@@ -300,6 +300,14 @@ test('methods of a closed loop throw ERR_LOOP_CLOSED', (t) => {
     const error = t.throws(call, { instanceOf: UsageError }, what);
     t.is(error?.code, 'ERR_LOOP_CLOSED', what);
   }
+  // What answers rather than throws: the introspection, and the calls that
+  // would end or stop the loop, which has already ended.
+  t.deepEqual(loop.handles(), []);
+  t.deepEqual(loop.handleCounts(), {});
+  t.notThrows(() => loop.stop());
+  t.true(loop.closed);
+  t.false(loop.alive);
+  t.false(loop.running);
 });
 
 test('handles of a closed loop throw ERR_HANDLE_CLOSED', (t) => {
