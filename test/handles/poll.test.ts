@@ -92,6 +92,11 @@ test('a TCP socket reports readable, writable and disconnect', async (t) => {
   // it from a later turn of its own loop, and our loop may run passes before).
   t.is(readSync(client.fd, Buffer.alloc(1)), 1);
   peer.end();
+  // The FIN makes the socket readable (EOF); EPOLLRDHUP is reported only
+  // when asked for.
+  const [, eof] = await nextEvent(poll, { readable: true });
+  t.true(eof.readable);
+  t.false(eof.disconnect, 'disconnect is not reported unless asked for');
   const [, hup] = await nextEvent(poll, { readable: true, disconnect: true });
   t.true(hup.disconnect);
   await closed(poll);
