@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Loop, Pipe, Process, TCP, UDP, UvError, UsageError } from '../../handles/index.js';
 import { withPrograms } from '../helpers/tools.js';
-import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
+import { assertNoHandlesAndClose, until } from '../helpers/loop-test.js';
 
 function tmpPath(tag: string): string {
   return join(
@@ -134,6 +134,30 @@ withPrograms(test, ['python3'])(
     await assertNoHandlesAndClose(t, loop);
   },
 );
+
+test('an IPC pipe cannot listen; an abstract name has no file to chmod; an unnamed peer is ""', async (t) => {
+  const loop = new Loop();
+  // libuv refuses listen() on an IPC pipe: EINVAL, the handle still usable.
+  const ipc = new Pipe(loop, true);
+  ipc.bind(tmpPath('ipc-listen'));
+  const refused = t.throws(() => ipc.listen(1, () => {}), { instanceOf: UvError });
+  t.is(refused?.code, 'EINVAL');
+  t.is(refused?.syscall, 'listen');
+
+  const name = `\0asyncuv-names-${process.pid}`;
+  const { server, accepted } = echoServer(loop, name);
+  const chmod = t.throws(() => server.chmod('rw'), { instanceOf: UvError });
+  t.is(chmod?.code, 'ENOENT');
+  const client = new Pipe(loop);
+  await connect(client, name);
+  t.is(client.getpeername(), name);
+  t.is(client.getsockname(), '', 'a client that did not bind has no name');
+  await until(() => accepted.length === 1, 'the accepted connection');
+  t.is(accepted[0]!.getpeername(), '', 'so its peer is unnamed');
+  t.is(accepted[0]!.getsockname(), name);
+  await closeAll(client, server, ipc);
+  await assertNoHandlesAndClose(t, loop);
+});
 
 test('shutdown sends EOF and the other direction stays open (half-close)', async (t) => {
   const loop = new Loop();

@@ -336,6 +336,31 @@ test('misuse throws typed errors', async (t) => {
   await assertNoHandlesAndClose(t, loop);
 });
 
+test('tryWrite writes what the socket takes now and returns its byte count', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  t.is(c.tryWrite('hello'), 5, 'an empty socket buffer takes it all');
+  t.is(c.tryWrite(Buffer.from('abc')), 3);
+  t.is(c.tryWrite(''), 0);
+  t.is(c.writeQueueSize, 0, "nothing is queued: what did not fit is the caller's");
+  t.is(String(await readAll(c, 8)), 'helloabc');
+  // Past what the kernel takes (a small send buffer, a peer not reading),
+  // it returns less than it was given, never queueing the rest.
+  c.sendBufferSize = 4096;
+  const big = Buffer.alloc(16 << 20);
+  const taken = c.tryWrite(big);
+  t.true(taken > 0 && taken < big.length, `took ${taken} of ${big.length}`);
+  t.is(c.writeQueueSize, 0);
+  // A full socket takes nothing: 0, not EAGAIN.
+  let zero = -1;
+  for (let i = 0; i < 64 && zero !== 0; i++) zero = c.tryWrite(big);
+  t.is(zero, 0);
+  c.close();
+  server.close();
+  await assertNoHandlesAndClose(t, loop);
+});
+
 test('readStartInto reads into the caller buffer without allocating', async (t) => {
   const loop = new Loop();
   const { server, port } = listenEcho(loop);
