@@ -77,6 +77,16 @@ test('bad arguments are typed usage errors', async (t) => {
   await assertNoHandlesAndClose(t, loop);
 });
 
+test('a lookup in flight keeps the loop alive', async (t) => {
+  const loop = newLoop(t);
+  t.false(loop.alive);
+  const pending = dns.getaddrinfo(loop, 'localhost', 80);
+  t.true(loop.alive, 'alive while the lookup runs');
+  await pending;
+  t.false(loop.alive, 'and no longer once it completed');
+  loop.close();
+});
+
 test('loop.close() waits for a lookup in flight', async (t) => {
   const loop = newLoop(t);
   const pending = dns.getaddrinfo(loop, 'localhost', 443);

@@ -159,6 +159,31 @@ test('an IPC pipe cannot listen; an abstract name has no file to chmod; an unnam
   await assertNoHandlesAndClose(t, loop);
 });
 
+test('connecting to an abstract name completes at once, its callback later; a full backlog is EAGAIN in the callback', async (t) => {
+  const loop = new Loop();
+  const name = `\0asyncuv-backlog-${process.pid}`;
+  const server = new Pipe(loop);
+  server.bind(name);
+  // Nobody accepts: the kernel queues backlog + 1 connections, then refuses.
+  server.listen(1, () => {});
+  const results: Array<string | null> = [];
+  const clients: Pipe[] = [];
+  let inside = true;
+  for (let i = 0; i < 8; i++) {
+    const client = new Pipe(loop);
+    clients.push(client);
+    client.connect(name, (err) => results.push(inside ? 'inside connect()' : (err?.code ?? null)));
+  }
+  inside = false;
+  t.deepEqual(results, [], 'no callback inside connect()');
+  await until(() => results.length === 8, 'eight connect callbacks');
+  const ok = results.filter((r) => r === null).length;
+  t.true(ok >= 1 && ok < 8, `${ok} connected`);
+  t.deepEqual(results.slice(ok), Array<string>(8 - ok).fill('EAGAIN'), results.join(','));
+  await closeAll(server, ...clients);
+  await assertNoHandlesAndClose(t, loop);
+});
+
 test('shutdown sends EOF and the other direction stays open (half-close)', async (t) => {
   const loop = new Loop();
   const path = tmpPath('half');

@@ -1,7 +1,16 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +112,26 @@ test('a TCP socket reports readable, writable and disconnect', async (t) => {
   client.close();
   peer.destroy();
   await new Promise((r) => server.close(r));
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('the polled fd is made non-blocking', async (t) => {
+  const loop = newLoop(t);
+  const dir = mkdtempSync(join(tmpdir(), 'asyncuv-poll-nb-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'fifo');
+  await promisify(execFile)('mkfifo', [path]);
+  // O_RDWR: a FIFO opened both ways opens at once, and blocking.
+  const fd = openSync(path, constants.O_RDWR);
+  const nonBlocking = (): boolean => {
+    const flags = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
+    return (parseInt(flags, 8) & constants.O_NONBLOCK) !== 0;
+  };
+  t.false(nonBlocking());
+  const poll = new Poll(loop, fd);
+  t.true(nonBlocking());
+  await closed(poll);
+  closeSync(fd);
   await assertNoHandlesAndClose(t, loop);
 });
 
