@@ -285,6 +285,32 @@ test('close() with active handles runs their close callbacks and empties the loo
   t.deepEqual(loop.handles(), []);
 });
 
+loopTest(
+  'in a blocking run, promise continuations wait until run() has returned and its caller yields',
+  async (t, loop) => {
+    const order: string[] = [];
+    const a = new Timer(loop);
+    const b = new Timer(loop);
+    a.start(() => {
+      order.push('a');
+      void Promise.resolve().then(() => order.push('a: continuation'));
+      queueMicrotask(() => order.push('a: microtask'));
+    }, 0);
+    b.start(() => order.push('b'), 0);
+    loop.run();
+    order.push('run() returned');
+    t.deepEqual(
+      order,
+      ['a', 'b', 'run() returned'],
+      'callbacks are plain calls: nothing between them',
+    );
+    await Promise.resolve();
+    t.deepEqual(order, ['a', 'b', 'run() returned', 'a: continuation', 'a: microtask']);
+    a.close();
+    b.close();
+  },
+);
+
 test('methods of a closed loop throw ERR_LOOP_CLOSED', (t) => {
   const loop = new Loop();
   loop.close();
