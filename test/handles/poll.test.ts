@@ -168,6 +168,14 @@ test('bad fds and bad events are typed errors', async (t) => {
   const { readFd } = await fifo(t);
   const poll = new Poll(loop, readFd);
   t.throws(() => poll.start({}, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
+  for (const events of [
+    { readable: 'yes' },
+    { writable: 1 },
+    { readable: true, disconnect: null },
+  ]) {
+    t.throws(() => poll.start(events as never, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  t.false(poll.active, 'a refused start watches nothing');
   t.throws(() => poll.start({ readable: true }, 'cb' as unknown as () => void), {
     code: 'ERR_INVALID_ARG_TYPE',
   });
