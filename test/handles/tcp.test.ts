@@ -2,7 +2,7 @@ import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Loop, TCP, UsageError, UvError } from 'asyncuv';
-import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
+import { assertNoHandlesAndClose, deferred, within } from '../helpers/loop-test.js';
 import { binding } from '../../handles/binding.js';
 import { kNative } from '../../handles/internal.js';
 import { tcpNames } from '../../handles/tcp.js';
@@ -378,6 +378,50 @@ test('readStartInto reads into the caller buffer without allocating', async (t) 
   c.write(Buffer.alloc(10_000, 'z'));
   await done;
   t.is(text.join(''), 'z'.repeat(10_000));
+  c.close();
+  server.close();
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('readStart or readStartInto again while reading switches the callback and the mode; setReadBuffer swaps the buffer', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  const seen: string[] = [];
+  let next = deferred();
+  const onBuffer =
+    (tag: string) =>
+    (err: Error | null, data: Buffer | null): void => {
+      seen.push(`${tag}:${err ? err.message : String(data)}`);
+      next.resolve();
+    };
+  const first = Buffer.alloc(16);
+  const second = Buffer.alloc(16);
+  const onInto =
+    (tag: string, buffers: Buffer[]) =>
+    (err: Error | null, n: number): void => {
+      // The bytes are in whichever buffer is current.
+      const where = buffers.findIndex((b) => b.toString('latin1', 0, n) !== '\0'.repeat(n));
+      seen.push(`${tag}:${err ? err.message : `${n} in buffer ${where}`}`);
+      for (const b of buffers) b.fill(0);
+      next.resolve();
+    };
+  const roundTrip = async (text: string): Promise<void> => {
+    next = deferred();
+    c.write(text);
+    await within(next.promise, `the echo of ${text}`);
+  };
+  c.readStart(onBuffer('A'));
+  await roundTrip('one');
+  c.readStart(onBuffer('B'));
+  await roundTrip('two');
+  c.readStartInto(first, onInto('C', [first, second]));
+  await roundTrip('three');
+  c.setReadBuffer(second);
+  await roundTrip('four');
+  c.readStart(onBuffer('D'));
+  await roundTrip('five');
+  t.deepEqual(seen, ['A:one', 'B:two', 'C:5 in buffer 0', 'C:4 in buffer 1', 'D:five']);
   c.close();
   server.close();
   await assertNoHandlesAndClose(t, loop);
