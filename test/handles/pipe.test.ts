@@ -1,6 +1,15 @@
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -350,6 +359,26 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
 
 // libuv accepts any fd in uv_pipe_open/uv_tcp_open and aborts the process
 // once epoll refuses to watch it; these fds must be refused up front.
+test('open(fd) makes the fd non-blocking', async (t) => {
+  const loop = new Loop();
+  const dir = mkdtempSync(join(tmpdir(), 'asyncuv-pipe-nb-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'fifo');
+  execFileSync('mkfifo', [path]);
+  // O_RDWR: a FIFO opened both ways opens at once, and blocking.
+  const fd = openSync(path, constants.O_RDWR);
+  const nonBlocking = (): boolean => {
+    const flags = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
+    return (parseInt(flags, 8) & constants.O_NONBLOCK) !== 0;
+  };
+  t.false(nonBlocking());
+  const pipe = new Pipe(loop);
+  pipe.open(fd);
+  t.true(nonBlocking());
+  await closeAll(pipe); // the Pipe owns the fd and closes it
+  await assertNoHandlesAndClose(t, loop);
+});
+
 test('open() refuses fds epoll cannot watch (files, /dev/null) instead of aborting later', async (t) => {
   const loop = new Loop();
   for (const path of ['/etc/hostname', '/dev/null']) {
