@@ -275,11 +275,25 @@ test('close with queued writes cancels each write once', async (t) => {
   const chunk = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < 64; i++) c.write(chunk, (err) => results.push(err ? err.code : null));
   t.true(c.writeQueueSize > 0);
-  const closed = new Promise<void>((r) => c.close(r));
+  let atClose = -1;
+  const closed = new Promise<void>((r) =>
+    c.close(() => {
+      atClose = results.length;
+      r();
+    }),
+  );
+  t.is(results.length, 0, 'no write callback inside close()');
   await closed;
+  t.is(atClose, 64, 'every write callback ran before the close callback');
   t.is(results.length, 64);
   t.true(results.includes('ECANCELED'));
   t.true(results.every((r) => r === null || r === 'ECANCELED'));
+  // In order: the writes that went out, then the cancelled ones.
+  const firstCancelled = results.indexOf('ECANCELED');
+  t.true(
+    results.slice(firstCancelled).every((r) => r === 'ECANCELED'),
+    results.join(','),
+  );
   peer?.close();
   server.close();
   await assertNoHandlesAndClose(t, loop);

@@ -336,8 +336,10 @@ test('closing with queued sends cancels each exactly once', async (t) => {
   t.is(client.sendQueueSize, queued * big.length);
   const closed = deferred();
   let closeCalls = 0;
+  let atClose = -1;
   client.close(() => {
     closeCalls++;
+    atClose = results.filter((r) => r === 'ECANCELED').length;
     closed.resolve();
   });
   client.close(() => closeCalls++); // a no-op: the first callback only
@@ -347,6 +349,7 @@ test('closing with queued sends cancels each exactly once', async (t) => {
   // Every callback ran exactly once: the sent ones with null, the queued ones cancelled.
   t.is(results.length, calls);
   t.is(results.filter((r) => r === 'ECANCELED').length, queued);
+  t.is(atClose, queued, 'the cancelled callbacks ran before the close callback');
   t.is(results.filter((r) => r === null).length, calls - queued);
   await assertNoHandlesAndClose(t, loop);
 });
