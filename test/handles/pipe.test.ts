@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Loop, Pipe, Process, TCP, UDP, UvError, UsageError } from '../../handles/index.js';
+import { Loop, Pipe, Process, TCP, Timer, UDP, UvError, UsageError } from '../../handles/index.js';
 import { withPrograms } from '../helpers/tools.js';
 import { assertNoHandlesAndClose, until } from '../helpers/loop-test.js';
 
@@ -348,6 +348,17 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
   t.false(pipe.ipc);
   t.throws(() => ipc.write('', undefined, tcp), { code: 'ERR_INVALID_ARG_VALUE' });
   t.throws(() => ipc.write('x', undefined, {} as TCP), { code: 'ERR_INVALID_ARG_TYPE' });
+  // A handle that is not a stream or UDP socket, and one already closed.
+  const timer = new Timer(loop);
+  t.throws(() => ipc.write('x', undefined, timer as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  timer.close();
+  const closedTcp = new TCP(loop);
+  closedTcp.close();
+  t.throws(() => ipc.write('x', undefined, closedTcp), {
+    instanceOf: UsageError,
+    code: 'ERR_HANDLE_CLOSED',
+  });
+  t.is(ipc.writeQueueSize, 0, 'the refused writes queued nothing');
   // Nothing is pending on an unconnected IPC pipe: accept says EAGAIN.
   t.throws(() => ipc.accept(new Pipe(loop)), { instanceOf: UvError, message: /EAGAIN/ });
   pipe.close();
