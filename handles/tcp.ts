@@ -6,6 +6,7 @@ import type { Loop } from './loop.js';
 import { Stream, type NativeStream } from './stream.js';
 import { UvError, check, errorOf } from './uv-error.js';
 import {
+  invalidArgType,
   validateBoolean,
   validateFunction,
   validateInteger,
@@ -84,6 +85,9 @@ export class TCP extends Stream<NativeTcp> {
 
   /** Accepts a pending connection into a new, unused TCP handle. */
   accept(client: TCP): void {
+    // A listening TCP socket only has TCP connections to give: another
+    // handle failed in native as EBADF (a Timer) or EINVAL (a UDP).
+    if (!(client instanceof TCP)) throw invalidArgType('client', 'a TCP handle', client);
     this.acceptInto(client);
   }
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Loop, TCP, UsageError, UvError } from 'asyncuv';
+import { Loop, Pipe, TCP, Timer, UDP, UsageError, UvError } from 'asyncuv';
 import { assertNoHandlesAndClose, deferred, within } from '../helpers/loop-test.js';
 import { binding } from '../../handles/binding.js';
 import { kNative } from '../../handles/internal.js';
@@ -307,6 +307,13 @@ test('misuse throws typed errors', async (t) => {
   t.throws(() => c.write(42 as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
   t.throws(() => c.readStart('x' as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
   t.throws(() => c.accept({} as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
+  for (const other of [new Timer(loop), new UDP(loop), new Pipe(loop)]) {
+    t.throws(() => c.accept(other as never), {
+      instanceOf: UsageError,
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    other.close();
+  }
   // Options: an object of booleans. null failed as a TypeError, and a
   // non-boolean option was taken as false.
   for (const opts of [null, 5, 'reusePort', { reusePort: 'yes' }, { ipv6Only: 1 }]) {
