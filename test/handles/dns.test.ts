@@ -28,6 +28,22 @@ test('getaddrinfo honours the family hint and numeric hosts', async (t) => {
     flags: dns.constants.AI_NUMERICHOST,
   });
   t.true(v6.every((e) => e.address === '::1' && e.port === 80));
+  // Each spelling of the family: 0 (any), 4 / 'IPv4', 6 / 'IPv6'.
+  for (const [family, expected] of [
+    [0, undefined],
+    [4, 'IPv4'],
+    ['IPv4', 'IPv4'],
+    [6, 'IPv6'],
+    ['IPv6', 'IPv6'],
+  ] as const) {
+    const host = expected === 'IPv6' ? '::1' : '127.0.0.1';
+    const found = await dns.getaddrinfo(loop, host, 80, { family });
+    t.true(found.length > 0, String(family));
+    t.true(
+      found.every((e) => e.family === (expected ?? 'IPv4')),
+      String(family),
+    );
+  }
   await assertNoHandlesAndClose(t, loop);
 });
 
