@@ -173,18 +173,25 @@ loopTest('run() from a callback of the same loop throws ERR_LOOP_RUNNING', (t, l
   timer.close();
 });
 
-loopTest('run() from an embedded callback throws ERR_LOOP_RUNNING', async (t, loop) => {
+loopTest('run() and close() from an embedded callback throw ERR_LOOP_RUNNING', async (t, loop) => {
   const timer = new Timer(loop);
   const code = deferred<unknown>();
   timer.start(() => {
-    try {
-      loop.run('nowait');
-      code.resolve('no error');
-    } catch (error) {
-      code.resolve((error as UsageError).code);
-    }
+    const codes = [() => loop.run('nowait'), () => loop.close()].map((call) => {
+      try {
+        call();
+        return 'no error';
+      } catch (error) {
+        return (error as UsageError).code;
+      }
+    });
+    code.resolve(codes);
   }, 1);
-  t.is(await within(code.promise, 'the timer', 10_000), 'ERR_LOOP_RUNNING');
+  t.deepEqual(await within(code.promise, 'the timer', 10_000), [
+    'ERR_LOOP_RUNNING',
+    'ERR_LOOP_RUNNING',
+  ]);
+  t.false(loop.closed, 'the refused close() left the loop open');
   timer.close();
 });
 
