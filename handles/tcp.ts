@@ -99,8 +99,10 @@ export class TCP extends Stream<NativeTcp> {
     // A failed connect names the address at the end of its message, as node:net's does.
     const address = `${host}:${port}`;
     const done = bindToContext(cb, 'asyncuv.TCPConnect')!;
-    this[kNative].onconnect = (status) => done(errorOf(status, 'connect', address));
     check(this[kNative].connect(host, port), 'connect', address);
+    // Only once libuv took the request: a refused call (EALREADY while a
+    // connect is pending) must not take over the pending one's callback.
+    this[kNative].onconnect = (status) => done(errorOf(status, 'connect', address));
   }
 
   /**

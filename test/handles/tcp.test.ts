@@ -299,6 +299,28 @@ test('close with queued writes cancels each write once', async (t) => {
   await assertNoHandlesAndClose(t, loop);
 });
 
+test('a second connect while one is pending is EALREADY, and the first callback still runs, once', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = new TCP(loop);
+  const calls: string[] = [];
+  const first = deferred();
+  c.connect('127.0.0.1', port, (err) => {
+    calls.push(`first:${err?.code ?? 'ok'}`);
+    first.resolve();
+  });
+  const refused = t.throws(() => c.connect('127.0.0.1', port, () => calls.push('second')), {
+    instanceOf: UvError,
+  });
+  t.is(refused?.code, 'EALREADY');
+  await within(first.promise, 'the first connect');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.deepEqual(calls, ['first:ok'], 'the refused call took nothing over');
+  c.close();
+  server.close();
+  await assertNoHandlesAndClose(t, loop);
+});
+
 test('misuse throws typed errors', async (t) => {
   const loop = new Loop();
   const c = new TCP(loop);
