@@ -131,12 +131,14 @@ export class Timer extends Handle<NativeTimer> {
     this[kNative].setRepeat(ms);
   }
 
-  /** Milliseconds until the timer fires; 0 if it is due or stopped. */
+  /**
+   * Milliseconds until the due time of the last start, 0 once it has passed
+   * or if the timer was never started. As uv_timer_get_due_in, a stopped
+   * timer keeps the due time it had: check `active` to know whether a call
+   * is coming.
+   */
   get dueIn(): number {
     this.assertOpen();
-    // A stopped Timer keeps the due time of its last start (as uv_timer_t
-    // keeps its timeout): answered as is, a Timer stopped before it fired
-    // would still count down to a call that never comes.
-    return this[kNative].isActive() ? this[kNative].getDueIn() : 0;
+    return this[kNative].getDueIn();
   }
 }
