@@ -77,6 +77,21 @@ export function toPort(value: unknown, name: string): number {
   return value;
 }
 
+/**
+ * An options argument: an object (a class instance too), or undefined for
+ * none. null, a number or a string is refused here, where it would
+ * otherwise fail as a TypeError when an option is read, or be ignored.
+ */
+export function validateOptions(value: unknown, name: string): asserts value is object | undefined {
+  if (value !== undefined && (typeof value !== 'object' || value === null))
+    throw invalidArgType(name, 'an object', value);
+}
+
+/** An optional boolean option: undefined, or a boolean. */
+export function validateOptionalBoolean(value: unknown, name: string): void {
+  if (value !== undefined) validateBoolean(value, name);
+}
+
 export function validateBoolean(value: unknown, name: string): asserts value is boolean {
   if (typeof value !== 'boolean') throw invalidArgType(name, 'a boolean', value);
 }

@@ -5,7 +5,12 @@ import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { UsageError } from '../errors/usage-error.js';
 import { check, errno, errorOf, UvError } from './uv-error.js';
-import { validateBoolean, validateFunction, validateString } from '../errors/validate.js';
+import {
+  validateBoolean,
+  validateFunction,
+  validateOptions,
+  validateString,
+} from '../errors/validate.js';
 
 export interface FSEventOptions {
   /**
@@ -74,10 +79,12 @@ export class FSEvent extends Handle<NativeFSEvent> {
         'The "path" argument must not contain null bytes',
       );
     validateFunction(cb, 'cb');
+    validateOptions(opts, 'opts');
+    const recursive = opts?.recursive;
     let flags = 0;
-    if (opts.recursive !== undefined) {
-      validateBoolean(opts.recursive, 'opts.recursive');
-      if (opts.recursive) {
+    if (recursive !== undefined) {
+      validateBoolean(recursive, 'opts.recursive');
+      if (recursive) {
         // Other backends (inotify, kqueue) ignore the flag and would watch one level only.
         if (process.platform !== 'darwin' && process.platform !== 'win32') {
           throw new UvError(

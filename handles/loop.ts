@@ -4,7 +4,7 @@ import { UsageError } from '../errors/usage-error.js';
 import { errno } from './uv-error.js';
 import { releaseTimersOf, timerById } from './timer-native.js';
 import type { Handle } from './handle.js';
-import { validateInteger, validateNumber } from '../errors/validate.js';
+import { invalidArgType, validateInteger, validateNumber } from '../errors/validate.js';
 
 export type RunMode = 'default' | 'once' | 'nowait';
 const runModes: Record<RunMode, number> = { default: 0, once: 1, nowait: 2 };
@@ -118,6 +118,9 @@ export class Loop {
    */
   setBatchLimits(limits: Partial<BatchLimits>): void {
     this.#assertOpen();
+    // Both limits are optional, the argument is not: nothing to set is a mistake.
+    if (typeof limits !== 'object' || limits === null)
+      throw invalidArgType('limits', 'an object', limits);
     const { passes = this.batchLimits.passes, budgetMs = this.batchLimits.budgetMs } = limits;
     validateInteger(passes, 'passes', 1, kMaxPasses);
     validateNumber(budgetMs, 'budgetMs', 0, 60_000);

@@ -4,6 +4,8 @@ import { Handle } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { Stream, type NativeStream, type WriteCallback, type WriteData } from './stream.js';
+import { TCP } from './tcp.js';
+import { UDP } from './udp.js';
 import { UsageError } from '../errors/usage-error.js';
 import { UvError, check, errno, errorOf } from './uv-error.js';
 import {
@@ -220,12 +222,14 @@ export class Pipe extends Stream<NativePipe> {
    * sent, and `cb` gets EBADF. Data sent with a handle must not be empty:
    * the handle rides on the bytes.
    */
-  override write(data: WriteData, cb?: WriteCallback, sendHandle?: Handle): void {
+  override write(data: WriteData, cb?: WriteCallback, sendHandle?: TCP | Pipe | UDP): void {
     if (sendHandle === undefined) {
       this.writeWith(data, cb, undefined);
       return;
     }
-    if (!(sendHandle instanceof Handle))
+    // The kinds a Unix socket can carry: another handle (a Timer, a TTY)
+    // reached libuv's checks and failed there as EBADF or EINVAL.
+    if (!(sendHandle instanceof TCP || sendHandle instanceof Pipe || sendHandle instanceof UDP))
       throw invalidArgType('sendHandle', 'a TCP, Pipe or UDP handle', sendHandle);
     if (sendHandle.closed)
       throw new UsageError('ERR_HANDLE_CLOSED', 'The handle to send is closed');

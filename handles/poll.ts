@@ -4,7 +4,12 @@ import { Handle, loopArg } from './handle.js';
 import { kNative } from './internal.js';
 import type { Loop } from './loop.js';
 import { check, errno, errorOf, UvError } from './uv-error.js';
-import { invalidArgType, validateFunction, validateInteger } from '../errors/validate.js';
+import {
+  invalidArgType,
+  validateFunction,
+  validateInteger,
+  validateOptionalBoolean,
+} from '../errors/validate.js';
 
 export interface PollEvents {
   readable?: boolean;
@@ -98,6 +103,9 @@ export class Poll extends Handle<NativePoll> {
     if (typeof events !== 'object' || events === null)
       throw invalidArgType('events', 'an object', events);
     validateFunction(cb, 'cb');
+    // Booleans, as the type says: a truthy string or number was watched as true.
+    for (const name of ['readable', 'writable', 'disconnect', 'prioritized'] as const)
+      validateOptionalBoolean(events[name], `events.${name}`);
     const mask =
       (events.readable ? UV_READABLE : 0) |
       (events.writable ? UV_WRITABLE : 0) |

@@ -6,9 +6,12 @@ import type { Loop } from './loop.js';
 import { Stream, type NativeStream } from './stream.js';
 import { UvError, check, errorOf } from './uv-error.js';
 import {
+  invalidArgType,
   validateBoolean,
   validateFunction,
   validateInteger,
+  validateOptionalBoolean,
+  validateOptions,
   validateString,
 } from '../errors/validate.js';
 
@@ -64,6 +67,9 @@ export class TCP extends Stream<NativeTcp> {
     this.assertOpen();
     validateString(host, 'host');
     validateInteger(port, 'port', 0, 65535);
+    validateOptions(opts, 'opts');
+    validateOptionalBoolean(opts.ipv6Only, 'opts.ipv6Only');
+    validateOptionalBoolean(opts.reusePort, 'opts.reusePort');
     check(
       this[kNative].bind(host, port, opts.ipv6Only === true, opts.reusePort === true),
       'bind',
@@ -79,6 +85,9 @@ export class TCP extends Stream<NativeTcp> {
 
   /** Accepts a pending connection into a new, unused TCP handle. */
   accept(client: TCP): void {
+    // A listening TCP socket only has TCP connections to give: another
+    // handle failed in native as EBADF (a Timer) or EINVAL (a UDP).
+    if (!(client instanceof TCP)) throw invalidArgType('client', 'a TCP handle', client);
     this.acceptInto(client);
   }
 
@@ -90,8 +99,10 @@ export class TCP extends Stream<NativeTcp> {
     // A failed connect names the address at the end of its message, as node:net's does.
     const address = `${host}:${port}`;
     const done = bindToContext(cb, 'asyncuv.TCPConnect')!;
-    this[kNative].onconnect = (status) => done(errorOf(status, 'connect', address));
     check(this[kNative].connect(host, port), 'connect', address);
+    // Only once libuv took the request: a refused call (EALREADY while a
+    // connect is pending) must not take over the pending one's callback.
+    this[kNative].onconnect = (status) => done(errorOf(status, 'connect', address));
   }
 
   /**
@@ -102,7 +113,8 @@ export class TCP extends Stream<NativeTcp> {
   open(fd: number, opts: TcpOpenOptions = {}): void {
     this.assertOpen();
     validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
-    if (opts.duplicate !== undefined) validateBoolean(opts.duplicate, 'duplicate');
+    validateOptions(opts, 'opts');
+    validateOptionalBoolean(opts.duplicate, 'opts.duplicate');
     check(this[kNative].open(fd, opts.duplicate === true), 'tcp_open');
   }
 

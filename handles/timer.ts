@@ -131,7 +131,12 @@ export class Timer extends Handle<NativeTimer> {
     this[kNative].setRepeat(ms);
   }
 
-  /** Milliseconds until the timer fires; 0 if it is due or stopped. */
+  /**
+   * Milliseconds until the due time of the last start, 0 once it has passed
+   * or if the timer was never started. As uv_timer_get_due_in, a stopped
+   * timer keeps the due time it had: check `active` to know whether a call
+   * is coming.
+   */
   get dueIn(): number {
     this.assertOpen();
     return this[kNative].getDueIn();

@@ -9,6 +9,7 @@ import {
   validateBoolean,
   validateFunction,
   validateInteger,
+  validateOptions,
   validateString,
 } from '../errors/validate.js';
 
@@ -139,6 +140,7 @@ export class UDP extends Handle<NativeUDP> {
     this.assertOpen();
     validateString(host, 'host');
     validatePort(port);
+    validateOptions(opts, 'opts');
     let flags = 0;
     if (opts.ipv6Only !== undefined) {
       validateBoolean(opts.ipv6Only, 'opts.ipv6Only');

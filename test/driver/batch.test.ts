@@ -129,6 +129,11 @@ loopTest('bad batch limits are typed errors', (t, loop) => {
     [{ budgetMs: -1 }, 'ERR_OUT_OF_RANGE'],
     [{ budgetMs: Number.NaN }, 'ERR_OUT_OF_RANGE'],
     [{ budgetMs: Infinity }, 'ERR_OUT_OF_RANGE'],
+    // The limits object itself: a TypeError when read before, or ignored.
+    [null, 'ERR_INVALID_ARG_TYPE'],
+    [undefined, 'ERR_INVALID_ARG_TYPE'],
+    [4, 'ERR_INVALID_ARG_TYPE'],
+    ['passes', 'ERR_INVALID_ARG_TYPE'],
   ];
   for (const [limits, code] of bad) {
     t.throws(

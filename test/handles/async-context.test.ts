@@ -4,7 +4,23 @@
 // close, spawn's onExit), as Node's setTimeout and its socket requests do,
 // and not in whatever context the loop's batch happens to run in.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Async, Check, Idle, Prepare, Process, Signal, TCP, Timer, UDP } from 'asyncuv';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Async,
+  Check,
+  FSEvent,
+  FSPoll,
+  Idle,
+  Poll,
+  Prepare,
+  Process,
+  Signal,
+  TCP,
+  Timer,
+  UDP,
+} from 'asyncuv';
 import { loopTest, within } from '../helpers/loop-test.js';
 
 const als = new AsyncLocalStorage<string>();
@@ -164,3 +180,58 @@ loopTest.serial('Signal: the callback runs in the context of start()', async (t,
   t.is(await within(caught, 'signal'), 'signal');
   signal.close();
 });
+
+loopTest(
+  'Poll, FSPoll and FSEvent callbacks run in the context of their start()',
+  async (t, loop) => {
+    const dir = mkdtempSync(join(tmpdir(), 'asyncuv-als-'));
+    const file = join(dir, 'f');
+    writeFileSync(file, '');
+    // Poll: a bound UDP socket is writable at once.
+    const udp = new UDP(loop);
+    udp.bind('127.0.0.1', 0);
+    const poll = new Poll(loop, udp.fileno());
+    const polled = storeSeen((done) =>
+      als.run('poll', () =>
+        poll.start({ writable: true }, () => {
+          poll.stop();
+          done();
+        }),
+      ),
+    );
+    t.is(await within(polled, 'poll'), 'poll');
+    const fsPoll = new FSPoll(loop);
+    const fsEvent = new FSEvent(loop);
+    const statted = storeSeen((done) =>
+      als.run('fs-poll', () =>
+        fsPoll.start(file, 20, () => {
+          fsPoll.stop();
+          done();
+        }),
+      ),
+    );
+    const watched = storeSeen((done) =>
+      als.run('fs-event', () =>
+        fsEvent.start(dir, () => {
+          fsEvent.stop();
+          done();
+        }),
+      ),
+    );
+    // Grows the file (for FSPoll's next stat) and changes the directory,
+    // from a context of its own, until both have called back.
+    let n = 0;
+    const writer = setInterval(
+      () => als.run('writer', () => writeFileSync(file, 'x'.repeat(++n))),
+      25,
+    );
+    try {
+      t.is(await within(statted, 'fs-poll'), 'fs-poll');
+      t.is(await within(watched, 'fs-event'), 'fs-event');
+    } finally {
+      clearInterval(writer);
+      for (const h of [poll, udp, fsPoll, fsEvent]) h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -28,6 +28,22 @@ test('getaddrinfo honours the family hint and numeric hosts', async (t) => {
     flags: dns.constants.AI_NUMERICHOST,
   });
   t.true(v6.every((e) => e.address === '::1' && e.port === 80));
+  // Each spelling of the family: 0 (any), 4 / 'IPv4', 6 / 'IPv6'.
+  for (const [family, expected] of [
+    [0, undefined],
+    [4, 'IPv4'],
+    ['IPv4', 'IPv4'],
+    [6, 'IPv6'],
+    ['IPv6', 'IPv6'],
+  ] as const) {
+    const host = expected === 'IPv6' ? '::1' : '127.0.0.1';
+    const found = await dns.getaddrinfo(loop, host, 80, { family });
+    t.true(found.length > 0, String(family));
+    t.true(
+      found.every((e) => e.family === (expected ?? 'IPv4')),
+      String(family),
+    );
+  }
   await assertNoHandlesAndClose(t, loop);
 });
 
@@ -75,6 +91,16 @@ test('bad arguments are typed usage errors', async (t) => {
   });
   await t.throwsAsync(dns.getnameinfo(loop, 'localhost', 80), { code: 'ERR_INVALID_ARG_VALUE' });
   await assertNoHandlesAndClose(t, loop);
+});
+
+test('a lookup in flight keeps the loop alive', async (t) => {
+  const loop = newLoop(t);
+  t.false(loop.alive);
+  const pending = dns.getaddrinfo(loop, 'localhost', 80);
+  t.true(loop.alive, 'alive while the lookup runs');
+  await pending;
+  t.false(loop.alive, 'and no longer once it completed');
+  loop.close();
 });
 
 test('loop.close() waits for a lookup in flight', async (t) => {

@@ -98,6 +98,16 @@ test('FSEvent errors are typed', async (t) => {
   t.throws(() => watcher.start(tmpdir(), {}, undefined as unknown as () => void), {
     code: 'ERR_INVALID_ARG_TYPE',
   });
+  for (const opts of [null, 5, 'recursive']) {
+    t.throws(() => watcher.start(tmpdir(), opts as never, () => {}), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  t.false(watcher.active, 'the refused starts watch nothing');
+  // Options left out in the three-argument form: none.
+  watcher.start(tmpdir(), undefined as never, () => {});
+  t.true(watcher.active);
+  watcher.stop();
   watcher.close();
   t.throws(() => watcher.start(tmpdir(), () => {}), { code: 'ERR_HANDLE_CLOSED' });
   await assertNoHandlesAndClose(t, loop);

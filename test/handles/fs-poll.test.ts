@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FSPoll, type Stats, UvError } from 'asyncuv';
-import { assertNoHandlesAndClose, newLoop, within } from '../helpers/loop-test.js';
+import { assertNoHandlesAndClose, newLoop, until, within } from '../helpers/loop-test.js';
 
 type Change = [UvError | null, Stats, Stats];
 
@@ -27,6 +27,25 @@ function changes(poll: FSPoll, path: string): () => Promise<Change> {
     return within(new Promise<Change>((r) => (waiter = r)), 'an FSPoll change', 3000);
   };
 }
+
+test('a path that stays missing is reported once, and its coming back once more', async (t) => {
+  const loop = newLoop(t);
+  const dir = mkdtempSync(join(tmpdir(), 'asyncuv-fspoll-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'not-yet.txt');
+  const calls: Array<[string | null, number]> = [];
+  const poll = new FSPoll(loop);
+  poll.start(path, 10, (err, _prev, curr) => calls.push([err?.code ?? null, curr.size]));
+  await until(() => calls.length >= 1, 'the first ENOENT');
+  // Many more polls of the missing path (10 ms apart): no new callback.
+  await new Promise((r) => setTimeout(r, 200));
+  t.deepEqual(calls, [['ENOENT', 0]], 'a repeated error is reported once; curr is all zeros');
+  writeFileSync(path, 'here');
+  await until(() => calls.length >= 2, 'the file appearing');
+  t.deepEqual(calls[1], [null, 4]);
+  await new Promise<void>((r) => poll.close(r));
+  await assertNoHandlesAndClose(t, loop);
+});
 
 test('FSPoll reports a change and then the file going away', async (t) => {
   const loop = newLoop(t);

@@ -173,18 +173,25 @@ loopTest('run() from a callback of the same loop throws ERR_LOOP_RUNNING', (t, l
   timer.close();
 });
 
-loopTest('run() from an embedded callback throws ERR_LOOP_RUNNING', async (t, loop) => {
+loopTest('run() and close() from an embedded callback throw ERR_LOOP_RUNNING', async (t, loop) => {
   const timer = new Timer(loop);
   const code = deferred<unknown>();
   timer.start(() => {
-    try {
-      loop.run('nowait');
-      code.resolve('no error');
-    } catch (error) {
-      code.resolve((error as UsageError).code);
-    }
+    const codes = [() => loop.run('nowait'), () => loop.close()].map((call) => {
+      try {
+        call();
+        return 'no error';
+      } catch (error) {
+        return (error as UsageError).code;
+      }
+    });
+    code.resolve(codes);
   }, 1);
-  t.is(await within(code.promise, 'the timer', 10_000), 'ERR_LOOP_RUNNING');
+  t.deepEqual(await within(code.promise, 'the timer', 10_000), [
+    'ERR_LOOP_RUNNING',
+    'ERR_LOOP_RUNNING',
+  ]);
+  t.false(loop.closed, 'the refused close() left the loop open');
   timer.close();
 });
 
@@ -285,6 +292,32 @@ test('close() with active handles runs their close callbacks and empties the loo
   t.deepEqual(loop.handles(), []);
 });
 
+loopTest(
+  'in a blocking run, promise continuations wait until run() has returned and its caller yields',
+  async (t, loop) => {
+    const order: string[] = [];
+    const a = new Timer(loop);
+    const b = new Timer(loop);
+    a.start(() => {
+      order.push('a');
+      void Promise.resolve().then(() => order.push('a: continuation'));
+      queueMicrotask(() => order.push('a: microtask'));
+    }, 0);
+    b.start(() => order.push('b'), 0);
+    loop.run();
+    order.push('run() returned');
+    t.deepEqual(
+      order,
+      ['a', 'b', 'run() returned'],
+      'callbacks are plain calls: nothing between them',
+    );
+    await Promise.resolve();
+    t.deepEqual(order, ['a', 'b', 'run() returned', 'a: continuation', 'a: microtask']);
+    a.close();
+    b.close();
+  },
+);
+
 test('methods of a closed loop throw ERR_LOOP_CLOSED', (t) => {
   const loop = new Loop();
   loop.close();
@@ -300,6 +333,14 @@ test('methods of a closed loop throw ERR_LOOP_CLOSED', (t) => {
     const error = t.throws(call, { instanceOf: UsageError }, what);
     t.is(error?.code, 'ERR_LOOP_CLOSED', what);
   }
+  // What answers rather than throws: the introspection, and the calls that
+  // would end or stop the loop, which has already ended.
+  t.deepEqual(loop.handles(), []);
+  t.deepEqual(loop.handleCounts(), {});
+  t.notThrows(() => loop.stop());
+  t.true(loop.closed);
+  t.false(loop.alive);
+  t.false(loop.running);
 });
 
 test('handles of a closed loop throw ERR_HANDLE_CLOSED', (t) => {

@@ -1,15 +1,24 @@
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Loop, Pipe, Process, TCP, UDP, UvError, UsageError } from '../../handles/index.js';
+import { Loop, Pipe, Process, TCP, Timer, UDP, UvError, UsageError } from '../../handles/index.js';
 import { withPrograms } from '../helpers/tools.js';
-import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
+import { assertNoHandlesAndClose, until } from '../helpers/loop-test.js';
 
 function tmpPath(tag: string): string {
   return join(
@@ -134,6 +143,55 @@ withPrograms(test, ['python3'])(
     await assertNoHandlesAndClose(t, loop);
   },
 );
+
+test('an IPC pipe cannot listen; an abstract name has no file to chmod; an unnamed peer is ""', async (t) => {
+  const loop = new Loop();
+  // libuv refuses listen() on an IPC pipe: EINVAL, the handle still usable.
+  const ipc = new Pipe(loop, true);
+  ipc.bind(tmpPath('ipc-listen'));
+  const refused = t.throws(() => ipc.listen(1, () => {}), { instanceOf: UvError });
+  t.is(refused?.code, 'EINVAL');
+  t.is(refused?.syscall, 'listen');
+
+  const name = `\0asyncuv-names-${process.pid}`;
+  const { server, accepted } = echoServer(loop, name);
+  const chmod = t.throws(() => server.chmod('rw'), { instanceOf: UvError });
+  t.is(chmod?.code, 'ENOENT');
+  const client = new Pipe(loop);
+  await connect(client, name);
+  t.is(client.getpeername(), name);
+  t.is(client.getsockname(), '', 'a client that did not bind has no name');
+  await until(() => accepted.length === 1, 'the accepted connection');
+  t.is(accepted[0]!.getpeername(), '', 'so its peer is unnamed');
+  t.is(accepted[0]!.getsockname(), name);
+  await closeAll(client, server, ipc);
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('connecting to an abstract name completes at once, its callback later; a full backlog is EAGAIN in the callback', async (t) => {
+  const loop = new Loop();
+  const name = `\0asyncuv-backlog-${process.pid}`;
+  const server = new Pipe(loop);
+  server.bind(name);
+  // Nobody accepts: the kernel queues backlog + 1 connections, then refuses.
+  server.listen(1, () => {});
+  const results: Array<string | null> = [];
+  const clients: Pipe[] = [];
+  let inside = true;
+  for (let i = 0; i < 8; i++) {
+    const client = new Pipe(loop);
+    clients.push(client);
+    client.connect(name, (err) => results.push(inside ? 'inside connect()' : (err?.code ?? null)));
+  }
+  inside = false;
+  t.deepEqual(results, [], 'no callback inside connect()');
+  await until(() => results.length === 8, 'eight connect callbacks');
+  const ok = results.filter((r) => r === null).length;
+  t.true(ok >= 1 && ok < 8, `${ok} connected`);
+  t.deepEqual(results.slice(ok), Array<string>(8 - ok).fill('EAGAIN'), results.join(','));
+  await closeAll(server, ...clients);
+  await assertNoHandlesAndClose(t, loop);
+});
 
 test('shutdown sends EOF and the other direction stays open (half-close)', async (t) => {
   const loop = new Loop();
@@ -290,6 +348,17 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
   t.false(pipe.ipc);
   t.throws(() => ipc.write('', undefined, tcp), { code: 'ERR_INVALID_ARG_VALUE' });
   t.throws(() => ipc.write('x', undefined, {} as TCP), { code: 'ERR_INVALID_ARG_TYPE' });
+  // A handle that is not a stream or UDP socket, and one already closed.
+  const timer = new Timer(loop);
+  t.throws(() => ipc.write('x', undefined, timer as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  timer.close();
+  const closedTcp = new TCP(loop);
+  closedTcp.close();
+  t.throws(() => ipc.write('x', undefined, closedTcp), {
+    instanceOf: UsageError,
+    code: 'ERR_HANDLE_CLOSED',
+  });
+  t.is(ipc.writeQueueSize, 0, 'the refused writes queued nothing');
   // Nothing is pending on an unconnected IPC pipe: accept says EAGAIN.
   t.throws(() => ipc.accept(new Pipe(loop)), { instanceOf: UvError, message: /EAGAIN/ });
   pipe.close();
@@ -301,6 +370,26 @@ test('misuse and bad input are typed errors, never crashes', async (t) => {
 
 // libuv accepts any fd in uv_pipe_open/uv_tcp_open and aborts the process
 // once epoll refuses to watch it; these fds must be refused up front.
+test('open(fd) makes the fd non-blocking', async (t) => {
+  const loop = new Loop();
+  const dir = mkdtempSync(join(tmpdir(), 'asyncuv-pipe-nb-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'fifo');
+  execFileSync('mkfifo', [path]);
+  // O_RDWR: a FIFO opened both ways opens at once, and blocking.
+  const fd = openSync(path, constants.O_RDWR);
+  const nonBlocking = (): boolean => {
+    const flags = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
+    return (parseInt(flags, 8) & constants.O_NONBLOCK) !== 0;
+  };
+  t.false(nonBlocking());
+  const pipe = new Pipe(loop);
+  pipe.open(fd);
+  t.true(nonBlocking());
+  await closeAll(pipe); // the Pipe owns the fd and closes it
+  await assertNoHandlesAndClose(t, loop);
+});
+
 test('open() refuses fds epoll cannot watch (files, /dev/null) instead of aborting later', async (t) => {
   const loop = new Loop();
   for (const path of ['/etc/hostname', '/dev/null']) {

@@ -1,7 +1,16 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,12 +101,37 @@ test('a TCP socket reports readable, writable and disconnect', async (t) => {
   // it from a later turn of its own loop, and our loop may run passes before).
   t.is(readSync(client.fd, Buffer.alloc(1)), 1);
   peer.end();
+  // The FIN makes the socket readable (EOF); EPOLLRDHUP is reported only
+  // when asked for.
+  const [, eof] = await nextEvent(poll, { readable: true });
+  t.true(eof.readable);
+  t.false(eof.disconnect, 'disconnect is not reported unless asked for');
   const [, hup] = await nextEvent(poll, { readable: true, disconnect: true });
   t.true(hup.disconnect);
   await closed(poll);
   client.close();
   peer.destroy();
   await new Promise((r) => server.close(r));
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('the polled fd is made non-blocking', async (t) => {
+  const loop = newLoop(t);
+  const dir = mkdtempSync(join(tmpdir(), 'asyncuv-poll-nb-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'fifo');
+  await promisify(execFile)('mkfifo', [path]);
+  // O_RDWR: a FIFO opened both ways opens at once, and blocking.
+  const fd = openSync(path, constants.O_RDWR);
+  const nonBlocking = (): boolean => {
+    const flags = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
+    return (parseInt(flags, 8) & constants.O_NONBLOCK) !== 0;
+  };
+  t.false(nonBlocking());
+  const poll = new Poll(loop, fd);
+  t.true(nonBlocking());
+  await closed(poll);
+  closeSync(fd);
   await assertNoHandlesAndClose(t, loop);
 });
 
@@ -134,6 +168,14 @@ test('bad fds and bad events are typed errors', async (t) => {
   const { readFd } = await fifo(t);
   const poll = new Poll(loop, readFd);
   t.throws(() => poll.start({}, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
+  for (const events of [
+    { readable: 'yes' },
+    { writable: 1 },
+    { readable: true, disconnect: null },
+  ]) {
+    t.throws(() => poll.start(events as never, () => {}), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  t.false(poll.active, 'a refused start watches nothing');
   t.throws(() => poll.start({ readable: true }, 'cb' as unknown as () => void), {
     code: 'ERR_INVALID_ARG_TYPE',
   });

@@ -1,6 +1,7 @@
 // Signal: real signals sent to this process. Serial, because a signal is
 // process-wide and SIGUSR2 with no watcher at all would kill the test run.
 import { constants } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { deferred, loopTest, waitFor, within } from '../helpers/loop-test.js';
 import {
   Loop,
@@ -175,3 +176,42 @@ loopTest.serial('methods of a closed signal handle throw ERR_HANDLE_CLOSED', (t,
   loop.run();
   t.is(closed, 1);
 });
+
+loopTest.serial(
+  'a worker thread watching the same signal gets the delivery too',
+  async (t, loop) => {
+    // The worker's Signal is on its own thread's loop; one kill reaches both.
+    const worker = new Worker(
+      `(async () => {
+       const { Signal } = await import('asyncuv');
+       const { parentPort } = await import('node:worker_threads');
+       const signal = new Signal();
+       signal.start((signum) => {
+         parentPort.postMessage({ got: signum });
+         signal.close();
+       }, 'SIGUSR2');
+       parentPort.postMessage('ready');
+     })();`,
+      { eval: true },
+    );
+    const messages: unknown[] = [];
+    worker.on('message', (m) => messages.push(m));
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    const signal = new Signal(loop);
+    let ours = 0;
+    signal.start(() => ours++, 'SIGUSR2');
+    try {
+      t.true(await waitFor(() => messages.includes('ready'), 20_000), 'the worker is watching');
+      process.kill(process.pid, 'SIGUSR2');
+      t.true(
+        await waitFor(() => ours === 1 && messages.length === 2, 20_000),
+        `ours=${ours} worker=${JSON.stringify(messages)}`,
+      );
+      t.deepEqual(messages[1], { got: constants.signals.SIGUSR2 });
+      t.is(await exited, 0, 'the worker exits once its handle is closed');
+    } finally {
+      signal.close();
+      await worker.terminate();
+    }
+  },
+);

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Loop, TCP, UvError } from 'asyncuv';
-import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
+import { Loop, Pipe, TCP, Timer, UDP, UsageError, UvError } from 'asyncuv';
+import { assertNoHandlesAndClose, deferred, within } from '../helpers/loop-test.js';
 import { binding } from '../../handles/binding.js';
 import { kNative } from '../../handles/internal.js';
 import { tcpNames } from '../../handles/tcp.js';
@@ -275,12 +275,48 @@ test('close with queued writes cancels each write once', async (t) => {
   const chunk = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < 64; i++) c.write(chunk, (err) => results.push(err ? err.code : null));
   t.true(c.writeQueueSize > 0);
-  const closed = new Promise<void>((r) => c.close(r));
+  let atClose = -1;
+  const closed = new Promise<void>((r) =>
+    c.close(() => {
+      atClose = results.length;
+      r();
+    }),
+  );
+  t.is(results.length, 0, 'no write callback inside close()');
   await closed;
+  t.is(atClose, 64, 'every write callback ran before the close callback');
   t.is(results.length, 64);
   t.true(results.includes('ECANCELED'));
   t.true(results.every((r) => r === null || r === 'ECANCELED'));
+  // In order: the writes that went out, then the cancelled ones.
+  const firstCancelled = results.indexOf('ECANCELED');
+  t.true(
+    results.slice(firstCancelled).every((r) => r === 'ECANCELED'),
+    results.join(','),
+  );
   peer?.close();
+  server.close();
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('a second connect while one is pending is EALREADY, and the first callback still runs, once', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = new TCP(loop);
+  const calls: string[] = [];
+  const first = deferred();
+  c.connect('127.0.0.1', port, (err) => {
+    calls.push(`first:${err?.code ?? 'ok'}`);
+    first.resolve();
+  });
+  const refused = t.throws(() => c.connect('127.0.0.1', port, () => calls.push('second')), {
+    instanceOf: UvError,
+  });
+  t.is(refused?.code, 'EALREADY');
+  await within(first.promise, 'the first connect');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.deepEqual(calls, ['first:ok'], 'the refused call took nothing over');
+  c.close();
   server.close();
   await assertNoHandlesAndClose(t, loop);
 });
@@ -293,6 +329,28 @@ test('misuse throws typed errors', async (t) => {
   t.throws(() => c.write(42 as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
   t.throws(() => c.readStart('x' as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
   t.throws(() => c.accept({} as never), { code: 'ERR_INVALID_ARG_TYPE' } as never);
+  for (const other of [new Timer(loop), new UDP(loop), new Pipe(loop)]) {
+    t.throws(() => c.accept(other as never), {
+      instanceOf: UsageError,
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    other.close();
+  }
+  // Options: an object of booleans. null failed as a TypeError, and a
+  // non-boolean option was taken as false.
+  for (const opts of [null, 5, 'reusePort', { reusePort: 'yes' }, { ipv6Only: 1 }]) {
+    t.throws(() => c.bind('127.0.0.1', 0, opts as never), {
+      instanceOf: UsageError,
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  for (const opts of [null, 5, { duplicate: 'yes' }]) {
+    t.throws(() => c.open(999_999, opts as never), {
+      instanceOf: UsageError,
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  }
+  t.throws(() => c.getsockname(), { code: 'EBADF' } as never, 'the refused calls bound nothing');
   // No socket yet: libuv says EBADF; a bound, unconnected one: ENOTCONN.
   t.throws(() => c.getpeername(), { code: 'EBADF' } as never);
   t.deepEqual(tcpNames(c), [undefined, undefined]);
@@ -321,6 +379,31 @@ test('misuse throws typed errors', async (t) => {
   await assertNoHandlesAndClose(t, loop);
 });
 
+test('tryWrite writes what the socket takes now and returns its byte count', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  t.is(c.tryWrite('hello'), 5, 'an empty socket buffer takes it all');
+  t.is(c.tryWrite(Buffer.from('abc')), 3);
+  t.is(c.tryWrite(''), 0);
+  t.is(c.writeQueueSize, 0, "nothing is queued: what did not fit is the caller's");
+  t.is(String(await readAll(c, 8)), 'helloabc');
+  // Past what the kernel takes (a small send buffer, a peer not reading),
+  // it returns less than it was given, never queueing the rest.
+  c.sendBufferSize = 4096;
+  const big = Buffer.alloc(16 << 20);
+  const taken = c.tryWrite(big);
+  t.true(taken > 0 && taken < big.length, `took ${taken} of ${big.length}`);
+  t.is(c.writeQueueSize, 0);
+  // A full socket takes nothing: 0, not EAGAIN.
+  let zero = -1;
+  for (let i = 0; i < 64 && zero !== 0; i++) zero = c.tryWrite(big);
+  t.is(zero, 0);
+  c.close();
+  server.close();
+  await assertNoHandlesAndClose(t, loop);
+});
+
 test('readStartInto reads into the caller buffer without allocating', async (t) => {
   const loop = new Loop();
   const { server, port } = listenEcho(loop);
@@ -338,6 +421,50 @@ test('readStartInto reads into the caller buffer without allocating', async (t) 
   c.write(Buffer.alloc(10_000, 'z'));
   await done;
   t.is(text.join(''), 'z'.repeat(10_000));
+  c.close();
+  server.close();
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('readStart or readStartInto again while reading switches the callback and the mode; setReadBuffer swaps the buffer', async (t) => {
+  const loop = new Loop();
+  const { server, port } = listenEcho(loop);
+  const c = await connect(loop, '127.0.0.1', port);
+  const seen: string[] = [];
+  let next = deferred();
+  const onBuffer =
+    (tag: string) =>
+    (err: Error | null, data: Buffer | null): void => {
+      seen.push(`${tag}:${err ? err.message : String(data)}`);
+      next.resolve();
+    };
+  const first = Buffer.alloc(16);
+  const second = Buffer.alloc(16);
+  const onInto =
+    (tag: string, buffers: Buffer[]) =>
+    (err: Error | null, n: number): void => {
+      // The bytes are in whichever buffer is current.
+      const where = buffers.findIndex((b) => b.toString('latin1', 0, n) !== '\0'.repeat(n));
+      seen.push(`${tag}:${err ? err.message : `${n} in buffer ${where}`}`);
+      for (const b of buffers) b.fill(0);
+      next.resolve();
+    };
+  const roundTrip = async (text: string): Promise<void> => {
+    next = deferred();
+    c.write(text);
+    await within(next.promise, `the echo of ${text}`);
+  };
+  c.readStart(onBuffer('A'));
+  await roundTrip('one');
+  c.readStart(onBuffer('B'));
+  await roundTrip('two');
+  c.readStartInto(first, onInto('C', [first, second]));
+  await roundTrip('three');
+  c.setReadBuffer(second);
+  await roundTrip('four');
+  c.readStart(onBuffer('D'));
+  await roundTrip('five');
+  t.deepEqual(seen, ['A:one', 'B:two', 'C:5 in buffer 0', 'C:4 in buffer 1', 'D:five']);
   c.close();
   server.close();
   await assertNoHandlesAndClose(t, loop);

@@ -93,6 +93,7 @@ loopTest('Timers are listed while open and counted until their close callback', 
   t.is(listed.length, 5);
   for (const handle of [started, stopped, fresh, unrefd, idle]) t.true(listed.includes(handle));
   t.false(listed.includes(closing), 'a closing Timer is not listed');
+  t.is(listed[0], idle, 'Timers are listed after the other handles (the Idle was made last)');
   t.deepEqual(loop.handleCounts(), { timer: 5, idle: 1 });
   loop.run('nowait');
   t.deepEqual(loop.handleCounts(), { timer: 4, idle: 1 }, 'the closing one counted out');

@@ -161,12 +161,36 @@ loopTest('again() restarts a repeating timer with its repeat', (t, loop) => {
   stopper.close();
 });
 
-loopTest('again() on a timer without repeat throws EINVAL', (t, loop) => {
+loopTest('again() on a timer never started throws EINVAL', (t, loop) => {
   const timer = new Timer(loop);
   const error = t.throws(() => timer.again());
   t.is((error as { code?: string }).code, 'EINVAL');
   timer.close();
 });
+
+loopTest(
+  'again() on a one-shot timer does nothing; on a repeating one it restarts it',
+  (t, loop) => {
+    // libuv's rule (uv_timer_again): EINVAL only for a Timer never started;
+    // with no repeat there is nothing to restart, and the pending call stays.
+    const oneShot = new Timer(loop);
+    let fired = 0;
+    oneShot.start(() => fired++, 10_000);
+    t.notThrows(() => oneShot.again());
+    t.true(oneShot.active, 'still started');
+    t.true(oneShot.dueIn > 5_000, `still due in ${oneShot.dueIn} ms, not restarted with 0`);
+    oneShot.stop();
+    t.notThrows(() => oneShot.again(), 'a stopped one-shot: still nothing to restart');
+    t.false(oneShot.active);
+    const repeating = new Timer(loop);
+    repeating.start(() => fired++, 10_000, 20);
+    repeating.again();
+    t.true(repeating.dueIn <= 20, `restarted with its repeat: due in ${repeating.dueIn} ms`);
+    repeating.close();
+    oneShot.close();
+    t.is(fired, 0);
+  },
+);
 
 loopTest('start() on an active timer restarts it', (t, loop) => {
   const timer = new Timer(loop);

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Loop, Pipe, Process, TTY, UvError } from '../../handles/index.js';
+import { Loop, Pipe, Process, TTY, UsageError, UvError } from '../../handles/index.js';
 import { withPrograms } from '../helpers/tools.js';
 import { assertNoHandlesAndClose } from '../helpers/loop-test.js';
 
@@ -86,5 +86,22 @@ test('a fd that is not a terminal is ENOTTY, a closed one EBADF: typed errors, n
   // Nothing changed a mode in this process: resetting is a harmless no-op.
   t.notThrows(() => TTY.resetMode());
   await new Promise<void>((resolve) => pipe.close(() => proc.close(resolve)));
+  await assertNoHandlesAndClose(t, loop);
+});
+
+test('a terminal libuv cannot reopen (a pty master) refuses reads with ERR_TTY_BLOCKING', async (t) => {
+  const loop = new Loop();
+  // ttyname() fails on a pty master, so libuv keeps its fd blocking: a read
+  // would block the thread, and is refused before libuv starts one.
+  const master = openSync('/dev/ptmx', 'r+');
+  t.true(TTY.isatty(master));
+  const tty = new TTY(loop, master, true);
+  t.throws(() => tty.readStart(() => {}), { instanceOf: UsageError, code: 'ERR_TTY_BLOCKING' });
+  t.throws(() => tty.readStartInto(Buffer.alloc(16), () => {}), {
+    instanceOf: UsageError,
+    code: 'ERR_TTY_BLOCKING',
+  });
+  t.false(tty.active, 'no read was started');
+  await new Promise<void>((resolve) => tty.close(resolve));
   await assertNoHandlesAndClose(t, loop);
 });

@@ -3,7 +3,8 @@
 // against dist/*.d.ts through package.json's exports, as a user's project
 // imports them:
 // - fixtures/user-code.ts, typical code from the docs, compiles with no
-//   error and no cast;
+//   error and no cast; so does fixtures/api-handles.ts, API.md's handles/
+//   section call by call;
 // - fixtures/must-not-compile.ts: every line after a
 //   `// @ts-expect-error TSnnnn reason` fails with exactly that code once
 //   the directives are removed, and no other line fails.
