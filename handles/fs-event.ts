@@ -27,13 +27,21 @@ export interface FSEventKinds {
   change: boolean;
 }
 
-/** `filename` is relative to the watched directory (the file's own name for a file), or null if unknown. */
-export type FSEventCallback = (
-  err: UvError | null,
-  filename: string | null,
-  events: FSEventKinds,
-  handle: FSEvent,
-) => void;
+/**
+ * `filename` is relative to the watched directory (the file's own name for
+ * a file), or null if unknown (libuv passes none on some platforms; on
+ * Linux it always names one). Declared as a method, whose parameters
+ * TypeScript checks both ways, so that a callback written as API.md writes
+ * it, `(err, filename: string, events) => ...`, is accepted too.
+ */
+export type FSEventCallback = {
+  bivariant(
+    err: UvError | null,
+    filename: string | null,
+    events: FSEventKinds,
+    handle: FSEvent,
+  ): void;
+}['bivariant'];
 
 interface NativeFSEvent extends NativeHandle {
   init(loop: NativeLoop): Status;

@@ -143,7 +143,7 @@ function isOpen(stream: Stream): boolean {
  * only stops watching it.
  */
 export class Process extends Handle<NativeProcess> {
-  readonly #stdio: ReadonlyArray<Pipe | null>;
+  readonly #stdio: Array<Pipe | null>;
   #exitCb: ExitCallback | undefined;
   #exitStatus: number | null = null;
   #termSignal: number | null = null;
@@ -274,8 +274,12 @@ export class Process extends Handle<NativeProcess> {
     return this.#pid;
   }
 
-  /** The pipes created for 'pipe' (and new Pipe) entries, by fd; null elsewhere. */
-  get stdio(): ReadonlyArray<Pipe | null> {
+  /**
+   * The pipes created for 'pipe' (and new Pipe) entries, by fd; null
+   * elsewhere. The array is the Process's own (an Array, as API.md types
+   * it); the Process never reads it again after the spawn.
+   */
+  get stdio(): Array<Pipe | null> {
     return this.#stdio;
   }
 
