@@ -8,15 +8,22 @@
 // websocket-driver and the `websocket` package, each talked to by the ws,
 // faye-websocket and `websocket` clients; Server-Sent Events from
 // node:http, hono's streamSSE and h3's createEventStream, read by undici's
-// EventSource and by a fetch that goes away mid-stream.
+// EventSource and by a fetch that goes away mid-stream; a request without
+// Host and a body left unread; and a CONNECT proxy (the server's 'connect'
+// event) that undici's ProxyAgent and curl tunnel through.
 import test, { type ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { WebSocket as WsClient } from 'ws';
 import FayeWebSocket from 'faye-websocket';
 import websocket from 'websocket';
-import { Agent, EventSource, type MessageEvent, fetch } from 'undici';
+import { Agent, EventSource, type MessageEvent, ProxyAgent, fetch } from 'undici';
 import { Loop, startThreadedServer } from 'asyncuv';
 import { waitFor, within } from '../helpers/loop-test.js';
+import { missingPrograms } from '../helpers/tools.js';
 import { apps, sseEvents } from '../fixtures/frameworks2-apps.js';
 import { httpClient, onLoop, onNode, pooled } from './framework-harness.js';
 
@@ -314,3 +321,83 @@ for (const name of ['sse-node', 'sse-hono', 'sse-h3']) {
     },
   );
 }
+
+// Edges a framework reaches through the socket.
+
+/** What `data` written to a raw connection gets back, until the server's close (Date left out). */
+async function rawExchange(port: number, data: Buffer | string): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let out = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => (out += d));
+  socket.on('error', () => {}); // the server may close before it read all of `data`
+  socket.write(data);
+  await within(once(socket, 'close'), "the server's close");
+  return out.replace(/^Date: .*\r\n/im, '').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT');
+}
+
+test.serial(
+  'hono and h3: a request without Host, and a body hono leaves unread (drained, then destroySoon), three ways',
+  async (t) => {
+    const body = Buffer.alloc(2 * 1024 * 1024, 'x');
+    // 8 MiB announced, 2 MiB sent: hono drains, gives up after 500 ms and
+    // ends the connection with destroySoon() once the answer is flushed.
+    const unread = Buffer.concat([
+      Buffer.from(`POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: ${4 * body.length}\r\n\r\n`),
+      body,
+    ]);
+    const hono = await threeWays(t, 'hono', async (port) => [
+      await rawExchange(port, 'GET /json HTTP/1.0\r\n\r\n'),
+      await rawExchange(port, unread),
+    ]);
+    t.regex(hono[0]!, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    t.regex(hono[1]!, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nignored$/);
+    // Without Host, h3 (srvx) builds the URL from socket.localAddress and localPort.
+    const h3 = await threeWays(t, 'h3', (port) => rawExchange(port, 'GET /json HTTP/1.0\r\n\r\n'));
+    t.regex(h3, /\r\n\r\n\{"hello":"h3","x":null\}$/);
+  },
+);
+
+test.serial(
+  'a CONNECT proxy on the server: undici ProxyAgent and curl -p tunnel through it, three ways',
+  async (t) => {
+    const target = http.createServer((req, res) => res.end(`target saw ${req.method} ${req.url}`));
+    target.listen(0, '127.0.0.1');
+    await once(target, 'listening');
+    const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+    const withCurl = missingPrograms(['curl']).length === 0;
+    try {
+      const r = await threeWays(t, 'connect-proxy', async (port) => {
+        const proxy = `http://127.0.0.1:${port}`;
+        const dispatcher = new ProxyAgent({ uri: proxy });
+        try {
+          const answers: unknown[] = [];
+          for (const path of ['/a', '/b']) {
+            const res = await fetch(`${targetUrl}${path}`, { dispatcher });
+            answers.push([res.status, await res.text()]);
+          }
+          if (withCurl) {
+            const curl = spawn('curl', ['-sS', '-p', '-x', proxy, `${targetUrl}/curl`]);
+            let out = '';
+            curl.stdout.on('data', (d: Buffer) => (out += String(d)));
+            const [code] = (await within(once(curl, 'close'), 'curl')) as [number];
+            answers.push([code, out]);
+          } else if (process.env['ASYNCUV_REQUIRE_TOOLS'] === '1') t.fail('needs curl');
+          return answers;
+        } finally {
+          await dispatcher.close();
+        }
+      });
+      t.deepEqual(r.slice(0, 2), [
+        [200, 'target saw GET /a'],
+        [200, 'target saw GET /b'],
+      ]);
+      if (withCurl) t.deepEqual(r[2], [0, 'target saw GET /curl']);
+    } finally {
+      target.closeAllConnections();
+      target.close();
+      await once(target, 'close');
+    }
+  },
+);
