@@ -7,7 +7,8 @@
 // adapter) on the harness routes; WebSocket servers of faye-websocket,
 // websocket-driver and the `websocket` package, each talked to by the ws,
 // faye-websocket and `websocket` clients; Server-Sent Events from
-// node:http, hono's streamSSE and h3's createEventStream, read by undici's
+// node:http, hono's streamSSE, h3's createEventStream and faye-websocket's
+// EventSource (which writes on the socket itself), read by undici's
 // EventSource and by a fetch that goes away mid-stream; a request without
 // Host and a body left unread; and a CONNECT proxy (the server's 'connect'
 // event) that undici's ProxyAgent and curl tunnel through.
@@ -253,11 +254,18 @@ async function sseScript(port: number): Promise<unknown> {
   try {
     // A fetch that reads the three events and goes away mid-response.
     const abort = new AbortController();
-    const res = await fetch(`${base}/sse`, { dispatcher, signal: abort.signal });
+    const res = await fetch(`${base}/sse`, {
+      dispatcher,
+      signal: abort.signal,
+      headers: { accept: 'text/event-stream' },
+    });
     let text = '';
     const decoder = new TextDecoder();
     const reader = res.body!.getReader();
-    while ((text.match(/event: tick\n[^]*?\n\n/g) ?? []).length < 3) {
+    // Events end with a blank line; faye's lines end with CRLF.
+    const events = (): string[] =>
+      text.replace(/\r\n/g, '\n').match(/event: tick\n[^]*?\n\n/g) ?? [];
+    while (events().length < 3) {
       const { value, done } = await within(reader.read(), 'the SSE body');
       if (done) break;
       text += decoder.decode(value, { stream: true });
@@ -292,7 +300,7 @@ async function sseScript(port: number): Promise<unknown> {
     return {
       status: res.status,
       type: res.headers.get('content-type')?.split(';')[0],
-      events: text.split('\n\n').filter((block) => block.includes('event: tick')).length,
+      events: events().length,
       afterFetch,
       order,
       afterEventSource,
@@ -302,7 +310,7 @@ async function sseScript(port: number): Promise<unknown> {
   }
 }
 
-for (const name of ['sse-node', 'sse-hono', 'sse-h3']) {
+for (const name of ['sse-node', 'sse-hono', 'sse-h3', 'sse-faye']) {
   test.serial(
     `${name}: a long-lived text/event-stream, its client gone twice, three ways`,
     async (t) => {
