@@ -521,6 +521,15 @@ class TransportDuplex extends Duplex {
     return this.#bytesDispatched + this.writableLength - this.#bytesHeld;
   }
 
+  /**
+   * net.Socket's deprecated bufferSize, which older stream code still reads
+   * for backpressure: writableLength, and undefined once destroyed (as a
+   * net.Socket's, whose handle is gone then).
+   */
+  get bufferSize(): number | undefined {
+    return this.destroyed ? undefined : this.writableLength;
+  }
+
   /** True while the connection is being made (connectingDuplex()), as net.Socket's. */
   get connecting(): boolean {
     return this.#transport === undefined && !this.destroyed;
