@@ -132,6 +132,14 @@ export async function serveHttp(
   // by 'connection' events never listens by itself.
   // The loop's server is what listens, so address() answers for it.
   httpServer.address = () => ({ address: bound.address, family: bound.family, port: bound.port });
+  // net.Server counts only the connections it accepted itself (none here):
+  // getConnections(), which health checks and graceful-shutdown code ask,
+  // answers with the connections serveHttp serves, asynchronously as there.
+  httpServer.getConnections = function (cb) {
+    const count = connections.size;
+    process.nextTick(() => cb(null, count));
+    return this;
+  };
   httpServer.emit('listening');
   return {
     http: httpServer,
