@@ -333,7 +333,11 @@ for (const name of ['sse-node', 'sse-hono', 'sse-h3', 'sse-faye']) {
 // Edges a framework reaches through the socket.
 
 /** What `data` written to a raw connection gets back, until the server's close (Date left out). */
-async function rawExchange(port: number, data: Buffer | string): Promise<string> {
+async function rawExchange(
+  port: number,
+  data: Buffer | string,
+  halfClose = false,
+): Promise<string> {
   const socket = net.connect(port, '127.0.0.1');
   await once(socket, 'connect');
   let out = '';
@@ -341,8 +345,9 @@ async function rawExchange(port: number, data: Buffer | string): Promise<string>
   socket.on('data', (d: string) => (out += d));
   socket.on('error', () => {}); // the server may close before it read all of `data`
   socket.write(data);
+  if (halfClose) socket.end();
   await within(once(socket, 'close'), "the server's close");
-  return out.replace(/^Date: .*\r\n/im, '').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT');
+  return out.replace(/^Date: .*\r\n/gim, '').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT');
 }
 
 test.serial(
@@ -406,6 +411,39 @@ test.serial(
       target.closeAllConnections();
       target.close();
       await once(target, 'close');
+    }
+  },
+);
+
+test.serial(
+  'hono, h3, polka and restify: pipelined requests, then the client half-closes; Expect: 100-continue, three ways',
+  async (t) => {
+    const pipelined =
+      'GET /json?x=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /json?x=2 HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}';
+    const expect =
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n' +
+      'Content-Length: 7\r\nConnection: close\r\n\r\n{"a":1}';
+    for (const name of ['hono', 'h3', 'polka', 'restify']) {
+      const [answers, continued] = await threeWays(t, name, async (port) => [
+        // node:http answers all three after the client's EOF, then ends (allowHalfOpen).
+        await rawExchange(port, pipelined, true),
+        await rawExchange(port, expect),
+      ]);
+      t.deepEqual(
+        answers!.match(/\r\n\r\n\{[^]*?\}(?=HTTP|$)/g),
+        [
+          '\r\n\r\n{"hello":"' + name + '","x":"1"}',
+          '\r\n\r\n{"hello":"' + name + '","x":"2"}',
+          '\r\n\r\n{"a":1}',
+        ],
+        name,
+      );
+      t.regex(
+        continued!,
+        /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 [^]*\r\n\r\n\{"a":1\}$/,
+        name,
+      );
     }
   },
 );
