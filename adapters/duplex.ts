@@ -24,6 +24,59 @@ import {
 
 type WriteCallback = (err?: Error | null) => void;
 
+/** The tls.TLSSocket getters a TLS stream answers from the TLSSocket that encrypts it. */
+const tlsGetters = ['authorized', 'authorizationError', 'alpnProtocol', 'servername'] as const;
+/** The tls.TLSSocket methods a TLS stream calls on the TLSSocket that encrypts it. */
+const tlsMethods = [
+  'getPeerCertificate',
+  'getPeerX509Certificate',
+  'getX509Certificate',
+  'getCertificate',
+  'getCipher',
+  'getProtocol',
+  'getSession',
+  'getTLSTicket',
+  'isSessionReused',
+  'getEphemeralKeyInfo',
+  'getFinished',
+  'getPeerFinished',
+  'getSharedSigalgs',
+  'exportKeyingMaterial',
+] as const;
+
+/**
+ * Over a TLS transport (one whose 'ssl_object' is the tls.TLSSocket doing
+ * the encryption), the stream shows what a tls.TLSSocket shows, as the
+ * socket node:https hands a request: `encrypted` (true), the getters and
+ * the methods above, delegated to that TLSSocket. Frameworks read the
+ * request's scheme from `socket.encrypted` (Express's req.secure and
+ * req.protocol, Koa's ctx.protocol, hono's URL, restify's isSecure()), and
+ * apps read the client's certificate with getPeerCertificate(). Only a TLS
+ * stream has them, as only a TLSSocket has: code tells TLS apart by their
+ * presence (typeof socket.getPeerCertificate === 'function'). They are
+ * defined per TLS stream, so a plain TCP connection pays one table lookup.
+ */
+function exposeTls(duplex: Duplex, transport: Transport): void {
+  const socket = transport.getExtraInfo('ssl_object');
+  if (!(socket instanceof tls.TLSSocket)) return;
+  const props: PropertyDescriptorMap = {
+    encrypted: { value: true, enumerable: true, configurable: true, writable: true },
+  };
+  for (const name of tlsGetters) {
+    props[name] = { get: () => socket[name], enumerable: true, configurable: true };
+  }
+  const methods = socket as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of tlsMethods) {
+    if (typeof methods[name] !== 'function') continue; // not in this Node version
+    props[name] = {
+      value: (...args: unknown[]) => methods[name]!(...args),
+      configurable: true,
+      writable: true,
+    };
+  }
+  Object.defineProperties(duplex, props);
+}
+
 /** The fields of Readable's state that push() reads and sets on its 'data' path. */
 interface ReadableStateFlags {
   flowing: boolean | null;
@@ -136,6 +189,7 @@ class TransportDuplex extends Duplex {
     this.#protocol = new TransportDuplex.#Protocol(this);
     if (transport !== undefined) {
       this.#transport = transport;
+      exposeTls(this, transport);
       transport.setProtocol(this.#protocol);
       if (transport.isClosing()) queueMicrotask(() => this.#connectionLost(null));
     }
@@ -159,6 +213,7 @@ class TransportDuplex extends Duplex {
       return;
     }
     this.#transport = transport;
+    exposeTls(this, transport);
     if (transport.getProtocol() !== this.#protocol) transport.setProtocol(this.#protocol);
     const waiting = this.#waiting;
     this.#waiting = [];
@@ -464,6 +519,15 @@ class TransportDuplex extends Duplex {
   /** Bytes written so far, including those still buffered in this stream (as net.Socket). */
   get bytesWritten(): number {
     return this.#bytesDispatched + this.writableLength - this.#bytesHeld;
+  }
+
+  /**
+   * net.Socket's deprecated bufferSize, which older stream code still reads
+   * for backpressure: writableLength, and undefined once destroyed (as a
+   * net.Socket's, whose handle is gone then).
+   */
+  get bufferSize(): number | undefined {
+    return this.destroyed ? undefined : this.writableLength;
   }
 
   /** True while the connection is being made (connectingDuplex()), as net.Socket's. */

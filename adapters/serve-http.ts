@@ -25,6 +25,13 @@ export interface HttpOnLoop {
   close(): Promise<void>;
 }
 
+/**
+ * The state of net.Server that serveHttp keeps for the connections it
+ * hands node:http: its count of open connections, and the check that emits
+ * 'close' once a closed server has none left (net.js's own names).
+ */
+type NetServerState = http.Server & { _connections: number; _emitCloseIfDrained(): void };
+
 /** The backlog of node:http (net.Server.listen()'s default), serveHttp's too. */
 const kNodeBacklog = 511;
 
@@ -73,7 +80,9 @@ export async function serveHttp(
       `node:http options (${names}) are http.createServer()'s: give them to the http.Server given`,
     );
   }
-  const httpServer = given ? requestListener : http.createServer(httpOptions, requestListener);
+  const httpServer = (
+    given ? requestListener : http.createServer(httpOptions, requestListener)
+  ) as NetServerState;
   // The open connections, so that close() finds the responses in flight.
   // Tracked per connection, not per request: a per-request entry (a Set of
   // responses and a 'close' listener each) kept every request's objects
@@ -84,7 +93,12 @@ export async function serveHttp(
   // no closure and no once() wrapper per connection.
   function forget(this: Duplex): void {
     connections.delete(this);
+    httpServer._connections--;
+    // Once closed, the last connection to go lets the server emit 'close'.
+    if (!serving) httpServer._emitCloseIfDrained();
   }
+  // Whether the loop's server accepts: until http.close() or close().
+  let serving = true;
   // One protocol for every connection: it only hands the transport over.
   const handOver = {
     connectionMade(transport: Transport) {
@@ -92,6 +106,10 @@ export async function serveHttp(
       // ends a socket itself after the peer's EOF (httpAllowHalfOpen).
       const socket = toDuplex(transport, { allowHalfOpen: true });
       connections.add(socket);
+      // net.Server's count, as if it had accepted the connection itself:
+      // getConnections() answers with it, and close() emits 'close' (and
+      // calls its callback) only once it is back to 0, as on node:http.
+      httpServer._connections++;
       socket.on('close', forget);
       httpServer.emit('connection', socket);
     },
@@ -116,10 +134,21 @@ export async function serveHttp(
     else if (!res.headersSent) res.shouldKeepAlive = false;
     else res.once('finish', () => setImmediate(() => endAfterResponse(socket)));
   };
-  // http.close() (a framework's own stop, such as hapi's server.stop())
-  // stops accepting, as it closes a listening node:http server's socket;
-  // the connections already open stay, as there.
-  httpServer.once('close', () => server.close());
+  // http.close(cb) (a framework's own stop: hapi's server.stop(),
+  // fastify.close(), restify's close(cb), socket.io's io.close()) stops
+  // accepting at once, as it closes a listening node:http server's socket;
+  // the connections already open stay, as there, and 'close' and `cb()`
+  // come once they are gone. net.Server's own close() would give `cb` an
+  // ERR_SERVER_NOT_RUNNING (it never listened itself): only a second close
+  // gets that, as on node:http.
+  const httpClose = httpServer.close;
+  httpServer.close = function (this: NetServerState, cb?: (err?: Error) => void) {
+    if (!serving) return httpClose.call(this, cb);
+    serving = false;
+    server.close();
+    if (typeof cb === 'function') this.once('close', cb);
+    return httpClose.call(this);
+  };
   const bound = server.sockets()[0];
   if (bound === undefined) {
     // createServer gives none without one; a server serving nothing would leak here.

@@ -84,6 +84,26 @@ for (const kind of KINDS) {
     }
   });
 
+  test(`${name}: bufferSize, the deprecated writableLength (undefined once destroyed)`, async (t) => {
+    const pair = await connectedPair(t, kind);
+    try {
+      const { server, client } = pair;
+      t.is(server.bufferSize, 0);
+      client.pause();
+      // More than the kernel's buffers take while the client does not read.
+      while (server.write(Buffer.alloc(256 * 1024)));
+      t.true(server.bufferSize! > 0);
+      t.is(server.bufferSize, server.writableLength);
+      client.resume();
+      await once(server, 'drain');
+      t.is(server.bufferSize, server.writableLength);
+      server.destroy();
+      t.is(server.bufferSize as number | undefined, undefined);
+    } finally {
+      await pair.close();
+    }
+  });
+
   test(`${name}: setTimeout(): 'timeout' when idle, pushed back by reads`, async (t) => {
     const pair = await connectedPair(t, kind);
     try {

@@ -3,13 +3,14 @@
 // script both must answer the same (undici's fetch and a pipelining Pool,
 // axios), and the bodies it sends and expects.
 import test, { type ExecutionContext } from 'ava';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import { Agent, Pool, fetch, request } from 'undici';
 import { Loop, UvEventLoop, serveHttp } from 'asyncuv';
+import { chunks, sha256 } from '../fixtures/framework-routes.js';
 import { assertNothingLive, closeEventLoop } from '../helpers/event-loop-test.js';
 
 export interface Served {
@@ -103,10 +104,8 @@ export function frameworkTests(name: string, app: AppFactory): void {
   });
 }
 
+export { chunks, hashBody, sha256, writeChunks } from '../fixtures/framework-routes.js';
 export const upload = randomBytes(3 * 1024 * 1024 + 17);
-export const sha256 = (data: Buffer | string): string =>
-  createHash('sha256').update(data).digest('hex');
-export const chunks = Array.from({ length: 200 }, (_, i) => `chunk ${i};`.repeat(20));
 
 /** The routes every app implements, and what each client checks of them. */
 export async function httpClient(port: number): Promise<unknown> {
@@ -161,20 +160,4 @@ export async function pooled(port: number): Promise<unknown> {
   } finally {
     await pool.close();
   }
-}
-
-export function hashBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    req.on('data', (d: Buffer) => hash.update(d));
-    req.on('end', () => resolve(hash.digest('hex')));
-    req.on('error', reject);
-  });
-}
-
-export async function writeChunks(res: http.ServerResponse): Promise<void> {
-  for (const chunk of chunks) {
-    if (!res.write(chunk)) await once(res, 'drain');
-  }
-  res.end();
 }

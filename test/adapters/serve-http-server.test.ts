@@ -2,13 +2,17 @@
 // option needs: the framework attaches to the server, 'listening' included,
 // before it listens), and http.close() stopping the loop's server from
 // accepting, as it closes a listening node:http server's socket. Each case
-// runs on a plain node:http server too, as the reference.
+// runs on a plain node:http server too, as the reference. And what
+// net.Server keeps of its connections: getConnections(), and http.close(cb)
+// calling back once they are gone.
 import test from 'ava';
 import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { serveHttp } from 'asyncuv';
 import { onUvEventLoop } from '../helpers/event-loop-test.js';
+import { until, within } from '../helpers/loop-test.js';
+import { KINDS, httpServer } from './side-by-side.js';
 
 /** A server that says which port its 'listening' listener saw, attached before it listens. */
 function reporting(): { server: http.Server; seen: () => number | undefined } {
@@ -99,3 +103,73 @@ test('http.close() stops the loop server accepting, as it does a listening node:
     t.deepEqual(ours, reference);
     t.deepEqual(ours, [[200, 'hi'], 'ECONNREFUSED', []]);
   }));
+
+/** The count http.Server#getConnections() gives. */
+function connectionCount(server: http.Server): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.getConnections((err, count) => (err ? reject(err) : resolve(count))),
+  );
+}
+
+for (const kind of KINDS) {
+  test(`getConnections() counts the open connections, as a listening node:http server does (${kind})`, async (t) => {
+    const served = await httpServer(t, kind, (_req, res) => res.end('ok'));
+    const clients: net.Socket[] = [];
+    try {
+      t.is(await connectionCount(served.http), 0);
+      for (let i = 0; i < 3; i++) {
+        const client = net.connect(served.port, '127.0.0.1');
+        clients.push(client);
+        client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        await once(client, 'data'); // answered: the connection stays, keep-alive
+      }
+      t.is(await connectionCount(served.http), 3);
+      clients.pop()!.destroy();
+      // Asked again until the server has seen the close (or 10 s).
+      let count = 3;
+      for (const bound = Date.now() + 10_000; count !== 2 && Date.now() < bound;) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        count = await connectionCount(served.http);
+      }
+      t.is(count, 2);
+    } finally {
+      for (const client of clients) client.destroy();
+      await served.close();
+    }
+  });
+}
+
+for (const kind of KINDS) {
+  test(`http.close(cb): no new connection, cb() once the open ones end; a second close(cb) gets ERR_SERVER_NOT_RUNNING (${kind})`, async (t) => {
+    let respond!: () => void;
+    const served = await httpServer(t, kind, (_req, res) => (respond = () => res.end('late')));
+    const client = net.connect(served.port, '127.0.0.1');
+    try {
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await until(() => respond !== undefined, 'the request');
+      const events: unknown[] = [];
+      const closed = new Promise<void>((resolve) =>
+        served.http.close((err) => {
+          events.push(['close cb', (err as NodeJS.ErrnoException | undefined)?.code ?? null]);
+          resolve();
+        }),
+      );
+      t.is(await tryConnect(served.port), 'ECONNREFUSED', 'no longer accepting');
+      await new Promise((resolve) => setImmediate(resolve));
+      events.push('response');
+      respond();
+      const [answer] = (await once(client, 'data')) as [Buffer];
+      t.regex(String(answer), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nlate$/);
+      client.destroy();
+      await within(closed, 'the close callback');
+      const again = await new Promise((resolve) =>
+        served.http.close((err) => resolve((err as NodeJS.ErrnoException | undefined)?.code)),
+      );
+      t.deepEqual(events, ['response', ['close cb', null]]);
+      t.is(again, 'ERR_SERVER_NOT_RUNNING');
+    } finally {
+      client.destroy();
+      await served.close();
+    }
+  });
+}

@@ -40,6 +40,7 @@ export type ServerSocket = Duplex &
     | 'localPort'
     | 'bytesRead'
     | 'bytesWritten'
+    | 'bufferSize'
     | 'timeout'
   >;
 
